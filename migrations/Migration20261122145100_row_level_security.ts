@@ -1,0 +1,47 @@
+import { Migration } from '@mikro-orm/migrations';
+
+/** The tables that carry `org_id`; each is read only within its own tenant. */
+const tenantTables = ['memberships', 'projects', 'board_columns', 'tasks', 'board_events'];
+const currentOrg = `nullif(current_setting('app.org_id', true), '')::uuid`;
+
+/**
+ * The second wall of tenant isolation (DESIGN §3): tenant transactions switch to `taskflow_app`,
+ * a role that owns nothing and cannot bypass RLS, and each tenant table (forced) shows that role
+ * only the rows of the org named by `app.org_id`. With no org set, no row is visible.
+ */
+export class Migration20261122145100_row_level_security extends Migration {
+  override async up(): Promise<void> {
+    this.addSql(`do $$ begin
+      create role taskflow_app nologin noinherit;
+    exception when duplicate_object or unique_violation then null;
+    end $$;`);
+    this.addSql(`do $$ begin
+      if not (select rolsuper from pg_roles where rolname = current_user) then
+        execute format('grant taskflow_app to %I', current_user);
+      end if;
+    exception when others then null;
+    end $$;`);
+    this.addSql(`grant usage on schema public to taskflow_app;`);
+    this.addSql(`grant select on "users" to taskflow_app;`);
+    this.addSql(`grant select, update on "organizations" to taskflow_app;`);
+    this.addSql(`alter table "organizations" enable row level security;`);
+    this.addSql(`alter table "organizations" force row level security;`);
+    this.addSql(`create policy tenant_isolation on "organizations" to taskflow_app using (id = ${currentOrg});`);
+    for (const table of tenantTables) {
+      this.addSql(`grant select, insert, update, delete on "${table}" to taskflow_app;`);
+      this.addSql(`alter table "${table}" enable row level security;`);
+      this.addSql(`alter table "${table}" force row level security;`);
+      this.addSql(
+        `create policy tenant_isolation on "${table}" to taskflow_app using (org_id = ${currentOrg}) with check (org_id = ${currentOrg});`,
+      );
+    }
+  }
+
+  override async down(): Promise<void> {
+    for (const table of [...tenantTables, 'organizations']) {
+      this.addSql(`drop policy if exists tenant_isolation on "${table}";`);
+      this.addSql(`alter table "${table}" no force row level security;`);
+      this.addSql(`alter table "${table}" disable row level security;`);
+    }
+  }
+}

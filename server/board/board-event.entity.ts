@@ -1,0 +1,24 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import type { Actor, BoardEventType } from '../../shared/wire.js';
+import { baseProperties, tenantFilter } from '../db/columns.js';
+import { Organization } from '../orgs/organization.entity.js';
+import { Project } from '../projects/project.entity.js';
+
+/** The per-board event log: what replay and idempotent retries read. */
+export const BoardEvent = defineEntity({
+  name: 'BoardEvent',
+  tableName: 'board_events',
+  filters: tenantFilter,
+  uniques: [{ properties: ['project', 'seq'] }, { properties: ['project', 'clientMutationId'] }],
+  properties: {
+    ...baseProperties,
+    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    project: () => p.manyToOne(Project).deleteRule('cascade'),
+    seq: p.integer(),
+    type: p.string().length(40).$type<BoardEventType>(),
+    actor: p.json<Actor>(),
+    payload: p.json<unknown>(),
+    clientMutationId: p.string().length(100).nullable(),
+  },
+});
+export type IBoardEvent = InferEntity<typeof BoardEvent>;

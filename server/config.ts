@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+
+/** Durations like `1h`, `15m`, `30s`, `7d`, or plain seconds. */
+const duration = z
+  .string()
+  .regex(/^\d+\s*[smhd]?$/, 'a duration such as 3600, 30s, 15m, 1h or 7d')
+  .transform((text) => {
+    const unit = text.at(-1)!;
+    const factor = { s: 1, m: 60, h: 3600, d: 86400 }[unit] ?? 1;
+    return Number.parseInt(text, 10) * factor;
+  });
+
+const urlList = z
+  .string()
+  .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
+  .pipe(z.array(z.url()));
+
+const envSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().default('127.0.0.1'),
+  DATABASE_URL: z.url().optional(),
+  DATA_DIR: z.string().default('./data'),
+  REDIS_URL: z.url().optional(),
+  JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  TOKEN_TTL: duration.default(3600),
+  CORS_ORIGINS: urlList.optional(),
+  SUPER_ADMIN_EMAILS: z
+    .string()
+    .transform((text) => text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
+    .default([]),
+  SOCKET_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface Config {
+  port: number;
+  host: string;
+  /** A PostgreSQL connection string, or null for the embedded PGlite in `dataDir`. */
+  databaseUrl: string | null;
+  dataDir: string;
+  /** Null runs a single node on the in-memory adapter. */
+  redisUrl: string | null;
+  jwtSecret: string;
+  /** Access token lifetime, in seconds. */
+  tokenTtl: number;
+  /** Null means same origin only. */
+  corsOrigins: string[] | null;
+  superAdminEmails: string[];
+  /** Events per second per socket; 0 turns the limit off. */
+  socketRateLimit: number;
+  logLevel: string;
+}
+
+/** A configuration problem, with one line naming the variable. */
+export class ConfigError extends Error {}
+
+/** Parses the environment once. An empty variable counts as unset. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const present = Object.fromEntries(Object.entries(env).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new ConfigError(`invalid configuration: ${String(issue.path[0])}: ${issue.message}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.DATA_DIR);
+  let jwtSecret = e.JWT_SECRET;
+  if (!jwtSecret) {
+    if (e.DATABASE_URL) throw new ConfigError('invalid configuration: JWT_SECRET: required when DATABASE_URL is set');
+    jwtSecret = embeddedSecret(dataDir);
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL ?? null,
+    dataDir,
+    redisUrl: e.REDIS_URL ?? null,
+    jwtSecret,
+    tokenTtl: e.TOKEN_TTL,
+    corsOrigins: e.CORS_ORIGINS ?? null,
+    superAdminEmails: e.SUPER_ADMIN_EMAILS,
+    socketRateLimit: e.SOCKET_RATE_LIMIT,
+    logLevel: e.LOG_LEVEL,
+  };
+}
+
+/** The embedded mode's secret: generated once and kept in the data folder. */
+function embeddedSecret(dataDir: string): string {
+  const file = path.join(dataDir, 'jwt-secret');
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    mkdirSync(dataDir, { recursive: true });
+    const secret = randomBytes(48).toString('base64url');
+    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}

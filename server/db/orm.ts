@@ -1,0 +1,54 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { PGlite } from '@electric-sql/pglite';
+import { MikroORM, type Options } from '@mikro-orm/postgresql';
+import { Migrator } from '@mikro-orm/migrations';
+import { PGliteDriver } from 'mikro-orm-pglite';
+import { migrationsList } from '../../migrations/index.js';
+import type { Config } from '../config.js';
+import { entities } from './entities.js';
+
+export type Orm = MikroORM;
+
+/** Options shared by the server and the migration tooling; no connection is opened here. */
+export function ormOptions(databaseUrl: string | null, pglite?: PGlite): Options {
+  const common: Options = {
+    entities,
+    extensions: [Migrator],
+    discovery: { warnWhenNoEntities: false },
+    migrations: { path: 'migrations', pathTs: 'migrations', emit: 'ts', migrationsList, snapshot: false },
+    forceUtcTimezone: true,
+    allowGlobalContext: false,
+    ensureDatabase: false,
+  };
+  if (databaseUrl) return { ...common, clientUrl: databaseUrl, pool: { min: 0, max: 10 } };
+  return {
+    ...common,
+    driver: PGliteDriver as unknown as Options['driver'],
+    dbName: 'postgres',
+    pool: { min: 1, max: 1 },
+    driverOptions: { connection: { pglite: () => pglite! } },
+  };
+}
+
+/**
+ * Opens the database: PostgreSQL at `databaseUrl`, or the embedded PGlite in `dataDir/pgdata`
+ * (kept across restarts). `close` shuts both down.
+ */
+export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<{ orm: Orm; close: () => Promise<void> }> {
+  if (config.databaseUrl) {
+    const orm = await MikroORM.init(ormOptions(config.databaseUrl));
+    return { orm, close: () => orm.close(true) };
+  }
+  const dir = path.join(config.dataDir, 'pgdata');
+  mkdirSync(dir, { recursive: true });
+  const pglite = await PGlite.create(dir);
+  const orm = await MikroORM.init(ormOptions(null, pglite));
+  return {
+    orm,
+    close: async () => {
+      await orm.close(true);
+      await pglite.close();
+    },
+  };
+}

@@ -1,0 +1,20 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { baseProperties, tenantFilter } from '../db/columns.js';
+import { Organization } from '../orgs/organization.entity.js';
+import { Project } from './project.entity.js';
+
+export const Column = defineEntity({
+  name: 'Column',
+  tableName: 'board_columns',
+  filters: tenantFilter,
+  properties: {
+    ...baseProperties,
+    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    project: () => p.manyToOne(Project).deleteRule('cascade').index(),
+    name: p.string().length(200),
+    /** A fractional key, compared as bytes (`COLLATE "C"`). */
+    position: p.string().length(200),
+    isDone: p.boolean().default(false),
+  },
+});
+export type IColumn = InferEntity<typeof Column>;

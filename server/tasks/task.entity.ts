@@ -1,0 +1,31 @@
+import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { baseProperties, tenantFilter } from '../db/columns.js';
+import { Organization } from '../orgs/organization.entity.js';
+import { Column } from '../projects/column.entity.js';
+import { Project } from '../projects/project.entity.js';
+import { User } from '../users/user.entity.js';
+
+export const Task = defineEntity({
+  name: 'Task',
+  tableName: 'tasks',
+  filters: tenantFilter,
+  indexes: [{ properties: ['column', 'position'] }],
+  properties: {
+    ...baseProperties,
+    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    project: () => p.manyToOne(Project).deleteRule('cascade').index(),
+    column: () => p.manyToOne(Column).deleteRule('cascade'),
+    title: p.string().length(500),
+    description: p.text().nullable(),
+    priority: p.smallint().default(0),
+    assignee: () => p.manyToOne(User).nullable().deleteRule('set null'),
+    dueDate: p.date().nullable(),
+    /** A fractional key, compared as bytes (`COLLATE "C"`). */
+    position: p.string().length(200),
+    version: p.integer().default(1),
+    createdBy: () => p.manyToOne(User).nullable().deleteRule('set null'),
+    updatedAt: p.datetime().onCreate(() => new Date()),
+    completedAt: p.datetime().nullable(),
+  },
+});
+export type ITask = InferEntity<typeof Task>;

@@ -1,0 +1,48 @@
+/**
+ * The socket event maps (DESIGN §7), fed into socket.io's generics on the server and in the SDK,
+ * so a renamed event or a changed payload breaks the build, not a user.
+ */
+import type { WireError } from './errors.js';
+import type {
+  BoardJoinPayload,
+  BoardLeavePayload,
+  TaskCreatePayload,
+  TaskDeletePayload,
+  TaskMovePayload,
+  TaskUpdatePayload,
+} from './schemas.js';
+import type { Actor, BoardEventJson, BoardSnapshot, TaskJson } from './wire.js';
+
+/** Every acknowledgement: exactly one of these, exactly once. */
+export type Ack<Data> = { ok: true; data: Data } | { ok: false; error: WireError };
+export type AckCallback<Data> = (answer: Ack<Data>) => void;
+
+export type BoardJoinData = BoardSnapshot | { events: BoardEventJson[]; seq: number };
+export interface TaskChangeData {
+  task: TaskJson;
+  event: BoardEventJson | null;
+}
+export interface TaskDeleteData {
+  event: BoardEventJson;
+}
+
+export interface ClientToServerEvents {
+  'board:join': (payload: BoardJoinPayload, ack: AckCallback<BoardJoinData>) => void;
+  'board:leave': (payload: BoardLeavePayload, ack: AckCallback<Record<string, never>>) => void;
+  'task:create': (payload: TaskCreatePayload, ack: AckCallback<TaskChangeData>) => void;
+  'task:update': (payload: TaskUpdatePayload, ack: AckCallback<TaskChangeData>) => void;
+  'task:move': (payload: TaskMovePayload, ack: AckCallback<TaskChangeData>) => void;
+  'task:delete': (payload: TaskDeletePayload, ack: AckCallback<TaskDeleteData>) => void;
+}
+
+export type AccessRevokedReason = 'removed' | 'key_revoked' | 'org_deleted' | 'token_expired';
+
+export interface ServerToClientEvents {
+  'board:event': (event: BoardEventJson) => void;
+  'presence:changed': (payload: { projectId: string; viewers: Array<Actor & { editingTaskId?: string }> }) => void;
+  'org:event': (payload: { orgId: string; type: string; data: unknown }) => void;
+  'access:revoked': (payload: { orgId: string | null; reason: AccessRevokedReason }) => void;
+}
+
+/** The event names a client may send. */
+export type ClientEventName = keyof ClientToServerEvents;

@@ -1,0 +1,102 @@
+/**
+ * Zod schemas for every HTTP body and socket payload. All objects are strict: a key the schema
+ * does not name is refused with VALIDATION_FAILED, so nobody can slip `orgId` or `version` in.
+ */
+import { z } from 'zod';
+import { ROLES } from './roles.js';
+
+const id = z.uuid();
+const title = z.string().trim().min(1).max(500);
+const description = z.string().max(20_000).nullable();
+const priority = z.number().int().min(0).max(4);
+const dueDate = z.iso.date().nullable();
+const baseVersion = z.number().int().min(1);
+const clientMutationId = z.string().min(1).max(100);
+
+export const registerBody = z.strictObject({
+  email: z.email().max(320),
+  password: z.string().min(8).max(200),
+  name: z.string().trim().min(1).max(200),
+});
+export const loginBody = z.strictObject({
+  email: z.string().max(320),
+  password: z.string().max(200),
+});
+export const createOrgBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  slug: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'lowercase letters, digits and dashes').optional(),
+});
+export const inviteBody = z.strictObject({
+  email: z.email().max(320),
+  role: z.enum(ROLES),
+});
+export const createProjectBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  description: z.string().max(20_000).optional(),
+});
+
+const taskFields = {
+  columnId: id,
+  title,
+  description: description.optional(),
+  priority: priority.optional(),
+  assigneeId: id.nullable().optional(),
+  dueDate: dueDate.optional(),
+  afterId: id.optional(),
+  clientMutationId: clientMutationId.optional(),
+};
+
+export const taskPatch = z
+  .strictObject({
+    title: title.optional(),
+    description: description.optional(),
+    priority: priority.optional(),
+    assigneeId: id.nullable().optional(),
+    dueDate: dueDate.optional(),
+  })
+  .refine((patch) => Object.keys(patch).length > 0, 'patch names no field');
+
+export const boardJoinPayload = z.strictObject({ projectId: id, sinceSeq: z.number().int().min(0).optional() });
+export const boardLeavePayload = z.strictObject({ projectId: id });
+export const taskCreatePayload = z.strictObject({ projectId: id, ...taskFields });
+export const taskUpdatePayload = z.strictObject({
+  taskId: id,
+  patch: taskPatch,
+  baseVersion: baseVersion.optional(),
+  clientMutationId: clientMutationId.optional(),
+});
+export const taskMovePayload = z.strictObject({
+  taskId: id,
+  columnId: id,
+  afterId: id.optional(),
+  beforeId: id.optional(),
+  baseVersion: baseVersion.optional(),
+  clientMutationId: clientMutationId.optional(),
+});
+export const taskDeletePayload = z.strictObject({
+  taskId: id,
+  baseVersion: baseVersion.optional(),
+  clientMutationId: clientMutationId.optional(),
+});
+
+/** HTTP bodies of the task routes: the socket payloads without the ids in the path. */
+export const createTaskBody = z.strictObject(taskFields);
+export const updateTaskBody = z.strictObject({
+  title: title.optional(),
+  description: description.optional(),
+  priority: priority.optional(),
+  assigneeId: id.nullable().optional(),
+  dueDate: dueDate.optional(),
+  baseVersion: baseVersion.optional(),
+  clientMutationId: clientMutationId.optional(),
+});
+export const moveTaskBody = taskMovePayload.omit({ taskId: true });
+export const deleteTaskBody = taskDeletePayload.omit({ taskId: true });
+
+export type BoardJoinPayload = z.infer<typeof boardJoinPayload>;
+export type BoardLeavePayload = z.infer<typeof boardLeavePayload>;
+export type TaskCreatePayload = z.infer<typeof taskCreatePayload>;
+export type TaskUpdatePayload = z.infer<typeof taskUpdatePayload>;
+export type TaskMovePayload = z.infer<typeof taskMovePayload>;
+export type TaskDeletePayload = z.infer<typeof taskDeletePayload>;
+export type TaskPatch = z.infer<typeof taskPatch>;

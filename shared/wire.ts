@@ -1,0 +1,100 @@
+/** The JSON objects of the wire contract (DESIGN §3): camelCase, relations as ids. */
+import type { Role } from './roles.js';
+
+export interface UserJson {
+  id: string;
+  email: string;
+  name: string;
+  avatarUrl: string | null;
+}
+
+export type Plan = 'free' | 'pro' | 'enterprise';
+
+export interface OrgJson {
+  id: string;
+  slug: string;
+  name: string;
+  plan: Plan;
+}
+
+export interface MemberJson {
+  user: { id: string; email: string; name: string };
+  role: Role;
+  joinedAt: string | null;
+}
+
+export interface ProjectJson {
+  id: string;
+  orgId: string;
+  name: string;
+  description: string | null;
+  status: 'active' | 'archived';
+  seq: number;
+}
+
+export interface ColumnJson {
+  id: string;
+  projectId: string;
+  name: string;
+  position: string;
+  isDone: boolean;
+}
+
+export interface TaskJson {
+  id: string;
+  projectId: string;
+  columnId: string;
+  title: string;
+  description: string | null;
+  priority: number;
+  assigneeId: string | null;
+  dueDate: string | null;
+  position: string;
+  version: number;
+  labelIds: string[];
+  createdBy: string;
+  createdAt: string;
+  updatedAt: string;
+  completedAt: string | null;
+}
+
+export interface BoardSnapshot {
+  project: ProjectJson;
+  columns: ColumnJson[];
+  tasks: TaskJson[];
+  seq: number;
+}
+
+export const BOARD_EVENT_TYPES = [
+  'task.created',
+  'task.updated',
+  'task.moved',
+  'task.deleted',
+  'column.created',
+  'column.updated',
+  'column.moved',
+  'column.deleted',
+  'project.updated',
+] as const;
+export type BoardEventType = (typeof BOARD_EVENT_TYPES)[number];
+
+export interface Actor {
+  kind: 'user' | 'bot';
+  id: string;
+  name: string;
+}
+
+export type TaskField = 'title' | 'description' | 'priority' | 'assigneeId' | 'dueDate' | 'columnId' | 'position' | 'labelIds';
+
+export interface BoardEventJson<Data = unknown> {
+  projectId: string;
+  seq: number;
+  type: BoardEventType;
+  actor: Actor;
+  data: Data;
+  clientMutationId: string | null;
+  at: string;
+}
+
+export type TaskEventData = { task: TaskJson; changed: TaskField[] };
+export type TaskDeletedData = { taskId: string };
