@@ -23,7 +23,7 @@ export class Migration20261122145100_row_level_security extends Migration {
     end $$;`);
     this.addSql(`grant usage on schema public to taskflow_app;`);
     this.addSql(`grant select on "users" to taskflow_app;`);
-    this.addSql(`grant select, update on "organizations" to taskflow_app;`);
+    this.addSql(`grant select, insert, update, delete on "organizations" to taskflow_app;`);
     this.addSql(`alter table "organizations" enable row level security;`);
     this.addSql(`alter table "organizations" force row level security;`);
     this.addSql(`create policy tenant_isolation on "organizations" to taskflow_app using (id = ${currentOrg});`);

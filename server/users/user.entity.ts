@@ -8,7 +8,7 @@ export const User = defineEntity({
     ...baseProperties,
     /** Stored lower-cased, so uniqueness is case-insensitive. */
     email: p.string().length(320).unique(),
-    passwordHash: p.string().hidden().lazy(),
+    passwordHash: p.string().hidden(),
     name: p.string().length(200),
     avatarUrl: p.string().length(2000).nullable(),
     emailVerified: p.boolean().default(false),

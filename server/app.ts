@@ -1,0 +1,79 @@
+import cors from '@fastify/cors';
+import Fastify, { type FastifyInstance } from 'fastify';
+import { authRoutes } from './auth/auth.routes.js';
+import { registerTokens } from './auth/tokens.js';
+import type { Config } from './config.js';
+import type { AppContext } from './context.js';
+import { openDatabase } from './db/orm.js';
+import { registerErrorHandling } from './http/errors.js';
+import { healthRoutes } from './http/health.routes.js';
+import { orgRoutes } from './orgs/orgs.routes.js';
+import { projectRoutes } from './projects/projects.routes.js';
+import { createBroadcaster } from './realtime/broadcaster.js';
+import { connectRedis } from './realtime/redis.js';
+import { acceptSockets, createSocketServer, MAX_MESSAGE_BYTES } from './realtime/socket-server.js';
+import type { TaskFlowServer } from './realtime/types.js';
+import { taskRoutes } from './tasks/tasks.routes.js';
+
+export interface TaskFlow {
+  app: FastifyInstance;
+  io: TaskFlowServer;
+  ctx: AppContext;
+  /** Applies pending migrations. */
+  migrate(): Promise<void>;
+  /** Listens on the configured host and port (port 0 picks a free one); answers the URL. */
+  listen(): Promise<string>;
+  close(): Promise<void>;
+}
+
+/** Builds the whole server without opening a port: tests build as many as they need. */
+export async function buildServer(config: Config): Promise<TaskFlow> {
+  const database = await openDatabase(config);
+  const app = Fastify({
+    logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
+    bodyLimit: MAX_MESSAGE_BYTES,
+    forceCloseConnections: true,
+  });
+  registerErrorHandling(app);
+  if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins });
+  const tokens = await registerTokens(app, config.jwtSecret, config.tokenTtl);
+
+  const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
+  const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, adapter: redis?.adapter });
+  const ctx: AppContext = { config, orm: database.orm, log: app.log, broadcaster: createBroadcaster(io), tokens };
+  acceptSockets(io, ctx);
+
+  await app.register(
+    healthRoutes({
+      database: async () => {
+        await database.orm.em.getConnection().execute('select 1');
+      },
+      ...(redis ? { redis: redis.ping } : {}),
+    }),
+  );
+  await app.register(
+    async (api) => {
+      await api.register(authRoutes(ctx));
+      await api.register(orgRoutes(ctx));
+      await api.register(projectRoutes(ctx));
+      await api.register(taskRoutes(ctx));
+    },
+    { prefix: '/api/v1' },
+  );
+
+  return {
+    app,
+    io,
+    ctx,
+    migrate: async () => {
+      await database.orm.migrator.up();
+    },
+    listen: async () => app.listen({ port: config.port, host: config.host }),
+    close: async () => {
+      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await app.close();
+      await redis?.close();
+      await database.close();
+    },
+  };
+}

@@ -1,0 +1,80 @@
+import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { OrgJson, UserJson } from '../../shared/wire.js';
+import type { Role } from '../../shared/roles.js';
+import type { AppContext } from '../context.js';
+import { identityEm } from '../db/tenant.js';
+import { conflict, unauthorized } from '../errors.js';
+import { Membership } from '../orgs/membership.entity.js';
+import { User, type IUser } from '../users/user.entity.js';
+import { toUserJson } from '../users/user.json.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import type { Principal } from './principal.js';
+
+export interface Session {
+  token: string;
+  user: UserJson;
+}
+
+export async function register(ctx: AppContext, input: { email: string; password: string; name: string }): Promise<Session> {
+  const em = identityEm(ctx.orm);
+  const email = input.email.toLowerCase();
+  if (await em.count(User, { email })) throw conflict('an account with this email exists');
+  const user = em.create(User, {
+    email,
+    name: input.name,
+    passwordHash: await hashPassword(input.password),
+    avatarUrl: null,
+    isSuperAdmin: ctx.config.superAdminEmails.includes(email),
+  });
+  try {
+    await em.flush();
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) throw conflict('an account with this email exists');
+    throw error;
+  }
+  return { token: ctx.tokens.sign(user.id), user: toUserJson(user) };
+}
+
+export async function login(ctx: AppContext, input: { email: string; password: string }): Promise<Session> {
+  const em = identityEm(ctx.orm);
+  const user = await em.findOne(User, { email: input.email.toLowerCase() });
+  const valid = await verifyPassword(user?.passwordHash ?? null, input.password);
+  if (!user || !valid) throw unauthorized('wrong email or password');
+  return { token: ctx.tokens.sign(user.id), user: toUserJson(user) };
+}
+
+/** The principal behind a token, and when the token expires (epoch seconds): the user must still exist. */
+export async function authenticateToken(ctx: AppContext, token: unknown): Promise<{ principal: Principal; expiresAt: number }> {
+  const claims = ctx.tokens.verify(token);
+  const user = await identityEm(ctx.orm).findOne(User, claims.sub);
+  if (!user) throw unauthorized('the account no longer exists');
+  return { principal: principalOf(user, ctx.config.superAdminEmails), expiresAt: claims.exp };
+}
+
+export function principalOf(user: IUser, superAdminEmails: string[]): Principal {
+  return { kind: 'user', userId: user.id, name: user.name, isSuperAdmin: user.isSuperAdmin || superAdminEmails.includes(user.email) };
+}
+
+export interface Me {
+  user: UserJson;
+  memberships: Array<{ org: Pick<OrgJson, 'id' | 'slug' | 'name'>; role: Role }>;
+}
+
+/**
+ * The user and every org they belong to. This is the identity view across tenants, so it reads
+ * memberships with the tenant filter off, for this one user only.
+ */
+export async function me(ctx: AppContext, principal: Principal): Promise<Me> {
+  const em = identityEm(ctx.orm);
+  const user = await em.findOneOrFail(User, principal.userId);
+  const memberships = await em.find(
+    Membership,
+    { user: principal.userId },
+    { filters: { tenant: false }, populate: ['org'], orderBy: { createdAt: 'asc' } },
+  );
+  return {
+    user: toUserJson(user),
+    memberships: memberships.map((m) => ({ org: { id: m.org.id, slug: m.org.slug, name: m.org.name }, role: m.role })),
+  };
+}
+

@@ -1,0 +1,38 @@
+import type { FastifyInstance } from 'fastify';
+import fastifyJwt from '@fastify/jwt';
+import { unauthorized } from '../errors.js';
+
+export interface TokenClaims {
+  sub: string;
+  exp: number;
+}
+
+export interface Tokens {
+  /** A fresh HS256 access token for the user, valid for the configured lifetime. */
+  sign(userId: string): string;
+  /** The claims of a valid token; UNAUTHORIZED for a missing, tampered, expired or unsigned one. */
+  verify(token: unknown): TokenClaims;
+}
+
+/** Registers @fastify/jwt for HS256 only (the verifier refuses any other algorithm, `none` included). */
+export async function registerTokens(app: FastifyInstance, secret: string, ttlSeconds: number): Promise<Tokens> {
+  await app.register(fastifyJwt, {
+    secret,
+    sign: { algorithm: 'HS256', expiresIn: ttlSeconds * 1000 },
+    verify: { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] },
+  });
+  return {
+    sign: (userId) => app.jwt.sign({ sub: userId }),
+    verify(token) {
+      if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw unauthorized();
+      let claims: Partial<TokenClaims>;
+      try {
+        claims = app.jwt.verify<Partial<TokenClaims>>(token);
+      } catch {
+        throw unauthorized('invalid or expired token');
+      }
+      if (typeof claims.sub !== 'string' || typeof claims.exp !== 'number') throw unauthorized('invalid token');
+      return claims as TokenClaims;
+    },
+  };
+}

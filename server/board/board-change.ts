@@ -1,0 +1,98 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
+import { actorOf, type Principal } from '../auth/principal.js';
+import type { AppContext } from '../context.js';
+import { inTenant } from '../db/tenant.js';
+import { conflict, DomainError, notFound } from '../errors.js';
+import { authorize, type OutsiderAnswer } from '../orgs/access.js';
+import { Organization } from '../orgs/organization.entity.js';
+import { Project } from '../projects/project.entity.js';
+import { BoardEvent } from './board-event.entity.js';
+import { toBoardEventJson } from './board-event.json.js';
+
+/** Where a change lands, as found by the server (never as claimed by the client). */
+export interface BoardTarget {
+  orgId: string;
+  /** Null when the thing addressed is not on a board of this org: NOT_FOUND once authorised. */
+  projectId: string | null;
+  outsider: OutsiderAnswer;
+}
+
+export interface BoardChangeRequest {
+  principal: Principal;
+  target: BoardTarget;
+  /** The event type this change produces; a retry whose id names another type is refused. */
+  type: BoardEventType;
+  clientMutationId?: string;
+  /** The socket that sent the change, which learns of it from its ack instead. */
+  originSocketId?: string;
+}
+
+/** What a change function returns: the event data, or the value to answer when nothing changed. */
+export type Applied = { data: unknown } | { unchanged: unknown };
+
+export type BoardChangeResult = { event: BoardEventJson; unchanged?: undefined } | { event: null; unchanged: unknown };
+
+class Abandon {
+  constructor(readonly result: BoardChangeResult) {}
+}
+
+/**
+ * The one path by which a board changes (DESIGN §9): in one tenant transaction, check the role,
+ * take the board's next `seq` (which also queues concurrent writers of the board), answer a
+ * retried `clientMutationId` with its original event, apply the change, append the event; then,
+ * after commit, broadcast it. A change that alters nothing rolls back, so `seq` keeps no gap.
+ */
+export async function commitBoardChange(
+  ctx: AppContext,
+  request: BoardChangeRequest,
+  apply: (em: EntityManager, projectId: string) => Promise<Applied>,
+): Promise<BoardChangeResult> {
+  const { principal, target, clientMutationId } = request;
+  let result: BoardChangeResult;
+  try {
+    result = await inTenant(ctx.orm, target.orgId, async (em) => {
+      await authorize(em, principal, 'tasks:write', target.outsider);
+      if (!target.projectId) throw notFound('task');
+      const projectId = target.projectId;
+      const seq = await takeNextSeq(em, projectId);
+      if (clientMutationId) {
+        const earlier = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
+        if (earlier) {
+          if (earlier.type !== request.type) throw conflict('this clientMutationId was used for another change');
+          throw new Abandon({ event: toBoardEventJson(earlier) });
+        }
+      }
+      const applied = await apply(em, projectId);
+      if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged });
+      const event = em.create(BoardEvent, {
+        org: em.getReference(Organization, target.orgId),
+        project: em.getReference(Project, projectId),
+        seq,
+        type: request.type,
+        actor: actorOf(principal),
+        payload: applied.data,
+        clientMutationId: clientMutationId ?? null,
+      });
+      await em.flush();
+      return { event: toBoardEventJson(event) };
+    });
+  } catch (error) {
+    if (error instanceof Abandon) return error.result;
+    throw error;
+  }
+  ctx.broadcaster.boardEvent(target.orgId, result.event!, request.originSocketId);
+  return result;
+}
+
+/** `seq = seq + 1` on the board's row: the number of the event, and a lock until commit. */
+async function takeNextSeq(em: EntityManager, projectId: string): Promise<number> {
+  const rows = await em.execute<Array<{ seq: number; status: string }>>(
+    `update projects set seq = seq + 1 where id = ? returning seq, status`,
+    [projectId],
+  );
+  const row = rows[0];
+  if (!row) throw notFound('project');
+  if (row.status !== 'active') throw new DomainError('FORBIDDEN', 'the project is archived');
+  return row.seq;
+}

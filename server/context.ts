@@ -1,0 +1,24 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { Config } from './config.js';
+import type { Orm } from './db/orm.js';
+import type { BoardEventJson } from '../shared/wire.js';
+import type { Tokens } from './auth/tokens.js';
+
+/** Sends committed facts to live sockets; the realtime layer provides it, services call it. */
+export interface Broadcaster {
+  /** To every socket in the board's room on every node, except the one that caused it. */
+  boardEvent(orgId: string, event: BoardEventJson, exceptSocketId?: string): void;
+  /** An `org:event` to every member socket of the org, on every node. */
+  orgEvent(orgId: string, type: string, data: unknown): void;
+  /** Puts a user's live sockets into the org's room, after they became a member. */
+  joinOrg(userId: string, orgId: string): void;
+}
+
+/** What the domain services need, built once per server: no module-level singletons. */
+export interface AppContext {
+  config: Config;
+  orm: Orm;
+  log: FastifyBaseLogger;
+  broadcaster: Broadcaster;
+  tokens: Tokens;
+}

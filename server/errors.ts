@@ -1,0 +1,55 @@
+import { DriverException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { ZodError } from 'zod';
+import type { ErrorCode, WireError } from '../shared/errors.js';
+
+/** A refusal with a code from the closed list in `shared/errors.ts`, safe to show the caller. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+  }
+}
+
+export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found`);
+export const forbidden = (message = 'not allowed') => new DomainError('FORBIDDEN', message);
+export const invalid = (message: string, details?: unknown) => new DomainError('VALIDATION_FAILED', message, details);
+export const conflict = (message: string, details?: unknown) => new DomainError('CONFLICT', message, details);
+export const unauthorized = (message = 'authentication required') => new DomainError('UNAUTHORIZED', message);
+
+const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+
+/** Whether an error means the database could not be reached, rather than a bug. */
+function isUnavailable(error: unknown): boolean {
+  const e = error as { code?: string; name?: string; message?: string } | null;
+  if (!e) return false;
+  if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
+  if (e.name === 'KnexTimeoutError') return true;
+  return /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/i.test(e.message ?? '');
+}
+
+/**
+ * The one translation from anything thrown to the wire: domain errors keep their code and
+ * message, schema failures become VALIDATION_FAILED, a lost database UNAVAILABLE, and
+ * everything else INTERNAL with no detail from inside (`unexpected` is true so it gets logged).
+ */
+export function toWireError(error: unknown): { error: WireError; unexpected: boolean } {
+  if (error instanceof DomainError) {
+    const details = error.details === undefined ? {} : { details: error.details };
+    return { error: { code: error.code, message: error.message, ...details }, unexpected: false };
+  }
+  if (error instanceof ZodError) {
+    const details = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+    return { error: { code: 'VALIDATION_FAILED', message: 'the payload does not match the schema', details }, unexpected: false };
+  }
+  if (error instanceof UniqueConstraintViolationException) {
+    return { error: { code: 'CONFLICT', message: 'that already exists' }, unexpected: false };
+  }
+  const cause = error instanceof DriverException ? (error as { cause?: unknown }).cause ?? error : error;
+  if (isUnavailable(error) || isUnavailable(cause)) {
+    return { error: { code: 'UNAVAILABLE', message: 'the database is unavailable; try again' }, unexpected: true };
+  }
+  return { error: { code: 'INTERNAL', message: 'internal error' }, unexpected: true };
+}

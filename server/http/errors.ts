@@ -1,0 +1,22 @@
+import type { FastifyError, FastifyInstance } from 'fastify';
+import { HTTP_STATUS, type WireError } from '../../shared/errors.js';
+import { toWireError } from '../errors.js';
+
+/** Fastify's own refusals, in the contract's codes. */
+function fastifyRefusal(error: FastifyError): WireError | null {
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return { code: 'PAYLOAD_TOO_LARGE', message: 'the request body is over 1 MiB' };
+  if (error.code?.startsWith('FST_ERR_CTP_') || error.statusCode === 400) return { code: 'VALIDATION_FAILED', message: error.message };
+  return null;
+}
+
+/** The one place HTTP answers errors: `{error: {code, message, details?}}`, 5xx with no detail from inside. */
+export function registerErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    const refusal = fastifyRefusal(error);
+    const { error: wire, unexpected } = refusal ? { error: refusal, unexpected: false } : toWireError(error);
+    if (unexpected) request.log.error({ err: error }, 'request failed');
+    if (wire.code === 'UNAVAILABLE') reply.header('retry-after', '5');
+    return reply.status(HTTP_STATUS[wire.code]).send({ error: wire });
+  });
+  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+}

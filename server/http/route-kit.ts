@@ -1,0 +1,36 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { z } from 'zod';
+import type { Principal } from '../auth/principal.js';
+import type { AppContext } from '../context.js';
+import { notFound } from '../errors.js';
+import { authenticate } from './authenticate.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    principal: Principal;
+  }
+}
+
+/** Registers routes that need a signed-in principal, available as `request.principal`. */
+export function authenticated(ctx: AppContext, app: FastifyInstance, routes: (scope: FastifyInstance) => void): void {
+  app.register(async (scope) => {
+    scope.decorateRequest('principal', null as unknown as Principal);
+    scope.addHook('preHandler', async (request) => {
+      request.principal = await authenticate(ctx, request);
+    });
+    routes(scope);
+  });
+}
+
+const uuid = z.uuid();
+
+/** A path id; one that is not a UUID names nothing, so it is 404. */
+export function pathId(request: FastifyRequest, name: string, what: string): string {
+  const value = (request.params as Record<string, string>)[name];
+  if (!uuid.safeParse(value).success) throw notFound(what);
+  return value!;
+}
+
+export function pathSlug(request: FastifyRequest): string {
+  return (request.params as { slug: string }).slug;
+}

@@ -1,0 +1,34 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Capability, Role } from '../../shared/roles.js';
+import type { Principal } from '../auth/principal.js';
+import type { AppContext } from '../context.js';
+import { inTenant } from '../db/tenant.js';
+import { notFound } from '../errors.js';
+import { authorize } from './access.js';
+import { Organization, type IOrganization } from './organization.entity.js';
+
+export interface OrgScope {
+  em: EntityManager;
+  org: IOrganization;
+  role: Role;
+}
+
+/** The org's id for a slug: 404 for an unknown slug, before any membership is checked. */
+export async function orgIdBySlug(ctx: AppContext, slug: string): Promise<string> {
+  const rows = await ctx.orm.em.getConnection().execute<Array<{ id: string }>>('select id from organizations where slug = ?', [slug]);
+  if (!rows[0]) throw notFound('organization');
+  return rows[0].id;
+}
+
+/**
+ * Runs `work` inside the org named by `slug`, in one tenant transaction, once the principal's
+ * role there (read from the database) holds `capability`; a non-member gets 403.
+ */
+export async function withOrg<T>(ctx: AppContext, principal: Principal, slug: string, capability: Capability, work: (scope: OrgScope) => Promise<T>): Promise<T> {
+  const orgId = await orgIdBySlug(ctx, slug);
+  return inTenant(ctx.orm, orgId, async (em) => {
+    const role = await authorize(em, principal, capability, 'FORBIDDEN');
+    const org = await em.findOneOrFail(Organization, orgId);
+    return work({ em, org, role });
+  });
+}

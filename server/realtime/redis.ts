@@ -1,0 +1,48 @@
+import { createAdapter } from '@socket.io/redis-adapter';
+import type { FastifyBaseLogger } from 'fastify';
+import { Redis } from 'ioredis';
+
+export interface RedisLink {
+  adapter: ReturnType<typeof createAdapter>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The socket.io Redis adapter on two ioredis clients. A Redis outage must not end the process:
+ * the adapter does not catch failed publishes, so `publish` here logs and swallows them (the node
+ * keeps serving its own sockets, and clients fill gaps from the event log), and both clients
+ * reconnect and resubscribe by themselves when Redis returns.
+ */
+export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
+  // Commands issued while Redis is down fail after one reconnect attempt instead of piling up.
+  const pub = new Redis(url, { maxRetriesPerRequest: 1 });
+  const sub = pub.duplicate({ maxRetriesPerRequest: null });
+  let down = false;
+  for (const [name, client] of [['publisher', pub], ['subscriber', sub]] as const) {
+    client.on('error', (error: Error) => {
+      if (!down) log.warn({ err: error, client: name }, 'redis unreachable; broadcasts stay on this node until it returns');
+      down = true;
+    });
+    client.on('ready', () => {
+      if (down) log.info({ client: name }, 'redis is back');
+      down = false;
+    });
+  }
+  const publish = pub.publish.bind(pub);
+  pub.publish = ((channel: string, message: string | Buffer) =>
+    publish(channel, message).catch((error: Error) => {
+      log.debug({ err: error }, 'redis publish failed');
+      return 0;
+    })) as typeof pub.publish;
+  return {
+    adapter: createAdapter(pub, sub),
+    ping: async () => {
+      await pub.ping();
+    },
+    close: async () => {
+      pub.disconnect();
+      sub.disconnect();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import type { Server as HttpServer } from 'node:http';
+import { Server, type ServerOptions } from 'socket.io';
+import { authenticateToken } from '../auth/auth.service.js';
+import { registerBoardHandlers } from '../board/board.handlers.js';
+import type { AppContext } from '../context.js';
+import { identityEm } from '../db/tenant.js';
+import { toWireError } from '../errors.js';
+import { Membership } from '../orgs/membership.entity.js';
+import { registerTaskHandlers } from '../tasks/tasks.handlers.js';
+import { orgRoom, userRoom } from './rooms.js';
+import type { TaskFlowServer, TaskFlowSocket } from './types.js';
+
+/** A socket message over this size closes the socket. */
+export const MAX_MESSAGE_BYTES = 1 << 20;
+
+export function createSocketServer(httpServer: HttpServer, options: { corsOrigins: string[] | null; adapter?: ServerOptions['adapter'] }): TaskFlowServer {
+  return new Server(httpServer, {
+    maxHttpBufferSize: MAX_MESSAGE_BYTES,
+    serveClient: false,
+    cors: options.corsOrigins ? { origin: options.corsOrigins, credentials: true } : undefined,
+    ...(options.adapter ? { adapter: options.adapter } : {}),
+  });
+}
+
+/** The handshake: a valid token or `connect_error` UNAUTHORIZED; then the event handlers. */
+export function acceptSockets(io: TaskFlowServer, ctx: AppContext): void {
+  io.use(async (socket, next) => {
+    try {
+      const { principal, expiresAt } = await authenticateToken(ctx, socket.handshake.auth?.token);
+      const memberships = await identityEm(ctx.orm).find(
+        Membership,
+        { user: principal.userId },
+        { filters: { tenant: false }, fields: ['org'] },
+      );
+      socket.data = { principal, expiresAt, orgIds: memberships.map((m) => m.org.id) };
+      next();
+    } catch (thrown) {
+      const { error, unexpected } = toWireError(thrown);
+      if (unexpected) ctx.log.error({ err: thrown }, 'socket handshake failed');
+      next(new Error(error.code));
+    }
+  });
+  io.on('connection', (socket) => {
+    void socket.join([userRoom(socket.data.principal.userId), ...socket.data.orgIds.map(orgRoom)]);
+    expireWithToken(socket);
+    registerBoardHandlers(ctx, socket);
+    registerTaskHandlers(ctx, socket);
+  });
+}
+
+/** A socket lives no longer than its token: then `access:revoked` (token_expired) and goodbye. */
+function expireWithToken(socket: TaskFlowSocket): void {
+  const ms = Math.min(socket.data.expiresAt * 1000 - Date.now(), 2 ** 31 - 1);
+  const timer = setTimeout(() => {
+    socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
+    socket.disconnect(true);
+  }, Math.max(ms, 0));
+  socket.on('disconnect', () => clearTimeout(timer));
+}

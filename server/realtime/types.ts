@@ -1,0 +1,17 @@
+import type { Server, Socket } from 'socket.io';
+import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
+import type { Principal } from '../auth/principal.js';
+
+export interface SocketData {
+  principal: Principal;
+  /** When the credential stops being valid, in epoch seconds. */
+  expiresAt: number;
+  /** The orgs the principal belonged to at connect, whose rooms the socket joins. */
+  orgIds: string[];
+}
+
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type
+export interface InterServerEvents {}
+
+export type TaskFlowServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+export type TaskFlowSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

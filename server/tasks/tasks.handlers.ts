@@ -1,0 +1,13 @@
+import { taskCreatePayload, taskDeletePayload, taskMovePayload, taskUpdatePayload } from '../../shared/schemas.js';
+import type { AppContext } from '../context.js';
+import { handle } from '../realtime/ack.js';
+import type { TaskFlowSocket } from '../realtime/types.js';
+import { createTask, deleteTask, moveTask, updateTask, type Caller } from './tasks.service.js';
+
+export function registerTaskHandlers(ctx: AppContext, socket: TaskFlowSocket): void {
+  const caller = (): Caller => ({ principal: socket.data.principal, socketId: socket.id });
+  handle(socket, ctx.log, 'task:create', taskCreatePayload, (payload) => createTask(ctx, caller(), payload));
+  handle(socket, ctx.log, 'task:update', taskUpdatePayload, (payload) => updateTask(ctx, caller(), payload));
+  handle(socket, ctx.log, 'task:move', taskMovePayload, (payload) => moveTask(ctx, caller(), payload));
+  handle(socket, ctx.log, 'task:delete', taskDeletePayload, (payload) => deleteTask(ctx, caller(), payload));
+}
