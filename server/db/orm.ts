@@ -16,7 +16,7 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite): Options
     entities,
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: false },
-    migrations: { path: 'migrations', pathTs: 'migrations', emit: 'ts', migrationsList, snapshot: false },
+    migrations: { path: 'migrations', pathTs: 'migrations', emit: 'ts', migrationsList, snapshot: false, silent: true },
     forceUtcTimezone: true,
     allowGlobalContext: false,
     ensureDatabase: false,

@@ -1,0 +1,186 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BoardEventJson, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { startServer, type RunningServer } from './support/server.js';
+import { closeAllSockets, connect, nextEvent, ok, recordBoardEvents, request, type ClientSocket } from './support/sockets.js';
+
+let db: TestDatabase;
+let node: RunningServer;
+let org: TestOrg;
+let alice: TestUser;
+let bob: TestUser;
+let vera: TestUser;
+let project: ProjectJson;
+let columns: ColumnJson[];
+let aliceSocket: ClientSocket;
+let bobSocket: ClientSocket;
+let bobSeen: BoardEventJson[];
+let aliceSeen: BoardEventJson[];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url });
+  alice = await registerUser(node.url, 'alice');
+  bob = await registerUser(node.url, 'bob');
+  vera = await registerUser(node.url, 'vera');
+  org = await createOrg(node.url, alice);
+  await addMember(node.url, org, bob, 'member');
+  await addMember(node.url, org, vera, 'viewer');
+  ({ project, columns } = await createProject(node.url, org));
+  aliceSocket = await connect(node.url, { token: alice.token });
+  bobSocket = await connect(node.url, { token: bob.token });
+  await ok(aliceSocket, 'board:join', { projectId: project.id });
+  await ok(bobSocket, 'board:join', { projectId: project.id });
+  aliceSeen = recordBoardEvents(aliceSocket);
+  bobSeen = recordBoardEvents(bobSocket);
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await db?.drop();
+});
+
+const [todo, doing, done] = [0, 1, 2].map((i) => () => columns[i]!);
+
+async function create(title: string, extra: Record<string, unknown> = {}): Promise<TaskJson> {
+  const { task } = await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: todo().id, title, ...extra });
+  return task;
+}
+
+async function columnOrder(columnId: string): Promise<string[]> {
+  const rows = await db.query<{ title: string }>(`select title from tasks where column_id = $1 order by position collate "C"`, [columnId]);
+  return rows.map((row) => row.title);
+}
+
+describe('a task change on a shared board', () => {
+  it('reaches the teammate with seq rising by one, the row in PostgreSQL, and no echo to the sender', async () => {
+    const before = (await ok(aliceSocket, 'board:join', { projectId: project.id })).seq as number;
+    const created = nextEvent<BoardEventJson>(bobSocket, 'board:event', (e) => e.type === 'task.created');
+    const { task, event } = await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: todo().id, title: 'Write spec' });
+    expect(event.seq).toBe(before + 1);
+    expect((await created).seq).toBe(before + 1);
+    expect((await created).actor).toEqual({ kind: 'user', id: alice.user.id, name: 'alice' });
+
+    const updated = nextEvent<BoardEventJson>(bobSocket, 'board:event', (e) => e.type === 'task.updated');
+    const update = await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'Write the spec', priority: 3 } });
+    expect(update.event.seq).toBe(before + 2);
+    expect((await updated).data).toMatchObject({ task: { id: task.id, title: 'Write the spec', version: 2 }, changed: ['title', 'priority'] });
+
+    const rows = await db.query('select title, priority, version from tasks where id = $1', [task.id]);
+    expect(rows).toEqual([{ title: 'Write the spec', priority: 3, version: 2 }]);
+    const events = await db.query('select seq, type from board_events where project_id = $1 and seq > $2 order by seq', [project.id, before]);
+    expect(events).toEqual([
+      { seq: before + 1, type: 'task.created' },
+      { seq: before + 2, type: 'task.updated' },
+    ]);
+    expect(aliceSeen.filter((e) => e.seq > before)).toEqual([]);
+    expect(bobSeen.filter((e) => e.seq > before).map((e) => e.seq)).toEqual([before + 1, before + 2]);
+  });
+
+  it('moves into a done column set completedAt, and moving out clears it', async () => {
+    const task = await create('Ship it');
+    const moved = await ok(bobSocket, 'task:move', { taskId: task.id, columnId: done().id });
+    expect(moved.task.completedAt).not.toBeNull();
+    expect(moved.event.data.changed).toEqual(['columnId', 'position']);
+    const back = await ok(bobSocket, 'task:move', { taskId: task.id, columnId: doing().id });
+    expect(back.task.completedAt).toBeNull();
+    expect((await db.query('select completed_at from tasks where id = $1', [task.id]))[0]).toEqual({ completed_at: null });
+  });
+
+  it('places tasks between the named neighbours without renumbering the column', async () => {
+    const column = (await ok(aliceSocket, 'board:join', { projectId: project.id })).columns[1] as ColumnJson;
+    const place = async (title: string, at: Record<string, string>) => {
+      const task = await create(title);
+      return (await ok(aliceSocket, 'task:move', { taskId: task.id, columnId: column.id, ...at })).task as TaskJson;
+    };
+    await db.query('delete from tasks where column_id = $1', [column.id]);
+    const a = await place('A', {});
+    const c = await place('C', {});
+    const b = await place('B', { afterId: a.id });
+    const first = await place('first', { beforeId: a.id });
+    await place('B2', { afterId: b.id, beforeId: c.id });
+    expect(await columnOrder(column.id)).toEqual(['first', 'A', 'B', 'B2', 'C']);
+    const positions = await db.query<{ id: string; position: string }>('select id, position from tasks where id = any($1)', [[a.id, c.id, first.id]]);
+    expect(Object.fromEntries(positions.map((p) => [p.id, p.position]))).toEqual({ [a.id]: a.position, [c.id]: c.position, [first.id]: first.position });
+  });
+
+  it('refuses neighbours that are not in the target column, and a task placed next to itself', async () => {
+    const one = await create('one');
+    const elsewhere = await create('elsewhere');
+    await ok(aliceSocket, 'task:move', { taskId: elsewhere.id, columnId: done().id });
+    const wrong = await request(aliceSocket, 'task:move', { taskId: one.id, columnId: doing().id, afterId: elsewhere.id });
+    expect(wrong).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    const self = await request(aliceSocket, 'task:move', { taskId: one.id, columnId: todo().id, afterId: one.id });
+    expect(self).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+  });
+
+  it('answers an update that changes nothing with the task as it is: no event, no new version', async () => {
+    const task = await create('Same');
+    const seqBefore = (await ok(aliceSocket, 'board:join', { projectId: project.id })).seq;
+    const answer = await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'Same' } });
+    expect(answer.event).toBeNull();
+    expect(answer.task.version).toBe(task.version);
+    expect((await ok(aliceSocket, 'board:join', { projectId: project.id })).seq).toBe(seqBefore);
+  });
+
+  it('assigns only members of the org', async () => {
+    const task = await create('Assign me');
+    const assigned = await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { assigneeId: bob.user.id } });
+    expect(assigned.task.assigneeId).toBe(bob.user.id);
+    const stranger = await registerUser(node.url, 'stranger');
+    const refused = await request(aliceSocket, 'task:update', { taskId: task.id, patch: { assigneeId: stranger.user.id } });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect((await db.query('select assignee_id from tasks where id = $1', [task.id]))[0]).toEqual({ assignee_id: bob.user.id });
+  });
+
+  it('merges changes to other fields and refuses a stale change to the same field with CONFLICT', async () => {
+    const task = await create('Merge me');
+    await ok(bobSocket, 'task:update', { taskId: task.id, patch: { title: 'Bob renamed it' }, baseVersion: 1 });
+    const merged = await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { priority: 2 }, baseVersion: 1 });
+    expect(merged.task).toMatchObject({ title: 'Bob renamed it', priority: 2, version: 3 });
+    const stale = await request(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'Alice renamed it' }, baseVersion: 1 });
+    expect(stale).toMatchObject({ ok: false, error: { code: 'CONFLICT', details: { task: { title: 'Bob renamed it', version: 3 } } } });
+    expect((await db.query('select title from tasks where id = $1', [task.id]))[0]).toEqual({ title: 'Bob renamed it' });
+  });
+
+  it('delivers a change made over REST to the board sockets, like one made over a socket', async () => {
+    const created = nextEvent<BoardEventJson>(aliceSocket, 'board:event', (e) => e.type === 'task.created');
+    const answer = await api(node.url, 'POST', `/orgs/${org.slug}/projects/${project.id}/tasks`, { columnId: todo().id, title: 'From REST' }, bob.token);
+    expect(answer.status).toBe(201);
+    expect((await created).data.task.id).toBe(answer.body.task.id);
+    const deleted = nextEvent<BoardEventJson>(bobSocket, 'board:event', (e) => e.type === 'task.deleted');
+    const removed = await api(node.url, 'DELETE', `/orgs/${org.slug}/tasks/${answer.body.task.id}`, undefined, alice.token);
+    expect(removed.status).toBe(204);
+    expect((await deleted).data).toEqual({ taskId: answer.body.task.id });
+  });
+
+  it('lets a viewer join and read the board but not write to it', async () => {
+    const viewer = await connect(node.url, { token: vera.token });
+    const board = await ok(viewer, 'board:join', { projectId: project.id });
+    expect(board.project.id).toBe(project.id);
+    const seen = recordBoardEvents(viewer);
+    const refused = await request(viewer, 'task:create', { projectId: project.id, columnId: todo().id, title: 'nope' });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    expect(await db.query(`select 1 from tasks where title = 'nope'`)).toEqual([]);
+    const created = nextEvent<BoardEventJson>(viewer, 'board:event', (e) => e.data && (e.data as any).task?.title === 'seen by vera');
+    await create('seen by vera');
+    await created;
+    expect(seen.filter((e) => (e.data as any).task?.title === 'seen by vera')).toHaveLength(1);
+  });
+
+  it('refuses malformed payloads and unknown keys with VALIDATION_FAILED', async () => {
+    const task = await create('Strict');
+    for (const payload of [
+      { taskId: task.id, patch: { title: 'x' }, orgId: org.id },
+      { taskId: task.id, patch: { version: 9 } },
+      { taskId: task.id, patch: {} },
+      { taskId: 'not-a-uuid', patch: { title: 'x' } },
+      null,
+    ]) {
+      expect(await request(aliceSocket, 'task:update', payload)).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    }
+    expect((await db.query('select title, version from tasks where id = $1', [task.id]))[0]).toEqual({ title: 'Strict', version: 1 });
+  });
+});

@@ -1,0 +1,20 @@
+import { buildServer, type TaskFlow } from '../../server/app.js';
+import { loadConfig, type Config } from '../../server/config.js';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export interface RunningServer {
+  url: string;
+  server: TaskFlow;
+  close(): Promise<void>;
+}
+
+/** Builds, migrates and starts a server on a free port of 127.0.0.1, in this process. */
+export async function startServer(env: Record<string, string | undefined>): Promise<RunningServer> {
+  const config: Config = loadConfig({ PORT: '0', HOST: '127.0.0.1', JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'silent', ...env });
+  const server = await buildServer(config);
+  await server.migrate();
+  const url = await server.listen();
+  return { url, server, close: () => server.close() };
+}

@@ -1,0 +1,72 @@
+import { io, type Socket } from 'socket.io-client';
+import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
+import type { BoardEventJson } from '../../shared/wire.js';
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+const open: ClientSocket[] = [];
+
+/** Connects with `auth` over websocket; rejects with the `connect_error` message. */
+export function connect(url: string, auth: Record<string, unknown>): Promise<ClientSocket> {
+  return new Promise((resolve, reject) => {
+    const socket: ClientSocket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+    open.push(socket);
+    socket.once('connect', () => resolve(socket));
+    socket.once('connect_error', (error) => reject(error));
+  });
+}
+
+/** Closes every socket `connect` opened. */
+export function closeAllSockets(): void {
+  for (const socket of open.splice(0)) socket.close();
+}
+
+/** Emits and waits for the ack (5 s at most). */
+export async function request<T = any>(socket: ClientSocket, event: string, payload: unknown): Promise<Ack<T>> {
+  return (socket as Socket).timeout(5000).emitWithAck(event, payload);
+}
+
+/** Emits and returns the ack's data, failing the test on a refusal. */
+export async function ok<T = any>(socket: ClientSocket, event: string, payload: unknown): Promise<T> {
+  const answer = await request<T>(socket, event, payload);
+  if (!answer.ok) throw new Error(`${event} refused: ${JSON.stringify(answer.error)}`);
+  return answer.data;
+}
+
+/** Resolves with the first event that matches, or rejects after `ms`. */
+export function nextEvent<T = any>(socket: ClientSocket, event: string, match: (payload: T) => boolean = () => true, ms = 5000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const listener = (payload: T) => {
+      if (!match(payload)) return;
+      clearTimeout(timer);
+      (socket as Socket).off(event, listener);
+      resolve(payload);
+    };
+    const timer = setTimeout(() => {
+      (socket as Socket).off(event, listener);
+      reject(new Error(`no ${event} within ${ms} ms`));
+    }, ms);
+    (socket as Socket).on(event, listener);
+  });
+}
+
+/** Records every `board:event` a socket receives, to count deliveries and spot duplicates. */
+export function recordBoardEvents(socket: ClientSocket): BoardEventJson[] {
+  const seen: BoardEventJson[] = [];
+  socket.on('board:event', (event) => seen.push(event));
+  return seen;
+}
+
+/** Waits until `check` passes (retrying, never sleeping a fixed time), or fails after `ms`. */
+export async function eventually(check: () => void | Promise<void>, ms = 5000): Promise<void> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      await check();
+      return;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+}
