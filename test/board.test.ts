@@ -57,13 +57,13 @@ async function columnOrder(columnId: string): Promise<string[]> {
 describe('a task change on a shared board', () => {
   it('reaches the teammate with seq rising by one, the row in PostgreSQL, and no echo to the sender', async () => {
     const before = (await ok(aliceSocket, 'board:join', { projectId: project.id })).seq as number;
-    const created = nextEvent<BoardEventJson>(bobSocket, 'board:event', (e) => e.type === 'task.created');
+    const created = nextEvent<BoardEventJson<any>>(bobSocket, 'board:event', (e) => e.type === 'task.created');
     const { task, event } = await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: todo().id, title: 'Write spec' });
     expect(event.seq).toBe(before + 1);
     expect((await created).seq).toBe(before + 1);
     expect((await created).actor).toEqual({ kind: 'user', id: alice.user.id, name: 'alice' });
 
-    const updated = nextEvent<BoardEventJson>(bobSocket, 'board:event', (e) => e.type === 'task.updated');
+    const updated = nextEvent<BoardEventJson<any>>(bobSocket, 'board:event', (e) => e.type === 'task.updated');
     const update = await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'Write the spec', priority: 3 } });
     expect(update.event.seq).toBe(before + 2);
     expect((await updated).data).toMatchObject({ task: { id: task.id, title: 'Write the spec', version: 2 }, changed: ['title', 'priority'] });
@@ -146,11 +146,11 @@ describe('a task change on a shared board', () => {
   });
 
   it('delivers a change made over REST to the board sockets, like one made over a socket', async () => {
-    const created = nextEvent<BoardEventJson>(aliceSocket, 'board:event', (e) => e.type === 'task.created');
+    const created = nextEvent<BoardEventJson<any>>(aliceSocket, 'board:event', (e) => e.type === 'task.created');
     const answer = await api(node.url, 'POST', `/orgs/${org.slug}/projects/${project.id}/tasks`, { columnId: todo().id, title: 'From REST' }, bob.token);
     expect(answer.status).toBe(201);
     expect((await created).data.task.id).toBe(answer.body.task.id);
-    const deleted = nextEvent<BoardEventJson>(bobSocket, 'board:event', (e) => e.type === 'task.deleted');
+    const deleted = nextEvent<BoardEventJson<any>>(bobSocket, 'board:event', (e) => e.type === 'task.deleted');
     const removed = await api(node.url, 'DELETE', `/orgs/${org.slug}/tasks/${answer.body.task.id}`, undefined, alice.token);
     expect(removed.status).toBe(204);
     expect((await deleted).data).toEqual({ taskId: answer.body.task.id });
@@ -164,7 +164,7 @@ describe('a task change on a shared board', () => {
     const refused = await request(viewer, 'task:create', { projectId: project.id, columnId: todo().id, title: 'nope' });
     expect(refused).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
     expect(await db.query(`select 1 from tasks where title = 'nope'`)).toEqual([]);
-    const created = nextEvent<BoardEventJson>(viewer, 'board:event', (e) => e.data && (e.data as any).task?.title === 'seen by vera');
+    const created = nextEvent<BoardEventJson<any>>(viewer, 'board:event', (e) => e.data && (e.data as any).task?.title === 'seen by vera');
     await create('seen by vera');
     await created;
     expect(seen.filter((e) => (e.data as any).task?.title === 'seen by vera')).toHaveLength(1);
