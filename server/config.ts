@@ -15,7 +15,12 @@ const duration = z
 
 const urlList = z
   .string()
-  .transform((text) => text.split(',').map((s) => s.trim()).filter(Boolean))
+  .transform((text) =>
+    text
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean),
+  )
   .pipe(z.array(z.url()));
 
 const envSchema = z.object({
@@ -29,7 +34,12 @@ const envSchema = z.object({
   CORS_ORIGINS: urlList.optional(),
   SUPER_ADMIN_EMAILS: z
     .string()
-    .transform((text) => text.split(',').map((s) => s.trim().toLowerCase()).filter(Boolean))
+    .transform((text) =>
+      text
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean),
+    )
     .default([]),
   SOCKET_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

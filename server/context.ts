@@ -1,8 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
-import type { Config } from './config.js';
-import type { Orm } from './db/orm.js';
 import type { BoardEventJson } from '../shared/wire.js';
 import type { Tokens } from './auth/tokens.js';
+import type { Config } from './config.js';
+import type { Orm } from './db/orm.js';
 
 /** Sends committed facts to live sockets; the realtime layer provides it, services call it. */
 export interface Broadcaster {

@@ -19,7 +19,19 @@ export const invalid = (message: string, details?: unknown) => new DomainError('
 export const conflict = (message: string, details?: unknown) => new DomainError('CONFLICT', message, details);
 export const unauthorized = (message = 'authentication required') => new DomainError('UNAUTHORIZED', message);
 
-const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08001', '08003', '08006']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  '57P01',
+  '57P02',
+  '57P03',
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+]);
 
 /** Whether an error means the database could not be reached, rather than a bug. */
 function isUnavailable(error: unknown): boolean {
@@ -47,7 +59,7 @@ export function toWireError(error: unknown): { error: WireError; unexpected: boo
   if (error instanceof UniqueConstraintViolationException) {
     return { error: { code: 'CONFLICT', message: 'that already exists' }, unexpected: false };
   }
-  const cause = error instanceof DriverException ? (error as { cause?: unknown }).cause ?? error : error;
+  const cause = error instanceof DriverException ? ((error as { cause?: unknown }).cause ?? error) : error;
   if (isUnavailable(error) || isUnavailable(cause)) {
     return { error: { code: 'UNAVAILABLE', message: 'the database is unavailable; try again' }, unexpected: true };
   }

@@ -24,7 +24,10 @@ export const loginBody = z.strictObject({
 });
 export const createOrgBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
-  slug: z.string().regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'lowercase letters, digits and dashes').optional(),
+  slug: z
+    .string()
+    .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'lowercase letters, digits and dashes')
+    .optional(),
 });
 export const inviteBody = z.strictObject({
   email: z.email().max(320),

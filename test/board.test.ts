@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { startServer, type RunningServer } from './support/server.js';
-import { closeAllSockets, connect, nextEvent, ok, recordBoardEvents, request, type ClientSocket } from './support/sockets.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, recordBoardEvents, request } from './support/sockets.js';
 
 let db: TestDatabase;
 let node: RunningServer;
@@ -66,11 +66,17 @@ describe('a task change on a shared board', () => {
     const updated = nextEvent<BoardEventJson<any>>(bobSocket, 'board:event', (e) => e.type === 'task.updated');
     const update = await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'Write the spec', priority: 3 } });
     expect(update.event.seq).toBe(before + 2);
-    expect((await updated).data).toMatchObject({ task: { id: task.id, title: 'Write the spec', version: 2 }, changed: ['title', 'priority'] });
+    expect((await updated).data).toMatchObject({
+      task: { id: task.id, title: 'Write the spec', version: 2 },
+      changed: ['title', 'priority'],
+    });
 
     const rows = await db.query('select title, priority, version from tasks where id = $1', [task.id]);
     expect(rows).toEqual([{ title: 'Write the spec', priority: 3, version: 2 }]);
-    const events = await db.query('select seq, type from board_events where project_id = $1 and seq > $2 order by seq', [project.id, before]);
+    const events = await db.query('select seq, type from board_events where project_id = $1 and seq > $2 order by seq', [
+      project.id,
+      before,
+    ]);
     expect(events).toEqual([
       { seq: before + 1, type: 'task.created' },
       { seq: before + 2, type: 'task.updated' },
@@ -102,8 +108,14 @@ describe('a task change on a shared board', () => {
     const first = await place('first', { beforeId: a.id });
     await place('B2', { afterId: b.id, beforeId: c.id });
     expect(await columnOrder(column.id)).toEqual(['first', 'A', 'B', 'B2', 'C']);
-    const positions = await db.query<{ id: string; position: string }>('select id, position from tasks where id = any($1)', [[a.id, c.id, first.id]]);
-    expect(Object.fromEntries(positions.map((p) => [p.id, p.position]))).toEqual({ [a.id]: a.position, [c.id]: c.position, [first.id]: first.position });
+    const positions = await db.query<{ id: string; position: string }>('select id, position from tasks where id = any($1)', [
+      [a.id, c.id, first.id],
+    ]);
+    expect(Object.fromEntries(positions.map((p) => [p.id, p.position]))).toEqual({
+      [a.id]: a.position,
+      [c.id]: c.position,
+      [first.id]: first.position,
+    });
   });
 
   it('refuses neighbours that are not in the target column, and a task placed next to itself', async () => {
@@ -147,7 +159,13 @@ describe('a task change on a shared board', () => {
 
   it('delivers a change made over REST to the board sockets, like one made over a socket', async () => {
     const created = nextEvent<BoardEventJson<any>>(aliceSocket, 'board:event', (e) => e.type === 'task.created');
-    const answer = await api(node.url, 'POST', `/orgs/${org.slug}/projects/${project.id}/tasks`, { columnId: todo().id, title: 'From REST' }, bob.token);
+    const answer = await api(
+      node.url,
+      'POST',
+      `/orgs/${org.slug}/projects/${project.id}/tasks`,
+      { columnId: todo().id, title: 'From REST' },
+      bob.token,
+    );
     expect(answer.status).toBe(201);
     expect((await created).data.task.id).toBe(answer.body.task.id);
     const deleted = nextEvent<BoardEventJson<any>>(bobSocket, 'board:event', (e) => e.type === 'task.deleted');

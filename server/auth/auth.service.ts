@@ -1,11 +1,11 @@
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { OrgJson, UserJson } from '../../shared/wire.js';
 import type { Role } from '../../shared/roles.js';
+import type { OrgJson, UserJson } from '../../shared/wire.js';
 import type { AppContext } from '../context.js';
 import { identityEm } from '../db/tenant.js';
 import { conflict, unauthorized } from '../errors.js';
 import { Membership } from '../orgs/membership.entity.js';
-import { User, type IUser } from '../users/user.entity.js';
+import { type IUser, User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 import type { Principal } from './principal.js';
@@ -77,4 +77,3 @@ export async function me(ctx: AppContext, principal: Principal): Promise<Me> {
     memberships: memberships.map((m) => ({ org: { id: m.org.id, slug: m.org.slug, name: m.org.name }, role: m.role })),
   };
 }
-

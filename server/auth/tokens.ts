@@ -1,5 +1,5 @@
-import type { FastifyInstance } from 'fastify';
 import fastifyJwt from '@fastify/jwt';
+import type { FastifyInstance } from 'fastify';
 import { unauthorized } from '../errors.js';
 
 export interface TokenClaims {

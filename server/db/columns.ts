@@ -3,7 +3,10 @@ import { p } from '@mikro-orm/core';
 
 /** The columns every entity starts with: a UUID id and its creation time. */
 export const baseProperties = {
-  id: p.uuid().primary().onCreate(() => randomUUID()),
+  id: p
+    .uuid()
+    .primary()
+    .onCreate(() => randomUUID()),
   createdAt: p.datetime().onCreate(() => new Date()),
 };
 

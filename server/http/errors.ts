@@ -18,5 +18,7 @@ export function registerErrorHandling(app: FastifyInstance): void {
     if (wire.code === 'UNAVAILABLE') reply.header('retry-after', '5');
     return reply.status(HTTP_STATUS[wire.code]).send({ error: wire });
   });
-  app.setNotFoundHandler((request, reply) => reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }));
+  app.setNotFoundHandler((request, reply) =>
+    reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
+  );
 }

@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { roleCan, type Capability, type Role } from '../../shared/roles.js';
+import { type Capability, type Role, roleCan } from '../../shared/roles.js';
 import type { Principal } from '../auth/principal.js';
 import { DomainError } from '../errors.js';
 import { Membership } from './membership.entity.js';
@@ -17,7 +17,9 @@ export type OutsiderAnswer = 'FORBIDDEN' | 'NOT_FOUND';
 export async function authorize(em: EntityManager, principal: Principal, capability: Capability, outsider: OutsiderAnswer): Promise<Role> {
   const membership = await em.findOne(Membership, { user: principal.userId }, { fields: ['role'] });
   if (!membership) {
-    throw outsider === 'NOT_FOUND' ? new DomainError('NOT_FOUND', 'not found') : new DomainError('FORBIDDEN', 'not a member of this organization');
+    throw outsider === 'NOT_FOUND'
+      ? new DomainError('NOT_FOUND', 'not found')
+      : new DomainError('FORBIDDEN', 'not a member of this organization');
   }
   if (!roleCan(membership.role, capability)) {
     throw new DomainError('FORBIDDEN', `the ${membership.role} role may not do this`);

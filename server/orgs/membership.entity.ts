@@ -1,4 +1,4 @@
-import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { ROLES } from '../../shared/roles.js';
 import { baseProperties, tenantFilter } from '../db/columns.js';
 import { User } from '../users/user.entity.js';

@@ -5,7 +5,7 @@ import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from './access.js';
-import { Organization, type IOrganization } from './organization.entity.js';
+import { type IOrganization, Organization } from './organization.entity.js';
 
 export interface OrgScope {
   em: EntityManager;
@@ -24,7 +24,13 @@ export async function orgIdBySlug(ctx: AppContext, slug: string): Promise<string
  * Runs `work` inside the org named by `slug`, in one tenant transaction, once the principal's
  * role there (read from the database) holds `capability`; a non-member gets 403.
  */
-export async function withOrg<T>(ctx: AppContext, principal: Principal, slug: string, capability: Capability, work: (scope: OrgScope) => Promise<T>): Promise<T> {
+export async function withOrg<T>(
+  ctx: AppContext,
+  principal: Principal,
+  slug: string,
+  capability: Capability,
+  work: (scope: OrgScope) => Promise<T>,
+): Promise<T> {
   const orgId = await orgIdBySlug(ctx, slug);
   return inTenant(ctx.orm, orgId, async (em) => {
     const role = await authorize(em, principal, capability, 'FORBIDDEN');

@@ -8,5 +8,9 @@ export function toOrgJson(org: IOrganization): OrgJson {
 
 export function toMemberJson(membership: IMembership): MemberJson {
   const { user } = membership;
-  return { user: { id: user.id, email: user.email, name: user.name }, role: membership.role, joinedAt: membership.joinedAt?.toISOString() ?? null };
+  return {
+    user: { id: user.id, email: user.email, name: user.name },
+    role: membership.role,
+    joinedAt: membership.joinedAt?.toISOString() ?? null,
+  };
 }

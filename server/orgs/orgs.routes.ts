@@ -7,7 +7,9 @@ import { addMember, createOrg, getOrg, listMembers } from './orgs.service.js';
 export function orgRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) =>
     authenticated(ctx, app, (scope) => {
-      scope.post('/orgs', async (request, reply) => reply.status(201).send(await createOrg(ctx, request.principal, createOrgBody.parse(request.body))));
+      scope.post('/orgs', async (request, reply) =>
+        reply.status(201).send(await createOrg(ctx, request.principal, createOrgBody.parse(request.body))),
+      );
       scope.get('/orgs/:slug', async (request) => getOrg(ctx, request.principal, pathSlug(request)));
       scope.get('/orgs/:slug/members', async (request) => listMembers(ctx, request.principal, pathSlug(request)));
       scope.post('/orgs/:slug/invites', async (request, reply) => {

@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import { roleAtLeast, type Role } from '../../shared/roles.js';
+import { type Role, roleAtLeast } from '../../shared/roles.js';
 import type { MemberJson, OrgJson } from '../../shared/wire.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
@@ -13,7 +13,11 @@ import { withOrg } from './org-scope.js';
 import { Organization } from './organization.entity.js';
 
 /** Creates an org with the caller as its owner. Without a slug, one is made from the name. */
-export async function createOrg(ctx: AppContext, principal: Principal, input: { name: string; slug?: string }): Promise<{ org: OrgJson; role: Role }> {
+export async function createOrg(
+  ctx: AppContext,
+  principal: Principal,
+  input: { name: string; slug?: string },
+): Promise<{ org: OrgJson; role: Role }> {
   const orgId = randomUUID();
   const slug = input.slug ?? `${slugify(input.name)}-${randomBytes(3).toString('hex')}`;
   try {
@@ -46,7 +50,12 @@ export function listMembers(ctx: AppContext, principal: Principal, slug: string)
  * Adds the account with this email to the org. Only an owner may grant `owner`. An email with no
  * account yet is refused with 404 until pending invitations exist.
  */
-export async function addMember(ctx: AppContext, principal: Principal, slug: string, input: { email: string; role: Role }): Promise<MemberJson> {
+export async function addMember(
+  ctx: AppContext,
+  principal: Principal,
+  slug: string,
+  input: { email: string; role: Role },
+): Promise<MemberJson> {
   const added = await withOrg(ctx, principal, slug, 'members:manage', async ({ em, org, role }) => {
     if (input.role === 'owner' && !roleAtLeast(role, 'owner')) throw forbidden('only an owner may grant the owner role');
     const user = await em.findOne(User, { email: input.email.toLowerCase() });
@@ -61,6 +70,11 @@ export async function addMember(ctx: AppContext, principal: Principal, slug: str
 }
 
 function slugify(name: string): string {
-  const slug = name.toLowerCase().normalize('NFKD').replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 50);
+  const slug = name
+    .toLowerCase()
+    .normalize('NFKD')
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '')
+    .slice(0, 50);
   return slug || 'org';
 }

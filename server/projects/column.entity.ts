@@ -1,4 +1,4 @@
-import { defineEntity, p, type InferEntity } from '@mikro-orm/core';
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { baseProperties, tenantFilter } from '../db/columns.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Project } from './project.entity.js';

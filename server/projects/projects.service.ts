@@ -35,7 +35,9 @@ export async function createProject(
       createdBy: em.getReference(User, principal.userId),
     });
     const positions = generateNKeysBetween(null, null, DEFAULT_COLUMNS.length);
-    const columns = DEFAULT_COLUMNS.map((column, i) => em.create(Column, { org, project, name: column.name, isDone: column.isDone, position: positions[i]! }));
+    const columns = DEFAULT_COLUMNS.map((column, i) =>
+      em.create(Column, { org, project, name: column.name, isDone: column.isDone, position: positions[i]! }),
+    );
     await em.flush();
     return { project: toProjectJson(project), columns: columns.map(toColumnJson) };
   });

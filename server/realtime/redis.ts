@@ -19,7 +19,10 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
   const pub = new Redis(url, { maxRetriesPerRequest: 1 });
   const sub = pub.duplicate({ maxRetriesPerRequest: null });
   let down = false;
-  for (const [name, client] of [['publisher', pub], ['subscriber', sub]] as const) {
+  for (const [name, client] of [
+    ['publisher', pub],
+    ['subscriber', sub],
+  ] as const) {
     client.on('error', (error: Error) => {
       if (!down) log.warn({ err: error, client: name }, 'redis unreachable; broadcasts stay on this node until it returns');
       down = true;

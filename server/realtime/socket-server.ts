@@ -13,7 +13,10 @@ import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 /** A socket message over this size closes the socket. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
 
-export function createSocketServer(httpServer: HttpServer, options: { corsOrigins: string[] | null; adapter?: ServerOptions['adapter'] }): TaskFlowServer {
+export function createSocketServer(
+  httpServer: HttpServer,
+  options: { corsOrigins: string[] | null; adapter?: ServerOptions['adapter'] },
+): TaskFlowServer {
   return new Server(httpServer, {
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     serveClient: false,
@@ -51,9 +54,12 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext): void {
 /** A socket lives no longer than its token: then `access:revoked` (token_expired) and goodbye. */
 function expireWithToken(socket: TaskFlowSocket): void {
   const ms = Math.min(socket.data.expiresAt * 1000 - Date.now(), 2 ** 31 - 1);
-  const timer = setTimeout(() => {
-    socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
-    socket.disconnect(true);
-  }, Math.max(ms, 0));
+  const timer = setTimeout(
+    () => {
+      socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
+      socket.disconnect(true);
+    },
+    Math.max(ms, 0),
+  );
   socket.on('disconnect', () => clearTimeout(timer));
 }

@@ -10,8 +10,8 @@ export interface SocketData {
   orgIds: string[];
 }
 
-// eslint-disable-next-line @typescript-eslint/no-empty-object-type
-export interface InterServerEvents {}
+/** Events between server nodes: none; cross-node traffic is the adapter's broadcasts. */
+export type InterServerEvents = Record<string, never>;
 
 export type TaskFlowServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type TaskFlowSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

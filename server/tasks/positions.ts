@@ -13,7 +13,12 @@ export interface Neighbours {
  * end with none. Keys compare as bytes (`COLLATE "C"`), so no other task is ever renumbered;
  * the board's `seq` lock keeps two writers from picking the same gap.
  */
-export async function positionIn(em: EntityManager, columnId: string, movingTaskId: string | null, { afterId, beforeId }: Neighbours): Promise<string> {
+export async function positionIn(
+  em: EntityManager,
+  columnId: string,
+  movingTaskId: string | null,
+  { afterId, beforeId }: Neighbours,
+): Promise<string> {
   if (movingTaskId && (afterId === movingTaskId || beforeId === movingTaskId)) throw invalid('a task cannot be placed next to itself');
   const after = afterId ? await neighbourPosition(em, columnId, afterId, 'afterId') : null;
   const before = beforeId ? await neighbourPosition(em, columnId, beforeId, 'beforeId') : null;
@@ -33,7 +38,13 @@ async function neighbourPosition(em: EntityManager, columnId: string, taskId: st
 }
 
 /** The position next to `from` in the column (from the end when `from` is null), skipping the moving task. */
-async function adjacent(em: EntityManager, columnId: string, movingTaskId: string | null, from: string | null, direction: 'next' | 'previous'): Promise<string | null> {
+async function adjacent(
+  em: EntityManager,
+  columnId: string,
+  movingTaskId: string | null,
+  from: string | null,
+  direction: 'next' | 'previous',
+): Promise<string | null> {
   const comparison = from === null ? '' : direction === 'next' ? `and position collate "C" > ?` : `and position collate "C" < ?`;
   const order = direction === 'next' ? 'asc' : 'desc';
   const params: unknown[] = [columnId, movingTaskId ?? '00000000-0000-0000-0000-000000000000'];

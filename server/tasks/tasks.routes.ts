@@ -3,7 +3,7 @@ import { createTaskBody, deleteTaskBody, moveTaskBody, updateTaskBody } from '..
 import type { AppContext } from '../context.js';
 import { authenticated, pathId, pathSlug } from '../http/route-kit.js';
 import { orgIdBySlug } from '../orgs/org-scope.js';
-import { createTask, deleteTask, moveTask, updateTask, type Caller } from './tasks.service.js';
+import { type Caller, createTask, deleteTask, moveTask, updateTask } from './tasks.service.js';
 
 /** The task routes: the socket events' semantics, through the same service. */
 export function taskRoutes(ctx: AppContext) {

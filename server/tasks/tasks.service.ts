@@ -3,7 +3,7 @@ import type { TaskChangeData, TaskDeleteData } from '../../shared/events.js';
 import type { TaskCreatePayload, TaskDeletePayload, TaskMovePayload, TaskPatch } from '../../shared/schemas.js';
 import type { TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
 import type { Principal } from '../auth/principal.js';
-import { commitBoardChange, type BoardChangeResult } from '../board/board-change.js';
+import { type BoardChangeResult, commitBoardChange } from '../board/board-change.js';
 import { projectTarget, taskTarget } from '../board/board-target.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
@@ -12,10 +12,10 @@ import { Organization } from '../orgs/organization.entity.js';
 import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
 import { User } from '../users/user.entity.js';
-import { fieldsChangedSince } from './task-history.js';
-import { toTaskJson } from './task.json.js';
 import { positionIn } from './positions.js';
-import { Task, type ITask } from './task.entity.js';
+import { type ITask, Task } from './task.entity.js';
+import { toTaskJson } from './task.json.js';
+import { fieldsChangedSince } from './task-history.js';
 
 /** Who asks, and from where: `scopeOrgId` is the org of an HTTP route's slug; `socketId` the sender's socket. */
 export interface Caller {
@@ -28,26 +28,30 @@ const ALL_FIELDS: TaskField[] = ['title', 'description', 'priority', 'assigneeId
 
 export async function createTask(ctx: AppContext, caller: Caller, input: TaskCreatePayload): Promise<TaskChangeData> {
   const target = await projectTarget(ctx, input.projectId, caller.scopeOrgId);
-  const result = await commitBoardChange(ctx, { ...request(caller, 'task.created', input.clientMutationId), target }, async (em, projectId) => {
-    const column = await findColumn(em, projectId, input.columnId);
-    const now = new Date();
-    const task = em.create(Task, {
-      org: em.getReference(Organization, target.orgId),
-      project: em.getReference(Project, projectId),
-      column,
-      title: input.title,
-      description: input.description ?? null,
-      priority: input.priority ?? 0,
-      assignee: input.assigneeId ? await memberUser(em, input.assigneeId) : null,
-      dueDate: input.dueDate ?? null,
-      position: await positionIn(em, column.id, null, { afterId: input.afterId }),
-      createdBy: em.getReference(User, caller.principal.userId),
-      updatedAt: now,
-      completedAt: column.isDone ? now : null,
-    });
-    await em.flush(); // ids and timestamps are assigned on flush
-    return taskEvent(task, ALL_FIELDS);
-  });
+  const result = await commitBoardChange(
+    ctx,
+    { ...request(caller, 'task.created', input.clientMutationId), target },
+    async (em, projectId) => {
+      const column = await findColumn(em, projectId, input.columnId);
+      const now = new Date();
+      const task = em.create(Task, {
+        org: em.getReference(Organization, target.orgId),
+        project: em.getReference(Project, projectId),
+        column,
+        title: input.title,
+        description: input.description ?? null,
+        priority: input.priority ?? 0,
+        assignee: input.assigneeId ? await memberUser(em, input.assigneeId) : null,
+        dueDate: input.dueDate ?? null,
+        position: await positionIn(em, column.id, null, { afterId: input.afterId }),
+        createdBy: em.getReference(User, caller.principal.userId),
+        updatedAt: now,
+        completedAt: column.isDone ? now : null,
+      });
+      await em.flush(); // ids and timestamps are assigned on flush
+      return taskEvent(task, ALL_FIELDS);
+    },
+  );
   return taskAnswer(result);
 }
 
@@ -60,60 +64,72 @@ export interface TaskUpdateInput {
 
 export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpdateInput): Promise<TaskChangeData> {
   const target = await taskTarget(ctx, input.taskId, caller.scopeOrgId);
-  const result = await commitBoardChange(ctx, { ...request(caller, 'task.updated', input.clientMutationId), target }, async (em, projectId) => {
-    const task = await findTask(em, projectId, input.taskId);
-    const patch = input.patch;
-    await refuseConflicts(em, task, input.baseVersion, Object.keys(patch) as TaskField[]);
-    const changed: TaskField[] = [];
-    const set = <K extends keyof ITask>(field: TaskField, key: K, value: ITask[K]) => {
-      if (task[key] === value) return;
-      task[key] = value;
-      changed.push(field);
-    };
-    if (patch.title !== undefined) set('title', 'title', patch.title);
-    if (patch.description !== undefined) set('description', 'description', patch.description);
-    if (patch.priority !== undefined) set('priority', 'priority', patch.priority);
-    if (patch.dueDate !== undefined) set('dueDate', 'dueDate', patch.dueDate);
-    if (patch.assigneeId !== undefined && patch.assigneeId !== (task.assignee?.id ?? null)) {
-      task.assignee = patch.assigneeId ? await memberUser(em, patch.assigneeId) : null;
-      changed.push('assigneeId');
-    }
-    if (changed.length === 0) return { unchanged: toTaskJson(task) };
-    return taskEvent(bump(task), changed);
-  });
+  const result = await commitBoardChange(
+    ctx,
+    { ...request(caller, 'task.updated', input.clientMutationId), target },
+    async (em, projectId) => {
+      const task = await findTask(em, projectId, input.taskId);
+      const patch = input.patch;
+      await refuseConflicts(em, task, input.baseVersion, Object.keys(patch) as TaskField[]);
+      const changed: TaskField[] = [];
+      const set = <K extends keyof ITask>(field: TaskField, key: K, value: ITask[K]) => {
+        if (task[key] === value) return;
+        task[key] = value;
+        changed.push(field);
+      };
+      if (patch.title !== undefined) set('title', 'title', patch.title);
+      if (patch.description !== undefined) set('description', 'description', patch.description);
+      if (patch.priority !== undefined) set('priority', 'priority', patch.priority);
+      if (patch.dueDate !== undefined) set('dueDate', 'dueDate', patch.dueDate);
+      if (patch.assigneeId !== undefined && patch.assigneeId !== (task.assignee?.id ?? null)) {
+        task.assignee = patch.assigneeId ? await memberUser(em, patch.assigneeId) : null;
+        changed.push('assigneeId');
+      }
+      if (changed.length === 0) return { unchanged: toTaskJson(task) };
+      return taskEvent(bump(task), changed);
+    },
+  );
   return taskAnswer(result);
 }
 
 export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMovePayload): Promise<TaskChangeData> {
   const target = await taskTarget(ctx, input.taskId, caller.scopeOrgId);
-  const result = await commitBoardChange(ctx, { ...request(caller, 'task.moved', input.clientMutationId), target }, async (em, projectId) => {
-    const task = await findTask(em, projectId, input.taskId);
-    await refuseConflicts(em, task, input.baseVersion, ['columnId', 'position']);
-    const column = await findColumn(em, projectId, input.columnId);
-    const position = await positionIn(em, column.id, task.id, input);
-    const changed: TaskField[] = column.id === task.column.id ? ['position'] : ['columnId', 'position'];
-    if (column.id !== task.column.id) {
-      const wasDone = (await em.findOneOrFail(Column, task.column.id, { fields: ['isDone'] })).isDone;
-      if (column.isDone && !wasDone) task.completedAt = new Date();
-      if (!column.isDone) task.completedAt = null;
-    }
-    task.column = column;
-    task.position = position;
-    return taskEvent(bump(task), changed);
-  });
+  const result = await commitBoardChange(
+    ctx,
+    { ...request(caller, 'task.moved', input.clientMutationId), target },
+    async (em, projectId) => {
+      const task = await findTask(em, projectId, input.taskId);
+      await refuseConflicts(em, task, input.baseVersion, ['columnId', 'position']);
+      const column = await findColumn(em, projectId, input.columnId);
+      const position = await positionIn(em, column.id, task.id, input);
+      const changed: TaskField[] = column.id === task.column.id ? ['position'] : ['columnId', 'position'];
+      if (column.id !== task.column.id) {
+        const wasDone = (await em.findOneOrFail(Column, task.column.id, { fields: ['isDone'] })).isDone;
+        if (column.isDone && !wasDone) task.completedAt = new Date();
+        if (!column.isDone) task.completedAt = null;
+      }
+      task.column = column;
+      task.position = position;
+      return taskEvent(bump(task), changed);
+    },
+  );
   return taskAnswer(result);
 }
 
 export async function deleteTask(ctx: AppContext, caller: Caller, input: TaskDeletePayload): Promise<TaskDeleteData> {
   const target = await taskTarget(ctx, input.taskId, caller.scopeOrgId);
-  const result = await commitBoardChange(ctx, { ...request(caller, 'task.deleted', input.clientMutationId), target }, async (em, projectId) => {
-    const task = await findTask(em, projectId, input.taskId);
-    if (input.baseVersion !== undefined && task.version > input.baseVersion) {
-      throw conflict('the task changed since baseVersion', { task: toTaskJson(task) });
-    }
-    em.remove(task);
-    return { data: { taskId: task.id } };
-  });
+  const result = await commitBoardChange(
+    ctx,
+    { ...request(caller, 'task.deleted', input.clientMutationId), target },
+    async (em, projectId) => {
+      const task = await findTask(em, projectId, input.taskId);
+      if (input.baseVersion !== undefined && task.version > input.baseVersion) {
+        throw conflict('the task changed since baseVersion', { task: toTaskJson(task) });
+      }
+      em.remove(task);
+      return { data: { taskId: task.id } };
+    },
+  );
   return { event: result.event! };
 }
 
@@ -160,5 +176,9 @@ async function refuseConflicts(em: EntityManager, task: ITask, baseVersion: numb
   if (baseVersion === undefined || task.version <= baseVersion) return;
   const changedSince = await fieldsChangedSince(em, task, baseVersion);
   const clashes = fields.filter((field) => changedSince.has(field));
-  if (clashes.length > 0) throw conflict(`changed by someone else since version ${baseVersion}: ${clashes.join(', ')}`, { task: toTaskJson(task), fields: clashes });
+  if (clashes.length > 0)
+    throw conflict(`changed by someone else since version ${baseVersion}: ${clashes.join(', ')}`, {
+      task: toTaskJson(task),
+      fields: clashes,
+    });
 }

@@ -34,7 +34,12 @@ export async function ok<T = any>(socket: ClientSocket, event: string, payload: 
 }
 
 /** Resolves with the first event that matches, or rejects after `ms`. */
-export function nextEvent<T = any>(socket: ClientSocket, event: string, match: (payload: T) => boolean = () => true, ms = 5000): Promise<T> {
+export function nextEvent<T = any>(
+  socket: ClientSocket,
+  event: string,
+  match: (payload: T) => boolean = () => true,
+  ms = 5000,
+): Promise<T> {
   return new Promise((resolve, reject) => {
     const listener = (payload: T) => {
       if (!match(payload)) return;
