@@ -1,0 +1,33 @@
+import { describe, expectTypeOf, it } from 'vitest';
+import type { Ack, ClientToServerEvents, ServerToClientEvents, TaskChangeData } from '../shared/events.js';
+import type { TaskCreatePayload, TaskMovePayload } from '../shared/schemas.js';
+import type { BoardEventJson, TaskJson } from '../shared/wire.js';
+
+// Pins the socket contract of DESIGN §7: renaming an event or changing a payload breaks the build.
+describe('the socket event maps', () => {
+  it('names every client command', () => {
+    expectTypeOf<keyof ClientToServerEvents>().toEqualTypeOf<
+      'board:join' | 'board:leave' | 'task:create' | 'task:update' | 'task:move' | 'task:delete'
+    >();
+  });
+
+  it('names every server fact', () => {
+    expectTypeOf<keyof ServerToClientEvents>().toEqualTypeOf<'board:event' | 'presence:changed' | 'org:event' | 'access:revoked'>();
+    expectTypeOf<Parameters<ServerToClientEvents['board:event']>[0]>().toEqualTypeOf<BoardEventJson>();
+  });
+
+  it('answers mutations with {task, event}', () => {
+    expectTypeOf<Parameters<ClientToServerEvents['task:create']>[0]>().toEqualTypeOf<TaskCreatePayload>();
+    expectTypeOf<Parameters<ClientToServerEvents['task:move']>[0]>().toEqualTypeOf<TaskMovePayload>();
+    expectTypeOf<Parameters<ClientToServerEvents['task:update']>[1]>().toEqualTypeOf<(answer: Ack<TaskChangeData>) => void>();
+    expectTypeOf<TaskChangeData['task']>().toEqualTypeOf<TaskJson>();
+  });
+
+  it('keeps the payload field names of the contract', () => {
+    expectTypeOf<TaskMovePayload>().toHaveProperty('afterId');
+    expectTypeOf<TaskMovePayload>().toHaveProperty('beforeId');
+    expectTypeOf<TaskMovePayload>().toHaveProperty('baseVersion');
+    expectTypeOf<TaskMovePayload>().toHaveProperty('clientMutationId');
+    expectTypeOf<TaskJson>().toHaveProperty('completedAt');
+  });
+});
