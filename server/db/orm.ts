@@ -21,7 +21,15 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite): Options
     allowGlobalContext: false,
     ensureDatabase: false,
   };
-  if (databaseUrl) return { ...common, clientUrl: databaseUrl, pool: { min: 0, max: 10 } };
+  if (databaseUrl) {
+    return {
+      ...common,
+      clientUrl: databaseUrl,
+      pool: { min: 0, max: 10 },
+      // Fail fast while PostgreSQL is away, so callers get UNAVAILABLE instead of a hang.
+      driverOptions: { acquireConnectionTimeout: 5000, connection: { connectionTimeoutMillis: 3000 } },
+    };
+  }
   return {
     ...common,
     driver: PGliteDriver as unknown as Options['driver'],
