@@ -42,6 +42,7 @@ const envSchema = z.object({
     )
     .default([]),
   SOCKET_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
+  BOARD_EVENT_RETENTION: z.coerce.number().int().min(10).default(10_000),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -61,6 +62,8 @@ export interface Config {
   superAdminEmails: string[];
   /** Events per second per socket; 0 turns the limit off. */
   socketRateLimit: number;
+  /** How many of its latest events each board keeps, for replay, retries and merges. */
+  eventRetention: number;
   logLevel: string;
 }
 
@@ -93,6 +96,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.CORS_ORIGINS ?? null,
     superAdminEmails: e.SUPER_ADMIN_EMAILS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
+    eventRetention: e.BOARD_EVENT_RETENTION,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -6,12 +6,16 @@ import type { WireError } from './errors.js';
 import type {
   BoardJoinPayload,
   BoardLeavePayload,
+  ColumnCreatePayload,
+  ColumnDeletePayload,
+  ColumnMovePayload,
+  ColumnUpdatePayload,
   TaskCreatePayload,
   TaskDeletePayload,
   TaskMovePayload,
   TaskUpdatePayload,
 } from './schemas.js';
-import type { Actor, BoardEventJson, BoardSnapshot, TaskJson } from './wire.js';
+import type { Actor, BoardEventJson, BoardSnapshot, ColumnJson, TaskJson } from './wire.js';
 
 /** Every acknowledgement: exactly one of these, exactly once. */
 export type Ack<Data> = { ok: true; data: Data } | { ok: false; error: WireError };
@@ -26,6 +30,11 @@ export interface TaskDeleteData {
   event: BoardEventJson;
 }
 
+export interface ColumnChangeData {
+  column: ColumnJson;
+  event: BoardEventJson | null;
+}
+
 export interface ClientToServerEvents {
   'board:join': (payload: BoardJoinPayload, ack: AckCallback<BoardJoinData>) => void;
   'board:leave': (payload: BoardLeavePayload, ack: AckCallback<Record<string, never>>) => void;
@@ -33,6 +42,10 @@ export interface ClientToServerEvents {
   'task:update': (payload: TaskUpdatePayload, ack: AckCallback<TaskChangeData>) => void;
   'task:move': (payload: TaskMovePayload, ack: AckCallback<TaskChangeData>) => void;
   'task:delete': (payload: TaskDeletePayload, ack: AckCallback<TaskDeleteData>) => void;
+  'column:create': (payload: ColumnCreatePayload, ack: AckCallback<ColumnChangeData>) => void;
+  'column:update': (payload: ColumnUpdatePayload, ack: AckCallback<ColumnChangeData>) => void;
+  'column:move': (payload: ColumnMovePayload, ack: AckCallback<ColumnChangeData>) => void;
+  'column:delete': (payload: ColumnDeletePayload, ack: AckCallback<ColumnChangeData>) => void;
 }
 
 export type AccessRevokedReason = 'removed' | 'key_revoked' | 'org_deleted' | 'token_expired';

@@ -96,6 +96,35 @@ export const updateTaskBody = z.strictObject({
 export const moveTaskBody = taskMovePayload.omit({ taskId: true });
 export const deleteTaskBody = taskDeletePayload.omit({ taskId: true });
 
+const columnName = z.string().trim().min(1).max(200);
+
+export const columnCreatePayload = z.strictObject({
+  projectId: id,
+  name: columnName,
+  isDone: z.boolean().optional(),
+  afterId: id.optional(),
+  clientMutationId: clientMutationId.optional(),
+});
+export const columnUpdatePayload = z.strictObject({
+  columnId: id,
+  patch: z
+    .strictObject({ name: columnName.optional(), isDone: z.boolean().optional() })
+    .refine((patch) => Object.keys(patch).length > 0, 'patch names no field'),
+  clientMutationId: clientMutationId.optional(),
+});
+export const columnMovePayload = z.strictObject({
+  columnId: id,
+  afterId: id.optional(),
+  beforeId: id.optional(),
+  clientMutationId: clientMutationId.optional(),
+});
+/** A column that holds tasks is deleted only with `moveTasksTo`, another column of the board. */
+export const columnDeletePayload = z.strictObject({
+  columnId: id,
+  moveTasksTo: id.optional(),
+  clientMutationId: clientMutationId.optional(),
+});
+
 export type BoardJoinPayload = z.infer<typeof boardJoinPayload>;
 export type BoardLeavePayload = z.infer<typeof boardLeavePayload>;
 export type TaskCreatePayload = z.infer<typeof taskCreatePayload>;
@@ -103,3 +132,7 @@ export type TaskUpdatePayload = z.infer<typeof taskUpdatePayload>;
 export type TaskMovePayload = z.infer<typeof taskMovePayload>;
 export type TaskDeletePayload = z.infer<typeof taskDeletePayload>;
 export type TaskPatch = z.infer<typeof taskPatch>;
+export type ColumnCreatePayload = z.infer<typeof columnCreatePayload>;
+export type ColumnUpdatePayload = z.infer<typeof columnUpdatePayload>;
+export type ColumnMovePayload = z.infer<typeof columnMovePayload>;
+export type ColumnDeletePayload = z.infer<typeof columnDeletePayload>;

@@ -98,3 +98,6 @@ export interface BoardEventJson<Data = unknown> {
 
 export type TaskEventData = { task: TaskJson; changed: TaskField[] };
 export type TaskDeletedData = { taskId: string };
+export type ColumnField = 'name' | 'isDone' | 'position';
+/** `tasks`, on `column.deleted`, are the column's tasks as they stand after moving to `moveTasksTo`. */
+export type ColumnEventData = { column: ColumnJson; changed?: ColumnField[]; tasks?: TaskJson[] };

@@ -7,7 +7,16 @@ import type { BoardEventJson, TaskJson } from '../shared/wire.js';
 describe('the socket event maps', () => {
   it('names every client command', () => {
     expectTypeOf<keyof ClientToServerEvents>().toEqualTypeOf<
-      'board:join' | 'board:leave' | 'task:create' | 'task:update' | 'task:move' | 'task:delete'
+      | 'board:join'
+      | 'board:leave'
+      | 'task:create'
+      | 'task:update'
+      | 'task:move'
+      | 'task:delete'
+      | 'column:create'
+      | 'column:update'
+      | 'column:move'
+      | 'column:delete'
     >();
   });
 

@@ -75,6 +75,7 @@ export async function commitBoardChange(
         clientMutationId: clientMutationId ?? null,
       });
       await em.flush();
+      await pruneLog(em, projectId, seq, ctx.config.eventRetention);
       return { event: toBoardEventJson(event) };
     });
   } catch (error) {
@@ -95,4 +96,14 @@ async function takeNextSeq(em: EntityManager, projectId: string): Promise<number
   if (!row) throw notFound('project');
   if (row.status !== 'active') throw new DomainError('FORBIDDEN', 'the project is archived');
   return row.seq;
+}
+
+/**
+ * Keeps the board's latest `retention` events. It runs on every (retention/2)th event (every
+ * 100th at most), so the log holds between `retention` and 1.5 × `retention` events.
+ */
+async function pruneLog(em: EntityManager, projectId: string, seq: number, retention: number): Promise<void> {
+  const every = Math.min(100, Math.floor(retention / 2));
+  if (seq % every !== 0 || seq <= retention) return;
+  await em.execute('delete from board_events where project_id = ? and seq <= ?', [projectId, seq - retention]);
 }

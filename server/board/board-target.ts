@@ -16,6 +16,13 @@ export async function projectTarget(ctx: AppContext, projectId: string, scopeOrg
   return target(rows[0]?.org_id, projectId, scopeOrgId, 'project');
 }
 
+export async function columnTarget(ctx: AppContext, columnId: string, scopeOrgId?: string): Promise<BoardTarget> {
+  const rows = await ctx.orm.em
+    .getConnection()
+    .execute<Array<{ org_id: string; project_id: string }>>('select org_id, project_id from board_columns where id = ?', [columnId]);
+  return target(rows[0]?.org_id, rows[0]?.project_id, scopeOrgId, 'column');
+}
+
 export async function taskTarget(ctx: AppContext, taskId: string, scopeOrgId?: string): Promise<BoardTarget> {
   const rows = await ctx.orm.em
     .getConnection()

@@ -1,18 +1,21 @@
 import { boardJoinPayload, boardLeavePayload } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
-import { readBoard } from '../projects/projects.service.js';
 import { handle } from '../realtime/ack.js';
 import { projectRoom } from '../realtime/rooms.js';
 import type { TaskFlowSocket } from '../realtime/types.js';
+import { readBoard } from './board-read.js';
 
 export function registerBoardHandlers(ctx: AppContext, socket: TaskFlowSocket): void {
-  handle(socket, ctx.log, 'board:join', boardJoinPayload, async ({ projectId }) => {
+  handle(socket, ctx.log, 'board:join', boardJoinPayload, async ({ projectId, sinceSeq }) => {
     let joined: string | null = null;
+    const wasIn = (room: string) => socket.rooms.has(room);
     try {
-      const { orgId: _orgId, ...board } = await readBoard(ctx, socket.data.principal, projectId, {
+      const { board } = await readBoard(ctx, socket.data.principal, projectId, {
+        sinceSeq,
         onAuthorized: (orgId) => {
-          joined = projectRoom(orgId, projectId);
-          void socket.join(joined);
+          const room = projectRoom(orgId, projectId);
+          if (!wasIn(room)) joined = room;
+          void socket.join(room);
         },
       });
       return board;

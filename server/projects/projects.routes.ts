@@ -1,9 +1,10 @@
 import type { FastifyInstance } from 'fastify';
 import { createProjectBody } from '../../shared/schemas.js';
+import { readBoard } from '../board/board-read.js';
 import type { AppContext } from '../context.js';
 import { authenticated, pathId, pathSlug } from '../http/route-kit.js';
 import { orgIdBySlug } from '../orgs/org-scope.js';
-import { createProject, listProjects, readBoard } from './projects.service.js';
+import { createProject, listProjects } from './projects.service.js';
 
 export function projectRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) =>

@@ -2,6 +2,7 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
 import { authenticateToken } from '../auth/auth.service.js';
 import { registerBoardHandlers } from '../board/board.handlers.js';
+import { registerColumnHandlers } from '../columns/columns.handlers.js';
 import type { AppContext } from '../context.js';
 import { identityEm } from '../db/tenant.js';
 import { toWireError } from '../errors.js';
@@ -48,6 +49,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext): void {
     expireWithToken(socket);
     registerBoardHandlers(ctx, socket);
     registerTaskHandlers(ctx, socket);
+    registerColumnHandlers(ctx, socket);
   });
 }
 

@@ -5,6 +5,7 @@ import type { TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
 import type { Principal } from '../auth/principal.js';
 import { type BoardChangeResult, commitBoardChange } from '../board/board-change.js';
 import { projectTarget, taskTarget } from '../board/board-target.js';
+import { positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { Membership } from '../orgs/membership.entity.js';
@@ -12,7 +13,6 @@ import { Organization } from '../orgs/organization.entity.js';
 import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
 import { User } from '../users/user.entity.js';
-import { positionIn } from './positions.js';
 import { type ITask, Task } from './task.entity.js';
 import { toTaskJson } from './task.json.js';
 import { fieldsChangedSince } from './task-history.js';
@@ -43,7 +43,7 @@ export async function createTask(ctx: AppContext, caller: Caller, input: TaskCre
         priority: input.priority ?? 0,
         assignee: input.assigneeId ? await memberUser(em, input.assigneeId) : null,
         dueDate: input.dueDate ?? null,
-        position: await positionIn(em, column.id, null, { afterId: input.afterId }),
+        position: await positionIn(em, inColumn(column.id), null, { afterId: input.afterId }),
         createdBy: em.getReference(User, caller.principal.userId),
         updatedAt: now,
         completedAt: column.isDone ? now : null,
@@ -101,7 +101,7 @@ export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMoveP
       const task = await findTask(em, projectId, input.taskId);
       await refuseConflicts(em, task, input.baseVersion, ['columnId', 'position']);
       const column = await findColumn(em, projectId, input.columnId);
-      const position = await positionIn(em, column.id, task.id, input);
+      const position = await positionIn(em, inColumn(column.id), task.id, input);
       const changed: TaskField[] = column.id === task.column.id ? ['position'] : ['columnId', 'position'];
       if (column.id !== task.column.id) {
         const wasDone = (await em.findOneOrFail(Column, task.column.id, { fields: ['isDone'] })).isDone;
@@ -145,6 +145,8 @@ function taskAnswer(result: BoardChangeResult): TaskChangeData {
   if (result.event) return { task: (result.event.data as TaskEventData).task, event: result.event };
   return { task: result.unchanged as TaskJson, event: null };
 }
+
+const inColumn = (columnId: string) => ({ table: 'tasks', scope: 'column_id', scopeId: columnId }) as const;
 
 function bump(task: ITask): ITask {
   task.version += 1;

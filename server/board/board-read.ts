@@ -1,0 +1,73 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { BoardJoinData } from '../../shared/events.js';
+import type { BoardSnapshot } from '../../shared/wire.js';
+import type { Principal } from '../auth/principal.js';
+import type { AppContext } from '../context.js';
+import { inTenant } from '../db/tenant.js';
+import { notFound } from '../errors.js';
+import { authorize } from '../orgs/access.js';
+import { Column } from '../projects/column.entity.js';
+import { type IProject, Project } from '../projects/project.entity.js';
+import { toColumnJson, toProjectJson } from '../projects/project.json.js';
+import { Task } from '../tasks/task.entity.js';
+import { toTaskJson } from '../tasks/task.json.js';
+import { BoardEvent } from './board-event.entity.js';
+import { toBoardEventJson } from './board-event.json.js';
+import { projectTarget } from './board-target.js';
+
+/** A replay longer than this answers the snapshot instead, which is then cheaper to send. */
+export const MAX_REPLAY = 1000;
+
+export interface ReadBoardOptions {
+  /** The org of an HTTP route's slug (see `projectTarget`). */
+  scopeOrgId?: string;
+  /** The last `seq` the client holds: answer the events after it, where the log still has them. */
+  sinceSeq?: number;
+  /** Runs once the role is checked and before anything is read: a socket joins the board's room there. */
+  onAuthorized?: (orgId: string) => void;
+}
+
+/**
+ * The board for a reader of its org: the events after `sinceSeq` where the log still holds them
+ * all, or else the snapshot. `seq` is read before the rows: every event numbered after it is
+ * either already in the rows or still to be broadcast, and events carry whole objects, so
+ * applying one twice is harmless.
+ */
+export async function readBoard(
+  ctx: AppContext,
+  principal: Principal,
+  projectId: string,
+  options: ReadBoardOptions = {},
+): Promise<{ orgId: string; board: BoardJoinData }> {
+  const target = await projectTarget(ctx, projectId, options.scopeOrgId);
+  return inTenant(ctx.orm, target.orgId, async (em) => {
+    await authorize(em, principal, 'board:read', target.outsider);
+    if (!target.projectId) throw notFound('project');
+    options.onAuthorized?.(target.orgId);
+    const project = await em.findOne(Project, target.projectId);
+    if (!project) throw notFound('project');
+    const replay = options.sinceSeq === undefined ? null : await eventsSince(em, project.id, options.sinceSeq, project.seq);
+    return { orgId: target.orgId, board: replay ?? (await snapshot(em, project)) };
+  });
+}
+
+async function eventsSince(em: EntityManager, projectId: string, sinceSeq: number, seq: number): Promise<BoardJoinData | null> {
+  if (sinceSeq > seq || seq - sinceSeq > MAX_REPLAY) return null;
+  if (sinceSeq === seq) return { events: [], seq };
+  const events = await em.find(BoardEvent, { project: projectId, seq: { $gt: sinceSeq, $lte: seq } }, { orderBy: { seq: 'asc' } });
+  if (events.length !== seq - sinceSeq) return null; // pruned: the log no longer reaches back
+  return { events: events.map(toBoardEventJson), seq };
+}
+
+async function snapshot(em: EntityManager, project: IProject): Promise<BoardSnapshot> {
+  const columns = await em.find(Column, { project: project.id });
+  const tasks = await em.find(Task, { project: project.id });
+  columns.sort((a, b) => compareKeys(a.position, b.position));
+  tasks.sort((a, b) => compareKeys(a.position, b.position));
+  return { project: toProjectJson(project), columns: columns.map(toColumnJson), tasks: tasks.map(toTaskJson), seq: project.seq };
+}
+
+/** Fractional keys compare as plain byte strings. */
+function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

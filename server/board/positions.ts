@@ -1,0 +1,73 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { generateKeyBetween } from 'fractional-indexing';
+import { invalid } from '../errors.js';
+
+export interface Neighbours {
+  afterId?: string;
+  beforeId?: string;
+}
+
+/** An ordered list of rows: tasks within a column, or columns within a board. */
+export interface OrderedList {
+  table: 'tasks' | 'board_columns';
+  /** The column naming the list the rows belong to. */
+  scope: 'column_id' | 'project_id';
+  scopeId: string;
+}
+
+/**
+ * The fractional key for a row placed between the named neighbours of the list, or at its end
+ * with none; with one neighbour, right next to it. Keys compare as bytes (`COLLATE "C"`), so no
+ * other row is ever renumbered, and the board's `seq` lock keeps two writers from picking the
+ * same gap. These raw reads skip the ORM filter; row-level security still holds them to the org.
+ */
+export async function positionIn(
+  em: EntityManager,
+  list: OrderedList,
+  movingId: string | null,
+  { afterId, beforeId }: Neighbours,
+): Promise<string> {
+  if (movingId && (afterId === movingId || beforeId === movingId)) throw invalid('nothing can be placed next to itself');
+  const after = afterId ? await neighbourPosition(em, list, afterId, 'afterId') : null;
+  const before = beforeId ? await neighbourPosition(em, list, beforeId, 'beforeId') : null;
+  if (after !== null && before !== null) {
+    if (after >= before) throw invalid('afterId must come before beforeId');
+    return generateKeyBetween(after, before);
+  }
+  if (after !== null) return generateKeyBetween(after, await adjacent(em, list, movingId, after, 'next'));
+  if (before !== null) return generateKeyBetween(await adjacent(em, list, movingId, before, 'previous'), before);
+  return generateKeyBetween(await adjacent(em, list, movingId, null, 'previous'), null);
+}
+
+/** The last position of the list, or null when it is empty. */
+export function lastPosition(em: EntityManager, list: OrderedList): Promise<string | null> {
+  return adjacent(em, list, null, null, 'previous');
+}
+
+async function neighbourPosition(em: EntityManager, list: OrderedList, id: string, field: string): Promise<string> {
+  const rows = await em.execute<Array<{ position: string }>>(`select position from ${list.table} where id = ? and ${list.scope} = ?`, [
+    id,
+    list.scopeId,
+  ]);
+  if (!rows[0]) throw invalid(`${field} names nothing in that ${list.table === 'tasks' ? 'column' : 'board'}`);
+  return rows[0].position;
+}
+
+/** The position next to `from` (from the end when `from` is null), skipping the row that moves. */
+async function adjacent(
+  em: EntityManager,
+  list: OrderedList,
+  movingId: string | null,
+  from: string | null,
+  direction: 'next' | 'previous',
+): Promise<string | null> {
+  const comparison = from === null ? '' : direction === 'next' ? `and position collate "C" > ?` : `and position collate "C" < ?`;
+  const order = direction === 'next' ? 'asc' : 'desc';
+  const params: unknown[] = [list.scopeId, movingId ?? '00000000-0000-0000-0000-000000000000'];
+  if (from !== null) params.push(from);
+  const rows = await em.execute<Array<{ position: string }>>(
+    `select position from ${list.table} where ${list.scope} = ? and id <> ? ${comparison} order by position collate "C" ${order} limit 1`,
+    params,
+  );
+  return rows[0]?.position ?? null;
+}

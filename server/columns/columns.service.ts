@@ -1,0 +1,133 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { generateNKeysBetween } from 'fractional-indexing';
+import type { ColumnChangeData } from '../../shared/events.js';
+import type { ColumnCreatePayload, ColumnDeletePayload, ColumnMovePayload, ColumnUpdatePayload } from '../../shared/schemas.js';
+import type { BoardEventType, ColumnEventData, ColumnField, ColumnJson } from '../../shared/wire.js';
+import { type BoardChangeResult, commitBoardChange } from '../board/board-change.js';
+import { columnTarget, projectTarget } from '../board/board-target.js';
+import { lastPosition, positionIn } from '../board/positions.js';
+import type { AppContext } from '../context.js';
+import { conflict, invalid, notFound } from '../errors.js';
+import { Organization } from '../orgs/organization.entity.js';
+import { Column, type IColumn } from '../projects/column.entity.js';
+import { Project } from '../projects/project.entity.js';
+import { toColumnJson } from '../projects/project.json.js';
+import { Task } from '../tasks/task.entity.js';
+import { toTaskJson } from '../tasks/task.json.js';
+import type { Caller } from '../tasks/tasks.service.js';
+
+const onBoard = (projectId: string) => ({ table: 'board_columns', scope: 'project_id', scopeId: projectId }) as const;
+
+export async function createColumn(ctx: AppContext, caller: Caller, input: ColumnCreatePayload): Promise<ColumnChangeData> {
+  const target = await projectTarget(ctx, input.projectId, caller.scopeOrgId);
+  const result = await commitBoardChange(
+    ctx,
+    { ...request(caller, 'column.created', input.clientMutationId), target },
+    async (em, projectId) => {
+      const column = em.create(Column, {
+        org: em.getReference(Organization, target.orgId),
+        project: em.getReference(Project, projectId),
+        name: input.name,
+        isDone: input.isDone ?? false,
+        position: await positionIn(em, onBoard(projectId), null, { afterId: input.afterId }),
+      });
+      await em.flush(); // the id is assigned on flush
+      return { data: { column: toColumnJson(column) } satisfies ColumnEventData };
+    },
+  );
+  return columnAnswer(result);
+}
+
+export async function updateColumn(ctx: AppContext, caller: Caller, input: ColumnUpdatePayload): Promise<ColumnChangeData> {
+  const target = await columnTarget(ctx, input.columnId, caller.scopeOrgId);
+  const result = await commitBoardChange(
+    ctx,
+    { ...request(caller, 'column.updated', input.clientMutationId), target },
+    async (em, projectId) => {
+      const column = await findColumn(em, projectId, input.columnId);
+      const changed: ColumnField[] = [];
+      if (input.patch.name !== undefined && input.patch.name !== column.name) {
+        column.name = input.patch.name;
+        changed.push('name');
+      }
+      if (input.patch.isDone !== undefined && input.patch.isDone !== column.isDone) {
+        column.isDone = input.patch.isDone;
+        changed.push('isDone');
+      }
+      if (changed.length === 0) return { unchanged: toColumnJson(column) };
+      return { data: { column: toColumnJson(column), changed } satisfies ColumnEventData };
+    },
+  );
+  return columnAnswer(result);
+}
+
+export async function moveColumn(ctx: AppContext, caller: Caller, input: ColumnMovePayload): Promise<ColumnChangeData> {
+  const target = await columnTarget(ctx, input.columnId, caller.scopeOrgId);
+  const result = await commitBoardChange(
+    ctx,
+    { ...request(caller, 'column.moved', input.clientMutationId), target },
+    async (em, projectId) => {
+      const column = await findColumn(em, projectId, input.columnId);
+      column.position = await positionIn(em, onBoard(projectId), column.id, input);
+      return { data: { column: toColumnJson(column), changed: ['position'] } satisfies ColumnEventData };
+    },
+  );
+  return columnAnswer(result);
+}
+
+/**
+ * Deletes a column. One that holds tasks is deleted only with `moveTasksTo`: its tasks go, in
+ * their order, to the end of that column (taking or losing `completedAt` as it is done or not),
+ * and the event lists them as they stand after the move.
+ */
+export async function deleteColumn(ctx: AppContext, caller: Caller, input: ColumnDeletePayload): Promise<ColumnChangeData> {
+  const target = await columnTarget(ctx, input.columnId, caller.scopeOrgId);
+  const result = await commitBoardChange(
+    ctx,
+    { ...request(caller, 'column.deleted', input.clientMutationId), target },
+    async (em, projectId) => {
+      const column = await findColumn(em, projectId, input.columnId);
+      const tasks = await em.find(Task, { column: column.id });
+      if (tasks.length > 0 && !input.moveTasksTo) {
+        throw conflict(`the column holds ${tasks.length} task(s); name moveTasksTo, another column of the board, to delete it`);
+      }
+      const moved = [];
+      if (tasks.length > 0) {
+        if (input.moveTasksTo === column.id) throw invalid('moveTasksTo must be another column');
+        const destination = await findColumn(em, projectId, input.moveTasksTo!);
+        tasks.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+        const last = await lastPosition(em, { table: 'tasks', scope: 'column_id', scopeId: destination.id });
+        const keys = generateNKeysBetween(last, null, tasks.length);
+        const now = new Date();
+        for (const [i, task] of tasks.entries()) {
+          task.column = destination;
+          task.position = keys[i]!;
+          if (destination.isDone && !column.isDone) task.completedAt = now;
+          if (!destination.isDone) task.completedAt = null;
+          task.version += 1;
+          task.updatedAt = now;
+          moved.push(toTaskJson(task));
+        }
+        await em.flush(); // move the tasks before their old column goes, with its cascade
+      }
+      em.remove(column);
+      return { data: { column: toColumnJson(column), tasks: moved } satisfies ColumnEventData };
+    },
+  );
+  return columnAnswer(result);
+}
+
+function request(caller: Caller, type: BoardEventType, clientMutationId?: string) {
+  return { principal: caller.principal, type, clientMutationId, originSocketId: caller.socketId };
+}
+
+function columnAnswer(result: BoardChangeResult): ColumnChangeData {
+  if (result.event) return { column: (result.event.data as ColumnEventData).column, event: result.event };
+  return { column: result.unchanged as ColumnJson, event: null };
+}
+
+async function findColumn(em: EntityManager, projectId: string, columnId: string): Promise<IColumn> {
+  const column = await em.findOne(Column, { id: columnId, project: projectId });
+  if (!column) throw notFound('column');
+  return column;
+}

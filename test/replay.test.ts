@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ColumnJson, ProjectJson } from '../shared/wire.js';
+import { createOrg, createProject, registerUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, ok, request } from './support/sockets.js';
+
+let db: TestDatabase;
+let node: RunningServer;
+let project: ProjectJson;
+let columns: ColumnJson[];
+let socket: ClientSocket;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url, BOARD_EVENT_RETENTION: '10' });
+  const alice = await registerUser(node.url, 'alice');
+  const org = await createOrg(node.url, alice);
+  ({ project, columns } = await createProject(node.url, org));
+  socket = await connect(node.url, { token: alice.token });
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await db?.drop();
+});
+
+const createTasks = async (n: number) => {
+  for (let i = 0; i < n; i++) await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: `t${i}` });
+};
+
+describe('board:join with sinceSeq', () => {
+  it('answers the events missed since then, in order', async () => {
+    const { seq } = await ok(socket, 'board:join', { projectId: project.id });
+    await createTasks(3);
+    const replay = await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq });
+    expect(replay.seq).toBe(seq + 3);
+    expect(replay.events.map((e: any) => [e.seq, e.type, e.data.task.title])).toEqual([
+      [seq + 1, 'task.created', 't0'],
+      [seq + 2, 'task.created', 't1'],
+      [seq + 3, 'task.created', 't2'],
+    ]);
+    expect(await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq + 3 })).toEqual({ events: [], seq: seq + 3 });
+  });
+
+  it('answers the full snapshot once the log no longer reaches back (retention)', async () => {
+    await createTasks(12);
+    const { seq } = await ok(socket, 'board:join', { projectId: project.id });
+    const kept = await db.query<{ min: number }>('select min(seq)::int as min from board_events where project_id = $1', [project.id]);
+    expect(kept[0]!.min).toBeGreaterThan(1);
+    const answer = await ok(socket, 'board:join', { projectId: project.id, sinceSeq: 0 });
+    expect(answer.events).toBeUndefined();
+    expect(answer.seq).toBe(seq);
+    expect(answer.tasks).toHaveLength(15);
+  });
+
+  it('answers the snapshot for a sinceSeq from the future, and refuses a negative one', async () => {
+    const { seq } = await ok(socket, 'board:join', { projectId: project.id });
+    expect((await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq + 100 })).tasks).toBeDefined();
+    expect(await request(socket, 'board:join', { projectId: project.id, sinceSeq: -1 })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED' },
+    });
+  });
+});
+
+describe('clientMutationId', () => {
+  it('makes a retried mutation answer the original result and write nothing', async () => {
+    const payload = { projectId: project.id, columnId: columns[0]!.id, title: 'once', clientMutationId: 'retry-me-1' };
+    const first = await ok(socket, 'task:create', payload);
+    const again = await ok(socket, 'task:create', payload);
+    expect(again).toEqual(first);
+    expect(await db.query(`select count(*)::int as n from tasks where title = 'once'`)).toEqual([{ n: 1 }]);
+    const reused = await request(socket, 'task:delete', { taskId: first.task.id, clientMutationId: 'retry-me-1' });
+    expect(reused).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+  });
+});
