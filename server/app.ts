@@ -8,6 +8,7 @@ import { openDatabase } from './db/orm.js';
 import { registerErrorHandling } from './http/errors.js';
 import { healthRoutes } from './http/health.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
+import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis } from './realtime/redis.js';
@@ -41,7 +42,8 @@ export async function buildServer(config: Config): Promise<TaskFlow> {
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, adapter: redis?.adapter });
   const ctx: AppContext = { config, orm: database.orm, log: app.log, broadcaster: createBroadcaster(io), tokens };
-  acceptSockets(io, ctx);
+  const presence = createPresence(io, app.log, config.presenceRefresh * 1000);
+  acceptSockets(io, ctx, presence);
 
   await app.register(
     healthRoutes({
@@ -70,6 +72,7 @@ export async function buildServer(config: Config): Promise<TaskFlow> {
     },
     listen: async () => app.listen({ port: config.port, host: config.host }),
     close: async () => {
+      presence.close();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await app.close();
       await redis?.close();

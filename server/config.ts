@@ -43,6 +43,7 @@ const envSchema = z.object({
     .default([]),
   SOCKET_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
   BOARD_EVENT_RETENTION: z.coerce.number().int().min(10).default(10_000),
+  PRESENCE_REFRESH: duration.default(10),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -64,6 +65,8 @@ export interface Config {
   socketRateLimit: number;
   /** How many of its latest events each board keeps, for replay, retries and merges. */
   eventRetention: number;
+  /** How often, in seconds, each node re-reads who is on its boards (to notice a node that died). */
+  presenceRefresh: number;
   logLevel: string;
 }
 
@@ -97,6 +100,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     superAdminEmails: e.SUPER_ADMIN_EMAILS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
     eventRetention: e.BOARD_EVENT_RETENTION,
+    presenceRefresh: e.PRESENCE_REFRESH,
     logLevel: e.LOG_LEVEL,
   };
 }

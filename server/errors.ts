@@ -15,6 +15,7 @@ export class DomainError extends Error {
 
 export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found`);
 export const forbidden = (message = 'not allowed') => new DomainError('FORBIDDEN', message);
+export const notAMember = () => forbidden('not a member of this organization');
 export const invalid = (message: string, details?: unknown) => new DomainError('VALIDATION_FAILED', message, details);
 export const conflict = (message: string, details?: unknown) => new DomainError('CONFLICT', message, details);
 export const unauthorized = (message = 'authentication required') => new DomainError('UNAUTHORIZED', message);

@@ -10,12 +10,13 @@ import type {
   ColumnDeletePayload,
   ColumnMovePayload,
   ColumnUpdatePayload,
+  PresenceUpdatePayload,
   TaskCreatePayload,
   TaskDeletePayload,
   TaskMovePayload,
   TaskUpdatePayload,
 } from './schemas.js';
-import type { Actor, BoardEventJson, BoardSnapshot, ColumnJson, TaskJson } from './wire.js';
+import type { BoardEventJson, BoardSnapshot, ColumnJson, TaskJson, Viewer } from './wire.js';
 
 /** Every acknowledgement: exactly one of these, exactly once. */
 export type Ack<Data> = { ok: true; data: Data } | { ok: false; error: WireError };
@@ -46,13 +47,14 @@ export interface ClientToServerEvents {
   'column:update': (payload: ColumnUpdatePayload, ack: AckCallback<ColumnChangeData>) => void;
   'column:move': (payload: ColumnMovePayload, ack: AckCallback<ColumnChangeData>) => void;
   'column:delete': (payload: ColumnDeletePayload, ack: AckCallback<ColumnChangeData>) => void;
+  'presence:update': (payload: PresenceUpdatePayload, ack: AckCallback<Record<string, never>>) => void;
 }
 
 export type AccessRevokedReason = 'removed' | 'key_revoked' | 'org_deleted' | 'token_expired';
 
 export interface ServerToClientEvents {
   'board:event': (event: BoardEventJson) => void;
-  'presence:changed': (payload: { projectId: string; viewers: Array<Actor & { editingTaskId?: string }> }) => void;
+  'presence:changed': (payload: { projectId: string; viewers: Viewer[] }) => void;
   'org:event': (payload: { orgId: string; type: string; data: unknown }) => void;
   'access:revoked': (payload: { orgId: string | null; reason: AccessRevokedReason }) => void;
 }

@@ -125,6 +125,9 @@ export const columnDeletePayload = z.strictObject({
   clientMutationId: clientMutationId.optional(),
 });
 
+/** Who looks at the board and which task they edit; `editingTaskId` null or absent: none. */
+export const presenceUpdatePayload = z.strictObject({ projectId: id, editingTaskId: id.nullable().optional() });
+
 export type BoardJoinPayload = z.infer<typeof boardJoinPayload>;
 export type BoardLeavePayload = z.infer<typeof boardLeavePayload>;
 export type TaskCreatePayload = z.infer<typeof taskCreatePayload>;
@@ -136,3 +139,4 @@ export type ColumnCreatePayload = z.infer<typeof columnCreatePayload>;
 export type ColumnUpdatePayload = z.infer<typeof columnUpdatePayload>;
 export type ColumnMovePayload = z.infer<typeof columnMovePayload>;
 export type ColumnDeletePayload = z.infer<typeof columnDeletePayload>;
+export type PresenceUpdatePayload = z.infer<typeof presenceUpdatePayload>;

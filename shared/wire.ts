@@ -101,3 +101,6 @@ export type TaskDeletedData = { taskId: string };
 export type ColumnField = 'name' | 'isDone' | 'position';
 /** `tasks`, on `column.deleted`, are the column's tasks as they stand after moving to `moveTasksTo`. */
 export type ColumnEventData = { column: ColumnJson; changed?: ColumnField[]; tasks?: TaskJson[] };
+
+/** One person or bot on a board, with the task they are editing, if any. */
+export type Viewer = Actor & { editingTaskId?: string };

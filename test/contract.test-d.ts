@@ -17,6 +17,7 @@ describe('the socket event maps', () => {
       | 'column:update'
       | 'column:move'
       | 'column:delete'
+      | 'presence:update'
     >();
   });
 

@@ -4,7 +4,7 @@ import { actorOf, type Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
 import { conflict, DomainError, notFound } from '../errors.js';
-import { authorize, type OutsiderAnswer } from '../orgs/access.js';
+import { authorize } from '../orgs/access.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Project } from '../projects/project.entity.js';
 import { BoardEvent } from './board-event.entity.js';
@@ -15,7 +15,10 @@ export interface BoardTarget {
   orgId: string;
   /** Null when the thing addressed is not on a board of this org: NOT_FOUND once authorised. */
   projectId: string | null;
-  outsider: OutsiderAnswer;
+  /** The refusal for a non-member of the org. */
+  outsider: DomainError;
+  /** What the id names (`task`, `project`, `column`), for the NOT_FOUND message. */
+  what: string;
 }
 
 export interface BoardChangeRequest {
@@ -53,7 +56,7 @@ export async function commitBoardChange(
   try {
     result = await inTenant(ctx.orm, target.orgId, async (em) => {
       await authorize(em, principal, 'tasks:write', target.outsider);
-      if (!target.projectId) throw notFound('task');
+      if (!target.projectId) throw notFound(target.what);
       const projectId = target.projectId;
       const seq = await takeNextSeq(em, projectId);
       if (clientMutationId) {

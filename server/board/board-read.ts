@@ -42,7 +42,7 @@ export async function readBoard(
   const target = await projectTarget(ctx, projectId, options.scopeOrgId);
   return inTenant(ctx.orm, target.orgId, async (em) => {
     await authorize(em, principal, 'board:read', target.outsider);
-    if (!target.projectId) throw notFound('project');
+    if (!target.projectId) throw notFound(target.what);
     options.onAuthorized?.(target.orgId);
     const project = await em.findOne(Project, target.projectId);
     if (!project) throw notFound('project');

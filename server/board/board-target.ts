@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { notFound } from '../errors.js';
+import { notAMember, notFound } from '../errors.js';
 import type { BoardTarget } from './board-change.js';
 
 /**
@@ -31,7 +31,7 @@ export async function taskTarget(ctx: AppContext, taskId: string, scopeOrgId?: s
 }
 
 function target(orgId: string | undefined, projectId: string | undefined, scopeOrgId: string | undefined, what: string): BoardTarget {
-  if (scopeOrgId) return { orgId: scopeOrgId, projectId: orgId === scopeOrgId ? projectId! : null, outsider: 'FORBIDDEN' };
+  if (scopeOrgId) return { orgId: scopeOrgId, projectId: orgId === scopeOrgId ? projectId! : null, outsider: notAMember(), what };
   if (!orgId || !projectId) throw notFound(what);
-  return { orgId, projectId, outsider: 'NOT_FOUND' };
+  return { orgId, projectId, outsider: notFound(what), what };
 }

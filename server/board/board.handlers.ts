@@ -1,11 +1,13 @@
 import { boardJoinPayload, boardLeavePayload } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
+import { joinedRoom } from '../presence/presence.handlers.js';
+import type { Presence } from '../presence/presence.js';
 import { handle } from '../realtime/ack.js';
 import { projectRoom } from '../realtime/rooms.js';
 import type { TaskFlowSocket } from '../realtime/types.js';
 import { readBoard } from './board-read.js';
 
-export function registerBoardHandlers(ctx: AppContext, socket: TaskFlowSocket): void {
+export function registerBoardHandlers(ctx: AppContext, presence: Presence, socket: TaskFlowSocket): void {
   handle(socket, ctx.log, 'board:join', boardJoinPayload, async ({ projectId, sinceSeq }) => {
     let joined: string | null = null;
     const wasIn = (room: string) => socket.rooms.has(room);
@@ -18,6 +20,7 @@ export function registerBoardHandlers(ctx: AppContext, socket: TaskFlowSocket): 
           void socket.join(room);
         },
       });
+      if (joined) presence.changed(joined);
       return board;
     } catch (error) {
       if (joined) void socket.leave(joined);
@@ -26,7 +29,12 @@ export function registerBoardHandlers(ctx: AppContext, socket: TaskFlowSocket): 
   });
 
   handle(socket, ctx.log, 'board:leave', boardLeavePayload, async ({ projectId }) => {
-    for (const room of socket.rooms) if (room.endsWith(`:project:${projectId}`)) void socket.leave(room);
+    const room = joinedRoom(socket, projectId);
+    if (room) {
+      await socket.leave(room);
+      delete socket.data.editing[projectId];
+      presence.changed(room);
+    }
     return {};
   });
 }

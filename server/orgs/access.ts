@@ -5,22 +5,14 @@ import { DomainError } from '../errors.js';
 import { Membership } from './membership.entity.js';
 
 /**
- * How a refusal reads to someone outside the org: on routes named by an org's slug the org is
- * known to exist (403), while a project or task id must not reveal that it exists (404).
- */
-export type OutsiderAnswer = 'FORBIDDEN' | 'NOT_FOUND';
-
-/**
  * Reads the principal's role in the current tenant from the database (never from the token) and
  * checks the capability. Call it inside `inTenant`, so the filter scopes the lookup to that org.
+ * A non-member gets `outsider`: 403 where the org is named by its slug, and where only an id
+ * names the thing, the same 404 as for an id that does not exist.
  */
-export async function authorize(em: EntityManager, principal: Principal, capability: Capability, outsider: OutsiderAnswer): Promise<Role> {
+export async function authorize(em: EntityManager, principal: Principal, capability: Capability, outsider: DomainError): Promise<Role> {
   const membership = await em.findOne(Membership, { user: principal.userId }, { fields: ['role'] });
-  if (!membership) {
-    throw outsider === 'NOT_FOUND'
-      ? new DomainError('NOT_FOUND', 'not found')
-      : new DomainError('FORBIDDEN', 'not a member of this organization');
-  }
+  if (!membership) throw outsider;
   if (!roleCan(membership.role, capability)) {
     throw new DomainError('FORBIDDEN', `the ${membership.role} role may not do this`);
   }

@@ -3,7 +3,7 @@ import type { Capability, Role } from '../../shared/roles.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
-import { notFound } from '../errors.js';
+import { notAMember, notFound } from '../errors.js';
 import { authorize } from './access.js';
 import { type IOrganization, Organization } from './organization.entity.js';
 
@@ -33,7 +33,7 @@ export async function withOrg<T>(
 ): Promise<T> {
   const orgId = await orgIdBySlug(ctx, slug);
   return inTenant(ctx.orm, orgId, async (em) => {
-    const role = await authorize(em, principal, capability, 'FORBIDDEN');
+    const role = await authorize(em, principal, capability, notAMember());
     const org = await em.findOneOrFail(Organization, orgId);
     return work({ em, org, role });
   });

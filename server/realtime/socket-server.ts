@@ -7,6 +7,8 @@ import type { AppContext } from '../context.js';
 import { identityEm } from '../db/tenant.js';
 import { toWireError } from '../errors.js';
 import { Membership } from '../orgs/membership.entity.js';
+import { registerPresenceHandlers } from '../presence/presence.handlers.js';
+import type { Presence } from '../presence/presence.js';
 import { registerTaskHandlers } from '../tasks/tasks.handlers.js';
 import { orgRoom, userRoom } from './rooms.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
@@ -27,7 +29,7 @@ export function createSocketServer(
 }
 
 /** The handshake: a valid token or `connect_error` UNAUTHORIZED; then the event handlers. */
-export function acceptSockets(io: TaskFlowServer, ctx: AppContext): void {
+export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence): void {
   io.use(async (socket, next) => {
     try {
       const { principal, expiresAt } = await authenticateToken(ctx, socket.handshake.auth?.token);
@@ -36,7 +38,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext): void {
         { user: principal.userId },
         { filters: { tenant: false }, fields: ['org'] },
       );
-      socket.data = { principal, expiresAt, orgIds: memberships.map((m) => m.org.id) };
+      socket.data = { principal, expiresAt, orgIds: memberships.map((m) => m.org.id), editing: {} };
       next();
     } catch (thrown) {
       const { error, unexpected } = toWireError(thrown);
@@ -47,7 +49,8 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext): void {
   io.on('connection', (socket) => {
     void socket.join([userRoom(socket.data.principal.userId), ...socket.data.orgIds.map(orgRoom)]);
     expireWithToken(socket);
-    registerBoardHandlers(ctx, socket);
+    registerBoardHandlers(ctx, presence, socket);
+    registerPresenceHandlers(ctx, presence, socket);
     registerTaskHandlers(ctx, socket);
     registerColumnHandlers(ctx, socket);
   });

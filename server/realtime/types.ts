@@ -8,6 +8,8 @@ export interface SocketData {
   expiresAt: number;
   /** The orgs the principal belonged to at connect, whose rooms the socket joins. */
   orgIds: string[];
+  /** Per board the socket joined, the task it says it is editing (presence). */
+  editing: Record<string, string | undefined>;
 }
 
 /** Events between server nodes: none; cross-node traffic is the adapter's broadcasts. */
