@@ -18,7 +18,7 @@ export interface Tokens {
 export async function registerTokens(app: FastifyInstance, secret: string, ttlSeconds: number): Promise<Tokens> {
   await app.register(fastifyJwt, {
     secret,
-    sign: { algorithm: 'HS256', expiresIn: ttlSeconds * 1000 },
+    sign: { algorithm: 'HS256', expiresIn: ttlSeconds }, // seconds
     verify: { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] },
   });
   return {

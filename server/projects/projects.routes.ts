@@ -15,9 +15,7 @@ export function projectRoutes(ctx: AppContext) {
       scope.get('/orgs/:slug/projects', async (request) => listProjects(ctx, request.principal, pathSlug(request)));
       scope.get('/orgs/:slug/projects/:projectId', async (request) => {
         const scopeOrgId = await orgIdBySlug(ctx, pathSlug(request));
-        const { orgId: _orgId, ...board } = await readBoard(ctx, request.principal, pathId(request, 'projectId', 'project'), {
-          scopeOrgId,
-        });
+        const { board } = await readBoard(ctx, request.principal, pathId(request, 'projectId', 'project'), { scopeOrgId });
         return board;
       });
     });

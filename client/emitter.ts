@@ -1,0 +1,15 @@
+/** A small typed event emitter that runs in the browser and in Node alike. */
+export class Emitter<Events extends Record<string, (...args: any[]) => void>> {
+  private readonly listeners = new Map<keyof Events, Set<(...args: any[]) => void>>();
+
+  on<E extends keyof Events>(event: E, listener: Events[E]): () => void {
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  protected emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
+    for (const listener of this.listeners.get(event) ?? []) listener(...args);
+  }
+}

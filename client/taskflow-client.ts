@@ -1,0 +1,346 @@
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import type {
+  Ack,
+  ClientToServerEvents,
+  ColumnChangeData,
+  ServerToClientEvents,
+  TaskChangeData,
+  TaskDeleteData,
+} from '../shared/events.js';
+import type {
+  ColumnCreatePayload,
+  ColumnDeletePayload,
+  ColumnMovePayload,
+  ColumnUpdatePayload,
+  TaskCreatePayload,
+  TaskDeletePayload,
+  TaskMovePayload,
+  TaskUpdatePayload,
+} from '../shared/schemas.js';
+import type { BoardEventJson, Viewer } from '../shared/wire.js';
+import { BoardState } from './board-state.js';
+import { Emitter } from './emitter.js';
+import { RETRYABLE, TaskFlowError } from './errors.js';
+
+/** A user's token (or a function that returns a fresh one, asked at every connect), or a bot's API key. */
+export type Credentials = { token: string | (() => string | Promise<string>) } | { apiKey: string };
+
+export interface TaskFlowClientOptions {
+  /** The server, or several nodes of it: after a disconnect the client tries the next one. */
+  url: string | string[];
+  credentials: Credentials;
+  /** How long to wait for an ack before sending the mutation again (same `clientMutationId`). */
+  ackTimeoutMs?: number;
+  /** How long an event may wait for an earlier one before the board is resynced. */
+  gapGraceMs?: number;
+  /** The longest pause between reconnect attempts. */
+  maxBackoffMs?: number;
+  socketOptions?: Partial<ManagerOptions & SocketOptions>;
+}
+
+/** `live`: connected and in sync; `reconnecting`: the connection is gone; `resyncing`: catching up. */
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'resyncing' | 'closed';
+
+export type TaskFlowClientEvents = {
+  state: (state: ConnectionState) => void;
+  /** A board changed: after an event (its own or another's) or a resync. */
+  board: (board: BoardState, event?: BoardEventJson) => void;
+  presence: (projectId: string, viewers: Viewer[]) => void;
+  org: (payload: Parameters<ServerToClientEvents['org:event']>[0]) => void;
+  revoked: (payload: Parameters<ServerToClientEvents['access:revoked']>[0]) => void;
+  error: (error: Error) => void;
+};
+
+type MutationEvent =
+  | 'task:create'
+  | 'task:update'
+  | 'task:move'
+  | 'task:delete'
+  | 'column:create'
+  | 'column:update'
+  | 'column:move'
+  | 'column:delete';
+
+interface PendingMutation {
+  event: MutationEvent;
+  payload: { clientMutationId: string };
+  resolve(data: unknown): void;
+  reject(error: Error): void;
+  attempts: number;
+}
+
+const MAX_ATTEMPTS = 20;
+type TypedSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/**
+ * The TaskFlow SDK for browsers and Node: connects with a token or an API key, keeps local
+ * boards that apply `board:event`s in `seq` order, resyncs after a reconnect or a gap, and sends
+ * every mutation with a `clientMutationId`, retrying until it is acknowledged, so nothing
+ * acknowledged is lost and nothing retried is doubled.
+ */
+export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
+  state: ConnectionState = 'connecting';
+  readonly boards = new Map<string, BoardState>();
+  private readonly urls: string[];
+  private readonly pending = new Map<string, PendingMutation>();
+  private readonly presence = new Map<string, string | null>();
+  private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private socket: TypedSocket | null = null;
+  private urlIndex = 0;
+  private closed = false;
+  private firstConnect?: { resolve(): void; reject(error: Error): void };
+
+  constructor(private readonly options: TaskFlowClientOptions) {
+    super();
+    this.urls = Array.isArray(options.url) ? options.url : [options.url];
+  }
+
+  /** Connects; resolves once live, rejects if the first handshake is refused. */
+  connect(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.firstConnect = { resolve, reject };
+      void this.run();
+    });
+  }
+
+  /** Joins a board and keeps it in sync from then on. */
+  async joinBoard(projectId: string): Promise<BoardState> {
+    const answer = await this.request('board:join', { projectId });
+    if ('events' in answer) throw new Error('unexpected replay for a first join');
+    const board = new BoardState(answer);
+    this.boards.set(projectId, board);
+    this.emit('board', board);
+    return board;
+  }
+
+  async leaveBoard(projectId: string): Promise<void> {
+    this.boards.delete(projectId);
+    this.presence.delete(projectId);
+    await this.request('board:leave', { projectId });
+  }
+
+  /** Says which task this client is editing on a board (null: none); said again after a reconnect. */
+  async setPresence(projectId: string, editingTaskId: string | null): Promise<void> {
+    this.presence.set(projectId, editingTaskId);
+    await this.request('presence:update', { projectId, editingTaskId });
+  }
+
+  createTask = (input: Omit<TaskCreatePayload, 'clientMutationId'>) => this.mutate<TaskChangeData>('task:create', input);
+  updateTask = (input: Omit<TaskUpdatePayload, 'clientMutationId'>) => this.mutate<TaskChangeData>('task:update', input);
+  moveTask = (input: Omit<TaskMovePayload, 'clientMutationId'>) => this.mutate<TaskChangeData>('task:move', input);
+  deleteTask = (input: Omit<TaskDeletePayload, 'clientMutationId'>) => this.mutate<TaskDeleteData>('task:delete', input);
+  createColumn = (input: Omit<ColumnCreatePayload, 'clientMutationId'>) => this.mutate<ColumnChangeData>('column:create', input);
+  updateColumn = (input: Omit<ColumnUpdatePayload, 'clientMutationId'>) => this.mutate<ColumnChangeData>('column:update', input);
+  moveColumn = (input: Omit<ColumnMovePayload, 'clientMutationId'>) => this.mutate<ColumnChangeData>('column:move', input);
+  deleteColumn = (input: Omit<ColumnDeletePayload, 'clientMutationId'>) => this.mutate<ColumnChangeData>('column:delete', input);
+
+  /** Mutations sent but not yet acknowledged. */
+  get unacknowledged(): number {
+    return this.pending.size;
+  }
+
+  close(): void {
+    this.closed = true;
+    this.setState('closed');
+    this.socket?.close();
+    for (const timer of this.gapTimers.values()) clearTimeout(timer);
+    for (const mutation of this.pending.values())
+      mutation.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
+    this.pending.clear();
+  }
+
+  // --- connection -------------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.closed) {
+      const socket = this.open(this.urls[this.urlIndex % this.urls.length]!);
+      const refusal = await new Promise<Error | null>((resolve) => {
+        socket.once('connect', () => resolve(null));
+        socket.once('connect_error', (error) => resolve(error));
+      });
+      if (this.closed) {
+        socket.close();
+        return;
+      }
+      if (refusal) {
+        socket.close();
+        if (refusal.message === 'UNAUTHORIZED' && typeof (this.options.credentials as { token?: unknown }).token !== 'function') {
+          return this.fail(new TaskFlowError({ code: 'UNAUTHORIZED', message: 'the credentials were refused' }));
+        }
+        this.urlIndex += 1;
+        failures += 1;
+        await this.pause(failures);
+        continue;
+      }
+      failures = 0;
+      const disconnected = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
+      await this.resync(socket);
+      await disconnected;
+      if (this.closed) return;
+      this.setState('reconnecting');
+      this.urlIndex += 1;
+      await this.pause(1);
+    }
+  }
+
+  private open(url: string): TypedSocket {
+    const credentials = this.options.credentials;
+    const socket: TypedSocket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      forceNew: true,
+      ...this.options.socketOptions,
+      auth: (callback) => {
+        if ('apiKey' in credentials) return callback({ apiKey: credentials.apiKey });
+        Promise.resolve(typeof credentials.token === 'function' ? credentials.token() : credentials.token).then(
+          (token) => callback({ token }),
+          () => callback({ token: '' }),
+        );
+      },
+    });
+    socket.on('board:event', (event) => this.receive(event));
+    socket.on('presence:changed', ({ projectId, viewers }) => this.emit('presence', projectId, viewers));
+    socket.on('org:event', (payload) => this.emit('org', payload));
+    socket.on('access:revoked', (payload) => {
+      if (payload.orgId) for (const [id, board] of this.boards) if (board.project.orgId === payload.orgId) this.boards.delete(id);
+      this.emit('revoked', payload);
+    });
+    this.socket = socket;
+    return socket;
+  }
+
+  /** After every connect: rejoin each board from its last `seq`, say presence again, resend what is unacknowledged. */
+  private async resync(socket: TypedSocket): Promise<void> {
+    this.setState('resyncing');
+    try {
+      await Promise.all([...this.boards.keys()].map((projectId) => this.resyncBoard(projectId)));
+      for (const [projectId, editingTaskId] of this.presence)
+        void this.request('presence:update', { projectId, editingTaskId }).catch(() => {});
+    } catch (error) {
+      this.emit('error', error as Error);
+      if (socket.connected) socket.disconnect(); // try again on a fresh connection
+      return;
+    }
+    if (!socket.connected) return;
+    this.setState('live');
+    this.firstConnect?.resolve();
+    this.firstConnect = undefined;
+    for (const mutation of this.pending.values()) void this.send(mutation);
+  }
+
+  private async resyncBoard(projectId: string): Promise<void> {
+    const board = this.boards.get(projectId);
+    if (!board) return;
+    const answer = await this.request('board:join', { projectId, sinceSeq: board.seq });
+    board.sync(answer);
+    this.emit('board', board);
+  }
+
+  private fail(error: Error): void {
+    this.closed = true;
+    this.setState('closed');
+    this.emit('error', error);
+    this.firstConnect?.reject(error);
+    this.firstConnect = undefined;
+  }
+
+  private pause(failures: number): Promise<void> {
+    const ceiling = Math.min(this.options.maxBackoffMs ?? 5000, 100 * 2 ** Math.min(failures, 10));
+    return new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
+  }
+
+  private setState(state: ConnectionState): void {
+    if (this.state === state || (this.state === 'closed' && state !== 'closed')) return;
+    this.state = state;
+    this.emit('state', state);
+  }
+
+  // --- boards -------------------------------------------------------------------------------
+
+  private receive(event: BoardEventJson): void {
+    const board = this.boards.get(event.projectId);
+    if (!board) return;
+    if (board.receive(event)) this.emit('board', board, event);
+    if (board.gap) this.watchGap(event.projectId);
+  }
+
+  /** An event that waits too long for an earlier one means the earlier one was lost: resync. */
+  private watchGap(projectId: string): void {
+    if (this.gapTimers.has(projectId)) return;
+    const timer = setTimeout(() => {
+      this.gapTimers.delete(projectId);
+      if (this.boards.get(projectId)?.gap && this.state === 'live') {
+        this.resyncBoard(projectId).catch((error) => this.emit('error', error));
+      }
+    }, this.options.gapGraceMs ?? 300);
+    this.gapTimers.set(projectId, timer);
+  }
+
+  // --- requests and mutations ---------------------------------------------------------------
+
+  private async request<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<AckData<E>> {
+    const socket = this.socket;
+    if (!socket?.connected) throw new TaskFlowError({ code: 'DISCONNECTED', message: 'not connected' });
+    const answer = (await (socket as unknown as Socket).timeout(this.options.ackTimeoutMs ?? 5000).emitWithAck(event, payload)) as Ack<
+      AckData<E>
+    >;
+    if (!answer.ok) throw new TaskFlowError(answer.error);
+    return answer.data;
+  }
+
+  private mutate<T>(event: MutationEvent, input: object): Promise<T> {
+    const payload = { ...input, clientMutationId: randomId() };
+    return new Promise<T>((resolve, reject) => {
+      const mutation: PendingMutation = { event, payload, resolve: resolve as (data: unknown) => void, reject, attempts: 0 };
+      this.pending.set(payload.clientMutationId, mutation);
+      if (this.state === 'live') void this.send(mutation);
+    });
+  }
+
+  private async send(mutation: PendingMutation): Promise<void> {
+    const socket = this.socket;
+    if (!socket?.connected || mutation.attempts >= MAX_ATTEMPTS) {
+      if (mutation.attempts >= MAX_ATTEMPTS)
+        this.settle(mutation, new TaskFlowError({ code: 'DISCONNECTED', message: 'no answer after many tries' }));
+      return;
+    }
+    mutation.attempts += 1;
+    let answer: Ack<unknown>;
+    try {
+      answer = (await (socket as unknown as Socket)
+        .timeout(this.options.ackTimeoutMs ?? 5000)
+        .emitWithAck(mutation.event, mutation.payload)) as Ack<unknown>;
+    } catch {
+      // No ack in time. If the socket is still up, ask again; otherwise the next connect resends.
+      if (socket.connected && this.pending.has(mutation.payload.clientMutationId)) void this.send(mutation);
+      return;
+    }
+    if (!this.pending.has(mutation.payload.clientMutationId)) return;
+    if (answer.ok) return this.settle(mutation, null, answer.data);
+    if (RETRYABLE.has(answer.error.code) && socket.connected) {
+      await this.pause(mutation.attempts);
+      return void this.send(mutation);
+    }
+    this.settle(mutation, new TaskFlowError(answer.error));
+  }
+
+  private settle(mutation: PendingMutation, error: Error | null, data?: unknown): void {
+    this.pending.delete(mutation.payload.clientMutationId);
+    if (error) return mutation.reject(error);
+    const event = (data as { event?: BoardEventJson | null }).event;
+    if (event) this.receive(event);
+    mutation.resolve(data);
+  }
+}
+
+type AckData<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void
+  ? D
+  : never;
+
+function randomId(): string {
+  return globalThis.crypto.randomUUID();
+}

@@ -1,0 +1,143 @@
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { api, createOrg, createProject, registerUser } from './support/api.js';
+import { describeChildren, freePort, type ServerProcess, startServerProcess } from './support/processes.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const dataDirs: string[] = [];
+let running: ServerProcess | undefined;
+
+function newDataDir(): string {
+  const dir = mkdtempSync(path.join(tmpdir(), 'taskflow-embedded-'));
+  dataDirs.push(dir);
+  return dir;
+}
+
+afterEach(async (context) => {
+  if (context.task.result?.state === 'fail') console.error(describeChildren([running]));
+  await running?.kill();
+  running = undefined;
+});
+
+afterAll(() => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The file the embedded mode generated its JWT secret into (the only plain file it writes in DATA_DIR). */
+function secretFiles(dataDir: string): string[] {
+  return readdirSync(dataDir, { withFileTypes: true })
+    .filter((entry) => entry.isFile() && /secret/i.test(entry.name))
+    .map((entry) => path.join(dataDir, entry.name));
+}
+
+describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
+  it('keeps data and the generated JWT secret in DATA_DIR across a restart', async () => {
+    const dataDir = newDataDir();
+    // startServerProcess passes only PATH and HOME from this environment: no DATABASE_URL, REDIS_URL or JWT_SECRET.
+    running = await startServerProcess('embedded-1', { DATA_DIR: dataDir }, 90_000);
+    const first = running;
+    expect((await fetch(`${first.url}/healthz`)).status).toBe(200);
+
+    const alice = await registerUser(first.url, 'alice');
+    const org = await createOrg(first.url, alice);
+    const { project, columns } = await createProject(first.url, org, 'Kept board');
+    const created = await api(
+      first.url,
+      'POST',
+      `/orgs/${org.slug}/projects/${project.id}/tasks`,
+      { columnId: columns[0]!.id, title: 'Survive a restart' },
+      alice.token,
+    );
+    expect(created.status).toBe(201);
+    const taskId: string = created.body.task.id;
+
+    const secrets = secretFiles(dataDir);
+    expect(secrets).toHaveLength(1);
+    expect(statSync(secrets[0]!).mode & 0o777).toBe(0o600);
+    expect(statSync(secrets[0]!).size).toBeGreaterThanOrEqual(32);
+
+    await first.stop(20_000);
+    expect(await first.exited).toBe(0);
+
+    running = await startServerProcess('embedded-2', { DATA_DIR: dataDir }, 90_000);
+    const second = running;
+    expect(second.port).not.toBe(0);
+
+    // The old token still verifies: the secret was kept, not generated again.
+    const meWithOldToken = await api(second.url, 'GET', '/me', undefined, alice.token);
+    expect(meWithOldToken.status).toBe(200);
+    expect(meWithOldToken.body.memberships).toEqual([{ org: { id: org.id, slug: org.slug, name: `Org ${org.slug}` }, role: 'owner' }]);
+
+    const login = await api(second.url, 'POST', '/auth/login', { email: alice.email, password: 'correct horse battery' });
+    expect(login.status).toBe(200);
+    expect(login.body.user.id).toBe(alice.user.id);
+
+    const board = await api(second.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, login.body.token);
+    expect(board.status).toBe(200);
+    expect(board.body.project).toMatchObject({ id: project.id, name: 'Kept board' });
+    expect(board.body.tasks).toEqual([expect.objectContaining({ id: taskId, title: 'Survive a restart', columnId: columns[0]!.id })]);
+
+    expect(secretFiles(dataDir)).toEqual(secrets);
+    await second.stop(20_000);
+    expect(await second.exited).toBe(0);
+  });
+});
+
+/** Runs `server/main.ts` with `env` only (plus PATH and HOME) and waits, bounded, for it to exit. */
+async function runToExit(env: Record<string, string>, ms = 20_000): Promise<{ code: number | string; stderr: string; elapsed: number }> {
+  const started = Date.now();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString('utf8');
+  });
+  child.stdout.resume();
+  const code = await new Promise<number | string>((resolve) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+    }, ms);
+    child.once('exit', (exitCode, signal) => {
+      clearTimeout(timer);
+      resolve(exitCode ?? signal ?? 'unknown');
+    });
+  });
+  return { code, stderr, elapsed: Date.now() - started };
+}
+
+describe('invalid configuration', () => {
+  const cases: Array<[string, () => Promise<Record<string, string>>, string]> = [
+    ['PORT=abc', async () => ({ PORT: 'abc', DATA_DIR: newDataDir() }), 'PORT'],
+    ['PORT out of range', async () => ({ PORT: '70000', DATA_DIR: newDataDir() }), 'PORT'],
+    [
+      'DATABASE_URL without JWT_SECRET',
+      async () => ({ PORT: String(await freePort()), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' }),
+      'JWT_SECRET',
+    ],
+    [
+      'a JWT_SECRET that is too short',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), JWT_SECRET: 'short' }),
+      'JWT_SECRET',
+    ],
+    ['TOKEN_TTL=soon', async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), TOKEN_TTL: 'soon' }), 'TOKEN_TTL'],
+  ];
+
+  for (const [name, env, variable] of cases) {
+    it(`stops start-up with ${name}: a non-zero exit and one line on stderr naming ${variable}`, async () => {
+      const { code, stderr, elapsed } = await runToExit(await env());
+      expect(code).not.toBe(0);
+      expect(code).not.toBe('SIGKILL');
+      expect(elapsed).toBeLessThan(15_000);
+      const lines = stderr.trim().split('\n');
+      expect(lines, stderr).toHaveLength(1);
+      expect(lines[0]).toContain(variable);
+    });
+  }
+});

@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
+import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, ok } from './support/sockets.js';
+
+const MiB = 1 << 20;
+
+let db: TestDatabase;
+let node: RunningServer;
+let alice: TestUser;
+let org: TestOrg;
+let project: ProjectJson;
+let columns: ColumnJson[];
+let task: TaskJson;
+let socket: ClientSocket;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // Rate limiting is not what this file tests: many refusals are sent in a row.
+  node = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '0' });
+  alice = await registerUser(node.url, 'alice');
+  org = await createOrg(node.url, alice);
+  ({ project, columns } = await createProject(node.url, org));
+  socket = await connect(node.url, { token: alice.token });
+  ({ task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Existing' }));
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await db?.drop();
+});
+
+async function raw(method: string, path: string, body: string | undefined, headers: Record<string, string> = {}) {
+  const response = await fetch(`${node.url}${path}`, { method, headers, body });
+  const text = await response.text();
+  return { status: response.status, text, json: text ? JSON.parse(text) : null };
+}
+
+describe('health', () => {
+  it('answers /healthz and /readyz with 200', async () => {
+    expect((await raw('GET', '/healthz', undefined)).status).toBe(200);
+    const ready = await raw('GET', '/readyz', undefined);
+    expect(ready.status).toBe(200);
+  });
+});
+
+describe('HTTP bodies', () => {
+  it('answers a body over 1 MiB with 413 PAYLOAD_TOO_LARGE, and keeps serving', async () => {
+    const body = JSON.stringify({ email: 'big@example.test', password: 'x'.repeat(MiB + 10), name: 'big' });
+    const answer = await raw('POST', '/api/v1/auth/register', body, { 'content-type': 'application/json' });
+    expect(answer.status).toBe(413);
+    expect(answer.json).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
+    const rows = await db.query(`select 1 from users where email = 'big@example.test'`);
+    expect(rows).toEqual([]);
+
+    const me = await api(node.url, 'GET', '/me', undefined, alice.token);
+    expect(me.status).toBe(200);
+    expect((await raw('GET', '/healthz', undefined)).status).toBe(200);
+  });
+
+  it('answers malformed JSON with 400 VALIDATION_FAILED', async () => {
+    const answer = await raw('POST', '/api/v1/auth/login', '{"email": "a@example.test", "password":', {
+      'content-type': 'application/json',
+    });
+    expect(answer.status).toBe(400);
+    expect(answer.json).toEqual({ error: expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.any(String) }) });
+
+    const authed = await raw('POST', '/api/v1/orgs', '{name: "not json"}', {
+      'content-type': 'application/json',
+      authorization: `Bearer ${alice.token}`,
+    });
+    expect(authed.status).toBe(400);
+    expect(authed.json.error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('refuses a key the schema does not name with 400 VALIDATION_FAILED, and writes nothing', async () => {
+    const slug = `sneaky-${Date.now()}`;
+    const answer = await api(node.url, 'POST', '/orgs', { name: 'Sneaky', slug, plan: 'pro' }, alice.token);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+    expect(await db.query('select 1 from organizations where slug = $1', [slug])).toEqual([]);
+
+    const taskAnswer = await api(
+      node.url,
+      'POST',
+      `/orgs/${org.slug}/projects/${project.id}/tasks`,
+      { columnId: columns[0]!.id, title: 'Sneaky', version: 7 },
+      alice.token,
+    );
+    expect(taskAnswer.status).toBe(400);
+    expect(taskAnswer.body.error.code).toBe('VALIDATION_FAILED');
+    expect(await db.query(`select 1 from tasks where title = 'Sneaky'`)).toEqual([]);
+  });
+
+  it('answers an unknown route with 404 NOT_FOUND in the error shape', async () => {
+    for (const [method, path] of [
+      ['GET', '/api/v1/no-such-route'],
+      ['POST', '/api/v1/orgs/x/y/z'],
+      ['GET', '/nothing-here'],
+    ] as const) {
+      const answer = await raw(method, path, undefined);
+      expect(answer.status).toBe(404);
+      expect(answer.json).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+    }
+  });
+});
+
+describe('socket messages', () => {
+  it('closes a socket that sends a message over 1 MiB, while another socket keeps working', async () => {
+    const big = await connect(node.url, { token: alice.token });
+    const other = await connect(node.url, { token: alice.token });
+    const closed = new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('the oversized socket was not closed within 5000 ms')), 5000);
+      big.once('disconnect', (reason) => {
+        clearTimeout(timer);
+        resolve(reason);
+      });
+    });
+    big.emit('task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'x'.repeat(MiB + 10) }, () => {});
+    expect(await closed).toMatch(/^transport (close|error)$/);
+    expect(big.connected).toBe(false);
+
+    const answer = await ok(other, 'board:join', { projectId: project.id });
+    expect(answer.project.id).toBe(project.id);
+    expect(await db.query(`select 1 from tasks where length(title) > 1000`)).toEqual([]);
+  });
+
+  const uuid = '00000000-0000-4000-8000-000000000000';
+  const garbage: Record<string, Array<[string, unknown]>> = {
+    'board:join': [
+      ['extra key', { projectId: uuid, orgId: uuid }],
+      ['bad sinceSeq', { projectId: uuid, sinceSeq: 'zero' }],
+    ],
+    'board:leave': [['extra key', { projectId: uuid, room: 'org:x' }]],
+    'task:create': [
+      ['extra key', { projectId: uuid, columnId: uuid, title: 'x', orgId: uuid }],
+      ['no title', { projectId: uuid, columnId: uuid }],
+    ],
+    'task:update': [
+      ['extra key', { taskId: uuid, patch: { title: 'x' }, version: 9 }],
+      ['extra key in patch', { taskId: uuid, patch: { title: 'x', orgId: uuid } }],
+      ['empty patch', { taskId: uuid, patch: {} }],
+    ],
+    'task:move': [['extra key', { taskId: uuid, columnId: uuid, position: 'a0' }]],
+    'task:delete': [['extra key', { taskId: uuid, hard: true }]],
+  };
+  const common: Array<[string, unknown[]]> = [
+    ['null', [null]],
+    ['a number', [42]],
+    ['a string', ['hello']],
+    ['an array', [[1, 2, 3]]],
+    ['an empty object (missing fields)', [{}]],
+    ['no payload at all', []],
+    ['a payload and an extra argument', [{}, 'extra']],
+  ];
+
+  for (const [event, specific] of Object.entries(garbage)) {
+    const cases: Array<[string, unknown[]]> = [...common, ...specific.map(([name, payload]): [string, unknown[]] => [name, [payload]])];
+    for (const [name, args] of cases) {
+      it(`answers ${event} with ${name} exactly once with VALIDATION_FAILED`, async () => {
+        const acks: unknown[] = [];
+        const first = new Promise<void>((resolve, reject) => {
+          const timer = setTimeout(() => reject(new Error(`no ack for ${event} within 5000 ms`)), 5000);
+          (socket as unknown as { emit(event: string, ...args: unknown[]): void }).emit(event, ...args, (answer: unknown) => {
+            acks.push(answer);
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+        await first;
+        // Messages are handled in order: once a later round-trip is answered, a second ack would have come.
+        await ok(socket, 'board:leave', { projectId: project.id });
+        expect(acks).toHaveLength(1);
+        expect(acks[0]).toEqual({ ok: false, error: expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.any(String) }) });
+      });
+    }
+  }
+
+  it('survives events sent without an ack callback, and answers the next one', async () => {
+    const loose = socket as unknown as { emit(event: string, ...args: unknown[]): void };
+    loose.emit('task:create', null);
+    loose.emit('task:update', { taskId: 'nope' });
+    loose.emit('board:join');
+    loose.emit('task:update', { taskId: task.id, patch: { title: 'Renamed without ack' } });
+    loose.emit('no:such-event', { anything: true });
+    const answer = await ok(socket, 'board:join', { projectId: project.id });
+    expect(answer.project.id).toBe(project.id);
+    expect((await raw('GET', '/healthz', undefined)).status).toBe(200);
+  });
+
+  it('still accepts a well-formed event after all the garbage', async () => {
+    const { task: created } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Well formed' });
+    expect(created.title).toBe('Well formed');
+    expect(await db.query('select title from tasks where id = $1', [created.id])).toEqual([{ title: 'Well formed' }]);
+  });
+});

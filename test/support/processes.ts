@@ -1,0 +1,179 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { createConnection, createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+/** How much of a child's output is kept (the tail), to print when a test fails. */
+const KEEP_CHARS = 64 * 1024;
+
+/** A child process whose output is kept, and which dies with the test process at the latest. */
+export interface Child {
+  name: string;
+  process: ChildProcess;
+  /** Resolves with the exit code (or signal) once the process has ended. */
+  exited: Promise<number | string>;
+  /** True while the process has not exited. */
+  running(): boolean;
+  /** The tail of what it wrote to stdout and stderr. */
+  output(): string;
+  /** SIGTERM, then SIGKILL if it is still there after `ms`; resolves once it has exited. */
+  stop(ms?: number): Promise<void>;
+  /** SIGKILL, resolving once it has exited. */
+  kill(): Promise<void>;
+}
+
+const children = new Set<Child>();
+// A test that fails, times out or is interrupted must not leave servers or Redis behind.
+process.once('exit', () => {
+  for (const child of children) if (child.running()) child.process.kill('SIGKILL');
+});
+
+function spawnChild(name: string, command: string, args: string[], env: Record<string, string>): Child {
+  const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-KEEP_CHARS);
+  };
+  proc.stdout!.on('data', keep);
+  proc.stderr!.on('data', keep);
+  let ended = false;
+  const exited = new Promise<number | string>((resolve) => {
+    proc.once('exit', (code, signal) => {
+      ended = true;
+      children.delete(child);
+      resolve(code ?? signal ?? 'unknown');
+    });
+    proc.once('error', (error) => {
+      ended = true;
+      children.delete(child);
+      keep(Buffer.from(`spawn failed: ${error.message}\n`));
+      resolve('spawn-error');
+    });
+  });
+  const child: Child = {
+    name,
+    process: proc,
+    exited,
+    running: () => !ended,
+    output: () => output,
+    stop: async (ms = 5000) => {
+      if (ended) return;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), ms);
+      await exited;
+      clearTimeout(timer);
+    },
+    kill: async () => {
+      if (ended) return;
+      proc.kill('SIGKILL');
+      await exited;
+    },
+  };
+  children.add(child);
+  return child;
+}
+
+/** The tail of every child's output, each under its name: for a failing test's report. */
+export function describeChildren(list: Array<Child | undefined>): string {
+  return list
+    .filter((child): child is Child => child !== undefined)
+    .map((child) => `----- ${child.name} (${child.running() ? 'running' : 'exited'}) -----\n${child.output() || '(no output)\n'}`)
+    .join('');
+}
+
+/** A port that was free a moment ago on 127.0.0.1. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  if (!address || typeof address === 'string') throw new Error('no port');
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return address.port;
+}
+
+/** Polls `probe` until it answers true, failing after `ms` or as soon as `child` exits. */
+async function waitFor(what: string, child: Child, probe: () => Promise<boolean>, ms: number): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (!child.running()) throw new Error(`${child.name} exited before ${what}:\n${child.output()}`);
+    if (await probe().catch(() => false)) return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${child.name}: no ${what} within ${ms} ms:\n${child.output()}`);
+}
+
+export interface ServerProcess extends Child {
+  url: string;
+  port: number;
+}
+
+/**
+ * Starts `server/main.ts` in a child process (`node --import tsx`), as `npm start` would, on a free
+ * port of 127.0.0.1, and waits (bounded) until its `/readyz` answers 200.
+ */
+export async function startServerProcess(name: string, env: Record<string, string>, readyWithinMs = 45_000): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawnChild(name, process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    PATH: process.env.PATH ?? '',
+    HOME: process.env.HOME ?? '',
+    HOST: '127.0.0.1',
+    PORT: String(port),
+    LOG_LEVEL: 'warn',
+    ...env,
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitFor('200 from /readyz', child, async () => (await httpStatus(`${url}/readyz`)) === 200, readyWithinMs);
+  return Object.assign(child, { url, port });
+}
+
+/** The status of a GET, or 0 when nothing answers within `ms`. */
+export async function httpStatus(url: string, ms = 2500): Promise<number> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(ms) });
+    await response.arrayBuffer();
+    return response.status;
+  } catch {
+    return 0;
+  }
+}
+
+export interface RedisProcess extends Child {
+  port: number;
+  url: string;
+}
+
+/** Starts a Redis of the test's own (no persistence) on `port` (a free one by default), and waits until it answers PING. */
+export async function startRedis(port?: number, readyWithinMs = 10_000): Promise<RedisProcess> {
+  const chosen = port ?? (await freePort());
+  const child = spawnChild(
+    `redis:${chosen}`,
+    'redis-server',
+    ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { PATH: process.env.PATH ?? '' },
+  );
+  await waitFor('PONG', child, () => redisPing(chosen), readyWithinMs);
+  return Object.assign(child, { port: chosen, url: `redis://127.0.0.1:${chosen}` });
+}
+
+/** True when a Redis on `port` answers PING within `ms`. */
+export function redisPing(port: number, ms = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = createConnection({ host: '127.0.0.1', port });
+    let answer = '';
+    const finish = (ok: boolean) => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve(ok);
+    };
+    const timer = setTimeout(() => finish(false), ms);
+    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.on('data', (chunk) => {
+      answer += chunk.toString('latin1');
+      if (answer.includes('\r\n')) finish(answer.startsWith('+PONG'));
+    });
+    socket.once('error', () => finish(false));
+    socket.once('close', () => finish(false));
+  });
+}
