@@ -3,8 +3,8 @@ export class Emitter<Events extends Record<string, (...args: any[]) => void>> {
   private readonly listeners = new Map<keyof Events, Set<(...args: any[]) => void>>();
 
   on<E extends keyof Events>(event: E, listener: Events[E]): () => void {
-    let set = this.listeners.get(event);
-    if (!set) this.listeners.set(event, (set = new Set()));
+    const set = this.listeners.get(event) ?? new Set();
+    this.listeners.set(event, set);
     set.add(listener);
     return () => set.delete(listener);
   }

@@ -330,7 +330,10 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   private settle(mutation: PendingMutation, error: Error | null, data?: unknown): void {
     this.pending.delete(mutation.payload.clientMutationId);
-    if (error) return mutation.reject(error);
+    if (error) {
+      mutation.reject(error);
+      return;
+    }
     const event = (data as { event?: BoardEventJson | null }).event;
     if (event) this.receive(event);
     mutation.resolve(data);
