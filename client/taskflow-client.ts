@@ -52,14 +52,7 @@ export type TaskFlowClientEvents = {
 };
 
 type MutationEvent =
-  | 'task:create'
-  | 'task:update'
-  | 'task:move'
-  | 'task:delete'
-  | 'column:create'
-  | 'column:update'
-  | 'column:move'
-  | 'column:delete';
+  'task:create' | 'task:update' | 'task:move' | 'task:delete' | 'column:create' | 'column:update' | 'column:move' | 'column:delete';
 
 interface PendingMutation {
   event: MutationEvent;

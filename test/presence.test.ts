@@ -3,7 +3,7 @@ import type { ProjectJson, Viewer } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
+import { closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
 
 let db: TestDatabase;
 let node: RunningServer;

@@ -117,7 +117,12 @@ async function crossesOver(sender: ClientSocket, watcher: ClientSocket, directio
       await changeAndSee(sender, watcher, `after the outage, ${direction}, try ${tries}`, 1000);
     }, ms);
   } catch (error) {
-    throw new Error(`no cross-node delivery ${direction} within ${ms} ms of Redis returning (${tries} tries): ${(error as Error).message}`);
+    throw new Error(
+      `no cross-node delivery ${direction} within ${ms} ms of Redis returning (${tries} tries): ${(error as Error).message}`,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
