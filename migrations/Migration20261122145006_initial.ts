@@ -3,7 +3,7 @@ import { Migration } from '@mikro-orm/migrations';
 export class Migration20261122145006_initial extends Migration {
   override async up(): Promise<void> {
     this.addSql(
-      `create table "organizations" ("id" uuid not null, "created_at" timestamptz not null, "name" varchar(200) not null, "slug" varchar(64) not null, "plan" text check ("plan" in ('free', 'pro', 'enterprise')) not null default 'free', "settings" jsonb not null default '{}', "billing_email" varchar(320) null, constraint "organizations_pkey" primary key ("id"));`,
+      `create table "organizations" ("id" uuid not null, "created_at" timestamptz not null, "name" varchar(200) not null, "slug" varchar(64) not null, "plan" text check ("plan" in ('free', 'pro', 'enterprise')) not null default 'free', "settings" jsonb not null default '{}', constraint "organizations_pkey" primary key ("id"));`,
     );
     this.addSql(`alter table "organizations" add constraint "organizations_slug_unique" unique ("slug");`);
 

@@ -1,8 +1,8 @@
 import { Migration } from '@mikro-orm/migrations';
+import { CURRENT_ORG, protectTenantTable, unprotectTenantTable } from './row-level-security.js';
 
 /** The tables that carry `org_id`; each is read only within its own tenant. */
 const tenantTables = ['memberships', 'projects', 'board_columns', 'tasks', 'board_events'];
-const currentOrg = `nullif(current_setting('app.org_id', true), '')::uuid`;
 
 /**
  * The second wall of tenant isolation (DESIGN §3): tenant transactions switch to `taskflow_app`,
@@ -26,22 +26,14 @@ export class Migration20261122145100_row_level_security extends Migration {
     this.addSql(`grant select, insert, update, delete on "organizations" to taskflow_app;`);
     this.addSql(`alter table "organizations" enable row level security;`);
     this.addSql(`alter table "organizations" force row level security;`);
-    this.addSql(`create policy tenant_isolation on "organizations" to taskflow_app using (id = ${currentOrg});`);
-    for (const table of tenantTables) {
-      this.addSql(`grant select, insert, update, delete on "${table}" to taskflow_app;`);
-      this.addSql(`alter table "${table}" enable row level security;`);
-      this.addSql(`alter table "${table}" force row level security;`);
-      this.addSql(
-        `create policy tenant_isolation on "${table}" to taskflow_app using (org_id = ${currentOrg}) with check (org_id = ${currentOrg});`,
-      );
-    }
+    this.addSql(`create policy tenant_isolation on "organizations" to taskflow_app using (id = ${CURRENT_ORG});`);
+    for (const table of tenantTables) for (const sql of protectTenantTable(table)) this.addSql(sql);
   }
 
   override async down(): Promise<void> {
-    for (const table of [...tenantTables, 'organizations']) {
-      this.addSql(`drop policy if exists tenant_isolation on "${table}";`);
-      this.addSql(`alter table "${table}" no force row level security;`);
-      this.addSql(`alter table "${table}" disable row level security;`);
-    }
+    for (const table of tenantTables) for (const sql of unprotectTenantTable(table)) this.addSql(sql);
+    this.addSql(`drop policy if exists tenant_isolation on "organizations";`);
+    this.addSql(`alter table "organizations" no force row level security;`);
+    this.addSql(`alter table "organizations" disable row level security;`);
   }
 }

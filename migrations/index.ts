@@ -1,9 +1,13 @@
 import type { MigrationObject } from '@mikro-orm/core';
 import { Migration20261122145006_initial } from './Migration20261122145006_initial.js';
 import { Migration20261122145100_row_level_security } from './Migration20261122145100_row_level_security.js';
+import { Migration20261122150857_governance } from './Migration20261122150857_governance.js';
+import { Migration20261122151000_org_billing_email } from './Migration20261122151000_org_billing_email.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
 export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122145006_initial', class: Migration20261122145006_initial },
   { name: 'Migration20261122145100_row_level_security', class: Migration20261122145100_row_level_security },
+  { name: 'Migration20261122150857_governance', class: Migration20261122150857_governance },
+  { name: 'Migration20261122151000_org_billing_email', class: Migration20261122151000_org_billing_email },
 ];

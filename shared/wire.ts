@@ -52,7 +52,8 @@ export interface TaskJson {
   position: string;
   version: number;
   labelIds: string[];
-  createdBy: string;
+  /** The user who created the task; null for a bot's task or a deleted account. */
+  createdBy: string | null;
   createdAt: string;
   updatedAt: string;
   completedAt: string | null;

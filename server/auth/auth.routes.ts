@@ -3,13 +3,14 @@ import { loginBody, registerBody } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
 import { authenticated } from '../http/route-kit.js';
 import { login, me, register } from './auth.service.js';
+import { requireUser } from './principal.js';
 
 export function authRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
     app.post('/auth/register', async (request, reply) => reply.status(201).send(await register(ctx, registerBody.parse(request.body))));
     app.post('/auth/login', async (request) => login(ctx, loginBody.parse(request.body)));
     authenticated(ctx, app, (scope) => {
-      scope.post('/auth/refresh', async (request) => ({ token: ctx.tokens.sign(request.principal.userId) }));
+      scope.post('/auth/refresh', async (request) => ({ token: ctx.tokens.sign(requireUser(request.principal).userId) }));
       scope.get('/me', async (request) => me(ctx, request.principal));
     });
   };

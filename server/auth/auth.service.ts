@@ -8,7 +8,7 @@ import { Membership } from '../orgs/membership.entity.js';
 import { type IUser, User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import type { Principal } from './principal.js';
+import { type Principal, requireUser } from './principal.js';
 
 export interface Session {
   token: string;
@@ -64,7 +64,8 @@ export interface Me {
  * The user and every org they belong to. This is the identity view across tenants, so it reads
  * memberships with the tenant filter off, for this one user only.
  */
-export async function me(ctx: AppContext, principal: Principal): Promise<Me> {
+export async function me(ctx: AppContext, caller: Principal): Promise<Me> {
+  const principal = requireUser(caller);
   const em = identityEm(ctx.orm);
   const user = await em.findOneOrFail(User, principal.userId);
   const memberships = await em.find(

@@ -1,6 +1,8 @@
+import type { ApiKeyPermission } from '../../shared/roles.js';
 import type { Actor } from '../../shared/wire.js';
+import { forbidden } from '../errors.js';
 
-/** Who is acting: a person, from a verified token. Where they act comes with each request. */
+/** A person, from a verified token. Where they act comes with each request. */
 export interface UserPrincipal {
   kind: 'user';
   userId: string;
@@ -8,9 +10,31 @@ export interface UserPrincipal {
   isSuperAdmin: boolean;
 }
 
-export type Principal = UserPrincipal;
+/** A bot, from an API key: bound to the key's org, limited to the key's permissions. */
+export interface BotPrincipal {
+  kind: 'bot';
+  keyId: string;
+  orgId: string;
+  name: string;
+  permissions: ApiKeyPermission[];
+}
 
-/** How a principal appears in board events. */
+export type Principal = UserPrincipal | BotPrincipal;
+
+/** How a principal appears in board events and the audit log. */
 export function actorOf(principal: Principal): Actor {
-  return { kind: 'user', id: principal.userId, name: principal.name };
+  return principal.kind === 'user'
+    ? { kind: 'user', id: principal.userId, name: principal.name }
+    : { kind: 'bot', id: principal.keyId, name: principal.name };
+}
+
+/** The user behind a principal, for what only people may do (sign-in, orgs, members). */
+export function requireUser(principal: Principal): UserPrincipal {
+  if (principal.kind !== 'user') throw forbidden('an API key cannot do this');
+  return principal;
+}
+
+/** The user id to record as author, or null for a bot. */
+export function authorId(principal: Principal): string | null {
+  return principal.kind === 'user' ? principal.userId : null;
 }

@@ -1,4 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Capability } from '../../shared/roles.js';
 import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
@@ -26,6 +27,8 @@ export interface BoardChangeRequest {
   target: BoardTarget;
   /** The event type this change produces; a retry whose id names another type is refused. */
   type: BoardEventType;
+  /** What the change needs; tasks and columns need `tasks:write` (the default). */
+  capability?: Capability;
   clientMutationId?: string;
   /** The socket that sent the change, which learns of it from its ack instead. */
   originSocketId?: string;
@@ -55,7 +58,7 @@ export async function commitBoardChange(
   let result: BoardChangeResult;
   try {
     result = await inTenant(ctx.orm, target.orgId, async (em) => {
-      await authorize(em, principal, 'tasks:write', target.outsider);
+      await authorize(em, principal, target.orgId, request.capability ?? 'tasks:write', target.outsider);
       if (!target.projectId) throw notFound(target.what);
       const projectId = target.projectId;
       const seq = await takeNextSeq(em, projectId);

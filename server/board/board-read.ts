@@ -41,7 +41,7 @@ export async function readBoard(
 ): Promise<{ orgId: string; board: BoardJoinData }> {
   const target = await projectTarget(ctx, projectId, options.scopeOrgId);
   return inTenant(ctx.orm, target.orgId, async (em) => {
-    await authorize(em, principal, 'board:read', target.outsider);
+    await authorize(em, principal, target.orgId, 'board:read', target.outsider);
     if (!target.projectId) throw notFound(target.what);
     options.onAuthorized?.(target.orgId);
     const project = await em.findOne(Project, target.projectId);

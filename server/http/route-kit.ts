@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { notFound } from '../errors.js';
-import { authenticate } from './authenticate.js';
+import { authenticateRequest } from './authenticate.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -14,9 +14,9 @@ declare module 'fastify' {
 /** Registers routes that need a signed-in principal, available as `request.principal`. */
 export function authenticated(ctx: AppContext, app: FastifyInstance, routes: (scope: FastifyInstance) => void): void {
   app.register(async (scope) => {
-    scope.decorateRequest('principal', null as unknown as Principal);
+    scope.decorateRequest('principal', null as unknown as never);
     scope.addHook('preHandler', async (request) => {
-      request.principal = await authenticate(ctx, request);
+      request.principal = await authenticateRequest(ctx, request);
     });
     routes(scope);
   });

@@ -1,16 +1,16 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { Capability, Role } from '../../shared/roles.js';
+import type { Capability } from '../../shared/roles.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
 import { notAMember, notFound } from '../errors.js';
-import { authorize } from './access.js';
+import { type Access, authorize } from './access.js';
 import { type IOrganization, Organization } from './organization.entity.js';
 
 export interface OrgScope {
   em: EntityManager;
   org: IOrganization;
-  role: Role;
+  access: Access;
 }
 
 /** The org's id for a slug: 404 for an unknown slug, before any membership is checked. */
@@ -33,8 +33,8 @@ export async function withOrg<T>(
 ): Promise<T> {
   const orgId = await orgIdBySlug(ctx, slug);
   return inTenant(ctx.orm, orgId, async (em) => {
-    const role = await authorize(em, principal, capability, notAMember());
+    const access = await authorize(em, principal, orgId, capability, notAMember());
     const org = await em.findOneOrFail(Organization, orgId);
-    return work({ em, org, role });
+    return work({ em, org, access });
   });
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { type Role, roleAtLeast } from '../../shared/roles.js';
 import type { MemberJson, OrgJson } from '../../shared/wire.js';
-import type { Principal } from '../auth/principal.js';
+import { type Principal, requireUser } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
 import { conflict, DomainError, forbidden } from '../errors.js';
@@ -15,16 +15,17 @@ import { Organization } from './organization.entity.js';
 /** Creates an org with the caller as its owner. Without a slug, one is made from the name. */
 export async function createOrg(
   ctx: AppContext,
-  principal: Principal,
+  caller: Principal,
   input: { name: string; slug?: string },
 ): Promise<{ org: OrgJson; role: Role }> {
+  const principal = requireUser(caller);
   const orgId = randomUUID();
   const slug = input.slug ?? `${slugify(input.name)}-${randomBytes(3).toString('hex')}`;
   try {
     const org = await inTenant(ctx.orm, orgId, async (em) => {
-      const org = em.create(Organization, { id: orgId, name: input.name, slug, billingEmail: null });
-      const user = await em.findOneOrFail(User, principal.userId);
-      em.create(Membership, { org, user, role: 'owner', joinedAt: new Date(), invitedAt: null });
+      const owner = await em.findOneOrFail(User, principal.userId);
+      const org = em.create(Organization, { id: orgId, name: input.name, slug, billingEmail: owner.email });
+      em.create(Membership, { org, user: owner, role: 'owner', joinedAt: new Date(), invitedAt: null });
       return org;
     });
     ctx.broadcaster.joinOrg(principal.userId, orgId);
@@ -56,8 +57,9 @@ export async function addMember(
   slug: string,
   input: { email: string; role: Role },
 ): Promise<MemberJson> {
-  const added = await withOrg(ctx, principal, slug, 'members:manage', async ({ em, org, role }) => {
-    if (input.role === 'owner' && !roleAtLeast(role, 'owner')) throw forbidden('only an owner may grant the owner role');
+  const added = await withOrg(ctx, principal, slug, 'members:manage', async ({ em, org, access }) => {
+    if (input.role === 'owner' && !(access.kind === 'user' && roleAtLeast(access.role, 'owner')))
+      throw forbidden('only an owner may grant the owner role');
     const user = await em.findOne(User, { email: input.email.toLowerCase() });
     if (!user) throw new DomainError('NOT_FOUND', 'no account has this email; pending invitations are not supported yet');
     if (await em.count(Membership, { user: user.id })) throw conflict('already a member');

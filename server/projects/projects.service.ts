@@ -1,9 +1,9 @@
 import { generateNKeysBetween } from 'fractional-indexing';
 import type { ColumnJson, ProjectJson } from '../../shared/wire.js';
-import type { Principal } from '../auth/principal.js';
+import { type Principal } from '../auth/principal.js';
+import { userRef } from '../users/user-ref.js';
 import type { AppContext } from '../context.js';
 import { withOrg } from '../orgs/org-scope.js';
-import { User } from '../users/user.entity.js';
 import { Column } from './column.entity.js';
 import { Project } from './project.entity.js';
 import { toColumnJson, toProjectJson } from './project.json.js';
@@ -25,7 +25,7 @@ export async function createProject(
       org,
       name: input.name,
       description: input.description ?? null,
-      createdBy: em.getReference(User, principal.userId),
+      createdBy: userRef(em, principal),
     });
     const positions = generateNKeysBetween(null, null, DEFAULT_COLUMNS.length);
     const columns = DEFAULT_COLUMNS.map((column, i) =>

@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
-import { authenticateToken } from '../auth/auth.service.js';
+import { authenticate } from '../auth/authenticate.js';
+import type { Principal } from '../auth/principal.js';
 import { registerBoardHandlers } from '../board/board.handlers.js';
 import { registerColumnHandlers } from '../columns/columns.handlers.js';
 import type { AppContext } from '../context.js';
@@ -10,7 +11,7 @@ import { Membership } from '../orgs/membership.entity.js';
 import { registerPresenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
 import { registerTaskHandlers } from '../tasks/tasks.handlers.js';
-import { orgRoom, userRoom } from './rooms.js';
+import { orgRoom, principalRoom } from './rooms.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
 /** A socket message over this size closes the socket. */
@@ -32,13 +33,8 @@ export function createSocketServer(
 export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence): void {
   io.use(async (socket, next) => {
     try {
-      const { principal, expiresAt } = await authenticateToken(ctx, socket.handshake.auth?.token);
-      const memberships = await identityEm(ctx.orm).find(
-        Membership,
-        { user: principal.userId },
-        { filters: { tenant: false }, fields: ['org'] },
-      );
-      socket.data = { principal, expiresAt, orgIds: memberships.map((m) => m.org.id), editing: {} };
+      const { principal, expiresAt } = await authenticate(ctx, socket.handshake.auth ?? {});
+      socket.data = { principal, expiresAt, orgIds: await orgsOf(ctx, principal), editing: {} };
       next();
     } catch (thrown) {
       const { error, unexpected } = toWireError(thrown);
@@ -47,7 +43,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     }
   });
   io.on('connection', (socket) => {
-    void socket.join([userRoom(socket.data.principal.userId), ...socket.data.orgIds.map(orgRoom)]);
+    void socket.join([principalRoom(socket.data.principal), ...socket.data.orgIds.map(orgRoom)]);
     expireWithToken(socket);
     registerBoardHandlers(ctx, presence, socket);
     registerPresenceHandlers(ctx, presence, socket);
@@ -56,8 +52,20 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   });
 }
 
+/** The orgs whose rooms a principal's socket joins: a user's memberships, a bot's one org. */
+async function orgsOf(ctx: AppContext, principal: Principal): Promise<string[]> {
+  if (principal.kind === 'bot') return [principal.orgId];
+  const memberships = await identityEm(ctx.orm).find(
+    Membership,
+    { user: principal.userId },
+    { filters: { tenant: false }, fields: ['org'] },
+  );
+  return memberships.map((m) => m.org.id);
+}
+
 /** A socket lives no longer than its token: then `access:revoked` (token_expired) and goodbye. */
 function expireWithToken(socket: TaskFlowSocket): void {
+  if (socket.data.expiresAt === null) return;
   const ms = Math.min(socket.data.expiresAt * 1000 - Date.now(), 2 ** 31 - 1);
   const timer = setTimeout(
     () => {

@@ -4,8 +4,8 @@ import type { Principal } from '../auth/principal.js';
 
 export interface SocketData {
   principal: Principal;
-  /** When the credential stops being valid, in epoch seconds. */
-  expiresAt: number;
+  /** When the credential stops being valid, in epoch seconds; null for a key with no expiry. */
+  expiresAt: number | null;
   /** The orgs the principal belonged to at connect, whose rooms the socket joins. */
   orgIds: string[];
   /** Per board the socket joined, the task it says it is editing (presence). */

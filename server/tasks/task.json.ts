@@ -14,7 +14,7 @@ export function toTaskJson(task: ITask): TaskJson {
     position: task.position,
     version: task.version,
     labelIds: [],
-    createdBy: task.createdBy?.id ?? '',
+    createdBy: task.createdBy?.id ?? null,
     createdAt: task.createdAt.toISOString(),
     updatedAt: task.updatedAt.toISOString(),
     completedAt: task.completedAt?.toISOString() ?? null,

@@ -12,7 +12,7 @@ import { Membership } from '../orgs/membership.entity.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
-import { User } from '../users/user.entity.js';
+import { userRef } from '../users/user-ref.js';
 import { type ITask, Task } from './task.entity.js';
 import { toTaskJson } from './task.json.js';
 import { fieldsChangedSince } from './task-history.js';
@@ -44,7 +44,7 @@ export async function createTask(ctx: AppContext, caller: Caller, input: TaskCre
         assignee: input.assigneeId ? await memberUser(em, input.assigneeId) : null,
         dueDate: input.dueDate ?? null,
         position: await positionIn(em, inColumn(column.id), null, { afterId: input.afterId }),
-        createdBy: em.getReference(User, caller.principal.userId),
+        createdBy: userRef(em, caller.principal),
         updatedAt: now,
         completedAt: column.isDone ? now : null,
       });
