@@ -1,11 +1,14 @@
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { adminRoutes } from './admin/admin.routes.js';
+import { apiKeyRoutes } from './api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { registerTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { openDatabase } from './db/orm.js';
 import { registerErrorHandling } from './http/errors.js';
+import { logMailer, type Mailer } from './mail/mailer.js';
 import { healthRoutes } from './http/health.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
@@ -28,7 +31,12 @@ export interface TaskFlow {
 }
 
 /** Builds the whole server without opening a port: tests build as many as they need. */
-export async function buildServer(config: Config): Promise<TaskFlow> {
+export interface BuildOptions {
+  /** Where mail goes; by default it is logged. */
+  mailer?: Mailer;
+}
+
+export async function buildServer(config: Config, options: BuildOptions = {}): Promise<TaskFlow> {
   const database = await openDatabase(config);
   const app = Fastify({
     logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
@@ -41,7 +49,8 @@ export async function buildServer(config: Config): Promise<TaskFlow> {
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, adapter: redis?.adapter });
-  const ctx: AppContext = { config, orm: database.orm, log: app.log, broadcaster: createBroadcaster(io), tokens };
+  const mailer = options.mailer ?? logMailer(app.log);
+  const ctx: AppContext = { config, orm: database.orm, log: app.log, broadcaster: createBroadcaster(io, redis !== null), tokens, mailer };
   const presence = createPresence(io, app.log, config.presenceRefresh * 1000);
   acceptSockets(io, ctx, presence);
 
@@ -59,6 +68,8 @@ export async function buildServer(config: Config): Promise<TaskFlow> {
       await api.register(orgRoutes(ctx));
       await api.register(projectRoutes(ctx));
       await api.register(taskRoutes(ctx));
+      await api.register(apiKeyRoutes(ctx));
+      await api.register(adminRoutes(ctx));
     },
     { prefix: '/api/v1' },
   );

@@ -44,6 +44,8 @@ const envSchema = z.object({
   SOCKET_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
   BOARD_EVENT_RETENTION: z.coerce.number().int().min(10).default(10_000),
   PRESENCE_REFRESH: duration.default(10),
+  PUBLIC_URL: z.url().optional(),
+  INVITE_TTL: duration.default(7 * 86400),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -67,6 +69,10 @@ export interface Config {
   eventRetention: number;
   /** How often, in seconds, each node re-reads who is on its boards (to notice a node that died). */
   presenceRefresh: number;
+  /** Where people reach the server, for links in mail; defaults to http://HOST:PORT. */
+  publicUrl: string;
+  /** How long an invitation stays valid, in seconds. */
+  inviteTtl: number;
   logLevel: string;
 }
 
@@ -101,6 +107,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     socketRateLimit: e.SOCKET_RATE_LIMIT,
     eventRetention: e.BOARD_EVENT_RETENTION,
     presenceRefresh: e.PRESENCE_REFRESH,
+    publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
+    inviteTtl: e.INVITE_TTL,
     logLevel: e.LOG_LEVEL,
   };
 }

@@ -1,6 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
+import type { AccessRevokedReason } from '../shared/events.js';
 import type { BoardEventJson } from '../shared/wire.js';
 import type { Tokens } from './auth/tokens.js';
+import type { Mailer } from './mail/mailer.js';
 import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
 
@@ -12,7 +14,14 @@ export interface Broadcaster {
   orgEvent(orgId: string, type: string, data: unknown): void;
   /** Puts a user's live sockets into the org's room, after they became a member. */
   joinOrg(userId: string, orgId: string): void;
+  /**
+   * Revocation, after commit: the sockets of `who` (a user, an API key, or the whole org) leave the
+   * org's rooms on every node and are sent `access:revoked`; a revoked key's sockets are closed.
+   */
+  revoke(who: RevokedParty, orgId: string, reason: AccessRevokedReason): void;
 }
+
+export type RevokedParty = { userId: string } | { keyId: string } | { org: true };
 
 /** What the domain services need, built once per server: no module-level singletons. */
 export interface AppContext {
@@ -21,4 +30,5 @@ export interface AppContext {
   log: FastifyBaseLogger;
   broadcaster: Broadcaster;
   tokens: Tokens;
+  mailer: Mailer;
 }

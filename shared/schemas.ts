@@ -3,7 +3,7 @@
  * does not name is refused with VALIDATION_FAILED, so nobody can slip `orgId` or `version` in.
  */
 import { z } from 'zod';
-import { ROLES } from './roles.js';
+import { API_KEY_PERMISSIONS, ROLES } from './roles.js';
 
 const id = z.uuid();
 const title = z.string().trim().min(1).max(500);
@@ -36,6 +36,56 @@ export const inviteBody = z.strictObject({
 export const createProjectBody = z.strictObject({
   name: z.string().trim().min(1).max(200),
   description: z.string().max(20_000).optional(),
+});
+export const updateProjectBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    description: z.string().max(20_000).nullable().optional(),
+    status: z.enum(['active', 'archived']).optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'the body names no field');
+
+/** `plan` and `billingEmail` are the owner's to change; the rest an admin's. */
+export const updateOrgBody = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    settings: z.record(z.string(), z.unknown()).optional(),
+    plan: z.enum(['free', 'pro', 'enterprise']).optional(),
+    billingEmail: z.email().max(320).nullable().optional(),
+  })
+  .refine((body) => Object.keys(body).length > 0, 'the body names no field');
+export const changeRoleBody = z.strictObject({ role: z.enum(ROLES) });
+
+export const createApiKeyBody = z.strictObject({
+  name: z.string().trim().min(1).max(200),
+  permissions: z.array(z.enum(API_KEY_PERMISSIONS)).min(1).max(API_KEY_PERMISSIONS.length),
+  expiresAt: z.iso.datetime({ offset: true }).optional(),
+});
+
+export const AUDIT_ACTIONS = [
+  'org.created',
+  'org.updated',
+  'org.deleted',
+  'member.added',
+  'member.invited',
+  'member.role_changed',
+  'member.removed',
+  'member.left',
+  'invite.revoked',
+  'api_key.created',
+  'api_key.revoked',
+  'project.created',
+  'project.updated',
+  'project.archived',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export const auditLogQuery = z.strictObject({
+  action: z.enum(AUDIT_ACTIONS).optional(),
+  userId: z.uuid().optional(),
+  since: z.iso.datetime({ offset: true }).optional(),
+  limit: z.coerce.number().int().min(1).max(200).default(50),
+  cursor: z.string().max(200).optional(),
 });
 
 const taskFields = {

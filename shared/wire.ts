@@ -17,6 +17,45 @@ export interface OrgJson {
   plan: Plan;
 }
 
+/** What admins and owners see of their org. */
+export interface OrgAdminJson extends OrgJson {
+  settings: Record<string, unknown>;
+  billingEmail: string | null;
+}
+
+export interface InviteJson {
+  id: string;
+  email: string;
+  role: Role;
+  invitedBy: string | null;
+  createdAt: string;
+  expiresAt: string;
+}
+
+export interface ApiKeyJson {
+  id: string;
+  name: string;
+  prefix: string;
+  permissions: string[];
+  createdBy: string | null;
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+export interface AuditEntryJson {
+  id: string;
+  actor: Actor;
+  action: string;
+  entityType: string;
+  entityId: string | null;
+  details: Record<string, unknown>;
+  ip: string | null;
+  userAgent: string | null;
+  at: string;
+}
+
 export interface MemberJson {
   user: { id: string; email: string; name: string };
   role: Role;

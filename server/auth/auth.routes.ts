@@ -7,7 +7,10 @@ import { requireUser } from './principal.js';
 
 export function authRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
-    app.post('/auth/register', async (request, reply) => reply.status(201).send(await register(ctx, registerBody.parse(request.body))));
+    app.post('/auth/register', async (request, reply) => {
+      const from = { ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 500) ?? null };
+      return reply.status(201).send(await register(ctx, registerBody.parse(request.body), from));
+    });
     app.post('/auth/login', async (request) => login(ctx, loginBody.parse(request.body)));
     authenticated(ctx, app, (scope) => {
       scope.post('/auth/refresh', async (request) => ({ token: ctx.tokens.sign(requireUser(request.principal).userId) }));

@@ -4,6 +4,7 @@ import type { OrgJson, UserJson } from '../../shared/wire.js';
 import type { AppContext } from '../context.js';
 import { identityEm } from '../db/tenant.js';
 import { conflict, unauthorized } from '../errors.js';
+import { acceptPendingInvites } from '../orgs/invites.service.js';
 import { Membership } from '../orgs/membership.entity.js';
 import { type IUser, User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
@@ -15,7 +16,12 @@ export interface Session {
   user: UserJson;
 }
 
-export async function register(ctx: AppContext, input: { email: string; password: string; name: string }): Promise<Session> {
+/** Creates an account; every pending invitation for its email becomes a membership. */
+export async function register(
+  ctx: AppContext,
+  input: { email: string; password: string; name: string },
+  from: { ip?: string | null; userAgent?: string | null } = {},
+): Promise<Session> {
   const em = identityEm(ctx.orm);
   const email = input.email.toLowerCase();
   if (await em.count(User, { email })) throw conflict('an account with this email exists');
@@ -32,6 +38,8 @@ export async function register(ctx: AppContext, input: { email: string; password
     if (error instanceof UniqueConstraintViolationException) throw conflict('an account with this email exists');
     throw error;
   }
+  const principal = principalOf(user, ctx.config.superAdminEmails);
+  await acceptPendingInvites(ctx, { principal, ...from }, user);
   return { token: ctx.tokens.sign(user.id), user: toUserJson(user) };
 }
 

@@ -29,6 +29,8 @@ export interface BoardChangeRequest {
   type: BoardEventType;
   /** What the change needs; tasks and columns need `tasks:write` (the default). */
   capability?: Capability;
+  /** Whether the change may touch an archived board (only a project update, to unarchive it, may). */
+  allowArchived?: boolean;
   clientMutationId?: string;
   /** The socket that sent the change, which learns of it from its ack instead. */
   originSocketId?: string;
@@ -61,7 +63,7 @@ export async function commitBoardChange(
       await authorize(em, principal, target.orgId, request.capability ?? 'tasks:write', target.outsider);
       if (!target.projectId) throw notFound(target.what);
       const projectId = target.projectId;
-      const seq = await takeNextSeq(em, projectId);
+      const seq = await takeNextSeq(em, projectId, request.allowArchived ?? false);
       if (clientMutationId) {
         const earlier = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
         if (earlier) {
@@ -93,14 +95,14 @@ export async function commitBoardChange(
 }
 
 /** `seq = seq + 1` on the board's row: the number of the event, and a lock until commit. */
-async function takeNextSeq(em: EntityManager, projectId: string): Promise<number> {
+async function takeNextSeq(em: EntityManager, projectId: string, allowArchived: boolean): Promise<number> {
   const rows = await em.execute<Array<{ seq: number; status: string }>>(
     `update projects set seq = seq + 1 where id = ? returning seq, status`,
     [projectId],
   );
   const row = rows[0];
   if (!row) throw notFound('project');
-  if (row.status !== 'active') throw new DomainError('FORBIDDEN', 'the project is archived');
+  if (row.status !== 'active' && !allowArchived) throw new DomainError('FORBIDDEN', 'the project is archived');
   return row.seq;
 }
 

@@ -2,7 +2,7 @@ import { columnCreatePayload, columnDeletePayload, columnMovePayload, columnUpda
 import type { AppContext } from '../context.js';
 import { handle } from '../realtime/ack.js';
 import type { TaskFlowSocket } from '../realtime/types.js';
-import type { Caller } from '../tasks/tasks.service.js';
+import type { Caller } from '../auth/caller.js';
 import { createColumn, deleteColumn, moveColumn, updateColumn } from './columns.service.js';
 
 export function registerColumnHandlers(ctx: AppContext, socket: TaskFlowSocket): void {

@@ -14,7 +14,7 @@ import { Project } from '../projects/project.entity.js';
 import { toColumnJson } from '../projects/project.json.js';
 import { Task } from '../tasks/task.entity.js';
 import { toTaskJson } from '../tasks/task.json.js';
-import type { Caller } from '../tasks/tasks.service.js';
+import type { Caller } from '../auth/caller.js';
 
 const onBoard = (projectId: string) => ({ table: 'board_columns', scope: 'project_id', scopeId: projectId }) as const;
 

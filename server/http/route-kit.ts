@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import type { Caller } from '../auth/caller.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { notFound } from '../errors.js';
@@ -29,6 +30,12 @@ export function pathId(request: FastifyRequest, name: string, what: string): str
   const value = (request.params as Record<string, string>)[name];
   if (!uuid.safeParse(value).success) throw notFound(what);
   return value!;
+}
+
+/** The caller of an authenticated route, with what the audit log keeps of the request. */
+export function callerOf(request: FastifyRequest, scopeOrgId?: string): Caller {
+  const userAgent = request.headers['user-agent'];
+  return { principal: request.principal, scopeOrgId, ip: request.ip ?? null, userAgent: userAgent ? userAgent.slice(0, 500) : null };
 }
 
 export function pathSlug(request: FastifyRequest): string {

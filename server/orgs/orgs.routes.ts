@@ -1,20 +1,50 @@
 import type { FastifyInstance } from 'fastify';
-import { createOrgBody, inviteBody } from '../../shared/schemas.js';
+import { changeRoleBody, createOrgBody, inviteBody, updateOrgBody } from '../../shared/schemas.js';
+import { listAuditLog } from '../audit/audit.service.js';
 import type { AppContext } from '../context.js';
-import { authenticated, pathSlug } from '../http/route-kit.js';
-import { addMember, createOrg, getOrg, listMembers } from './orgs.service.js';
+import { authenticated, callerOf, pathId, pathSlug } from '../http/route-kit.js';
+import { auditLogQuery } from '../../shared/schemas.js';
+import { invite, listInvites, revokeInvite } from './invites.service.js';
+import { changeRole, listMembers, removeMember } from './members.service.js';
+import { createOrg, deleteOrg, getOrg, updateOrg } from './orgs.service.js';
 
 export function orgRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) =>
     authenticated(ctx, app, (scope) => {
       scope.post('/orgs', async (request, reply) =>
-        reply.status(201).send(await createOrg(ctx, request.principal, createOrgBody.parse(request.body))),
+        reply.status(201).send(await createOrg(ctx, callerOf(request), createOrgBody.parse(request.body))),
       );
-      scope.get('/orgs/:slug', async (request) => getOrg(ctx, request.principal, pathSlug(request)));
-      scope.get('/orgs/:slug/members', async (request) => listMembers(ctx, request.principal, pathSlug(request)));
-      scope.post('/orgs/:slug/invites', async (request, reply) => {
-        const member = await addMember(ctx, request.principal, pathSlug(request), inviteBody.parse(request.body));
-        return reply.status(201).send({ member });
+      scope.get('/orgs/:slug', async (request) => getOrg(ctx, callerOf(request), pathSlug(request)));
+      scope.patch('/orgs/:slug', async (request) =>
+        updateOrg(ctx, callerOf(request), pathSlug(request), updateOrgBody.parse(request.body)),
+      );
+      scope.delete('/orgs/:slug', async (request, reply) => {
+        await deleteOrg(ctx, callerOf(request), pathSlug(request));
+        return reply.status(204).send();
       });
+
+      scope.get('/orgs/:slug/members', async (request) => listMembers(ctx, callerOf(request), pathSlug(request)));
+      scope.patch('/orgs/:slug/members/:userId', async (request) => {
+        const { role } = changeRoleBody.parse(request.body);
+        return changeRole(ctx, callerOf(request), pathSlug(request), pathId(request, 'userId', 'member'), role);
+      });
+      scope.delete('/orgs/:slug/members/:userId', async (request, reply) => {
+        await removeMember(ctx, callerOf(request), pathSlug(request), pathId(request, 'userId', 'member'));
+        return reply.status(204).send();
+      });
+
+      scope.post('/orgs/:slug/invites', async (request, reply) => {
+        const outcome = await invite(ctx, callerOf(request), pathSlug(request), inviteBody.parse(request.body));
+        return reply.status('member' in outcome ? 201 : 202).send(outcome);
+      });
+      scope.get('/orgs/:slug/invites', async (request) => listInvites(ctx, callerOf(request), pathSlug(request)));
+      scope.delete('/orgs/:slug/invites/:inviteId', async (request, reply) => {
+        await revokeInvite(ctx, callerOf(request), pathSlug(request), pathId(request, 'inviteId', 'invitation'));
+        return reply.status(204).send();
+      });
+
+      scope.get('/orgs/:slug/audit-log', async (request) =>
+        listAuditLog(ctx, callerOf(request), pathSlug(request), auditLogQuery.parse(request.query ?? {})),
+      );
     });
 }

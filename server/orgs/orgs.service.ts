@@ -1,24 +1,26 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { type Role, roleAtLeast } from '../../shared/roles.js';
-import type { MemberJson, OrgJson } from '../../shared/wire.js';
-import { type Principal, requireUser } from '../auth/principal.js';
+import type { OrgAdminJson, OrgJson, Plan } from '../../shared/wire.js';
+import { audit } from '../audit/audit.service.js';
+import type { Caller } from '../auth/caller.js';
+import { requireUser } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
-import { conflict, DomainError, forbidden } from '../errors.js';
+import { conflict, forbidden } from '../errors.js';
 import { User } from '../users/user.entity.js';
 import { Membership } from './membership.entity.js';
-import { toMemberJson, toOrgJson } from './org.json.js';
+import { toOrgAdminJson, toOrgJson } from './org.json.js';
 import { withOrg } from './org-scope.js';
 import { Organization } from './organization.entity.js';
 
-/** Creates an org with the caller as its owner. Without a slug, one is made from the name. */
+/** Creates an org with the caller as its owner and billing contact. Without a slug, one is made from the name. */
 export async function createOrg(
   ctx: AppContext,
-  caller: Principal,
+  caller: Caller,
   input: { name: string; slug?: string },
 ): Promise<{ org: OrgJson; role: Role }> {
-  const principal = requireUser(caller);
+  const principal = requireUser(caller.principal);
   const orgId = randomUUID();
   const slug = input.slug ?? `${slugify(input.name)}-${randomBytes(3).toString('hex')}`;
   try {
@@ -26,6 +28,7 @@ export async function createOrg(
       const owner = await em.findOneOrFail(User, principal.userId);
       const org = em.create(Organization, { id: orgId, name: input.name, slug, billingEmail: owner.email });
       em.create(Membership, { org, user: owner, role: 'owner', joinedAt: new Date(), invitedAt: null });
+      audit(em, orgId, caller, 'org.created', { type: 'org', id: orgId }, { name: input.name, slug });
       return org;
     });
     ctx.broadcaster.joinOrg(principal.userId, orgId);
@@ -36,39 +39,52 @@ export async function createOrg(
   }
 }
 
-export function getOrg(ctx: AppContext, principal: Principal, slug: string): Promise<OrgJson> {
-  return withOrg(ctx, principal, slug, 'board:read', async ({ org }) => toOrgJson(org));
+/** The org; admins and owners also see its settings and billing email. */
+export function getOrg(ctx: AppContext, caller: Caller, slug: string): Promise<OrgJson | OrgAdminJson> {
+  return withOrg(ctx, caller.principal, slug, 'board:read', async ({ org, access }) =>
+    access.kind === 'user' && roleAtLeast(access.role, 'admin') ? toOrgAdminJson(org) : toOrgJson(org),
+  );
 }
 
-export function listMembers(ctx: AppContext, principal: Principal, slug: string): Promise<MemberJson[]> {
-  return withOrg(ctx, principal, slug, 'board:read', async ({ em }) => {
-    const members = await em.find(Membership, {}, { populate: ['user'], orderBy: { createdAt: 'asc' } });
-    return members.map(toMemberJson);
+export interface OrgChanges {
+  name?: string;
+  settings?: Record<string, unknown>;
+  plan?: Plan;
+  billingEmail?: string | null;
+}
+
+/** Admins change the name and settings; only an owner changes the plan and billing email. */
+export function updateOrg(ctx: AppContext, caller: Caller, slug: string, changes: OrgChanges): Promise<OrgAdminJson> {
+  return withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em, org, access }) => {
+    const ownerOnly = changes.plan !== undefined || changes.billingEmail !== undefined;
+    if (ownerOnly && !(access.kind === 'user' && access.role === 'owner'))
+      throw forbidden('only an owner may change the plan or billing email');
+    const before = toOrgAdminJson(org);
+    if (changes.name !== undefined) org.name = changes.name;
+    if (changes.settings !== undefined) org.settings = changes.settings;
+    if (changes.plan !== undefined) org.plan = changes.plan;
+    if (changes.billingEmail !== undefined) org.billingEmail = changes.billingEmail?.toLowerCase() ?? null;
+    const after = toOrgAdminJson(org);
+    const changed = (Object.keys(changes) as Array<keyof OrgChanges>).filter(
+      (key) => JSON.stringify(before[key]) !== JSON.stringify(after[key]),
+    );
+    if (changed.length > 0) audit(em, org.id, caller, 'org.updated', { type: 'org', id: org.id }, { changed });
+    return after;
   });
 }
 
 /**
- * Adds the account with this email to the org. Only an owner may grant `owner`. An email with no
- * account yet is refused with 404 until pending invitations exist.
+ * Deletes the org and everything in it (its projects, tasks, keys and audit log go with it, by
+ * cascade). Owners only. The deletion is logged by the server, since the org's own log is gone;
+ * every socket in the org loses its rooms and is sent `access:revoked` (`org_deleted`).
  */
-export async function addMember(
-  ctx: AppContext,
-  principal: Principal,
-  slug: string,
-  input: { email: string; role: Role },
-): Promise<MemberJson> {
-  const added = await withOrg(ctx, principal, slug, 'members:manage', async ({ em, org, access }) => {
-    if (input.role === 'owner' && !(access.kind === 'user' && roleAtLeast(access.role, 'owner')))
-      throw forbidden('only an owner may grant the owner role');
-    const user = await em.findOne(User, { email: input.email.toLowerCase() });
-    if (!user) throw new DomainError('NOT_FOUND', 'no account has this email; pending invitations are not supported yet');
-    if (await em.count(Membership, { user: user.id })) throw conflict('already a member');
-    const membership = em.create(Membership, { org, user, role: input.role, invitedAt: new Date(), joinedAt: new Date() });
-    return { orgId: org.id, member: toMemberJson(membership) };
+export async function deleteOrg(ctx: AppContext, caller: Caller, slug: string): Promise<void> {
+  const orgId = await withOrg(ctx, caller.principal, slug, 'org:own', async ({ em, org }) => {
+    em.remove(org);
+    return org.id;
   });
-  ctx.broadcaster.joinOrg(added.member.user.id, added.orgId);
-  ctx.broadcaster.orgEvent(added.orgId, 'member.added', { member: added.member });
-  return added.member;
+  ctx.log.info({ audit: { action: 'org.deleted', orgId, slug, actor: caller.principal, ip: caller.ip } }, 'organization deleted');
+  ctx.broadcaster.revoke({ org: true }, orgId, 'org_deleted');
 }
 
 function slugify(name: string): string {

@@ -1,22 +1,27 @@
 import type { FastifyInstance } from 'fastify';
-import { createProjectBody } from '../../shared/schemas.js';
+import { createProjectBody, updateProjectBody } from '../../shared/schemas.js';
 import { readBoard } from '../board/board-read.js';
 import type { AppContext } from '../context.js';
-import { authenticated, pathId, pathSlug } from '../http/route-kit.js';
+import { authenticated, callerOf, pathId, pathSlug } from '../http/route-kit.js';
 import { orgIdBySlug } from '../orgs/org-scope.js';
-import { createProject, listProjects } from './projects.service.js';
+import { createProject, listProjects, updateProject } from './projects.service.js';
 
 export function projectRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) =>
     authenticated(ctx, app, (scope) => {
       scope.post('/orgs/:slug/projects', async (request, reply) =>
-        reply.status(201).send(await createProject(ctx, request.principal, pathSlug(request), createProjectBody.parse(request.body))),
+        reply.status(201).send(await createProject(ctx, callerOf(request), pathSlug(request), createProjectBody.parse(request.body))),
       );
-      scope.get('/orgs/:slug/projects', async (request) => listProjects(ctx, request.principal, pathSlug(request)));
+      scope.get('/orgs/:slug/projects', async (request) => listProjects(ctx, callerOf(request), pathSlug(request)));
       scope.get('/orgs/:slug/projects/:projectId', async (request) => {
         const scopeOrgId = await orgIdBySlug(ctx, pathSlug(request));
         const { board } = await readBoard(ctx, request.principal, pathId(request, 'projectId', 'project'), { scopeOrgId });
         return board;
+      });
+      scope.patch('/orgs/:slug/projects/:projectId', async (request) => {
+        const changes = updateProjectBody.parse(request.body);
+        const caller = callerOf(request, await orgIdBySlug(ctx, pathSlug(request)));
+        return updateProject(ctx, caller, pathId(request, 'projectId', 'project'), changes);
       });
     });
 }

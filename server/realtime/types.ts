@@ -1,5 +1,5 @@
 import type { Server, Socket } from 'socket.io';
-import type { ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
+import type { AccessRevokedReason, ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
 import type { Principal } from '../auth/principal.js';
 
 export interface SocketData {
@@ -12,8 +12,18 @@ export interface SocketData {
   editing: Record<string, string | undefined>;
 }
 
-/** Events between server nodes: none; cross-node traffic is the adapter's broadcasts. */
-export type InterServerEvents = Record<string, never>;
+/** Events between server nodes: revocation, which each node applies to its own sockets. */
+export interface InterServerEvents {
+  revoke: (order: RevokeOrder) => void;
+}
+
+export interface RevokeOrder {
+  /** The room whose sockets lose access: a user's, a key's, or the org's. */
+  room: string;
+  orgId: string;
+  reason: AccessRevokedReason;
+  disconnect: boolean;
+}
 
 export type TaskFlowServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type TaskFlowSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -2,7 +2,8 @@ import { taskCreatePayload, taskDeletePayload, taskMovePayload, taskUpdatePayloa
 import type { AppContext } from '../context.js';
 import { handle } from '../realtime/ack.js';
 import type { TaskFlowSocket } from '../realtime/types.js';
-import { type Caller, createTask, deleteTask, moveTask, updateTask } from './tasks.service.js';
+import type { Caller } from '../auth/caller.js';
+import { createTask, deleteTask, moveTask, updateTask } from './tasks.service.js';
 
 export function registerTaskHandlers(ctx: AppContext, socket: TaskFlowSocket): void {
   const caller = (): Caller => ({ principal: socket.data.principal, socketId: socket.id });

@@ -1,16 +1,14 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { createTaskBody, deleteTaskBody, moveTaskBody, updateTaskBody } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
-import { authenticated, pathId, pathSlug } from '../http/route-kit.js';
+import { authenticated, callerOf, pathId, pathSlug } from '../http/route-kit.js';
 import { orgIdBySlug } from '../orgs/org-scope.js';
-import { type Caller, createTask, deleteTask, moveTask, updateTask } from './tasks.service.js';
+import type { Caller } from '../auth/caller.js';
+import { createTask, deleteTask, moveTask, updateTask } from './tasks.service.js';
 
 /** The task routes: the socket events' semantics, through the same service. */
 export function taskRoutes(ctx: AppContext) {
-  const caller = async (request: FastifyRequest): Promise<Caller> => ({
-    principal: request.principal,
-    scopeOrgId: await orgIdBySlug(ctx, pathSlug(request)),
-  });
+  const caller = async (request: FastifyRequest): Promise<Caller> => callerOf(request, await orgIdBySlug(ctx, pathSlug(request)));
   const taskId = (request: FastifyRequest) => pathId(request, 'taskId', 'task');
 
   return async (app: FastifyInstance) =>

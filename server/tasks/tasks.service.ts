@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskChangeData, TaskDeleteData } from '../../shared/events.js';
 import type { TaskCreatePayload, TaskDeletePayload, TaskMovePayload, TaskPatch } from '../../shared/schemas.js';
 import type { TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
-import type { Principal } from '../auth/principal.js';
+import type { Caller } from '../auth/caller.js';
 import { type BoardChangeResult, commitBoardChange } from '../board/board-change.js';
 import { projectTarget, taskTarget } from '../board/board-target.js';
 import { positionIn } from '../board/positions.js';
@@ -16,13 +16,6 @@ import { userRef } from '../users/user-ref.js';
 import { type ITask, Task } from './task.entity.js';
 import { toTaskJson } from './task.json.js';
 import { fieldsChangedSince } from './task-history.js';
-
-/** Who asks, and from where: `scopeOrgId` is the org of an HTTP route's slug; `socketId` the sender's socket. */
-export interface Caller {
-  principal: Principal;
-  scopeOrgId?: string;
-  socketId?: string;
-}
 
 const ALL_FIELDS: TaskField[] = ['title', 'description', 'priority', 'assigneeId', 'dueDate', 'columnId', 'position'];
 

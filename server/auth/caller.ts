@@ -1,0 +1,13 @@
+import type { Principal } from './principal.js';
+
+/** Who asks, and from where. */
+export interface Caller {
+  principal: Principal;
+  /** The org of an HTTP route's slug: refusals to outsiders are 403 there (see `board-target.ts`). */
+  scopeOrgId?: string;
+  /** The socket that sent a change: it learns of the change from its ack, not a broadcast. */
+  socketId?: string;
+  /** For the audit log. */
+  ip?: string | null;
+  userAgent?: string | null;
+}

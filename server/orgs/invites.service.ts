@@ -1,0 +1,127 @@
+import { createHash, randomBytes } from 'node:crypto';
+import type { Role } from '../../shared/roles.js';
+import type { InviteJson, MemberJson } from '../../shared/wire.js';
+import { audit } from '../audit/audit.service.js';
+import type { Caller } from '../auth/caller.js';
+import type { AppContext } from '../context.js';
+import { identityEm, inTenant } from '../db/tenant.js';
+import { conflict, notFound } from '../errors.js';
+import { User } from '../users/user.entity.js';
+import { type IInvite, Invite } from './invite.entity.js';
+import { Membership } from './membership.entity.js';
+import { requireOwnerFor } from './members.service.js';
+import { toMemberJson } from './org.json.js';
+import { withOrg } from './org-scope.js';
+import { Organization } from './organization.entity.js';
+
+export type InviteOutcome = { member: MemberJson } | { invite: InviteJson };
+
+/**
+ * Invites an email into the org with a role. An email with an account becomes a member at once
+ * (`{member}`); one without gets a pending invitation (`{invite}`) and a mail with its link,
+ * and becomes a member when it registers. Inviting the same email again renews the invitation.
+ */
+export async function invite(ctx: AppContext, caller: Caller, slug: string, input: { email: string; role: Role }): Promise<InviteOutcome> {
+  const email = input.email.toLowerCase();
+  const token = randomBytes(32).toString('base64url');
+  const outcome = await withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em, org, access }) => {
+    requireOwnerFor(access, input.role);
+    const user = await em.findOne(User, { email });
+    if (user) {
+      if (await em.count(Membership, { user: user.id })) throw conflict('already a member');
+      const now = new Date();
+      const membership = em.create(Membership, { org, user, role: input.role, invitedAt: now, joinedAt: now });
+      audit(em, org.id, caller, 'member.added', { type: 'user', id: user.id }, { role: input.role });
+      return { kind: 'member' as const, orgId: org.id, orgName: org.name, member: toMemberJson(membership) };
+    }
+    const expiresAt = new Date(Date.now() + ctx.config.inviteTtl * 1000);
+    const pending = await em.findOne(Invite, { email, acceptedAt: null });
+    const row = pending ?? em.create(Invite, { org, email, role: input.role, tokenHash: '', expiresAt });
+    Object.assign(row, { role: input.role, tokenHash: hashToken(token), expiresAt, invitedBy: invitedBy(em, caller) });
+    await em.flush();
+    audit(em, org.id, caller, 'member.invited', { type: 'invite', id: row.id }, { email, role: input.role });
+    return { kind: 'invite' as const, orgId: org.id, orgName: org.name, invite: toInviteJson(row) };
+  });
+  if (outcome.kind === 'member') {
+    ctx.broadcaster.joinOrg(outcome.member.user.id, outcome.orgId);
+    ctx.broadcaster.orgEvent(outcome.orgId, 'member.added', { member: outcome.member });
+    return { member: outcome.member };
+  }
+  const link = `${ctx.config.publicUrl}/invite?token=${token}&email=${encodeURIComponent(email)}`;
+  await ctx.mailer.send({
+    to: email,
+    subject: `You are invited to ${outcome.orgName} on TaskFlow`,
+    text: `You have been invited to join ${outcome.orgName} as ${input.role}.\nSign up with this email address to accept: ${link}\nThe invitation expires on ${outcome.invite.expiresAt}.`,
+  });
+  return { invite: outcome.invite };
+}
+
+/** The org's pending invitations (not accepted, not expired). */
+export function listInvites(ctx: AppContext, caller: Caller, slug: string): Promise<InviteJson[]> {
+  return withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em }) => {
+    const invites = await em.find(Invite, { acceptedAt: null, expiresAt: { $gt: new Date() } }, { orderBy: { createdAt: 'asc' } });
+    return invites.map(toInviteJson);
+  });
+}
+
+export async function revokeInvite(ctx: AppContext, caller: Caller, slug: string, inviteId: string): Promise<void> {
+  await withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em, org }) => {
+    const row = await em.findOne(Invite, { id: inviteId, acceptedAt: null });
+    if (!row) throw notFound('invitation');
+    em.remove(row);
+    audit(em, org.id, caller, 'invite.revoked', { type: 'invite', id: row.id }, { email: row.email });
+  });
+}
+
+/**
+ * Turns every pending, unexpired invitation for a new account's email into a membership, each in
+ * its own org's transaction. Finding them is an identity read across tenants, by email only.
+ */
+export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user: { id: string; email: string }): Promise<void> {
+  const pending = await identityEm(ctx.orm).find(
+    Invite,
+    { email: user.email, acceptedAt: null, expiresAt: { $gt: new Date() } },
+    { filters: { tenant: false }, fields: ['org'] },
+  );
+  for (const orgId of new Set(pending.map((row) => row.org.id))) {
+    const member = await inTenant(ctx.orm, orgId, async (em) => {
+      const invites = await em.find(Invite, { email: user.email, acceptedAt: null, expiresAt: { $gt: new Date() } });
+      if (invites.length === 0 || (await em.count(Membership, { user: user.id }))) return null;
+      const now = new Date();
+      for (const row of invites) row.acceptedAt = now;
+      const first = invites[0]!;
+      const membership = em.create(Membership, {
+        org: em.getReference(Organization, orgId),
+        user: await em.findOneOrFail(User, user.id),
+        role: first.role,
+        invitedAt: first.createdAt,
+        joinedAt: now,
+      });
+      audit(em, orgId, caller, 'member.added', { type: 'user', id: user.id }, { role: first.role, via: 'invite', inviteId: first.id });
+      return toMemberJson(membership);
+    });
+    if (member) {
+      ctx.broadcaster.joinOrg(user.id, orgId);
+      ctx.broadcaster.orgEvent(orgId, 'member.added', { member });
+    }
+  }
+}
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token).digest('hex');
+}
+
+function invitedBy(em: Parameters<typeof audit>[0], caller: Caller) {
+  return caller.principal.kind === 'user' ? em.getReference(User, caller.principal.userId) : null;
+}
+
+function toInviteJson(row: IInvite): InviteJson {
+  return {
+    id: row.id,
+    email: row.email,
+    role: row.role,
+    invitedBy: row.invitedBy?.id ?? null,
+    createdAt: row.createdAt.toISOString(),
+    expiresAt: row.expiresAt.toISOString(),
+  };
+}
