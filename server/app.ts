@@ -8,6 +8,7 @@ import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { openDatabase } from './db/orm.js';
 import { registerErrorHandling } from './http/errors.js';
+import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, type Mailer } from './mail/mailer.js';
 import { healthRoutes } from './http/health.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
@@ -68,6 +69,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await api.register(orgRoutes(ctx));
       await api.register(projectRoutes(ctx));
       await api.register(taskRoutes(ctx));
+      await api.register(labelRoutes(ctx));
       await api.register(apiKeyRoutes(ctx));
       await api.register(adminRoutes(ctx));
     },

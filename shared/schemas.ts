@@ -12,6 +12,8 @@ const priority = z.number().int().min(0).max(4);
 const dueDate = z.iso.date().nullable();
 const baseVersion = z.number().int().min(1);
 const clientMutationId = z.string().min(1).max(100);
+/** A task's labels, as a set: the ids of labels of the task's org. */
+const labelIds = z.array(id).max(20);
 
 export const registerBody = z.strictObject({
   email: z.email().max(320),
@@ -96,6 +98,7 @@ const taskFields = {
   assigneeId: id.nullable().optional(),
   dueDate: dueDate.optional(),
   afterId: id.optional(),
+  labelIds: labelIds.optional(),
   clientMutationId: clientMutationId.optional(),
 };
 
@@ -106,6 +109,7 @@ export const taskPatch = z
     priority: priority.optional(),
     assigneeId: id.nullable().optional(),
     dueDate: dueDate.optional(),
+    labelIds: labelIds.optional(),
   })
   .refine((patch) => Object.keys(patch).length > 0, 'patch names no field');
 
@@ -140,6 +144,7 @@ export const updateTaskBody = z.strictObject({
   priority: priority.optional(),
   assigneeId: id.nullable().optional(),
   dueDate: dueDate.optional(),
+  labelIds: labelIds.optional(),
   baseVersion: baseVersion.optional(),
   clientMutationId: clientMutationId.optional(),
 });
@@ -189,4 +194,10 @@ export type ColumnCreatePayload = z.infer<typeof columnCreatePayload>;
 export type ColumnUpdatePayload = z.infer<typeof columnUpdatePayload>;
 export type ColumnMovePayload = z.infer<typeof columnMovePayload>;
 export type ColumnDeletePayload = z.infer<typeof columnDeletePayload>;
+export const createLabelBody = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #d73a4a'),
+});
+export const updateLabelBody = createLabelBody.partial().refine((body) => Object.keys(body).length > 0, 'the body names no field');
+
 export type PresenceUpdatePayload = z.infer<typeof presenceUpdatePayload>;

@@ -142,5 +142,11 @@ export type ColumnField = 'name' | 'isDone' | 'position';
 /** `tasks`, on `column.deleted`, are the column's tasks as they stand after moving to `moveTasksTo`. */
 export type ColumnEventData = { column: ColumnJson; changed?: ColumnField[]; tasks?: TaskJson[] };
 
+export interface LabelJson {
+  id: string;
+  name: string;
+  color: string;
+}
+
 /** One person or bot on a board, with the task they are editing, if any. */
 export type Viewer = Actor & { editingTaskId?: string };

@@ -61,7 +61,7 @@ async function eventsSince(em: EntityManager, projectId: string, sinceSeq: numbe
 
 async function snapshot(em: EntityManager, project: IProject): Promise<BoardSnapshot> {
   const columns = await em.find(Column, { project: project.id });
-  const tasks = await em.find(Task, { project: project.id });
+  const tasks = await em.find(Task, { project: project.id }, { populate: ['taskLabels'] });
   columns.sort((a, b) => compareKeys(a.position, b.position));
   tasks.sort((a, b) => compareKeys(a.position, b.position));
   return { project: toProjectJson(project), columns: columns.map(toColumnJson), tasks: tasks.map(toTaskJson), seq: project.seq };

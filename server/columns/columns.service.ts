@@ -87,7 +87,7 @@ export async function deleteColumn(ctx: AppContext, caller: Caller, input: Colum
     { ...request(caller, 'column.deleted', input.clientMutationId), target },
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
-      const tasks = await em.find(Task, { column: column.id });
+      const tasks = await em.find(Task, { column: column.id }, { populate: ['taskLabels'] });
       if (tasks.length > 0 && !input.moveTasksTo) {
         throw conflict(`the column holds ${tasks.length} task(s); name moveTasksTo, another column of the board, to delete it`);
       }

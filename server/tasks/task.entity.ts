@@ -4,6 +4,7 @@ import { Organization } from '../orgs/organization.entity.js';
 import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
 import { User } from '../users/user.entity.js';
+import { TaskLabel } from '../labels/task-label.entity.js';
 
 export const Task = defineEntity({
   name: 'Task',
@@ -26,6 +27,8 @@ export const Task = defineEntity({
     createdBy: () => p.manyToOne(User).nullable().deleteRule('set null'),
     updatedAt: p.datetime().onCreate(() => new Date()),
     completedAt: p.datetime().nullable(),
+    /** Its labels, loaded with the task (one joined query) wherever a task is answered. */
+    taskLabels: () => p.oneToMany(TaskLabel).mappedBy('task').orphanRemoval(),
   },
 });
 export type ITask = InferEntity<typeof Task>;

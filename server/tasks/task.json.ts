@@ -13,7 +13,7 @@ export function toTaskJson(task: ITask): TaskJson {
     dueDate: task.dueDate ?? null,
     position: task.position,
     version: task.version,
-    labelIds: [],
+    labelIds: task.taskLabels.isInitialized() ? task.taskLabels.map((link) => link.label.id).sort() : [],
     createdBy: task.createdBy?.id ?? null,
     createdAt: task.createdAt.toISOString(),
     updatedAt: task.updatedAt.toISOString(),

@@ -12,6 +12,8 @@ import { Membership } from '../orgs/membership.entity.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
+import { Label } from '../labels/label.entity.js';
+import { TaskLabel } from '../labels/task-label.entity.js';
 import { userRef } from '../users/user-ref.js';
 import { type ITask, Task } from './task.entity.js';
 import { toTaskJson } from './task.json.js';
@@ -42,6 +44,7 @@ export async function createTask(ctx: AppContext, caller: Caller, input: TaskCre
         completedAt: column.isDone ? now : null,
       });
       await em.flush(); // ids and timestamps are assigned on flush
+      if (input.labelIds?.length) await setLabels(em, task, input.labelIds);
       return taskEvent(task, ALL_FIELDS);
     },
   );
@@ -78,6 +81,7 @@ export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpd
         task.assignee = patch.assigneeId ? await memberUser(em, patch.assigneeId) : null;
         changed.push('assigneeId');
       }
+      if (patch.labelIds !== undefined && (await setLabels(em, task, patch.labelIds))) changed.push('labelIds');
       if (changed.length === 0) return { unchanged: toTaskJson(task) };
       return taskEvent(bump(task), changed);
     },
@@ -148,7 +152,7 @@ function bump(task: ITask): ITask {
 }
 
 async function findTask(em: EntityManager, projectId: string, taskId: string): Promise<ITask> {
-  const task = await em.findOne(Task, { id: taskId, project: projectId });
+  const task = await em.findOne(Task, { id: taskId, project: projectId }, { populate: ['taskLabels'], strategy: 'joined' });
   if (!task) throw notFound('task');
   return task;
 }
@@ -157,6 +161,20 @@ async function findColumn(em: EntityManager, projectId: string, columnId: string
   const column = await em.findOne(Column, { id: columnId, project: projectId });
   if (!column) throw notFound('column');
   return column;
+}
+
+/** Makes the task's labels exactly `labelIds` (labels of its org); answers whether anything changed. */
+async function setLabels(em: EntityManager, task: ITask, labelIds: string[]): Promise<boolean> {
+  const wanted = new Set(labelIds);
+  const current = new Map(task.taskLabels.map((link) => [link.label.id, link]));
+  const added = [...wanted].filter((labelId) => !current.has(labelId));
+  const removed = [...current.keys()].filter((labelId) => !wanted.has(labelId));
+  if (added.length === 0 && removed.length === 0) return false;
+  const labels = added.length ? await em.find(Label, { id: { $in: added } }) : [];
+  if (labels.length !== added.length) throw invalid('labelIds names a label this organization does not have');
+  for (const labelId of removed) task.taskLabels.remove(current.get(labelId)!);
+  for (const label of labels) task.taskLabels.add(em.create(TaskLabel, { org: task.org, task, label }));
+  return true;
 }
 
 /** The assignee's user, read through the org's memberships: only members may be assigned. */

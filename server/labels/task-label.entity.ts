@@ -1,0 +1,20 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import { baseProperties, tenantFilter } from '../db/columns.js';
+import { Organization } from '../orgs/organization.entity.js';
+import { Task } from '../tasks/task.entity.js';
+import { Label } from './label.entity.js';
+
+/** A label on a task. */
+export const TaskLabel = defineEntity({
+  name: 'TaskLabel',
+  tableName: 'task_labels',
+  filters: tenantFilter,
+  uniques: [{ properties: ['task', 'label'] }],
+  properties: {
+    ...baseProperties,
+    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    task: () => p.manyToOne(Task).deleteRule('cascade'),
+    label: () => p.manyToOne(Label).deleteRule('cascade').index(),
+  },
+});
+export type ITaskLabel = InferEntity<typeof TaskLabel>;
