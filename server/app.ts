@@ -3,6 +3,7 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
 import { apiKeyRoutes } from './api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
+import { createLoginThrottle } from './auth/login-throttle.js';
 import { registerTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
@@ -51,7 +52,15 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, adapter: redis?.adapter });
   const mailer = options.mailer ?? logMailer(app.log);
-  const ctx: AppContext = { config, orm: database.orm, log: app.log, broadcaster: createBroadcaster(io, redis !== null), tokens, mailer };
+  const ctx: AppContext = {
+    config,
+    orm: database.orm,
+    log: app.log,
+    broadcaster: createBroadcaster(io, redis !== null),
+    tokens,
+    mailer,
+    loginThrottle: createLoginThrottle(redis?.client ?? null),
+  };
   const presence = createPresence(io, app.log, config.presenceRefresh * 1000);
   acceptSockets(io, ctx, presence);
 

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AccessRevokedReason } from '../shared/events.js';
 import type { BoardEventJson } from '../shared/wire.js';
+import type { LoginThrottle } from './auth/login-throttle.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Mailer } from './mail/mailer.js';
 import type { Config } from './config.js';
@@ -31,4 +32,5 @@ export interface AppContext {
   broadcaster: Broadcaster;
   tokens: Tokens;
   mailer: Mailer;
+  loginThrottle: LoginThrottle;
 }

@@ -11,7 +11,7 @@ export function authRoutes(ctx: AppContext) {
       const from = { ip: request.ip, userAgent: request.headers['user-agent']?.slice(0, 500) ?? null };
       return reply.status(201).send(await register(ctx, registerBody.parse(request.body), from));
     });
-    app.post('/auth/login', async (request) => login(ctx, loginBody.parse(request.body)));
+    app.post('/auth/login', async (request) => login(ctx, loginBody.parse(request.body), request.ip));
     authenticated(ctx, app, (scope) => {
       scope.post('/auth/refresh', async (request) => ({ token: ctx.tokens.sign(requireUser(request.principal).userId) }));
       scope.get('/me', async (request) => me(ctx, request.principal));

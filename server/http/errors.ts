@@ -16,6 +16,8 @@ export function registerErrorHandling(app: FastifyInstance): void {
     const { error: wire, unexpected } = refusal ? { error: refusal, unexpected: false } : toWireError(error);
     if (unexpected) request.log.error({ err: error }, 'request failed');
     if (wire.code === 'UNAVAILABLE') reply.header('retry-after', '5');
+    const retryAfter = (wire.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
+    if (wire.code === 'RATE_LIMITED' && retryAfter) reply.header('retry-after', String(retryAfter));
     return reply.status(HTTP_STATUS[wire.code]).send({ error: wire });
   });
   app.setNotFoundHandler((request, reply) =>

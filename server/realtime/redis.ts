@@ -4,6 +4,8 @@ import { Redis } from 'ioredis';
 
 export interface RedisLink {
   adapter: ReturnType<typeof createAdapter>;
+  /** For other shared state (login throttling); its commands fail fast while Redis is away. */
+  client: Redis;
   ping(): Promise<void>;
   close(): Promise<void>;
 }
@@ -40,6 +42,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
     })) as typeof pub.publish;
   return {
     adapter: createAdapter(pub, sub),
+    client: pub,
     ping: async () => {
       await pub.ping();
     },

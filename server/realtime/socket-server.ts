@@ -12,6 +12,7 @@ import { registerPresenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
 import { registerTaskHandlers } from '../tasks/tasks.handlers.js';
 import { orgRoom, principalRoom } from './rooms.js';
+import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
 /** A socket message over this size closes the socket. */
@@ -42,7 +43,9 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
       next(new Error(error.code));
     }
   });
+  const rateLimit = createSocketRateLimit(ctx.config.socketRateLimit);
   io.on('connection', (socket) => {
+    rateLimit?.(socket);
     void socket.join([principalRoom(socket.data.principal), ...socket.data.orgIds.map(orgRoom)]);
     expireWithToken(socket);
     registerBoardHandlers(ctx, presence, socket);

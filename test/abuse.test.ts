@@ -1,0 +1,111 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { closeAllSockets, connect, ok } from './support/sockets.js';
+
+let db: TestDatabase;
+let node: RunningServer;
+let alice: TestUser;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '5' });
+  alice = await registerUser(node.url, 'alice');
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await db?.drop();
+});
+
+const login = (email: string, password: string) =>
+  fetch(`${node.url}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+
+describe('socket event rate limit', () => {
+  it('answers events over the limit with RATE_LIMITED, each exactly once, and disconnects a sustained flood', async () => {
+    const org = await createOrg(node.url, alice);
+    const { project } = await createProject(node.url, org);
+    const socket = await connect(node.url, { token: alice.token });
+    const answers = new Map<number, unknown[]>();
+    const disconnected = new Promise<string>((resolve) => socket.on('disconnect', resolve));
+    const burst = Array.from(
+      { length: 20 },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          socket.emit('board:leave', { projectId: project.id }, (answer: unknown) => {
+            answers.set(i, [...(answers.get(i) ?? []), answer]);
+            resolve();
+          });
+        }),
+    );
+    await Promise.all(burst);
+    const codes = [...answers.values()].map((list) => {
+      expect(list).toHaveLength(1);
+      const answer = list[0] as { ok: boolean; error?: { code: string } };
+      return answer.ok ? 'ok' : answer.error!.code;
+    });
+    expect(codes.filter((code) => code === 'ok')).toHaveLength(10); // bursts of twice the rate
+    expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(10);
+
+    for (let i = 0; i < 30 && socket.connected; i++) socket.emit('board:leave', { projectId: project.id }, () => {});
+    expect(await disconnected).toBe('io server disconnect');
+    const fresh = await connect(node.url, { token: alice.token });
+    expect(await ok(fresh, 'board:leave', { projectId: project.id })).toEqual({});
+  });
+});
+
+describe('login throttling', () => {
+  it('answers 429 with Retry-After once an account has used up its failed logins, even for the right password', async () => {
+    const bob = await registerUser(node.url, 'bob');
+    for (let i = 0; i < 10; i++) expect((await login(bob.email, 'wrong password')).status).toBe(401);
+    const throttled = await login(bob.email, 'correct horse battery');
+    expect(throttled.status).toBe(429);
+    expect(Number(throttled.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await throttled.json()).error.code).toBe('RATE_LIMITED');
+    expect((await login(alice.email, 'correct horse battery')).status).toBe(200);
+  });
+
+  it('throttles an unknown email exactly like a known one', async () => {
+    const ghost = 'nobody-here@example.test';
+    for (let i = 0; i < 10; i++) expect((await login(ghost, 'whatever')).status).toBe(401);
+    expect((await login(ghost, 'whatever')).status).toBe(429);
+  });
+
+  it('gives an unknown email the same answer, in about the same time, as a wrong password', async () => {
+    const carol = await registerUser(node.url, 'carol');
+    const time = async (email: string) => {
+      const started = performance.now();
+      const response = await login(email, 'not the password');
+      return { ms: performance.now() - started, body: await response.text(), status: response.status };
+    };
+    const known: number[] = [];
+    const unknown: number[] = [];
+    for (let i = 0; i < 4; i++) {
+      const a = await time(carol.email);
+      const b = await time(`ghost-${i}@example.test`);
+      expect(b.status).toBe(a.status);
+      expect(b.body).toBe(a.body);
+      known.push(a.ms);
+      unknown.push(b.ms);
+    }
+    const median = (values: number[]) => values.sort((x, y) => x - y)[Math.floor(values.length / 2)]!;
+    const ratio = median(unknown) / median(known);
+    expect(ratio).toBeGreaterThan(0.5);
+    expect(ratio).toBeLessThan(2);
+  });
+});
+
+describe('the answer to a throttled login', () => {
+  it('has the error shape and names the code', async () => {
+    const dave = await registerUser(node.url, 'dave');
+    for (let i = 0; i < 10; i++) await login(dave.email, 'nope');
+    const answer = await api(node.url, 'POST', '/auth/login', { email: dave.email, password: 'nope' });
+    expect(answer).toMatchObject({ status: 429, body: { error: { code: 'RATE_LIMITED' } } });
+  });
+});
