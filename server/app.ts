@@ -12,6 +12,7 @@ import { registerErrorHandling } from './http/errors.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, type Mailer } from './mail/mailer.js';
 import { healthRoutes } from './http/health.routes.js';
+import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
@@ -84,6 +85,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     },
     { prefix: '/api/v1' },
   );
+  await app.register(webRoutes());
 
   return {
     app,

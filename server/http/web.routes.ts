@@ -1,0 +1,29 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+/** Where `npm run build:web` writes the web board. */
+export const WEB_ROOT = fileURLToPath(new URL('../../client/web/dist', import.meta.url));
+
+/**
+ * Serves the web board at `/` when it has been built: its files, and `index.html` for any other
+ * page a browser asks for (the board routes on the client). The API and socket.io keep their paths.
+ */
+export function webRoutes(root = WEB_ROOT) {
+  return async (app: FastifyInstance) => {
+    if (!existsSync(path.join(root, 'index.html'))) {
+      app.log.info({ root }, 'no web board built (npm run build:web); serving the API only');
+      return;
+    }
+    await app.register(fastifyStatic, { root, wildcard: false, index: 'index.html', cacheControl: true, maxAge: '1h' });
+    app.get('/*', (request, reply) => {
+      const wantsPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+      if (!wantsPage || request.url.startsWith('/api/') || request.url.startsWith('/socket.io/')) {
+        return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route GET ${request.url.split('?')[0]}` } });
+      }
+      return reply.header('cache-control', 'no-cache').sendFile('index.html');
+    });
+  };
+}
