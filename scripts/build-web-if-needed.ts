@@ -8,7 +8,7 @@ const web = path.resolve('client/web');
 const built = path.join(web, 'dist', 'index.html');
 if (!existsSync(path.join(web, 'vite.config.ts'))) process.exit(0);
 
-function newest(dir) {
+function newest(dir: string): number {
   let latest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === 'dist' || entry.name === 'node_modules') continue;
