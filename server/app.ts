@@ -4,6 +4,7 @@ import { adminRoutes } from './admin/admin.routes.js';
 import { apiKeyRoutes } from './api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
+import { BoardLocator } from './board/board-target.js';
 import { registerTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
@@ -61,6 +62,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     tokens,
     mailer,
     loginThrottle: createLoginThrottle(redis?.client ?? null),
+    locator: new BoardLocator(database),
   };
   const presence = createPresence(io, app.log, config.presenceRefresh * 1000);
   acceptSockets(io, ctx, presence);

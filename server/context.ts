@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AccessRevokedReason } from '../shared/events.js';
 import type { BoardEventJson } from '../shared/wire.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
+import type { BoardLocator } from './board/board-target.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Mailer } from './mail/mailer.js';
 import type { Config } from './config.js';
@@ -33,4 +34,5 @@ export interface AppContext {
   tokens: Tokens;
   mailer: Mailer;
   loginThrottle: LoginThrottle;
+  locator: BoardLocator;
 }

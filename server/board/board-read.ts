@@ -13,13 +13,12 @@ import { Task } from '../tasks/task.entity.js';
 import { toTaskJson } from '../tasks/task.json.js';
 import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
-import { projectTarget } from './board-target.js';
 
 /** A replay longer than this answers the snapshot instead, which is then cheaper to send. */
 export const MAX_REPLAY = 1000;
 
 export interface ReadBoardOptions {
-  /** The org of an HTTP route's slug (see `projectTarget`). */
+  /** The org of an HTTP route's slug (see `BoardLocator`). */
   scopeOrgId?: string;
   /** The last `seq` the client holds: answer the events after it, where the log still has them. */
   sinceSeq?: number;
@@ -39,7 +38,7 @@ export async function readBoard(
   projectId: string,
   options: ReadBoardOptions = {},
 ): Promise<{ orgId: string; board: BoardJoinData }> {
-  const target = await projectTarget(ctx, projectId, options.scopeOrgId);
+  const target = await ctx.locator.target('project', projectId, options.scopeOrgId);
   return inTenant(ctx.orm, target.orgId, async (em) => {
     await authorize(em, principal, target.orgId, 'board:read', target.outsider);
     if (!target.projectId) throw notFound(target.what);

@@ -1,37 +1,56 @@
+import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { notAMember, notFound } from '../errors.js';
 import type { BoardTarget } from './board-change.js';
 
+/** Where a row lives: its org and board. Neither ever changes for a row, so it can be cached. */
+interface Location {
+  orgId: string;
+  projectId: string;
+}
+
+const LOOKUPS = {
+  project: 'select org_id, id as project_id from projects where id = ?',
+  column: 'select org_id, project_id from board_columns where id = ?',
+  task: 'select org_id, project_id from tasks where id = ?',
+} as const;
+
+export type Addressable = keyof typeof LOOKUPS;
+
 /**
- * Finds which org a project or task belongs to, so that the change can run inside that tenant.
- * These are the only reads outside a tenant on the board path: they return ids and nothing else,
- * and the tenant transaction that follows checks membership before anything is shown or changed.
+ * Finds which org and board a project, column or task belongs to, so that the change can run
+ * inside that tenant. These are the only reads outside a tenant on the board path: they return
+ * ids and nothing else, and the tenant transaction that follows checks membership before anything
+ * is shown or changed. An id's org and board never change, so found locations are remembered
+ * (a deleted row's stale entry only leads to the NOT_FOUND the transaction would give anyway).
  *
  * `scopeOrgId` is the org named by an HTTP route's slug: there the membership check answers 403,
  * and an id of another org reads as not found. Without it (sockets) every refusal is 404, so an
  * id reveals nothing about whether it exists.
  */
-export async function projectTarget(ctx: AppContext, projectId: string, scopeOrgId?: string): Promise<BoardTarget> {
-  const rows = await ctx.orm.em.getConnection().execute<Array<{ org_id: string }>>('select org_id from projects where id = ?', [projectId]);
-  return target(rows[0]?.org_id, projectId, scopeOrgId, 'project');
-}
+export class BoardLocator {
+  private readonly known = new LRUCache<string, Location>({ max: 100_000 });
 
-export async function columnTarget(ctx: AppContext, columnId: string, scopeOrgId?: string): Promise<BoardTarget> {
-  const rows = await ctx.orm.em
-    .getConnection()
-    .execute<Array<{ org_id: string; project_id: string }>>('select org_id, project_id from board_columns where id = ?', [columnId]);
-  return target(rows[0]?.org_id, rows[0]?.project_id, scopeOrgId, 'column');
-}
+  constructor(private readonly ctx: Pick<AppContext, 'orm'>) {}
 
-export async function taskTarget(ctx: AppContext, taskId: string, scopeOrgId?: string): Promise<BoardTarget> {
-  const rows = await ctx.orm.em
-    .getConnection()
-    .execute<Array<{ org_id: string; project_id: string }>>('select org_id, project_id from tasks where id = ?', [taskId]);
-  return target(rows[0]?.org_id, rows[0]?.project_id, scopeOrgId, 'task');
-}
+  async target(what: Addressable, id: string, scopeOrgId?: string): Promise<BoardTarget> {
+    const location = await this.locate(what, id);
+    if (scopeOrgId) {
+      const projectId = location?.orgId === scopeOrgId ? location.projectId : null;
+      return { orgId: scopeOrgId, projectId, outsider: notAMember(), what };
+    }
+    if (!location) throw notFound(what);
+    return { ...location, outsider: notFound(what), what };
+  }
 
-function target(orgId: string | undefined, projectId: string | undefined, scopeOrgId: string | undefined, what: string): BoardTarget {
-  if (scopeOrgId) return { orgId: scopeOrgId, projectId: orgId === scopeOrgId ? projectId! : null, outsider: notAMember(), what };
-  if (!orgId || !projectId) throw notFound(what);
-  return { orgId, projectId, outsider: notFound(what), what };
+  private async locate(what: Addressable, id: string): Promise<Location | undefined> {
+    const key = `${what}:${id}`;
+    const cached = this.known.get(key);
+    if (cached) return cached;
+    const rows = await this.ctx.orm.em.getConnection().execute<Array<{ org_id: string; project_id: string }>>(LOOKUPS[what], [id]);
+    if (!rows[0]) return undefined;
+    const location = { orgId: rows[0].org_id, projectId: rows[0].project_id };
+    this.known.set(key, location);
+    return location;
+  }
 }

@@ -4,7 +4,6 @@ import type { ColumnChangeData } from '../../shared/events.js';
 import type { ColumnCreatePayload, ColumnDeletePayload, ColumnMovePayload, ColumnUpdatePayload } from '../../shared/schemas.js';
 import type { BoardEventType, ColumnEventData, ColumnField, ColumnJson } from '../../shared/wire.js';
 import { type BoardChangeResult, commitBoardChange } from '../board/board-change.js';
-import { columnTarget, projectTarget } from '../board/board-target.js';
 import { lastPosition, positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
@@ -19,7 +18,7 @@ import type { Caller } from '../auth/caller.js';
 const onBoard = (projectId: string) => ({ table: 'board_columns', scope: 'project_id', scopeId: projectId }) as const;
 
 export async function createColumn(ctx: AppContext, caller: Caller, input: ColumnCreatePayload): Promise<ColumnChangeData> {
-  const target = await projectTarget(ctx, input.projectId, caller.scopeOrgId);
+  const target = await ctx.locator.target('project', input.projectId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
     { ...request(caller, 'column.created', input.clientMutationId), target },
@@ -39,7 +38,7 @@ export async function createColumn(ctx: AppContext, caller: Caller, input: Colum
 }
 
 export async function updateColumn(ctx: AppContext, caller: Caller, input: ColumnUpdatePayload): Promise<ColumnChangeData> {
-  const target = await columnTarget(ctx, input.columnId, caller.scopeOrgId);
+  const target = await ctx.locator.target('column', input.columnId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
     { ...request(caller, 'column.updated', input.clientMutationId), target },
@@ -62,7 +61,7 @@ export async function updateColumn(ctx: AppContext, caller: Caller, input: Colum
 }
 
 export async function moveColumn(ctx: AppContext, caller: Caller, input: ColumnMovePayload): Promise<ColumnChangeData> {
-  const target = await columnTarget(ctx, input.columnId, caller.scopeOrgId);
+  const target = await ctx.locator.target('column', input.columnId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
     { ...request(caller, 'column.moved', input.clientMutationId), target },
@@ -81,7 +80,7 @@ export async function moveColumn(ctx: AppContext, caller: Caller, input: ColumnM
  * and the event lists them as they stand after the move.
  */
 export async function deleteColumn(ctx: AppContext, caller: Caller, input: ColumnDeletePayload): Promise<ColumnChangeData> {
-  const target = await columnTarget(ctx, input.columnId, caller.scopeOrgId);
+  const target = await ctx.locator.target('column', input.columnId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
     { ...request(caller, 'column.deleted', input.clientMutationId), target },

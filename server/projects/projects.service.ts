@@ -3,7 +3,6 @@ import type { ColumnJson, ProjectJson } from '../../shared/wire.js';
 import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
 import { commitBoardChange } from '../board/board-change.js';
-import { projectTarget } from '../board/board-target.js';
 import type { AppContext } from '../context.js';
 import { notFound } from '../errors.js';
 import { withOrg } from '../orgs/org-scope.js';
@@ -62,7 +61,7 @@ export interface ProjectChanges {
  * `org:event` `project.archived` when it is archived. An archived board refuses every other change.
  */
 export async function updateProject(ctx: AppContext, caller: Caller, projectId: string, changes: ProjectChanges): Promise<ProjectJson> {
-  const target = await projectTarget(ctx, projectId, caller.scopeOrgId);
+  const target = await ctx.locator.target('project', projectId, caller.scopeOrgId);
   let archived = false;
   const result = await commitBoardChange(
     ctx,

@@ -4,7 +4,6 @@ import type { TaskCreatePayload, TaskDeletePayload, TaskMovePayload, TaskPatch }
 import type { TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
 import { type BoardChangeResult, commitBoardChange } from '../board/board-change.js';
-import { projectTarget, taskTarget } from '../board/board-target.js';
 import { positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
@@ -22,7 +21,7 @@ import { fieldsChangedSince } from './task-history.js';
 const ALL_FIELDS: TaskField[] = ['title', 'description', 'priority', 'assigneeId', 'dueDate', 'columnId', 'position'];
 
 export async function createTask(ctx: AppContext, caller: Caller, input: TaskCreatePayload): Promise<TaskChangeData> {
-  const target = await projectTarget(ctx, input.projectId, caller.scopeOrgId);
+  const target = await ctx.locator.target('project', input.projectId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
     { ...request(caller, 'task.created', input.clientMutationId), target },
@@ -59,7 +58,7 @@ export interface TaskUpdateInput {
 }
 
 export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpdateInput): Promise<TaskChangeData> {
-  const target = await taskTarget(ctx, input.taskId, caller.scopeOrgId);
+  const target = await ctx.locator.target('task', input.taskId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
     { ...request(caller, 'task.updated', input.clientMutationId), target },
@@ -90,7 +89,7 @@ export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpd
 }
 
 export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMovePayload): Promise<TaskChangeData> {
-  const target = await taskTarget(ctx, input.taskId, caller.scopeOrgId);
+  const target = await ctx.locator.target('task', input.taskId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
     { ...request(caller, 'task.moved', input.clientMutationId), target },
@@ -114,7 +113,7 @@ export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMoveP
 }
 
 export async function deleteTask(ctx: AppContext, caller: Caller, input: TaskDeletePayload): Promise<TaskDeleteData> {
-  const target = await taskTarget(ctx, input.taskId, caller.scopeOrgId);
+  const target = await ctx.locator.target('task', input.taskId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
     { ...request(caller, 'task.deleted', input.clientMutationId), target },
