@@ -8,6 +8,7 @@ const byPosition = (a: { position: string }, b: { position: string }) => (a.posi
  * `seq` order. Events that arrive early wait for the ones before them; `gap` says one is missing.
  */
 export class BoardState {
+  /** The board's project; its `seq` follows the board's. */
   project: ProjectJson;
   seq: number;
   readonly columns = new Map<string, ColumnJson>();
@@ -15,7 +16,7 @@ export class BoardState {
   private readonly early = new Map<number, BoardEventJson>();
 
   constructor(snapshot: BoardSnapshot) {
-    this.project = snapshot.project;
+    this.project = { ...snapshot.project, seq: snapshot.seq };
     this.seq = snapshot.seq;
     this.reset(snapshot);
   }
@@ -38,19 +39,25 @@ export class BoardState {
   /** The board as plain data, in the shape of a `board:join` snapshot. */
   toSnapshot(): BoardSnapshot {
     const tasks = this.orderedColumns().flatMap((column) => this.tasksIn(column.id));
-    return { project: this.project, columns: this.orderedColumns(), tasks, seq: this.seq };
+    return { project: { ...this.project, seq: this.seq }, columns: this.orderedColumns(), tasks, seq: this.seq };
   }
 
-  /** Takes a `board:join` answer: a fresh snapshot, or the events since this state's `seq`. */
+  /**
+   * Takes a `board:join` answer: a fresh snapshot, or the events since this state's `seq`. Events
+   * newer than a snapshot that arrived before it (the room is joined before the board is read)
+   * are kept and applied on top of it.
+   */
   sync(answer: BoardJoinData): void {
     if ('events' in answer) {
       for (const event of answer.events) this.receive(event);
       return;
     }
+    const newer = [...this.early.values()].filter((event) => event.seq > answer.seq);
     this.early.clear();
     this.reset(answer);
     this.seq = answer.seq;
-    this.project = answer.project;
+    this.project = { ...answer.project, seq: answer.seq };
+    for (const event of newer) this.receive(event);
   }
 
   /** Applies an event in order: older ones are dropped, early ones wait for the gap to fill. */
@@ -71,6 +78,7 @@ export class BoardState {
 
   private apply(event: BoardEventJson): void {
     this.seq = event.seq;
+    this.project = { ...this.project, seq: event.seq };
     switch (event.type) {
       case 'task.created':
       case 'task.updated':
@@ -94,7 +102,7 @@ export class BoardState {
         break;
       }
       case 'project.updated':
-        this.project = (event.data as { project: ProjectJson }).project;
+        this.project = { ...(event.data as { project: ProjectJson }).project, seq: event.seq };
         break;
     }
   }

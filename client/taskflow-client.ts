@@ -48,6 +48,11 @@ export type TaskFlowClientEvents = {
   presence: (projectId: string, viewers: Viewer[]) => void;
   org: (payload: Parameters<ServerToClientEvents['org:event']>[0]) => void;
   revoked: (payload: Parameters<ServerToClientEvents['access:revoked']>[0]) => void;
+  /**
+   * Something went wrong out of any caller's sight: a resync that failed (the client reconnects),
+   * or a board dropped because the server no longer shows it to this client (a `TaskFlowError`
+   * FORBIDDEN or NOT_FOUND, e.g. after a removal from the org while disconnected).
+   */
   error: (error: Error) => void;
 };
 
@@ -63,6 +68,8 @@ interface PendingMutation {
 }
 
 const MAX_ATTEMPTS = 20;
+/** `board:join` refusals that mean the board is not this client's to see any more. */
+const BOARD_GONE: ReadonlySet<string> = new Set(['FORBIDDEN', 'NOT_FOUND']);
 type TypedSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /**
@@ -78,37 +85,58 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   private readonly pending = new Map<string, PendingMutation>();
   private readonly presence = new Map<string, string | null>();
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Events for boards whose first `board:join` is still unanswered. */
+  private readonly joining = new Map<string, BoardEventJson[]>();
   private socket: TypedSocket | null = null;
   private urlIndex = 0;
   private closed = false;
+  private connecting?: Promise<void>;
   private firstConnect?: { resolve(): void; reject(error: Error): void };
+  /** Ends the connect attempt or the pause the run loop is waiting in: `close()` calls it. */
+  private wake?: () => void;
 
   constructor(private readonly options: TaskFlowClientOptions) {
     super();
     this.urls = Array.isArray(options.url) ? options.url : [options.url];
   }
 
-  /** Connects; resolves once live, rejects if the first handshake is refused. */
+  /**
+   * Connects; resolves once live, rejects if the first handshake is refused (a fixed token or key)
+   * or the client is closed first. Calling it again answers the same promise.
+   */
   connect(): Promise<void> {
-    return new Promise((resolve, reject) => {
+    this.connecting ??= new Promise((resolve, reject) => {
       this.firstConnect = { resolve, reject };
       void this.run();
     });
+    return this.connecting;
   }
 
-  /** Joins a board and keeps it in sync from then on. */
+  /**
+   * Joins a board and keeps it in sync from then on. The server puts the socket in the board's
+   * room before it reads the board, so events may arrive ahead of the answer: they are kept and
+   * applied on top of it (those the snapshot already counts are dropped by their `seq`).
+   */
   async joinBoard(projectId: string): Promise<BoardState> {
-    const answer = await this.request('board:join', { projectId });
+    const early: BoardEventJson[] = [];
+    this.joining.set(projectId, early);
+    let answer: AckData<'board:join'>;
+    try {
+      answer = await this.request('board:join', { projectId });
+    } finally {
+      if (this.joining.get(projectId) === early) this.joining.delete(projectId);
+    }
     if ('events' in answer) throw new Error('unexpected replay for a first join');
     const board = new BoardState(answer);
+    for (const event of early) board.receive(event);
     this.boards.set(projectId, board);
     this.emit('board', board);
+    if (board.gap) this.watchGap(projectId);
     return board;
   }
 
   async leaveBoard(projectId: string): Promise<void> {
-    this.boards.delete(projectId);
-    this.presence.delete(projectId);
+    this.dropBoard(projectId);
     await this.request('board:leave', { projectId });
   }
 
@@ -132,14 +160,9 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     return this.pending.size;
   }
 
+  /** Disconnects for good: a pending `connect()` and every unacknowledged mutation reject with DISCONNECTED. */
   close(): void {
-    this.closed = true;
-    this.setState('closed');
-    this.socket?.close();
-    for (const timer of this.gapTimers.values()) clearTimeout(timer);
-    for (const mutation of this.pending.values())
-      mutation.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
-    this.pending.clear();
+    this.shutdown(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
   }
 
   // --- connection -------------------------------------------------------------------------
@@ -151,7 +174,9 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       const refusal = await new Promise<Error | null>((resolve) => {
         socket.once('connect', () => resolve(null));
         socket.once('connect_error', (error) => resolve(error));
+        this.wake = () => resolve(null); // closed while connecting: a closed socket says nothing more
       });
+      this.wake = undefined;
       if (this.closed) {
         socket.close();
         return;
@@ -166,14 +191,16 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
         await this.pause(failures);
         continue;
       }
-      failures = 0;
       const disconnected = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
-      await this.resync(socket);
+      const wentLive = await this.resync(socket);
       await disconnected;
       if (this.closed) return;
       this.setState('reconnecting');
       this.urlIndex += 1;
-      await this.pause(1);
+      // A connection that never got back in sync counts as a failure, so a node that keeps
+      // refusing the resync is not asked again at once.
+      failures = wentLive ? 1 : failures + 1;
+      await this.pause(failures);
     }
   }
 
@@ -196,51 +223,97 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     socket.on('presence:changed', ({ projectId, viewers }) => this.emit('presence', projectId, viewers));
     socket.on('org:event', (payload) => this.emit('org', payload));
     socket.on('access:revoked', (payload) => {
-      if (payload.orgId) for (const [id, board] of this.boards) if (board.project.orgId === payload.orgId) this.boards.delete(id);
+      if (payload.orgId) for (const [id, board] of this.boards) if (board.project.orgId === payload.orgId) this.dropBoard(id);
       this.emit('revoked', payload);
     });
     this.socket = socket;
     return socket;
   }
 
-  /** After every connect: rejoin each board from its last `seq`, say presence again, resend what is unacknowledged. */
-  private async resync(socket: TypedSocket): Promise<void> {
+  /**
+   * After every connect: rejoin each board from its last `seq`, say presence again, resend what
+   * is unacknowledged. Answers whether the client went live on this socket.
+   */
+  private async resync(socket: TypedSocket): Promise<boolean> {
     this.setState('resyncing');
-    try {
-      await Promise.all([...this.boards.keys()].map((projectId) => this.resyncBoard(projectId)));
-      for (const [projectId, editingTaskId] of this.presence)
-        void this.request('presence:update', { projectId, editingTaskId }).catch(() => {});
-    } catch (error) {
-      this.emit('error', error as Error);
+    const rejoined = await Promise.allSettled([...this.boards.keys()].map((projectId) => this.resyncBoard(projectId)));
+    const failure = rejoined.find((result) => result.status === 'rejected');
+    if (this.closed) return false;
+    if (failure) {
+      this.emit('error', (failure as PromiseRejectedResult).reason as Error);
       if (socket.connected) socket.disconnect(); // try again on a fresh connection
-      return;
+      return false;
     }
-    if (!socket.connected) return;
+    if (!socket.connected) return false;
+    for (const [projectId, editingTaskId] of this.presence)
+      void this.request('presence:update', { projectId, editingTaskId }).catch(() => {});
     this.setState('live');
     this.firstConnect?.resolve();
     this.firstConnect = undefined;
     for (const mutation of this.pending.values()) void this.send(mutation);
+    return true;
   }
 
+  /**
+   * Catches a board up from its last `seq`. A board the server no longer shows this client (it
+   * was removed from the org, or the board is gone) is dropped, with an `error`, instead of
+   * failing every reconnect from then on.
+   */
   private async resyncBoard(projectId: string): Promise<void> {
     const board = this.boards.get(projectId);
     if (!board) return;
-    const answer = await this.request('board:join', { projectId, sinceSeq: board.seq });
+    let answer: AckData<'board:join'>;
+    try {
+      answer = await this.request('board:join', { projectId, sinceSeq: board.seq });
+    } catch (error) {
+      if (!(error instanceof TaskFlowError) || !BOARD_GONE.has(error.code)) throw error;
+      this.dropBoard(projectId);
+      this.emit('error', error);
+      return;
+    }
+    if (this.boards.get(projectId) !== board) return; // left or dropped meanwhile
     board.sync(answer);
     this.emit('board', board);
   }
 
-  private fail(error: Error): void {
-    this.closed = true;
-    this.setState('closed');
-    this.emit('error', error);
-    this.firstConnect?.reject(error);
-    this.firstConnect = undefined;
+  private dropBoard(projectId: string): void {
+    this.boards.delete(projectId);
+    this.presence.delete(projectId);
+    clearTimeout(this.gapTimers.get(projectId));
+    this.gapTimers.delete(projectId);
   }
 
+  /** The credentials were refused for good: close, and tell whoever waits why. */
+  private fail(error: TaskFlowError): void {
+    this.shutdown(error);
+    this.emit('error', error);
+  }
+
+  private shutdown(reason: TaskFlowError): void {
+    this.closed = true;
+    this.setState('closed');
+    this.socket?.close();
+    this.wake?.();
+    this.firstConnect?.reject(reason);
+    this.firstConnect = undefined;
+    for (const timer of this.gapTimers.values()) clearTimeout(timer);
+    this.gapTimers.clear();
+    // Whether these reached the server is unknown; the caller hears that they were not confirmed.
+    for (const mutation of this.pending.values()) mutation.reject(reason);
+    this.pending.clear();
+  }
+
+  /** Waits before the next connect attempt, with jitter; `close()` ends the wait at once. */
   private pause(failures: number): Promise<void> {
     const ceiling = Math.min(this.options.maxBackoffMs ?? 5000, 100 * 2 ** Math.min(failures, 10));
-    return new Promise((resolve) => setTimeout(resolve, ceiling / 2 + Math.random() * (ceiling / 2)));
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ceiling / 2 + Math.random() * (ceiling / 2));
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
   }
 
   private setState(state: ConnectionState): void {
@@ -253,7 +326,10 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   private receive(event: BoardEventJson): void {
     const board = this.boards.get(event.projectId);
-    if (!board) return;
+    if (!board) {
+      this.joining.get(event.projectId)?.push(event);
+      return;
+    }
     if (board.receive(event)) this.emit('board', board, event);
     if (board.gap) this.watchGap(event.projectId);
   }
@@ -263,9 +339,14 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     if (this.gapTimers.has(projectId)) return;
     const timer = setTimeout(() => {
       this.gapTimers.delete(projectId);
-      if (this.boards.get(projectId)?.gap && this.state === 'live') {
-        this.resyncBoard(projectId).catch((error) => this.emit('error', error));
-      }
+      if (!this.boards.get(projectId)?.gap || this.state !== 'live') return; // a reconnect resyncs anyway
+      this.resyncBoard(projectId).then(
+        () => undefined,
+        (error: Error) => {
+          this.emit('error', error);
+          if (this.boards.get(projectId)?.gap) this.watchGap(projectId); // try again; a reconnect resyncs too
+        },
+      );
     }, this.options.gapGraceMs ?? 300);
     this.gapTimers.set(projectId, timer);
   }
@@ -286,6 +367,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   }
 
   private mutate<T>(event: MutationEvent, input: object): Promise<T> {
+    if (this.closed) return Promise.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
     const payload = { ...input, clientMutationId: randomId() };
     return new Promise<T>((resolve, reject) => {
       const mutation: PendingMutation = { event, payload, resolve: resolve as (data: unknown) => void, reject, attempts: 0 };

@@ -4,6 +4,7 @@ import { Migration20261122145100_row_level_security } from './Migration202611221
 import { Migration20261122150857_governance } from './Migration20261122150857_governance.js';
 import { Migration20261122151000_org_billing_email } from './Migration20261122151000_org_billing_email.js';
 import { Migration20261122151623_labels } from './Migration20261122151623_labels.js';
+import { Migration20261122153540_unique_task_positions } from './Migration20261122153540_unique_task_positions.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
 export const migrationsList: MigrationObject[] = [
@@ -12,4 +13,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122150857_governance', class: Migration20261122150857_governance },
   { name: 'Migration20261122151000_org_billing_email', class: Migration20261122151000_org_billing_email },
   { name: 'Migration20261122151623_labels', class: Migration20261122151623_labels },
+  { name: 'Migration20261122153540_unique_task_positions', class: Migration20261122153540_unique_task_positions },
 ];

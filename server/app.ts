@@ -17,6 +17,7 @@ import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
+import { sweepLostAccess } from './realtime/access-sweep.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis } from './realtime/redis.js';
 import { acceptSockets, createSocketServer, MAX_MESSAGE_BYTES } from './realtime/socket-server.js';
@@ -54,18 +55,19 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, adapter: redis?.adapter });
   const mailer = options.mailer ?? logMailer(app.log);
+  const presence = createPresence(io, app.log, config.presenceRefresh * 1000);
   const ctx: AppContext = {
     config,
     orm: database.orm,
     log: app.log,
-    broadcaster: createBroadcaster(io, redis !== null),
+    broadcaster: createBroadcaster(io, presence, redis !== null),
     tokens,
     mailer,
     loginThrottle: createLoginThrottle(redis?.client ?? null),
     locator: new BoardLocator(database),
   };
-  const presence = createPresence(io, app.log, config.presenceRefresh * 1000);
   acceptSockets(io, ctx, presence);
+  redis?.onRecovered(() => void sweepLostAccess(io, ctx));
 
   await app.register(
     healthRoutes({

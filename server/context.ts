@@ -23,7 +23,7 @@ export interface Broadcaster {
   revoke(who: RevokedParty, orgId: string, reason: AccessRevokedReason): void;
 }
 
-export type RevokedParty = { userId: string } | { keyId: string } | { org: true };
+export type RevokedParty = { userId: string } | { keyId: string } | { org: true } | { socketId: string };
 
 /** What the domain services need, built once per server: no module-level singletons. */
 export interface AppContext {

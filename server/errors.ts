@@ -13,6 +13,21 @@ export class DomainError extends Error {
   }
 }
 
+/**
+ * A refusal because the principal no longer belongs to the org (membership gone, key revoked).
+ * It answers like `refusal`; a socket that still sits in the org's rooms is then revoked on the
+ * spot, so a kick lost with Redis is made good at the socket's next try.
+ */
+export class AccessLost extends DomainError {
+  constructor(
+    refusal: DomainError,
+    readonly orgId: string,
+    readonly reason: 'removed' | 'key_revoked',
+  ) {
+    super(refusal.code, refusal.message, refusal.details);
+  }
+}
+
 export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found`);
 export const forbidden = (message = 'not allowed') => new DomainError('FORBIDDEN', message);
 export const notAMember = () => forbidden('not a member of this organization');

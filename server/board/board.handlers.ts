@@ -8,7 +8,7 @@ import type { TaskFlowSocket } from '../realtime/types.js';
 import { readBoard } from './board-read.js';
 
 export function registerBoardHandlers(ctx: AppContext, presence: Presence, socket: TaskFlowSocket): void {
-  handle(socket, ctx.log, 'board:join', boardJoinPayload, async ({ projectId, sinceSeq }) => {
+  handle(socket, ctx, 'board:join', boardJoinPayload, async ({ projectId, sinceSeq }) => {
     let joined: string | null = null;
     const wasIn = (room: string) => socket.rooms.has(room);
     try {
@@ -28,7 +28,7 @@ export function registerBoardHandlers(ctx: AppContext, presence: Presence, socke
     }
   });
 
-  handle(socket, ctx.log, 'board:leave', boardLeavePayload, async ({ projectId }) => {
+  handle(socket, ctx, 'board:leave', boardLeavePayload, async ({ projectId }) => {
     const room = joinedRoom(socket, projectId);
     if (room) {
       await socket.leave(room);

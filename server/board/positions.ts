@@ -32,7 +32,9 @@ export async function positionIn(
   const before = beforeId ? await neighbourPosition(em, list, beforeId, 'beforeId') : null;
   if (after !== null && before !== null) {
     if (after >= before) throw invalid('afterId must come before beforeId');
-    return generateKeyBetween(after, before);
+    // Someone may have put a row between the two since the client looked: land right after `after`.
+    const next = await adjacent(em, list, movingId, after, 'next');
+    return generateKeyBetween(after, next !== null && next < before ? next : before);
   }
   if (after !== null) return generateKeyBetween(after, await adjacent(em, list, movingId, after, 'next'));
   if (before !== null) return generateKeyBetween(await adjacent(em, list, movingId, before, 'previous'), before);

@@ -7,8 +7,8 @@ import { createColumn, deleteColumn, moveColumn, updateColumn } from './columns.
 
 export function registerColumnHandlers(ctx: AppContext, socket: TaskFlowSocket): void {
   const caller = (): Caller => ({ principal: socket.data.principal, socketId: socket.id });
-  handle(socket, ctx.log, 'column:create', columnCreatePayload, (payload) => createColumn(ctx, caller(), payload));
-  handle(socket, ctx.log, 'column:update', columnUpdatePayload, (payload) => updateColumn(ctx, caller(), payload));
-  handle(socket, ctx.log, 'column:move', columnMovePayload, (payload) => moveColumn(ctx, caller(), payload));
-  handle(socket, ctx.log, 'column:delete', columnDeletePayload, (payload) => deleteColumn(ctx, caller(), payload));
+  handle(socket, ctx, 'column:create', columnCreatePayload, (payload) => createColumn(ctx, caller(), payload));
+  handle(socket, ctx, 'column:update', columnUpdatePayload, (payload) => updateColumn(ctx, caller(), payload));
+  handle(socket, ctx, 'column:move', columnMovePayload, (payload) => moveColumn(ctx, caller(), payload));
+  handle(socket, ctx, 'column:delete', columnDeletePayload, (payload) => deleteColumn(ctx, caller(), payload));
 }

@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Capability, KEY_PERMISSION, type Role, roleCan } from '../../shared/roles.js';
 import { ApiKey } from '../api-keys/api-key.entity.js';
 import type { Principal } from '../auth/principal.js';
-import { DomainError, forbidden } from '../errors.js';
+import { AccessLost, DomainError, forbidden } from '../errors.js';
 import { Membership } from './membership.entity.js';
 
 /** What a principal may be inside an org: a member with a role, or a bot of the org. */
@@ -25,14 +25,15 @@ export async function authorize(
   if (principal.kind === 'bot') {
     if (principal.orgId !== orgId) throw outsider;
     const key = await em.findOne(ApiKey, { id: principal.keyId }, { fields: ['revokedAt', 'expiresAt', 'permissions'] });
-    if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date()))
-      throw new DomainError('UNAUTHORIZED', 'the API key was revoked');
+    if (!key || key.revokedAt || (key.expiresAt && key.expiresAt <= new Date())) {
+      throw new AccessLost(new DomainError('UNAUTHORIZED', 'the API key was revoked'), orgId, 'key_revoked');
+    }
     const needed = KEY_PERMISSION[capability];
     if (!needed || !key.permissions.includes(needed)) throw forbidden(needed ? `the API key lacks ${needed}` : 'an API key cannot do this');
     return { kind: 'bot' };
   }
   const membership = await em.findOne(Membership, { user: principal.userId }, { fields: ['role'] });
-  if (!membership) throw outsider;
+  if (!membership) throw new AccessLost(outsider, orgId, 'removed');
   if (!roleCan(membership.role, capability)) throw forbidden(`the ${membership.role} role may not do this`);
   return { kind: 'user', role: membership.role };
 }

@@ -12,7 +12,7 @@ export function joinedRoom(socket: TaskFlowSocket, projectId: string): string | 
 }
 
 export function registerPresenceHandlers(ctx: AppContext, presence: Presence, socket: TaskFlowSocket): void {
-  handle(socket, ctx.log, 'presence:update', presenceUpdatePayload, async ({ projectId, editingTaskId }) => {
+  handle(socket, ctx, 'presence:update', presenceUpdatePayload, async ({ projectId, editingTaskId }) => {
     const room = joinedRoom(socket, projectId);
     if (!room) throw notFound('joined board');
     socket.data.editing = { ...socket.data.editing, [projectId]: editingTaskId ?? undefined };

@@ -1,7 +1,7 @@
-import type { FastifyBaseLogger } from 'fastify';
 import type { ZodType } from 'zod';
 import type { Ack, ClientEventName, ClientToServerEvents } from '../../shared/events.js';
-import { toWireError } from '../errors.js';
+import type { AppContext } from '../context.js';
+import { AccessLost, toWireError } from '../errors.js';
 import type { TaskFlowSocket } from './types.js';
 
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
@@ -13,7 +13,7 @@ type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1]
  */
 export function handle<E extends ClientEventName, P>(
   socket: TaskFlowSocket,
-  log: FastifyBaseLogger,
+  ctx: Pick<AppContext, 'log' | 'broadcaster'>,
   event: E,
   schema: ZodType<P>,
   run: (payload: P) => Promise<AckData<E>>,
@@ -27,9 +27,11 @@ export function handle<E extends ClientEventName, P>(
       answer = { ok: true, data: await run(schema.parse(payload)) };
     } catch (thrown) {
       const { error, unexpected } = toWireError(thrown);
-      if (unexpected) log.error({ err: thrown, event }, 'socket event failed');
+      if (unexpected) ctx.log.error({ err: thrown, event }, 'socket event failed');
       answer = { ok: false, error };
+      // The database says this socket lost the org: make good a kick that never reached it.
+      if (thrown instanceof AccessLost) ctx.broadcaster.revoke({ socketId: socket.id }, thrown.orgId, thrown.reason);
     }
-    if (socket.connected) ack(answer);
+    ack(answer);
   }) as never);
 }

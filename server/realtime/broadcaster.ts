@@ -1,12 +1,14 @@
-import type { Broadcaster } from '../context.js';
+import type { Broadcaster, RevokedParty } from '../context.js';
+import type { Presence } from '../presence/presence.js';
+import { revokeLocally } from './revocation.js';
 import { keyRoom, orgRoom, projectRoom, userRoom } from './rooms.js';
 import type { RevokeOrder, TaskFlowServer } from './types.js';
 
 /** Emits committed facts to rooms, across every node through the adapter (`clustered`: the Redis one). */
-export function createBroadcaster(io: TaskFlowServer, clustered: boolean): Broadcaster {
+export function createBroadcaster(io: TaskFlowServer, presence: Presence, clustered: boolean): Broadcaster {
   // Each node applies a revocation to its own sockets: the order reaches the others through the
   // adapter (and, should Redis lose it, every join and mutation re-checks the database anyway).
-  io.on('revoke', (order) => void revokeLocally(io, order));
+  io.on('revoke', (order) => void revokeLocally(io, presence, order));
 
   return {
     boardEvent(orgId, event, exceptSocketId) {
@@ -20,20 +22,16 @@ export function createBroadcaster(io: TaskFlowServer, clustered: boolean): Broad
       io.in(userRoom(userId)).socketsJoin(orgRoom(orgId));
     },
     revoke(who, orgId, reason) {
-      const room = 'userId' in who ? userRoom(who.userId) : 'keyId' in who ? keyRoom(who.keyId) : orgRoom(orgId);
-      const order: RevokeOrder = { room, orgId, reason, disconnect: 'keyId' in who };
-      void revokeLocally(io, order);
-      if (clustered) io.serverSideEmit('revoke', order);
+      const order: RevokeOrder = { room: revokedRoom(who, orgId), orgId, reason };
+      void revokeLocally(io, presence, order);
+      if (clustered && !('socketId' in who)) io.serverSideEmit('revoke', order);
     },
   };
 }
 
-async function revokeLocally(io: TaskFlowServer, { room, orgId, reason, disconnect }: RevokeOrder): Promise<void> {
-  const prefix = orgRoom(orgId);
-  for (const socket of await io.local.in(room).fetchSockets()) {
-    for (const joined of socket.rooms) if (joined === prefix || joined.startsWith(`${prefix}:`)) socket.leave(joined);
-    socket.data.orgIds = socket.data.orgIds.filter((id) => id !== orgId);
-    socket.emit('access:revoked', { orgId, reason });
-    if (disconnect) socket.disconnect(true);
-  }
+function revokedRoom(who: RevokedParty, orgId: string): string {
+  if ('userId' in who) return userRoom(who.userId);
+  if ('keyId' in who) return keyRoom(who.keyId);
+  if ('socketId' in who) return who.socketId; // every socket is in a room of its own id
+  return orgRoom(orgId);
 }

@@ -7,6 +7,8 @@ export interface RedisLink {
   /** For other shared state (login throttling); its commands fail fast while Redis is away. */
   client: Redis;
   ping(): Promise<void>;
+  /** Runs `callback` each time Redis answers again after an outage. */
+  onRecovered(callback: () => void): void;
   close(): Promise<void>;
 }
 
@@ -21,6 +23,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
   const pub = new Redis(url, { maxRetriesPerRequest: 1 });
   const sub = pub.duplicate({ maxRetriesPerRequest: null });
   let down = false;
+  const recovered: Array<() => void> = [];
   for (const [name, client] of [
     ['publisher', pub],
     ['subscriber', sub],
@@ -30,8 +33,10 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
       down = true;
     });
     client.on('ready', () => {
-      if (down) log.info({ client: name }, 'redis is back');
+      if (!down) return;
+      log.info({ client: name }, 'redis is back');
       down = false;
+      for (const callback of recovered) callback();
     });
   }
   const publish = pub.publish.bind(pub);
@@ -46,6 +51,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
     ping: async () => {
       await pub.ping();
     },
+    onRecovered: (callback) => recovered.push(callback),
     close: async () => {
       pub.disconnect();
       sub.disconnect();

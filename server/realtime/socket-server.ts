@@ -73,7 +73,7 @@ function expireWithToken(socket: TaskFlowSocket): void {
   const timer = setTimeout(
     () => {
       socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
-      socket.disconnect(true);
+      socket.disconnect(); // a DISCONNECT packet after the message above; close=true could drop it
     },
     Math.max(ms, 0),
   );

@@ -22,7 +22,6 @@ export interface RevokeOrder {
   room: string;
   orgId: string;
   reason: AccessRevokedReason;
-  disconnect: boolean;
 }
 
 export type TaskFlowServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -10,7 +10,8 @@ export const Task = defineEntity({
   name: 'Task',
   tableName: 'tasks',
   filters: tenantFilter,
-  indexes: [{ properties: ['column', 'position'] }],
+  /** Positions are unique within a column, so the order of a column is never a tie. */
+  uniques: [{ properties: ['column', 'position'] }],
   properties: {
     ...baseProperties,
     org: () => p.manyToOne(Organization).deleteRule('cascade'),

@@ -7,8 +7,8 @@ import { createTask, deleteTask, moveTask, updateTask } from './tasks.service.js
 
 export function registerTaskHandlers(ctx: AppContext, socket: TaskFlowSocket): void {
   const caller = (): Caller => ({ principal: socket.data.principal, socketId: socket.id });
-  handle(socket, ctx.log, 'task:create', taskCreatePayload, (payload) => createTask(ctx, caller(), payload));
-  handle(socket, ctx.log, 'task:update', taskUpdatePayload, (payload) => updateTask(ctx, caller(), payload));
-  handle(socket, ctx.log, 'task:move', taskMovePayload, (payload) => moveTask(ctx, caller(), payload));
-  handle(socket, ctx.log, 'task:delete', taskDeletePayload, (payload) => deleteTask(ctx, caller(), payload));
+  handle(socket, ctx, 'task:create', taskCreatePayload, (payload) => createTask(ctx, caller(), payload));
+  handle(socket, ctx, 'task:update', taskUpdatePayload, (payload) => updateTask(ctx, caller(), payload));
+  handle(socket, ctx, 'task:move', taskMovePayload, (payload) => moveTask(ctx, caller(), payload));
+  handle(socket, ctx, 'task:delete', taskDeletePayload, (payload) => deleteTask(ctx, caller(), payload));
 }

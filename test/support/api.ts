@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ColumnJson, ProjectJson, UserJson } from '../../shared/wire.js';
+import { recordWire } from './wire-recorder.js';
 
 export interface HttpAnswer<T = any> {
   status: number;
@@ -13,6 +14,7 @@ export async function api<T = any>(base: string, method: string, path: string, b
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(`${base}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
+  recordWire(`HTTP ${method} ${path} → ${response.status}`, text);
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 

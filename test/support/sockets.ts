@@ -1,6 +1,7 @@
 import { io, type Socket } from 'socket.io-client';
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
 import type { BoardEventJson } from '../../shared/wire.js';
+import { recordWirePayload } from './wire-recorder.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -11,6 +12,10 @@ export function connect(url: string, auth: Record<string, unknown>): Promise<Cli
   return new Promise((resolve, reject) => {
     const socket: ClientSocket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
     open.push(socket);
+    socket.onAny((event: string, ...args: unknown[]) => recordWirePayload(`socket ${event}`, args));
+    socket.on('connect_error', (error) =>
+      recordWirePayload('socket connect_error', { message: error.message, data: (error as { data?: unknown }).data }),
+    );
     socket.once('connect', () => resolve(socket));
     socket.once('connect_error', (error) => reject(error));
   });
@@ -23,7 +28,9 @@ export function closeAllSockets(): void {
 
 /** Emits and waits for the ack (5 s at most). */
 export async function request<T = any>(socket: ClientSocket, event: string, payload: unknown): Promise<Ack<T>> {
-  return (socket as Socket).timeout(5000).emitWithAck(event, payload);
+  const answer: Ack<T> = await (socket as Socket).timeout(5000).emitWithAck(event, payload);
+  recordWirePayload(`ack ${event}`, answer);
+  return answer;
 }
 
 /** Emits and returns the ack's data, failing the test on a refusal. */

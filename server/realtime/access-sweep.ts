@@ -1,0 +1,44 @@
+import type { AppContext } from '../context.js';
+import { orgRoom } from './rooms.js';
+import type { TaskFlowServer } from './types.js';
+
+/**
+ * After a Redis outage, a kick (member removed, key revoked, org deleted) may have been lost on
+ * its way to this node. Re-reads from the database what each local socket may still see, and
+ * revokes the rest: an idle socket must not keep hearing an org it no longer belongs to.
+ */
+export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<void> {
+  try {
+    const sockets = await io.local.fetchSockets();
+    const userIds = [...new Set(sockets.flatMap((s) => (s.data.principal.kind === 'user' ? [s.data.principal.userId] : [])))];
+    const keyIds = [...new Set(sockets.flatMap((s) => (s.data.principal.kind === 'bot' ? [s.data.principal.keyId] : [])))];
+    const connection = ctx.orm.em.getConnection();
+    const memberships = userIds.length
+      ? await connection.execute<Array<{ user_id: string; org_id: string }>>(
+          'select user_id, org_id from memberships where user_id = any(?)',
+          [userIds],
+        )
+      : [];
+    const liveKeys = keyIds.length
+      ? await connection.execute<Array<{ id: string }>>(
+          'select id from api_keys where id = any(?) and revoked_at is null and (expires_at is null or expires_at > now())',
+          [keyIds],
+        )
+      : [];
+    const member = new Set(memberships.map((m) => `${m.user_id}:${m.org_id}`));
+    const live = new Set(liveKeys.map((k) => k.id));
+    for (const socket of sockets) {
+      const { principal } = socket.data;
+      for (const orgId of socket.data.orgIds) {
+        if (!socket.rooms.has(orgRoom(orgId))) continue;
+        if (principal.kind === 'user' && !member.has(`${principal.userId}:${orgId}`)) {
+          ctx.broadcaster.revoke({ socketId: socket.id }, orgId, 'removed');
+        } else if (principal.kind === 'bot' && !live.has(principal.keyId)) {
+          ctx.broadcaster.revoke({ socketId: socket.id }, orgId, 'key_revoked');
+        }
+      }
+    }
+  } catch (error) {
+    ctx.log.warn({ err: error }, 'could not re-check socket access after the Redis outage');
+  }
+}

@@ -1,0 +1,391 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Socket } from 'socket.io-client';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { Ack } from '../shared/events.js';
+import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import {
+  describeChildren,
+  httpStatus,
+  type RedisProcess,
+  type ServerProcess,
+  startRedis,
+  startServerProcess,
+} from './support/processes.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
+
+// Revocation across two `server/main.ts` processes on one Redis of the test's own (DESIGN §7): the
+// kick travels through Redis and arrives within a second; and when Redis is down and the kick
+// cannot travel, the database re-check on every join and mutation still refuses.
+const JWT_SECRET = randomBytes(32).toString('hex');
+/** How soon after the revoking request is answered its `access:revoked` must reach the other node. */
+const KICK_WITHIN_MS = 1000;
+/** What a socket is told when the re-check finds no membership: sockets say NOT_FOUND, routes FORBIDDEN. */
+const REFUSED = ['FORBIDDEN', 'NOT_FOUND'];
+
+type Board = { project: ProjectJson; columns: ColumnJson[] };
+
+let db: TestDatabase;
+let redis: RedisProcess | undefined;
+let node1: ServerProcess | undefined;
+let node2: ServerProcess | undefined;
+let org: TestOrg;
+let otherOrg: TestOrg;
+let alice: TestUser;
+let carol: TestUser;
+let bob: TestUser;
+let dave: TestUser;
+let erin: TestUser;
+let frank: TestUser;
+let boardA: Board;
+let boardB: Board;
+let boardC: Board;
+
+const childOutput = () => describeChildren([node1, node2, redis]);
+const n1 = () => node1!.url;
+const n2 = () => node2!.url;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  try {
+    redis = await startRedis();
+    const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, JWT_SECRET };
+    node1 = await startServerProcess('node1', env);
+    node2 = await startServerProcess('node2', env);
+  } catch (error) {
+    console.error(childOutput());
+    throw error;
+  }
+  [alice, carol, bob, dave, erin, frank] = await Promise.all(
+    ['alice', 'carol', 'bob', 'dave', 'erin', 'frank'].map((name, i) => registerUser(i % 2 ? n2() : n1(), name)),
+  );
+  org = await createOrg(n1(), alice);
+  for (const user of [carol, bob, dave, erin, frank]) await addMember(n1(), org, user, 'member');
+  boardA = await createProject(n1(), org, 'Board A');
+  boardB = await createProject(n2(), org, 'Board B');
+  // Bob also owns an org of his own: losing one org must not cost him the others.
+  otherOrg = await createOrg(n2(), bob);
+  boardC = await createProject(n2(), otherOrg, 'Board C');
+}, 120_000);
+
+afterAll(async () => {
+  closeAllSockets();
+  await Promise.all([node1?.stop(), node2?.stop()]);
+  await redis?.stop();
+  await db?.drop();
+});
+
+beforeEach(({ onTestFailed }) => {
+  onTestFailed(() => console.error(`child process output:\n${childOutput()}`));
+});
+
+/** A socket of `auth` on the node at `url`, joined to each board. */
+async function session(url: string, auth: Record<string, unknown>, ...boards: Board[]): Promise<ClientSocket> {
+  const socket = await connect(url, auth);
+  for (const board of boards) await ok(socket, 'board:join', { projectId: board.project.id });
+  return socket;
+}
+const as = (user: TestUser) => ({ token: user.token });
+
+function createTask(socket: ClientSocket, board: Board, title: string): Promise<{ task: TaskJson; event: BoardEventJson }> {
+  return ok(socket, 'task:create', { projectId: board.project.id, columnId: board.columns[0]!.id, title });
+}
+
+function taskEvent(socket: ClientSocket, title: string): Promise<BoardEventJson<TaskEventData>> {
+  return nextEvent<BoardEventJson<TaskEventData>>(socket, 'board:event', (e) => (e.data as TaskEventData)?.task?.title === title);
+}
+
+/** A change by `sender` that `watcher` must see (and the ack). */
+async function changeSeenBy(sender: ClientSocket, board: Board, title: string, ...watchers: ClientSocket[]) {
+  const [ack] = await Promise.all([createTask(sender, board, title), ...watchers.map((w) => taskEvent(w, title))]);
+  return ack;
+}
+
+/** Every event a socket receives from now on, in order. */
+function recordAll(socket: ClientSocket): Array<{ event: string; payload: any }> {
+  const seen: Array<{ event: string; payload: any }> = [];
+  (socket as Socket).onAny((event: string, payload: unknown) => seen.push({ event, payload }));
+  return seen;
+}
+
+/** The events that concern `orgId` (its boards `projectIds`): board events, presence, org events. */
+function ofOrg(seen: Array<{ event: string; payload: any }>, orgId: string, projectIds: string[]) {
+  return seen.filter(({ payload }) => payload?.orgId === orgId || projectIds.includes(payload?.projectId));
+}
+
+/**
+ * A round trip on `socket`: its ack leaves the server after anything the server emitted to that
+ * socket before, so once it is back, such an emission would have arrived (no pause needed).
+ */
+async function barrier(socket: ClientSocket): Promise<void> {
+  expect(await request(socket, 'board:leave', { projectId: randomUUID() })).toEqual({ ok: true, data: {} });
+}
+
+/** The promise's value and when it arrived. */
+async function timed<T>(promise: Promise<T>): Promise<{ value: T; at: number }> {
+  const value = await promise;
+  return { value, at: Date.now() };
+}
+
+function refusalCode(answer: Ack<unknown>): string {
+  expect(answer.ok).toBe(false);
+  return answer.ok ? 'accepted' : answer.error.code;
+}
+
+/** Every board mutation and the joins, as `socket` would send them against `task` on `board`; answers each refusal code. */
+async function attemptEverything(socket: ClientSocket, board: Board, task: TaskJson, other: Board): Promise<Record<string, string>> {
+  const [todo, doing] = [board.columns[0]!.id, board.columns[1]!.id];
+  const attempts: Array<[string, string, unknown]> = [
+    ['board:join (joined before)', 'board:join', { projectId: board.project.id }],
+    ['board:join (since a seq)', 'board:join', { projectId: board.project.id, sinceSeq: 0 }],
+    ['board:join (another board)', 'board:join', { projectId: other.project.id }],
+    ['task:create', 'task:create', { projectId: board.project.id, columnId: todo, title: 'refused create' }],
+    ['task:update', 'task:update', { taskId: task.id, patch: { title: 'refused update' } }],
+    ['task:move', 'task:move', { taskId: task.id, columnId: doing }],
+    ['task:delete', 'task:delete', { taskId: task.id }],
+    ['column:create', 'column:create', { projectId: board.project.id, name: 'refused column' }],
+    ['column:update', 'column:update', { columnId: todo, patch: { name: 'refused rename' } }],
+  ];
+  const codes: Record<string, string> = {};
+  // A revoked key's socket is closed at its first refused attempt: the rest find it closed, or
+  // are cut off by the close while on their way.
+  for (const [name, event, payload] of attempts) {
+    codes[name] = socket.connected
+      ? await request(socket, event, payload).then(refusalCode, (error: Error) =>
+          /disconnected/.test(error.message) ? 'DISCONNECTED' : error.message,
+        )
+      : 'DISCONNECTED';
+  }
+  return codes;
+}
+
+/** The org's boards as the database holds them: what a refused attempt must leave as it was. */
+async function boardRows(): Promise<unknown> {
+  const ids = [boardA.project.id, boardB.project.id];
+  return {
+    projects: await db.query('select id, seq, name, status from projects where id = any($1) order by id', [ids]),
+    columns: await db.query('select id, name, position, is_done from board_columns where project_id = any($1) order by id', [ids]),
+    tasks: await db.query('select id, title, column_id, position, version, priority from tasks where project_id = any($1) order by id', [
+      ids,
+    ]),
+    events: await db.query('select count(*)::int as n from board_events where project_id = any($1)', [ids]),
+  };
+}
+
+const membership = (user: TestUser) => db.query('select role from memberships where org_id = $1 and user_id = $2', [org.id, user.user.id]);
+
+describe('revocation through Redis', () => {
+  it('kicks a member removed on node 1 out of the org on node 2 within a second; later events skip them; joins and mutations are refused', async () => {
+    const alice1 = await session(n1(), as(alice), boardA, boardB);
+    const carol2 = await session(n2(), as(carol), boardA, boardB);
+    const bob2 = await session(n2(), as(bob), boardA, boardB, boardC);
+    // Before: bob, on node 2, gets a change made on node 1, like carol.
+    const before = await changeSeenBy(alice1, boardA, 'seen by bob before his removal', bob2, carol2);
+    const bobSeen = recordAll(bob2);
+
+    const kick = timed(nextEvent(bob2, 'access:revoked'));
+    const removal = await api(n1(), 'DELETE', `/orgs/${org.slug}/members/${bob.user.id}`, undefined, alice.token);
+    const answeredAt = Date.now();
+    expect(removal.status).toBe(204);
+    const { value: revoked, at } = await kick;
+    expect(revoked).toEqual({ orgId: org.id, reason: 'removed' });
+    expect(at - answeredAt, 'ms from the DELETE answer to access:revoked on node 2').toBeLessThan(KICK_WITHIN_MS);
+    expect(await membership(bob)).toEqual([]);
+    const kickedAt = bobSeen.findIndex((e) => e.event === 'access:revoked');
+
+    // Later changes of both boards, and a later org event, reach carol on node 2 but not bob.
+    await changeSeenBy(alice1, boardA, 'board A, after bob left', carol2);
+    await changeSeenBy(alice1, boardB, 'board B, after bob left', carol2);
+    const [created] = await Promise.all([
+      api(n1(), 'POST', `/orgs/${org.slug}/projects`, { name: 'created after bob left' }, alice.token),
+      nextEvent(carol2, 'org:event', (e) => e.type === 'project.created' && (e.data as any).project.name === 'created after bob left'),
+    ]);
+    expect(created.status).toBe(201);
+
+    // Bob keeps his socket and his own org: a change there still reaches him.
+    expect(bob2.connected).toBe(true);
+    const mine = { columnId: boardC.columns[0]!.id, title: 'in bob’s own org' };
+    const [own] = await Promise.all([
+      api(n1(), 'POST', `/orgs/${otherOrg.slug}/projects/${boardC.project.id}/tasks`, mine, bob.token),
+      taskEvent(bob2, mine.title),
+    ]);
+    expect(own.status).toBe(201);
+
+    // The database re-check refuses every join and mutation in the org he left, and changes nothing.
+    const rows = await boardRows();
+    const codes = await attemptEverything(bob2, boardA, before.task, boardB);
+    for (const [attempt, code] of Object.entries(codes)) expect(REFUSED, attempt).toContain(code);
+    expect((await api(n2(), 'GET', `/orgs/${org.slug}/projects/${boardA.project.id}`, undefined, bob.token)).status).toBe(403);
+    expect(await boardRows()).toEqual(rows);
+
+    await barrier(bob2);
+    const orgProjects = [boardA.project.id, boardB.project.id, created.body.project.id];
+    expect(ofOrg(bobSeen.slice(kickedAt + 1), org.id, orgProjects)).toEqual([]);
+    expect(bobSeen.filter((e) => e.event === 'access:revoked')).toHaveLength(1);
+  });
+
+  it('sends a bot whose key is revoked on node 1 access:revoked on node 2 within a second, closes it, and refuses the key after', async () => {
+    const created = await api(
+      n1(),
+      'POST',
+      `/orgs/${org.slug}/api-keys`,
+      { name: 'revocable bot', permissions: ['boards:read', 'tasks:write'] },
+      alice.token,
+    );
+    expect(created.status).toBe(201);
+    const { apiKey, key } = created.body as { apiKey: { id: string }; key: string };
+    const alice1 = await session(n1(), as(alice), boardA);
+    const carol2 = await session(n2(), as(carol), boardA);
+    const bot2 = await session(n2(), { apiKey: key }, boardA);
+    // Before: the bot on node 2 writes, and sees a change made on node 1.
+    await changeSeenBy(bot2, boardA, 'made by the bot', alice1, carol2);
+    await changeSeenBy(alice1, boardA, 'seen by the bot', bot2);
+    const botSeen = recordAll(bot2);
+
+    const kick = timed(nextEvent(bot2, 'access:revoked'));
+    const closed = timed(nextEvent<string>(bot2, 'disconnect'));
+    const revocation = await api(n1(), 'DELETE', `/orgs/${org.slug}/api-keys/${apiKey.id}`, undefined, alice.token);
+    const answeredAt = Date.now();
+    expect(revocation.status).toBe(204);
+    const { value: revoked, at } = await kick;
+    expect(revoked).toEqual({ orgId: org.id, reason: 'key_revoked' });
+    expect(at - answeredAt, 'ms from the DELETE answer to access:revoked on node 2').toBeLessThan(KICK_WITHIN_MS);
+    const disconnected = await closed;
+    expect(disconnected.value).toBe('io server disconnect');
+    expect(disconnected.at - answeredAt, 'ms from the DELETE answer to the disconnect').toBeLessThan(KICK_WITHIN_MS);
+    expect(bot2.connected).toBe(false);
+    expect(await db.query('select revoked_at is not null as revoked from api_keys where id = $1', [apiKey.id])).toEqual([
+      { revoked: true },
+    ]);
+
+    // The key opens nothing any more, on either node.
+    for (const url of [n1(), n2()]) await expect(connect(url, { apiKey: key })).rejects.toThrow(/^UNAUTHORIZED$/);
+    expect((await api(n2(), 'GET', `/orgs/${org.slug}/projects/${boardA.project.id}`, undefined, key)).status).toBe(401);
+
+    // A later change reaches carol on node 2; the bot got nothing after the kick.
+    await changeSeenBy(alice1, boardA, 'after the bot was revoked', carol2);
+    const kickSeen = botSeen.findIndex((e) => e.event === 'access:revoked');
+    expect(kickSeen, 'access:revoked received').toBeGreaterThanOrEqual(0);
+    expect(botSeen.slice(kickSeen + 1)).toEqual([]);
+  });
+});
+
+describe('revocation while Redis is down (the database re-check carries it)', () => {
+  let alice1: ClientSocket;
+  let carol2: ClientSocket;
+  let dave2: ClientSocket;
+  let erin2: ClientSocket;
+  let frank2: ClientSocket;
+  let bot2: ClientSocket;
+  let botKeyId: string;
+
+  beforeAll(async () => {
+    const created = await api(
+      n1(),
+      'POST',
+      `/orgs/${org.slug}/api-keys`,
+      { name: 'outage bot', permissions: ['boards:read', 'tasks:write'] },
+      alice.token,
+    );
+    botKeyId = created.body.apiKey.id;
+    alice1 = await session(n1(), as(alice), boardA);
+    carol2 = await session(n2(), as(carol), boardA);
+    dave2 = await session(n2(), as(dave), boardA);
+    erin2 = await session(n2(), as(erin), boardA);
+    frank2 = await session(n2(), as(frank), boardA);
+    bot2 = await session(n2(), { apiKey: created.body.key }, boardA);
+    // Cross-node delivery works before the outage: these sockets are in the board's room on node 2.
+    await changeSeenBy(alice1, boardA, 'before the outage', carol2, dave2, erin2, frank2, bot2);
+
+    await redis!.kill();
+    for (const node of [node1!, node2!]) await eventually(async () => expect(await httpStatus(`${node.url}/readyz`)).toBe(503), 10_000);
+  }, 60_000);
+
+  afterAll(async () => {
+    // Redis returns, so the nodes end as they began.
+    if (redis && !redis.running()) redis = await startRedis(redis.port);
+  });
+
+  it('refuses a member removed on node 1 every join and mutation on node 2, and the database is unchanged', async () => {
+    // Node 2 still serves dave during the outage: the refusals below are his removal's, not the outage's.
+    const daves = await createTask(dave2, boardA, 'by dave before his removal');
+    const daveSeen = recordAll(dave2);
+
+    const removal = await api(n1(), 'DELETE', `/orgs/${org.slug}/members/${dave.user.id}`, undefined, alice.token);
+    expect(removal.status).toBe(204);
+    expect(await membership(dave)).toEqual([]);
+
+    const rows = await boardRows();
+    const codes = await attemptEverything(dave2, boardA, daves.task, boardB);
+    for (const [attempt, code] of Object.entries(codes)) expect(REFUSED, attempt).toContain(code);
+    expect(await boardRows()).toEqual(rows);
+    // The kick could not travel: the database refused him, and that refusal revoked his socket (once).
+    expect(daveSeen.filter((e) => e.event === 'access:revoked').map((e) => e.payload)).toEqual([{ orgId: org.id, reason: 'removed' }]);
+  });
+
+  it('judges a member demoted to viewer on node 1 by the new role at their next mutation on node 2', async () => {
+    const erins = await createTask(erin2, boardA, 'by erin while a member');
+
+    const demotion = await api(n1(), 'PATCH', `/orgs/${org.slug}/members/${erin.user.id}`, { role: 'viewer' }, alice.token);
+    expect(demotion.status).toBe(200);
+    expect(demotion.body).toMatchObject({ user: { id: erin.user.id }, role: 'viewer' });
+    expect(await membership(erin)).toEqual([{ role: 'viewer' }]);
+
+    const rows = await boardRows();
+    const todo = boardA.columns[0]!.id;
+    const mutations: Array<[string, unknown]> = [
+      ['task:create', { projectId: boardA.project.id, columnId: todo, title: 'refused: erin is a viewer' }],
+      ['task:update', { taskId: erins.task.id, patch: { title: 'refused: erin is a viewer' } }],
+      ['task:move', { taskId: erins.task.id, columnId: boardA.columns[1]!.id }],
+      ['task:delete', { taskId: erins.task.id }],
+      ['column:create', { projectId: boardA.project.id, name: 'refused: erin is a viewer' }],
+    ];
+    for (const [event, payload] of mutations) expect(refusalCode(await request(erin2, event, payload)), event).toBe('FORBIDDEN');
+    expect(await boardRows()).toEqual(rows);
+    // A viewer still reads the board.
+    expect((await ok(erin2, 'board:join', { projectId: boardA.project.id })).tasks.map((t: TaskJson) => t.id)).toContain(erins.task.id);
+  });
+
+  it('refuses a bot whose key is revoked on node 1 every join and mutation on node 2', async () => {
+    const bots = await createTask(bot2, boardA, 'by the bot before its key was revoked');
+    const revocation = await api(n1(), 'DELETE', `/orgs/${org.slug}/api-keys/${botKeyId}`, undefined, alice.token);
+    expect(revocation.status).toBe(204);
+
+    const rows = await boardRows();
+    const codes = await attemptEverything(bot2, boardA, bots.task, boardB);
+    for (const [attempt, code] of Object.entries(codes)) expect(['UNAUTHORIZED', 'DISCONNECTED', ...REFUSED], attempt).toContain(code);
+    expect(bot2.connected, 'the database re-check closed the revoked key’s socket').toBe(false);
+    expect(await boardRows()).toEqual(rows);
+  });
+
+  it('stops sending the org’s events to a removed member’s socket once the re-check has refused it', async () => {
+    const frankSeen = recordAll(frank2);
+    const removal = await api(n1(), 'DELETE', `/orgs/${org.slug}/members/${frank.user.id}`, undefined, alice.token);
+    expect(removal.status).toBe(204);
+    // The join re-check is where node 2 learns that frank is gone.
+    expect(REFUSED).toContain(refusalCode(await request(frank2, 'board:join', { projectId: boardA.project.id })));
+    const learnedAt = frankSeen.length;
+
+    // A change on node 2 (broadcast on this node only, as Redis is down) and an org event reach
+    // carol there; frank, refused by the database, must not get them.
+    await changeSeenBy(carol2, boardA, 'made on node 2 after frank was refused', erin2);
+    const [created] = await Promise.all([
+      api(n2(), 'POST', `/orgs/${org.slug}/projects`, { name: 'created after frank was refused' }, alice.token),
+      nextEvent(
+        carol2,
+        'org:event',
+        (e) => e.type === 'project.created' && (e.data as any).project.name === 'created after frank was refused',
+      ),
+    ]);
+    expect(created.status).toBe(201);
+    await barrier(frank2);
+    const afterRefusal = frankSeen.slice(learnedAt).filter((e) => e.event !== 'access:revoked');
+    expect(frankSeen.filter((e) => e.event === 'access:revoked').map((e) => e.payload)).toEqual([{ orgId: org.id, reason: 'removed' }]);
+    const leaked = ofOrg(afterRefusal, org.id, [boardA.project.id, boardB.project.id, created.body.project.id]);
+    expect(
+      leaked.map((e) => `${e.event} ${e.payload?.type ?? ''}`),
+      'events of the org delivered after the database refused frank',
+    ).toEqual([]);
+  });
+});

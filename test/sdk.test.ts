@@ -1,0 +1,428 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BoardState, type TaskFlowClient, TaskFlowError } from '../client/index.js';
+import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { canonical, clientEvent, closeAllClients, expectConverged, openClient } from './support/sdk.js';
+import { freePort } from './support/processes.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
+
+// Nodes A and B share the database but no Redis: a change made on one never reaches the other's
+// sockets live, which is how a client comes to miss an event. Node T gives tokens two seconds.
+const PASSWORD = 'correct horse battery';
+
+let db: TestDatabase;
+let nodeA: RunningServer;
+let nodeB: RunningServer;
+let nodeT: RunningServer;
+let org: TestOrg;
+let alice: TestUser;
+let bob: TestUser;
+let vera: TestUser;
+let project: ProjectJson;
+let columns: ColumnJson[];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  nodeA = await startServer({ DATABASE_URL: db.url });
+  nodeB = await startServer({ DATABASE_URL: db.url });
+  nodeT = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '2s' });
+  alice = await registerUser(nodeA.url, 'alice');
+  bob = await registerUser(nodeA.url, 'bob');
+  vera = await registerUser(nodeA.url, 'vera');
+  org = await createOrg(nodeA.url, alice);
+  await addMember(nodeA.url, org, bob, 'member');
+  await addMember(nodeA.url, org, vera, 'viewer');
+  ({ project, columns } = await createProject(nodeA.url, org));
+}, 60_000);
+
+afterEach(() => {
+  closeAllClients();
+  closeAllSockets();
+});
+
+afterAll(async () => {
+  await Promise.all([nodeA?.close(), nodeB?.close(), nodeT?.close()]);
+  await db?.drop();
+});
+
+const todo = () => columns[0]!.id;
+const titles = (board: BoardState) => [...board.tasks.values()].map((t) => t.title);
+
+async function live(url: string | string[], user: TestUser, options = {}) {
+  const opened = openClient(url, { token: user.token }, options);
+  await opened.client.connect();
+  const board = await opened.client.joinBoard(project.id);
+  return { ...opened, board };
+}
+
+async function boardSeq(): Promise<number> {
+  return (await db.query<{ seq: number }>('select seq from projects where id = $1', [project.id]))[0]!.seq;
+}
+
+/** Holds `lock` in a transaction of its own until the returned function is called. */
+async function holdLock(lock: string): Promise<() => Promise<void>> {
+  const holder = new pg.Client({ connectionString: db.url });
+  await holder.connect();
+  await holder.query('begin');
+  await holder.query(lock);
+  return async () => {
+    await holder.query('commit');
+    await holder.end();
+  };
+}
+
+/** Waits until at least `n` sessions of the test database wait for a lock. */
+async function waitersOnLocks(n: number): Promise<void> {
+  await eventually(async () => {
+    const [{ waiting }] = await db.query<{ waiting: number }>(
+      `select count(*)::int as waiting from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`,
+      [db.name],
+    );
+    expect(waiting).toBeGreaterThanOrEqual(n);
+  }, 10_000);
+}
+
+async function rowsTitled(title: string): Promise<number> {
+  return (await db.query<{ n: number }>('select count(*)::int as n from tasks where title = $1', [title]))[0]!.n;
+}
+
+describe('connection states', () => {
+  it('goes connecting → resyncing → live, and when its node stops, reconnecting → resyncing → live on the next one', async () => {
+    const nodeC = await startServer({ DATABASE_URL: db.url });
+    let closed = false;
+    try {
+      const { client, states, board } = await live([nodeC.url, nodeA.url], alice);
+      expect(states).toEqual(['connecting', 'resyncing', 'live']);
+      await client.createTask({ projectId: project.id, columnId: todo(), title: 'made on node C' });
+
+      await nodeC.close();
+      closed = true;
+      const { body } = await api(
+        nodeA.url,
+        'POST',
+        `/orgs/${org.slug}/projects/${project.id}/tasks`,
+        {
+          columnId: todo(),
+          title: 'made while node C went away',
+        },
+        bob.token,
+      );
+      await eventually(() => expect(states).toEqual(['connecting', 'resyncing', 'live', 'reconnecting', 'resyncing', 'live']), 10_000);
+      await client.createTask({ projectId: project.id, columnId: todo(), title: 'made on node A' });
+
+      expect(client.boards.get(project.id)).toBe(board);
+      await eventually(() => expect(board.tasks.get(body.task.id)?.title).toBe('made while node C went away'));
+      expect(titles(board)).toEqual(expect.arrayContaining(['made on node C', 'made on node A']));
+      await expectConverged(db, nodeA.url, org, project.id, [{ name: 'alice', client }]);
+      client.close();
+      expect(states.at(-1)).toBe('closed');
+    } finally {
+      if (!closed) await nodeC.close();
+    }
+  });
+});
+
+describe('closing', () => {
+  it('rejects a pending connect() with DISCONNECTED when closed before it got through, and every later mutation', async () => {
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const { client, states } = openClient(nobody, { token: alice.token });
+    const connecting = client.connect();
+    client.close();
+    await expect(connecting).rejects.toMatchObject({ name: 'TaskFlowError', code: 'DISCONNECTED' });
+    await expect(client.createTask({ projectId: project.id, columnId: todo(), title: 'too late' })).rejects.toMatchObject({
+      code: 'DISCONNECTED',
+    });
+    expect(states).toEqual(['connecting', 'closed']);
+    expect(client.unacknowledged).toBe(0);
+  });
+
+  it('drops a board it may no longer see when it comes back, and goes live instead of reconnecting for ever', async () => {
+    const dan = await registerUser(nodeA.url, 'dan');
+    await addMember(nodeA.url, org, dan, 'member');
+    const nodeC = await startServer({ DATABASE_URL: db.url });
+    let logins = 0;
+    const provider = async () => {
+      // Dan is disconnected now: the owner removes him before he is back.
+      if (logins++ === 1)
+        expect((await api(nodeA.url, 'DELETE', `/orgs/${org.slug}/members/${dan.user.id}`, undefined, alice.token)).status).toBe(204);
+      return dan.token;
+    };
+    const { client, states } = openClient([nodeC.url, nodeA.url], { token: provider });
+    const errors: unknown[] = [];
+    client.on('error', (error) => errors.push(error));
+    await client.connect();
+    await client.joinBoard(project.id);
+    await nodeC.close();
+
+    await eventually(() => expect(states).toEqual(['connecting', 'resyncing', 'live', 'reconnecting', 'resyncing', 'live']), 10_000);
+    expect(client.boards.has(project.id)).toBe(false);
+    expect(errors).toEqual([expect.objectContaining({ name: 'TaskFlowError', code: expect.stringMatching(/^(NOT_FOUND|FORBIDDEN)$/) })]);
+    await expect(client.createTask({ projectId: project.id, columnId: todo(), title: 'after the removal' })).rejects.toMatchObject({
+      code: expect.stringMatching(/^(NOT_FOUND|FORBIDDEN)$/),
+    });
+  });
+});
+
+describe('refusals', () => {
+  it('rejects a refused mutation with a TaskFlowError that carries the code, and forgets it', async () => {
+    const { client: aliceClient } = await live(nodeA.url, alice);
+    const { client: veraClient } = await live(nodeA.url, vera);
+    const { client: bobClient } = await live(nodeB.url, bob);
+
+    const invalid = aliceClient.createTask({ projectId: project.id, columnId: todo(), title: '   ' });
+    await expect(invalid).rejects.toBeInstanceOf(TaskFlowError);
+    await expect(invalid).rejects.toMatchObject({ name: 'TaskFlowError', code: 'VALIDATION_FAILED' });
+    await expect(veraClient.createTask({ projectId: project.id, columnId: todo(), title: 'a viewer’s task' })).rejects.toMatchObject({
+      code: 'FORBIDDEN',
+    });
+    await expect(aliceClient.deleteTask({ taskId: randomUUID() })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+
+    // A change to a field someone else changed since baseVersion: CONFLICT, with the task as it is.
+    const { task } = await aliceClient.createTask({ projectId: project.id, columnId: todo(), title: 'contested' });
+    await bobClient.updateTask({ taskId: task.id, patch: { title: 'bob’s title' } });
+    const conflict = await aliceClient.updateTask({ taskId: task.id, patch: { title: 'alice’s title' }, baseVersion: 1 }).catch((e) => e);
+    expect(conflict).toBeInstanceOf(TaskFlowError);
+    expect(conflict).toMatchObject({ code: 'CONFLICT', details: { task: { id: task.id, title: 'bob’s title', version: 2 } } });
+
+    for (const client of [aliceClient, veraClient, bobClient]) expect(client.unacknowledged).toBe(0);
+    expect(await rowsTitled('a viewer’s task')).toBe(0);
+    expect(await rowsTitled('alice’s title')).toBe(0);
+  });
+
+  it('rejects connect() with UNAUTHORIZED for a refused fixed token, and ends closed', async () => {
+    const { client, states } = openClient(nodeA.url, { token: 'not-a-token' });
+    await expect(client.connect()).rejects.toMatchObject({ name: 'TaskFlowError', code: 'UNAUTHORIZED' });
+    expect(states).toEqual(['connecting', 'closed']);
+  });
+});
+
+describe('a token provider', () => {
+  it('is asked again after token_expired; the client resyncs its board intact and sees a change made meanwhile', async () => {
+    const login = async (user: TestUser) => {
+      const answer = await api(nodeT.url, 'POST', '/auth/login', { email: user.email, password: PASSWORD });
+      expect(answer.status).toBe(200);
+      return answer.body.token as string;
+    };
+    const tokens: string[] = [];
+    let madeMeanwhile: TaskJson | undefined;
+    const provider = async () => {
+      if (tokens.length === 1) {
+        // Alice is disconnected now: Bob changes the board before she is back.
+        const { body } = await api(
+          nodeT.url,
+          'POST',
+          `/orgs/${org.slug}/projects/${project.id}/tasks`,
+          {
+            columnId: todo(),
+            title: 'made while alice was away',
+          },
+          await login(bob),
+        );
+        madeMeanwhile = body.task;
+      }
+      tokens.push(await login(alice));
+      return tokens.at(-1)!;
+    };
+    const { client, states } = openClient(nodeT.url, { token: provider });
+    await client.connect();
+    const board = await client.joinBoard(project.id);
+    const { task: before } = await client.createTask({ projectId: project.id, columnId: todo(), title: 'made before expiry' });
+
+    // A mutation fired as the token runs out is kept and sent again once the client is back.
+    let firedAtExpiry: Promise<unknown> | undefined;
+    client.on('revoked', () => {
+      firedAtExpiry ??= client.createTask({ projectId: project.id, columnId: todo(), title: 'fired as the token expired' });
+    });
+    const [revoked] = await clientEvent(client, 'revoked', () => true, 5000);
+    expect(revoked).toEqual({ orgId: null, reason: 'token_expired' });
+    await eventually(
+      () => expect(states.slice(0, 6)).toEqual(['connecting', 'resyncing', 'live', 'reconnecting', 'resyncing', 'live']),
+      5000,
+    );
+
+    expect(tokens.length).toBeGreaterThanOrEqual(2);
+    expect(tokens[1]).not.toBe(tokens[0]);
+    expect(client.boards.get(project.id)).toBe(board);
+    expect(board.tasks.get(before.id)?.title).toBe('made before expiry');
+    expect(board.tasks.get(madeMeanwhile!.id)).toEqual(madeMeanwhile);
+    await expect(firedAtExpiry).resolves.toMatchObject({ task: { title: 'fired as the token expired' } });
+    const { task: after } = await client.createTask({ projectId: project.id, columnId: todo(), title: 'made after expiry' });
+    expect(board.tasks.get(after.id)?.title).toBe('made after expiry');
+    expect(await rowsTitled('fired as the token expired')).toBe(1);
+    await eventually(async () => expect(board.seq).toBe(await boardSeq()));
+  });
+});
+
+describe('a fixed token', () => {
+  it('that expires ends the client closed with UNAUTHORIZED, and what was unacknowledged rejects', async () => {
+    const { body } = await api(nodeT.url, 'POST', '/auth/login', { email: alice.email, password: PASSWORD });
+    const { client, states } = openClient(nodeT.url, { token: body.token as string });
+    const errors: unknown[] = [];
+    client.on('error', (error) => errors.push(error));
+    await client.connect();
+    await client.joinBoard(project.id);
+    let firedAtExpiry: Promise<unknown> | undefined;
+    client.on('revoked', () => {
+      firedAtExpiry ??= client.createTask({ projectId: project.id, columnId: todo(), title: 'fired as a fixed token expired' });
+    });
+    await clientEvent(client, 'state', (state) => state === 'closed', 8000);
+    expect(states).toEqual(['connecting', 'resyncing', 'live', 'reconnecting', 'closed']);
+    expect(errors).toEqual([expect.objectContaining({ code: 'UNAUTHORIZED' })]);
+    await expect(firedAtExpiry).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    expect(client.unacknowledged).toBe(0);
+  });
+});
+
+describe('gaps', () => {
+  it('resyncs when an event arrives after one it never got, or its own ack skips one', async () => {
+    const { client, board } = await live(nodeA.url, alice, { gapGraceMs: 100 });
+    let resyncs = 0;
+    client.on('board', (_board, event) => {
+      if (!event) resyncs += 1;
+    });
+    const bobA = await connect(nodeA.url, { token: bob.token });
+    const bobB = await connect(nodeB.url, { token: bob.token });
+    const create = (socket: typeof bobA, title: string) => ok(socket, 'task:create', { projectId: project.id, columnId: todo(), title });
+
+    // Node B has no way to tell node A's sockets: Alice misses x, then sees y.
+    const x = await create(bobB, 'x, missed');
+    const y = await create(bobA, 'y, seen');
+    expect(y.event.seq).toBe(x.event.seq + 1);
+    await eventually(() => {
+      expect(board.seq).toBe(y.event.seq);
+      expect(board.gap).toBe(false);
+      expect(board.tasks.get(x.task.id)).toEqual(x.task);
+      expect(board.tasks.get(y.task.id)).toEqual(y.task);
+    });
+    expect(resyncs).toBe(1);
+
+    // Alice misses z, then her own ack names the seq after it.
+    const z = await create(bobB, 'z, missed');
+    const { task: w, event } = await client.createTask({ projectId: project.id, columnId: todo(), title: 'w, her own' });
+    expect(event!.seq).toBe(z.event.seq + 1);
+    await eventually(() => {
+      expect(board.seq).toBe(event!.seq);
+      expect(board.tasks.get(z.task.id)).toEqual(z.task);
+      expect(board.tasks.get(w.id)).toEqual(w);
+    });
+    expect(resyncs).toBe(2);
+    await expectConverged(db, nodeA.url, org, project.id, [{ name: 'alice', client }]);
+  });
+
+  it('keeps an event that arrives between joining the room and the join answer', async () => {
+    const bobA = await connect(nodeA.url, { token: bob.token });
+    const { client } = openClient(nodeA.url, { token: alice.token });
+    await client.connect();
+    const column = columns[1]!;
+
+    // The join reads the board's seq and columns, then waits for the tasks table while Bob's
+    // rename (which reads no task) commits and is broadcast to the room Alice already joined.
+    const release = await holdLock('lock table tasks in access exclusive mode');
+    const joining = client.joinBoard(project.id);
+    joining.catch(() => {}); // awaited below, once the lock is gone
+    let renamed: { event: BoardEventJson };
+    try {
+      await waitersOnLocks(1);
+      renamed = await ok(bobA, 'column:update', { columnId: column.id, patch: { name: `renamed ${randomUUID().slice(0, 8)}` } });
+    } finally {
+      await release();
+    }
+    const board = await joining;
+    expect(renamed.event.seq).toBe(await boardSeq());
+    expect(board.seq).toBe(renamed.event.seq);
+    expect(board.columns.get(column.id)).toEqual((renamed.event.data as { column: ColumnJson }).column);
+    await expectConverged(db, nodeA.url, org, project.id, [{ name: 'alice', client }]);
+  });
+
+  it('BoardState applies events in seq order and keeps newer ones across a snapshot', async () => {
+    const bobA = await connect(nodeA.url, { token: bob.token });
+    const join = async (): Promise<BoardSnapshot> => ok(bobA, 'board:join', { projectId: project.id });
+    const create = async (title: string): Promise<BoardEventJson> =>
+      (await ok(bobA, 'task:create', { projectId: project.id, columnId: todo(), title })).event;
+    const start = await join();
+    const [e1, e2] = [await create('first'), await create('second')];
+    const middle = await join();
+    const e3 = await create('third');
+    const end = canonical(await join());
+
+    const inOrder = new BoardState(start);
+    expect(inOrder.receive(e2)).toBe(false);
+    expect(inOrder.gap).toBe(true);
+    expect(inOrder.seq).toBe(start.seq);
+    expect(inOrder.receive(e1)).toBe(true);
+    expect(inOrder.receive(e1)).toBe(false); // a duplicate is dropped
+    expect(inOrder.receive(e3)).toBe(true);
+    expect({ gap: inOrder.gap, board: canonical(inOrder.toSnapshot()) }).toEqual({ gap: false, board: end });
+
+    // A snapshot answer (the log no longer reaches back) with a newer event already waiting.
+    const resynced = new BoardState(start);
+    resynced.receive(e3);
+    expect(resynced.gap).toBe(true);
+    resynced.sync(middle);
+    expect({ gap: resynced.gap, board: canonical(resynced.toSnapshot()) }).toEqual({ gap: false, board: end });
+
+    // A replay answer fills the gap the same way.
+    const replayed = new BoardState(start);
+    replayed.receive(e3);
+    replayed.sync(await ok(bobA, 'board:join', { projectId: project.id, sinceSeq: start.seq }));
+    expect(canonical(replayed.toSnapshot())).toEqual(end);
+  });
+});
+
+describe('retries', () => {
+  it('answers one clientMutationId sent to node A and then node B with the same result, applied once', async () => {
+    const bobA = await connect(nodeA.url, { token: bob.token });
+    const bobB = await connect(nodeB.url, { token: bob.token });
+    const title = `once ${randomUUID()}`;
+    const create = { projectId: project.id, columnId: todo(), title, clientMutationId: randomUUID() };
+    const first = await ok(bobA, 'task:create', create);
+    const again = await ok(bobB, 'task:create', create);
+    expect(again).toEqual(first);
+
+    const move = { taskId: first.task.id, columnId: columns[2]!.id, clientMutationId: randomUUID() };
+    const moved = await ok(bobA, 'task:move', move);
+    expect(await ok(bobB, 'task:move', move)).toEqual(moved);
+    expect(moved.task).toMatchObject({ columnId: columns[2]!.id, version: 2 });
+
+    // The same id for another kind of change is not a retry.
+    const reused = await request(bobB, 'task:delete', { taskId: first.task.id, clientMutationId: create.clientMutationId });
+    expect(reused).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+
+    expect(await db.query('select column_id, version from tasks where title = $1', [title])).toEqual([
+      { column_id: columns[2]!.id, version: 2 },
+    ]);
+    expect(
+      await db.query('select seq, type from board_events where client_mutation_id = any($1) order by seq', [
+        [create.clientMutationId, move.clientMutationId],
+      ]),
+    ).toEqual([
+      { seq: first.event.seq, type: 'task.created' },
+      { seq: moved.event.seq, type: 'task.moved' },
+    ]);
+  });
+
+  it('sends a mutation whose ack is late again with the same clientMutationId, and it lands once', async () => {
+    const { client, board } = await live(nodeA.url, alice, { ackTimeoutMs: 250 });
+    const title = `late ${randomUUID()}`;
+    // Every writer of the board waits for its row: the first send and at least one retry queue up.
+    const release = await holdLock(`select 1 from projects where id = '${project.id}' for update`);
+    let created: ReturnType<TaskFlowClient['createTask']>;
+    try {
+      created = client.createTask({ projectId: project.id, columnId: todo(), title });
+      await waitersOnLocks(2);
+    } finally {
+      await release();
+    }
+    const { task, event } = await created;
+    expect(client.unacknowledged).toBe(0);
+    expect(await rowsTitled(title)).toBe(1);
+    expect(await db.query('select seq from board_events where client_mutation_id = $1', [event!.clientMutationId])).toEqual([
+      { seq: event!.seq },
+    ]);
+    expect([...board.tasks.values()].filter((t) => t.title === title)).toEqual([task]);
+  });
+});
