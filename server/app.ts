@@ -42,11 +42,14 @@ export interface BuildOptions {
 }
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<TaskFlow> {
-  const database = await openDatabase(config);
   const app = Fastify({
     logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
     bodyLimit: MAX_MESSAGE_BYTES,
     forceCloseConnections: true,
+  });
+  const database = await openDatabase(config, {
+    warn: (message) => app.log.warn({ driver: 'knex' }, String(message)),
+    error: (message) => app.log.error({ driver: 'knex' }, String(message)),
   });
   registerErrorHandling(app);
   if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins });

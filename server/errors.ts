@@ -55,7 +55,11 @@ function isUnavailable(error: unknown): boolean {
   if (!e) return false;
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
   if (e.name === 'KnexTimeoutError') return true;
-  return /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection/i.test(e.message ?? '');
+  // knex's "Transaction query already complete": BEGIN failed on a connection that had just died,
+  // and the statement after it finds the transaction over (every transaction here is em.transactional).
+  return /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Transaction query already complete/i.test(
+    e.message ?? '',
+  );
 }
 
 /**

@@ -32,6 +32,6 @@ export async function authenticateApiKey(ctx: AppContext, key: unknown): Promise
   }
   return {
     principal: { kind: 'bot', keyId: apiKey.id, orgId: apiKey.org.id, name: apiKey.name, permissions: apiKey.permissions },
-    expiresAt: apiKey.expiresAt ? Math.floor(apiKey.expiresAt.getTime() / 1000) : null,
+    expiresAt: apiKey.expiresAt ? Math.ceil(apiKey.expiresAt.getTime() / 1000) : null,
   };
 }

@@ -11,7 +11,13 @@ import { entities } from './entities.js';
 export type Orm = MikroORM;
 
 /** Options shared by the server and the migration tooling; no connection is opened here. */
-export function ormOptions(databaseUrl: string | null, pglite?: PGlite): Options {
+/** Where knex's own warnings go (it prints to the console otherwise, whatever the log level). */
+export interface DriverLog {
+  warn(message: unknown): void;
+  error(message: unknown): void;
+}
+
+export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: DriverLog): Options {
   const common: Options = {
     entities,
     extensions: [Migrator],
@@ -27,7 +33,11 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite): Options
       clientUrl: databaseUrl,
       pool: { min: 0, max: 10 },
       // Fail fast while PostgreSQL is away, so callers get UNAVAILABLE instead of a hang.
-      driverOptions: { acquireConnectionTimeout: 5000, connection: { connectionTimeoutMillis: 3000 } },
+      driverOptions: {
+        acquireConnectionTimeout: 5000,
+        connection: { connectionTimeoutMillis: 3000 },
+        ...(log ? { log: { warn: log.warn, error: log.error, deprecate: log.warn, debug: () => {} } } : {}),
+      },
     };
   }
   return {
@@ -43,9 +53,12 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite): Options
  * Opens the database: PostgreSQL at `databaseUrl`, or the embedded PGlite in `dataDir/pgdata`
  * (kept across restarts). `close` shuts both down.
  */
-export async function openDatabase(config: Pick<Config, 'databaseUrl' | 'dataDir'>): Promise<{ orm: Orm; close: () => Promise<void> }> {
+export async function openDatabase(
+  config: Pick<Config, 'databaseUrl' | 'dataDir'>,
+  log?: DriverLog,
+): Promise<{ orm: Orm; close: () => Promise<void> }> {
   if (config.databaseUrl) {
-    const orm = await MikroORM.init(ormOptions(config.databaseUrl));
+    const orm = await MikroORM.init(ormOptions(config.databaseUrl, undefined, log));
     return { orm, close: () => orm.close(true) };
   }
   const dir = path.join(config.dataDir, 'pgdata');

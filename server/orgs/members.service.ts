@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Role, roleAtLeast } from '../../shared/roles.js';
 import type { MemberJson } from '../../shared/wire.js';
@@ -72,7 +73,8 @@ async function findMember(em: EntityManager, userId: string): Promise<IMembershi
   return membership;
 }
 
+/** Locks the owners' rows first, so two owners demoting each other (or leaving) at once cannot both pass. */
 async function refuseLastOwner(em: EntityManager, what: 'demoted' | 'removed' | 'leave'): Promise<void> {
-  const owners = await em.count(Membership, { role: 'owner' });
+  const owners = (await em.find(Membership, { role: 'owner' }, { fields: ['id'], lockMode: LockMode.PESSIMISTIC_WRITE })).length;
   if (owners <= 1) throw invalid(what === 'leave' ? 'the last owner cannot leave the organization' : `the last owner cannot be ${what}`);
 }

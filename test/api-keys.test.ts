@@ -1,0 +1,345 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ColumnJson, ProjectJson } from '../shared/wire.js';
+import { createProject } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import {
+  barrier,
+  call,
+  type Cast,
+  castOrg,
+  createKey,
+  type CreatedKey,
+  expectAllRefused,
+  orgRows,
+  recordAll,
+  type Refused,
+} from './support/governance.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
+
+const KEY_PATTERN = /^tfk_[A-Za-z0-9]{12}_[A-Za-z0-9_-]{43,}$/;
+
+let db: TestDatabase;
+let node: RunningServer;
+let cast: Cast;
+let project: ProjectJson;
+let columns: ColumnJson[];
+let otherProject: ProjectJson;
+let otherColumns: ColumnJson[];
+let readKey: CreatedKey;
+let writeKey: CreatedKey;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url });
+  cast = await castOrg(node.url);
+  ({ project, columns } = await createProject(node.url, cast.org));
+  ({ project: otherProject, columns: otherColumns } = await createProject(node.url, cast.otherOrg));
+  readKey = await createKey(node.url, cast.org, ['boards:read'], { name: 'reader' });
+  writeKey = await createKey(node.url, cast.org, ['boards:read', 'tasks:write'], { name: 'writer' });
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await db?.drop();
+});
+
+const keys = (path = '') => `/orgs/${cast.org.slug}/api-keys${path}`;
+
+async function keyRow(id: string) {
+  const [row] = await db.query<{ key_hash: string; last_used_at: Date | null; revoked_at: Date | null; expires_at: Date | null }>(
+    'select * from api_keys where id = $1',
+    [id],
+  );
+  return row!;
+}
+
+function belowAdmin(): Refused[] {
+  return [
+    { who: 'member', auth: cast.member.token },
+    { who: 'viewer', auth: cast.viewer.token },
+    { who: 'non-member', auth: cast.outsider.token },
+    { who: "another org's admin", auth: cast.otherAdmin.token },
+    { who: 'bot with every permission', auth: writeKey.key },
+  ];
+}
+
+/** Expects `key` to be refused on HTTP (401) and at the socket handshake (UNAUTHORIZED). */
+async function expectDead(key: string): Promise<void> {
+  const answer = await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects`, { auth: key });
+  expect({ status: answer.status, code: answer.body?.error?.code }).toEqual({ status: 401, code: 'UNAUTHORIZED' });
+  await expect(connect(node.url, { apiKey: key })).rejects.toThrow('UNAUTHORIZED');
+}
+
+describe('managing keys', () => {
+  it('lets an admin create a key, shown once: 201 {apiKey, key}, stored only as its SHA-256', async () => {
+    const answer = await call(node.url, 'POST', keys(), {
+      body: { name: 'ci bot', permissions: ['boards:read', 'tasks:write'] },
+      auth: cast.admin.token,
+    });
+    expect(answer.status).toBe(201);
+    const { apiKey, key } = answer.body;
+    expect(key).toMatch(KEY_PATTERN);
+    expect(apiKey).toEqual({
+      id: expect.any(String),
+      name: 'ci bot',
+      prefix: expect.any(String),
+      permissions: ['boards:read', 'tasks:write'],
+      createdBy: cast.admin.user.id,
+      createdAt: expect.any(String),
+      expiresAt: null,
+      lastUsedAt: null,
+      revokedAt: null,
+    });
+    expect(key.startsWith(`tfk_${apiKey.prefix}_`)).toBe(true);
+    const row = await keyRow(apiKey.id);
+    expect(row.key_hash).toBe(createHash('sha256').update(key).digest('hex'));
+    expect(JSON.stringify(row)).not.toContain(key.split('_').slice(2).join('_'));
+  });
+
+  it('lists keys without the key or its hash', async () => {
+    const answer = await call(node.url, 'GET', keys(), { auth: cast.admin.token });
+    expect(answer.status).toBe(200);
+    expect(answer.body.map((k: { id: string }) => k.id)).toEqual(expect.arrayContaining([readKey.apiKey.id, writeKey.apiKey.id]));
+    const text = JSON.stringify(answer.body);
+    for (const created of [readKey, writeKey]) {
+      expect(text).not.toContain(created.key);
+      expect(text).not.toContain(created.key.split('_').slice(2).join('_'));
+      expect(text).not.toContain((await keyRow(created.apiKey.id)).key_hash);
+    }
+    expect(text).not.toMatch(/keyHash|key_hash|"key"/);
+  });
+
+  it('refuses members, viewers, outsiders, another org and any key to create, list or revoke keys', async () => {
+    await expectAllRefused(db, cast.org.id, belowAdmin(), (auth) =>
+      call(node.url, 'POST', keys(), { body: { name: 'sneaky', permissions: ['tasks:write'] }, auth }),
+    );
+    await expectAllRefused(db, cast.org.id, belowAdmin(), (auth) => call(node.url, 'GET', keys(), { auth }));
+    await expectAllRefused(db, cast.org.id, belowAdmin(), (auth) => call(node.url, 'DELETE', keys(`/${readKey.apiKey.id}`), { auth }));
+    expect((await keyRow(readKey.apiKey.id)).revoked_at).toBeNull();
+  });
+
+  it('refuses an unknown permission, an expiry in the past and an unknown body key with 400', async () => {
+    for (const body of [
+      { name: 'x', permissions: ['members:manage'] },
+      { name: 'x', permissions: [] },
+      { name: 'x', permissions: ['boards:read'], expiresAt: new Date(Date.now() - 60_000).toISOString() },
+      { name: 'x', permissions: ['boards:read'], orgId: cast.otherOrg.id },
+    ]) {
+      await expectAllRefused(
+        db,
+        cast.org.id,
+        [{ who: 'owner', auth: cast.owner.token }],
+        (auth) => call(node.url, 'POST', keys(), { body, auth }),
+        400,
+      );
+    }
+  });
+});
+
+describe('a key with boards:read', () => {
+  it('joins boards and reads projects, but may not create tasks', async () => {
+    const socket = await connect(node.url, { apiKey: readKey.key });
+    expect(await ok(socket, 'board:join', { projectId: project.id })).toMatchObject({ project: { id: project.id } });
+    const list = await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects`, { auth: readKey.key });
+    expect(list.status).toBe(200);
+    expect(list.body.map((p: ProjectJson) => p.id)).toContain(project.id);
+    expect((await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects/${project.id}`, { auth: readKey.key })).status).toBe(200);
+
+    const before = await orgRows(db, cast.org.id);
+    expect(await request(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'no' })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    const http = await call(node.url, 'POST', `/orgs/${cast.org.slug}/projects/${project.id}/tasks`, {
+      body: { columnId: columns[0]!.id, title: 'no' },
+      auth: readKey.key,
+    });
+    expect(http.status).toBe(403);
+    const newProject = await call(node.url, 'POST', `/orgs/${cast.org.slug}/projects`, { body: { name: 'no' }, auth: readKey.key });
+    expect(newProject.status).toBe(403);
+    expect(await orgRows(db, cast.org.id)).toEqual(before);
+  });
+});
+
+describe('a key with tasks:write', () => {
+  it('creates tasks over the socket and HTTP, and the events name the bot as actor', async () => {
+    const bot = await connect(node.url, { apiKey: writeKey.key });
+    const watcher = await connect(node.url, { token: cast.viewer.token });
+    await ok(bot, 'board:join', { projectId: project.id });
+    await ok(watcher, 'board:join', { projectId: project.id });
+    const actor = { kind: 'bot', id: writeKey.apiKey.id, name: 'writer' };
+
+    const overSocket = nextEvent(watcher, 'board:event', (e) => e.type === 'task.created' && e.data.task.title === 'from the bot socket');
+    const created = await ok(bot, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'from the bot socket' });
+    expect(created.event.actor).toEqual(actor);
+    expect((await overSocket).actor).toEqual(actor);
+
+    const overHttp = nextEvent(watcher, 'board:event', (e) => e.type === 'task.created' && e.data.task.title === 'from the bot over HTTP');
+    const answer = await call(node.url, 'POST', `/orgs/${cast.org.slug}/projects/${project.id}/tasks`, {
+      body: { columnId: columns[0]!.id, title: 'from the bot over HTTP' },
+      auth: writeKey.key,
+    });
+    expect(answer.status).toBe(201);
+    expect(answer.body.event.actor).toEqual(actor);
+    expect((await overHttp).actor).toEqual(actor);
+
+    const rows = await db.query('select title from tasks where id = any($1) order by title', [[created.task.id, answer.body.task.id]]);
+    expect(rows).toEqual([{ title: 'from the bot over HTTP' }, { title: 'from the bot socket' }]);
+    const events = await db.query<{ actor: unknown }>('select actor from board_events where project_id = $1 and seq = any($2)', [
+      project.id,
+      [created.event.seq, answer.body.event.seq],
+    ]);
+    expect(events).toEqual([{ actor }, { actor }]);
+  });
+
+  it('cannot reach another org over HTTP (403) or the socket (NOT_FOUND)', async () => {
+    const bot = await connect(node.url, { apiKey: writeKey.key });
+    const before = await orgRows(db, cast.otherOrg.id);
+    for (const [method, path, body] of [
+      ['GET', `/orgs/${cast.otherOrg.slug}`, undefined],
+      ['GET', `/orgs/${cast.otherOrg.slug}/projects`, undefined],
+      ['GET', `/orgs/${cast.otherOrg.slug}/members`, undefined],
+      ['POST', `/orgs/${cast.otherOrg.slug}/projects/${otherProject.id}/tasks`, { columnId: otherColumns[0]!.id, title: 'intrusion' }],
+    ] as const) {
+      const answer = await call(node.url, method, path, { body, auth: writeKey.key });
+      expect({ path, status: answer.status }).toEqual({ path, status: 403 });
+    }
+    for (const [event, payload] of [
+      ['board:join', { projectId: otherProject.id }],
+      ['task:create', { projectId: otherProject.id, columnId: otherColumns[0]!.id, title: 'intrusion' }],
+    ] as const) {
+      expect(await request(bot, event, payload)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    }
+    // Its own org's slug with the other org's project: not found there.
+    const crossed = await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects/${otherProject.id}`, { auth: writeKey.key });
+    expect(crossed.status).toBe(404);
+    expect(await orgRows(db, cast.otherOrg.id)).toEqual(before);
+  });
+
+  it('is refused on the routes that only people may use', async () => {
+    const orgCount = async () => (await db.query<{ n: number }>('select count(*)::int as n from organizations'))[0]!.n;
+    const orgsBefore = await orgCount();
+    const everything = await createKey(node.url, cast.org, ['boards:read', 'tasks:write', 'projects:write']);
+    await expectAllRefused(db, cast.org.id, [{ who: 'bot with every permission', auth: everything.key }], async (auth) => {
+      for (const [method, path, body] of [
+        ['GET', '/me', undefined],
+        ['POST', '/auth/refresh', undefined],
+        ['POST', '/orgs', { name: 'Bot org' }],
+        ['POST', `/orgs/${cast.org.slug}/invites`, { email: 'bot-invited@example.test', role: 'member' }],
+        ['GET', `/orgs/${cast.org.slug}/invites`, undefined],
+        ['POST', `/orgs/${cast.org.slug}/api-keys`, { name: 'child', permissions: ['boards:read'] }],
+        ['GET', `/orgs/${cast.org.slug}/api-keys`, undefined],
+        ['DELETE', `/orgs/${cast.org.slug}/api-keys/${readKey.apiKey.id}`, undefined],
+        ['PATCH', `/orgs/${cast.org.slug}/members/${cast.member.user.id}`, { role: 'viewer' }],
+        ['DELETE', `/orgs/${cast.org.slug}/members/${cast.member.user.id}`, undefined],
+        ['PATCH', `/orgs/${cast.org.slug}`, { name: 'Bot rename' }],
+        ['GET', `/orgs/${cast.org.slug}/audit-log`, undefined],
+      ] as const) {
+        const answer = await call(node.url, method, path, { body, auth });
+        if (answer.status !== 403) return { ...answer, body: { error: { code: `${method} ${path}: ${answer.status}` } } };
+      }
+      return { status: 403, body: { error: { code: 'FORBIDDEN' } } };
+    });
+    expect(await orgCount()).toBe(orgsBefore);
+  });
+});
+
+describe('a key that is not valid', () => {
+  it('is refused (401, connect_error UNAUTHORIZED) when tampered, unknown, malformed, revoked or expired', async () => {
+    const tampered = writeKey.key.slice(0, -1) + (writeKey.key.endsWith('A') ? 'B' : 'A');
+    const unknownPrefix = writeKey.key.replace(/^tfk_[A-Za-z0-9]{12}_/, 'tfk_ZZZZZZZZZZZZ_');
+    await expectDead(tampered);
+    await expectDead(unknownPrefix);
+    await expectDead('tfk_short_secret');
+    await expectDead(`${writeKey.key}x`.replace('tfk_', 'tfx_'));
+
+    const revoked = await createKey(node.url, cast.org, ['boards:read']);
+    expect((await call(node.url, 'DELETE', keys(`/${revoked.apiKey.id}`), { auth: cast.admin.token })).status).toBe(204);
+    await expectDead(revoked.key);
+
+    const expired = await createKey(node.url, cast.org, ['boards:read']);
+    expect((await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects`, { auth: expired.key })).status).toBe(200);
+    await db.query(`update api_keys set expires_at = now() - interval '1 second' where id = $1`, [expired.apiKey.id]);
+    await expectDead(expired.key);
+  });
+
+  it('stops working when its expiresAt passes, and its live socket is told and closed', async () => {
+    const soon = await createKey(node.url, cast.org, ['boards:read'], { expiresAt: new Date(Date.now() + 3000).toISOString() });
+    expect(soon.apiKey.expiresAt).not.toBeNull();
+    const socket = await connect(node.url, { apiKey: soon.key });
+    await ok(socket, 'board:join', { projectId: project.id });
+    const told = nextEvent(socket, 'access:revoked', () => true, 10_000);
+    const closed = new Promise<string>((resolve) => socket.once('disconnect', (reason) => resolve(reason)));
+    expect(await told).toMatchObject({ reason: 'token_expired' });
+    await closed;
+    await eventually(async () => {
+      expect((await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects`, { auth: soon.key })).status).toBe(401);
+    }, 5000);
+    await expectDead(soon.key);
+  });
+});
+
+describe('revoking a key', () => {
+  it("sends access:revoked (key_revoked) to the bot's socket, disconnects it, and the key fails at once", async () => {
+    const revokedKey = await createKey(node.url, cast.org, ['boards:read', 'tasks:write']);
+    const bot = await connect(node.url, { apiKey: revokedKey.key });
+    await ok(bot, 'board:join', { projectId: project.id });
+    const bystander = await connect(node.url, { apiKey: writeKey.key });
+    await ok(bystander, 'board:join', { projectId: project.id });
+    const bystanderSeen = recordAll(bystander);
+
+    const told = nextEvent(bot, 'access:revoked');
+    const closed = new Promise<string>((resolve) => bot.once('disconnect', (reason) => resolve(reason)));
+    const answer = await call(node.url, 'DELETE', keys(`/${revokedKey.apiKey.id}`), { auth: cast.admin.token });
+    expect(answer.status).toBe(204);
+    const httpAfter = await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects`, { auth: revokedKey.key });
+    expect(httpAfter.status).toBe(401);
+    expect(await told).toEqual({ orgId: cast.org.id, reason: 'key_revoked' });
+    expect(await closed).toBe('io server disconnect');
+    expect((await keyRow(revokedKey.apiKey.id)).revoked_at).not.toBeNull();
+    await expectDead(revokedKey.key);
+    const listed = await call(node.url, 'GET', keys(), { auth: cast.admin.token });
+    expect(listed.body.find((k: { id: string }) => k.id === revokedKey.apiKey.id).revokedAt).not.toBeNull();
+
+    await barrier(bystander);
+    // Presence may change as the bots come and go; nothing else reaches the other bot.
+    expect(bystanderSeen.filter((r) => r.event !== 'presence:changed')).toEqual([]);
+    expect((await request(bystander, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'still here' })).ok).toBe(
+      true,
+    );
+  });
+
+  it("answers 404 for another org's key named through this org", async () => {
+    const foreign = await createKey(node.url, cast.otherOrg, ['boards:read']);
+    const answer = await call(node.url, 'DELETE', keys(`/${foreign.apiKey.id}`), { auth: cast.owner.token });
+    expect(answer.status).toBe(404);
+    expect((await keyRow(foreign.apiKey.id)).revoked_at).toBeNull();
+    expect((await call(node.url, 'GET', `/orgs/${cast.otherOrg.slug}/projects`, { auth: foreign.key })).status).toBe(200);
+  });
+});
+
+describe('last_used_at', () => {
+  it('is set on first use and not rewritten within a minute', async () => {
+    const fresh = await createKey(node.url, cast.org, ['boards:read']);
+    expect((await keyRow(fresh.apiKey.id)).last_used_at).toBeNull();
+    expect((await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects`, { auth: fresh.key })).status).toBe(200);
+    const first = (await keyRow(fresh.apiKey.id)).last_used_at;
+    expect(first).toBeInstanceOf(Date);
+    expect(Math.abs(first!.getTime() - Date.now())).toBeLessThan(60_000);
+
+    expect((await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects`, { auth: fresh.key })).status).toBe(200);
+    await connect(node.url, { apiKey: fresh.key });
+    expect((await keyRow(fresh.apiKey.id)).last_used_at).toEqual(first);
+    const listed = await call(node.url, 'GET', keys(), { auth: cast.admin.token });
+    expect(listed.body.find((k: { id: string }) => k.id === fresh.apiKey.id).lastUsedAt).toBe(first!.toISOString());
+
+    // Once the last write is more than a minute old, the next use writes it again.
+    await db.query(`update api_keys set last_used_at = now() - interval '2 minutes' where id = $1`, [fresh.apiKey.id]);
+    const old = (await keyRow(fresh.apiKey.id)).last_used_at!;
+    expect((await call(node.url, 'GET', `/orgs/${cast.org.slug}/projects`, { auth: fresh.key })).status).toBe(200);
+    expect((await keyRow(fresh.apiKey.id)).last_used_at!.getTime()).toBeGreaterThan(old.getTime());
+  });
+});

@@ -1,0 +1,260 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Mail } from '../server/mail/mailer.js';
+import { api, type TestOrg } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { call, captureMail, type Cast, castOrg, createKey, type CreatedKey, expectAllRefused, type Refused } from './support/governance.js';
+import { type RunningServer, startServer } from './support/server.js';
+
+let db: TestDatabase;
+let node: RunningServer;
+let cast: Cast;
+let mails: Mail[];
+let botKey: CreatedKey;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  const capture = captureMail();
+  mails = capture.mails;
+  node = await startServer({ DATABASE_URL: db.url }, { mailer: capture.mailer });
+  cast = await castOrg(node.url);
+  botKey = await createKey(node.url, cast.org, ['boards:read', 'tasks:write', 'projects:write']);
+});
+
+afterAll(async () => {
+  await node?.close();
+  await db?.drop();
+});
+
+const newEmail = (name: string) => `${name}-${randomUUID().slice(0, 8)}@example.test`;
+
+function invite(org: TestOrg, email: string, role: string, auth: string) {
+  return call(node.url, 'POST', `/orgs/${org.slug}/invites`, { body: { email, role }, auth });
+}
+
+async function register(email: string, name = 'newcomer') {
+  const answer = await api(node.url, 'POST', '/auth/register', { email, password: 'correct horse battery', name });
+  expect(answer.status).toBe(201);
+  return answer.body as { token: string; user: { id: string } };
+}
+
+async function membershipsOf(userId: string) {
+  return db.query<{ org_id: string; role: string }>('select org_id, role from memberships where user_id = $1 order by org_id', [userId]);
+}
+
+async function inviteRows(email: string) {
+  return db.query<{ id: string; org_id: string; token_hash: string; role: string; accepted_at: Date | null }>(
+    'select * from invites where email = $1',
+    [email.toLowerCase()],
+  );
+}
+
+/** The token in the one mail sent to `to`. */
+function tokenMailedTo(to: string): string {
+  const sent = mails.filter((mail) => mail.to === to.toLowerCase());
+  expect(sent).toHaveLength(1);
+  const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(sent[0]!.text)?.[1];
+  expect(token, `a link with a token in: ${sent[0]!.text}`).toBeTruthy();
+  return token!;
+}
+
+function belowAdmin(): Refused[] {
+  return [
+    { who: 'member', auth: cast.member.token },
+    { who: 'viewer', auth: cast.viewer.token },
+    { who: 'non-member', auth: cast.outsider.token },
+    { who: "another org's admin", auth: cast.otherAdmin.token },
+    { who: 'bot with every permission', auth: botKey.key },
+  ];
+}
+
+describe('inviting', () => {
+  it('adds an existing account at once: 201 {member}', async () => {
+    const existing = await register(newEmail('existing'), 'existing');
+    const email = (await api(node.url, 'GET', '/me', undefined, existing.token)).body.user.email as string;
+    const answer = await invite(cast.org, email, 'member', cast.admin.token);
+    expect(answer.status).toBe(201);
+    expect(answer.body).toEqual({
+      member: { user: { id: existing.user.id, email, name: 'existing' }, role: 'member', joinedAt: expect.any(String) },
+    });
+    expect(await membershipsOf(existing.user.id)).toEqual([{ org_id: cast.org.id, role: 'member' }]);
+  });
+
+  it('answers 202 {invite} for a new email and mails a link whose token is kept only as a SHA-256', async () => {
+    const email = newEmail('new');
+    const answer = await invite(cast.org, email, 'viewer', cast.admin.token);
+    expect(answer.status).toBe(202);
+    expect(answer.body).toEqual({
+      invite: {
+        id: expect.any(String),
+        email,
+        role: 'viewer',
+        invitedBy: cast.admin.user.id,
+        createdAt: expect.any(String),
+        expiresAt: expect.any(String),
+      },
+    });
+    expect(new Date(answer.body.invite.expiresAt).getTime()).toBeGreaterThan(Date.now());
+
+    const token = tokenMailedTo(email);
+    expect(token.length).toBeGreaterThanOrEqual(32);
+    expect(JSON.stringify(answer.body)).not.toContain(token);
+    const rows = await inviteRows(email);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ id: answer.body.invite.id, org_id: cast.org.id, role: 'viewer', accepted_at: null });
+    expect(rows[0]!.token_hash).toMatch(/^[0-9a-f]{64}$/);
+    expect(rows[0]!.token_hash).toBe(createHash('sha256').update(token).digest('hex'));
+    expect(JSON.stringify(rows)).not.toContain(token);
+    expect(JSON.stringify(answer.body)).not.toContain(rows[0]!.token_hash);
+  });
+
+  it('answers 409 for someone who is already a member, whatever the case of the email', async () => {
+    for (const email of [cast.member.email, cast.member.email.toUpperCase()]) {
+      await expectAllRefused(
+        db,
+        cast.org.id,
+        [{ who: 'owner', auth: cast.owner.token }],
+        (auth) => invite(cast.org, email, 'viewer', auth),
+        409,
+      );
+    }
+  });
+
+  it('lets only owners invite as owner', async () => {
+    const sent = mails.length;
+    const existing = await register(newEmail('would-be-owner'));
+    const existingEmail = (await api(node.url, 'GET', '/me', undefined, existing.token)).body.user.email as string;
+    const fresh = newEmail('fresh-owner');
+    for (const email of [existingEmail, fresh]) {
+      await expectAllRefused(db, cast.org.id, [{ who: 'admin', auth: cast.admin.token }], (auth) => invite(cast.org, email, 'owner', auth));
+    }
+    expect(mails.length).toBe(sent);
+
+    expect((await invite(cast.org, existingEmail, 'owner', cast.owner.token)).status).toBe(201);
+    expect(await membershipsOf(existing.user.id)).toEqual([{ org_id: cast.org.id, role: 'owner' }]);
+    const pending = await invite(cast.org, fresh, 'owner', cast.owner.token);
+    expect(pending.status).toBe(202);
+    expect(pending.body.invite.role).toBe('owner');
+  });
+
+  it('refuses members, viewers, outsiders, another org and any key, and sends no mail', async () => {
+    const sent = mails.length;
+    for (const [email, role] of [
+      [newEmail('refused'), 'viewer'],
+      [cast.outsider.email, 'member'],
+    ]) {
+      await expectAllRefused(db, cast.org.id, belowAdmin(), (auth) => invite(cast.org, email!, role!, auth));
+    }
+    expect(mails.length).toBe(sent);
+    expect(await membershipsOf(cast.outsider.user.id)).toEqual([]);
+  });
+
+  it('refuses a body with a key the schema does not name', async () => {
+    await expectAllRefused(
+      db,
+      cast.org.id,
+      [{ who: 'owner', auth: cast.owner.token }],
+      (auth) =>
+        call(node.url, 'POST', `/orgs/${cast.org.slug}/invites`, {
+          body: { email: newEmail('x'), role: 'member', orgId: cast.otherOrg.id },
+          auth,
+        }),
+      400,
+    );
+  });
+});
+
+describe('pending invitations', () => {
+  it('are listed to admins, without token or hash', async () => {
+    const email = newEmail('listed');
+    const sent = await invite(cast.org, email, 'member', cast.owner.token);
+    const token = tokenMailedTo(email);
+    const answer = await call(node.url, 'GET', `/orgs/${cast.org.slug}/invites`, { auth: cast.admin.token });
+    expect(answer.status).toBe(200);
+    expect(answer.body).toContainEqual(sent.body.invite);
+    const [row] = await inviteRows(email);
+    expect(JSON.stringify(answer.body)).not.toContain(token);
+    expect(JSON.stringify(answer.body)).not.toContain(row!.token_hash);
+    expect(JSON.stringify(answer.body)).not.toMatch(/tokenHash|token_hash/);
+  });
+
+  it('are not listed to members, viewers, outsiders, another org or any key', async () => {
+    await expectAllRefused(db, cast.org.id, belowAdmin(), (auth) => call(node.url, 'GET', `/orgs/${cast.org.slug}/invites`, { auth }));
+  });
+
+  it('can be revoked by an admin (204), after which registering with the email adds no membership', async () => {
+    const email = newEmail('revoked');
+    const sent = await invite(cast.org, email, 'member', cast.owner.token);
+    const id = sent.body.invite.id as string;
+
+    await expectAllRefused(db, cast.org.id, belowAdmin(), (auth) =>
+      call(node.url, 'DELETE', `/orgs/${cast.org.slug}/invites/${id}`, { auth }),
+    );
+    expect(await inviteRows(email)).toHaveLength(1);
+
+    const revoked = await call(node.url, 'DELETE', `/orgs/${cast.org.slug}/invites/${id}`, { auth: cast.admin.token });
+    expect(revoked.status).toBe(204);
+    expect(await inviteRows(email)).toEqual([]);
+    const list = await call(node.url, 'GET', `/orgs/${cast.org.slug}/invites`, { auth: cast.admin.token });
+    expect(list.body.map((i: { id: string }) => i.id)).not.toContain(id);
+    expect((await call(node.url, 'DELETE', `/orgs/${cast.org.slug}/invites/${id}`, { auth: cast.admin.token })).status).toBe(404);
+
+    const user = await register(email);
+    expect(await membershipsOf(user.user.id)).toEqual([]);
+    expect((await api(node.url, 'GET', '/me', undefined, user.token)).body.memberships).toEqual([]);
+  });
+
+  it("cannot be revoked through another org's slug", async () => {
+    const email = newEmail('elsewhere');
+    const sent = await invite(cast.org, email, 'member', cast.owner.token);
+    const answer = await call(node.url, 'DELETE', `/orgs/${cast.otherOrg.slug}/invites/${sent.body.invite.id}`, {
+      auth: cast.otherOrg.owner.token,
+    });
+    expect(answer.status).toBe(404);
+    expect(await inviteRows(email)).toHaveLength(1);
+  });
+});
+
+describe('registering with an invited email', () => {
+  it('turns every pending invitation, from every org, into a membership with the invited role', async () => {
+    const email = newEmail('Twice');
+    expect((await invite(cast.org, email, 'admin', cast.owner.token)).status).toBe(202);
+    expect((await invite(cast.otherOrg, email, 'viewer', cast.otherAdmin.token)).status).toBe(202);
+
+    const user = await register(email.toUpperCase());
+    const expected = [
+      { org_id: cast.org.id, role: 'admin' },
+      { org_id: cast.otherOrg.id, role: 'viewer' },
+    ].sort((a, b) => a.org_id.localeCompare(b.org_id));
+    expect(await membershipsOf(user.user.id)).toEqual(expected);
+    const me = await api(node.url, 'GET', '/me', undefined, user.token);
+    expect(me.body.memberships).toHaveLength(2);
+    expect(me.body.memberships).toEqual(
+      expect.arrayContaining([
+        { org: { id: cast.org.id, slug: cast.org.slug, name: expect.any(String) }, role: 'admin' },
+        { org: { id: cast.otherOrg.id, slug: cast.otherOrg.slug, name: expect.any(String) }, role: 'viewer' },
+      ]),
+    );
+    const rows = await inviteRows(email);
+    expect(rows).toHaveLength(2);
+    for (const row of rows) expect(row.accepted_at).not.toBeNull();
+    const list = await call(node.url, 'GET', `/orgs/${cast.org.slug}/invites`, { auth: cast.owner.token });
+    expect(list.body.map((i: { email: string }) => i.email)).not.toContain(email.toLowerCase());
+    // The new member acts with the invited role at once.
+    expect((await call(node.url, 'GET', `/orgs/${cast.org.slug}/invites`, { auth: user.token })).status).toBe(200);
+    expect((await call(node.url, 'GET', `/orgs/${cast.otherOrg.slug}/invites`, { auth: user.token })).status).toBe(403);
+  });
+
+  it('does not honour an expired invitation', async () => {
+    const email = newEmail('expired');
+    const sent = await invite(cast.org, email, 'member', cast.owner.token);
+    await db.query(`update invites set expires_at = now() - interval '1 minute' where id = $1`, [sent.body.invite.id]);
+    const list = await call(node.url, 'GET', `/orgs/${cast.org.slug}/invites`, { auth: cast.owner.token });
+    expect(list.body.map((i: { id: string }) => i.id)).not.toContain(sent.body.invite.id);
+
+    const user = await register(email);
+    expect(await membershipsOf(user.user.id)).toEqual([]);
+    expect((await api(node.url, 'GET', `/orgs/${cast.org.slug}`, undefined, user.token)).status).toBe(403);
+    expect((await inviteRows(email))[0]!.accepted_at).toBeNull();
+  });
+});
