@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProjectJson, TaskJson, Viewer } from '../shared/wire.js';
+import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { describeChildren, type RedisProcess, type ServerProcess, startRedis, startServerProcess } from './support/processes.js';
+import { closeAllSockets, connect, nextEvent, ok } from './support/sockets.js';
+
+// Presence on two server processes: who is on a board is seen across nodes, and a node that dies
+// takes its viewers off the list within PRESENCE_REFRESH (1 s here).
+let db: TestDatabase;
+let redis: RedisProcess | undefined;
+let node1: ServerProcess | undefined;
+let node2: ServerProcess | undefined;
+let alice: TestUser;
+let bob: TestUser;
+let project: ProjectJson;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  try {
+    redis = await startRedis();
+    const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, JWT_SECRET: randomBytes(32).toString('hex'), PRESENCE_REFRESH: '1s' };
+    node1 = await startServerProcess('node1', env);
+    node2 = await startServerProcess('node2', env);
+  } catch (error) {
+    console.error(describeChildren([node1, node2, redis]));
+    throw error;
+  }
+  alice = await registerUser(node1.url, 'alice');
+  bob = await registerUser(node1.url, 'bob');
+  const org = await createOrg(node1.url, alice);
+  await addMember(node1.url, org, bob, 'member');
+  ({ project } = await createProject(node1.url, org));
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await Promise.all([node1?.stop(), node2?.stop()]);
+  await redis?.stop();
+  await db?.drop();
+});
+
+type PresenceChanged = { projectId: string; viewers: Viewer[] };
+const names = (p: PresenceChanged) => p.viewers.map((v) => v.name).join();
+
+describe('presence across nodes', () => {
+  it('lists viewers of both nodes, shows who edits what, and drops the viewers of a node that dies', async () => {
+    const aliceSocket = await connect(node1!.url, { token: alice.token });
+    const bobSocket = await connect(node2!.url, { token: bob.token });
+    await ok(aliceSocket, 'board:join', { projectId: project.id });
+    const both = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p) === 'alice,bob');
+    await ok(bobSocket, 'board:join', { projectId: project.id });
+    await both;
+
+    const { task } = (await ok(aliceSocket, 'task:create', {
+      projectId: project.id,
+      columnId: (await ok(aliceSocket, 'board:join', { projectId: project.id })).columns[0].id,
+      title: 'Edit me',
+    })) as { task: TaskJson };
+    const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) =>
+      p.viewers.some((v) => v.name === 'bob' && v.editingTaskId === task.id),
+    );
+    await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: task.id });
+    await editing;
+
+    const alone = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p) === 'alice', 10_000);
+    const killedAt = Date.now();
+    await node2!.kill();
+    await alone;
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+  });
+});
