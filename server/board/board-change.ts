@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Capability } from '../../shared/roles.js';
 import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
+import type { Caller } from '../auth/caller.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
@@ -20,6 +21,11 @@ export interface BoardTarget {
   outsider: DomainError;
   /** What the id names (`task`, `project`, `column`), for the NOT_FOUND message. */
   what: string;
+}
+
+/** The request for a change `caller` asks for, landing at `target`. */
+export function changeRequest(caller: Caller, target: BoardTarget, type: BoardEventType, clientMutationId?: string): BoardChangeRequest {
+  return { principal: caller.principal, target, type, clientMutationId, originSocketId: caller.socketId };
 }
 
 export interface BoardChangeRequest {

@@ -2,8 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { generateNKeysBetween } from 'fractional-indexing';
 import type { ColumnChangeData } from '../../shared/events.js';
 import type { ColumnCreatePayload, ColumnDeletePayload, ColumnMovePayload, ColumnUpdatePayload } from '../../shared/schemas.js';
-import type { BoardEventType, ColumnEventData, ColumnField, ColumnJson } from '../../shared/wire.js';
-import { type BoardChangeResult, commitBoardChange } from '../board/board-change.js';
+import type { ColumnEventData, ColumnField, ColumnJson } from '../../shared/wire.js';
+import { type BoardChangeResult, changeRequest, commitBoardChange } from '../board/board-change.js';
 import { lastPosition, positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
@@ -21,7 +21,7 @@ export async function createColumn(ctx: AppContext, caller: Caller, input: Colum
   const target = await ctx.locator.target('project', input.projectId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
-    { ...request(caller, 'column.created', input.clientMutationId), target },
+    changeRequest(caller, target, 'column.created', input.clientMutationId),
     async (em, projectId) => {
       const column = em.create(Column, {
         org: em.getReference(Organization, target.orgId),
@@ -41,7 +41,7 @@ export async function updateColumn(ctx: AppContext, caller: Caller, input: Colum
   const target = await ctx.locator.target('column', input.columnId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
-    { ...request(caller, 'column.updated', input.clientMutationId), target },
+    changeRequest(caller, target, 'column.updated', input.clientMutationId),
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
       const changed: ColumnField[] = [];
@@ -64,7 +64,7 @@ export async function moveColumn(ctx: AppContext, caller: Caller, input: ColumnM
   const target = await ctx.locator.target('column', input.columnId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
-    { ...request(caller, 'column.moved', input.clientMutationId), target },
+    changeRequest(caller, target, 'column.moved', input.clientMutationId),
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
       column.position = await positionIn(em, onBoard(projectId), column.id, input);
@@ -83,7 +83,7 @@ export async function deleteColumn(ctx: AppContext, caller: Caller, input: Colum
   const target = await ctx.locator.target('column', input.columnId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
-    { ...request(caller, 'column.deleted', input.clientMutationId), target },
+    changeRequest(caller, target, 'column.deleted', input.clientMutationId),
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
       const tasks = await em.find(Task, { column: column.id }, { populate: ['taskLabels'] });
@@ -114,10 +114,6 @@ export async function deleteColumn(ctx: AppContext, caller: Caller, input: Colum
     },
   );
   return columnAnswer(result);
-}
-
-function request(caller: Caller, type: BoardEventType, clientMutationId?: string) {
-  return { principal: caller.principal, type, clientMutationId, originSocketId: caller.socketId };
 }
 
 function columnAnswer(result: BoardChangeResult): ColumnChangeData {

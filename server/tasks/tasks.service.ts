@@ -3,7 +3,7 @@ import type { TaskChangeData, TaskDeleteData } from '../../shared/events.js';
 import type { TaskCreatePayload, TaskDeletePayload, TaskMovePayload, TaskPatch } from '../../shared/schemas.js';
 import type { TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
-import { type BoardChangeResult, commitBoardChange } from '../board/board-change.js';
+import { type BoardChangeResult, changeRequest, commitBoardChange } from '../board/board-change.js';
 import { positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
@@ -24,7 +24,7 @@ export async function createTask(ctx: AppContext, caller: Caller, input: TaskCre
   const target = await ctx.locator.target('project', input.projectId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
-    { ...request(caller, 'task.created', input.clientMutationId), target },
+    changeRequest(caller, target, 'task.created', input.clientMutationId),
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
       const now = new Date();
@@ -61,7 +61,7 @@ export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpd
   const target = await ctx.locator.target('task', input.taskId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
-    { ...request(caller, 'task.updated', input.clientMutationId), target },
+    changeRequest(caller, target, 'task.updated', input.clientMutationId),
     async (em, projectId) => {
       const task = await findTask(em, projectId, input.taskId);
       const patch = input.patch;
@@ -92,7 +92,7 @@ export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMoveP
   const target = await ctx.locator.target('task', input.taskId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
-    { ...request(caller, 'task.moved', input.clientMutationId), target },
+    changeRequest(caller, target, 'task.moved', input.clientMutationId),
     async (em, projectId) => {
       const task = await findTask(em, projectId, input.taskId);
       await refuseConflicts(em, task, input.baseVersion, ['columnId', 'position']);
@@ -116,7 +116,7 @@ export async function deleteTask(ctx: AppContext, caller: Caller, input: TaskDel
   const target = await ctx.locator.target('task', input.taskId, caller.scopeOrgId);
   const result = await commitBoardChange(
     ctx,
-    { ...request(caller, 'task.deleted', input.clientMutationId), target },
+    changeRequest(caller, target, 'task.deleted', input.clientMutationId),
     async (em, projectId) => {
       const task = await findTask(em, projectId, input.taskId);
       if (input.baseVersion !== undefined && task.version > input.baseVersion) {
@@ -127,10 +127,6 @@ export async function deleteTask(ctx: AppContext, caller: Caller, input: TaskDel
     },
   );
   return { event: result.event! };
-}
-
-function request(caller: Caller, type: 'task.created' | 'task.updated' | 'task.moved' | 'task.deleted', clientMutationId?: string) {
-  return { principal: caller.principal, type, clientMutationId, originSocketId: caller.socketId };
 }
 
 function taskEvent(task: ITask, changed: TaskField[]): { data: TaskEventData } {
