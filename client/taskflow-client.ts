@@ -20,7 +20,8 @@ import type {
 import type { BoardEventJson, Viewer } from '../shared/wire.js';
 import { BoardState } from './board-state.js';
 import { Emitter } from './emitter.js';
-import { RETRYABLE, TaskFlowError } from './errors.js';
+import { TaskFlowError } from './errors.js';
+import { type MutationEvent, MutationQueue } from './mutation-queue.js';
 
 /** A user's token (or a function that returns a fresh one, asked at every connect), or a bot's API key. */
 export type Credentials = { token: string | (() => string | Promise<string>) } | { apiKey: string };
@@ -56,18 +57,6 @@ export type TaskFlowClientEvents = {
   error: (error: Error) => void;
 };
 
-type MutationEvent =
-  'task:create' | 'task:update' | 'task:move' | 'task:delete' | 'column:create' | 'column:update' | 'column:move' | 'column:delete';
-
-interface PendingMutation {
-  event: MutationEvent;
-  payload: { clientMutationId: string };
-  resolve(data: unknown): void;
-  reject(error: Error): void;
-  attempts: number;
-}
-
-const MAX_ATTEMPTS = 20;
 /** `board:join` refusals that mean the board is not this client's to see any more. */
 const BOARD_GONE: ReadonlySet<string> = new Set(['FORBIDDEN', 'NOT_FOUND']);
 type TypedSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -82,7 +71,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   state: ConnectionState = 'connecting';
   readonly boards = new Map<string, BoardState>();
   private readonly urls: string[];
-  private readonly pending = new Map<string, PendingMutation>();
+  private readonly mutations: MutationQueue;
   private readonly presence = new Map<string, string | null>();
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Events for boards whose first `board:join` is still unanswered. */
@@ -98,6 +87,14 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   constructor(private readonly options: TaskFlowClientOptions) {
     super();
     this.urls = Array.isArray(options.url) ? options.url : [options.url];
+    this.mutations = new MutationQueue({
+      ackTimeoutMs: options.ackTimeoutMs ?? 5000,
+      socket: () => this.socket as unknown as Socket | null,
+      acknowledged: (data) => {
+        const event = (data as { event?: BoardEventJson | null }).event;
+        if (event) this.receive(event);
+      },
+    });
   }
 
   /**
@@ -157,7 +154,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   /** Mutations sent but not yet acknowledged. */
   get unacknowledged(): number {
-    return this.pending.size;
+    return this.mutations.size;
   }
 
   /** Disconnects for good: a pending `connect()` and every unacknowledged mutation reject with DISCONNECTED. */
@@ -250,7 +247,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     this.setState('live');
     this.firstConnect?.resolve();
     this.firstConnect = undefined;
-    for (const mutation of this.pending.values()) void this.send(mutation);
+    this.mutations.resendAll();
     return true;
   }
 
@@ -298,9 +295,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     this.firstConnect = undefined;
     for (const timer of this.gapTimers.values()) clearTimeout(timer);
     this.gapTimers.clear();
-    // Whether these reached the server is unknown; the caller hears that they were not confirmed.
-    for (const mutation of this.pending.values()) mutation.reject(reason);
-    this.pending.clear();
+    this.mutations.rejectAll(reason);
   }
 
   /** Waits before the next connect attempt, with jitter; `close()` ends the wait at once. */
@@ -368,57 +363,10 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   private mutate<T>(event: MutationEvent, input: object): Promise<T> {
     if (this.closed) return Promise.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
-    const payload = { ...input, clientMutationId: randomId() };
-    return new Promise<T>((resolve, reject) => {
-      const mutation: PendingMutation = { event, payload, resolve: resolve as (data: unknown) => void, reject, attempts: 0 };
-      this.pending.set(payload.clientMutationId, mutation);
-      if (this.state === 'live') void this.send(mutation);
-    });
-  }
-
-  private async send(mutation: PendingMutation): Promise<void> {
-    const socket = this.socket;
-    if (!socket?.connected || mutation.attempts >= MAX_ATTEMPTS) {
-      if (mutation.attempts >= MAX_ATTEMPTS)
-        this.settle(mutation, new TaskFlowError({ code: 'DISCONNECTED', message: 'no answer after many tries' }));
-      return;
-    }
-    mutation.attempts += 1;
-    let answer: Ack<unknown>;
-    try {
-      answer = (await (socket as unknown as Socket)
-        .timeout(this.options.ackTimeoutMs ?? 5000)
-        .emitWithAck(mutation.event, mutation.payload)) as Ack<unknown>;
-    } catch {
-      // No ack in time. If the socket is still up, ask again; otherwise the next connect resends.
-      if (socket.connected && this.pending.has(mutation.payload.clientMutationId)) void this.send(mutation);
-      return;
-    }
-    if (!this.pending.has(mutation.payload.clientMutationId)) return;
-    if (answer.ok) return this.settle(mutation, null, answer.data);
-    if (RETRYABLE.has(answer.error.code) && socket.connected) {
-      await this.pause(mutation.attempts);
-      return void this.send(mutation);
-    }
-    this.settle(mutation, new TaskFlowError(answer.error));
-  }
-
-  private settle(mutation: PendingMutation, error: Error | null, data?: unknown): void {
-    this.pending.delete(mutation.payload.clientMutationId);
-    if (error) {
-      mutation.reject(error);
-      return;
-    }
-    const event = (data as { event?: BoardEventJson | null }).event;
-    if (event) this.receive(event);
-    mutation.resolve(data);
+    return this.mutations.add<T>(event, input, this.state === 'live');
   }
 }
 
 type AckData<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void
   ? D
   : never;
-
-function randomId(): string {
-  return globalThis.crypto.randomUUID();
-}

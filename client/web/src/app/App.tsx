@@ -1,0 +1,100 @@
+import { useEffect, useState } from 'react';
+import { AuthScreen } from '../auth/AuthScreen.js';
+import { BoardScreen } from '../board/BoardScreen.js';
+import { ErrorState } from '../common/ErrorState.js';
+import { Notices } from '../common/NoticeList.js';
+import { Header } from '../layout/Header.js';
+import { CreateOrgScreen } from '../orgs/CreateOrgScreen.js';
+import { MembersScreen } from '../orgs/MembersScreen.js';
+import { ProjectsScreen } from '../projects/ProjectsScreen.js';
+import { api, type Me } from './api.js';
+import { useConnectionState, useLiveClient } from './live.js';
+import { Link, matchRoute, navigate, paths, type Route, usePath } from './router.js';
+import { useSignedInUserId } from './session.js';
+import { useResource } from './use-resource.js';
+
+const LAST_ORG = 'taskflow.lastOrg';
+
+export function App() {
+  const userId = useSignedInUserId();
+  return (
+    <>
+      {userId ? <SignedIn userId={userId} /> : <AuthScreen />}
+      <Notices />
+    </>
+  );
+}
+
+function SignedIn({ userId }: { userId: string }) {
+  const path = usePath();
+  const route = matchRoute(path);
+  const loaded = useResource(`me:${userId}`, () => api.me());
+  // Read again after creating an org, so that the new org's page finds it at once.
+  const [reread, setReread] = useState<{ userId: string; me: Me } | null>(null);
+  const me = reread?.userId === userId ? reread.me : loaded.data;
+  const client = useLiveClient(userId);
+  const state = useConnectionState(client);
+  const slug = 'slug' in route ? route.slug : null;
+
+  useEffect(() => {
+    if (slug && me?.memberships.some((m) => m.org.slug === slug)) localStorage.setItem(LAST_ORG, slug);
+  }, [slug, me]);
+
+  // Where "/" (and an accepted invitation) leads: the last org used, the first one, or creating one.
+  useEffect(() => {
+    if (!me || (route.name !== 'home' && route.name !== 'invite')) return;
+    const last = me.memberships.find((m) => m.org.slug === localStorage.getItem(LAST_ORG)) ?? me.memberships[0];
+    navigate(last ? paths.projects(last.org.slug) : paths.newOrg(), { replace: true });
+  }, [me, route.name]);
+
+  if (loaded.error) return <ErrorState title="Could not load your account">{loaded.error.message}</ErrorState>;
+  if (!me) return <p className="page hint">Loading…</p>;
+  const reloadMe = async () => setReread({ userId, me: await api.me() });
+
+  return (
+    <>
+      <Header me={me} slug={slug && me.memberships.some((m) => m.org.slug === slug) ? slug : null} state={state} />
+      <main className="app-main">
+        <Screen route={route} me={me} userId={userId} client={client} reloadMe={reloadMe} />
+      </main>
+    </>
+  );
+}
+
+function Screen({
+  route,
+  me,
+  userId,
+  client,
+  reloadMe,
+}: {
+  route: Route;
+  me: Me;
+  userId: string;
+  client: ReturnType<typeof useLiveClient>;
+  reloadMe: () => Promise<void>;
+}) {
+  if (route.name === 'home' || route.name === 'invite') return null;
+  if (route.name === 'new-org') return <CreateOrgScreen first={me.memberships.length === 0} onCreated={reloadMe} />;
+  if (route.name === 'not-found') return <NotFound />;
+  const membership = me.memberships.find((m) => m.org.slug === route.slug);
+  if (!membership) {
+    return (
+      <ErrorState title="You cannot open this organization">
+        <p>It does not exist, or you are not a member of it.</p>
+        <Link to="/">Back to your boards</Link>
+      </ErrorState>
+    );
+  }
+  if (route.name === 'projects') return <ProjectsScreen key={route.slug} membership={membership} client={client} />;
+  if (route.name === 'members') return <MembersScreen key={route.slug} membership={membership} userId={userId} client={client} />;
+  return <BoardScreen key={route.projectId} client={client} membership={membership} me={me} projectId={route.projectId} />;
+}
+
+function NotFound() {
+  return (
+    <ErrorState title="Nothing here">
+      <Link to="/">Back to your boards</Link>
+    </ErrorState>
+  );
+}

@@ -1,0 +1,68 @@
+import type { Role } from '../../../../shared/roles.js';
+import type { ColumnJson, InviteJson, LabelJson, MemberJson, OrgJson, ProjectJson, UserJson } from '../../../index.js';
+import { session } from './session.js';
+
+/** An HTTP refusal, with the code of DESIGN §6. */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+}
+
+/** A JSON call to `/api/v1`, as the signed-in user when there is one. */
+export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const signedIn = session.token() !== null;
+  const headers: Record<string, string> = {};
+  if (signedIn) headers.authorization = `Bearer ${await session.freshToken()}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const response = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await response.text();
+  const data: unknown = text ? JSON.parse(text) : undefined;
+  if (!response.ok) {
+    const error = (data as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
+    if (response.status === 401 && signedIn) session.signOut();
+    throw new ApiError(response.status, error?.code ?? 'INTERNAL', error?.message ?? response.statusText, error?.details);
+  }
+  return data as T;
+}
+
+export interface Membership {
+  org: Pick<OrgJson, 'id' | 'slug' | 'name'>;
+  role: Role;
+}
+export interface Me {
+  user: UserJson;
+  memberships: Membership[];
+}
+export type InviteOutcome = { member: MemberJson } | { invite: InviteJson };
+
+const org = (slug: string) => `/orgs/${encodeURIComponent(slug)}`;
+
+/** The routes of DESIGN §6 the web board uses. */
+export const api = {
+  register: (input: { email: string; password: string; name: string }) =>
+    call<{ token: string; user: UserJson }>('POST', '/auth/register', input),
+  login: (input: { email: string; password: string }) => call<{ token: string; user: UserJson }>('POST', '/auth/login', input),
+  me: () => call<Me>('GET', '/me'),
+  createOrg: (input: { name: string; slug?: string }) => call<{ org: OrgJson; role: Role }>('POST', '/orgs', input),
+
+  projects: (slug: string) => call<ProjectJson[]>('GET', `${org(slug)}/projects`),
+  createProject: (slug: string, input: { name: string; description?: string }) =>
+    call<{ project: ProjectJson; columns: ColumnJson[] }>('POST', `${org(slug)}/projects`, input),
+
+  members: (slug: string) => call<MemberJson[]>('GET', `${org(slug)}/members`),
+  changeRole: (slug: string, userId: string, role: Role) => call<MemberJson>('PATCH', `${org(slug)}/members/${userId}`, { role }),
+  removeMember: (slug: string, userId: string) => call<void>('DELETE', `${org(slug)}/members/${userId}`),
+  invites: (slug: string) => call<InviteJson[]>('GET', `${org(slug)}/invites`),
+  invite: (slug: string, input: { email: string; role: Role }) => call<InviteOutcome>('POST', `${org(slug)}/invites`, input),
+  revokeInvite: (slug: string, inviteId: string) => call<void>('DELETE', `${org(slug)}/invites/${inviteId}`),
+
+  labels: (slug: string) => call<LabelJson[]>('GET', `${org(slug)}/labels`),
+  createLabel: (slug: string, input: { name: string; color: string }) => call<LabelJson>('POST', `${org(slug)}/labels`, input),
+};

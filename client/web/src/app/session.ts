@@ -1,0 +1,114 @@
+import { useSyncExternalStore } from 'react';
+
+const TOKEN_KEY = 'taskflow.token';
+/** Refresh once less than this share of the token's lifetime is left (and at least a minute before it ends). */
+const REFRESH_SHARE = 0.25;
+
+type Listener = () => void;
+const listeners = new Set<Listener>();
+let refreshing: Promise<string> | null = null;
+let timer: ReturnType<typeof setTimeout> | undefined;
+
+function notify(): void {
+  for (const listener of listeners) listener();
+}
+
+/** The `sub`, `exp` and `iat` claims of a JWT (times in seconds); null when it cannot be read. */
+function claims(token: string): { sub: string; exp: number; iat: number } | null {
+  try {
+    const body = token.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/');
+    const { sub, exp, iat } = JSON.parse(atob(body)) as { sub?: string; exp?: number; iat?: number };
+    return typeof exp === 'number' && typeof sub === 'string' ? { sub, exp, iat: iat ?? exp - 3600 } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Milliseconds until the token should be refreshed (negative: now), or until it expires when `hard`. */
+function msUntilRefresh(token: string): number {
+  const c = claims(token);
+  if (!c) return Infinity;
+  const margin = Math.max(60, (c.exp - c.iat) * REFRESH_SHARE);
+  return (c.exp - margin) * 1000 - Date.now();
+}
+
+function isExpired(token: string): boolean {
+  const c = claims(token);
+  return c !== null && c.exp * 1000 <= Date.now();
+}
+
+/** Refreshes the token again shortly before it runs out, so an idle tab stays signed in. */
+function schedule(): void {
+  clearTimeout(timer);
+  const token = session.token();
+  if (!token) return;
+  const wait = Math.min(Math.max(msUntilRefresh(token), 1000), 2 ** 31 - 1);
+  timer = setTimeout(() => void session.freshToken().catch(() => undefined), wait);
+}
+
+/**
+ * The signed-in user's token, kept in localStorage (so a reload, or another tab, stays signed in)
+ * and refreshed with `POST /auth/refresh` before it expires. A token that cannot be refreshed
+ * signs the user out: they sign in again.
+ */
+export const session = {
+  token(): string | null {
+    const token = localStorage.getItem(TOKEN_KEY);
+    return token && !isExpired(token) ? token : null; // '' or expired: nobody
+  },
+
+  signIn(token: string): void {
+    localStorage.setItem(TOKEN_KEY, token);
+    schedule();
+    notify();
+  },
+
+  signOut(): void {
+    localStorage.removeItem(TOKEN_KEY);
+    clearTimeout(timer);
+    notify();
+  },
+
+  subscribe(listener: Listener): () => void {
+    listeners.add(listener);
+    return () => listeners.delete(listener);
+  },
+
+  /** A token good for a while yet: the stored one, or a refreshed one when it is close to expiry. */
+  freshToken(): Promise<string> {
+    const token = session.token();
+    if (!token) return Promise.reject(new Error('signed out'));
+    if (msUntilRefresh(token) > 0) return Promise.resolve(token);
+    refreshing ??= fetch('/api/v1/auth/refresh', { method: 'POST', headers: { authorization: `Bearer ${token}` } })
+      .then(async (response) => {
+        if (response.status === 401) {
+          session.signOut();
+          throw new Error('the session ended; sign in again');
+        }
+        if (!response.ok) return token; // try again at the next call; the current one still works
+        const { token: fresh } = (await response.json()) as { token: string };
+        localStorage.setItem(TOKEN_KEY, fresh);
+        schedule();
+        return fresh;
+      })
+      .finally(() => {
+        refreshing = null;
+      });
+    return refreshing;
+  },
+};
+
+window.addEventListener('storage', (event) => {
+  if (event.key !== TOKEN_KEY) return;
+  schedule();
+  notify();
+});
+schedule();
+
+/** The id of the signed-in user (null: nobody), re-rendering on sign-in and sign-out, in this tab or another. */
+export function useSignedInUserId(): string | null {
+  return useSyncExternalStore(session.subscribe, () => {
+    const token = session.token();
+    return token ? (claims(token)?.sub ?? null) : null;
+  });
+}

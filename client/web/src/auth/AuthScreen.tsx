@@ -1,0 +1,73 @@
+import { type FormEvent, useState } from 'react';
+import { api } from '../app/api.js';
+import { session } from '../app/session.js';
+
+/**
+ * Sign in, or create an account. An invitation link (`/invite?email=…`) opens on "create
+ * account" with the invited email filled in: registering accepts the invitation.
+ */
+export function AuthScreen() {
+  const params = new URLSearchParams(location.search);
+  const invited = location.pathname === '/invite' ? params.get('email') : null;
+  const [mode, setMode] = useState<'login' | 'register'>(invited ? 'register' : 'login');
+  const [email, setEmail] = useState(invited ?? '');
+  const [password, setPassword] = useState('');
+  const [name, setName] = useState('');
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      const answer = mode === 'login' ? await api.login({ email, password }) : await api.register({ email, password, name });
+      session.signIn(answer.token);
+    } catch (failure) {
+      setError((failure as Error).message);
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="auth">
+      <form className="auth-card" onSubmit={submit} aria-labelledby="auth-title">
+        <h1 className="brand brand-large">TaskFlow</h1>
+        <h2 id="auth-title">{mode === 'login' ? 'Sign in' : 'Create your account'}</h2>
+        {invited && <p className="hint">Create an account with this email to accept your invitation.</p>}
+        {mode === 'register' && (
+          <label>
+            Name
+            <input value={name} onChange={(e) => setName(e.target.value)} autoComplete="name" required maxLength={200} />
+          </label>
+        )}
+        <label>
+          Email
+          <input type="email" value={email} onChange={(e) => setEmail(e.target.value)} autoComplete="email" required />
+        </label>
+        <label>
+          Password
+          <input
+            type="password"
+            value={password}
+            onChange={(e) => setPassword(e.target.value)}
+            autoComplete={mode === 'login' ? 'current-password' : 'new-password'}
+            minLength={mode === 'register' ? 8 : undefined}
+            required
+          />
+        </label>
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" className="primary" disabled={busy}>
+          {mode === 'login' ? 'Sign in' : 'Create account'}
+        </button>
+        <button type="button" className="link-button" onClick={() => (setMode(mode === 'login' ? 'register' : 'login'), setError(null))}>
+          {mode === 'login' ? 'New here? Create an account' : 'Have an account? Sign in'}
+        </button>
+      </form>
+    </main>
+  );
+}

@@ -1,0 +1,193 @@
+import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
+import { useEffect, useMemo, useState } from 'react';
+import { type TaskFlowClient, TaskFlowError, type TaskJson, type Viewer } from '../../../index.js';
+import { api, type Me, type Membership } from '../app/api.js';
+import { navigate, paths } from '../app/router.js';
+import { useResource } from '../app/use-resource.js';
+import { ErrorState } from '../common/ErrorState.js';
+import { notify } from '../common/notices.js';
+import { AddColumnForm } from './AddColumnForm.js';
+import { announcements } from './announcements.js';
+import { BoardColumn } from './BoardColumn.js';
+import { boardView, containerOf, type Neighbours, type PendingMove } from './board-view.js';
+import { CardBody, type CardContext } from './CardBody.js';
+import { CardDialog } from './CardDialog.js';
+import { PresenceBar } from './PresenceBar.js';
+import { isDenied, useBoard } from './use-board.js';
+import { useBoardDrag } from './use-board-drag.js';
+
+let moveCount = 0;
+
+/** A live board: columns and cards as the SDK holds them, kept current by teammates' changes. */
+export function BoardScreen({
+  client,
+  membership,
+  me,
+  projectId,
+}: {
+  client: TaskFlowClient | null;
+  membership: Membership;
+  me: Me;
+  projectId: string;
+}) {
+  const { slug } = membership.org;
+  const { board, revision, viewers, error, retry } = useBoard(client, projectId);
+  const members = useResource(`members:${slug}`, () => api.members(slug));
+  const labels = useResource(`labels:${slug}`, () => api.labels(slug));
+  const [pending, setPending] = useState<PendingMove[]>([]);
+  const [openTaskId, setOpenTaskId] = useState<string | null>(null);
+
+  // The board state is mutable: `revision` says when it changed.
+  const view = useMemo(() => (board ? boardView(board, pending) : []), [board, revision, pending]);
+  const tasks = useMemo(() => new Map(view.flatMap((entry) => entry.tasks.map((task) => [task.id, task] as const))), [view]);
+
+  // A board of another of the user's orgs, opened under this one: show it under its own org.
+  useEffect(() => {
+    const owner = board && me.memberships.find((m) => m.org.id === board.project.orgId);
+    if (owner && owner.org.id !== membership.org.id) navigate(paths.board(owner.org.slug, projectId), { replace: true });
+  }, [board, me, membership, projectId]);
+
+  // Moves the board now shows by itself need no overlay any more.
+  useEffect(() => {
+    setPending((list) => {
+      const kept = list.filter(
+        (move) => move.settledVersion === undefined || (board?.tasks.get(move.taskId)?.version ?? Infinity) < move.settledVersion,
+      );
+      return kept.length === list.length ? list : kept;
+    });
+  }, [board, revision]);
+
+  const readOnly = membership.role === 'viewer' || board?.project.status !== 'active';
+
+  const move = (taskId: string, columnId: string, neighbours: Neighbours) => {
+    if (!client) return;
+    const title = board?.tasks.get(taskId)?.title ?? 'the card';
+    const key = `move-${++moveCount}`;
+    setPending((list) => [...list, { key, taskId, columnId, ...neighbours }]);
+    client.moveTask({ taskId, columnId, ...neighbours }).then(
+      ({ task }) => setPending((list) => list.map((m) => (m.key === key ? { ...m, settledVersion: task.version } : m))),
+      (failure: Error) => {
+        setPending((list) => list.filter((m) => m.key !== key));
+        notify(moveRefusal(title, failure));
+      },
+    );
+  };
+  const drag = useBoardDrag(view, move);
+
+  if (error) {
+    return (
+      <ErrorState title={isDenied(error) ? 'You cannot open this board' : 'The board could not be loaded'}>
+        <p>{isDenied(error) ? 'It does not exist, or you do not have access to it.' : error.message}</p>
+        {!isDenied(error) && (
+          <button type="button" onClick={retry}>
+            Try again
+          </button>
+        )}
+      </ErrorState>
+    );
+  }
+  if (!board || !client) return <p className="page hint">Loading the board…</p>;
+
+  const context: CardContext = {
+    members: new Map((members.data ?? []).map((member) => [member.user.id, member])),
+    labels: new Map((labels.data ?? []).map((label) => [label.id, label])),
+    editors: editorsOf(viewers, me.user.id),
+  };
+  const active = drag.activeId ? tasks.get(drag.activeId) : undefined;
+  const columnOf = (taskId: string) => (drag.placement ? containerOf(drag.placement, taskId) : tasks.get(taskId)?.columnId);
+  const createTask = async (columnId: string, title: string) => {
+    await client.createTask({ projectId, columnId, title }).catch((failure: Error) => notify(`Could not add the card: ${failure.message}`));
+  };
+  const createColumn = async (name: string) => {
+    await client.createColumn({ projectId, name }).catch((failure: Error) => notify(`Could not add the column: ${failure.message}`));
+  };
+
+  return (
+    <section className="board-page" aria-labelledby="board-title">
+      <div className="board-bar">
+        <h1 id="board-title">{board.project.name}</h1>
+        {board.project.status === 'archived' && <span className="role">archived</span>}
+        <PresenceBar viewers={viewers} />
+      </div>
+      <DndContext
+        sensors={drag.sensors}
+        collisionDetection={closestCorners}
+        onDragStart={drag.onDragStart}
+        onDragOver={drag.onDragOver}
+        onDragEnd={drag.onDragEnd}
+        onDragCancel={drag.onDragCancel}
+        accessibility={{ announcements: announcements(board, tasks, columnOf) }}
+      >
+        <div className="board" data-board-id={board.project.id}>
+          {view.map(({ column, tasks: columnTasks }) => (
+            <BoardColumn
+              key={column.id}
+              column={column}
+              tasks={
+                drag.placement
+                  ? (drag.placement[column.id] ?? []).map((id) => tasks.get(id)).filter((t): t is TaskJson => !!t)
+                  : columnTasks
+              }
+              context={context}
+              readOnly={readOnly}
+              onOpen={setOpenTaskId}
+              onCreate={createTask}
+            />
+          ))}
+          {!readOnly && <AddColumnForm onCreate={createColumn} />}
+        </div>
+        <DragOverlay>
+          {active ? (
+            <div className="card card-overlay">
+              <CardBody task={active} context={context} />
+            </div>
+          ) : null}
+        </DragOverlay>
+      </DndContext>
+      {openTaskId && (
+        <CardDialog
+          key={openTaskId}
+          client={client}
+          projectId={projectId}
+          task={board.tasks.get(openTaskId)}
+          members={members.data ?? []}
+          labels={labels.data ?? []}
+          readOnly={readOnly}
+          onCreateLabel={async (input) => {
+            const label = await api.createLabel(slug, input);
+            labels.reload();
+            return label;
+          }}
+          onClose={() => {
+            setOpenTaskId(null);
+            // Back to the card the dialog was opened from, for keyboard users.
+            requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-task-id="${openTaskId}"]`)?.focus());
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+/** Task id → the teammates (not the user) who have it open. */
+function editorsOf(viewers: Viewer[], userId: string): Map<string, Viewer[]> {
+  const editors = new Map<string, Viewer[]>();
+  for (const viewer of viewers) {
+    if (!viewer.editingTaskId || (viewer.kind === 'user' && viewer.id === userId)) continue;
+    editors.set(viewer.editingTaskId, [...(editors.get(viewer.editingTaskId) ?? []), viewer]);
+  }
+  return editors;
+}
+
+function moveRefusal(title: string, failure: Error): string {
+  const code = failure instanceof TaskFlowError ? failure.code : 'INTERNAL';
+  const why =
+    code === 'FORBIDDEN'
+      ? 'you may not change this board'
+      : code === 'NOT_FOUND'
+        ? 'it was deleted meanwhile'
+        : code === 'VALIDATION_FAILED' || code === 'CONFLICT'
+          ? 'the board changed meanwhile'
+          : failure.message;
+  return `Move of “${title}” refused: ${why}. It is back where it was.`;
+}

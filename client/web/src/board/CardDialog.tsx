@@ -1,0 +1,215 @@
+import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { type LabelJson, type MemberJson, type TaskFlowClient, TaskFlowError, type TaskJson } from '../../../index.js';
+import { notify } from '../common/notices.js';
+import { PRIORITIES } from './board-view.js';
+import { type Conflict, ConflictView } from './ConflictView.js';
+import { LabelPicker } from './LabelPicker.js';
+import { type Draft, type DraftField, draftOf, patchOf, rebase } from './task-draft.js';
+
+export interface CardDialogProps {
+  client: TaskFlowClient;
+  projectId: string;
+  /** The card as the board shows it now; undefined once it was deleted. */
+  task: TaskJson | undefined;
+  members: MemberJson[];
+  labels: LabelJson[];
+  readOnly: boolean;
+  onCreateLabel(input: { name: string; color: string }): Promise<LabelJson>;
+  onClose(): void;
+}
+
+/**
+ * A card's details, edited as a form and saved as one `task:update` with the version the form
+ * started from (`baseVersion`). If a teammate changed the same fields meanwhile, the server says
+ * CONFLICT and both versions are shown to choose from. Teammates see "editing" on the card while
+ * this is open.
+ */
+export function CardDialog({ client, projectId, task, members, labels, readOnly, onCreateLabel, onClose }: CardDialogProps) {
+  const dialog = useRef<HTMLDialogElement>(null);
+  const id = useId();
+  const [taskId] = useState(task?.id);
+  const [base, setBase] = useState<TaskJson | undefined>(task);
+  const [draft, setDraft] = useState<Draft | undefined>(task && draftOf(task));
+  const [conflict, setConflict] = useState<Conflict | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | null>(null);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const memberMap = new Map(members.map((member) => [member.user.id, member]));
+  const labelMap = new Map(labels.map((label) => [label.id, label]));
+
+  useEffect(() => {
+    dialog.current?.showModal();
+    if (!taskId) return;
+    void client.setPresence(projectId, taskId).catch(() => undefined);
+    return () => void client.setPresence(projectId, null).catch(() => undefined);
+  }, [client, projectId, taskId]);
+
+  // A teammate's change while the form is untouched: show it, so the next save starts from it.
+  const untouched = base !== undefined && draft !== undefined && Object.keys(patchOf(draft, base)).length === 0;
+  useEffect(() => {
+    if (task && untouched && task.version !== base?.version) {
+      setBase(task);
+      setDraft(draftOf(task));
+    }
+  }, [task, untouched, base]);
+
+  if (!task || !base || !draft) {
+    return (
+      <dialog ref={dialog} className="card-dialog" aria-label="Card" onCancel={onClose}>
+        <p role="alert">This card was deleted.</p>
+        <button type="button" onClick={onClose}>
+          Close
+        </button>
+      </dialog>
+    );
+  }
+
+  const set = <F extends DraftField>(field: F, value: Draft[F]) => setDraft({ ...draft, [field]: value });
+
+  async function save(from: TaskJson) {
+    const patch = patchOf(draft!, base!);
+    if (Object.keys(patch).length === 0) return onClose();
+    setBusy(true);
+    setError(null);
+    try {
+      await client.updateTask({ taskId: task!.id, patch, baseVersion: from.version });
+      onClose();
+    } catch (failure) {
+      setBusy(false);
+      if (failure instanceof TaskFlowError && failure.code === 'CONFLICT') {
+        const details = failure.details as { task: TaskJson; fields?: string[] } | undefined;
+        if (details?.task) {
+          const fields = (details.fields ?? Object.keys(patch)).filter((field): field is DraftField => field in draft!);
+          setConflict({ theirs: details.task, fields });
+          return;
+        }
+      }
+      setError((failure as Error).message);
+    }
+  }
+
+  function keepTheirs() {
+    const theirs = conflict!.theirs;
+    setDraft(rebase(draft!, base!, theirs, conflict!.fields));
+    setBase(theirs);
+    setConflict(null);
+    notify('Kept their version.', 'info');
+  }
+
+  async function remove() {
+    setBusy(true);
+    try {
+      await client.deleteTask({ taskId: task!.id, baseVersion: task!.version });
+      onClose();
+    } catch (failure) {
+      setBusy(false);
+      setError((failure as Error).message);
+    }
+  }
+
+  const submit = (event: FormEvent) => {
+    event.preventDefault();
+    void save(base);
+  };
+  const changedMeanwhile = task.version !== base.version && !conflict;
+
+  return (
+    <dialog
+      ref={dialog}
+      className="card-dialog"
+      aria-labelledby={`${id}-title`}
+      onCancel={(event) => {
+        event.preventDefault();
+        onClose();
+      }}
+    >
+      <form onSubmit={submit} className="stack">
+        <header className="dialog-header">
+          <h2 id={`${id}-title`}>{readOnly ? task.title : 'Edit card'}</h2>
+          <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
+            ×
+          </button>
+        </header>
+        {changedMeanwhile && <p className="hint warning">A teammate changed this card since you opened it.</p>}
+        {conflict && (
+          <ConflictView
+            conflict={conflict}
+            draft={draft}
+            members={memberMap}
+            labels={labelMap}
+            busy={busy}
+            onUseMine={() => {
+              const theirs = conflict.theirs;
+              setConflict(null);
+              void save(theirs);
+            }}
+            onKeepTheirs={keepTheirs}
+          />
+        )}
+        <fieldset disabled={readOnly || busy} className="stack">
+          <label>
+            Title
+            <input value={draft.title} onChange={(e) => set('title', e.target.value)} required maxLength={500} />
+          </label>
+          <label>
+            Description
+            <textarea value={draft.description} onChange={(e) => set('description', e.target.value)} rows={4} maxLength={20_000} />
+          </label>
+          <div className="grid-2">
+            <label>
+              Priority
+              <select value={draft.priority} onChange={(e) => set('priority', Number(e.target.value))}>
+                {PRIORITIES.map((name, value) => (
+                  <option key={value} value={value}>
+                    {name}
+                  </option>
+                ))}
+              </select>
+            </label>
+            <label>
+              Due date
+              <input type="date" value={draft.dueDate} onChange={(e) => set('dueDate', e.target.value)} />
+            </label>
+          </div>
+          <label>
+            Assignee
+            <select value={draft.assigneeId} onChange={(e) => set('assigneeId', e.target.value)}>
+              <option value="">Unassigned</option>
+              {members.map((member) => (
+                <option key={member.user.id} value={member.user.id}>
+                  {member.user.name}
+                </option>
+              ))}
+            </select>
+          </label>
+          <LabelPicker labels={labels} selected={draft.labelIds} onChange={(ids) => set('labelIds', ids)} onCreate={onCreateLabel} />
+        </fieldset>
+        {error && (
+          <p className="form-error" role="alert">
+            {error}
+          </p>
+        )}
+        {!readOnly && (
+          <footer className="row dialog-footer">
+            <button type="submit" className="primary" disabled={busy || conflict !== null}>
+              Save
+            </button>
+            <button type="button" onClick={onClose}>
+              Cancel
+            </button>
+            <span className="spacer" />
+            {confirmDelete ? (
+              <button type="button" className="danger-button" disabled={busy} onClick={remove}>
+                Really delete
+              </button>
+            ) : (
+              <button type="button" className="link-button danger" onClick={() => setConfirmDelete(true)}>
+                Delete card
+              </button>
+            )}
+          </footer>
+        )}
+      </form>
+    </dialog>
+  );
+}

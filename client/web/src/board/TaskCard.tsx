@@ -1,0 +1,28 @@
+import { useSortable } from '@dnd-kit/sortable';
+import { CSS } from '@dnd-kit/utilities';
+import type { KeyboardEvent } from 'react';
+import type { TaskJson } from '../../../index.js';
+import { CardBody, type CardContext } from './CardBody.js';
+
+/** A card in its column: dragged with the pointer or the keyboard (Space), opened with a click or Enter. */
+export function TaskCard({ task, context, readOnly, onOpen }: { task: TaskJson; context: CardContext; readOnly: boolean; onOpen(): void }) {
+  const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: task.id, disabled: readOnly });
+  const onKeyDown = (event: KeyboardEvent<HTMLLIElement>) => {
+    (listeners?.onKeyDown as ((event: KeyboardEvent) => void) | undefined)?.(event);
+    if (event.key === 'Enter' && !event.defaultPrevented) onOpen();
+  };
+  return (
+    <li
+      ref={setNodeRef}
+      className={`card${isDragging ? ' card-placeholder' : ''}`}
+      style={{ transform: CSS.Translate.toString(transform), transition }}
+      data-task-id={task.id}
+      {...attributes}
+      {...listeners}
+      onKeyDown={onKeyDown}
+      onClick={onOpen}
+    >
+      <CardBody task={task} context={context} />
+    </li>
+  );
+}

@@ -1,0 +1,35 @@
+import type { ConnectionState } from '../../../index.js';
+import type { Me } from '../app/api.js';
+import { Link, paths } from '../app/router.js';
+import { session } from '../app/session.js';
+import { Avatar } from '../common/Avatar.js';
+import { ConnectionBadge } from './ConnectionBadge.js';
+import { OrgSwitcher } from './OrgSwitcher.js';
+
+/** The top bar: organization, its sections, the connection state and the signed-in user. */
+export function Header({ me, slug, state }: { me: Me; slug: string | null; state: ConnectionState }) {
+  return (
+    <header className="app-header">
+      <Link to="/" className="brand">
+        TaskFlow
+      </Link>
+      <OrgSwitcher memberships={me.memberships} current={slug} />
+      {slug && (
+        <nav className="app-nav" aria-label="Sections">
+          <Link to={paths.projects(slug)}>Projects</Link>
+          <Link to={paths.members(slug)}>Members</Link>
+        </nav>
+      )}
+      <div className="header-end">
+        <ConnectionBadge state={state} />
+        <span className="me">
+          <Avatar id={me.user.id} name={me.user.name} size="sm" />
+          <span className="me-name">{me.user.name}</span>
+        </span>
+        <button type="button" className="link-button" onClick={() => session.signOut()}>
+          Sign out
+        </button>
+      </div>
+    </header>
+  );
+}

@@ -1,0 +1,114 @@
+import { useEffect, useState } from 'react';
+import { ROLES, type Role, roleAtLeast } from '../../../../shared/roles.js';
+import type { MemberJson, TaskFlowClient } from '../../../index.js';
+import { api, type Membership } from '../app/api.js';
+import { useResource } from '../app/use-resource.js';
+import { Avatar } from '../common/Avatar.js';
+import { ErrorState } from '../common/ErrorState.js';
+import { notify } from '../common/notices.js';
+import { InviteForm } from './InviteForm.js';
+import { PendingInvites } from './PendingInvites.js';
+
+/** The org's members; admins change roles, remove members and invite people. */
+export function MembersScreen({ membership, userId, client }: { membership: Membership; userId: string; client: TaskFlowClient | null }) {
+  const { slug, id: orgId } = membership.org;
+  const isAdmin = roleAtLeast(membership.role, 'admin');
+  const members = useResource(`members:${slug}`, () => api.members(slug));
+  const { reload } = members;
+  const [invitesVersion, setInvitesVersion] = useState(0);
+
+  useEffect(
+    () =>
+      client?.on('org', (event) => {
+        if (event.orgId === orgId && event.type.startsWith('member.')) reload();
+      }),
+    [client, orgId, reload],
+  );
+
+  if (members.error) return <ErrorState title="Could not load the members">{members.error.message}</ErrorState>;
+
+  async function act(what: string, action: () => Promise<unknown>) {
+    try {
+      await action();
+      reload();
+    } catch (failure) {
+      notify(`${what}: ${(failure as Error).message}`);
+    }
+  }
+
+  return (
+    <section className="page">
+      <h1>Members of {membership.org.name}</h1>
+      <table className="members">
+        <thead>
+          <tr>
+            <th scope="col">Member</th>
+            <th scope="col">Role</th>
+            <th scope="col">
+              <span className="visually-hidden">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {(members.data ?? []).map((member) => (
+            <MemberRow
+              key={member.user.id}
+              member={member}
+              manage={isAdmin && member.user.id !== userId && (member.role !== 'owner' || membership.role === 'owner')}
+              grantable={grantableRoles(membership.role)}
+              onRole={(role) => act('Could not change the role', () => api.changeRole(slug, member.user.id, role))}
+              onRemove={() => act('Could not remove the member', () => api.removeMember(slug, member.user.id))}
+            />
+          ))}
+        </tbody>
+      </table>
+      {isAdmin && (
+        <>
+          <InviteForm slug={slug} roles={grantableRoles(membership.role)} onInvited={() => (reload(), setInvitesVersion((n) => n + 1))} />
+          <PendingInvites slug={slug} version={invitesVersion} />
+        </>
+      )}
+    </section>
+  );
+}
+
+/** Only an owner may grant `owner`. */
+function grantableRoles(role: Role): Role[] {
+  return ROLES.filter((r) => r !== 'owner' || role === 'owner');
+}
+
+function MemberRow(props: { member: MemberJson; manage: boolean; grantable: Role[]; onRole(role: Role): void; onRemove(): void }) {
+  const { member, manage } = props;
+  return (
+    <tr>
+      <td>
+        <span className="member">
+          <Avatar id={member.user.id} name={member.user.name} size="sm" />
+          <span>
+            {member.user.name} <span className="hint">{member.user.email}</span>
+          </span>
+        </span>
+      </td>
+      <td>
+        {manage ? (
+          <select aria-label={`Role of ${member.user.name}`} value={member.role} onChange={(e) => props.onRole(e.target.value as Role)}>
+            {props.grantable.map((role) => (
+              <option key={role} value={role}>
+                {role}
+              </option>
+            ))}
+          </select>
+        ) : (
+          <span className={`role role-${member.role}`}>{member.role}</span>
+        )}
+      </td>
+      <td>
+        {manage && (
+          <button type="button" className="danger-button" onClick={props.onRemove}>
+            Remove
+          </button>
+        )}
+      </td>
+    </tr>
+  );
+}
