@@ -1,7 +1,10 @@
 import { useSyncExternalStore } from 'react';
 
 const TOKEN_KEY = 'taskflow.token';
-/** Refresh once less than this share of the token's lifetime is left (and at least a minute before it ends). */
+/**
+ * Refresh once less than this share of the token's lifetime is left: at least a minute before it
+ * ends, but never in the first half of its life.
+ */
 const REFRESH_SHARE = 0.25;
 
 type Listener = () => void;
@@ -28,7 +31,8 @@ function claims(token: string): { sub: string; exp: number; iat: number } | null
 function msUntilRefresh(token: string): number {
   const c = claims(token);
   if (!c) return Infinity;
-  const margin = Math.max(60, (c.exp - c.iat) * REFRESH_SHARE);
+  const lifetime = c.exp - c.iat;
+  const margin = Math.min(Math.max(60, lifetime * REFRESH_SHARE), lifetime / 2);
   return (c.exp - margin) * 1000 - Date.now();
 }
 

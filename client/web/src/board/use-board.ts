@@ -68,8 +68,9 @@ export function useBoard(client: TaskFlowClient | null, projectId: string): Live
         // The SDK drops a board the server stopped showing to us (e.g. removed from the org while away).
         if (joined && !client.boards.has(projectId) && failure instanceof TaskFlowError && DENIED.has(failure.code)) setError(failure);
       }),
-      client.on('revoked', ({ orgId }) => {
-        if (joined && (orgId === null || !client.boards.has(projectId)))
+      client.on('revoked', ({ reason }) => {
+        // An expired token only ends the connection: the client reconnects with a fresh one.
+        if (joined && reason !== 'token_expired' && !client.boards.has(projectId))
           setError(new TaskFlowError({ code: 'FORBIDDEN', message: 'your access to this organization was revoked' }));
       }),
     ];

@@ -19,8 +19,13 @@ export function Avatar({ id, name, bot = false, size = 'md' }: { id: string; nam
   );
 }
 
+/** Distinct at a glance (a third of the hue circle reads as "green"). */
+const PALETTE = ['#4f46e5', '#c2410c', '#0f766e', '#be185d', '#1d4ed8', '#7c3aed', '#b45309', '#15803d', '#0369a1', '#9f1239'];
+
 function colourOf(id: string): string {
-  let hash = 0x811c9dc5; // FNV-1a: ids that differ in one character still get far-apart hues
+  let hash = 0x811c9dc5; // FNV-1a
   for (const char of id) hash = Math.imul(hash ^ char.charCodeAt(0), 0x01000193) >>> 0;
-  return `hsl(${hash % 360} 55% 42%)`;
+  hash = Math.imul(hash ^ (hash >>> 16), 0x45d9f3b) >>> 0; // FNV's low bits mix poorly: mix the high ones in
+  hash = (hash ^ (hash >>> 16)) >>> 0;
+  return PALETTE[hash % PALETTE.length]!;
 }

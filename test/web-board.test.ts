@@ -1,0 +1,337 @@
+import { mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Browser } from 'playwright-core';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
+import { BoardPage } from './e2e/board-page.js';
+import { buildWebBoard, launchChromium, type SignedInPage, signedInPage } from './e2e/browser.js';
+import { StaleMoves } from './e2e/stale-moves.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+
+const SCREENSHOT = fileURLToPath(new URL('./e2e/screenshots/board.png', import.meta.url));
+
+let db: TestDatabase;
+let node: RunningServer;
+let browser: Browser;
+let org: TestOrg;
+let ana: TestUser;
+let ben: TestUser;
+let dee: TestUser;
+let cy: TestUser;
+let cyOrg: TestOrg;
+let project: ProjectJson;
+let columns: ColumnJson[];
+let anaTab: SignedInPage;
+let benTab: SignedInPage;
+const tabs: SignedInPage[] = [];
+
+const column = (name: string) => columns.find((c) => c.name === name)!;
+
+async function createTask(title: string, columnName: string, extra: Record<string, unknown> = {}): Promise<TaskJson> {
+  const answer = await api(
+    node.url,
+    'POST',
+    `/orgs/${org.slug}/projects/${project.id}/tasks`,
+    { columnId: column(columnName).id, title, ...extra },
+    ana.token,
+  );
+  if (answer.status !== 201) throw new Error(`create task: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body.task;
+}
+
+/** The board as the server has it. */
+async function serverBoard(): Promise<BoardSnapshot> {
+  const answer = await api<BoardSnapshot>(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, ana.token);
+  expect(answer.status).toBe(200);
+  return answer.body;
+}
+
+async function serverTask(title: string): Promise<TaskJson | undefined> {
+  return (await serverBoard()).tasks.find((task) => task.title === title);
+}
+
+async function open(user: TestUser, path: string, viewport?: { width: number; height: number }): Promise<SignedInPage> {
+  const tab = await signedInPage(browser, user.token, viewport);
+  tabs.push(tab);
+  await tab.page.goto(`${node.url}${path}`);
+  return tab;
+}
+
+const boardPath = () => `/orgs/${org.slug}/projects/${project.id}`;
+
+beforeAll(async () => {
+  await buildWebBoard(); // before the server starts: it serves client/web/dist when it is there
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url });
+  [ana, ben, dee, cy] = await Promise.all(['Ana', 'Ben', 'Dee', 'Cy'].map((name) => registerUser(node.url, name)));
+  org = await createOrg(node.url, ana);
+  await api(node.url, 'PATCH', `/orgs/${org.slug}`, { name: 'Acme' }, ana.token);
+  await addMember(node.url, org, ben, 'member');
+  await addMember(node.url, org, dee, 'member');
+  ({ project, columns } = await createProject(node.url, org, 'Launch'));
+  const label = (await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'backend', color: '#1d76db' }, ana.token)).body;
+  await createTask('Write the spec', 'To do', { priority: 2, assigneeId: ben.user.id, dueDate: '2031-03-14' });
+  await createTask('Design the schema', 'To do', { priority: 3, labelIds: [label.id] });
+  await createTask('Set up CI', 'To do', { priority: 1 });
+  await createTask('Ship it', 'In progress', { priority: 4, assigneeId: ana.user.id });
+  await createTask('Kick-off meeting', 'Done');
+  cyOrg = await createOrg(node.url, cy);
+  await createProject(node.url, cyOrg, 'Secret plans');
+  browser = await launchChromium();
+}, 180_000);
+
+beforeEach(({ onTestFailed }) => {
+  // A failing test says what the pages complained about.
+  onTestFailed(() => {
+    for (const tab of tabs) if (tab.problems.length) console.error(tab.problems.join('\n'));
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await node?.close();
+  await db?.drop();
+});
+
+describe('the live board in two browsers', () => {
+  it('signs a teammate in through the form and opens the same board, live, with both on it', async () => {
+    anaTab = await open(ana, boardPath());
+    benTab = await signedInPage(browser, null); // no token: the sign-in form
+    tabs.push(benTab);
+    const page = benTab.page;
+    await page.goto(`${node.url}/`);
+    await page.getByLabel('Email').fill(ben.email);
+    await page.getByLabel('Password').fill('correct horse battery');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('link', { name: /Launch/ }).click(); // lands on the org's projects
+    expect(await page.evaluate(() => localStorage.getItem('taskflow.token'))).toBeTruthy();
+
+    for (const tab of [anaTab, benTab]) {
+      const board = new BoardPage(tab.page);
+      await board.waitLive();
+      await board.cardIn('To do', 'Write the spec').waitFor();
+      await board.cardIn('In progress', 'Ship it').waitFor();
+      await tab.page.locator('.presence [data-viewer="Ana"]').waitFor();
+      await tab.page.locator('.presence [data-viewer="Ben"]').waitFor();
+    }
+    expect(new URL(page.url()).pathname).toBe(boardPath());
+  });
+
+  it('moves a card with the keyboard, and the teammate sees it move', async () => {
+    await new BoardPage(anaTab.page).moveWithKeyboard('Write the spec', 'ArrowRight', 'In progress');
+    await new BoardPage(anaTab.page).cardIn('In progress', 'Write the spec').waitFor(); // at once, on the mover's board
+    await new BoardPage(benTab.page).cardIn('In progress', 'Write the spec').waitFor();
+    await expect.poll(async () => (await serverTask('Write the spec'))?.columnId).toBe(column('In progress').id);
+  });
+
+  it('drags a card with the mouse, and the teammate sees it move', async () => {
+    await new BoardPage(benTab.page).dragWithMouse('Set up CI', 'Done');
+    await new BoardPage(anaTab.page).cardIn('Done', 'Set up CI').waitFor();
+    await expect.poll(async () => (await serverTask('Set up CI'))?.columnId).toBe(column('Done').id);
+    expect(await new BoardPage(anaTab.page).column('To do').locator('li.card').allInnerTexts()).not.toContainEqual(
+      expect.stringContaining('Set up CI'),
+    );
+  });
+
+  it("adds a card, and it appears on the teammate's board", async () => {
+    const page = anaTab.page;
+    await page.getByRole('button', { name: 'Add a card to To do' }).click();
+    await page.getByLabel('New card in To do').fill('Write release notes');
+    await page.getByLabel('New card in To do').press('Enter');
+    await new BoardPage(benTab.page).cardIn('To do', 'Write release notes').waitFor();
+  });
+
+  it('edits a title in the card dialog: the teammate sees "editing", then the new title', async () => {
+    const ben = new BoardPage(benTab.page);
+    await ben.card('Design the schema').click();
+    const dialog = benTab.page.getByRole('dialog', { name: 'Edit card' });
+    await dialog.waitFor();
+    const editing = new BoardPage(anaTab.page).card('Design the schema').locator('.editing');
+    await editing.filter({ hasText: 'Ben editing' }).waitFor();
+
+    await dialog.getByLabel('Title').fill('Design the database schema');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await new BoardPage(anaTab.page).cardIn('To do', 'Design the database schema').waitFor();
+    await new BoardPage(anaTab.page).card('Design the database schema').locator('.editing').waitFor({ state: 'detached' });
+    expect(await serverTask('Design the database schema')).toBeDefined();
+  });
+
+  it('shows both versions on a conflicting edit and saves the chosen one', async () => {
+    const page = benTab.page;
+    await new BoardPage(page).card('Ship it').click();
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    await dialog.getByLabel('Title').fill('Ship it on Friday');
+    const task = (await serverTask('Ship it'))!;
+    const patched = await api(node.url, 'PATCH', `/orgs/${org.slug}/tasks/${task.id}`, { title: 'Ship it on Monday' }, ana.token);
+    expect(patched.status).toBe(200);
+    await dialog.getByText('A teammate changed this card since you opened it.').waitFor();
+
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    const conflict = dialog.locator('.conflict');
+    await conflict.waitFor();
+    expect(await conflict.locator('tr[data-field="title"] .theirs').innerText()).toBe('Ship it on Monday');
+    expect(await conflict.locator('tr[data-field="title"] .mine').innerText()).toBe('Ship it on Friday');
+
+    await conflict.getByRole('button', { name: 'Save mine' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await new BoardPage(anaTab.page).cardIn('In progress', 'Ship it on Friday').waitFor();
+    expect((await serverTask('Ship it on Friday'))?.version).toBe(task.version + 2);
+  });
+
+  it('writes a screenshot of the board', async () => {
+    await anaTab.page.getByRole('button', { name: 'Cancel' }).click(); // the "add a card" form
+    await anaTab.page.locator('.editing').waitFor({ state: 'detached' });
+    await mkdir(path.dirname(SCREENSHOT), { recursive: true });
+    await anaTab.page.screenshot({ path: SCREENSHOT });
+  });
+});
+
+describe('a move the server refuses', () => {
+  it('is shown at once, then rolled back with a message', async () => {
+    // Dee's page names a neighbour that is not in the target column, as a page would whose board
+    // went stale: the server answers VALIDATION_FAILED.
+    const tab = await signedInPage(browser, dee.token);
+    tabs.push(tab);
+    const moves = new StaleMoves();
+    await tab.context.routeWebSocket(/\/socket\.io\//, (ws) => moves.route(ws));
+    await tab.page.goto(`${node.url}${boardPath()}`);
+    const board = new BoardPage(tab.page);
+    await board.waitLive();
+    await board.cardIn('Done', 'Kick-off meeting').waitFor();
+
+    await board.moveWithKeyboard('Kick-off meeting', 'ArrowLeft', 'In progress');
+    await moves.held; // the server has not seen the move yet, and the board shows it moved already
+    await board.cardIn('In progress', 'Kick-off meeting').waitFor();
+    moves.release();
+    await tab.page
+      .getByRole('alert')
+      .filter({ hasText: /Move of “Kick-off meeting” refused/ })
+      .waitFor();
+    await board.cardIn('Done', 'Kick-off meeting').waitFor();
+    expect((await serverTask('Kick-off meeting'))?.columnId).toBe(column('Done').id);
+    await new BoardPage(anaTab.page).cardIn('Done', 'Kick-off meeting').waitFor();
+  });
+});
+
+describe('members and invitations', () => {
+  it('lets an admin invite someone, see the invitation, and change a role', async () => {
+    const page = anaTab.page;
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Members' }).click();
+    await page.getByLabel('Role of Dee').waitFor();
+    const newcomer = `newcomer-${Date.now()}@example.test`;
+    const form = page.getByRole('form', { name: 'Invite' });
+    await form.getByLabel('Email').fill(newcomer);
+    await form.getByRole('button', { name: 'Invite' }).click();
+    await page.getByRole('list', { name: 'Pending invitations' }).getByText(newcomer).waitFor();
+
+    await page.getByLabel('Role of Dee').selectOption('viewer');
+    await expect
+      .poll(
+        async () =>
+          (await api(node.url, 'GET', `/orgs/${org.slug}/members`, undefined, ana.token)).body.find((m: any) => m.user.id === dee.user.id)
+            ?.role,
+      )
+      .toBe('viewer');
+    const invites = await api(node.url, 'GET', `/orgs/${org.slug}/invites`, undefined, ana.token);
+    expect(invites.body.map((invite: { email: string }) => invite.email)).toContain(newcomer);
+    await page.goBack();
+    await new BoardPage(page).waitLive();
+  });
+});
+
+describe('organizations and projects', () => {
+  it('creates an organization and a project from the switcher, and opens its empty board', async () => {
+    const tab = await open(cy, '/');
+    const page = tab.page;
+    await page.getByRole('combobox', { name: 'Organization' }).selectOption({ label: '+ New organization…' });
+    await page.getByLabel('Name').fill('Cy Labs');
+    await page.getByRole('button', { name: 'Create organization' }).click();
+    await page.getByRole('heading', { name: 'Cy Labs' }).waitFor();
+    await page.getByLabel('Project name').fill('Roadmap');
+    await page.getByRole('button', { name: 'Create project' }).click();
+    const board = new BoardPage(page);
+    await board.column('Done').waitFor();
+    expect(await page.getByRole('heading', { level: 1 }).innerText()).toBe('Roadmap');
+    expect(await page.locator('section.column').count()).toBe(3);
+    const me = await api(node.url, 'GET', '/me', undefined, cy.token);
+    expect(me.body.memberships.map((m: { org: { name: string } }) => m.org.name).sort()).toEqual(['Cy Labs', `Org ${cyOrg.slug}`]);
+  });
+});
+
+describe('a user of another org', () => {
+  let cyTab: SignedInPage;
+
+  it("lists only their own org's projects", async () => {
+    cyTab = await open(cy, '/');
+    const page = cyTab.page;
+    await page
+      .getByRole('list', { name: 'Projects' })
+      .getByRole('link', { name: /Secret plans/ })
+      .waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/orgs/${cyOrg.slug}`);
+    expect(await page.getByRole('list', { name: 'Projects' }).innerText()).not.toContain('Launch');
+  });
+
+  it("is denied the other org's board, by its URL and under their own org", async () => {
+    const page = cyTab.page;
+    await page.goto(`${node.url}${boardPath()}`);
+    await page.getByRole('alert').filter({ hasText: 'You cannot open this organization' }).waitFor();
+
+    await page.goto(`${node.url}/orgs/${cyOrg.slug}/projects/${project.id}`);
+    await page.getByRole('alert').filter({ hasText: 'You cannot open this board' }).waitFor();
+    const text = await page.locator('body').innerText();
+    for (const title of ['Launch', 'Write the spec', 'Ship it on Friday', 'Kick-off meeting']) expect(text).not.toContain(title);
+    expect(await page.locator('li.card').count()).toBe(0);
+  });
+});
+
+describe('a short-lived token', () => {
+  it('is refreshed before it ends; the board reconnects with the new one and stays live', async () => {
+    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '4s' });
+    const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
+    expect(login.status).toBe(200);
+    const tab = await signedInPage(browser, login.body.token);
+    tabs.push(tab);
+    try {
+      await tab.page.goto(`${shortLived.url}${boardPath()}`);
+      const board = new BoardPage(tab.page);
+      await board.waitLive();
+      await board.recordStates();
+      const tokens = new Set<string>([login.body.token]);
+      // Twice refreshed: by then the first token has expired, and so has the socket it opened.
+      await expect
+        .poll(async () => tokens.add((await tab.page.evaluate(() => localStorage.getItem('taskflow.token'))) ?? '').size, {
+          timeout: 15_000,
+        })
+        .toBeGreaterThanOrEqual(3);
+      // The server ended the socket of the expired token; the page came back on a fresh one.
+      await expect.poll(() => board.recordedStates(), { timeout: 10_000 }).toEqual(expect.arrayContaining(['reconnecting', 'live']));
+      await createTask('Renew the domain', 'To do');
+      await board.cardIn('To do', 'Renew the domain').waitFor();
+      await board.waitLive();
+      expect(await tab.page.getByRole('alert').count()).toBe(0);
+      expect(await tab.page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
+    } finally {
+      await tab.context.close();
+      await shortLived.close();
+    }
+  });
+});
+
+describe('on a phone', () => {
+  it('scrolls the columns sideways inside the board, not the page', async () => {
+    const tab = await open(ana, boardPath(), { width: 390, height: 844 });
+    const board = new BoardPage(tab.page);
+    await board.cardIn('In progress', 'Write the spec').waitFor();
+    const sizes = await tab.page.evaluate(() => {
+      const element = document.querySelector('.board')!;
+      return { scroll: element.scrollWidth, client: element.clientWidth, page: document.documentElement.scrollWidth, width: innerWidth };
+    });
+    expect(sizes.scroll).toBeGreaterThan(sizes.client);
+    expect(sizes.page).toBeLessThanOrEqual(sizes.width);
+  });
+});
