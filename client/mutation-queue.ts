@@ -38,7 +38,7 @@ export class MutationQueue {
   }
 
   add<T>(event: MutationEvent, input: object, sendNow: boolean): Promise<T> {
-    const payload = { ...input, clientMutationId: globalThis.crypto.randomUUID() };
+    const payload = { ...input, clientMutationId: randomId() };
     return new Promise<T>((resolve, reject) => {
       const mutation: PendingMutation = { event, payload, resolve: resolve as (data: unknown) => void, reject, attempts: 0 };
       this.pending.set(payload.clientMutationId, mutation);
@@ -87,4 +87,11 @@ export class MutationQueue {
     this.options.acknowledged(data);
     mutation.resolve(data);
   }
+}
+
+/** A random id; `crypto.randomUUID` exists only in secure contexts (https, localhost) in browsers. */
+function randomId(): string {
+  if (typeof globalThis.crypto.randomUUID === 'function') return globalThis.crypto.randomUUID();
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(16));
+  return Array.from(bytes, (byte) => byte.toString(16).padStart(2, '0')).join('');
 }

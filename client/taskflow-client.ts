@@ -48,6 +48,11 @@ export type TaskFlowClientEvents = {
   board: (board: BoardState, event?: BoardEventJson) => void;
   presence: (projectId: string, viewers: Viewer[]) => void;
   org: (payload: Parameters<ServerToClientEvents['org:event']>[0]) => void;
+  /**
+   * The server revoked access: to an org (`removed`, `key_revoked`, `org_deleted`; the org's boards
+   * are dropped), or the credential expired (`token_expired`, no org; with a token provider the
+   * client reconnects with a fresh token by itself, so this is no loss of access).
+   */
   revoked: (payload: Parameters<ServerToClientEvents['access:revoked']>[0]) => void;
   /**
    * Something went wrong out of any caller's sight: a resync that failed (the client reconnects),
@@ -115,6 +120,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * applied on top of it (those the snapshot already counts are dropped by their `seq`).
    */
   async joinBoard(projectId: string): Promise<BoardState> {
+    await this.whenLive();
     const early: BoardEventJson[] = [];
     this.joining.set(projectId, early);
     let answer: AckData<'board:join'>;
@@ -137,8 +143,12 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     await this.request('board:leave', { projectId });
   }
 
-  /** Says which task this client is editing on a board (null: none); said again after a reconnect. */
+  /**
+   * Says which task this client is editing on a joined board (null: none); said again after a
+   * reconnect. On a board it has not joined (or has left) it does nothing.
+   */
   async setPresence(projectId: string, editingTaskId: string | null): Promise<void> {
+    if (!this.boards.has(projectId)) return;
     this.presence.set(projectId, editingTaskId);
     await this.request('presence:update', { projectId, editingTaskId });
   }
@@ -160,6 +170,20 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   /** Disconnects for good: a pending `connect()` and every unacknowledged mutation reject with DISCONNECTED. */
   close(): void {
     this.shutdown(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
+  }
+
+  /** Resolves once the client is live (at once if it is); rejects if it closes first. */
+  private whenLive(): Promise<void> {
+    if (this.state === 'live') return Promise.resolve();
+    if (this.closed) return Promise.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
+    return new Promise((resolve, reject) => {
+      const stop = this.on('state', (state) => {
+        if (state !== 'live' && state !== 'closed') return;
+        stop();
+        if (state === 'live') resolve();
+        else reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
+      });
+    });
   }
 
   // --- connection -------------------------------------------------------------------------
