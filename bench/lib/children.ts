@@ -1,0 +1,179 @@
+import { type ChildProcess, execFileSync, spawn, type SpawnOptions } from 'node:child_process';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { freePort, httpStatus } from '../../test/support/processes.js';
+import { sleep, until } from './clock.js';
+
+export const ROOT = path.resolve(import.meta.dirname, '../..');
+const KEEP_CHARS = 32 * 1024;
+
+/** A child of the bench: its output's tail is kept, and it is killed when the bench ends at the latest. */
+export interface BenchChild {
+  name: string;
+  process: ChildProcess;
+  pid: number;
+  exited: Promise<number | string>;
+  running(): boolean;
+  output(): string;
+  /** SIGTERM, then SIGKILL after `ms`. */
+  stop(ms?: number): Promise<void>;
+}
+
+const children = new Set<BenchChild>();
+
+/** Kills every child still running (SIGKILL): for exits and signals, where nothing can be awaited. */
+export function killAllChildren(): void {
+  for (const child of children) if (child.running()) child.process.kill('SIGKILL');
+}
+process.once('exit', killAllChildren);
+
+export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions = {}): BenchChild {
+  const proc = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options });
+  let output = '';
+  const keep = (chunk: Buffer) => {
+    output = (output + chunk.toString('utf8')).slice(-KEEP_CHARS);
+  };
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
+  let ended = false;
+  const exited = new Promise<number | string>((resolve) => {
+    proc.once('exit', (code, signal) => {
+      ended = true;
+      children.delete(child);
+      resolve(code ?? signal ?? 'unknown');
+    });
+    proc.once('error', (error) => {
+      ended = true;
+      children.delete(child);
+      keep(Buffer.from(`spawn failed: ${error.message}\n`));
+      resolve('spawn-error');
+    });
+  });
+  const child: BenchChild = {
+    name,
+    process: proc,
+    pid: proc.pid ?? -1,
+    exited,
+    running: () => !ended,
+    output: () => output,
+    stop: async (ms = 5000) => {
+      if (ended) return;
+      proc.kill('SIGTERM');
+      const timer = setTimeout(() => proc.kill('SIGKILL'), ms);
+      await exited;
+      clearTimeout(timer);
+    },
+  };
+  children.add(child);
+  return child;
+}
+
+/** A node process serving HTTP and socket.io: a TaskFlow node or the bare relay. */
+export interface NodeServer extends BenchChild {
+  url: string;
+  port: number;
+  /** `process.memoryUsage()` after two full collections, as the heap reporter writes it. */
+  heap(): Promise<NodeJS.MemoryUsage>;
+}
+
+export interface NodeServerOptions {
+  /** The script, relative to the repository root. */
+  script: string;
+  env: Record<string, string>;
+  /** Extra node flags, e.g. `--cpu-prof`. */
+  nodeArgs?: string[];
+  readyPath?: string;
+  readyWithinMs?: number;
+  /** A folder for the heap reporter's answers. */
+  workDir: string;
+}
+
+/**
+ * Starts `node --expose-gc --import tsx --import bench/heap-reporter.ts <script>` on a free port
+ * of 127.0.0.1 and waits (bounded) for `readyPath` to answer 200.
+ */
+export async function startNodeServer(name: string, options: NodeServerOptions): Promise<NodeServer> {
+  const port = await freePort();
+  const heapFile = path.join(options.workDir, `heap-${name}-${port}.json`);
+  const reporter = pathToFileURL(path.join(ROOT, 'bench/heap-reporter.ts')).href;
+  const args = ['--expose-gc', ...(options.nodeArgs ?? []), '--import', 'tsx', '--import', reporter, options.script];
+  const child = spawnChild(name, process.execPath, args, {
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      BENCH_HEAP_FILE: heapFile,
+      ...options.env,
+    },
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const ready = await until(
+    async () => !child.running() || (await httpStatus(`${url}${options.readyPath ?? '/readyz'}`, 1000)) === 200,
+    options.readyWithinMs ?? 60_000,
+    100,
+  );
+  if (!ready || !child.running()) {
+    await child.stop(1000);
+    throw new Error(`${name} did not become ready:\n${child.output()}`);
+  }
+  let asked = 0;
+  const stopChild = child.stop;
+  return Object.assign(child, {
+    url,
+    port,
+    heap: async () => {
+      asked += 1;
+      const want = asked;
+      child.process.kill('SIGUSR2');
+      let answer: (NodeJS.MemoryUsage & { seq: number }) | null = null;
+      const got = await until(() => {
+        if (!existsSync(heapFile)) return false;
+        try {
+          answer = JSON.parse(readFileSync(heapFile, 'utf8'));
+        } catch {
+          return false;
+        }
+        return answer!.seq >= want;
+      }, 15_000);
+      if (!got || !answer) throw new Error(`${name}: no heap report within 15 s`);
+      return answer;
+    },
+    stop: async (ms = 5000) => {
+      await stopChild(ms);
+      rmSync(heapFile, { force: true });
+    },
+  });
+}
+
+/** The resident set of a process, in bytes (VmRSS of /proc/<pid>/status). */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+)\s+kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+let ticksPerSecond = 0;
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  if (!ticksPerSecond) {
+    try {
+      ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      ticksPerSecond = 100;
+    }
+  }
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+}
+
+/** CPU use of `pid` over `ms`, as a fraction of one core. */
+export async function cpuShare(pid: number, ms: number): Promise<number> {
+  const before = cpuSeconds(pid);
+  const started = Date.now();
+  await sleep(ms);
+  return (cpuSeconds(pid) - before) / ((Date.now() - started) / 1000);
+}

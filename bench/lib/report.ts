@@ -1,0 +1,219 @@
+import type { ConnectionsResult } from '../scenarios/connections.js';
+import type { FanoutResult } from '../scenarios/fanout.js';
+import type { SnapshotResult } from '../scenarios/snapshot.js';
+import type { ThroughputResult } from '../scenarios/throughput.js';
+import { round } from './stats.js';
+
+export interface Budget {
+  path: string;
+  figure: string;
+  baseline: string;
+  /** TaskFlow against the baseline: a ratio or a difference. */
+  comparison: string;
+  budget: string;
+  met: boolean | null;
+  /** The load generator was the bottleneck somewhere in this measurement. */
+  generatorBound: boolean;
+}
+
+export interface BenchResults {
+  meta: {
+    startedAt: string;
+    finishedAt: string;
+    seconds: number;
+    mode: 'quick' | 'full';
+    revision: string;
+    node: string;
+    cpus: number;
+    postgres: string;
+    argv: string[];
+  };
+  scenarios: {
+    throughput?: ThroughputResult | { error: string };
+    fanout?: FanoutResult | { error: string };
+    connections?: ConnectionsResult | { error: string };
+    snapshot?: SnapshotResult | { error: string };
+  };
+  budgets: Budget[];
+}
+
+const ok = <T extends object>(value: T | { error: string } | undefined): T | null => (value && !('error' in value) ? (value as T) : null);
+const kb = (bytes: number) => `${round(bytes / 1024, 1)} KB`;
+const KB = 1024;
+
+/** DESIGN §9's table, filled with this run's figures. */
+export function budgets(scenarios: BenchResults['scenarios']): Budget[] {
+  const list: Budget[] = [];
+  const tp = ok<ThroughputResult>(scenarios.throughput);
+  if (tp) {
+    list.push({
+      path: `task mutation, throughput (${tp.clients} writers on ${tp.boards} boards, 1 node)`,
+      figure: `${tp.tps} updates/s (saturation: ${tp.saturationRate}/s, ${round(tp.saturationRatio * 100, 1)}%)`,
+      baseline: `pgbench -N -c ${tp.clients}: ${tp.pgbenchTps} tps`,
+      comparison: `${round(tp.ratio * 100, 1)}%`,
+      budget: '≥ 40%, every event delivered',
+      met: tp.ratio >= 0.4,
+      generatorBound: tp.generatorBound,
+    });
+    list.push({
+      path: 'task mutation, sender ack p99 (at that rate)',
+      figure: `${tp.ackP99Ms} ms`,
+      baseline: `pgbench latency p99: ${tp.pgbenchP99Ms} ms`,
+      comparison: `${tp.p99OverPgbenchMs >= 0 ? '+' : ''}${tp.p99OverPgbenchMs} ms`,
+      budget: '≤ +10 ms',
+      met: tp.p99OverPgbenchMs <= 10,
+      generatorBound: tp.generatorBound,
+    });
+  }
+  const fo = ok<FanoutResult>(scenarios.fanout);
+  if (fo) {
+    list.push({
+      path: `fan-out, due time → last of ${fo.viewersPerBoard} viewers on 2 nodes, p99 (${fo.rate} mutations/s)`,
+      figure: `${fo.taskflow.p99} ms (${fo.taskflow.losses} lost, ${fo.taskflow.duplicates} duplicated)`,
+      baseline: `socket.io + Redis relay: ${fo.relay.p99} ms`,
+      comparison: `×${round(fo.ratio, 2)}`,
+      budget: '≤ ×2',
+      met: fo.ratio <= 2 && fo.taskflow.losses === 0 && fo.taskflow.duplicates === 0,
+      generatorBound: fo.generatorBound,
+    });
+  }
+  const cn = ok<ConnectionsResult>(scenarios.connections);
+  if (cn) {
+    const bound = cn.taskflow.generatorBound || cn.relay.generatorBound;
+    list.push({
+      path: `idle authenticated socket joined to a board, heap (${cn.taskflow.opened} on 1 node)`,
+      figure: kb(cn.taskflow.heapPerSocket),
+      baseline: `plain socket.io connection: ${kb(cn.relay.heapPerSocket)}`,
+      comparison: `×${cn.heapRatio}`,
+      budget: '≤ 12 KB',
+      met: cn.taskflow.heapPerSocket <= 12 * KB && cn.taskflow.failed === 0,
+      generatorBound: bound,
+    });
+    list.push({
+      path: 'idle authenticated socket joined to a board, RSS',
+      figure: kb(cn.taskflow.rssPerSocket),
+      baseline: `plain socket.io connection: ${kb(cn.relay.rssPerSocket)}`,
+      comparison: `×${cn.rssRatio}`,
+      budget: '≤ 20 KB',
+      met: cn.taskflow.rssPerSocket <= 20 * KB && cn.taskflow.failed === 0,
+      generatorBound: bound,
+    });
+    list.push({
+      path: 'connect + authenticate + `board:join`',
+      figure: `${cn.taskflow.rate} sockets/s`,
+      baseline: `plain connect + join: ${cn.relay.rate} sockets/s`,
+      comparison: `${round((cn.taskflow.rate / cn.relay.rate) * 100, 1)}%`,
+      budget: '≥ 500 sockets/s per node',
+      met: cn.taskflow.rate >= 500 && cn.taskflow.failed === 0,
+      generatorBound: bound,
+    });
+  }
+  const sn = ok<SnapshotResult>(scenarios.snapshot);
+  if (sn) {
+    list.push({
+      path: `\`board:join\` snapshot of a ${sn.tasks}-task board, p99`,
+      figure: `${sn.latency.p99} ms (p50 ${sn.latency.p50})`,
+      baseline: '—',
+      comparison: '—',
+      budget: '≤ 50 ms',
+      met: sn.latency.p99 <= 50 && sn.failed === 0,
+      generatorBound: sn.generator.bound,
+    });
+  }
+  return list;
+}
+
+export function markdown(results: BenchResults): string {
+  const { meta, scenarios } = results;
+  const lines: string[] = [
+    `# TaskFlow benchmark (${meta.mode}), ${meta.startedAt}, revision ${meta.revision}`,
+    '',
+    `${meta.cpus} cores, Node ${meta.node}, ${meta.postgres}; ${round(meta.seconds, 0)} s. Every figure is compared with a baseline`,
+    'measured in the same run; "gen-bound" marks a measurement where the load generator itself lagged (loop delay p99 or',
+    'send lag p99 over 10 ms), so TaskFlow may be better than it shows.',
+    '',
+    '| path | TaskFlow | baseline (same run) | vs baseline | budget (DESIGN §9) | met |',
+    '|---|---|---|---|---|---|',
+  ];
+  for (const b of results.budgets) {
+    const met = b.met === null ? '—' : b.met ? 'met' : '**missed**';
+    lines.push(
+      `| ${b.path} | ${b.figure} | ${b.baseline} | ${b.comparison} | ${b.budget} | ${met}${b.generatorBound ? ' (gen-bound)' : ''} |`,
+    );
+  }
+  for (const [name, value] of Object.entries(scenarios)) {
+    if (value && 'error' in value) lines.push('', `**${name} failed:** ${value.error.split('\n')[0]}`);
+  }
+
+  const tp = ok<ThroughputResult>(scenarios.throughput);
+  if (tp) {
+    lines.push(
+      '',
+      '## Mutation throughput',
+      '',
+      'Max rate: the highest offered rate with every ack ok, ack p99 < 50 ms and every event delivered. Saturation: the most',
+      'acks per second any step got with every ack ok and every event delivered, whatever the latency. Server CPU: user +',
+      "system time of the server process (from /proc) per update, the median over the round's steps.",
+      '',
+      '| round | pgbench tps | pgbench p99 | TaskFlow max rate | ack p99 there | ratio | saturation | server CPU per update | first failing rate |',
+    );
+    lines.push('|---|---|---|---|---|---|---|---|---|');
+    tp.rounds.forEach((r, i) =>
+      lines.push(
+        `| ${i + 1} | ${r.pgbench.tps} | ${r.pgbench.latency.p99} ms | ${r.maxRate}/s | ${r.ackP99AtMax} ms | ${round(r.ratio * 100, 1)}% | ` +
+          `${r.saturationRate}/s | ${r.serverCpuMsPerUpdate} ms | ` +
+          `${r.limit ? `${r.limit.rate}/s: ${r.limit.reasons.join('; ')}` : 'none (lower bound)'}${r.generatorBound ? ' (gen-bound)' : ''} |`,
+      ),
+    );
+  }
+  const fo = ok<FanoutResult>(scenarios.fanout);
+  if (fo) {
+    lines.push(
+      '',
+      '## Fan-out',
+      '',
+      `${fo.boards} boards × ${fo.viewersPerBoard} viewers, ${fo.rate} mutations/s for ${fo.durationMs / 1000} s per run.`,
+      '',
+    );
+    lines.push(
+      "TaskFlow's latency holds the mutation (sender ack p99) and then the broadcast (ack → last viewer, per message).",
+      '',
+      '| round | side | last viewer p50 | p99 | max | every delivery p99 | sender ack p99 | ack → last viewer p99 | lost | duplicated |',
+      '|---|---|---|---|---|---|---|---|---|---|',
+    );
+    fo.rounds.forEach((r, i) => {
+      for (const run of [r.taskflow, r.relay]) {
+        lines.push(
+          `| ${i + 1} | ${run.side} | ${run.lastViewer.p50} ms | ${run.lastViewer.p99} ms | ${run.lastViewer.max} ms | ${run.delivery.p99} ms | ` +
+            `${run.ack ? `${run.ack.p99} ms` : '—'} | ${run.afterAck ? `${run.afterAck.p99} ms` : '—'} | ${run.losses} | ${run.duplicates} |`,
+        );
+      }
+    });
+  }
+  const cn = ok<ConnectionsResult>(scenarios.connections);
+  if (cn) {
+    lines.push('', '## Connections', '', `${cn.sockets} sockets over ${cn.boards} boards on one node.`, '');
+    lines.push(
+      '| side | opened | failed | sockets/s | server CPU per socket | heap/socket | heap+external/socket | RSS/socket | idle CPU |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const run of [cn.taskflow, cn.relay]) {
+      lines.push(
+        `| ${run.side} | ${run.opened} | ${run.failed} | ${run.rate} | ${run.serverCpuMsPerSocket} ms | ${kb(run.heapPerSocket)} | ${kb(run.heapAndExternalPerSocket)} | ` +
+          `${kb(run.rssPerSocket)} | ${round(run.idleCpu * 100, 1)}% of a core |`,
+      );
+    }
+  }
+  const sn = ok<SnapshotResult>(scenarios.snapshot);
+  if (sn) {
+    lines.push(
+      '',
+      '## Snapshot',
+      '',
+      `A ${sn.tasks}-task board is ${kb(sn.bytes)} as JSON. ${sn.serial.count} joins one after another: mean ${sn.serial.mean} ms, ` +
+        `max ${sn.serial.max} ms, ${sn.serverCpuMsPerJoin} ms of server CPU each. Then ${sn.latency.count} open-loop joins at ${sn.rate}/s (a quarter of the time busy, by that mean, ` +
+        `at most 8/s): p50 ${sn.latency.p50} ms, p90 ${sn.latency.p90} ms, p99 ${sn.latency.p99} ms, max ${sn.latency.max} ms.`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,161 @@
+import { nowMs, sleep, until } from '../lib/clock.js';
+import { summarize } from '../lib/stats.js';
+import { watchHealth } from './health.js';
+import { type CollectJob, type CollectResult, type JoinJob, type JoinResult, marker, type SendJob, type SendResult } from './protocol.js';
+import { type GenSocket, group } from './sockets.js';
+
+/**
+ * Calls `fire(k, due)` for k = 0.. at due = start + k × 1000 / rate until `durationMs` is over,
+ * however late the previous calls were answered (open loop); answers how late each call left.
+ */
+async function openLoop(rate: number, durationMs: number, fire: (k: number, dueMs: number) => void): Promise<number[]> {
+  const interval = 1000 / rate;
+  const total = Math.max(1, Math.floor((durationMs / 1000) * rate));
+  const start = nowMs() + 20;
+  const lags: number[] = [];
+  let k = 0;
+  while (k < total) {
+    const now = nowMs();
+    while (k < total && start + k * interval <= now) {
+      const due = start + k * interval;
+      fire(k, due);
+      lags.push(nowMs() - due);
+      k += 1;
+    }
+    if (k < total) await sleep(Math.max(0, start + k * interval - nowMs()));
+  }
+  return lags;
+}
+
+function codeOf(answer: any): string {
+  return answer?.error?.code ?? 'NO_ANSWER';
+}
+
+export async function send(job: SendJob): Promise<SendResult> {
+  const sockets = group(job.group);
+  if (job.targets.length !== sockets.length) throw new Error('one target per socket');
+  const health = watchHealth();
+  const latencies: number[] = [];
+  const errors: Record<string, number> = {};
+  const okPerBoard: Record<string, number> = {};
+  let ok = 0;
+  let failed = 0;
+  let outstanding = 0;
+  let sampleEvent: unknown;
+  let lastAnswer = 0;
+  const acks: Array<[string, number]> = [];
+  const first = nowMs();
+  const lags = await openLoop(job.rate, job.durationMs, (k, due) => {
+    const index = k % sockets.length;
+    const { socket } = sockets[index]!;
+    const target = job.targets[index]!;
+    const id = `${index}.${k}`;
+    const title = marker(job.tag, id, due);
+    const [event, payload] =
+      job.protocol === 'taskflow'
+        ? ['task:update', { taskId: target.taskId, patch: { title } }]
+        : ['relay', { room: target.board, payload: relayPayload(job.template, title, k) }];
+    outstanding += 1;
+    socket.emit(event, payload, (answer: any) => {
+      outstanding -= 1;
+      lastAnswer = nowMs();
+      if (answer?.ok) {
+        ok += 1;
+        latencies.push(lastAnswer - due);
+        if (job.perMessage) acks.push([`${target.board}/${id}`, Math.round((lastAnswer - due) * 100) / 100]);
+        okPerBoard[target.board] = (okPerBoard[target.board] ?? 0) + 1;
+        sampleEvent ??= answer.data?.event;
+      } else {
+        failed += 1;
+        errors[codeOf(answer)] = (errors[codeOf(answer)] ?? 0) + 1;
+      }
+    });
+  });
+  await until(() => outstanding === 0, job.ackTimeoutMs, 5);
+  const result: SendResult = {
+    sent: lags.length,
+    ok,
+    failed,
+    timedOut: outstanding,
+    errors,
+    okPerBoard,
+    latencies,
+    ...(job.perMessage ? { acks } : {}),
+    achievedRate: lastAnswer > first ? Math.round((ok / ((lastAnswer - first) / 1000)) * 10) / 10 : 0,
+    health: health.stop(summarize(lags)),
+  };
+  if (job.protocol === 'taskflow' && sampleEvent) result.sampleEvent = sampleEvent;
+  return result;
+}
+
+/** The relay's payload: the template board event, its task retitled with the marker. */
+function relayPayload(template: any, title: string, seq: number): unknown {
+  return { ...template, seq, data: { ...template?.data, task: { ...template?.data?.task, title } } };
+}
+
+export function watch(name: string, tag: string): Record<string, never> {
+  for (const entry of group(name)) entry.watch = { tag, received: new Map(), duplicates: 0 };
+  return {};
+}
+
+export async function collect(job: CollectJob): Promise<CollectResult> {
+  const sockets = group(job.group);
+  const done = (entry: GenSocket) => !entry.board || (entry.watch?.received.size ?? 0) >= (job.expected[entry.board] ?? 0);
+  await until(() => sockets.every(done), job.waitMs, 10);
+  const result: CollectResult = { sockets: [] };
+  for (const entry of sockets) {
+    const watched = entry.watch?.tag === job.tag ? entry.watch : null;
+    result.sockets.push({
+      board: entry.board ?? '',
+      received: watched ? [...watched.received].map(([id, ms]) => [id, Math.round(ms * 100) / 100]) : [],
+      duplicates: watched?.duplicates ?? 0,
+    });
+    entry.watch = null;
+  }
+  return result;
+}
+
+/** `count` joins one after another from one socket: the service time without queueing. */
+export async function serialJoins(name: string, board: string, count: number, timeoutMs: number): Promise<number[]> {
+  const { socket } = group(name)[0]!;
+  const latencies: number[] = [];
+  for (let i = 0; i < count; i += 1) {
+    const started = nowMs();
+    const answer = await socket.timeout(timeoutMs).emitWithAck('board:join', { projectId: board });
+    if (!answer?.ok) throw new Error(`board:join refused: ${codeOf(answer)}`);
+    latencies.push(nowMs() - started);
+  }
+  return latencies;
+}
+
+export async function joins(job: JoinJob): Promise<JoinResult> {
+  const sockets = group(job.group);
+  const health = watchHealth();
+  const latencies: number[] = [];
+  const errors: Record<string, number> = {};
+  let ok = 0;
+  let failed = 0;
+  let outstanding = 0;
+  let bytes = 0;
+  let tasks = 0;
+  const lags = await openLoop(job.rate, job.durationMs, (k, due) => {
+    const { socket } = sockets[k % sockets.length]!;
+    outstanding += 1;
+    socket.emit('board:join', { projectId: job.board }, (answer: any) => {
+      outstanding -= 1;
+      if (answer?.ok) {
+        ok += 1;
+        latencies.push(nowMs() - due);
+        if (!bytes) {
+          bytes = JSON.stringify(answer).length;
+          tasks = answer.data?.tasks?.length ?? 0;
+        }
+      } else {
+        failed += 1;
+        errors[codeOf(answer)] = (errors[codeOf(answer)] ?? 0) + 1;
+      }
+    });
+  });
+  await until(() => outstanding === 0, job.ackTimeoutMs, 5);
+  return { ok, failed: failed + outstanding, errors, latencies, bytes, tasks, health: health.stop(summarize(lags)) };
+}

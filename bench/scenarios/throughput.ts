@@ -1,0 +1,240 @@
+import { type PgbenchResult, runPgbench } from '../lib/database.js';
+import { cpuSeconds, type NodeServer } from '../lib/children.js';
+import { sleep } from '../lib/clock.js';
+import { type Board, createTasks } from '../lib/seed.js';
+import { median, round, summarize, type Summary } from '../lib/stats.js';
+import type { GeneratorHealth, SendTarget } from '../loadgen/protocol.js';
+import { type BenchContext, nextTag } from './context.js';
+
+export interface ThroughputOptions {
+  /** Writer sockets, spread evenly over the boards; pgbench runs with as many clients. */
+  clients: number;
+  rounds: number;
+  stepMs: number;
+  pgbenchSeconds: number;
+  startRate: number;
+  growth: number;
+  maxSteps: number;
+  /** Bisections between the last rate that passed and the first that failed. */
+  refinements: number;
+}
+
+export interface Step {
+  rate: number;
+  sent: number;
+  ok: number;
+  failed: number;
+  timedOut: number;
+  errors: Record<string, number>;
+  ack: Summary;
+  /** Oks per second from the first due time to the last answer: what the server kept up with. */
+  achievedRate: number;
+  /** The server's CPU time (user + system, from /proc) per ok update: robust to a busy machine. */
+  serverCpuMsPerUpdate: number;
+  /** board:event deliveries owed to the watchers (one per board), and what arrived. */
+  expectedDeliveries: number;
+  delivered: number;
+  duplicates: number;
+  passed: boolean;
+  /** Why it failed, when it did. */
+  reasons: string[];
+  generator: GeneratorHealth;
+}
+
+export interface ThroughputRound {
+  pgbench: PgbenchResult;
+  /** The highest rate (updates/s) at which every ack was ok within p99 < 50 ms and every event arrived. */
+  maxRate: number;
+  ackP99AtMax: number;
+  /** The first failing rate and why; null when the ramp never failed (maxRate is then a lower bound). */
+  limit: { rate: number; reasons: string[] } | null;
+  /** The generator was the bottleneck at the step that decided the maximum. */
+  generatorBound: boolean;
+  /** The most acks per second any step got (all ok, events delivered), whatever their latency: saturation. */
+  saturationRate: number;
+  /** Median over the round's steps of the server's CPU ms per update. */
+  serverCpuMsPerUpdate: number;
+  ratio: number;
+  p99OverPgbenchMs: number;
+  steps: Step[];
+}
+
+export interface ThroughputResult {
+  node: 'single';
+  boards: number;
+  clients: number;
+  rounds: ThroughputRound[];
+  tps: number;
+  ackP99Ms: number;
+  pgbenchTps: number;
+  pgbenchP99Ms: number;
+  ratio: number;
+  p99OverPgbenchMs: number;
+  saturationRate: number;
+  saturationRatio: number;
+  serverCpuMsPerUpdate: number;
+  generatorBound: boolean;
+}
+
+const ACK_P99_LIMIT_MS = 50;
+const MIN_RATE = 2;
+
+export async function throughput(
+  ctx: BenchContext,
+  server: NodeServer,
+  boards: Board[],
+  options: ThroughputOptions,
+): Promise<ThroughputResult> {
+  const [writerGen, watcherGen] = ctx.generators as [BenchContext['generators'][0], BenchContext['generators'][0]];
+  const users = ctx.fixture.users;
+  // One task per writer, so writers never touch each other's rows; the boards' seq rows are shared.
+  const targets: SendTarget[] = [];
+  for (const [b, board] of boards.entries()) {
+    const writers = Math.floor(options.clients / boards.length) + (b < options.clients % boards.length ? 1 : 0);
+    for (const taskId of await createTasks(server.url, ctx.fixture.owner.token, board, writers))
+      targets.push({ board: board.projectId, taskId });
+  }
+  await writerGen.connect(
+    {
+      group: 'tp-write',
+      url: server.url,
+      protocol: 'taskflow',
+      sockets: targets.map((_, i) => ({ token: users[i % users.length]!.token })),
+      concurrency: 8,
+      timeoutMs: 10_000,
+    },
+    60_000,
+  );
+  await watcherGen.connect(
+    {
+      group: 'tp-watch',
+      url: server.url,
+      protocol: 'taskflow',
+      sockets: boards.map((board) => ({ token: ctx.fixture.owner.token, board: board.projectId })),
+      concurrency: 8,
+      timeoutMs: 10_000,
+    },
+    60_000,
+  );
+
+  const step = async (rate: number): Promise<Step> => {
+    const tag = nextTag('tp');
+    await watcherGen.watch('tp-watch', tag);
+    const cpuBefore = cpuSeconds(server.pid);
+    const sent = await writerGen.send({
+      group: 'tp-write',
+      tag,
+      protocol: 'taskflow',
+      targets,
+      rate,
+      durationMs: options.stepMs,
+      ackTimeoutMs: 5000,
+    });
+    const collected = await watcherGen.collect({ group: 'tp-watch', tag, expected: sent.okPerBoard, waitMs: 3000 });
+    const serverCpuMsPerUpdate = round(((cpuSeconds(server.pid) - cpuBefore) * 1000) / Math.max(1, sent.ok), 2);
+    const expectedDeliveries = Object.values(sent.okPerBoard).reduce((a, b) => a + b, 0);
+    const delivered = collected.sockets.reduce((total, socket) => total + socket.received.length, 0);
+    const duplicates = collected.sockets.reduce((total, socket) => total + socket.duplicates, 0);
+    const ack = summarize(sent.latencies);
+    const reasons: string[] = [];
+    if (sent.failed || sent.timedOut) reasons.push(`${sent.failed} refused, ${sent.timedOut} unanswered ${JSON.stringify(sent.errors)}`);
+    if (!(ack.p99 < ACK_P99_LIMIT_MS)) reasons.push(`ack p99 ${ack.p99} ms`);
+    if (delivered < expectedDeliveries) reasons.push(`${expectedDeliveries - delivered} events not delivered`);
+    if (duplicates) reasons.push(`${duplicates} duplicate events`);
+    const result: Step = {
+      rate: round(rate, 1),
+      sent: sent.sent,
+      ok: sent.ok,
+      failed: sent.failed,
+      timedOut: sent.timedOut,
+      errors: sent.errors,
+      ack,
+      achievedRate: sent.achievedRate,
+      serverCpuMsPerUpdate,
+      expectedDeliveries,
+      delivered,
+      duplicates,
+      passed: reasons.length === 0,
+      reasons,
+      generator: sent.health,
+    };
+    ctx.log(
+      `  ${result.rate}/s: ${result.passed ? 'pass' : 'FAIL'} (${result.achievedRate} acks/s) ack p50 ${ack.p50} p99 ${ack.p99} ms, ${serverCpuMsPerUpdate} ms server CPU each` +
+        `${reasons.length ? ` (${reasons.join('; ')})` : ''}${sent.health.bound ? ' [generator-bound]' : ''}`,
+    );
+    await sleep(500);
+    return result;
+  };
+
+  ctx.log('throughput: warm-up');
+  await step(options.startRate / 2);
+
+  const rounds: ThroughputRound[] = [];
+  let startRate = options.startRate;
+  for (let r = 0; r < options.rounds; r += 1) {
+    ctx.log(`throughput round ${r + 1}: pgbench -N -c ${targets.length}`);
+    const pgbench = await runPgbench(ctx.database.name, targets.length, options.pgbenchSeconds);
+    ctx.log(`  pgbench ${pgbench.tps} tps, p99 ${pgbench.latency.p99} ms`);
+    const steps: Step[] = [];
+    let best: Step | null = null;
+    let limit: Step | null = null;
+    let rate = startRate;
+    for (let s = 0; s < options.maxSteps && !limit; s += 1) {
+      const done = await step(rate);
+      steps.push(done);
+      if (done.passed) best = done;
+      else limit = done;
+      rate *= options.growth;
+    }
+    // Failing from the first step, go down (halving, a few times) to find a rate that passes at all.
+    for (let s = 0; s < 3 && !best && limit && limit.rate / 2 >= MIN_RATE; s += 1) {
+      const done = await step(limit.rate / 2);
+      steps.push(done);
+      if (done.passed) best = done;
+      else limit = done;
+    }
+    for (let s = 0; s < options.refinements && best && limit && limit.rate / best.rate > 1.08; s += 1) {
+      const done = await step(Math.sqrt(best.rate * limit.rate));
+      steps.push(done);
+      if (done.passed) best = done;
+      else limit = done;
+    }
+    const maxRate = best?.rate ?? 0;
+    const saturationRate = Math.max(
+      0,
+      ...steps.filter((s) => s.ok === s.sent && s.delivered === s.expectedDeliveries).map((s) => s.achievedRate),
+    );
+    const ackP99AtMax = best?.ack.p99 ?? Number.NaN;
+    rounds.push({
+      pgbench,
+      maxRate,
+      ackP99AtMax,
+      limit: limit ? { rate: limit.rate, reasons: limit.reasons } : null,
+      generatorBound: Boolean(best?.generator.bound || limit?.generator.bound),
+      saturationRate,
+      serverCpuMsPerUpdate: round(median(steps.map((s) => s.serverCpuMsPerUpdate)), 2),
+      ratio: round(maxRate / pgbench.tps, 3),
+      p99OverPgbenchMs: round(ackP99AtMax - pgbench.latency.p99),
+      steps,
+    });
+    startRate = Math.max(options.startRate, maxRate * 0.6);
+  }
+  await writerGen.close('tp-write');
+  await watcherGen.close('tp-watch');
+  return {
+    node: 'single',
+    boards: boards.length,
+    clients: targets.length,
+    rounds,
+    tps: median(rounds.map((r) => r.maxRate)),
+    ackP99Ms: median(rounds.map((r) => r.ackP99AtMax)),
+    pgbenchTps: median(rounds.map((r) => r.pgbench.tps)),
+    pgbenchP99Ms: median(rounds.map((r) => r.pgbench.latency.p99)),
+    ratio: median(rounds.map((r) => r.ratio)),
+    p99OverPgbenchMs: median(rounds.map((r) => r.p99OverPgbenchMs)),
+    saturationRate: median(rounds.map((r) => r.saturationRate)),
+    serverCpuMsPerUpdate: round(median(rounds.map((r) => r.serverCpuMsPerUpdate)), 2),
+    saturationRatio: median(rounds.map((r) => round(r.saturationRate / r.pgbench.tps, 3))),
+    generatorBound: rounds.some((r) => r.generatorBound),
+  };
+}

@@ -1,0 +1,49 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+
+// `npm run bench -- --quick` end to end, so the harness cannot rot: every scenario must come back
+// with numbers. Whether the budgets are met is the full run's business, not this test's.
+const QUICK_RUN_MS = 240_000;
+const out = mkdtempSync(path.join(tmpdir(), 'taskflow-bench-smoke-'));
+
+afterAll(() => rmSync(out, { recursive: true, force: true }));
+
+const isNumber = (value: unknown) => typeof value === 'number' && Number.isFinite(value);
+
+describe('npm run bench -- --quick', () => {
+  it(
+    'measures every scenario and writes JSON and Markdown',
+    async () => {
+      const child = spawn('npx', ['tsx', 'bench/run.ts', '--quick', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+      const timer = setTimeout(() => process.kill(-child.pid!, 'SIGTERM'), QUICK_RUN_MS - 10_000);
+      const [code] = await once(child, 'exit');
+      clearTimeout(timer);
+      expect(code, output.slice(-4000)).toBe(0);
+
+      const results = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8'));
+      const { throughput, fanout, connections, snapshot } = results.scenarios;
+      expect(results.meta.mode).toBe('quick');
+      for (const value of [throughput.pgbenchTps, throughput.pgbenchP99Ms, throughput.ratio, throughput.rounds[0].steps[0].ack.p99])
+        expect(isNumber(value), JSON.stringify(throughput)).toBe(true);
+      for (const run of [fanout.rounds[0].taskflow, fanout.rounds[0].relay]) {
+        expect(isNumber(run.lastViewer.p99) && isNumber(run.losses) && isNumber(run.duplicates), JSON.stringify(run)).toBe(true);
+      }
+      for (const run of [connections.taskflow, connections.relay]) {
+        expect(run.opened, JSON.stringify(run)).toBe(1000);
+        for (const value of [run.rate, run.heapPerSocket, run.rssPerSocket, run.idleCpu])
+          expect(isNumber(value), JSON.stringify(run)).toBe(true);
+      }
+      expect(isNumber(snapshot.latency.p99) && snapshot.tasks > 0, JSON.stringify(snapshot)).toBe(true);
+      expect(results.budgets.map((budget: { path: string }) => budget.path)).toHaveLength(7);
+      expect(readFileSync(path.join(out, 'latest.md'), 'utf8')).toContain('| path | TaskFlow |');
+    },
+    QUICK_RUN_MS,
+  );
+});
