@@ -65,33 +65,38 @@ export async function commitBoardChange(
   const { principal, target, clientMutationId } = request;
   let result: BoardChangeResult;
   try {
-    result = await inTenant(ctx.orm, target.orgId, async (em) => {
-      await authorize(em, principal, target.orgId, request.capability ?? 'tasks:write', target.outsider);
-      if (!target.projectId) throw notFound(target.what);
-      const projectId = target.projectId;
-      const seq = await takeNextSeq(em, projectId, request.allowArchived ?? false);
-      if (clientMutationId) {
-        const earlier = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
-        if (earlier) {
-          if (earlier.type !== request.type) throw conflict('this clientMutationId was used for another change');
-          throw new Abandon({ event: toBoardEventJson(earlier) });
+    result = await inTenant(
+      ctx.orm,
+      target.orgId,
+      async (em, standing) => {
+        authorize(standing, principal, target.orgId, request.capability ?? 'tasks:write', target.outsider);
+        if (!target.projectId) throw notFound(target.what);
+        const projectId = target.projectId;
+        const seq = await takeNextSeq(em, projectId, request.allowArchived ?? false);
+        if (clientMutationId && (await seen(em, projectId, clientMutationId))) {
+          const earlier = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
+          if (earlier) {
+            if (earlier.type !== request.type) throw conflict('this clientMutationId was used for another change');
+            throw new Abandon({ event: toBoardEventJson(earlier) });
+          }
         }
-      }
-      const applied = await apply(em, projectId);
-      if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged });
-      const event = em.create(BoardEvent, {
-        org: em.getReference(Organization, target.orgId),
-        project: em.getReference(Project, projectId),
-        seq,
-        type: request.type,
-        actor: actorOf(principal),
-        payload: applied.data,
-        clientMutationId: clientMutationId ?? null,
-      });
-      await em.flush();
-      await pruneLog(em, projectId, seq, ctx.config.eventRetention);
-      return { event: toBoardEventJson(event) };
-    });
+        const applied = await apply(em, projectId);
+        if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged });
+        const event = em.create(BoardEvent, {
+          org: em.getReference(Organization, target.orgId),
+          project: em.getReference(Project, projectId),
+          seq,
+          type: request.type,
+          actor: actorOf(principal),
+          payload: applied.data,
+          clientMutationId: clientMutationId ?? null,
+        });
+        await em.flush();
+        await pruneLog(em, projectId, seq, ctx.config.eventRetention);
+        return { event: toBoardEventJson(event) };
+      },
+      principal,
+    );
   } catch (error) {
     if (error instanceof Abandon) return error.result;
     throw error;
@@ -120,4 +125,13 @@ async function pruneLog(em: EntityManager, projectId: string, seq: number, reten
   const every = Math.min(100, Math.floor(retention / 2));
   if (seq % every !== 0 || seq <= retention) return;
   await em.execute('delete from board_events where project_id = ? and seq <= ?', [projectId, seq - retention]);
+}
+
+/** Whether the board already has an event for this `clientMutationId` (a plain read: most have none). */
+async function seen(em: EntityManager, projectId: string, clientMutationId: string): Promise<boolean> {
+  const rows = await em.execute('select 1 from board_events where project_id = ? and client_mutation_id = ?', [
+    projectId,
+    clientMutationId,
+  ]);
+  return rows.length > 0;
 }

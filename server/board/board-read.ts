@@ -39,15 +39,20 @@ export async function readBoard(
   options: ReadBoardOptions = {},
 ): Promise<{ orgId: string; board: BoardJoinData }> {
   const target = await ctx.locator.target('project', projectId, options.scopeOrgId);
-  return inTenant(ctx.orm, target.orgId, async (em) => {
-    await authorize(em, principal, target.orgId, 'board:read', target.outsider);
-    if (!target.projectId) throw notFound(target.what);
-    options.onAuthorized?.(target.orgId);
-    const project = await em.findOne(Project, target.projectId);
-    if (!project) throw notFound('project');
-    const replay = options.sinceSeq === undefined ? null : await eventsSince(em, project.id, options.sinceSeq, project.seq);
-    return { orgId: target.orgId, board: replay ?? (await snapshot(em, project)) };
-  });
+  return inTenant(
+    ctx.orm,
+    target.orgId,
+    async (em, standing) => {
+      authorize(standing, principal, target.orgId, 'board:read', target.outsider);
+      if (!target.projectId) throw notFound(target.what);
+      options.onAuthorized?.(target.orgId);
+      const project = await em.findOne(Project, target.projectId);
+      if (!project) throw notFound('project');
+      const replay = options.sinceSeq === undefined ? null : await eventsSince(em, project.id, options.sinceSeq, project.seq);
+      return { orgId: target.orgId, board: replay ?? (await snapshot(em, project)) };
+    },
+    principal,
+  );
 }
 
 async function eventsSince(em: EntityManager, projectId: string, sinceSeq: number, seq: number): Promise<BoardJoinData | null> {
@@ -59,8 +64,9 @@ async function eventsSince(em: EntityManager, projectId: string, sinceSeq: numbe
 }
 
 async function snapshot(em: EntityManager, project: IProject): Promise<BoardSnapshot> {
-  const columns = await em.find(Column, { project: project.id });
-  const tasks = await em.find(Task, { project: project.id }, { populate: ['taskLabels'] });
+  // Read-only: entities outside the identity map cost no change-set pass at commit.
+  const columns = await em.find(Column, { project: project.id }, { disableIdentityMap: true });
+  const tasks = await em.find(Task, { project: project.id }, { populate: ['taskLabels'], disableIdentityMap: true });
   columns.sort((a, b) => compareKeys(a.position, b.position));
   tasks.sort((a, b) => compareKeys(a.position, b.position));
   return { project: toProjectJson(project), columns: columns.map(toColumnJson), tasks: tasks.map(toTaskJson), seq: project.seq };

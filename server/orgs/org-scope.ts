@@ -32,9 +32,14 @@ export async function withOrg<T>(
   work: (scope: OrgScope) => Promise<T>,
 ): Promise<T> {
   const orgId = await orgIdBySlug(ctx, slug);
-  return inTenant(ctx.orm, orgId, async (em) => {
-    const access = await authorize(em, principal, orgId, capability, notAMember());
-    const org = await em.findOneOrFail(Organization, orgId);
-    return work({ em, org, access });
-  });
+  return inTenant(
+    ctx.orm,
+    orgId,
+    async (em, standing) => {
+      const access = authorize(standing, principal, orgId, capability, notAMember());
+      const org = await em.findOneOrFail(Organization, orgId);
+      return work({ em, org, access });
+    },
+    principal,
+  );
 }
