@@ -5,6 +5,7 @@ import { Migration20261122150857_governance } from './Migration20261122150857_go
 import { Migration20261122151000_org_billing_email } from './Migration20261122151000_org_billing_email.js';
 import { Migration20261122151623_labels } from './Migration20261122151623_labels.js';
 import { Migration20261122153540_unique_task_positions } from './Migration20261122153540_unique_task_positions.js';
+import { Migration20261122161146_position_byte_order_index } from './Migration20261122161146_position_byte_order_index.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
 export const migrationsList: MigrationObject[] = [
@@ -14,4 +15,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122151000_org_billing_email', class: Migration20261122151000_org_billing_email },
   { name: 'Migration20261122151623_labels', class: Migration20261122151623_labels },
   { name: 'Migration20261122153540_unique_task_positions', class: Migration20261122153540_unique_task_positions },
+  { name: 'Migration20261122161146_position_byte_order_index', class: Migration20261122161146_position_byte_order_index },
 ];

@@ -12,6 +12,14 @@ export const Task = defineEntity({
   filters: tenantFilter,
   /** Positions are unique within a column, so the order of a column is never a tie. */
   uniques: [{ properties: ['column', 'position'] }],
+  // Neighbours are found in byte order (`COLLATE "C"`); the unique index above follows the
+  // database's collation, so this one serves those lookups.
+  indexes: [
+    {
+      name: 'tasks_column_position_bytes_index',
+      expression: 'create index "tasks_column_position_bytes_index" on "tasks" ("column_id", "position" collate "C")',
+    },
+  ],
   properties: {
     ...baseProperties,
     org: () => p.manyToOne(Organization).deleteRule('cascade'),
