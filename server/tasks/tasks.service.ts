@@ -15,6 +15,7 @@ import { Label } from '../labels/label.entity.js';
 import { TaskLabel } from '../labels/task-label.entity.js';
 import { userRef } from '../users/user-ref.js';
 import { type ITask, Task } from './task.entity.js';
+import { updatePlainFields } from './task-plain-update.js';
 import { toTaskJson } from './task.json.js';
 import { fieldsChangedSince } from './task-history.js';
 
@@ -63,6 +64,8 @@ export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpd
     ctx,
     changeRequest(caller, target, 'task.updated', input.clientMutationId),
     async (em, projectId) => {
+      const plain = await updatePlainFields(em, { orgId: target.orgId, projectId, taskId: input.taskId }, input.patch, input.baseVersion);
+      if (plain) return plain;
       const task = await findTask(em, projectId, input.taskId);
       const patch = input.patch;
       await refuseConflicts(em, task, input.baseVersion, Object.keys(patch) as TaskField[]);
