@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Capability } from '../../shared/roles.js';
 import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
@@ -7,8 +8,6 @@ import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
 import { conflict, DomainError, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
-import { Organization } from '../orgs/organization.entity.js';
-import { Project } from '../projects/project.entity.js';
 import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
 
@@ -82,18 +81,19 @@ export async function commitBoardChange(
         }
         const applied = await apply(em, projectId);
         if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged });
-        const event = em.create(BoardEvent, {
-          org: em.getReference(Organization, target.orgId),
-          project: em.getReference(Project, projectId),
+        await em.flush(); // what `apply` changed through the ORM
+        const event: BoardEventJson = {
+          projectId,
           seq,
           type: request.type,
           actor: actorOf(principal),
-          payload: applied.data,
+          data: applied.data,
           clientMutationId: clientMutationId ?? null,
-        });
-        await em.flush();
+          at: new Date().toISOString(),
+        };
+        await appendEvent(em, target.orgId, event);
         await pruneLog(em, projectId, seq, ctx.config.eventRetention);
-        return { event: toBoardEventJson(event) };
+        return { event };
       },
       principal,
     );
@@ -134,4 +134,23 @@ async function seen(em: EntityManager, projectId: string, clientMutationId: stri
     clientMutationId,
   ]);
   return rows.length > 0;
+}
+
+/** Appends the event to the board's log: one plain insert, the payload serialised once. */
+async function appendEvent(em: EntityManager, orgId: string, event: BoardEventJson): Promise<void> {
+  await em.execute(
+    `insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
+     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?)`,
+    [
+      randomUUID(),
+      event.at,
+      orgId,
+      event.projectId,
+      event.seq,
+      event.type,
+      JSON.stringify(event.actor),
+      JSON.stringify(event.data),
+      event.clientMutationId,
+    ],
+  );
 }
