@@ -1,6 +1,7 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskPatch } from '../../shared/schemas.js';
-import type { TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
+import type { TaskEventData, TaskField } from '../../shared/wire.js';
+import { TASK_COLUMNS, type TaskRow, taskJsonOf } from './task-row.js';
 
 /** The fields one statement may set, with their columns and casts. */
 const PLAIN = {
@@ -10,25 +11,6 @@ const PLAIN = {
   dueDate: { column: 'due_date', cast: 'date' },
 } as const;
 type PlainField = keyof typeof PLAIN;
-
-interface TaskRow {
-  id: string;
-  project_id: string;
-  column_id: string;
-  title: string;
-  description: string | null;
-  priority: number;
-  assignee_id: string | null;
-  due_date: string | Date | null;
-  position: string;
-  version: number;
-  created_by_id: string | null;
-  created_at: string | Date;
-  updated_at: string | Date;
-  completed_at: string | Date | null;
-  label_ids: string[];
-  [old: `old_${string}`]: unknown;
-}
 
 /**
  * The common update — title, description, priority or due date, no merge to judge — in one
@@ -50,13 +32,11 @@ export async function updatePlainFields(
   const sets = fields.map((field) => `${PLAIN[field as PlainField].column} = ?::${PLAIN[field as PlainField].cast}`);
   const olds = fields.map((field) => `old.${PLAIN[field as PlainField].column} as old_${PLAIN[field as PlainField].column}`);
   const differs = fields.map((field) => `t.${PLAIN[field as PlainField].column} is distinct from ?::${PLAIN[field as PlainField].cast}`);
-  const rows = await em.execute<TaskRow[]>(
+  const rows = await em.execute<Array<TaskRow & Record<`old_${string}`, unknown>>>(
     `update tasks t set ${sets.join(', ')}, version = t.version + 1, updated_at = ?
        from (select * from tasks where id = ? and project_id = ? and org_id = ? for update) old
       where t.id = old.id ${baseVersion === undefined ? '' : 'and t.version = ?'} and (${differs.join(' or ')})
-      returning t.id, t.project_id, t.column_id, t.title, t.description, t.priority, t.assignee_id, t.due_date, t.position,
-        t.version, t.created_by_id, t.created_at, t.updated_at, t.completed_at, ${olds.join(', ')},
-        (select coalesce(json_agg(label_id order by label_id), '[]'::json) from task_labels where task_id = t.id) as label_ids`,
+      returning ${TASK_COLUMNS}, ${olds.join(', ')}`,
     [...values, new Date(), where.taskId, where.projectId, where.orgId, ...(baseVersion === undefined ? [] : [baseVersion]), ...values],
   );
   const row = rows[0];
@@ -66,31 +46,6 @@ export async function updatePlainFields(
     (field) => !same(row[`old_${PLAIN[field as PlainField].column}`], task[field as PlainField]),
   ) as TaskField[];
   return { data: { task, changed } };
-}
-
-function taskJsonOf(row: TaskRow): TaskJson {
-  return {
-    id: row.id,
-    projectId: row.project_id,
-    columnId: row.column_id,
-    title: row.title,
-    description: row.description,
-    priority: row.priority,
-    assigneeId: row.assignee_id,
-    dueDate: dateOnly(row.due_date),
-    position: row.position,
-    version: row.version,
-    labelIds: [...row.label_ids].sort(),
-    createdBy: row.created_by_id,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
-    completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
-  };
-}
-
-function dateOnly(value: string | Date | null): string | null {
-  if (value === null) return null;
-  return typeof value === 'string' ? value.slice(0, 10) : value.toISOString().slice(0, 10);
 }
 
 function same(old: unknown, now: unknown): boolean {
