@@ -60,12 +60,18 @@ export async function login(ctx: AppContext, input: { email: string; password: s
 /** The principal behind a token, and when the token expires (epoch seconds): the user must still exist. */
 export async function authenticateToken(ctx: AppContext, token: unknown): Promise<{ principal: Principal; expiresAt: number }> {
   const claims = ctx.tokens.verify(token);
-  const user = await identityEm(ctx.orm).findOne(User, claims.sub);
+  // A plain read: this runs on every request and every socket handshake.
+  const [user] = await ctx.orm.em
+    .getConnection()
+    .execute<Array<Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin'>>>(
+      `select id, name, email, is_super_admin as "isSuperAdmin" from users where id = ?`,
+      [claims.sub],
+    );
   if (!user) throw unauthorized('the account no longer exists');
   return { principal: principalOf(user, ctx.config.superAdminEmails), expiresAt: claims.exp };
 }
 
-export function principalOf(user: IUser, superAdminEmails: string[]): Principal {
+export function principalOf(user: Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin'>, superAdminEmails: string[]): Principal {
   return { kind: 'user', userId: user.id, name: user.name, isSuperAdmin: user.isSuperAdmin || superAdminEmails.includes(user.email) };
 }
 

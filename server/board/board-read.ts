@@ -1,14 +1,11 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BoardJoinData } from '../../shared/events.js';
-import type { BoardSnapshot } from '../../shared/wire.js';
+import type { BoardSnapshot, ColumnJson, ProjectJson } from '../../shared/wire.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
-import { Column } from '../projects/column.entity.js';
-import { type IProject, Project } from '../projects/project.entity.js';
-import { toColumnJson, toProjectJson } from '../projects/project.json.js';
 import { TASK_COLUMNS, type TaskRow, taskJsonOf } from '../tasks/task-row.js';
 import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
@@ -45,7 +42,10 @@ export async function readBoard(
       authorize(standing, principal, target.orgId, 'board:read', target.outsider);
       if (!target.projectId) throw notFound(target.what);
       options.onAuthorized?.(target.orgId);
-      const project = await em.findOne(Project, target.projectId);
+      const [project] = await em.execute<ProjectJson[]>(
+        `select id, org_id as "orgId", name, description, status, seq from projects where id = ? and org_id = ?`,
+        [target.projectId, target.orgId],
+      );
       if (!project) throw notFound('project');
       const replay = options.sinceSeq === undefined ? null : await eventsSince(em, project.id, options.sinceSeq, project.seq);
       return { orgId: target.orgId, board: replay ?? (await snapshot(em, project)) };
@@ -67,17 +67,15 @@ async function eventsSince(em: EntityManager, projectId: string, sinceSeq: numbe
  * 1,000-task board is read, not managed). The queries name the org as the tenant filter would,
  * and row-level security holds them too.
  */
-async function snapshot(em: EntityManager, project: IProject): Promise<BoardSnapshot> {
-  const columns = await em.find(Column, { project: project.id }, { disableIdentityMap: true });
-  columns.sort((a, b) => compareKeys(a.position, b.position));
+async function snapshot(em: EntityManager, project: ProjectJson): Promise<BoardSnapshot> {
+  const columns = await em.execute<ColumnJson[]>(
+    `select id, project_id as "projectId", name, position, is_done as "isDone"
+       from board_columns where project_id = ? and org_id = ? order by position collate "C"`,
+    [project.id, project.orgId],
+  );
   const tasks = await em.execute<TaskRow[]>(
     `select ${TASK_COLUMNS} from tasks t where t.project_id = ? and t.org_id = ? order by t.position collate "C"`,
-    [project.id, project.org.id],
+    [project.id, project.orgId],
   );
-  return { project: toProjectJson(project), columns: columns.map(toColumnJson), tasks: tasks.map(taskJsonOf), seq: project.seq };
-}
-
-/** Fractional keys compare as plain byte strings. */
-function compareKeys(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
+  return { project, columns, tasks: tasks.map(taskJsonOf), seq: project.seq };
 }

@@ -5,9 +5,7 @@ import type { Principal } from '../auth/principal.js';
 import { registerBoardHandlers } from '../board/board.handlers.js';
 import { registerColumnHandlers } from '../columns/columns.handlers.js';
 import type { AppContext } from '../context.js';
-import { identityEm } from '../db/tenant.js';
 import { toWireError } from '../errors.js';
-import { Membership } from '../orgs/membership.entity.js';
 import { registerPresenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
 import { registerTaskHandlers } from '../tasks/tasks.handlers.js';
@@ -58,12 +56,11 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
 /** The orgs whose rooms a principal's socket joins: a user's memberships, a bot's one org. */
 async function orgsOf(ctx: AppContext, principal: Principal): Promise<string[]> {
   if (principal.kind === 'bot') return [principal.orgId];
-  const memberships = await identityEm(ctx.orm).find(
-    Membership,
-    { user: principal.userId },
-    { filters: { tenant: false }, fields: ['org'] },
-  );
-  return memberships.map((m) => m.org.id);
+  // The identity view across tenants, for this user only (a plain read on every handshake).
+  const rows = await ctx.orm.em
+    .getConnection()
+    .execute<Array<{ org_id: string }>>('select org_id from memberships where user_id = ?', [principal.userId]);
+  return rows.map((row) => row.org_id);
 }
 
 /** A socket lives no longer than its token: then `access:revoked` (token_expired) and goodbye. */
