@@ -1,14 +1,14 @@
 import { columnCreatePayload, columnDeletePayload, columnMovePayload, columnUpdatePayload } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
-import { handle } from '../realtime/ack.js';
-import type { TaskFlowSocket } from '../realtime/types.js';
-import type { Caller } from '../auth/caller.js';
+import { type HandlerTable, on } from '../realtime/ack.js';
+import { socketCaller } from '../realtime/socket-caller.js';
 import { createColumn, deleteColumn, moveColumn, updateColumn } from './columns.service.js';
 
-export function registerColumnHandlers(ctx: AppContext, socket: TaskFlowSocket): void {
-  const caller = (): Caller => ({ principal: socket.data.principal, socketId: socket.id });
-  handle(socket, ctx, 'column:create', columnCreatePayload, (payload) => createColumn(ctx, caller(), payload));
-  handle(socket, ctx, 'column:update', columnUpdatePayload, (payload) => updateColumn(ctx, caller(), payload));
-  handle(socket, ctx, 'column:move', columnMovePayload, (payload) => moveColumn(ctx, caller(), payload));
-  handle(socket, ctx, 'column:delete', columnDeletePayload, (payload) => deleteColumn(ctx, caller(), payload));
+export function columnHandlers(ctx: AppContext): HandlerTable {
+  return {
+    ...on('column:create', columnCreatePayload, (socket, payload) => createColumn(ctx, socketCaller(socket), payload)),
+    ...on('column:update', columnUpdatePayload, (socket, payload) => updateColumn(ctx, socketCaller(socket), payload)),
+    ...on('column:move', columnMovePayload, (socket, payload) => moveColumn(ctx, socketCaller(socket), payload)),
+    ...on('column:delete', columnDeletePayload, (socket, payload) => deleteColumn(ctx, socketCaller(socket), payload)),
+  };
 }

@@ -1,7 +1,6 @@
 import { presenceUpdatePayload } from '../../shared/schemas.js';
-import type { AppContext } from '../context.js';
 import { notFound } from '../errors.js';
-import { handle } from '../realtime/ack.js';
+import { type HandlerTable, on } from '../realtime/ack.js';
 import type { TaskFlowSocket } from '../realtime/types.js';
 import type { Presence } from './presence.js';
 
@@ -11,20 +10,19 @@ export function joinedRoom(socket: TaskFlowSocket, projectId: string): string | 
   return undefined;
 }
 
-export function registerPresenceHandlers(ctx: AppContext, presence: Presence, socket: TaskFlowSocket): void {
-  handle(socket, ctx, 'presence:update', presenceUpdatePayload, async ({ projectId, editingTaskId }) => {
+export function presenceHandlers(presence: Presence): HandlerTable {
+  return on('presence:update', presenceUpdatePayload, async (socket, { projectId, editingTaskId }) => {
     const room = joinedRoom(socket, projectId);
     if (!room) throw notFound('joined board');
-    socket.data.editing = { ...socket.data.editing, [projectId]: editingTaskId ?? undefined };
+    socket.data.editing[projectId] = editingTaskId ?? undefined;
     presence.changed(room);
     return {};
   });
+}
 
-  let boardRooms: string[] = [];
+/** A socket that goes leaves its boards' presence lists. */
+export function leavePresenceOnDisconnect(presence: Presence, socket: TaskFlowSocket): void {
   socket.on('disconnecting', () => {
-    boardRooms = [...socket.rooms].filter((room) => room.includes(':project:'));
-  });
-  socket.on('disconnect', () => {
-    for (const room of boardRooms) presence.changed(room);
+    for (const room of socket.rooms) if (room.includes(':project:')) presence.changed(room);
   });
 }

@@ -6,32 +6,52 @@ import type { TaskFlowSocket } from './types.js';
 
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
 
-/**
- * The one place socket events meet the domain: parse the payload, run the handler, answer the
- * ack exactly once with `{ok: true, data}` or `{ok: false, error}`. Nothing is thrown to the
- * transport; an unexpected error is logged and answered as INTERNAL.
- */
-export function handle<E extends ClientEventName, P>(
-  socket: TaskFlowSocket,
-  ctx: Pick<AppContext, 'log' | 'broadcaster'>,
+/** How one client event is served: its payload schema and what to do with a valid payload. */
+export interface SocketHandler {
+  schema: ZodType;
+  run(socket: TaskFlowSocket, payload: unknown): Promise<unknown>;
+}
+
+export type HandlerTable = Partial<Record<ClientEventName, SocketHandler>>;
+
+/** A typed entry of a handler table. */
+export function on<E extends ClientEventName, P>(
   event: E,
   schema: ZodType<P>,
-  run: (payload: P) => Promise<AckData<E>>,
-): void {
-  socket.on(event, (async (...args: unknown[]) => {
-    const ack = args.at(-1);
-    if (typeof ack !== 'function') return; // every event takes an ack; without one there is no one to answer
-    const payload = args.length > 1 ? args[0] : undefined;
-    let answer: Ack<AckData<E>>;
-    try {
-      answer = { ok: true, data: await run(schema.parse(payload)) };
-    } catch (thrown) {
-      const { error, unexpected } = toWireError(thrown);
-      if (unexpected) ctx.log.error({ err: thrown, event }, 'socket event failed');
-      answer = { ok: false, error };
-      // The database says this socket lost the org: make good a kick that never reached it.
-      if (thrown instanceof AccessLost) ctx.broadcaster.revoke({ socketId: socket.id }, thrown.orgId, thrown.reason);
+  run: (socket: TaskFlowSocket, payload: P) => Promise<AckData<E>>,
+): HandlerTable {
+  return { [event]: { schema, run } } as HandlerTable;
+}
+
+/**
+ * The one place socket events meet the domain. The listeners are built once per server and
+ * shared by every socket (each is called with its socket as `this`), so a socket costs no
+ * closure per event. Each parses the payload, runs the handler, and answers the ack exactly once
+ * with `{ok: true, data}` or `{ok: false, error}`. Nothing is thrown to the transport; an
+ * unexpected error is logged and answered as INTERNAL. An event without an ack has no one to
+ * answer and is ignored. They run after the socket's middlewares (the rate limit).
+ */
+export function serveEvents(ctx: Pick<AppContext, 'log' | 'broadcaster'>, table: HandlerTable): (socket: TaskFlowSocket) => void {
+  const listeners = Object.entries(table).map(([event, handler]) => {
+    async function listener(this: TaskFlowSocket, ...args: unknown[]): Promise<void> {
+      const ack = args.at(-1);
+      if (typeof ack !== 'function') return;
+      const payload = args.length > 1 ? args[0] : undefined;
+      let answer: Ack<unknown>;
+      try {
+        answer = { ok: true, data: await handler.run(this, handler.schema.parse(payload)) };
+      } catch (thrown) {
+        const { error, unexpected } = toWireError(thrown);
+        if (unexpected) ctx.log.error({ err: thrown, event }, 'socket event failed');
+        answer = { ok: false, error };
+        // The database says this socket lost the org: make good a kick that never reached it.
+        if (thrown instanceof AccessLost) ctx.broadcaster.revoke({ socketId: this.id }, thrown.orgId, thrown.reason);
+      }
+      ack(answer);
     }
-    ack(answer);
-  }) as never);
+    return [event, listener] as const;
+  });
+  return (socket) => {
+    for (const [event, listener] of listeners) socket.on(event as ClientEventName, listener as never);
+  };
 }

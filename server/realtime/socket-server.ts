@@ -2,13 +2,14 @@ import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
 import { authenticate } from '../auth/authenticate.js';
 import type { Principal } from '../auth/principal.js';
-import { registerBoardHandlers } from '../board/board.handlers.js';
-import { registerColumnHandlers } from '../columns/columns.handlers.js';
+import { boardHandlers } from '../board/board.handlers.js';
+import { columnHandlers } from '../columns/columns.handlers.js';
 import type { AppContext } from '../context.js';
 import { toWireError } from '../errors.js';
-import { registerPresenceHandlers } from '../presence/presence.handlers.js';
+import { leavePresenceOnDisconnect, presenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
-import { registerTaskHandlers } from '../tasks/tasks.handlers.js';
+import { taskHandlers } from '../tasks/tasks.handlers.js';
+import { serveEvents } from './ack.js';
 import { orgRoom, principalRoom } from './rooms.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
@@ -34,6 +35,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     try {
       const { principal, expiresAt } = await authenticate(ctx, socket.handshake.auth ?? {});
       socket.data = { principal, expiresAt, orgIds: await orgsOf(ctx, principal), editing: {} };
+      socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
     } catch (thrown) {
       const { error, unexpected } = toWireError(thrown);
@@ -42,14 +44,18 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     }
   });
   const rateLimit = createSocketRateLimit(ctx.config.socketRateLimit);
+  const serve = serveEvents(ctx, {
+    ...boardHandlers(ctx, presence),
+    ...presenceHandlers(presence),
+    ...taskHandlers(ctx),
+    ...columnHandlers(ctx),
+  });
   io.on('connection', (socket) => {
     rateLimit?.(socket);
     void socket.join([principalRoom(socket.data.principal), ...socket.data.orgIds.map(orgRoom)]);
     expireWithToken(socket);
-    registerBoardHandlers(ctx, presence, socket);
-    registerPresenceHandlers(ctx, presence, socket);
-    registerTaskHandlers(ctx, socket);
-    registerColumnHandlers(ctx, socket);
+    leavePresenceOnDisconnect(presence, socket);
+    serve(socket);
   });
 }
 
