@@ -10,8 +10,8 @@ export interface Presence {
 }
 
 const PROJECT_ROOM = /^org:[^:]+:project:(.+)$/;
-/** Changes that come within this window are sent as one list. */
-const COALESCE_MS = 50;
+/** Changes that come within this window are sent as one list (a join storm costs one list per board, not one per join). */
+const COALESCE_MS = 200;
 
 /**
  * Presence is read from the sockets themselves (`socket.data.editing`), on every node through the
