@@ -1,73 +1,14 @@
-import { type ChildProcess, execFileSync, spawn, type SpawnOptions } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { freePort, httpStatus } from '../../test/support/processes.js';
+import { type Child, freePort, httpStatus, killAllChildren, spawnChild } from '../../test/support/processes.js';
 import { sleep, until } from './clock.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
-const KEEP_CHARS = 32 * 1024;
-
-/** A child of the bench: its output's tail is kept, and it is killed when the bench ends at the latest. */
-export interface BenchChild {
-  name: string;
-  process: ChildProcess;
-  pid: number;
-  exited: Promise<number | string>;
-  running(): boolean;
-  output(): string;
-  /** SIGTERM, then SIGKILL after `ms`. */
-  stop(ms?: number): Promise<void>;
-}
-
-const children = new Set<BenchChild>();
-
-/** Kills every child still running (SIGKILL): for exits and signals, where nothing can be awaited. */
-export function killAllChildren(): void {
-  for (const child of children) if (child.running()) child.process.kill('SIGKILL');
-}
-process.once('exit', killAllChildren);
-
-export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions = {}): BenchChild {
-  const proc = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options });
-  let output = '';
-  const keep = (chunk: Buffer) => {
-    output = (output + chunk.toString('utf8')).slice(-KEEP_CHARS);
-  };
-  proc.stdout?.on('data', keep);
-  proc.stderr?.on('data', keep);
-  let ended = false;
-  const exited = new Promise<number | string>((resolve) => {
-    proc.once('exit', (code, signal) => {
-      ended = true;
-      children.delete(child);
-      resolve(code ?? signal ?? 'unknown');
-    });
-    proc.once('error', (error) => {
-      ended = true;
-      children.delete(child);
-      keep(Buffer.from(`spawn failed: ${error.message}\n`));
-      resolve('spawn-error');
-    });
-  });
-  const child: BenchChild = {
-    name,
-    process: proc,
-    pid: proc.pid ?? -1,
-    exited,
-    running: () => !ended,
-    output: () => output,
-    stop: async (ms = 5000) => {
-      if (ended) return;
-      proc.kill('SIGTERM');
-      const timer = setTimeout(() => proc.kill('SIGKILL'), ms);
-      await exited;
-      clearTimeout(timer);
-    },
-  };
-  children.add(child);
-  return child;
-}
+/** A child of the bench: the test support's, whose output's tail is kept and which dies with the bench at the latest. */
+export type BenchChild = Child;
+export { killAllChildren, spawnChild };
 
 /** A node process serving HTTP and socket.io: a TaskFlow node or the bare relay. */
 export interface NodeServer extends BenchChild {

@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +11,7 @@ const KEEP_CHARS = 64 * 1024;
 export interface Child {
   name: string;
   process: ChildProcess;
+  pid: number;
   /** Resolves with the exit code (or signal) once the process has ended. */
   exited: Promise<number | string>;
   /** True while the process has not exited. */
@@ -25,18 +26,17 @@ export interface Child {
 
 const children = new Set<Child>();
 // A test that fails, times out or is interrupted must not leave servers or Redis behind.
-process.once('exit', () => {
-  for (const child of children) if (child.running()) child.process.kill('SIGKILL');
-});
+process.once('exit', () => killAllChildren());
 
-function spawnChild(name: string, command: string, args: string[], env: Record<string, string>): Child {
-  const proc = spawn(command, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/** Spawns a child in the repository's root whose output's tail is kept (`options.env` is its whole environment). */
+export function spawnChild(name: string, command: string, args: string[], options: SpawnOptions = {}): Child {
+  const proc = spawn(command, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], ...options });
   let output = '';
   const keep = (chunk: Buffer) => {
     output = (output + chunk.toString('utf8')).slice(-KEEP_CHARS);
   };
-  proc.stdout!.on('data', keep);
-  proc.stderr!.on('data', keep);
+  proc.stdout?.on('data', keep);
+  proc.stderr?.on('data', keep);
   let ended = false;
   const exited = new Promise<number | string>((resolve) => {
     proc.once('exit', (code, signal) => {
@@ -54,6 +54,7 @@ function spawnChild(name: string, command: string, args: string[], env: Record<s
   const child: Child = {
     name,
     process: proc,
+    pid: proc.pid ?? -1,
     exited,
     running: () => !ended,
     output: () => output,
@@ -72,6 +73,11 @@ function spawnChild(name: string, command: string, args: string[], env: Record<s
   };
   children.add(child);
   return child;
+}
+
+/** Kills every child still running (SIGKILL): for exits and signals, where nothing can be awaited. */
+export function killAllChildren(): void {
+  for (const child of children) if (child.running()) child.process.kill('SIGKILL');
 }
 
 /** The tail of every child's output, each under its name: for a failing test's report. */
@@ -116,12 +122,14 @@ export interface ServerProcess extends Child {
 export async function startServerProcess(name: string, env: Record<string, string>, readyWithinMs = 45_000): Promise<ServerProcess> {
   const port = await freePort();
   const child = spawnChild(name, process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    PATH: process.env.PATH ?? '',
-    HOME: process.env.HOME ?? '',
-    HOST: '127.0.0.1',
-    PORT: String(port),
-    LOG_LEVEL: 'warn',
-    ...env,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '',
+      HOST: '127.0.0.1',
+      PORT: String(port),
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
   });
   const url = `http://127.0.0.1:${port}`;
   await waitFor('200 from /readyz', child, async () => (await httpStatus(`${url}/readyz`)) === 200, readyWithinMs);
@@ -151,7 +159,7 @@ export async function startRedis(port?: number, readyWithinMs = 10_000): Promise
     `redis:${chosen}`,
     'redis-server',
     ['--port', String(chosen), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { PATH: process.env.PATH ?? '' },
+    { env: { PATH: process.env.PATH ?? '' } },
   );
   await waitFor('PONG', child, () => redisPing(chosen), readyWithinMs);
   return Object.assign(child, { port: chosen, url: `redis://127.0.0.1:${chosen}` });
