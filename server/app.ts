@@ -69,7 +69,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     loginThrottle: createLoginThrottle(redis?.client ?? null),
     locator: new BoardLocator(database),
   };
-  acceptSockets(io, ctx, presence);
+  const sockets = acceptSockets(io, ctx, presence);
   redis?.onRecovered(() => void sweepLostAccess(io, ctx));
 
   await app.register(
@@ -104,6 +104,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     listen: async () => app.listen({ port: config.port, host: config.host }),
     close: async () => {
       presence.close();
+      sockets.stop();
       await new Promise<void>((resolve) => io.close(() => resolve()));
       await app.close();
       await redis?.close();

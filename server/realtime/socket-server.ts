@@ -10,9 +10,10 @@ import { leavePresenceOnDisconnect, presenceHandlers } from '../presence/presenc
 import type { Presence } from '../presence/presence.js';
 import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
+import { createCredentialExpiry } from './credential-expiry.js';
 import { orgRoom, principalRoom } from './rooms.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
-import type { TaskFlowServer, TaskFlowSocket } from './types.js';
+import type { TaskFlowServer } from './types.js';
 
 /** A socket message over this size closes the socket. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
@@ -30,7 +31,9 @@ export function createSocketServer(
 }
 
 /** The handshake: a valid token or `connect_error` UNAUTHORIZED; then the event handlers. */
-export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence): void {
+/** Accepts sockets; answers what to stop when the server closes. */
+export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence): { stop(): void } {
+  const expiry = createCredentialExpiry(io);
   io.use(async (socket, next) => {
     try {
       const { principal, expiresAt } = await authenticate(ctx, socket.handshake.auth ?? {});
@@ -53,10 +56,11 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   io.on('connection', (socket) => {
     rateLimit?.(socket);
     void socket.join([principalRoom(socket.data.principal), ...socket.data.orgIds.map(orgRoom)]);
-    expireWithToken(socket);
+    expiry.track(socket);
     leavePresenceOnDisconnect(presence, socket);
     serve(socket);
   });
+  return { stop: () => expiry.stop() };
 }
 
 /** The orgs whose rooms a principal's socket joins: a user's memberships, a bot's one org. */
@@ -67,18 +71,4 @@ async function orgsOf(ctx: AppContext, principal: Principal): Promise<string[]> 
     .getConnection()
     .execute<Array<{ org_id: string }>>('select org_id from memberships where user_id = ?', [principal.userId]);
   return rows.map((row) => row.org_id);
-}
-
-/** A socket lives no longer than its token: then `access:revoked` (token_expired) and goodbye. */
-function expireWithToken(socket: TaskFlowSocket): void {
-  if (socket.data.expiresAt === null) return;
-  const ms = Math.min(socket.data.expiresAt * 1000 - Date.now(), 2 ** 31 - 1);
-  const timer = setTimeout(
-    () => {
-      socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
-      socket.disconnect(); // a DISCONNECT packet after the message above; close=true could drop it
-    },
-    Math.max(ms, 0),
-  );
-  socket.on('disconnect', () => clearTimeout(timer));
 }
