@@ -58,7 +58,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, adapter: redis?.adapter });
   const mailer = options.mailer ?? logMailer(app.log);
-  const presence = createPresence(io, app.log, config.presenceRefresh * 1000);
+  const presence = createPresence(io, app.log, config.presenceRefresh * 1000, redis !== null);
   const ctx: AppContext = {
     config,
     orm: database.orm,

@@ -16,10 +16,10 @@ const COALESCE_MS = 200;
 /**
  * Presence is read from the sockets themselves (`socket.data.editing`), on every node through the
  * adapter, so it needs no store of its own and goes when a socket goes. A node that dies takes
- * its sockets with it; since it can no longer say so, every node also re-reads its boards' lists
- * every `refreshMs` and tells its own sockets when the list changed.
+ * its sockets with it; since it can no longer say so, every node of a cluster also re-reads its
+ * boards' lists every `refreshMs` and tells its own sockets when the list changed.
  */
-export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refreshMs: number): Presence {
+export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refreshMs: number, clustered: boolean): Presence {
   const pending = new Map<string, NodeJS.Timeout>();
   const lastSent = new Map<string, string>();
 
@@ -53,7 +53,9 @@ export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refre
     (localOnly ? io.local : io).to(room).emit('presence:changed', { projectId, viewers: list });
   }
 
+  // Only another node can die unseen: a single node hears every disconnect itself.
   const refresh = setInterval(() => {
+    if (!clustered) return;
     const rooms = [...io.of('/').adapter.rooms.keys()].filter((room) => PROJECT_ROOM.test(room));
     for (const room of lastSent.keys()) if (!io.of('/').adapter.rooms.has(room)) lastSent.delete(room);
     for (const room of rooms) send(room, true).catch((error) => log.warn({ err: error }, 'presence refresh failed'));
