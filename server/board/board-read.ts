@@ -24,9 +24,9 @@ export interface ReadBoardOptions {
 
 /**
  * The board for a reader of its org: the events after `sinceSeq` where the log still holds them
- * all, or else the snapshot. `seq` is read before the rows: every event numbered after it is
- * either already in the rows or still to be broadcast, and events carry whole objects, so
- * applying one twice is harmless.
+ * all, or else the snapshot. The socket joins the room (`onAuthorized`) before anything is read,
+ * so every event committed after the read is still to be broadcast to it; the snapshot's `seq`
+ * and rows come from one statement, so they agree.
  */
 export async function readBoard(
   ctx: AppContext,
@@ -42,13 +42,16 @@ export async function readBoard(
       authorize(standing, principal, target.orgId, 'board:read', target.outsider);
       if (!target.projectId) throw notFound(target.what);
       options.onAuthorized?.(target.orgId);
-      const [project] = await em.execute<ProjectJson[]>(
-        `select id, org_id as "orgId", name, description, status, seq from projects where id = ? and org_id = ?`,
-        [target.projectId, target.orgId],
-      );
-      if (!project) throw notFound('project');
-      const replay = options.sinceSeq === undefined ? null : await eventsSince(em, project.id, options.sinceSeq, project.seq);
-      return { orgId: target.orgId, board: replay ?? (await snapshot(em, project)) };
+      if (options.sinceSeq !== undefined) {
+        const [project] = await em.execute<ProjectJson[]>(`select seq from projects where id = ? and org_id = ?`, [
+          target.projectId,
+          target.orgId,
+        ]);
+        if (!project) throw notFound('project');
+        const replay = await eventsSince(em, target.projectId, options.sinceSeq, project.seq);
+        if (replay) return { orgId: target.orgId, board: replay };
+      }
+      return { orgId: target.orgId, board: await snapshot(em, target.projectId, target.orgId) };
     },
     principal,
   );
@@ -63,19 +66,21 @@ async function eventsSince(em: EntityManager, projectId: string, sinceSeq: numbe
 }
 
 /**
- * The board's columns and tasks, read as plain rows in byte order of position (no entities: a
- * 1,000-task board is read, not managed). The queries name the org as the tenant filter would,
- * and row-level security holds them too.
+ * The board in one statement, so its `seq`, columns and tasks come from one snapshot of the
+ * database: plain rows in byte order of position (a 1,000-task board is read, not managed). It
+ * names the org as the tenant filter would, and row-level security holds it too.
  */
-async function snapshot(em: EntityManager, project: ProjectJson): Promise<BoardSnapshot> {
-  const columns = await em.execute<ColumnJson[]>(
-    `select id, project_id as "projectId", name, position, is_done as "isDone"
-       from board_columns where project_id = ? and org_id = ? order by position collate "C"`,
-    [project.id, project.orgId],
+async function snapshot(em: EntityManager, projectId: string, orgId: string): Promise<BoardSnapshot> {
+  const [row] = await em.execute<Array<{ project: ProjectJson; columns: ColumnJson[]; tasks: TaskRow[] }>>(
+    `select row_to_json(p) as project,
+       (select coalesce(json_agg(c order by c.position collate "C"), '[]'::json)
+          from (select id, project_id as "projectId", name, position, is_done as "isDone"
+                  from board_columns where project_id = p.id and org_id = p."orgId") c) as columns,
+       (select coalesce(json_agg(x order by x.position collate "C"), '[]'::json)
+          from (select ${TASK_COLUMNS} from tasks t where t.project_id = p.id and t.org_id = p."orgId") x) as tasks
+       from (select id, org_id as "orgId", name, description, status, seq from projects where id = ? and org_id = ?) p`,
+    [projectId, orgId],
   );
-  const tasks = await em.execute<TaskRow[]>(
-    `select ${TASK_COLUMNS} from tasks t where t.project_id = ? and t.org_id = ? order by t.position collate "C"`,
-    [project.id, project.orgId],
-  );
-  return { project, columns, tasks: tasks.map(taskJsonOf), seq: project.seq };
+  if (!row) throw notFound('project');
+  return { project: row.project, columns: row.columns, tasks: row.tasks.map(taskJsonOf), seq: row.project.seq };
 }
