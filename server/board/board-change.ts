@@ -10,6 +10,7 @@ import { conflict, DomainError, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
+import type { Addressable } from './board-target.js';
 
 /** Where a change lands, as found by the server (never as claimed by the client). */
 export interface BoardTarget {
@@ -20,6 +21,24 @@ export interface BoardTarget {
   outsider: DomainError;
   /** What the id names (`task`, `project`, `column`), for the NOT_FOUND message. */
   what: string;
+}
+
+/**
+ * A change `caller` asks for on the board of the addressed project, column or task: finds where
+ * it lands, then commits it (see `commitBoardChange`). `apply` gets the org's id as well.
+ */
+export async function changeBoard(
+  ctx: AppContext,
+  caller: Caller,
+  address: { what: Addressable; id: string },
+  type: BoardEventType,
+  clientMutationId: string | undefined,
+  apply: (em: EntityManager, projectId: string, orgId: string) => Promise<Applied>,
+): Promise<BoardChangeResult> {
+  const target = await ctx.locator.target(address.what, address.id, caller.scopeOrgId);
+  return commitBoardChange(ctx, changeRequest(caller, target, type, clientMutationId), (em, projectId) =>
+    apply(em, projectId, target.orgId),
+  );
 }
 
 /** The request for a change `caller` asks for, landing at `target`. */

@@ -3,7 +3,7 @@ import { generateNKeysBetween } from 'fractional-indexing';
 import type { ColumnChangeData } from '../../shared/events.js';
 import type { ColumnCreatePayload, ColumnDeletePayload, ColumnMovePayload, ColumnUpdatePayload } from '../../shared/schemas.js';
 import type { ColumnEventData, ColumnField, ColumnJson } from '../../shared/wire.js';
-import { type BoardChangeResult, changeRequest, commitBoardChange } from '../board/board-change.js';
+import { type BoardChangeResult, changeBoard } from '../board/board-change.js';
 import { lastPosition, positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
@@ -18,13 +18,15 @@ import type { Caller } from '../auth/caller.js';
 const onBoard = (projectId: string) => ({ table: 'board_columns', scope: 'project_id', scopeId: projectId }) as const;
 
 export async function createColumn(ctx: AppContext, caller: Caller, input: ColumnCreatePayload): Promise<ColumnChangeData> {
-  const target = await ctx.locator.target('project', input.projectId, caller.scopeOrgId);
-  const result = await commitBoardChange(
+  const result = await changeBoard(
     ctx,
-    changeRequest(caller, target, 'column.created', input.clientMutationId),
-    async (em, projectId) => {
+    caller,
+    { what: 'project', id: input.projectId },
+    'column.created',
+    input.clientMutationId,
+    async (em, projectId, orgId) => {
       const column = em.create(Column, {
-        org: em.getReference(Organization, target.orgId),
+        org: em.getReference(Organization, orgId),
         project: em.getReference(Project, projectId),
         name: input.name,
         isDone: input.isDone ?? false,
@@ -38,10 +40,12 @@ export async function createColumn(ctx: AppContext, caller: Caller, input: Colum
 }
 
 export async function updateColumn(ctx: AppContext, caller: Caller, input: ColumnUpdatePayload): Promise<ColumnChangeData> {
-  const target = await ctx.locator.target('column', input.columnId, caller.scopeOrgId);
-  const result = await commitBoardChange(
+  const result = await changeBoard(
     ctx,
-    changeRequest(caller, target, 'column.updated', input.clientMutationId),
+    caller,
+    { what: 'column', id: input.columnId },
+    'column.updated',
+    input.clientMutationId,
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
       const changed: ColumnField[] = [];
@@ -61,10 +65,12 @@ export async function updateColumn(ctx: AppContext, caller: Caller, input: Colum
 }
 
 export async function moveColumn(ctx: AppContext, caller: Caller, input: ColumnMovePayload): Promise<ColumnChangeData> {
-  const target = await ctx.locator.target('column', input.columnId, caller.scopeOrgId);
-  const result = await commitBoardChange(
+  const result = await changeBoard(
     ctx,
-    changeRequest(caller, target, 'column.moved', input.clientMutationId),
+    caller,
+    { what: 'column', id: input.columnId },
+    'column.moved',
+    input.clientMutationId,
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
       column.position = await positionIn(em, onBoard(projectId), column.id, input);
@@ -80,10 +86,12 @@ export async function moveColumn(ctx: AppContext, caller: Caller, input: ColumnM
  * and the event lists them as they stand after the move.
  */
 export async function deleteColumn(ctx: AppContext, caller: Caller, input: ColumnDeletePayload): Promise<ColumnChangeData> {
-  const target = await ctx.locator.target('column', input.columnId, caller.scopeOrgId);
-  const result = await commitBoardChange(
+  const result = await changeBoard(
     ctx,
-    changeRequest(caller, target, 'column.deleted', input.clientMutationId),
+    caller,
+    { what: 'column', id: input.columnId },
+    'column.deleted',
+    input.clientMutationId,
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
       const tasks = await em.find(Task, { column: column.id }, { populate: ['taskLabels'] });

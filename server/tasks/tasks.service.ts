@@ -3,7 +3,7 @@ import type { TaskChangeData, TaskDeleteData } from '../../shared/events.js';
 import type { TaskCreatePayload, TaskDeletePayload, TaskMovePayload, TaskPatch } from '../../shared/schemas.js';
 import type { TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
-import { type BoardChangeResult, changeRequest, commitBoardChange } from '../board/board-change.js';
+import { type BoardChangeResult, changeBoard } from '../board/board-change.js';
 import { positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
@@ -22,15 +22,17 @@ import { fieldsChangedSince } from './task-history.js';
 const ALL_FIELDS: TaskField[] = ['title', 'description', 'priority', 'assigneeId', 'dueDate', 'columnId', 'position'];
 
 export async function createTask(ctx: AppContext, caller: Caller, input: TaskCreatePayload): Promise<TaskChangeData> {
-  const target = await ctx.locator.target('project', input.projectId, caller.scopeOrgId);
-  const result = await commitBoardChange(
+  const result = await changeBoard(
     ctx,
-    changeRequest(caller, target, 'task.created', input.clientMutationId),
-    async (em, projectId) => {
+    caller,
+    { what: 'project', id: input.projectId },
+    'task.created',
+    input.clientMutationId,
+    async (em, projectId, orgId) => {
       const column = await findColumn(em, projectId, input.columnId);
       const now = new Date();
       const task = em.create(Task, {
-        org: em.getReference(Organization, target.orgId),
+        org: em.getReference(Organization, orgId),
         project: em.getReference(Project, projectId),
         column,
         title: input.title,
@@ -59,12 +61,14 @@ export interface TaskUpdateInput {
 }
 
 export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpdateInput): Promise<TaskChangeData> {
-  const target = await ctx.locator.target('task', input.taskId, caller.scopeOrgId);
-  const result = await commitBoardChange(
+  const result = await changeBoard(
     ctx,
-    changeRequest(caller, target, 'task.updated', input.clientMutationId),
-    async (em, projectId) => {
-      const plain = await updatePlainFields(em, { orgId: target.orgId, projectId, taskId: input.taskId }, input.patch, input.baseVersion);
+    caller,
+    { what: 'task', id: input.taskId },
+    'task.updated',
+    input.clientMutationId,
+    async (em, projectId, orgId) => {
+      const plain = await updatePlainFields(em, { orgId: orgId, projectId, taskId: input.taskId }, input.patch, input.baseVersion);
       if (plain) return plain;
       const task = await findTask(em, projectId, input.taskId);
       const patch = input.patch;
@@ -92,10 +96,12 @@ export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpd
 }
 
 export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMovePayload): Promise<TaskChangeData> {
-  const target = await ctx.locator.target('task', input.taskId, caller.scopeOrgId);
-  const result = await commitBoardChange(
+  const result = await changeBoard(
     ctx,
-    changeRequest(caller, target, 'task.moved', input.clientMutationId),
+    caller,
+    { what: 'task', id: input.taskId },
+    'task.moved',
+    input.clientMutationId,
     async (em, projectId) => {
       const task = await findTask(em, projectId, input.taskId);
       await refuseConflicts(em, task, input.baseVersion, ['columnId', 'position']);
@@ -116,10 +122,12 @@ export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMoveP
 }
 
 export async function deleteTask(ctx: AppContext, caller: Caller, input: TaskDeletePayload): Promise<TaskDeleteData> {
-  const target = await ctx.locator.target('task', input.taskId, caller.scopeOrgId);
-  const result = await commitBoardChange(
+  const result = await changeBoard(
     ctx,
-    changeRequest(caller, target, 'task.deleted', input.clientMutationId),
+    caller,
+    { what: 'task', id: input.taskId },
+    'task.deleted',
+    input.clientMutationId,
     async (em, projectId) => {
       const task = await findTask(em, projectId, input.taskId);
       if (input.baseVersion !== undefined && task.version > input.baseVersion) {
