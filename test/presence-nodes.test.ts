@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson, TaskJson, Viewer } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { describeChildren, type RedisProcess, type ServerProcess, startRedis, startServerProcess } from './support/processes.js';
+import { type RedisProcess, type ServerProcess, startTwoNodes } from './support/processes.js';
 import { closeAllSockets, connect, nextEvent, ok } from './support/sockets.js';
 
 // Presence on two server processes: who is on a board is seen across nodes, and a node that dies
@@ -18,15 +17,7 @@ let project: ProjectJson;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  try {
-    redis = await startRedis();
-    const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, JWT_SECRET: randomBytes(32).toString('hex'), PRESENCE_REFRESH: '1s' };
-    node1 = await startServerProcess('node1', env);
-    node2 = await startServerProcess('node2', env);
-  } catch (error) {
-    console.error(describeChildren([node1, node2, redis]));
-    throw error;
-  }
+  ({ redis, node1, node2 } = await startTwoNodes(db.url, { PRESENCE_REFRESH: '1s' }));
   alice = await registerUser(node1.url, 'alice');
   bob = await registerUser(node1.url, 'bob');
   const org = await createOrg(node1.url, alice);

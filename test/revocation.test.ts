@@ -1,24 +1,16 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Ack } from '../shared/events.js';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import {
-  describeChildren,
-  httpStatus,
-  type RedisProcess,
-  type ServerProcess,
-  startRedis,
-  startServerProcess,
-} from './support/processes.js';
+import { describeChildren, httpStatus, type RedisProcess, type ServerProcess, startRedis, startTwoNodes } from './support/processes.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
 
 // Revocation across two `server/main.ts` processes on one Redis of the test's own (DESIGN §7): the
 // kick travels through Redis and arrives within a second; and when Redis is down and the kick
 // cannot travel, the database re-check on every join and mutation still refuses.
-const JWT_SECRET = randomBytes(32).toString('hex');
 /** How soon after the revoking request is answered its `access:revoked` must reach the other node. */
 const KICK_WITHIN_MS = 1000;
 /** What a socket is told when the re-check finds no membership: sockets say NOT_FOUND, routes FORBIDDEN. */
@@ -48,15 +40,7 @@ const n2 = () => node2!.url;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  try {
-    redis = await startRedis();
-    const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, JWT_SECRET };
-    node1 = await startServerProcess('node1', env);
-    node2 = await startServerProcess('node2', env);
-  } catch (error) {
-    console.error(childOutput());
-    throw error;
-  }
+  ({ redis, node1, node2 } = await startTwoNodes(db.url));
   [alice, carol, bob, dave, erin, frank] = await Promise.all(
     ['alice', 'carol', 'bob', 'dave', 'erin', 'frank'].map((name, i) => registerUser(i % 2 ? n2() : n1(), name)),
   );

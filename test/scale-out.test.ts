@@ -1,22 +1,13 @@
-import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import {
-  describeChildren,
-  httpStatus,
-  type RedisProcess,
-  type ServerProcess,
-  startRedis,
-  startServerProcess,
-} from './support/processes.js';
+import { describeChildren, httpStatus, type RedisProcess, type ServerProcess, startRedis, startTwoNodes } from './support/processes.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, recordBoardEvents } from './support/sockets.js';
 
 // Two `server/main.ts` processes on one Redis of the test's own (so the outage below leaves the
 // machine's Redis, and every other suite on it, alone), sharing one database and one JWT secret.
-const JWT_SECRET = randomBytes(32).toString('hex');
 const OUTAGE_MS = 10_000;
 
 let db: TestDatabase;
@@ -39,16 +30,7 @@ const range = (from: number, count: number) => Array.from({ length: count }, (_,
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  try {
-    redis = await startRedis();
-    const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, JWT_SECRET };
-    // Node 1 applies the migrations; node 2 starts on the migrated schema.
-    node1 = await startServerProcess('node1', env);
-    node2 = await startServerProcess('node2', env);
-  } catch (error) {
-    console.error(childOutput());
-    throw error;
-  }
+  ({ redis, node1, node2 } = await startTwoNodes(db.url));
   alice = await registerUser(n1(), 'alice');
   bob = await registerUser(n2(), 'bob');
   carol = await registerUser(n1(), 'carol');

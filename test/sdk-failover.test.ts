@@ -1,16 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BoardState, ConnectionState, TaskFlowClient } from '../client/index.js';
 import type { ProjectJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { describeChildren, type RedisProcess, type ServerProcess, startRedis, startServerProcess } from './support/processes.js';
+import { describeChildren, type RedisProcess, type ServerProcess, startTwoNodes } from './support/processes.js';
 import { CONCURRENCY_REFUSALS, closeAllClients, expectConverged, type OpRecord, openClient, runWorkload, seeded } from './support/sdk.js';
 import { eventually } from './support/sockets.js';
 
 // Two `server/main.ts` processes on one database and a Redis of the test's own. Node 1 is killed
 // (SIGKILL: no goodbye, no flushing) while half of the clients have mutations in flight on it.
-const JWT_SECRET = randomBytes(32).toString('hex');
 const CLIENTS = 6;
 const OPS = 30;
 
@@ -26,15 +24,7 @@ const childOutput = () => describeChildren([node1, node2, redis]);
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  try {
-    redis = await startRedis();
-    const env = { DATABASE_URL: db.url, REDIS_URL: redis.url, JWT_SECRET };
-    node1 = await startServerProcess('node1', env);
-    node2 = await startServerProcess('node2', env);
-  } catch (error) {
-    console.error(childOutput());
-    throw error;
-  }
+  ({ redis, node1, node2 } = await startTwoNodes(db.url));
   const owner = await registerUser(node1.url, 'owner');
   org = await createOrg(node1.url, owner);
   users = [owner];

@@ -1,4 +1,5 @@
 import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createConnection, createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -184,4 +185,28 @@ export function redisPing(port: number, ms = 1000): Promise<boolean> {
     socket.once('error', () => finish(false));
     socket.once('close', () => finish(false));
   });
+}
+
+/**
+ * Two `server/main.ts` nodes on one database and on a Redis of the test's own (the machine's is
+ * left alone), sharing a random JWT secret; node 1 applies the migrations. If either fails to
+ * start, what the children wrote is printed before the error is rethrown.
+ */
+export async function startTwoNodes(
+  databaseUrl: string,
+  env: Record<string, string> = {},
+): Promise<{ redis: RedisProcess; node1: ServerProcess; node2: ServerProcess }> {
+  let redis: RedisProcess | undefined;
+  let node1: ServerProcess | undefined;
+  let node2: ServerProcess | undefined;
+  try {
+    redis = await startRedis();
+    const all = { DATABASE_URL: databaseUrl, REDIS_URL: redis.url, JWT_SECRET: randomBytes(32).toString('hex'), ...env };
+    node1 = await startServerProcess('node1', all);
+    node2 = await startServerProcess('node2', all);
+    return { redis, node1, node2 };
+  } catch (error) {
+    console.error(describeChildren([node1, node2, redis]));
+    throw error;
+  }
 }
