@@ -5,27 +5,33 @@
 import { z } from 'zod';
 import { API_KEY_PERMISSIONS, ROLES } from './roles.js';
 
+/** A string PostgreSQL can store: any text but the NUL character. */
+const text = () => z.string().refine((value) => !value.includes('\u0000'), 'must not contain a NUL character');
+const holdsNul = (value: unknown): boolean =>
+  typeof value === 'string'
+    ? value.includes('\u0000')
+    : typeof value === 'object' && value !== null && Object.entries(value).some(([key, inner]) => holdsNul(key) || holdsNul(inner));
 const id = z.uuid();
-const title = z.string().trim().min(1).max(500);
-const description = z.string().max(20_000).nullable();
+const title = text().trim().min(1).max(500);
+const description = text().max(20_000).nullable();
 const priority = z.number().int().min(0).max(4);
 const dueDate = z.iso.date().nullable();
 const baseVersion = z.number().int().min(1);
-const clientMutationId = z.string().min(1).max(100);
+const clientMutationId = text().min(1).max(100);
 /** A task's labels, as a set: the ids of labels of the task's org. */
 const labelIds = z.array(id).max(20);
 
 export const registerBody = z.strictObject({
   email: z.email().max(320),
-  password: z.string().min(8).max(200),
-  name: z.string().trim().min(1).max(200),
+  password: text().min(8).max(200),
+  name: text().trim().min(1).max(200),
 });
 export const loginBody = z.strictObject({
-  email: z.string().max(320),
-  password: z.string().max(200),
+  email: text().max(320),
+  password: text().max(200),
 });
 export const createOrgBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: text().trim().min(1).max(200),
   slug: z
     .string()
     .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'lowercase letters, digits and dashes')
@@ -36,13 +42,13 @@ export const inviteBody = z.strictObject({
   role: z.enum(ROLES),
 });
 export const createProjectBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
-  description: z.string().max(20_000).optional(),
+  name: text().trim().min(1).max(200),
+  description: text().max(20_000).optional(),
 });
 export const updateProjectBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    description: z.string().max(20_000).nullable().optional(),
+    name: text().trim().min(1).max(200).optional(),
+    description: text().max(20_000).nullable().optional(),
     status: z.enum(['active', 'archived']).optional(),
   })
   .refine((body) => Object.keys(body).length > 0, 'the body names no field');
@@ -50,8 +56,11 @@ export const updateProjectBody = z
 /** `plan` and `billingEmail` are the owner's to change; the rest an admin's. */
 export const updateOrgBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(200).optional(),
-    settings: z.record(z.string(), z.unknown()).optional(),
+    name: text().trim().min(1).max(200).optional(),
+    settings: z
+      .record(text(), z.unknown())
+      .refine((settings) => !holdsNul(settings), 'must not contain a NUL character')
+      .optional(),
     plan: z.enum(['free', 'pro', 'enterprise']).optional(),
     billingEmail: z.email().max(320).nullable().optional(),
   })
@@ -59,7 +68,7 @@ export const updateOrgBody = z
 export const changeRoleBody = z.strictObject({ role: z.enum(ROLES) });
 
 export const createApiKeyBody = z.strictObject({
-  name: z.string().trim().min(1).max(200),
+  name: text().trim().min(1).max(200),
   permissions: z.array(z.enum(API_KEY_PERMISSIONS)).min(1).max(API_KEY_PERMISSIONS.length),
   expiresAt: z.iso.datetime({ offset: true }).optional(),
 });
@@ -87,7 +96,7 @@ export const auditLogQuery = z.strictObject({
   userId: z.uuid().optional(),
   since: z.iso.datetime({ offset: true }).optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
-  cursor: z.string().max(200).optional(),
+  cursor: text().max(200).optional(),
 });
 
 const taskFields = {
@@ -151,7 +160,7 @@ export const updateTaskBody = z.strictObject({
 export const moveTaskBody = taskMovePayload.omit({ taskId: true });
 export const deleteTaskBody = taskDeletePayload.omit({ taskId: true });
 
-const columnName = z.string().trim().min(1).max(200);
+const columnName = text().trim().min(1).max(200);
 
 export const columnCreatePayload = z.strictObject({
   projectId: id,
@@ -195,8 +204,8 @@ export type ColumnUpdatePayload = z.infer<typeof columnUpdatePayload>;
 export type ColumnMovePayload = z.infer<typeof columnMovePayload>;
 export type ColumnDeletePayload = z.infer<typeof columnDeletePayload>;
 export const createLabelBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  color: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #d73a4a'),
+  name: text().trim().min(1).max(100),
+  color: text().regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #d73a4a'),
 });
 export const updateLabelBody = createLabelBody.partial().refine((body) => Object.keys(body).length > 0, 'the body names no field');
 

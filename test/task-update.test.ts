@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
-import { api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, ok, request } from './support/sockets.js';
+import { createKey, joinAs } from './support/governance.js';
+import { type ClientSocket, closeAllSockets, connect, ok, recordBoardEvents, request } from './support/sockets.js';
 
 // The one-statement update (title, description, priority, due date) must answer exactly as the
 // general path does: the same task JSON as a fresh read, the same `changed`, the same refusals.
@@ -90,6 +91,109 @@ describe('a plain field update', () => {
     expect(await request(socket, 'task:update', { taskId: task.id, patch: { title: 'gone' } })).toMatchObject({
       ok: false,
       error: { code: 'NOT_FOUND' },
+    });
+  });
+});
+
+// On PostgreSQL the plain update travels in two messages, its values written as SQL literals,
+// and hands anything unusual back to the general path: these are the cases where that could go wrong.
+describe('a plain field update on PostgreSQL', () => {
+  async function newTask(title = 'Quick') {
+    return (await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title })).task as TaskJson;
+  }
+
+  async function boardSeq(): Promise<number> {
+    return (await api(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, org.owner.token)).body.seq;
+  }
+
+  it('stores text that looks like SQL exactly as sent, and harms nothing', async () => {
+    const task = await newTask();
+    const texts = [
+      "O'Brien'); drop table tasks; --",
+      'back\\slash at the end \\',
+      "E'\\x27' $$ $1 ? ?? :name",
+      'emoji 🧪 and 中文 and \u2028 line separator',
+    ];
+    for (const title of texts) {
+      const answer = await ok(socket, 'task:update', { taskId: task.id, patch: { title, description: `${title}\n${title}` } });
+      expect(answer.task).toMatchObject({ title, description: `${title}\n${title}` });
+      expect(await fresh(task.id)).toEqual(answer.task);
+    }
+  });
+
+  it('refuses a NUL character with VALIDATION_FAILED and changes nothing', async () => {
+    const task = await newTask('Before NUL');
+    const seq = await boardSeq();
+    for (const patch of [{ title: 'a\u0000b' }, { description: 'x\u0000' }]) {
+      expect(await request(socket, 'task:update', { taskId: task.id, patch })).toMatchObject({
+        ok: false,
+        error: { code: 'VALIDATION_FAILED' },
+      });
+    }
+    expect(await fresh(task.id)).toEqual(task);
+    expect(await boardSeq()).toBe(seq);
+  });
+
+  it('keeps seq gap-free through updates that change nothing, refusals and retries', async () => {
+    const task = await newTask('Gapless');
+    const viewer = await registerUser(node.url, 'viewer');
+    await addMember(node.url, org, viewer, 'viewer');
+    const viewerSocket = await connect(node.url, { token: viewer.token });
+    await ok(viewerSocket, 'board:join', { projectId: project.id });
+    const seen = recordBoardEvents(viewerSocket);
+    const seq = await boardSeq();
+
+    await ok(socket, 'task:update', { taskId: task.id, patch: { title: 'Gapless' } }); // unchanged
+    expect(await request(viewerSocket, 'task:update', { taskId: task.id, patch: { title: 'By a viewer' } })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    const first = await ok(socket, 'task:update', { taskId: task.id, patch: { priority: 3 }, clientMutationId: 'quick-retry' });
+    const retried = await ok(socket, 'task:update', { taskId: task.id, patch: { priority: 3 }, clientMutationId: 'quick-retry' });
+
+    expect(first.event.seq).toBe(seq + 1);
+    expect(retried.event).toEqual(first.event);
+    expect(await boardSeq()).toBe(seq + 1);
+    expect(await fresh(task.id)).toMatchObject({ title: 'Gapless', priority: 3, version: 2 });
+    await ok(socket, 'task:update', { taskId: task.id, patch: { priority: 4 } });
+    expect(seen.map((event) => event.seq)).toEqual([seq + 1, seq + 2]);
+  });
+
+  it('lets a bot with tasks:write update, and refuses one with only boards:read', async () => {
+    const task = await newTask('For bots');
+    const writer = await connect(node.url, { apiKey: (await createKey(node.url, org, ['tasks:write', 'boards:read'])).key });
+    const reader = await connect(node.url, { apiKey: (await createKey(node.url, org, ['boards:read'])).key });
+    const written = await ok(writer, 'task:update', { taskId: task.id, patch: { title: 'Bot was here' } });
+    expect(written.event.actor).toMatchObject({ kind: 'bot' });
+    expect(await request(reader, 'task:update', { taskId: task.id, patch: { title: 'Reader' } })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    expect(await fresh(task.id)).toMatchObject({ title: 'Bot was here' });
+  });
+
+  it('refuses a removed member as if the task did not exist, and writes nothing', async () => {
+    const task = await newTask('Not yours');
+    const leaver = await joinAs(node.url, org, 'member', 'leaver');
+    const leaverSocket = await connect(node.url, { token: leaver.token });
+    await ok(leaverSocket, 'task:update', { taskId: task.id, patch: { priority: 1 } });
+    expect((await api(node.url, 'DELETE', `/orgs/${org.slug}/members/${leaver.user.id}`, undefined, org.owner.token)).status).toBe(204);
+    const seq = await boardSeq();
+    expect(await request(leaverSocket, 'task:update', { taskId: task.id, patch: { title: 'After removal' } })).toMatchObject({
+      ok: false,
+      error: { code: 'NOT_FOUND' },
+    });
+    expect(await fresh(task.id)).toMatchObject({ title: 'Not yours', priority: 1 });
+    expect(await boardSeq()).toBe(seq);
+  });
+
+  it('refuses a change on an archived board with FORBIDDEN', async () => {
+    const { project: archived, columns: archivedColumns } = await createProject(node.url, org, 'Archived');
+    const { task } = await ok(socket, 'task:create', { projectId: archived.id, columnId: archivedColumns[0]!.id, title: 'Frozen' });
+    await api(node.url, 'PATCH', `/orgs/${org.slug}/projects/${archived.id}`, { status: 'archived' }, org.owner.token);
+    expect(await request(socket, 'task:update', { taskId: task.id, patch: { title: 'Thawed' } })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
     });
   });
 });

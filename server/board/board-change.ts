@@ -1,14 +1,15 @@
-import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Capability } from '../../shared/roles.js';
 import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
-import { actorOf, type Principal } from '../auth/principal.js';
+import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
 import { conflict, DomainError, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { BoardEvent } from './board-event.entity.js';
+import { eventOf, eventWithMutationId, logStatements } from './event-log.js';
+import { type QuickChange, quickBoardChange } from './quick-board-change.js';
 import { toBoardEventJson } from './board-event.json.js';
 import type { Addressable } from './board-target.js';
 
@@ -18,14 +19,15 @@ export interface BoardTarget {
   /** Null when the thing addressed is not on a board of this org: NOT_FOUND once authorised. */
   projectId: string | null;
   /** The refusal for a non-member of the org. */
-  outsider: DomainError;
+  outsider: () => DomainError;
   /** What the id names (`task`, `project`, `column`), for the NOT_FOUND message. */
   what: string;
 }
 
 /**
  * A change `caller` asks for on the board of the addressed project, column or task: finds where
- * it lands, then commits it (see `commitBoardChange`). `apply` gets the org's id as well.
+ * it lands, then commits it (see `commitBoardChange`). `apply` gets the org's id as well. A change
+ * that one statement can make may also come as `quick`, tried first (see `quickBoardChange`).
  */
 export async function changeBoard(
   ctx: AppContext,
@@ -34,11 +36,13 @@ export async function changeBoard(
   type: BoardEventType,
   clientMutationId: string | undefined,
   apply: (em: EntityManager, projectId: string, orgId: string) => Promise<Applied>,
+  quick?: (orgId: string) => QuickChange | null,
 ): Promise<BoardChangeResult> {
   const target = await ctx.locator.target(address.what, address.id, caller.scopeOrgId);
-  return commitBoardChange(ctx, changeRequest(caller, target, type, clientMutationId), (em, projectId) =>
-    apply(em, projectId, target.orgId),
-  );
+  const request = changeRequest(caller, target, type, clientMutationId);
+  const quickChange = quick?.(target.orgId);
+  const done = quickChange ? await quickBoardChange(ctx, request, quickChange) : null;
+  return done ?? commitBoardChange(ctx, request, (em, projectId) => apply(em, projectId, target.orgId));
 }
 
 /** The request for a change `caller` asks for, landing at `target`. */
@@ -101,17 +105,8 @@ export async function commitBoardChange(
         const applied = await apply(em, projectId);
         if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged });
         await em.flush(); // what `apply` changed through the ORM
-        const event: BoardEventJson = {
-          projectId,
-          seq,
-          type: request.type,
-          actor: actorOf(principal),
-          data: applied.data,
-          clientMutationId: clientMutationId ?? null,
-          at: new Date().toISOString(),
-        };
-        await appendEvent(em, target.orgId, event);
-        await pruneLog(em, projectId, seq, ctx.config.eventRetention);
+        const event = eventOf(request, projectId, seq, applied.data);
+        for (const statement of logStatements(target.orgId, event, ctx.config.eventRetention)) await em.execute(...statement.bound());
         return { event };
       },
       principal,
@@ -136,40 +131,7 @@ async function takeNextSeq(em: EntityManager, projectId: string, allowArchived: 
   return row.seq;
 }
 
-/**
- * Keeps the board's latest `retention` events. It runs on every (retention/2)th event (every
- * 100th at most), so the log holds between `retention` and 1.5 × `retention` events.
- */
-async function pruneLog(em: EntityManager, projectId: string, seq: number, retention: number): Promise<void> {
-  const every = Math.min(100, Math.floor(retention / 2));
-  if (seq % every !== 0 || seq <= retention) return;
-  await em.execute('delete from board_events where project_id = ? and seq <= ?', [projectId, seq - retention]);
-}
-
 /** Whether the board already has an event for this `clientMutationId` (a plain read: most have none). */
 async function seen(em: EntityManager, projectId: string, clientMutationId: string): Promise<boolean> {
-  const rows = await em.execute('select 1 from board_events where project_id = ? and client_mutation_id = ?', [
-    projectId,
-    clientMutationId,
-  ]);
-  return rows.length > 0;
-}
-
-/** Appends the event to the board's log: one plain insert, the payload serialised once. */
-async function appendEvent(em: EntityManager, orgId: string, event: BoardEventJson): Promise<void> {
-  await em.execute(
-    `insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
-     values (?, ?, ?, ?, ?, ?, ?::jsonb, ?::jsonb, ?)`,
-    [
-      randomUUID(),
-      event.at,
-      orgId,
-      event.projectId,
-      event.seq,
-      event.type,
-      JSON.stringify(event.actor),
-      JSON.stringify(event.data),
-      event.clientMutationId,
-    ],
-  );
+  return (await em.execute(...eventWithMutationId(projectId, clientMutationId).bound())).length > 0;
 }

@@ -77,7 +77,7 @@ async function snapshot(em: EntityManager, projectId: string, orgId: string): Pr
           from (select id, project_id as "projectId", name, position, is_done as "isDone"
                   from board_columns where project_id = p.id and org_id = p."orgId") c) as columns,
        (select coalesce(json_agg(x order by x.position collate "C"), '[]'::json)
-          from (select ${TASK_COLUMNS} from tasks t where t.project_id = p.id and t.org_id = p."orgId") x) as tasks
+          from (select ${TASK_COLUMNS.text} from tasks t where t.project_id = p.id and t.org_id = p."orgId") x) as tasks
        from (select id, org_id as "orgId", name, description, status, seq from projects where id = ? and org_id = ?) p`,
     [projectId, orgId],
   );

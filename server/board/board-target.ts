@@ -37,10 +37,10 @@ export class BoardLocator {
     const location = await this.locate(what, id);
     if (scopeOrgId) {
       const projectId = location?.orgId === scopeOrgId ? location.projectId : null;
-      return { orgId: scopeOrgId, projectId, outsider: notAMember(), what };
+      return { orgId: scopeOrgId, projectId, outsider: notAMember, what };
     }
     if (!location) throw notFound(what);
-    return { ...location, outsider: notFound(what), what };
+    return { ...location, outsider: () => notFound(what), what };
   }
 
   private async locate(what: Addressable, id: string): Promise<Location | undefined> {

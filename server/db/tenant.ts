@@ -1,7 +1,8 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { ApiKeyPermission, Role } from '../../shared/roles.js';
+import { type ApiKeyPermission, type Capability, KEY_PERMISSION, ROLES, type Role, roleCan } from '../../shared/roles.js';
 import type { Principal } from '../auth/principal.js';
 import type { Orm } from './orm.js';
+import { type Sql, sql } from './sql-script.js';
 
 /** What the database says of a principal in an org, read as the tenant transaction opens. */
 export type Standing =
@@ -12,12 +13,40 @@ export type Standing =
 // The standing is read in the statement that opens the tenant, so it costs no round trip of its
 // own. It comes first in the select list, so it is read before the role switch, as the
 // connecting role, and it names the org itself rather than leaning on row-level security.
-const OPEN_TENANT = `select set_config('role', 'taskflow_app', true), set_config('app.org_id', ?, true)`;
-const OPEN_AS_USER = `select (select role from memberships where org_id = ? and user_id = ?) as role,
-  set_config('role', 'taskflow_app', true), set_config('app.org_id', ?, true)`;
-const OPEN_AS_BOT = `select (select json_build_object('revoked', revoked_at is not null or coalesce(expires_at <= now(), false),
-    'permissions', permissions) from api_keys where org_id = ? and id = ?) as key,
-  set_config('role', 'taskflow_app', true), set_config('app.org_id', ?, true)`;
+const LIVE_KEY = sql`revoked_at is null and not coalesce(expires_at <= now(), false)`;
+
+/** The statement that opens a tenant transaction, reading the principal's standing on the way. */
+export function openTenant(orgId: string, principal?: Principal): Sql {
+  const enter = sql`set_config('role', 'taskflow_app', true), set_config('app.org_id', ${orgId}, true)`;
+  if (!principal) return sql`select ${enter}`;
+  if (principal.kind === 'user') {
+    return sql`select (select role from memberships where org_id = ${orgId} and user_id = ${principal.userId}) as role, ${enter}`;
+  }
+  return sql`select (select json_build_object('revoked', not (${LIVE_KEY}), 'permissions', permissions)
+      from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key, ${enter}`;
+}
+
+/** The principal's standing, from the row `openTenant` returned. */
+export function standingOf(row: Record<string, unknown> | undefined, principal?: Principal): Standing {
+  if (!principal) return { kind: 'none' };
+  if (principal.kind === 'user') return { kind: 'user', role: (row?.role as Role | null | undefined) ?? null };
+  return { kind: 'bot', key: (row?.key as { revoked: boolean; permissions: ApiKeyPermission[] } | null | undefined) ?? null };
+}
+
+/**
+ * A condition that holds when the principal, in the org, has `capability`: what `authorize`
+ * decides, for a statement that must not write otherwise. `authorize` still gives the refusal.
+ */
+export function holds(principal: Principal, orgId: string, capability: Capability): Sql {
+  if (principal.kind === 'user') {
+    const roles = ROLES.filter((role) => roleCan(role, capability));
+    return sql`(select role from memberships where org_id = ${orgId} and user_id = ${principal.userId}) = any(${roles})`;
+  }
+  const needed = KEY_PERMISSION[capability];
+  if (!needed || principal.orgId !== orgId) return sql`false`;
+  return sql`exists (select 1 from api_keys where org_id = ${orgId} and id = ${principal.keyId} and ${LIVE_KEY}
+      and permissions @> ${JSON.stringify([needed])}::jsonb)`;
+}
 
 /**
  * Runs `work` in one transaction inside one org: a fresh EntityManager fork with the `tenant`
@@ -34,20 +63,8 @@ export async function inTenant<T>(
   const em = orm.em.fork({ clear: true });
   em.setFilterParams('tenant', { orgId });
   return em.transactional(async (tx) => {
-    if (!principal) {
-      await tx.execute(OPEN_TENANT, [orgId]);
-      return work(tx, { kind: 'none' });
-    }
-    if (principal.kind === 'user') {
-      const [row] = await tx.execute<Array<{ role: Role | null }>>(OPEN_AS_USER, [orgId, principal.userId, orgId]);
-      return work(tx, { kind: 'user', role: row?.role ?? null });
-    }
-    const [row] = await tx.execute<Array<{ key: { revoked: boolean; permissions: ApiKeyPermission[] } | null }>>(OPEN_AS_BOT, [
-      orgId,
-      principal.keyId,
-      orgId,
-    ]);
-    return work(tx, { kind: 'bot', key: row?.key ?? null });
+    const [row] = await tx.execute<Array<Record<string, unknown>>>(...openTenant(orgId, principal).bound());
+    return work(tx, standingOf(row, principal));
   });
 }
 

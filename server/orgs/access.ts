@@ -9,13 +9,19 @@ export type Access = { kind: 'user'; role: Role } | { kind: 'bot' };
 /**
  * Checks a capability against the principal's standing in the org, as the tenant transaction
  * read it from the database (never from the token): a user's membership role; a bot's key,
- * still live and of this org, and its permissions. A non-member gets `outsider`: 403 where the
+ * still live and of this org, and its permissions. A non-member gets what `outsider` makes: 403 where the
  * org is named by its slug, and where only an id names the thing, the same 404 as for an id that
  * does not exist.
  */
-export function authorize(standing: Standing, principal: Principal, orgId: string, capability: Capability, outsider: DomainError): Access {
+export function authorize(
+  standing: Standing,
+  principal: Principal,
+  orgId: string,
+  capability: Capability,
+  outsider: () => DomainError,
+): Access {
   if (principal.kind === 'bot') {
-    if (principal.orgId !== orgId) throw outsider;
+    if (principal.orgId !== orgId) throw outsider();
     const key = standing.kind === 'bot' ? standing.key : null;
     if (!key || key.revoked) throw new AccessLost(new DomainError('UNAUTHORIZED', 'the API key was revoked'), orgId, 'key_revoked');
     const needed = KEY_PERMISSION[capability];
@@ -23,7 +29,7 @@ export function authorize(standing: Standing, principal: Principal, orgId: strin
     return { kind: 'bot' };
   }
   const role = standing.kind === 'user' ? standing.role : null;
-  if (!role) throw new AccessLost(outsider, orgId, 'removed');
+  if (!role) throw new AccessLost(outsider(), orgId, 'removed');
   if (!roleCan(role, capability)) throw forbidden(`the ${role} role may not do this`);
   return { kind: 'user', role };
 }

@@ -36,7 +36,7 @@ export async function withOrg<T>(
     ctx.orm,
     orgId,
     async (em, standing) => {
-      const access = authorize(standing, principal, orgId, capability, notAMember());
+      const access = authorize(standing, principal, orgId, capability, notAMember);
       const org = await em.findOneOrFail(Organization, orgId);
       return work({ em, org, access });
     },

@@ -1,3 +1,4 @@
+import { sql } from '../db/sql-script.js';
 import type { TaskJson } from '../../shared/wire.js';
 
 /** A task row as SQL reads it (`TASK_COLUMNS` of `tasks t`), with its label ids. */
@@ -20,7 +21,7 @@ export interface TaskRow {
 }
 
 /** The columns of `tasks t` that make a task's JSON, with its label ids. */
-export const TASK_COLUMNS = `t.id, t.project_id, t.column_id, t.title, t.description, t.priority, t.assignee_id, t.due_date,
+export const TASK_COLUMNS = sql`t.id, t.project_id, t.column_id, t.title, t.description, t.priority, t.assignee_id, t.due_date,
   t.position, t.version, t.created_by_id, t.created_at, t.updated_at, t.completed_at,
   (select coalesce(json_agg(label_id order by label_id), '[]'::json) from task_labels where task_id = t.id) as label_ids`;
 

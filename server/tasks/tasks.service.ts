@@ -6,6 +6,7 @@ import type { Caller } from '../auth/caller.js';
 import { type BoardChangeResult, changeBoard } from '../board/board-change.js';
 import { positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
+import { sql } from '../db/sql-script.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { Membership } from '../orgs/membership.entity.js';
 import { Organization } from '../orgs/organization.entity.js';
@@ -15,7 +16,7 @@ import { Label } from '../labels/label.entity.js';
 import { TaskLabel } from '../labels/task-label.entity.js';
 import { userRef } from '../users/user-ref.js';
 import { type ITask, Task } from './task.entity.js';
-import { updatePlainFields } from './task-plain-update.js';
+import { plainTaskUpdate } from './task-plain-update.js';
 import { toTaskJson } from './task.json.js';
 import { fieldsChangedSince } from './task-history.js';
 
@@ -68,8 +69,9 @@ export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpd
     'task.updated',
     input.clientMutationId,
     async (em, projectId, orgId) => {
-      const plain = await updatePlainFields(em, { orgId: orgId, projectId, taskId: input.taskId }, input.patch, input.baseVersion);
-      if (plain) return plain;
+      const plain = plainTaskUpdate({ orgId, taskId: input.taskId }, input.patch, input.baseVersion);
+      const applied = plain?.applied(await em.execute(...plain.statement(projectId, sql`true`).bound()));
+      if (applied) return applied;
       const task = await findTask(em, projectId, input.taskId);
       const patch = input.patch;
       await refuseConflicts(em, task, input.baseVersion, Object.keys(patch) as TaskField[]);
@@ -91,6 +93,7 @@ export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpd
       if (changed.length === 0) return { unchanged: toTaskJson(task) };
       return taskEvent(bump(task), changed);
     },
+    (orgId) => plainTaskUpdate({ orgId, taskId: input.taskId }, input.patch, input.baseVersion),
   );
   return taskAnswer(result);
 }
