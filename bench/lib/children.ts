@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type Child, freePort, httpStatus, killAllChildren, spawnChild } from '../../test/support/processes.js';
@@ -96,8 +96,7 @@ export function rssBytes(pid: number): number {
 }
 
 let ticksPerSecond = 0;
-/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
-export function cpuSeconds(pid: number): number {
+function ticks(): number {
   if (!ticksPerSecond) {
     try {
       ticksPerSecond = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
@@ -105,10 +104,56 @@ export function cpuSeconds(pid: number): number {
       ticksPerSecond = 100;
     }
   }
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  return ticksPerSecond;
+}
+
+/** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  return processCpu(readFileSync(`/proc/${pid}/stat`, 'utf8')).seconds;
+}
+
+function processCpu(stat: string): { name: string; seconds: number } {
   // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / ticks() };
+}
+
+/** CPU seconds the whole machine has been busy so far, over all cores (/proc/stat, less idle and iowait). */
+export function machineCpuSeconds(): number {
+  const [, ...fields] = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/);
+  const [user = 0, nice = 0, system = 0, , , irq = 0, softirq = 0, steal = 0] = fields.map(Number);
+  return (user + nice + system + irq + softirq + steal) / ticks();
+}
+
+/** CPU seconds so far of each PostgreSQL process of the machine, by pid. */
+export function postgresCpuSeconds(): Map<number, number> {
+  const found = new Map<number, number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const cpu = processCpu(readFileSync(`/proc/${entry}/stat`, 'utf8'));
+      if (cpu.name === 'postgres') found.set(Number(entry), cpu.seconds);
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return found;
+}
+
+/** A CPU meter over an interval: the machine's, PostgreSQL's (the processes alive at both ends), and some processes'. */
+export function cpuMeter(pids: number[] = []): () => { machine: number; postgres: number; processes: number } {
+  const machine = machineCpuSeconds();
+  const postgres = postgresCpuSeconds();
+  const processes = pids.map(cpuSeconds);
+  return () => {
+    let postgresUsed = 0;
+    for (const [pid, seconds] of postgresCpuSeconds()) postgresUsed += seconds - (postgres.get(pid) ?? seconds);
+    return {
+      machine: machineCpuSeconds() - machine,
+      postgres: postgresUsed,
+      processes: pids.map(cpuSeconds).reduce((total, seconds, i) => total + seconds - processes[i]!, 0),
+    };
+  };
 }
 
 /** CPU use of `pid` over `ms`, as a fraction of one core. */

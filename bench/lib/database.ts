@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import pg from 'pg';
+import { cpuMeter } from './children.js';
 import { round, summarize, type Summary } from './stats.js';
 
 const run = promisify(execFile);
@@ -65,6 +66,9 @@ export interface PgbenchResult {
   transactions: number;
   /** Per-transaction latency, from `--log`. */
   latency: Summary;
+  /** CPU ms per transaction: the machine's (pgbench itself included) and PostgreSQL's. */
+  machineCpuMsPerTx: number;
+  postgresCpuMsPerTx: number;
 }
 
 /** `pgbench -N -c C -j C -T S --log`: tps, and the latency percentiles computed from the per-transaction log. */
@@ -82,6 +86,7 @@ export async function runPgbench(database: string, clients: number, seconds: num
       '--log',
       `--log-prefix=${path.join(dir, 'tx')}`,
     ];
+    const cpu = cpuMeter();
     const { stdout } = await run('pgbench', [...args, ...pgbenchConnection(database)], { timeout: (seconds + 60) * 1000, cwd: dir }).catch(
       (error: { stderr?: string; message: string }) => {
         throw new Error(`pgbench failed: ${error.message}\n${error.stderr ?? ''}`);
@@ -97,7 +102,16 @@ export async function runPgbench(database: string, clients: number, seconds: num
         if (line && Number.isFinite(micros)) latencies.push(micros / 1000);
       }
     }
-    return { clients, seconds, tps: round(Number(tps[1]), 1), transactions: latencies.length, latency: summarize(latencies) };
+    const used = cpu();
+    return {
+      clients,
+      seconds,
+      tps: round(Number(tps[1]), 1),
+      transactions: latencies.length,
+      latency: summarize(latencies),
+      machineCpuMsPerTx: round((used.machine * 1000) / Math.max(1, latencies.length), 3),
+      postgresCpuMsPerTx: round((used.postgres * 1000) / Math.max(1, latencies.length), 3),
+    };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

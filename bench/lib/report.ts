@@ -152,16 +152,18 @@ export function markdown(results: BenchResults): string {
       '## Mutation throughput',
       '',
       'Max rate: the highest offered rate with every ack ok, ack p99 < 50 ms and every event delivered. Saturation: the most',
-      'acks per second any step got with every ack ok and every event delivered, whatever the latency. Server CPU: user +',
-      "system time of the server process (from /proc) per update, the median over the round's steps.",
+      'acks per second any step got with every ack ok and every event delivered, whatever the latency. CPU per update, at',
+      'the max rate (user + system time from /proc): the server process, the PostgreSQL processes, and the whole machine',
+      '(generators and kernel too); for pgbench, the machine and PostgreSQL per transaction over its run.',
       '',
-      '| round | pgbench tps | pgbench p99 | TaskFlow max rate | ack p99 there | ratio | saturation | server CPU per update | first failing rate |',
+      '| round | pgbench tps | pgbench p99 | pgbench CPU per tx: machine, PostgreSQL | TaskFlow max rate | ack p99 there | ratio | saturation | CPU per update: server, PostgreSQL, machine | first failing rate |',
     );
-    lines.push('|---|---|---|---|---|---|---|---|---|');
+    lines.push('|---|---|---|---|---|---|---|---|---|---|');
     tp.rounds.forEach((r, i) =>
       lines.push(
-        `| ${i + 1} | ${r.pgbench.tps} | ${r.pgbench.latency.p99} ms | ${r.maxRate}/s | ${r.ackP99AtMax} ms | ${round(r.ratio * 100, 1)}% | ` +
-          `${r.saturationRate}/s | ${r.serverCpuMsPerUpdate} ms | ` +
+        `| ${i + 1} | ${r.pgbench.tps} | ${r.pgbench.latency.p99} ms | ${r.pgbench.machineCpuMsPerTx} ms, ${r.pgbench.postgresCpuMsPerTx} ms | ` +
+          `${r.maxRate}/s | ${r.ackP99AtMax} ms | ${round(r.ratio * 100, 1)}% | ` +
+          `${r.saturationRate}/s | ${r.serverCpuMsPerUpdate} ms, ${r.postgresCpuMsPerUpdate} ms, ${r.machineCpuMsPerUpdate} ms | ` +
           `${r.limit ? `${r.limit.rate}/s: ${r.limit.reasons.join('; ')}` : 'none (lower bound)'}${r.generatorBound ? ' (gen-bound)' : ''} |`,
       ),
     );

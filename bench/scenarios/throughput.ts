@@ -1,5 +1,5 @@
 import { type PgbenchResult, runPgbench } from '../lib/database.js';
-import { cpuSeconds, type NodeServer } from '../lib/children.js';
+import { cpuMeter, type NodeServer } from '../lib/children.js';
 import { sleep } from '../lib/clock.js';
 import { type Board, createTasks } from '../lib/seed.js';
 import { median, round, summarize, type Summary } from '../lib/stats.js';
@@ -31,6 +31,9 @@ export interface Step {
   achievedRate: number;
   /** The server's CPU time (user + system, from /proc) per ok update: robust to a busy machine. */
   serverCpuMsPerUpdate: number;
+  /** PostgreSQL's CPU time, and the whole machine's (generators and kernel included), per ok update. */
+  postgresCpuMsPerUpdate: number;
+  machineCpuMsPerUpdate: number;
   /** board:event deliveries owed to the watchers (one per board), and what arrived. */
   expectedDeliveries: number;
   delivered: number;
@@ -52,8 +55,10 @@ export interface ThroughputRound {
   generatorBound: boolean;
   /** The most acks per second any step got (all ok, events delivered), whatever their latency: saturation. */
   saturationRate: number;
-  /** Median over the round's steps of the server's CPU ms per update. */
+  /** CPU ms per update at the max rate (where the load is real): the server's, PostgreSQL's, the machine's. */
   serverCpuMsPerUpdate: number;
+  postgresCpuMsPerUpdate: number;
+  machineCpuMsPerUpdate: number;
   ratio: number;
   p99OverPgbenchMs: number;
   steps: Step[];
@@ -73,6 +78,9 @@ export interface ThroughputResult {
   saturationRate: number;
   saturationRatio: number;
   serverCpuMsPerUpdate: number;
+  postgresCpuMsPerUpdate: number;
+  machineCpuMsPerUpdate: number;
+  pgbenchMachineCpuMsPerTx: number;
   generatorBound: boolean;
 }
 
@@ -120,7 +128,7 @@ export async function throughput(
   const step = async (rate: number): Promise<Step> => {
     const tag = nextTag('tp');
     await watcherGen.watch('tp-watch', tag);
-    const cpuBefore = cpuSeconds(server.pid);
+    const cpu = cpuMeter([server.pid]);
     const sent = await writerGen.send({
       group: 'tp-write',
       tag,
@@ -131,7 +139,9 @@ export async function throughput(
       ackTimeoutMs: 5000,
     });
     const collected = await watcherGen.collect({ group: 'tp-watch', tag, expected: sent.okPerBoard, waitMs: 3000 });
-    const serverCpuMsPerUpdate = round(((cpuSeconds(server.pid) - cpuBefore) * 1000) / Math.max(1, sent.ok), 2);
+    const used = cpu();
+    const perUpdate = (seconds: number) => round((seconds * 1000) / Math.max(1, sent.ok), 2);
+    const serverCpuMsPerUpdate = perUpdate(used.processes);
     const expectedDeliveries = Object.values(sent.okPerBoard).reduce((a, b) => a + b, 0);
     const delivered = collected.sockets.reduce((total, socket) => total + socket.received.length, 0);
     const duplicates = collected.sockets.reduce((total, socket) => total + socket.duplicates, 0);
@@ -151,6 +161,8 @@ export async function throughput(
       ack,
       achievedRate: sent.achievedRate,
       serverCpuMsPerUpdate,
+      postgresCpuMsPerUpdate: perUpdate(used.postgres),
+      machineCpuMsPerUpdate: perUpdate(used.machine),
       expectedDeliveries,
       delivered,
       duplicates,
@@ -212,7 +224,9 @@ export async function throughput(
       limit: limit ? { rate: limit.rate, reasons: limit.reasons } : null,
       generatorBound: Boolean(best?.generator.bound || limit?.generator.bound),
       saturationRate,
-      serverCpuMsPerUpdate: round(median(steps.map((s) => s.serverCpuMsPerUpdate)), 2),
+      serverCpuMsPerUpdate: best?.serverCpuMsPerUpdate ?? Number.NaN,
+      postgresCpuMsPerUpdate: best?.postgresCpuMsPerUpdate ?? Number.NaN,
+      machineCpuMsPerUpdate: best?.machineCpuMsPerUpdate ?? Number.NaN,
       ratio: round(maxRate / pgbench.tps, 3),
       p99OverPgbenchMs: round(ackP99AtMax - pgbench.latency.p99),
       steps,
@@ -234,6 +248,9 @@ export async function throughput(
     p99OverPgbenchMs: median(rounds.map((r) => r.p99OverPgbenchMs)),
     saturationRate: median(rounds.map((r) => r.saturationRate)),
     serverCpuMsPerUpdate: round(median(rounds.map((r) => r.serverCpuMsPerUpdate)), 2),
+    postgresCpuMsPerUpdate: round(median(rounds.map((r) => r.postgresCpuMsPerUpdate)), 2),
+    machineCpuMsPerUpdate: round(median(rounds.map((r) => r.machineCpuMsPerUpdate)), 2),
+    pgbenchMachineCpuMsPerTx: round(median(rounds.map((r) => r.pgbench.machineCpuMsPerTx)), 3),
     saturationRatio: median(rounds.map((r) => round(r.saturationRate / r.pgbench.tps, 3))),
     generatorBound: rounds.some((r) => r.generatorBound),
   };
