@@ -58,17 +58,23 @@ export async function login(ctx: AppContext, input: { email: string; password: s
 }
 
 /** The principal behind a token, and when the token expires (epoch seconds): the user must still exist. */
-export async function authenticateToken(ctx: AppContext, token: unknown): Promise<{ principal: Principal; expiresAt: number }> {
+export async function authenticateToken(
+  ctx: AppContext,
+  token: unknown,
+): Promise<{ principal: Principal; expiresAt: number; orgIds: string[] }> {
   const claims = ctx.tokens.verify(token);
-  // A plain read: this runs on every request and every socket handshake.
+  // A plain read, the user and the orgs they belong to in one statement: this runs on every
+  // request and every socket handshake (whose socket joins those orgs' rooms).
   const [user] = await ctx.orm.em
     .getConnection()
-    .execute<Array<Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin'>>>(
-      `select id, name, email, is_super_admin as "isSuperAdmin" from users where id = ?`,
+    .execute<Array<Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin'> & { orgIds: string[] }>>(
+      `select id, name, email, is_super_admin as "isSuperAdmin",
+       array(select org_id from memberships where user_id = users.id) as "orgIds"
+       from users where id = ?`,
       [claims.sub],
     );
   if (!user) throw unauthorized('the account no longer exists');
-  return { principal: principalOf(user, ctx.config.superAdminEmails), expiresAt: claims.exp };
+  return { principal: principalOf(user, ctx.config.superAdminEmails), expiresAt: claims.exp, orgIds: user.orgIds };
 }
 
 export function principalOf(user: Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin'>, superAdminEmails: string[]): Principal {

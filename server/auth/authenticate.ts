@@ -9,9 +9,19 @@ export interface Credential {
   apiKey?: unknown;
 }
 
-/** The principal behind a credential, and when it expires (epoch seconds; null: with the key's revocation only). */
-export async function authenticate(ctx: AppContext, credential: Credential): Promise<{ principal: Principal; expiresAt: number | null }> {
-  if (credential.apiKey !== undefined) return authenticateApiKey(ctx, credential.apiKey);
-  if (typeof credential.token === 'string' && credential.token.startsWith('tfk_')) return authenticateApiKey(ctx, credential.token);
-  return authenticateToken(ctx, credential.token);
+export interface Authenticated {
+  principal: Principal;
+  /** Epoch seconds; null: the credential lasts until the key is revoked. */
+  expiresAt: number | null;
+  /** The orgs the principal belongs to: a user's memberships, a bot's one org. */
+  orgIds: string[];
+}
+
+/** The principal behind a credential, when it expires, and the orgs it belongs to. */
+export async function authenticate(ctx: AppContext, credential: Credential): Promise<Authenticated> {
+  const apiKey =
+    credential.apiKey ?? (typeof credential.token === 'string' && credential.token.startsWith('tfk_') ? credential.token : undefined);
+  if (apiKey === undefined) return authenticateToken(ctx, credential.token);
+  const bot = await authenticateApiKey(ctx, apiKey);
+  return { ...bot, orgIds: [bot.principal.orgId] };
 }

@@ -3,7 +3,8 @@ import type { BoardJoinData } from '../../shared/events.js';
 import type { BoardSnapshot, ColumnJson, ProjectJson } from '../../shared/wire.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
-import { inTenant } from '../db/tenant.js';
+import { sql } from '../db/sql-script.js';
+import { inTenant, readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { TASK_COLUMNS, type TaskRow, taskJsonOf } from '../tasks/task-row.js';
@@ -35,29 +36,31 @@ export async function readBoard(
   options: ReadBoardOptions = {},
 ): Promise<{ orgId: string; board: BoardJoinData }> {
   const target = await ctx.locator.target('project', projectId, options.scopeOrgId);
-  return inTenant(
-    ctx.orm,
-    target.orgId,
-    async (em, standing) => {
-      authorize(standing, principal, target.orgId, 'board:read', target.outsider);
-      if (!target.projectId) throw notFound(target.what);
-      options.onAuthorized?.(target.orgId);
-      if (options.sinceSeq !== undefined) {
-        const [project] = await em.execute<ProjectJson[]>(`select seq from projects where id = ? and org_id = ?`, [
-          target.projectId,
-          target.orgId,
-        ]);
-        if (!project) throw notFound('project');
-        const replay = await eventsSince(em, target.projectId, options.sinceSeq, project.seq);
-        if (replay) return { orgId: target.orgId, board: replay };
-      }
-      return { orgId: target.orgId, board: await snapshot(em, target.projectId, target.orgId) };
-    },
-    principal,
-  );
+  const admit = (standing: Standing): string => {
+    authorize(standing, principal, target.orgId, 'board:read', target.outsider);
+    if (!target.projectId) throw notFound(target.what);
+    options.onAuthorized?.(target.orgId);
+    return target.projectId;
+  };
+  const { sinceSeq } = options;
+  if (sinceSeq !== undefined) {
+    const replay = await inTenant(
+      ctx.orm,
+      target.orgId,
+      async (em, standing) => eventsSince(em, admit(standing), target.orgId, sinceSeq),
+      principal,
+    );
+    if (replay) return { orgId: target.orgId, board: replay };
+  }
+  const board = await readInTenant(ctx.orm, target.orgId, principal, (standing) => snapshot(admit(standing), target.orgId));
+  return { orgId: target.orgId, board };
 }
 
-async function eventsSince(em: EntityManager, projectId: string, sinceSeq: number, seq: number): Promise<BoardJoinData | null> {
+/** The events after `sinceSeq`, or null where the log no longer holds them all (or never did). */
+async function eventsSince(em: EntityManager, projectId: string, orgId: string, sinceSeq: number): Promise<BoardJoinData | null> {
+  const [project] = await em.execute<Array<{ seq: number }>>(`select seq from projects where id = ? and org_id = ?`, [projectId, orgId]);
+  if (!project) throw notFound('project');
+  const seq = project.seq;
   if (sinceSeq > seq || seq - sinceSeq > MAX_REPLAY) return null;
   if (sinceSeq === seq) return { events: [], seq };
   const events = await em.find(BoardEvent, { project: projectId, seq: { $gt: sinceSeq, $lte: seq } }, { orderBy: { seq: 'asc' } });
@@ -70,17 +73,19 @@ async function eventsSince(em: EntityManager, projectId: string, sinceSeq: numbe
  * database: plain rows in byte order of position (a 1,000-task board is read, not managed). It
  * names the org as the tenant filter would, and row-level security holds it too.
  */
-async function snapshot(em: EntityManager, projectId: string, orgId: string): Promise<BoardSnapshot> {
-  const [row] = await em.execute<Array<{ project: ProjectJson; columns: ColumnJson[]; tasks: TaskRow[] }>>(
-    `select row_to_json(p) as project,
+function snapshot(projectId: string, orgId: string): TenantRead<BoardSnapshot> {
+  return {
+    statement: sql`select row_to_json(p) as project,
        (select coalesce(json_agg(c order by c.position collate "C"), '[]'::json)
           from (select id, project_id as "projectId", name, position, is_done as "isDone"
                   from board_columns where project_id = p.id and org_id = p."orgId") c) as columns,
        (select coalesce(json_agg(x order by x.position collate "C"), '[]'::json)
-          from (select ${TASK_COLUMNS.text} from tasks t where t.project_id = p.id and t.org_id = p."orgId") x) as tasks
-       from (select id, org_id as "orgId", name, description, status, seq from projects where id = ? and org_id = ?) p`,
-    [projectId, orgId],
-  );
-  if (!row) throw notFound('project');
-  return { project: row.project, columns: row.columns, tasks: row.tasks.map(taskJsonOf), seq: row.project.seq };
+          from (select ${TASK_COLUMNS} from tasks t where t.project_id = p.id and t.org_id = p."orgId") x) as tasks
+       from (select id, org_id as "orgId", name, description, status, seq from projects where id = ${projectId} and org_id = ${orgId}) p`,
+    read: ([row]) => {
+      if (!row) throw notFound('project');
+      const { project, columns, tasks } = row as { project: ProjectJson; columns: ColumnJson[]; tasks: TaskRow[] };
+      return { project, columns, tasks: tasks.map(taskJsonOf), seq: project.seq };
+    },
+  };
 }

@@ -1,7 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
 import { authenticate } from '../auth/authenticate.js';
-import type { Principal } from '../auth/principal.js';
 import { boardHandlers } from '../board/board.handlers.js';
 import { columnHandlers } from '../columns/columns.handlers.js';
 import type { AppContext } from '../context.js';
@@ -36,8 +35,8 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   const expiry = createCredentialExpiry(io);
   io.use(async (socket, next) => {
     try {
-      const { principal, expiresAt } = await authenticate(ctx, socket.handshake.auth ?? {});
-      socket.data = { principal, expiresAt, orgIds: await orgsOf(ctx, principal), editing: {} };
+      const { principal, expiresAt, orgIds } = await authenticate(ctx, socket.handshake.auth ?? {});
+      socket.data = { principal, expiresAt, orgIds, editing: {} };
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
     } catch (thrown) {
@@ -61,14 +60,4 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     serve(socket);
   });
   return { stop: () => expiry.stop() };
-}
-
-/** The orgs whose rooms a principal's socket joins: a user's memberships, a bot's one org. */
-async function orgsOf(ctx: AppContext, principal: Principal): Promise<string[]> {
-  if (principal.kind === 'bot') return [principal.orgId];
-  // The identity view across tenants, for this user only (a plain read on every handshake).
-  const rows = await ctx.orm.em
-    .getConnection()
-    .execute<Array<{ org_id: string }>>('select org_id from memberships where user_id = ?', [principal.userId]);
-  return rows.map((row) => row.org_id);
 }
