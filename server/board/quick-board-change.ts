@@ -24,8 +24,8 @@ const SEQ_TAKEN = sql`coalesce(current_setting('app.board_seq', true), '') <> ''
  * `commitBoardChange` in two round trips instead of six, for the common change that one
  * statement makes (DESIGN §9). The first message opens the tenant transaction and reads the
  * caller's standing, takes the board's next `seq` (only if the standing allows the change and the
- * board is active), looks for a retried `clientMutationId` and runs the change's statement; the
- * second logs the event and commits. Anything out of the ordinary (no such task, an archived
+ * board is active), runs the change's statement and looks for an earlier event of the same
+ * `clientMutationId`; the second logs the event and commits. Anything out of the ordinary (no such task, an archived
  * board, a retry, a stale `baseVersion`, nothing to change) rolls back and answers null, and the
  * general path decides, with its own errors, in a transaction of its own. A refusal is the
  * general path's too: `authorize` on the standing read here. Null on the embedded database.
@@ -40,17 +40,17 @@ export async function quickBoardChange(
   if (!projectId || request.allowArchived) return null;
   const capability = request.capability ?? 'tasks:write';
   const event = await withScriptConnection(ctx.orm, async (db) => {
-    const [, [opened], [taken], retried, rows] = await db.run(
+    const [, [opened], [taken], rows, retried = []] = await db.run(
       sql`begin`,
       openTenant(target.orgId, principal),
       sql`update projects set seq = seq + 1
            where id = ${projectId} and status = 'active' and ${holds(principal, target.orgId, capability)}
        returning seq, set_config('app.board_seq', seq::text, true)`,
-      clientMutationId ? eventWithMutationId(projectId, clientMutationId) : sql`select where false`,
       change.statement(projectId, SEQ_TAKEN),
+      ...(clientMutationId ? [eventWithMutationId(projectId, clientMutationId)] : []),
     );
     authorize(standingOf(opened, principal), principal, target.orgId, capability, target.outsider);
-    const applied = taken && retried!.length === 0 ? change.applied(rows!) : null;
+    const applied = taken && retried.length === 0 ? change.applied(rows!) : null;
     if (!applied) {
       await db.run(sql`rollback`);
       return null;
