@@ -66,13 +66,16 @@ export interface PgbenchResult {
   transactions: number;
   /** Per-transaction latency, from `--log`. */
   latency: Summary;
-  /** CPU ms per transaction: the machine's (pgbench itself included) and PostgreSQL's. */
+  /** The machine's CPU ms per transaction, pgbench's own included. */
   machineCpuMsPerTx: number;
-  postgresCpuMsPerTx: number;
 }
 
-/** `pgbench -N -c C -j C -T S --log`: tps, and the latency percentiles computed from the per-transaction log. */
-export async function runPgbench(database: string, clients: number, seconds: number): Promise<PgbenchResult> {
+/**
+ * `pgbench -N -c C -j C -T S --log`: tps, and the latency percentiles computed from the
+ * per-transaction log. With `rate`, paced open loop (`-R`) like TaskFlow's generator: each
+ * latency then counts from the scheduled start (the log's schedule lag added).
+ */
+export async function runPgbench(database: string, clients: number, seconds: number, rate?: number): Promise<PgbenchResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'taskflow-pgbench-'));
   try {
     const args = [
@@ -85,6 +88,7 @@ export async function runPgbench(database: string, clients: number, seconds: num
       String(seconds),
       '--log',
       `--log-prefix=${path.join(dir, 'tx')}`,
+      ...(rate ? ['-R', String(round(rate, 1))] : []),
     ];
     const cpu = cpuMeter();
     const { stdout } = await run('pgbench', [...args, ...pgbenchConnection(database)], { timeout: (seconds + 60) * 1000, cwd: dir }).catch(
@@ -94,11 +98,12 @@ export async function runPgbench(database: string, clients: number, seconds: num
     );
     const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
     if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
-    // Each log line: client_id transaction_no time(µs) script_no time_epoch time_us.
+    // Each log line: client_id transaction_no time(µs) script_no time_epoch time_us [schedule_lag(µs), with -R].
     const latencies: number[] = [];
     for (const file of readdirSync(dir).filter((name) => name.startsWith('tx'))) {
       for (const line of readFileSync(path.join(dir, file), 'utf8').split('\n')) {
-        const micros = Number(line.split(' ')[2]);
+        const fields = line.split(' ');
+        const micros = Number(fields[2]) + (rate ? Number(fields[6]) : 0);
         if (line && Number.isFinite(micros)) latencies.push(micros / 1000);
       }
     }
@@ -110,7 +115,6 @@ export async function runPgbench(database: string, clients: number, seconds: num
       transactions: latencies.length,
       latency: summarize(latencies),
       machineCpuMsPerTx: round((used.machine * 1000) / Math.max(1, latencies.length), 3),
-      postgresCpuMsPerTx: round((used.postgres * 1000) / Math.max(1, latencies.length), 3),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });

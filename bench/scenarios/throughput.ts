@@ -46,6 +46,8 @@ export interface Step {
 
 export interface ThroughputRound {
   pgbench: PgbenchResult;
+  /** pgbench -N paced at TaskFlow's max rate (`-R`), open loop like the generator: the latency baseline. */
+  pgbenchAtRate: PgbenchResult | null;
   /** The highest rate (updates/s) at which every ack was ok within p99 < 50 ms and every event arrived. */
   maxRate: number;
   ackP99AtMax: number;
@@ -217,8 +219,11 @@ export async function throughput(
       ...steps.filter((s) => s.ok === s.sent && s.delivered === s.expectedDeliveries).map((s) => s.achievedRate),
     );
     const ackP99AtMax = best?.ack.p99 ?? Number.NaN;
+    const pgbenchAtRate = best ? await runPgbench(ctx.database.name, targets.length, options.pgbenchSeconds, best.rate) : null;
+    if (pgbenchAtRate) ctx.log(`  pgbench at ${best!.rate}/s: p99 ${pgbenchAtRate.latency.p99} ms`);
     rounds.push({
       pgbench,
+      pgbenchAtRate,
       maxRate,
       ackP99AtMax,
       limit: limit ? { rate: limit.rate, reasons: limit.reasons } : null,
@@ -228,7 +233,7 @@ export async function throughput(
       postgresCpuMsPerUpdate: best?.postgresCpuMsPerUpdate ?? Number.NaN,
       machineCpuMsPerUpdate: best?.machineCpuMsPerUpdate ?? Number.NaN,
       ratio: round(maxRate / pgbench.tps, 3),
-      p99OverPgbenchMs: round(ackP99AtMax - pgbench.latency.p99),
+      p99OverPgbenchMs: round(ackP99AtMax - (pgbenchAtRate?.latency.p99 ?? Number.NaN)),
       steps,
     });
     startRate = Math.max(options.startRate, maxRate * 0.6);
@@ -243,7 +248,7 @@ export async function throughput(
     tps: median(rounds.map((r) => r.maxRate)),
     ackP99Ms: median(rounds.map((r) => r.ackP99AtMax)),
     pgbenchTps: median(rounds.map((r) => r.pgbench.tps)),
-    pgbenchP99Ms: median(rounds.map((r) => r.pgbench.latency.p99)),
+    pgbenchP99Ms: median(rounds.map((r) => r.pgbenchAtRate?.latency.p99 ?? Number.NaN)),
     ratio: median(rounds.map((r) => r.ratio)),
     p99OverPgbenchMs: median(rounds.map((r) => r.p99OverPgbenchMs)),
     saturationRate: median(rounds.map((r) => r.saturationRate)),

@@ -5,10 +5,10 @@ import type { Orm } from './orm.js';
 export type SqlValue = string | number | boolean | null | Date | readonly string[] | Sql;
 
 /**
- * A piece of SQL and the values it names, from the `sql` template. It renders two ways: with
- * every value as an escaped literal (`text`), so that several statements can travel in one
- * simple-protocol message, one round trip for all; or with `?` placeholders and bindings
- * (`bound`), for the ORM's `execute`.
+ * A piece of SQL and the values it names, from the `sql` template. It renders with every value
+ * as an escaped literal (`text`), so that several statements can travel in one simple-protocol
+ * message, one round trip for all; as a statement to prepare and the values to execute it with
+ * (`parameters`); or with `?` placeholders and bindings (`bound`), for the ORM's `execute`.
  */
 export class Sql {
   constructor(
@@ -17,26 +17,35 @@ export class Sql {
   ) {}
 
   get text(): string {
-    let text = this.strings[0]!;
-    this.values.forEach((value, i) => {
-      text += (value instanceof Sql ? value.text : literal(value)) + this.strings[i + 1]!;
-    });
-    return text;
+    return this.render(literal).text;
   }
 
-  bound(bindings: unknown[] = []): [string, unknown[]] {
+  /** The text with `$1`…`$n` for the values (a statement to prepare), and the values. */
+  parameters(): { text: string; values: PlainValue[] } {
+    return this.render((_, n) => `$${n}`);
+  }
+
+  /** The text with `?` for the values, and the values, for the ORM's `execute`. */
+  bound(): [string, unknown[]] {
+    const { text, values } = this.render(() => '?');
+    return [text, values];
+  }
+
+  private render(placeholder: (value: PlainValue, n: number) => string, values: PlainValue[] = []): { text: string; values: PlainValue[] } {
     let text = this.strings[0]!;
     this.values.forEach((value, i) => {
-      if (value instanceof Sql) text += value.bound(bindings)[0];
+      if (value instanceof Sql) text += value.render(placeholder, values).text;
       else {
-        text += '?';
-        bindings.push(value);
+        values.push(value);
+        text += placeholder(value, values.length);
       }
       text += this.strings[i + 1]!;
     });
-    return [text, bindings];
+    return { text, values };
   }
 }
+
+type PlainValue = Exclude<SqlValue, Sql>;
 
 /** SQL from a template; see `Sql`. A nested `sql` fragment is spliced in as SQL, not as a value. */
 export function sql(strings: TemplateStringsArray, ...values: SqlValue[]): Sql {
@@ -48,7 +57,7 @@ export function join(fragments: Sql[], separator: string): Sql {
   return new Sql(['', ...fragments.slice(1).map(() => separator), ''], fragments);
 }
 
-function literal(value: Exclude<SqlValue, Sql>): string {
+function literal(value: PlainValue): string {
   if (value === null) return 'null';
   if (typeof value === 'boolean') return value ? 'true' : 'false';
   if (typeof value === 'number') {
@@ -77,6 +86,34 @@ interface RawPgClient {
   __knex__disposed?: unknown;
 }
 
+// Statements are prepared once per connection and then run as `execute name(literals…)`, so
+// PostgreSQL parses and plans each shape once instead of on every message. The shapes are the
+// code's own (a few dozen); past the cap, a new one is sent as plain text.
+const MAX_SHAPES = 500;
+const shapeNames = new Map<string, string>();
+const preparedOn = new WeakMap<RawPgClient, Set<string>>();
+
+/** Each statement as the message sends it, after preparing on `raw` the shapes it has not seen. */
+async function executable(raw: RawPgClient, statements: Sql[]): Promise<string[]> {
+  const prepared = preparedOn.get(raw) ?? new Set<string>();
+  preparedOn.set(raw, prepared);
+  const toPrepare = new Map<string, string>();
+  const texts = statements.map((statement) => {
+    const { text, values } = statement.parameters();
+    if (values.length === 0) return text; // begin, commit: nothing to plan, or not preparable
+    let name = shapeNames.get(text);
+    if (!name && shapeNames.size < MAX_SHAPES) shapeNames.set(text, (name = `taskflow_${shapeNames.size + 1}`));
+    if (!name) return statement.text;
+    if (!prepared.has(name)) toPrepare.set(name, `prepare ${name} as ${text}`);
+    return `execute ${name}(${values.map(literal).join(', ')})`;
+  });
+  if (toPrepare.size > 0) {
+    await raw.query([...toPrepare.values()].join(';\n'));
+    for (const name of toPrepare.keys()) prepared.add(name);
+  }
+  return texts;
+}
+
 /**
  * Lends `work` a connection of the ORM's pool, on PostgreSQL only (null on the embedded
  * database, whose driver runs one statement per message). A transaction `work` opens must be
@@ -89,7 +126,7 @@ export async function withScriptConnection<T>(orm: Orm, work: (connection: Scrip
   const raw = (await client.acquireConnection()) as RawPgClient;
   const connection: ScriptConnection = {
     async run(...statements) {
-      const result = await raw.query(statements.map((statement) => statement.text).join(';\n'));
+      const result = await raw.query((await executable(raw, statements)).join(';\n'));
       return (Array.isArray(result) ? result : [result]).map((each) => each.rows);
     },
   };
