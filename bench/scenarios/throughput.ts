@@ -180,6 +180,17 @@ export async function throughput(
     return result;
   };
 
+  // A rate fails only when a second run fails too: on a shared machine a single stall (a WAL
+  // segment switch, a neighbour's burst) can push one 4-second step's p99 past the limit.
+  const confirmed = async (rate: number, steps: Step[]): Promise<Step> => {
+    const first = await step(rate);
+    steps.push(first);
+    if (first.passed) return first;
+    const again = await step(rate);
+    steps.push(again);
+    return again.passed ? again : first;
+  };
+
   ctx.log('throughput: warm-up');
   await step(options.startRate / 2);
 
@@ -194,22 +205,19 @@ export async function throughput(
     let limit: Step | null = null;
     let rate = startRate;
     for (let s = 0; s < options.maxSteps && !limit; s += 1) {
-      const done = await step(rate);
-      steps.push(done);
+      const done = await confirmed(rate, steps);
       if (done.passed) best = done;
       else limit = done;
       rate *= options.growth;
     }
     // Failing from the first step, go down (halving, a few times) to find a rate that passes at all.
     for (let s = 0; s < 3 && !best && limit && limit.rate / 2 >= MIN_RATE; s += 1) {
-      const done = await step(limit.rate / 2);
-      steps.push(done);
+      const done = await confirmed(limit.rate / 2, steps);
       if (done.passed) best = done;
       else limit = done;
     }
     for (let s = 0; s < options.refinements && best && limit && limit.rate / best.rate > 1.08; s += 1) {
-      const done = await step(Math.sqrt(best.rate * limit.rate));
-      steps.push(done);
+      const done = await confirmed(Math.sqrt(best.rate * limit.rate), steps);
       if (done.passed) best = done;
       else limit = done;
     }
