@@ -25,10 +25,18 @@ export class Sql {
     return this.render((_, n) => `$${n}`);
   }
 
-  /** The text with `?` for the values, and the values, for the ORM's `execute`. */
+  /** The text with `?` for the values (an array's items each), and the values, for the ORM's `execute`. */
   bound(): [string, unknown[]] {
-    const { text, values } = this.render(() => '?');
-    return [text, values];
+    const bindings: unknown[] = [];
+    const { text } = this.render((value) => {
+      if (!Array.isArray(value)) {
+        bindings.push(value);
+        return '?';
+      }
+      bindings.push(...value);
+      return `array[${value.map(() => '?').join(', ')}]::text[]`;
+    });
+    return [text, bindings];
   }
 
   private render(placeholder: (value: PlainValue, n: number) => string, values: PlainValue[] = []): { text: string; values: PlainValue[] } {
@@ -108,7 +116,12 @@ async function executable(raw: RawPgClient, statements: Sql[]): Promise<string[]
     return `execute ${name}(${values.map(literal).join(', ')})`;
   });
   if (toPrepare.size > 0) {
-    await raw.query([...toPrepare.values()].join(';\n'));
+    await raw.query([...toPrepare.values()].join(';\n')).catch((error: unknown) => {
+      // Some may have been prepared before the one that failed: this connection's record is
+      // wrong now, so the pool drops it rather than lend it again.
+      raw.__knex__disposed ??= error;
+      throw error;
+    });
     for (const name of toPrepare.keys()) prepared.add(name);
   }
   return texts;
