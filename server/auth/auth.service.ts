@@ -2,6 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Role } from '../../shared/roles.js';
 import type { OrgJson, UserJson } from '../../shared/wire.js';
 import type { AppContext } from '../context.js';
+import { readPlain, sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
 import { conflict, unauthorized } from '../errors.js';
 import { acceptPendingInvites } from '../orgs/invites.service.js';
@@ -65,14 +66,12 @@ export async function authenticateToken(
   const claims = ctx.tokens.verify(token);
   // A plain read, the user and the orgs they belong to in one statement: this runs on every
   // request and every socket handshake (whose socket joins those orgs' rooms).
-  const [user] = await ctx.orm.em
-    .getConnection()
-    .execute<Array<Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin'> & { orgIds: string[] }>>(
-      `select id, name, email, is_super_admin as "isSuperAdmin",
-       array(select org_id from memberships where user_id = users.id) as "orgIds"
-       from users where id = ?`,
-      [claims.sub],
-    );
+  const [user] = await readPlain<Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin'> & { orgIds: string[] }>(
+    ctx.orm,
+    sql`select id, name, email, is_super_admin as "isSuperAdmin",
+          array(select org_id from memberships where user_id = users.id) as "orgIds"
+          from users where id = ${claims.sub}`,
+  );
   if (!user) throw unauthorized('the account no longer exists');
   return { principal: principalOf(user, ctx.config.superAdminEmails), expiresAt: claims.exp, orgIds: user.orgIds };
 }

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
+import { readPlain, sql } from '../db/sql-script.js';
 import { notAMember, notFound } from '../errors.js';
 import type { BoardTarget } from './board-change.js';
 
@@ -10,9 +11,9 @@ interface Location {
 }
 
 const LOOKUPS = {
-  project: 'select org_id, id as project_id from projects where id = ?',
-  column: 'select org_id, project_id from board_columns where id = ?',
-  task: 'select org_id, project_id from tasks where id = ?',
+  project: (id: string) => sql`select org_id, id as project_id from projects where id = ${id}`,
+  column: (id: string) => sql`select org_id, project_id from board_columns where id = ${id}`,
+  task: (id: string) => sql`select org_id, project_id from tasks where id = ${id}`,
 } as const;
 
 export type Addressable = keyof typeof LOOKUPS;
@@ -47,7 +48,7 @@ export class BoardLocator {
     const key = `${what}:${id}`;
     const cached = this.known.get(key);
     if (cached) return cached;
-    const rows = await this.ctx.orm.em.getConnection().execute<Array<{ org_id: string; project_id: string }>>(LOOKUPS[what], [id]);
+    const rows = await readPlain<{ org_id: string; project_id: string }>(this.ctx.orm, LOOKUPS[what](id));
     if (!rows[0]) return undefined;
     const location = { orgId: rows[0].org_id, projectId: rows[0].project_id };
     this.known.set(key, location);

@@ -161,3 +161,12 @@ export async function withScriptConnection<T>(orm: Orm, work: (connection: Scrip
     await client.releaseConnection(raw);
   }
 }
+
+/**
+ * Runs one statement outside any tenant (an identity read, as the connecting role): on
+ * PostgreSQL as a prepared statement on a pooled connection, elsewhere through the ORM.
+ */
+export async function readPlain<Row>(orm: Orm, statement: Sql): Promise<Row[]> {
+  const rows = await withScriptConnection(orm, async (connection) => (await connection.run(statement))[0]!);
+  return (rows ?? (await orm.em.getConnection().execute(...statement.bound()))) as Row[];
+}
