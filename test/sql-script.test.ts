@@ -58,6 +58,13 @@ describe('sql literals and prepared statements', () => {
     await expect(echo({ text: 'a\u0000b', list: [], at: new Date(), n: 1 })).rejects.toThrow(/NUL/);
   });
 
+  it('runs on connections that PostgreSQL ends after a minute idle in a transaction', async () => {
+    const rows = await withScriptConnection(database!.orm, (connection) =>
+      connection.run(sql`select current_setting('idle_in_transaction_session_timeout') as timeout`),
+    );
+    expect(rows![0]).toEqual([{ timeout: '1min' }]);
+  });
+
   it('drops a connection whose statement could not be prepared, and the next caller is served', async () => {
     const orm = database!.orm;
     // `unknown + unknown` names no one operator, so PREPARE fails.

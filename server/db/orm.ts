@@ -10,6 +10,9 @@ import { entities } from './entities.js';
 
 export type Orm = MikroORM;
 
+/** How long PostgreSQL lets a pooled session sit idle inside a transaction before ending it. */
+const IDLE_IN_TRANSACTION_MS = 60_000;
+
 /** Options shared by the server and the migration tooling; no connection is opened here. */
 /** Where knex's own warnings go (it prints to the console otherwise, whatever the log level). */
 export interface DriverLog {
@@ -32,10 +35,12 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
       ...common,
       clientUrl: databaseUrl,
       pool: { min: 0, max: 10 },
-      // Fail fast while PostgreSQL is away, so callers get UNAVAILABLE instead of a hang.
+      // Fail fast while PostgreSQL is away, so callers get UNAVAILABLE instead of a hang. A
+      // transaction left open by a bug would hold its board's `seq` lock for good: PostgreSQL
+      // ends any session idle in a transaction for a minute (the pool then replaces it).
       driverOptions: {
         acquireConnectionTimeout: 5000,
-        connection: { connectionTimeoutMillis: 3000 },
+        connection: { connectionTimeoutMillis: 3000, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS },
         ...(log ? { log: { warn: log.warn, error: log.error, deprecate: log.warn, debug: () => {} } } : {}),
       },
     };
