@@ -26,18 +26,19 @@ const SEQ_TAKEN = sql`coalesce(current_setting('app.board_seq', true), '') <> ''
  * caller's standing, takes the board's next `seq` (only if the standing allows the change and the
  * board is active), runs the change's statement and looks for an earlier event of the same
  * `clientMutationId`; the second logs the event and commits. Anything out of the ordinary (no such task, an archived
- * board, a retry, a stale `baseVersion`, nothing to change) rolls back and answers null, and the
- * general path decides, with its own errors, in a transaction of its own. A refusal is the
- * general path's too: `authorize` on the standing read here. Null on the embedded database.
+ * board, a retry, a stale `baseVersion`, nothing to change) rolls back and answers 'declined',
+ * and the general path decides, with its own errors, in a transaction of its own. A refusal is
+ * the general path's too: `authorize` on the standing read here. Null on the embedded database,
+ * where it cannot be tried.
  */
 export async function quickBoardChange(
   ctx: AppContext,
   request: BoardChangeRequest,
   change: QuickChange,
-): Promise<BoardChangeResult | null> {
+): Promise<BoardChangeResult | 'declined' | null> {
   const { principal, target, clientMutationId } = request;
   const projectId = target.projectId;
-  if (!projectId || request.allowArchived) return null;
+  if (!projectId || request.allowArchived) return 'declined';
   const capability = request.capability ?? 'tasks:write';
   const event = await withScriptConnection(ctx.orm, async (db) => {
     const [, [opened], [taken], rows, retried = []] = await db.run(
@@ -53,13 +54,13 @@ export async function quickBoardChange(
     const applied = taken && retried.length === 0 ? change.applied(rows!) : null;
     if (!applied) {
       await db.run(sql`rollback`);
-      return null;
+      return 'declined' as const;
     }
     const event = eventOf(request, projectId, Number(taken.seq), applied.data);
     await db.run(...logStatements(target.orgId, event, ctx.config.eventRetention), sql`commit`);
     return event;
   });
-  if (!event) return null;
+  if (event === null || event === 'declined') return event;
   ctx.broadcaster.boardEvent(target.orgId, event, request.originSocketId);
   return { event };
 }

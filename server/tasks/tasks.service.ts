@@ -6,7 +6,6 @@ import type { Caller } from '../auth/caller.js';
 import { type BoardChangeResult, changeBoard } from '../board/board-change.js';
 import { positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
-import { sql } from '../db/sql-script.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { Membership } from '../orgs/membership.entity.js';
 import { Organization } from '../orgs/organization.entity.js';
@@ -68,10 +67,7 @@ export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpd
     { what: 'task', id: input.taskId },
     'task.updated',
     input.clientMutationId,
-    async (em, projectId, orgId) => {
-      const plain = plainTaskUpdate({ orgId, taskId: input.taskId }, input.patch, input.baseVersion);
-      const applied = plain?.applied(await em.execute(...plain.statement(projectId, sql`true`).bound()));
-      if (applied) return applied;
+    async (em, projectId) => {
       const task = await findTask(em, projectId, input.taskId);
       const patch = input.patch;
       await refuseConflicts(em, task, input.baseVersion, Object.keys(patch) as TaskField[]);
