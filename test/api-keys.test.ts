@@ -197,6 +197,11 @@ describe('a key with tasks:write', () => {
 
   it('cannot reach another org over HTTP (403) or the socket (NOT_FOUND)', async () => {
     const bot = await connect(node.url, { apiKey: writeKey.key });
+    const theirs = await call(node.url, 'POST', `/orgs/${cast.otherOrg.slug}/projects/${otherProject.id}/tasks`, {
+      body: { columnId: otherColumns[0]!.id, title: 'theirs' },
+      auth: cast.otherAdmin.token,
+    });
+    expect(theirs.status).toBe(201);
     const before = await orgRows(db, cast.otherOrg.id);
     for (const [method, path, body] of [
       ['GET', `/orgs/${cast.otherOrg.slug}`, undefined],
@@ -210,6 +215,7 @@ describe('a key with tasks:write', () => {
     for (const [event, payload] of [
       ['board:join', { projectId: otherProject.id }],
       ['task:create', { projectId: otherProject.id, columnId: otherColumns[0]!.id, title: 'intrusion' }],
+      ['task:update', { taskId: theirs.body.task.id, patch: { title: 'intrusion' } }],
     ] as const) {
       expect(await request(bot, event, payload)).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
     }

@@ -54,6 +54,14 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     );
     expect(created.status).toBe(201);
     const taskId: string = created.body.task.id;
+    // The one-statement update runs inside the ORM's transaction here: a change, then the same values again.
+    const patch = `/orgs/${org.slug}/tasks/${taskId}`;
+    const updated = await api(first.url, 'PATCH', patch, { title: 'Survive a restart!', priority: 2 }, alice.token);
+    expect(updated.status).toBe(200);
+    expect(updated.body.event.data.changed).toEqual(['title', 'priority']);
+    expect(updated.body.task).toMatchObject({ title: 'Survive a restart!', priority: 2, version: 2 });
+    const unchanged = await api(first.url, 'PATCH', patch, { title: 'Survive a restart!' }, alice.token);
+    expect(unchanged.body).toMatchObject({ event: null, task: { version: 2 } });
 
     const secrets = secretFiles(dataDir);
     expect(secrets).toHaveLength(1);
@@ -79,7 +87,9 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     const board = await api(second.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, login.body.token);
     expect(board.status).toBe(200);
     expect(board.body.project).toMatchObject({ id: project.id, name: 'Kept board' });
-    expect(board.body.tasks).toEqual([expect.objectContaining({ id: taskId, title: 'Survive a restart', columnId: columns[0]!.id })]);
+    expect(board.body.tasks).toEqual([
+      expect.objectContaining({ id: taskId, title: 'Survive a restart!', priority: 2, columnId: columns[0]!.id }),
+    ]);
 
     expect(secretFiles(dataDir)).toEqual(secrets);
     await second.stop(20_000);
