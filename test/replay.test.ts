@@ -55,6 +55,26 @@ describe('board:join with sinceSeq', () => {
     expect(answer.tasks).toHaveLength(15);
   });
 
+  it('keeps the latest events, and no gap, when the changes are plain updates', async () => {
+    const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'often' });
+    for (let i = 0; i < 23; i++) await ok(socket, 'task:update', { taskId: task.id, patch: { title: `often ${i}` } });
+    const { seq } = await ok(socket, 'board:join', { projectId: project.id });
+    const [log] = await db.query<{ n: number; min: number; max: number }>(
+      'select count(*)::int as n, min(seq)::int as min, max(seq)::int as max from board_events where project_id = $1',
+      [project.id],
+    );
+    expect(log!.max).toBe(seq);
+    expect(log!.n).toBe(log!.max - log!.min + 1);
+    expect(log!.n).toBeGreaterThanOrEqual(10);
+    expect(log!.n).toBeLessThan(15);
+    const recent = await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq - 3 });
+    expect(recent.events.map((event: { data: { task: { title: string } } }) => event.data.task.title)).toEqual([
+      'often 20',
+      'often 21',
+      'often 22',
+    ]);
+  });
+
   it('answers the snapshot for a sinceSeq from the future, and refuses a negative one', async () => {
     const { seq } = await ok(socket, 'board:join', { projectId: project.id });
     expect((await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq + 100 })).tasks).toBeDefined();

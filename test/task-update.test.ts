@@ -68,6 +68,22 @@ describe('a plain field update', () => {
     expect(partly.task).toEqual(await fresh(task.id));
   });
 
+  it('writes the task JSON exactly as the ORM does: labels, dates, completion and nulls', async () => {
+    const labelIds: string[] = [];
+    for (const name of ['b', 'a', 'c'])
+      labelIds.push((await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name, color: '#123456' }, org.owner.token)).body.id);
+    const done = columns.find((column) => column.isDone)!;
+    const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Shape', labelIds });
+    await ok(socket, 'task:move', { taskId: task.id, columnId: done.id });
+    const quick = await ok(socket, 'task:update', { taskId: task.id, patch: { title: 'Shaped', dueDate: '2032-12-31' } });
+    expect(quick.task).toMatchObject({ completedAt: expect.any(String), description: null, labelIds: [...labelIds].sort() });
+    // The same values again change nothing, so the general path answers, with the ORM's JSON of the row.
+    const general = await ok(socket, 'task:update', { taskId: task.id, patch: { title: 'Shaped' } });
+    expect(general.event).toBeNull();
+    expect(JSON.stringify(general.task)).toBe(JSON.stringify(quick.task));
+    expect(JSON.stringify(await fresh(task.id))).toBe(JSON.stringify(quick.task));
+  });
+
   it('changes nothing, and answers so, when the values are the same', async () => {
     const { task } = await ok(socket, 'task:create', {
       projectId: project.id,
@@ -95,7 +111,7 @@ describe('a plain field update', () => {
   });
 });
 
-// On PostgreSQL the plain update travels in two messages, its values written as SQL literals,
+// On PostgreSQL the plain update travels in one message, its values written as SQL literals,
 // and hands anything unusual back to the general path: these are the cases where that could go wrong.
 describe('a plain field update on PostgreSQL', () => {
   async function newTask(title = 'Quick') {

@@ -9,8 +9,8 @@ import { conflict, DomainError, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { BoardEvent } from './board-event.entity.js';
 import { sql } from '../db/sql-script.js';
-import { eventOf, eventWithMutationId, logStatements } from './event-log.js';
-import { type QuickChange, quickBoardChange } from './quick-board-change.js';
+import { eventOf, eventWithMutationId, KEEP_SEQ, logStatements } from './event-log.js';
+import { type QuickChange, quickBoardChange, quickChangeData } from './quick-board-change.js';
 import { toBoardEventJson } from './board-event.json.js';
 import type { Addressable } from './board-target.js';
 
@@ -50,7 +50,7 @@ export async function changeBoard(
     ctx,
     request,
     async (em, projectId) =>
-      (first && first.applied(await em.execute(...first.statement(projectId, sql`true`).bound()))) ?? apply(em, projectId, target.orgId),
+      (first && quickChangeData(await em.execute(...first.statement(projectId, sql`true`).bound()))) ?? apply(em, projectId, target.orgId),
   );
 }
 
@@ -131,8 +131,7 @@ export async function commitBoardChange(
 /** `seq = seq + 1` on the board's row: the number of the event, and a lock until commit. */
 async function takeNextSeq(em: EntityManager, projectId: string, allowArchived: boolean): Promise<number> {
   const rows = await em.execute<Array<{ seq: number; status: string }>>(
-    `update projects set seq = seq + 1 where id = ? returning seq, status`,
-    [projectId],
+    ...sql`update projects set seq = seq + 1 where id = ${projectId} returning seq, status, ${KEEP_SEQ}`.bound(),
   );
   const row = rows[0];
   if (!row) throw notFound('project');

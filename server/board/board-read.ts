@@ -1,13 +1,13 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BoardJoinData } from '../../shared/events.js';
-import type { BoardSnapshot, ColumnJson, ProjectJson } from '../../shared/wire.js';
+import type { BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../../shared/wire.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { inTenant, readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
-import { TASK_COLUMNS, type TaskRow, taskJsonOf } from '../tasks/task-row.js';
+import { TASK_JSON } from '../tasks/task-row.js';
 import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
 
@@ -70,7 +70,8 @@ async function eventsSince(em: EntityManager, projectId: string, orgId: string, 
 
 /**
  * The board in one statement, so its `seq`, columns and tasks come from one snapshot of the
- * database: plain rows in byte order of position (a 1,000-task board is read, not managed). It
+ * database, its tasks as the database writes their JSON, in byte order of position (a 1,000-task
+ * board is read, not managed). It
  * names the org as the tenant filter would, and row-level security holds it too.
  */
 function snapshot(projectId: string, orgId: string): TenantRead<BoardSnapshot> {
@@ -79,13 +80,13 @@ function snapshot(projectId: string, orgId: string): TenantRead<BoardSnapshot> {
        (select coalesce(json_agg(c order by c.position collate "C"), '[]'::json)
           from (select id, project_id as "projectId", name, position, is_done as "isDone"
                   from board_columns where project_id = p.id and org_id = p."orgId") c) as columns,
-       (select coalesce(json_agg(x order by x.position collate "C"), '[]'::json)
-          from (select ${TASK_COLUMNS} from tasks t where t.project_id = p.id and t.org_id = p."orgId") x) as tasks
+       (select coalesce(json_agg(${TASK_JSON} order by t.position collate "C"), '[]'::json)
+          from tasks t where t.project_id = p.id and t.org_id = p."orgId") as tasks
        from (select id, org_id as "orgId", name, description, status, seq from projects where id = ${projectId} and org_id = ${orgId}) p`,
     read: ([row]) => {
       if (!row) throw notFound('project');
-      const { project, columns, tasks } = row as { project: ProjectJson; columns: ColumnJson[]; tasks: TaskRow[] };
-      return { project, columns, tasks: tasks.map(taskJsonOf), seq: project.seq };
+      const { project, columns, tasks } = row as { project: ProjectJson; columns: ColumnJson[]; tasks: TaskJson[] };
+      return { project, columns, tasks, seq: project.seq };
     },
   };
 }

@@ -4,6 +4,13 @@ import { actorOf } from '../auth/principal.js';
 import { type Sql, sql } from '../db/sql-script.js';
 import type { BoardChangeRequest } from './board-change.js';
 
+/**
+ * The board `seq` this transaction took, for the statements after the one that took it (which
+ * keeps it with `KEEP_SEQ` in its `returning`); null before. It lives as long as the transaction.
+ */
+export const BOARD_SEQ = sql`nullif(current_setting('app.board_seq', true), '')::int`;
+export const KEEP_SEQ = sql`set_config('app.board_seq', seq::text, true)`;
+
 /** The board's event for a `clientMutationId`, if it has one: a row of `1`. */
 export function eventWithMutationId(projectId: string, clientMutationId: string): Sql {
   return sql`select 1 from board_events where project_id = ${projectId} and client_mutation_id = ${clientMutationId}`;
@@ -22,16 +29,34 @@ export function eventOf(request: BoardChangeRequest, projectId: string, seq: num
   };
 }
 
-/**
- * The statements that log an event: one plain insert, the payload serialised once; and, on
- * every (retention/2)th event (every 100th at most), the pruning that keeps the board's latest
- * `retention` events, so the log holds between `retention` and 1.5 × `retention` of them.
- */
+/** The statements that log an event: its insert, and the pruning when it is due (see `pruneEvents`). */
 export function logStatements(orgId: string, event: BoardEventJson, retention: number): Sql[] {
-  const append = sql`insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
-     values (${randomUUID()}, ${event.at}, ${orgId}, ${event.projectId}, ${event.seq}, ${event.type},
-       ${JSON.stringify(event.actor)}::jsonb, ${JSON.stringify(event.data)}::jsonb, ${event.clientMutationId})`;
-  const every = Math.min(100, Math.floor(retention / 2));
-  if (event.seq % every !== 0 || event.seq <= retention) return [append];
-  return [append, sql`delete from board_events where project_id = ${event.projectId} and seq <= ${event.seq - retention}`];
+  const append = eventInsert(orgId, event);
+  return event.seq % pruningInterval(retention) === 0 ? [append, pruneEvents(event.projectId, retention)] : [append];
+}
+
+/**
+ * The insert that logs `event`, its payload serialised once. A statement that makes the event's
+ * data and takes its seq itself gives them as SQL instead, over its rows (`made`).
+ */
+export function eventInsert(orgId: string, event: BoardEventJson, made?: { seq: Sql; data: Sql; from: Sql }): Sql {
+  return sql`insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
+     select ${randomUUID()}::uuid, ${event.at}::timestamptz, ${orgId}::uuid, ${event.projectId}::uuid,
+       ${made?.seq ?? sql`${event.seq}::int`}, ${event.type}::varchar, ${JSON.stringify(event.actor)}::jsonb,
+       ${made?.data ?? sql`${JSON.stringify(event.data)}::jsonb`}, ${event.clientMutationId}::varchar
+     ${made ? sql`from ${made.from}` : sql``}`;
+}
+
+/**
+ * On every (retention/2)th event of a board (every 100th at most), the pruning that keeps its
+ * latest `retention` events, so that the log holds between `retention` and 1.5 × `retention` of
+ * them; on the others it deletes nothing. It reads the seq this transaction took (`BOARD_SEQ`).
+ */
+export function pruneEvents(projectId: string, retention: number): Sql {
+  return sql`delete from board_events where project_id = ${projectId} and ${BOARD_SEQ} % ${pruningInterval(retention)} = 0
+     and seq <= ${BOARD_SEQ} - ${retention}`;
+}
+
+function pruningInterval(retention: number): number {
+  return Math.min(100, Math.floor(retention / 2));
 }

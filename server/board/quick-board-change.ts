@@ -3,33 +3,34 @@ import { type Sql, sql, withScriptConnection } from '../db/sql-script.js';
 import { holds, openTenant, standingOf } from '../db/tenant.js';
 import { authorize } from '../orgs/access.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
-import { eventOf, eventWithMutationId, logStatements } from './event-log.js';
+import { BOARD_SEQ, eventInsert, eventOf, eventWithMutationId, KEEP_SEQ, pruneEvents } from './event-log.js';
 
 /** A board change that one statement makes, for `quickBoardChange`. */
 export interface QuickChange {
   /**
-   * The statement that makes the change on the board, returning what `applied` reads. It must
-   * write nothing unless `seqTaken` holds: the board's next `seq` was taken for it, which happens
-   * only for a caller with the capability, on an active board.
+   * The statement that makes the change on the board, returning one row whose `data` column is
+   * the change's event data as JSON; no row, and no write, when it did not make the change. It
+   * must write nothing unless `mayWrite` holds.
    */
-  statement(projectId: string, seqTaken: Sql): Sql;
-  /** The change's event data from the statement's rows; null when it did not make the change. */
-  applied(rows: Array<Record<string, unknown>>): { data: unknown } | null;
+  statement(projectId: string, mayWrite: Sql): Sql;
 }
 
-// Set by the statement that takes the seq, for the change's statement to see (transaction-local).
-const SEQ_TAKEN = sql`coalesce(current_setting('app.board_seq', true), '') <> ''`;
+/** The event data a `QuickChange`'s statement returned, or null when it made no change. */
+export function quickChangeData(rows: Array<Record<string, unknown>>): { data: unknown } | null {
+  return rows[0] ? { data: rows[0].data } : null;
+}
 
 /**
- * `commitBoardChange` in two round trips instead of six, for the common change that one
- * statement makes (DESIGN §9). The first message opens the tenant transaction and reads the
- * caller's standing, takes the board's next `seq` (only if the standing allows the change and the
- * board is active), runs the change's statement and looks for an earlier event of the same
- * `clientMutationId`; the second logs the event and commits. Anything out of the ordinary (no such task, an archived
- * board, a retry, a stale `baseVersion`, nothing to change) rolls back and answers 'declined',
- * and the general path decides, with its own errors, in a transaction of its own. A refusal is
- * the general path's too: `authorize` on the standing read here. Null on the embedded database,
- * where it cannot be tried.
+ * `commitBoardChange` in one round trip instead of six, for the common change that one statement
+ * makes (DESIGN §9). One message opens the tenant transaction and reads the caller's standing;
+ * takes the board's next `seq`, only if the standing allows the change and the board is active;
+ * makes the change and logs its event, only if the seq was taken and no event of the board has
+ * the same `clientMutationId`; gives the seq back if no event took it; and commits. So the
+ * board's lock is held inside PostgreSQL only, never across a round trip. Anything out of the
+ * ordinary (no such task, an archived board, a retry, a stale `baseVersion`, nothing to change)
+ * commits nothing and answers 'declined': the general path then decides, with its own errors, in
+ * a transaction of its own. A refusal is the general path's too: `authorize` on the standing read
+ * here. Null on the embedded database, where it cannot be tried.
  */
 export async function quickBoardChange(
   ctx: AppContext,
@@ -40,27 +41,30 @@ export async function quickBoardChange(
   const projectId = target.projectId;
   if (!projectId || request.allowArchived) return 'declined';
   const capability = request.capability ?? 'tasks:write';
-  const event = await withScriptConnection(ctx.orm, async (db) => {
-    const [, [opened], [taken], rows, retried = []] = await db.run(
+  const seqTaken = sql`${BOARD_SEQ} is not null`;
+  const mayWrite = clientMutationId ? sql`${seqTaken} and not exists (${eventWithMutationId(projectId, clientMutationId)})` : seqTaken;
+  const pending = eventOf(request, projectId, 0, null); // its seq and data come from the database
+  const made = await withScriptConnection(ctx.orm, async (db) => {
+    const [, [opened], , [logged]] = await db.run(
       sql`begin`,
       openTenant(target.orgId, principal),
       sql`update projects set seq = seq + 1
            where id = ${projectId} and status = 'active' and ${holds(principal, target.orgId, capability)}
-       returning seq, set_config('app.board_seq', seq::text, true)`,
-      change.statement(projectId, SEQ_TAKEN),
-      ...(clientMutationId ? [eventWithMutationId(projectId, clientMutationId)] : []),
+       returning ${KEEP_SEQ}`,
+      sql`with change as (${change.statement(projectId, mayWrite)}),
+          logged as (${eventInsert(target.orgId, pending, { seq: BOARD_SEQ, data: sql`change.data::jsonb`, from: sql`change` })} returning seq)
+        select change.data, logged.seq from change, logged`,
+      pruneEvents(projectId, ctx.config.eventRetention),
+      sql`update projects set seq = seq - 1
+           where id = ${projectId} and ${seqTaken} and not exists (select 1 from board_events where project_id = ${projectId} and seq = ${BOARD_SEQ})`,
+      sql`commit`,
     );
-    authorize(standingOf(opened, principal), principal, target.orgId, capability, target.outsider);
-    const applied = taken && retried.length === 0 ? change.applied(rows!) : null;
-    if (!applied) {
-      await db.run(sql`rollback`);
-      return 'declined' as const;
-    }
-    const event = eventOf(request, projectId, Number(taken.seq), applied.data);
-    await db.run(...logStatements(target.orgId, event, ctx.config.eventRetention), sql`commit`);
-    return event;
+    return { opened, logged };
   });
-  if (event === null || event === 'declined') return event;
+  if (!made) return null;
+  authorize(standingOf(made.opened, principal), principal, target.orgId, capability, target.outsider);
+  if (!made.logged) return 'declined';
+  const event = { ...pending, seq: Number(made.logged.seq), data: made.logged.data };
   ctx.broadcaster.boardEvent(target.orgId, event, request.originSocketId);
   return { event };
 }

@@ -1,52 +1,17 @@
-import { sql } from '../db/sql-script.js';
-import type { TaskJson } from '../../shared/wire.js';
+import { type Sql, sql } from '../db/sql-script.js';
 
-/** A task row as SQL reads it (`TASK_COLUMNS` of `tasks t`), with its label ids. */
-export interface TaskRow {
-  id: string;
-  project_id: string;
-  column_id: string;
-  title: string;
-  description: string | null;
-  priority: number;
-  assignee_id: string | null;
-  due_date: string | Date | null;
-  position: string;
-  version: number;
-  created_by_id: string | null;
-  created_at: string | Date;
-  updated_at: string | Date;
-  completed_at: string | Date | null;
-  label_ids: string[];
+/** A timestamp as `Date.prototype.toISOString` writes it, for JSON the database builds. */
+function isoTime(column: Sql): Sql {
+  return sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
 }
 
-/** The columns of `tasks t` that make a task's JSON, with its label ids. */
-export const TASK_COLUMNS = sql`t.id, t.project_id, t.column_id, t.title, t.description, t.priority, t.assignee_id, t.due_date,
-  t.position, t.version, t.created_by_id, t.created_at, t.updated_at, t.completed_at,
-  (select coalesce(json_agg(label_id order by label_id), '[]'::json) from task_labels where task_id = t.id) as label_ids`;
-
-/** The wire JSON of a task row (see `toTaskJson` for an entity). */
-export function taskJsonOf(row: TaskRow): TaskJson {
-  return {
-    id: row.id,
-    projectId: row.project_id,
-    columnId: row.column_id,
-    title: row.title,
-    description: row.description,
-    priority: row.priority,
-    assigneeId: row.assignee_id,
-    dueDate: dateOnly(row.due_date),
-    position: row.position,
-    version: row.version,
-    labelIds: [...row.label_ids].sort(),
-    createdBy: row.created_by_id,
-    createdAt: new Date(row.created_at).toISOString(),
-    updatedAt: new Date(row.updated_at).toISOString(),
-    completedAt: row.completed_at === null ? null : new Date(row.completed_at).toISOString(),
-  };
-}
-
-function dateOnly(value: string | Date | null): string | null {
-  if (value === null) return null;
-  return typeof value === 'string' ? value.slice(0, 10) : value.toISOString().slice(0, 10);
-}
+/**
+ * The wire JSON of a row of `tasks t` (`TaskJson`, as `toTaskJson` makes it of an entity), built
+ * by the database: a snapshot's tasks and the task in a quick change's event come as they go out.
+ */
+export const TASK_JSON = sql`json_build_object('id', t.id, 'projectId', t.project_id, 'columnId', t.column_id,
+  'title', t.title, 'description', t.description, 'priority', t.priority, 'assigneeId', t.assignee_id,
+  'dueDate', t.due_date, 'position', t.position, 'version', t.version,
+  'labelIds', (select coalesce(json_agg(label_id order by label_id), '[]'::json) from task_labels where task_id = t.id),
+  'createdBy', t.created_by_id, 'createdAt', ${isoTime(sql`t.created_at`)}, 'updatedAt', ${isoTime(sql`t.updated_at`)},
+  'completedAt', ${isoTime(sql`t.completed_at`)})`;
