@@ -22,11 +22,12 @@ export function quickChangeData(rows: Array<Record<string, unknown>>): { data: u
 
 /**
  * `commitBoardChange` in one round trip instead of six, for the common change that one statement
- * makes (DESIGN §9). One message opens the tenant transaction and reads the caller's standing;
- * takes the board's next `seq`, only if the standing allows the change and the board is active;
- * makes the change and logs its event, only if the seq was taken and no event of the board has
- * the same `clientMutationId`; gives the seq back if no event took it; and commits. So the
- * board's lock is held inside PostgreSQL only, never across a round trip. Anything out of the
+ * makes (DESIGN §9). One message, which PostgreSQL runs as one transaction (and rolls back
+ * whole on an error), opens the tenant and reads the caller's standing; takes the board's next
+ * `seq`, only if the standing allows the change and the board is active; makes the change and
+ * logs its event, only if the seq was taken and no event of the board has the same
+ * `clientMutationId`; and gives the seq back if no event took it. So the board's lock is held
+ * inside PostgreSQL only, never across a round trip. Anything out of the
  * ordinary (no such task, an archived board, a retry, a stale `baseVersion`, nothing to change)
  * commits nothing and answers 'declined': the general path then decides, with its own errors, in
  * a transaction of its own. A refusal is the general path's too: `authorize` on the standing read
@@ -45,8 +46,7 @@ export async function quickBoardChange(
   const mayWrite = clientMutationId ? sql`${seqTaken} and not exists (${eventWithMutationId(projectId, clientMutationId)})` : seqTaken;
   const pending = eventOf(request, projectId, 0, null); // its seq and data come from the database
   const made = await withScriptConnection(ctx.orm, async (db) => {
-    const [, [opened], , [logged]] = await db.run(
-      sql`begin`,
+    const [[opened], , [logged]] = await db.run(
       openTenant(target.orgId, principal),
       sql`update projects set seq = seq + 1
            where id = ${projectId} and status = 'active' and ${holds(principal, target.orgId, capability)}
@@ -57,7 +57,6 @@ export async function quickBoardChange(
       pruneEvents(projectId, ctx.config.eventRetention),
       sql`update projects set seq = seq - 1
            where id = ${projectId} and ${seqTaken} and not exists (select 1 from board_events where project_id = ${projectId} and seq = ${BOARD_SEQ})`,
-      sql`commit`,
     );
     return { opened, logged };
   });

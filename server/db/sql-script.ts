@@ -85,7 +85,10 @@ function quoted(value: string): string {
 
 /** A pooled PostgreSQL connection that runs scripts: several statements, one round trip. */
 export interface ScriptConnection {
-  /** Runs the statements in one message; the rows of each, in order. */
+  /**
+   * Runs the statements in one message; the rows of each, in order. PostgreSQL runs a message
+   * without a BEGIN of its own as one transaction, committed at its end, rolled back on an error.
+   */
   run(...statements: Sql[]): Promise<Array<Array<Record<string, unknown>>>>;
 }
 
