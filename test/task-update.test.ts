@@ -122,6 +122,31 @@ describe('a plain field update on PostgreSQL', () => {
     return (await api(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, org.owner.token)).body.seq;
   }
 
+  it('rolls the whole change back when its event cannot be logged, and the connection serves the next', async () => {
+    const task = await newTask('Kept');
+    await db.query(`create function refuse_event() returns trigger language plpgsql as $$ begin
+        if new.payload->'task'->>'title' = 'refused by the log' then raise exception 'the log refuses this event'; end if;
+        return new; end $$`);
+    await db.query('create trigger refuse_event before insert on board_events for each row execute function refuse_event()');
+    const seq = await boardSeq();
+    try {
+      expect(await request(socket, 'task:update', { taskId: task.id, patch: { title: 'refused by the log' } })).toMatchObject({
+        ok: false,
+        error: { code: 'INTERNAL' },
+      });
+      expect(await fresh(task.id)).toEqual(task);
+      expect(await boardSeq()).toBe(seq);
+    } finally {
+      await db.query('drop trigger refuse_event on board_events');
+      await db.query('drop function refuse_event()');
+    }
+    // More updates than the pool has connections, one after another: none is left in a failed transaction.
+    let last;
+    for (let i = 0; i < 12; i++) last = await ok(socket, 'task:update', { taskId: task.id, patch: { title: `Kept ${i}` } });
+    expect(last.event.seq).toBe(seq + 12);
+    expect(last.task).toMatchObject({ title: 'Kept 11', version: 13 });
+  });
+
   it('stores text that looks like SQL exactly as sent, and harms nothing', async () => {
     const task = await newTask();
     const texts = [
