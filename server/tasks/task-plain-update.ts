@@ -30,13 +30,22 @@ export function plainTaskUpdate(
   if (fields.length === 0 || !fields.every((field): field is PlainField => field in PLAIN)) return null;
   const value = (field: PlainField) => sql`${patch[field] ?? null}::${PLAIN[field].cast}`;
   const list = (each: (field: PlainField) => Sql, separator: string) => join(fields.map(each), separator);
+  const changes = (field: PlainField, was: Sql) => sql`${was}.${PLAIN[field].column} is distinct from ${value(field)}`;
+  // A patch of one field changed it if the statement ran at all; of more, the row as it was tells.
+  const [only] = fields;
+  const changed =
+    fields.length === 1
+      ? sql`json_build_array(${only!}::text)`
+      : sql`to_json(array_remove(array[${list((f) => sql`case when ${changes(f, sql`old`)} then ${f}::text end`, ', ')}], null))`;
   return {
-    statement: (projectId, mayWrite) => sql`update tasks t set ${list((f) => sql`${PLAIN[f].column} = ${value(f)}`, ', ')},
+    statement: (projectId, mayWrite) => {
+      const task = sql`id = ${where.taskId} and project_id = ${projectId} and org_id = ${where.orgId}`;
+      return sql`update tasks t set ${list((f) => sql`${PLAIN[f].column} = ${value(f)}`, ', ')},
            version = t.version + 1, updated_at = ${new Date()}
-      from (select * from tasks where id = ${where.taskId} and project_id = ${projectId} and org_id = ${where.orgId} for update) old
-     where t.id = old.id and ${mayWrite} ${baseVersion === undefined ? sql`` : sql`and t.version = ${baseVersion}`}
-       and (${list((f) => sql`t.${PLAIN[f].column} is distinct from ${value(f)}`, ' or ')})
- returning json_build_object('task', ${TASK_JSON}, 'changed',
-   to_json(array_remove(array[${list((f) => sql`case when t.${PLAIN[f].column} is distinct from old.${PLAIN[f].column} then ${f}::text end`, ', ')}], null))) as data`,
+      ${fields.length === 1 ? sql`where ${task}` : sql`from (select * from tasks where ${task} for update) old where t.id = old.id`}
+       and ${mayWrite} ${baseVersion === undefined ? sql`` : sql`and t.version = ${baseVersion}`}
+       and (${list((f) => changes(f, sql`t`), ' or ')})
+ returning json_build_object('task', ${TASK_JSON}, 'changed', ${changed}) as data`;
+    },
   };
 }
