@@ -27,11 +27,11 @@ export function quickChangeData(rows: Array<Record<string, unknown>>): { data: u
  * `seq`, only if the standing allows the change and the board is active; makes the change and
  * logs its event, only if the seq was taken and no event of the board has the same
  * `clientMutationId`; and gives the seq back if no event took it. So the board's lock is held
- * inside PostgreSQL only, never across a round trip. Anything out of the
- * ordinary (no such task, an archived board, a retry, a stale `baseVersion`, nothing to change)
- * commits nothing and answers 'declined': the general path then decides, with its own errors, in
- * a transaction of its own. A refusal is the general path's too: `authorize` on the standing read
- * here. Null on the embedded database, where it cannot be tried.
+ * inside PostgreSQL only, never across a round trip. Anything out of the ordinary (no such task,
+ * an archived board, a retry, a stale `baseVersion`, nothing to change) commits nothing and
+ * answers 'declined': the general path then decides, with its own errors, in a transaction of
+ * its own. A refusal is the general path's too: `authorize` on the standing read here. Null on
+ * the embedded database, where it cannot be tried.
  */
 export async function quickBoardChange(
   ctx: AppContext,
