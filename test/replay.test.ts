@@ -75,6 +75,23 @@ describe('board:join with sinceSeq', () => {
     ]);
   });
 
+  it('prunes nothing for an update that changes nothing, even at a seq due for pruning', async () => {
+    let title = 'steady';
+    const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title });
+    let { seq } = await ok(socket, 'board:join', { projectId: project.id });
+    // Retention 10 prunes on every 5th seq: stop just before one.
+    while ((seq + 1) % 5 !== 0) {
+      title = `steady ${seq}`;
+      seq = (await ok(socket, 'task:update', { taskId: task.id, patch: { title } })).event.seq;
+    }
+    const count = async () =>
+      (await db.query<{ n: number }>('select count(*)::int as n from board_events where project_id = $1', [project.id]))[0]!.n;
+    const before = await count();
+    expect((await ok(socket, 'task:update', { taskId: task.id, patch: { title } })).event).toBeNull();
+    expect(await count()).toBe(before);
+    expect((await ok(socket, 'board:join', { projectId: project.id })).seq).toBe(seq);
+  });
+
   it('answers the snapshot for a sinceSeq from the future, and refuses a negative one', async () => {
     const { seq } = await ok(socket, 'board:join', { projectId: project.id });
     expect((await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq + 100 })).tasks).toBeDefined();

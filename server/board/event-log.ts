@@ -50,10 +50,12 @@ export function eventInsert(orgId: string, event: BoardEventJson, made?: { seq: 
 /**
  * On every (retention/2)th event of a board (every 100th at most), the pruning that keeps its
  * latest `retention` events, so that the log holds between `retention` and 1.5 × `retention` of
- * them; on the others it deletes nothing. It reads the seq this transaction took (`BOARD_SEQ`).
+ * them; on the others it deletes nothing. It reads the seq this transaction took (`BOARD_SEQ`),
+ * and prunes only once that seq's event is logged.
  */
 export function pruneEvents(projectId: string, retention: number): Sql {
   return sql`delete from board_events where project_id = ${projectId} and ${BOARD_SEQ} % ${pruningInterval(retention)} = 0
+     and exists (select 1 from board_events where project_id = ${projectId} and seq = ${BOARD_SEQ})
      and seq <= ${BOARD_SEQ} - ${retention}`;
 }
 

@@ -61,8 +61,12 @@ export async function quickBoardChange(
     return { opened, logged };
   });
   if (!made) return null;
-  authorize(standingOf(made.opened, principal), principal, target.orgId, capability, target.outsider);
-  if (!made.logged) return 'declined';
+  // A logged change passed the database's own check, made after the standing was read: a grant
+  // that committed in between must not turn a committed change into a refusal.
+  if (!made.logged) {
+    authorize(standingOf(made.opened, principal), principal, target.orgId, capability, target.outsider);
+    return 'declined';
+  }
   const event = { ...pending, seq: Number(made.logged.seq), data: made.logged.data };
   ctx.broadcaster.boardEvent(target.orgId, event, request.originSocketId);
   return { event };

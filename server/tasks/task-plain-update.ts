@@ -42,7 +42,7 @@ export function plainTaskUpdate(
       const task = sql`id = ${where.taskId} and project_id = ${projectId} and org_id = ${where.orgId}`;
       return sql`update tasks t set ${list((f) => sql`${PLAIN[f].column} = ${value(f)}`, ', ')},
            version = t.version + 1, updated_at = ${new Date()}
-      ${fields.length === 1 ? sql`where ${task}` : sql`from (select * from tasks where ${task} for update) old where t.id = old.id`}
+      ${fields.length === 1 ? sql`where ${task}` : sql`from (select * from tasks where ${task} for no key update) old where t.id = old.id`}
        and ${mayWrite} ${baseVersion === undefined ? sql`` : sql`and t.version = ${baseVersion}`}
        and (${list((f) => changes(f, sql`t`), ' or ')})
  returning json_build_object('task', ${TASK_JSON}, 'changed', ${changed}) as data`;
