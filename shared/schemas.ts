@@ -58,7 +58,7 @@ export const updateOrgBody = z
   .strictObject({
     name: text().trim().min(1).max(200).optional(),
     settings: z
-      .record(text(), z.unknown())
+      .record(z.string(), z.unknown())
       .refine((settings) => !holdsNul(settings), 'must not contain a NUL character')
       .optional(),
     plan: z.enum(['free', 'pro', 'enterprise']).optional(),

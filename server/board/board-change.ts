@@ -4,14 +4,14 @@ import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
+import { sql } from '../db/sql-script.js';
 import { inTenant } from '../db/tenant.js';
 import { conflict, DomainError, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { BoardEvent } from './board-event.entity.js';
-import { sql } from '../db/sql-script.js';
+import { toBoardEventJson } from './board-event.json.js';
 import { eventOf, eventWithMutationId, KEEP_SEQ, logStatements } from './event-log.js';
 import { type QuickChange, quickBoardChange, quickChangeData } from './quick-board-change.js';
-import { toBoardEventJson } from './board-event.json.js';
 import type { Addressable } from './board-target.js';
 
 /** Where a change lands, as found by the server (never as claimed by the client). */

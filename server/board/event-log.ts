@@ -11,6 +11,11 @@ import type { BoardChangeRequest } from './board-change.js';
 export const BOARD_SEQ = sql`nullif(current_setting('app.board_seq', true), '')::int`;
 export const KEEP_SEQ = sql`set_config('app.board_seq', seq::text, true)`;
 
+/** Whether the seq this transaction took (`BOARD_SEQ`) has its event in the board's log. */
+export function seqLogged(projectId: string): Sql {
+  return sql`exists (select 1 from board_events where project_id = ${projectId} and seq = ${BOARD_SEQ})`;
+}
+
 /** The board's event for a `clientMutationId`, if it has one: a row of `1`. */
 export function eventWithMutationId(projectId: string, clientMutationId: string): Sql {
   return sql`select 1 from board_events where project_id = ${projectId} and client_mutation_id = ${clientMutationId}`;
@@ -55,7 +60,7 @@ export function eventInsert(orgId: string, event: BoardEventJson, made?: { seq: 
  */
 export function pruneEvents(projectId: string, retention: number): Sql {
   return sql`delete from board_events where project_id = ${projectId} and ${BOARD_SEQ} % ${pruningInterval(retention)} = 0
-     and exists (select 1 from board_events where project_id = ${projectId} and seq = ${BOARD_SEQ})
+     and ${seqLogged(projectId)}
      and seq <= ${BOARD_SEQ} - ${retention}`;
 }
 

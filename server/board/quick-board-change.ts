@@ -3,7 +3,7 @@ import { type Sql, sql, withScriptConnection } from '../db/sql-script.js';
 import { holds, openTenant, standingOf } from '../db/tenant.js';
 import { authorize } from '../orgs/access.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
-import { BOARD_SEQ, eventInsert, eventOf, eventWithMutationId, KEEP_SEQ, pruneEvents } from './event-log.js';
+import { BOARD_SEQ, eventInsert, eventOf, eventWithMutationId, KEEP_SEQ, pruneEvents, seqLogged } from './event-log.js';
 
 /** A board change that one statement makes, for `quickBoardChange`. */
 export interface QuickChange {
@@ -56,7 +56,7 @@ export async function quickBoardChange(
         select change.data, logged.seq from change, logged`,
       pruneEvents(projectId, ctx.config.eventRetention),
       sql`update projects set seq = seq - 1
-           where id = ${projectId} and ${seqTaken} and not exists (select 1 from board_events where project_id = ${projectId} and seq = ${BOARD_SEQ})`,
+           where id = ${projectId} and ${seqTaken} and not ${seqLogged(projectId)}`,
     );
     return { opened, logged };
   });

@@ -15,12 +15,17 @@ export type Standing =
 // connecting role, and it names the org itself rather than leaning on row-level security.
 const LIVE_KEY = sql`revoked_at is null and not coalesce(expires_at <= now(), false)`;
 
+/** The user's role in the org, null for a non-member. */
+function roleIn(orgId: string, userId: string): Sql {
+  return sql`(select role from memberships where org_id = ${orgId} and user_id = ${userId})`;
+}
+
 /** The statement that opens a tenant transaction, reading the principal's standing on the way. */
 export function openTenant(orgId: string, principal?: Principal): Sql {
   const enter = sql`set_config('role', 'taskflow_app', true), set_config('app.org_id', ${orgId}, true)`;
   if (!principal) return sql`select ${enter}`;
   if (principal.kind === 'user') {
-    return sql`select (select role from memberships where org_id = ${orgId} and user_id = ${principal.userId}) as role, ${enter}`;
+    return sql`select ${roleIn(orgId, principal.userId)} as role, ${enter}`;
   }
   return sql`select (select json_build_object('revoked', not (${LIVE_KEY}), 'permissions', permissions)
       from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key, ${enter}`;
@@ -40,7 +45,7 @@ export function standingOf(row: Record<string, unknown> | undefined, principal?:
 export function holds(principal: Principal, orgId: string, capability: Capability): Sql {
   if (principal.kind === 'user') {
     const roles = ROLES.filter((role) => roleCan(role, capability));
-    return sql`(select role from memberships where org_id = ${orgId} and user_id = ${principal.userId}) = any(${roles})`;
+    return sql`${roleIn(orgId, principal.userId)} = any(${roles})`;
   }
   const needed = KEY_PERMISSION[capability];
   if (!needed || principal.orgId !== orgId) return sql`false`;
