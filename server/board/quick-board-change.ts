@@ -1,7 +1,6 @@
 import type { AppContext } from '../context.js';
 import { type Sql, sql, withScriptConnection } from '../db/sql-script.js';
-import { holds, openTenant, standingOf } from '../db/tenant.js';
-import { authorize } from '../orgs/access.js';
+import { enterTenant, holds } from '../db/tenant.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
 import { BOARD_SEQ, eventInsert, eventOf, eventWithMutationId, KEEP_SEQ, pruneEvents, seqLogged } from './event-log.js';
 
@@ -23,15 +22,14 @@ export function quickChangeData(rows: Array<Record<string, unknown>>): { data: u
 /**
  * `commitBoardChange` in one round trip instead of six, for the common change that one statement
  * makes (DESIGN §9). One message, which PostgreSQL runs as one transaction (and rolls back
- * whole on an error), opens the tenant and reads the caller's standing; takes the board's next
- * `seq`, only if the standing allows the change and the board is active; makes the change and
+ * whole on an error), enters the tenant; takes the board's next `seq`, only if the caller's
+ * standing in the org allows the change and the board is active; makes the change and
  * logs its event, only if the seq was taken and no event of the board has the same
  * `clientMutationId`; and gives the seq back if no event took it. So the board's lock is held
  * inside PostgreSQL only, never across a round trip. Anything out of the ordinary (no such task,
- * an archived board, a retry, a stale `baseVersion`, nothing to change) commits nothing and
- * answers 'declined': the general path then decides, with its own errors, in a transaction of
- * its own. A refusal is the general path's too: `authorize` on the standing read here. Null on
- * the embedded database, where it cannot be tried.
+ * an archived board, a refusal, a retry, a stale `baseVersion`, nothing to change) commits
+ * nothing and answers 'declined': the general path then decides, with its own errors, in a
+ * transaction of its own. Null on the embedded database, where it cannot be tried.
  */
 export async function quickBoardChange(
   ctx: AppContext,
@@ -46,8 +44,8 @@ export async function quickBoardChange(
   const mayWrite = clientMutationId ? sql`${seqTaken} and not exists (${eventWithMutationId(projectId, clientMutationId)})` : seqTaken;
   const pending = eventOf(request, projectId, 0, null); // its seq and data come from the database
   const made = await withScriptConnection(ctx.orm, async (db) => {
-    const [[opened], , [logged]] = await db.run(
-      openTenant(target.orgId, principal),
+    const [, , [logged]] = await db.run(
+      enterTenant(target.orgId),
       sql`update projects set seq = seq + 1
            where id = ${projectId} and status = 'active' and ${holds(principal, target.orgId, capability)}
        returning ${KEEP_SEQ}`,
@@ -58,15 +56,10 @@ export async function quickBoardChange(
       sql`update projects set seq = seq - 1
            where id = ${projectId} and ${seqTaken} and not ${seqLogged(projectId)}`,
     );
-    return { opened, logged };
+    return { logged };
   });
   if (!made) return null;
-  // A logged change passed the database's own check, made after the standing was read: a grant
-  // that committed in between must not turn a committed change into a refusal.
-  if (!made.logged) {
-    authorize(standingOf(made.opened, principal), principal, target.orgId, capability, target.outsider);
-    return 'declined';
-  }
+  if (!made.logged) return 'declined';
   const event = { ...pending, seq: Number(made.logged.seq), data: made.logged.data };
   ctx.broadcaster.boardEvent(target.orgId, event, request.originSocketId);
   return { event };

@@ -10,9 +10,8 @@ export type Standing =
   | { kind: 'bot'; key: { revoked: boolean; permissions: ApiKeyPermission[] } | null }
   | { kind: 'none' };
 
-// The standing is read in the statement that opens the tenant, so it costs no round trip of its
-// own. It comes first in the select list, so it is read before the role switch, as the
-// connecting role, and it names the org itself rather than leaning on row-level security.
+// The standing is read as the connecting role, before the switch to `taskflow_app`, and names
+// the org itself rather than leaning on row-level security.
 const LIVE_KEY = sql`revoked_at is null and not coalesce(expires_at <= now(), false)`;
 
 /** The user's role in the org, null for a non-member. */
@@ -20,19 +19,31 @@ function roleIn(orgId: string, userId: string): Sql {
   return sql`(select role from memberships where org_id = ${orgId} and user_id = ${userId})`;
 }
 
-/** The statement that opens a tenant transaction, reading the principal's standing on the way. */
-export function openTenant(orgId: string, principal?: Principal): Sql {
-  const enter = sql`set_config('role', 'taskflow_app', true), set_config('app.org_id', ${orgId}, true)`;
-  if (!principal) return sql`select ${enter}`;
-  if (principal.kind === 'user') {
-    return sql`select ${roleIn(orgId, principal.userId)} as role, ${enter}`;
-  }
-  return sql`select (select json_build_object('revoked', not (${LIVE_KEY}), 'permissions', permissions)
-      from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key, ${enter}`;
+/** The principal's standing in the org, as a select list for `standingOf`. */
+function standingColumn(orgId: string, principal: Principal): Sql {
+  if (principal.kind === 'user') return sql`${roleIn(orgId, principal.userId)} as role`;
+  return sql`(select json_build_object('revoked', not (${LIVE_KEY}), 'permissions', permissions)
+      from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key`;
 }
 
-/** The principal's standing, from the row `openTenant` returned. */
-export function standingOf(row: Record<string, unknown> | undefined, principal?: Principal): Standing {
+/** The select list that enters the org for the rest of the transaction, as `taskflow_app`. */
+function entering(orgId: string): Sql {
+  return sql`set_config('role', 'taskflow_app', true), set_config('app.org_id', ${orgId}, true)`;
+}
+
+/** The statement that enters the org (`entering`). */
+export function enterTenant(orgId: string): Sql {
+  return sql`select ${entering(orgId)}`;
+}
+
+/** The statement that opens a tenant transaction on the ORM's connection, reading the standing first. */
+function openTenant(orgId: string, principal?: Principal): Sql {
+  if (!principal) return enterTenant(orgId);
+  return sql`select ${standingColumn(orgId, principal)}, ${entering(orgId)}`;
+}
+
+/** The principal's standing, from the row of a statement that selected `standingColumn`. */
+function standingOf(row: Record<string, unknown> | undefined, principal?: Principal): Standing {
   if (!principal) return { kind: 'none' };
   if (principal.kind === 'user') return { kind: 'user', role: (row?.role as Role | null | undefined) ?? null };
   return { kind: 'bot', key: (row?.key as { revoked: boolean; permissions: ApiKeyPermission[] } | null | undefined) ?? null };
@@ -92,7 +103,10 @@ export async function readInTenant<T>(
   prepare: (standing: Standing) => TenantRead<T>,
 ): Promise<T> {
   const quick = await withScriptConnection(orm, async (db) => {
-    const [, [opened]] = await db.run(sql`begin`, openTenant(orgId, principal));
+    // The standing and the switch are two statements here: prepared, a statement that read a
+    // table under row-level security and switched the role itself would be planned anew on every
+    // run, as PostgreSQL re-plans such a statement whenever the role it runs as has changed.
+    const [, [opened]] = await db.run(sql`begin`, sql`select ${standingColumn(orgId, principal)}`, enterTenant(orgId));
     const { statement, read } = prepare(standingOf(opened, principal));
     const [rows] = await db.run(statement, sql`commit`);
     return { value: read(rows!) };
