@@ -4,6 +4,7 @@ import { adminRoutes } from './admin/admin.routes.js';
 import { apiKeyRoutes } from './api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
+import { BoardQueue } from './board/board-queue.js';
 import { BoardLocator } from './board/board-target.js';
 import { registerTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
@@ -68,6 +69,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     mailer,
     loginThrottle: createLoginThrottle(redis?.client ?? null),
     locator: new BoardLocator(database),
+    boardQueue: new BoardQueue(database.orm),
   };
   const sockets = acceptSockets(io, ctx, presence);
   redis?.onRecovered(() => void sweepLostAccess(io, ctx));

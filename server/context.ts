@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { AccessRevokedReason } from '../shared/events.js';
 import type { BoardEventJson } from '../shared/wire.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
+import type { BoardQueue } from './board/board-queue.js';
 import type { BoardLocator } from './board/board-target.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Mailer } from './mail/mailer.js';
@@ -35,4 +36,5 @@ export interface AppContext {
   mailer: Mailer;
   loginThrottle: LoginThrottle;
   locator: BoardLocator;
+  boardQueue: BoardQueue;
 }

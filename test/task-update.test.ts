@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
+import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { createKey, joinAs } from './support/governance.js';
-import { type ClientSocket, closeAllSockets, connect, ok, recordBoardEvents, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 
 // The one-statement update (title, description, priority, due date) must answer exactly as the
 // general path does: the same task JSON as a fresh read, the same `changed`, the same refusals.
@@ -145,6 +145,78 @@ describe('a plain field update on PostgreSQL', () => {
     for (let i = 0; i < 12; i++) last = await ok(socket, 'task:update', { taskId: task.id, patch: { title: `Kept ${i}` } });
     expect(last.event.seq).toBe(seq + 12);
     expect(last.task).toMatchObject({ title: 'Kept 11', version: 13 });
+  });
+
+  it('commits the changes of a busy board together, each once and in seq order, refusals and retries apart', async () => {
+    const bob = await registerUser(node.url, 'bob-busy');
+    const viewer = await registerUser(node.url, 'viewer-busy');
+    await addMember(node.url, org, bob, 'member');
+    await addMember(node.url, org, viewer, 'viewer');
+    const [bobSocket, viewerSocket, watcher] = await Promise.all(
+      [bob, viewer, org.owner].map((user) => connect(node.url, { token: user.token })),
+    );
+    await ok(watcher!, 'board:join', { projectId: project.id });
+    const [a, b, c] = [await newTask('A'), await newTask('B'), await newTask('C')];
+    const seq = await boardSeq();
+    const seen = recordBoardEvents(watcher!);
+
+    const sends = [];
+    for (let i = 0; i < 12; i++) {
+      sends.push(request(socket, 'task:update', { taskId: a.id, patch: { title: `A${i}` } }));
+      sends.push(request(bobSocket!, 'task:update', { taskId: b.id, patch: { priority: i % 5 }, clientMutationId: `busy-${i % 6}` }));
+      if (i === 3) {
+        // A change that changes nothing gives its seq back; the viewer's, next in the same message, must not take it.
+        sends.push(request(socket, 'task:update', { taskId: c.id, patch: { title: 'C' } }));
+        sends.push(request(viewerSocket!, 'task:update', { taskId: c.id, patch: { title: 'By a viewer' } }));
+      }
+    }
+    const answers = await Promise.all(sends);
+
+    expect(answers.filter((answer) => !answer.ok)).toEqual([{ ok: false, error: expect.objectContaining({ code: 'FORBIDDEN' }) }]);
+    // Bob's second use of each clientMutationId is a retry, answered with the first one's event.
+    const events = new Map<number, BoardEventJson<TaskEventData>>(
+      answers.flatMap((answer) => (answer.ok && answer.data.event ? [[answer.data.event.seq, answer.data.event]] : [])),
+    );
+    const changes = 12 + 6;
+    expect([...events.keys()].sort((x, y) => x - y)).toEqual(Array.from({ length: changes }, (_, i) => seq + 1 + i));
+    expect(await boardSeq()).toBe(seq + changes);
+    await eventually(() => expect(seen.map((event) => event.seq)).toEqual([...events.keys()].sort((x, y) => x - y)));
+    expect(await fresh(c.id)).toEqual(c);
+    for (const task of [a, b]) {
+      const last = [...events.values()].filter((event) => event.data.task.id === task.id).sort((x, y) => y.seq - x.seq)[0];
+      expect(await fresh(task.id)).toEqual(last!.data.task);
+    }
+    // They shared transactions: each event row carries the id of the transaction that wrote it.
+    const [written] = await db.query(
+      `select count(distinct xmin::text)::int as transactions from board_events where project_id = $1 and seq > $2`,
+      [project.id, seq],
+    );
+    expect(written.transactions).toBeLessThan(changes);
+  });
+
+  it('fails only the change that fails when the changes of a board travel together', async () => {
+    const tasks = await Promise.all(Array.from({ length: 6 }, (_, i) => newTask(`Together ${i}`)));
+    await db.query(`create function refuse_event() returns trigger language plpgsql as $$ begin
+        if new.payload->'task'->>'title' = 'refused by the log' then raise exception 'the log refuses this event'; end if;
+        return new; end $$`);
+    await db.query('create trigger refuse_event before insert on board_events for each row execute function refuse_event()');
+    const seq = await boardSeq();
+    try {
+      const titles = tasks.map((_, i) => (i === 2 ? 'refused by the log' : `Together again ${i}`));
+      const answers = await Promise.all(
+        tasks.map((task, i) => request(socket, 'task:update', { taskId: task.id, patch: { title: titles[i] } })),
+      );
+      expect(answers.map((answer) => answer.ok)).toEqual([true, true, false, true, true, true]);
+      expect(answers[2]).toMatchObject({ error: { code: 'INTERNAL' } });
+      expect(answers.flatMap((answer) => (answer.ok ? [answer.data.event.seq] : [])).sort((x, y) => x - y)).toEqual(
+        [1, 2, 3, 4, 5].map((n) => seq + n),
+      );
+      expect(await fresh(tasks[2]!.id)).toEqual(tasks[2]);
+      for (const i of [0, 1, 3, 4, 5]) expect(await fresh(tasks[i]!.id)).toMatchObject({ title: titles[i] });
+    } finally {
+      await db.query('drop trigger refuse_event on board_events');
+      await db.query('drop function refuse_event()');
+    }
   });
 
   it('stores text that looks like SQL exactly as sent, and harms nothing', async () => {

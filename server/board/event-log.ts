@@ -11,6 +11,16 @@ import type { BoardChangeRequest } from './board-change.js';
 export const BOARD_SEQ = sql`nullif(current_setting('app.board_seq', true), '')::int`;
 export const KEEP_SEQ = sql`set_config('app.board_seq', seq::text, true)`;
 
+/**
+ * Takes the board's next seq where `condition` holds (and the board is active), as `BOARD_SEQ`;
+ * where it does not, `BOARD_SEQ` is null, even after a seq that an earlier change of the same
+ * transaction took.
+ */
+export function takeSeqWhere(projectId: string, condition: Sql): Sql {
+  return sql`with taken as (update projects set seq = seq + 1 where id = ${projectId} and status = 'active' and ${condition} returning seq)
+    select set_config('app.board_seq', coalesce((select seq::text from taken), ''), true)`;
+}
+
 /** Whether the seq this transaction took (`BOARD_SEQ`) has its event in the board's log. */
 export function seqLogged(projectId: string): Sql {
   return sql`exists (select 1 from board_events where project_id = ${projectId} and seq = ${BOARD_SEQ})`;
