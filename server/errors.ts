@@ -50,7 +50,7 @@ const UNAVAILABLE_CODES = new Set([
 ]);
 
 /** Whether an error means the database could not be reached, rather than a bug. */
-function isUnavailable(error: unknown): boolean {
+export function isUnavailable(error: unknown): boolean {
   const e = error as { code?: string; name?: string; message?: string } | null;
   if (!e) return false;
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;

@@ -220,6 +220,15 @@ describe('while PostgreSQL is down', () => {
       expect(ms, `${event} refusal took`).toBeLessThan(REFUSAL_MS);
     }
 
+    // Updates of one board sent at once, which travel together: each refused, none left waiting.
+    const together = await Promise.all(
+      [1, 2, 3, 4, 5, 6].map((n) => emitTimed(aliceSocket, 'task:update', { taskId: toUpdate.id, patch: { title: `refused ${n}` } })),
+    );
+    for (const { answer, ms } of together) {
+      expectUnavailable('task:update sent together', (answer as { error: unknown }).error);
+      expect(ms, 'task:update sent together: refusal took').toBeLessThan(REFUSAL_MS);
+    }
+
     // The same over HTTP: 503 UNAVAILABLE, nothing from inside.
     const slug = org.slug;
     const http: Array<[string, () => Promise<HttpAnswer>]> = [

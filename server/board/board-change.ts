@@ -10,7 +10,7 @@ import { conflict, DomainError, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
-import { eventOf, eventWithMutationId, KEEP_SEQ, logStatements } from './event-log.js';
+import { eventOf, eventWithMutationId, keepSeq, logStatements } from './event-log.js';
 import { type QuickChange, quickBoardChange, quickChangeData } from './quick-board-change.js';
 import type { Addressable } from './board-target.js';
 
@@ -131,7 +131,7 @@ export async function commitBoardChange(
 /** `seq = seq + 1` on the board's row: the number of the event, and a lock until commit. */
 async function takeNextSeq(em: EntityManager, projectId: string, allowArchived: boolean): Promise<number> {
   const rows = await em.execute<Array<{ seq: number; status: string }>>(
-    ...sql`update projects set seq = seq + 1 where id = ${projectId} returning seq, status, ${KEEP_SEQ}`.bound(),
+    ...sql`update projects set seq = seq + 1 where id = ${projectId} returning seq, status, ${keepSeq(sql`seq`)}`.bound(),
   );
   const row = rows[0];
   if (!row) throw notFound('project');

@@ -1,10 +1,17 @@
 import type { Orm } from '../db/orm.js';
 import { type Sql, withScriptConnection } from '../db/sql-script.js';
+import { isUnavailable } from '../errors.js';
 
 type Rows = Array<Record<string, unknown>>;
 
+/** The statements a message of the board runs before its changes' and after them. */
+export interface BoardScript {
+  before: Sql[];
+  after: Sql[];
+}
+
 interface Waiting {
-  opening: Sql;
+  script: BoardScript;
   statements: Sql[];
   resolve: (rows: Rows[] | null) => void;
   reject: (error: unknown) => void;
@@ -19,7 +26,8 @@ const MOST_PER_MESSAGE = 32;
  * order they came. PostgreSQL runs a message as one transaction, so they share one wait for the
  * board's `seq` row and one commit: writers of a board are serialised by that row anyway (DESIGN
  * §9), and a busy board then commits many changes per flush of the log instead of one. If a
- * message fails, each of its changes is sent again alone, so that an error is its own change's.
+ * message fails, each of its changes is sent again alone, so that an error is its own change's;
+ * if the database cannot be reached, they all fail at once.
  */
 export class BoardQueue {
   /** The changes waiting, by board; a board is here while a message of its is in flight. */
@@ -28,13 +36,13 @@ export class BoardQueue {
   constructor(private readonly orm: Orm) {}
 
   /**
-   * Runs `opening` and then `statements` in a message of the board's turn: the rows of each of
-   * `statements`; null on the embedded database, where nothing is sent. `opening` must be the
-   * same for every change of `board` (one message runs the first's).
+   * Runs `statements` in a message of the board's turn, between the script's: the rows of each of
+   * `statements`; null on the embedded database, where nothing is sent. The script must be the
+   * same for every change of `board` (a message runs its first change's).
    */
-  run(board: string, opening: Sql, statements: Sql[]): Promise<Rows[] | null> {
+  run(board: string, script: BoardScript, statements: Sql[]): Promise<Rows[] | null> {
     return new Promise((resolve, reject) => {
-      const change = { opening, statements, resolve, reject };
+      const change = { script, statements, resolve, reject };
       const waiting = this.boards.get(board);
       if (waiting) waiting.push(change);
       else {
@@ -56,13 +64,14 @@ export class BoardQueue {
 
   private async send(changes: Waiting[]): Promise<void> {
     try {
+      const { before, after } = changes[0]!.script;
       const rows = await withScriptConnection(this.orm, (db) =>
-        db.run(changes[0]!.opening, ...changes.flatMap((change) => change.statements)),
+        db.run(...before, ...changes.flatMap((change) => change.statements), ...after),
       );
-      let at = 1;
+      let at = before.length;
       for (const change of changes) change.resolve(rows && rows.slice(at, (at += change.statements.length)));
     } catch (error) {
-      if (changes.length === 1) changes[0]!.reject(error);
+      if (changes.length === 1 || isUnavailable(error)) for (const change of changes) change.reject(error);
       else for (const change of changes) await this.send([change]);
     }
   }

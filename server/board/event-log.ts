@@ -5,24 +5,35 @@ import { type Sql, sql } from '../db/sql-script.js';
 import type { BoardChangeRequest } from './board-change.js';
 
 /**
- * The board `seq` this transaction took, for the statements after the one that took it (which
- * keeps it with `KEEP_SEQ` in its `returning`); null before. It lives as long as the transaction.
+ * The board's `seq` as this transaction last took it (`keepSeq`) or read it (`lockBoardSeq`), for
+ * the statements after; null before. It lives as long as the transaction.
  */
 export const BOARD_SEQ = sql`nullif(current_setting('app.board_seq', true), '')::int`;
-export const KEEP_SEQ = sql`set_config('app.board_seq', seq::text, true)`;
 
 /**
- * Takes the board's next seq where `condition` holds (and the board is active), as `BOARD_SEQ`;
- * where it does not, `BOARD_SEQ` is null, even after a seq that an earlier change of the same
- * transaction took.
+ * Locks the board's row until commit (as `seq = seq + 1` would) and reads its `seq` into
+ * `BOARD_SEQ`, if the board is active; otherwise `BOARD_SEQ` stays null. For a transaction that
+ * logs several events of the board: each takes `BOARD_SEQ + 1` and keeps it (`keepSeq`), and
+ * `storeBoardSeq` writes the last back once. (Updating the row once per event would make
+ * PostgreSQL check its foreign keys again from the second update on, as it does for a row the
+ * same transaction wrote, locking the org's and the creator's rows each time.)
  */
-export function takeSeqWhere(projectId: string, condition: Sql): Sql {
-  return sql`with taken as (update projects set seq = seq + 1 where id = ${projectId} and status = 'active' and ${condition} returning seq)
-    select set_config('app.board_seq', coalesce((select seq::text from taken), ''), true)`;
+export function lockBoardSeq(projectId: string): Sql {
+  return sql`select set_config('app.board_seq', seq::text, true) from projects where id = ${projectId} and status = 'active' for no key update`;
+}
+
+/** Makes `seq` this transaction's `BOARD_SEQ`, in the select list or `returning` that took it. */
+export function keepSeq(seq: Sql): Sql {
+  return sql`set_config('app.board_seq', ${seq}::text, true)`;
+}
+
+/** Writes `BOARD_SEQ` back to the board's row, if events were logged after `lockBoardSeq`. */
+export function storeBoardSeq(projectId: string): Sql {
+  return sql`update projects set seq = ${BOARD_SEQ} where id = ${projectId} and seq <> ${BOARD_SEQ}`;
 }
 
 /** Whether the seq this transaction took (`BOARD_SEQ`) has its event in the board's log. */
-export function seqLogged(projectId: string): Sql {
+function seqLogged(projectId: string): Sql {
   return sql`exists (select 1 from board_events where project_id = ${projectId} and seq = ${BOARD_SEQ})`;
 }
 

@@ -2,7 +2,7 @@ import type { AppContext } from '../context.js';
 import { type Sql, sql } from '../db/sql-script.js';
 import { enterTenant, holds } from '../db/tenant.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
-import { BOARD_SEQ, eventInsert, eventOf, eventWithMutationId, pruneEvents, seqLogged, takeSeqWhere } from './event-log.js';
+import { BOARD_SEQ, eventInsert, eventOf, eventWithMutationId, keepSeq, lockBoardSeq, pruneEvents, storeBoardSeq } from './event-log.js';
 
 /** A board change that one statement makes, for `quickBoardChange`. */
 export interface QuickChange {
@@ -21,13 +21,13 @@ export function quickChangeData(rows: Array<Record<string, unknown>>): { data: u
 
 /**
  * `commitBoardChange` in one round trip instead of six, for the common change that one statement
- * makes (DESIGN §9). Its statements take the board's next `seq`, only if the caller's standing in
- * the org allows the change and the board is active; make the change and log its event, only if
- * the seq was taken and no event of the board has the same `clientMutationId`; prune the log
- * when due; and give the seq back if no event took it. They go in one message after the one that
- * enters the tenant, with those of other changes of the board that came meanwhile (`BoardQueue`):
- * PostgreSQL runs a message as one transaction, and rolls it back whole on an error, so the
- * board's lock is held inside PostgreSQL only, never across a round trip. Anything out of the
+ * makes (DESIGN §9). The change goes in one message with the other changes of its board that came
+ * meanwhile (`BoardQueue`), which PostgreSQL runs as one transaction and rolls back whole on an
+ * error: it enters the tenant and locks the board's row (`lockBoardSeq`, active boards only);
+ * each change then makes its change and logs its event at the next `seq`, only if the caller's
+ * standing in the org allows it and no event of the board has the same `clientMutationId`, and
+ * prunes the log when due; the last `seq` is written back once. So the board's lock is held
+ * inside PostgreSQL only, never across a round trip, and `seq` has no gap. Anything out of the
  * ordinary (no such task, an archived board, a refusal, a retry, a stale `baseVersion`, nothing
  * to change) writes nothing and answers 'declined': the general path then decides, with its own
  * errors, in a transaction of its own. Null on the embedded database, where it cannot be tried.
@@ -40,19 +40,21 @@ export async function quickBoardChange(
   const { principal, target, clientMutationId } = request;
   const projectId = target.projectId;
   if (!projectId || request.allowArchived) return 'declined';
-  const seqTaken = sql`${BOARD_SEQ} is not null`;
-  const mayWrite = clientMutationId ? sql`${seqTaken} and not exists (${eventWithMutationId(projectId, clientMutationId)})` : seqTaken;
+  const allowed = sql`${BOARD_SEQ} is not null and ${holds(principal, target.orgId, request.capability ?? 'tasks:write')}`;
+  const mayWrite = clientMutationId ? sql`${allowed} and not exists (${eventWithMutationId(projectId, clientMutationId)})` : allowed;
   const pending = eventOf(request, projectId, 0, null); // its seq and data come from the database
-  const rows = await ctx.boardQueue.run(`${target.orgId}/${projectId}`, enterTenant(target.orgId), [
-    takeSeqWhere(projectId, holds(principal, target.orgId, request.capability ?? 'tasks:write')),
+  const board = {
+    before: [enterTenant(target.orgId), lockBoardSeq(projectId)],
+    after: [storeBoardSeq(projectId)],
+  };
+  const rows = await ctx.boardQueue.run(`${target.orgId}/${projectId}`, board, [
     sql`with change as (${change.statement(projectId, mayWrite)}),
-          logged as (${eventInsert(target.orgId, pending, { seq: BOARD_SEQ, data: sql`change.data::jsonb`, from: sql`change` })} returning seq)
-        select change.data, logged.seq from change, logged`,
+          logged as (${eventInsert(target.orgId, pending, { seq: sql`${BOARD_SEQ} + 1`, data: sql`change.data::jsonb`, from: sql`change` })} returning seq)
+        select change.data, logged.seq, ${keepSeq(sql`logged.seq`)} from change, logged`,
     pruneEvents(projectId, ctx.config.eventRetention),
-    sql`update projects set seq = seq - 1 where id = ${projectId} and ${seqTaken} and not ${seqLogged(projectId)}`,
   ]);
   if (!rows) return null;
-  const logged = rows[1]![0];
+  const logged = rows[0]![0];
   if (!logged) return 'declined';
   const event = { ...pending, seq: Number(logged.seq), data: logged.data };
   ctx.broadcaster.boardEvent(target.orgId, event, request.originSocketId);
