@@ -197,6 +197,9 @@ export async function throughput(
   const rounds: ThroughputRound[] = [];
   let startRate = options.startRate;
   for (let r = 0; r < options.rounds; r += 1) {
+    // What autovacuum would have done by now on a default PostgreSQL (some, such as these
+    // machines', run without it): earlier rounds' dead rows must not slow the later ones.
+    await ctx.database.query('vacuum');
     ctx.log(`throughput round ${r + 1}: pgbench -N -c ${targets.length}`);
     const pgbench = await runPgbench(ctx.database.name, targets.length, options.pgbenchSeconds);
     ctx.log(`  pgbench ${pgbench.tps} tps, p99 ${pgbench.latency.p99} ms`);
