@@ -1,3 +1,4 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
@@ -165,7 +166,7 @@ describe('a plain field update on PostgreSQL', () => {
       sends.push(request(socket, 'task:update', { taskId: a.id, patch: { title: `A${i}` } }));
       sends.push(request(bobSocket!, 'task:update', { taskId: b.id, patch: { priority: i % 5 }, clientMutationId: `busy-${i % 6}` }));
       if (i === 3) {
-        // A change that changes nothing gives its seq back; the viewer's, next in the same message, must not take it.
+        // A change that changes nothing takes no seq; the viewer's, next in the same message, must not write with one.
         sends.push(request(socket, 'task:update', { taskId: c.id, patch: { title: 'C' } }));
         sends.push(request(viewerSocket!, 'task:update', { taskId: c.id, patch: { title: 'By a viewer' } }));
       }
@@ -308,5 +309,27 @@ describe('a plain field update on PostgreSQL', () => {
       ok: false,
       error: { code: 'FORBIDDEN' },
     });
+  });
+
+  it('refuses with FORBIDDEN, and writes nothing, when the board is archived while the change waits for it', async () => {
+    const { project: board, columns: boardColumns } = await createProject(node.url, org, 'Archived meanwhile');
+    const { task } = await ok(socket, 'task:create', { projectId: board.id, columnId: boardColumns[0]!.id, title: 'Waiting' });
+    const archiver = new pg.Client({ connectionString: db.url });
+    await archiver.connect();
+    try {
+      await archiver.query('begin');
+      await archiver.query(`update projects set status = 'archived', seq = seq + 1 where id = $1`, [board.id]);
+      const answer = request(socket, 'task:update', { taskId: task.id, patch: { title: 'Too late' } });
+      await eventually(async () => {
+        const waiting = await db.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [db.name]);
+        expect(waiting).toHaveLength(1);
+      });
+      await archiver.query('commit');
+      expect(await answer).toMatchObject({ ok: false, error: { code: 'FORBIDDEN' } });
+    } finally {
+      await archiver.end();
+    }
+    const [row] = await db.query(`select title from tasks where id = $1`, [task.id]);
+    expect(row).toEqual({ title: 'Waiting' });
   });
 });

@@ -27,7 +27,7 @@ const MOST_PER_MESSAGE = 32;
  * board's `seq` row and one commit: writers of a board are serialised by that row anyway (DESIGN
  * §9), and a busy board then commits many changes per flush of the log instead of one. If a
  * message fails, each of its changes is sent again alone, so that an error is its own change's;
- * if the database cannot be reached, they all fail at once.
+ * if the database cannot be reached, they and all the board's changes waiting fail at once.
  */
 export class BoardQueue {
   /** The changes waiting, by board; a board is here while a message of its is in flight. */
@@ -53,16 +53,21 @@ export class BoardQueue {
   }
 
   private async turn(board: string, changes: Waiting[]): Promise<void> {
+    let lost: unknown = null;
     try {
-      await this.send(changes);
+      lost = await this.send(changes);
     } finally {
-      const next = this.boards.get(board)!.splice(0, MOST_PER_MESSAGE);
+      const waiting = this.boards.get(board)!;
+      // With the database out of reach, each change waiting would only wait its own timeout in turn.
+      if (lost) for (const change of waiting.splice(0)) change.reject(lost);
+      const next = waiting.splice(0, MOST_PER_MESSAGE);
       if (next.length > 0) void this.turn(board, next);
       else this.boards.delete(board);
     }
   }
 
-  private async send(changes: Waiting[]): Promise<void> {
+  /** Sends the changes in one message, settling each; the error if the database was out of reach. */
+  private async send(changes: Waiting[]): Promise<unknown> {
     try {
       const { before, after } = changes[0]!.script;
       const rows = await withScriptConnection(this.orm, (db) =>
@@ -70,9 +75,20 @@ export class BoardQueue {
       );
       let at = before.length;
       for (const change of changes) change.resolve(rows && rows.slice(at, (at += change.statements.length)));
+      return null;
     } catch (error) {
-      if (changes.length === 1 || isUnavailable(error)) for (const change of changes) change.reject(error);
-      else for (const change of changes) await this.send([change]);
+      if (changes.length === 1 || isUnavailable(error)) {
+        for (const change of changes) change.reject(error);
+        return isUnavailable(error) ? error : null;
+      }
+      for (const [i, change] of changes.entries()) {
+        const lost = await this.send([change]);
+        if (lost) {
+          for (const rest of changes.slice(i + 1)) rest.reject(lost);
+          return lost;
+        }
+      }
+      return null;
     }
   }
 }

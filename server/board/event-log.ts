@@ -19,7 +19,10 @@ export const BOARD_SEQ = sql`nullif(current_setting('app.board_seq', true), ''):
  * same transaction wrote, locking the org's and the creator's rows each time.)
  */
 export function lockBoardSeq(projectId: string): Sql {
-  return sql`select set_config('app.board_seq', seq::text, true) from projects where id = ${projectId} and status = 'active' for no key update`;
+  // The lock is taken in a subquery, so that the select list is computed only for a row that was
+  // locked and still matched: a board archived while this waited leaves `BOARD_SEQ` null.
+  return sql`select set_config('app.board_seq', seq::text, true)
+    from (select seq from projects where id = ${projectId} and status = 'active' for no key update) locked`;
 }
 
 /** Makes `seq` this transaction's `BOARD_SEQ`, in the select list or `returning` that took it. */
@@ -76,8 +79,8 @@ export function eventInsert(orgId: string, event: BoardEventJson, made?: { seq: 
 /**
  * On every (retention/2)th event of a board (every 100th at most), the pruning that keeps its
  * latest `retention` events, so that the log holds between `retention` and 1.5 × `retention` of
- * them; on the others it deletes nothing. It reads the seq this transaction took (`BOARD_SEQ`),
- * and prunes only once that seq's event is logged.
+ * them; on the others it deletes nothing. It reads the board's latest seq in this transaction
+ * (`BOARD_SEQ`), and prunes only once that seq's event is logged.
  */
 export function pruneEvents(projectId: string, retention: number): Sql {
   return sql`delete from board_events where project_id = ${projectId} and ${BOARD_SEQ} % ${pruningInterval(retention)} = 0
