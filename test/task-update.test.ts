@@ -115,6 +115,8 @@ describe('a plain field update', () => {
 // On PostgreSQL the plain update travels in one message, its values written as SQL literals,
 // and hands anything unusual back to the general path: these are the cases where that could go wrong.
 describe('a plain field update on PostgreSQL', () => {
+  const REFUSED = 'refused by the log';
+
   async function newTask(title = 'Quick') {
     return (await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title })).task as TaskJson;
   }
@@ -123,23 +125,32 @@ describe('a plain field update on PostgreSQL', () => {
     return (await api(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, org.owner.token)).body.seq;
   }
 
-  it('rolls the whole change back when its event cannot be logged, and the connection serves the next', async () => {
-    const task = await newTask('Kept');
+  /** Makes the event log refuse, with an error, any event whose task has this title (a test trigger). */
+  async function refuseLoggedTitle(title: string): Promise<void> {
     await db.query(`create function refuse_event() returns trigger language plpgsql as $$ begin
-        if new.payload->'task'->>'title' = 'refused by the log' then raise exception 'the log refuses this event'; end if;
+        if new.payload->'task'->>'title' = '${title}' then raise exception 'the log refuses this event'; end if;
         return new; end $$`);
     await db.query('create trigger refuse_event before insert on board_events for each row execute function refuse_event()');
+  }
+
+  async function allowAllEvents(): Promise<void> {
+    await db.query('drop trigger refuse_event on board_events');
+    await db.query('drop function refuse_event()');
+  }
+
+  it('rolls the whole change back when its event cannot be logged, and the connection serves the next', async () => {
+    const task = await newTask('Kept');
+    await refuseLoggedTitle(REFUSED);
     const seq = await boardSeq();
     try {
-      expect(await request(socket, 'task:update', { taskId: task.id, patch: { title: 'refused by the log' } })).toMatchObject({
+      expect(await request(socket, 'task:update', { taskId: task.id, patch: { title: REFUSED } })).toMatchObject({
         ok: false,
         error: { code: 'INTERNAL' },
       });
       expect(await fresh(task.id)).toEqual(task);
       expect(await boardSeq()).toBe(seq);
     } finally {
-      await db.query('drop trigger refuse_event on board_events');
-      await db.query('drop function refuse_event()');
+      await allowAllEvents();
     }
     // More updates than the pool has connections, one after another: none is left in a failed transaction.
     let last;
@@ -197,13 +208,10 @@ describe('a plain field update on PostgreSQL', () => {
 
   it('fails only the change that fails when the changes of a board travel together', async () => {
     const tasks = await Promise.all(Array.from({ length: 6 }, (_, i) => newTask(`Together ${i}`)));
-    await db.query(`create function refuse_event() returns trigger language plpgsql as $$ begin
-        if new.payload->'task'->>'title' = 'refused by the log' then raise exception 'the log refuses this event'; end if;
-        return new; end $$`);
-    await db.query('create trigger refuse_event before insert on board_events for each row execute function refuse_event()');
+    await refuseLoggedTitle(REFUSED);
     const seq = await boardSeq();
     try {
-      const titles = tasks.map((_, i) => (i === 2 ? 'refused by the log' : `Together again ${i}`));
+      const titles = tasks.map((_, i) => (i === 2 ? REFUSED : `Together again ${i}`));
       const answers = await Promise.all(
         tasks.map((task, i) => request(socket, 'task:update', { taskId: task.id, patch: { title: titles[i] } })),
       );
@@ -215,8 +223,7 @@ describe('a plain field update on PostgreSQL', () => {
       expect(await fresh(tasks[2]!.id)).toEqual(tasks[2]);
       for (const i of [0, 1, 3, 4, 5]) expect(await fresh(tasks[i]!.id)).toMatchObject({ title: titles[i] });
     } finally {
-      await db.query('drop trigger refuse_event on board_events');
-      await db.query('drop function refuse_event()');
+      await allowAllEvents();
     }
   });
 

@@ -35,11 +35,6 @@ export function storeBoardSeq(projectId: string): Sql {
   return sql`update projects set seq = ${BOARD_SEQ} where id = ${projectId} and seq <> ${BOARD_SEQ}`;
 }
 
-/** Whether the seq this transaction took (`BOARD_SEQ`) has its event in the board's log. */
-function seqLogged(projectId: string): Sql {
-  return sql`exists (select 1 from board_events where project_id = ${projectId} and seq = ${BOARD_SEQ})`;
-}
-
 /** The board's event for a `clientMutationId`, if it has one: a row of `1`. */
 export function eventWithMutationId(projectId: string, clientMutationId: string): Sql {
   return sql`select 1 from board_events where project_id = ${projectId} and client_mutation_id = ${clientMutationId}`;
@@ -80,11 +75,10 @@ export function eventInsert(orgId: string, event: BoardEventJson, made?: { seq: 
  * On every (retention/2)th event of a board (every 100th at most), the pruning that keeps its
  * latest `retention` events, so that the log holds between `retention` and 1.5 × `retention` of
  * them; on the others it deletes nothing. It reads the board's latest seq in this transaction
- * (`BOARD_SEQ`), and prunes only once that seq's event is logged.
+ * (`BOARD_SEQ`), whose event is always logged: a seq is only ever taken or kept with its event.
  */
 export function pruneEvents(projectId: string, retention: number): Sql {
   return sql`delete from board_events where project_id = ${projectId} and ${BOARD_SEQ} % ${pruningInterval(retention)} = 0
-     and ${seqLogged(projectId)}
      and seq <= ${BOARD_SEQ} - ${retention}`;
 }
 
