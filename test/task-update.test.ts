@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
@@ -204,6 +205,30 @@ describe('a plain field update on PostgreSQL', () => {
       [project.id, seq],
     );
     expect(written.transactions).toBeLessThan(changes);
+  });
+
+  it("refuses another org's user and key among a board's changes sent together, as if the task did not exist", async () => {
+    const task = await newTask('Ours');
+    const mallory = await registerUser(node.url, 'mallory');
+    const theirs = await createOrg(node.url, mallory);
+    const [malloryKey] = [(await createKey(node.url, theirs, ['tasks:write', 'boards:read'])).key];
+    const intruders = [await connect(node.url, { token: mallory.token }), await connect(node.url, { apiKey: malloryKey })];
+    const seq = await boardSeq();
+
+    const ours = Array.from({ length: 8 }, (_, i) => request(socket, 'task:update', { taskId: task.id, patch: { title: `Ours ${i}` } }));
+    const attempts = intruders.map((intruder) => request(intruder, 'task:update', { taskId: task.id, patch: { title: 'Theirs' } }));
+    const unknown = await request(intruders[0]!, 'task:update', { taskId: randomUUID(), patch: { title: 'Theirs' } });
+
+    expect((await Promise.all(ours)).every((answer) => answer.ok)).toBe(true);
+    for (const answer of await Promise.all(attempts)) expect(answer).toEqual(unknown);
+    expect(unknown).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(await boardSeq()).toBe(seq + 8);
+    expect(
+      await db.query(`select count(*)::int as n from board_events where project_id = $1 and payload->'task'->>'title' = 'Theirs'`, [
+        project.id,
+      ]),
+    ).toEqual([{ n: 0 }]);
+    expect(await fresh(task.id)).toMatchObject({ title: expect.stringMatching(/^Ours \d$/) });
   });
 
   it('fails only the change that fails when the changes of a board travel together', async () => {
