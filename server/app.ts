@@ -11,6 +11,8 @@ import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { openDatabase } from './db/orm.js';
 import { registerErrorHandling } from './http/errors.js';
+import { countRequests } from './http/in-flight.js';
+import { InFlight } from './in-flight.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, type Mailer } from './mail/mailer.js';
 import { healthRoutes } from './http/health.routes.js';
@@ -33,8 +35,16 @@ export interface TaskFlow {
   migrate(): Promise<void>;
   /** Listens on the configured host and port (port 0 picks a free one); answers the URL. */
   listen(): Promise<string>;
+  /**
+   * Stops: the socket events and HTTP requests under way are carried through and answered first
+   * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`), then the sockets, the HTTP
+   * server, Redis and the database close.
+   */
   close(): Promise<void>;
 }
+
+/** How long a stop waits for the work under way to be answered. */
+const DRAIN_MS = 10_000;
 
 /** Builds the whole server without opening a port: tests build as many as they need. */
 export interface BuildOptions {
@@ -53,6 +63,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     error: (message) => app.log.error({ driver: 'knex' }, String(message)),
   });
   registerErrorHandling(app);
+  const inFlight = new InFlight();
+  countRequests(app, inFlight);
   if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins });
   const tokens = await registerTokens(app, config.jwtSecret, config.tokenTtl);
 
@@ -70,6 +82,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     loginThrottle: createLoginThrottle(redis?.client ?? null),
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
+    inFlight,
   };
   const sockets = acceptSockets(io, ctx, presence);
   redis?.onRecovered(() => void sweepLostAccess(io, ctx));
@@ -105,6 +118,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     },
     listen: async () => app.listen({ port: config.port, host: config.host }),
     close: async () => {
+      await inFlight.drain(DRAIN_MS);
+      // engine.io writes a socket's next packet once the one before is written: let the writes of
+      // the last answers run before the sockets close.
+      await new Promise((resolve) => setImmediate(resolve));
       presence.close();
       sockets.stop();
       await new Promise<void>((resolve) => io.close(() => resolve()));

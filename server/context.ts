@@ -8,6 +8,7 @@ import type { Tokens } from './auth/tokens.js';
 import type { Mailer } from './mail/mailer.js';
 import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
+import type { InFlight } from './in-flight.js';
 
 /** Sends committed facts to live sockets; the realtime layer provides it, services call it. */
 export interface Broadcaster {
@@ -37,4 +38,5 @@ export interface AppContext {
   loginThrottle: LoginThrottle;
   locator: BoardLocator;
   boardQueue: BoardQueue;
+  inFlight: InFlight;
 }

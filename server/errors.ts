@@ -56,8 +56,9 @@ export function isUnavailable(error: unknown): boolean {
   if (e.code && UNAVAILABLE_CODES.has(e.code)) return true;
   if (e.name === 'KnexTimeoutError') return true;
   // knex's "Transaction query already complete": BEGIN failed on a connection that had just died,
-  // and the statement after it finds the transaction over (every transaction here is em.transactional).
-  return /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Transaction query already complete/i.test(
+  // and the statement after it finds the transaction over (every transaction here is em.transactional);
+  // "Unable to acquire a connection": the pool is closed, as when a stop outlasts its drain.
+  return /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Transaction query already complete|Unable to acquire a connection/i.test(
     e.message ?? '',
   );
 }

@@ -2,6 +2,7 @@ import type { ZodType } from 'zod';
 import type { Ack, ClientEventName, ClientToServerEvents } from '../../shared/events.js';
 import type { AppContext } from '../context.js';
 import { AccessLost, toWireError } from '../errors.js';
+import { shuttingDown } from '../in-flight.js';
 import type { TaskFlowSocket } from './types.js';
 
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
@@ -29,13 +30,21 @@ export function on<E extends ClientEventName, P>(
  * closure per event. Each parses the payload, runs the handler, and answers the ack exactly once
  * with `{ok: true, data}` or `{ok: false, error}`. Nothing is thrown to the transport; an
  * unexpected error is logged and answered as INTERNAL. An event without an ack has no one to
- * answer and is ignored. They run after the socket's middlewares (the rate limit).
+ * answer and is ignored. They run after the socket's middlewares (the rate limit). Once the
+ * server has begun to stop, a new event is answered UNAVAILABLE at once (`InFlight`).
  */
-export function serveEvents(ctx: Pick<AppContext, 'log' | 'broadcaster'>, table: HandlerTable): (socket: TaskFlowSocket) => void {
+export function serveEvents(
+  ctx: Pick<AppContext, 'log' | 'broadcaster' | 'inFlight'>,
+  table: HandlerTable,
+): (socket: TaskFlowSocket) => void {
   const listeners = Object.entries(table).map(([event, handler]) => {
     async function listener(this: TaskFlowSocket, ...args: unknown[]): Promise<void> {
       const ack = args.at(-1);
       if (typeof ack !== 'function') return;
+      if (!ctx.inFlight.enter()) {
+        ack({ ok: false, error: toWireError(shuttingDown()).error });
+        return;
+      }
       const payload = args.length > 1 ? args[0] : undefined;
       let answer: Ack<unknown>;
       try {
@@ -48,6 +57,7 @@ export function serveEvents(ctx: Pick<AppContext, 'log' | 'broadcaster'>, table:
         if (thrown instanceof AccessLost) ctx.broadcaster.revoke({ socketId: this.id }, thrown.orgId, thrown.reason);
       }
       ack(answer);
+      ctx.inFlight.leave();
     }
     return [event, listener] as const;
   });

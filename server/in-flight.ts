@@ -1,0 +1,37 @@
+import { DomainError } from './errors.js';
+
+/** The refusal of work that comes once the server has begun to stop: a client retries it elsewhere. */
+export const shuttingDown = () => new DomainError('UNAVAILABLE', 'the server is shutting down; try again');
+
+/**
+ * The socket events and HTTP requests under way, so that a stop can carry them through and answer
+ * them before it closes anything (`drain`). Work that comes once the stop has begun is not let in.
+ */
+export class InFlight {
+  private running = 0;
+  private stopping = false;
+  private settled: (() => void) | null = null;
+
+  /** Counts a piece of work in; false, counting nothing, once the stop has begun. */
+  enter(): boolean {
+    if (this.stopping) return false;
+    this.running += 1;
+    return true;
+  }
+
+  /** Counts a piece of work out, once it is answered. */
+  leave(): void {
+    this.running -= 1;
+    if (this.running === 0) this.settled?.();
+  }
+
+  /** Lets no more work in; resolves once the work under way is answered, or after `withinMs`. */
+  async drain(withinMs: number): Promise<void> {
+    this.stopping = true;
+    if (this.running === 0) return;
+    await new Promise<void>((resolve) => {
+      this.settled = resolve;
+      setTimeout(resolve, withinMs).unref();
+    });
+  }
+}

@@ -1,0 +1,111 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Ack } from '../shared/events.js';
+import type { BoardEventJson, ColumnJson, ProjectJson } from '../shared/wire.js';
+import { addMember, api, createOrg, type HttpAnswer, createProject, registerUser, type TestOrg } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
+
+// A node being stopped (SIGTERM on a deploy) answers what it has taken before it lets go of its
+// sockets: a change under way is committed and acknowledged, and its event broadcast, while one
+// sent after the stop began is refused with UNAVAILABLE, which a client retries elsewhere.
+
+let db: TestDatabase;
+let node: RunningServer | undefined;
+let org: TestOrg;
+let project: ProjectJson;
+let columns: ColumnJson[];
+let alice: ClientSocket;
+let bob: ClientSocket;
+let watcher: ClientSocket;
+/** The node's stop, once a test has begun it. */
+let closing: Promise<void> | undefined;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url });
+  const owner = await registerUser(node.url, 'alice');
+  const member = await registerUser(node.url, 'bob');
+  const viewer = await registerUser(node.url, 'carol');
+  org = await createOrg(node.url, owner);
+  await addMember(node.url, org, member, 'member');
+  await addMember(node.url, org, viewer, 'viewer');
+  ({ project, columns } = await createProject(node.url, org));
+  alice = await connect(node.url, { token: owner.token });
+  bob = await connect(node.url, { token: member.token });
+  watcher = await connect(node.url, { token: viewer.token });
+  for (const socket of [alice, bob, watcher]) await ok(socket, 'board:join', { projectId: project.id });
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await (closing ?? node?.close());
+  await db?.drop();
+});
+
+/** Resolves when `socket` is disconnected by the server. */
+function disconnected(socket: ClientSocket): Promise<string> {
+  return new Promise((resolve) => socket.once('disconnect', resolve));
+}
+
+describe('stopping a node', () => {
+  it('answers the changes under way, over sockets and HTTP, before it closes, and refuses new ones with UNAVAILABLE', async () => {
+    const tasks = [];
+    for (const title of ['one', 'two', 'three'])
+      tasks.push((await ok(alice, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title })).task);
+    const [{ seq: before }] = await db.query<{ seq: number }>('select seq from projects where id = $1', [project.id]);
+    const seen: BoardEventJson[] = recordBoardEvents(watcher);
+    const gone = [alice, bob, watcher].map(disconnected);
+
+    // Hold the board's row, so that the changes are under way (in PostgreSQL, and queued behind
+    // it in the server) when the stop begins.
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    let overHttp: Promise<HttpAnswer>;
+    const underWay: Array<Promise<Ack<unknown>>> = [];
+    try {
+      await holder.query('begin');
+      await holder.query('select 1 from projects where id = $1 for update', [project.id]);
+      for (const [i, task] of tasks.entries()) {
+        underWay.push(request(alice, 'task:update', { taskId: task.id, patch: { title: `alice ${i}` } }));
+        underWay.push(request(bob, 'task:update', { taskId: task.id, patch: { priority: i + 1 } }));
+      }
+      underWay.push(request(bob, 'task:create', { projectId: project.id, columnId: columns[1]!.id, title: 'created during the stop' }));
+      overHttp = api(node!.url, 'POST', `/orgs/${org.slug}/tasks/${tasks[2]!.id}/move`, { columnId: columns[1]!.id }, org.owner.token);
+      await eventually(async () => {
+        const waiting = await db.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [db.name]);
+        expect(waiting.length).toBeGreaterThanOrEqual(3); // the board's message, the create, the move
+      });
+
+      const url = node!.url;
+      closing = node!.close();
+      node = undefined;
+      const late = await request(alice, 'task:update', { taskId: tasks[0]!.id, patch: { title: 'after the stop began' } });
+      expect(late).toEqual({ ok: false, error: { code: 'UNAVAILABLE', message: 'the server is shutting down; try again' } });
+      const lateOverHttp = await api(url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, org.owner.token);
+      expect(lateOverHttp).toMatchObject({
+        status: 503,
+        body: { error: { code: 'UNAVAILABLE', message: 'the server is shutting down; try again' } },
+      });
+      await holder.query('rollback');
+    } finally {
+      await holder.end();
+    }
+
+    const answers = await Promise.all(underWay);
+    expect(answers.filter((answer) => !answer.ok)).toEqual([]);
+    expect((await overHttp!).status).toBe(200);
+    await closing;
+    await Promise.all(gone);
+
+    const events = await db.query<{ seq: number; type: string }>(
+      'select seq, type from board_events where project_id = $1 and seq > $2 order by seq',
+      [project.id, before],
+    );
+    expect(events.map((event) => event.seq)).toEqual(Array.from({ length: underWay.length + 1 }, (_, i) => before + i + 1));
+    expect(seen.map((event) => event.seq).sort((a, b) => a - b)).toEqual(events.map((event) => event.seq));
+    const titles = await db.query<{ title: string }>('select title from tasks where project_id = $1 order by title', [project.id]);
+    expect(titles.map((row) => row.title)).toEqual(['alice 0', 'alice 1', 'alice 2', 'created during the stop']);
+  });
+});
