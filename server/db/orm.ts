@@ -12,6 +12,8 @@ export type Orm = MikroORM;
 
 /** How long PostgreSQL lets a pooled session sit idle inside a transaction before ending it. */
 const IDLE_IN_TRANSACTION_MS = 60_000;
+/** How long a pooled connection sits idle before TCP keep-alive probes it. */
+const KEEP_ALIVE_DELAY_MS = 10_000;
 
 /** Options shared by the server and the migration tooling; no connection is opened here. */
 /** Where knex's own warnings go (it prints to the console otherwise, whatever the log level). */
@@ -37,10 +39,17 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
       pool: { min: 0, max: 10 },
       // Fail fast while PostgreSQL is away, so callers get UNAVAILABLE instead of a hang. A
       // transaction left open by a bug would hold its board's `seq` lock for good: PostgreSQL
-      // ends any session idle in a transaction for a minute (the pool then replaces it).
+      // ends any session idle in a transaction for a minute (the pool then replaces it). TCP
+      // keep-alive probes an idle pooled connection after 10 s, so that a firewall or NAT on the
+      // way does not silently drop it, and a peer that vanished is noticed rather than waited on.
       driverOptions: {
         acquireConnectionTimeout: 5000,
-        connection: { connectionTimeoutMillis: 3000, idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS },
+        connection: {
+          connectionTimeoutMillis: 3000,
+          keepAlive: true,
+          keepAliveInitialDelayMillis: KEEP_ALIVE_DELAY_MS,
+          idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
+        },
         ...(log ? { log: { warn: log.warn, error: log.error, deprecate: log.warn, debug: () => {} } } : {}),
       },
     };
