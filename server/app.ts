@@ -23,7 +23,7 @@ import { projectRoutes } from './projects/projects.routes.js';
 import { sweepLostAccess } from './realtime/access-sweep.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis } from './realtime/redis.js';
-import { acceptSockets, createSocketServer, MAX_MESSAGE_BYTES } from './realtime/socket-server.js';
+import { acceptSockets, closeConnections, createSocketServer, MAX_MESSAGE_BYTES } from './realtime/socket-server.js';
 import type { TaskFlowServer } from './realtime/types.js';
 import { taskRoutes } from './tasks/tasks.routes.js';
 
@@ -45,6 +45,8 @@ export interface TaskFlow {
 
 /** How long a stop waits for the work under way to be answered. */
 const DRAIN_MS = 10_000;
+/** How long a stop then waits for the sockets' last packets to be written. */
+const CLOSE_MS = 2_000;
 
 /** Builds the whole server without opening a port: tests build as many as they need. */
 export interface BuildOptions {
@@ -119,13 +121,14 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     listen: async () => app.listen({ port: config.port, host: config.host }),
     close: async () => {
       await inFlight.drain(DRAIN_MS);
-      // engine.io writes a socket's next packet once the one before is written: let the writes of
-      // the last answers run before the sockets close.
-      await new Promise((resolve) => setImmediate(resolve));
       presence.close();
       sockets.stop();
-      await new Promise<void>((resolve) => io.close(() => resolve()));
+      await closeConnections(io, CLOSE_MS);
+      // io.close() waits for the HTTP server to close, which waits for its connections: app.close()
+      // closes those left (keep-alive ones, say) rather than waiting for them to time out.
+      const ioClosed = new Promise<void>((resolve) => io.close(() => resolve()));
       await app.close();
+      await ioClosed;
       await redis?.close();
       await database.close();
     },

@@ -12,6 +12,11 @@ export class InFlight {
   private stopping = false;
   private settled: (() => void) | null = null;
 
+  /** How many pieces of work are under way. */
+  get size(): number {
+    return this.running;
+  }
+
   /** Counts a piece of work in; false, counting nothing, once the stop has begun. */
   enter(): boolean {
     if (this.stopping) return false;

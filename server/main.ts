@@ -15,12 +15,20 @@ const server = await buildServer(configOrExit());
 await server.migrate();
 await server.listen();
 
+/** The longest a stop may take before the process exits regardless. */
+const STOP_WITHIN_MS = 30_000;
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, async () => {
     if (stopping) return;
     stopping = true;
     server.app.log.info({ signal }, 'shutting down');
+    // A stop answers the work under way first (`close`); whatever still holds it up after this
+    // long (a peer that never answers, a statement stuck on a lock) does not keep the process.
+    setTimeout(() => {
+      server.app.log.error('shutdown timed out; exiting');
+      process.exit(1);
+    }, STOP_WITHIN_MS).unref();
     await server.close();
     process.exit(0);
   });

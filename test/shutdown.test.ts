@@ -74,8 +74,9 @@ describe('stopping a node', () => {
       underWay.push(request(bob, 'task:create', { projectId: project.id, columnId: columns[1]!.id, title: 'created during the stop' }));
       overHttp = api(node!.url, 'POST', `/orgs/${org.slug}/tasks/${tasks[2]!.id}/move`, { columnId: columns[1]!.id }, org.owner.token);
       await eventually(async () => {
+        expect(node!.server.ctx.inFlight.size).toBe(underWay.length + 1); // the socket events and the move
         const waiting = await db.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [db.name]);
-        expect(waiting.length).toBeGreaterThanOrEqual(3); // the board's message, the create, the move
+        expect(waiting).toHaveLength(3); // the board's first message, the create, the move
       });
 
       const url = node!.url;

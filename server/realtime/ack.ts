@@ -37,6 +37,18 @@ export function serveEvents(
   ctx: Pick<AppContext, 'log' | 'broadcaster' | 'inFlight'>,
   table: HandlerTable,
 ): (socket: TaskFlowSocket) => void {
+  /** The handler's answer to the payload: its data, or the error it threw, in wire form. */
+  async function answer(socket: TaskFlowSocket, event: string, handler: SocketHandler, payload: unknown): Promise<Ack<unknown>> {
+    try {
+      return { ok: true, data: await handler.run(socket, handler.schema.parse(payload)) };
+    } catch (thrown) {
+      const { error, unexpected } = toWireError(thrown);
+      if (unexpected) ctx.log.error({ err: thrown, event }, 'socket event failed');
+      // The database says this socket lost the org: make good a kick that never reached it.
+      if (thrown instanceof AccessLost) ctx.broadcaster.revoke({ socketId: socket.id }, thrown.orgId, thrown.reason);
+      return { ok: false, error };
+    }
+  }
   const listeners = Object.entries(table).map(([event, handler]) => {
     async function listener(this: TaskFlowSocket, ...args: unknown[]): Promise<void> {
       const ack = args.at(-1);
@@ -45,19 +57,11 @@ export function serveEvents(
         ack({ ok: false, error: toWireError(shuttingDown()).error });
         return;
       }
-      const payload = args.length > 1 ? args[0] : undefined;
-      let answer: Ack<unknown>;
       try {
-        answer = { ok: true, data: await handler.run(this, handler.schema.parse(payload)) };
-      } catch (thrown) {
-        const { error, unexpected } = toWireError(thrown);
-        if (unexpected) ctx.log.error({ err: thrown, event }, 'socket event failed');
-        answer = { ok: false, error };
-        // The database says this socket lost the org: make good a kick that never reached it.
-        if (thrown instanceof AccessLost) ctx.broadcaster.revoke({ socketId: this.id }, thrown.orgId, thrown.reason);
+        ack(await answer(this, event, handler, args.length > 1 ? args[0] : undefined));
+      } finally {
+        ctx.inFlight.leave();
       }
-      ack(answer);
-      ctx.inFlight.leave();
     }
     return [event, listener] as const;
   });

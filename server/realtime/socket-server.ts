@@ -61,3 +61,23 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   });
   return { stop: () => expiry.stop() };
 }
+
+/**
+ * Closes every socket's connection once what is queued for it has been written (engine.io's
+ * close without discard, where `io.close()` would drop it): its client sees a lost transport and
+ * reconnects, to another node or to this one restarted. Resolves when all are closed, or after
+ * `withinMs`.
+ */
+export async function closeConnections(io: TaskFlowServer, withinMs: number): Promise<void> {
+  const connections = new Set([...io.of('/').sockets.values()].map((socket) => socket.conn));
+  const closed = [...connections].map(
+    (connection) =>
+      new Promise<void>((resolve) => {
+        connection.once('close', () => resolve());
+        connection.close();
+      }),
+  );
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)))]);
+  clearTimeout(timer);
+}
