@@ -37,8 +37,9 @@ export interface TaskFlow {
   listen(): Promise<string>;
   /**
    * Stops: the socket events and HTTP requests under way are carried through and answered first
-   * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`), then the sockets, the HTTP
-   * server, Redis and the database close.
+   * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`); then each socket's connection
+   * closes once what is queued for it is written (at most `CLOSE_MS`), and the HTTP server, Redis
+   * and the database close.
    */
   close(): Promise<void>;
 }
