@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Orm, openDatabase } from '../server/db/orm.js';
 import { sql, withScriptConnection } from '../server/db/sql-script.js';
+import { toWireError } from '../server/errors.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
 // The quick paths write values into SQL text as literals and run prepared statements with them:
@@ -75,5 +76,19 @@ describe('sql literals and prepared statements', () => {
       expect(rows![0]).toEqual([{ i }]);
     }
     expect(poolWarnings.slice(dropped).join('\n')).toMatch(/Connection Error: .*not unique/);
+  });
+});
+
+describe('a closed pool', () => {
+  it('answers UNAVAILABLE, as the database being away does, not INTERNAL', async () => {
+    const closed = await openDatabase({ databaseUrl: db.url, dataDir: '' });
+    await closed.close(); // as a stop does once its drain is over
+    const thrown = await withScriptConnection(closed.orm, (connection) => connection.run(sql`select ${1}::int as one`)).catch(
+      (error: unknown) => error,
+    );
+    expect(toWireError(thrown)).toEqual({
+      error: { code: 'UNAVAILABLE', message: 'the database is unavailable; try again' },
+      unexpected: true,
+    });
   });
 });
