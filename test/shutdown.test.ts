@@ -2,8 +2,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../shared/events.js';
 import type { BoardEventJson, ColumnJson, ProjectJson } from '../shared/wire.js';
-import { addMember, api, createOrg, type HttpAnswer, createProject, registerUser, type TestOrg } from './support/api.js';
+import { api, createProject, type HttpAnswer } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type Cast, castOrg } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 
@@ -13,7 +14,7 @@ import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoar
 
 let db: TestDatabase;
 let node: RunningServer | undefined;
-let org: TestOrg;
+let cast: Cast;
 let project: ProjectJson;
 let columns: ColumnJson[];
 let alice: ClientSocket;
@@ -25,16 +26,11 @@ let closing: Promise<void> | undefined;
 beforeAll(async () => {
   db = await createTestDatabase();
   node = await startServer({ DATABASE_URL: db.url });
-  const owner = await registerUser(node.url, 'alice');
-  const member = await registerUser(node.url, 'bob');
-  const viewer = await registerUser(node.url, 'carol');
-  org = await createOrg(node.url, owner);
-  await addMember(node.url, org, member, 'member');
-  await addMember(node.url, org, viewer, 'viewer');
-  ({ project, columns } = await createProject(node.url, org));
-  alice = await connect(node.url, { token: owner.token });
-  bob = await connect(node.url, { token: member.token });
-  watcher = await connect(node.url, { token: viewer.token });
+  cast = await castOrg(node.url);
+  ({ project, columns } = await createProject(node.url, cast.org));
+  [alice, bob, watcher] = await Promise.all(
+    [cast.owner, cast.member, cast.viewer].map((user) => connect(node!.url, { token: user.token })),
+  );
   for (const socket of [alice, bob, watcher]) await ok(socket, 'board:join', { projectId: project.id });
 });
 
@@ -72,7 +68,13 @@ describe('stopping a node', () => {
         underWay.push(request(bob, 'task:update', { taskId: task.id, patch: { priority: i + 1 } }));
       }
       underWay.push(request(bob, 'task:create', { projectId: project.id, columnId: columns[1]!.id, title: 'created during the stop' }));
-      overHttp = api(node!.url, 'POST', `/orgs/${org.slug}/tasks/${tasks[2]!.id}/move`, { columnId: columns[1]!.id }, org.owner.token);
+      overHttp = api(
+        node!.url,
+        'POST',
+        `/orgs/${cast.org.slug}/tasks/${tasks[2]!.id}/move`,
+        { columnId: columns[1]!.id },
+        cast.owner.token,
+      );
       await eventually(async () => {
         expect(node!.server.ctx.inFlight.size).toBe(underWay.length + 1); // the socket events and the move
         const waiting = await db.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [db.name]);
@@ -84,7 +86,7 @@ describe('stopping a node', () => {
       node = undefined;
       const late = await request(alice, 'task:update', { taskId: tasks[0]!.id, patch: { title: 'after the stop began' } });
       expect(late).toEqual({ ok: false, error: { code: 'UNAVAILABLE', message: 'the server is shutting down; try again' } });
-      const lateOverHttp = await api(url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, org.owner.token);
+      const lateOverHttp = await api(url, 'GET', `/orgs/${cast.org.slug}/projects/${project.id}`, undefined, cast.owner.token);
       expect(lateOverHttp).toMatchObject({
         status: 503,
         body: { error: { code: 'UNAVAILABLE', message: 'the server is shutting down; try again' } },
