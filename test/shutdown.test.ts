@@ -20,6 +20,8 @@ let columns: ColumnJson[];
 let alice: ClientSocket;
 let bob: ClientSocket;
 let watcher: ClientSocket;
+/** Another org's admin, on a board of that org. */
+let stranger: ClientSocket;
 /** The node's stop, once a test has begun it. */
 let closing: Promise<void> | undefined;
 
@@ -32,6 +34,9 @@ beforeAll(async () => {
     [cast.owner, cast.member, cast.viewer].map((user) => connect(node!.url, { token: user.token })),
   );
   for (const socket of [alice, bob, watcher]) await ok(socket, 'board:join', { projectId: project.id });
+  const { project: theirs } = await createProject(node.url, cast.otherOrg);
+  stranger = await connect(node.url, { token: cast.otherAdmin.token });
+  await ok(stranger, 'board:join', { projectId: theirs.id });
 });
 
 afterAll(async () => {
@@ -52,7 +57,8 @@ describe('stopping a node', () => {
       tasks.push((await ok(alice, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title })).task);
     const [{ seq: before }] = await db.query<{ seq: number }>('select seq from projects where id = $1', [project.id]);
     const seen: BoardEventJson[] = recordBoardEvents(watcher);
-    const gone = [alice, bob, watcher].map(disconnected);
+    const strangerSeen = recordBoardEvents(stranger);
+    const gone = [alice, bob, watcher, stranger].map(disconnected);
 
     // Hold the board's row, so that the changes are under way (in PostgreSQL, and queued behind
     // it in the server) when the stop begins.
@@ -108,6 +114,7 @@ describe('stopping a node', () => {
     );
     expect(events.map((event) => event.seq)).toEqual(Array.from({ length: underWay.length + 1 }, (_, i) => before + i + 1));
     expect(seen.map((event) => event.seq).sort((a, b) => a - b)).toEqual(events.map((event) => event.seq));
+    expect(strangerSeen).toEqual([]); // another org's socket, closed with the rest, heard none of it
     const titles = await db.query<{ title: string }>('select title from tasks where project_id = $1 order by title', [project.id]);
     expect(titles.map((row) => row.title)).toEqual(['alice 0', 'alice 1', 'alice 2', 'created during the stop']);
   });
