@@ -21,7 +21,7 @@ export const BOARD_SEQ = sql`nullif(current_setting('app.board_seq', true), ''):
 export function lockBoardSeq(projectId: string): Sql {
   // The lock is taken in a subquery, so that the select list is computed only for a row that was
   // locked and still matched: a board archived while this waited leaves `BOARD_SEQ` null.
-  return sql`select set_config('app.board_seq', seq::text, true)
+  return sql`select ${keepSeq(sql`seq`)}
     from (select seq from projects where id = ${projectId} and status = 'active' for no key update) locked`;
 }
 
