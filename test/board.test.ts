@@ -202,3 +202,29 @@ describe('a task change on a shared board', () => {
     expect((await db.query('select title, version from tasks where id = $1', [task.id]))[0]).toEqual({ title: 'Strict', version: 1 });
   });
 });
+
+describe("a board's snapshot", () => {
+  it('holds each task as its change answered it, awkward text and all, alike over a socket and over HTTP', async () => {
+    const awkward = [
+      'a quote " a backslash \\ and a slash /',
+      'a line\nbreak, a tab\t, a carriage return\r and a \u2028 line separator',
+      'an emoji 🧭, עברית, 中文 and </script>',
+      // What the server writes in place of database JSON, less its NUL: text, nothing more.
+      '\\u0000raw:00000000000000000000000000000000:0',
+    ];
+    const tasks: TaskJson[] = [];
+    for (const [i, text] of awkward.entries()) tasks.push(await create(`awkward ${i} ${text}`, { description: text }));
+    const renamed = await ok(bobSocket, 'task:update', { taskId: tasks[0]!.id, patch: { title: `renamed ${awkward[3]}` } });
+    tasks[0] = renamed.task;
+
+    const board = await ok(aliceSocket, 'board:join', { projectId: project.id });
+    for (const task of tasks) expect(board.tasks.find((t: TaskJson) => t.id === task.id)).toEqual(task);
+    expect(board.seq).toBe(renamed.event.seq);
+    expect(board.project).toMatchObject({ id: project.id, seq: renamed.event.seq });
+    expect(board.columns).toEqual(columns);
+
+    const http = await api(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, bob.token);
+    expect(http.status).toBe(200);
+    expect(http.body).toEqual(board);
+  });
+});

@@ -6,6 +6,7 @@ import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { inTenant, readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
+import { rawJson } from '../raw-json.js';
 import { authorize } from '../orgs/access.js';
 import { TASK_JSON } from '../tasks/task-row.js';
 import { BoardEvent } from './board-event.entity.js';
@@ -71,22 +72,22 @@ async function eventsSince(em: EntityManager, projectId: string, orgId: string, 
 /**
  * The board in one statement, so its `seq`, columns and tasks come from one snapshot of the
  * database, its tasks as the database writes their JSON, in byte order of position (a 1,000-task
- * board is read, not managed). It
- * names the org as the tenant filter would, and row-level security holds it too.
+ * board is read, not managed). The JSON goes to the client as the database wrote it (`rawJson`).
+ * It names the org as the tenant filter would, and row-level security holds it too.
  */
 function snapshot(projectId: string, orgId: string): TenantRead<BoardSnapshot> {
   return {
-    statement: sql`select row_to_json(p) as project,
+    statement: sql`select p.seq, row_to_json(p)::text as project,
        (select coalesce(json_agg(c order by c.position collate "C"), '[]'::json)
           from (select id, project_id as "projectId", name, position, is_done as "isDone"
-                  from board_columns where project_id = p.id and org_id = p."orgId") c) as columns,
+                  from board_columns where project_id = p.id and org_id = p."orgId") c)::text as columns,
        (select coalesce(json_agg(${TASK_JSON} order by t.position collate "C"), '[]'::json)
-          from tasks t where t.project_id = p.id and t.org_id = p."orgId") as tasks
+          from tasks t where t.project_id = p.id and t.org_id = p."orgId")::text as tasks
        from (select id, org_id as "orgId", name, description, status, seq from projects where id = ${projectId} and org_id = ${orgId}) p`,
     read: ([row]) => {
       if (!row) throw notFound('project');
-      const { project, columns, tasks } = row as { project: ProjectJson; columns: ColumnJson[]; tasks: TaskJson[] };
-      return { project, columns, tasks, seq: project.seq };
+      const { seq, project, columns, tasks } = row as { seq: number; project: string; columns: string; tasks: string };
+      return { project: rawJson<ProjectJson>(project), columns: rawJson<ColumnJson[]>(columns), tasks: rawJson<TaskJson[]>(tasks), seq };
     },
   };
 }

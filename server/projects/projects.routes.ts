@@ -4,6 +4,7 @@ import { readBoard } from '../board/board-read.js';
 import type { AppContext } from '../context.js';
 import { authenticated, callerOf, pathId, pathSlug } from '../http/route-kit.js';
 import { orgIdBySlug } from '../orgs/org-scope.js';
+import { stringifyRaw } from '../raw-json.js';
 import { createProject, listProjects, updateProject } from './projects.service.js';
 
 export function projectRoutes(ctx: AppContext) {
@@ -13,10 +14,10 @@ export function projectRoutes(ctx: AppContext) {
         reply.status(201).send(await createProject(ctx, callerOf(request), pathSlug(request), createProjectBody.parse(request.body))),
       );
       scope.get('/orgs/:slug/projects', async (request) => listProjects(ctx, callerOf(request), pathSlug(request)));
-      scope.get('/orgs/:slug/projects/:projectId', async (request) => {
+      scope.get('/orgs/:slug/projects/:projectId', async (request, reply) => {
         const scopeOrgId = await orgIdBySlug(ctx, pathSlug(request));
         const { board } = await readBoard(ctx, request.principal, pathId(request, 'projectId', 'project'), { scopeOrgId });
-        return board;
+        return reply.type('application/json; charset=utf-8').send(stringifyRaw(board));
       });
       scope.patch('/orgs/:slug/projects/:projectId', async (request) => {
         const changes = updateProjectBody.parse(request.body);

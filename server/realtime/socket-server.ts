@@ -1,5 +1,6 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
+import { Decoder } from 'socket.io-parser';
 import { authenticate } from '../auth/authenticate.js';
 import { boardHandlers } from '../board/board.handlers.js';
 import { columnHandlers } from '../columns/columns.handlers.js';
@@ -7,6 +8,7 @@ import type { AppContext } from '../context.js';
 import { toWireError } from '../errors.js';
 import { leavePresenceOnDisconnect, presenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
+import { RawJsonEncoder } from '../raw-json.js';
 import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
 import { createCredentialExpiry } from './credential-expiry.js';
@@ -24,6 +26,7 @@ export function createSocketServer(
   return new Server(httpServer, {
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     serveClient: false,
+    parser: { Encoder: RawJsonEncoder, Decoder },
     cors: options.corsOrigins ? { origin: options.corsOrigins, credentials: true } : undefined,
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
