@@ -1,20 +1,21 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
-import { createOrg, createProject, registerUser } from './support/api.js';
+import { createOrg, createProject, registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, ok, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 
 let db: TestDatabase;
 let node: RunningServer;
 let project: ProjectJson;
 let columns: ColumnJson[];
 let socket: ClientSocket;
+let alice: TestUser;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   node = await startServer({ DATABASE_URL: db.url, BOARD_EVENT_RETENTION: '10' });
-  const alice = await registerUser(node.url, 'alice');
+  alice = await registerUser(node.url, 'alice');
   const org = await createOrg(node.url, alice);
   ({ project, columns } = await createProject(node.url, org));
   socket = await connect(node.url, { token: alice.token });
@@ -42,6 +43,23 @@ describe('board:join with sinceSeq', () => {
       [seq + 3, 'task.created', 't2'],
     ]);
     expect(await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq + 3 })).toEqual({ events: [], seq: seq + 3 });
+  });
+
+  it('answers each missed event as it was broadcast: type, actor, data, clientMutationId and time', async () => {
+    const watcher = await connect(node.url, { token: alice.token });
+    const { seq } = await ok(watcher, 'board:join', { projectId: project.id });
+    const seen = recordBoardEvents(watcher);
+    const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'replayed' });
+    const awkward = 'a quote " a backslash \\ a line\nbreak, 🧭 and </script>';
+    await ok(socket, 'task:update', { taskId: task.id, patch: { title: awkward }, clientMutationId: 'replay-update-1' });
+    await ok(socket, 'task:move', { taskId: task.id, columnId: columns[1]!.id });
+    const last = await ok(socket, 'task:delete', { taskId: task.id });
+    await eventually(() => expect(seen).toHaveLength(4));
+
+    const replay = await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq });
+    expect(replay).toEqual({ events: seen, seq: last.event.seq });
+    expect(seen.map((e) => e.type)).toEqual(['task.created', 'task.updated', 'task.moved', 'task.deleted']);
+    expect(seen[1]).toMatchObject({ clientMutationId: 'replay-update-1', data: { task: { title: awkward } } });
   });
 
   it('answers the full snapshot once the log no longer reaches back (retention)', async () => {

@@ -1,16 +1,13 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BoardJoinData } from '../../shared/events.js';
-import type { BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../../shared/wire.js';
+import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../../shared/wire.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
-import { sql } from '../db/sql-script.js';
-import { inTenant, readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
+import { isoTime, sql } from '../db/sql-script.js';
+import { readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { rawJson } from '../raw-json.js';
 import { authorize } from '../orgs/access.js';
 import { TASK_JSON } from '../tasks/task-row.js';
-import { BoardEvent } from './board-event.entity.js';
-import { toBoardEventJson } from './board-event.json.js';
 
 /** A replay longer than this answers the snapshot instead, which is then cheaper to send. */
 export const MAX_REPLAY = 1000;
@@ -44,29 +41,38 @@ export async function readBoard(
     return target.projectId;
   };
   const { sinceSeq } = options;
+  const read = <T>(statement: (projectId: string) => TenantRead<T>) =>
+    readInTenant(ctx.orm, target.orgId, principal, (standing) => statement(admit(standing)));
   if (sinceSeq !== undefined) {
-    const replay = await inTenant(
-      ctx.orm,
-      target.orgId,
-      async (em, standing) => eventsSince(em, admit(standing), target.orgId, sinceSeq),
-      principal,
-    );
+    const replay = await read((projectId) => eventsSince(projectId, target.orgId, sinceSeq));
     if (replay) return { orgId: target.orgId, board: replay };
   }
-  const board = await readInTenant(ctx.orm, target.orgId, principal, (standing) => snapshot(admit(standing), target.orgId));
-  return { orgId: target.orgId, board };
+  return { orgId: target.orgId, board: await read((projectId) => snapshot(projectId, target.orgId)) };
 }
 
-/** The events after `sinceSeq`, or null where the log no longer holds them all (or never did). */
-async function eventsSince(em: EntityManager, projectId: string, orgId: string, sinceSeq: number): Promise<BoardJoinData | null> {
-  const [project] = await em.execute<Array<{ seq: number }>>(`select seq from projects where id = ? and org_id = ?`, [projectId, orgId]);
-  if (!project) throw notFound('project');
-  const seq = project.seq;
-  if (sinceSeq > seq || seq - sinceSeq > MAX_REPLAY) return null;
-  if (sinceSeq === seq) return { events: [], seq };
-  const events = await em.find(BoardEvent, { project: projectId, seq: { $gt: sinceSeq, $lte: seq } }, { orderBy: { seq: 'asc' } });
-  if (events.length !== seq - sinceSeq) return null; // pruned: the log no longer reaches back
-  return { events: events.map(toBoardEventJson), seq };
+/**
+ * The events after `sinceSeq` up to the board's `seq`, in one statement, their JSON as the
+ * database writes it; null where the log no longer holds them all (or never did), or there are
+ * more than `MAX_REPLAY`.
+ */
+function eventsSince(projectId: string, orgId: string, sinceSeq: number): TenantRead<BoardJoinData | null> {
+  return {
+    statement: sql`select p.seq, log.kept, log.events
+       from projects p, lateral (
+         select count(*)::int as kept, coalesce(json_agg(row_to_json(event) order by event.seq), '[]'::json)::text as events
+           from (select project_id as "projectId", seq, type, actor, payload as data, client_mutation_id as "clientMutationId",
+                        ${isoTime(sql`created_at`)} as at
+                   from board_events
+                  where project_id = p.id and org_id = p.org_id and seq > ${sinceSeq} and seq <= p.seq
+                    and p.seq - ${sinceSeq} <= ${MAX_REPLAY}) event) log
+       where p.id = ${projectId} and p.org_id = ${orgId}`,
+    read: ([row]) => {
+      if (!row) throw notFound('project');
+      const { seq, kept, events } = row as { seq: number; kept: number; events: string };
+      if (sinceSeq > seq || kept !== seq - sinceSeq) return null;
+      return { events: rawJson<BoardEventJson[]>(events), seq };
+    },
+  };
 }
 
 /**

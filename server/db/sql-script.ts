@@ -60,6 +60,11 @@ export function sql(strings: TemplateStringsArray, ...values: SqlValue[]): Sql {
   return new Sql(strings, values);
 }
 
+/** A timestamp as `Date.prototype.toISOString` writes it, for JSON the database builds. */
+export function isoTime(column: Sql): Sql {
+  return sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+}
+
 /** The fragments, one after another with `separator` (SQL text, such as `', '`) between. */
 export function join(fragments: Sql[], separator: string): Sql {
   return new Sql(['', ...fragments.slice(1).map(() => separator), ''], fragments);

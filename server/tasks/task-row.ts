@@ -1,9 +1,4 @@
-import { type Sql, sql } from '../db/sql-script.js';
-
-/** A timestamp as `Date.prototype.toISOString` writes it, for JSON the database builds. */
-function isoTime(column: Sql): Sql {
-  return sql`to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
-}
+import { isoTime, sql } from '../db/sql-script.js';
 
 /**
  * The wire JSON of the row `t` of `tasks` (`TaskJson`, as `toTaskJson` makes it of an entity),
