@@ -37,7 +37,14 @@ const outDir = path.resolve(args.out!);
 const SIZES = quick
   ? {
       connections: { sockets: 1000, concurrency: 32, settleMs: 500, idleCpuMs: 2000 },
-      snapshot: { tasks: 100, sockets: 2, maxRate: 10, utilisation: 0.25, samples: 15 },
+      snapshot: {
+        tasks: 100,
+        sockets: 2,
+        maxRate: 10,
+        utilisation: 0.25,
+        samples: 15,
+        rejoin: { behind: 5, serial: 20, maxRate: 50, samples: 50 },
+      },
       throughput: { clients: 8, rounds: 1, stepMs: 1000, pgbenchSeconds: 2, startRate: 20, growth: 2, maxSteps: 3, refinements: 0 },
       throughputBoards: 4,
       fanout: { viewers: 20, rounds: 1, rate: 20, durationMs: 1500 },
@@ -45,7 +52,14 @@ const SIZES = quick
     }
   : {
       connections: { sockets: 10_000, concurrency: 64, settleMs: 2000, idleCpuMs: 10_000 },
-      snapshot: { tasks: 1000, sockets: 4, maxRate: 8, utilisation: 0.25, samples: 100 },
+      snapshot: {
+        tasks: 1000,
+        sockets: 4,
+        maxRate: 8,
+        utilisation: 0.25,
+        samples: 100,
+        rejoin: { behind: 5, serial: 300, maxRate: 200, samples: 1000 },
+      },
       throughput: { clients: 8, rounds: 3, stepMs: 4000, pgbenchSeconds: 5, startRate: 20, growth: 1.5, maxSteps: 14, refinements: 2 },
       throughputBoards: 4,
       fanout: { viewers: 20, rounds: 3, rate: 25, durationMs: 8000 },

@@ -41,6 +41,7 @@ describe('npm run bench -- --quick', () => {
           expect(isNumber(value), JSON.stringify(run)).toBe(true);
       }
       expect(isNumber(snapshot.latency.p99) && snapshot.tasks > 0, JSON.stringify(snapshot)).toBe(true);
+      expect(isNumber(snapshot.rejoin.latency.p99) && snapshot.rejoin.events === 5, JSON.stringify(snapshot.rejoin)).toBe(true);
       expect(results.budgets.map((budget: { path: string }) => budget.path)).toHaveLength(7);
       expect(readFileSync(path.join(out, 'latest.md'), 'utf8')).toContain('| path | TaskFlow |');
     },

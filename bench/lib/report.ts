@@ -216,6 +216,11 @@ export function markdown(results: BenchResults): string {
       `A ${sn.tasks}-task board is ${kb(sn.bytes)} as JSON. ${sn.serial.count} joins one after another: mean ${sn.serial.mean} ms, ` +
         `max ${sn.serial.max} ms, ${sn.serverCpuMsPerJoin} ms of server CPU each. Then ${sn.latency.count} open-loop joins at ${sn.rate}/s (a quarter of the time busy, by that mean, ` +
         `at most 8/s): p50 ${sn.latency.p50} ms, p90 ${sn.latency.p90} ms, p99 ${sn.latency.p99} ms, max ${sn.latency.max} ms.`,
+      '',
+      `Rejoins, as a client that reconnects: \`board:join\` with a \`sinceSeq\` ${sn.rejoin.events} events behind (${kb(sn.rejoin.bytes)}), ` +
+        `no budget in DESIGN §9. ${sn.rejoin.serial.count} one after another: mean ${sn.rejoin.serial.mean} ms, ${sn.rejoin.serverCpuMsPerJoin} ms of server CPU each. ` +
+        `Then ${sn.rejoin.latency.count} open-loop at ${sn.rejoin.rate}/s: p50 ${sn.rejoin.latency.p50} ms, p99 ${sn.rejoin.latency.p99} ms, max ${sn.rejoin.latency.max} ms` +
+        `${sn.rejoin.failed ? `, ${sn.rejoin.failed} failed` : ''}.`,
     );
   }
   return `${lines.join('\n')}\n`;

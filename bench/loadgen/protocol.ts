@@ -73,6 +73,8 @@ export interface JoinJob {
   kind: 'join';
   group: string;
   board: string;
+  /** Join as a client that holds the board up to this `seq` (a rejoin): the events since. */
+  sinceSeq?: number;
   rate: number;
   durationMs: number;
   ackTimeoutMs: number;
@@ -83,6 +85,7 @@ export interface SerialJoinJob {
   kind: 'serial-join';
   group: string;
   board: string;
+  sinceSeq?: number;
   count: number;
   timeoutMs: number;
 }
@@ -138,9 +141,12 @@ export interface JoinResult {
   failed: number;
   errors: Record<string, number>;
   latencies: number[];
-  /** Size of one snapshot ack as JSON. */
+  /** Size of one ack as JSON. */
   bytes: number;
+  /** In one ack: the board's tasks (a snapshot), or the events since `sinceSeq` (a rejoin); and its `seq`. */
   tasks: number;
+  events: number;
+  seq: number;
   health: GeneratorHealth;
 }
 

@@ -1,7 +1,16 @@
 import { nowMs, sleep, until } from '../lib/clock.js';
 import { summarize } from '../lib/stats.js';
 import { watchHealth } from './health.js';
-import { type CollectJob, type CollectResult, type JoinJob, type JoinResult, marker, type SendJob, type SendResult } from './protocol.js';
+import {
+  type CollectJob,
+  type CollectResult,
+  type JoinJob,
+  type JoinResult,
+  marker,
+  type SendJob,
+  type SendResult,
+  type SerialJoinJob,
+} from './protocol.js';
 import { type GenSocket, group } from './sockets.js';
 
 /**
@@ -116,12 +125,12 @@ export async function collect(job: CollectJob): Promise<CollectResult> {
 }
 
 /** `count` joins one after another from one socket: the service time without queueing. */
-export async function serialJoins(name: string, board: string, count: number, timeoutMs: number): Promise<number[]> {
-  const { socket } = group(name)[0]!;
+export async function serialJoins(job: SerialJoinJob): Promise<number[]> {
+  const { socket } = group(job.group)[0]!;
   const latencies: number[] = [];
-  for (let i = 0; i < count; i += 1) {
+  for (let i = 0; i < job.count; i += 1) {
     const started = nowMs();
-    const answer = await socket.timeout(timeoutMs).emitWithAck('board:join', { projectId: board });
+    const answer = await socket.timeout(job.timeoutMs).emitWithAck('board:join', joinPayload(job));
     if (!answer?.ok) throw new Error(`board:join refused: ${codeOf(answer)}`);
     latencies.push(nowMs() - started);
   }
@@ -138,10 +147,12 @@ export async function joins(job: JoinJob): Promise<JoinResult> {
   let outstanding = 0;
   let bytes = 0;
   let tasks = 0;
+  let events = 0;
+  let seq = 0;
   const lags = await openLoop(job.rate, job.durationMs, (k, due) => {
     const { socket } = sockets[k % sockets.length]!;
     outstanding += 1;
-    socket.emit('board:join', { projectId: job.board }, (answer: any) => {
+    socket.emit('board:join', joinPayload(job), (answer: any) => {
       outstanding -= 1;
       if (answer?.ok) {
         ok += 1;
@@ -149,6 +160,8 @@ export async function joins(job: JoinJob): Promise<JoinResult> {
         if (!bytes) {
           bytes = JSON.stringify(answer).length;
           tasks = answer.data?.tasks?.length ?? 0;
+          events = answer.data?.events?.length ?? 0;
+          seq = answer.data?.seq ?? 0;
         }
       } else {
         failed += 1;
@@ -157,5 +170,9 @@ export async function joins(job: JoinJob): Promise<JoinResult> {
     });
   });
   await until(() => outstanding === 0, job.ackTimeoutMs, 5);
-  return { ok, failed: failed + outstanding, errors, latencies, bytes, tasks, health: health.stop(summarize(lags)) };
+  return { ok, failed: failed + outstanding, errors, latencies, bytes, tasks, events, seq, health: health.stop(summarize(lags)) };
+}
+
+function joinPayload(job: { board: string; sinceSeq?: number }): { projectId: string; sinceSeq?: number } {
+  return job.sinceSeq === undefined ? { projectId: job.board } : { projectId: job.board, sinceSeq: job.sinceSeq };
 }

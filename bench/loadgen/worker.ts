@@ -18,7 +18,7 @@ async function runJob(job: Job): Promise<unknown> {
     case 'join':
       return joins(job);
     case 'serial-join':
-      return serialJoins(job.group, job.board, job.count, job.timeoutMs);
+      return serialJoins(job);
   }
 }
 
