@@ -16,7 +16,12 @@ const title = text().trim().min(1).max(500);
 const description = text().max(20_000).nullable();
 const priority = z.number().int().min(0).max(4);
 const dueDate = z.iso.date().nullable();
-const baseVersion = z.number().int().min(1);
+/** A board's `seq` and a task's `version` are PostgreSQL integers: no count goes past this. */
+const counter = z
+  .number()
+  .int()
+  .max(2 ** 31 - 1);
+const baseVersion = counter.min(1);
 const clientMutationId = text().min(1).max(100);
 /** A task's labels, as a set: the ids of labels of the task's org. */
 const labelIds = z.array(id).max(20);
@@ -122,7 +127,7 @@ export const taskPatch = z
   })
   .refine((patch) => Object.keys(patch).length > 0, 'patch names no field');
 
-export const boardJoinPayload = z.strictObject({ projectId: id, sinceSeq: z.number().int().min(0).optional() });
+export const boardJoinPayload = z.strictObject({ projectId: id, sinceSeq: counter.min(0).optional() });
 export const boardLeavePayload = z.strictObject({ projectId: id });
 export const taskCreatePayload = z.strictObject({ projectId: id, ...taskFields });
 export const taskUpdatePayload = z.strictObject({

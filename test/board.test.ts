@@ -193,6 +193,7 @@ describe('a task change on a shared board', () => {
     for (const payload of [
       { taskId: task.id, patch: { title: 'x' }, orgId: org.id },
       { taskId: task.id, patch: { version: 9 } },
+      { taskId: task.id, patch: { title: 'x' }, baseVersion: 2 ** 31 },
       { taskId: task.id, patch: {} },
       { taskId: 'not-a-uuid', patch: { title: 'x' } },
       null,
@@ -209,7 +210,7 @@ describe("a board's snapshot", () => {
       'a quote " a backslash \\ and a slash /',
       'a line\nbreak, a tab\t, a carriage return\r and a \u2028 line separator',
       'an emoji 🧭, עברית, 中文 and </script>',
-      // What the server writes in place of database JSON, less its NUL: text, nothing more.
+      // Text like the placeholder the server splices database JSON in for (less its NUL): it stays text.
       '\\u0000raw:00000000000000000000000000000000:0',
     ];
     const tasks: TaskJson[] = [];

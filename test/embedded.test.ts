@@ -4,8 +4,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { BoardEventJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser } from './support/api.js';
 import { describeChildren, freePort, type ServerProcess, startServerProcess } from './support/processes.js';
+import { connect, ok } from './support/sockets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dataDirs: string[] = [];
@@ -90,6 +92,18 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     expect(board.body.tasks).toEqual([
       expect.objectContaining({ id: taskId, title: 'Survive a restart!', priority: 2, columnId: columns[0]!.id }),
     ]);
+
+    // Over a socket, the snapshot and a rejoin read the same statements on PGlite as on PostgreSQL.
+    const socket = await connect(second.url, { token: login.body.token });
+    expect(await ok(socket, 'board:join', { projectId: project.id })).toEqual(board.body);
+    const replay = await ok(socket, 'board:join', { projectId: project.id, sinceSeq: 0 });
+    expect(replay.seq).toBe(board.body.seq);
+    expect(replay.events.map((e: BoardEventJson) => [e.seq, e.type, e.actor.id])).toEqual([
+      [1, 'task.created', alice.user.id],
+      [2, 'task.updated', alice.user.id],
+    ]);
+    expect(replay.events[1]).toEqual(updated.body.event);
+    socket.close();
 
     expect(secretFiles(dataDir)).toEqual(secrets);
     await second.stop(20_000);

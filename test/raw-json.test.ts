@@ -1,4 +1,4 @@
-import { Decoder, type Packet, PacketType } from 'socket.io-parser';
+import { Decoder, Encoder, type Packet, PacketType } from 'socket.io-parser';
 import { describe, expect, it } from 'vitest';
 import { RawJsonEncoder, rawJson, stringifyRaw } from '../server/raw-json.js';
 
@@ -28,11 +28,15 @@ describe('database JSON passed through to the client', () => {
     expect(decoded(encoded)).toEqual({ type: PacketType.ACK, nsp: '/', id: 12, data: [{ ok: true, data: { tasks, seq: 3 } }] });
   });
 
-  it('leaves text that looks like the placeholder as text, and packets without raw JSON as the standard encoder writes them', () => {
-    const packet: Packet = { type: PacketType.EVENT, nsp: '/', data: ['board:event', { title: '\u0000raw:0:0', other: '"\\u0000raw:' }] };
-    const encoded = new RawJsonEncoder().encode(packet);
-    expect(encoded).toEqual(new (Object.getPrototypeOf(RawJsonEncoder) as typeof RawJsonEncoder)().encode(packet));
-    expect(decoded(encoded)).toEqual(packet);
+  it('leaves the text around it as it is, placeholder look-alikes too', () => {
+    const around = { title: '\u0000raw:0:0', other: '"\\u0000raw:', quote: '" } ] \\' };
+    const packet: Packet = { type: PacketType.ACK, nsp: '/', id: 4, data: [{ before: around, tasks: rawJson(tasksText), after: around }] };
+    expect(decoded(new RawJsonEncoder().encode(packet))).toEqual({ ...packet, data: [{ before: around, tasks, after: around }] });
+  });
+
+  it('writes a packet without raw JSON as the standard encoder does', () => {
+    const packet: Packet = { type: PacketType.EVENT, nsp: '/', data: ['board:event', { title: 'plain', seq: 1 }] };
+    expect(new RawJsonEncoder().encode(packet)).toEqual(new Encoder().encode(packet));
   });
 
   it('is parsed by a plain JSON.stringify, so nowhere else writes it wrong', () => {

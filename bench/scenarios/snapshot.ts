@@ -60,7 +60,7 @@ export async function snapshot(ctx: BenchContext, server: NodeServer, board: Boa
       const serial = summarize(
         await gen!.serialJoin({ group: 'snap', board: board.projectId, sinceSeq, count: serialCount, timeoutMs: 30_000 }),
       );
-      const serverCpuMsPerJoin = Math.round((cpuSeconds(server.pid) - cpuBefore) * 100_000) / serial.count / 100;
+      const serverCpuMsPerJoin = Math.round(((cpuSeconds(server.pid) - cpuBefore) * 100_000) / serial.count) / 100;
       const rate = Math.max(0.5, Math.min(maxRate, (options.utilisation * 1000) / serial.mean));
       const durationMs = Math.min(60_000, Math.max(2000, (samples / rate) * 1000));
       const joined = await gen!.join({ group: 'snap', board: board.projectId, sinceSeq, rate, durationMs, ackTimeoutMs: 30_000 });

@@ -5,8 +5,8 @@ import type { AppContext } from '../context.js';
 import { isoTime, sql } from '../db/sql-script.js';
 import { readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
-import { rawJson } from '../raw-json.js';
 import { authorize } from '../orgs/access.js';
+import { rawJson } from '../raw-json.js';
 import { TASK_JSON } from '../tasks/task-row.js';
 
 /** A replay longer than this answers the snapshot instead, which is then cheaper to send. */
