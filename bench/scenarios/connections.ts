@@ -55,10 +55,11 @@ export async function connections(
   const users = ctx.fixture.users;
   const gens = ctx.generators.slice(0, 2);
   const run = async (protocol: Protocol, server: NodeServer): Promise<ConnectionsRun> => {
-    // Boards are interleaved (socket i on board i mod B), so each board's room fills during the whole ramp.
+    // Boards are interleaved (socket i on board i mod B), so each board's room fills during the whole
+    // ramp, and each of a board's sockets is another person, so its presence list grows with it.
     const spec = (i: number): SocketSpec => ({
       board: boards[i % boards.length]!.projectId,
-      ...(protocol === 'taskflow' ? { token: users[i % users.length]!.token } : {}),
+      ...(protocol === 'taskflow' ? { token: users[Math.floor(i / boards.length) % users.length]!.token } : {}),
     });
     const warm = await gens[0]!.connect(
       {
