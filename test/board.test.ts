@@ -229,3 +229,25 @@ describe("a board's snapshot", () => {
     expect(http.body).toEqual(board);
   });
 });
+
+describe('a rejoin far behind', () => {
+  it('answers up to 1,000 missed events, and the snapshot from 1,001 on', async () => {
+    const { project: board, columns: boardColumns } = await createProject(node.url, org, 'Busy board');
+    const { task } = await ok(aliceSocket, 'task:create', { projectId: board.id, columnId: boardColumns[0]!.id, title: 'busy' });
+    let seq = 0;
+    // Over HTTP, which has no per-socket rate limit.
+    for (let i = 0; i < 1001; i++) {
+      const answer = await api(node.url, 'PATCH', `/orgs/${org.slug}/tasks/${task.id}`, { title: `busy ${i}` }, alice.token);
+      seq = answer.body.event.seq;
+    }
+
+    const replay = await ok(bobSocket, 'board:join', { projectId: board.id, sinceSeq: seq - 1000 });
+    expect(replay.seq).toBe(seq);
+    expect(replay.events.map((e: BoardEventJson) => e.seq)).toEqual(Array.from({ length: 1000 }, (_, i) => seq - 999 + i));
+    expect(replay.events.at(-1).data.task.title).toBe('busy 1000');
+
+    const snapshot = await ok(bobSocket, 'board:join', { projectId: board.id, sinceSeq: seq - 1001 });
+    expect(snapshot.events).toBeUndefined();
+    expect(snapshot).toMatchObject({ seq, tasks: [expect.objectContaining({ id: task.id, title: 'busy 1000' })] });
+  });
+});
