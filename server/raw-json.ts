@@ -20,12 +20,15 @@ class RawJson {
   }
 }
 
-/**
- * The value that the JSON text `text` encodes, to hand on as it is. Its type is the value's, for
- * the wire types; in this process it is only ever written out.
- */
-export function rawJson<T>(text: string): T {
-  return new RawJson(text) as unknown as T;
+/** JSON text that encodes a `T`: in this process it can only be written out, never read as a `T`. */
+export type Raw<T> = RawJson & { readonly encodes?: T };
+
+/** What goes on the wire as a `T`: the value, or any part of it as raw JSON of that part's type. */
+export type Wire<T> = Raw<T> | (T extends readonly (infer I)[] ? Wire<I>[] : T extends object ? { [K in keyof T]: Wire<T[K]> } : T);
+
+/** The JSON text `text`, which encodes a `T`, to hand on as it is. */
+export function rawJson<T>(text: string): Raw<T> {
+  return new RawJson(text);
 }
 
 // While a write is under way, each RawJson is written as a mark holding its index in `writing`,

@@ -6,7 +6,7 @@ import { isoTime, sql } from '../db/sql-script.js';
 import { readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
-import { rawJson } from '../raw-json.js';
+import { rawJson, type Wire } from '../raw-json.js';
 import { TASK_JSON } from '../tasks/task-row.js';
 
 /** A replay longer than this answers the snapshot instead, which is then cheaper to send. */
@@ -32,7 +32,7 @@ export async function readBoard(
   principal: Principal,
   projectId: string,
   options: ReadBoardOptions = {},
-): Promise<{ orgId: string; board: BoardJoinData }> {
+): Promise<{ orgId: string; board: Wire<BoardJoinData> }> {
   const target = await ctx.locator.target('project', projectId, options.scopeOrgId);
   const admit = (standing: Standing): string => {
     authorize(standing, principal, target.orgId, 'board:read', target.outsider);
@@ -55,7 +55,7 @@ export async function readBoard(
  * database writes it; null where the log no longer holds them all (or never did), or there are
  * more than `MAX_REPLAY`.
  */
-function eventsSince(projectId: string, orgId: string, sinceSeq: number): TenantRead<BoardJoinData | null> {
+function eventsSince(projectId: string, orgId: string, sinceSeq: number): TenantRead<Wire<BoardJoinData> | null> {
   return {
     statement: sql`select p.seq, log.kept, log.events
        from projects p, lateral (
@@ -81,7 +81,7 @@ function eventsSince(projectId: string, orgId: string, sinceSeq: number): Tenant
  * board is read, not managed). The JSON goes to the client as the database wrote it (`rawJson`).
  * It names the org as the tenant filter would, and row-level security holds it too.
  */
-function snapshot(projectId: string, orgId: string): TenantRead<BoardSnapshot> {
+function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapshot>> {
   return {
     statement: sql`select p.seq, row_to_json(p)::text as project,
        (select coalesce(json_agg(c order by c.position collate "C"), '[]'::json)

@@ -3,6 +3,7 @@ import type { Ack, ClientEventName, ClientToServerEvents } from '../../shared/ev
 import type { AppContext } from '../context.js';
 import { AccessLost, toWireError } from '../errors.js';
 import { shuttingDown } from '../in-flight.js';
+import type { Wire } from '../raw-json.js';
 import type { TaskFlowSocket } from './types.js';
 
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
@@ -19,7 +20,7 @@ export type HandlerTable = Partial<Record<ClientEventName, SocketHandler>>;
 export function on<E extends ClientEventName, P>(
   event: E,
   schema: ZodType<P>,
-  run: (socket: TaskFlowSocket, payload: P) => Promise<AckData<E>>,
+  run: (socket: TaskFlowSocket, payload: P) => Promise<Wire<AckData<E>>>,
 ): HandlerTable {
   return { [event]: { schema, run } } as HandlerTable;
 }
