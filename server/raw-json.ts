@@ -63,10 +63,7 @@ function splice(json: string, texts: string[]): string {
 
 /** `JSON.stringify(value)`, with each `rawJson` written as its text. */
 export function stringifyRaw(value: unknown): string {
-  return writeRaw(
-    () => JSON.stringify(value),
-    (json, texts) => splice(json, texts),
-  );
+  return writeRaw(() => JSON.stringify(value), splice);
 }
 
 /** socket.io's encoder, writing each `rawJson` in a packet as its text. */

@@ -130,7 +130,7 @@ export async function serialJoins(job: SerialJoinJob): Promise<number[]> {
   const latencies: number[] = [];
   for (let i = 0; i < job.count; i += 1) {
     const started = nowMs();
-    const answer = await socket.timeout(job.timeoutMs).emitWithAck('board:join', joinPayload(job));
+    const answer = await socket.timeout(job.timeoutMs).emitWithAck('board:join', { projectId: job.board, sinceSeq: job.sinceSeq });
     if (!answer?.ok) throw new Error(`board:join refused: ${codeOf(answer)}`);
     latencies.push(nowMs() - started);
   }
@@ -152,7 +152,7 @@ export async function joins(job: JoinJob): Promise<JoinResult> {
   const lags = await openLoop(job.rate, job.durationMs, (k, due) => {
     const { socket } = sockets[k % sockets.length]!;
     outstanding += 1;
-    socket.emit('board:join', joinPayload(job), (answer: any) => {
+    socket.emit('board:join', { projectId: job.board, sinceSeq: job.sinceSeq }, (answer: any) => {
       outstanding -= 1;
       if (answer?.ok) {
         ok += 1;
@@ -171,8 +171,4 @@ export async function joins(job: JoinJob): Promise<JoinResult> {
   });
   await until(() => outstanding === 0, job.ackTimeoutMs, 5);
   return { ok, failed: failed + outstanding, errors, latencies, bytes, tasks, events, seq, health: health.stop(summarize(lags)) };
-}
-
-function joinPayload(job: { board: string; sinceSeq?: number }): { projectId: string; sinceSeq?: number } {
-  return job.sinceSeq === undefined ? { projectId: job.board } : { projectId: job.board, sinceSeq: job.sinceSeq };
 }

@@ -80,7 +80,5 @@ export async function closeConnections(io: TaskFlowServer, withinMs: number): Pr
         connection.close();
       }),
   );
-  let timer: NodeJS.Timeout | undefined;
-  await Promise.race([Promise.all(closed), new Promise<void>((resolve) => (timer = setTimeout(resolve, withinMs)))]);
-  clearTimeout(timer);
+  await Promise.race([Promise.all(closed), new Promise<void>((resolve) => setTimeout(resolve, withinMs).unref())]);
 }
