@@ -1,6 +1,8 @@
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { pruneEvents } from '../server/board/event-log.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
-import { createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
@@ -11,12 +13,13 @@ let project: ProjectJson;
 let columns: ColumnJson[];
 let socket: ClientSocket;
 let alice: TestUser;
+let org: TestOrg;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   node = await startServer({ DATABASE_URL: db.url, BOARD_EVENT_RETENTION: '10' });
   alice = await registerUser(node.url, 'alice');
-  const org = await createOrg(node.url, alice);
+  org = await createOrg(node.url, alice);
   ({ project, columns } = await createProject(node.url, org));
   socket = await connect(node.url, { token: alice.token });
 });
@@ -108,6 +111,34 @@ describe('board:join with sinceSeq', () => {
     expect((await ok(socket, 'task:update', { taskId: task.id, patch: { title } })).event).toBeNull();
     expect(await count()).toBe(before);
     expect((await ok(socket, 'board:join', { projectId: project.id })).seq).toBe(seq);
+  });
+
+  it('prunes without visiting what earlier prunings deleted, however long the board has lived', async () => {
+    // A board 5,000 events old, whose earlier prunings left 4,990 deleted rows in the index (as
+    // they stay until a vacuum); its next pruning is due at seq 5,005 and keeps the latest 10.
+    const { project: board } = await createProject(node.url, org, 'Long-lived');
+    await db.query(
+      `insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload)
+       select gen_random_uuid(), now(), $1, $2, seq, 'task.updated', '{}', '{}' from generate_series(1, 5004) seq`,
+      [org.id, board.id],
+    );
+    await db.query('delete from board_events where project_id = $1 and seq <= 4990', [board.id]);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`begin; select set_config('app.board_seq', '5005', true)`);
+      const explained = await client.query(`explain (analyze, buffers, format json) ${pruneEvents(board.id, 10).text}`);
+      const { Plan: plan } = explained.rows[0]['QUERY PLAN'][0];
+      const kept = await client.query('select min(seq)::int as min, count(*)::int as n from board_events where project_id = $1', [
+        board.id,
+      ]);
+      expect(kept.rows[0]).toEqual({ min: 4996, n: 9 });
+      // The pages it read: a few, where reaching down to seq 1 read every deleted row's.
+      expect(plan['Shared Hit Blocks'] + plan['Shared Read Blocks']).toBeLessThan(30);
+    } finally {
+      await client.query('rollback');
+      await client.end();
+    }
   });
 
   it('answers the snapshot for a sinceSeq from the future, and refuses one no board can reach', async () => {
