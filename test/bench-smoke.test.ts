@@ -30,8 +30,13 @@ describe('npm run bench -- --quick', () => {
       const results = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8'));
       const { throughput, fanout, connections, snapshot } = results.scenarios;
       expect(results.meta.mode).toBe('quick');
+      const { budgetLoad } = throughput;
       for (const value of [throughput.pgbenchTps, throughput.pgbenchP99Ms, throughput.ratio, throughput.rounds[0].steps[0].ack.p99])
         expect(isNumber(value), JSON.stringify(throughput)).toBe(true);
+      expect(budgetLoad.pairs).toHaveLength(1);
+      expect(budgetLoad.rate).toBeCloseTo(throughput.pgbenchTps * 0.4, 0);
+      for (const value of [budgetLoad.ackP99Ms, budgetLoad.pgbenchP99Ms, budgetLoad.p99OverPgbenchMs])
+        expect(isNumber(value), JSON.stringify(budgetLoad)).toBe(true);
       for (const run of [fanout.rounds[0].taskflow, fanout.rounds[0].relay]) {
         expect(isNumber(run.lastViewer.p99) && isNumber(run.losses) && isNumber(run.duplicates), JSON.stringify(run)).toBe(true);
       }
@@ -42,7 +47,7 @@ describe('npm run bench -- --quick', () => {
       }
       expect(isNumber(snapshot.latency.p99) && snapshot.tasks > 0, JSON.stringify(snapshot)).toBe(true);
       expect(isNumber(snapshot.rejoin.latency.p99) && snapshot.rejoin.events === 5, JSON.stringify(snapshot.rejoin)).toBe(true);
-      expect(results.budgets.map((budget: { path: string }) => budget.path)).toHaveLength(7);
+      expect(results.budgets.map((budget: { path: string }) => budget.path)).toHaveLength(8);
       expect(readFileSync(path.join(out, 'latest.md'), 'utf8')).toContain('| path | TaskFlow |');
     },
     QUICK_RUN_MS,

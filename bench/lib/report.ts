@@ -1,7 +1,7 @@
 import type { ConnectionsResult } from '../scenarios/connections.js';
 import type { FanoutResult } from '../scenarios/fanout.js';
 import type { SnapshotResult } from '../scenarios/snapshot.js';
-import type { ThroughputResult } from '../scenarios/throughput.js';
+import { BUDGET_LOAD, type ThroughputResult } from '../scenarios/throughput.js';
 import { round } from './stats.js';
 
 export interface Budget {
@@ -37,6 +37,7 @@ export interface BenchResults {
   budgets: Budget[];
 }
 
+const signed = (ms: number) => `${ms >= 0 ? '+' : ''}${ms} ms`;
 const ok = <T extends object>(value: T | { error: string } | undefined): T | null => (value && !('error' in value) ? (value as T) : null);
 const kb = (bytes: number) => `${round(bytes / 1024, 1)} KB`;
 const KB = 1024;
@@ -55,13 +56,23 @@ export function budgets(scenarios: BenchResults['scenarios']): Budget[] {
       met: tp.ratio >= 0.4,
       generatorBound: tp.generatorBound,
     });
+    const load = tp.budgetLoad;
     list.push({
-      path: 'task mutation, sender ack p99 (at that rate)',
+      path: `task mutation, sender ack p99 (at ${round(BUDGET_LOAD * 100, 0)}% of pgbench's tps, the throughput budget's load; median of ${load.pairs.length} pairs)`,
+      figure: `${load.ackP99Ms} ms at ${load.rate}/s`,
+      baseline: `pgbench -N paced at the same rate, p99: ${load.pgbenchP99Ms} ms`,
+      comparison: signed(load.p99OverPgbenchMs),
+      budget: '≤ +10 ms',
+      met: load.p99OverPgbenchMs <= 10 && load.clean,
+      generatorBound: tp.generatorBound,
+    });
+    list.push({
+      path: "task mutation, sender ack p99 at the max rate (for reference: near 50 ms by the max rate's definition)",
       figure: `${tp.ackP99Ms} ms`,
       baseline: `pgbench -N at the same rate, p99: ${tp.pgbenchP99Ms} ms`,
-      comparison: `${tp.p99OverPgbenchMs >= 0 ? '+' : ''}${tp.p99OverPgbenchMs} ms`,
-      budget: '≤ +10 ms',
-      met: tp.p99OverPgbenchMs <= 10,
+      comparison: signed(tp.p99OverPgbenchMs),
+      budget: '—',
+      met: null,
       generatorBound: tp.generatorBound,
     });
   }
@@ -168,6 +179,21 @@ export function markdown(results: BenchResults): string {
           `${r.limit ? `${r.limit.rate}/s: ${r.limit.reasons.join('; ')}` : 'none (lower bound)'}${r.generatorBound ? ' (gen-bound)' : ''} |`,
       ),
     );
+    lines.push(
+      '',
+      `The sender ack p99 at the throughput budget's load, ${round(BUDGET_LOAD * 100, 0)}% of each round's pgbench tps: TaskFlow for one step, then`,
+      'pgbench -N paced at the same rate, in turn; the budget is judged on the median of the differences.',
+      '',
+      '| round | rate | TaskFlow ack p99 | pgbench p99 | difference | every ack ok, every event delivered |',
+      '|---|---|---|---|---|---|',
+    );
+    tp.rounds.forEach((r, i) => {
+      for (const pair of r.budgetLoad.pairs) {
+        lines.push(
+          `| ${i + 1} | ${r.budgetLoad.rate}/s | ${pair.ackP99} ms | ${pair.pgbenchP99} ms | ${signed(round(pair.ackP99 - pair.pgbenchP99))} | ${pair.clean ? 'yes' : '**no**'} |`,
+        );
+      }
+    });
   }
   const fo = ok<FanoutResult>(scenarios.fanout);
   if (fo) {
