@@ -314,8 +314,8 @@ export async function throughput(
     budgetLoad: {
       rate: median(rounds.map((r) => r.budgetLoad.rate)),
       pairs,
-      ackP99Ms: median(pairs.map((p) => p.ackP99)),
-      pgbenchP99Ms: median(pairs.map((p) => p.pgbenchP99)),
+      ackP99Ms: round(median(pairs.map((p) => p.ackP99))),
+      pgbenchP99Ms: round(median(pairs.map((p) => p.pgbenchP99))),
       p99OverPgbenchMs: round(median(pairs.map((p) => p.ackP99 - p.pgbenchP99))),
       clean: pairs.length > 0 && pairs.every((p) => p.clean),
     },
