@@ -61,7 +61,9 @@ const SIZES = quick
       fanoutBoards: 2,
     }
   : {
-      connections: { sockets: 10_000, concurrency: 64, settleMs: 2000, idleCpuMs: 10_000 },
+      // Idle CPU over one socket.io ping interval (25 s), so that every socket's heartbeat counts
+      // once on both sides: a shorter window caught pings or none depending on how long the ramp took.
+      connections: { sockets: 10_000, concurrency: 64, settleMs: 2000, idleCpuMs: 25_000 },
       snapshot: {
         tasks: 1000,
         sockets: 4,
