@@ -96,6 +96,22 @@ describe('board:join with sinceSeq', () => {
     ]);
   });
 
+  it('keeps the latest events, and no gap, when the updates come at once and travel together', async () => {
+    const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'busy' });
+    const writers = await Promise.all([1, 2, 3, 4].map(() => connect(node.url, { token: alice.token })));
+    await Promise.all(
+      Array.from({ length: 40 }, (_, i) => ok(writers[i % 4]!, 'task:update', { taskId: task.id, patch: { title: `busy ${i}` } })),
+    );
+    const { seq } = await ok(socket, 'board:join', { projectId: project.id });
+    const [log] = await db.query<{ n: number; min: number; max: number }>(
+      'select count(*)::int as n, min(seq)::int as min, max(seq)::int as max from board_events where project_id = $1',
+      [project.id],
+    );
+    expect(log).toMatchObject({ max: seq, n: log!.max - log!.min + 1 });
+    expect(log!.n).toBeGreaterThanOrEqual(10);
+    expect(log!.n).toBeLessThan(15);
+  });
+
   it('prunes nothing for an update that changes nothing, even at a seq due for pruning', async () => {
     let title = 'steady';
     const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title });

@@ -73,7 +73,7 @@ export interface PgbenchResult {
 /**
  * `pgbench -N -c C -j C -T S --log`: tps, and the latency percentiles computed from the
  * per-transaction log. With `rate`, paced open loop (`-R`) like TaskFlow's generator: each
- * latency then counts from the scheduled start (the log's schedule lag added).
+ * latency then counts from the scheduled start (pgbench logs it so).
  */
 export async function runPgbench(database: string, clients: number, seconds: number, rate?: number): Promise<PgbenchResult> {
   const dir = mkdtempSync(path.join(tmpdir(), 'taskflow-pgbench-'));
@@ -99,11 +99,12 @@ export async function runPgbench(database: string, clients: number, seconds: num
     const tps = /tps = ([\d.]+) \(without initial connection time\)/.exec(stdout);
     if (!tps) throw new Error(`pgbench printed no tps:\n${stdout}`);
     // Each log line: client_id transaction_no time(µs) script_no time_epoch time_us [schedule_lag(µs), with -R].
+    // With -R, `time` already counts from the scheduled start: the lag is part of it, not to add.
     const latencies: number[] = [];
     for (const file of readdirSync(dir).filter((name) => name.startsWith('tx'))) {
       for (const line of readFileSync(path.join(dir, file), 'utf8').split('\n')) {
         const fields = line.split(' ');
-        const micros = Number(fields[2]) + (rate ? Number(fields[6]) : 0);
+        const micros = Number(fields[2]);
         if (line && Number.isFinite(micros)) latencies.push(micros / 1000);
       }
     }

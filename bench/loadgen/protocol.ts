@@ -66,6 +66,8 @@ export interface SendJob {
   template?: unknown;
   /** Also answer each message's ack latency, by `<board>/<message id>`. */
   perMessage?: boolean;
+  /** Due at exponentially distributed gaps (mean 1 / rate), as `pgbench -R` schedules, instead of evenly. */
+  poisson?: boolean;
 }
 
 /** Open-loop `board:join`s over the group's sockets. */

@@ -14,24 +14,27 @@ import {
 import { type GenSocket, group } from './sockets.js';
 
 /**
- * Calls `fire(k, due)` for k = 0.. at due = start + k × 1000 / rate until `durationMs` is over,
- * however late the previous calls were answered (open loop); answers how late each call left.
+ * Calls `fire(k, due)` for k = 0.. at `rate` a second for `durationMs`, however late the previous
+ * calls were answered (open loop); answers how late each call left. The calls are due every
+ * 1000 / rate ms, or, with `poisson`, at exponentially distributed gaps of that mean, as
+ * `pgbench -R` schedules its transactions.
  */
-async function openLoop(rate: number, durationMs: number, fire: (k: number, dueMs: number) => void): Promise<number[]> {
+async function openLoop(rate: number, durationMs: number, poisson: boolean, fire: (k: number, dueMs: number) => void): Promise<number[]> {
   const interval = 1000 / rate;
   const total = Math.max(1, Math.floor((durationMs / 1000) * rate));
-  const start = nowMs() + 20;
+  const gap = () => (poisson ? -Math.log(1 - Math.random()) * interval : interval);
   const lags: number[] = [];
+  let due = nowMs() + 20;
   let k = 0;
   while (k < total) {
     const now = nowMs();
-    while (k < total && start + k * interval <= now) {
-      const due = start + k * interval;
+    while (k < total && due <= now) {
       fire(k, due);
       lags.push(nowMs() - due);
       k += 1;
+      due += gap();
     }
-    if (k < total) await sleep(Math.max(0, start + k * interval - nowMs()));
+    if (k < total) await sleep(Math.max(0, due - nowMs()));
   }
   return lags;
 }
@@ -54,7 +57,7 @@ export async function send(job: SendJob): Promise<SendResult> {
   let lastAnswer = 0;
   const acks: Array<[string, number]> = [];
   const first = nowMs();
-  const lags = await openLoop(job.rate, job.durationMs, (k, due) => {
+  const lags = await openLoop(job.rate, job.durationMs, job.poisson ?? false, (k, due) => {
     const index = k % sockets.length;
     const { socket } = sockets[index]!;
     const target = job.targets[index]!;
@@ -149,7 +152,7 @@ export async function joins(job: JoinJob): Promise<JoinResult> {
   let tasks = 0;
   let events = 0;
   let seq = 0;
-  const lags = await openLoop(job.rate, job.durationMs, (k, due) => {
+  const lags = await openLoop(job.rate, job.durationMs, false, (k, due) => {
     const { socket } = sockets[k % sockets.length]!;
     outstanding += 1;
     socket.emit('board:join', { projectId: job.board, sinceSeq: job.sinceSeq }, (answer: any) => {

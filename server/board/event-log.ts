@@ -81,9 +81,9 @@ export function eventInsert(orgId: string, event: BoardEventJson, made?: { seq: 
  * worth, which the pruning before it left: not every event below the bound. The rows that earlier
  * prunings deleted stay in the index until a vacuum, and a range reaching down to the board's
  * first seq would visit them all, every time: 40,000 dead events made a pruning take 26 ms, with
- * the board's row locked and its writers waiting. (Lowering the retention leaves the events
- * between the old bound and the new one in the log, where a replay, which needs every event since
- * its `sinceSeq`, never uses them.)
+ * the board's row locked and its writers waiting. (Changing the retention, or nodes that run
+ * with different ones for a while, as in a rolling change of it, can leave some older events in
+ * the log for good, where a replay, which needs every event since its `sinceSeq`, never uses them.)
  */
 export function pruneEvents(projectId: string, retention: number): Sql {
   const interval = pruningInterval(retention);
