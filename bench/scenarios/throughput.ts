@@ -17,7 +17,7 @@ export interface ThroughputOptions {
   maxSteps: number;
   /** Bisections between the last rate that passed and the first that failed. */
   refinements: number;
-  /** Pairs per round at the budget's load: TaskFlow, then pgbench paced at the same rate. */
+  /** Pairs per round at the budget's load: a TaskFlow step and pgbench paced at the same rate, in turn. */
   latencyPairs: number;
 }
 
@@ -93,7 +93,7 @@ export interface ThroughputRound {
   ratio: number;
   p99OverPgbenchMs: number;
   /** The pairs at the budget's load, this round's share. */
-  budgetLoad: { rate: number; pairs: LatencyPair[] };
+  budgetLoad: Pick<BudgetLoadLatency, 'rate' | 'pairs'>;
   steps: Step[];
 }
 
