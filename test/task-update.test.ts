@@ -122,6 +122,14 @@ describe('a plain field update on PostgreSQL', () => {
     return (await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title })).task as TaskJson;
   }
 
+  async function otherBoardTask(): Promise<TaskJson> {
+    const {
+      project: board,
+      columns: [column],
+    } = await createProject(node.url, org, 'Other board');
+    return (await ok(socket, 'task:create', { projectId: board.id, columnId: column!.id, title: 'Other' })).task as TaskJson;
+  }
+
   async function boardSeq(): Promise<number> {
     return (await api(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, org.owner.token)).body.seq;
   }
@@ -205,6 +213,30 @@ describe('a plain field update on PostgreSQL', () => {
       [project.id, seq],
     );
     expect(written.transactions).toBeLessThan(changes);
+  });
+
+  it('lets a busy board give up its connection when other work waits for one of the pool', async () => {
+    const [busy, other] = [await newTask('Busy'), await otherBoardTask()];
+    // The locator remembers both tasks' boards, so that each change below needs no read of its own.
+    await ok(socket, 'task:update', { taskId: busy.id, patch: { priority: 1 } });
+    await ok(socket, 'task:update', { taskId: other.id, patch: { priority: 1 } });
+    // Nine of the pool's ten connections are busy elsewhere; the busy board holds the tenth while its changes wait.
+    const writers = await Promise.all(Array.from({ length: 4 }, () => connect(node.url, { token: org.owner.token })));
+    const pool = node.server.ctx.orm.em.getConnection().getKnex().client;
+    const held = await Promise.all(Array.from({ length: 9 }, () => pool.acquireConnection()));
+    try {
+      const answered: string[] = [];
+      const update = (writer: ClientSocket, task: TaskJson, title: string) =>
+        request(writer, 'task:update', { taskId: task.id, patch: { title } }).then((answer) => (answered.push(task.id), answer));
+      // Four writers, within the per-socket rate limit.
+      const changes = writers.flatMap((writer, w) => Array.from({ length: 80 }, (_, i) => update(writer, busy, `Busy ${w}.${i}`)));
+      changes.push(update(socket, other, 'Served meanwhile'));
+      expect((await Promise.all(changes)).every((answer) => answer.ok)).toBe(true);
+      // 320 changes are ten messages of 32 at most: the other board's came before the last of them.
+      expect(answered.indexOf(other.id)).toBeLessThan(answered.length - 32);
+    } finally {
+      for (const connection of held) await pool.releaseConnection(connection);
+    }
   });
 
   it("refuses another org's user and key among a board's changes sent together, as if the task did not exist", async () => {

@@ -95,6 +95,8 @@ export interface ScriptConnection {
    * without a BEGIN of its own as one transaction, committed at its end, rolled back on an error.
    */
   run(...statements: Sql[]): Promise<Array<Array<Record<string, unknown>>>>;
+  /** Whether other work waits for a connection of the pool, so that this one should be let go. */
+  wanted(): boolean;
 }
 
 interface RawPgClient {
@@ -157,6 +159,7 @@ export async function withScriptConnection<T>(orm: Orm, work: (connection: Scrip
       const results = await send(raw, (await executable(raw, statements)).join(';\n'));
       return results.map((each) => each.rows);
     },
+    wanted: () => client.pool.numPendingAcquires() > 0,
   };
   try {
     return await work(connection);
