@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneEvents } from '../server/board/event-log.js';
+import { enterTenant } from '../server/db/tenant.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -142,7 +143,8 @@ describe('board:join with sinceSeq', () => {
     const client = new pg.Client({ connectionString: db.url });
     await client.connect();
     try {
-      await client.query(`begin; select set_config('app.board_seq', '5005', true)`);
+      // As the board's transaction runs it: as the tenant, under row-level security.
+      await client.query(`begin; ${enterTenant(org.id).text}; select set_config('app.board_seq', '5005', true)`);
       const explained = await client.query(`explain (analyze, buffers, format json) ${pruneEvents(board.id, 10).text}`);
       const { Plan: plan } = explained.rows[0]['QUERY PLAN'][0];
       const kept = await client.query('select min(seq)::int as min, count(*)::int as n from board_events where project_id = $1', [
