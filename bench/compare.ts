@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { killAllChildren, type NodeServer, startNodeServer } from './lib/children.js';
+import { cpuMeter, killAllChildren, type NodeServer, startNodeServer, TASKFLOW_NODE_ARGS } from './lib/children.js';
 import { createBenchDatabase } from './lib/database.js';
 import { type Board, createBoards, createTasks, type Fixture, seedOrg } from './lib/seed.js';
 import { median, round, summarize } from './lib/stats.js';
@@ -37,6 +37,9 @@ interface Side {
 interface StepResult {
   p50: number;
   p99: number;
+  /** The server's CPU time, and PostgreSQL's, per update (ms). */
+  serverCpu: number;
+  postgresCpu: number;
   clean: boolean;
 }
 
@@ -60,6 +63,7 @@ let steps = 0;
 async function step(side: Side, [writers, watchers]: Generator[], durationMs = STEP_MS): Promise<StepResult> {
   const tag = `cmp${steps++}`;
   await watchers!.watch(`${side.name}-watch`, tag);
+  const cpu = cpuMeter([side.server.pid]);
   const sent = await writers!.send({
     group: `${side.name}-write`,
     tag,
@@ -71,9 +75,17 @@ async function step(side: Side, [writers, watchers]: Generator[], durationMs = S
     ackTimeoutMs: 5000,
   });
   const seen = await watchers!.collect({ group: `${side.name}-watch`, tag, expected: sent.okPerBoard, waitMs: 3000 });
+  const used = cpu();
+  const perUpdate = (seconds: number) => round((seconds * 1000) / Math.max(1, sent.ok), 3);
   const delivered = seen.sockets.reduce((total, socket) => total + socket.received.length, 0);
   const ack = summarize(sent.latencies);
-  return { p50: ack.p50, p99: ack.p99, clean: sent.ok === sent.sent && delivered === sent.ok && !sent.health.bound };
+  return {
+    p50: ack.p50,
+    p99: ack.p99,
+    serverCpu: perUpdate(used.processes),
+    postgresCpu: perUpdate(used.postgres),
+    clean: sent.ok === sent.sent && delivered === sent.ok && !sent.health.bound,
+  };
 }
 
 async function main(): Promise<void> {
@@ -84,7 +96,7 @@ async function main(): Promise<void> {
   const generators = [startGenerator('writers'), startGenerator('watchers')];
   try {
     const start = async (name: Side['name'], script: string) => {
-      const server = await startNodeServer(name, { script, env, workDir });
+      const server = await startNodeServer(name, { script, env, workDir, nodeArgs: TASKFLOW_NODE_ARGS });
       servers.push(server);
       return server;
     };
@@ -103,20 +115,19 @@ async function main(): Promise<void> {
       const order = p % 2 === 0 ? sides : [...sides].reverse();
       for (const [i, side] of order.entries()) results[side.name].push({ ...(await step(side, generators)), first: i === 0 });
       const [b, a] = [results.before.at(-1)!, results.after.at(-1)!];
-      console.log(
-        `pair ${p + 1}: before p50 ${b.p50} p99 ${b.p99} ms | after p50 ${a.p50} p99 ${a.p99} ms${b.clean && a.clean ? '' : ' (not clean)'}`,
-      );
+      const show = (r: StepResult) => `p50 ${r.p50} p99 ${r.p99} ms, CPU per update ${r.serverCpu} (server) ${r.postgresCpu} (PostgreSQL)`;
+      console.log(`pair ${p + 1}: before ${show(b)} | after ${show(a)}${b.clean && a.clean ? '' : ' (not clean)'}`);
     }
-    // A step's place in its pair matters on this machine, so each place is compared with itself.
-    const medianOf = (name: Side['name'], first: boolean, key: 'p50' | 'p99') =>
+    // A step's place in its pair can matter on this machine, so each place is also compared with itself.
+    const medianOf = (name: Side['name'], first: boolean, key: 'p50' | 'p99' | 'serverCpu' | 'postgresCpu') =>
       median(results[name].filter((r) => r.first === first).map((r) => r[key]));
-    for (const key of ['p50', 'p99'] as const) {
+    for (const key of ['p50', 'p99', 'serverCpu', 'postgresCpu'] as const) {
       const places = [true, false].map(
         (first) => `${first ? 'first' : 'second'} ×${round(medianOf('after', first, key) / medianOf('before', first, key))}`,
       );
       const differences = results.after.map((r, i) => r[key] - results.before[i]![key]);
       console.log(
-        `ack ${key} at ${RATE}/s, after against before: median of differences ${round(median(differences))} ms; by place ${places.join(', ')}`,
+        `${key} at ${RATE}/s, after against before: median of differences ${round(median(differences), 3)} ms; by place ${places.join(', ')}`,
       );
     }
   } finally {

@@ -7,7 +7,7 @@ import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedis, type RedisProcess } from '../test/support/processes.js';
-import { killAllChildren, type NodeServer, ROOT, startNodeServer } from './lib/children.js';
+import { killAllChildren, type NodeServer, ROOT, startNodeServer, TASKFLOW_NODE_ARGS } from './lib/children.js';
 import { type BenchDatabase, createBenchDatabase, initPgbench } from './lib/database.js';
 import { type BenchResults, budgets, markdown } from './lib/report.js';
 import { createBoards, seedOrg } from './lib/seed.js';
@@ -127,7 +127,7 @@ async function attempt<T>(name: Scenario, work: () => Promise<T>): Promise<T | {
 async function main(): Promise<number> {
   const workDir = mkdtempSync(path.join(tmpdir(), 'taskflow-bench-'));
   const profileDir = path.join(outDir, 'profiles');
-  const nodeArgs = args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+  const nodeArgs = [...TASKFLOW_NODE_ARGS, ...(args['cpu-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [])];
   const scenarios: BenchResults['scenarios'] = {};
   let database: BenchDatabase | undefined;
   const forget = () => {

@@ -6,6 +6,8 @@ import { type Child, freePort, httpStatus, killAllChildren, spawnChild } from '.
 import { sleep, until } from './clock.js';
 
 export const ROOT = path.resolve(import.meta.dirname, '../..');
+/** Node's flags for a TaskFlow node, as `npm start` gives them (package.json; README, "Configuration"). */
+export const TASKFLOW_NODE_ARGS = ['--max-semi-space-size=64'];
 /** A child of the bench: the test support's, whose output's tail is kept and which dies with the bench at the latest. */
 export type BenchChild = Child;
 export { killAllChildren, spawnChild };
