@@ -159,7 +159,8 @@ export async function withScriptConnection<T>(orm: Orm, work: (connection: Scrip
       const results = await send(raw, (await executable(raw, statements)).join(';\n'));
       return results.map((each) => each.rows);
     },
-    wanted: () => client.pool.numPendingAcquires() > 0,
+    // A pool already destroyed (a stop that outlasted its drain) wants its connections back too.
+    wanted: () => (client.pool?.numPendingAcquires() ?? 1) > 0,
   };
   try {
     return await work(connection);
