@@ -2,12 +2,11 @@
 // The throughput scenario's load at one rate on two builds of the server, in turn: the checkout in
 // DIR (a `git worktree` of the revision to compare with, its node_modules linked to this one's) and
 // this one, on one database; see bench/README.md.
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { cpuMeter, killAllChildren, type NodeServer, startNodeServer, TASKFLOW_NODE_ARGS } from './lib/children.js';
+import { cpuMeter, killAllChildren, type NodeServer, startNodeServer, TASKFLOW_NODE_ARGS, taskflowEnv } from './lib/children.js';
 import { createBenchDatabase } from './lib/database.js';
 import { type Board, createBoards, createTasks, type Fixture, seedOrg } from './lib/seed.js';
 import { median, round, summarize } from './lib/stats.js';
@@ -42,6 +41,8 @@ interface StepResult {
   postgresCpu: number;
   clean: boolean;
 }
+const MEASURES = ['p50', 'p99', 'serverCpu', 'postgresCpu'] as const;
+type Measure = (typeof MEASURES)[number];
 
 /** Connects a side's writers (one task each) and a watcher per board, in groups named after it. */
 async function prepare(side: Omit<Side, 'targets'>, fixture: Fixture, boards: Board[], [writers, watchers]: Generator[]): Promise<Side> {
@@ -91,7 +92,7 @@ async function step(side: Side, [writers, watchers]: Generator[], durationMs = S
 async function main(): Promise<void> {
   const database = await createBenchDatabase();
   const workDir = mkdtempSync(path.join(tmpdir(), 'taskflow-compare-'));
-  const env = { DATABASE_URL: database.url, JWT_SECRET: randomBytes(36).toString('base64url'), LOG_LEVEL: 'warn', SOCKET_RATE_LIMIT: '0' };
+  const env = taskflowEnv(database.url);
   const servers: NodeServer[] = [];
   const generators = [startGenerator('writers'), startGenerator('watchers')];
   try {
@@ -119,9 +120,9 @@ async function main(): Promise<void> {
       console.log(`pair ${p + 1}: before ${show(b)} | after ${show(a)}${b.clean && a.clean ? '' : ' (not clean)'}`);
     }
     // A step's place in its pair can matter on this machine, so each place is also compared with itself.
-    const medianOf = (name: Side['name'], first: boolean, key: 'p50' | 'p99' | 'serverCpu' | 'postgresCpu') =>
+    const medianOf = (name: Side['name'], first: boolean, key: Measure) =>
       median(results[name].filter((r) => r.first === first).map((r) => r[key]));
-    for (const key of ['p50', 'p99', 'serverCpu', 'postgresCpu'] as const) {
+    for (const key of MEASURES) {
       const places = [true, false].map(
         (first) => `${first ? 'first' : 'second'} ×${round(medianOf('after', first, key) / medianOf('before', first, key))}`,
       );

@@ -1,13 +1,12 @@
 // `npm run bench [-- --quick] [--out DIR] [--only throughput,fanout,connections,snapshot] [--cpu-prof]`
 // DESIGN §9's measurements, each against a baseline taken in the same run; see bench/README.md.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { startRedis, type RedisProcess } from '../test/support/processes.js';
-import { killAllChildren, type NodeServer, ROOT, startNodeServer, TASKFLOW_NODE_ARGS } from './lib/children.js';
+import { killAllChildren, type NodeServer, ROOT, startNodeServer, TASKFLOW_NODE_ARGS, taskflowEnv } from './lib/children.js';
 import { type BenchDatabase, createBenchDatabase, initPgbench } from './lib/database.js';
 import { type BenchResults, budgets, markdown } from './lib/report.js';
 import { createBoards, seedOrg } from './lib/seed.js';
@@ -103,17 +102,6 @@ function revision(): string {
 const measured = revision();
 const log = (message: string) => console.log(`[${((Date.now() - started.getTime()) / 1000).toFixed(1).padStart(6)} s] ${message}`);
 
-function serverEnv(database: BenchDatabase, redis?: RedisProcess): Record<string, string> {
-  return {
-    DATABASE_URL: database.url,
-    JWT_SECRET: JWT_SECRET,
-    LOG_LEVEL: 'warn',
-    SOCKET_RATE_LIMIT: '0',
-    ...(redis ? { REDIS_URL: redis.url } : {}),
-  };
-}
-const JWT_SECRET = randomBytes(36).toString('base64url');
-
 /** Runs one scenario, keeping its error in the results instead of ending the run. */
 async function attempt<T>(name: Scenario, work: () => Promise<T>): Promise<T | { error: string }> {
   try {
@@ -147,7 +135,7 @@ async function main(): Promise<number> {
     postgres = `PostgreSQL ${(await database.query<{ server_version: string }>('show server_version'))[0]?.server_version ?? '?'}`;
     if (only.has('throughput')) await initPgbench(database.name);
     const node = (name: string, extra: Record<string, string> = {}) =>
-      startNodeServer(name, { script: 'server/main.ts', env: { ...serverEnv(database!), ...extra }, nodeArgs, workDir });
+      startNodeServer(name, { script: 'server/main.ts', env: { ...taskflowEnv(database!.url), ...extra }, nodeArgs, workDir });
     const relayNode = (name: string, extra: Record<string, string> = {}) =>
       startNodeServer(name, { script: 'bench/relay-server.ts', env: extra, workDir });
 

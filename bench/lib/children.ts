@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -8,6 +9,15 @@ import { sleep, until } from './clock.js';
 export const ROOT = path.resolve(import.meta.dirname, '../..');
 /** Node's flags for a TaskFlow node, as `npm start` gives them (package.json; README, "Configuration"). */
 export const TASKFLOW_NODE_ARGS = ['--max-semi-space-size=64'];
+const JWT_SECRET = randomBytes(36).toString('base64url');
+
+/**
+ * The environment of a TaskFlow node on the bench's database: one JWT secret for the whole run,
+ * quiet logs, and no per-socket rate limit (the generators send far past it).
+ */
+export function taskflowEnv(databaseUrl: string): Record<string, string> {
+  return { DATABASE_URL: databaseUrl, JWT_SECRET, LOG_LEVEL: 'warn', SOCKET_RATE_LIMIT: '0' };
+}
 /** A child of the bench: the test support's, whose output's tail is kept and which dies with the bench at the latest. */
 export type BenchChild = Child;
 export { killAllChildren, spawnChild };
