@@ -228,6 +228,29 @@ describe("a board's snapshot", () => {
     expect(http.status).toBe(200);
     expect(http.body).toEqual(board);
   });
+
+  it('holds exactly the tasks of its seq while changes land on the board', async () => {
+    const { project: busy, columns: busyColumns } = await createProject(node.url, org, 'Joined while written');
+    const board = `/orgs/${org.slug}/projects/${busy.id}`;
+    const read = async () => (await api<{ seq: number; tasks: TaskJson[] }>(node.url, 'GET', board, undefined, alice.token)).body;
+    const start = (await read()).seq;
+    let writing = true;
+    const writer = (async () => {
+      for (let i = 0; i < 150; i++) {
+        const created = await api(node.url, 'POST', `${board}/tasks`, { columnId: busyColumns[0]!.id, title: `w${i}` }, bob.token);
+        expect(created.status).toBe(201);
+      }
+      writing = false;
+    })();
+    const snapshots: Array<{ seq: number; tasks: TaskJson[] }> = [];
+    while (writing) snapshots.push(await read());
+    await writer;
+    // Every task here came with one event: a snapshot whose tasks ran ahead of (or behind) its seq
+    // would make a client apply an event twice (or never).
+    const mismatched = snapshots.filter((snapshot) => snapshot.tasks.length !== snapshot.seq - start);
+    expect(mismatched.map((snapshot) => [snapshot.seq - start, snapshot.tasks.length])).toEqual([]);
+    expect(new Set(snapshots.map((snapshot) => snapshot.seq)).size).toBeGreaterThan(20);
+  });
 });
 
 describe('a rejoin far behind', () => {
