@@ -2,8 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { Encoder, type Packet } from 'socket.io-parser';
 
 /**
- * JSON text that goes to the client as it is: the database writes a board's JSON, and parsing
- * it here only to write it out again would cost the server half of a snapshot's CPU.
+ * JSON text that goes to the client as it is: the database writes a board's JSON (the server a
+ * snapshot's tasks, once), and parsing it here only to write it out again would cost the server
+ * half of a snapshot's CPU.
  *
  * It is written in place, without being parsed, by `stringifyRaw` and by the socket encoder
  * (`RawJsonEncoder`); anywhere else `JSON.stringify` parses it (`toJSON`), so it is never written
