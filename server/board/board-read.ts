@@ -98,7 +98,12 @@ function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapsh
     read: ([[row], tasks, labels]) => {
       if (!row) throw notFound('project');
       const { seq, project, columns } = row as { seq: number; project: string; columns: string };
-      return { project: rawJson<ProjectJson>(project), columns: rawJson<ColumnJson[]>(columns), tasks: boardTasksJson(tasks!, labels!), seq };
+      return {
+        project: rawJson<ProjectJson>(project),
+        columns: rawJson<ColumnJson[]>(columns),
+        tasks: boardTasksJson(tasks!, labels!),
+        seq,
+      };
     },
   };
 }
