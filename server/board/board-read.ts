@@ -81,8 +81,9 @@ function eventsSince(projectId: string, orgId: string, sinceSeq: number): Tenant
  * The board in three statements that see one snapshot of the database, so its `seq`, columns and
  * tasks agree: the project and its columns as the database writes their JSON, then the tasks in
  * byte order of position and their labels as plain rows (see `boardTaskRows`), whose JSON is
- * written here; all of it goes to the client as it was written (`rawJson`). A 1,000-task board is read, not managed. Each names the org as the tenant
- * filter would, and row-level security holds them too.
+ * written here; all of it goes to the client as it was written (`rawJson`). A 1,000-task board
+ * is read, not managed. Each statement names the org as the tenant filter would, and row-level
+ * security holds them too.
  */
 function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapshot>> {
   return {

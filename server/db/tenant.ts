@@ -119,18 +119,10 @@ export async function readInTenant<T>(
     return { value: read(results.slice(2, -1)) };
   });
   if (quick) return quick.value;
-  return inTenant(
-    orm,
-    orgId,
-    async (em, standing) => {
-      const { statements, read } = prepare(standing);
-      const results: Array<Array<Record<string, unknown>>> = [];
-      for (const statement of statements) results.push(await em.execute(...statement.bound()));
-      return read(results);
-    },
-    principal,
-    IsolationLevel.REPEATABLE_READ,
-  );
+  // The same through the ORM on the embedded database: the standing, then the read in a transaction of its own.
+  const { statements, read } = prepare(await inTenant(orm, orgId, async (_, standing) => standing, principal));
+  const results = (em: EntityManager) => Promise.all(statements.map((statement) => em.execute(...statement.bound())));
+  return inTenant(orm, orgId, async (em) => read(await results(em)), undefined, IsolationLevel.REPEATABLE_READ);
 }
 
 /** A fork for identity work outside any tenant (users, logins, the org directory). */
