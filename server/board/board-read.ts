@@ -7,7 +7,7 @@ import { readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { rawJson, type Wire } from '../raw-json.js';
-import { boardTaskLabels, boardTaskRows, boardTasksJson } from '../tasks/task-row.js';
+import { boardTaskRows, boardTasksJson } from '../tasks/task-row.js';
 
 /** A replay longer than this answers the snapshot instead, which is then cheaper to send. */
 export const MAX_REPLAY = 1000;
@@ -25,7 +25,7 @@ export interface ReadBoardOptions {
  * The board for a reader of its org: the events after `sinceSeq` where the log still holds them
  * all, or else the snapshot. The socket joins the room (`onAuthorized`) before anything is read,
  * so every event committed after the read is still to be broadcast to it; the snapshot's `seq`
- * and rows come from one snapshot of the database, so they agree.
+ * and rows come from one statement, so they agree.
  */
 export async function readBoard(
   ctx: AppContext,
@@ -57,8 +57,7 @@ export async function readBoard(
  */
 function eventsSince(projectId: string, orgId: string, sinceSeq: number): TenantRead<Wire<BoardJoinData> | null> {
   return {
-    statements: [
-      sql`select p.seq, log.kept, log.events
+    statement: sql`select p.seq, log.kept, log.events
        from projects p, lateral (
          select count(*)::int as kept, coalesce(json_agg(row_to_json(event) order by event.seq), '[]'::json)::text as events
            from (select project_id as "projectId", seq, type, actor, payload as data, client_mutation_id as "clientMutationId",
@@ -67,8 +66,7 @@ function eventsSince(projectId: string, orgId: string, sinceSeq: number): Tenant
                   where project_id = p.id and org_id = p.org_id and seq > ${sinceSeq} and seq <= p.seq
                     and p.seq - ${sinceSeq} <= ${MAX_REPLAY}) event) log
        where p.id = ${projectId} and p.org_id = ${orgId}`,
-    ],
-    read: ([[row]]) => {
+    read: ([row]) => {
       if (!row) throw notFound('project');
       const { seq, kept, events } = row as { seq: number; kept: number; events: string };
       if (sinceSeq > seq || kept !== seq - sinceSeq) return null;
@@ -78,31 +76,34 @@ function eventsSince(projectId: string, orgId: string, sinceSeq: number): Tenant
 }
 
 /**
- * The board in three statements that see one snapshot of the database, so its `seq`, columns and
- * tasks agree: the project and its columns as the database writes their JSON, then the tasks in
- * byte order of position and their labels as plain rows (see `boardTaskRows`), whose JSON is
- * written here; all of it goes to the client as it was written (`rawJson`). A 1,000-task board
- * is read, not managed. Each statement names the org as the tenant filter would, and row-level
- * security holds them too.
+ * The board in one statement, so its `seq`, columns and tasks come from one snapshot of the
+ * database: a row a task, in byte order of position (a 1,000-task board is read, not managed),
+ * the first also carrying the board's `seq` and the project and its columns as the database
+ * writes their JSON (the one row, its task fields null, of a board without tasks). The tasks'
+ * JSON is written here, from the rows (`boardTasksJson`). All of it goes to the client as it was
+ * written (`rawJson`). It names the org as the tenant filter would, and row-level security holds
+ * it too.
  */
 function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapshot>> {
+  const first = sql`t.n is null or t.n = 1`;
   return {
-    statements: [
-      sql`select p.seq, row_to_json(p)::text as project,
-         (select coalesce(json_agg(c order by c.position collate "C"), '[]'::json)
+    statement: sql`select case when ${first} then p.seq end as seq,
+         case when ${first} then row_to_json(p)::text end as project,
+         case when ${first} then (select coalesce(json_agg(c order by c.position collate "C"), '[]'::json)
             from (select id, project_id as "projectId", name, position, is_done as "isDone"
-                    from board_columns where project_id = p.id and org_id = p."orgId") c)::text as columns
-         from (select id, org_id as "orgId", name, description, status, seq from projects where id = ${projectId} and org_id = ${orgId}) p`,
-      boardTaskRows(projectId, orgId),
-      boardTaskLabels(projectId, orgId),
-    ],
-    read: ([[row], tasks, labels]) => {
+                    from board_columns where project_id = p.id and org_id = p."orgId") c)::text end as columns,
+         t.*
+       from (select id, org_id as "orgId", name, description, status, seq from projects where id = ${projectId} and org_id = ${orgId}) p
+       left join lateral (${boardTaskRows(sql`p.id`, sql`p."orgId"`)}) t on true
+       order by t.n`,
+    read: (rows) => {
+      const [row] = rows;
       if (!row) throw notFound('project');
       const { seq, project, columns } = row as { seq: number; project: string; columns: string };
       return {
         project: rawJson<ProjectJson>(project),
         columns: rawJson<ColumnJson[]>(columns),
-        tasks: boardTasksJson(tasks!, labels!),
+        tasks: boardTasksJson(row.id === null ? [] : rows),
         seq,
       };
     },

@@ -1,4 +1,4 @@
-import { type EntityManager, IsolationLevel } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { type ApiKeyPermission, type Capability, KEY_PERMISSION, ROLES, type Role, roleCan } from '../../shared/roles.js';
 import type { Principal } from '../auth/principal.js';
 import type { Orm } from './orm.js';
@@ -75,31 +75,26 @@ export async function inTenant<T>(
   orgId: string,
   work: (em: EntityManager, standing: Standing) => Promise<T>,
   principal?: Principal,
-  isolationLevel?: IsolationLevel,
 ): Promise<T> {
   const em = orm.em.fork({ clear: true });
   em.setFilterParams('tenant', { orgId });
-  return em.transactional(
-    async (tx) => {
-      const [row] = await tx.execute<Array<Record<string, unknown>>>(...openTenant(orgId, principal).bound());
-      return work(tx, standingOf(row, principal));
-    },
-    { isolationLevel },
-  );
+  return em.transactional(async (tx) => {
+    const [row] = await tx.execute<Array<Record<string, unknown>>>(...openTenant(orgId, principal).bound());
+    return work(tx, standingOf(row, principal));
+  });
 }
 
-/** The statements of a read, and what to make of their rows. */
+/** One statement of a read, and what to make of its rows. */
 export interface TenantRead<T> {
-  statements: Sql[];
-  /** The rows of each statement, in order. */
-  read(results: Array<Array<Record<string, unknown>>>): T;
+  statement: Sql;
+  read(rows: Array<Record<string, unknown>>): T;
 }
 
 /**
- * A read inside one org, as `inTenant` would run it: `prepare` checks the principal's standing
- * (throwing to refuse) and names the statements, which see one snapshot of the database
- * (repeatable read), taken after `prepare` returns. On PostgreSQL that is two round trips: one
- * reads the standing, one runs the statements in their transaction.
+ * A read inside one org, as `inTenant` would run it, for a read of one statement: `prepare`
+ * checks the principal's standing (throwing to refuse) and names the statement. On PostgreSQL
+ * that is two round trips instead of four: one opens the tenant transaction and reads the
+ * standing, one runs the statement and commits.
  */
 export async function readInTenant<T>(
   orm: Orm,
@@ -108,21 +103,24 @@ export async function readInTenant<T>(
   prepare: (standing: Standing) => TenantRead<T>,
 ): Promise<T> {
   const quick = await withScriptConnection(orm, async (db) => {
-    // The standing is read as the connecting role, and not in the statement that switches role:
-    // prepared, a statement that read a table under row-level security and switched the role
-    // itself would be planned anew on every run, as PostgreSQL re-plans such a statement whenever
-    // the role it runs as has changed. Its transaction is its own, so that the read's snapshot is
-    // taken after `prepare` (where a socket joins the board's room).
-    const [[standing]] = await db.run(sql`select ${standingColumn(orgId, principal)}`);
-    const { statements, read } = prepare(standingOf(standing, principal));
-    const results = await db.run(sql`begin isolation level repeatable read read only`, enterTenant(orgId), ...statements, sql`commit`);
-    return { value: read(results.slice(2, -1)) };
+    // The standing and the switch are two statements here: prepared, a statement that read a
+    // table under row-level security and switched the role itself would be planned anew on every
+    // run, as PostgreSQL re-plans such a statement whenever the role it runs as has changed.
+    const [, [opened]] = await db.run(sql`begin`, sql`select ${standingColumn(orgId, principal)}`, enterTenant(orgId));
+    const { statement, read } = prepare(standingOf(opened, principal));
+    const [rows] = await db.run(statement, sql`commit`);
+    return { value: read(rows!) };
   });
   if (quick) return quick.value;
-  // The same through the ORM on the embedded database: the standing, then the read in a transaction of its own.
-  const { statements, read } = prepare(await inTenant(orm, orgId, async (_, standing) => standing, principal));
-  const results = (em: EntityManager) => Promise.all(statements.map((statement) => em.execute(...statement.bound())));
-  return inTenant(orm, orgId, async (em) => read(await results(em)), undefined, IsolationLevel.REPEATABLE_READ);
+  return inTenant(
+    orm,
+    orgId,
+    async (em, standing) => {
+      const { statement, read } = prepare(standing);
+      return read(await em.execute(...statement.bound()));
+    },
+    principal,
+  );
 }
 
 /** A fork for identity work outside any tenant (users, logins, the org directory). */
