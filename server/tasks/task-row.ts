@@ -5,24 +5,20 @@ import { type Raw, rawJson } from '../raw-json.js';
 /**
  * The wire fields of the row `t` of `tasks` in the order of `TaskJson` (as `toTaskJson` makes it of
  * an entity), as a select list whose every value is already its wire form: text for the dates and
- * times, so that neither `pg` nor JSON changes them. The labels are `labelIds`, SQL.
+ * times, JSON for the labels, so that neither `pg` nor JSON changes them.
  */
-function taskFields(labelIds: Sql): Sql {
-  return sql`t.id, t.project_id as "projectId", t.column_id as "columnId", t.title, t.description, t.priority,
-    t.assignee_id as "assigneeId", to_char(t.due_date, 'YYYY-MM-DD') as "dueDate", t.position, t.version,
-    ${labelIds} as "labelIds", t.created_by_id as "createdBy", ${isoTime(sql`t.created_at`)} as "createdAt",
-    ${isoTime(sql`t.updated_at`)} as "updatedAt", ${isoTime(sql`t.completed_at`)} as "completedAt"`;
-}
-
-/** The labels of the row `t` of `tasks`, as JSON. */
-const LABEL_IDS = sql`(select coalesce(json_agg(label_id order by label_id), '[]'::json) from task_labels where task_id = t.id)`;
+const TASK_FIELDS = sql`t.id, t.project_id as "projectId", t.column_id as "columnId", t.title, t.description, t.priority,
+  t.assignee_id as "assigneeId", to_char(t.due_date, 'YYYY-MM-DD') as "dueDate", t.position, t.version,
+  (select coalesce(json_agg(label_id order by label_id), '[]'::json) from task_labels where task_id = t.id) as "labelIds",
+  t.created_by_id as "createdBy", ${isoTime(sql`t.created_at`)} as "createdAt", ${isoTime(sql`t.updated_at`)} as "updatedAt",
+  ${isoTime(sql`t.completed_at`)} as "completedAt"`;
 
 /**
  * The wire JSON of the row `t` of `tasks`, built by the database, so that the task in a quick
  * change's event is logged and sent as it comes. (`row_to_json` of a row of named columns costs
  * PostgreSQL less than `json_build_object`, which looks up each value's type on every call.)
  */
-export const TASK_JSON = sql`(select row_to_json(task) from (select ${taskFields(LABEL_IDS)}) task)`;
+export const TASK_JSON = sql`(select row_to_json(task) from (select ${TASK_FIELDS}) task)`;
 
 /**
  * The tasks of a board in byte order of position, numbered from 1 (`n`), as rows of their wire
@@ -31,7 +27,7 @@ export const TASK_JSON = sql`(select row_to_json(task) from (select ${taskFields
  * V8 writes their JSON in about 2 ms.
  */
 export function boardTaskRows(projectId: Sql, orgId: Sql): Sql {
-  return sql`select row_number() over (order by t.position collate "C") as n, ${taskFields(LABEL_IDS)}
+  return sql`select row_number() over (order by t.position collate "C") as n, ${TASK_FIELDS}
     from tasks t where t.project_id = ${projectId} and t.org_id = ${orgId}`;
 }
 
