@@ -159,6 +159,41 @@ describe('board:join with sinceSeq', () => {
     }
   });
 
+  it('prunes by the seq range with the plan a connection prepared while the log was short', async () => {
+    // The server prepares each statement once per pooled connection, and PostgreSQL keeps the plan
+    // it made then. Made while the log was short and had no statistics, the pruning's plan could
+    // take the clientMutationId index (it too starts with project_id) and then read every event
+    // of the board, on every pruning, until the statistics changed.
+    const { project: board } = await createProject(node.url, org, 'Young then long');
+    const { text, values } = pruneEvents(board.id, 10).parameters();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`prepare prune as ${text}`);
+      const prune = async (seq: number, explain: string) => {
+        await client.query(`begin; ${enterTenant(org.id).text}; select set_config('app.board_seq', '${seq}', true)`);
+        const args = values.map((value) => (typeof value === 'number' ? String(value) : pg.escapeLiteral(String(value)))).join(', ');
+        return (await client.query(`${explain} execute prune(${args})`)).rows;
+      };
+      for (let seq = 1; seq <= 10; seq++) {
+        await prune(seq, '');
+        await client.query('commit');
+      }
+      await db.query(
+        `insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload)
+         select gen_random_uuid(), now(), $1, $2, seq, 'task.updated', '{}', '{}' from generate_series(1, 5004) seq`,
+        [org.id, board.id],
+      );
+      const [explained] = await prune(5005, 'explain (analyze, buffers, format json)');
+      await client.query('rollback');
+      const { Plan: plan } = explained['QUERY PLAN'][0];
+      // It deletes the five events that fell out of the log (4,991 to 4,995), reading a few pages.
+      expect(plan['Shared Hit Blocks'] + plan['Shared Read Blocks']).toBeLessThan(30);
+    } finally {
+      await client.end();
+    }
+  });
+
   it('answers the snapshot for a sinceSeq from the future, and refuses one no board can reach', async () => {
     const { seq } = await ok(socket, 'board:join', { projectId: project.id });
     expect((await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq + 100 })).tasks).toBeDefined();

@@ -9,7 +9,16 @@ export const BoardEvent = defineEntity({
   name: 'BoardEvent',
   tableName: 'board_events',
   filters: tenantFilter,
-  uniques: [{ properties: ['project', 'seq'] }, { properties: ['project', 'clientMutationId'] }],
+  uniques: [
+    { properties: ['project', 'seq'] },
+    // Only events that carry a clientMutationId are in this index: the others need no entry (NULLs
+    // never clash), and a plan for a range of `seq` cannot take it for `(project_id, seq)`'s.
+    {
+      name: 'board_events_project_id_client_mutation_id_unique',
+      expression:
+        'create unique index "board_events_project_id_client_mutation_id_unique" on "board_events" ("project_id", "client_mutation_id") where "client_mutation_id" is not null',
+    },
+  ],
   properties: {
     ...baseProperties,
     org: () => p.manyToOne(Organization).deleteRule('cascade'),
