@@ -36,12 +36,12 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
     return {
       ...common,
       clientUrl: databaseUrl,
-      // Two connections stay open however quiet the node; more, up to 10, while it is busy, each
-      // closed after 30 s idle (knex's default). A connection made on demand costs the change that
-      // waits for it a new PostgreSQL backend, its caches and the statements prepared again: the
-      // first change after every quiet half-minute took 14-17 ms instead of 3-4 (README,
-      // Configuration). A kept connection that died meanwhile fails the pool's check when lent and
-      // is replaced.
+      // Connections open as they are needed, up to 10, and close after 30 s idle (knex's
+      // default), but never the last two, however quiet the node. A connection made on demand
+      // costs the change that waits for it a new PostgreSQL backend, its caches and the
+      // statements prepared again: the first change after every quiet half-minute took 14-17 ms
+      // instead of 3-4 (README, Configuration). A kept connection that died meanwhile fails the
+      // pool's check when lent and is replaced.
       pool: { min: 2, max: 10 },
       // Fail fast while PostgreSQL is away, so callers get UNAVAILABLE instead of a hang. A
       // transaction left open by a bug would hold its board's `seq` lock for good: PostgreSQL
