@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson } from '../shared/wire.js';
 import { createOrg, createProject, registerUser } from './support/api.js';
@@ -46,7 +47,7 @@ describe('the connection pool', () => {
       // and the statements prepared again: about 12 ms on the development machine, against 3–4.
       const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId, title: 'before the pause' });
       expect((await serverSessions()).length).toBeGreaterThan(0);
-      await new Promise((resolve) => setTimeout(resolve, QUIET_SPELL_MS));
+      await sleep(QUIET_SPELL_MS);
       const quietUntil = new Date();
       await ok(socket, 'task:update', { taskId: task.id, patch: { title: 'after the pause' } });
       const sessions = await serverSessions();
