@@ -1,22 +1,18 @@
 import { type PgbenchResult, runPgbench } from '../lib/database.js';
 import { cpuMeter, type NodeServer } from '../lib/children.js';
+import { type RateSearchOptions, searchMaxRate } from '../lib/rate-search.js';
 import { sleep } from '../lib/clock.js';
 import { type Board, createTasks } from '../lib/seed.js';
 import { median, round, summarize, type Summary } from '../lib/stats.js';
 import type { GeneratorHealth, SendTarget } from '../loadgen/protocol.js';
 import { type BenchContext, nextTag } from './context.js';
 
-export interface ThroughputOptions {
+export interface ThroughputOptions extends Omit<RateSearchOptions, 'minRate'> {
   /** Writer sockets, spread evenly over the boards; pgbench runs with as many clients. */
   clients: number;
   rounds: number;
   stepMs: number;
   pgbenchSeconds: number;
-  startRate: number;
-  growth: number;
-  maxSteps: number;
-  /** Bisections between the last rate that passed and the first that failed. */
-  refinements: number;
   /** Pairs per round at the budget's load: a TaskFlow step and pgbench paced at the same rate, in turn. */
   latencyPairs: number;
 }
@@ -94,7 +90,16 @@ export interface ThroughputRound {
   p99OverPgbenchMs: number;
   /** The pairs at the budget's load, this round's share. */
   budgetLoad: Pick<BudgetLoadLatency, 'rate' | 'pairs'>;
+  /** Rates set aside because the machine stalled: pgbench paced at the same rate was over the limit too. */
+  stalls: Stall[];
   steps: Step[];
+}
+
+/** A rate that failed on its slow tail alone while pgbench, paced at the same rate, failed too. */
+export interface Stall {
+  rate: number;
+  ackP99: number;
+  pgbenchP99: number;
 }
 
 export interface ThroughputResult {
@@ -122,6 +127,13 @@ const ACK_P99_LIMIT_MS = 50;
 /** DESIGN §9's throughput budget, as a share of pgbench's tps: the load the latency budget is judged at. */
 export const BUDGET_LOAD = 0.4;
 const MIN_RATE = 2;
+
+/** Every ack ok and every event delivered, the median well under the limit: only the tail was slow. */
+function onlyTheTailSlow(step: Step): boolean {
+  return (
+    step.ok === step.sent && step.delivered === step.expectedDeliveries && step.duplicates === 0 && step.ack.p50 < ACK_P99_LIMIT_MS / 5
+  );
+}
 
 export async function throughput(
   ctx: BenchContext,
@@ -216,14 +228,25 @@ export async function throughput(
   };
 
   // A rate fails only when a second run fails too: on a shared machine a single stall (a WAL
-  // segment switch, a neighbour's burst) can push one 4-second step's p99 past the limit.
-  const confirmed = async (rate: number, steps: Step[]): Promise<Step> => {
+  // segment switch, a neighbour's burst) can push one 4-second step's p99 past the limit. And a
+  // failure that is only a slow tail (every ack ok and every event delivered, the median fast) is
+  // TaskFlow's limit only if the machine can keep that tail without it: pgbench paced at the same
+  // rate. When pgbench's p99 is over the limit too, the machine stalled (a spell of slow disk
+  // flushes can last minutes); the rate is set aside, neither passed nor failed, and the search
+  // goes on. Setting a rate aside can only lower the max rate, never raise it.
+  const confirmed = async (rate: number, steps: Step[], stalls: Stall[]): Promise<Step | 'stalled'> => {
     const first = await step(rate);
     steps.push(first);
     if (first.passed) return first;
     const again = await step(rate);
     steps.push(again);
-    return again.passed ? again : first;
+    if (again.passed) return again;
+    if (![first, again].every(onlyTheTailSlow)) return first;
+    const probe = await runPgbench(ctx.database.name, targets.length, options.pgbenchSeconds, rate);
+    if (probe.latency.p99 < ACK_P99_LIMIT_MS) return first;
+    stalls.push({ rate: first.rate, ackP99: first.ack.p99, pgbenchP99: probe.latency.p99 });
+    ctx.log(`  ${first.rate}/s set aside: pgbench paced at the same rate read p99 ${probe.latency.p99} ms (the machine stalled)`);
+    return 'stalled';
   };
 
   ctx.log('throughput: warm-up');
@@ -239,26 +262,12 @@ export async function throughput(
     const pgbench = await runPgbench(ctx.database.name, targets.length, options.pgbenchSeconds);
     ctx.log(`  pgbench ${pgbench.tps} tps, p99 ${pgbench.latency.p99} ms`);
     const steps: Step[] = [];
-    let best: Step | null = null;
-    let limit: Step | null = null;
-    let rate = startRate;
-    for (let s = 0; s < options.maxSteps && !limit; s += 1) {
-      const done = await confirmed(rate, steps);
-      if (done.passed) best = done;
-      else limit = done;
-      rate *= options.growth;
-    }
-    // Failing from the first step, go down (halving, a few times) to find a rate that passes at all.
-    for (let s = 0; s < 3 && !best && limit && limit.rate / 2 >= MIN_RATE; s += 1) {
-      const done = await confirmed(limit.rate / 2, steps);
-      if (done.passed) best = done;
-      else limit = done;
-    }
-    for (let s = 0; s < options.refinements && best && limit && limit.rate / best.rate > 1.08; s += 1) {
-      const done = await confirmed(Math.sqrt(best.rate * limit.rate), steps);
-      if (done.passed) best = done;
-      else limit = done;
-    }
+    const stalls: Stall[] = [];
+    const { best, limit } = await searchMaxRate((r) => confirmed(r, steps, stalls), {
+      ...options,
+      startRate,
+      minRate: MIN_RATE,
+    });
     const maxRate = best?.rate ?? 0;
     const saturationRate = Math.max(
       0,
@@ -298,6 +307,7 @@ export async function throughput(
       ratio: round(maxRate / pgbench.tps, 3),
       p99OverPgbenchMs: round(ackP99AtMax - (pgbenchAtRate?.latency.p99 ?? Number.NaN)),
       budgetLoad: { rate: budgetRate, pairs },
+      stalls,
       steps,
     });
     startRate = Math.max(options.startRate, maxRate * 0.6);
