@@ -38,6 +38,8 @@ describe('npm run bench -- --quick', () => {
       for (const value of [pair.ackP99, pair.pgbenchP99]) expect(isNumber(value), JSON.stringify(budgetLoad)).toBe(true);
       expect(budgetLoad.p99OverPgbenchMs).toBeCloseTo(pair.ackP99 - pair.pgbenchP99, 1);
       expect(typeof budgetLoad.clean).toBe('boolean');
+      expect(typeof pair.baselineStalled).toBe('boolean');
+      expect(budgetLoad.judged).toBe(1);
       for (const run of [fanout.rounds[0].taskflow, fanout.rounds[0].relay]) {
         expect(isNumber(run.lastViewer.p99) && isNumber(run.losses) && isNumber(run.duplicates), JSON.stringify(run)).toBe(true);
       }

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { type RateVerdict, searchMaxRate } from '../bench/lib/rate-search.js';
+import { judgeBudgetLoad, type LatencyPair } from '../bench/scenarios/throughput.js';
 
-// The throughput scenario's search for its max rate, against a machine whose answers are known:
+// How the throughput scenario judges what it measured, against a machine whose answers are known:
 // a capacity, and spells in which it stalls. (The scenario itself runs in bench-smoke.test.ts.)
 const OPTIONS = { startRate: 20, growth: 1.5, maxSteps: 14, refinements: 2, minRate: 2 };
 const CAPACITY = 1000;
@@ -52,5 +53,26 @@ describe('the max-rate search', () => {
     expect(best!.rate).toBeLessThanOrEqual(CAPACITY);
     expect(best!.rate).toBeGreaterThan(750);
     expect(limit!.rate).toBeGreaterThan(CAPACITY);
+  });
+});
+
+describe('the sender-ack verdict', () => {
+  const pair = (ackP99: number, pgbenchP99: number): LatencyPair => ({
+    ackP99,
+    pgbenchP99,
+    clean: true,
+    generatorBound: false,
+    baselineStalled: !(pgbenchP99 < 50),
+  });
+
+  it('leaves out the pairs where pgbench stalled, which would flatter TaskFlow', () => {
+    // Three calm pairs 20, 24 and 30 ms over; two where pgbench stalled and TaskFlow "won" by far.
+    const verdict = judgeBudgetLoad(1800, [pair(26, 6), pair(30, 6), pair(35, 5), pair(40, 180), pair(38, 260)]);
+    expect(verdict).toMatchObject({ judged: 3, p99OverPgbenchMs: 24, ackP99Ms: 30, pgbenchP99Ms: 6, clean: true });
+  });
+
+  it('judges on every pair, and is not clean, when pgbench stalled in all of them', () => {
+    const verdict = judgeBudgetLoad(1800, [pair(40, 80), pair(60, 120)]);
+    expect(verdict).toMatchObject({ judged: 2, p99OverPgbenchMs: -50, clean: false });
   });
 });
