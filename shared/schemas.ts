@@ -5,17 +5,46 @@
 import { z } from 'zod';
 import { API_KEY_PERMISSIONS, ROLES } from './roles.js';
 
-/** A string PostgreSQL can store: any text but the NUL character. */
-const text = () => z.string().refine((value) => !value.includes('\u0000'), 'must not contain a NUL character');
-const holdsNul = (value: unknown): boolean =>
-  typeof value === 'string'
-    ? value.includes('\u0000')
-    : typeof value === 'object' && value !== null && Object.entries(value).some(([key, inner]) => holdsNul(key) || holdsNul(inner));
+/**
+ * Whether PostgreSQL can store the string as text and in JSON: not the NUL character, and no half
+ * of a UTF-16 surrogate pair without the other (JSON.stringify writes one as `\ud800`, which jsonb
+ * refuses, and the driver would store it as U+FFFD, so that two different strings came back equal).
+ */
+export const storable = (value: string) => !value.includes('\u0000') && !/\p{Surrogate}/u.test(value);
+const NOT_STORABLE = 'must not contain a NUL character or half of a surrogate pair';
+/** A string PostgreSQL can store (`storable`). */
+const text = () => z.string().refine(storable, NOT_STORABLE);
+/** The most levels of nesting a JSON value of a body may have. */
+const MOST_JSON_DEPTH = 32;
+/** Whether every key and string in a parsed JSON value is `storable`, within `MOST_JSON_DEPTH` levels. */
+function storableJson(root: unknown): boolean {
+  const pending: Array<[unknown, number]> = [[root, 0]];
+  for (let next = pending.pop(); next; next = pending.pop()) {
+    const [value, depth] = next;
+    if (typeof value === 'string' && !storable(value)) return false;
+    if (typeof value !== 'object' || value === null) continue;
+    if (depth >= MOST_JSON_DEPTH) return false;
+    for (const [key, inner] of Object.entries(value)) {
+      if (!storable(key)) return false;
+      pending.push([inner, depth + 1]);
+    }
+  }
+  return true;
+}
+/** A calendar date PostgreSQL can store: years 0001 to 9999 (it has no year 0). */
+const calendarDate = () => z.iso.date().refine((value) => value >= '0001-01-01', 'must be in the years 0001 to 9999');
+/** A moment with its offset, within the years 0001 to 9999 in UTC (an offset can push 9999-12-31 into 10000). */
+const instant = () =>
+  z.iso
+    .datetime({ offset: true })
+    .refine((value) => Date.parse(value) >= FIRST_INSTANT && Date.parse(value) <= LAST_INSTANT, 'must be in the years 0001 to 9999 (UTC)');
+const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
+const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
 const id = z.uuid();
 const title = text().trim().min(1).max(500);
 const description = text().max(20_000).nullable();
 const priority = z.number().int().min(0).max(4);
-const dueDate = z.iso.date().nullable();
+const dueDate = calendarDate().nullable();
 /** A board's `seq` and a task's `version` are PostgreSQL integers: no count goes past this. */
 const counter = z
   .number()
@@ -64,7 +93,7 @@ export const updateOrgBody = z
     name: text().trim().min(1).max(200).optional(),
     settings: z
       .record(z.string(), z.unknown())
-      .refine((settings) => !holdsNul(settings), 'must not contain a NUL character')
+      .refine(storableJson, `${NOT_STORABLE}, nor nest more than ${MOST_JSON_DEPTH} levels`)
       .optional(),
     plan: z.enum(['free', 'pro', 'enterprise']).optional(),
     billingEmail: z.email().max(320).nullable().optional(),
@@ -75,7 +104,7 @@ export const changeRoleBody = z.strictObject({ role: z.enum(ROLES) });
 export const createApiKeyBody = z.strictObject({
   name: text().trim().min(1).max(200),
   permissions: z.array(z.enum(API_KEY_PERMISSIONS)).min(1).max(API_KEY_PERMISSIONS.length),
-  expiresAt: z.iso.datetime({ offset: true }).optional(),
+  expiresAt: instant().optional(),
 });
 
 export const AUDIT_ACTIONS = [
@@ -99,7 +128,7 @@ export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const auditLogQuery = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),
   userId: z.uuid().optional(),
-  since: z.iso.datetime({ offset: true }).optional(),
+  since: instant().optional(),
   limit: z.coerce.number().int().min(1).max(200).default(50),
   cursor: text().max(200).optional(),
 });
@@ -152,16 +181,19 @@ export const taskDeletePayload = z.strictObject({
 
 /** HTTP bodies of the task routes: the socket payloads without the ids in the path. */
 export const createTaskBody = z.strictObject(taskFields);
-export const updateTaskBody = z.strictObject({
-  title: title.optional(),
-  description: description.optional(),
-  priority: priority.optional(),
-  assigneeId: id.nullable().optional(),
-  dueDate: dueDate.optional(),
-  labelIds: labelIds.optional(),
-  baseVersion: baseVersion.optional(),
-  clientMutationId: clientMutationId.optional(),
-});
+/** `task:update`'s patch, flat, beside its `baseVersion` and `clientMutationId`: it must name a field, as the patch must. */
+export const updateTaskBody = z
+  .strictObject({
+    title: title.optional(),
+    description: description.optional(),
+    priority: priority.optional(),
+    assigneeId: id.nullable().optional(),
+    dueDate: dueDate.optional(),
+    labelIds: labelIds.optional(),
+    baseVersion: baseVersion.optional(),
+    clientMutationId: clientMutationId.optional(),
+  })
+  .refine(({ baseVersion: _, clientMutationId: __, ...patch }) => Object.keys(patch).length > 0, 'the body names no field');
 export const moveTaskBody = taskMovePayload.omit({ taskId: true });
 export const deleteTaskBody = taskDeletePayload.omit({ taskId: true });
 

@@ -79,9 +79,12 @@ function encodeCursor(entry: IAuditLog): string {
   return Buffer.from(`${entry.createdAt.toISOString()}|${entry.id}`).toString('base64url');
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 function decodeCursor(cursor: string): { at: Date; id: string } {
   const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
   const date = new Date(at ?? '');
-  if (!id || Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) throw invalid('the cursor is not one this server gave');
+  const year = date.getUTCFullYear(); // NaN for an invalid date
+  if (!(year >= 1 && year <= 9999) || !id || !UUID.test(id)) throw invalid('the cursor is not one this server gave');
   return { at: date, id };
 }

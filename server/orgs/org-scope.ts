@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Capability } from '../../shared/roles.js';
+import { storable } from '../../shared/schemas.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
@@ -15,6 +16,7 @@ export interface OrgScope {
 
 /** The org's id for a slug: 404 for an unknown slug, before any membership is checked. */
 export async function orgIdBySlug(ctx: AppContext, slug: string): Promise<string> {
+  if (!storable(slug)) throw notFound('organization'); // no org has it, and PostgreSQL could not read it
   const rows = await ctx.orm.em.getConnection().execute<Array<{ id: string }>>('select id from organizations where slug = ?', [slug]);
   if (!rows[0]) throw notFound('organization');
   return rows[0].id;
