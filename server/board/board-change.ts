@@ -86,9 +86,21 @@ class Abandon {
  * The one path by which a board changes (DESIGN §9): in one tenant transaction, check the role,
  * take the board's next `seq` (which also queues concurrent writers of the board), answer a
  * retried `clientMutationId` with its original event, apply the change, append the event; then,
- * after commit, broadcast it. A change that alters nothing rolls back, so `seq` keeps no gap.
+ * after commit, broadcast it. A change that alters nothing rolls back, so `seq` keeps no gap. It
+ * runs in the board's turn on this node (`BoardQueue.alone`), so that the board's events leave
+ * the node in `seq` order with those of the quick path.
  */
 export async function commitBoardChange(
+  ctx: AppContext,
+  request: BoardChangeRequest,
+  apply: (em: EntityManager, projectId: string) => Promise<Applied>,
+): Promise<BoardChangeResult> {
+  const { orgId, projectId } = request.target;
+  if (!projectId) return commitInTurn(ctx, request, apply); // refused inside, with the right error
+  return ctx.boardQueue.alone(`${orgId}/${projectId}`, () => commitInTurn(ctx, request, apply));
+}
+
+async function commitInTurn(
   ctx: AppContext,
   request: BoardChangeRequest,
   apply: (em: EntityManager, projectId: string) => Promise<Applied>,
