@@ -1,10 +1,14 @@
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { LabelJson } from '../../shared/wire.js';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { BoardEventJson, LabelJson, TaskEventData } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
+import { changeRequest } from '../board/board-change.js';
+import { eventOf, keepSeq, logStatements } from '../board/event-log.js';
 import type { AppContext } from '../context.js';
-import { conflict, notFound } from '../errors.js';
+import { sql } from '../db/sql-script.js';
+import { conflict, notAMember, notFound } from '../errors.js';
 import { withOrg } from '../orgs/org-scope.js';
-import { updateTask } from '../tasks/tasks.service.js';
+import { toTaskJson } from '../tasks/task.json.js';
 import { type ILabel, Label } from './label.entity.js';
 import { TaskLabel } from './task-label.entity.js';
 
@@ -46,26 +50,46 @@ export function updateLabel(
 }
 
 /**
- * Deletes a label. Each task that carries it first loses it through the ordinary task update,
- * so every board hears a `task.updated` for each such task.
+ * Deletes a label, whole or not at all, in one transaction: each task that carries it loses it,
+ * with a `task.updated` event (`labelIds` changed) in its board's log, broadcast after commit.
+ * A task on an archived board loses it too, with its event: the label is the org's, and the
+ * board's log must keep saying what its tasks carry (no user edit of the board is allowed).
  */
 export async function deleteLabel(ctx: AppContext, caller: Caller, slug: string, labelId: string): Promise<void> {
-  const carriers = await withOrg(ctx, caller.principal, slug, 'tasks:write', async ({ em }) => {
-    if (!(await em.count(Label, { id: labelId }))) throw notFound('label');
+  const { orgId, events } = await withOrg(ctx, caller.principal, slug, 'tasks:write', async ({ em, org }) => {
+    // A change to a task locks its board (`seq`), then the label its new link names. Taking every
+    // board of the org first, then the label, in that order, means a change adding this label
+    // either committed before (its task is among the links read below) or waits for the commit
+    // and finds the label gone (VALIDATION_FAILED).
+    await em.execute(...sql`select 1 from projects where org_id = ${org.id} order by id for no key update`.bound());
+    const label = await em.findOne(Label, { id: labelId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!label) throw notFound('label');
     const links = await em.find(TaskLabel, { label: labelId }, { populate: ['task.taskLabels'] });
-    return links.map((link) => ({
-      taskId: link.task.id,
-      labelIds: link.task.taskLabels.map((l) => l.label.id).filter((id) => id !== labelId),
-    }));
+    const request = changeRequest(caller, { orgId: org.id, projectId: null, outsider: notAMember, what: 'label' }, 'task.updated');
+    const events: BoardEventJson[] = [];
+    for (const link of links) {
+      const task = link.task;
+      task.taskLabels.remove(link);
+      task.version += 1;
+      task.updatedAt = new Date();
+      const data: TaskEventData = { task: toTaskJson(task), changed: ['labelIds'] };
+      const event = eventOf(request, task.project.id, await takeSeq(em, task.project.id), data);
+      for (const statement of logStatements(org.id, event, ctx.config.eventRetention)) await em.execute(...statement.bound());
+      events.push(event);
+    }
+    em.remove(label);
+    await em.flush();
+    return { orgId: org.id, events };
   });
-  for (const { taskId, labelIds } of carriers) {
-    await updateTask(ctx, caller, { taskId, patch: { labelIds } }).catch((error: unknown) => {
-      if (!(error instanceof Error && 'code' in error && error.code === 'NOT_FOUND')) throw error; // deleted meanwhile
-    });
-  }
-  await withOrg(ctx, caller.principal, slug, 'tasks:write', async ({ em }) => {
-    await em.nativeDelete(Label, { id: labelId });
-  });
+  for (const event of events) ctx.broadcaster.boardEvent(orgId, event);
+}
+
+/** The board's next `seq`, archived or not (see `commitBoardChange`), kept for `logStatements`. */
+async function takeSeq(em: EntityManager, projectId: string): Promise<number> {
+  const [row] = await em.execute<Array<{ seq: number }>>(
+    ...sql`update projects set seq = seq + 1 where id = ${projectId} returning seq, ${keepSeq(sql`seq`)}`.bound(),
+  );
+  return row!.seq;
 }
 
 async function uniqueName<T>(work: () => Promise<T>): Promise<T> {
