@@ -19,6 +19,17 @@ export const BoardEvent = defineEntity({
         'create unique index "board_events_project_id_client_mutation_id_unique" on "board_events" ("project_id", "client_mutation_id") where "client_mutation_id" is not null',
     },
   ],
+  // Where a deleted task or column was, by its id in the data of the event that deleted it.
+  indexes: [
+    {
+      name: 'board_events_deleted_task_index',
+      expression: `create index "board_events_deleted_task_index" on "board_events" (("payload" ->> 'taskId')) where "type" = 'task.deleted'`,
+    },
+    {
+      name: 'board_events_deleted_column_index',
+      expression: `create index "board_events_deleted_column_index" on "board_events" (("payload" -> 'column' ->> 'id')) where "type" = 'column.deleted'`,
+    },
+  ],
   properties: {
     ...baseProperties,
     org: () => p.manyToOne(Organization).deleteRule('cascade'),

@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
-import { readPlain, sql } from '../db/sql-script.js';
+import { readPlain, type Sql, sql } from '../db/sql-script.js';
 import { notAMember, notFound } from '../errors.js';
 import type { BoardTarget } from './board-change.js';
 
@@ -18,12 +18,23 @@ const LOOKUPS = {
 
 export type Addressable = keyof typeof LOOKUPS;
 
+/** Where a deleted column or task was: the board whose log holds the event that deleted it. */
+const DELETIONS: Partial<Record<Addressable, (id: string) => Sql>> = {
+  column: (id) => sql`select org_id, project_id from board_events where type = 'column.deleted' and payload -> 'column' ->> 'id' = ${id}`,
+  task: (id) => sql`select org_id, project_id from board_events where type = 'task.deleted' and payload ->> 'taskId' = ${id}`,
+};
+
 /**
  * Finds which org and board a project, column or task belongs to, so that the change can run
  * inside that tenant. These are the only reads outside a tenant on the board path: they return
  * ids and nothing else, and the tenant transaction that follows checks membership before anything
- * is shown or changed. An id's org and board never change, so found locations are remembered
- * (a deleted row's stale entry only leads to the NOT_FOUND the transaction would give anyway).
+ * is shown or changed. An id's org and board never change, so found locations are remembered.
+ *
+ * A row that is gone is found where the board's log says it was deleted (while the log keeps
+ * that event), so that a retry of a change whose row is gone since, a delete above all, reaches
+ * the board whose log answers it with the original result, on any node and after a restart.
+ * Anything else sent for it then finds no row: the NOT_FOUND the transaction gives for any
+ * deleted row, and for another org's ids, as the outsider's refusal.
  *
  * `scopeOrgId` is the org named by an HTTP route's slug: there the membership check answers 403,
  * and an id of another org reads as not found. Without it (sockets) every refusal is 404, so an
@@ -48,10 +59,14 @@ export class BoardLocator {
     const key = `${what}:${id}`;
     const cached = this.known.get(key);
     if (cached) return cached;
-    const rows = await readPlain<{ org_id: string; project_id: string }>(this.ctx.orm, LOOKUPS[what](id));
-    if (!rows[0]) return undefined;
-    const location = { orgId: rows[0].org_id, projectId: rows[0].project_id };
-    this.known.set(key, location);
+    const deleted = DELETIONS[what];
+    const location = (await this.read(LOOKUPS[what](id))) ?? (deleted && (await this.read(deleted(id))));
+    if (location) this.known.set(key, location);
     return location;
+  }
+
+  private async read(statement: Sql): Promise<Location | undefined> {
+    const [row] = await readPlain<{ org_id: string; project_id: string }>(this.ctx.orm, statement);
+    return row && { orgId: row.org_id, projectId: row.project_id };
   }
 }
