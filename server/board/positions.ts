@@ -21,7 +21,21 @@ export interface OrderedList {
  * other row is ever renumbered, and the board's `seq` lock keeps two writers from picking the
  * same gap. These raw reads skip the ORM filter; row-level security still holds them to the org.
  */
-export async function positionIn(
+export async function positionIn(em: EntityManager, list: OrderedList, movingId: string | null, neighbours: Neighbours): Promise<string> {
+  const position = await keyBetweenNeighbours(em, list, movingId, neighbours);
+  if (position.length > MOST_POSITION_LENGTH) {
+    // Each row placed in the same gap halves it, and its key grows about a character every six
+    // times: after a thousand or so moves back and forth at one place, no key fits the column.
+    const where = list.table === 'tasks' ? 'tasks' : 'columns';
+    throw invalid(`no room is left at that place: move one of the ${where} around it elsewhere, then try again`);
+  }
+  return position;
+}
+
+/** The longest key a position column holds (`varchar(200)`). */
+const MOST_POSITION_LENGTH = 200;
+
+async function keyBetweenNeighbours(
   em: EntityManager,
   list: OrderedList,
   movingId: string | null,
