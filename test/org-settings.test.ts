@@ -182,12 +182,16 @@ describe('deleting the org', () => {
     sockets.push(await connect(node.url, { apiKey: key.key }));
     await ok(sockets[2]!, 'board:join', { projectId: project.id });
     const revoked = sockets.map((socket) => nextEvent(socket, 'access:revoked'));
+    const botGone = new Promise((resolve) => sockets[4]!.once('disconnect', resolve));
     const bystander = await connect(node.url, { token: cast.owner.token });
     const bystanderSeen = recordAll(bystander);
 
     const answer = await call(node.url, 'DELETE', `/orgs/${doomed.slug}`, { auth: doomed.owner.token });
     expect(answer.status).toBe(204);
     for (const got of revoked) expect(await got).toEqual({ orgId: doomed.id, reason: 'org_deleted' });
+    // The bot's key died with its org: its socket is closed, as a revoked key's is; people stay connected.
+    expect(await botGone).toBe('io server disconnect');
+    expect(sockets.slice(0, 4).map((socket) => socket.connected)).toEqual([true, true, true, true]);
 
     expect((await call(node.url, 'GET', `/orgs/${doomed.slug}`, { auth: doomed.owner.token })).status).toBe(404);
     expect((await call(node.url, 'GET', `/orgs/${doomed.slug}/projects`, { auth: doomedMember.token })).status).toBe(404);

@@ -4,7 +4,7 @@ import type { RevokeOrder, TaskFlowServer } from './types.js';
 
 /**
  * Applies a revocation to this node's sockets in `order.room`: they leave the org's room and its
- * boards' rooms, are sent `access:revoked`, and a revoked key's sockets are closed. The boards
+ * boards' rooms, are sent `access:revoked`, and a dead key's sockets are closed. The boards
  * they left hear the new presence.
  */
 export async function revokeLocally(io: TaskFlowServer, presence: Presence, { room, orgId, reason }: RevokeOrder): Promise<void> {
@@ -15,7 +15,10 @@ export async function revokeLocally(io: TaskFlowServer, presence: Presence, { ro
     for (const joined of left) socket.leave(joined);
     socket.data.orgIds = socket.data.orgIds.filter((id) => id !== orgId);
     socket.emit('access:revoked', { orgId, reason });
-    if (reason === 'key_revoked') socket.disconnect(); // after what was sent before (close=true could drop it)
+    // A revoked key's sockets are closed, and a bot's when its org is gone (its key with it), after
+    // what was sent before (close=true could drop it).
+    const { principal } = socket.data;
+    if (reason === 'key_revoked' || (principal.kind === 'bot' && principal.orgId === orgId)) socket.disconnect();
     for (const board of left) if (board !== prefix) presence.changed(board);
   }
 }
