@@ -46,15 +46,18 @@ export async function register(
 
 /** Signs in. Failures are throttled per account and per IP; an unknown email costs and reads the same as a wrong password. */
 export async function login(ctx: AppContext, input: { email: string; password: string }, ip: string): Promise<Session> {
-  await ctx.loginThrottle.check(input.email, ip);
-  const em = identityEm(ctx.orm);
-  const user = await em.findOne(User, { email: input.email.toLowerCase() });
-  const valid = await verifyPassword(user?.passwordHash ?? null, input.password);
-  if (!user || !valid) {
-    await ctx.loginThrottle.failed(input.email, ip);
-    throw unauthorized('wrong email or password');
+  await ctx.loginThrottle.attempt(input.email, ip);
+  let user: IUser | null;
+  let valid: boolean;
+  try {
+    user = await identityEm(ctx.orm).findOne(User, { email: input.email.toLowerCase() });
+    valid = await verifyPassword(user?.passwordHash ?? null, input.password);
+  } catch (error) {
+    await ctx.loginThrottle.undo(input.email, ip);
+    throw error;
   }
-  await ctx.loginThrottle.succeeded(input.email);
+  if (!user || !valid) throw unauthorized('wrong email or password');
+  await ctx.loginThrottle.succeeded(input.email, ip);
   return { token: ctx.tokens.sign(user.id), user: toUserJson(user) };
 }
 

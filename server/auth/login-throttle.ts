@@ -1,15 +1,21 @@
 import type { Redis } from 'ioredis';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import { DomainError } from '../errors.js';
 
 /** Failed logins allowed per account, and per IP, in each window. */
 export const LOGIN_LIMITS = { perAccount: 10, perIp: 50, windowSeconds: 15 * 60 };
 
 export interface LoginThrottle {
-  /** RATE_LIMITED (429 with Retry-After) while the account or the IP has used up its failures. */
-  check(email: string, ip: string): Promise<void>;
-  failed(email: string, ip: string): Promise<void>;
-  succeeded(email: string): Promise<void>;
+  /**
+   * Takes one attempt from the account and from the IP, before the password is judged, as a
+   * failure until told otherwise: RATE_LIMITED (429 with Retry-After) when either has used up
+   * its failures. Taken before the slow hash, atomically, so parallel guesses cannot all pass.
+   */
+  attempt(email: string, ip: string): Promise<void>;
+  /** The password was right: the account's failures are forgotten, and the IP gets its attempt back. */
+  succeeded(email: string, ip: string): Promise<void>;
+  /** The attempt could not be judged (the database failed): both get it back. */
+  undo(email: string, ip: string): Promise<void>;
 }
 
 /**
@@ -28,21 +34,23 @@ export function createLoginThrottle(redis: Redis | null): LoginThrottle {
   const account = (email: string) => email.toLowerCase();
 
   return {
-    async check(email, ip) {
-      const [byAccount, byIp] = await Promise.all([perAccount.get(account(email)), perIp.get(ip)]);
-      const spent = [
-        [byAccount, LOGIN_LIMITS.perAccount],
-        [byIp, LOGIN_LIMITS.perIp],
-      ].filter(([res, points]) => res && (res as RateLimiterRes).consumedPoints >= (points as number));
-      if (spent.length === 0) return;
-      const retryAfterSeconds = Math.max(1, ...spent.map(([res]) => Math.ceil((res as RateLimiterRes).msBeforeNext / 1000)));
+    async attempt(email, ip) {
+      const [byAccount, byIp] = await Promise.allSettled([perAccount.consume(account(email)), perIp.consume(ip)]);
+      const refused = [byAccount, byIp].flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+      if (refused.length === 0) return;
+      const store = refused.find((reason) => !(reason instanceof RateLimiterRes));
+      if (store) throw store;
+      // A refused attempt is not a failed login: the limit that let it through gets it back.
+      if (byAccount.status === 'fulfilled') await perAccount.reward(account(email));
+      if (byIp.status === 'fulfilled') await perIp.reward(ip);
+      const retryAfterSeconds = Math.max(1, ...(refused as RateLimiterRes[]).map((res) => Math.ceil(res.msBeforeNext / 1000)));
       throw new DomainError('RATE_LIMITED', 'too many failed logins; try again later', { retryAfterSeconds });
     },
-    async failed(email, ip) {
-      await Promise.all([perAccount.penalty(account(email)), perIp.penalty(ip)]);
+    async succeeded(email, ip) {
+      await Promise.all([perAccount.delete(account(email)), perIp.reward(ip)]);
     },
-    async succeeded(email) {
-      await perAccount.delete(account(email));
+    async undo(email, ip) {
+      await Promise.all([perAccount.reward(account(email)), perIp.reward(ip)]);
     },
   };
 }
