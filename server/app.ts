@@ -5,6 +5,7 @@ import { apiKeyRoutes } from './api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { BoardQueue } from './board/board-queue.js';
+import { BoardEventOrder } from './board/board-event-order.js';
 import { BoardLocator } from './board/board-target.js';
 import { registerTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
@@ -75,16 +76,18 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, adapter: redis?.adapter });
   const mailer = options.mailer ?? logMailer(app.log);
   const presence = createPresence(io, app.log, config.presenceRefresh * 1000, redis !== null);
+  const broadcaster = createBroadcaster(io, presence, redis !== null);
   const ctx: AppContext = {
     config,
     orm: database.orm,
     log: app.log,
-    broadcaster: createBroadcaster(io, presence, redis !== null),
+    broadcaster,
     tokens,
     mailer,
     loginThrottle: createLoginThrottle(redis?.client ?? null),
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
+    eventOrder: new BoardEventOrder(broadcaster),
     inFlight,
   };
   const sockets = acceptSockets(io, ctx, presence);

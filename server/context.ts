@@ -3,6 +3,7 @@ import type { AccessRevokedReason } from '../shared/events.js';
 import type { BoardEventJson } from '../shared/wire.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { BoardQueue } from './board/board-queue.js';
+import type { BoardEventOrder } from './board/board-event-order.js';
 import type { BoardLocator } from './board/board-target.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Mailer } from './mail/mailer.js';
@@ -38,5 +39,7 @@ export interface AppContext {
   loginThrottle: LoginThrottle;
   locator: BoardLocator;
   boardQueue: BoardQueue;
+  /** How a committed board event is broadcast: in the board's `seq` order on this node. */
+  eventOrder: BoardEventOrder;
   inFlight: InFlight;
 }

@@ -86,27 +86,17 @@ class Abandon {
  * The one path by which a board changes (DESIGN §9): in one tenant transaction, check the role,
  * take the board's next `seq` (which also queues concurrent writers of the board), answer a
  * retried `clientMutationId` with its original event, apply the change, append the event; then,
- * after commit, broadcast it. A change that alters nothing rolls back, so `seq` keeps no gap. It
- * runs in the board's turn on this node (`BoardQueue.alone`), so that the board's events leave
- * the node in `seq` order with those of the quick path.
+ * after commit, broadcast it, in `seq` order with the board's other events this node commits. A
+ * change that alters nothing rolls back, so `seq` keeps no gap.
  */
 export async function commitBoardChange(
   ctx: AppContext,
   request: BoardChangeRequest,
   apply: (em: EntityManager, projectId: string) => Promise<Applied>,
 ): Promise<BoardChangeResult> {
-  const { orgId, projectId } = request.target;
-  if (!projectId) return commitInTurn(ctx, request, apply); // refused inside, with the right error
-  return ctx.boardQueue.alone(`${orgId}/${projectId}`, () => commitInTurn(ctx, request, apply));
-}
-
-async function commitInTurn(
-  ctx: AppContext,
-  request: BoardChangeRequest,
-  apply: (em: EntityManager, projectId: string) => Promise<Applied>,
-): Promise<BoardChangeResult> {
   const { principal, target, clientMutationId } = request;
-  let result: BoardChangeResult;
+  let taken: number | null = null; // the board's seq this change took, until it settles
+  let result: BoardChangeResult | null = null;
   try {
     result = await inTenant(
       ctx.orm,
@@ -116,6 +106,7 @@ async function commitInTurn(
         if (!target.projectId) throw notFound(target.what);
         const projectId = target.projectId;
         const seq = await takeNextSeq(em, projectId, request.allowArchived ?? false);
+        ctx.eventOrder.taken(target.orgId, projectId, (taken = seq));
         if (clientMutationId && (await seen(em, projectId, clientMutationId))) {
           const earlier = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
           if (earlier) {
@@ -132,12 +123,21 @@ async function commitInTurn(
       },
       principal,
     );
+    return result;
   } catch (error) {
     if (error instanceof Abandon) return error.result;
     throw error;
+  } finally {
+    // Broadcast once committed, in the board's seq order on this node (`BoardEventOrder`).
+    const event = result?.event;
+    if (taken !== null)
+      ctx.eventOrder.settled(
+        target.orgId,
+        target.projectId!,
+        taken,
+        event ? { orgId: target.orgId, event, exceptSocketId: request.originSocketId } : null,
+      );
   }
-  ctx.broadcaster.boardEvent(target.orgId, result.event!, request.originSocketId);
-  return result;
 }
 
 /** `seq = seq + 1` on the board's row: the number of the event, and a lock until commit. */

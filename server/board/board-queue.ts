@@ -17,14 +17,6 @@ interface Waiting {
   reject: (error: unknown) => void;
 }
 
-/** A change of the board made elsewhere (the general path), run in the board's turn: see `alone`. */
-interface Alone {
-  work: () => Promise<void>;
-}
-
-type Turn = Waiting | Alone;
-const isAlone = (turn: Turn): turn is Alone => 'work' in turn;
-
 /** The most changes one message carries. */
 const MOST_PER_MESSAGE = 32;
 
@@ -45,8 +37,8 @@ const MOST_PER_MESSAGE = 32;
  * change's; if the database cannot be reached, they and all the board's changes waiting fail at once.
  */
 export class BoardQueue {
-  /** What waits, by board, in the order it came; a board is here while a message or an `alone` of its runs. */
-  private readonly boards = new Map<string, Turn[]>();
+  /** The changes waiting, by board; a board is here while a message of its is in flight. */
+  private readonly boards = new Map<string, Waiting[]>();
 
   constructor(private readonly orm: Orm) {}
 
@@ -56,50 +48,15 @@ export class BoardQueue {
    * same for every change of `board` (a message runs its first change's).
    */
   run(board: string, script: BoardScript, statements: Sql[]): Promise<Rows[] | null> {
-    return new Promise((resolve, reject) => this.enqueue(board, { script, statements, resolve, reject }));
-  }
-
-  /**
-   * Runs `work`, a change of the board that does not travel in a message (the general path: its
-   * own transaction, then its broadcast), in the board's turn: after the board's messages before it
-   * are answered and broadcast, and before the changes that come meanwhile. PostgreSQL serialises
-   * a board's writers anyway (its `seq` row); this makes the events of a board that one node
-   * commits leave that node in `seq` order, whichever path made them. Without it, a message
-   * waiting for the row lock of a general change took the next `seq` the moment that one committed,
-   * and was answered and broadcast while the general path was still finishing its transaction.
-   * `work` must not wait for another change of the same board.
-   */
-  alone<T>(board: string, work: () => Promise<T>): Promise<T> {
     return new Promise((resolve, reject) => {
-      const run = async () => {
-        try {
-          resolve(await work());
-        } catch (error) {
-          reject(error);
-        }
-      };
-      this.enqueue(board, { work: run });
+      const change = { script, statements, resolve, reject };
+      const waiting = this.boards.get(board);
+      if (waiting) waiting.push(change);
+      else {
+        this.boards.set(board, []);
+        void this.turn(board, [change]);
+      }
     });
-  }
-
-  private enqueue(board: string, turn: Turn): void {
-    const waiting = this.boards.get(board);
-    if (waiting) waiting.push(turn);
-    else {
-      this.boards.set(board, [turn]);
-      this.next(board);
-    }
-  }
-
-  /** Starts the board's next turn: what waits first, alone, or the changes before the next `alone`. */
-  private next(board: string): void {
-    const waiting = this.boards.get(board)!;
-    const first = waiting[0];
-    if (!first) this.boards.delete(board);
-    else if (isAlone(first)) {
-      waiting.shift();
-      void first.work().finally(() => this.next(board));
-    } else void this.turn(board, takeChanges(waiting));
   }
 
   private async turn(board: string, changes: Waiting[]): Promise<void> {
@@ -115,12 +72,10 @@ export class BoardQueue {
       lost = await this.recover(changes, error);
     } finally {
       // With the database out of reach, each change waiting would only wait its own timeout in turn.
-      if (lost) {
-        const rest = waiting.splice(0);
-        for (const turn of rest) if (!isAlone(turn)) turn.reject(lost);
-        waiting.push(...rest.filter(isAlone)); // each finds out for itself
-      }
-      this.next(board);
+      if (lost) for (const change of waiting.splice(0)) change.reject(lost);
+      const next = waiting.splice(0, MOST_PER_MESSAGE);
+      if (next.length > 0) void this.turn(board, next);
+      else this.boards.delete(board);
     }
   }
 
@@ -132,7 +87,7 @@ export class BoardQueue {
   private async stream(
     db: ScriptConnection,
     changes: Waiting[],
-    waiting: Turn[],
+    waiting: Waiting[],
   ): Promise<{ changes: Waiting[]; error: unknown } | undefined> {
     let answer = message(db, changes);
     for (;;) {
@@ -142,7 +97,7 @@ export class BoardQueue {
       } catch (error) {
         return { changes, error };
       }
-      const next = db.wanted() ? [] : takeChanges(waiting);
+      const next = db.wanted() ? [] : waiting.splice(0, MOST_PER_MESSAGE);
       if (next.length > 0) answer = message(db, next);
       settle(changes, rows);
       if (next.length === 0) return undefined;
@@ -179,12 +134,6 @@ export class BoardQueue {
       return isUnavailable(error) ? error : null;
     }
   }
-}
-
-/** The changes that wait first, up to a message's worth, before any `alone`: taken out of `waiting`. */
-function takeChanges(waiting: Turn[]): Waiting[] {
-  const alone = waiting.findIndex(isAlone);
-  return waiting.splice(0, Math.min(MOST_PER_MESSAGE, alone === -1 ? waiting.length : alone)) as Waiting[];
 }
 
 /** The changes in one message, between their board's script (the first change's). */

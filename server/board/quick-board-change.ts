@@ -57,6 +57,6 @@ export async function quickBoardChange(
   const logged = rows[0]![0];
   if (!logged) return 'declined';
   const event = { ...pending, seq: Number(logged.seq), data: logged.data };
-  ctx.broadcaster.boardEvent(target.orgId, event, request.originSocketId);
+  ctx.eventOrder.send({ orgId: target.orgId, event, exceptSocketId: request.originSocketId });
   return { event };
 }

@@ -56,7 +56,25 @@ export function updateLabel(
  * board's log must keep saying what its tasks carry (no user edit of the board is allowed).
  */
 export async function deleteLabel(ctx: AppContext, caller: Caller, slug: string, labelId: string): Promise<void> {
-  const { orgId, events } = await withOrg(ctx, caller.principal, slug, 'tasks:write', async ({ em, org }) => {
+  // Each event, from when its seq is taken: broadcast in the board's order once committed (`BoardEventOrder`).
+  const events: Array<{ orgId: string; event: BoardEventJson }> = [];
+  let committed = false;
+  try {
+    await deleteLabelLogging(ctx, caller, slug, labelId, events);
+    committed = true;
+  } finally {
+    for (const { orgId, event } of events) ctx.eventOrder.settled(orgId, event.projectId, event.seq, committed ? { orgId, event } : null);
+  }
+}
+
+async function deleteLabelLogging(
+  ctx: AppContext,
+  caller: Caller,
+  slug: string,
+  labelId: string,
+  events: Array<{ orgId: string; event: BoardEventJson }>,
+): Promise<void> {
+  await withOrg(ctx, caller.principal, slug, 'tasks:write', async ({ em, org }) => {
     // A change to a task locks its board (`seq`), then the label its new link names. Taking every
     // board of the org first, then the label, in that order, means a change adding this label
     // either committed before (its task is among the links read below) or waits for the commit
@@ -66,7 +84,6 @@ export async function deleteLabel(ctx: AppContext, caller: Caller, slug: string,
     if (!label) throw notFound('label');
     const links = await em.find(TaskLabel, { label: labelId }, { populate: ['task.taskLabels'] });
     const request = changeRequest(caller, { orgId: org.id, projectId: null, outsider: notAMember, what: 'label' }, 'task.updated');
-    const events: BoardEventJson[] = [];
     for (const link of links) {
       const task = link.task;
       task.taskLabels.remove(link);
@@ -74,14 +91,13 @@ export async function deleteLabel(ctx: AppContext, caller: Caller, slug: string,
       task.updatedAt = new Date();
       const data: TaskEventData = { task: toTaskJson(task), changed: ['labelIds'] };
       const event = eventOf(request, task.project.id, await takeSeq(em, task.project.id), data);
+      ctx.eventOrder.taken(org.id, event.projectId, event.seq);
+      events.push({ orgId: org.id, event });
       for (const statement of logStatements(org.id, event, ctx.config.eventRetention)) await em.execute(...statement.bound());
-      events.push(event);
     }
     em.remove(label);
     await em.flush();
-    return { orgId: org.id, events };
   });
-  for (const event of events) ctx.broadcaster.boardEvent(orgId, event);
 }
 
 /** The board's next `seq`, archived or not (see `commitBoardChange`), kept for `logStatements`. */

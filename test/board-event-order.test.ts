@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { BoardEventJson } from '../shared/wire.js';
+import { BoardEventOrder } from '../server/board/board-event-order.js';
+import type { Broadcaster } from '../server/context.js';
+
+// The order in which one node sends a board's events out, given the order in which its changes
+// take their seq and settle. (The same end to end, with real sockets: board-order.test.ts.)
+const ORG = 'org';
+
+function order() {
+  const sent: Array<[string, number]> = [];
+  const broadcaster = {
+    boardEvent: (_orgId: string, event: BoardEventJson) => sent.push([event.projectId, event.seq]),
+  } as unknown as Broadcaster;
+  return { events: new BoardEventOrder(broadcaster), sent };
+}
+
+const outgoing = (projectId: string, seq: number) => ({
+  orgId: ORG,
+  event: {
+    projectId,
+    seq,
+    type: 'task.updated',
+    actor: { kind: 'user', id: 'u', name: 'u' },
+    data: {},
+    clientMutationId: null,
+    at: '',
+  } as BoardEventJson,
+});
+
+describe("a board's events on one node", () => {
+  it('go out at once when no change of the board is open', () => {
+    const { events, sent } = order();
+    events.send(outgoing('a', 1));
+    events.send(outgoing('a', 2));
+    expect(sent).toEqual([
+      ['a', 1],
+      ['a', 2],
+    ]);
+  });
+
+  it('wait for a change that took an earlier seq and has not committed, then follow it', () => {
+    const { events, sent } = order();
+    events.taken(ORG, 'a', 7); // a move, several round trips from its commit
+    events.send(outgoing('a', 8)); // the plain update that took the next seq the moment it committed
+    events.send(outgoing('b', 3)); // another board does not wait
+    expect(sent).toEqual([['b', 3]]);
+    events.settled(ORG, 'a', 7, outgoing('a', 7));
+    expect(sent).toEqual([
+      ['b', 3],
+      ['a', 7],
+      ['a', 8],
+    ]);
+  });
+
+  it('let the later ones go when the open change writes nothing, and a seq it gave back may be taken again', () => {
+    const { events, sent } = order();
+    events.taken(ORG, 'a', 4);
+    events.taken(ORG, 'a', 4); // rolled back in PostgreSQL already, and taken by the next change
+    events.settled(ORG, 'a', 4, null);
+    events.send(outgoing('a', 5));
+    expect(sent).toEqual([]);
+    events.settled(ORG, 'a', 4, outgoing('a', 4));
+    expect(sent).toEqual([
+      ['a', 4],
+      ['a', 5],
+    ]);
+  });
+
+  it('put open changes that settle out of order back in seq order', () => {
+    const { events, sent } = order();
+    for (const seq of [10, 11, 12]) events.taken(ORG, 'a', seq);
+    events.settled(ORG, 'a', 12, outgoing('a', 12));
+    events.settled(ORG, 'a', 11, outgoing('a', 11));
+    expect(sent).toEqual([]);
+    events.settled(ORG, 'a', 10, outgoing('a', 10));
+    expect(sent.map(([, seq]) => seq)).toEqual([10, 11, 12]);
+    events.send(outgoing('a', 13));
+    expect(sent.map(([, seq]) => seq)).toEqual([10, 11, 12, 13]);
+  });
+});
