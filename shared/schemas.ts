@@ -145,16 +145,16 @@ const taskFields = {
   clientMutationId: clientMutationId.optional(),
 };
 
-export const taskPatch = z
-  .strictObject({
-    title: title.optional(),
-    description: description.optional(),
-    priority: priority.optional(),
-    assigneeId: id.nullable().optional(),
-    dueDate: dueDate.optional(),
-    labelIds: labelIds.optional(),
-  })
-  .refine((patch) => Object.keys(patch).length > 0, 'patch names no field');
+/** The fields a task update may set. */
+const taskPatchFields = {
+  title: title.optional(),
+  description: description.optional(),
+  priority: priority.optional(),
+  assigneeId: id.nullable().optional(),
+  dueDate: dueDate.optional(),
+  labelIds: labelIds.optional(),
+};
+export const taskPatch = z.strictObject(taskPatchFields).refine((patch) => Object.keys(patch).length > 0, 'patch names no field');
 
 export const boardJoinPayload = z.strictObject({ projectId: id, sinceSeq: counter.min(0).optional() });
 export const boardLeavePayload = z.strictObject({ projectId: id });
@@ -183,16 +183,7 @@ export const taskDeletePayload = z.strictObject({
 export const createTaskBody = z.strictObject(taskFields);
 /** `task:update`'s patch, flat, beside its `baseVersion` and `clientMutationId`: it must name a field, as the patch must. */
 export const updateTaskBody = z
-  .strictObject({
-    title: title.optional(),
-    description: description.optional(),
-    priority: priority.optional(),
-    assigneeId: id.nullable().optional(),
-    dueDate: dueDate.optional(),
-    labelIds: labelIds.optional(),
-    baseVersion: baseVersion.optional(),
-    clientMutationId: clientMutationId.optional(),
-  })
+  .strictObject({ ...taskPatchFields, baseVersion: baseVersion.optional(), clientMutationId: clientMutationId.optional() })
   .refine(({ baseVersion: _, clientMutationId: __, ...patch }) => Object.keys(patch).length > 0, 'the body names no field');
 export const moveTaskBody = taskMovePayload.omit({ taskId: true });
 export const deleteTaskBody = taskDeletePayload.omit({ taskId: true });
