@@ -159,4 +159,32 @@ describe('deleting a label', () => {
     await expectLogMatchesDatabase(first, [carrier]);
     await expectLogMatchesDatabase(second, [z]);
   });
+
+  it('refuses the label, as unknown, on a task of a board made while it is being deleted', async () => {
+    const first = await board('Before the delete');
+    const doomed = await label('doomed');
+    const carrier = await task(first, 'Carrier', [doomed.id]);
+
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('select 1 from tasks where id = $1 for update', [carrier.id]);
+    const deleting = deleteLabel(doomed.id);
+    await eventually(async () => expect(await lockWaiters()).toBe(1));
+    // A board the delete did not lock: a task made there with the label waits for the label's row.
+    const later = await board('Made during the delete');
+    const creating = request(actor, 'task:create', {
+      projectId: later.project.id,
+      columnId: later.columns[0]!.id,
+      title: 'Labelled late',
+      labelIds: [doomed.id],
+    });
+    await eventually(async () => expect(await lockWaiters()).toBe(2));
+    await holder.query('commit');
+    await holder.end();
+
+    expect((await deleting).status).toBe(204);
+    expect(await creating).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(await db.query('select 1 from tasks where project_id = $1', [later.project.id])).toEqual([]);
+  });
 });

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskChangeData, TaskDeleteData } from '../../shared/events.js';
 import type { TaskCreatePayload, TaskDeletePayload, TaskMovePayload, TaskPatch } from '../../shared/schemas.js';
@@ -175,7 +176,8 @@ async function setLabels(em: EntityManager, task: ITask, labelIds: string[]): Pr
   const added = [...wanted].filter((labelId) => !current.has(labelId));
   const removed = [...current.keys()].filter((labelId) => !wanted.has(labelId));
   if (added.length === 0 && removed.length === 0) return false;
-  const labels = added.length ? await em.find(Label, { id: { $in: added } }) : [];
+  // Read for share: a label being deleted is waited for, and then not found (its links would not hold).
+  const labels = added.length ? await em.find(Label, { id: { $in: added } }, { lockMode: LockMode.PESSIMISTIC_READ }) : [];
   if (labels.length !== added.length) throw invalid('labelIds names a label this organization does not have');
   for (const labelId of removed) task.taskLabels.remove(current.get(labelId)!);
   for (const label of labels) task.taskLabels.add(em.create(TaskLabel, { org: task.org, task, label }));
