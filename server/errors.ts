@@ -47,6 +47,8 @@ const UNAVAILABLE_CODES = new Set([
   '08001',
   '08003',
   '08006',
+  // The database refuses connections for now (`ALTER DATABASE … ALLOW_CONNECTIONS false`, a shutdown under way).
+  '55000',
 ]);
 
 /** Whether an error means the database could not be reached, rather than a bug. */
@@ -57,8 +59,9 @@ export function isUnavailable(error: unknown): boolean {
   if (e.name === 'KnexTimeoutError') return true;
   // knex's "Transaction query already complete": BEGIN failed on a connection that had just died,
   // and the statement after it finds the transaction over (every transaction here is em.transactional);
-  // "Unable to acquire a connection": the pool is closed, as when a stop outlasts its drain.
-  return /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Transaction query already complete|Unable to acquire a connection/i.test(
+  // "Unable to acquire a connection": the pool is closed, as when a stop outlasts its drain;
+  // "is not queryable": pg's client after its connection broke.
+  return /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Transaction query already complete|Unable to acquire a connection|is not queryable/i.test(
     e.message ?? '',
   );
 }

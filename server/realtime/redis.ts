@@ -12,6 +12,9 @@ export interface RedisLink {
   close(): Promise<void>;
 }
 
+/** How long a command waits for Redis's answer. */
+const REDIS_COMMAND_TIMEOUT_MS = 1000;
+
 /**
  * The socket.io Redis adapter on two ioredis clients. A Redis outage must not end the process:
  * the adapter does not catch failed publishes, so `publish` here logs and swallows them (the node
@@ -19,9 +22,11 @@ export interface RedisLink {
  * reconnect and resubscribe by themselves when Redis returns.
  */
 export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
-  // Commands issued while Redis is down fail after one reconnect attempt instead of piling up.
-  const pub = new Redis(url, { maxRetriesPerRequest: 1 });
-  const sub = pub.duplicate({ maxRetriesPerRequest: null });
+  // Commands issued while Redis is down fail after one reconnect attempt instead of piling up, and
+  // those a Redis that stopped answering (a frozen host) never answers fail after a second: the
+  // login throttle then counts in memory, and a broadcast stays on this node.
+  const pub = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
+  const sub = pub.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
   let down = false;
   const recovered: Array<() => void> = [];
   for (const [name, client] of [
