@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BoardEventJson } from '../shared/wire.js';
 import { BoardEventOrder } from '../server/board/board-event-order.js';
 import type { Broadcaster } from '../server/context.js';
@@ -26,6 +26,10 @@ const outgoing = (projectId: string, seq: number) => ({
     clientMutationId: null,
     at: '',
   } as BoardEventJson,
+});
+
+afterEach(() => {
+  vi.useRealTimers();
 });
 
 describe("a board's events on one node", () => {
@@ -67,6 +71,20 @@ describe("a board's events on one node", () => {
     ]);
   });
 
+  it('stop waiting for a change that has not settled after five seconds (its connection went silent, say)', () => {
+    vi.useFakeTimers();
+    const { events, sent } = order();
+    events.taken(ORG, 'a', 20);
+    events.send(outgoing('a', 21));
+    vi.advanceTimersByTime(4999);
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(sent).toEqual([['a', 21]]);
+    events.send(outgoing('a', 22)); // no longer held back by 20
+    events.settled(ORG, 'a', 20, outgoing('a', 20)); // whenever it commits, it goes out
+    expect(sent.map(([, seq]) => seq)).toEqual([21, 22, 20]);
+  });
+
   it('put open changes that settle out of order back in seq order', () => {
     const { events, sent } = order();
     for (const seq of [10, 11, 12]) events.taken(ORG, 'a', seq);
@@ -77,5 +95,16 @@ describe("a board's events on one node", () => {
     expect(sent.map(([, seq]) => seq)).toEqual([10, 11, 12]);
     events.send(outgoing('a', 13));
     expect(sent.map(([, seq]) => seq)).toEqual([10, 11, 12, 13]);
+  });
+
+  it("send a retry's answer again only where it was not sent lately", () => {
+    const { events, sent } = order();
+    events.send(outgoing('a', 30));
+    events.sendAgain(outgoing('a', 30)); // sent here a moment ago
+    events.sendAgain(outgoing('a', 29)); // committed, its answer lost: never sent here
+    expect(sent).toEqual([
+      ['a', 30],
+      ['a', 29],
+    ]);
   });
 });

@@ -125,8 +125,10 @@ export async function commitBoardChange(
     );
     return result;
   } catch (error) {
-    if (error instanceof Abandon) return error.result;
-    throw error;
+    if (!(error instanceof Abandon)) throw error;
+    const earlier = error.result.event; // a retry's answer, from the log
+    if (earlier) ctx.eventOrder.sendAgain({ orgId: target.orgId, event: earlier, exceptSocketId: request.originSocketId });
+    return error.result;
   } finally {
     // Broadcast once committed, in the board's seq order on this node (`BoardEventOrder`).
     const event = result?.event;

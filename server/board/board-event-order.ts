@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import type { BoardEventJson } from '../../shared/wire.js';
 import type { Broadcaster } from '../context.js';
 
@@ -9,11 +10,23 @@ export interface Outgoing {
 }
 
 interface Board {
-  /** The `seq`s taken by changes not settled yet, with how many hold each (a rolled-back one is taken again). */
-  open: Map<number, number>;
+  /**
+   * The `seq`s taken by changes not settled yet: how many hold each (a rolled-back one is taken
+   * again) and since when.
+   */
+  open: Map<number, { holders: number; since: number }>;
   /** Committed events waiting for an open `seq` before theirs. */
   held: Outgoing[];
+  /** When the oldest open `seq` that holds events back stops doing so. */
+  timer?: NodeJS.Timeout;
 }
+
+/**
+ * The longest a change may hold the board's later events back. One that takes longer (its
+ * connection went silent mid-transaction, say) is waited for no more: the events after it go out,
+ * and it goes out whenever it commits, out of order (clients order by `seq`).
+ */
+const MOST_HOLD_MS = 5000;
 
 /**
  * Sends the board events this node commits out in `seq` order. PostgreSQL hands a board's `seq`
@@ -26,6 +39,8 @@ interface Board {
  */
 export class BoardEventOrder {
   private readonly boards = new Map<string, Board>();
+  /** The events this node sent out lately, by board and `seq`: a retry's answer need not go out again. */
+  private readonly recent = new LRUCache<string, true>({ max: 10_000 });
 
   constructor(private readonly broadcaster: Broadcaster) {}
 
@@ -34,7 +49,8 @@ export class BoardEventOrder {
     const key = boardKey(orgId, projectId);
     const board = this.boards.get(key) ?? { open: new Map(), held: [] };
     this.boards.set(key, board);
-    board.open.set(seq, (board.open.get(seq) ?? 0) + 1);
+    const open = board.open.get(seq);
+    board.open.set(seq, { holders: (open?.holders ?? 0) + 1, since: open?.since ?? Date.now() });
   }
 
   /** The change that took `seq` committed `outgoing`, or wrote nothing (null): it goes out, and what waited for it. */
@@ -42,8 +58,8 @@ export class BoardEventOrder {
     const key = boardKey(orgId, projectId);
     const board = this.boards.get(key);
     if (!board) throw new Error(`seq ${seq} of ${key} settled without being taken`);
-    const holders = board.open.get(seq) ?? 1;
-    if (holders > 1) board.open.set(seq, holders - 1);
+    const open = board.open.get(seq);
+    if (open && open.holders > 1) open.holders -= 1;
     else board.open.delete(seq);
     if (outgoing) board.held.push(outgoing);
     this.flush(key, board);
@@ -58,16 +74,39 @@ export class BoardEventOrder {
     this.flush(key, board);
   }
 
+  /**
+   * Sends out again an event a retry was answered with, from the log, unless this node sent it
+   * lately: its first try may have committed with its answer lost (the connection broke at the
+   * commit, the node died), and then no one broadcast it. A client skips a `seq` it has.
+   */
+  sendAgain(outgoing: Outgoing): void {
+    if (!this.recent.has(eventKey(outgoing.event))) this.send(outgoing);
+  }
+
   private flush(key: string, board: Board): void {
-    const firstOpen = Math.min(...board.open.keys()); // Infinity when none is open
+    const now = Date.now();
+    let firstOpen = Infinity; // the first seq still holding events back
+    let expires = Infinity;
+    for (const [seq, { since }] of board.open) {
+      if (now - since >= MOST_HOLD_MS) continue;
+      firstOpen = Math.min(firstOpen, seq);
+      expires = Math.min(expires, since + MOST_HOLD_MS);
+    }
     board.held.sort((a, b) => a.event.seq - b.event.seq);
     while (board.held[0] && board.held[0].event.seq < firstOpen) this.emit(board.held.shift()!);
+    clearTimeout(board.timer);
+    board.timer = board.held.length > 0 ? setTimeout(() => this.flush(key, board), expires - now).unref() : undefined;
     if (board.open.size === 0 && board.held.length === 0) this.boards.delete(key);
   }
 
   private emit({ orgId, event, exceptSocketId }: Outgoing): void {
+    this.recent.set(eventKey(event), true);
     this.broadcaster.boardEvent(orgId, event, exceptSocketId);
   }
+}
+
+function eventKey(event: BoardEventJson): string {
+  return `${event.projectId}:${event.seq}`;
 }
 
 function boardKey(orgId: string, projectId: string): string {
