@@ -42,6 +42,7 @@ const envSchema = z.object({
     )
     .default([]),
   SOCKET_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
+  ANSWER_DEADLINE: duration.default(20),
   BOARD_EVENT_RETENTION: z.coerce.number().int().min(10).default(10_000),
   PRESENCE_REFRESH: duration.default(10),
   PUBLIC_URL: z.url().optional(),
@@ -65,6 +66,8 @@ export interface Config {
   superAdminEmails: string[];
   /** Events per second per socket; 0 turns the limit off. */
   socketRateLimit: number;
+  /** How long, in seconds, a socket event may wait for its answer before it is answered UNAVAILABLE. */
+  answerDeadline: number;
   /** How many of its latest events each board keeps, for replay, retries and merges. */
   eventRetention: number;
   /** How often, in seconds, each node re-reads who is on its boards (to notice a node that died). */
@@ -105,6 +108,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.CORS_ORIGINS ?? null,
     superAdminEmails: e.SUPER_ADMIN_EMAILS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
+    answerDeadline: e.ANSWER_DEADLINE,
     eventRetention: e.BOARD_EVENT_RETENTION,
     presenceRefresh: e.PRESENCE_REFRESH,
     publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),

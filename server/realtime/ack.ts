@@ -6,6 +6,8 @@ import { shuttingDown } from '../in-flight.js';
 import type { Wire } from '../raw-json.js';
 import type { TaskFlowSocket } from './types.js';
 
+const NO_ANSWER_IN_TIME = { code: 'UNAVAILABLE', message: 'no answer from the database in time; try again' } as const;
+
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
 
 /** How one client event is served: its payload schema and what to do with a valid payload. */
@@ -33,12 +35,13 @@ export function on<E extends ClientEventName, P>(
  * `{ok: true, data}` or `{ok: false, error}`. Nothing is thrown to the transport; an unexpected
  * error is logged and answered as INTERNAL. An event without an ack has no one to answer and is
  * ignored. Once the server has begun to stop, a new event is answered UNAVAILABLE at once
- * (`InFlight`).
+ * (`InFlight`); one that waits past `ANSWER_DEADLINE` is answered UNAVAILABLE then.
  */
 export function serveEvents(
-  ctx: Pick<AppContext, 'log' | 'broadcaster' | 'inFlight'>,
+  ctx: Pick<AppContext, 'log' | 'broadcaster' | 'inFlight' | 'config'>,
   table: HandlerTable,
 ): (socket: TaskFlowSocket) => void {
+  const deadlineMs = ctx.config.answerDeadline * 1000;
   /** The handler's answer to the payload: its data, or the error it threw, in wire form. */
   async function answer(socket: TaskFlowSocket, event: string, handler: SocketHandler, payload: unknown): Promise<Ack<unknown>> {
     try {
@@ -60,9 +63,18 @@ export function serveEvents(
           ack({ ok: false, error: toWireError(shuttingDown()).error });
           return;
         }
+        // No ack is left unanswered: a handler still waiting at the deadline (its database
+        // connection went silent mid-transaction, which TCP may take a quarter of an hour to
+        // notice) is answered UNAVAILABLE. A change that commits after that is in the log, where a
+        // retry with its clientMutationId finds it, and is broadcast as any other.
+        let timer: NodeJS.Timeout | undefined;
+        const late = new Promise<Ack<unknown>>((resolve) => {
+          timer = setTimeout(() => resolve({ ok: false, error: NO_ANSWER_IN_TIME }), deadlineMs);
+        });
         try {
-          ack(await answer(socket, event, handler, args.length > 2 ? args[1] : undefined));
+          ack(await Promise.race([answer(socket, event, handler, args.length > 2 ? args[1] : undefined), late]));
         } finally {
+          clearTimeout(timer);
           ctx.inFlight.leave();
         }
       }

@@ -1,0 +1,56 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ProjectJson } from '../shared/wire.js';
+import { createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
+
+// No ack is left unanswered, even when the database does not answer (a connection gone silent, a
+// lock held far too long): past ANSWER_DEADLINE the event is answered UNAVAILABLE. The change may
+// still commit afterwards; then it is broadcast, and a retry with its clientMutationId gets it.
+let db: TestDatabase;
+let node: RunningServer;
+let org: TestOrg;
+let project: ProjectJson;
+let writer: ClientSocket;
+let watcher: ClientSocket;
+let taskId: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url, ANSWER_DEADLINE: '2' });
+  org = await createOrg(node.url, await registerUser(node.url, 'alice'));
+  let columns;
+  ({ project, columns } = await createProject(node.url, org));
+  [writer, watcher] = [await connect(node.url, { token: org.owner.token }), await connect(node.url, { token: org.owner.token })];
+  for (const socket of [writer, watcher]) await ok(socket!, 'board:join', { projectId: project.id });
+  taskId = (await ok(writer, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Before' })).task.id;
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await db?.drop();
+});
+
+describe('an event the database does not answer in time', () => {
+  it('is answered UNAVAILABLE at the deadline; the change, once it commits, is broadcast and found by its retry', async () => {
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('select 1 from projects where id = $1 for update', [project.id]);
+    const change = { taskId, patch: { title: 'Waited' }, clientMutationId: 'slow-one' };
+    const started = Date.now();
+    const answer = await request(writer, 'task:update', change);
+    expect(answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+
+    const broadcast = nextEvent(watcher, 'board:event');
+    await holder.query('commit');
+    await holder.end();
+    const event = await broadcast;
+    expect(event).toMatchObject({ type: 'task.updated', clientMutationId: 'slow-one', data: { task: { title: 'Waited' } } });
+    expect((await ok(writer, 'task:update', change)).event).toEqual(event);
+  });
+});
