@@ -97,11 +97,15 @@ describe("a board's events on one node", () => {
     expect(sent.map(([, seq]) => seq)).toEqual([10, 11, 12, 13]);
   });
 
-  it("send a retry's answer again only where it was not sent lately", () => {
+  it("send a retry's answer again only when this node answered its first try UNAVAILABLE", () => {
     const { events, sent } = order();
-    events.send(outgoing('a', 30));
-    events.sendAgain(outgoing('a', 30)); // sent here a moment ago
-    events.sendAgain(outgoing('a', 29)); // committed, its answer lost: never sent here
+    const answered = { ...outgoing('a', 30), event: { ...outgoing('a', 30).event, clientMutationId: 'acked' } };
+    const lost = { ...outgoing('a', 29), event: { ...outgoing('a', 29).event, clientMutationId: 'lost' } };
+    events.send(answered);
+    events.retried(answered); // broadcast when it committed: not again
+    events.unsureOf('a', 'lost'); // the database went away under it: committed or not, no one knows
+    events.retried(lost); // it had committed: out now, once
+    events.retried(lost);
     expect(sent).toEqual([
       ['a', 30],
       ['a', 29],

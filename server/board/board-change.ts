@@ -6,7 +6,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { inTenant } from '../db/tenant.js';
-import { conflict, DomainError, notFound } from '../errors.js';
+import { conflict, DomainError, isUnavailable, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
@@ -125,9 +125,12 @@ export async function commitBoardChange(
     );
     return result;
   } catch (error) {
-    if (!(error instanceof Abandon)) throw error;
+    if (!(error instanceof Abandon)) {
+      if (clientMutationId && target.projectId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.projectId, clientMutationId);
+      throw error;
+    }
     const earlier = error.result.event; // a retry's answer, from the log
-    if (earlier) ctx.eventOrder.sendAgain({ orgId: target.orgId, event: earlier, exceptSocketId: request.originSocketId });
+    if (earlier) ctx.eventOrder.retried({ orgId: target.orgId, event: earlier, exceptSocketId: request.originSocketId });
     return error.result;
   } finally {
     // Broadcast once committed, in the board's seq order on this node (`BoardEventOrder`).

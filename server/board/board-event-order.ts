@@ -39,8 +39,11 @@ const MOST_HOLD_MS = 5000;
  */
 export class BoardEventOrder {
   private readonly boards = new Map<string, Board>();
-  /** The events this node sent out lately, by board and `seq`: a retry's answer need not go out again. */
-  private readonly recent = new LRUCache<string, true>({ max: 10_000 });
+  /**
+   * The changes this node answered UNAVAILABLE lately, by board and `clientMutationId`: each may
+   * have committed with its answer lost, and then no one broadcast it.
+   */
+  private readonly unsure = new LRUCache<string, true>({ max: 10_000 });
 
   constructor(private readonly broadcaster: Broadcaster) {}
 
@@ -74,13 +77,20 @@ export class BoardEventOrder {
     this.flush(key, board);
   }
 
+  /** A change with `clientMutationId` failed as the database went away: whether it committed is unknown. */
+  unsureOf(projectId: string, clientMutationId: string): void {
+    this.unsure.set(`${projectId}:${clientMutationId}`, true);
+  }
+
   /**
-   * Sends out again an event a retry was answered with, from the log, unless this node sent it
-   * lately: its first try may have committed with its answer lost (the connection broke at the
-   * commit, the node died), and then no one broadcast it. A client skips a `seq` it has.
+   * A retry was answered with `outgoing`, from the log: if this node answered its first try
+   * UNAVAILABLE, that try committed with its answer lost and was never broadcast, so it goes out
+   * now. (A retry of a change that was broadcast is not sent again.)
    */
-  sendAgain(outgoing: Outgoing): void {
-    if (!this.recent.has(eventKey(outgoing.event))) this.send(outgoing);
+  retried(outgoing: Outgoing): void {
+    const key = `${outgoing.event.projectId}:${outgoing.event.clientMutationId}`;
+    if (!this.unsure.delete(key)) return;
+    this.send(outgoing);
   }
 
   private flush(key: string, board: Board): void {
@@ -100,13 +110,8 @@ export class BoardEventOrder {
   }
 
   private emit({ orgId, event, exceptSocketId }: Outgoing): void {
-    this.recent.set(eventKey(event), true);
     this.broadcaster.boardEvent(orgId, event, exceptSocketId);
   }
-}
-
-function eventKey(event: BoardEventJson): string {
-  return `${event.projectId}:${event.seq}`;
 }
 
 function boardKey(orgId: string, projectId: string): string {

@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.js';
+import { isUnavailable } from '../errors.js';
 import { type Sql, sql } from '../db/sql-script.js';
 import { enterTenant, holds } from '../db/tenant.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
@@ -47,12 +48,18 @@ export async function quickBoardChange(
     before: [enterTenant(target.orgId), lockBoardSeq(projectId)],
     after: [storeBoardSeq(projectId)],
   };
-  const rows = await ctx.boardQueue.run(`${target.orgId}/${projectId}`, board, [
-    sql`with change as (${change.statement(projectId, mayWrite)}),
+  const rows = await ctx.boardQueue
+    .run(`${target.orgId}/${projectId}`, board, [
+      sql`with change as (${change.statement(projectId, mayWrite)}),
           logged as (${eventInsert(target.orgId, pending, { seq: sql`${BOARD_SEQ} + 1`, data: sql`change.data::jsonb`, from: sql`change` })} returning seq)
         select change.data, logged.seq, ${keepSeq(sql`logged.seq`)} from change, logged`,
-    pruneEvents(projectId, ctx.config.eventRetention),
-  ]);
+      pruneEvents(projectId, ctx.config.eventRetention),
+    ])
+    .catch((error: unknown) => {
+      // The message may have committed with its answer lost: a retry then sends its event out.
+      if (clientMutationId && isUnavailable(error)) ctx.eventOrder.unsureOf(projectId, clientMutationId);
+      throw error;
+    });
   if (!rows) return null;
   const logged = rows[0]![0];
   if (!logged) return 'declined';
