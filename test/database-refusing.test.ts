@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
-import { ADMIN_URL, createTestDatabase, type TestDatabase } from './support/database.js';
+import { admin, createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
 
@@ -15,16 +14,6 @@ let org: TestOrg;
 let project: ProjectJson;
 let socket: ClientSocket;
 let taskId: string;
-
-async function admin(sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
 
 const refuseConnections = async (refuse: boolean) => {
   await admin(`alter database ${db.name} allow_connections ${refuse ? 'false' : 'true'}`);

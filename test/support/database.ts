@@ -33,7 +33,8 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   };
 }
 
-async function admin(sql: string): Promise<void> {
+/** Runs SQL on the server's admin database (`postgres`), as the owner: for what no test database may do to itself. */
+export async function admin(sql: string): Promise<void> {
   const client = new pg.Client({ connectionString: ADMIN_URL });
   await client.connect();
   try {
