@@ -145,8 +145,11 @@ export async function commitBoardChange(
   }
 }
 
-/** `seq = seq + 1` on the board's row: the number of the event, and a lock until commit. */
-async function takeNextSeq(em: EntityManager, projectId: string, allowArchived: boolean): Promise<number> {
+/**
+ * `seq = seq + 1` on the board's row: the number of the event, and a lock until commit; kept for
+ * `logStatements` (`BOARD_SEQ`). An archived board is FORBIDDEN unless `allowArchived`.
+ */
+export async function takeNextSeq(em: EntityManager, projectId: string, allowArchived: boolean): Promise<number> {
   const rows = await em.execute<Array<{ seq: number; status: string }>>(
     ...sql`update projects set seq = seq + 1 where id = ${projectId} returning seq, status, ${keepSeq(sql`seq`)}`.bound(),
   );

@@ -1,9 +1,8 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BoardEventJson, LabelJson, TaskEventData } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
-import { changeRequest } from '../board/board-change.js';
-import { eventOf, keepSeq, logStatements } from '../board/event-log.js';
+import { changeRequest, takeNextSeq } from '../board/board-change.js';
+import { eventOf, logStatements } from '../board/event-log.js';
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { conflict, notAMember, notFound } from '../errors.js';
@@ -90,7 +89,7 @@ async function deleteLabelLogging(
       task.version += 1;
       task.updatedAt = new Date();
       const data: TaskEventData = { task: toTaskJson(task), changed: ['labelIds'] };
-      const event = eventOf(request, task.project.id, await takeSeq(em, task.project.id), data);
+      const event = eventOf(request, task.project.id, await takeNextSeq(em, task.project.id, true), data);
       ctx.eventOrder.taken(org.id, event.projectId, event.seq);
       events.push({ orgId: org.id, event });
       for (const statement of logStatements(org.id, event, ctx.config.eventRetention)) await em.execute(...statement.bound());
@@ -98,14 +97,6 @@ async function deleteLabelLogging(
     em.remove(label);
     await em.flush();
   });
-}
-
-/** The board's next `seq`, archived or not (see `commitBoardChange`), kept for `logStatements`. */
-async function takeSeq(em: EntityManager, projectId: string): Promise<number> {
-  const [row] = await em.execute<Array<{ seq: number }>>(
-    ...sql`update projects set seq = seq + 1 where id = ${projectId} returning seq, ${keepSeq(sql`seq`)}`.bound(),
-  );
-  return row!.seq;
 }
 
 async function uniqueName<T>(work: () => Promise<T>): Promise<T> {
