@@ -7,6 +7,7 @@ import type { Wire } from '../raw-json.js';
 import type { TaskFlowSocket } from './types.js';
 
 const NO_ANSWER_IN_TIME = { code: 'UNAVAILABLE', message: 'no answer from the database in time; try again' } as const;
+const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
 
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
 
@@ -34,7 +35,7 @@ export function on<E extends ClientEventName, P>(
  * event's payload is parsed, the handler run, and the ack answered exactly once with
  * `{ok: true, data}` or `{ok: false, error}`. Nothing is thrown to the transport; an unexpected
  * error is logged and answered as INTERNAL. An event without an ack has no one to answer and is
- * ignored. Once the server has begun to stop, a new event is answered UNAVAILABLE at once
+ * ignored; an event the table does not name is answered VALIDATION_FAILED. Once the server has begun to stop, a new event is answered UNAVAILABLE at once
  * (`InFlight`); one that waits past `ANSWER_DEADLINE` is answered UNAVAILABLE then.
  */
 export function serveEvents(
@@ -82,10 +83,11 @@ export function serveEvents(
     }),
   );
   return (socket) => {
-    socket.use((packet, next) => {
+    socket.use((packet) => {
       const serve = served.get(packet[0]);
+      const ack = packet.at(-1);
       if (serve) void serve(socket, packet);
-      else next(); // not an event of the table: socket.io finds no listener and drops it
+      else if (typeof ack === 'function') ack({ ok: false, error: UNKNOWN_EVENT });
     });
   };
 }
