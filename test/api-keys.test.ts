@@ -164,6 +164,22 @@ describe('a key with boards:read', () => {
   });
 });
 
+describe('a key without boards:read', () => {
+  it("hears none of the org's events, which name its projects and members", async () => {
+    const blind = await createKey(node.url, cast.org, ['tasks:write'], { name: 'blind' });
+    const blindSocket = await connect(node.url, { apiKey: blind.key });
+    const readerSocket = await connect(node.url, { apiKey: readKey.key });
+    const heardByBlind = recordAll(blindSocket);
+    const reached = nextEvent(readerSocket, 'org:event', (e) => e.type === 'project.created' && e.data.project.name === 'Secret plan');
+    expect(
+      (await call(node.url, 'POST', `/orgs/${cast.org.slug}/projects`, { body: { name: 'Secret plan' }, auth: cast.owner.token })).status,
+    ).toBe(201);
+    await reached;
+    await barrier(blindSocket);
+    expect(heardByBlind).toEqual([]);
+  });
+});
+
 describe('a key with tasks:write', () => {
   it('creates tasks over the socket and HTTP, and the events name the bot as actor', async () => {
     const bot = await connect(node.url, { apiKey: writeKey.key });

@@ -1,5 +1,4 @@
 import type { AppContext } from '../context.js';
-import { orgRoom } from './rooms.js';
 import type { TaskFlowServer } from './types.js';
 
 /**
@@ -30,7 +29,6 @@ export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Prom
     for (const socket of sockets) {
       const { principal } = socket.data;
       for (const orgId of socket.data.orgIds) {
-        if (!socket.rooms.has(orgRoom(orgId))) continue;
         if (principal.kind === 'user' && !member.has(`${principal.userId}:${orgId}`)) {
           ctx.broadcaster.revoke({ socketId: socket.id }, orgId, 'removed');
         } else if (principal.kind === 'bot' && !live.has(principal.keyId)) {

@@ -8,3 +8,12 @@ export const keyRoom = (keyId: string) => `key:${keyId}`;
 
 /** The private room of a principal's sockets: the user's, or the API key's. */
 export const principalRoom = (principal: Principal) => (principal.kind === 'user' ? userRoom(principal.userId) : keyRoom(principal.keyId));
+
+/**
+ * The org rooms a socket hears `org:event`s in: a user's every org; a bot's only with
+ * `boards:read`, since the events name the org's projects and members.
+ */
+export function orgRoomsOf(principal: Principal, orgIds: string[]): string[] {
+  const hears = principal.kind === 'user' || principal.permissions.includes('boards:read');
+  return hears ? orgIds.map(orgRoom) : [];
+}

@@ -12,7 +12,7 @@ import { RawJsonEncoder } from '../raw-json.js';
 import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
 import { createCredentialExpiry } from './credential-expiry.js';
-import { orgRoom, principalRoom } from './rooms.js';
+import { orgRoomsOf, principalRoom } from './rooms.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { TaskFlowServer } from './types.js';
 
@@ -57,7 +57,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   });
   io.on('connection', (socket) => {
     rateLimit?.(socket);
-    void socket.join([principalRoom(socket.data.principal), ...socket.data.orgIds.map(orgRoom)]);
+    void socket.join([principalRoom(socket.data.principal), ...orgRoomsOf(socket.data.principal, socket.data.orgIds)]);
     expiry.track(socket);
     leavePresenceOnDisconnect(presence, socket);
     serve(socket);
