@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneEvents } from '../server/board/event-log.js';
 import { enterTenant } from '../server/db/tenant.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
-import { createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
@@ -217,5 +217,19 @@ describe('clientMutationId', () => {
     expect(await db.query(`select count(*)::int as n from tasks where title = 'once'`)).toEqual([{ n: 1 }]);
     const reused = await request(socket, 'task:delete', { taskId: first.task.id, clientMutationId: 'retry-me-1' });
     expect(reused).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+  });
+
+  it('answers a retry with the original result after the board was archived, and refuses a new change', async () => {
+    const { project: frozen, columns: frozenColumns } = await createProject(node.url, org, 'Soon archived');
+    const payload = { projectId: frozen.id, columnId: frozenColumns[0]!.id, title: 'before the freeze', clientMutationId: 'arch-1' };
+    const first = await ok(socket, 'task:create', payload);
+    const archived = await api(node.url, 'PATCH', `/orgs/${org.slug}/projects/${frozen.id}`, { status: 'archived' }, alice.token);
+    expect(archived.status).toBe(200);
+    expect(await ok(socket, 'task:create', payload)).toEqual(first);
+    expect(await request(socket, 'task:create', { ...payload, clientMutationId: 'arch-2' })).toMatchObject({
+      ok: false,
+      error: { code: 'FORBIDDEN' },
+    });
+    expect(await db.query('select count(*)::int as n from tasks where project_id = $1', [frozen.id])).toEqual([{ n: 1 }]);
   });
 });

@@ -105,7 +105,7 @@ export async function commitBoardChange(
         authorize(standing, principal, target.orgId, request.capability ?? 'tasks:write', target.outsider);
         if (!target.projectId) throw notFound(target.what);
         const projectId = target.projectId;
-        const seq = await takeNextSeq(em, projectId, request.allowArchived ?? false);
+        const { seq, archived } = await takeNextSeq(em, projectId);
         ctx.eventOrder.taken(target.orgId, projectId, (taken = seq));
         if (clientMutationId && (await seen(em, projectId, clientMutationId))) {
           const earlier = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
@@ -114,6 +114,9 @@ export async function commitBoardChange(
             throw new Abandon({ event: toBoardEventJson(earlier) });
           }
         }
+        // After the retry's lookup: a change that committed before the board was archived still
+        // answers its retry with the original result.
+        if (archived && !request.allowArchived) throw new DomainError('FORBIDDEN', 'the project is archived');
         const applied = await apply(em, projectId);
         if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged });
         await em.flush(); // what `apply` changed through the ORM
@@ -147,16 +150,15 @@ export async function commitBoardChange(
 
 /**
  * `seq = seq + 1` on the board's row: the number of the event, and a lock until commit; kept for
- * `logStatements` (`BOARD_SEQ`). An archived board is FORBIDDEN unless `allowArchived`.
+ * `logStatements` (`BOARD_SEQ`). Whether the board is archived comes with it: the caller decides.
  */
-export async function takeNextSeq(em: EntityManager, projectId: string, allowArchived: boolean): Promise<number> {
+export async function takeNextSeq(em: EntityManager, projectId: string): Promise<{ seq: number; archived: boolean }> {
   const rows = await em.execute<Array<{ seq: number; status: string }>>(
     ...sql`update projects set seq = seq + 1 where id = ${projectId} returning seq, status, ${keepSeq(sql`seq`)}`.bound(),
   );
   const row = rows[0];
   if (!row) throw notFound('project');
-  if (row.status !== 'active' && !allowArchived) throw new DomainError('FORBIDDEN', 'the project is archived');
-  return row.seq;
+  return { seq: row.seq, archived: row.status !== 'active' };
 }
 
 /** Whether the board already has an event for this `clientMutationId` (a plain read: most have none). */

@@ -89,7 +89,7 @@ async function deleteLabelLogging(
       task.version += 1;
       task.updatedAt = new Date();
       const data: TaskEventData = { task: toTaskJson(task), changed: ['labelIds'] };
-      const event = eventOf(request, task.project.id, await takeNextSeq(em, task.project.id, true), data);
+      const event = eventOf(request, task.project.id, (await takeNextSeq(em, task.project.id)).seq, data);
       ctx.eventOrder.taken(org.id, event.projectId, event.seq);
       events.push({ orgId: org.id, event });
       for (const statement of logStatements(org.id, event, ctx.config.eventRetention)) await em.execute(...statement.bound());
