@@ -157,6 +157,17 @@ describe('a task change on a shared board', () => {
     expect((await db.query('select title from tasks where id = $1', [task.id]))[0]).toEqual({ title: 'Bob renamed it' });
   });
 
+  it("does not count the sender's own earlier changes as a conflict, only someone else's", async () => {
+    const task = await create('Typed into');
+    await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'typing 1' }, baseVersion: 1 });
+    const own = await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'typing 12' }, baseVersion: 1 });
+    expect(own.task).toMatchObject({ title: 'typing 12', version: 3 });
+    await ok(bobSocket, 'task:update', { taskId: task.id, patch: { title: 'Bob typed' }, baseVersion: 3 });
+    const stale = await request(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'typing 123' }, baseVersion: 3 });
+    expect(stale).toMatchObject({ ok: false, error: { code: 'CONFLICT', details: { fields: ['title'] } } });
+    expect((await db.query('select title from tasks where id = $1', [task.id]))[0]).toEqual({ title: 'Bob typed' });
+  });
+
   it('delivers a change made over REST to the board sockets, like one made over a socket', async () => {
     const created = nextEvent<BoardEventJson<any>>(aliceSocket, 'board:event', (e) => e.type === 'task.created');
     const answer = await api(

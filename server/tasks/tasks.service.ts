@@ -4,6 +4,7 @@ import type { TaskChangeData, TaskDeleteData } from '../../shared/events.js';
 import type { TaskCreatePayload, TaskDeletePayload, TaskMovePayload, TaskPatch } from '../../shared/schemas.js';
 import type { TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
+import { actorOf } from '../auth/principal.js';
 import { type BoardChangeResult, changeBoard } from '../board/board-change.js';
 import { positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
@@ -71,7 +72,7 @@ export async function updateTask(ctx: AppContext, caller: Caller, input: TaskUpd
     async (em, projectId) => {
       const task = await findTask(em, projectId, input.taskId);
       const patch = input.patch;
-      await refuseConflicts(em, task, input.baseVersion, Object.keys(patch) as TaskField[]);
+      await refuseConflicts(em, caller, task, input.baseVersion, Object.keys(patch) as TaskField[]);
       const changed: TaskField[] = [];
       const set = <K extends keyof ITask>(field: TaskField, key: K, value: ITask[K]) => {
         if (task[key] === value) return;
@@ -104,7 +105,7 @@ export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMoveP
     input.clientMutationId,
     async (em, projectId) => {
       const task = await findTask(em, projectId, input.taskId);
-      await refuseConflicts(em, task, input.baseVersion, ['columnId', 'position']);
+      await refuseConflicts(em, caller, task, input.baseVersion, ['columnId', 'position']);
       const column = await findColumn(em, projectId, input.columnId);
       const position = await positionIn(em, inColumn(column.id), task.id, input);
       const changed: TaskField[] = column.id === task.column.id ? ['position'] : ['columnId', 'position'];
@@ -191,10 +192,16 @@ async function memberUser(em: EntityManager, userId: string) {
   return membership.user;
 }
 
-/** CONFLICT when a field this change sets was changed by someone else after `baseVersion`. */
-async function refuseConflicts(em: EntityManager, task: ITask, baseVersion: number | undefined, fields: TaskField[]): Promise<void> {
+/** CONFLICT when a field this change sets was changed by someone other than `caller` after `baseVersion`. */
+async function refuseConflicts(
+  em: EntityManager,
+  caller: Caller,
+  task: ITask,
+  baseVersion: number | undefined,
+  fields: TaskField[],
+): Promise<void> {
   if (baseVersion === undefined || task.version <= baseVersion) return;
-  const changedSince = await fieldsChangedSince(em, task, baseVersion);
+  const changedSince = await fieldsChangedSince(em, task, baseVersion, actorOf(caller.principal));
   const clashes = fields.filter((field) => changedSince.has(field));
   if (clashes.length > 0)
     throw conflict(`changed by someone else since version ${baseVersion}: ${clashes.join(', ')}`, {
