@@ -157,6 +157,28 @@ describe('a task change on a shared board', () => {
     expect((await db.query('select title from tasks where id = $1', [task.id]))[0]).toEqual({ title: 'Bob renamed it' });
   });
 
+  it('answers a move to the place a task or column already holds with no event and no new version', async () => {
+    const first = await create('Stays first');
+    const last = await create('Stays last');
+    const board = await ok(aliceSocket, 'board:join', { projectId: project.id });
+    const bobBefore = bobSeen.length;
+    for (const place of [{}, { afterId: first.id }]) {
+      const answer = await ok(aliceSocket, 'task:move', { taskId: last.id, columnId: todo().id, ...place });
+      expect(answer).toEqual({ task: expect.objectContaining({ id: last.id, version: 1, position: last.position }), event: null });
+    }
+    const beforeLast = await ok(aliceSocket, 'task:move', { taskId: first.id, columnId: todo().id, beforeId: last.id });
+    expect(beforeLast.event).toBeNull();
+    const lastColumn = columns.at(-1)!;
+    expect(await ok(aliceSocket, 'column:move', { columnId: lastColumn.id })).toEqual({ column: lastColumn, event: null });
+    expect((await ok(aliceSocket, 'board:join', { projectId: project.id })).seq).toBe(board.seq);
+    expect(await db.query('select version from tasks where id = any($1)', [[first.id, last.id]])).toEqual([{ version: 1 }, { version: 1 }]);
+
+    const moved = await ok(aliceSocket, 'task:move', { taskId: last.id, columnId: todo().id, beforeId: first.id });
+    expect(moved.event).toMatchObject({ seq: board.seq + 1, type: 'task.moved' });
+    await ok(bobSocket, 'board:join', { projectId: project.id }); // a round trip: bob's events are in
+    expect(bobSeen.slice(bobBefore).map((e) => e.seq)).toEqual([board.seq + 1]);
+  });
+
   it("does not count the sender's own earlier changes as a conflict, only someone else's", async () => {
     const task = await create('Typed into');
     await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'typing 1' }, baseVersion: 1 });

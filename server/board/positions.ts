@@ -15,14 +15,24 @@ export interface OrderedList {
   scopeId: string;
 }
 
+/** The row that moves, and its key where it already is in the list (null when it comes from another). */
+export interface Moving {
+  id: string;
+  position: string | null;
+}
+
 /**
  * The fractional key for a row placed between the named neighbours of the list, or at its end
- * with none; with one neighbour, right next to it. Keys compare as bytes (`COLLATE "C"`), so no
- * other row is ever renumbered, and the board's `seq` lock keeps two writers from picking the
- * same gap. These raw reads skip the ORM filter; row-level security still holds them to the org.
+ * with none; with one neighbour, right next to it. A row that already sits at that place keeps
+ * its key (the move changes nothing). Keys compare as bytes (`COLLATE "C"`), so no other row is
+ * ever renumbered, and the board's `seq` lock keeps two writers from picking the same gap. These
+ * raw reads skip the ORM filter; row-level security still holds them to the org.
  */
-export async function positionIn(em: EntityManager, list: OrderedList, movingId: string | null, neighbours: Neighbours): Promise<string> {
-  const position = await keyBetweenNeighbours(em, list, movingId, neighbours);
+export async function positionIn(em: EntityManager, list: OrderedList, moving: Moving | null, neighbours: Neighbours): Promise<string> {
+  const [lower, upper] = await gapBetweenNeighbours(em, list, moving?.id ?? null, neighbours);
+  const current = moving?.position ?? null;
+  if (current !== null && (lower === null || lower < current) && (upper === null || current < upper)) return current;
+  const position = generateKeyBetween(lower, upper);
   if (position.length > MOST_POSITION_LENGTH) {
     // Each row placed in the same gap halves it, and its key grows about a character every six
     // times: after a thousand or so moves back and forth at one place, no key fits the column.
@@ -35,12 +45,13 @@ export async function positionIn(em: EntityManager, list: OrderedList, movingId:
 /** The longest key a position column holds (`varchar(200)`). */
 const MOST_POSITION_LENGTH = 200;
 
-async function keyBetweenNeighbours(
+/** The keys of the two rows (other than the one moving) the new place lies between; null past an end. */
+async function gapBetweenNeighbours(
   em: EntityManager,
   list: OrderedList,
   movingId: string | null,
   { afterId, beforeId }: Neighbours,
-): Promise<string> {
+): Promise<[string | null, string | null]> {
   if (movingId && (afterId === movingId || beforeId === movingId)) throw invalid('nothing can be placed next to itself');
   const after = afterId ? await neighbourPosition(em, list, afterId, 'afterId') : null;
   const before = beforeId ? await neighbourPosition(em, list, beforeId, 'beforeId') : null;
@@ -48,11 +59,11 @@ async function keyBetweenNeighbours(
     if (after >= before) throw invalid('afterId must come before beforeId');
     // Someone may have put a row between the two since the client looked: land right after `after`.
     const next = await adjacent(em, list, movingId, after, 'next');
-    return generateKeyBetween(after, next !== null && next < before ? next : before);
+    return [after, next !== null && next < before ? next : before];
   }
-  if (after !== null) return generateKeyBetween(after, await adjacent(em, list, movingId, after, 'next'));
-  if (before !== null) return generateKeyBetween(await adjacent(em, list, movingId, before, 'previous'), before);
-  return generateKeyBetween(await adjacent(em, list, movingId, null, 'previous'), null);
+  if (after !== null) return [after, await adjacent(em, list, movingId, after, 'next')];
+  if (before !== null) return [await adjacent(em, list, movingId, before, 'previous'), before];
+  return [await adjacent(em, list, movingId, null, 'previous'), null];
 }
 
 /** The last position of the list, or null when it is empty. */

@@ -73,7 +73,9 @@ export async function moveColumn(ctx: AppContext, caller: Caller, input: ColumnM
     input.clientMutationId,
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
-      column.position = await positionIn(em, onBoard(projectId), column.id, input);
+      const position = await positionIn(em, onBoard(projectId), { id: column.id, position: column.position }, input);
+      if (position === column.position) return { unchanged: toColumnJson(column) };
+      column.position = position;
       return { data: { column: toColumnJson(column), changed: ['position'] } satisfies ColumnEventData };
     },
   );

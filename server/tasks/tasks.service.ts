@@ -107,9 +107,11 @@ export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMoveP
       const task = await findTask(em, projectId, input.taskId);
       await refuseConflicts(em, caller, task, input.baseVersion, ['columnId', 'position']);
       const column = await findColumn(em, projectId, input.columnId);
-      const position = await positionIn(em, inColumn(column.id), task.id, input);
-      const changed: TaskField[] = column.id === task.column.id ? ['position'] : ['columnId', 'position'];
-      if (column.id !== task.column.id) {
+      const stays = column.id === task.column.id;
+      const position = await positionIn(em, inColumn(column.id), { id: task.id, position: stays ? task.position : null }, input);
+      if (stays && position === task.position) return { unchanged: toTaskJson(task) };
+      const changed: TaskField[] = stays ? ['position'] : ['columnId', 'position'];
+      if (!stays) {
         const wasDone = (await em.findOneOrFail(Column, task.column.id, { fields: ['isDone'] })).isDone;
         if (column.isDone && !wasDone) task.completedAt = new Date();
         if (!column.isDone) task.completedAt = null;
