@@ -5,6 +5,7 @@ import { apiKeyRoutes } from './api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { BoardQueue } from './board/board-queue.js';
+import { RunningChanges } from './board/running-changes.js';
 import { BoardEventOrder } from './board/board-event-order.js';
 import { BoardLocator } from './board/board-target.js';
 import { registerTokens } from './auth/tokens.js';
@@ -88,6 +89,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
     eventOrder: new BoardEventOrder(broadcaster),
+    runningChanges: new RunningChanges(),
     inFlight,
   };
   const sockets = acceptSockets(io, ctx, presence);

@@ -5,6 +5,7 @@ import type { LoginThrottle } from './auth/login-throttle.js';
 import type { BoardQueue } from './board/board-queue.js';
 import type { BoardEventOrder } from './board/board-event-order.js';
 import type { BoardLocator } from './board/board-target.js';
+import type { RunningChanges } from './board/running-changes.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Mailer } from './mail/mailer.js';
 import type { Config } from './config.js';
@@ -41,5 +42,7 @@ export interface AppContext {
   boardQueue: BoardQueue;
   /** How a committed board event is broadcast: in the board's `seq` order on this node. */
   eventOrder: BoardEventOrder;
+  /** The changes with a `clientMutationId` running on this node, which a retry waits for. */
+  runningChanges: RunningChanges;
   inFlight: InFlight;
 }

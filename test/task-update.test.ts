@@ -100,7 +100,8 @@ describe('a plain field update', () => {
 
   it('leaves a stale baseVersion to the merge rules, and an unknown task to NOT_FOUND', async () => {
     const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Stale' });
-    await ok(socket, 'task:update', { taskId: task.id, patch: { priority: 2 } });
+    const teammate = await connect(node.url, { token: (await joinAs(node.url, org, 'member', 'teammate')).token });
+    await ok(teammate, 'task:update', { taskId: task.id, patch: { priority: 2 } });
     const merged = await ok(socket, 'task:update', { taskId: task.id, patch: { title: 'Merged' }, baseVersion: 1 });
     expect(merged.task).toMatchObject({ title: 'Merged', priority: 2, version: 3 });
     const clash = await request(socket, 'task:update', { taskId: task.id, patch: { priority: 3 }, baseVersion: 1 });

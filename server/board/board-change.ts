@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Capability } from '../../shared/roles.js';
 import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
-import type { Principal } from '../auth/principal.js';
+import { actorOf, type Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { inTenant } from '../db/tenant.js';
@@ -27,7 +27,8 @@ export interface BoardTarget {
 
 /**
  * A change `caller` asks for on the board of the addressed project, column or task: finds where
- * it lands, then commits it (see `commitBoardChange`). `apply` gets the org's id as well. A change
+ * it lands, then commits it (see `commitBoardChange`); a retry of it while it still runs on this
+ * node waits for its result (`RunningChanges`). `apply` gets the org's id as well. A change
  * that one statement can make may also come as `quick`, tried first (see `quickBoardChange`).
  */
 export async function changeBoard(
@@ -39,19 +40,24 @@ export async function changeBoard(
   apply: (em: EntityManager, projectId: string, orgId: string) => Promise<Applied>,
   quick?: (orgId: string) => QuickChange | null,
 ): Promise<BoardChangeResult> {
-  const target = await ctx.locator.target(address.what, address.id, caller.scopeOrgId);
-  const request = changeRequest(caller, target, type, clientMutationId);
-  const quickChange = quick?.(target.orgId) ?? null;
-  const quickly = quickChange ? await quickBoardChange(ctx, request, quickChange) : 'declined';
-  if (quickly && quickly !== 'declined') return quickly;
-  // Where it could not be tried (the embedded database), its statement still spares the ORM's read.
-  const first = quickly === null ? quickChange : null;
-  return commitBoardChange(
-    ctx,
-    request,
-    async (em, projectId) =>
-      (first && quickChangeData(await em.execute(...first.statement(projectId, sql`true`).bound()))) ?? apply(em, projectId, target.orgId),
-  );
+  const actor = actorOf(caller.principal);
+  const sameChange = clientMutationId ? `${actor.kind}:${actor.id}:${type}:${address.id}:${clientMutationId}` : null;
+  return ctx.runningChanges.once(sameChange, async () => {
+    const target = await ctx.locator.target(address.what, address.id, caller.scopeOrgId);
+    const request = changeRequest(caller, target, type, clientMutationId);
+    const quickChange = quick?.(target.orgId) ?? null;
+    const quickly = quickChange ? await quickBoardChange(ctx, request, quickChange) : 'declined';
+    if (quickly && quickly !== 'declined') return quickly;
+    // Where it could not be tried (the embedded database), its statement still spares the ORM's read.
+    const first = quickly === null ? quickChange : null;
+    return commitBoardChange(
+      ctx,
+      request,
+      async (em, projectId) =>
+        (first && quickChangeData(await em.execute(...first.statement(projectId, sql`true`).bound()))) ??
+        apply(em, projectId, target.orgId),
+    );
+  });
 }
 
 /** The request for a change `caller` asks for, landing at `target`. */
