@@ -9,7 +9,19 @@ export class Emitter<Events extends Record<string, (...args: any[]) => void>> {
     return () => set.delete(listener);
   }
 
+  /**
+   * Calls every listener. One that throws does not stop the others or the client's own work: its
+   * error is thrown again outside, on a timer, as a browser does for a DOM event listener.
+   */
   protected emit<E extends keyof Events>(event: E, ...args: Parameters<Events[E]>): void {
-    for (const listener of this.listeners.get(event) ?? []) listener(...args);
+    for (const listener of this.listeners.get(event) ?? []) {
+      try {
+        listener(...args);
+      } catch (error) {
+        setTimeout(() => {
+          throw error;
+        });
+      }
+    }
   }
 }

@@ -12,6 +12,3 @@ export class TaskFlowError extends Error {
     this.details = error.details;
   }
 }
-
-/** Codes worth sending the same mutation again for, with its `clientMutationId`. */
-export const RETRYABLE: ReadonlySet<string> = new Set(['UNAVAILABLE', 'RATE_LIMITED', 'INTERNAL']);

@@ -1,6 +1,7 @@
 import type { Socket } from 'socket.io-client';
 import type { Ack } from '../shared/events.js';
-import { RETRYABLE, TaskFlowError } from './errors.js';
+import type { WireError } from '../shared/errors.js';
+import { TaskFlowError } from './errors.js';
 
 export type MutationEvent =
   'task:create' | 'task:update' | 'task:move' | 'task:delete' | 'column:create' | 'column:update' | 'column:move' | 'column:delete';
@@ -10,83 +11,118 @@ interface PendingMutation {
   payload: { clientMutationId: string };
   resolve(data: unknown): void;
   reject(error: Error): void;
-  attempts: number;
+  /** Answered refusals worth another try, in a row. */
+  refusals: number;
 }
 
-const MAX_ATTEMPTS = 20;
+/** An INTERNAL answer is tried again this often, then reported: the try that answered it wrote nothing. */
+const MAX_INTERNAL = 3;
 
 /**
- * Mutations until the server acknowledges them. Each carries a `clientMutationId` and is sent
- * again with the same id after an ack timeout, a retryable refusal or a reconnect, so the server
- * applies it once however often it arrives. A refusal rejects its promise with a TaskFlowError.
+ * Mutations until the server acknowledges them, sent one at a time in the order they were made:
+ * an edit made after another lands after it, also when both waited out a reconnect. Each carries
+ * a `clientMutationId` and is sent again with the same id on the next connection when its
+ * connection drops before the answer, or after a refusal worth another try (`RATE_LIMITED` after
+ * the delay it names, `UNAVAILABLE` with backoff for as long as it takes, since the change may
+ * have committed; `INTERNAL` a few times), so the server applies it once however often it
+ * arrives. On a live connection the answer is awaited, never asked for again on a timer: the
+ * server answers every event, `UNAVAILABLE` at its deadline at the latest. A connection with no
+ * answer after `ackTimeoutMs` counts as broken (`broken`): the client drops it and sends the
+ * mutation again on the next one. Any other refusal rejects its promise with a TaskFlowError.
  */
 export class MutationQueue {
-  private readonly pending = new Map<string, PendingMutation>();
+  private readonly queue: PendingMutation[] = [];
+  private running = false;
+  private again = false;
 
   constructor(
     private readonly options: {
       ackTimeoutMs: number;
-      /** The socket to send on, when there is a live one. */
+      /** The socket to send on, while the client is live. */
       socket: () => Socket | null;
       /** Runs with each acknowledged answer, before its promise resolves. */
       acknowledged: (data: unknown) => void;
+      /** A live connection that left a mutation unanswered for `ackTimeoutMs`. */
+      broken: (socket: Socket) => void;
     },
   ) {}
 
   get size(): number {
-    return this.pending.size;
+    return this.queue.length;
   }
 
-  add<T>(event: MutationEvent, input: object, sendNow: boolean): Promise<T> {
+  add<T>(event: MutationEvent, input: object): Promise<T> {
     const payload = { ...input, clientMutationId: randomId() };
     return new Promise<T>((resolve, reject) => {
-      const mutation: PendingMutation = { event, payload, resolve: resolve as (data: unknown) => void, reject, attempts: 0 };
-      this.pending.set(payload.clientMutationId, mutation);
-      if (sendNow) void this.send(mutation);
+      this.queue.push({ event, payload, resolve: resolve as (data: unknown) => void, reject, refusals: 0 });
+      this.resume();
     });
   }
 
-  /** Sends everything still unacknowledged (after a connect). */
-  resendAll(): void {
-    for (const mutation of this.pending.values()) void this.send(mutation);
+  /** Sends what is unacknowledged, in order, if the client is live (after a connect, say). */
+  resume(): void {
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    void this.run();
   }
 
   /** Rejects everything still unacknowledged: whether it reached the server is unknown. */
   rejectAll(reason: Error): void {
-    for (const mutation of this.pending.values()) mutation.reject(reason);
-    this.pending.clear();
+    for (const mutation of this.queue.splice(0)) mutation.reject(reason);
   }
 
-  private async send(mutation: PendingMutation): Promise<void> {
+  private async run(): Promise<void> {
+    this.running = true;
+    do {
+      this.again = false;
+      while (this.queue.length > 0 && (await this.attempt(this.queue[0]!)));
+    } while (this.again);
+    this.running = false;
+  }
+
+  /** Sends the first mutation once; answers whether to go on (false: no live connection to send on). */
+  private async attempt(mutation: PendingMutation): Promise<boolean> {
     const socket = this.options.socket();
-    if (!socket?.connected) return; // the next connect resends it
-    if (mutation.attempts >= MAX_ATTEMPTS) {
-      return this.settle(mutation, new TaskFlowError({ code: 'DISCONNECTED', message: 'no answer after many tries' }));
-    }
-    mutation.attempts += 1;
+    if (!socket?.connected) return false;
     let answer: Ack<unknown>;
     try {
       answer = (await socket.timeout(this.options.ackTimeoutMs).emitWithAck(mutation.event, mutation.payload)) as Ack<unknown>;
     } catch {
-      // No ack in time. If the socket is still up, ask again; otherwise the next connect resends.
-      if (socket.connected && this.pending.has(mutation.payload.clientMutationId)) void this.send(mutation);
-      return;
+      // The connection dropped, or hung: the next one sends the mutation again.
+      if (socket.connected) this.options.broken(socket);
+      return false;
     }
-    if (!this.pending.has(mutation.payload.clientMutationId)) return;
-    if (answer.ok) return this.settle(mutation, null, answer.data);
-    if (RETRYABLE.has(answer.error.code) && socket.connected) {
-      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** mutation.attempts)));
-      return void this.send(mutation);
+    if (this.queue[0] !== mutation) return true; // rejected meanwhile: the client was closed
+    if (answer.ok) {
+      this.settle(mutation, null, answer.data);
+      return true;
     }
-    this.settle(mutation, new TaskFlowError(answer.error));
+    const wait = retryDelay(answer.error, (mutation.refusals += 1));
+    if (wait === null) this.settle(mutation, new TaskFlowError(answer.error));
+    else await new Promise((resolve) => setTimeout(resolve, wait));
+    return true;
   }
 
   private settle(mutation: PendingMutation, error: Error | null, data?: unknown): void {
-    this.pending.delete(mutation.payload.clientMutationId);
+    this.queue.shift();
     if (error) return mutation.reject(error);
     this.options.acknowledged(data);
     mutation.resolve(data);
   }
+}
+
+/** How long to wait before sending a refused mutation again; null: the refusal is final. */
+function retryDelay(error: WireError, refusals: number): number | null {
+  const backoff = Math.min(5000, 100 * 2 ** Math.min(refusals, 10));
+  if (error.code === 'RATE_LIMITED') {
+    const named = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+    return typeof named === 'number' && named >= 0 ? Math.min(named, 60_000) : backoff;
+  }
+  if (error.code === 'UNAVAILABLE') return backoff;
+  if (error.code === 'INTERNAL' && refusals < MAX_INTERNAL) return backoff;
+  return null;
 }
 
 /** A random id; `crypto.randomUUID` exists only in secure contexts (https, localhost) in browsers. */

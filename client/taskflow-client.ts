@@ -30,7 +30,12 @@ export interface TaskFlowClientOptions {
   /** The server, or several nodes of it: after a disconnect the client tries the next one. */
   url: string | string[];
   credentials: Credentials;
-  /** How long to wait for an ack before sending the mutation again (same `clientMutationId`). */
+  /**
+   * How long to wait for the server's answer (30 s by default; the server answers within its
+   * `ANSWER_DEADLINE`, 20 s by default). A connection that leaves an answer out longer counts as
+   * broken: the client drops it, reconnects (to the next node) and sends what is unacknowledged
+   * again, with the same `clientMutationId`.
+   */
   ackTimeoutMs?: number;
   /** How long an event may wait for an earlier one before the board is resynced. */
   gapGraceMs?: number;
@@ -56,11 +61,15 @@ export type TaskFlowClientEvents = {
   revoked: (payload: Parameters<ServerToClientEvents['access:revoked']>[0]) => void;
   /**
    * Something went wrong out of any caller's sight: a resync that failed (the client reconnects),
-   * or a board dropped because the server no longer shows it to this client (a `TaskFlowError`
-   * FORBIDDEN or NOT_FOUND, e.g. after a removal from the org while disconnected).
+   * a board dropped because the server no longer shows it to this client (a `TaskFlowError`
+   * FORBIDDEN or NOT_FOUND, e.g. after a removal from the org while disconnected), or a token
+   * from the provider that was refused (UNAUTHORIZED; after five in a row the client closes).
    */
   error: (error: Error) => void;
 };
+
+/** A token provider whose tokens are refused this often in a row ends the client (closed, UNAUTHORIZED). */
+const MAX_REFUSED_TOKENS = 5;
 
 /** `board:join` refusals that mean the board is not this client's to see any more. */
 const BOARD_GONE: ReadonlySet<string> = new Set(['FORBIDDEN', 'NOT_FOUND']);
@@ -76,6 +85,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   state: ConnectionState = 'connecting';
   readonly boards = new Map<string, BoardState>();
   private readonly urls: string[];
+  private readonly ackTimeoutMs: number;
   private readonly mutations: MutationQueue;
   private readonly presence = new Map<string, string | null>();
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
@@ -92,13 +102,15 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   constructor(private readonly options: TaskFlowClientOptions) {
     super();
     this.urls = Array.isArray(options.url) ? options.url : [options.url];
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.mutations = new MutationQueue({
-      ackTimeoutMs: options.ackTimeoutMs ?? 5000,
-      socket: () => this.socket as unknown as Socket | null,
+      ackTimeoutMs: this.ackTimeoutMs,
+      socket: () => (this.state === 'live' ? (this.socket as unknown as Socket | null) : null),
       acknowledged: (data) => {
         const event = (data as { event?: BoardEventJson | null }).event;
         if (event) this.receive(event);
       },
+      broken: (socket) => socket.disconnect(),
     });
   }
 
@@ -190,6 +202,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   private async run(): Promise<void> {
     let failures = 0;
+    let refusedInARow = 0;
     while (!this.closed) {
       const socket = this.open(this.urls[this.urlIndex % this.urls.length]!);
       const refusal = await new Promise<Error | null>((resolve) => {
@@ -204,14 +217,20 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       }
       if (refusal) {
         socket.close();
-        if (refusal.message === 'UNAUTHORIZED' && typeof (this.options.credentials as { token?: unknown }).token !== 'function') {
-          return this.fail(new TaskFlowError({ code: 'UNAUTHORIZED', message: 'the credentials were refused' }));
+        if (refusal.message === 'UNAUTHORIZED') {
+          // A fixed credential is refused for good; a token provider may still find a good one:
+          // each refusal is told, and after a few in a row the client gives up.
+          const refused = new TaskFlowError({ code: 'UNAUTHORIZED', message: 'the credentials were refused' });
+          const provider = typeof (this.options.credentials as { token?: unknown }).token === 'function';
+          if (!provider || (refusedInARow += 1) >= MAX_REFUSED_TOKENS) return this.fail(refused);
+          this.emit('error', refused);
         }
         this.urlIndex += 1;
         failures += 1;
         await this.pause(failures);
         continue;
       }
+      refusedInARow = 0;
       const disconnected = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
       const wentLive = await this.resync(socket);
       await disconnected;
@@ -271,7 +290,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     this.setState('live');
     this.firstConnect?.resolve();
     this.firstConnect = undefined;
-    this.mutations.resendAll();
+    this.mutations.resume();
     return true;
   }
 
@@ -378,16 +397,21 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   ): Promise<AckData<E>> {
     const socket = this.socket;
     if (!socket?.connected) throw new TaskFlowError({ code: 'DISCONNECTED', message: 'not connected' });
-    const answer = (await (socket as unknown as Socket).timeout(this.options.ackTimeoutMs ?? 5000).emitWithAck(event, payload)) as Ack<
-      AckData<E>
-    >;
+    let answer: Ack<AckData<E>>;
+    try {
+      answer = (await (socket as unknown as Socket).timeout(this.ackTimeoutMs).emitWithAck(event, payload)) as Ack<AckData<E>>;
+    } catch {
+      // The connection dropped before the answer, or hung: drop it, and the client reconnects.
+      if (socket.connected) socket.disconnect();
+      throw new TaskFlowError({ code: 'DISCONNECTED', message: 'the connection was lost before the answer' });
+    }
     if (!answer.ok) throw new TaskFlowError(answer.error);
     return answer.data;
   }
 
   private mutate<T>(event: MutationEvent, input: object): Promise<T> {
     if (this.closed) return Promise.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
-    return this.mutations.add<T>(event, input, this.state === 'live');
+    return this.mutations.add<T>(event, input);
   }
 }
 

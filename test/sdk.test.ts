@@ -5,7 +5,7 @@ import { BoardState, type TaskFlowClient, TaskFlowError } from '../client/index.
 import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { canonical, clientEvent, closeAllClients, expectConverged, openClient } from './support/sdk.js';
+import { canonical, clientEvent, closeAllClients, expectConverged, openClient, stateOf } from './support/sdk.js';
 import { freePort } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
@@ -405,15 +405,17 @@ describe('retries', () => {
     ]);
   });
 
-  it('sends a mutation whose ack is late again with the same clientMutationId, and it lands once', async () => {
+  it('drops a connection that leaves a mutation unanswered, sends it again on the next, and it lands once', async () => {
     const { client, board } = await live(nodeA.url, alice, { ackTimeoutMs: 250 });
     const title = `late ${randomUUID()}`;
-    // Every writer of the board waits for its row: the first send and at least one retry queue up.
+    // Every writer of the board waits for its row: the first send gets no answer in time.
     const release = await holdLock(`select 1 from projects where id = '${project.id}' for update`);
     let created: ReturnType<TaskFlowClient['createTask']>;
     try {
       created = client.createTask({ projectId: project.id, columnId: todo(), title });
-      await waitersOnLocks(2);
+      await waitersOnLocks(1);
+      await stateOf(client, 'reconnecting');
+      await stateOf(client, 'live'); // and the mutation is sent again, on the new connection
     } finally {
       await release();
     }

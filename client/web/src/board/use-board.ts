@@ -43,6 +43,7 @@ export function useBoard(client: TaskFlowClient | null, projectId: string): Live
           joining = false;
           if (stopped) return void client.leaveBoard(projectId).catch(() => undefined);
           joined = true;
+          setError(null);
           setBoard(state);
           bump();
         },

@@ -1,0 +1,175 @@
+import pg from 'pg';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Socket } from 'socket.io-client';
+import { type TaskFlowClient, TaskFlowError } from '../client/index.js';
+import type { ColumnJson, ProjectJson } from '../shared/wire.js';
+import { createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { clientEvent, closeAllClients, openClient, stateOf } from './support/sdk.js';
+import { type RunningServer, startServer } from './support/server.js';
+
+// How the SDK delivers mutations when the connection or the database misbehaves. Node A is plain;
+// node S answers any event still waiting after one second with UNAVAILABLE; node L lets a socket
+// send five events a second.
+let db: TestDatabase;
+let nodeA: RunningServer;
+let nodeS: RunningServer;
+let nodeL: RunningServer;
+let alice: TestUser;
+let org: TestOrg;
+let project: ProjectJson;
+let columns: ColumnJson[];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  nodeA = await startServer({ DATABASE_URL: db.url });
+  nodeS = await startServer({ DATABASE_URL: db.url, ANSWER_DEADLINE: '1s' });
+  nodeL = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '5' });
+  alice = await registerUser(nodeA.url, 'alice');
+  org = await createOrg(nodeA.url, alice);
+  ({ project, columns } = await createProject(nodeA.url, org));
+}, 60_000);
+
+afterEach(() => closeAllClients());
+
+afterAll(async () => {
+  await Promise.all([nodeA?.close(), nodeS?.close(), nodeL?.close()]);
+  await db?.drop();
+});
+
+async function live(url: string, options = {}) {
+  const opened = openClient(url, { token: alice.token }, options);
+  await opened.client.connect();
+  const board = await opened.client.joinBoard(project.id);
+  return { ...opened, board };
+}
+
+/** Holds `lock` in a transaction of its own until the returned function is called. */
+async function holdLock(lock: string): Promise<() => Promise<void>> {
+  const holder = new pg.Client({ connectionString: db.url });
+  await holder.connect();
+  await holder.query('begin');
+  await holder.query(lock);
+  return async () => {
+    await holder.query('commit');
+    await holder.end();
+  };
+}
+
+const taskRow = async (id: string) =>
+  (await db.query<{ title: string; column_id: string }>('select title, column_id from tasks where id = $1', [id]))[0]!;
+
+describe('the order of mutations', () => {
+  it('sends what was made while offline in the order it was made: the last edit wins', async () => {
+    const { client, board } = await live(nodeA.url);
+    const { task } = await client.createTask({ projectId: project.id, columnId: columns[0]!.id, title: 'offline' });
+    for (const socket of nodeA.server.io.of('/').sockets.values()) socket.disconnect(true);
+    await stateOf(client, 'reconnecting');
+    const made: Promise<unknown>[] = [];
+    for (let i = 1; i <= 30; i++) {
+      made.push(client.updateTask({ taskId: task.id, patch: { title: `rename ${i}` } }));
+      made.push(client.moveTask({ taskId: task.id, columnId: columns[i % 3]!.id }));
+    }
+    made.push(client.moveTask({ taskId: task.id, columnId: columns[2]!.id }));
+    await Promise.all(made);
+    expect(await taskRow(task.id)).toEqual({ title: 'rename 30', column_id: columns[2]!.id });
+    expect(board.tasks.get(task.id)).toMatchObject({ title: 'rename 30', columnId: columns[2]!.id });
+  });
+
+  it('lands two quick moves of one card in the order they were made', async () => {
+    const { client } = await live(nodeA.url);
+    for (let round = 0; round < 10; round++) {
+      const { task } = await client.createTask({ projectId: project.id, columnId: columns[0]!.id, title: `quick ${round}` });
+      await Promise.all([
+        client.moveTask({ taskId: task.id, columnId: columns[1]!.id }),
+        client.moveTask({ taskId: task.id, columnId: columns[2]!.id }),
+      ]);
+      expect((await taskRow(task.id)).column_id).toBe(columns[2]!.id);
+    }
+  });
+});
+
+describe('a slow database', () => {
+  it('does not give up on a mutation the server keeps answering UNAVAILABLE, and lands it once', async () => {
+    const { client, board, states } = await live(nodeS.url);
+    const release = await holdLock(`select 1 from projects where id = '${project.id}' for update`);
+    let created: ReturnType<typeof client.createTask>;
+    const triedThrice = sent(client, 'task:create', 3);
+    try {
+      created = client.createTask({ projectId: project.id, columnId: columns[0]!.id, title: 'slow but sure' });
+      await triedThrice; // the first two tries were answered UNAVAILABLE at the server's deadline
+      // The retries waited for the first try, still running on the node, instead of running again.
+      const [{ waiting }] = await db.query<{ waiting: number }>(
+        `select count(*)::int as waiting from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`,
+        [db.name],
+      );
+      expect(waiting).toBe(1);
+    } finally {
+      await release();
+    }
+    const { task, event } = await created;
+    expect(await db.query('select count(*)::int as n from tasks where title = $1', ['slow but sure'])).toEqual([{ n: 1 }]);
+    expect(await db.query('select count(*)::int as n from board_events where client_mutation_id = $1', [event!.clientMutationId])).toEqual([
+      { n: 1 },
+    ]);
+    expect(board.tasks.get(task.id)).toEqual(task);
+    expect(states.at(-1)).toBe('live');
+    expect(states.filter((state) => state === 'reconnecting')).toEqual([]);
+  });
+
+  it('rejects a join that gets no answer with a TaskFlowError DISCONNECTED, and drops that connection', async () => {
+    const opened = openClient(nodeA.url, { token: alice.token }, { ackTimeoutMs: 300 });
+    await opened.client.connect();
+    const release = await holdLock('lock table tasks in access exclusive mode');
+    try {
+      const failure = await opened.client.joinBoard(project.id).catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(TaskFlowError);
+      expect(failure).toMatchObject({ code: 'DISCONNECTED' });
+      await stateOf(opened.client, 'reconnecting');
+    } finally {
+      await release();
+    }
+    await stateOf(opened.client, 'live');
+    expect((await opened.client.joinBoard(project.id)).project.id).toBe(project.id);
+  });
+});
+
+describe('a rate limit', () => {
+  it('waits the delay a RATE_LIMITED answer names and lands every mutation, without being disconnected', async () => {
+    const { client, states } = await live(nodeL.url);
+    const titles = Array.from({ length: 25 }, (_, i) => `limited ${i}`);
+    const made = await Promise.allSettled(
+      titles.map((title) => client.createTask({ projectId: project.id, columnId: columns[0]!.id, title })),
+    );
+    expect(made.filter((result) => result.status === 'rejected')).toEqual([]);
+    const rows = await db.query<{ title: string }>('select title from tasks where title like $1 order by created_at, title', ['limited %']);
+    expect(rows.map((row) => row.title)).toEqual(titles);
+    expect(states.filter((state) => state === 'reconnecting')).toEqual([]);
+  });
+});
+
+describe('a token provider whose tokens are refused', () => {
+  it('tells each refusal as an error, and after five in a row ends closed with UNAUTHORIZED', async () => {
+    let asked = 0;
+    const { client, states } = openClient(nodeA.url, { token: () => `refused-${(asked += 1)}` }, { maxBackoffMs: 50 });
+    const told = clientEvent(client, 'error', (error) => error instanceof TaskFlowError && error.code === 'UNAUTHORIZED');
+    await expect(client.connect()).rejects.toMatchObject({ name: 'TaskFlowError', code: 'UNAUTHORIZED' });
+    await told;
+    expect(asked).toBe(5);
+    expect(states.at(-1)).toBe('closed');
+  });
+});
+
+/** Resolves once the client has sent `event` `n` times on its current connection. */
+function sent(client: TaskFlowClient, event: string, n: number): Promise<void> {
+  const socket = (client as unknown as { socket: Socket }).socket;
+  let seen = 0;
+  return new Promise((resolve) => {
+    const count = (name: string) => {
+      if (name !== event || (seen += 1) < n) return;
+      socket.offAnyOutgoing(count);
+      resolve();
+    };
+    socket.onAnyOutgoing(count);
+  });
+}
