@@ -6,6 +6,7 @@ import { authRoutes } from './auth/auth.routes.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { BoardQueue } from './board/board-queue.js';
 import { RunningChanges } from './board/running-changes.js';
+import { createInviteMailLimit } from './orgs/invite-mail-limit.js';
 import { BoardEventOrder } from './board/board-event-order.js';
 import { BoardLocator } from './board/board-target.js';
 import { registerTokens } from './auth/tokens.js';
@@ -86,6 +87,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     tokens,
     mailer,
     loginThrottle: createLoginThrottle(redis?.client ?? null),
+    inviteMailLimit: createInviteMailLimit(redis?.client ?? null),
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
     eventOrder: new BoardEventOrder(broadcaster),

@@ -8,6 +8,7 @@ import type { BoardLocator } from './board/board-target.js';
 import type { RunningChanges } from './board/running-changes.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Mailer } from './mail/mailer.js';
+import type { InviteMailLimit } from './orgs/invite-mail-limit.js';
 import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
 import type { InFlight } from './in-flight.js';
@@ -38,6 +39,7 @@ export interface AppContext {
   tokens: Tokens;
   mailer: Mailer;
   loginThrottle: LoginThrottle;
+  inviteMailLimit: InviteMailLimit;
   locator: BoardLocator;
   boardQueue: BoardQueue;
   /** How a committed board event is broadcast: in the board's `seq` order on this node. */

@@ -1,7 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mail } from '../server/mail/mailer.js';
-import { api, type TestOrg } from './support/api.js';
+import { api, createOrg, registerUser, type TestOrg } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { call, captureMail, type Cast, castOrg, createKey, type CreatedKey, expectAllRefused, type Refused } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -161,6 +161,33 @@ describe('inviting', () => {
         }),
       400,
     );
+  });
+});
+
+describe('invitation mail', () => {
+  it('is limited per recipient address and per org: over it, 429 with Retry-After, and nothing written or mailed', async () => {
+    const owner = await registerUser(node.url, 'mailer');
+    const org = await createOrg(node.url, owner);
+    const victim = newEmail('victim');
+    for (let i = 0; i < 3; i++) expect((await invite(org, victim, 'viewer', owner.token)).status).toBe(202);
+    const mailsBefore = mails.length;
+    const [rowBefore] = await inviteRows(victim);
+    const again = await fetch(`${node.url}/api/v1/orgs/${org.slug}/invites`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${owner.token}` },
+      body: JSON.stringify({ email: victim.toUpperCase(), role: 'admin' }),
+    });
+    expect(again.status).toBe(429);
+    expect(((await again.json()) as { error: { code: string } }).error.code).toBe('RATE_LIMITED');
+    expect(Number(again.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect(mails.length).toBe(mailsBefore);
+    expect(await inviteRows(victim)).toEqual([rowBefore]);
+
+    for (let i = 0; i < 47; i++) expect((await invite(org, newEmail(`bulk${i}`), 'viewer', owner.token)).status).toBe(202);
+    const overOrg = await invite(org, newEmail('one-too-many'), 'viewer', owner.token);
+    expect(overOrg.status).toBe(429);
+    // Another org may still invite the addresses this one could not.
+    expect((await invite(cast.org, newEmail('elsewhere'), 'viewer', cast.owner.token)).status).toBe(202);
   });
 });
 

@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
-import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
-import { DomainError } from '../errors.js';
+import { RateLimiterRes } from 'rate-limiter-flexible';
+import { rateLimit, rateLimited } from '../rate-limits.js';
 
 /** Failed logins allowed per account, and per IP, in each window. */
 export const LOGIN_LIMITS = { perAccount: 10, perIp: 50, windowSeconds: 15 * 60 };
@@ -19,18 +19,12 @@ export interface LoginThrottle {
 }
 
 /**
- * Counts failed logins per account and per IP, in Redis where there is one (so every node
- * counts together; while Redis is away each node counts on its own) or in memory. An unknown
+ * Counts failed logins per account and per IP (`rateLimit`: in Redis where there is one). An unknown
  * email is counted like a known one, so the answer reveals nothing about which emails exist.
  */
 export function createLoginThrottle(redis: Redis | null): LoginThrottle {
-  const limiter = (name: string, points: number): RateLimiterAbstract => {
-    const options = { keyPrefix: `taskflow:login:${name}`, points, duration: LOGIN_LIMITS.windowSeconds };
-    const memory = new RateLimiterMemory(options);
-    return redis ? new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: memory }) : memory;
-  };
-  const perAccount = limiter('account', LOGIN_LIMITS.perAccount);
-  const perIp = limiter('ip', LOGIN_LIMITS.perIp);
+  const perAccount = rateLimit(redis, 'login:account', LOGIN_LIMITS.perAccount, LOGIN_LIMITS.windowSeconds);
+  const perIp = rateLimit(redis, 'login:ip', LOGIN_LIMITS.perIp, LOGIN_LIMITS.windowSeconds);
   const account = (email: string) => email.toLowerCase();
 
   return {
@@ -43,8 +37,7 @@ export function createLoginThrottle(redis: Redis | null): LoginThrottle {
       // A refused attempt is not a failed login: the limit that let it through gets it back.
       if (byAccount.status === 'fulfilled') await perAccount.reward(account(email));
       if (byIp.status === 'fulfilled') await perIp.reward(ip);
-      const retryAfterSeconds = Math.max(1, ...(refused as RateLimiterRes[]).map((res) => Math.ceil(res.msBeforeNext / 1000)));
-      throw new DomainError('RATE_LIMITED', 'too many failed logins; try again later', { retryAfterSeconds });
+      throw rateLimited('too many failed logins; try again later', refused as RateLimiterRes[]);
     },
     async succeeded(email, ip) {
       await Promise.all([perAccount.delete(account(email)), perIp.reward(ip)]);

@@ -34,6 +34,7 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
       audit(em, org.id, caller, 'member.added', { type: 'user', id: user.id }, { role: input.role });
       return { kind: 'member' as const, orgId: org.id, orgName: org.name, member: toMemberJson(membership) };
     }
+    await ctx.inviteMailLimit.take(org.id, email);
     const expiresAt = new Date(Date.now() + ctx.config.inviteTtl * 1000);
     const pending = await em.findOne(Invite, { email, acceptedAt: null });
     const row = pending ?? em.create(Invite, { org, email, role: input.role, tokenHash: '', expiresAt });
