@@ -16,7 +16,7 @@ let columns: ColumnJson[];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  node = await startServer({ DATABASE_URL: db.url });
+  node = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '0' }); // one user sends it all
   org = await createOrg(node.url, await registerUser(node.url, 'alice'));
   ({ project, columns } = await createProject(node.url, org));
 });

@@ -60,6 +60,7 @@ describe('a task change on a shared board', () => {
     const created = nextEvent<BoardEventJson<any>>(bobSocket, 'board:event', (e) => e.type === 'task.created');
     const { task, event } = await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: todo().id, title: 'Write spec' });
     expect(event.seq).toBe(before + 1);
+    expect(task.updatedAt).toBe(task.createdAt); // made at one moment, never updated before it was created
     expect((await created).seq).toBe(before + 1);
     expect((await created).actor).toEqual({ kind: 'user', id: alice.user.id, name: 'alice' });
 

@@ -185,7 +185,7 @@ describe('a plain field update on PostgreSQL', () => {
     const sends = [];
     for (let i = 0; i < 12; i++) {
       sends.push(request(socket, 'task:update', { taskId: a.id, patch: { title: `A${i}` } }));
-      sends.push(request(bobSocket!, 'task:update', { taskId: b.id, patch: { priority: i % 5 }, clientMutationId: `busy-${i % 6}` }));
+      sends.push(request(bobSocket!, 'task:update', { taskId: b.id, patch: { priority: 1 + (i % 4) }, clientMutationId: `busy-${i % 6}` }));
       if (i === 3) {
         // A change that changes nothing takes no seq; the viewer's, next in the same message, must not write with one.
         sends.push(request(socket, 'task:update', { taskId: c.id, patch: { title: 'C' } }));
@@ -222,14 +222,16 @@ describe('a plain field update on PostgreSQL', () => {
     await ok(socket, 'task:update', { taskId: busy.id, patch: { priority: 1 } });
     await ok(socket, 'task:update', { taskId: other.id, patch: { priority: 1 } });
     // Nine of the pool's ten connections are busy elsewhere; the busy board holds the tenth while its changes wait.
-    const writers = await Promise.all(Array.from({ length: 4 }, () => connect(node.url, { token: org.owner.token })));
+    const writers = await Promise.all(
+      Array.from({ length: 4 }, async (_, w) => connect(node.url, { token: (await joinAs(node.url, org, 'member', `writer-${w}`)).token })),
+    );
     const pool = node.server.ctx.orm.em.getConnection().getKnex().client;
     const held = await Promise.all(Array.from({ length: 9 }, () => pool.acquireConnection()));
     try {
       const answered: string[] = [];
       const update = (writer: ClientSocket, task: TaskJson, title: string) =>
         request(writer, 'task:update', { taskId: task.id, patch: { title } }).then((answer) => (answered.push(task.id), answer));
-      // Four writers, within the per-socket rate limit.
+      // Four people, each within their rate limit and running four changes at a time.
       const changes = writers.flatMap((writer, w) => Array.from({ length: 80 }, (_, i) => update(writer, busy, `Busy ${w}.${i}`)));
       changes.push(update(socket, other, 'Served meanwhile'));
       expect((await Promise.all(changes)).every((answer) => answer.ok)).toBe(true);

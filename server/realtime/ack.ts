@@ -4,10 +4,14 @@ import type { AppContext } from '../context.js';
 import { AccessLost, toWireError } from '../errors.js';
 import { shuttingDown } from '../in-flight.js';
 import type { Wire } from '../raw-json.js';
+import { PrincipalLanes } from './principal-lanes.js';
+import { principalRoom } from './rooms.js';
 import type { TaskFlowSocket } from './types.js';
 
 const NO_ANSWER_IN_TIME = { code: 'UNAVAILABLE', message: 'no answer from the database in time; try again' } as const;
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
+/** How many of one principal's socket events run at once on a node (`PrincipalLanes`). */
+export const RUNNING_PER_PRINCIPAL = 4;
 
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
 
@@ -35,14 +39,18 @@ export function on<E extends ClientEventName, P>(
  * event's payload is parsed, the handler run, and the ack answered exactly once with
  * `{ok: true, data}` or `{ok: false, error}`. Nothing is thrown to the transport; an unexpected
  * error is logged and answered as INTERNAL. An event without an ack has no one to answer and is
- * ignored; an event the table does not name is answered VALIDATION_FAILED. Once the server has begun to stop, a new event is answered UNAVAILABLE at once
- * (`InFlight`); one that waits past `ANSWER_DEADLINE` is answered UNAVAILABLE then.
+ * ignored; an event the table does not name is answered VALIDATION_FAILED. At most
+ * `RUNNING_PER_PRINCIPAL` events of one user or key run at once; the rest wait their turn. Once
+ * the server has begun to stop, a new event is answered UNAVAILABLE at once (`InFlight`); one
+ * that waits past `ANSWER_DEADLINE` (for the database, or for its turn) is answered UNAVAILABLE
+ * then.
  */
 export function serveEvents(
   ctx: Pick<AppContext, 'log' | 'broadcaster' | 'inFlight' | 'config'>,
   table: HandlerTable,
 ): (socket: TaskFlowSocket) => void {
   const deadlineMs = ctx.config.answerDeadline * 1000;
+  const lanes = new PrincipalLanes(RUNNING_PER_PRINCIPAL);
   /** The handler's answer to the payload: its data, or the error it threw, in wire form. */
   async function answer(socket: TaskFlowSocket, event: string, handler: SocketHandler, payload: unknown): Promise<Ack<unknown>> {
     try {
@@ -69,11 +77,17 @@ export function serveEvents(
         // notice) is answered UNAVAILABLE. A change that commits after that is in the log, where a
         // retry with its clientMutationId finds it, and is broadcast as any other.
         let timer: NodeJS.Timeout | undefined;
+        let expired = false;
         const late = new Promise<Ack<unknown>>((resolve) => {
-          timer = setTimeout(() => resolve({ ok: false, error: NO_ANSWER_IN_TIME }), deadlineMs);
+          timer = setTimeout(() => {
+            expired = true;
+            resolve({ ok: false, error: NO_ANSWER_IN_TIME });
+          }, deadlineMs);
         });
+        // An event that waited in its principal's lane past the deadline was answered: it does not run.
+        const run = () => (expired ? late : answer(socket, event, handler, args.length > 2 ? args[1] : undefined));
         try {
-          ack(await Promise.race([answer(socket, event, handler, args.length > 2 ? args[1] : undefined), late]));
+          ack(await Promise.race([lanes.run(principalRoom(socket.data.principal), run), late]));
         } finally {
           clearTimeout(timer);
           ctx.inFlight.leave();

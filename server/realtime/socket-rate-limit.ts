@@ -1,12 +1,14 @@
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { WireError } from '../../shared/errors.js';
+import { principalRoom } from './rooms.js';
 import type { TaskFlowSocket } from './types.js';
 
 /**
- * Limits each socket to `perSecond` events a second on average, in bursts of up to twice that
- * (a window of two seconds holds 2 × `perSecond`). An event over the limit is answered
- * RATE_LIMITED; a socket that keeps sending through a whole window of refusals is disconnected.
- * `perSecond` 0 turns the limit off.
+ * Limits each principal (a user, or an API key) to `perSecond` events a second on average over
+ * all its sockets on this node, in bursts of up to twice that (a window of two seconds holds
+ * 2 × `perSecond`): more sockets buy no more. An event over the limit is answered RATE_LIMITED;
+ * a socket that keeps sending through a whole window of refusals is disconnected. `perSecond` 0
+ * turns the limit off.
  */
 export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSocket) => void) | null {
   if (perSecond <= 0) return null;
@@ -14,7 +16,7 @@ export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSock
   return (socket) => {
     let refusedInARow = 0;
     socket.use((packet, next) => {
-      limiter.consume(socket.id).then(
+      limiter.consume(principalRoom(socket.data.principal)).then(
         () => {
           refusedInARow = 0;
           next();
@@ -32,6 +34,5 @@ export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSock
         },
       );
     });
-    socket.on('disconnect', () => void limiter.delete(socket.id));
   };
 }

@@ -44,6 +44,7 @@ export async function createTask(ctx: AppContext, caller: Caller, input: TaskCre
         dueDate: input.dueDate ?? null,
         position: await positionIn(em, inColumn(column.id), null, { afterId: input.afterId }),
         createdBy: userRef(em, caller.principal),
+        createdAt: now,
         updatedAt: now,
         completedAt: column.isDone ? now : null,
       });

@@ -1,0 +1,75 @@
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RUNNING_PER_PRINCIPAL } from '../server/realtime/ack.js';
+import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
+
+// What one account can take from a node, however many sockets it opens. Node A has the default
+// limits; node R lets a principal send five events a second.
+let db: TestDatabase;
+let nodeA: RunningServer;
+let nodeR: RunningServer;
+let mallory: TestUser;
+let malloryOrg: TestOrg;
+let alice: TestUser;
+let aliceOrg: TestOrg;
+let projectId: string;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  nodeA = await startServer({ DATABASE_URL: db.url });
+  nodeR = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '5' });
+  [mallory, alice] = await Promise.all([registerUser(nodeA.url, 'mallory'), registerUser(nodeA.url, 'alice')]);
+  [malloryOrg, aliceOrg] = await Promise.all([createOrg(nodeA.url, mallory), createOrg(nodeA.url, alice)]);
+  projectId = (await createProject(nodeA.url, malloryOrg)).project.id;
+}, 60_000);
+
+afterAll(async () => {
+  closeAllSockets();
+  await Promise.all([nodeA?.close(), nodeR?.close()]);
+  await db?.drop();
+});
+
+const waitingOnLocks = async () =>
+  (
+    await db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [
+      db.name,
+    ])
+  )[0]!.n;
+
+describe("one account's sockets", () => {
+  it('share one rate limit: a second socket buys no more events', async () => {
+    const sockets = await Promise.all([1, 2].map(() => connect(nodeR.url, { token: mallory.token })));
+    const answers = await Promise.all(
+      sockets.flatMap((socket) => Array.from({ length: 10 }, () => request(socket, 'board:leave', { projectId }))),
+    );
+    expect(answers.filter((answer) => answer.ok)).toHaveLength(10); // a burst of twice the rate, in all
+    expect(answers.filter((answer) => !answer.ok && answer.error.code === 'RATE_LIMITED')).toHaveLength(10);
+    const someoneElse = await connect(nodeR.url, { token: alice.token });
+    expect(await ok(someoneElse, 'board:leave', { projectId })).toEqual({});
+  });
+
+  it(`run ${RUNNING_PER_PRINCIPAL} events at a time, so a flood of slow joins leaves the node's connections to others`, async () => {
+    const sockets = await Promise.all([1, 2].map(() => connect(nodeA.url, { token: mallory.token })));
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('lock table tasks in access exclusive mode'); // every board read waits
+    const joins: Promise<unknown>[] = [];
+    try {
+      for (const socket of sockets) for (let i = 0; i < 15; i++) joins.push(request(socket, 'board:join', { projectId }));
+      await eventually(async () => expect(await waitingOnLocks()).toBe(RUNNING_PER_PRINCIPAL));
+      // The node has ten connections: without the lane, thirty joins would hold them all.
+      const theirs = await api(nodeA.url, 'GET', `/orgs/${aliceOrg.slug}/projects`, undefined, alice.token);
+      expect(theirs.status).toBe(200); // not 503 after the pool's 5 s wait for a connection
+      expect(await waitingOnLocks()).toBe(RUNNING_PER_PRINCIPAL);
+    } finally {
+      await holder.query('commit');
+      await holder.end();
+    }
+    const answers = (await Promise.all(joins)) as Array<{ ok: boolean }>;
+    expect(answers.filter((answer) => answer.ok)).toHaveLength(30);
+  });
+});
