@@ -1,8 +1,7 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNNING_PER_PRINCIPAL } from '../server/realtime/ack.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
 
@@ -53,10 +52,7 @@ describe("one account's sockets", () => {
 
   it(`run ${RUNNING_PER_PRINCIPAL} events at a time, so a flood of slow joins leaves the node's connections to others`, async () => {
     const sockets = await Promise.all([1, 2].map(() => connect(nodeA.url, { token: mallory.token })));
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('lock table tasks in access exclusive mode'); // every board read waits
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode'); // every board read waits
     const joins: Promise<unknown>[] = [];
     try {
       for (const socket of sockets) for (let i = 0; i < 15; i++) joins.push(request(socket, 'board:join', { projectId }));
@@ -66,8 +62,7 @@ describe("one account's sockets", () => {
       expect(theirs.status).toBe(200); // not 503 after the pool's 5 s wait for a connection
       expect(await waitingOnLocks()).toBe(RUNNING_PER_PRINCIPAL);
     } finally {
-      await holder.query('commit');
-      await holder.end();
+      await release();
     }
     const answers = (await Promise.all(joins)) as Array<{ ok: boolean }>;
     expect(answers.filter((answer) => answer.ok)).toHaveLength(30);

@@ -1,10 +1,9 @@
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { type TaskFlowClient, TaskFlowError } from '../client/index.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 import { clientEvent, closeAllClients, openClient, stateOf } from './support/sdk.js';
 import { type RunningServer, startServer } from './support/server.js';
 
@@ -44,18 +43,6 @@ async function live(url: string, options = {}) {
   return { ...opened, board };
 }
 
-/** Holds `lock` in a transaction of its own until the returned function is called. */
-async function holdLock(lock: string): Promise<() => Promise<void>> {
-  const holder = new pg.Client({ connectionString: db.url });
-  await holder.connect();
-  await holder.query('begin');
-  await holder.query(lock);
-  return async () => {
-    await holder.query('commit');
-    await holder.end();
-  };
-}
-
 const taskRow = async (id: string) =>
   (await db.query<{ title: string; column_id: string }>('select title, column_id from tasks where id = $1', [id]))[0]!;
 
@@ -92,7 +79,7 @@ describe('the order of mutations', () => {
 describe('a slow database', () => {
   it('does not give up on a mutation the server keeps answering UNAVAILABLE, and lands it once', async () => {
     const { client, board, states } = await live(nodeS.url);
-    const release = await holdLock(`select 1 from projects where id = '${project.id}' for update`);
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
     let created: ReturnType<typeof client.createTask>;
     const triedThrice = sent(client, 'task:create', 3);
     try {
@@ -120,7 +107,7 @@ describe('a slow database', () => {
   it('rejects a join that gets no answer with a TaskFlowError DISCONNECTED, and drops that connection', async () => {
     const opened = openClient(nodeA.url, { token: alice.token }, { ackTimeoutMs: 300 });
     await opened.client.connect();
-    const release = await holdLock('lock table tasks in access exclusive mode');
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode');
     try {
       const failure = await opened.client.joinBoard(project.id).catch((error: unknown) => error);
       expect(failure).toBeInstanceOf(TaskFlowError);

@@ -1,10 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BoardState, type TaskFlowClient, TaskFlowError } from '../client/index.js';
 import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 import { canonical, clientEvent, closeAllClients, expectConverged, openClient, stateOf } from './support/sdk.js';
 import { freePort } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -61,18 +60,6 @@ async function live(url: string | string[], user: TestUser, options = {}) {
 
 async function boardSeq(): Promise<number> {
   return (await db.query<{ seq: number }>('select seq from projects where id = $1', [project.id]))[0]!.seq;
-}
-
-/** Holds `lock` in a transaction of its own until the returned function is called. */
-async function holdLock(lock: string): Promise<() => Promise<void>> {
-  const holder = new pg.Client({ connectionString: db.url });
-  await holder.connect();
-  await holder.query('begin');
-  await holder.query(lock);
-  return async () => {
-    await holder.query('commit');
-    await holder.end();
-  };
 }
 
 /** Waits until at least `n` sessions of the test database wait for a lock. */
@@ -321,7 +308,7 @@ describe('gaps', () => {
 
     // The join reads the board's seq and columns, then waits for the tasks table while Bob's
     // rename (which reads no task) commits and is broadcast to the room Alice already joined.
-    const release = await holdLock('lock table tasks in access exclusive mode');
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode');
     const joining = client.joinBoard(project.id);
     joining.catch(() => {}); // awaited below, once the lock is gone
     let renamed: { event: BoardEventJson };
@@ -409,7 +396,7 @@ describe('retries', () => {
     const { client, board } = await live(nodeA.url, alice, { ackTimeoutMs: 250 });
     const title = `late ${randomUUID()}`;
     // Every writer of the board waits for its row: the first send gets no answer in time.
-    const release = await holdLock(`select 1 from projects where id = '${project.id}' for update`);
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
     let created: ReturnType<TaskFlowClient['createTask']>;
     try {
       created = client.createTask({ projectId: project.id, columnId: todo(), title });

@@ -43,3 +43,15 @@ export async function admin(sql: string): Promise<void> {
     await client.end();
   }
 }
+
+/** Holds `lock` in a transaction of its own on `db` until the returned function is called. */
+export async function holdLock(db: TestDatabase, lock: string): Promise<() => Promise<void>> {
+  const holder = new pg.Client({ connectionString: db.url });
+  await holder.connect();
+  await holder.query('begin');
+  await holder.query(lock);
+  return async () => {
+    await holder.query('commit');
+    await holder.end();
+  };
+}
