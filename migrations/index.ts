@@ -8,6 +8,7 @@ import { Migration20261122153540_unique_task_positions } from './Migration202611
 import { Migration20261122161146_position_byte_order_index } from './Migration20261122161146_position_byte_order_index.js';
 import { Migration20261202110000_partial_mutation_id_index } from './Migration20261202110000_partial_mutation_id_index.js';
 import { Migration20261203100000_deleted_row_indexes } from './Migration20261203100000_deleted_row_indexes.js';
+import { Migration20261204100000_noop_mutations } from './Migration20261204100000_noop_mutations.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
 export const migrationsList: MigrationObject[] = [
@@ -20,4 +21,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261122161146_position_byte_order_index', class: Migration20261122161146_position_byte_order_index },
   { name: 'Migration20261202110000_partial_mutation_id_index', class: Migration20261202110000_partial_mutation_id_index },
   { name: 'Migration20261203100000_deleted_row_indexes', class: Migration20261203100000_deleted_row_indexes },
+  { name: 'Migration20261204100000_noop_mutations', class: Migration20261204100000_noop_mutations },
 ];

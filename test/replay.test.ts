@@ -5,6 +5,7 @@ import { enterTenant } from '../server/db/tenant.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { joinAs } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 
@@ -217,6 +218,24 @@ describe('clientMutationId', () => {
     expect(await db.query(`select count(*)::int as n from tasks where title = 'once'`)).toEqual([{ n: 1 }]);
     const reused = await request(socket, 'task:delete', { taskId: first.task.id, clientMutationId: 'retry-me-1' });
     expect(reused).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+  });
+
+  it('answers a retry of a change that changed nothing as it did then, and writes nothing, after someone else changed that field', async () => {
+    const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Same' });
+    const payload = { taskId: task.id, patch: { title: 'Same' }, clientMutationId: 'noop-1' };
+    const first = await ok(socket, 'task:update', payload);
+    expect(first).toEqual({ task, event: null });
+    const bob = await connect(node.url, { token: (await joinAs(node.url, org, 'member', 'bob')).token });
+    await ok(bob, 'task:update', { taskId: task.id, patch: { title: 'Changed by Bob' } });
+    const seq = (await db.query<{ seq: number }>('select seq from projects where id = $1', [project.id]))[0]!.seq;
+
+    expect(await ok(socket, 'task:update', payload)).toEqual(first);
+    expect(await db.query('select title from tasks where id = $1', [task.id])).toEqual([{ title: 'Changed by Bob' }]);
+    expect((await db.query<{ seq: number }>('select seq from projects where id = $1', [project.id]))[0]!.seq).toBe(seq);
+    expect(await request(socket, 'task:move', { taskId: task.id, columnId: columns[1]!.id, clientMutationId: 'noop-1' })).toMatchObject({
+      ok: false,
+      error: { code: 'CONFLICT' },
+    });
   });
 
   it('answers a retry with the original result after the board was archived, and refuses a new change', async () => {

@@ -10,7 +10,8 @@ import { conflict, DomainError, isUnavailable, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
-import { eventOf, eventWithMutationId, keepSeq, logStatements } from './event-log.js';
+import { eventOf, keepSeq, logStatements, mutationSeen } from './event-log.js';
+import { NoopMutation } from './noop-mutation.entity.js';
 import { type QuickChange, quickBoardChange, quickChangeData } from './quick-board-change.js';
 import type { Addressable } from './board-target.js';
 
@@ -85,7 +86,11 @@ export type Applied = { data: unknown } | { unchanged: unknown };
 export type BoardChangeResult = { event: BoardEventJson; unchanged?: undefined } | { event: null; unchanged: unknown };
 
 class Abandon {
-  constructor(readonly result: BoardChangeResult) {}
+  constructor(
+    readonly result: BoardChangeResult,
+    /** A retry's answer, from the log or from the record of a change that changed nothing. */
+    readonly retried = false,
+  ) {}
 }
 
 /**
@@ -119,6 +124,11 @@ export async function commitBoardChange(
             if (earlier.type !== request.type) throw conflict('this clientMutationId was used for another change');
             throw new Abandon({ event: toBoardEventJson(earlier) });
           }
+          const noop = await em.findOne(NoopMutation, { project: projectId, clientMutationId });
+          if (noop) {
+            if (noop.type !== request.type) throw conflict('this clientMutationId was used for another change');
+            throw new Abandon({ event: null, unchanged: noop.answer }, true);
+          }
         }
         // After the retry's lookup: a change that committed before the board was archived still
         // answers its retry with the original result.
@@ -140,6 +150,7 @@ export async function commitBoardChange(
     }
     const earlier = error.result.event; // a retry's answer, from the log
     if (earlier) ctx.eventOrder.retried({ orgId: target.orgId, event: earlier, exceptSocketId: request.originSocketId });
+    else if (clientMutationId && !error.retried) await recordNoop(ctx, request, target.projectId!, error.result.unchanged);
     return error.result;
   } finally {
     // Broadcast once committed, in the board's seq order on this node (`BoardEventOrder`).
@@ -169,5 +180,37 @@ export async function takeNextSeq(em: EntityManager, projectId: string): Promise
 
 /** Whether the board already has an event for this `clientMutationId` (a plain read: most have none). */
 async function seen(em: EntityManager, projectId: string, clientMutationId: string): Promise<boolean> {
-  return (await em.execute(...eventWithMutationId(projectId, clientMutationId).bound())).length > 0;
+  return (await em.execute(...mutationSeen(projectId, clientMutationId).bound())).length > 0;
+}
+
+/** How long the record of a change that changed nothing is kept, for its retries. */
+const NOOP_KEPT = '1 day';
+
+/**
+ * Records that this `clientMutationId` changed nothing, and what it answered, after its
+ * transaction rolled back (it took a `seq` it must not keep): a retry then answers the same
+ * instead of being judged afresh. A record that cannot be written is logged, not answered: the
+ * change itself is done.
+ */
+async function recordNoop(ctx: AppContext, request: BoardChangeRequest, projectId: string, answer: unknown): Promise<void> {
+  const { target, clientMutationId } = request;
+  try {
+    await inTenant(
+      ctx.orm,
+      target.orgId,
+      async (em) => {
+        await em.execute(
+          ...sql`insert into board_noop_mutations (id, created_at, org_id, project_id, client_mutation_id, type, answer)
+            values (gen_random_uuid(), now(), ${target.orgId}, ${projectId}, ${clientMutationId!}, ${request.type}, ${JSON.stringify(answer)}::jsonb)
+            on conflict (project_id, client_mutation_id) do nothing`.bound(),
+        );
+        await em.execute(
+          ...sql`delete from board_noop_mutations where project_id = ${projectId} and created_at < now() - ${NOOP_KEPT}::interval`.bound(),
+        );
+      },
+      request.principal,
+    );
+  } catch (error) {
+    ctx.log.warn({ err: error }, 'could not record a change that changed nothing');
+  }
 }

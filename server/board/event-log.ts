@@ -35,9 +35,13 @@ export function storeBoardSeq(projectId: string): Sql {
   return sql`update projects set seq = ${BOARD_SEQ} where id = ${projectId} and seq <> ${BOARD_SEQ}`;
 }
 
-/** The board's event for a `clientMutationId`, if it has one: a row of `1`. */
-export function eventWithMutationId(projectId: string, clientMutationId: string): Sql {
-  return sql`select 1 from board_events where project_id = ${projectId} and client_mutation_id = ${clientMutationId}`;
+/**
+ * A row of `1` if the board has seen this `clientMutationId`: its event, or the record of a
+ * change that changed nothing (`NoopMutation`).
+ */
+export function mutationSeen(projectId: string, clientMutationId: string): Sql {
+  return sql`select 1 from board_events where project_id = ${projectId} and client_mutation_id = ${clientMutationId}
+    union all select 1 from board_noop_mutations where project_id = ${projectId} and client_mutation_id = ${clientMutationId}`;
 }
 
 /** The event a change makes: the board's `seq`, and `data` as the change gave it. */

@@ -3,7 +3,7 @@ import { isUnavailable } from '../errors.js';
 import { type Sql, sql } from '../db/sql-script.js';
 import { enterTenant, holds } from '../db/tenant.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
-import { BOARD_SEQ, eventInsert, eventOf, eventWithMutationId, keepSeq, lockBoardSeq, pruneEvents, storeBoardSeq } from './event-log.js';
+import { BOARD_SEQ, eventInsert, eventOf, keepSeq, lockBoardSeq, mutationSeen, pruneEvents, storeBoardSeq } from './event-log.js';
 
 /** A board change that one statement makes, for `quickBoardChange`. */
 export interface QuickChange {
@@ -42,7 +42,7 @@ export async function quickBoardChange(
   const projectId = target.projectId;
   if (!projectId || request.allowArchived) return 'declined';
   const allowed = sql`${BOARD_SEQ} is not null and ${holds(principal, target.orgId, request.capability ?? 'tasks:write')}`;
-  const mayWrite = clientMutationId ? sql`${allowed} and not exists (${eventWithMutationId(projectId, clientMutationId)})` : allowed;
+  const mayWrite = clientMutationId ? sql`${allowed} and not exists (${mutationSeen(projectId, clientMutationId)})` : allowed;
   const pending = eventOf(request, projectId, 0, null); // its seq and data come from the database
   const board = {
     before: [enterTenant(target.orgId), lockBoardSeq(projectId)],

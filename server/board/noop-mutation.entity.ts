@@ -1,0 +1,26 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+import type { BoardEventType } from '../../shared/wire.js';
+import { baseProperties, tenantFilter } from '../db/columns.js';
+import { Organization } from '../orgs/organization.entity.js';
+import { Project } from '../projects/project.entity.js';
+
+/**
+ * A change with a `clientMutationId` that changed nothing, and what it answered: it wrote no
+ * event, so without this a retry of it would be judged afresh (and could undo a later change).
+ * Kept for a day.
+ */
+export const NoopMutation = defineEntity({
+  name: 'NoopMutation',
+  tableName: 'board_noop_mutations',
+  filters: tenantFilter,
+  uniques: [{ properties: ['project', 'clientMutationId'] }],
+  properties: {
+    ...baseProperties,
+    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    project: () => p.manyToOne(Project).deleteRule('cascade'),
+    clientMutationId: p.string().length(100),
+    type: p.string().length(40).$type<BoardEventType>(),
+    answer: p.json<unknown>(),
+  },
+});
+export type INoopMutation = InferEntity<typeof NoopMutation>;
