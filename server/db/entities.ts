@@ -15,4 +15,18 @@ import { User } from '../users/user.entity.js';
 export { ApiKey, AuditLog, BoardEvent, Column, Invite, Label, Membership, NoopMutation, Organization, Project, Task, TaskLabel, User };
 
 /** Every entity, in the order the schema needs them. */
-export const entities = [User, Organization, Membership, Project, Column, Task, BoardEvent, Invite, ApiKey, AuditLog, Label, TaskLabel, NoopMutation];
+export const entities = [
+  User,
+  Organization,
+  Membership,
+  Project,
+  Column,
+  Task,
+  BoardEvent,
+  Invite,
+  ApiKey,
+  AuditLog,
+  Label,
+  TaskLabel,
+  NoopMutation,
+];
