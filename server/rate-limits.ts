@@ -13,8 +13,18 @@ export function rateLimit(redis: Redis | null, name: string, points: number, win
   return redis ? new RateLimiterRedis({ ...options, storeClient: redis, insuranceLimiter: memory }) : memory;
 }
 
-/** RATE_LIMITED (429 with Retry-After) for the limits that refused, waiting for the longest. */
-export function rateLimited(message: string, refused: RateLimiterRes[]): DomainError {
-  const retryAfterSeconds = Math.max(1, ...refused.map((res) => Math.ceil(res.msBeforeNext / 1000)));
-  return new DomainError('RATE_LIMITED', message, { retryAfterSeconds });
+/**
+ * Takes a point from each limit for its key, all or none: when any refuses, those that gave one
+ * get it back, and RATE_LIMITED (429 with Retry-After, waiting for the longest) is thrown. A
+ * store that failed is thrown as it is.
+ */
+export async function consumeAll(takes: Array<[RateLimiterAbstract, string]>, message: string): Promise<void> {
+  const results = await Promise.allSettled(takes.map(([limit, key]) => limit.consume(key)));
+  const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
+  if (refused.length === 0) return;
+  const store = refused.find((reason) => !(reason instanceof RateLimiterRes));
+  if (store) throw store;
+  await Promise.all(takes.map(([limit, key], i) => (results[i]!.status === 'fulfilled' ? limit.reward(key) : undefined)));
+  const retryAfterSeconds = Math.max(1, ...(refused as RateLimiterRes[]).map((res) => Math.ceil(res.msBeforeNext / 1000)));
+  throw new DomainError('RATE_LIMITED', message, { retryAfterSeconds });
 }

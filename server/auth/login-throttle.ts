@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
-import { RateLimiterRes } from 'rate-limiter-flexible';
-import { rateLimit, rateLimited } from '../rate-limits.js';
+import { consumeAll, rateLimit } from '../rate-limits.js';
 
 /** Failed logins allowed per account, and per IP, in each window. */
 export const LOGIN_LIMITS = { perAccount: 10, perIp: 50, windowSeconds: 15 * 60 };
@@ -29,15 +28,14 @@ export function createLoginThrottle(redis: Redis | null): LoginThrottle {
 
   return {
     async attempt(email, ip) {
-      const [byAccount, byIp] = await Promise.allSettled([perAccount.consume(account(email)), perIp.consume(ip)]);
-      const refused = [byAccount, byIp].flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-      if (refused.length === 0) return;
-      const store = refused.find((reason) => !(reason instanceof RateLimiterRes));
-      if (store) throw store;
       // A refused attempt is not a failed login: the limit that let it through gets it back.
-      if (byAccount.status === 'fulfilled') await perAccount.reward(account(email));
-      if (byIp.status === 'fulfilled') await perIp.reward(ip);
-      throw rateLimited('too many failed logins; try again later', refused as RateLimiterRes[]);
+      await consumeAll(
+        [
+          [perAccount, account(email)],
+          [perIp, ip],
+        ],
+        'too many failed logins; try again later',
+      );
     },
     async succeeded(email, ip) {
       await Promise.all([perAccount.delete(account(email)), perIp.reward(ip)]);
