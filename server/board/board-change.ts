@@ -88,8 +88,8 @@ export type BoardChangeResult = { event: BoardEventJson; unchanged?: undefined }
 class Abandon {
   constructor(
     readonly result: BoardChangeResult,
-    /** A retry's answer, from the log or from the record of a change that changed nothing. */
-    readonly retried = false,
+    /** The change itself changed nothing (not a retry's answer): kept for its retries (`recordNoop`). */
+    readonly noop = false,
   ) {}
 }
 
@@ -108,6 +108,18 @@ export async function commitBoardChange(
   const { principal, target, clientMutationId } = request;
   let taken: number | null = null; // the board's seq this change took, until it settles
   let result: BoardChangeResult | null = null;
+  // Broadcast once committed, in the board's seq order on this node (`BoardEventOrder`); once.
+  const settle = () => {
+    if (taken === null) return;
+    const event = result?.event;
+    ctx.eventOrder.settled(
+      target.orgId,
+      target.projectId!,
+      taken,
+      event ? { orgId: target.orgId, event, exceptSocketId: request.originSocketId } : null,
+    );
+    taken = null;
+  };
   try {
     result = await inTenant(
       ctx.orm,
@@ -127,14 +139,14 @@ export async function commitBoardChange(
           const noop = await em.findOne(NoopMutation, { project: projectId, clientMutationId });
           if (noop) {
             if (noop.type !== request.type) throw conflict('this clientMutationId was used for another change');
-            throw new Abandon({ event: null, unchanged: noop.answer }, true);
+            throw new Abandon({ event: null, unchanged: noop.answer });
           }
         }
         // After the retry's lookup: a change that committed before the board was archived still
         // answers its retry with the original result.
         if (archived && !request.allowArchived) throw new DomainError('FORBIDDEN', 'the project is archived');
         const applied = await apply(em, projectId);
-        if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged });
+        if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged }, true);
         await em.flush(); // what `apply` changed through the ORM
         const event = eventOf(request, projectId, seq, applied.data);
         for (const statement of logStatements(target.orgId, event, ctx.config.eventRetention)) await em.execute(...statement.bound());
@@ -150,18 +162,13 @@ export async function commitBoardChange(
     }
     const earlier = error.result.event; // a retry's answer, from the log
     if (earlier) ctx.eventOrder.retried({ orgId: target.orgId, event: earlier, exceptSocketId: request.originSocketId });
-    else if (clientMutationId && !error.retried) await recordNoop(ctx, request, target.projectId!, error.result.unchanged);
+    else if (clientMutationId && error.noop) {
+      settle(); // nothing to send: the board's later events need not wait for the record
+      await recordNoop(ctx, request, target.projectId!, error.result.unchanged);
+    }
     return error.result;
   } finally {
-    // Broadcast once committed, in the board's seq order on this node (`BoardEventOrder`).
-    const event = result?.event;
-    if (taken !== null)
-      ctx.eventOrder.settled(
-        target.orgId,
-        target.projectId!,
-        taken,
-        event ? { orgId: target.orgId, event, exceptSocketId: request.originSocketId } : null,
-      );
+    settle();
   }
 }
 
