@@ -42,6 +42,7 @@ const envSchema = z.object({
     )
     .default([]),
   SOCKET_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
+  SOCKET_BACKLOG_LIMIT: z.coerce.number().int().min(1).default(16),
   ANSWER_DEADLINE: duration.default(20),
   BOARD_EVENT_RETENTION: z.coerce.number().int().min(10).default(10_000),
   PRESENCE_REFRESH: duration.default(10),
@@ -64,8 +65,10 @@ export interface Config {
   /** Null means same origin only. */
   corsOrigins: string[] | null;
   superAdminEmails: string[];
-  /** Events per second per socket; 0 turns the limit off. */
+  /** Events per second per user or API key on this node; 0 turns the limit off. */
   socketRateLimit: number;
+  /** How many megabytes may wait for one connection whose client does not read before it is dropped. */
+  socketBacklogLimit: number;
   /** How long, in seconds, a socket event may wait for its answer before it is answered UNAVAILABLE. */
   answerDeadline: number;
   /** How many of its latest events each board keeps, for replay, retries and merges. */
@@ -108,6 +111,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     corsOrigins: e.CORS_ORIGINS ?? null,
     superAdminEmails: e.SUPER_ADMIN_EMAILS,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
+    socketBacklogLimit: e.SOCKET_BACKLOG_LIMIT,
     answerDeadline: e.ANSWER_DEADLINE,
     eventRetention: e.BOARD_EVENT_RETENTION,
     presenceRefresh: e.PRESENCE_REFRESH,

@@ -13,6 +13,7 @@ import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
 import { createCredentialExpiry } from './credential-expiry.js';
 import { orgRoomsOf, principalRoom } from './rooms.js';
+import { dropSlowReaders } from './slow-readers.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { TaskFlowServer } from './types.js';
 
@@ -36,6 +37,7 @@ export function createSocketServer(
 /** Accepts sockets; answers what to stop when the server closes. */
 export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence): { stop(): void } {
   const expiry = createCredentialExpiry(io);
+  dropSlowReaders(io, ctx.config.socketBacklogLimit * 2 ** 20, ctx.log);
   io.use(async (socket, next) => {
     try {
       const { principal, expiresAt, orgIds } = await authenticate(ctx, socket.handshake.auth ?? {});

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, ok, request } from './support/sockets.js';
+
+// A client that stops reading must not make the node hold everything it is sent. The node here
+// drops a connection once more than 1 MB waits for it; the board's snapshot is about 2 MB, so
+// each answer alone is over the limit, which counts only what waits behind the one being written.
+let db: TestDatabase;
+let node: RunningServer;
+let alice: TestUser;
+let mallory: TestUser;
+let projectId: string;
+
+const JOINS = 40; // 80 MB asked for: well past what the kernel's buffers take on loopback
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url, SOCKET_BACKLOG_LIMIT: '1' });
+  [alice, mallory] = await Promise.all([registerUser(node.url, 'alice'), registerUser(node.url, 'mallory')]);
+  const org = await createOrg(node.url, alice);
+  await addMember(node.url, org, mallory, 'viewer');
+  const { project, columns } = await createProject(node.url, org);
+  projectId = project.id;
+  const writer = await connect(node.url, { token: alice.token });
+  for (let i = 0; i < 100; i++)
+    await ok(writer, 'task:create', { projectId, columnId: columns[0]!.id, title: `Task ${i}`, description: 'd'.repeat(20_000) });
+}, 60_000);
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await db?.drop();
+});
+
+/** Stops the client reading from its connection, as a stalled network or a hostile client would. */
+function stopReading(socket: ClientSocket): () => void {
+  const tcp = (socket.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws._socket;
+  tcp.pause();
+  return () => tcp.resume();
+}
+
+describe('a client that stops reading', () => {
+  it('is dropped once more than SOCKET_BACKLOG_LIMIT waits for it, while one that reads is served whole', async () => {
+    const stalled = await connect(node.url, { token: mallory.token });
+    const onServer = node.server.io.of('/').sockets.get(stalled.id!)!;
+    const dropped = new Promise<string>((resolve) => onServer.once('disconnect', resolve));
+    const resume = stopReading(stalled);
+    for (let i = 0; i < JOINS; i++) stalled.emit('board:join', { projectId }, () => {});
+
+    const reader = await connect(node.url, { token: alice.token });
+    for (let i = 0; i < 10; i++) {
+      const answer = await request(reader, 'board:join', { projectId });
+      expect(answer.ok && answer.data.tasks.length).toBe(100);
+    }
+    expect(reader.connected).toBe(true);
+
+    expect(await dropped).toBe('forced close');
+    expect(Object.keys(node.server.io.engine.clients)).not.toContain(stalled.io.engine.id); // gone, not closing
+    const seenByClient = new Promise<string>((resolve) => stalled.once('disconnect', resolve));
+    resume();
+    expect(await seenByClient).toBe('transport close');
+  }, 30_000);
+});
