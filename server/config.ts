@@ -65,7 +65,7 @@ export interface Config {
   /** Null means same origin only. */
   corsOrigins: string[] | null;
   superAdminEmails: string[];
-  /** Events per second per user or API key on this node; 0 turns the limit off. */
+  /** Events per second per socket; 0 turns the limit off. */
   socketRateLimit: number;
   /** How many megabytes may wait for one connection whose client does not read before it is dropped. */
   socketBacklogLimit: number;

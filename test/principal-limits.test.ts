@@ -6,7 +6,7 @@ import { type RunningServer, startServer } from './support/server.js';
 import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
 
 // What one account can take from a node, however many sockets it opens. Node A has the default
-// limits; node R lets a principal send five events a second.
+// limits; node R lets a socket send five events a second.
 let db: TestDatabase;
 let nodeA: RunningServer;
 let nodeR: RunningServer;
@@ -39,15 +39,13 @@ const waitingOnLocks = async () =>
   )[0]!.n;
 
 describe("one account's sockets", () => {
-  it('share one rate limit: a second socket buys no more events', async () => {
-    const sockets = await Promise.all([1, 2].map(() => connect(nodeR.url, { token: mallory.token })));
-    const answers = await Promise.all(
-      sockets.flatMap((socket) => Array.from({ length: 10 }, () => request(socket, 'board:leave', { projectId }))),
-    );
-    expect(answers.filter((answer) => answer.ok)).toHaveLength(10); // a burst of twice the rate, in all
-    expect(answers.filter((answer) => !answer.ok && answer.error.code === 'RATE_LIMITED')).toHaveLength(10);
-    const someoneElse = await connect(nodeR.url, { token: alice.token });
-    expect(await ok(someoneElse, 'board:leave', { projectId })).toEqual({});
+  it("have a rate limit each, as DESIGN's SOCKET_RATE_LIMIT says: one socket's flood does not refuse another's events", async () => {
+    const [flooding, other] = await Promise.all([1, 2].map(() => connect(nodeR.url, { token: mallory.token })));
+    const flood = await Promise.all(Array.from({ length: 15 }, () => request(flooding!, 'board:leave', { projectId })));
+    expect(flood.filter((answer) => answer.ok)).toHaveLength(10); // a burst of twice the rate
+    expect(flood.filter((answer) => !answer.ok && answer.error.code === 'RATE_LIMITED')).toHaveLength(5);
+    const others = await Promise.all(Array.from({ length: 10 }, () => request(other!, 'board:leave', { projectId })));
+    expect(others.every((answer) => answer.ok)).toBe(true);
   });
 
   it(`run ${RUNNING_PER_PRINCIPAL} events at a time, so a flood of slow joins leaves the node's connections to others`, async () => {

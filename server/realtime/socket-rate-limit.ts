@@ -1,14 +1,13 @@
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { WireError } from '../../shared/errors.js';
-import { principalRoom } from './rooms.js';
 import type { TaskFlowSocket } from './types.js';
 
 /**
- * Limits each principal (a user, or an API key) to `perSecond` events a second on average over
- * all its sockets on this node, in bursts of up to twice that (a window of two seconds holds
- * 2 × `perSecond`): more sockets buy no more. An event over the limit is answered RATE_LIMITED;
- * a socket that keeps sending through a whole window of refusals is disconnected. `perSecond` 0
- * turns the limit off.
+ * Limits each socket to `perSecond` events a second on average, in bursts of up to twice that
+ * (a window of two seconds holds 2 × `perSecond`), as DESIGN's `SOCKET_RATE_LIMIT` says. An
+ * event over the limit is answered RATE_LIMITED; a socket that keeps sending through a whole
+ * window of refusals is disconnected. `perSecond` 0 turns the limit off. What one account's many
+ * sockets can take from the node is bounded by its lane instead (`PrincipalLanes`).
  */
 export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSocket) => void) | null {
   if (perSecond <= 0) return null;
@@ -16,7 +15,7 @@ export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSock
   return (socket) => {
     let refusedInARow = 0;
     socket.use((packet, next) => {
-      limiter.consume(principalRoom(socket.data.principal)).then(
+      limiter.consume(socket.id).then(
         () => {
           refusedInARow = 0;
           next();
