@@ -23,7 +23,7 @@ import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
-import { sweepLostAccess } from './realtime/access-sweep.js';
+import { sweepAfterOutages } from './realtime/access-sweep.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis } from './realtime/redis.js';
 import { acceptSockets, closeConnections, createSocketServer, MAX_MESSAGE_BYTES } from './realtime/socket-server.js';
@@ -95,7 +95,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     inFlight,
   };
   const sockets = acceptSockets(io, ctx, presence);
-  redis?.onRecovered(() => void sweepLostAccess(io, ctx));
+  if (redis) sweepAfterOutages(io, ctx, redis);
 
   await app.register(
     healthRoutes({

@@ -263,6 +263,8 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
   let frank2: ClientSocket;
   let bot2: ClientSocket;
   let botKeyId: string;
+  let gina: TestUser;
+  let gina2: ClientSocket;
 
   beforeAll(async () => {
     const created = await api(
@@ -279,8 +281,11 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
     erin2 = await session(n2(), as(erin), boardA);
     frank2 = await session(n2(), as(frank), boardA);
     bot2 = await session(n2(), { apiKey: created.body.key }, boardA);
+    gina = await registerUser(n1(), 'gina');
+    await addMember(n1(), org, gina, 'member');
+    gina2 = await session(n2(), as(gina), boardA);
     // Cross-node delivery works before the outage: these sockets are in the board's room on node 2.
-    await changeSeenBy(alice1, boardA, 'before the outage', carol2, dave2, erin2, frank2, bot2);
+    await changeSeenBy(alice1, boardA, 'before the outage', carol2, dave2, erin2, frank2, bot2, gina2);
 
     await redis!.kill();
     for (const node of [node1!, node2!]) await eventually(async () => expect(await httpStatus(`${node.url}/readyz`)).toBe(503), 10_000);
@@ -372,4 +377,23 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
       'events of the org delivered after the database refused frank',
     ).toEqual([]);
   });
+
+  // The last of this block: it brings Redis back.
+  it('revokes, once Redis returns, the socket of a member whose kick was lost, who sent nothing since', async () => {
+    const ginaSeen = recordAll(gina2);
+    // Her removal committed and its kick never left (node 1 may queue a kick while Redis is away
+    // and send it once Redis returns: this one is lost for sure).
+    await db.query('delete from memberships where user_id = $1 and org_id = $2', [gina.user.id, org.id]);
+    // Node 2 never heard of it: its board events still reach her idle socket there.
+    await changeSeenBy(carol2, boardA, 'made on node 2 while gina’s kick could not travel', gina2);
+
+    const revoked = nextEvent(gina2, 'access:revoked', () => true, 20_000);
+    redis = await startRedis(redis!.port);
+    expect(await revoked).toEqual({ orgId: org.id, reason: 'removed' });
+    const revokedAt = ginaSeen.length;
+    await changeSeenBy(carol2, boardA, 'made on node 2 after the sweep', erin2);
+    await barrier(gina2);
+    const leaked = ofOrg(ginaSeen.slice(revokedAt), org.id, [boardA.project.id, boardB.project.id]);
+    expect(leaked.map((e) => `${e.event} ${e.payload?.type ?? ''}`)).toEqual([]);
+  }, 30_000);
 });

@@ -1,10 +1,25 @@
 import type { AppContext } from '../context.js';
+import { sql } from '../db/sql-script.js';
+import type { RedisLink } from './redis.js';
 import type { TaskFlowServer } from './types.js';
 
 /**
  * After a Redis outage, a kick (member removed, key revoked, org deleted) may have been lost on
- * its way to this node. Re-reads from the database what each local socket may still see, and
- * revokes the rest: an idle socket must not keep hearing an org it no longer belongs to.
+ * its way between nodes. When a node's link to Redis returns, it re-checks its own sockets and
+ * asks every other node to do the same: only this node's link may have broken, and then the
+ * others saw no outage, though the kicks sent from here never reached them.
+ */
+export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: RedisLink): void {
+  io.on('sweep', () => void sweepLostAccess(io, ctx));
+  redis.onRecovered(() => {
+    void sweepLostAccess(io, ctx);
+    io.serverSideEmit('sweep');
+  });
+}
+
+/**
+ * Re-reads from the database what each local socket may still see, and revokes the rest: an idle
+ * socket must not keep hearing an org it no longer belongs to.
  */
 export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<void> {
   try {
@@ -14,14 +29,13 @@ export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Prom
     const connection = ctx.orm.em.getConnection();
     const memberships = userIds.length
       ? await connection.execute<Array<{ user_id: string; org_id: string }>>(
-          'select user_id, org_id from memberships where user_id = any(?)',
-          [userIds],
+          ...sql`select user_id, org_id from memberships where user_id = any(${userIds}::uuid[])`.bound(),
         )
       : [];
     const liveKeys = keyIds.length
       ? await connection.execute<Array<{ id: string }>>(
-          'select id from api_keys where id = any(?) and revoked_at is null and (expires_at is null or expires_at > now())',
-          [keyIds],
+          ...sql`select id from api_keys
+                  where id = any(${keyIds}::uuid[]) and revoked_at is null and (expires_at is null or expires_at > now())`.bound(),
         )
       : [];
     const member = new Set(memberships.map((m) => `${m.user_id}:${m.org_id}`));

@@ -17,9 +17,9 @@ const REDIS_COMMAND_TIMEOUT_MS = 1000;
 
 /**
  * The socket.io Redis adapter on two ioredis clients. A Redis outage must not end the process:
- * the adapter does not catch failed publishes, so `publish` here logs and swallows them (the node
- * keeps serving its own sockets, and clients fill gaps from the event log), and both clients
- * reconnect and resubscribe by themselves when Redis returns.
+ * the adapter does not catch failed publishes and unsubscribes, so they are logged and swallowed
+ * here (the node keeps serving its own sockets, and clients fill gaps from the event log), and
+ * both clients reconnect and resubscribe by themselves when Redis returns.
  */
 export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
   // Commands issued while Redis is down fail after one reconnect attempt instead of piling up, and
@@ -27,29 +27,45 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
   // login throttle then counts in memory, and a broadcast stays on this node.
   const pub = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
   const sub = pub.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
-  let down = false;
   const recovered: Array<() => void> = [];
+  let warned = false;
   for (const [name, client] of [
     ['publisher', pub],
     ['subscriber', sub],
   ] as const) {
+    // Since this client's link last closed, what was published meanwhile may be lost to it.
+    let lost = false;
     client.on('error', (error: Error) => {
-      if (!down) log.warn({ err: error, client: name }, 'redis unreachable; broadcasts stay on this node until it returns');
-      down = true;
+      if (!warned) log.warn({ err: error, client: name }, 'redis unreachable; broadcasts stay on this node until it returns');
+      warned = lost = true;
+    });
+    client.on('close', () => {
+      lost = true;
     });
     client.on('ready', () => {
-      if (!down) return;
+      if (!lost) return;
       log.info({ client: name }, 'redis is back');
-      down = false;
+      warned = lost = false;
       for (const callback of recovered) callback();
     });
   }
-  const publish = pub.publish.bind(pub);
-  pub.publish = ((channel: string, message: string | Buffer) =>
-    publish(channel, message).catch((error: Error) => {
-      log.debug({ err: error }, 'redis publish failed');
-      return 0;
-    })) as typeof pub.publish;
+  // The adapter does not catch these commands' failures (a publish while Redis is away, an
+  // unsubscribe queued while it is away and dropped as the node stops): swallowed, so they cannot
+  // end the process; what a lost publish carried, clients fill from the event log.
+  for (const [client, command] of [
+    [pub, 'publish'],
+    [sub, 'punsubscribe'],
+    [sub, 'unsubscribe'],
+  ] as const) {
+    const original = client[command].bind(client) as (...args: unknown[]) => Promise<unknown>;
+    Object.assign(client, {
+      [command]: (...args: unknown[]) =>
+        original(...args).catch((error: Error) => {
+          log.debug({ err: error, command }, 'redis command failed');
+          return 0;
+        }),
+    });
+  }
   return {
     adapter: createAdapter(pub, sub),
     client: pub,

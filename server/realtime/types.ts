@@ -15,6 +15,8 @@ export interface SocketData {
 /** Events between server nodes: revocation, which each node applies to its own sockets. */
 export interface InterServerEvents {
   revoke: (order: RevokeOrder) => void;
+  /** Re-check the access of your sockets: kicks may have been lost in a Redis outage (`sweepAfterOutages`). */
+  sweep: () => void;
 }
 
 export interface RevokeOrder {

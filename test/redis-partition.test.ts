@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ColumnJson, ProjectJson } from '../shared/wire.js';
+import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { httpStatus, type RedisProcess, startRedis } from './support/processes.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok } from './support/sockets.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+
+// Only node 1's link to Redis breaks; node 2 sees no outage at all. What node 1 sent meanwhile
+// (a kick, say) never reached node 2, so when node 1's link returns, node 2 must re-check too.
+let db: TestDatabase;
+let redis: RedisProcess;
+let proxy: TcpProxy;
+let node1: RunningServer;
+let node2: RunningServer;
+let alice: TestUser;
+let gina: TestUser;
+let org: TestOrg;
+let board: { project: ProjectJson; columns: ColumnJson[] };
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = await startRedis();
+  proxy = await startTcpProxy(redis.port);
+  node1 = await startServer({ DATABASE_URL: db.url, REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
+  node2 = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url });
+  [alice, gina] = await Promise.all([registerUser(node1.url, 'alice'), registerUser(node1.url, 'gina')]);
+  org = await createOrg(node1.url, alice);
+  await addMember(node1.url, org, gina, 'member');
+  board = await createProject(node1.url, org);
+}, 60_000);
+
+afterAll(async () => {
+  closeAllSockets();
+  await Promise.all([node1?.close(), node2?.close()]);
+  await proxy?.close();
+  await redis?.stop();
+  await db?.drop();
+});
+
+const created = (socket: ClientSocket, title: string) =>
+  ok(socket, 'task:create', { projectId: board.project.id, columnId: board.columns[0]!.id, title });
+
+describe("one node's link to Redis breaking", () => {
+  it('makes every node re-check its sockets once the link returns: a member whose kick was lost hears no more', async () => {
+    const alice2 = await connect(node2.url, { token: alice.token });
+    const gina2 = await connect(node2.url, { token: gina.token });
+    for (const socket of [alice2, gina2]) await ok(socket, 'board:join', { projectId: board.project.id });
+
+    await proxy.cut();
+    await eventually(async () => expect(await httpStatus(`${node1.url}/readyz`)).toBe(503), 10_000);
+    expect(await httpStatus(`${node2.url}/readyz`)).toBe(200);
+    // Her removal committed, and its kick, sent from node 1, is lost.
+    await db.query('delete from memberships where user_id = $1 and org_id = $2', [gina.user.id, org.id]);
+    await Promise.all([created(alice2, 'while node 1 is cut off'), nextEvent(gina2, 'board:event')]);
+
+    const revoked = nextEvent(gina2, 'access:revoked', () => true, 20_000);
+    await proxy.restore();
+    expect(await revoked).toEqual({ orgId: org.id, reason: 'removed' });
+    const heard: unknown[] = [];
+    gina2.on('board:event', (event) => heard.push(event));
+    await created(alice2, 'after the re-check');
+    await ok(gina2, 'board:leave', { projectId: board.project.id }); // after the broadcast, on her connection
+    expect(heard).toEqual([]);
+  }, 40_000);
+});
