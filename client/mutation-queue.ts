@@ -11,8 +11,13 @@ interface PendingMutation {
   payload: { clientMutationId: string };
   resolve(data: unknown): void;
   reject(error: Error): void;
-  /** Answered refusals worth another try, in a row. */
-  refusals: number;
+  /** Answered refusals worth another try, in a row, and how many of them were INTERNAL. */
+  refused: Refused;
+}
+
+export interface Refused {
+  times: number;
+  internal: number;
 }
 
 /** An INTERNAL answer is tried again this often, then reported: the try that answered it wrote nothing. */
@@ -54,7 +59,7 @@ export class MutationQueue {
   add<T>(event: MutationEvent, input: object): Promise<T> {
     const payload = { ...input, clientMutationId: randomId() };
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ event, payload, resolve: resolve as (data: unknown) => void, reject, refusals: 0 });
+      this.queue.push({ event, payload, resolve: resolve as (data: unknown) => void, reject, refused: { times: 0, internal: 0 } });
       this.resume();
     });
   }
@@ -99,7 +104,7 @@ export class MutationQueue {
       this.settle(mutation, null, answer.data);
       return true;
     }
-    const wait = retryDelay(answer.error, (mutation.refusals += 1));
+    const wait = afterRefusal(mutation.refused, answer.error);
     if (wait === null) this.settle(mutation, new TaskFlowError(answer.error));
     else await new Promise((resolve) => setTimeout(resolve, wait));
     return true;
@@ -113,15 +118,21 @@ export class MutationQueue {
   }
 }
 
-/** How long to wait before sending a refused mutation again; null: the refusal is final. */
-function retryDelay(error: WireError, refusals: number): number | null {
-  const backoff = Math.min(5000, 100 * 2 ** Math.min(refusals, 10));
+/**
+ * Counts a refusal of a mutation in `refused`, and answers how long to wait before sending it
+ * again; null: the refusal is final. Only INTERNAL answers count toward `MAX_INTERNAL`:
+ * UNAVAILABLE ones before them (a database away for a while) do not use up its tries.
+ */
+export function afterRefusal(refused: Refused, error: WireError): number | null {
+  refused.times += 1;
+  if (error.code === 'INTERNAL') refused.internal += 1;
+  const backoff = Math.min(5000, 100 * 2 ** Math.min(refused.times, 10));
   if (error.code === 'RATE_LIMITED') {
     const named = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
     return typeof named === 'number' && named >= 0 ? Math.min(named, 60_000) : backoff;
   }
   if (error.code === 'UNAVAILABLE') return backoff;
-  if (error.code === 'INTERNAL' && refusals < MAX_INTERNAL) return backoff;
+  if (error.code === 'INTERNAL' && refused.internal < MAX_INTERNAL) return backoff;
   return null;
 }
 

@@ -49,6 +49,8 @@ const UNAVAILABLE_CODES = new Set([
   '08006',
   // The database refuses connections for now (`ALTER DATABASE … ALLOW_CONNECTIONS false`, a shutdown under way).
   '55000',
+  // No connection slot left ("too many clients already", a role's or database's connection limit).
+  '53300',
 ]);
 
 /** Whether an error means the database could not be reached, rather than a bug. */
@@ -60,8 +62,9 @@ export function isUnavailable(error: unknown): boolean {
   // knex's "Transaction query already complete": BEGIN failed on a connection that had just died,
   // and the statement after it finds the transaction over (every transaction here is em.transactional);
   // "Unable to acquire a connection": the pool is closed, as when a stop outlasts its drain;
-  // "is not queryable": pg's client after its connection broke.
-  return /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Transaction query already complete|Unable to acquire a connection|is not queryable/i.test(
+  // "is not queryable": pg's client after its connection broke; "timeout expired": pg's client
+  // gave up on a new connection (`connectionTimeoutMillis`: a host that does not answer).
+  return /Connection terminated|connect ECONNREFUSED|Timeout acquiring a connection|Transaction query already complete|Unable to acquire a connection|is not queryable|^timeout expired$/i.test(
     e.message ?? '',
   );
 }

@@ -1,9 +1,13 @@
+import { randomUUID } from 'node:crypto';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { toWireError } from '../server/errors.js';
 import type { ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
 import { admin, createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
+import { startTcpProxy } from './support/tcp-proxy.js';
 
 // A database that refuses connections for a while (ALLOW_CONNECTIONS false, as an operator does
 // before maintenance), its open connections ended: what the server answers is UNAVAILABLE, the
@@ -55,5 +59,56 @@ describe('a database that refuses connections', () => {
     }
     await eventually(async () => expect((await fetch(`${node.url}/readyz`)).status).toBe(200), 10_000);
     expect((await ok(socket, 'task:update', { taskId, patch: { title: 'After' } })).task.title).toBe('After');
+  });
+});
+
+describe('a database that takes no new connection in time', () => {
+  it('is UNAVAILABLE over HTTP and sockets once the pool gives up waiting for one, not INTERNAL', async () => {
+    // A second node reaches the same database through a proxy that, from now on, takes new
+    // connections and never answers them (a hung host); the connections the node keeps still work,
+    // and this test holds them, so each request needs a new one.
+    const proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
+    const url = new URL(db.url);
+    url.port = String(proxy.port);
+    const stalledNode = await startServer({ DATABASE_URL: url.toString() });
+    try {
+      const socket2 = await connect(stalledNode.url, { token: org.owner.token });
+      const pool = stalledNode.server.ctx.orm.em.getConnection().getKnex().client;
+      proxy.stall();
+      const held = await Promise.all(Array.from({ length: pool.pool.numFree() }, () => pool.acquireConnection()));
+      try {
+        const [read, update] = await Promise.all([
+          api(stalledNode.url, 'GET', `/orgs/${org.slug}/projects`, undefined, org.owner.token),
+          request(socket2, 'task:update', { taskId, patch: { title: 'While stalled' } }),
+        ]);
+        expect(read).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+        expect(update).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      } finally {
+        for (const connection of held) await pool.releaseConnection(connection);
+        await proxy.restore();
+      }
+      expect((await ok(socket2, 'task:update', { taskId, patch: { title: 'After the stall' } })).task.title).toBe('After the stall');
+    } finally {
+      await stalledNode.close();
+      await proxy.close();
+    }
+  }, 30_000);
+
+  it('answers a connection refused for want of slots (SQLSTATE 53300) as UNAVAILABLE', async () => {
+    const role = `taskflow_full_${randomUUID().slice(0, 8)}`;
+    await admin(`create role ${role} login connection limit 0`);
+    try {
+      const url = new URL(db.url);
+      url.username = role;
+      const client = new pg.Client({ connectionString: url.toString() });
+      const refused = await client.connect().then(
+        () => null,
+        (error: unknown) => error,
+      );
+      expect(refused).toMatchObject({ code: '53300' });
+      expect(toWireError(refused).error.code).toBe('UNAVAILABLE');
+    } finally {
+      await admin(`drop role ${role}`);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { type TaskFlowClient, TaskFlowError } from '../client/index.js';
+import { afterRefusal } from '../client/mutation-queue.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
@@ -160,3 +161,17 @@ function sent(client: TaskFlowClient, event: string, n: number): Promise<void> {
     socket.onAnyOutgoing(count);
   });
 }
+
+describe('the retry policy', () => {
+  it('gives INTERNAL three tries of its own, whatever UNAVAILABLE answers came before', () => {
+    const refused = { times: 0, internal: 0 };
+    const unavailable = { code: 'UNAVAILABLE', message: 'the database is unavailable; try again' } as const;
+    const internal = { code: 'INTERNAL', message: 'internal error' } as const;
+    for (let i = 0; i < 5; i++) expect(afterRefusal(refused, unavailable)).toBeGreaterThan(0);
+    expect(afterRefusal(refused, internal)).toBeGreaterThan(0);
+    expect(afterRefusal(refused, unavailable)).toBeGreaterThan(0);
+    expect(afterRefusal(refused, internal)).toBeGreaterThan(0);
+    expect(afterRefusal(refused, internal)).toBeNull(); // the third INTERNAL is reported
+    expect(afterRefusal({ times: 0, internal: 0 }, { code: 'FORBIDDEN', message: 'no' })).toBeNull();
+  });
+});

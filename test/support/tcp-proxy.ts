@@ -4,7 +4,9 @@ export interface TcpProxy {
   port: number;
   /** Drops every connection through the proxy and refuses new ones: a link that broke. */
   cut(): Promise<void>;
-  /** Accepts connections again, on the same port. */
+  /** Takes new connections and never answers them, as a hung host does; open ones go on. */
+  stall(): void;
+  /** Serves connections again, on the same port; stalled ones are dropped. */
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -12,7 +14,14 @@ export interface TcpProxy {
 /** A TCP proxy on loopback to `targetPort`, for breaking one process's link to a service while others keep theirs. */
 export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<Socket>();
+  const stalled = new Set<Socket>();
+  let stalling = false;
   const server: Server = createServer((client) => {
+    if (stalling) {
+      stalled.add(client);
+      client.on('error', () => {});
+      return;
+    }
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
     for (const [socket, other] of [
       [client, upstream],
@@ -30,10 +39,28 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const listen = (port: number) => new Promise<void>((resolve) => server.listen(port, '127.0.0.1', () => resolve()));
   await listen(0);
   const port = (server.address() as { port: number }).port;
+  const dropStalled = () => {
+    stalling = false;
+    for (const socket of stalled) socket.destroy();
+    stalled.clear();
+  };
   const stop = () =>
     new Promise<void>((resolve) => {
+      dropStalled();
+      if (!server.listening) return resolve();
       server.close(() => resolve());
       for (const socket of open) socket.destroy();
     });
-  return { port, cut: stop, restore: () => listen(port), close: stop };
+  return {
+    port,
+    cut: stop,
+    stall: () => {
+      stalling = true;
+    },
+    restore: async () => {
+      dropStalled();
+      if (!server.listening) await listen(port);
+    },
+    close: stop,
+  };
 }
