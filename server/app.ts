@@ -7,6 +7,7 @@ import { createLoginThrottle } from './auth/login-throttle.js';
 import { BoardQueue } from './board/board-queue.js';
 import { RunningChanges } from './board/running-changes.js';
 import { createInviteMailLimit } from './orgs/invite-mail-limit.js';
+import { findLogged } from './board/board-change.js';
 import { BoardEventOrder } from './board/board-event-order.js';
 import { BoardLocator } from './board/board-target.js';
 import { registerTokens } from './auth/tokens.js';
@@ -90,7 +91,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     inviteMailLimit: createInviteMailLimit(redis?.client ?? null),
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
-    eventOrder: new BoardEventOrder(broadcaster),
+    eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, clientMutationId) =>
+      findLogged(database.orm, orgId, projectId, clientMutationId),
+    ),
     runningChanges: new RunningChanges(),
     inFlight,
   };

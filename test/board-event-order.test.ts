@@ -103,7 +103,7 @@ describe("a board's events on one node", () => {
     const lost = { ...outgoing('a', 29), event: { ...outgoing('a', 29).event, clientMutationId: 'lost' } };
     events.send(answered);
     events.retried(answered); // broadcast when it committed: not again
-    events.unsureOf('a', 'lost'); // the database went away under it: committed or not, no one knows
+    events.unsureOf(ORG, 'a', 'lost'); // the database went away under it: committed or not, no one knows
     events.retried(lost); // it had committed: out now, once
     events.retried(lost);
     expect(sent).toEqual([

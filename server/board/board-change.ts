@@ -4,6 +4,7 @@ import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
+import type { Orm } from '../db/orm.js';
 import { sql } from '../db/sql-script.js';
 import { inTenant } from '../db/tenant.js';
 import { conflict, DomainError, isUnavailable, notFound } from '../errors.js';
@@ -157,7 +158,8 @@ export async function commitBoardChange(
     return result;
   } catch (error) {
     if (!(error instanceof Abandon)) {
-      if (clientMutationId && target.projectId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.projectId, clientMutationId);
+      if (clientMutationId && target.projectId && isUnavailable(error))
+        ctx.eventOrder.unsureOf(target.orgId, target.projectId, clientMutationId);
       throw error;
     }
     const earlier = error.result.event; // a retry's answer, from the log
@@ -183,6 +185,14 @@ export async function takeNextSeq(em: EntityManager, projectId: string): Promise
   const row = rows[0];
   if (!row) throw notFound('project');
   return { seq: row.seq, archived: row.status !== 'active' };
+}
+
+/** The event a change with `clientMutationId` logged on the board, if it committed (`BoardEventOrder`'s lost answers). */
+export async function findLogged(orm: Orm, orgId: string, projectId: string, clientMutationId: string): Promise<BoardEventJson | null> {
+  return inTenant(orm, orgId, async (em) => {
+    const logged = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
+    return logged ? toBoardEventJson(logged) : null;
+  });
 }
 
 /** Whether the board already has an event for this `clientMutationId` (a plain read: most have none). */

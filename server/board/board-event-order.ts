@@ -28,6 +28,13 @@ interface Board {
  */
 const MOST_HOLD_MS = 5000;
 
+/** How long this node keeps looking in the log for a change whose answer was lost, and the longest wait between looks. */
+const LOOK_FOR_LOST_MS = 10 * 60_000;
+const MOST_BETWEEN_LOOKS_MS = 30_000;
+
+/** The event a change with `clientMutationId` logged on the board, if it committed; throws while the database is away. */
+export type FindLogged = (orgId: string, projectId: string, clientMutationId: string) => Promise<BoardEventJson | null>;
+
 /**
  * Sends the board events this node commits out in `seq` order. PostgreSQL hands a board's `seq`
  * out one change at a time (its row lock), but the answers come back on different connections: a
@@ -45,7 +52,11 @@ export class BoardEventOrder {
    */
   private readonly unsure = new LRUCache<string, true>({ max: 10_000 });
 
-  constructor(private readonly broadcaster: Broadcaster) {}
+  constructor(
+    private readonly broadcaster: Broadcaster,
+    /** Where lost answers are looked for (`unsureOf`); by default nowhere. */
+    private readonly findLogged: FindLogged = async () => null,
+  ) {}
 
   /** A change of the board took `seq` and has not committed yet: the board's later events wait for it. */
   taken(orgId: string, projectId: string, seq: number): void {
@@ -77,9 +88,33 @@ export class BoardEventOrder {
     this.flush(key, board);
   }
 
-  /** A change with `clientMutationId` failed as the database went away: whether it committed is unknown. */
-  unsureOf(projectId: string, clientMutationId: string): void {
-    this.unsure.set(`${projectId}:${clientMutationId}`, true);
+  /**
+   * A change with `clientMutationId` failed as the database went away: whether it committed is
+   * unknown. A retry on this node finds out (`retried`); but the client may retry on another
+   * node, which answers from the log and broadcasts nothing, or never retry. So this node also
+   * looks for it in the log itself, as soon as the database answers again, and sends it out if
+   * it committed.
+   */
+  unsureOf(orgId: string, projectId: string, clientMutationId: string): void {
+    const key = `${projectId}:${clientMutationId}`;
+    this.unsure.set(key, true);
+    void this.lookFor(key, orgId, projectId, clientMutationId);
+  }
+
+  private async lookFor(key: string, orgId: string, projectId: string, clientMutationId: string): Promise<void> {
+    const until = Date.now() + LOOK_FOR_LOST_MS;
+    for (let wait = 1000; Date.now() < until; wait = Math.min(wait * 2, MOST_BETWEEN_LOOKS_MS)) {
+      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      if (!this.unsure.has(key)) return; // a retry on this node sent it out, or it was forgotten
+      try {
+        const event = await this.findLogged(orgId, projectId, clientMutationId);
+        if (this.unsure.delete(key) && event) this.send({ orgId, event });
+        return;
+      } catch {
+        // the database is still away: look again later
+      }
+    }
+    this.unsure.delete(key);
   }
 
   /**

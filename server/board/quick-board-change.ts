@@ -56,8 +56,8 @@ export async function quickBoardChange(
       pruneEvents(projectId, ctx.config.eventRetention),
     ])
     .catch((error: unknown) => {
-      // The message may have committed with its answer lost: a retry then sends its event out.
-      if (clientMutationId && isUnavailable(error)) ctx.eventOrder.unsureOf(projectId, clientMutationId);
+      // The message may have committed with its answer lost: its event is looked for and sent out.
+      if (clientMutationId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId);
       throw error;
     });
   if (!rows) return null;

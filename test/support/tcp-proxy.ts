@@ -6,6 +6,8 @@ export interface TcpProxy {
   cut(): Promise<void>;
   /** Takes new connections and never answers them, as a hung host does; open ones go on. */
   stall(): void;
+  /** From now on, drops what the service sends back on the open connections (answers lost on the way). */
+  swallow(): void;
   /** Serves connections again, on the same port; stalled ones are dropped. */
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -16,6 +18,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const open = new Set<Socket>();
   const stalled = new Set<Socket>();
   let stalling = false;
+  let swallowing = false;
   const server: Server = createServer((client) => {
     if (stalling) {
       stalled.add(client);
@@ -23,12 +26,15 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       return;
     }
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
+    client.pipe(upstream);
+    upstream.on('data', (answer: Buffer) => {
+      if (!swallowing) client.write(answer);
+    });
     for (const [socket, other] of [
       [client, upstream],
       [upstream, client],
     ] as const) {
       open.add(socket);
-      socket.pipe(other);
       socket.on('error', () => other.destroy());
       socket.on('close', () => {
         open.delete(socket);
@@ -40,7 +46,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   await listen(0);
   const port = (server.address() as { port: number }).port;
   const dropStalled = () => {
-    stalling = false;
+    stalling = swallowing = false;
     for (const socket of stalled) socket.destroy();
     stalled.clear();
   };
@@ -56,6 +62,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     cut: stop,
     stall: () => {
       stalling = true;
+    },
+    swallow: () => {
+      swallowing = true;
     },
     restore: async () => {
       dropStalled();

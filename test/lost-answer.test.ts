@@ -1,0 +1,87 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { BoardEventJson, ProjectJson, TaskJson } from '../shared/wire.js';
+import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
+import { type RedisProcess, startRedis } from './support/processes.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+
+// A change commits on node 1 and PostgreSQL's answer is lost on the way back: node 1 answers
+// UNAVAILABLE, and its client retries on node 2, which finds the change in the log and answers
+// it. Every viewer must still get the change's event, wherever they are.
+let db: TestDatabase;
+let redis: RedisProcess;
+let proxy: TcpProxy;
+let node1: RunningServer;
+let node2: RunningServer;
+let alice: TestUser;
+let bob: TestUser;
+let project: ProjectJson;
+let task: TaskJson;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = await startRedis();
+  proxy = await startTcpProxy(Number(new URL(db.url).port || 5432));
+  const throughProxy = new URL(db.url);
+  throughProxy.port = String(proxy.port);
+  node1 = await startServer({ DATABASE_URL: throughProxy.toString(), REDIS_URL: redis.url });
+  node2 = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url });
+  [alice, bob] = await Promise.all([registerUser(node2.url, 'alice'), registerUser(node2.url, 'bob')]);
+  const org = await createOrg(node2.url, alice);
+  await addMember(node2.url, org, bob, 'member');
+  let columns;
+  ({ project, columns } = await createProject(node2.url, org));
+  const socket = await connect(node2.url, { token: alice.token });
+  ({ task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Before' }));
+}, 60_000);
+
+afterAll(async () => {
+  closeAllSockets();
+  await Promise.all([node1?.close(), node2?.close()]);
+  await proxy?.close();
+  await redis?.stop();
+  await db?.drop();
+});
+
+const waitingOnLocks = async () =>
+  (
+    await db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [
+      db.name,
+    ])
+  )[0]!.n;
+
+describe('a change whose answer was lost, retried on another node', () => {
+  it('reaches every viewer, once', async () => {
+    const viewer = await connect(node2.url, { token: bob.token });
+    await ok(viewer, 'board:join', { projectId: project.id });
+    const heard: BoardEventJson[] = [];
+    viewer.on('board:event', (event) => heard.push(event));
+    const sender = await connect(node1.url, { token: alice.token });
+    const change = { taskId: task.id, patch: { title: 'Committed, answer lost' }, clientMutationId: 'lost-answer-1' };
+
+    // The change waits on the board's row inside PostgreSQL; its answer will not come back.
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+    const firstTry = request(sender, 'task:update', change);
+    await eventually(async () => expect(await waitingOnLocks()).toBe(1));
+    proxy.swallow();
+    await release();
+    await eventually(async () =>
+      expect(await db.query('select seq from board_events where client_mutation_id = $1', [change.clientMutationId])).toHaveLength(1),
+    );
+    await proxy.cut(); // node 1's connection breaks with the change committed
+    expect(await firstTry).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+
+    const retrier = await connect(node2.url, { token: alice.token });
+    const retried = await ok(retrier, 'task:update', change);
+    expect(retried.task.title).toBe('Committed, answer lost');
+    const seq = retried.event.seq;
+
+    const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
+    await proxy.restore(); // node 1 reaches the database again
+    expect(await delivered).toMatchObject({ seq, clientMutationId: change.clientMutationId });
+    await ok(viewer, 'board:leave', { projectId: project.id }); // after anything else on its way
+    expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
+  }, 40_000);
+});
