@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
-import { createProject } from './support/api.js';
+import { createOrg, createProject } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import {
   barrier,
@@ -178,6 +178,17 @@ describe('a key without boards:read', () => {
     await barrier(blindSocket);
     expect(heardByBlind).toEqual([]);
   });
+
+  it('is still told when its org is deleted, and closed', async () => {
+    const doomed = await createOrg(node.url, cast.outsider);
+    const blind = await createKey(node.url, doomed, ['tasks:write'], { name: 'blind' });
+    const blindSocket = await connect(node.url, { apiKey: blind.key });
+    const told = nextEvent(blindSocket, 'access:revoked');
+    const closed = new Promise<string>((resolve) => blindSocket.once('disconnect', (reason) => resolve(reason)));
+    expect((await call(node.url, 'DELETE', `/orgs/${doomed.slug}`, { auth: cast.outsider.token })).status).toBe(204);
+    expect(await told).toEqual({ orgId: doomed.id, reason: 'org_deleted' });
+    expect(await closed).toBe('io server disconnect');
+  });
 });
 
 describe('a key with tasks:write', () => {
@@ -332,6 +343,19 @@ describe('revoking a key', () => {
     expect((await request(bystander, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'still here' })).ok).toBe(
       true,
     );
+  });
+
+  it('answers the event that finds the key revoked before closing its socket, when the kick never reached it', async () => {
+    const revokedKey = await createKey(node.url, cast.org, ['boards:read', 'tasks:write']);
+    const bot = await connect(node.url, { apiKey: revokedKey.key });
+    const told = nextEvent(bot, 'access:revoked');
+    const closed = new Promise<string>((resolve) => bot.once('disconnect', (reason) => resolve(reason)));
+    // Revoked where no kick is sent (another node's, lost in a Redis outage).
+    await db.query('update api_keys set revoked_at = now() where id = $1', [revokedKey.apiKey.id]);
+    const answer = await request(bot, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'refused' });
+    expect(answer).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
+    expect(await told).toEqual({ orgId: cast.org.id, reason: 'key_revoked' });
+    expect(await closed).toBe('io server disconnect');
   });
 
   it("answers 404 for another org's key named through this org", async () => {

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 import {
   barrier,
   call,
@@ -16,7 +16,7 @@ import {
   type Refused,
 } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
+import { closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
 
 let db: TestDatabase;
 let node: RunningServer;
@@ -368,4 +368,42 @@ describe('a removal, live', () => {
     expect(seen.slice(afterRemoval)).toEqual([]);
     expect(await roleOf(removed)).toBeNull();
   });
+
+  it('refuses a board:join that was under way when the removal committed, and leaves the socket out of the room', async () => {
+    const removed = await joinAs(node.url, cast.org, 'member', 'removed-mid-join');
+    const removedSocket = await connect(node.url, { token: removed.token });
+    const watcher = await connect(node.url, { token: cast.owner.token });
+    await ok(watcher, 'board:join', { projectId: project.id });
+    const seen = recordAll(removedSocket);
+
+    // The join is let in and waits for the board's rows while the removal commits and kicks.
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode');
+    let join: Promise<unknown>;
+    try {
+      join = request(removedSocket, 'board:join', { projectId: project.id });
+      await eventually(async () => expect(await waitingOnLocks()).toBe(1));
+      const revoked = nextEvent(removedSocket, 'access:revoked');
+      expect((await call(node.url, 'DELETE', members(`/${removed.user.id}`), { auth: cast.admin.token })).status).toBe(204);
+      await revoked;
+    } finally {
+      await release();
+    }
+    expect(await join).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    const afterJoin = seen.length;
+    const boardEvent = nextEvent(watcher, 'board:event', (e) => e.type === 'task.created');
+    await call(node.url, 'POST', `/orgs/${cast.org.slug}/projects/${project.id}/tasks`, {
+      body: { columnId: columns[0]!.id, title: 'after the refused join' },
+      auth: cast.admin.token,
+    });
+    await boardEvent;
+    await barrier(removedSocket);
+    expect(seen.slice(afterJoin)).toEqual([]);
+  });
 });
+
+const waitingOnLocks = async () =>
+  (
+    await db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [
+      db.name,
+    ])
+  )[0]!.n;

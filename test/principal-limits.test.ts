@@ -3,7 +3,7 @@ import { RUNNING_PER_PRINCIPAL } from '../server/realtime/ack.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
+import { closeAllSockets, connect, eventually, request } from './support/sockets.js';
 
 // What one account can take from a node, however many sockets it opens. Node A has the default
 // limits; node R lets a socket send five events a second.

@@ -1,5 +1,6 @@
 import { boardJoinPayload, boardLeavePayload } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
+import { notFound } from '../errors.js';
 import { joinedRoom } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
 import { type HandlerTable, on } from '../realtime/ack.js';
@@ -10,8 +11,11 @@ export function boardHandlers(ctx: AppContext, presence: Presence): HandlerTable
   return {
     ...on('board:join', boardJoinPayload, async (socket, { projectId, sinceSeq }) => {
       let joined: string | null = null;
+      // A removal that commits while this join runs may kick the socket before the join puts it
+      // in the board's room, where the kick could not reach it: such a join is refused.
+      const revokedBefore = socket.data.revokedFrom?.length ?? 0;
       try {
-        const { board } = await readBoard(ctx, socket.data.principal, projectId, {
+        const { orgId, board } = await readBoard(ctx, socket.data.principal, projectId, {
           sinceSeq,
           onAuthorized: (orgId) => {
             const room = projectRoom(orgId, projectId);
@@ -19,6 +23,7 @@ export function boardHandlers(ctx: AppContext, presence: Presence): HandlerTable
             void socket.join(room);
           },
         });
+        if (socket.data.revokedFrom?.slice(revokedBefore).includes(orgId)) throw notFound('project');
         if (joined) presence.changed(joined);
         return board;
       } catch (error) {

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import { type Role, roleAtLeast } from '../../shared/roles.js';
 import type { OrgAdminJson, OrgJson, Plan } from '../../shared/wire.js';
+import { ApiKey } from '../api-keys/api-key.entity.js';
 import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
 import { requireUser } from '../auth/principal.js';
@@ -79,12 +80,15 @@ export function updateOrg(ctx: AppContext, caller: Caller, slug: string, changes
  * every socket in the org loses its rooms and is sent `access:revoked` (`org_deleted`).
  */
 export async function deleteOrg(ctx: AppContext, caller: Caller, slug: string): Promise<void> {
-  const orgId = await withOrg(ctx, caller.principal, slug, 'org:own', async ({ em, org }) => {
+  const { orgId, keyIds } = await withOrg(ctx, caller.principal, slug, 'org:own', async ({ em, org }) => {
+    const keys = await em.find(ApiKey, { org: org.id }, { fields: ['id'] });
     em.remove(org);
-    return org.id;
+    return { orgId: org.id, keyIds: keys.map((key) => key.id) };
   });
   ctx.log.info({ audit: { action: 'org.deleted', orgId, slug, actor: caller.principal, ip: caller.ip } }, 'organization deleted');
   ctx.broadcaster.revoke({ org: true }, orgId, 'org_deleted');
+  // A bot without `boards:read` is not in the org's room: its key's room reaches it.
+  for (const keyId of keyIds) ctx.broadcaster.revoke({ keyId }, orgId, 'org_deleted');
 }
 
 function slugify(name: string): string {

@@ -1,6 +1,7 @@
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import type { RedisLink } from './redis.js';
+import { orgsOfRooms } from './rooms.js';
 import type { TaskFlowServer } from './types.js';
 
 /**
@@ -42,7 +43,8 @@ export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Prom
     const live = new Set(liveKeys.map((k) => k.id));
     for (const socket of sockets) {
       const { principal } = socket.data;
-      for (const orgId of socket.data.orgIds) {
+      // The orgs it belonged to at connect, and those it joined since (an invitation accepted).
+      for (const orgId of new Set([...socket.data.orgIds, ...orgsOfRooms(socket.rooms)])) {
         if (principal.kind === 'user' && !member.has(`${principal.userId}:${orgId}`)) {
           ctx.broadcaster.revoke({ socketId: socket.id }, orgId, 'removed');
         } else if (principal.kind === 'bot' && !live.has(principal.keyId)) {

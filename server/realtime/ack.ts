@@ -15,6 +15,12 @@ export const RUNNING_PER_PRINCIPAL = 4;
 
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
 
+/** A handler's answer, and the org its socket turned out to have lost (see `answer`). */
+interface Answered {
+  ack: Ack<unknown>;
+  lost?: AccessLost;
+}
+
 /** How one client event is served: its payload schema and what to do with a valid payload. */
 export interface SocketHandler {
   schema: ZodType;
@@ -51,16 +57,18 @@ export function serveEvents(
 ): (socket: TaskFlowSocket) => void {
   const deadlineMs = ctx.config.answerDeadline * 1000;
   const lanes = new PrincipalLanes(RUNNING_PER_PRINCIPAL);
-  /** The handler's answer to the payload: its data, or the error it threw, in wire form. */
-  async function answer(socket: TaskFlowSocket, event: string, handler: SocketHandler, payload: unknown): Promise<Ack<unknown>> {
+  /**
+   * The handler's answer to the payload: its data, or the error it threw, in wire form; and,
+   * where the database says this socket lost the org, the kick that never reached it, made good
+   * once the answer is sent (a revoked key's socket is closed then, and must get its answer first).
+   */
+  async function answer(socket: TaskFlowSocket, event: string, handler: SocketHandler, payload: unknown): Promise<Answered> {
     try {
-      return { ok: true, data: await handler.run(socket, handler.schema.parse(payload)) };
+      return { ack: { ok: true, data: await handler.run(socket, handler.schema.parse(payload)) } };
     } catch (thrown) {
       const { error, unexpected } = toWireError(thrown);
       if (unexpected) ctx.log.error({ err: thrown, event }, 'socket event failed');
-      // The database says this socket lost the org: make good a kick that never reached it.
-      if (thrown instanceof AccessLost) ctx.broadcaster.revoke({ socketId: socket.id }, thrown.orgId, thrown.reason);
-      return { ok: false, error };
+      return { ack: { ok: false, error }, ...(thrown instanceof AccessLost ? { lost: thrown } : {}) };
     }
   }
   const served = new Map(
@@ -78,16 +86,24 @@ export function serveEvents(
         // retry with its clientMutationId finds it, and is broadcast as any other.
         let timer: NodeJS.Timeout | undefined;
         let expired = false;
-        const late = new Promise<Ack<unknown>>((resolve) => {
+        const late = new Promise<Answered>((resolve) => {
           timer = setTimeout(() => {
             expired = true;
-            resolve({ ok: false, error: NO_ANSWER_IN_TIME });
+            resolve({ ack: { ok: false, error: NO_ANSWER_IN_TIME } });
           }, deadlineMs);
         });
         // An event that waited in its principal's lane past the deadline was answered: it does not run.
-        const run = () => (expired ? late : answer(socket, event, handler, args.length > 2 ? args[1] : undefined));
+        const revoke = (lost?: AccessLost) => lost && ctx.broadcaster.revoke({ socketId: socket.id }, lost.orgId, lost.reason);
+        const run = async () => {
+          if (expired) return late;
+          const answered = await answer(socket, event, handler, args.length > 2 ? args[1] : undefined);
+          if (expired) revoke(answered.lost); // answered at the deadline already
+          return answered;
+        };
         try {
-          ack(await Promise.race([lanes.run(principalRoom(socket.data.principal), run), late]));
+          const answered = await Promise.race([lanes.run(principalRoom(socket.data.principal), run), late]);
+          ack(answered.ack);
+          if (!expired) revoke(answered.lost);
         } finally {
           clearTimeout(timer);
           ctx.inFlight.leave();

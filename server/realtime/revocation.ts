@@ -14,6 +14,7 @@ export async function revokeLocally(io: TaskFlowServer, presence: Presence, { ro
     if (left.length === 0 && !socket.data.orgIds.includes(orgId)) continue;
     for (const joined of left) socket.leave(joined);
     socket.data.orgIds = socket.data.orgIds.filter((id) => id !== orgId);
+    (socket.data.revokedFrom ??= []).push(orgId);
     socket.emit('access:revoked', { orgId, reason });
     // A revoked key's sockets are closed, and a bot's when its org is gone (its key with it), after
     // what was sent before (close=true could drop it).

@@ -17,3 +17,10 @@ export function orgRoomsOf(principal: Principal, orgIds: string[]): string[] {
   const hears = principal.kind === 'user' || principal.permissions.includes('boards:read');
   return hears ? orgIds.map(orgRoom) : [];
 }
+
+/** The orgs whose rooms (the org's, or a board's in it) are among `rooms`. */
+export function orgsOfRooms(rooms: Iterable<string>): string[] {
+  const orgs = new Set<string>();
+  for (const room of rooms) if (room.startsWith('org:')) orgs.add(room.split(':')[1]!);
+  return [...orgs];
+}

@@ -10,6 +10,8 @@ export interface SocketData {
   orgIds: string[];
   /** Per board the socket joined, the task it says it is editing (presence). */
   editing: Record<string, string | undefined>;
+  /** The orgs this socket was revoked from, in order: a `board:join` under way checks it. */
+  revokedFrom?: string[];
 }
 
 /** Events between server nodes: revocation, which each node applies to its own sockets. */
