@@ -14,7 +14,7 @@ import { registerTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { openDatabase } from './db/orm.js';
-import { registerErrorHandling } from './http/errors.js';
+import { answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
 import { InFlight } from './in-flight.js';
 import { labelRoutes } from './labels/labels.routes.js';
@@ -64,6 +64,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
     bodyLimit: MAX_MESSAGE_BYTES,
     forceCloseConnections: true,
+    frameworkErrors: answerFrameworkError,
   });
   const database = await openDatabase(config, {
     warn: (message) => app.log.warn({ driver: 'knex' }, String(message)),

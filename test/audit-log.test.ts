@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AuditEntryJson } from '../shared/wire.js';
 import { registerUser, type TestOrg, type TestUser } from './support/api.js';
@@ -262,6 +263,10 @@ describe('the audit log', () => {
       Buffer.from('not a date|nor an id').toString('base64url'),
       Buffer.from(`${new Date().toISOString()}|1; drop table audit_logs`).toString('base64url'),
       Buffer.from(`${new Date().toISOString()}`).toString('base64url'),
+      // Readable as a time and an id, but never written by the server: not its time format, or more parts.
+      Buffer.from(`2020|${randomUUID()}`).toString('base64url'),
+      Buffer.from(`1|${randomUUID()}`).toString('base64url'),
+      Buffer.from(`${new Date().toISOString()}|${randomUUID()}|junk`).toString('base64url'),
     ];
     for (const query of [
       ...forged.map((c) => `?cursor=${encodeURIComponent(c)}`),

@@ -106,6 +106,19 @@ describe('HTTP bodies', () => {
       expect(answer.json).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
     }
   });
+
+  it('answers a path the router cannot read (bad percent-encoding, a segment over 100 characters) with 404 NOT_FOUND in the error shape', async () => {
+    for (const path of [
+      '/api/v1/orgs/%ED%A0%80',
+      '/api/v1/orgs/%C0%AF/projects',
+      `/api/v1/orgs/${'a'.repeat(101)}`,
+      `/api/v1/orgs/${org.slug}/projects/${'1'.repeat(101)}`,
+    ]) {
+      const answer = await raw('GET', path, undefined);
+      expect(answer.status, path).toBe(404);
+      expect(answer.json, path).toEqual({ error: { code: 'NOT_FOUND', message: expect.any(String) } });
+    }
+  });
 });
 
 describe('socket messages', () => {

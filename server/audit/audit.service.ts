@@ -81,10 +81,12 @@ function encodeCursor(entry: IAuditLog): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A cursor `encodeCursor` made, exactly (an ISO time as `toISOString` writes it, a UUID); anything else is refused. */
 function decodeCursor(cursor: string): { at: Date; id: string } {
-  const [at, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const parts = Buffer.from(cursor, 'base64url').toString().split('|');
+  const [at, id] = parts;
   const date = new Date(at ?? '');
-  const year = date.getUTCFullYear(); // NaN for an invalid date
-  if (!(year >= 1 && year <= 9999) || !id || !UUID.test(id)) throw invalid('the cursor is not one this server gave');
-  return { at: date, id };
+  const exact = parts.length === 2 && !Number.isNaN(date.getTime()) && date.toISOString() === at && UUID.test(id ?? '');
+  if (!exact || Buffer.from(`${at}|${id}`).toString('base64url') !== cursor) throw invalid('the cursor is not one this server gave');
+  return { at: date, id: id! };
 }

@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HTTP_STATUS, type WireError } from '../../shared/errors.js';
 import { toWireError } from '../errors.js';
 
@@ -23,4 +23,14 @@ export function registerErrorHandling(app: FastifyInstance): void {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route ${request.method} ${request.url.split('?')[0]}` } }),
   );
+}
+
+/**
+ * The router's own refusals, before any route runs (Fastify's `frameworkErrors`): a path that is
+ * not valid percent-encoding, or a segment over the router's 100 characters, names nothing here,
+ * so it is 404 `NOT_FOUND` in the contract's shape, as any unknown slug or id is.
+ */
+export function answerFrameworkError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  if (error.code !== 'FST_ERR_BAD_URL' && error.code !== 'FST_ERR_MAX_PARAM_LENGTH') request.log.warn({ err: error }, 'router refusal');
+  void reply.status(404).send({ error: { code: 'NOT_FOUND', message: 'no such resource' } });
 }
