@@ -14,6 +14,7 @@ import { registerTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { openDatabase } from './db/orm.js';
+import { answerInTime } from './http/answer-deadline.js';
 import { answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
 import { InFlight } from './in-flight.js';
@@ -71,6 +72,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     error: (message) => app.log.error({ driver: 'knex' }, String(message)),
   });
   registerErrorHandling(app);
+  answerInTime(app, config.answerDeadline * 1000);
   const inFlight = new InFlight();
   countRequests(app, inFlight);
   if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins });

@@ -53,4 +53,26 @@ describe('an event the database does not answer in time', () => {
     expect(event).toMatchObject({ type: 'task.updated', clientMutationId: 'slow-one', data: { task: { title: 'Waited' } } });
     expect((await ok(writer, 'task:update', change)).event).toEqual(event);
   });
+
+  it('is answered 503 UNAVAILABLE at the deadline over HTTP too, and the change still commits', async () => {
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('select 1 from projects where id = $1 for update', [project.id]);
+    const started = Date.now();
+    const answer = await fetch(`${node.url}/api/v1/orgs/${org.slug}/tasks/${taskId}`, {
+      method: 'PATCH',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${org.owner.token}` },
+      body: JSON.stringify({ title: 'Waited over HTTP', clientMutationId: 'slow-http' }),
+    });
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get('retry-after')).toBe('5');
+    expect(await answer.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+
+    const broadcast = nextEvent(watcher, 'board:event', (event) => event.clientMutationId === 'slow-http');
+    await holder.query('commit');
+    await holder.end();
+    expect(await broadcast).toMatchObject({ type: 'task.updated', data: { task: { title: 'Waited over HTTP' } } });
+  });
 });
