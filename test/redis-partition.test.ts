@@ -49,8 +49,9 @@ describe("one node's link to Redis breaking", () => {
     for (const socket of [alice2, gina2]) await ok(socket, 'board:join', { projectId: board.project.id });
     // An org she joins after connecting: her socket is put in its room then.
     const laterOrg = await createOrg(node2.url, alice);
+    const told = nextEvent(gina2, 'org:event', (event) => event.orgId === laterOrg.id && event.type === 'member.added');
     await addMember(node2.url, laterOrg, gina, 'member');
-    await eventually(() => expect(node2.server.io.of('/').sockets.get(gina2.id!)!.rooms).toContain(`org:${laterOrg.id}`));
+    await told;
 
     await proxy.cut();
     await eventually(async () => expect(await httpStatus(`${node1.url}/readyz`)).toBe(503), 10_000);

@@ -19,6 +19,9 @@ export function createBroadcaster(io: TaskFlowServer, presence: Presence, cluste
       io.to(orgRoom(orgId)).emit('org:event', { orgId, type, data });
     },
     joinOrg(userId, orgId) {
+      // This node's sockets at once, so they hear the org event that follows; the adapter's
+      // cluster-wide join publishes first and applies here only after.
+      io.local.in(userRoom(userId)).socketsJoin(orgRoom(orgId));
       io.in(userRoom(userId)).socketsJoin(orgRoom(orgId));
     },
     revoke(who, orgId, reason) {
