@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, LabelJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 
@@ -80,15 +80,6 @@ async function expectLogMatchesDatabase(on: Board, tasks: TaskJson[]): Promise<B
   return broadcast();
 }
 
-/** The server's connections waiting on a lock. */
-async function lockWaiters(): Promise<number> {
-  const [row] = await db.query<{ n: number }>(
-    `select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`,
-    [db.name],
-  );
-  return row!.n;
-}
-
 describe('deleting a label', () => {
   it('takes it off the tasks of active and archived boards at once, each with a task.updated in its board', async () => {
     const active = await board('Active');
@@ -141,12 +132,12 @@ describe('deleting a label', () => {
     await holder.query('begin');
     await holder.query('select 1 from tasks where id = $1 for update', [carrier.id]);
     const deleting = deleteLabel(bug.id);
-    await eventually(async () => expect(await lockWaiters()).toBe(1));
+    await eventually(async () => expect(await lockWaiters(db)).toBe(1));
     let settled = false;
     const adding = request(actor, 'task:update', { taskId: z.id, patch: { labelIds: [bug.id] } }).finally(() => (settled = true));
     // The add either completes now or waits for the delete; either way it has had its chance.
     await eventually(async () => {
-      if (!settled) expect(await lockWaiters()).toBe(2);
+      if (!settled) expect(await lockWaiters(db)).toBe(2);
     });
     await holder.query('commit');
     await holder.end();
@@ -170,7 +161,7 @@ describe('deleting a label', () => {
     await holder.query('begin');
     await holder.query('select 1 from tasks where id = $1 for update', [carrier.id]);
     const deleting = deleteLabel(doomed.id);
-    await eventually(async () => expect(await lockWaiters()).toBe(1));
+    await eventually(async () => expect(await lockWaiters(db)).toBe(1));
     // A board the delete did not lock: a task made there with the label waits for the label's row.
     const later = await board('Made during the delete');
     const creating = request(actor, 'task:create', {
@@ -179,7 +170,7 @@ describe('deleting a label', () => {
       title: 'Labelled late',
       labelIds: [doomed.id],
     });
-    await eventually(async () => expect(await lockWaiters()).toBe(2));
+    await eventually(async () => expect(await lockWaiters(db)).toBe(2));
     await holder.query('commit');
     await holder.end();
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
-import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RedisProcess, startRedis } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
@@ -45,13 +45,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const waitingOnLocks = async () =>
-  (
-    await db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [
-      db.name,
-    ])
-  )[0]!.n;
-
 describe('a change whose answer was lost, retried on another node', () => {
   it('reaches every viewer, once', async () => {
     const viewer = await connect(node2.url, { token: bob.token });
@@ -64,7 +57,7 @@ describe('a change whose answer was lost, retried on another node', () => {
     // The change waits on the board's row inside PostgreSQL; its answer will not come back.
     const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
     const firstTry = request(sender, 'task:update', change);
-    await eventually(async () => expect(await waitingOnLocks()).toBe(1));
+    await eventually(async () => expect(await lockWaiters(db)).toBe(1));
     proxy.swallow();
     await release();
     await eventually(async () =>

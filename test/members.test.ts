@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
-import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import {
   barrier,
   call,
@@ -381,7 +381,7 @@ describe('a removal, live', () => {
     let join: Promise<unknown>;
     try {
       join = request(removedSocket, 'board:join', { projectId: project.id });
-      await eventually(async () => expect(await waitingOnLocks()).toBe(1));
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
       const revoked = nextEvent(removedSocket, 'access:revoked');
       expect((await call(node.url, 'DELETE', members(`/${removed.user.id}`), { auth: cast.admin.token })).status).toBe(204);
       await revoked;
@@ -400,10 +400,3 @@ describe('a removal, live', () => {
     expect(seen.slice(afterJoin)).toEqual([]);
   });
 });
-
-const waitingOnLocks = async () =>
-  (
-    await db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [
-      db.name,
-    ])
-  )[0]!.n;

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RUNNING_PER_PRINCIPAL } from '../server/realtime/ack.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { closeAllSockets, connect, eventually, request } from './support/sockets.js';
 
@@ -31,13 +31,6 @@ afterAll(async () => {
   await db?.drop();
 });
 
-const waitingOnLocks = async () =>
-  (
-    await db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [
-      db.name,
-    ])
-  )[0]!.n;
-
 describe("one account's sockets", () => {
   it("have a rate limit each, as DESIGN's SOCKET_RATE_LIMIT says: one socket's flood does not refuse another's events", async () => {
     const [flooding, other] = await Promise.all([1, 2].map(() => connect(nodeR.url, { token: mallory.token })));
@@ -54,11 +47,11 @@ describe("one account's sockets", () => {
     const joins: Promise<unknown>[] = [];
     try {
       for (const socket of sockets) for (let i = 0; i < 15; i++) joins.push(request(socket, 'board:join', { projectId }));
-      await eventually(async () => expect(await waitingOnLocks()).toBe(RUNNING_PER_PRINCIPAL));
+      await eventually(async () => expect(await lockWaiters(db)).toBe(RUNNING_PER_PRINCIPAL));
       // The node has ten connections: without the lane, thirty joins would hold them all.
       const theirs = await api(nodeA.url, 'GET', `/orgs/${aliceOrg.slug}/projects`, undefined, alice.token);
       expect(theirs.status).toBe(200); // not 503 after the pool's 5 s wait for a connection
-      expect(await waitingOnLocks()).toBe(RUNNING_PER_PRINCIPAL);
+      expect(await lockWaiters(db)).toBe(RUNNING_PER_PRINCIPAL);
     } finally {
       await release();
     }

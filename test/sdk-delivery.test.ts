@@ -4,7 +4,7 @@ import { type TaskFlowClient, TaskFlowError } from '../client/index.js';
 import { afterRefusal } from '../client/mutation-queue.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { clientEvent, closeAllClients, openClient, stateOf } from './support/sdk.js';
 import { type RunningServer, startServer } from './support/server.js';
 
@@ -87,11 +87,7 @@ describe('a slow database', () => {
       created = client.createTask({ projectId: project.id, columnId: columns[0]!.id, title: 'slow but sure' });
       await triedThrice; // the first two tries were answered UNAVAILABLE at the server's deadline
       // The retries waited for the first try, still running on the node, instead of running again.
-      const [{ waiting }] = await db.query<{ waiting: number }>(
-        `select count(*)::int as waiting from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`,
-        [db.name],
-      );
-      expect(waiting).toBe(1);
+      expect(await lockWaiters(db)).toBe(1);
     } finally {
       await release();
     }

@@ -3,7 +3,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { BoardState, type TaskFlowClient, TaskFlowError } from '../client/index.js';
 import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { canonical, clientEvent, closeAllClients, expectConverged, openClient, stateOf } from './support/sdk.js';
 import { freePort } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -65,11 +65,7 @@ async function boardSeq(): Promise<number> {
 /** Waits until at least `n` sessions of the test database wait for a lock. */
 async function waitersOnLocks(n: number): Promise<void> {
   await eventually(async () => {
-    const [{ waiting }] = await db.query<{ waiting: number }>(
-      `select count(*)::int as waiting from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`,
-      [db.name],
-    );
-    expect(waiting).toBeGreaterThanOrEqual(n);
+    expect(await lockWaiters(db)).toBeGreaterThanOrEqual(n);
   }, 10_000);
 }
 

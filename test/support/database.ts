@@ -55,3 +55,12 @@ export async function holdLock(db: TestDatabase, lock: string): Promise<() => Pr
     await holder.end();
   };
 }
+
+/** How many sessions of the test database wait for a lock (a change queued behind `holdLock`, say). */
+export async function lockWaiters(db: TestDatabase): Promise<number> {
+  const [row] = await db.query<{ n: number }>(
+    `select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`,
+    [db.name],
+  );
+  return row!.n;
+}
