@@ -97,18 +97,23 @@ describe("a board's events on one node", () => {
     expect(sent.map(([, seq]) => seq)).toEqual([10, 11, 12, 13]);
   });
 
-  it("send a retry's answer again only when this node answered its first try UNAVAILABLE", () => {
+  it("send a retry's answer again only when the try that wrote it was answered UNAVAILABLE here", () => {
     const { events, sent } = order();
     const answered = { ...outgoing('a', 30), event: { ...outgoing('a', 30).event, clientMutationId: 'acked' } };
     const lost = { ...outgoing('a', 29), event: { ...outgoing('a', 29).event, clientMutationId: 'lost' } };
+    const later = { ...outgoing('a', 31), event: { ...outgoing('a', 31).event, clientMutationId: 'later' } };
     events.send(answered);
-    events.retried(answered); // broadcast when it committed: not again
-    events.unsureOf(ORG, 'a', 'lost'); // the database went away under it: committed or not, no one knows
-    events.retried(lost); // it had committed: out now, once
-    events.retried(lost);
+    events.retried(answered, 'row-30'); // broadcast when it committed: not again
+    events.unsureOf(ORG, 'a', 'lost', 'row-29'); // the database went away under it: committed or not, no one knows
+    events.retried(lost, 'row-29'); // it had committed: out now, once
+    events.retried(lost, 'row-29');
+    events.unsureOf(ORG, 'a', 'later', 'row-failed'); // this try did not commit…
+    events.send(later); // …a later try did, and was broadcast
+    events.retried(later, 'row-31'); // not again
     expect(sent).toEqual([
       ['a', 30],
       ['a', 29],
+      ['a', 31],
     ]);
   });
 });

@@ -77,4 +77,25 @@ describe('a change whose answer was lost, retried on another node', () => {
     await ok(viewer, 'board:leave', { projectId: project.id }); // after anything else on its way
     expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
   }, 40_000);
+
+  it('is not sent again when the try that failed wrote nothing and a later try, answered, wrote it', async () => {
+    const viewer = await connect(node2.url, { token: bob.token });
+    await ok(viewer, 'board:join', { projectId: project.id });
+    const heard: BoardEventJson[] = [];
+    viewer.on('board:event', (event) => heard.push(event));
+    const sender = await connect(node1.url, { token: alice.token });
+    const change = { taskId: task.id, patch: { title: 'Failed, then retried' }, clientMutationId: 'failed-then-retried' };
+
+    await proxy.cut(); // node 1 cannot reach the database: its try writes nothing
+    expect(await request(sender, 'task:update', change)).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    const retrier = await connect(node2.url, { token: alice.token });
+    const { event } = await ok(retrier, 'task:update', change);
+
+    await proxy.restore();
+    // Node 1 looks in the log, finds the event another try wrote, and lets it be.
+    await eventually(() => expect(node1.server.ctx.eventOrder.lookingFor).toBe(0), 20_000);
+    const after = await ok(sender, 'task:update', { taskId: task.id, patch: { title: 'After the look' } });
+    await nextEvent<BoardEventJson>(viewer, 'board:event', (e) => e.seq === after.event.seq); // node 1's events come in order
+    expect(heard.filter((e) => e.seq === event.seq)).toHaveLength(1);
+  }, 40_000);
 });

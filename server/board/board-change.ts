@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Capability } from '../../shared/roles.js';
 import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
@@ -9,6 +10,7 @@ import { sql } from '../db/sql-script.js';
 import { inTenant } from '../db/tenant.js';
 import { conflict, DomainError, isUnavailable, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
+import type { Logged } from './board-event-order.js';
 import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
 import { eventOf, keepSeq, logStatements, mutationSeen } from './event-log.js';
@@ -91,6 +93,8 @@ class Abandon {
     readonly result: BoardChangeResult,
     /** The change itself changed nothing (not a retry's answer): kept for its retries (`recordNoop`). */
     readonly noop = false,
+    /** A retry's answer: the row id of the event it found in the log. */
+    readonly loggedId?: string,
   ) {}
 }
 
@@ -109,6 +113,7 @@ export async function commitBoardChange(
   const { principal, target, clientMutationId } = request;
   let taken: number | null = null; // the board's seq this change took, until it settles
   let result: BoardChangeResult | null = null;
+  const eventId = randomUUID(); // the row of its event, should the answer be lost (`unsureOf`)
   // Broadcast once committed, in the board's seq order on this node (`BoardEventOrder`); once.
   const settle = () => {
     if (taken === null) return;
@@ -135,7 +140,7 @@ export async function commitBoardChange(
           const earlier = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
           if (earlier) {
             if (earlier.type !== request.type) throw conflict('this clientMutationId was used for another change');
-            throw new Abandon({ event: toBoardEventJson(earlier) });
+            throw new Abandon({ event: toBoardEventJson(earlier) }, false, earlier.id);
           }
           const noop = await em.findOne(NoopMutation, { project: projectId, clientMutationId });
           if (noop) {
@@ -150,7 +155,8 @@ export async function commitBoardChange(
         if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged }, true);
         await em.flush(); // what `apply` changed through the ORM
         const event = eventOf(request, projectId, seq, applied.data);
-        for (const statement of logStatements(target.orgId, event, ctx.config.eventRetention)) await em.execute(...statement.bound());
+        for (const statement of logStatements(target.orgId, event, ctx.config.eventRetention, eventId))
+          await em.execute(...statement.bound());
         return { event };
       },
       principal,
@@ -159,11 +165,11 @@ export async function commitBoardChange(
   } catch (error) {
     if (!(error instanceof Abandon)) {
       if (clientMutationId && target.projectId && isUnavailable(error))
-        ctx.eventOrder.unsureOf(target.orgId, target.projectId, clientMutationId);
+        ctx.eventOrder.unsureOf(target.orgId, target.projectId, clientMutationId, eventId);
       throw error;
     }
     const earlier = error.result.event; // a retry's answer, from the log
-    if (earlier) ctx.eventOrder.retried({ orgId: target.orgId, event: earlier, exceptSocketId: request.originSocketId });
+    if (earlier) ctx.eventOrder.retried({ orgId: target.orgId, event: earlier, exceptSocketId: request.originSocketId }, error.loggedId!);
     else if (clientMutationId && error.noop) {
       settle(); // nothing to send: the board's later events need not wait for the record
       await recordNoop(ctx, request, target.projectId!, error.result.unchanged);
@@ -187,11 +193,11 @@ export async function takeNextSeq(em: EntityManager, projectId: string): Promise
   return { seq: row.seq, archived: row.status !== 'active' };
 }
 
-/** The event a change with `clientMutationId` logged on the board, if it committed (`BoardEventOrder`'s lost answers). */
-export async function findLogged(orm: Orm, orgId: string, projectId: string, clientMutationId: string): Promise<BoardEventJson | null> {
+/** The event a change with `clientMutationId` logged on the board, and its row id, if it committed (`BoardEventOrder`'s lost answers). */
+export async function findLogged(orm: Orm, orgId: string, projectId: string, clientMutationId: string): Promise<Logged | null> {
   return inTenant(orm, orgId, async (em) => {
     const logged = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
-    return logged ? toBoardEventJson(logged) : null;
+    return logged ? { id: logged.id, event: toBoardEventJson(logged) } : null;
   });
 }
 

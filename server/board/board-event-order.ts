@@ -32,8 +32,14 @@ const MOST_HOLD_MS = 5000;
 const LOOK_FOR_LOST_MS = 10 * 60_000;
 const MOST_BETWEEN_LOOKS_MS = 30_000;
 
+/** An event in the log, with the id of its row (which tells which try of a change wrote it). */
+export interface Logged {
+  id: string;
+  event: BoardEventJson;
+}
+
 /** The event a change with `clientMutationId` logged on the board, if it committed; throws while the database is away. */
-export type FindLogged = (orgId: string, projectId: string, clientMutationId: string) => Promise<BoardEventJson | null>;
+export type FindLogged = (orgId: string, projectId: string, clientMutationId: string) => Promise<Logged | null>;
 
 /**
  * Sends the board events this node commits out in `seq` order. PostgreSQL hands a board's `seq`
@@ -47,10 +53,13 @@ export type FindLogged = (orgId: string, projectId: string, clientMutationId: st
 export class BoardEventOrder {
   private readonly boards = new Map<string, Board>();
   /**
-   * The changes this node answered UNAVAILABLE lately, by board and `clientMutationId`: each may
-   * have committed with its answer lost, and then no one broadcast it.
+   * The changes this node answered UNAVAILABLE lately, by board and `clientMutationId`, with the
+   * row ids their failed tries would have logged their event as: one of them may have committed
+   * with its answer lost, and then no one broadcast it.
    */
-  private readonly unsure = new LRUCache<string, true>({ max: 10_000 });
+  private readonly unsure = new LRUCache<string, Set<string>>({ max: 10_000 });
+  /** The keys of `unsure` whose log is being looked at (`lookFor`): one look per change. */
+  private readonly looking = new Set<string>();
 
   constructor(
     private readonly broadcaster: Broadcaster,
@@ -89,43 +98,63 @@ export class BoardEventOrder {
   }
 
   /**
-   * A change with `clientMutationId` failed as the database went away: whether it committed is
-   * unknown. A retry on this node finds out (`retried`); but the client may retry on another
-   * node, which answers from the log and broadcasts nothing, or never retry. So this node also
-   * looks for it in the log itself, as soon as the database answers again, and sends it out if
-   * it committed.
+   * A try of a change with `clientMutationId` failed as the database went away: whether it
+   * committed, as row `eventId`, is unknown. A retry on this node finds out (`retried`); but the
+   * client may retry on another node, which answers from the log and broadcasts nothing, or never
+   * retry. So this node also looks in the log itself, as soon as the database answers again, and
+   * sends the event out if one of its failed tries wrote it. (One that a later, answered try
+   * wrote was broadcast then.)
    */
-  unsureOf(orgId: string, projectId: string, clientMutationId: string): void {
+  unsureOf(orgId: string, projectId: string, clientMutationId: string, eventId: string): void {
     const key = `${projectId}:${clientMutationId}`;
-    this.unsure.set(key, true);
-    void this.lookFor(key, orgId, projectId, clientMutationId);
+    const tries = this.unsure.get(key) ?? new Set<string>();
+    this.unsure.set(key, tries.add(eventId));
+    if (this.looking.has(key)) return;
+    this.looking.add(key);
+    void this.lookFor(key, orgId, projectId, clientMutationId).finally(() => this.looking.delete(key));
+  }
+
+  /** How many changes whose answer this node lost it is still looking for in the log. */
+  get lookingFor(): number {
+    return this.looking.size;
   }
 
   private async lookFor(key: string, orgId: string, projectId: string, clientMutationId: string): Promise<void> {
     const until = Date.now() + LOOK_FOR_LOST_MS;
     for (let wait = 1000; Date.now() < until; wait = Math.min(wait * 2, MOST_BETWEEN_LOOKS_MS)) {
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
-      if (!this.unsure.has(key)) return; // a retry on this node sent it out, or it was forgotten
+      const asked = this.unsure.get(key)?.size;
+      if (asked === undefined) return; // a retry on this node settled it, or it was forgotten
+      let logged: Logged | null;
       try {
-        const event = await this.findLogged(orgId, projectId, clientMutationId);
-        if (this.unsure.delete(key) && event) this.send({ orgId, event });
-        return;
+        logged = await this.findLogged(orgId, projectId, clientMutationId);
       } catch {
-        // the database is still away: look again later
+        continue; // the database is still away: look again later
       }
+      const tries = this.unsure.get(key);
+      if (!tries) return;
+      if (logged) return this.settleUnsure(key, logged, { orgId, event: logged.event });
+      if (tries.size === asked) return void this.unsure.delete(key); // none committed
+      // another try failed while this look ran: look again, for it
     }
     this.unsure.delete(key);
   }
 
   /**
-   * A retry was answered with `outgoing`, from the log: if this node answered its first try
-   * UNAVAILABLE, that try committed with its answer lost and was never broadcast, so it goes out
-   * now. (A retry of a change that was broadcast is not sent again.)
+   * A retry was answered with `outgoing`, from the log, where its event is row `loggedId`: if
+   * this node answered the try that wrote it UNAVAILABLE, that try committed with its answer lost
+   * and was never broadcast, so it goes out now. (A change an answered try wrote was broadcast then.)
    */
-  retried(outgoing: Outgoing): void {
+  retried(outgoing: Outgoing, loggedId: string): void {
     const key = `${outgoing.event.projectId}:${outgoing.event.clientMutationId}`;
-    if (!this.unsure.delete(key)) return;
-    this.send(outgoing);
+    if (this.unsure.has(key)) this.settleUnsure(key, { id: loggedId, event: outgoing.event }, outgoing);
+  }
+
+  /** The change is in the log as `logged`: sent out if a try this node lost wrote it; then nothing more to look for. */
+  private settleUnsure(key: string, logged: Logged, outgoing: Outgoing): void {
+    const lost = this.unsure.get(key)?.has(logged.id);
+    this.unsure.delete(key);
+    if (lost) this.send(outgoing);
   }
 
   private flush(key: string, board: Board): void {

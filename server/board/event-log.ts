@@ -57,19 +57,24 @@ export function eventOf(request: BoardChangeRequest, projectId: string, seq: num
   };
 }
 
-/** The statements that log an event: its insert, and the pruning when it is due (see `pruneEvents`). */
-export function logStatements(orgId: string, event: BoardEventJson, retention: number): Sql[] {
-  const append = eventInsert(orgId, event);
+/** The statements that log an event (as row `id`): its insert, and the pruning when it is due (see `pruneEvents`). */
+export function logStatements(orgId: string, event: BoardEventJson, retention: number, id: string = randomUUID()): Sql[] {
+  const append = eventInsert(orgId, event, undefined, id);
   return event.seq % pruningInterval(retention) === 0 ? [append, pruneEvents(event.projectId, retention)] : [append];
 }
 
 /**
- * The insert that logs `event`, its payload serialised once. A statement that makes the event's
- * data and takes its seq itself gives them as SQL instead, over its rows (`made`).
+ * The insert that logs `event` as row `id`, its payload serialised once. A statement that makes
+ * the event's data and takes its seq itself gives them as SQL instead, over its rows (`made`).
  */
-export function eventInsert(orgId: string, event: BoardEventJson, made?: { seq: Sql; data: Sql; from: Sql }): Sql {
+export function eventInsert(
+  orgId: string,
+  event: BoardEventJson,
+  made?: { seq: Sql; data: Sql; from: Sql },
+  id: string = randomUUID(),
+): Sql {
   return sql`insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
-     select ${randomUUID()}::uuid, ${event.at}::timestamptz, ${orgId}::uuid, ${event.projectId}::uuid,
+     select ${id}::uuid, ${event.at}::timestamptz, ${orgId}::uuid, ${event.projectId}::uuid,
        ${made?.seq ?? sql`${event.seq}::int`}, ${event.type}::varchar, ${JSON.stringify(event.actor)}::jsonb,
        ${made?.data ?? sql`${JSON.stringify(event.data)}::jsonb`}, ${event.clientMutationId}::varchar
      ${made ? sql`from ${made.from}` : sql``}`;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { isUnavailable } from '../errors.js';
 import { type Sql, sql } from '../db/sql-script.js';
@@ -44,6 +45,7 @@ export async function quickBoardChange(
   const allowed = sql`${BOARD_SEQ} is not null and ${holds(principal, target.orgId, request.capability ?? 'tasks:write')}`;
   const mayWrite = clientMutationId ? sql`${allowed} and not exists (${mutationSeen(projectId, clientMutationId)})` : allowed;
   const pending = eventOf(request, projectId, 0, null); // its seq and data come from the database
+  const eventId = randomUUID(); // its row, should the answer be lost (`unsureOf`)
   const board = {
     before: [enterTenant(target.orgId), lockBoardSeq(projectId)],
     after: [storeBoardSeq(projectId)],
@@ -51,13 +53,13 @@ export async function quickBoardChange(
   const rows = await ctx.boardQueue
     .run(`${target.orgId}/${projectId}`, board, [
       sql`with change as (${change.statement(projectId, mayWrite)}),
-          logged as (${eventInsert(target.orgId, pending, { seq: sql`${BOARD_SEQ} + 1`, data: sql`change.data::jsonb`, from: sql`change` })} returning seq)
+          logged as (${eventInsert(target.orgId, pending, { seq: sql`${BOARD_SEQ} + 1`, data: sql`change.data::jsonb`, from: sql`change` }, eventId)} returning seq)
         select change.data, logged.seq, ${keepSeq(sql`logged.seq`)} from change, logged`,
       pruneEvents(projectId, ctx.config.eventRetention),
     ])
     .catch((error: unknown) => {
       // The message may have committed with its answer lost: its event is looked for and sent out.
-      if (clientMutationId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId);
+      if (clientMutationId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId, eventId);
       throw error;
     });
   if (!rows) return null;
