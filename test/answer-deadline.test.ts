@@ -75,4 +75,20 @@ describe('an event the database does not answer in time', () => {
     await holder.end();
     expect(await broadcast).toMatchObject({ type: 'task.updated', data: { task: { title: 'Waited over HTTP' } } });
   });
+
+  it('is answered 503 at the deadline when the request is stuck in its authentication', async () => {
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('lock table users in access exclusive mode'); // every identity read waits
+    try {
+      const answer = await fetch(`${node.url}/api/v1/me`, { headers: { authorization: `Bearer ${org.owner.token}` } });
+      expect(answer.status).toBe(503);
+      expect(await answer.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+    } finally {
+      await holder.query('rollback');
+      await holder.end();
+    }
+    expect((await fetch(`${node.url}/api/v1/me`, { headers: { authorization: `Bearer ${org.owner.token}` } })).status).toBe(200);
+  });
 });
