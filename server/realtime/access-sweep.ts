@@ -25,6 +25,9 @@ export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: Re
 export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<void> {
   try {
     const sockets = await io.local.fetchSockets();
+    // The orgs each socket belonged to at connect, and those it joined since (an invitation
+    // accepted), taken before the database is read: an org joined after that read is not judged by it.
+    const orgsOf = new Map(sockets.map((socket) => [socket, new Set([...socket.data.orgIds, ...orgsOfRooms(socket.rooms)])]));
     const userIds = [...new Set(sockets.flatMap((s) => (s.data.principal.kind === 'user' ? [s.data.principal.userId] : [])))];
     const keyIds = [...new Set(sockets.flatMap((s) => (s.data.principal.kind === 'bot' ? [s.data.principal.keyId] : [])))];
     const connection = ctx.orm.em.getConnection();
@@ -43,8 +46,7 @@ export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Prom
     const live = new Set(liveKeys.map((k) => k.id));
     for (const socket of sockets) {
       const { principal } = socket.data;
-      // The orgs it belonged to at connect, and those it joined since (an invitation accepted).
-      for (const orgId of new Set([...socket.data.orgIds, ...orgsOfRooms(socket.rooms)])) {
+      for (const orgId of orgsOf.get(socket)!) {
         if (principal.kind === 'user' && !member.has(`${principal.userId}:${orgId}`)) {
           ctx.broadcaster.revoke({ socketId: socket.id }, orgId, 'removed');
         } else if (principal.kind === 'bot' && !live.has(principal.keyId)) {
