@@ -58,4 +58,24 @@ describe("one account's sockets", () => {
     const answers = (await Promise.all(joins)) as Array<{ ok: boolean }>;
     expect(answers.filter((answer) => answer.ok)).toHaveLength(30);
   });
+
+  it("let one socket's burst wait at most (twice SOCKET_RATE_LIMIT), however many sockets send: the rest are RATE_LIMITED at once", async () => {
+    const sockets = await Promise.all([1, 2].map(() => connect(nodeR.url, { token: mallory.token })));
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode'); // every board read waits
+    const answers: Array<{ ok: boolean; error?: { code: string } }> = [];
+    const joins: Promise<unknown>[] = [];
+    try {
+      // Ten from each socket: within each socket's own limit (a burst of 10).
+      for (const socket of sockets)
+        for (let i = 0; i < 10; i++) joins.push(request(socket, 'board:join', { projectId }).then((answer) => answers.push(answer)));
+      await eventually(async () => expect(await lockWaiters(db)).toBe(RUNNING_PER_PRINCIPAL));
+      // Four run, ten wait: the other six are refused while the rest still wait.
+      await eventually(() => expect(answers.filter((answer) => answer.error?.code === 'RATE_LIMITED')).toHaveLength(6));
+      expect(answers).toHaveLength(6);
+    } finally {
+      await release();
+    }
+    await Promise.all(joins);
+    expect(answers.filter((answer) => answer.ok)).toHaveLength(14);
+  });
 });

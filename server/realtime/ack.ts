@@ -46,7 +46,8 @@ export function on<E extends ClientEventName, P>(
  * `{ok: true, data}` or `{ok: false, error}`. Nothing is thrown to the transport; an unexpected
  * error is logged and answered as INTERNAL. An event without an ack has no one to answer and is
  * ignored; an event the table does not name is answered VALIDATION_FAILED. At most
- * `RUNNING_PER_PRINCIPAL` events of one user or key run at once; the rest wait their turn. Once
+ * `RUNNING_PER_PRINCIPAL` events of one user or key run at once; the rest wait their turn, up to
+ * one socket's burst (twice `SOCKET_RATE_LIMIT`), past which they are answered RATE_LIMITED. Once
  * the server has begun to stop, a new event is answered UNAVAILABLE at once (`InFlight`); one
  * that waits past `ANSWER_DEADLINE` (for the database, or for its turn) is answered UNAVAILABLE
  * then.
@@ -56,7 +57,13 @@ export function serveEvents(
   table: HandlerTable,
 ): (socket: TaskFlowSocket) => void {
   const deadlineMs = ctx.config.answerDeadline * 1000;
-  const lanes = new PrincipalLanes(RUNNING_PER_PRINCIPAL);
+  // As many may wait as one socket may send in a burst (twice SOCKET_RATE_LIMIT).
+  const lanes = new PrincipalLanes(RUNNING_PER_PRINCIPAL, ctx.config.socketRateLimit > 0 ? 2 * ctx.config.socketRateLimit : Infinity);
+  const tooManyWaiting = {
+    code: 'RATE_LIMITED',
+    message: `over ${2 * ctx.config.socketRateLimit} events of this account wait on this node`,
+    details: { retryAfterMs: 1000 },
+  } as const;
   /**
    * The handler's answer to the payload: its data, or the error it threw, in wire form; and,
    * where the database says this socket lost the org, the kick that never reached it, made good
@@ -76,6 +83,10 @@ export function serveEvents(
       async function serve(socket: TaskFlowSocket, args: unknown[]): Promise<void> {
         const ack = args.at(-1);
         if (typeof ack !== 'function') return;
+        if (lanes.full(principalRoom(socket.data.principal))) {
+          ack({ ok: false, error: tooManyWaiting });
+          return;
+        }
         if (!ctx.inFlight.enter()) {
           ack({ ok: false, error: toWireError(shuttingDown()).error });
           return;
