@@ -92,3 +92,6 @@ export function toWireError(error: unknown): { error: WireError; unexpected: boo
   }
   return { error: { code: 'INTERNAL', message: 'internal error' }, unexpected: true };
 }
+
+/** The answer to a socket event or HTTP request still waiting at `ANSWER_DEADLINE`. */
+export const NO_ANSWER_IN_TIME: WireError = { code: 'UNAVAILABLE', message: 'no answer from the database in time; try again' };

@@ -45,13 +45,18 @@ afterAll(async () => {
   await db?.drop();
 });
 
+/** Bob viewing the board on node 2, with every board event he hears; Alice's socket on node 1. */
+async function viewerAndSender() {
+  const viewer = await connect(node2.url, { token: bob.token });
+  await ok(viewer, 'board:join', { projectId: project.id });
+  const heard: BoardEventJson[] = [];
+  viewer.on('board:event', (event) => heard.push(event));
+  return { viewer, heard, sender: await connect(node1.url, { token: alice.token }) };
+}
+
 describe('a change whose answer was lost, retried on another node', () => {
   it('reaches every viewer, once', async () => {
-    const viewer = await connect(node2.url, { token: bob.token });
-    await ok(viewer, 'board:join', { projectId: project.id });
-    const heard: BoardEventJson[] = [];
-    viewer.on('board:event', (event) => heard.push(event));
-    const sender = await connect(node1.url, { token: alice.token });
+    const { viewer, heard, sender } = await viewerAndSender();
     const change = { taskId: task.id, patch: { title: 'Committed, answer lost' }, clientMutationId: 'lost-answer-1' };
 
     // The change waits on the board's row inside PostgreSQL; its answer will not come back.
@@ -79,11 +84,7 @@ describe('a change whose answer was lost, retried on another node', () => {
   }, 40_000);
 
   it('is not sent again when the try that failed wrote nothing and a later try, answered, wrote it', async () => {
-    const viewer = await connect(node2.url, { token: bob.token });
-    await ok(viewer, 'board:join', { projectId: project.id });
-    const heard: BoardEventJson[] = [];
-    viewer.on('board:event', (event) => heard.push(event));
-    const sender = await connect(node1.url, { token: alice.token });
+    const { viewer, heard, sender } = await viewerAndSender();
     const change = { taskId: task.id, patch: { title: 'Failed, then retried' }, clientMutationId: 'failed-then-retried' };
 
     await proxy.cut(); // node 1 cannot reach the database: its try writes nothing

@@ -137,7 +137,7 @@ export async function commitBoardChange(
         const { seq, archived } = await takeNextSeq(em, projectId);
         ctx.eventOrder.taken(target.orgId, projectId, (taken = seq));
         if (clientMutationId && (await seen(em, projectId, clientMutationId))) {
-          const earlier = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
+          const earlier = await loggedEvent(em, projectId, clientMutationId);
           if (earlier) {
             if (earlier.type !== request.type) throw conflict('this clientMutationId was used for another change');
             throw new Abandon({ event: toBoardEventJson(earlier) }, false, earlier.id);
@@ -196,9 +196,14 @@ export async function takeNextSeq(em: EntityManager, projectId: string): Promise
 /** The event a change with `clientMutationId` logged on the board, and its row id, if it committed (`BoardEventOrder`'s lost answers). */
 export async function findLogged(orm: Orm, orgId: string, projectId: string, clientMutationId: string): Promise<Logged | null> {
   return inTenant(orm, orgId, async (em) => {
-    const logged = await em.findOne(BoardEvent, { project: projectId, clientMutationId });
+    const logged = await loggedEvent(em, projectId, clientMutationId);
     return logged ? { id: logged.id, event: toBoardEventJson(logged) } : null;
   });
+}
+
+/** The board's event for `clientMutationId`, if its change committed: a retry's answer. */
+function loggedEvent(em: EntityManager, projectId: string, clientMutationId: string) {
+  return em.findOne(BoardEvent, { project: projectId, clientMutationId });
 }
 
 /** Whether the board already has an event for this `clientMutationId` (a plain read: most have none). */

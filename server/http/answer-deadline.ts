@@ -1,7 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import type { WireError } from '../../shared/errors.js';
-
-const NO_ANSWER_IN_TIME: WireError = { code: 'UNAVAILABLE', message: 'no answer from the database in time; try again' };
+import { NO_ANSWER_IN_TIME } from '../errors.js';
 
 /**
  * Every request is answered within `deadlineMs` (`ANSWER_DEADLINE`), as every socket event is:

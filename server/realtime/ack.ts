@@ -1,14 +1,13 @@
 import type { ZodType } from 'zod';
 import type { Ack, ClientEventName, ClientToServerEvents } from '../../shared/events.js';
 import type { AppContext } from '../context.js';
-import { AccessLost, toWireError } from '../errors.js';
+import { AccessLost, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
 import { shuttingDown } from '../in-flight.js';
 import type { Wire } from '../raw-json.js';
 import { PrincipalLanes } from './principal-lanes.js';
 import { principalRoom } from './rooms.js';
 import type { TaskFlowSocket } from './types.js';
 
-const NO_ANSWER_IN_TIME = { code: 'UNAVAILABLE', message: 'no answer from the database in time; try again' } as const;
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
 /** How many of one principal's socket events run at once on a node (`PrincipalLanes`). */
 export const RUNNING_PER_PRINCIPAL = 4;
@@ -83,7 +82,8 @@ export function serveEvents(
       async function serve(socket: TaskFlowSocket, args: unknown[]): Promise<void> {
         const ack = args.at(-1);
         if (typeof ack !== 'function') return;
-        if (lanes.full(principalRoom(socket.data.principal))) {
+        const principal = principalRoom(socket.data.principal);
+        if (lanes.full(principal)) {
           ack({ ok: false, error: tooManyWaiting });
           return;
         }
@@ -112,7 +112,7 @@ export function serveEvents(
           return answered;
         };
         try {
-          const answered = await Promise.race([lanes.run(principalRoom(socket.data.principal), run), late]);
+          const answered = await Promise.race([lanes.run(principal, run), late]);
           ack(answered.ack);
           if (!expired) revoke(answered.lost);
         } finally {
