@@ -2,6 +2,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { Viewer } from '../../shared/wire.js';
 import { actorOf } from '../auth/principal.js';
 import type { TaskFlowServer } from '../realtime/types.js';
+import { PresenceSchedule } from './presence-schedule.js';
 
 export interface Presence {
   /** Something changed who is on this board room: send everyone there the new list, soon. */
@@ -10,8 +11,9 @@ export interface Presence {
 }
 
 const PROJECT_ROOM = /^org:[^:]+:project:(.+)$/;
-/** Changes that come within this window are sent as one list (a join storm costs one list per board, not one per join). */
-const COALESCE_MS = 200;
+/** Changes that come within one cycle are sent as one list; the lists of a cycle take at most a tenth of the node's time. */
+const CYCLE_MS = 200;
+const BUDGET_MS = 20;
 
 /**
  * Presence is read from the sockets themselves (`socket.data.editing`), on every node through the
@@ -20,18 +22,20 @@ const COALESCE_MS = 200;
  * boards' lists every `refreshMs` and tells its own sockets when the list changed.
  */
 export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refreshMs: number, clustered: boolean): Presence {
-  const pending = new Map<string, NodeJS.Timeout>();
   const lastSent = new Map<string, string>();
 
-  async function viewers(room: string): Promise<Viewer[]> {
-    let sockets: Awaited<ReturnType<ReturnType<TaskFlowServer['in']>['fetchSockets']>>;
+  type RoomSockets = Awaited<ReturnType<ReturnType<TaskFlowServer['in']>['fetchSockets']>>;
+
+  async function socketsIn(room: string): Promise<RoomSockets> {
     try {
-      sockets = await io.in(room).fetchSockets();
+      return await io.in(room).fetchSockets();
     } catch (error) {
       log.debug({ err: error }, 'presence: other nodes did not answer; listing this node only');
-      sockets = await io.local.in(room).fetchSockets();
+      return io.local.in(room).fetchSockets();
     }
-    const projectId = room.match(PROJECT_ROOM)![1]!;
+  }
+
+  function viewers(projectId: string, sockets: RoomSockets): Viewer[] {
     const byActor = new Map<string, Viewer>();
     for (const socket of sockets) {
       const actor = actorOf(socket.data.principal);
@@ -43,19 +47,34 @@ export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refre
     return [...byActor.values()].sort((a, b) => a.name.localeCompare(b.name) || a.id.localeCompare(b.id));
   }
 
-  async function send(room: string, localOnly: boolean): Promise<void> {
+  /** Sends the room's list; answers the milliseconds it took once the sockets were known. */
+  async function send(room: string, localOnly: boolean): Promise<number> {
     const projectId = room.match(PROJECT_ROOM)?.[1];
-    if (!projectId) return;
-    const list = await viewers(room);
+    if (!projectId) return 0;
+    const sockets = await socketsIn(room);
+    const started = performance.now();
+    const list = viewers(projectId, sockets);
     // What this node last sent each room, for the refresh to send only a changed list: a single
     // node keeps none (about 2 KB a board of 20 viewers).
     if (clustered) {
       const key = JSON.stringify(list);
-      if (localOnly && lastSent.get(room) === key) return;
+      if (localOnly && lastSent.get(room) === key) return performance.now() - started;
       lastSent.set(room, key);
     }
     (localOnly ? io.local : io).to(room).emit('presence:changed', { projectId, viewers: list });
+    return performance.now() - started;
   }
+
+  const schedule = new PresenceSchedule({
+    send: (room) =>
+      send(room, false).catch((error: unknown) => {
+        log.warn({ err: error }, 'presence update failed');
+        return 0;
+      }),
+    socketsIn: (room) => io.of('/').adapter.rooms.get(room)?.size ?? 0,
+    cycleMs: CYCLE_MS,
+    budgetMs: BUDGET_MS,
+  });
 
   // Only another node can die unseen: a single node hears every disconnect itself.
   const refresh = setInterval(() => {
@@ -67,18 +86,10 @@ export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refre
   refresh.unref();
 
   return {
-    changed(room) {
-      if (pending.has(room)) return;
-      const timer = setTimeout(() => {
-        pending.delete(room);
-        send(room, false).catch((error) => log.warn({ err: error }, 'presence update failed'));
-      }, COALESCE_MS);
-      pending.set(room, timer);
-    },
+    changed: (room) => schedule.touch(room),
     close() {
       clearInterval(refresh);
-      for (const timer of pending.values()) clearTimeout(timer);
-      pending.clear();
+      schedule.close();
     },
   };
 }
