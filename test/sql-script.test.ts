@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Orm, openDatabase } from '../server/db/orm.js';
-import { sql, withScriptConnection } from '../server/db/sql-script.js';
+import pg from 'pg';
+import { join, type SqlValue, sql, withScriptConnection } from '../server/db/sql-script.js';
 import { toWireError } from '../server/errors.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 
@@ -76,6 +77,27 @@ describe('sql literals and prepared statements', () => {
       expect(rows![0]).toEqual([{ i }]);
     }
     expect(poolWarnings.slice(dropped).join('\n')).toMatch(/Connection Error: .*not unique/);
+  });
+});
+
+describe('sql text', () => {
+  it('writes a string literal as node-postgres would', () => {
+    for (const value of NASTY) expect(sql`select ${value}`.text).toBe(`select ${pg.escapeLiteral(value)}`);
+  });
+
+  it("names a statement's shape by where its fragments nest, so one name never stands for two texts", () => {
+    const statement = (a: SqlValue, b: SqlValue) => sql`select ${a} as a, ${b} as b`;
+    const one = () => sql`1`;
+    const shapes = [statement(one(), 'x'), statement('x', one()), statement('x', 'y'), statement(one(), 'z')];
+    const texts = new Map<string, string>();
+    for (const each of shapes) {
+      const text = each.parameters().text;
+      expect(texts.get(each.shape()) ?? text).toBe(text);
+      texts.set(each.shape(), text);
+    }
+    expect(texts.size).toBe(3);
+    const column = () => sql`a`;
+    expect(join([column(), column()], ', ').shape()).toBe(join([column(), column()], ', ').shape());
   });
 });
 

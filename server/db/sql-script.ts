@@ -25,6 +25,25 @@ export class Sql {
     return this.render((_, n) => `$${n}`);
   }
 
+  /**
+   * What `parameters()`'s text depends on, without writing it: the templates and how they nest.
+   * A statement of the same shape as one prepared before runs by name, its text never written.
+   */
+  shape(): string {
+    let shape = String(templateId(this.strings));
+    for (const value of this.values) shape += value instanceof Sql ? `(${value.shape()})` : '$';
+    return shape;
+  }
+
+  /** The values, as `parameters()` numbers them. */
+  plainValues(values: PlainValue[] = []): PlainValue[] {
+    for (const value of this.values) {
+      if (value instanceof Sql) value.plainValues(values);
+      else values.push(value);
+    }
+    return values;
+  }
+
   /** The text with `?` for the values (an array's items each), and the values, for the ORM's `execute`. */
   bound(): [string, unknown[]] {
     const bindings: unknown[] = [];
@@ -67,7 +86,22 @@ export function isoTime(column: Sql): Sql {
 
 /** The fragments, one after another with `separator` (SQL text, such as `', '`) between. */
 export function join(fragments: Sql[], separator: string): Sql {
-  return new Sql(['', ...fragments.slice(1).map(() => separator), ''], fragments);
+  const key = `${fragments.length}:${separator}`;
+  let strings = joinStrings.get(key);
+  if (!strings) joinStrings.set(key, (strings = ['', ...fragments.slice(1).map(() => separator), '']));
+  return new Sql(strings, fragments);
+}
+
+// A template's strings are one array per place in the code, so they name its shape; `join` keeps
+// one array per count and separator for the same reason.
+const joinStrings = new Map<string, readonly string[]>();
+const templateIds = new WeakMap<readonly string[], number>();
+let templates = 0;
+
+function templateId(strings: readonly string[]): number {
+  let id = templateIds.get(strings);
+  if (id === undefined) templateIds.set(strings, (id = ++templates));
+  return id;
 }
 
 function literal(value: PlainValue): string {
@@ -82,10 +116,12 @@ function literal(value: PlainValue): string {
   return `array[${value.map(quoted).join(', ')}]::text[]`;
 }
 
+/** A string literal, as pg's `escapeLiteral` writes it (an `E''` string where it holds a backslash), in a few allocations instead of one a character. */
 function quoted(value: string): string {
   // A NUL would end the protocol message's string early: schemas refuse it, and so does this.
   if (value.includes('\u0000')) throw new TypeError('a NUL character cannot be written to PostgreSQL');
-  return pg.escapeLiteral(value);
+  const escaped = `'${value.replaceAll("'", "''")}'`;
+  return value.includes('\\') ? ` E${escaped.replaceAll('\\', '\\\\')}` : escaped;
 }
 
 /** A pooled PostgreSQL connection that runs scripts: several statements, one round trip. */
@@ -115,7 +151,9 @@ function send(raw: RawPgClient, text: string): Promise<pg.QueryResult[]> {
 // PostgreSQL parses and plans each shape once instead of on every message. The shapes are the
 // code's own (a few dozen); past the cap, a new one is sent as plain text.
 const MAX_SHAPES = 500;
+/** Each shape's statement name, by its text, and by `Sql.shape()` once its text was written. */
 const shapeNames = new Map<string, string>();
+const namesByShape = new Map<string, string>();
 const preparedOn = new WeakMap<RawPgClient, Set<string>>();
 
 /** Each statement as the message sends it, after preparing on `raw` the shapes it has not seen. */
@@ -124,13 +162,18 @@ async function executable(raw: RawPgClient, statements: Sql[]): Promise<string[]
   preparedOn.set(raw, prepared);
   const toPrepare = new Map<string, string>();
   const texts = statements.map((statement) => {
-    const { text, values } = statement.parameters();
-    if (values.length === 0) return text; // begin, commit: nothing to plan, or not preparable
-    let name = shapeNames.get(text);
-    if (!name && shapeNames.size < MAX_SHAPES) shapeNames.set(text, (name = `taskflow_${shapeNames.size + 1}`));
-    if (!name) return statement.text;
-    if (!prepared.has(name)) toPrepare.set(name, `prepare ${name} as ${text}`);
-    return `execute ${name}(${values.map(literal).join(', ')})`;
+    const shape = statement.shape();
+    let name = namesByShape.get(shape);
+    if (!name || !prepared.has(name)) {
+      const { text, values } = statement.parameters();
+      if (values.length === 0) return text; // begin, commit: nothing to plan, or not preparable
+      name = shapeNames.get(text);
+      if (!name && shapeNames.size < MAX_SHAPES) shapeNames.set(text, (name = `taskflow_${shapeNames.size + 1}`));
+      if (!name) return statement.text;
+      namesByShape.set(shape, name);
+      if (!prepared.has(name)) toPrepare.set(name, `prepare ${name} as ${text}`);
+    }
+    return `execute ${name}(${statement.plainValues().map(literal).join(', ')})`;
   });
   if (toPrepare.size > 0) {
     await send(raw, [...toPrepare.values()].join(';\n')).catch((error: unknown) => {
