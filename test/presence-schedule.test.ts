@@ -13,7 +13,7 @@ function schedule(sockets: Record<string, number>, answer?: (room: string) => Pr
       await answer?.(room);
       return sockets[room]!;
     },
-    socketsIn: (room) => sockets[room]!,
+    localSockets: (room) => sockets[room]!,
     cycleMs: CYCLE_MS,
     budgetMs: 10,
     msPerSocket: 1,
@@ -87,7 +87,7 @@ describe('presence lists', () => {
     const sent: string[] = [];
     const presence = new PresenceSchedule({
       send: async (room) => (sent.push(room), 4),
-      socketsIn: () => 4,
+      localSockets: () => 4,
       cycleMs: CYCLE_MS,
       budgetMs: 10,
       msPerSocket: 0.1,

@@ -2,7 +2,7 @@ export interface PresenceScheduleOptions {
   /** Sends the room's list now; resolves, never rejects, to the milliseconds of this node's time it took. */
   send: (room: string) => Promise<number>;
   /** How many sockets of this node are in the room: what its list costs to send here. */
-  socketsIn: (room: string) => number;
+  localSockets: (room: string) => number;
   cycleMs: number;
   /** The most of a cycle's time its lists may take, by the cost measured so far. */
   budgetMs: number;
@@ -58,7 +58,7 @@ export class PresenceSchedule {
     let planned = 0;
     for (const room of this.changed) {
       if (this.sending.has(room)) continue;
-      const sockets = Math.max(1, this.options.socketsIn(room));
+      const sockets = Math.max(1, this.options.localSockets(room));
       const cost = sockets * this.msPerSocket;
       if (planned > 0 && planned + cost > this.options.budgetMs) break;
       planned += cost;

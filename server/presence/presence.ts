@@ -26,7 +26,7 @@ export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refre
 
   type RoomSockets = Awaited<ReturnType<ReturnType<TaskFlowServer['in']>['fetchSockets']>>;
 
-  async function socketsIn(room: string): Promise<RoomSockets> {
+  async function roomSockets(room: string): Promise<RoomSockets> {
     try {
       return await io.in(room).fetchSockets();
     } catch (error) {
@@ -51,18 +51,19 @@ export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refre
   async function send(room: string, localOnly: boolean): Promise<number> {
     const projectId = room.match(PROJECT_ROOM)?.[1];
     if (!projectId) return 0;
-    const sockets = await socketsIn(room);
+    const sockets = await roomSockets(room);
     const started = performance.now();
+    const took = () => performance.now() - started;
     const list = viewers(projectId, sockets);
     // What this node last sent each room, for the refresh to send only a changed list: a single
     // node keeps none (about 2 KB a board of 20 viewers).
     if (clustered) {
       const key = JSON.stringify(list);
-      if (localOnly && lastSent.get(room) === key) return performance.now() - started;
+      if (localOnly && lastSent.get(room) === key) return took();
       lastSent.set(room, key);
     }
     (localOnly ? io.local : io).to(room).emit('presence:changed', { projectId, viewers: list });
-    return performance.now() - started;
+    return took();
   }
 
   const schedule = new PresenceSchedule({
@@ -71,7 +72,7 @@ export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refre
         log.warn({ err: error }, 'presence update failed');
         return 0;
       }),
-    socketsIn: (room) => io.of('/').adapter.rooms.get(room)?.size ?? 0,
+    localSockets: (room) => io.of('/').adapter.rooms.get(room)?.size ?? 0,
     cycleMs: CYCLE_MS,
     budgetMs: BUDGET_MS,
   });
