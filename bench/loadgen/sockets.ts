@@ -1,12 +1,12 @@
-import { io, type Socket } from 'socket.io-client';
 import { nowMs } from '../lib/clock.js';
 import { summarize } from '../lib/stats.js';
 import { watchHealth } from './health.js';
 import { type ConnectJob, type ConnectResult, parseMarker, type Protocol, type SocketSpec } from './protocol.js';
+import { WireSocket } from './wire-socket.js';
 
 /** One generator socket, and what it keeps of the bench messages it receives. */
 export interface GenSocket {
-  socket: Socket;
+  socket: WireSocket;
   board?: string;
   watch: { tag: string; received: Map<string, number>; duplicates: number } | null;
 }
@@ -19,10 +19,13 @@ export function group(name: string): GenSocket[] {
   return found;
 }
 
-function onBoardEvent(entry: GenSocket, event: { data?: { task?: { title?: unknown } } }): void {
+/** A bench message's task title in a board event's JSON text; the marker it holds, the only title there. */
+const TITLE = /"title":"([^"\\]*)"/;
+
+function onBoardEvent(entry: GenSocket, text: string): void {
   const watch = entry.watch;
   if (!watch) return;
-  const mark = parseMarker(event?.data?.task?.title);
+  const mark = parseMarker(TITLE.exec(text)?.[1]);
   if (!mark || mark.tag !== watch.tag) return;
   if (watch.received.has(mark.id)) watch.duplicates += 1;
   else watch.received.set(mark.id, nowMs() - mark.dueMs);
@@ -30,30 +33,13 @@ function onBoardEvent(entry: GenSocket, event: { data?: { task?: { title?: unkno
 
 /** Connects, authenticates and joins one socket; rejects on any refusal or after `timeoutMs`. */
 async function openOne(url: string, protocol: Protocol, spec: SocketSpec, timeoutMs: number): Promise<GenSocket> {
-  const socket = io(url, {
-    auth: spec.token ? { token: spec.token } : {},
-    transports: ['websocket'],
-    reconnection: false,
-    forceNew: true,
-    timeout: timeoutMs,
-  });
+  const socket = await WireSocket.connect(url, spec.token ? { token: spec.token } : {}, timeoutMs);
   const entry: GenSocket = { socket, board: spec.board, watch: null };
-  socket.on('board:event', (event) => onBoardEvent(entry, event));
+  socket.on('board:event', (text) => onBoardEvent(entry, text));
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('connect timeout')), timeoutMs);
-      socket.once('connect', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-      socket.once('connect_error', (error) => {
-        clearTimeout(timer);
-        reject(new Error(`connect_error ${error.message}`));
-      });
-    });
     if (spec.board) {
       const [event, payload] = protocol === 'taskflow' ? ['board:join', { projectId: spec.board }] : ['join', { room: spec.board }];
-      const answer = await socket.timeout(timeoutMs).emitWithAck(event, payload);
+      const answer = await socket.request(event!, payload, timeoutMs);
       if (!answer?.ok) throw new Error(`${event} refused: ${answer?.error?.code ?? 'unknown'}`);
     }
     return entry;
