@@ -169,20 +169,20 @@ export function markdown(results: BenchResults): string {
       '',
       'Max rate: the highest offered rate with every ack ok, ack p99 < 50 ms and every event delivered. Saturation: the most',
       'acks per second any step got with every ack ok and every event delivered, whatever the latency. CPU per update, at',
-      'the max rate (user + system time from /proc): the server process, the PostgreSQL processes, and the whole machine',
-      "(generators and kernel too); for pgbench, the machine's per transaction over its run. The latency baseline is pgbench -N",
+      'the max rate (user + system time from /proc): the server process, the PostgreSQL processes, the load generators, and the',
+      "whole machine (the kernel too); for pgbench, the machine's per transaction over its run. The latency baseline is pgbench -N",
       "paced at TaskFlow's max rate (`-R`, open loop, latency from the scheduled start), the same load on the same clients.",
       'A rate that failed twice on its slow tail alone (every ack ok, p50 under 10 ms) while pgbench paced at that rate was',
       'over 50 ms at p99 too is set aside as a stall of the machine, neither passed nor failed.',
       '',
-      '| round | pgbench tps | machine CPU per tx | TaskFlow max rate | ratio | ack p99 there | pgbench p99 at that rate | saturation | CPU per update: server, PostgreSQL, machine | first failing rate |',
+      '| round | pgbench tps | machine CPU per tx | TaskFlow max rate | ratio | ack p99 there | pgbench p99 at that rate | saturation | CPU per update: server, PostgreSQL, generators, machine | first failing rate |',
     );
     lines.push('|---|---|---|---|---|---|---|---|---|---|');
     tp.rounds.forEach((r, i) =>
       lines.push(
         `| ${i + 1} | ${r.pgbench.tps} | ${r.pgbench.machineCpuMsPerTx} ms | ${r.maxRate}/s | ${round(r.ratio * 100, 1)}% | ` +
           `${r.ackP99AtMax} ms | ${r.pgbenchAtRate ? `${r.pgbenchAtRate.latency.p99} ms` : '—'} | ` +
-          `${r.saturationRate}/s | ${r.serverCpuMsPerUpdate} ms, ${r.postgresCpuMsPerUpdate} ms, ${r.machineCpuMsPerUpdate} ms | ` +
+          `${r.saturationRate}/s | ${r.serverCpuMsPerUpdate} ms, ${r.postgresCpuMsPerUpdate} ms, ${r.generatorCpuMsPerUpdate} ms, ${r.machineCpuMsPerUpdate} ms | ` +
           `${r.limit ? `${r.limit.rate}/s: ${r.limit.reasons.join('; ')}` : 'none (lower bound)'}${r.generatorBound ? ' (gen-bound)' : ''}` +
           `${r.stalls.map((stall) => `; ${stall.rate}/s set aside, the machine stalled (pgbench paced there: p99 ${stall.pgbenchP99} ms)`).join('')} |`,
       ),

@@ -29,8 +29,9 @@ export interface Step {
   achievedRate: number;
   /** The server's CPU time (user + system, from /proc) per ok update: robust to a busy machine. */
   serverCpuMsPerUpdate: number;
-  /** PostgreSQL's CPU time, and the whole machine's (generators and kernel included), per ok update. */
+  /** PostgreSQL's CPU time, the load generators', and the whole machine's (kernel included), per ok update. */
   postgresCpuMsPerUpdate: number;
+  generatorCpuMsPerUpdate: number;
   machineCpuMsPerUpdate: number;
   /** board:event deliveries owed to the watchers (one per board), and what arrived. */
   expectedDeliveries: number;
@@ -89,9 +90,10 @@ export interface ThroughputRound {
   generatorBound: boolean;
   /** The most acks per second any step got (all ok, events delivered), whatever their latency: saturation. */
   saturationRate: number;
-  /** CPU ms per update at the max rate (where the load is real): the server's, PostgreSQL's, the machine's. */
+  /** CPU ms per update at the max rate (where the load is real): the server's, PostgreSQL's, the generators', the machine's. */
   serverCpuMsPerUpdate: number;
   postgresCpuMsPerUpdate: number;
+  generatorCpuMsPerUpdate: number;
   machineCpuMsPerUpdate: number;
   ratio: number;
   p99OverPgbenchMs: number;
@@ -125,6 +127,7 @@ export interface ThroughputResult {
   budgetLoad: BudgetLoadLatency;
   serverCpuMsPerUpdate: number;
   postgresCpuMsPerUpdate: number;
+  generatorCpuMsPerUpdate: number;
   machineCpuMsPerUpdate: number;
   pgbenchMachineCpuMsPerTx: number;
   generatorBound: boolean;
@@ -184,6 +187,7 @@ export async function throughput(
     const tag = nextTag('tp');
     await watcherGen.watch('tp-watch', tag);
     const cpu = cpuMeter([server.pid]);
+    const generatorCpu = cpuMeter([writerGen.child.pid, watcherGen.child.pid]);
     const sent = await writerGen.send({
       group: 'tp-write',
       tag,
@@ -196,6 +200,7 @@ export async function throughput(
     });
     const collected = await watcherGen.collect({ group: 'tp-watch', tag, expected: sent.okPerBoard, waitMs: 3000 });
     const used = cpu();
+    const generatorsUsed = generatorCpu().processes;
     const perUpdate = (seconds: number) => round((seconds * 1000) / Math.max(1, sent.ok), 2);
     const serverCpuMsPerUpdate = perUpdate(used.processes);
     const expectedDeliveries = Object.values(sent.okPerBoard).reduce((a, b) => a + b, 0);
@@ -218,6 +223,7 @@ export async function throughput(
       achievedRate: sent.achievedRate,
       serverCpuMsPerUpdate,
       postgresCpuMsPerUpdate: perUpdate(used.postgres),
+      generatorCpuMsPerUpdate: perUpdate(generatorsUsed),
       machineCpuMsPerUpdate: perUpdate(used.machine),
       expectedDeliveries,
       delivered,
@@ -316,6 +322,7 @@ export async function throughput(
       saturationRate,
       serverCpuMsPerUpdate: best?.serverCpuMsPerUpdate ?? Number.NaN,
       postgresCpuMsPerUpdate: best?.postgresCpuMsPerUpdate ?? Number.NaN,
+      generatorCpuMsPerUpdate: best?.generatorCpuMsPerUpdate ?? Number.NaN,
       machineCpuMsPerUpdate: best?.machineCpuMsPerUpdate ?? Number.NaN,
       ratio: round(maxRate / pgbench.tps, 3),
       p99OverPgbenchMs: round(ackP99AtMax - (pgbenchAtRate?.latency.p99 ?? Number.NaN)),
@@ -341,6 +348,7 @@ export async function throughput(
     saturationRate: median(rounds.map((r) => r.saturationRate)),
     serverCpuMsPerUpdate: round(median(rounds.map((r) => r.serverCpuMsPerUpdate)), 2),
     postgresCpuMsPerUpdate: round(median(rounds.map((r) => r.postgresCpuMsPerUpdate)), 2),
+    generatorCpuMsPerUpdate: round(median(rounds.map((r) => r.generatorCpuMsPerUpdate)), 2),
     machineCpuMsPerUpdate: round(median(rounds.map((r) => r.machineCpuMsPerUpdate)), 2),
     pgbenchMachineCpuMsPerTx: round(median(rounds.map((r) => r.pgbench.machineCpuMsPerTx)), 3),
     saturationRatio: median(rounds.map((r) => round(r.saturationRate / r.pgbench.tps, 3))),
