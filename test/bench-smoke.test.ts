@@ -40,8 +40,13 @@ describe('npm run bench -- --quick', () => {
       expect(typeof budgetLoad.clean).toBe('boolean');
       expect(typeof pair.baselineStalled).toBe('boolean');
       expect(budgetLoad.judged).toBe(1);
+      // The generators read the events themselves (loadgen/wire-socket.ts): every one must be seen, once.
+      const [first] = throughput.rounds[0].steps;
+      expect(first.delivered, JSON.stringify(first)).toBe(first.expectedDeliveries);
+      expect(first.ok, JSON.stringify(first)).toBe(first.sent);
       for (const run of [fanout.rounds[0].taskflow, fanout.rounds[0].relay]) {
-        expect(isNumber(run.lastViewer.p99) && isNumber(run.losses) && isNumber(run.duplicates), JSON.stringify(run)).toBe(true);
+        expect(isNumber(run.lastViewer.p99), JSON.stringify(run)).toBe(true);
+        expect([run.losses, run.duplicates], JSON.stringify(run)).toEqual([0, 0]);
       }
       for (const run of [connections.taskflow, connections.relay]) {
         expect(run.opened, JSON.stringify(run)).toBe(1000);
