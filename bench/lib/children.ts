@@ -156,16 +156,18 @@ export function postgresCpuSeconds(): Map<number, number> {
 export function cpuMeter(pids: number[] = []): () => { machine: number; postgres: number; processes: number } {
   const machine = machineCpuSeconds();
   const postgres = postgresCpuSeconds();
-  const processes = pids.map(cpuSeconds);
+  const processes = processesCpuMeter(pids);
   return () => {
     let postgresUsed = 0;
     for (const [pid, seconds] of postgresCpuSeconds()) postgresUsed += seconds - (postgres.get(pid) ?? seconds);
-    return {
-      machine: machineCpuSeconds() - machine,
-      postgres: postgresUsed,
-      processes: pids.map(cpuSeconds).reduce((total, seconds, i) => total + seconds - processes[i]!, 0),
-    };
+    return { machine: machineCpuSeconds() - machine, postgres: postgresUsed, processes: processes() };
   };
+}
+
+/** The CPU seconds some processes use over an interval, together. */
+export function processesCpuMeter(pids: number[]): () => number {
+  const before = pids.map(cpuSeconds);
+  return () => pids.map(cpuSeconds).reduce((total, seconds, i) => total + seconds - before[i]!, 0);
 }
 
 /** CPU use of `pid` over `ms`, as a fraction of one core. */

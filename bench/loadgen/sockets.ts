@@ -38,8 +38,9 @@ async function openOne(url: string, protocol: Protocol, spec: SocketSpec, timeou
   socket.on('board:event', (text) => onBoardEvent(entry, text));
   try {
     if (spec.board) {
-      const [event, payload] = protocol === 'taskflow' ? ['board:join', { projectId: spec.board }] : ['join', { room: spec.board }];
-      const answer = await socket.request(event!, payload, timeoutMs);
+      const [event, payload]: [string, unknown] =
+        protocol === 'taskflow' ? ['board:join', { projectId: spec.board }] : ['join', { room: spec.board }];
+      const answer = await socket.request(event, payload, timeoutMs);
       if (!answer?.ok) throw new Error(`${event} refused: ${answer?.error?.code ?? 'unknown'}`);
     }
     return entry;

@@ -12,6 +12,7 @@ import {
   type SerialJoinJob,
 } from './protocol.js';
 import { type GenSocket, group } from './sockets.js';
+import { readAnswer } from './wire-socket.js';
 
 /**
  * Calls `fire(k, due)` for k = 0.. at `rate` a second for `durationMs`, however late the previous
@@ -46,10 +47,6 @@ function codeOf(answer: any): string {
 /** How an ok answer's JSON text begins (the server writes `ok` first); the rest is read only when needed. */
 const OK = '[{"ok":true';
 
-function answerOf(text: string): any {
-  return (JSON.parse(text) as unknown[])[0];
-}
-
 export async function send(job: SendJob): Promise<SendResult> {
   const sockets = group(job.group);
   if (job.targets.length !== sockets.length) throw new Error('one target per socket');
@@ -70,12 +67,12 @@ export async function send(job: SendJob): Promise<SendResult> {
     const target = job.targets[index]!;
     const id = `${index}.${k}`;
     const title = marker(job.tag, id, due);
-    const [event, payload] =
+    const [event, payload]: [string, unknown] =
       job.protocol === 'taskflow'
         ? ['task:update', { taskId: target.taskId, patch: { title } }]
         : ['relay', { room: target.board, payload: relayPayload(job.template, title, k) }];
     outstanding += 1;
-    socket.emit(event!, payload, (text) => {
+    socket.emit(event, payload, (text) => {
       outstanding -= 1;
       lastAnswer = nowMs();
       if (text.startsWith(OK)) {
@@ -83,10 +80,10 @@ export async function send(job: SendJob): Promise<SendResult> {
         latencies.push(lastAnswer - due);
         if (job.perMessage) acks.push([`${target.board}/${id}`, Math.round((lastAnswer - due) * 100) / 100]);
         okPerBoard[target.board] = (okPerBoard[target.board] ?? 0) + 1;
-        sampleEvent ??= answerOf(text).data?.event;
+        sampleEvent ??= readAnswer(text).data?.event;
       } else {
         failed += 1;
-        const code = codeOf(answerOf(text));
+        const code = codeOf(readAnswer(text));
         errors[code] = (errors[code] ?? 0) + 1;
       }
     });
@@ -165,7 +162,7 @@ export async function joins(job: JoinJob): Promise<JoinResult> {
     outstanding += 1;
     socket.emit('board:join', { projectId: job.board, sinceSeq: job.sinceSeq }, (text) => {
       outstanding -= 1;
-      const answer = answerOf(text);
+      const answer = readAnswer(text);
       if (answer?.ok) {
         ok += 1;
         latencies.push(nowMs() - due);

@@ -65,7 +65,7 @@ export class WireSocket {
       const timer = setTimeout(() => reject(new Error(`${event}: no answer in ${timeoutMs} ms`)), timeoutMs);
       this.emit(event, payload, (text) => {
         clearTimeout(timer);
-        resolve((JSON.parse(text) as unknown[])[0]);
+        resolve(readAnswer(text));
       });
     });
   }
@@ -94,6 +94,11 @@ export class WireSocket {
     this.answers.delete(id);
     onAnswer?.(text.slice(start));
   }
+}
+
+/** The answer in an ack's JSON text (its one argument), parsed. */
+export function readAnswer(text: string): any {
+  return (JSON.parse(text) as unknown[])[0];
 }
 
 function readError(text: string): string {

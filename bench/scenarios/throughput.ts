@@ -1,5 +1,5 @@
 import { type PgbenchResult, runPgbench } from '../lib/database.js';
-import { cpuMeter, type NodeServer } from '../lib/children.js';
+import { cpuMeter, type NodeServer, processesCpuMeter } from '../lib/children.js';
 import { type RateSearchOptions, searchMaxRate } from '../lib/rate-search.js';
 import { sleep } from '../lib/clock.js';
 import { type Board, createTasks } from '../lib/seed.js';
@@ -187,7 +187,7 @@ export async function throughput(
     const tag = nextTag('tp');
     await watcherGen.watch('tp-watch', tag);
     const cpu = cpuMeter([server.pid]);
-    const generatorCpu = cpuMeter([writerGen.child.pid, watcherGen.child.pid]);
+    const generatorCpu = processesCpuMeter([writerGen.child.pid, watcherGen.child.pid]);
     const sent = await writerGen.send({
       group: 'tp-write',
       tag,
@@ -200,7 +200,7 @@ export async function throughput(
     });
     const collected = await watcherGen.collect({ group: 'tp-watch', tag, expected: sent.okPerBoard, waitMs: 3000 });
     const used = cpu();
-    const generatorsUsed = generatorCpu().processes;
+    const generatorsUsed = generatorCpu();
     const perUpdate = (seconds: number) => round((seconds * 1000) / Math.max(1, sent.ok), 2);
     const serverCpuMsPerUpdate = perUpdate(used.processes);
     const expectedDeliveries = Object.values(sent.okPerBoard).reduce((a, b) => a + b, 0);
