@@ -1,5 +1,6 @@
 import { type PgbenchResult, runPgbench } from '../lib/database.js';
 import { cpuMeter, type NodeServer, processesCpuMeter } from '../lib/children.js';
+import { separatePostgres } from '../lib/cpu-layout.js';
 import { type RateSearchOptions, searchMaxRate } from '../lib/rate-search.js';
 import { sleep } from '../lib/clock.js';
 import { type Board, createTasks } from '../lib/seed.js';
@@ -15,6 +16,8 @@ export interface ThroughputOptions extends Omit<RateSearchOptions, 'minRate'> {
   pgbenchSeconds: number;
   /** Pairs per round at the budget's load: a TaskFlow step and pgbench paced at the same rate, in turn. */
   latencyPairs: number;
+  /** Pairs at the budget's load with PostgreSQL on a core of its own, after the rounds (0: none). */
+  separateCoresPairs: number;
 }
 
 export interface Step {
@@ -77,6 +80,16 @@ export interface BudgetLoadLatency {
   generatorBound: boolean;
 }
 
+/**
+ * The sender ack at the budget's load again, with PostgreSQL on a core of its own and TaskFlow,
+ * the generators and pgbench's client on the others (`separatePostgres`), as a deployment keeps
+ * the database off the application's CPUs: pgbench's tps, and so the load, measured in that layout.
+ */
+export interface SeparateCoresLatency extends BudgetLoadLatency {
+  layout: string;
+  pgbench: PgbenchResult;
+}
+
 export interface ThroughputRound {
   pgbench: PgbenchResult;
   /** pgbench -N paced at TaskFlow's max rate (`-R`), open loop like the generator: the latency baseline. */
@@ -125,6 +138,8 @@ export interface ThroughputResult {
   saturationRate: number;
   saturationRatio: number;
   budgetLoad: BudgetLoadLatency;
+  /** Null when not asked for (quick runs). */
+  separateCores: SeparateCoresLatency | { unavailable: string } | null;
   serverCpuMsPerUpdate: number;
   postgresCpuMsPerUpdate: number;
   generatorCpuMsPerUpdate: number;
@@ -262,6 +277,53 @@ export async function throughput(
     return 'stalled';
   };
 
+  /** TaskFlow steps and pgbench paced at `rate`, in turn, each first every other time. */
+  const budgetPairs = async (rate: number, count: number): Promise<LatencyPair[]> => {
+    const pairs: LatencyPair[] = [];
+    for (let p = 0; p < count; p += 1) {
+      // TaskFlow's arrivals as pgbench -R schedules its own.
+      const baseline = () => runPgbench(ctx.database.name, targets.length, options.pgbenchSeconds, rate);
+      const theirsFirst = p % 2 === 1 ? await baseline() : null;
+      const mine = await step(rate, true);
+      const theirs = theirsFirst ?? (await baseline());
+      const clean =
+        mine.ok === mine.sent &&
+        mine.delivered === mine.expectedDeliveries &&
+        mine.duplicates === 0 &&
+        Number.isFinite(mine.ack.p99) &&
+        Number.isFinite(theirs.latency.p99);
+      pairs.push({
+        ackP99: mine.ack.p99,
+        pgbenchP99: theirs.latency.p99,
+        clean,
+        generatorBound: mine.generator.bound,
+        baselineStalled: !(theirs.latency.p99 < ACK_P99_LIMIT_MS),
+      });
+      ctx.log(`  at the budget's load, ${rate}/s: ack p99 ${mine.ack.p99} ms, pgbench p99 ${theirs.latency.p99} ms`);
+    }
+    return pairs;
+  };
+
+  /** The budget's pairs with PostgreSQL on a core of its own; the CPUs are given back whatever happens. */
+  const onSeparateCores = async (): Promise<SeparateCoresLatency | { unavailable: string }> => {
+    const [backend] = await ctx.database.query<{ pid: number }>('select pg_backend_pid() as pid');
+    const layout = separatePostgres(backend!.pid, [server.pid, ...ctx.generators.map((g) => g.child.pid)]);
+    if ('unavailable' in layout) {
+      ctx.log(`throughput on separate cores: not measured (${layout.unavailable})`);
+      return layout;
+    }
+    try {
+      ctx.log(`throughput on separate cores (${layout.description}): pgbench -N -c ${targets.length}`);
+      await ctx.database.query('vacuum');
+      const pgbench = await runPgbench(ctx.database.name, targets.length, options.pgbenchSeconds);
+      ctx.log(`  pgbench ${pgbench.tps} tps, p99 ${pgbench.latency.p99} ms`);
+      const rate = round(pgbench.tps * BUDGET_LOAD, 1);
+      return { ...judgeBudgetLoad(rate, await budgetPairs(rate, options.separateCoresPairs)), layout: layout.description, pgbench };
+    } finally {
+      layout.restore();
+    }
+  };
+
   ctx.log('throughput: warm-up');
   await step(options.startRate / 2);
 
@@ -290,28 +352,7 @@ export async function throughput(
     const pgbenchAtRate = best ? await runPgbench(ctx.database.name, targets.length, options.pgbenchSeconds, best.rate) : null;
     if (pgbenchAtRate) ctx.log(`  pgbench at ${best!.rate}/s: p99 ${pgbenchAtRate.latency.p99} ms`);
     const budgetRate = round(pgbench.tps * BUDGET_LOAD, 1);
-    const pairs: LatencyPair[] = [];
-    for (let p = 0; p < options.latencyPairs; p += 1) {
-      // In turn, each first every other time; TaskFlow's arrivals as pgbench -R schedules its own.
-      const baseline = () => runPgbench(ctx.database.name, targets.length, options.pgbenchSeconds, budgetRate);
-      const theirsFirst = p % 2 === 1 ? await baseline() : null;
-      const mine = await step(budgetRate, true);
-      const theirs = theirsFirst ?? (await baseline());
-      const clean =
-        mine.ok === mine.sent &&
-        mine.delivered === mine.expectedDeliveries &&
-        mine.duplicates === 0 &&
-        Number.isFinite(mine.ack.p99) &&
-        Number.isFinite(theirs.latency.p99);
-      pairs.push({
-        ackP99: mine.ack.p99,
-        pgbenchP99: theirs.latency.p99,
-        clean,
-        generatorBound: mine.generator.bound,
-        baselineStalled: !(theirs.latency.p99 < ACK_P99_LIMIT_MS),
-      });
-      ctx.log(`  at the budget's load, ${budgetRate}/s: ack p99 ${mine.ack.p99} ms, pgbench p99 ${theirs.latency.p99} ms`);
-    }
+    const pairs = await budgetPairs(budgetRate, options.latencyPairs);
     rounds.push({
       pgbench,
       pgbenchAtRate,
@@ -332,6 +373,7 @@ export async function throughput(
     });
     startRate = Math.max(options.startRate, maxRate * 0.6);
   }
+  const separateCores = options.separateCoresPairs > 0 ? await onSeparateCores() : null;
   await writerGen.close('tp-write');
   await watcherGen.close('tp-watch');
   return {
@@ -356,6 +398,7 @@ export async function throughput(
       median(rounds.map((r) => r.budgetLoad.rate)),
       rounds.flatMap((r) => r.budgetLoad.pairs),
     ),
+    separateCores,
     generatorBound: rounds.some((r) => r.generatorBound),
   };
 }
