@@ -1,11 +1,13 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { availableParallelism } from 'node:os';
-import { afterEach, describe, expect, it } from 'vitest';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { availableParallelism, tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { separatePostgres } from '../bench/lib/cpu-layout.js';
 
 // The bench moves PostgreSQL's processes for a while (`separatePostgres`), so it must give every
-// one of them its CPUs back. A process tree stands in for PostgreSQL here: a parent (the
-// postmaster) with two children (backends), one of which is handed over as "the backend".
+// one of them its CPUs back. A process tree named as PostgreSQL's stands in for it here: a parent
+// (the postmaster) with two children (backends), one of which is handed over as "the backend".
 const started: ChildProcess[] = [];
 afterEach(() => {
   for (const child of started.splice(0)) child.kill('SIGKILL');
@@ -25,8 +27,18 @@ const childrenOf = (pid: number) =>
     .split('\n')
     .map(Number);
 
-async function processTree(): Promise<{ parent: number; children: number[]; app: number }> {
-  const parent = spawn('sh', ['-c', 'sleep 60 & sleep 60 & wait'], { stdio: 'ignore' });
+/** Copies of `sh` and `sleep` named `postgres`, as PostgreSQL's processes are named. */
+const dir = mkdtempSync(path.join(tmpdir(), 'taskflow-cpu-layout-'));
+const POSTMASTER = path.join(dir, 'postmaster', 'postgres');
+const BACKEND = path.join(dir, 'backend', 'postgres');
+mkdirSync(path.dirname(POSTMASTER));
+mkdirSync(path.dirname(BACKEND));
+copyFileSync('/bin/sh', POSTMASTER);
+copyFileSync('/bin/sleep', BACKEND);
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+async function processTree(shell = POSTMASTER, sleep = BACKEND): Promise<{ parent: number; children: number[]; app: number }> {
+  const parent = spawn(shell, ['-c', `${sleep} 60 & ${sleep} 60 & wait`], { stdio: 'ignore' });
   const app = spawn('sleep', ['60'], { stdio: 'ignore' });
   started.push(parent, app);
   for (;;) {
@@ -67,8 +79,11 @@ describe('PostgreSQL on a core of its own (bench/lib/cpu-layout.ts)', () => {
     expect(cpusOf(parent)).toBe(before.parent);
   });
 
-  it('says why when the database is not a process of this machine', () => {
-    const layout = separatePostgres(2 ** 22 + 12_345, []);
-    expect(layout).toEqual({ unavailable: 'PostgreSQL is not on this machine' });
+  it('moves nothing when the process it is given is not PostgreSQL (a server in a container has other ids)', async () => {
+    const { parent, children, app } = await processTree('/bin/sh', '/bin/sleep');
+    const before = cpusOf(parent);
+    expect(separatePostgres(children[0]!, [app])).toEqual({ unavailable: 'PostgreSQL is not on this machine' });
+    expect(separatePostgres(2 ** 22 + 12_345, [app])).toEqual({ unavailable: 'PostgreSQL is not on this machine' });
+    for (const pid of [parent, ...children]) expect(cpusOf(pid)).toBe(before);
   });
 });

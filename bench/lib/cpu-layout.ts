@@ -26,8 +26,11 @@ export function separatePostgres(backendPid: number, appPids: number[]): Separat
     return { unavailable: `taskset: ${(error as Error).message.split('\n')[0]}` };
   }
   if (cpus.length < 2) return { unavailable: 'one CPU only' };
+  // The backend's process id as PostgreSQL sees it: a server in a container of its own would name
+  // another process here, or none, so both ends are checked to be PostgreSQL's.
   const postmaster = parentOf(backendPid);
-  if (postmaster === null) return { unavailable: 'PostgreSQL is not on this machine' };
+  if (postmaster === null || !isPostgres(backendPid) || !isPostgres(postmaster))
+    return { unavailable: 'PostgreSQL is not on this machine' };
   const apps = [process.pid, ...appPids];
   let postgresMask: string;
   let appMasks: Map<number, string>;
@@ -104,6 +107,14 @@ function statOf(pid: number | string): string[] | null {
     return text.slice(text.lastIndexOf(')') + 2).split(' ');
   } catch {
     return null;
+  }
+}
+
+function isPostgres(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('postgres');
+  } catch {
+    return false;
   }
 }
 
