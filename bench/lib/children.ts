@@ -121,13 +121,33 @@ function ticks(): number {
 
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
-  return processCpu(readFileSync(`/proc/${pid}/stat`, 'utf8')).seconds;
+  const stat = processStat(pid);
+  if (!stat) throw new Error(`no process ${pid}`);
+  return stat.seconds;
 }
 
-function processCpu(stat: string): { name: string; seconds: number } {
+/** What /proc/<pid>/stat says of a process: its command name, its parent, its CPU seconds; null once it is gone. */
+export function processStat(pid: number | string): { name: string; parent: number; seconds: number } | null {
+  let stat: string;
+  try {
+    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
   // The command name (field 2) may hold spaces; the fields after its closing parenthesis do not.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return { name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')), seconds: (Number(fields[11]) + Number(fields[12])) / ticks() };
+  return {
+    name: stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')),
+    parent: Number(fields[1]),
+    seconds: (Number(fields[11]) + Number(fields[12])) / ticks(),
+  };
+}
+
+/** The ids of the machine's processes. */
+export function processIds(): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .map(Number);
 }
 
 /** CPU seconds the whole machine has been busy so far, over all cores (/proc/stat, less idle and iowait). */
@@ -140,14 +160,9 @@ export function machineCpuSeconds(): number {
 /** CPU seconds so far of each PostgreSQL process of the machine, by pid. */
 export function postgresCpuSeconds(): Map<number, number> {
   const found = new Map<number, number>();
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const cpu = processCpu(readFileSync(`/proc/${entry}/stat`, 'utf8'));
-      if (cpu.name === 'postgres') found.set(Number(entry), cpu.seconds);
-    } catch {
-      // gone meanwhile
-    }
+  for (const pid of processIds()) {
+    const stat = processStat(pid);
+    if (stat?.name === 'postgres') found.set(pid, stat.seconds);
   }
   return found;
 }
