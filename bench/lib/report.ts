@@ -43,6 +43,28 @@ const judgedPairs = (load: BudgetLoadLatency) =>
   load.judged === load.pairs.length
     ? `${load.pairs.length} pairs`
     : `${load.judged} of ${load.pairs.length} pairs: pgbench stalled in the rest`;
+/** The sender-ack budget's row for the pairs at its load (`path` is closed with how many were judged), or why they were not measured. */
+function senderAck(path: string, load: BudgetLoadLatency | { unavailable: string }): Budget {
+  if ('unavailable' in load)
+    return {
+      path: `${path})`,
+      figure: `not measured: ${load.unavailable}`,
+      baseline: '—',
+      comparison: '—',
+      budget: '≤ +10 ms',
+      met: null,
+      generatorBound: false,
+    };
+  return {
+    path: `${path}; ${judgedPairs(load)})`,
+    figure: `${load.ackP99Ms} ms at ${load.rate}/s (medians)`,
+    baseline: `pgbench -N paced at the same rate, p99: ${load.pgbenchP99Ms} ms`,
+    comparison: `${signed(load.p99OverPgbenchMs)} (median of the differences)`,
+    budget: '≤ +10 ms',
+    met: load.p99OverPgbenchMs <= 10 && load.clean,
+    generatorBound: load.generatorBound,
+  };
+}
 /** A row of a table of pairs at the budget's load. */
 const pairRow = (label: string, rate: number, pair: LatencyPair) =>
   `| ${label} | ${rate}/s | ${pair.ackP99} ms${pair.generatorBound ? ' (gen-bound)' : ''} | ${pair.pgbenchP99} ms${pair.baselineStalled ? ' (stalled: not judged)' : ''} | ` +
@@ -65,41 +87,11 @@ export function budgets(scenarios: BenchResults['scenarios']): Budget[] {
       met: tp.ratio >= 0.4,
       generatorBound: tp.generatorBound,
     });
-    const load = tp.budgetLoad;
-    list.push({
-      path: `task mutation, sender ack p99 (at ${round(BUDGET_LOAD * 100, 0)}% of pgbench's tps, the throughput budget's load; ${judgedPairs(load)})`,
-      figure: `${load.ackP99Ms} ms at ${load.rate}/s (medians)`,
-      baseline: `pgbench -N paced at the same rate, p99: ${load.pgbenchP99Ms} ms`,
-      comparison: `${signed(load.p99OverPgbenchMs)} (median of the differences)`,
-      budget: '≤ +10 ms',
-      met: load.p99OverPgbenchMs <= 10 && load.clean,
-      generatorBound: load.generatorBound,
-    });
+    const share = `${round(BUDGET_LOAD * 100, 0)}% of pgbench's tps`;
+    list.push(senderAck(`task mutation, sender ack p99 (at ${share}, the throughput budget's load`, tp.budgetLoad));
     const apart = tp.separateCores;
-    if (apart) {
-      const path = `task mutation, sender ack p99 with PostgreSQL on a core of its own (at ${round(BUDGET_LOAD * 100, 0)}% of pgbench's tps in that layout`;
-      list.push(
-        'unavailable' in apart
-          ? {
-              path: `${path})`,
-              figure: `not measured: ${apart.unavailable}`,
-              baseline: '—',
-              comparison: '—',
-              budget: '≤ +10 ms',
-              met: null,
-              generatorBound: false,
-            }
-          : {
-              path: `${path}; ${judgedPairs(apart)})`,
-              figure: `${apart.ackP99Ms} ms at ${apart.rate}/s (medians)`,
-              baseline: `pgbench -N paced at the same rate, p99: ${apart.pgbenchP99Ms} ms`,
-              comparison: `${signed(apart.p99OverPgbenchMs)} (median of the differences)`,
-              budget: '≤ +10 ms',
-              met: apart.p99OverPgbenchMs <= 10 && apart.clean,
-              generatorBound: apart.generatorBound,
-            },
-      );
-    }
+    if (apart)
+      list.push(senderAck(`task mutation, sender ack p99 with PostgreSQL on a core of its own (at ${share} in that layout`, apart));
     list.push({
       path: "task mutation, sender ack p99 at the max rate (for reference: near 50 ms by the max rate's definition)",
       figure: `${tp.ackP99Ms} ms`,
