@@ -1,4 +1,4 @@
-// `npm run bench:compare -- --against DIR [--rate 1500] [--pairs 10]`
+// `npm run bench:compare -- --against DIR [--rate 1500] [--pairs 10] [--viewers 1]`
 // The throughput scenario's load at one rate on two builds of the server, in turn: the checkout in
 // DIR (a `git worktree` of the revision to compare with, its node_modules linked to this one's) and
 // this one, on one database; see bench/README.md.
@@ -18,11 +18,14 @@ const { values: args } = parseArgs({
     against: { type: 'string' },
     rate: { type: 'string', default: '1500' },
     pairs: { type: 'string', default: '10' },
+    viewers: { type: 'string', default: '1' },
   },
 });
 if (!args.against) throw new Error('--against DIR: a checkout of the revision to compare with');
 const RATE = Number(args.rate);
 const PAIRS = Number(args.pairs);
+/** The sockets watching each board, which get every event of its changes. */
+const VIEWERS = Number(args.viewers);
 const BOARDS = 4;
 const WRITERS_PER_BOARD = 2;
 const STEP_MS = 4000;
@@ -36,15 +39,16 @@ interface Side {
 interface StepResult {
   p50: number;
   p99: number;
-  /** The server's CPU time, and PostgreSQL's, per update (ms). */
+  /** The server's CPU time, PostgreSQL's and the whole machine's (the generators and the kernel's work too), per update (ms). */
   serverCpu: number;
   postgresCpu: number;
+  machineCpu: number;
   clean: boolean;
 }
-const MEASURES = ['p50', 'p99', 'serverCpu', 'postgresCpu'] as const;
+const MEASURES = ['p50', 'p99', 'serverCpu', 'postgresCpu', 'machineCpu'] as const;
 type Measure = (typeof MEASURES)[number];
 
-/** Connects a side's writers (one task each) and a watcher per board, in groups named after it. */
+/** Connects a side's writers (one task each) and `VIEWERS` watchers per board, in groups named after it. */
 async function prepare(side: Omit<Side, 'targets'>, fixture: Fixture, boards: Board[], [writers, watchers]: Generator[]): Promise<Side> {
   const targets: SendTarget[] = [];
   for (const board of boards)
@@ -54,7 +58,10 @@ async function prepare(side: Omit<Side, 'targets'>, fixture: Fixture, boards: Bo
     ({ url: side.server.url, protocol: 'taskflow', sockets, concurrency: 8, timeoutMs: 10_000 }) as const;
   await writers!.connect({ group: `${side.name}-write`, ...group(targets.map((_, i) => ({ token: fixture.users[i]!.token }))) }, 60_000);
   await watchers!.connect(
-    { group: `${side.name}-watch`, ...group(boards.map((b) => ({ token: fixture.owner.token, board: b.projectId }))) },
+    {
+      group: `${side.name}-watch`,
+      ...group(boards.flatMap((b) => Array.from({ length: VIEWERS }, () => ({ token: fixture.owner.token, board: b.projectId })))),
+    },
     60_000,
   );
   return { ...side, targets };
@@ -85,7 +92,8 @@ async function step(side: Side, [writers, watchers]: Generator[], durationMs = S
     p99: ack.p99,
     serverCpu: perUpdate(used.processes),
     postgresCpu: perUpdate(used.postgres),
-    clean: sent.ok === sent.sent && delivered === sent.ok && !sent.health.bound,
+    machineCpu: perUpdate(used.machine),
+    clean: sent.ok === sent.sent && delivered === sent.ok * VIEWERS && !sent.health.bound,
   };
 }
 
@@ -116,7 +124,8 @@ async function main(): Promise<void> {
       const order = p % 2 === 0 ? sides : [...sides].reverse();
       for (const [i, side] of order.entries()) results[side.name].push({ ...(await step(side, generators)), first: i === 0 });
       const [b, a] = [results.before.at(-1)!, results.after.at(-1)!];
-      const show = (r: StepResult) => `p50 ${r.p50} p99 ${r.p99} ms, CPU per update ${r.serverCpu} (server) ${r.postgresCpu} (PostgreSQL)`;
+      const show = (r: StepResult) =>
+        `p50 ${r.p50} p99 ${r.p99} ms, CPU per update ${r.serverCpu} (server) ${r.postgresCpu} (PostgreSQL) ${r.machineCpu} (machine)`;
       console.log(`pair ${p + 1}: before ${show(b)} | after ${show(a)}${b.clean && a.clean ? '' : ' (not clean)'}`);
     }
     // A step's place in its pair can matter on this machine, so each place is also compared with itself.

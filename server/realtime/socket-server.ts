@@ -11,6 +11,7 @@ import type { Presence } from '../presence/presence.js';
 import { RawJsonEncoder } from '../raw-json.js';
 import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
+import { coalesceWrites } from './coalesced-writes.js';
 import { createCredentialExpiry } from './credential-expiry.js';
 import { orgRoomsOf, principalRoom } from './rooms.js';
 import { dropSlowReaders } from './slow-readers.js';
@@ -38,6 +39,7 @@ export function createSocketServer(
 export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence): { stop(): void } {
   const expiry = createCredentialExpiry(io);
   dropSlowReaders(io, ctx.config.socketBacklogLimit * 2 ** 20, ctx.log);
+  coalesceWrites(io);
   io.use(async (socket, next) => {
     try {
       const { principal, expiresAt, orgIds } = await authenticate(ctx, socket.handshake.auth ?? {});
