@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { closeAllSockets, connect } from './support/sockets.js';
+import { closeAllSockets, connect, nextEvent } from './support/sockets.js';
 
 // A board's message answers several changes at once: each viewer then gets several events in one
 // tick, and each writer several acks. They should leave in one write to the kernel, not one apiece.
@@ -56,5 +56,22 @@ describe('what a connection is sent in one tick', () => {
     await all;
     expect(received).toEqual([1, 2, 3, 4]);
     expect(writes()).toBe(1);
+  });
+
+  it('still reaches the others when one connection fails to write, and that one is closed', async () => {
+    const [broken, other] = [await connect(node.url, { token: alice.token }), await connect(node.url, { token: alice.token })];
+    const server = node.server.io;
+    const connection = server.of('/').sockets.get(broken.id!)!.conn as unknown as { transport: { send(): void } };
+    connection.transport.send = () => {
+      throw new Error('write failed');
+    };
+    const closed = new Promise<string>((resolve) => broken.once('disconnect', resolve));
+    const event = { projectId: 'p', seq: 1, type: 'task.updated', actor: null, data: {}, clientMutationId: null, at: '' };
+    const received = nextEvent(other, 'board:event');
+
+    server.to([broken.id!, other.id!]).emit('board:event', event as never);
+
+    expect((await received).seq).toBe(1);
+    expect(await closed).toBe('transport close');
   });
 });

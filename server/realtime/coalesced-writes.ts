@@ -2,7 +2,9 @@ import type { TaskFlowServer } from './types.js';
 
 /** What this reads of an engine.io connection. */
 interface Connection {
+  readyState: string;
   flush(): void;
+  close(discard: boolean): void;
   writeBuffer: unknown[];
   transport: { socket?: { _socket?: { cork?: () => void; uncork?: () => void } } };
 }
@@ -19,19 +21,26 @@ interface Connection {
  * idle socket's memory is in DESIGN §9's budget.
  */
 export function coalesceWrites(io: TaskFlowServer): void {
+  const flushNow = (connection: Connection) => (Object.getPrototypeOf(connection) as Connection).flush.call(connection); // engine.io's own
   let due = new Set<Connection>();
   const flushDue = () => {
     const connections = due;
     due = new Set(); // what these send while flushing is due at the end of the next tick
     for (const connection of connections) {
-      const flushNow = Object.getPrototypeOf(connection).flush as () => void; // engine.io's own
       const tcp = connection.writeBuffer.length > 1 ? connection.transport.socket?._socket : undefined; // ws's, on the WebSocket transport
       tcp?.cork?.();
-      flushNow.call(connection);
-      tcp?.uncork?.();
+      try {
+        flushNow(connection);
+      } catch {
+        connection.close(true); // in an unknown state: its client reconnects and catches up, and the others are still written
+      } finally {
+        tcp?.uncork?.();
+      }
     }
   };
   function deferredFlush(this: Connection): void {
+    // Not while the connection opens or closes: engine.io closes a transport right after some flushes.
+    if (this.readyState !== 'open') return flushNow(this);
     if (due.size === 0) process.nextTick(flushDue);
     due.add(this);
   }
