@@ -34,6 +34,10 @@ function countWrites(socketId: string): () => number {
   return () => writes;
 }
 
+/** A board event to send as the server does; the client reads only its `seq`. */
+const event = (seq: number) =>
+  ({ projectId: 'p', seq, type: 'task.updated', actor: null, data: {}, clientMutationId: null, at: '' }) as never;
+
 describe('what a connection is sent in one tick', () => {
   it('leaves in one write, in the order it was sent', async () => {
     const viewer = await connect(node.url, { token: alice.token });
@@ -45,13 +49,9 @@ describe('what a connection is sent in one tick', () => {
         if (received.length === 4) resolve();
       }),
     );
-    const event = (seq: number) => ({ projectId: 'p', seq, type: 'task.updated', actor: null, data: {}, clientMutationId: null, at: '' });
     const server = node.server.io;
-    for (const seq of [1, 2, 3]) server.to(viewer.id!).emit('board:event', event(seq) as never); // as a broadcast goes
-    server
-      .of('/')
-      .sockets.get(viewer.id!)!
-      .emit('board:event', event(4) as never); // as an ack goes
+    for (const seq of [1, 2, 3]) server.to(viewer.id!).emit('board:event', event(seq)); // as a broadcast goes
+    server.of('/').sockets.get(viewer.id!)!.emit('board:event', event(4)); // as an ack goes
 
     await all;
     expect(received).toEqual([1, 2, 3, 4]);
@@ -66,10 +66,9 @@ describe('what a connection is sent in one tick', () => {
       throw new Error('write failed');
     };
     const closed = new Promise<string>((resolve) => broken.once('disconnect', resolve));
-    const event = { projectId: 'p', seq: 1, type: 'task.updated', actor: null, data: {}, clientMutationId: null, at: '' };
     const received = nextEvent(other, 'board:event');
 
-    server.to([broken.id!, other.id!]).emit('board:event', event as never);
+    server.to([broken.id!, other.id!]).emit('board:event', event(1));
 
     expect((await received).seq).toBe(1);
     expect(await closed).toBe('transport close');
