@@ -63,4 +63,25 @@ describe('a client that stops reading', () => {
     resume();
     expect(await seenByClient).toBe('transport close');
   }, 30_000);
+
+  it('is dropped by a burst of one tick too: what waits behind its first packet counts', async () => {
+    // A node writes what a connection is sent in one tick as one batch (coalesced-writes.ts).
+    const stalled = await connect(node.url, { token: mallory.token });
+    const onServer = node.server.io.of('/').sockets.get(stalled.id!)!;
+    const dropped = new Promise<string>((resolve) => onServer.once('disconnect', resolve));
+    stopReading(stalled);
+    const event = {
+      projectId,
+      seq: 1,
+      type: 'task.updated',
+      actor: null,
+      data: { note: 'x'.repeat(100_000) },
+      clientMutationId: null,
+      at: '',
+    };
+
+    for (let i = 0; i < 30; i++) node.server.io.to(stalled.id!).emit('board:event', event as never); // 3 MB in one tick
+
+    expect(await dropped).toBe('forced close');
+  });
 });

@@ -1,3 +1,4 @@
+import type { FastifyBaseLogger } from 'fastify';
 import type { TaskFlowServer } from './types.js';
 
 /** What this reads of an engine.io connection. */
@@ -14,13 +15,15 @@ interface Connection {
  * packet at once, one WebSocket frame and one system call apiece; a board's message answers
  * several changes at a time, so a viewer of the board got one write per change and a writer one
  * per ack. Now a connection's packets wait for the end of the tick (one `process.nextTick` for
- * all connections, after the promise callbacks that answer the rest of the message) and go out
- * together, their frames corked into one write. The order of the packets does not change.
+ * all connections: scheduled from a promise callback, as a message's answers are, it runs after
+ * the others queued with it) and go out together, their frames corked into one write. The order
+ * of the packets does not change. `slow-readers.ts` counts the packets of a tick after the first
+ * as waiting.
  *
  * Each connection gets one shared function in place of its `flush`, and no state of its own: an
  * idle socket's memory is in DESIGN §9's budget.
  */
-export function coalesceWrites(io: TaskFlowServer): void {
+export function coalesceWrites(io: TaskFlowServer, log: FastifyBaseLogger): void {
   const flushNow = (connection: Connection) => (Object.getPrototypeOf(connection) as Connection).flush.call(connection); // engine.io's own
   let due = new Set<Connection>();
   const flushDue = () => {
@@ -31,8 +34,15 @@ export function coalesceWrites(io: TaskFlowServer): void {
       tcp?.cork?.();
       try {
         flushNow(connection);
-      } catch {
-        connection.close(true); // in an unknown state: its client reconnects and catches up, and the others are still written
+      } catch (error) {
+        // In an unknown state: it is dropped (its client reconnects and catches up), and the
+        // others are still written. Nothing thrown here may escape: it would end the process.
+        log.error({ err: error }, 'writing to a connection failed');
+        try {
+          connection.close(true);
+        } catch (closing) {
+          log.error({ err: closing }, 'closing a connection that failed to write failed'); // its close's listeners threw
+        }
       } finally {
         tcp?.uncork?.();
       }

@@ -24,11 +24,16 @@ const waitingBytes = new WeakMap<Connection, number>();
  * `seq`, and retries what was not answered.
  *
  * Counted: the packets waiting behind the batch the transport is still writing (whose size the
- * limit before bounded), by their text's length. One shared listener per connection, no timer.
+ * limit before bounded), or behind the first packet of the tick (`coalesced-writes.ts` holds a
+ * tick's packets and writes them as one batch), by their text's length. One shared listener per
+ * connection, no timer.
  */
 export function dropSlowReaders(io: TaskFlowServer, limitBytes: number, log: FastifyBaseLogger): void {
   function countWaiting(this: Connection, packet: { data?: unknown }): void {
-    if (this.transport.writable) return; // it is written at once
+    if (this.transport.writable && this.writeBuffer.length === 0) {
+      waitingBytes.delete(this); // it is written first, at the end of the tick: what follows it waits
+      return;
+    }
     const before = this.writeBuffer.length === 0 ? 0 : (waitingBytes.get(this) ?? 0);
     const waiting = before + sizeOf(packet.data);
     waitingBytes.set(this, waiting);

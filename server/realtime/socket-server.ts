@@ -39,7 +39,7 @@ export function createSocketServer(
 export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence): { stop(): void } {
   const expiry = createCredentialExpiry(io);
   dropSlowReaders(io, ctx.config.socketBacklogLimit * 2 ** 20, ctx.log);
-  coalesceWrites(io);
+  coalesceWrites(io, ctx.log);
   io.use(async (socket, next) => {
     try {
       const { principal, expiresAt, orgIds } = await authenticate(ctx, socket.handshake.auth ?? {});
