@@ -26,6 +26,19 @@ interface Connection {
 export function coalesceWrites(io: TaskFlowServer, log: FastifyBaseLogger): void {
   const flushNow = (connection: Connection) => (Object.getPrototypeOf(connection) as Connection).flush.call(connection); // engine.io's own
   let due = new Set<Connection>();
+  /**
+   * Drops a connection whose write threw, in an unknown state (its client reconnects and catches
+   * up), so that the others of the tick are still written. Nothing thrown in `flushDue` may
+   * escape: it would end the process.
+   */
+  const drop = (connection: Connection, error: unknown) => {
+    log.error({ err: error }, 'writing to a connection failed');
+    try {
+      connection.close(true);
+    } catch (closing) {
+      log.error({ err: closing }, 'closing a connection that failed to write failed'); // its close's listeners threw
+    }
+  };
   const flushDue = () => {
     const connections = due;
     due = new Set(); // what these send while flushing is due at the end of the next tick
@@ -35,14 +48,7 @@ export function coalesceWrites(io: TaskFlowServer, log: FastifyBaseLogger): void
       try {
         flushNow(connection);
       } catch (error) {
-        // In an unknown state: it is dropped (its client reconnects and catches up), and the
-        // others are still written. Nothing thrown here may escape: it would end the process.
-        log.error({ err: error }, 'writing to a connection failed');
-        try {
-          connection.close(true);
-        } catch (closing) {
-          log.error({ err: closing }, 'closing a connection that failed to write failed'); // its close's listeners threw
-        }
+        drop(connection, error);
       } finally {
         tcp?.uncork?.();
       }

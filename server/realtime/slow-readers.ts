@@ -30,11 +30,10 @@ const waitingBytes = new WeakMap<Connection, number>();
  */
 export function dropSlowReaders(io: TaskFlowServer, limitBytes: number, log: FastifyBaseLogger): void {
   function countWaiting(this: Connection, packet: { data?: unknown }): void {
-    if (this.transport.writable && this.writeBuffer.length === 0) {
-      waitingBytes.delete(this); // it is written first, at the end of the tick: what follows it waits
-      return;
-    }
-    const before = this.writeBuffer.length === 0 ? 0 : (waitingBytes.get(this) ?? 0);
+    // On a writable transport a tick's first packet is written first, when the tick ends: not counted.
+    const uncounted = this.transport.writable ? 1 : 0;
+    if (this.writeBuffer.length < uncounted) return;
+    const before = this.writeBuffer.length === uncounted ? 0 : (waitingBytes.get(this) ?? 0);
     const waiting = before + sizeOf(packet.data);
     waitingBytes.set(this, waiting);
     if (waiting <= limitBytes) return;
