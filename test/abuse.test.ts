@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { closeAllSockets, connect, ok } from './support/sockets.js';
+import { closeAllSockets, connect, ok, request } from './support/sockets.js';
 
 let db: TestDatabase;
 let node: RunningServer;
@@ -58,6 +58,27 @@ describe('socket event rate limit', () => {
     // The limit is the user's, not the node's: someone else is served meanwhile.
     const someoneElse = await connect(node.url, { token: (await registerUser(node.url, 'bystander')).token });
     expect(await ok(someoneElse, 'board:leave', { projectId: project.id })).toEqual({});
+  });
+
+  it('lets no more than a burst (twice the rate) through at once, also where a fixed two-second window would restart', async () => {
+    const org = await createOrg(node.url, alice);
+    const { project } = await createProject(node.url, org);
+    const socket = await connect(node.url, { token: alice.token });
+    const burst = async (count: number) => {
+      const answers = await Promise.all(Array.from({ length: count }, () => request(socket, 'board:leave', { projectId: project.id })));
+      return answers.filter((answer) => answer.ok).length;
+    };
+    const wait = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+    expect(await burst(1)).toBe(1);
+    await wait(1900); // the bucket is full again (rate 5: a burst of 10)
+    const spanStarted = performance.now();
+    const first = await burst(10);
+    await wait(200); // past two seconds from the first event
+    const second = await burst(10);
+    const spanSeconds = (performance.now() - spanStarted) / 1000;
+    // A burst of 10, plus what 5 a second refills over the span (a window restarting at 2 s let 19 through).
+    expect(first + second).toBeLessThanOrEqual(10 + Math.ceil(5 * spanSeconds));
+    expect(first).toBe(10);
   });
 });
 

@@ -1,37 +1,42 @@
-import { RateLimiterMemory } from 'rate-limiter-flexible';
 import type { WireError } from '../../shared/errors.js';
 import type { TaskFlowSocket } from './types.js';
 
 /**
- * Limits each socket to `perSecond` events a second on average, in bursts of up to twice that
- * (a window of two seconds holds 2 × `perSecond`), as DESIGN's `SOCKET_RATE_LIMIT` says. An
- * event over the limit is answered RATE_LIMITED; a socket that keeps sending through a whole
- * window of refusals is disconnected. `perSecond` 0 turns the limit off. What one account's many
- * sockets can take from the node is bounded by its lane instead (`PrincipalLanes`).
+ * Limits each socket to `perSecond` events a second on average, in bursts of up to twice that,
+ * as DESIGN's `SOCKET_RATE_LIMIT` says: a token bucket of 2 × `perSecond` tokens that refills at
+ * `perSecond` a second, one token an event. (rate-limiter-flexible, used for the HTTP limits,
+ * counts in fixed windows, which let a full window's worth through at the end of one window and
+ * again at the start of the next: four times the rate at once.) An event over the limit is
+ * answered RATE_LIMITED; a socket that keeps sending through a whole burst's worth of refusals
+ * is disconnected. `perSecond` 0 turns the limit off. What one account's many sockets can take
+ * from the node is bounded by its lane instead (`PrincipalLanes`).
  */
 export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSocket) => void) | null {
   if (perSecond <= 0) return null;
-  const limiter = new RateLimiterMemory({ points: perSecond * 2, duration: 2 });
+  const burst = perSecond * 2;
   return (socket) => {
+    let tokens = burst;
+    let filledAt = performance.now();
     let refusedInARow = 0;
     socket.use((packet, next) => {
-      limiter.consume(socket.id).then(
-        () => {
-          refusedInARow = 0;
-          next();
-        },
-        (res: { msBeforeNext?: number }) => {
-          refusedInARow += 1;
-          const ack = packet.at(-1);
-          const error: WireError = {
-            code: 'RATE_LIMITED',
-            message: `over ${perSecond} events a second`,
-            details: { retryAfterMs: res.msBeforeNext ?? 1000 },
-          };
-          if (typeof ack === 'function') ack({ ok: false, error });
-          if (refusedInARow > perSecond * 2) socket.disconnect(true);
-        },
-      );
+      const now = performance.now();
+      tokens = Math.min(burst, tokens + ((now - filledAt) * perSecond) / 1000);
+      filledAt = now;
+      if (tokens >= 1) {
+        tokens -= 1;
+        refusedInARow = 0;
+        next();
+        return;
+      }
+      refusedInARow += 1;
+      const ack = packet.at(-1);
+      const error: WireError = {
+        code: 'RATE_LIMITED',
+        message: `over ${perSecond} events a second`,
+        details: { retryAfterMs: Math.ceil(((1 - tokens) * 1000) / perSecond) },
+      };
+      if (typeof ack === 'function') ack({ ok: false, error });
+      if (refusedInARow > burst) socket.disconnect(true);
     });
   };
 }
