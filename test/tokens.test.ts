@@ -79,6 +79,7 @@ describe('bad tokens', () => {
     ],
     ['for an account that does not exist', () => signHs256({ sub: '00000000-0000-4000-8000-000000000000', iat: now(), exp: now() + 3600 })],
     ['with no exp', () => signHs256({ sub: alice.user.id, iat: now() })],
+    ['well signed, whose subject is not a user id', () => signHs256({ sub: "x' or '1'='1", iat: now(), exp: now() + 3600 })],
   ];
 
   for (const [name, token] of cases) {
