@@ -75,7 +75,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   answerInTime(app, config.answerDeadline * 1000);
   const inFlight = new InFlight();
   countRequests(app, inFlight);
-  if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins });
+  // Every method a route answers to: @fastify/cors allows only GET, HEAD and POST unless told.
+  if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'] });
   const tokens = await registerTokens(app, config.jwtSecret, config.tokenTtl);
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
