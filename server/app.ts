@@ -107,7 +107,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   await app.register(
     healthRoutes({
       database: async () => {
-        await database.orm.em.getConnection().execute('select 1');
+        const [setting] = await database.orm.em.getConnection().execute<Array<{ read_only: string }>>(
+          "select current_setting('transaction_read_only') as read_only",
+        );
+        return setting?.read_only === 'on' ? 'read-only' : 'ok';
       },
       ...(redis ? { redis: redis.ping } : {}),
     }),

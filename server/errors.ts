@@ -1,4 +1,4 @@
-import { DriverException, UniqueConstraintViolationException } from '@mikro-orm/core';
+import { DriverException, NotFoundError, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { ZodError } from 'zod';
 import type { ErrorCode, WireError } from '../shared/errors.js';
 
@@ -70,9 +70,48 @@ export function isUnavailable(error: unknown): boolean {
 }
 
 /**
+ * PostgreSQL's refusals that a later try can get past: a deadlock or serialization failure, a
+ * statement cancelled (an administrator's `pg_cancel_backend`, a `statement_timeout`), a lock not
+ * had in time (`lock_timeout`), a database that takes no writes for now (a standby after a
+ * failover, `default_transaction_read_only`). Nothing was committed: answered UNAVAILABLE.
+ */
+const TRY_AGAIN_CODES = new Set(['40P01', '40001', '57014', '55P03', '25006']);
+
+/** The PostgreSQL error behind a MikroORM `DriverException`, or the error itself. */
+function driverCause(error: unknown): unknown {
+  return error instanceof DriverException ? ((error as { cause?: unknown }).cause ?? error) : error;
+}
+
+function sqlState(error: unknown): unknown {
+  return (driverCause(error) as { code?: unknown } | null)?.code;
+}
+
+function isTryAgain(error: unknown): boolean {
+  const code = sqlState(error);
+  return typeof code === 'string' && TRY_AGAIN_CODES.has(code);
+}
+
+const FOREIGN_KEY_VIOLATION = '23503';
+
+/**
+ * A change that names a row another request deleted meanwhile (an org deleted while its members
+ * write, a column while a task moves into it): the filtered read saw it, the write's foreign key
+ * did not. Answered as if the read had not found it; a delete that something still refers to is
+ * a conflict instead. MikroORM's `findOneOrFail` after such a deletion says the same.
+ */
+function goneMeanwhile(error: unknown): WireError | null {
+  if (error instanceof NotFoundError) return { code: 'NOT_FOUND', message: 'not found' };
+  if (sqlState(error) !== FOREIGN_KEY_VIOLATION) return null;
+  const detail = (driverCause(error) as { detail?: unknown }).detail;
+  return typeof detail === 'string' && detail.includes('is still referenced')
+    ? { code: 'CONFLICT', message: 'it is still in use' }
+    : { code: 'NOT_FOUND', message: 'something this change refers to no longer exists' };
+}
+
+/**
  * The one translation from anything thrown to the wire: domain errors keep their code and
- * message, schema failures become VALIDATION_FAILED, a lost database UNAVAILABLE, and
- * everything else INTERNAL with no detail from inside (`unexpected` is true so it gets logged).
+ * message, schema failures become VALIDATION_FAILED, a row deleted meanwhile NOT_FOUND, a lost
+ * database or one that refuses the change for now UNAVAILABLE, and everything else INTERNAL with no detail from inside (`unexpected` is true so it gets logged).
  */
 export function toWireError(error: unknown): { error: WireError; unexpected: boolean } {
   if (error instanceof DomainError) {
@@ -86,10 +125,12 @@ export function toWireError(error: unknown): { error: WireError; unexpected: boo
   if (error instanceof UniqueConstraintViolationException) {
     return { error: { code: 'CONFLICT', message: 'that already exists' }, unexpected: false };
   }
-  const cause = error instanceof DriverException ? ((error as { cause?: unknown }).cause ?? error) : error;
-  if (isUnavailable(error) || isUnavailable(cause)) {
+  const gone = goneMeanwhile(error);
+  if (gone) return { error: gone, unexpected: false };
+  if (isUnavailable(error) || isUnavailable(driverCause(error))) {
     return { error: { code: 'UNAVAILABLE', message: 'the database is unavailable; try again' }, unexpected: true };
   }
+  if (isTryAgain(error)) return { error: { code: 'UNAVAILABLE', message: 'the database refused the change for now; try again' }, unexpected: true };
   return { error: { code: 'INTERNAL', message: 'internal error' }, unexpected: true };
 }
 

@@ -4,9 +4,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toWireError } from '../server/errors.js';
 import type { ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
-import { admin, createTestDatabase, type TestDatabase } from './support/database.js';
+import { admin, createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 import { startTcpProxy } from './support/tcp-proxy.js';
 
 // A database that refuses connections for a while (ALLOW_CONNECTIONS false, as an operator does
@@ -110,5 +110,56 @@ describe('a database that takes no new connection in time', () => {
     } finally {
       await admin(`drop role ${role}`);
     }
+  });
+});
+
+describe('a database that refuses a change for now', () => {
+  it('answers a change cancelled while it waits (pg_cancel_backend) UNAVAILABLE, on both paths, having written and sent nothing', async () => {
+    const watcher = await connect(node.url, { token: org.owner.token });
+    await ok(watcher, 'board:join', { projectId: project.id });
+    const seen = recordBoardEvents(watcher);
+    const [before] = await db.query<{ seq: number; title: string }>(
+      'select p.seq, t.title from projects p join tasks t on t.project_id = p.id where t.id = $1',
+      [taskId],
+    );
+    for (const patch of [{ title: 'Cancelled' }, { labelIds: [] as string[], title: 'Cancelled too' }]) {
+      const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+      try {
+        const answer = request(socket, 'task:update', { taskId, patch });
+        await eventually(async () => expect(await lockWaiters(db)).toBeGreaterThan(0));
+        await db.query(`select pg_cancel_backend(pid) from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [db.name]);
+        expect(await answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      } finally {
+        await release();
+      }
+    }
+    expect(await db.query('select p.seq, t.title from projects p join tasks t on t.project_id = p.id where t.id = $1', [taskId])).toEqual([before]);
+    const after = await ok(socket, 'task:update', { taskId, patch: { title: 'After the cancels' } });
+    await eventually(() => expect(seen.map((event) => event.seq)).toEqual([after.event.seq]));
+    expect(after.event.seq).toBe(before!.seq + 1);
+  });
+
+  it('is UNAVAILABLE, and /readyz 503, while the database takes no writes; reads are served', async () => {
+    const readOnly = async (on: boolean) => {
+      await admin(`alter database ${db.name} ${on ? 'set default_transaction_read_only = on' : 'reset default_transaction_read_only'}`);
+      await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}' and pid <> pg_backend_pid()`);
+    };
+    await readOnly(true);
+    try {
+      await eventually(async () => {
+        const ready = await fetch(`${node.url}/readyz`);
+        expect({ status: ready.status, body: await ready.json() }).toMatchObject({ status: 503, body: { database: 'read-only' } });
+      }, 10_000);
+      for (const patch of [{ title: 'Read-only' }, { labelIds: [] as string[], title: 'Read-only too' }]) {
+        expect(await request(socket, 'task:update', { taskId, patch })).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      }
+      const created = await api(node.url, 'POST', `/orgs/${org.slug}/projects`, { name: 'Not now' }, org.owner.token);
+      expect(created).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+      expect((await api(node.url, 'GET', `/orgs/${org.slug}/projects`, undefined, org.owner.token)).status).toBe(200);
+    } finally {
+      await readOnly(false);
+    }
+    await eventually(async () => expect((await fetch(`${node.url}/readyz`)).status).toBe(200), 10_000);
+    expect((await ok(socket, 'task:update', { taskId, patch: { title: 'Writable again' } })).task.title).toBe('Writable again');
   });
 });

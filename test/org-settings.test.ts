@@ -209,6 +209,30 @@ describe('deleting the org', () => {
     await barrier(bystander);
     expect(bystanderSeen).toEqual([]);
   });
+
+  it('answers every write that races it with a code of the contract, never INTERNAL', async () => {
+    // Each write reads the org and then writes under its foreign key; the delete may land between.
+    const answers: Array<{ status: number; code?: string }> = [];
+    for (let round = 0; round < 3; round++) {
+      const doomed = await createOrg(node.url, cast.outsider);
+      const { project, columns } = await createProject(node.url, doomed);
+      const path = `/orgs/${doomed.slug}`;
+      const auth = doomed.owner.token;
+      const writes = Array.from({ length: 10 }, (_, i) => [
+        call(node.url, 'POST', `${path}/projects`, { body: { name: `p${i}` }, auth }),
+        call(node.url, 'POST', `${path}/projects/${project.id}/tasks`, { body: { columnId: columns[0]!.id, title: `t${i}` }, auth }),
+        call(node.url, 'POST', `${path}/labels`, { body: { name: `l${i}`, color: '#000000' }, auth }),
+        call(node.url, 'POST', `${path}/api-keys`, { body: { name: `k${i}`, permissions: ['boards:read'] }, auth }),
+        call(node.url, 'PATCH', path, { body: { name: `n${i}` }, auth }),
+        ...(i === 3 ? [call(node.url, 'DELETE', path, { auth })] : []),
+      ]).flat();
+      for (const answer of await Promise.all(writes)) answers.push({ status: answer.status, code: answer.body?.error?.code });
+      expect(await db.query('select id from organizations where id = $1', [doomed.id])).toEqual([]);
+    }
+    // Before the delete: done; after it: the org, or the caller's membership, is gone. No deadlock, no INTERNAL.
+    const unexpected = answers.filter((a) => !(a.status < 300 || a.code === 'NOT_FOUND' || a.code === 'FORBIDDEN'));
+    expect(unexpected).toEqual([]);
+  });
 });
 
 describe('updating a project', () => {

@@ -1,17 +1,22 @@
 import type { FastifyInstance } from 'fastify';
 
 export interface ReadinessChecks {
-  database(): Promise<void>;
+  /** 'read-only' while the database answers but takes no writes (a standby after a failover). */
+  database(): Promise<'ok' | 'read-only'>;
   redis?(): Promise<void>;
 }
 
-/** `/healthz`: the process runs. `/readyz`: PostgreSQL (and Redis, where configured) answer. */
+/** `/healthz`: the process runs. `/readyz`: PostgreSQL (and Redis, where configured) answer, and PostgreSQL takes writes. */
 export function healthRoutes(checks: ReadinessChecks) {
   return async (app: FastifyInstance) => {
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (request, reply) => {
-      const results = await Promise.allSettled([withTimeout(checks.database()), withTimeout(checks.redis?.() ?? Promise.resolve())]);
-      const [database, redis] = results.map((r) => (r.status === 'fulfilled' ? 'ok' : 'down'));
+      const [databaseCheck, redisCheck] = await Promise.allSettled([
+        withTimeout(checks.database()),
+        withTimeout(checks.redis?.() ?? Promise.resolve()),
+      ]);
+      const database = databaseCheck.status === 'fulfilled' ? databaseCheck.value : 'down';
+      const redis = redisCheck.status === 'fulfilled' ? 'ok' : 'down';
       const ready = database === 'ok' && redis === 'ok';
       if (!ready) request.log.warn({ database, redis }, 'not ready');
       return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database, ...(checks.redis ? { redis } : {}) });
@@ -19,6 +24,6 @@ export function healthRoutes(checks: ReadinessChecks) {
   };
 }
 
-function withTimeout(check: Promise<void>, ms = 2000): Promise<void> {
-  return Promise.race([check, new Promise<void>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref())]);
+function withTimeout<T>(check: Promise<T>, ms = 2000): Promise<T> {
+  return Promise.race([check, new Promise<never>((_, reject) => setTimeout(() => reject(new Error('timed out')), ms).unref())]);
 }

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { UniqueConstraintViolationException } from '@mikro-orm/core';
+import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { type Role, roleAtLeast } from '../../shared/roles.js';
 import type { OrgAdminJson, OrgJson, Plan } from '../../shared/wire.js';
 import { ApiKey } from '../api-keys/api-key.entity.js';
@@ -9,6 +9,7 @@ import { requireUser } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
 import { conflict, forbidden } from '../errors.js';
+import { Project } from '../projects/project.entity.js';
 import { User } from '../users/user.entity.js';
 import { Membership } from './membership.entity.js';
 import { toOrgAdminJson, toOrgJson } from './org.json.js';
@@ -81,6 +82,11 @@ export function updateOrg(ctx: AppContext, caller: Caller, slug: string, changes
  */
 export async function deleteOrg(ctx: AppContext, caller: Caller, slug: string): Promise<void> {
   const { orgId, keyIds } = await withOrg(ctx, caller.principal, slug, 'org:own', async ({ em, org }) => {
+    // Boards first, then the org, the order a board's writers lock them in (the board's `seq`,
+    // then the org's row for their rows' foreign keys): the other way round, the cascade waits for
+    // a board that a writer holds while the writer waits for the org, and PostgreSQL breaks the
+    // deadlock by failing one of them.
+    await em.find(Project, { org: org.id }, { fields: ['id'], orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
     const keys = await em.find(ApiKey, { org: org.id }, { fields: ['id'] });
     em.remove(org);
     return { orgId: org.id, keyIds: keys.map((key) => key.id) };

@@ -19,14 +19,15 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
+  // An idle client ended from outside (a test that terminates the database's sessions, or the
+  // forced drop below, which may end one mid-close after `pool.end()` resolved) is re-emitted by
+  // the pool as 'error': unhandled, that fails the test file. The next query takes a new client.
+  pool.on('error', () => {});
   return {
     url: url.toString(),
     name,
     query: async (sql, params) => (await pool.query(sql, params)).rows,
     drop: async () => {
-      // `pool.end()` resolves before its clients have closed, so the forced drop below may end one
-      // mid-close (57P01), which the pool re-emits as 'error': unhandled, that fails the test file.
-      pool.on('error', () => {});
       await pool.end();
       await admin(`drop database if exists ${name} with (force)`);
     },
