@@ -5,6 +5,7 @@ import { apiKeyRoutes } from './api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { BoardQueue } from './board/board-queue.js';
+import { BoardTurns } from './board/board-turns.js';
 import { RunningChanges } from './board/running-changes.js';
 import { createInviteMailLimit } from './orgs/invite-mail-limit.js';
 import { findLogged } from './board/board-change.js';
@@ -95,6 +96,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     inviteMailLimit: createInviteMailLimit(redis?.client ?? null),
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
+    boardTurns: new BoardTurns(),
     eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, clientMutationId) =>
       findLogged(database.orm, orgId, projectId, clientMutationId),
     ),

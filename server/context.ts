@@ -5,6 +5,7 @@ import type { LoginThrottle } from './auth/login-throttle.js';
 import type { BoardQueue } from './board/board-queue.js';
 import type { BoardEventOrder } from './board/board-event-order.js';
 import type { BoardLocator } from './board/board-target.js';
+import type { BoardTurns } from './board/board-turns.js';
 import type { RunningChanges } from './board/running-changes.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Mailer } from './mail/mailer.js';
@@ -42,6 +43,8 @@ export interface AppContext {
   inviteMailLimit: InviteMailLimit;
   locator: BoardLocator;
   boardQueue: BoardQueue;
+  /** The general path's changes of a board, one at a time on this node. */
+  boardTurns: BoardTurns;
   /** How a committed board event is broadcast: in the board's `seq` order on this node. */
   eventOrder: BoardEventOrder;
   /** The changes with a `clientMutationId` running on this node, which a retry waits for. */

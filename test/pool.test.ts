@@ -1,10 +1,10 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson } from '../shared/wire.js';
-import { createOrg, createProject, registerUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { addMember, createOrg, createProject, registerUser } from './support/api.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, ok } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
 
 /** Longer than the pool lets a connection above its minimum sit idle (knex's 30 s). */
 const QUIET_SPELL_MS = 32_000;
@@ -14,12 +14,14 @@ let node: RunningServer;
 let socket: ClientSocket;
 let project: ProjectJson;
 let columnId: string;
+let alice: Awaited<ReturnType<typeof registerUser>>;
+let org: Awaited<ReturnType<typeof createOrg>>;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   node = await startServer({ DATABASE_URL: db.url });
-  const alice = await registerUser(node.url, 'alice');
-  const org = await createOrg(node.url, alice);
+  alice = await registerUser(node.url, 'alice');
+  org = await createOrg(node.url, alice);
   const board = await createProject(node.url, org);
   project = board.project;
   columnId = board.columns[0]!.id;
@@ -56,4 +58,39 @@ describe('the connection pool', () => {
     },
     QUIET_SPELL_MS + 30_000,
   );
+});
+
+describe("one board's row held for long", () => {
+  it("keeps the node's other boards served: the board's changes wait their turn without holding connections", async () => {
+    // Twelve moves by three people (four each run at once) on a board whose row another session
+    // holds: more than the pool's ten connections, were each to wait for the row on one.
+    const held = await createProject(node.url, org, 'Held');
+    const movers = await Promise.all(
+      ['ana', 'ben', 'cy'].map(async (name) => {
+        const user = await registerUser(node.url, name);
+        await addMember(node.url, org, user, 'member');
+        return connect(node.url, { token: user.token });
+      }),
+    );
+    const tasks = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => ok(socket, 'task:create', { projectId: held.project.id, columnId: held.columns[0]!.id, title: `t${i}` })),
+    );
+    const release = await holdLock(db, `select 1 from projects where id = '${held.project.id}' for update`);
+    let moves: Array<Promise<unknown>> = [];
+    try {
+      moves = tasks.map(({ task }, i) => request(movers[i % 3]!, 'task:move', { taskId: task.id, columnId: held.columns[1]!.id }));
+      await eventually(async () => {
+        expect(node.server.ctx.inFlight.size).toBe(12);
+        expect(await lockWaiters(db)).toBeGreaterThan(0);
+      });
+      const started = performance.now();
+      const elsewhere = await request(socket, 'task:create', { projectId: project.id, columnId, title: 'on another board' });
+      expect(elsewhere).toMatchObject({ ok: true });
+      expect(performance.now() - started).toBeLessThan(2_000); // not after the pool's 5-s wait for a connection
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+    } finally {
+      await release();
+    }
+    expect((await Promise.all(moves)).map((answer) => (answer as { ok: boolean }).ok)).toEqual(Array(12).fill(true));
+  });
 });

@@ -103,9 +103,22 @@ class Abandon {
  * take the board's next `seq` (which also queues concurrent writers of the board), answer a
  * retried `clientMutationId` with its original event, apply the change, append the event; then,
  * after commit, broadcast it, in `seq` order with the board's other events this node commits. A
- * change that alters nothing rolls back, so `seq` keeps no gap.
+ * change that alters nothing rolls back, so `seq` keeps no gap. A board's changes take this path
+ * one at a time on this node (`BoardTurns`), so that they wait for each other without holding
+ * database connections.
  */
 export async function commitBoardChange(
+  ctx: AppContext,
+  request: BoardChangeRequest,
+  apply: (em: EntityManager, projectId: string) => Promise<Applied>,
+): Promise<BoardChangeResult> {
+  const { orgId, projectId } = request.target;
+  if (!projectId) return commitInTurn(ctx, request, apply);
+  return ctx.boardTurns.take(`${orgId}/${projectId}`, () => commitInTurn(ctx, request, apply));
+}
+
+/** `commitBoardChange`, once the board's turn has come (`BoardTurns`). */
+async function commitInTurn(
   ctx: AppContext,
   request: BoardChangeRequest,
   apply: (em: EntityManager, projectId: string) => Promise<Applied>,
