@@ -285,3 +285,59 @@ describe('registering with an invited email', () => {
     expect((await inviteRows(email))[0]!.accepted_at).toBeNull();
   });
 });
+
+describe('invitations at once', () => {
+  const pendingRows = async (orgId: string, email: string) =>
+    (await inviteRows(email)).filter((row) => row.org_id === orgId && row.accepted_at === null);
+
+  it('keeps one pending invitation per email when several come at once: each answer names it, sign-up takes its role', async () => {
+    const roles = ['viewer', 'admin', 'member'];
+    for (let round = 0; round < 5; round++) {
+      const org = await createOrg(node.url, cast.owner);
+      const email = newEmail(`at-once-${round}`);
+      const answers = await Promise.all(roles.map((role) => invite(org, email, role, cast.owner.token)));
+      expect({ round, statuses: answers.map((a) => a.status) }).toEqual({ round, statuses: [202, 202, 202] });
+      const rows = await pendingRows(org.id, email);
+      expect({ round, pending: rows.length }).toEqual({ round, pending: 1 });
+      const [row] = rows;
+      expect(roles).toContain(row!.role);
+      expect(answers.map((a) => a.body.invite.id)).toEqual([row!.id, row!.id, row!.id]);
+      const list = await call(node.url, 'GET', `/orgs/${org.slug}/invites`, { auth: cast.owner.token });
+      expect(list.body.filter((i: { email: string }) => i.email === email)).toEqual([
+        expect.objectContaining({ id: row!.id, role: row!.role }),
+      ]);
+
+      if (round % 2 === 0) {
+        const user = await register(email);
+        expect({ round, memberships: await membershipsOf(user.user.id) }).toEqual({
+          round,
+          memberships: [{ org_id: org.id, role: row!.role }],
+        });
+      } else {
+        // Revoking the one invitation listed leaves none behind to be accepted.
+        expect((await call(node.url, 'DELETE', `/orgs/${org.slug}/invites/${row!.id}`, { auth: cast.owner.token })).status).toBe(204);
+        const user = await register(email);
+        expect({ round, memberships: await membershipsOf(user.user.id) }).toEqual({ round, memberships: [] });
+      }
+    }
+  });
+
+  it('revokes an invitation once when identical revocations come at once: one 204, the rest 404, one audit entry', async () => {
+    for (let round = 0; round < 5; round++) {
+      const email = newEmail(`revoked-at-once-${round}`);
+      const sent = await invite(cast.org, email, 'member', cast.owner.token);
+      const id = sent.body.invite.id as string;
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => call(node.url, 'DELETE', `/orgs/${cast.org.slug}/invites/${id}`, { auth: cast.admin.token })),
+      );
+      const outcome = answers.map((a) => `${a.status} ${a.body?.error?.code ?? ''}`.trim()).sort();
+      expect({ round, outcome }).toEqual({ round, outcome: ['204', ...Array(5).fill('404 NOT_FOUND')] });
+      expect(await inviteRows(email)).toEqual([]);
+      const logged = await db.query("select id from audit_logs where org_id = $1 and action = 'invite.revoked' and entity_id = $2", [
+        cast.org.id,
+        id,
+      ]);
+      expect({ round, logged: logged.length }).toEqual({ round, logged: 1 });
+    }
+  });
+});

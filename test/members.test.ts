@@ -400,3 +400,105 @@ describe('a removal, live', () => {
     expect(seen.slice(afterJoin)).toEqual([]);
   });
 });
+
+describe('removals and role changes at once', () => {
+  const auditOf = (orgId: string, userId: string) =>
+    db.query<{ action: string; details: { role?: string; from?: string; to?: string } }>(
+      'select action, details from audit_logs where org_id = $1 and entity_id = $2 order by action',
+      [orgId, userId],
+    );
+
+  it('lets one of several identical removals win: one 204, the rest 404, one audit entry, one broadcast', async () => {
+    const watcher = await connect(node.url, { token: cast.owner.token });
+    const heard = recordAll(watcher);
+    for (let round = 0; round < 5; round++) {
+      const target = await joinAs(node.url, cast.org, 'member', `removed-at-once-${round}`);
+      const targetSocket = await connect(node.url, { token: target.token });
+      const targetHeard = recordAll(targetSocket);
+      const answers = await Promise.all(
+        Array.from({ length: 6 }, () => call(node.url, 'DELETE', members(`/${target.user.id}`), { auth: cast.admin.token })),
+      );
+      const outcome = answers.map((a) => `${a.status} ${a.body?.error?.code ?? ''}`.trim()).sort();
+      expect({ round, outcome }).toEqual({ round, outcome: ['204', ...Array(5).fill('404 NOT_FOUND')] });
+      expect(await roleOf(target)).toBeNull();
+      expect({ round, audit: (await auditOf(cast.org.id, target.user.id)).map((e) => e.action) }).toEqual({
+        round,
+        audit: ['member.added', 'member.removed'],
+      });
+      await barrier(watcher);
+      await barrier(targetSocket);
+      const removals = heard.filter(
+        (e) => e.event === 'org:event' && e.payload.type === 'member.removed' && e.payload.data.userId === target.user.id,
+      );
+      expect({ round, broadcasts: removals.length }).toEqual({ round, broadcasts: 1 });
+      expect({ round, kicks: targetHeard.filter((e) => e.event === 'access:revoked').length }).toEqual({ round, kicks: 1 });
+    }
+  });
+
+  it('orders a role change and a removal of one member: the change lands before the removal, or is answered 404 and not logged', async () => {
+    for (let round = 0; round < 8; round++) {
+      const target = await joinAs(node.url, cast.org, 'member', `changed-and-removed-${round}`);
+      const [changed, removed] = await Promise.all([
+        call(node.url, 'PATCH', members(`/${target.user.id}`), { body: { role: 'viewer' }, auth: cast.admin.token }),
+        call(node.url, 'DELETE', members(`/${target.user.id}`), { auth: cast.admin.token }),
+      ]);
+      expect({ round, removed: removed.status }).toEqual({ round, removed: 204 });
+      expect(await roleOf(target)).toBeNull();
+      const audit = (await auditOf(cast.org.id, target.user.id)).filter((e) => e.action !== 'member.added');
+      if (changed.status === 200) {
+        // The change committed first, so the removal found the member a viewer.
+        expect({ round, audit }).toEqual({
+          round,
+          audit: [
+            { action: 'member.removed', details: { role: 'viewer' } },
+            { action: 'member.role_changed', details: { from: 'member', to: 'viewer' } },
+          ],
+        });
+      } else {
+        expect({ round, status: changed.status, code: changed.body?.error?.code }).toEqual({ round, status: 404, code: 'NOT_FOUND' });
+        expect({ round, audit }).toEqual({ round, audit: [{ action: 'member.removed', details: { role: 'member' } }] });
+      }
+    }
+  });
+});
+
+describe('ids in upper case', () => {
+  it('lets a member leave with their own id in upper case, and announces the id as stored', async () => {
+    const leaver = await joinAs(node.url, cast.org, 'member', 'upper-leaver');
+    const leaverSocket = await connect(node.url, { token: leaver.token });
+    const watcher = await connect(node.url, { token: cast.owner.token });
+    const revoked = nextEvent(leaverSocket, 'access:revoked');
+    const watcherHears = nextEvent(
+      watcher,
+      'org:event',
+      (e) => e.type === 'member.removed' && e.data.userId.toLowerCase() === leaver.user.id,
+    );
+    const answer = await call(node.url, 'DELETE', members(`/${leaver.user.id.toUpperCase()}`), { auth: leaver.token });
+    expect({ status: answer.status, code: answer.body?.error?.code }).toEqual({ status: 204, code: undefined });
+    expect(await roleOf(leaver)).toBeNull();
+    expect(await revoked).toEqual({ orgId: cast.org.id, reason: 'removed' });
+    expect(await watcherHears).toEqual({ orgId: cast.org.id, type: 'member.removed', data: { userId: leaver.user.id } });
+    const [entry] = await db.query<{ action: string; entity_id: string }>(
+      "select action, entity_id from audit_logs where org_id = $1 and action = 'member.left' and lower(entity_id) = $2",
+      [cast.org.id, leaver.user.id],
+    );
+    expect(entry).toEqual({ action: 'member.left', entity_id: leaver.user.id });
+  });
+
+  it("lets an admin change and remove a member by an upper-case id: the member's sockets are told and kicked", async () => {
+    const target = await joinAs(node.url, cast.org, 'member', 'upper-removed');
+    const targetSocket = await connect(node.url, { token: target.token });
+    const upper = members(`/${target.user.id.toUpperCase()}`);
+    const toldOfChange = nextEvent(targetSocket, 'org:event', (e) => e.type === 'member.role_changed');
+    expect((await call(node.url, 'PATCH', upper, { body: { role: 'viewer' }, auth: cast.admin.token })).status).toBe(200);
+    expect(await toldOfChange).toEqual({
+      orgId: cast.org.id,
+      type: 'member.role_changed',
+      data: { userId: target.user.id, role: 'viewer' },
+    });
+    const revoked = nextEvent(targetSocket, 'access:revoked');
+    expect((await call(node.url, 'DELETE', upper, { auth: cast.admin.token })).status).toBe(204);
+    expect(await revoked).toEqual({ orgId: cast.org.id, reason: 'removed' });
+    expect(await roleOf(target)).toBeNull();
+  });
+});

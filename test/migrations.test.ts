@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Orm, openDatabase } from '../server/db/orm.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -27,5 +28,81 @@ describe('migrations', () => {
   it('can be applied to a database that already has them (no-op)', async () => {
     const { orm } = database!;
     expect(await orm.migrator.up()).toEqual([]);
+  });
+});
+
+describe('one pending invitation per (org, email)', () => {
+  let legacy: TestDatabase;
+  let legacyDatabase: { orm: Orm; close: () => Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    legacy = await createTestDatabase();
+    legacyDatabase = await openDatabase({ databaseUrl: legacy.url, dataDir: '' });
+  });
+
+  afterAll(async () => {
+    await legacyDatabase?.close();
+    await legacy?.drop();
+  });
+
+  it('keeps, of the pending duplicates a database already holds, the most recently sent, and then refuses another', async () => {
+    const { orm } = legacyDatabase!;
+    await orm.migrator.up({ to: 'Migration20261205100000_task_lookup_index' });
+    const [orgA, orgB] = [randomUUID(), randomUUID()];
+    for (const org of [orgA, orgB]) {
+      await legacy.query(`insert into organizations (id, created_at, name, slug) values ($1, now(), 'Org', $2)`, [
+        org,
+        `org-${org.slice(0, 8)}`,
+      ]);
+    }
+    const rows: Record<string, string> = {};
+    // [name, org, email, created hours ago, expires in hours, accepted]
+    const seeded: Array<[string, string, string, number, number, boolean]> = [
+      ['first', orgA, 'x@example.test', 5, 163, false],
+      ['second', orgA, 'x@example.test', 3, 165, false],
+      // made first of all, but renewed (sent again) last: its expiry moved, its creation did not
+      ['renewed', orgA, 'x@example.test', 6, 167, false],
+      ['tieOlder', orgA, 'y@example.test', 2, 100, false],
+      ['tieNewer', orgA, 'y@example.test', 1, 100, false],
+      ['accepted', orgA, 'y@example.test', 9, 10, true],
+      ['otherOrg', orgB, 'x@example.test', 4, 164, false],
+      ['expiredAlone', orgB, 'z@example.test', 200, -32, false],
+    ];
+    const now = Date.now();
+    const hours = (n: number) => new Date(now + n * 3_600_000);
+    for (const [name, org, email, createdAgo, expiresIn, accepted] of seeded) {
+      rows[name] = randomUUID();
+      await legacy.query(
+        `insert into invites (id, created_at, org_id, email, role, token_hash, expires_at, accepted_at)
+         values ($1, $2, $3, $4, 'member', $5, $6, $7)`,
+        [
+          rows[name],
+          hours(-createdAgo),
+          org,
+          email,
+          randomUUID().replaceAll('-', '').padEnd(64, '0'),
+          hours(expiresIn),
+          accepted ? hours(0) : null,
+        ],
+      );
+    }
+
+    await orm.migrator.up();
+    const kept = await legacy.query<{ id: string }>('select id from invites order by id');
+    const names = Object.fromEntries(Object.entries(rows).map(([name, id]) => [id, name]));
+    expect(kept.map((row) => names[row.id]).sort()).toEqual(['accepted', 'expiredAlone', 'otherOrg', 'renewed', 'tieNewer'].sort());
+
+    const another = legacy.query(
+      `insert into invites (id, created_at, org_id, email, role, token_hash, expires_at)
+       values ($1, now(), $2, 'x@example.test', 'viewer', $3, now() + interval '1 day')`,
+      [randomUUID(), orgA, 'f'.repeat(64)],
+    );
+    await expect(another).rejects.toMatchObject({ code: '23505', constraint: 'invites_org_id_email_pending_unique' });
+    // Accepted invitations are history: any number of them may name the same email.
+    await legacy.query(
+      `insert into invites (id, created_at, org_id, email, role, token_hash, expires_at, accepted_at)
+       values ($1, now(), $2, 'y@example.test', 'viewer', $3, now(), now())`,
+      [randomUUID(), orgA, 'e'.repeat(64)],
+    );
   });
 });

@@ -10,6 +10,13 @@ export const Invite = defineEntity({
   tableName: 'invites',
   filters: tenantFilter,
   indexes: [{ properties: ['email'] }],
+  // One pending invitation per email in an org: inviting it again renews that one.
+  uniques: [
+    {
+      name: 'invites_org_id_email_pending_unique',
+      expression: 'create unique index "invites_org_id_email_pending_unique" on "invites" ("org_id", "email") where "accepted_at" is null',
+    },
+  ],
   properties: {
     ...baseProperties,
     org: () => p.manyToOne(Organization).deleteRule('cascade').index(),

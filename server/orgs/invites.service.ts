@@ -1,9 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { LockMode } from '@mikro-orm/core';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Role } from '../../shared/roles.js';
 import type { InviteJson, MemberJson } from '../../shared/wire.js';
 import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
 import type { AppContext } from '../context.js';
+import { sql } from '../db/sql-script.js';
 import { identityEm, inTenant } from '../db/tenant.js';
 import { conflict, notFound } from '../errors.js';
 import { User } from '../users/user.entity.js';
@@ -19,7 +22,8 @@ export type InviteOutcome = { member: MemberJson } | { invite: InviteJson };
 /**
  * Invites an email into the org with a role. An email with an account becomes a member at once
  * (`{member}`); one without gets a pending invitation (`{invite}`) and a mail with its link,
- * and becomes a member when it registers. Inviting the same email again renews the invitation.
+ * and becomes a member when it registers. Inviting the same email again, or at the same time, renews
+ * its one pending invitation (`sendInvite`).
  */
 export async function invite(ctx: AppContext, caller: Caller, slug: string, input: { email: string; role: Role }): Promise<InviteOutcome> {
   const email = input.email.toLowerCase();
@@ -36,10 +40,13 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
     }
     await ctx.inviteMailLimit.take(org.id, email);
     const expiresAt = new Date(Date.now() + ctx.config.inviteTtl * 1000);
-    const pending = await em.findOne(Invite, { email, acceptedAt: null });
-    const row = pending ?? em.create(Invite, { org, email, role: input.role, tokenHash: '', expiresAt });
-    Object.assign(row, { role: input.role, tokenHash: hashToken(token), expiresAt, invitedBy: invitedBy(em, caller) });
-    await em.flush();
+    const row = await sendInvite(em, org.id, {
+      email,
+      role: input.role,
+      tokenHash: hashToken(token),
+      invitedById: invitedById(caller),
+      expiresAt,
+    });
     audit(em, org.id, caller, 'member.invited', { type: 'invite', id: row.id }, { email, role: input.role });
     return { kind: 'invite' as const, orgId: org.id, orgName: org.name, invite: toInviteJson(row) };
   });
@@ -65,9 +72,10 @@ export function listInvites(ctx: AppContext, caller: Caller, slug: string): Prom
   });
 }
 
+/** Revokes a pending invitation. Of revocations at once, one wins; the others find it gone (404), as one after it would. */
 export async function revokeInvite(ctx: AppContext, caller: Caller, slug: string, inviteId: string): Promise<void> {
   await withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em, org }) => {
-    const row = await em.findOne(Invite, { id: inviteId, acceptedAt: null });
+    const row = await em.findOne(Invite, { id: inviteId, acceptedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!row) throw notFound('invitation');
     em.remove(row);
     audit(em, org.id, caller, 'invite.revoked', { type: 'invite', id: row.id }, { email: row.email });
@@ -76,7 +84,10 @@ export async function revokeInvite(ctx: AppContext, caller: Caller, slug: string
 
 /**
  * Turns every pending, unexpired invitation for a new account's email into a membership, each in
- * its own org's transaction. Finding them is an identity read across tenants, by email only.
+ * its own org's transaction. Finding them is an identity read across tenants, by email only. An org
+ * holds one pending invitation per email (a unique index); were there more, the one sent last
+ * (`NEWEST_FIRST`) would give the role. Locked, so a revocation at the same time either comes
+ * first (and nothing is accepted) or finds the invitation accepted.
  */
 export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user: { id: string; email: string }): Promise<void> {
   const pending = await identityEm(ctx.orm).find(
@@ -86,7 +97,11 @@ export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user
   );
   for (const orgId of new Set(pending.map((row) => row.org.id))) {
     const member = await inTenant(ctx.orm, orgId, async (em) => {
-      const invites = await em.find(Invite, { email: user.email, acceptedAt: null, expiresAt: { $gt: new Date() } });
+      const invites = await em.find(
+        Invite,
+        { email: user.email, acceptedAt: null, expiresAt: { $gt: new Date() } },
+        { orderBy: NEWEST_FIRST, lockMode: LockMode.PESSIMISTIC_WRITE },
+      );
       if (invites.length === 0 || (await em.count(Membership, { user: user.id }))) return null;
       const now = new Date();
       for (const row of invites) row.acceptedAt = now;
@@ -112,8 +127,33 @@ function hashToken(token: string): string {
   return createHash('sha256').update(token).digest('hex');
 }
 
-function invitedBy(em: Parameters<typeof audit>[0], caller: Caller) {
-  return caller.principal.kind === 'user' ? em.getReference(User, caller.principal.userId) : null;
+/** The invitation sent last first: the latest expiry (a renewal moves it), then the latest row. */
+const NEWEST_FIRST = { expiresAt: 'desc', createdAt: 'desc', id: 'desc' } as const;
+
+/**
+ * Writes the org's one pending invitation for `invite.email`: a new row, or the pending one renewed
+ * (role, token, sender, expiry) in the same statement. The partial unique index makes invitations
+ * of one email at once queue on each other and renew one row, never add a second. The statement
+ * names only the org's own rows (`org_id` is in the conflict target, and row-level security holds
+ * it to the tenant); the row is then read back through the tenant filter.
+ */
+async function sendInvite(
+  em: EntityManager,
+  orgId: string,
+  invite: { email: string; role: Role; tokenHash: string; invitedById: string | null; expiresAt: Date },
+): Promise<IInvite> {
+  const [row] = await em.execute<Array<{ id: string }>>(
+    ...sql`insert into invites (id, created_at, org_id, email, role, token_hash, invited_by_id, expires_at)
+      values (${randomUUID()}, ${new Date()}, ${orgId}, ${invite.email}, ${invite.role}, ${invite.tokenHash}, ${invite.invitedById}, ${invite.expiresAt})
+      on conflict (org_id, email) where accepted_at is null do update
+      set role = excluded.role, token_hash = excluded.token_hash, invited_by_id = excluded.invited_by_id, expires_at = excluded.expires_at
+      returning id`.bound(),
+  );
+  return em.findOneOrFail(Invite, { id: row!.id });
+}
+
+function invitedById(caller: Caller): string | null {
+  return caller.principal.kind === 'user' ? caller.principal.userId : null;
 }
 
 function toInviteJson(row: IInvite): InviteJson {

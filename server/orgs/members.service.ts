@@ -26,40 +26,45 @@ export function requireOwnerFor(access: Access, ...roles: Role[]): void {
   }
 }
 
-/** Changes a member's role. The last owner cannot be demoted (400). */
+/**
+ * Changes a member's role. The last owner cannot be demoted (400). A change that comes while the
+ * member is being removed waits for the removal, then finds no member (404).
+ */
 export async function changeRole(ctx: AppContext, caller: Caller, slug: string, userId: string, role: Role): Promise<MemberJson> {
   const changed = await withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em, org, access }) => {
-    const membership = await findMember(em, userId);
+    const membership = await lockMember(em, userId);
     requireOwnerFor(access, membership.role, role);
     const from = membership.role;
     if (from === role) return { orgId: org.id, member: toMemberJson(membership), changed: false };
     if (from === 'owner') await refuseLastOwner(em, 'demoted');
     membership.role = role;
-    audit(em, org.id, caller, 'member.role_changed', { type: 'user', id: userId }, { from, to: role });
+    audit(em, org.id, caller, 'member.role_changed', { type: 'user', id: membership.user.id }, { from, to: role });
     return { orgId: org.id, member: toMemberJson(membership), changed: true };
   });
-  if (changed.changed) ctx.broadcaster.orgEvent(changed.orgId, 'member.role_changed', { userId, role });
+  if (changed.changed) ctx.broadcaster.orgEvent(changed.orgId, 'member.role_changed', { userId: changed.member.user.id, role });
   return changed.member;
 }
 
 /**
  * Removes a member, or lets a member leave (their own id). Admins remove members but not owners;
  * owners remove anyone. The last owner can be neither removed nor leave (400). Their sockets
- * lose the org's rooms on every node once this commits.
+ * lose the org's rooms on every node once this commits. Of removals of one member at once, one
+ * wins; the others wait for it and find no member (404), as a removal after it would.
  */
 export async function removeMember(ctx: AppContext, caller: Caller, slug: string, userId: string): Promise<void> {
-  const leaving = caller.principal.kind === 'user' && caller.principal.userId === userId;
-  const orgId = await withOrg(ctx, caller.principal, slug, leaving ? 'board:read' : 'members:manage', async ({ em, org, access }) => {
-    const membership = await findMember(em, userId);
+  const leaving = caller.principal.kind === 'user' && sameId(caller.principal.userId, userId);
+  const removed = await withOrg(ctx, caller.principal, slug, leaving ? 'board:read' : 'members:manage', async ({ em, org, access }) => {
+    const membership = await lockMember(em, userId);
     if (!leaving) requireOwnerFor(access, membership.role);
     if (membership.role === 'owner') await refuseLastOwner(em, leaving ? 'leave' : 'removed');
     em.remove(membership);
     const action = leaving ? 'member.left' : 'member.removed';
-    audit(em, org.id, caller, action, { type: 'user', id: userId }, { role: membership.role });
-    return org.id;
+    audit(em, org.id, caller, action, { type: 'user', id: membership.user.id }, { role: membership.role });
+    return { orgId: org.id, userId: membership.user.id };
   });
-  ctx.broadcaster.revoke({ userId }, orgId, 'removed');
-  ctx.broadcaster.orgEvent(orgId, 'member.removed', { userId });
+  // The id as stored: the user's private room, and what clients compare, are spelt with it.
+  ctx.broadcaster.revoke({ userId: removed.userId }, removed.orgId, 'removed');
+  ctx.broadcaster.orgEvent(removed.orgId, 'member.removed', { userId: removed.userId });
 }
 
 /** The caller leaves the org. */
@@ -67,14 +72,44 @@ export function leaveOrg(ctx: AppContext, caller: Caller, slug: string): Promise
   return removeMember(ctx, caller, slug, requireUser(caller.principal).userId);
 }
 
-async function findMember(em: EntityManager, userId: string): Promise<IMembership> {
-  const membership = await em.findOne(Membership, { user: userId }, { populate: ['user'] });
+/**
+ * Whether two UUIDs are one, compared as PostgreSQL compares them, whatever their case: a path may
+ * spell an id in upper case, a token spells it as stored.
+ */
+function sameId(a: string, b: string): boolean {
+  return a.toLowerCase() === b.toLowerCase();
+}
+
+/**
+ * The member's row, locked until the transaction ends, so that changes to one member queue: one
+ * that waited on a removal finds no row (404) instead of changing or removing it again. An owner's
+ * row is locked after the owners' rows (`lockOwners`), in the order `refuseLastOwner` locks them,
+ * so that two owners changing each other at once queue instead of deadlocking. (A member made an
+ * owner between the two reads is locked before the owners; should that deadlock, PostgreSQL
+ * refuses one of the two, and nothing is written.)
+ */
+async function lockMember(em: EntityManager, userId: string): Promise<IMembership> {
+  const seen = await em.findOne(Membership, { user: userId }, { fields: ['role'] });
+  if (!seen) throw notFound('member');
+  if (seen.role === 'owner') await lockOwners(em);
+  const membership = await em.findOne(Membership, { user: userId }, { lockMode: LockMode.PESSIMISTIC_WRITE, refresh: true });
   if (!membership) throw notFound('member');
+  await em.populate(membership, ['user']);
   return membership;
+}
+
+/** Locks the org's owners' rows, in id order, and counts them. */
+async function lockOwners(em: EntityManager): Promise<number> {
+  const owners = await em.find(
+    Membership,
+    { role: 'owner' },
+    { fields: ['id'], orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
+  );
+  return owners.length;
 }
 
 /** Locks the owners' rows first, so two owners demoting each other (or leaving) at once cannot both pass. */
 async function refuseLastOwner(em: EntityManager, what: 'demoted' | 'removed' | 'leave'): Promise<void> {
-  const owners = (await em.find(Membership, { role: 'owner' }, { fields: ['id'], lockMode: LockMode.PESSIMISTIC_WRITE })).length;
+  const owners = await lockOwners(em);
   if (owners <= 1) throw invalid(what === 'leave' ? 'the last owner cannot leave the organization' : `the last owner cannot be ${what}`);
 }
