@@ -15,6 +15,7 @@ import { registerTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { openDatabase } from './db/orm.js';
+import { settleDatabaseWork } from './db/settle.js';
 import { answerInTime } from './http/answer-deadline.js';
 import { answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
@@ -44,8 +45,9 @@ export interface TaskFlow {
   /**
    * Stops: the socket events and HTTP requests under way are carried through and answered first
    * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`); then each socket's connection
-   * closes once what is queued for it is written (at most `CLOSE_MS`), and the HTTP server, Redis
-   * and the database close.
+   * closes once what is queued for it is written (at most `CLOSE_MS`), and the HTTP server closes;
+   * database work that outlived its answer gets `SETTLE_MS` to end, and what then still runs is
+   * cancelled (`settleDatabaseWork`); Redis and the database close.
    */
   close(): Promise<void>;
 }
@@ -54,6 +56,8 @@ export interface TaskFlow {
 const DRAIN_MS = 10_000;
 /** How long a stop then waits for the sockets' last packets to be written. */
 const CLOSE_MS = 2_000;
+/** How long a stop waits for database work that outlived its answer before cancelling it. */
+const SETTLE_MS = 5_000;
 
 /** Builds the whole server without opening a port: tests build as many as they need. */
 export interface BuildOptions {
@@ -149,6 +153,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       const ioClosed = new Promise<void>((resolve) => io.close(() => resolve()));
       await app.close();
       await ioClosed;
+      // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
+      const cancelled = await settleDatabaseWork(database.orm, SETTLE_MS);
+      if (cancelled > 0) app.log.warn({ cancelled }, 'statements still running at the stop were cancelled');
       await redis?.close();
       await database.close();
     },

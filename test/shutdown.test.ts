@@ -3,10 +3,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../shared/events.js';
 import type { BoardEventJson, ColumnJson, ProjectJson } from '../shared/wire.js';
 import { api, createProject, type HttpAnswer } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
+import { startRedis } from './support/processes.js';
 import { type Cast, castOrg } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, recordBoardEvents, request } from './support/sockets.js';
 
 // A node being stopped (SIGTERM on a deploy) answers what it has taken before it lets go of its
 // sockets: a change under way is committed and acknowledged, and its event broadcast, while one
@@ -84,7 +85,8 @@ describe('stopping a node', () => {
       await eventually(async () => {
         expect(node!.server.ctx.inFlight.size).toBe(underWay.length + 1); // the socket events and the move
         const waiting = await db.query(`select 1 from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [db.name]);
-        expect(waiting).toHaveLength(3); // the board's first message, the create, the move
+        // The board's first message, and the first of the create and the move (the other waits its turn on the node).
+        expect(waiting).toHaveLength(2);
       });
 
       const url = node!.url;
@@ -117,5 +119,58 @@ describe('stopping a node', () => {
     expect(strangerSeen).toEqual([]); // another org's socket, closed with the rest, heard none of it
     const titles = await db.query<{ title: string }>('select title from tasks where project_id = $1 order by title', [project.id]);
     expect(titles.map((row) => row.title)).toEqual(['alice 0', 'alice 1', 'alice 2', 'created during the stop']);
+  });
+});
+
+describe('database work that outlives its answer at a stop', () => {
+  /** Two nodes on a Redis of their own; node A answers at 2 s. A change on A waits on its board's row. */
+  async function stopWithAChangeWaiting(releaseWhen: (stopped: { socketGone: Promise<unknown>; closing: Promise<void> }) => Promise<unknown>) {
+    const redis = await startRedis();
+    const nodeA = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url, ANSWER_DEADLINE: '2s' });
+    const nodeB = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url });
+    try {
+      const { project: board, columns: [todo] } = await createProject(nodeA.url, cast.org);
+      const writer = await connect(nodeA.url, { token: cast.owner.token });
+      const viewer = await connect(nodeB.url, { token: cast.member.token });
+      await ok(viewer, 'board:join', { projectId: board.id });
+      const created = nextEvent(viewer, 'board:event');
+      const { task } = await ok(writer, 'task:create', { projectId: board.id, columnId: todo!.id, title: 'before' });
+      await created; // B hears A's events
+      const seen = recordBoardEvents(viewer);
+      const release = await holdLock(db, `select 1 from projects where id = '${board.id}' for update`);
+      const answer = request(writer, 'task:update', { taskId: task.id, patch: { title: 'while stopping' } });
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+      const socketGone = disconnected(writer);
+      const closing = nodeA.close();
+      expect(await answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } }); // at the deadline
+      await releaseWhen({ socketGone, closing });
+      await release();
+      await closing;
+      return { seen, task, board };
+    } finally {
+      await nodeB.close();
+      await redis.stop();
+    }
+  }
+
+  it('broadcasts, on the other nodes, a change that commits after its answer while the node stops', async () => {
+    // The row is let go once A has closed its sockets, while it waits for its database work.
+    const { seen, task } = await stopWithAChangeWaiting(({ socketGone }) => socketGone);
+    const [row] = await db.query<{ title: string }>('select title from tasks where id = $1', [task.id]);
+    expect(row!.title).toBe('while stopping');
+    await eventually(() => expect(seen.map((event) => (event.data as { task: { title: string } }).task.title)).toEqual(['while stopping']));
+  });
+
+  it('cancels a change still waiting when the node has waited long enough: nothing commits once it is gone', async () => {
+    const { seen, task, board } = await stopWithAChangeWaiting(({ closing }) => closing);
+    // The row is let go only once A (and B) closed: A's session, had it still waited, would commit now.
+    await eventually(async () => {
+      const sessions = await db.query(`select 1 from pg_stat_activity where datname = $1 and application_name = 'taskflow'`, [db.name]);
+      expect(sessions).toEqual([]);
+    });
+    const [row] = await db.query<{ title: string }>('select title from tasks where id = $1', [task.id]);
+    expect(row!.title).toBe('before');
+    expect(await db.query('select seq from board_events where project_id = $1 and seq > 1', [board.id])).toEqual([]);
+    expect(seen).toEqual([]);
   });
 });
