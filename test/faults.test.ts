@@ -8,7 +8,6 @@ import { addMember, api, createOrg, createProject, type HttpAnswer, registerUser
 import { barrier } from './support/governance.js';
 import { type PrivatePostgres, startPrivatePostgres } from './support/private-postgres.js';
 import { httpStatus } from './support/processes.js';
-import { RUNNING_PER_PRINCIPAL } from '../server/realtime/ack.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 
@@ -376,8 +375,8 @@ describe('a crash while changes are in flight', () => {
   // - sent: right as they are sent (a real race: connect, BEGIN or the first queries are cut);
   // - first-ack: once the first is acknowledged (the rest are queued inside their transactions on
   //   the board's row lock, or committing);
-  // - locked: while every one its user may run at once waits inside its transaction on the board's row lock,
-  //   held by the test (deterministically cut mid-transaction).
+  // - locked: while the board's first waits inside its transaction on the board's row lock, held by
+  //   the test (deterministically cut mid-transaction), and the rest wait their turn on the node.
   it.each<{ cut: Cut; when: string }>([
     { cut: 'frozen', when: 'before the server notices, on its dead pooled connections' },
     { cut: 'sent', when: 'as soon as they are sent' },
@@ -408,7 +407,11 @@ describe('a crash while changes are in flight', () => {
         await new Promise<void>((resolve) => process.nextTick(() => resolve(cluster!.crashWhileFrozen())));
       } else {
         if (cut === 'first-ack') await Promise.race(pending);
-        if (holder) await eventually(async () => expect(await lockWaiters()).toBe(RUNNING_PER_PRINCIPAL), 5000);
+        if (holder)
+          await eventually(async () => {
+            expect(node!.server.ctx.inFlight.size).toBe(payloads.length);
+            expect(await lockWaiters()).toBe(1); // the board's others wait their turn (BoardTurns)
+          }, 5000);
         await cluster!.crash();
       }
       await holder?.end().catch(() => {});
