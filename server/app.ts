@@ -17,8 +17,9 @@ import type { AppContext } from './context.js';
 import { openDatabase } from './db/orm.js';
 import { settleDatabaseWork } from './db/settle.js';
 import { answerInTime } from './http/answer-deadline.js';
-import { answerFrameworkError, registerErrorHandling } from './http/errors.js';
+import { answerClientError, answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
+import { requestTimeouts } from './http/request-timeout.js';
 import { InFlight } from './in-flight.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, type Mailer } from './mail/mailer.js';
@@ -63,6 +64,8 @@ const SETTLE_MS = 5_000;
 export interface BuildOptions {
   /** Where mail goes; by default it is logged. */
   mailer?: Mailer;
+  /** For tests only: how long a request may take to arrive (`REQUEST_TIMEOUT_MS` otherwise). */
+  requestTimeoutMs?: number;
 }
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<TaskFlow> {
@@ -71,6 +74,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     bodyLimit: MAX_MESSAGE_BYTES,
     forceCloseConnections: true,
     frameworkErrors: answerFrameworkError,
+    clientErrorHandler: answerClientError,
+    trustProxy: config.trustProxy,
+    ...requestTimeouts(options.requestTimeoutMs),
   });
   const database = await openDatabase(config, {
     warn: (message) => app.log.warn({ driver: 'knex' }, String(message)),
@@ -113,9 +119,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   await app.register(
     healthRoutes({
       database: async () => {
-        const [setting] = await database.orm.em.getConnection().execute<Array<{ read_only: string }>>(
-          "select current_setting('transaction_read_only') as read_only",
-        );
+        const [setting] = await database.orm.em
+          .getConnection()
+          .execute<Array<{ read_only: string }>>("select current_setting('transaction_read_only') as read_only");
         return setting?.read_only === 'on' ? 'read-only' : 'ok';
       },
       ...(redis ? { redis: redis.ping } : {}),

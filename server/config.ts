@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -22,6 +23,44 @@ const urlList = z
       .filter(Boolean),
   )
   .pipe(z.array(z.url()));
+
+const PROXY_EXAMPLE = 'give true, or the proxy addresses and CIDR ranges (e.g. 10.0.0.5,10.1.0.0/16)';
+
+/**
+ * Whose `X-Forwarded-For` to believe (Fastify's `trustProxy`): `true` (any peer), or the proxies'
+ * addresses and CIDR ranges (and proxy-addr's names `loopback`, `linklocal`, `uniquelocal`). Not a
+ * hop count: it cannot tell the proxy from a client that connects directly and forges the header,
+ * which is why Fastify 5 ignores one (it would silently trust nobody).
+ */
+const trustProxy = z.string().transform((text, ctx): boolean | string[] => {
+  const value = text.trim();
+  if (value === 'true') return true;
+  if (value === 'false') return false;
+  if (/^\d+$/.test(value)) {
+    ctx.addIssue({ code: 'custom', message: `a hop count cannot tell the proxy from a client that connects directly; ${PROXY_EXAMPLE}` });
+    return z.NEVER;
+  }
+  const entries = value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
+  const bad = entries.find((entry) => !isProxyAddress(entry));
+  if (bad !== undefined) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(bad)} is not an IP address or CIDR range; ${PROXY_EXAMPLE}` });
+    return z.NEVER;
+  }
+  return entries;
+});
+
+function isProxyAddress(entry: string): boolean {
+  if (['loopback', 'linklocal', 'uniquelocal'].includes(entry)) return true;
+  const [address = '', prefix, ...rest] = entry.split('/');
+  const family = isIP(address);
+  if (family === 0 || rest.length > 0) return false;
+  if (prefix === undefined) return true;
+  // proxy-addr refuses a /0 too: a range that holds every address is `true`.
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (family === 4 ? 32 : 128);
+}
 
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
@@ -48,6 +87,7 @@ const envSchema = z.object({
   PRESENCE_REFRESH: duration.default(10),
   PUBLIC_URL: z.url().optional(),
   INVITE_TTL: duration.default(7 * 86400),
+  TRUST_PROXY: trustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -79,6 +119,11 @@ export interface Config {
   publicUrl: string;
   /** How long an invitation stays valid, in seconds. */
   inviteTtl: number;
+  /**
+   * Whose `X-Forwarded-For` gives the client's address (`request.ip`: the login throttle, the audit
+   * log): false for nobody (the TCP peer is the client), true for any peer, or the proxies' addresses.
+   */
+  trustProxy: boolean | string[];
   logLevel: string;
 }
 
@@ -117,6 +162,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     presenceRefresh: e.PRESENCE_REFRESH,
     publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     inviteTtl: e.INVITE_TTL,
+    trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };
 }

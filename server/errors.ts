@@ -130,7 +130,8 @@ export function toWireError(error: unknown): { error: WireError; unexpected: boo
   if (isUnavailable(error) || isUnavailable(driverCause(error))) {
     return { error: { code: 'UNAVAILABLE', message: 'the database is unavailable; try again' }, unexpected: true };
   }
-  if (isTryAgain(error)) return { error: { code: 'UNAVAILABLE', message: 'the database refused the change for now; try again' }, unexpected: true };
+  if (isTryAgain(error))
+    return { error: { code: 'UNAVAILABLE', message: 'the database refused the change for now; try again' }, unexpected: true };
   return { error: { code: 'INTERNAL', message: 'internal error' }, unexpected: true };
 }
 

@@ -133,7 +133,9 @@ describe('a database that refuses a change for now', () => {
         await release();
       }
     }
-    expect(await db.query('select p.seq, t.title from projects p join tasks t on t.project_id = p.id where t.id = $1', [taskId])).toEqual([before]);
+    expect(await db.query('select p.seq, t.title from projects p join tasks t on t.project_id = p.id where t.id = $1', [taskId])).toEqual([
+      before,
+    ]);
     const after = await ok(socket, 'task:update', { taskId, patch: { title: 'After the cancels' } });
     await eventually(() => expect(seen.map((event) => event.seq)).toEqual([after.event.seq]));
     expect(after.event.seq).toBe(before!.seq + 1);

@@ -73,12 +73,13 @@ describe("one board's row held for long", () => {
       }),
     );
     const tasks = await Promise.all(
-      Array.from({ length: 12 }, (_, i) => ok(socket, 'task:create', { projectId: held.project.id, columnId: held.columns[0]!.id, title: `t${i}` })),
+      Array.from({ length: 12 }, (_, i) =>
+        ok(socket, 'task:create', { projectId: held.project.id, columnId: held.columns[0]!.id, title: `t${i}` }),
+      ),
     );
     const release = await holdLock(db, `select 1 from projects where id = '${held.project.id}' for update`);
-    let moves: Array<Promise<unknown>> = [];
+    const moves = tasks.map(({ task }, i) => request(movers[i % 3]!, 'task:move', { taskId: task.id, columnId: held.columns[1]!.id }));
     try {
-      moves = tasks.map(({ task }, i) => request(movers[i % 3]!, 'task:move', { taskId: task.id, columnId: held.columns[1]!.id }));
       await eventually(async () => {
         expect(node.server.ctx.inFlight.size).toBe(12);
         expect(await lockWaiters(db)).toBeGreaterThan(0);

@@ -124,12 +124,17 @@ describe('stopping a node', () => {
 
 describe('database work that outlives its answer at a stop', () => {
   /** Two nodes on a Redis of their own; node A answers at 2 s. A change on A waits on its board's row. */
-  async function stopWithAChangeWaiting(releaseWhen: (stopped: { socketGone: Promise<unknown>; closing: Promise<void> }) => Promise<unknown>) {
+  async function stopWithAChangeWaiting(
+    releaseWhen: (stopped: { socketGone: Promise<unknown>; closing: Promise<void> }) => Promise<unknown>,
+  ) {
     const redis = await startRedis();
     const nodeA = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url, ANSWER_DEADLINE: '2s' });
     const nodeB = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url });
     try {
-      const { project: board, columns: [todo] } = await createProject(nodeA.url, cast.org);
+      const {
+        project: board,
+        columns: [todo],
+      } = await createProject(nodeA.url, cast.org);
       const writer = await connect(nodeA.url, { token: cast.owner.token });
       const viewer = await connect(nodeB.url, { token: cast.member.token });
       await ok(viewer, 'board:join', { projectId: board.id });

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { Caller } from '../auth/caller.js';
@@ -35,7 +36,16 @@ export function pathId(request: FastifyRequest, name: string, what: string): str
 /** The caller of an authenticated route, with what the audit log keeps of the request. */
 export function callerOf(request: FastifyRequest, scopeOrgId?: string): Caller {
   const userAgent = request.headers['user-agent'];
-  return { principal: request.principal, scopeOrgId, ip: request.ip ?? null, userAgent: userAgent ? userAgent.slice(0, 500) : null };
+  return { principal: request.principal, scopeOrgId, ip: clientIp(request), userAgent: userAgent ? userAgent.slice(0, 500) : null };
+}
+
+/**
+ * The client's address: the forwarded one behind a trusted proxy (`TRUST_PROXY`), else the TCP
+ * peer's. What `X-Forwarded-For` names is taken as the client wrote it, so a value that is no
+ * address at all (any text, any length) gives the peer's instead.
+ */
+export function clientIp(request: FastifyRequest): string {
+  return isIP(request.ip) ? request.ip : (request.socket.remoteAddress ?? 'unknown');
 }
 
 export function pathSlug(request: FastifyRequest): string {

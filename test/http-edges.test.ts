@@ -1,0 +1,288 @@
+import { randomUUID } from 'node:crypto';
+import net from 'node:net';
+import { io } from 'socket.io-client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../server/config.js';
+import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, ok } from './support/sockets.js';
+
+// The HTTP layer under the routes: who the client is behind a proxy (TRUST_PROXY), what the HTTP
+// parser's own refusals answer, and how long a request may take to arrive.
+let db: TestDatabase;
+let node: RunningServer; // no TRUST_PROXY: forwarded headers are nobody's word
+let proxied: RunningServer; // behind a proxy on 127.0.0.1 (TRUST_PROXY=127.0.0.1)
+let alice: TestUser;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // No REDIS_URL: each node counts failed logins in memory, so every count here starts at zero.
+  node = await startServer({ DATABASE_URL: db.url });
+  proxied = await startServer({ DATABASE_URL: db.url, TRUST_PROXY: '127.0.0.1' });
+  alice = await registerUser(node.url, 'alice');
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await proxied?.close();
+  await db?.drop();
+});
+
+/** A JSON POST to `/api/v1` with extra headers (`X-Forwarded-For`, as a proxy adds it). */
+async function post(base: string, path: string, body: unknown, headers: Record<string, string>, token?: string) {
+  const response = await fetch(`${base}/api/v1${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers, ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, body: text ? JSON.parse(text) : null };
+}
+
+describe('TRUST_PROXY', () => {
+  const parse = (value: string | undefined) => loadConfig({ JWT_SECRET: TEST_JWT_SECRET, TRUST_PROXY: value }).trustProxy;
+
+  it('trusts no forwarded header unless set, and takes true or a list of addresses and CIDR ranges', () => {
+    expect(parse(undefined)).toBe(false);
+    expect(parse('')).toBe(false);
+    expect(parse('false')).toBe(false);
+    expect(parse('true')).toBe(true);
+    expect(parse('10.0.0.1, 192.168.0.0/16,loopback, fd00::/8,::1')).toEqual(['10.0.0.1', '192.168.0.0/16', 'loopback', 'fd00::/8', '::1']);
+  });
+
+  it.each([
+    ['a hop count', '1'],
+    ['a host name', 'proxy.internal'],
+    ['a prefix past the address length', '10.0.0.0/33'],
+    ['an empty range', '10.0.0.0/0'],
+    ['half an address', '10.0.0'],
+  ])('stops start-up on %s, with one line naming TRUST_PROXY', (_, value) => {
+    expect(() => parse(value)).toThrow(ConfigError);
+    expect(() => parse(value)).toThrow(/^invalid configuration: TRUST_PROXY: [^\n]+$/);
+  });
+
+  it('gives the audit log the forwarded client only from a trusted proxy', async () => {
+    const forwarded = { 'x-forwarded-for': '203.0.113.5' };
+    const viaProxy = await post(
+      proxied.url,
+      '/orgs',
+      { name: 'Proxied', slug: `proxied-${randomUUID().slice(0, 8)}` },
+      forwarded,
+      alice.token,
+    );
+    const direct = await post(node.url, '/orgs', { name: 'Direct', slug: `direct-${randomUUID().slice(0, 8)}` }, forwarded, alice.token);
+    expect([viaProxy.status, direct.status]).toEqual([201, 201]);
+
+    const ipOf = async (slug: string) => {
+      const log = await api(node.url, 'GET', `/orgs/${slug}/audit-log`, undefined, alice.token);
+      return log.body.entries.find((entry: { action: string }) => entry.action === 'org.created')?.ip;
+    };
+    expect(await ipOf(viaProxy.body.org.slug)).toBe('203.0.113.5');
+    expect(await ipOf(direct.body.org.slug)).toBe('127.0.0.1');
+  });
+
+  it('takes the peer for the client where the forwarded value is no address (what a client wrote, of any length)', async () => {
+    const made = await post(
+      proxied.url,
+      '/orgs',
+      { name: 'Forged', slug: `forged-${randomUUID().slice(0, 8)}` },
+      { 'x-forwarded-for': `not-an-address-${'x'.repeat(200)}` },
+      alice.token,
+    );
+    expect(made.status).toBe(201);
+    const log = await api(proxied.url, 'GET', `/orgs/${made.body.org.slug}/audit-log`, undefined, alice.token);
+    expect(log.body.entries.find((entry: { action: string }) => entry.action === 'org.created')?.ip).toBe('127.0.0.1');
+  });
+
+  it('throttles failed logins per forwarded client behind a trusted proxy, not for everyone behind it', async () => {
+    const victim = await registerUser(proxied.url, 'victim');
+    const attacker = { 'x-forwarded-for': '203.0.113.7' };
+    const guess = (headers: Record<string, string>) =>
+      post(proxied.url, '/auth/login', { email: `ghost-${randomUUID()}@example.test`, password: 'guess' }, headers);
+
+    const guesses = await Promise.all(Array.from({ length: 50 }, () => guess(attacker)));
+    expect(guesses.map((answer) => answer.status)).toEqual(Array(50).fill(401));
+    expect((await guess(attacker)).status).toBe(429);
+    // The proxy appends the address it saw to what the client sent: a forged entry before it changes nothing.
+    expect((await guess({ 'x-forwarded-for': '198.51.100.99, 203.0.113.7' })).status).toBe(429);
+
+    const login = await post(
+      proxied.url,
+      '/auth/login',
+      { email: victim.email, password: 'correct horse battery' },
+      { 'x-forwarded-for': '198.51.100.7' },
+    );
+    expect(login.status).toBe(200);
+  }, 120_000);
+});
+
+interface RawAnswer {
+  status: number;
+  headers: Record<string, string>;
+  body: any;
+}
+
+/**
+ * Writes `raw` on a connection of its own and reads until the server closes it; rejects when the
+ * server keeps it open past `ms` (`drip`, if given, is written every 100 ms meanwhile). Answers
+ * what came back and how long after connecting the server closed.
+ */
+function exchange(url: string, raw: string, { ms = 5000, drip }: { ms?: number; drip?: string } = {}) {
+  return new Promise<{ text: string; elapsedMs: number }>((resolve, reject) => {
+    const socket = net.connect(Number(new URL(url).port), '127.0.0.1');
+    let text = '';
+    let started = Date.now();
+    const dripping = drip === undefined ? undefined : setInterval(() => socket.write(drip), 100);
+    const giveUp = setTimeout(() => {
+      clearInterval(dripping);
+      socket.destroy();
+      reject(new Error(`the server kept the connection open for ${ms} ms; it sent: ${JSON.stringify(text.slice(0, 200))}`));
+    }, ms);
+    socket.on('connect', () => {
+      started = Date.now();
+      socket.write(raw);
+    });
+    socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+    socket.on('error', () => {}); // a drip written after the server closed: EPIPE
+    socket.on('close', () => {
+      clearInterval(dripping);
+      clearTimeout(giveUp);
+      resolve({ text, elapsedMs: Date.now() - started });
+    });
+  });
+}
+
+function parseAnswer(text: string): RawAnswer {
+  const split = text.indexOf('\r\n\r\n');
+  const [statusLine, ...lines] = text.slice(0, split).split('\r\n');
+  const headers = Object.fromEntries(
+    lines.map((line) => [line.slice(0, line.indexOf(':')).toLowerCase(), line.slice(line.indexOf(':') + 1).trim()]),
+  );
+  const body = text.slice(split + 4);
+  expect(Number(headers['content-length'])).toBe(Buffer.byteLength(body, 'latin1'));
+  return { status: Number(statusLine!.split(' ')[1]), headers, body: JSON.parse(body) };
+}
+
+describe("the HTTP parser's refusals", () => {
+  const big = 'a'.repeat(20_000);
+
+  it.each([
+    [
+      'Content-Length with Transfer-Encoding',
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n',
+    ],
+    [
+      'two different Content-Lengths',
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\n\r\n{}',
+    ],
+    [
+      'the same Content-Length twice',
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 2\r\n\r\n{}',
+    ],
+    [
+      'a Content-Length that is not a number',
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: abc\r\n\r\n{}',
+    ],
+    ['a header line without a colon', 'GET /api/v1/me HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n'],
+    ['an unknown method', 'FOO /api/v1/me HTTP/1.1\r\nHost: x\r\n\r\n'],
+    [
+      'a broken chunk size',
+      'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n',
+    ],
+  ])('answers %s with 400 VALIDATION_FAILED in the contract shape, and closes the connection', async (_, raw) => {
+    const answer = parseAnswer((await exchange(node.url, raw)).text);
+    expect(answer.status).toBe(400);
+    expect(answer.body).toEqual({ error: { code: 'VALIDATION_FAILED', message: expect.any(String) } });
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect(answer.headers.connection).toBe('close');
+    expect((await api(node.url, 'GET', '/me', undefined, alice.token)).status).toBe(200);
+  });
+
+  it.each([
+    ['a header over 16 KB', `GET /api/v1/me HTTP/1.1\r\nHost: x\r\nX-Big: ${big}\r\n\r\n`],
+    ['a URL over 16 KB', `GET /api/v1/orgs/${big} HTTP/1.1\r\nHost: x\r\n\r\n`],
+  ])('answers %s with 431 PAYLOAD_TOO_LARGE in the contract shape, and closes the connection', async (_, raw) => {
+    const answer = parseAnswer((await exchange(node.url, raw)).text);
+    expect(answer.status).toBe(431);
+    expect(answer.body).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
+    expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect(answer.headers.connection).toBe('close');
+    expect((await api(node.url, 'GET', '/me', undefined, alice.token)).status).toBe(200);
+  });
+});
+
+describe('slow clients', () => {
+  const TIMEOUT_MS = 1000;
+  let slow: RunningServer;
+  let user: TestUser;
+  let projectId: string;
+
+  beforeAll(async () => {
+    slow = await startServer({ DATABASE_URL: db.url }, { requestTimeoutMs: TIMEOUT_MS });
+    user = await registerUser(slow.url, 'patient');
+    ({
+      project: { id: projectId },
+    } = await createProject(slow.url, await createOrg(slow.url, user)));
+  });
+
+  afterAll(async () => {
+    await slow?.close();
+  });
+
+  /** A socket.io client on long-polling only: its GET is held open while the server has nothing to send. */
+  function connectPolling(): Promise<ClientSocket> {
+    const socket: ClientSocket = io(slow.url, {
+      auth: { token: user.token },
+      transports: ['polling'],
+      reconnection: false,
+      forceNew: true,
+    });
+    return new Promise((resolve, reject) => {
+      socket.once('connect', () => resolve(socket));
+      socket.once('connect_error', reject);
+    });
+  }
+
+  const login = 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n';
+
+  it.each([
+    ['a body', `${login}{"email":"`],
+    ['headers', 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nX-Slow: '],
+  ])(
+    'cuts off %s sent a byte at a time once the request timeout passes, serving everyone else meanwhile',
+    async (_, start) => {
+      const polling = await connectPolling();
+      const websocket = await connect(slow.url, { token: user.token });
+      const dropped: string[] = [];
+      polling.on('disconnect', (reason) => dropped.push(`polling: ${reason}`));
+      websocket.on('disconnect', (reason) => dropped.push(`websocket: ${reason}`));
+      let pollsAnswered = 0;
+      polling.io.engine.transport.on('pollComplete', () => pollsAnswered++);
+
+      try {
+        const trickle = exchange(slow.url, start, { ms: TIMEOUT_MS + 5000, drip: 'a' });
+        const meanwhile = await api(slow.url, 'GET', '/me', undefined, user.token);
+        expect(meanwhile.status).toBe(200);
+
+        const { text, elapsedMs } = await trickle;
+        expect(elapsedMs).toBeGreaterThanOrEqual(TIMEOUT_MS);
+        expect(elapsedMs).toBeLessThan(TIMEOUT_MS + 1500);
+        const answer = parseAnswer(text);
+        expect(answer.status).toBe(408);
+        expect(answer.body).toEqual({ error: { code: 'VALIDATION_FAILED', message: expect.any(String) } });
+
+        // The long-poll GET open since before the trickle began was held past the timeout, and still works.
+        expect(pollsAnswered).toBe(0);
+        expect(polling.io.engine.transport.name).toBe('polling');
+        expect(await ok(polling, 'board:leave', { projectId })).toEqual({});
+        expect(await ok(websocket, 'board:leave', { projectId })).toEqual({});
+        expect(dropped).toEqual([]);
+      } finally {
+        polling.close();
+      }
+    },
+    20_000,
+  );
+});
