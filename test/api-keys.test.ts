@@ -345,6 +345,18 @@ describe('revoking a key', () => {
     );
   });
 
+  it('disconnects the live socket of a key named in upper case, as PostgreSQL compares ids', async () => {
+    const revokedKey = await createKey(node.url, cast.org, ['boards:read']);
+    const bot = await connect(node.url, { apiKey: revokedKey.key });
+    await ok(bot, 'board:join', { projectId: project.id.toUpperCase() }); // its room is the board's, however spelt
+    const told = nextEvent(bot, 'access:revoked');
+    const closed = new Promise<string>((resolve) => bot.once('disconnect', (reason) => resolve(reason)));
+    const answer = await call(node.url, 'DELETE', keys(`/${revokedKey.apiKey.id.toUpperCase()}`), { auth: cast.admin.token });
+    expect(answer.status).toBe(204);
+    expect(await told).toEqual({ orgId: cast.org.id, reason: 'key_revoked' });
+    expect(await closed).toBe('io server disconnect');
+  });
+
   it('answers the event that finds the key revoked before closing its socket, when the kick never reached it', async () => {
     const revokedKey = await createKey(node.url, cast.org, ['boards:read', 'tasks:write']);
     const bot = await connect(node.url, { apiKey: revokedKey.key });

@@ -26,11 +26,14 @@ export function authenticated(ctx: AppContext, app: FastifyInstance, routes: (sc
 
 const uuid = z.uuid();
 
-/** A path id; one that is not a UUID names nothing, so it is 404. */
+/**
+ * A path id, in lower case as PostgreSQL spells it (rooms and events are named with it); one that
+ * is not a UUID names nothing, so it is 404.
+ */
 export function pathId(request: FastifyRequest, name: string, what: string): string {
   const value = (request.params as Record<string, string>)[name];
   if (!uuid.safeParse(value).success) throw notFound(what);
-  return value!;
+  return value!.toLowerCase();
 }
 
 /** The caller of an authenticated route, with what the audit log keeps of the request. */

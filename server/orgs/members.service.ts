@@ -52,7 +52,7 @@ export async function changeRole(ctx: AppContext, caller: Caller, slug: string, 
  * wins; the others wait for it and find no member (404), as a removal after it would.
  */
 export async function removeMember(ctx: AppContext, caller: Caller, slug: string, userId: string): Promise<void> {
-  const leaving = caller.principal.kind === 'user' && sameId(caller.principal.userId, userId);
+  const leaving = caller.principal.kind === 'user' && caller.principal.userId === userId; // path ids come in lower case (`pathId`)
   const removed = await withOrg(ctx, caller.principal, slug, leaving ? 'board:read' : 'members:manage', async ({ em, org, access }) => {
     const membership = await lockMember(em, userId);
     if (!leaving) requireOwnerFor(access, membership.role);
@@ -70,14 +70,6 @@ export async function removeMember(ctx: AppContext, caller: Caller, slug: string
 /** The caller leaves the org. */
 export function leaveOrg(ctx: AppContext, caller: Caller, slug: string): Promise<void> {
   return removeMember(ctx, caller, slug, requireUser(caller.principal).userId);
-}
-
-/**
- * Whether two UUIDs are one, compared as PostgreSQL compares them, whatever their case: a path may
- * spell an id in upper case, a token spells it as stored.
- */
-function sameId(a: string, b: string): boolean {
-  return a.toLowerCase() === b.toLowerCase();
 }
 
 /**
