@@ -109,6 +109,13 @@ function goneMeanwhile(error: unknown): WireError | null {
 }
 
 /**
+ * How much of a payload's schema failures is named back: the first issues, each cut short. A
+ * payload of 80,000 unknown keys (under 1 MiB) would otherwise be echoed whole in the answer.
+ */
+const MOST_ISSUES = 20;
+const MOST_ISSUE_TEXT = 300;
+
+/**
  * The one translation from anything thrown to the wire: domain errors keep their code and
  * message, schema failures become VALIDATION_FAILED, a row deleted meanwhile NOT_FOUND, a lost
  * database or one that refuses the change for now UNAVAILABLE, and everything else INTERNAL with no detail from inside (`unexpected` is true so it gets logged).
@@ -119,7 +126,9 @@ export function toWireError(error: unknown): { error: WireError; unexpected: boo
     return { error: { code: error.code, message: error.message, ...details }, unexpected: false };
   }
   if (error instanceof ZodError) {
-    const details = error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message }));
+    const details = error.issues
+      .slice(0, MOST_ISSUES)
+      .map((issue) => ({ path: issue.path.join('.').slice(0, MOST_ISSUE_TEXT), message: issue.message.slice(0, MOST_ISSUE_TEXT) }));
     return { error: { code: 'VALIDATION_FAILED', message: 'the payload does not match the schema', details }, unexpected: false };
   }
   if (error instanceof UniqueConstraintViolationException) {

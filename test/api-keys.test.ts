@@ -345,6 +345,16 @@ describe('revoking a key', () => {
     );
   });
 
+  it('logs one revocation when several come at once, and answers each 204', async () => {
+    const revokedKey = await createKey(node.url, cast.org, ['boards:read']);
+    const answers = await Promise.all(
+      Array.from({ length: 6 }, () => call(node.url, 'DELETE', keys(`/${revokedKey.apiKey.id}`), { auth: cast.admin.token })),
+    );
+    expect(answers.map((answer) => answer.status)).toEqual(Array(6).fill(204));
+    const logged = await db.query(`select 1 from audit_logs where action = 'api_key.revoked' and entity_id = $1`, [revokedKey.apiKey.id]);
+    expect(logged).toHaveLength(1);
+  });
+
   it('disconnects the live socket of a key named in upper case, as PostgreSQL compares ids', async () => {
     const revokedKey = await createKey(node.url, cast.org, ['boards:read']);
     const bot = await connect(node.url, { apiKey: revokedKey.key });

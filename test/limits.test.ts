@@ -3,7 +3,7 @@ import type { ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, ok } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, ok, request } from './support/sockets.js';
 
 const MiB = 1 << 20;
 
@@ -93,6 +93,18 @@ describe('HTTP bodies', () => {
     expect(taskAnswer.status).toBe(400);
     expect(taskAnswer.body.error.code).toBe('VALIDATION_FAILED');
     expect(await db.query(`select 1 from tasks where title = 'Sneaky'`)).toEqual([]);
+  });
+
+  it('names the first of many schema failures back, not all of them (a payload of unknown keys is not echoed whole)', async () => {
+    const keysOnly = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`unknown${i}`, 1]));
+    const answer = await api(node.url, 'POST', '/orgs', { name: 'Echo', ...keysOnly }, alice.token);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.code).toBe('VALIDATION_FAILED');
+    expect(answer.body.error.details.length).toBeGreaterThan(0);
+    expect(JSON.stringify(answer.body).length).toBeLessThan(10_000);
+    const overSocket = await request(socket, 'task:update', { taskId: task.id, patch: { title: 'x' }, ...keysOnly });
+    expect(overSocket).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    expect(JSON.stringify(overSocket).length).toBeLessThan(10_000);
   });
 
   it('answers an unknown route with 404 NOT_FOUND in the error shape', async () => {

@@ -1,3 +1,4 @@
+import { LockMode } from '@mikro-orm/core';
 import type { ApiKeyPermission } from '../../shared/roles.js';
 import type { ApiKeyJson } from '../../shared/wire.js';
 import { audit } from '../audit/audit.service.js';
@@ -49,10 +50,14 @@ export function listApiKeys(ctx: AppContext, caller: Caller, slug: string): Prom
   });
 }
 
-/** Revokes a key: it stops working at once, and its live sockets are sent `access:revoked` and closed. */
+/**
+ * Revokes a key: it stops working at once, and its live sockets are sent `access:revoked` and
+ * closed. Revoking it again answers the same, logging nothing more; revocations at once queue on
+ * the key's row, so one is logged.
+ */
 export async function revokeApiKey(ctx: AppContext, caller: Caller, slug: string, keyId: string): Promise<void> {
   const orgId = await withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em, org }) => {
-    const apiKey = await em.findOne(ApiKey, { id: keyId });
+    const apiKey = await em.findOne(ApiKey, { id: keyId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!apiKey) throw notFound('API key');
     if (!apiKey.revokedAt) {
       apiKey.revokedAt = new Date();
