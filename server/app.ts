@@ -19,6 +19,7 @@ import { settleDatabaseWork } from './db/settle.js';
 import { answerInTime } from './http/answer-deadline.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
+import { acceptEmptyJsonBodies } from './http/json-body.js';
 import { requestTimeouts } from './http/request-timeout.js';
 import { InFlight } from './in-flight.js';
 import { labelRoutes } from './labels/labels.routes.js';
@@ -83,6 +84,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     error: (message) => app.log.error({ driver: 'knex' }, String(message)),
   });
   registerErrorHandling(app);
+  acceptEmptyJsonBodies(app);
   answerInTime(app, config.answerDeadline * 1000);
   const inFlight = new InFlight();
   countRequests(app, inFlight);

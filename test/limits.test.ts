@@ -76,6 +76,20 @@ describe('HTTP bodies', () => {
     expect(authed.json.error.code).toBe('VALIDATION_FAILED');
   });
 
+  it('takes an empty body under a JSON content type as no body: a DELETE and a refresh go through, a create is refused', async () => {
+    const json = { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` };
+    const { task: doomed } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Doomed' });
+    expect((await raw('DELETE', `/api/v1/orgs/${org.slug}/tasks/${doomed.id}`, '', json)).status).toBe(204);
+    const refreshed = await raw('POST', '/api/v1/auth/refresh', '', json);
+    expect(refreshed.status).toBe(200);
+    expect(refreshed.json.token).toEqual(expect.any(String));
+    const create = await raw('POST', '/api/v1/orgs', '', json);
+    expect(create.status).toBe(400);
+    expect(create.json.error.code).toBe('VALIDATION_FAILED');
+    const poisoned = await raw('POST', '/api/v1/orgs', '{"name": "x", "__proto__": {"admin": true}}', json);
+    expect(poisoned.status).toBe(400);
+  });
+
   it('refuses a key the schema does not name with 400 VALIDATION_FAILED, and writes nothing', async () => {
     const slug = `sneaky-${Date.now()}`;
     const answer = await api(node.url, 'POST', '/orgs', { name: 'Sneaky', slug, plan: 'pro' }, alice.token);
