@@ -371,9 +371,12 @@ describe('retries', () => {
     expect(await ok(bobB, 'task:move', move)).toEqual(moved);
     expect(moved.task).toMatchObject({ columnId: columns[2]!.id, version: 2 });
 
-    // The same id for another kind of change is not a retry.
+    // The same id for another kind of change is not a retry, nor is someone else's change under it.
     const reused = await request(bobB, 'task:delete', { taskId: first.task.id, clientMutationId: create.clientMutationId });
     expect(reused).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
+    const aliceA = await connect(nodeA.url, { token: alice.token });
+    const someoneElses = await request(aliceA, 'task:create', { ...create, title: `alice's ${title}` });
+    expect(someoneElses).toMatchObject({ ok: false, error: { code: 'CONFLICT' } });
 
     expect(await db.query('select column_id, version from tasks where title = $1', [title])).toEqual([
       { column_id: columns[2]!.id, version: 2 },

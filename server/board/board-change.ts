@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Capability } from '../../shared/roles.js';
-import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
+import type { Actor, BoardEventJson, BoardEventType } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
@@ -152,7 +152,10 @@ async function commitInTurn(
         if (clientMutationId && (await seen(em, projectId, clientMutationId))) {
           const earlier = await loggedEvent(em, projectId, clientMutationId);
           if (earlier) {
-            if (earlier.type !== request.type) throw conflict('this clientMutationId was used for another change');
+            // A retry is its sender's: another client's change under the same id (two bots that
+            // count their changes from 1) is refused, not answered with someone else's event.
+            if (earlier.type !== request.type || !sameActor(earlier.actor, principal))
+              throw conflict('this clientMutationId was used for another change');
             throw new Abandon({ event: toBoardEventJson(earlier) }, false, earlier.id);
           }
           const noop = await em.findOne(NoopMutation, { project: projectId, clientMutationId });
@@ -254,4 +257,10 @@ async function recordNoop(ctx: AppContext, request: BoardChangeRequest, projectI
   } catch (error) {
     ctx.log.warn({ err: error }, 'could not record a change that changed nothing');
   }
+}
+
+/** Whether an event's actor is this principal. */
+function sameActor(actor: Actor, principal: Principal): boolean {
+  const current = actorOf(principal);
+  return actor.kind === current.kind && actor.id === current.id;
 }
