@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { api, registerUser, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
 import { closeAllSockets, connect, nextEvent, request } from './support/sockets.js';
 
@@ -192,6 +192,37 @@ describe('a socket whose token expires', () => {
     expect(login.status).toBe(200);
     const again = await connect(shortLived.url, { token: login.body.token });
     expect(again.connected).toBe(true);
+  });
+
+  it('answers the events it has taken before it disconnects, and refuses those that come meanwhile', async () => {
+    const dave = await registerUser(shortLived.url, 'dave');
+    const org = await createOrg(shortLived.url, dave);
+    const { project, columns } = await createProject(shortLived.url, org);
+    const fresh = await api(shortLived.url, 'POST', '/auth/login', { email: dave.email, password: 'correct horse battery' });
+    const socket = await connect(shortLived.url, { token: fresh.body.token });
+    const order: string[] = [];
+    socket.on('access:revoked', () => order.push('revoked'));
+    const gone = new Promise<void>((resolve) =>
+      socket.once('disconnect', () => {
+        order.push('disconnected');
+        resolve();
+      }),
+    );
+    // The create waits for the board's row past the token's expiry.
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+    const created = new Promise<unknown>((resolve) =>
+      socket.emit('task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'across the expiry' }, (answer: unknown) => {
+        order.push('answered'); // in the order the packets arrive, as the disconnect listener is
+        resolve(answer);
+      }),
+    );
+    await nextEvent(socket, 'access:revoked', () => true, 6000);
+    const meanwhile = await request(socket, 'board:leave', { projectId: project.id });
+    expect(meanwhile).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    await release();
+    expect(await created).toMatchObject({ ok: true, data: { task: { title: 'across the expiry' } } });
+    await gone;
+    expect(order).toEqual(['revoked', 'answered', 'disconnected']);
   });
 });
 

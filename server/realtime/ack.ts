@@ -9,6 +9,8 @@ import { principalRoom } from './rooms.js';
 import type { TaskFlowSocket } from './types.js';
 
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
+/** An event that comes while its socket closes (its token expired): the SDK sends it again once reconnected. */
+const CLOSING = { code: 'UNAVAILABLE', message: 'this connection is closing (its token expired); send it again once reconnected' } as const;
 /** How many of one principal's socket events run at once on a node (`PrincipalLanes`). */
 export const RUNNING_PER_PRINCIPAL = 4;
 
@@ -82,6 +84,10 @@ export function serveEvents(
       async function serve(socket: TaskFlowSocket, args: unknown[]): Promise<void> {
         const ack = args.at(-1);
         if (typeof ack !== 'function') return;
+        if (socket.data.closeWhenAnswered) {
+          ack({ ok: false, error: CLOSING });
+          return;
+        }
         const principal = principalRoom(socket.data.principal);
         if (lanes.full(principal)) {
           ack({ ok: false, error: tooManyWaiting });
@@ -111,6 +117,7 @@ export function serveEvents(
           if (expired) revoke(answered.lost); // answered at the deadline already
           return answered;
         };
+        socket.data.running += 1;
         try {
           const answered = await Promise.race([lanes.run(principal, run), late]);
           ack(answered.ack);
@@ -118,6 +125,7 @@ export function serveEvents(
         } finally {
           clearTimeout(timer);
           ctx.inFlight.leave();
+          doneWith(socket);
         }
       }
       return [event, serve] as const;
@@ -131,4 +139,10 @@ export function serveEvents(
       else if (typeof ack === 'function') ack({ ok: false, error: UNKNOWN_EVENT });
     });
   };
+}
+
+/** Counts one of the socket's events as answered: a socket waiting to close closes once none runs. */
+function doneWith(socket: TaskFlowSocket): void {
+  socket.data.running -= 1;
+  if (socket.data.running === 0) socket.data.closeWhenAnswered?.();
 }

@@ -1,7 +1,7 @@
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
 export interface CredentialExpiry {
-  /** Ends the socket when its credential expires: `access:revoked` (token_expired), then a disconnect. */
+  /** Ends the socket when its credential expires: `access:revoked` (token_expired), then, once its events under way are answered, a disconnect. */
   track(socket: TaskFlowSocket): void;
   stop(): void;
 }
@@ -17,7 +17,11 @@ export function createCredentialExpiry(io: TaskFlowServer): CredentialExpiry {
 
   const expire = (socket: TaskFlowSocket) => {
     socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
-    socket.disconnect(); // a DISCONNECT packet after the message above; close=true could drop it
+    // A DISCONNECT packet after the message above (close=true could drop it), once the events under
+    // way are answered: no ack is left unanswered (`ack.ts` refuses the events that come meanwhile).
+    const close = () => socket.disconnect();
+    if (socket.data.running === 0) close();
+    else socket.data.closeWhenAnswered = close;
   };
 
   const timer = setInterval(() => {

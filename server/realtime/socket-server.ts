@@ -43,7 +43,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   io.use(async (socket, next) => {
     try {
       const { principal, expiresAt, orgIds } = await authenticate(ctx, socket.handshake.auth ?? {});
-      socket.data = { principal, expiresAt, orgIds, editing: {} };
+      socket.data = { principal, expiresAt, orgIds, editing: {}, running: 0 };
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
     } catch (thrown) {

@@ -12,6 +12,13 @@ export interface SocketData {
   editing: Record<string, string | undefined>;
   /** The orgs this socket was revoked from, in order: a `board:join` under way checks it. */
   revokedFrom?: string[];
+  /** How many of its events are being served (`ack.ts`). */
+  running: number;
+  /**
+   * Set once the socket is to close (its credential expired): it is called when its events under
+   * way are answered, and events that come meanwhile are refused.
+   */
+  closeWhenAnswered?: () => void;
 }
 
 /** Events between server nodes: revocation, which each node applies to its own sockets. */
