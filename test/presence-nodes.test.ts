@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson, TaskJson, Viewer } from '../shared/wire.js';
-import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RedisProcess, type ServerProcess, startTwoNodes } from './support/processes.js';
 import { closeAllSockets, connect, nextEvent, ok } from './support/sockets.js';
@@ -60,5 +60,32 @@ describe('presence across nodes', () => {
     await node2!.kill();
     await alone;
     expect(Date.now() - killedAt).toBeLessThan(10_000);
+  });
+});
+
+describe('a node that dies before the others re-read the board', () => {
+  it("takes its viewer off the list the others' sockets were sent by it", async () => {
+    // A refresh long enough that node 1 does not re-read the board between bob's join on node 2
+    // and node 2's death: node 1 has only ever sent the list of its own viewer.
+    const pair = await startTwoNodes(db.url, { PRESENCE_REFRESH: '5s' });
+    try {
+      // The pair signs with a secret of its own: the same people, logged in again.
+      const tokenOf = async (user: TestUser) =>
+        (await api(pair.node1.url, 'POST', '/auth/login', { email: user.email, password: 'correct horse battery' })).body.token as string;
+      const aliceSocket = await connect(pair.node1.url, { token: await tokenOf(alice) });
+      const bobSocket = await connect(pair.node2.url, { token: await tokenOf(bob) });
+      const first = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p) === 'alice');
+      await ok(aliceSocket, 'board:join', { projectId: project.id });
+      await first; // node 1's list, sent before bob comes
+      const both = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p) === 'alice,bob');
+      await ok(bobSocket, 'board:join', { projectId: project.id });
+      await both; // node 2's list
+      const alone = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p) === 'alice', 12_000);
+      await pair.node2.kill();
+      await alone;
+    } finally {
+      await pair.node1.stop();
+      await pair.redis.stop();
+    }
   });
 });

@@ -19,7 +19,8 @@ const BUDGET_MS = 20;
  * Presence is read from the sockets themselves (`socket.data.editing`), on every node through the
  * adapter, so it needs no store of its own and goes when a socket goes. A node that dies takes
  * its sockets with it; since it can no longer say so, every node of a cluster also re-reads its
- * boards' lists every `refreshMs` and tells its own sockets when the list changed.
+ * boards' lists every `refreshMs` and tells its own sockets when the list differs from the one
+ * they were last sent, by whichever node.
  */
 export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refreshMs: number, clustered: boolean): Presence {
   const lastSent = new Map<string, string>();
@@ -55,16 +56,24 @@ export function createPresence(io: TaskFlowServer, log: FastifyBaseLogger, refre
     const started = performance.now();
     const took = () => performance.now() - started;
     const list = viewers(projectId, sockets);
-    // What this node last sent each room, for the refresh to send only a changed list: a single
-    // node keeps none (about 2 KB a board of 20 viewers).
+    // What the room's sockets were last sent, by this node or another (`presenceSent`), for the
+    // refresh to send only a changed list: a single node keeps none (about 2 KB a board of 20 viewers).
     if (clustered) {
       const key = JSON.stringify(list);
       if (localOnly && lastSent.get(room) === key) return took();
       lastSent.set(room, key);
+      if (!localOnly) io.serverSideEmit('presenceSent', room, key);
     }
     (localOnly ? io.local : io).to(room).emit('presence:changed', { projectId, viewers: list });
     return took();
   }
+
+  // Another node's list reached this node's sockets too: were that node to die, the refresh must
+  // compare with what they hold, not with what this node last sent them.
+  if (clustered)
+    io.on('presenceSent', (room, list) => {
+      if (io.of('/').adapter.rooms.has(room)) lastSent.set(room, list);
+    });
 
   const schedule = new PresenceSchedule({
     send: (room) =>

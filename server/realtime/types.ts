@@ -26,6 +26,8 @@ export interface InterServerEvents {
   revoke: (order: RevokeOrder) => void;
   /** Re-check the access of your sockets: kicks may have been lost in a Redis outage (`sweepAfterOutages`). */
   sweep: () => void;
+  /** A node sent a board room its presence list (`presence.ts`): what that room's sockets now hold. */
+  presenceSent: (room: string, list: string) => void;
 }
 
 export interface RevokeOrder {
