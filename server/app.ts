@@ -5,7 +5,6 @@ import { apiKeyRoutes } from './api-keys/api-keys.routes.js';
 import { authRoutes } from './auth/auth.routes.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { BoardQueue } from './board/board-queue.js';
-import { BoardTurns } from './board/board-turns.js';
 import { RunningChanges } from './board/running-changes.js';
 import { createInviteMailLimit } from './orgs/invite-mail-limit.js';
 import { findLogged } from './board/board-change.js';
@@ -22,6 +21,7 @@ import { countRequests } from './http/in-flight.js';
 import { acceptEmptyJsonBodies } from './http/json-body.js';
 import { requestTimeouts } from './http/request-timeout.js';
 import { InFlight } from './in-flight.js';
+import { Lanes } from './lanes.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, type Mailer } from './mail/mailer.js';
 import { healthRoutes } from './http/health.routes.js';
@@ -108,7 +108,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     inviteMailLimit: createInviteMailLimit(redis?.client ?? null),
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
-    boardTurns: new BoardTurns(),
+    boardTurns: new Lanes(1),
     eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, clientMutationId) =>
       findLogged(database.orm, orgId, projectId, clientMutationId),
     ),

@@ -5,7 +5,6 @@ import type { LoginThrottle } from './auth/login-throttle.js';
 import type { BoardQueue } from './board/board-queue.js';
 import type { BoardEventOrder } from './board/board-event-order.js';
 import type { BoardLocator } from './board/board-target.js';
-import type { BoardTurns } from './board/board-turns.js';
 import type { RunningChanges } from './board/running-changes.js';
 import type { Tokens } from './auth/tokens.js';
 import type { Mailer } from './mail/mailer.js';
@@ -13,6 +12,7 @@ import type { InviteMailLimit } from './orgs/invite-mail-limit.js';
 import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
 import type { InFlight } from './in-flight.js';
+import type { Lanes } from './lanes.js';
 
 /** Sends committed facts to live sockets; the realtime layer provides it, services call it. */
 export interface Broadcaster {
@@ -43,8 +43,8 @@ export interface AppContext {
   inviteMailLimit: InviteMailLimit;
   locator: BoardLocator;
   boardQueue: BoardQueue;
-  /** The general path's changes of a board, one at a time on this node. */
-  boardTurns: BoardTurns;
+  /** The general path's changes of a board, one at a time on this node (`Lanes`). */
+  boardTurns: Lanes;
   /** How a committed board event is broadcast: in the board's `seq` order on this node. */
   eventOrder: BoardEventOrder;
   /** The changes with a `clientMutationId` running on this node, which a retry waits for. */

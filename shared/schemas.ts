@@ -40,8 +40,9 @@ const instant = () =>
     .refine((value) => Date.parse(value) >= FIRST_INSTANT && Date.parse(value) <= LAST_INSTANT, 'must be in the years 0001 to 9999 (UTC)');
 const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
 const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
-/** A UUID, spelt as PostgreSQL answers it (lower case), so that ids compare, and rooms are named, one way. */
-const id = z.uuid().transform((value) => value.toLowerCase());
+/** A UUID, spelt as PostgreSQL answers it (lower case), so that ids compare, and rooms are named, one way: in payloads, bodies and paths. */
+export const entityId = z.uuid().transform((value) => value.toLowerCase());
+const id = entityId;
 const title = text().trim().min(1).max(500);
 const description = text().max(20_000).nullable();
 const priority = z.number().int().min(0).max(4);

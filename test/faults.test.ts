@@ -410,7 +410,7 @@ describe('a crash while changes are in flight', () => {
         if (holder)
           await eventually(async () => {
             expect(node!.server.ctx.inFlight.size).toBe(payloads.length);
-            expect(await lockWaiters()).toBe(1); // the board's others wait their turn (BoardTurns)
+            expect(await lockWaiters()).toBe(1); // the board's others wait their turn (`ctx.boardTurns`)
           }, 5000);
         await cluster!.crash();
       }

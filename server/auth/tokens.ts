@@ -1,6 +1,6 @@
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyInstance } from 'fastify';
-import { z } from 'zod';
+import { entityId } from '../../shared/schemas.js';
 import { unauthorized } from '../errors.js';
 
 export interface TokenClaims {
@@ -14,8 +14,6 @@ export interface Tokens {
   /** The claims of a valid token; UNAUTHORIZED for a missing, tampered, expired or unsigned one. */
   verify(token: unknown): TokenClaims;
 }
-
-const USER_ID = z.uuid();
 
 /** Registers @fastify/jwt for HS256 only (the verifier refuses any other algorithm, `none` included). */
 export async function registerTokens(app: FastifyInstance, secret: string, ttlSeconds: number): Promise<Tokens> {
@@ -35,7 +33,7 @@ export async function registerTokens(app: FastifyInstance, secret: string, ttlSe
         throw unauthorized('invalid or expired token');
       }
       // A well-signed token names a user by id; any other subject is refused here, before it reaches a query.
-      if (!USER_ID.safeParse(claims.sub).success || typeof claims.exp !== 'number') throw unauthorized('invalid token');
+      if (!entityId.safeParse(claims.sub).success || typeof claims.exp !== 'number') throw unauthorized('invalid token');
       return claims as TokenClaims;
     },
   };

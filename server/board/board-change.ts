@@ -104,7 +104,7 @@ class Abandon {
  * retried `clientMutationId` with its original event, apply the change, append the event; then,
  * after commit, broadcast it, in `seq` order with the board's other events this node commits. A
  * change that alters nothing rolls back, so `seq` keeps no gap. A board's changes take this path
- * one at a time on this node (`BoardTurns`), so that they wait for each other without holding
+ * one at a time on this node (`ctx.boardTurns`), so that they wait for each other without holding
  * database connections.
  */
 export async function commitBoardChange(
@@ -114,10 +114,10 @@ export async function commitBoardChange(
 ): Promise<BoardChangeResult> {
   const { orgId, projectId } = request.target;
   if (!projectId) return commitInTurn(ctx, request, apply);
-  return ctx.boardTurns.take(`${orgId}/${projectId}`, () => commitInTurn(ctx, request, apply));
+  return ctx.boardTurns.run(`${orgId}/${projectId}`, () => commitInTurn(ctx, request, apply));
 }
 
-/** `commitBoardChange`, once the board's turn has come (`BoardTurns`). */
+/** `commitBoardChange`, once the board's turn has come. */
 async function commitInTurn(
   ctx: AppContext,
   request: BoardChangeRequest,

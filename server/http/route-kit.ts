@@ -1,6 +1,6 @@
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { z } from 'zod';
+import { entityId } from '../../shared/schemas.js';
 import type { Caller } from '../auth/caller.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
@@ -24,16 +24,15 @@ export function authenticated(ctx: AppContext, app: FastifyInstance, routes: (sc
   });
 }
 
-const uuid = z.uuid();
-
 /**
  * A path id, in lower case as PostgreSQL spells it (rooms and events are named with it); one that
  * is not a UUID names nothing, so it is 404.
  */
 export function pathId(request: FastifyRequest, name: string, what: string): string {
   const value = (request.params as Record<string, string>)[name];
-  if (!uuid.safeParse(value).success) throw notFound(what);
-  return value!.toLowerCase();
+  const parsed = entityId.safeParse(value);
+  if (!parsed.success) throw notFound(what);
+  return parsed.data;
 }
 
 /** The caller of an authenticated route, with what the audit log keeps of the request. */

@@ -4,14 +4,14 @@ import type { AppContext } from '../context.js';
 import { AccessLost, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
 import { shuttingDown } from '../in-flight.js';
 import type { Wire } from '../raw-json.js';
-import { PrincipalLanes } from './principal-lanes.js';
+import { Lanes } from '../lanes.js';
 import { principalRoom } from './rooms.js';
 import type { TaskFlowSocket } from './types.js';
 
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
 /** An event that comes while its socket closes (its token expired): the SDK sends it again once reconnected. */
 const CLOSING = { code: 'UNAVAILABLE', message: 'this connection is closing (its token expired); send it again once reconnected' } as const;
-/** How many of one principal's socket events run at once on a node (`PrincipalLanes`). */
+/** How many of one principal's socket events run at once on a node (`Lanes`). */
 export const RUNNING_PER_PRINCIPAL = 4;
 
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
@@ -59,7 +59,7 @@ export function serveEvents(
 ): (socket: TaskFlowSocket) => void {
   const deadlineMs = ctx.config.answerDeadline * 1000;
   // As many may wait as one socket may send in a burst (twice SOCKET_RATE_LIMIT).
-  const lanes = new PrincipalLanes(RUNNING_PER_PRINCIPAL, ctx.config.socketRateLimit > 0 ? 2 * ctx.config.socketRateLimit : Infinity);
+  const lanes = new Lanes(RUNNING_PER_PRINCIPAL, ctx.config.socketRateLimit > 0 ? 2 * ctx.config.socketRateLimit : Infinity);
   const tooManyWaiting = {
     code: 'RATE_LIMITED',
     message: `over ${2 * ctx.config.socketRateLimit} events of this account wait on this node`,

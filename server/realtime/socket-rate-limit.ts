@@ -9,7 +9,7 @@ import type { TaskFlowSocket } from './types.js';
  * again at the start of the next: four times the rate at once.) An event over the limit is
  * answered RATE_LIMITED; a socket that keeps sending through a whole burst's worth of refusals
  * is disconnected. `perSecond` 0 turns the limit off. What one account's many sockets can take
- * from the node is bounded by its lane instead (`PrincipalLanes`).
+ * from the node is bounded by its lane instead (`Lanes`).
  */
 export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSocket) => void) | null {
   if (perSecond <= 0) return null;

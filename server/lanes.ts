@@ -1,0 +1,40 @@
+/**
+ * At most `perKey` pieces of work of one key run at once on this node; the rest wait their turn,
+ * in order, up to `maxWaiting` of them (`full`), holding nothing meanwhile. Two uses:
+ * - a principal's socket events (a user's or an API key's, four at once, `ack.ts`): one account's
+ *   flood of joins or changes, from however many sockets, can neither take every database
+ *   connection the node has from everyone else nor pile up without bound;
+ * - a board's general-path changes (one at a time, `commitBoardChange`): writers of one board
+ *   queue on its `seq` row anyway, each holding a pooled connection while it waits, so many
+ *   changes to one busy board, or a board whose row a long transaction holds, would take every
+ *   connection of the pool, and every other board of the node would wait with them.
+ */
+export class Lanes {
+  private readonly lanes = new Map<string, { running: number; waiting: Array<() => void> }>();
+
+  constructor(
+    private readonly perKey: number,
+    private readonly maxWaiting = Infinity,
+  ) {}
+
+  /** Whether `key` already has `maxWaiting` pieces of work waiting for their turn. */
+  full(key: string): boolean {
+    return (this.lanes.get(key)?.waiting.length ?? 0) >= this.maxWaiting;
+  }
+
+  /** Runs `work` in `key`'s lane: at once if it has room, else after those before it. */
+  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    let lane = this.lanes.get(key);
+    if (!lane) this.lanes.set(key, (lane = { running: 0, waiting: [] }));
+    if (lane.running < this.perKey) lane.running += 1;
+    else await new Promise<void>((resolve) => lane.waiting.push(resolve));
+    try {
+      return await work();
+    } finally {
+      const next = lane.waiting.shift();
+      if (next)
+        next(); // the place passes to the next in line
+      else if ((lane.running -= 1) === 0) this.lanes.delete(key);
+    }
+  }
+}
