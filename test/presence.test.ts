@@ -1,24 +1,52 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ProjectJson, Viewer } from '../shared/wire.js';
-import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import type { ColumnJson, ProjectJson, TaskJson, Viewer } from '../shared/wire.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
 
 let db: TestDatabase;
 let node: RunningServer;
 let alice: TestUser;
 let bob: TestUser;
+/** Joins a board only to have its list sent afresh (see `listNow`). */
+let carol: TestUser;
+/** The owner of org B, who names org A's task on org B's board. */
+let mallory: TestUser;
 let project: ProjectJson;
+let task: TaskJson;
+/** A task of another board of the same org. */
+let otherBoardTask: TaskJson;
+/** A task of org B's board. */
+let otherOrgTask: TaskJson;
+/** Org B's board. */
+let malloryProject: ProjectJson;
+
+async function createTask(org: TestOrg, board: { project: ProjectJson; columns: ColumnJson[] }, title: string): Promise<TaskJson> {
+  const path = `/orgs/${org.slug}/projects/${board.project.id}/tasks`;
+  const answer = await api(node.url, 'POST', path, { columnId: board.columns[0]!.id, title }, org.owner.token);
+  if (answer.status !== 201) throw new Error(`create task failed: ${answer.status} ${JSON.stringify(answer.body)}`);
+  return answer.body.task;
+}
 
 beforeAll(async () => {
   db = await createTestDatabase();
   node = await startServer({ DATABASE_URL: db.url });
-  alice = await registerUser(node.url, 'alice');
-  bob = await registerUser(node.url, 'bob');
+  [alice, bob, carol, mallory] = await Promise.all(['alice', 'bob', 'carol', 'mallory'].map((name) => registerUser(node.url, name)));
   const org = await createOrg(node.url, alice);
   await addMember(node.url, org, bob, 'viewer');
-  ({ project } = await createProject(node.url, org));
+  await addMember(node.url, org, carol, 'viewer');
+  const board = await createProject(node.url, org);
+  project = board.project;
+  task = await createTask(org, board, 'on the board');
+  otherBoardTask = await createTask(org, await createProject(node.url, org, 'Other board'), 'on another board');
+
+  const malloryOrg = await createOrg(node.url, mallory);
+  await addMember(node.url, malloryOrg, carol, 'viewer');
+  const malloryBoard = await createProject(node.url, malloryOrg);
+  malloryProject = malloryBoard.project;
+  otherOrgTask = await createTask(malloryOrg, malloryBoard, 'of org B');
 });
 
 afterAll(async () => {
@@ -29,6 +57,34 @@ afterAll(async () => {
 
 type PresenceChanged = { projectId: string; viewers: Viewer[] };
 const names = (p: PresenceChanged) => p.viewers.map((v) => v.name);
+const NO_SUCH_TASK = { ok: false, error: { code: 'NOT_FOUND', message: 'task not found' } };
+
+/** Every presence list a socket is sent, to check that a refused id never reached anyone. */
+function recordLists(socket: ClientSocket): PresenceChanged[] {
+  const seen: PresenceChanged[] = [];
+  socket.on('presence:changed', (list) => seen.push(list));
+  return seen;
+}
+
+/**
+ * The board's list as `watcher` is sent it now: carol joins, so a list is sent that was made
+ * after everything acknowledged before; she then leaves, and her leaving is seen too, so that
+ * the next call starts from a list without her.
+ */
+async function listNow(watcher: ClientSocket, projectId: string): Promise<Viewer[]> {
+  const carolSocket = await connect(node.url, { token: carol.token });
+  const withCarol = nextEvent<PresenceChanged>(watcher, 'presence:changed', (p) => p.projectId === projectId && names(p).includes('carol'));
+  await ok(carolSocket, 'board:join', { projectId });
+  const { viewers } = await withCarol;
+  const withoutCarol = nextEvent<PresenceChanged>(
+    watcher,
+    'presence:changed',
+    (p) => p.projectId === projectId && !names(p).includes('carol'),
+  );
+  carolSocket.disconnect();
+  await withoutCarol;
+  return viewers.filter((v) => v.name !== 'carol');
+}
 
 describe('presence', () => {
   it('lists who is on the board and what they edit, and forgets a socket that leaves or disconnects', async () => {
@@ -42,13 +98,9 @@ describe('presence', () => {
     await ok(bobSocket, 'board:join', { projectId: project.id });
     expect((await both).viewers).toContainEqual({ kind: 'user', id: bob.user.id, name: 'bob' });
 
-    const { tasks } = await ok(aliceSocket, 'board:join', { projectId: project.id });
-    const editingId = tasks[0]?.id ?? '00000000-0000-4000-8000-000000000001';
-    const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) =>
-      p.viewers.some((v) => v.editingTaskId === editingId),
-    );
-    await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: editingId });
-    expect((await editing).viewers.find((v) => v.id === bob.user.id)?.editingTaskId).toBe(editingId);
+    const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => p.viewers.some((v) => v.editingTaskId === task.id));
+    await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: task.id });
+    expect((await editing).viewers.find((v) => v.id === bob.user.id)?.editingTaskId).toBe(task.id);
 
     const left = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p).join() === 'alice');
     await ok(bobSocket, 'board:leave', { projectId: project.id });
@@ -65,5 +117,71 @@ describe('presence', () => {
     const socket = await connect(node.url, { token: bob.token });
     const refused = await request(socket, 'presence:update', { projectId: project.id, editingTaskId: null });
     expect(refused).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+  });
+
+  describe('refuses an editingTaskId that is not a task of the board, and keeps the list as it was', () => {
+    let aliceSocket: ClientSocket;
+    let bobSocket: ClientSocket;
+    let seen: PresenceChanged[];
+
+    beforeAll(async () => {
+      aliceSocket = await connect(node.url, { token: alice.token });
+      bobSocket = await connect(node.url, { token: bob.token });
+      seen = recordLists(aliceSocket);
+      await ok(aliceSocket, 'board:join', { projectId: project.id });
+      await ok(bobSocket, 'board:join', { projectId: project.id });
+      const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) =>
+        p.viewers.some((v) => v.editingTaskId === task.id),
+      );
+      await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: task.id });
+      await editing;
+    });
+
+    /** What alice's board shows: bob still editing the board's task, and no list that named `refusedId`. */
+    async function expectUnchanged(refusedId: string): Promise<void> {
+      const viewers = await listNow(aliceSocket, project.id);
+      expect(viewers.find((v) => v.id === bob.user.id)?.editingTaskId).toBe(task.id);
+      expect(seen.flatMap((list) => list.viewers).filter((v) => v.editingTaskId === refusedId)).toEqual([]);
+    }
+
+    it('a task of another board of the same org', async () => {
+      const refused = await request(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: otherBoardTask.id });
+      expect(refused).toEqual(NO_SUCH_TASK);
+      await expectUnchanged(otherBoardTask.id);
+    });
+
+    it('an id that names no task', async () => {
+      const unknownId = randomUUID();
+      const refused = await request(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: unknownId });
+      expect(refused).toEqual(NO_SUCH_TASK);
+      await expectUnchanged(unknownId);
+    });
+
+    it('a task of another org, with the same answer', async () => {
+      const refused = await request(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: otherOrgTask.id });
+      expect(refused).toEqual(NO_SUCH_TASK);
+      await expectUnchanged(otherOrgTask.id);
+    });
+
+    it('a task of another org, named by a member of that other org on a board of their own', async () => {
+      const mallorySocket = await connect(node.url, { token: mallory.token });
+      const malloryLists = recordLists(mallorySocket);
+      await ok(mallorySocket, 'board:join', { projectId: malloryProject.id });
+      const refused = await request(mallorySocket, 'presence:update', { projectId: malloryProject.id, editingTaskId: task.id });
+      expect(refused).toEqual(NO_SUCH_TASK);
+      const viewers = await listNow(mallorySocket, malloryProject.id);
+      expect(viewers).toEqual([{ kind: 'user', id: mallory.user.id, name: 'mallory' }]);
+      expect(malloryLists.flatMap((list) => list.viewers).filter((v) => v.editingTaskId)).toEqual([]);
+    });
+
+    it('applies a socket’s updates in the order it sent them, the one checked in the database too', async () => {
+      const [checked, cleared] = await Promise.all([
+        request(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: task.id }),
+        request(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: null }),
+      ]);
+      expect([checked.ok, cleared.ok]).toEqual([true, true]);
+      const viewers = await listNow(aliceSocket, project.id);
+      expect(viewers.find((v) => v.id === bob.user.id)).toEqual({ kind: 'user', id: bob.user.id, name: 'bob' });
+    });
   });
 });

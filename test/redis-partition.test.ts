@@ -73,3 +73,37 @@ describe("one node's link to Redis breaking", () => {
     expect(heard).toEqual([]);
   }, 40_000);
 });
+
+describe('a board event lost while one link to Redis was broken', () => {
+  it("reaches the other nodes' viewers once the link returns, without waiting for the board's next change", async () => {
+    const hugo = await registerUser(node1.url, 'hugo');
+    await addMember(node1.url, org, hugo, 'viewer');
+    // Made on the cut-off node and heard on the other, and the other way round.
+    const fromCutOff = await createProject(node1.url, org);
+    const toCutOff = await createProject(node1.url, org);
+    const [alice1, alice2, hugo1, hugo2] = await Promise.all([
+      connect(node1.url, { token: alice.token }),
+      connect(node2.url, { token: alice.token }),
+      connect(node1.url, { token: hugo.token }),
+      connect(node2.url, { token: hugo.token }),
+    ]);
+    await ok(hugo2, 'board:join', { projectId: fromCutOff.project.id });
+    await ok(hugo1, 'board:join', { projectId: toCutOff.project.id });
+
+    await proxy.cut();
+    await eventually(async () => expect(await httpStatus(`${node1.url}/readyz`)).toBe(503), 10_000);
+    const createIn = (socket: ClientSocket, { project, columns }: typeof board, title: string) =>
+      ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title });
+    const sent = await createIn(alice1, fromCutOff, 'sent while cut off');
+    const missed = await createIn(alice2, toCutOff, 'sent while the other node was cut off');
+
+    const heard = [
+      nextEvent(hugo2, 'board:event', (event) => event.projectId === fromCutOff.project.id, 20_000),
+      nextEvent(hugo1, 'board:event', (event) => event.projectId === toCutOff.project.id, 20_000),
+    ];
+    await proxy.restore();
+    const [heardElsewhere, heardOnCutOff] = await Promise.all(heard);
+    expect(heardElsewhere).toEqual(sent.event);
+    expect(heardOnCutOff).toEqual(missed.event);
+  }, 40_000);
+});

@@ -243,6 +243,9 @@ describe('two server processes on one Redis', () => {
     for (const node of [node1!, node2!]) await expectAlive(node);
 
     redis = await startRedis(port);
+    // The board's last change, made on node 2 while node 1 was cut off, reaches node 1's watcher
+    // once Redis is back, though nothing changes on the board after it.
+    expect(await eventAbout(vera1, 'during the outage, node 2', 20_000)).toEqual(local2.ack.event);
 
     await crossesOver(alice1, vera2, 'node 1 to node 2');
     await crossesOver(bob2, vera1, 'node 2 to node 1');

@@ -3,7 +3,7 @@ import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson } from '../
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { isoTime, sql } from '../db/sql-script.js';
-import { readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
+import { inTenant, readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { rawJson, type Wire } from '../raw-json.js';
@@ -50,6 +50,10 @@ export async function readBoard(
   return { orgId: target.orgId, board: await read((projectId) => snapshot(projectId, target.orgId)) };
 }
 
+/** A `board_events` row's columns as a `board:event` names them. */
+const EVENT_JSON_COLUMNS = sql`project_id as "projectId", seq, type, actor, payload as data,
+  client_mutation_id as "clientMutationId", ${isoTime(sql`created_at`)} as at`;
+
 /**
  * The events after `sinceSeq` up to the board's `seq`, in one statement, their JSON as the
  * database writes it; null where the log no longer holds them all (or never did), or there are
@@ -60,8 +64,7 @@ function eventsSince(projectId: string, orgId: string, sinceSeq: number): Tenant
     statement: sql`select p.seq, log.kept, log.events
        from projects p, lateral (
          select count(*)::int as kept, coalesce(json_agg(row_to_json(event) order by event.seq), '[]'::json)::text as events
-           from (select project_id as "projectId", seq, type, actor, payload as data, client_mutation_id as "clientMutationId",
-                        ${isoTime(sql`created_at`)} as at
+           from (select ${EVENT_JSON_COLUMNS}
                    from board_events
                   where project_id = p.id and org_id = p.org_id and seq > ${sinceSeq} and seq <= p.seq
                     and p.seq - ${sinceSeq} <= ${MAX_REPLAY}) event) log
@@ -108,4 +111,21 @@ function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapsh
       };
     },
   };
+}
+
+/**
+ * The latest event of each of these boards of one org (none for a board that has logged none):
+ * the one at the board's `seq`, which the log always keeps.
+ */
+export async function latestEvents(ctx: AppContext, orgId: string, projectIds: string[]): Promise<BoardEventJson[]> {
+  const rows = await inTenant(ctx.orm, orgId, (em) =>
+    em.execute<Array<{ event: string }>>(
+      ...sql`select row_to_json(latest)::text as event
+         from (select ${EVENT_JSON_COLUMNS}
+                 from board_events
+                where org_id = ${orgId}
+                  and (project_id, seq) in (select id, seq from projects where id = any(${projectIds}::uuid[]) and org_id = ${orgId})) latest`.bound(),
+    ),
+  );
+  return rows.map((row) => JSON.parse(row.event) as BoardEventJson);
 }

@@ -1,19 +1,26 @@
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import type { RedisLink } from './redis.js';
+import { createOutageCatchUp } from './outage-catch-up.js';
 import { orgsOfRooms } from './rooms.js';
 import type { TaskFlowServer } from './types.js';
 
 /**
- * After a Redis outage, a kick (member removed, key revoked, org deleted) may have been lost on
- * its way between nodes. When a node's link to Redis returns, it re-checks its own sockets and
- * asks every other node to do the same: only this node's link may have broken, and then the
- * others saw no outage, though the kicks sent from here never reached them.
+ * After a Redis outage, a kick (member removed, key revoked, org deleted) or a board event may
+ * have been lost on its way between nodes. When a node's link to Redis returns, it re-checks its
+ * own sockets, then sends them their boards' latest events (`createOutageCatchUp`), and asks
+ * every other node to do the same: only this node's link may have broken, and then the others
+ * saw no outage, though what was sent from here never reached them.
  */
 export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: RedisLink): void {
-  io.on('sweep', () => void sweepLostAccess(io, ctx));
+  const catchUp = createOutageCatchUp(io, ctx);
+  const sweep = async () => {
+    await sweepLostAccess(io, ctx);
+    await catchUp();
+  };
+  io.on('sweep', () => void sweep());
   redis.onRecovered(() => {
-    void sweepLostAccess(io, ctx);
+    void sweep();
     io.serverSideEmit('sweep');
   });
 }

@@ -3,6 +3,11 @@ import type { Principal } from '../auth/principal.js';
 /** Room names, chosen by the server only (DESIGN §7). */
 export const orgRoom = (orgId: string) => `org:${orgId}`;
 export const projectRoom = (orgId: string, projectId: string) => `org:${orgId}:project:${projectId}`;
+/** The board whose room this is, if it is a board's. */
+export function boardOfRoom(room: string): { orgId: string; projectId: string } | undefined {
+  const [org, orgId, project, projectId, ...rest] = room.split(':');
+  return org === 'org' && project === 'project' && orgId && projectId && rest.length === 0 ? { orgId, projectId } : undefined;
+}
 export const userRoom = (userId: string) => `user:${userId}`;
 export const keyRoom = (keyId: string) => `key:${keyId}`;
 

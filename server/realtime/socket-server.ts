@@ -55,7 +55,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   const rateLimit = createSocketRateLimit(ctx.config.socketRateLimit);
   const serve = serveEvents(ctx, {
     ...boardHandlers(ctx, presence),
-    ...presenceHandlers(presence),
+    ...presenceHandlers(ctx, presence),
     ...taskHandlers(ctx),
     ...columnHandlers(ctx),
   });

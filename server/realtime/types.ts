@@ -24,7 +24,7 @@ export interface SocketData {
 /** Events between server nodes: revocation, which each node applies to its own sockets. */
 export interface InterServerEvents {
   revoke: (order: RevokeOrder) => void;
-  /** Re-check the access of your sockets: kicks may have been lost in a Redis outage (`sweepAfterOutages`). */
+  /** Re-check the access of your sockets, then send them their boards' latest events: kicks and events may have been lost in a Redis outage (`sweepAfterOutages`). */
   sweep: () => void;
   /** A node sent a board room its presence list (`presence.ts`): what that room's sockets now hold. */
   presenceSent: (room: string, list: string) => void;

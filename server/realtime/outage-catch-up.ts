@@ -1,0 +1,41 @@
+import { latestEvents } from '../board/board-read.js';
+import type { AppContext } from '../context.js';
+import { boardOfRoom, projectRoom } from './rooms.js';
+import type { TaskFlowServer } from './types.js';
+
+/**
+ * Sends this node's sockets, after a Redis outage, the latest event of each board they are on.
+ * A board event published while Redis was away reached its own node's sockets only; a socket
+ * elsewhere finds the gap from the board's next event, but on a quiet board that can be hours
+ * away. With the latest event a socket that missed the tail of the log has it (or sees the gap
+ * and rejoins with its `seq`, as for any gap); one that has it ignores it, as it ignores an event
+ * at or below its snapshot's `seq`. A board whose latest event this node already re-sent is not
+ * sent it again, and runs queue one behind the other so they can tell.
+ */
+export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => Promise<void> {
+  let resent = new Map<string, number>();
+  let queue = Promise.resolve();
+
+  const catchUp = async () => {
+    const boardsByOrg = new Map<string, string[]>();
+    for (const room of io.of('/').adapter.rooms.keys()) {
+      const board = boardOfRoom(room);
+      if (board) boardsByOrg.set(board.orgId, [...(boardsByOrg.get(board.orgId) ?? []), board.projectId]);
+    }
+    const sent = new Map<string, number>();
+    for (const [orgId, projectIds] of boardsByOrg) {
+      try {
+        for (const event of await latestEvents(ctx, orgId, projectIds)) {
+          const room = projectRoom(orgId, event.projectId);
+          sent.set(room, event.seq);
+          if (resent.get(room) !== event.seq) io.local.to(room).emit('board:event', event);
+        }
+      } catch (error) {
+        ctx.log.warn({ err: error, orgId }, "could not send the boards' latest events after the Redis outage");
+      }
+    }
+    resent = sent;
+  };
+
+  return () => (queue = queue.then(catchUp));
+}
