@@ -21,7 +21,12 @@ const { values: args } = parseArgs({
     viewers: { type: 'string', default: '1' },
   },
 });
-if (!args.against) throw new Error('--against DIR: a checkout of the revision to compare with');
+if (!args.against) {
+  console.error(`usage: npm run bench:compare -- --against DIR [--rate 1500] [--pairs 10] [--viewers 1]
+  DIR: a checkout of the revision to compare with, e.g.
+  git worktree add /tmp/before <revision> && ln -s "$PWD/node_modules" /tmp/before/`);
+  process.exit(2);
+}
 const RATE = Number(args.rate);
 const PAIRS = Number(args.pairs);
 /** The sockets watching each board, which get every event of its changes. */

@@ -232,8 +232,10 @@ async function main(): Promise<number> {
     .toISOString()
     .replaceAll(':', '-')
     .replace(/\.\d+Z$/, 'Z');
-  const json = path.join(outDir, 'latest.json');
-  const md = path.join(outDir, 'latest.md');
+  // Only a full run of every scenario replaces `latest.*`, the table the README quotes.
+  const name = quick ? 'latest-quick' : only.size < SCENARIOS.length ? 'latest-partial' : 'latest';
+  const json = path.join(outDir, `${name}.json`);
+  const md = path.join(outDir, `${name}.md`);
   writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(md, markdown(results));
   copyFileSync(json, path.join(outDir, `${stamp}-${results.meta.mode}.json`));

@@ -27,7 +27,7 @@ describe('npm run bench -- --quick', () => {
       clearTimeout(timer);
       expect(code, output.slice(-4000)).toBe(0);
 
-      const results = JSON.parse(readFileSync(path.join(out, 'latest.json'), 'utf8'));
+      const results = JSON.parse(readFileSync(path.join(out, 'latest-quick.json'), 'utf8'));
       const { throughput, fanout, connections, snapshot } = results.scenarios;
       expect(results.meta.mode).toBe('quick');
       const { budgetLoad } = throughput;
@@ -59,7 +59,7 @@ describe('npm run bench -- --quick', () => {
       const [, senderAck, reference] = results.budgets;
       expect(senderAck).toMatchObject({ budget: '≤ +10 ms', met: expect.any(Boolean) });
       expect(reference).toMatchObject({ budget: '—', met: null });
-      const markdown = readFileSync(path.join(out, 'latest.md'), 'utf8');
+      const markdown = readFileSync(path.join(out, 'latest-quick.md'), 'utf8');
       expect(markdown).toContain('| path | TaskFlow |');
       expect(markdown).toContain('| round | rate | TaskFlow ack p99 |');
     },

@@ -4,6 +4,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Actor, BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { freePort } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { eventually } from './support/sockets.js';
 
@@ -153,6 +154,13 @@ describe('the overdue bot example', () => {
 
     bot.child.kill('SIGTERM');
     expect(await exitOf(bot, 10_000)).toBe(0);
+  });
+
+  it('--once gives up with 1 and a message when no server answers within --wait', async () => {
+    const nobody = `http://127.0.0.1:${await freePort()}`;
+    const bot = startBot(['--once', '--wait', '1', '--url', nobody]);
+    expect(await exitOf(bot, 10_000)).toBe(1);
+    expect(bot.output()).toContain(`could not connect to ${nobody}: no answer within 1 s`);
   });
 
   it('exits with 1 and a message for a key the server refuses', async () => {

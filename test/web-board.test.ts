@@ -335,3 +335,16 @@ describe('on a phone', () => {
     expect(sizes.page).toBeLessThanOrEqual(sizes.width);
   });
 });
+
+describe('after a new build', () => {
+  it('has browsers ask for the page again each time, and keep its hashed files for good', async () => {
+    const page = await fetch(`${node.url}/`, { headers: { accept: 'text/html' } });
+    expect(page.headers.get('cache-control')).toBe('no-cache');
+    const deepLink = await fetch(`${node.url}${boardPath()}`, { headers: { accept: 'text/html' } });
+    expect(deepLink.headers.get('cache-control')).toBe('no-cache');
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())![1]!;
+    const asset = await fetch(`${node.url}${script}`);
+    expect(asset.status).toBe(200);
+    expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  });
+});

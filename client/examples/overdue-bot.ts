@@ -2,21 +2,23 @@
  * The overdue bot: watches one board and moves every card whose due date has passed (and that is
  * not done) into an "Overdue" column, which it creates at the end of the board when there is none.
  *
- *   TASKFLOW_API_KEY=tfk_… node --import tsx client/examples/overdue-bot.ts --project <id> [--url http://127.0.0.1:3000] [--once]
+ *   TASKFLOW_API_KEY=tfk_… node --import tsx client/examples/overdue-bot.ts --project <id> [--url http://127.0.0.1:3000] [--once [--wait 15]]
  *
  * It connects as a bot with an API key (permissions `boards:read` and `tasks:write`), keeps the
  * board in sync through the SDK and sweeps it after every change and once a minute (due dates pass
- * with the clock too). `--once` sweeps once and exits: 0 when done, 1 on an error.
+ * with the clock too). `--once` sweeps once and exits: 0 when done, 1 on an error (a server that
+ * cannot be reached within `--wait` seconds too).
  */
 import { parseArgs } from 'node:util';
 import { type BoardState, TaskFlowClient, TaskFlowError, type TaskJson } from '../index.js';
 
-const USAGE = `usage: overdue-bot [--project <id>] [--url <server>] [--column <name>] [--today YYYY-MM-DD] [--once]
+const USAGE = `usage: overdue-bot [--project <id>] [--url <server>] [--column <name>] [--today YYYY-MM-DD] [--once [--wait <seconds>]]
   --project   the project (board) to watch; or TASKFLOW_PROJECT, or the first argument
   --url       the server; or TASKFLOW_URL (default http://127.0.0.1:3000)
   --column    the column overdue cards go to (default "Overdue"; found by name, case-insensitive)
   --today     the date cards are compared with (default: today, in this machine's time zone)
   --once      sweep once and exit
+  --wait      with --once, how long to try to reach the server before giving up (default 15)
 The API key is read from TASKFLOW_API_KEY (never from the command line, where others can see it).`;
 
 /** Refusals that mean "the card changed under us": skip it, the next change brings a fresh look. */
@@ -29,6 +31,7 @@ interface Options {
   columnName: string;
   today?: string;
   once: boolean;
+  waitSeconds: number;
 }
 
 function options(): Options {
@@ -40,18 +43,22 @@ function options(): Options {
       column: { type: 'string', default: 'Overdue' },
       today: { type: 'string' },
       once: { type: 'boolean', default: false },
+      wait: { type: 'string', default: '15' },
       help: { type: 'boolean', short: 'h' },
     },
   });
   const projectId = values.project ?? process.env.TASKFLOW_PROJECT ?? positionals[0];
   if (values.help || !projectId) exit(values.help ? 0 : 2, USAGE);
   if (values.today !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(values.today)) exit(2, '--today takes a date such as 2030-01-31');
+  const waitSeconds = Number(values.wait);
+  if (!(waitSeconds > 0)) exit(2, '--wait takes a number of seconds, such as 15');
   return {
     url: values.url ?? process.env.TASKFLOW_URL ?? 'http://127.0.0.1:3000',
     projectId,
     columnName: values.column,
     today: values.today,
     once: values.once,
+    waitSeconds,
   };
 }
 
@@ -105,6 +112,15 @@ async function sweep(client: TaskFlowClient, board: BoardState, opts: Options, m
   return count;
 }
 
+/** `promise`, or a rejection once `seconds` have passed without it settling. */
+function withDeadline<T>(promise: Promise<T>, seconds: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${seconds} s`)), seconds * 1000);
+  });
+  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+}
+
 /** Runs `work` now, or once more after the run in progress: never two at a time. */
 function serial(work: () => Promise<void>): () => void {
   let running = false;
@@ -135,9 +151,12 @@ async function main(): Promise<void> {
     client.close();
     exit(1, `[overdue-bot] access revoked (${reason})`);
   });
+  log(`connecting to ${opts.url}`);
   try {
-    await client.connect();
+    // The SDK keeps trying to connect, as a bot that runs for good should; a single sweep gives up.
+    await (opts.once ? withDeadline(client.connect(), opts.waitSeconds) : client.connect());
   } catch (error) {
+    client.close();
     exit(1, `[overdue-bot] could not connect to ${opts.url}: ${(error as Error).message}`);
   }
 

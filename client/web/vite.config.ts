@@ -2,7 +2,7 @@ import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 
-/** The server `npm run dev:web` proxies to (the one `npm start` runs). */
+/** The server the dev server (`npx vite --config client/web/vite.config.ts`) proxies to: the one `npm start` runs. */
 const api = process.env.TASKFLOW_URL ?? 'http://127.0.0.1:3000';
 
 export default defineConfig({

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 
 /** Where `npm run build:web` writes the web board. */
 export const WEB_ROOT = fileURLToPath(new URL('../../client/web/dist', import.meta.url));
@@ -17,13 +17,22 @@ export function webRoutes(root = WEB_ROOT) {
       app.log.info({ root }, 'no web board built (npm run build:web); serving the API only');
       return;
     }
-    await app.register(fastifyStatic, { root, wildcard: false, index: 'index.html', cacheControl: true, maxAge: '1h' });
+    await app.register(fastifyStatic, { root, wildcard: false, index: 'index.html', cacheControl: false, setHeaders: cacheFor });
     app.get('/*', (request, reply) => {
       const wantsPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
       if (!wantsPage || request.url.startsWith('/api/') || request.url.startsWith('/socket.io/')) {
         return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route GET ${request.url.split('?')[0]}` } });
       }
-      return reply.header('cache-control', 'no-cache').sendFile('index.html');
+      return reply.header('cache-control', PAGE_CACHE).sendFile('index.html');
     });
   };
+}
+
+/** The page is asked again each time (it names the current build's files)... */
+const PAGE_CACHE = 'no-cache';
+
+/** ...whose names change with their content (`assets/index-<hash>.js`), so they are kept for good. */
+function cacheFor(reply: FastifyReply, file: string): void {
+  const hashed = path.basename(path.dirname(file)) === 'assets';
+  reply.header('cache-control', hashed ? 'public, max-age=31536000, immutable' : PAGE_CACHE);
 }
