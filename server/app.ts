@@ -32,6 +32,7 @@ import { projectRoutes } from './projects/projects.routes.js';
 import { sweepAfterOutages } from './realtime/access-sweep.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis } from './realtime/redis.js';
+import { Revocations } from './realtime/revocation.js';
 import { acceptSockets, closeConnections, createSocketServer, MAX_MESSAGE_BYTES } from './realtime/socket-server.js';
 import type { TaskFlowServer } from './realtime/types.js';
 import { taskRoutes } from './tasks/tasks.routes.js';
@@ -96,7 +97,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, adapter: redis?.adapter });
   const mailer = options.mailer ?? logMailer(app.log);
   const presence = createPresence(io, app.log, config.presenceRefresh * 1000, redis !== null);
-  const broadcaster = createBroadcaster(io, presence, redis !== null);
+  const revocations = new Revocations(io, presence);
+  const broadcaster = createBroadcaster(io, revocations, redis !== null);
   const ctx: AppContext = {
     config,
     orm: database.orm,
@@ -115,7 +117,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     runningChanges: new RunningChanges(),
     inFlight,
   };
-  const sockets = acceptSockets(io, ctx, presence);
+  const sockets = acceptSockets(io, ctx, presence, revocations);
   if (redis) sweepAfterOutages(io, ctx, redis);
 
   await app.register(

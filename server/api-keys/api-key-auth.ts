@@ -24,7 +24,7 @@ export async function authenticateApiKey(ctx: AppContext, key: unknown): Promise
   if (!apiKey.lastUsedAt || now.getTime() - apiKey.lastUsedAt.getTime() >= TOUCH_EVERY_MS) {
     await em
       .getConnection()
-      .execute(`update api_keys set last_used_at = ? where id = ? and (last_used_at is null or last_used_at < ?)`, [
+      .execute(`update api_keys set last_used_at = ? where id = ? and revoked_at is null and (last_used_at is null or last_used_at < ?)`, [
         now,
         apiKey.id,
         new Date(now.getTime() - TOUCH_EVERY_MS),

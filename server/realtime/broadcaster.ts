@@ -1,14 +1,13 @@
 import type { Broadcaster, RevokedParty } from '../context.js';
-import type { Presence } from '../presence/presence.js';
-import { revokeLocally } from './revocation.js';
+import type { Revocations } from './revocation.js';
 import { keyRoom, orgRoom, projectRoom, userRoom } from './rooms.js';
 import type { RevokeOrder, TaskFlowServer } from './types.js';
 
 /** Emits committed facts to rooms, across every node through the adapter (`clustered`: the Redis one). */
-export function createBroadcaster(io: TaskFlowServer, presence: Presence, clustered: boolean): Broadcaster {
+export function createBroadcaster(io: TaskFlowServer, revocations: Revocations, clustered: boolean): Broadcaster {
   // Each node applies a revocation to its own sockets: the order reaches the others through the
   // adapter (and, should Redis lose it, every join and mutation re-checks the database anyway).
-  io.on('revoke', (order) => void revokeLocally(io, presence, order));
+  io.on('revoke', (order) => void revocations.apply(order));
 
   return {
     boardEvent(orgId, event, exceptSocketId) {
@@ -26,7 +25,7 @@ export function createBroadcaster(io: TaskFlowServer, presence: Presence, cluste
     },
     revoke(who, orgId, reason) {
       const order: RevokeOrder = { room: revokedRoom(who, orgId), orgId, reason };
-      void revokeLocally(io, presence, order);
+      void revocations.apply(order);
       if (clustered && !('socketId' in who)) io.serverSideEmit('revoke', order);
     },
   };

@@ -1,25 +1,75 @@
 import type { Presence } from '../presence/presence.js';
 import { orgRoom } from './rooms.js';
-import type { RevokeOrder, TaskFlowServer } from './types.js';
+import type { RevokeOrder, TaskFlowServer, TaskFlowSocket } from './types.js';
+
+/** A socket of this node, as the server holds it or as `fetchSockets` gives it. */
+type LocalSocket = TaskFlowSocket | Awaited<ReturnType<TaskFlowServer['fetchSockets']>>[number];
+
+/** How long this node remembers a revocation for sockets still in their handshake. */
+const REMEMBER_MS = 60_000;
 
 /**
- * Applies a revocation to this node's sockets in `order.room`: they leave the org's room and its
- * boards' rooms, are sent `access:revoked`, and a dead key's sockets are closed. The boards
- * they left hear the new presence.
+ * Applies revocations to this node's sockets, and remembers them a minute for the sockets whose
+ * handshake was under way: a handshake reads the orgs a socket may hear, and the socket joins
+ * their rooms only after, so an order that came in between found it in no room (a member removed,
+ * or a key revoked, while their client connected) and it would hear the org's events for good.
+ * Such a socket applies what came since its handshake began (`mark`) once it has joined its rooms
+ * (`applyMissed`).
  */
-export async function revokeLocally(io: TaskFlowServer, presence: Presence, { room, orgId, reason }: RevokeOrder): Promise<void> {
-  const prefix = orgRoom(orgId);
-  for (const socket of await io.local.in(room).fetchSockets()) {
-    const left = [...socket.rooms].filter((joined) => joined === prefix || joined.startsWith(`${prefix}:`));
-    if (left.length === 0 && !socket.data.orgIds.includes(orgId)) continue;
-    for (const joined of left) socket.leave(joined);
-    socket.data.orgIds = socket.data.orgIds.filter((id) => id !== orgId);
-    (socket.data.revokedFrom ??= []).push(orgId);
-    socket.emit('access:revoked', { orgId, reason });
-    // A revoked key's sockets are closed, and a bot's when its org is gone (its key with it), after
-    // what was sent before (close=true could drop it).
-    const { principal } = socket.data;
-    if (reason === 'key_revoked' || (principal.kind === 'bot' && principal.orgId === orgId)) socket.disconnect();
-    for (const board of left) if (board !== prefix) presence.changed(board);
+export class Revocations {
+  private recent: Array<{ n: number; at: number; order: RevokeOrder }> = [];
+  private applied = 0;
+  private forgottenUpTo = 0;
+
+  constructor(
+    private readonly io: TaskFlowServer,
+    private readonly presence: Presence,
+  ) {}
+
+  /** Taken as a handshake begins, before it reads anything. */
+  mark(): number {
+    return this.applied;
   }
+
+  /** Applies `order` to this node's sockets in `order.room` (see `revokeSocket`). */
+  async apply(order: RevokeOrder): Promise<void> {
+    this.remember(order);
+    for (const socket of await this.io.local.in(order.room).fetchSockets()) revokeSocket(socket, order, this.presence);
+  }
+
+  /**
+   * Applies to a socket that has just joined its rooms what this node applied since `mark`.
+   * False when that is no longer known (a handshake over a minute long): the caller closes it.
+   */
+  applyMissed(socket: TaskFlowSocket, mark: number): boolean {
+    if (mark < this.forgottenUpTo) return false;
+    for (const { n, order } of this.recent) if (n > mark && socket.rooms.has(order.room)) revokeSocket(socket, order, this.presence);
+    return true;
+  }
+
+  private remember(order: RevokeOrder): void {
+    const now = Date.now();
+    this.recent.push({ n: ++this.applied, at: now, order });
+    while (this.recent[0]!.at < now - REMEMBER_MS) this.forgottenUpTo = this.recent.shift()!.n;
+  }
+}
+
+/**
+ * One socket leaves the org's room and its boards' rooms, is sent `access:revoked`, and is closed
+ * if its key is dead. The boards it left hear the new presence. A socket already out of the org is
+ * left alone, so an order applied twice is sent once.
+ */
+function revokeSocket(socket: LocalSocket, { orgId, reason }: RevokeOrder, presence: Presence): void {
+  const prefix = orgRoom(orgId);
+  const left = [...socket.rooms].filter((joined) => joined === prefix || joined.startsWith(`${prefix}:`));
+  if (left.length === 0 && !socket.data.orgIds.includes(orgId)) return;
+  for (const joined of left) socket.leave(joined);
+  socket.data.orgIds = socket.data.orgIds.filter((id) => id !== orgId);
+  (socket.data.revokedFrom ??= []).push(orgId);
+  socket.emit('access:revoked', { orgId, reason });
+  // A revoked key's sockets are closed, and a bot's when its org is gone (its key with it), after
+  // what was sent before (close=true could drop it).
+  const { principal } = socket.data;
+  if (reason === 'key_revoked' || (principal.kind === 'bot' && principal.orgId === orgId)) socket.disconnect();
+  for (const board of left) if (board !== prefix) presence.changed(board);
 }

@@ -16,7 +16,8 @@ import { createCredentialExpiry } from './credential-expiry.js';
 import { orgRoomsOf, principalRoom } from './rooms.js';
 import { dropSlowReaders } from './slow-readers.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
-import type { TaskFlowServer } from './types.js';
+import type { Revocations } from './revocation.js';
+import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
 /** A socket message over this size closes the socket. */
 export const MAX_MESSAGE_BYTES = 1 << 20;
@@ -36,12 +37,15 @@ export function createSocketServer(
 
 /** The handshake: a valid token or `connect_error` UNAUTHORIZED; then the event handlers. */
 /** Accepts sockets; answers what to stop when the server closes. */
-export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence): { stop(): void } {
+export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence, revocations: Revocations): { stop(): void } {
   const expiry = createCredentialExpiry(io);
   dropSlowReaders(io, ctx.config.socketBacklogLimit * 2 ** 20, ctx.log);
   coalesceWrites(io, ctx.log);
+  // Where each handshake under way began among this node's revocations (see `Revocations`).
+  const handshakeMarks = new WeakMap<TaskFlowSocket, number>();
   io.use(async (socket, next) => {
     try {
+      handshakeMarks.set(socket, revocations.mark());
       const { principal, expiresAt, orgIds } = await authenticate(ctx, socket.handshake.auth ?? {});
       socket.data = { principal, expiresAt, orgIds, editing: {}, running: 0 };
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
@@ -62,6 +66,10 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   io.on('connection', (socket) => {
     rateLimit?.(socket);
     void socket.join([principalRoom(socket.data.principal), ...orgRoomsOf(socket.data.principal, socket.data.orgIds)]);
+    // A removal or revocation applied while its handshake read the orgs found it in no room yet.
+    const mark = handshakeMarks.get(socket)!;
+    handshakeMarks.delete(socket);
+    if (!revocations.applyMissed(socket, mark)) return void socket.disconnect(true);
     expiry.track(socket);
     leavePresenceOnDisconnect(presence, socket);
     serve(socket);
