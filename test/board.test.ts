@@ -109,6 +109,12 @@ describe('a task change on a shared board', () => {
     const first = await place('first', { beforeId: a.id });
     await place('B2', { afterId: b.id, beforeId: c.id });
     expect(await columnOrder(column.id)).toEqual(['first', 'A', 'B', 'B2', 'C']);
+    // A client saw A before B2; a teammate has since put B2 first. Between "A and B2" is then
+    // right after A, as when a row was put between the two.
+    const b2 = (await db.query<{ id: string }>(`select id from tasks where title = 'B2' and column_id = $1`, [column.id]))[0]!;
+    await ok(aliceSocket, 'task:move', { taskId: b2.id, columnId: column.id, beforeId: first.id });
+    await place('stale view', { afterId: a.id, beforeId: b2.id });
+    expect(await columnOrder(column.id)).toEqual(['B2', 'first', 'A', 'stale view', 'B', 'C']);
     const positions = await db.query<{ id: string; position: string }>('select id, position from tasks where id = any($1)', [
       [a.id, c.id, first.id],
     ]);
@@ -127,6 +133,13 @@ describe('a task change on a shared board', () => {
     expect(wrong).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     const self = await request(aliceSocket, 'task:move', { taskId: one.id, columnId: todo().id, afterId: one.id });
     expect(self).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+    const twice = await request(aliceSocket, 'task:move', {
+      taskId: one.id,
+      columnId: todo().id,
+      afterId: elsewhere.id,
+      beforeId: elsewhere.id,
+    });
+    expect(twice).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED', message: 'afterId and beforeId name the same row' } });
   });
 
   it('answers an update that changes nothing with the task as it is: no event, no new version', async () => {

@@ -53,15 +53,16 @@ async function gapBetweenNeighbours(
   { afterId, beforeId }: Neighbours,
 ): Promise<[string | null, string | null]> {
   if (movingId && (afterId === movingId || beforeId === movingId)) throw invalid('nothing can be placed next to itself');
+  if (afterId && afterId === beforeId) throw invalid('afterId and beforeId name the same row');
   const after = afterId ? await neighbourPosition(em, list, afterId, 'afterId') : null;
   const before = beforeId ? await neighbourPosition(em, list, beforeId, 'beforeId') : null;
+  // Someone may have put a row between the two since the client looked, or put them the other way
+  // round: either way, land right after `after`.
+  if (after !== null && (before === null || before <= after)) return [after, await adjacent(em, list, movingId, after, 'next')];
   if (after !== null && before !== null) {
-    if (after >= before) throw invalid('afterId must come before beforeId');
-    // Someone may have put a row between the two since the client looked: land right after `after`.
     const next = await adjacent(em, list, movingId, after, 'next');
     return [after, next !== null && next < before ? next : before];
   }
-  if (after !== null) return [after, await adjacent(em, list, movingId, after, 'next')];
   if (before !== null) return [await adjacent(em, list, movingId, before, 'previous'), before];
   return [await adjacent(em, list, movingId, null, 'previous'), null];
 }
