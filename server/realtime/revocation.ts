@@ -33,7 +33,9 @@ export class Revocations {
 
   /** Applies `order` to this node's sockets in `order.room` (see `revokeSocket`). */
   async apply(order: RevokeOrder): Promise<void> {
-    this.remember(order);
+    // Only a user's, a key's or an org's room (`user:…`, `key:…`, `org:…`) can take a socket still
+    // in its handshake; one socket's own (an access sweep's order, its id: no colon) cannot.
+    if (order.room.includes(':')) this.remember(order);
     for (const socket of await this.io.local.in(order.room).fetchSockets()) revokeSocket(socket, order, this.presence);
   }
 
