@@ -1,20 +1,19 @@
 import { randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Capability } from '../../shared/roles.js';
-import type { Actor, BoardEventJson, BoardEventType } from '../../shared/wire.js';
+import type { BoardEventJson, BoardEventType } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import type { Orm } from '../db/orm.js';
 import { sql } from '../db/sql-script.js';
 import { inTenant } from '../db/tenant.js';
-import { conflict, DomainError, isUnavailable, notFound } from '../errors.js';
+import { DomainError, isUnavailable, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import type { Logged } from './board-event-order.js';
-import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
-import { eventOf, keepSeq, logStatements, mutationSeen } from './event-log.js';
-import { NoopMutation } from './noop-mutation.entity.js';
+import { eventOf, keepSeq, logStatements } from './event-log.js';
+import { loggedEvent, noopRecord, retryAnswer } from './retried-change.js';
 import { type QuickChange, quickBoardChange, quickChangeData } from './quick-board-change.js';
 import type { Addressable } from './board-target.js';
 
@@ -48,7 +47,7 @@ export async function changeBoard(
   const sameChange = clientMutationId ? `${actor.kind}:${actor.id}:${type}:${address.id}:${clientMutationId}` : null;
   return ctx.runningChanges.once(sameChange, async () => {
     const target = await ctx.locator.target(address.what, address.id, caller.scopeOrgId);
-    const request = changeRequest(caller, target, type, clientMutationId);
+    const request = changeRequest(caller, target, type, clientMutationId, address.id);
     const quickChange = quick?.(target.orgId) ?? null;
     const quickly = quickChange ? await quickBoardChange(ctx, request, quickChange) : 'declined';
     if (quickly && quickly !== 'declined') return quickly;
@@ -64,9 +63,15 @@ export async function changeBoard(
   });
 }
 
-/** The request for a change `caller` asks for, landing at `target`. */
-export function changeRequest(caller: Caller, target: BoardTarget, type: BoardEventType, clientMutationId?: string): BoardChangeRequest {
-  return { principal: caller.principal, target, type, clientMutationId, originSocketId: caller.socketId };
+/** The request for a change `caller` asks for, landing at `target`, addressed to `subject` (`BoardChangeRequest`). */
+export function changeRequest(
+  caller: Caller,
+  target: BoardTarget,
+  type: BoardEventType,
+  clientMutationId?: string,
+  subject?: string,
+): BoardChangeRequest {
+  return { principal: caller.principal, target, type, clientMutationId, subject, originSocketId: caller.socketId };
 }
 
 export interface BoardChangeRequest {
@@ -79,6 +84,11 @@ export interface BoardChangeRequest {
   /** Whether the change may touch an archived board (only a project update, to unarchive it, may). */
   allowArchived?: boolean;
   clientMutationId?: string;
+  /**
+   * The id the change is addressed to: its task's or column's (the board's for a create, and by
+   * default); a retry whose id names a change of another is refused.
+   */
+  subject?: string;
   /** The socket that sent the change, which learns of it from its ack instead. */
   originSocketId?: string;
 }
@@ -91,19 +101,22 @@ export type BoardChangeResult = { event: BoardEventJson; unchanged?: undefined }
 class Abandon {
   constructor(
     readonly result: BoardChangeResult,
-    /** The change itself changed nothing (not a retry's answer): kept for its retries (`recordNoop`). */
-    readonly noop = false,
     /** A retry's answer: the row id of the event it found in the log. */
     readonly loggedId?: string,
   ) {}
 }
+
+/** Where a change with a `clientMutationId` goes back to when it turns out to change nothing (`noopRecord`). */
+const BEFORE_APPLY = 'board_change_applies';
 
 /**
  * The one path by which a board changes (DESIGN §9): in one tenant transaction, check the role,
  * take the board's next `seq` (which also queues concurrent writers of the board), answer a
  * retried `clientMutationId` with its original event, apply the change, append the event; then,
  * after commit, broadcast it, in `seq` order with the board's other events this node commits. A
- * change that alters nothing rolls back, so `seq` keeps no gap. A board's changes take this path
+ * change that alters nothing logs no event and keeps no `seq`, so `seq` keeps no gap: it rolls
+ * back, or, with a `clientMutationId`, goes back to before it applied and commits the record of
+ * that id instead, under the same lock (`noopRecord`). A board's changes take this path
  * one at a time on this node (`ctx.boardTurns`), so that they wait for each other without holding
  * database connections.
  */
@@ -149,26 +162,22 @@ async function commitInTurn(
         const projectId = target.projectId;
         const { seq, archived } = await takeNextSeq(em, projectId);
         ctx.eventOrder.taken(target.orgId, projectId, (taken = seq));
-        if (clientMutationId && (await seen(em, projectId, clientMutationId))) {
-          const earlier = await loggedEvent(em, projectId, clientMutationId);
-          if (earlier) {
-            // A retry is its sender's: another client's change under the same id (two bots that
-            // count their changes from 1) is refused, not answered with someone else's event.
-            if (earlier.type !== request.type || !sameActor(earlier.actor, principal))
-              throw conflict('this clientMutationId was used for another change');
-            throw new Abandon({ event: toBoardEventJson(earlier) }, false, earlier.id);
-          }
-          const noop = await em.findOne(NoopMutation, { project: projectId, clientMutationId });
-          if (noop) {
-            if (noop.type !== request.type) throw conflict('this clientMutationId was used for another change');
-            throw new Abandon({ event: null, unchanged: noop.answer });
-          }
-        }
+        const retry = await retryAnswer(em, request, projectId);
+        if (retry) throw new Abandon(retry.result, retry.loggedId);
         // After the retry's lookup: a change that committed before the board was archived still
         // answers its retry with the original result.
         if (archived && !request.allowArchived) throw new DomainError('FORBIDDEN', 'the project is archived');
+        if (clientMutationId) await em.execute(`savepoint ${BEFORE_APPLY}`);
         const applied = await apply(em, projectId);
-        if ('unchanged' in applied) throw new Abandon({ event: null, unchanged: applied.unchanged }, true);
+        if ('unchanged' in applied) {
+          const answer = { event: null, unchanged: applied.unchanged };
+          if (!clientMutationId) throw new Abandon(answer);
+          // Its record is kept before the board's lock is let go, so that its retries find it.
+          await em.execute(`rollback to savepoint ${BEFORE_APPLY}`);
+          em.clear(); // nothing `apply` did is flushed at commit
+          await em.execute(...noopRecord(request, projectId, applied.unchanged).bound());
+          return answer;
+        }
         await em.flush(); // what `apply` changed through the ORM
         const event = eventOf(request, projectId, seq, applied.data);
         for (const statement of logStatements(target.orgId, event, ctx.config.eventRetention, eventId))
@@ -186,10 +195,6 @@ async function commitInTurn(
     }
     const earlier = error.result.event; // a retry's answer, from the log
     if (earlier) ctx.eventOrder.retried({ orgId: target.orgId, event: earlier, exceptSocketId: request.originSocketId }, error.loggedId!);
-    else if (clientMutationId && error.noop) {
-      settle(); // nothing to send: the board's later events need not wait for the record
-      await recordNoop(ctx, request, target.projectId!, error.result.unchanged);
-    }
     return error.result;
   } finally {
     settle();
@@ -215,52 +220,4 @@ export async function findLogged(orm: Orm, orgId: string, projectId: string, cli
     const logged = await loggedEvent(em, projectId, clientMutationId);
     return logged ? { id: logged.id, event: toBoardEventJson(logged) } : null;
   });
-}
-
-/** The board's event for `clientMutationId`, if its change committed: a retry's answer. */
-function loggedEvent(em: EntityManager, projectId: string, clientMutationId: string) {
-  return em.findOne(BoardEvent, { project: projectId, clientMutationId });
-}
-
-/** Whether the board already has an event for this `clientMutationId` (a plain read: most have none). */
-async function seen(em: EntityManager, projectId: string, clientMutationId: string): Promise<boolean> {
-  return (await em.execute(...mutationSeen(projectId, clientMutationId).bound())).length > 0;
-}
-
-/** How long the record of a change that changed nothing is kept, for its retries. */
-const NOOP_KEPT = '1 day';
-
-/**
- * Records that this `clientMutationId` changed nothing, and what it answered, after its
- * transaction rolled back (it took a `seq` it must not keep): a retry then answers the same
- * instead of being judged afresh. A record that cannot be written is logged, not answered: the
- * change itself is done.
- */
-async function recordNoop(ctx: AppContext, request: BoardChangeRequest, projectId: string, answer: unknown): Promise<void> {
-  const { target, clientMutationId } = request;
-  try {
-    await inTenant(
-      ctx.orm,
-      target.orgId,
-      async (em) => {
-        await em.execute(
-          ...sql`insert into board_noop_mutations (id, created_at, org_id, project_id, client_mutation_id, type, answer)
-            values (gen_random_uuid(), now(), ${target.orgId}, ${projectId}, ${clientMutationId!}, ${request.type}, ${JSON.stringify(answer)}::jsonb)
-            on conflict (project_id, client_mutation_id) do nothing`.bound(),
-        );
-        await em.execute(
-          ...sql`delete from board_noop_mutations where project_id = ${projectId} and created_at < now() - ${NOOP_KEPT}::interval`.bound(),
-        );
-      },
-      request.principal,
-    );
-  } catch (error) {
-    ctx.log.warn({ err: error }, 'could not record a change that changed nothing');
-  }
-}
-
-/** Whether an event's actor is this principal. */
-function sameActor(actor: Actor, principal: Principal): boolean {
-  const current = actorOf(principal);
-  return actor.kind === current.kind && actor.id === current.id;
 }

@@ -1,0 +1,103 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Actor, BoardEventType } from '../../shared/wire.js';
+import { actorOf, type Principal } from '../auth/principal.js';
+import { type Sql, sql } from '../db/sql-script.js';
+import { conflict } from '../errors.js';
+import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
+import { BoardEvent } from './board-event.entity.js';
+import { toBoardEventJson } from './board-event.json.js';
+import { mutationSeen } from './event-log.js';
+import { NoopMutation } from './noop-mutation.entity.js';
+
+/** What a retry answers: its first try's result, and the row of the event it found in the log, if any. */
+export interface RetryAnswer {
+  result: BoardChangeResult;
+  loggedId?: string;
+}
+
+/**
+ * The answer to `request` if the board has seen its `clientMutationId` before (its event, or the
+ * record of a change that changed nothing); null if not. A retry is its sender's own retry of the
+ * same change: the same kind of change, by the same user or bot, to the same task, column or
+ * board. Anything else under that id (two bots that count their changes from 1, an id reused on
+ * another task) is CONFLICT, not answered with another change's result. Read with the board's row
+ * locked, so that a first try still running elsewhere has committed its event or record by then.
+ */
+export async function retryAnswer(em: EntityManager, request: BoardChangeRequest, projectId: string): Promise<RetryAnswer | null> {
+  const { clientMutationId } = request;
+  if (!clientMutationId || !(await seen(em, projectId, clientMutationId))) return null;
+  const earlier = await loggedEvent(em, projectId, clientMutationId);
+  if (earlier) {
+    if (earlier.type !== request.type || !sameActor(earlier.actor, request.principal))
+      throw conflict('this clientMutationId was used for another change');
+    if (addressOf(earlier.type, projectId, earlier.payload) !== subjectOf(request, projectId)) throw elsewhere(request);
+    return { result: { event: toBoardEventJson(earlier) }, loggedId: earlier.id };
+  }
+  const noop = await em.findOne(NoopMutation, { project: projectId, clientMutationId });
+  if (!noop) return null;
+  if (noop.type !== request.type) throw conflict('this clientMutationId was used for another change');
+  // A no-op's answer is what it addressed, as it stood then: a task, a column or the board.
+  if ((noop.answer as { id?: unknown } | null)?.id !== subjectOf(request, projectId)) throw elsewhere(request);
+  return { result: { event: null, unchanged: noop.answer } };
+}
+
+/** The board's event for `clientMutationId`, if its change committed: a retry's answer. */
+export function loggedEvent(em: EntityManager, projectId: string, clientMutationId: string) {
+  return em.findOne(BoardEvent, { project: projectId, clientMutationId });
+}
+
+/** How long the record of a change that changed nothing is kept, for its retries. */
+const NOOP_KEPT = '1 day';
+
+/**
+ * For a change with a `clientMutationId` that changed nothing, in its own transaction, with the
+ * board's row still locked: gives back the `seq` it took (it logs no event, and `seq` keeps no
+ * gap), records the id and its answer, and drops the board's records older than `NOOP_KEPT`. A
+ * retry, on any node, waits for the lock and then finds the record; written after the lock was let
+ * go, a retry could run the change afresh in between and undo someone else's change.
+ */
+export function noopRecord(request: BoardChangeRequest, projectId: string, answer: unknown): Sql {
+  return sql`with given_back as (update projects set seq = seq - 1 where id = ${projectId}),
+      expired as (delete from board_noop_mutations where project_id = ${projectId} and created_at < now() - ${NOOP_KEPT}::interval)
+    insert into board_noop_mutations (id, created_at, org_id, project_id, client_mutation_id, type, answer)
+    values (gen_random_uuid(), now(), ${request.target.orgId}, ${projectId}, ${request.clientMutationId!}, ${request.type}, ${JSON.stringify(answer)}::jsonb)
+    on conflict (project_id, client_mutation_id) do nothing`;
+}
+
+/** Whether the board already has an event or a no-op record for this `clientMutationId` (a plain read: most have none). */
+async function seen(em: EntityManager, projectId: string, clientMutationId: string): Promise<boolean> {
+  return (await em.execute(...mutationSeen(projectId, clientMutationId).bound())).length > 0;
+}
+
+/** What the request is addressed to: a task's or column's id; the board's for a create or a board's own change. */
+function subjectOf(request: BoardChangeRequest, projectId: string): string {
+  return request.subject ?? projectId;
+}
+
+/** What a logged change was addressed to, read from its event's data (`subjectOf`). */
+function addressOf(type: BoardEventType, projectId: string, data: unknown): unknown {
+  const payload = data as { task?: { id?: unknown }; taskId?: unknown; column?: { id?: unknown } } | null;
+  switch (type) {
+    case 'task.updated':
+    case 'task.moved':
+      return payload?.task?.id;
+    case 'task.deleted':
+      return payload?.taskId;
+    case 'column.updated':
+    case 'column.moved':
+    case 'column.deleted':
+      return payload?.column?.id;
+    default: // task.created, column.created, project.updated
+      return projectId;
+  }
+}
+
+function elsewhere(request: BoardChangeRequest) {
+  return conflict(`this clientMutationId was used for a change of another ${request.target.what}`);
+}
+
+/** Whether an event's actor is this principal. */
+function sameActor(actor: Actor, principal: Principal): boolean {
+  const current = actorOf(principal);
+  return actor.kind === current.kind && actor.id === current.id;
+}
