@@ -11,6 +11,7 @@ import { Migration20261203100000_deleted_row_indexes } from './Migration20261203
 import { Migration20261204100000_noop_mutations } from './Migration20261204100000_noop_mutations.js';
 import { Migration20261205100000_task_lookup_index } from './Migration20261205100000_task_lookup_index.js';
 import { Migration20261206100000_one_pending_invite } from './Migration20261206100000_one_pending_invite.js';
+import { Migration20261207100000_noop_actor } from './Migration20261207100000_noop_actor.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
 export const migrationsList: MigrationObject[] = [
@@ -26,4 +27,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261204100000_noop_mutations', class: Migration20261204100000_noop_mutations },
   { name: 'Migration20261205100000_task_lookup_index', class: Migration20261205100000_task_lookup_index },
   { name: 'Migration20261206100000_one_pending_invite', class: Migration20261206100000_one_pending_invite },
+  { name: 'Migration20261207100000_noop_actor', class: Migration20261207100000_noop_actor },
 ];

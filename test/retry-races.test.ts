@@ -201,6 +201,17 @@ describe('a clientMutationId reused by its sender for the same kind of change el
     expect(await boardSeq()).toBe(seq);
   });
 
+  it("is CONFLICT for another member's change under the id of a change that changed nothing, which is not dropped silently", async () => {
+    const task = await createTask('kept');
+    const payload = { taskId: task.id, patch: { title: 'kept' }, clientMutationId: 'noop-other-sender-1' };
+    expect(await ok(alice1, 'task:update', payload)).toEqual({ task, event: null });
+
+    const bobs = await request(bob2, 'task:update', { ...payload, patch: { title: 'bob was here' } });
+    expect(bobs).toMatchObject({ ok: false, error: { code: 'CONFLICT', message: 'this clientMutationId was used for another change' } });
+    expect(await taskRow(task.id)).toMatchObject({ title: 'kept', version: task.version });
+    expect(await request(alice3, 'task:update', payload)).toEqual({ ok: true, data: { task, event: null } });
+  });
+
   it('is CONFLICT for an update of another column, and renames neither', async () => {
     const { column: a } = await ok(alice1, 'column:create', { projectId: project.id, name: 'Column A' });
     const { column: b } = await ok(alice1, 'column:create', { projectId: project.id, name: 'Column B' });

@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import type { BoardEventType } from '../../shared/wire.js';
+import type { Actor, BoardEventType } from '../../shared/wire.js';
 import { baseProperties, tenantFilter } from '../db/columns.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Project } from '../projects/project.entity.js';
@@ -21,6 +21,8 @@ export const NoopMutation = defineEntity({
     clientMutationId: p.string().length(100),
     type: p.string().length(40).$type<BoardEventType>(),
     answer: p.json<unknown>(),
+    /** Who made it; null on records kept from before it was recorded. */
+    actor: p.json<Actor>().nullable(),
   },
 });
 export type INoopMutation = InferEntity<typeof NoopMutation>;

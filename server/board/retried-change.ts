@@ -35,7 +35,8 @@ export async function retryAnswer(em: EntityManager, request: BoardChangeRequest
   }
   const noop = await em.findOne(NoopMutation, { project: projectId, clientMutationId });
   if (!noop) return null;
-  if (noop.type !== request.type) throw conflict('this clientMutationId was used for another change');
+  if (noop.type !== request.type || (noop.actor && !sameActor(noop.actor, request.principal)))
+    throw conflict('this clientMutationId was used for another change');
   // A no-op's answer is what it addressed, as it stood then: a task, a column or the board.
   if ((noop.answer as { id?: unknown } | null)?.id !== subjectOf(request, projectId)) throw elsewhere(request);
   return { result: { event: null, unchanged: noop.answer } };
@@ -59,8 +60,9 @@ const NOOP_KEPT = '1 day';
 export function noopRecord(request: BoardChangeRequest, projectId: string, answer: unknown): Sql {
   return sql`with given_back as (update projects set seq = seq - 1 where id = ${projectId}),
       expired as (delete from board_noop_mutations where project_id = ${projectId} and created_at < now() - ${NOOP_KEPT}::interval)
-    insert into board_noop_mutations (id, created_at, org_id, project_id, client_mutation_id, type, answer)
-    values (gen_random_uuid(), now(), ${request.target.orgId}, ${projectId}, ${request.clientMutationId!}, ${request.type}, ${JSON.stringify(answer)}::jsonb)
+    insert into board_noop_mutations (id, created_at, org_id, project_id, client_mutation_id, type, answer, actor)
+    values (gen_random_uuid(), now(), ${request.target.orgId}, ${projectId}, ${request.clientMutationId!}, ${request.type},
+      ${JSON.stringify(answer)}::jsonb, ${JSON.stringify(actorOf(request.principal))}::jsonb)
     on conflict (project_id, client_mutation_id) do nothing`;
 }
 
