@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { BoardPage } from './e2e/board-page.js';
 import { buildWebBoard, launchChromium, type SignedInPage, signedInPage } from './e2e/browser.js';
+import { HeldFrames, withoutServerEvents } from './e2e/socket-frames.js';
 import { StaleMoves } from './e2e/stale-moves.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -30,31 +31,62 @@ const tabs: SignedInPage[] = [];
 
 const column = (name: string) => columns.find((c) => c.name === name)!;
 
-async function createTask(title: string, columnName: string, extra: Record<string, unknown> = {}): Promise<TaskJson> {
-  const answer = await api(
-    node.url,
-    'POST',
-    `/orgs/${org.slug}/projects/${project.id}/tasks`,
-    { columnId: column(columnName).id, title, ...extra },
-    ana.token,
-  );
+async function createTask(
+  title: string,
+  columnName: string,
+  extra: Record<string, unknown> = {},
+  on: { project: ProjectJson; columns: ColumnJson[] } = { project, columns },
+): Promise<TaskJson> {
+  const columnId = on.columns.find((c) => c.name === columnName)!.id;
+  const answer = await api(node.url, 'POST', `/orgs/${org.slug}/projects/${on.project.id}/tasks`, { columnId, title, ...extra }, ana.token);
   if (answer.status !== 201) throw new Error(`create task: ${answer.status} ${JSON.stringify(answer.body)}`);
   return answer.body.task;
 }
 
+/** A board of its own for one test: a new project of Acme with these cards in "To do". */
+async function newBoard(name: string, titles: string[]) {
+  const made = await createProject(node.url, org, name);
+  const tasks: TaskJson[] = [];
+  for (const title of titles) tasks.push(await createTask(title, 'To do', {}, made));
+  return { ...made, tasks, path: `/orgs/${org.slug}/projects/${made.project.id}` };
+}
+
+/** Ana changes a card, as a teammate would. */
+async function patchTask(task: TaskJson, patch: Record<string, unknown>): Promise<void> {
+  const answer = await api(node.url, 'PATCH', `/orgs/${org.slug}/tasks/${task.id}`, patch, ana.token);
+  expect(answer.status).toBe(200);
+}
+
+/** Ana, the owner, changes someone's role in Acme. */
+async function setRole(user: TestUser, role: string): Promise<void> {
+  const answer = await api(node.url, 'PATCH', `/orgs/${org.slug}/members/${user.user.id}`, { role }, ana.token);
+  expect(answer.status).toBe(200);
+}
+
 /** The board as the server has it. */
-async function serverBoard(): Promise<BoardSnapshot> {
-  const answer = await api<BoardSnapshot>(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, ana.token);
+async function serverBoard(projectId = project.id): Promise<BoardSnapshot> {
+  const answer = await api<BoardSnapshot>(node.url, 'GET', `/orgs/${org.slug}/projects/${projectId}`, undefined, ana.token);
   expect(answer.status).toBe(200);
   return answer.body;
+}
+
+/** The titles of a column's cards, in the server's order (positions compare as plain bytes). */
+async function serverTitles(projectId: string, columnId: string): Promise<string[]> {
+  const tasks = (await serverBoard(projectId)).tasks.filter((task) => task.columnId === columnId);
+  return tasks.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0)).map((task) => task.title);
 }
 
 async function serverTask(title: string): Promise<TaskJson | undefined> {
   return (await serverBoard()).tasks.find((task) => task.title === title);
 }
 
-async function open(user: TestUser, path: string, viewport?: { width: number; height: number }): Promise<SignedInPage> {
-  const tab = await signedInPage(browser, user.token, viewport);
+async function open(
+  user: TestUser,
+  path: string,
+  viewport?: { width: number; height: number },
+  device?: Parameters<typeof signedInPage>[3],
+): Promise<SignedInPage> {
+  const tab = await signedInPage(browser, user.token, viewport, device);
   tabs.push(tab);
   await tab.page.goto(`${node.url}${path}`);
   return tab;
@@ -217,6 +249,189 @@ describe('a move the server refuses', () => {
   });
 });
 
+describe('a card opened with the keyboard', () => {
+  it('opens on Enter and stays open, with the focus in it; Escape closes it and gives the focus back', async () => {
+    const { path } = await newBoard('Keys', ['Press Enter here']);
+    const { page } = await open(ana, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Press Enter here').focus();
+    await page.keyboard.press('Enter'); // keydown, keypress, keyup: all of it, before the dialog is looked at
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    await dialog.waitFor();
+    expect(await page.evaluate(() => document.activeElement?.closest('dialog')?.open)).toBe(true);
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.innerText)).toContain('Press Enter here');
+  });
+});
+
+describe('a change refused after its dialog was closed', () => {
+  it('is told in a notice that names the card and why, for an edit and for a delete', async () => {
+    const { path, tasks } = await newBoard('Offline', ['Alpha', 'Bravo']);
+    const [alpha, bravo] = tasks as [TaskJson, TaskJson];
+    // Ben's edits reach the server only when the test says: as if he were offline till then.
+    const tab = await signedInPage(browser, ben.token);
+    tabs.push(tab);
+    const offline = new HeldFrames(['task:update', 'task:delete']);
+    await tab.context.routeWebSocket(/\/socket\.io\//, (ws) => offline.route(ws));
+    const { page } = tab;
+    await page.goto(`${node.url}${path}`);
+    const board = new BoardPage(page);
+    await board.waitLive();
+
+    await board.card('Alpha').click();
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    await dialog.getByLabel('Title').fill('Alpha by Ben');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await offline.held; // the save waits for an answer; Ben gives up waiting
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await board.card('Bravo').click();
+    await dialog.getByRole('button', { name: 'Delete card' }).click();
+    await dialog.getByRole('button', { name: 'Really delete' }).click();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    // Meanwhile Ana changes both cards; then Ben's changes arrive, on the versions he had.
+    await patchTask(alpha, { title: 'Alpha by Ana' });
+    await patchTask(bravo, { priority: 4 });
+    offline.release();
+    const alerts = page.getByRole('alert');
+    await alerts.filter({ hasText: 'Your changes to “Alpha” were not saved: a teammate changed it meanwhile.' }).waitFor();
+    await alerts.filter({ hasText: '“Bravo” was not deleted: a teammate changed it meanwhile.' }).waitFor();
+    await board.card('Alpha by Ana').waitFor();
+    await board.card('Bravo').waitFor();
+    expect(await page.getByRole('dialog').count()).toBe(0); // no dialog came back
+    expect((await serverBoard(alpha.projectId)).tasks.map((task) => task.title).sort()).toEqual(['Alpha by Ana', 'Bravo']);
+  });
+});
+
+describe('a membership changed while the page is open', () => {
+  it("makes a member's open board read-only when lowered to viewer, and editable again when raised back", async () => {
+    const { path, project: roles } = await newBoard('Roles', ['Read me']);
+    const { page } = await open(ben, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    const addCard = page.getByRole('button', { name: /^Add a card to / });
+    await board.card('Read me').waitFor();
+    expect(await addCard.count()).toBe(3);
+    try {
+      await setRole(ben, 'viewer');
+      await expect.poll(() => addCard.count()).toBe(0);
+      expect(await page.getByLabel('New column name').count()).toBe(0);
+      expect(await board.card('Read me').getAttribute('aria-roledescription')).toBeNull(); // no longer draggable
+      await board.card('Read me').click();
+      const dialog = page.getByRole('dialog', { name: 'Read me' });
+      expect(await dialog.getByLabel('Title').isDisabled()).toBe(true);
+      expect(await dialog.getByRole('button', { name: 'Save' }).count()).toBe(0);
+      await page.keyboard.press('Escape');
+      await dialog.waitFor({ state: 'detached' });
+    } finally {
+      await setRole(ben, 'member');
+    }
+    await expect.poll(() => addCard.count()).toBe(3);
+    expect(await board.card('Read me').getAttribute('aria-roledescription')).toBe('sortable');
+    await board.card('Read me').click();
+    await page.getByRole('dialog', { name: 'Edit card' }).getByLabel('Title').fill('Read me, then edit me');
+    await page.getByRole('button', { name: 'Save' }).click();
+    await expect.poll(async () => (await serverBoard(roles.id)).tasks[0]?.title).toBe('Read me, then edit me');
+  });
+
+  it('adds an org to the switcher of someone added to it', async () => {
+    const eve = await registerUser(node.url, 'Eve');
+    const { page } = await open(eve, '/');
+    await page.getByRole('button', { name: 'Create organization' }).waitFor(); // no org yet
+    await addMember(node.url, org, eve, 'member');
+    const switcher = page.getByRole('combobox', { name: 'Organization' });
+    await expect.poll(() => switcher.locator('option').allInnerTexts()).toContain('Acme');
+  });
+
+  it('takes the org away from a member removed from it, told only by `access:revoked`', async () => {
+    const { path } = await newBoard('Guests', ['Visit']);
+    const fred = await registerUser(node.url, 'Fred');
+    await addMember(node.url, org, fred, 'member');
+    // Across nodes the kick can beat the org's `member.removed`, and the page hears only `access:revoked`.
+    const tab = await signedInPage(browser, fred.token);
+    tabs.push(tab);
+    await tab.context.routeWebSocket(/\/socket\.io\//, withoutServerEvents(['org:event']));
+    const { page } = tab;
+    await page.goto(`${node.url}${path}`);
+    await new BoardPage(page).card('Visit').waitFor();
+    const switcher = page.getByRole('combobox', { name: 'Organization' });
+    expect(await switcher.locator('option').allInnerTexts()).toContain('Acme');
+
+    const removed = await api(node.url, 'DELETE', `/orgs/${org.slug}/members/${fred.user.id}`, undefined, ana.token);
+    expect(removed.status).toBe(204);
+    await page.getByRole('alert').filter({ hasText: 'You cannot open this organization' }).waitFor();
+    expect(await switcher.locator('option').allInnerTexts()).not.toContain('Acme');
+    expect(await page.locator('li.card').count()).toBe(0);
+  });
+});
+
+describe('members and labels that appear while the board is open', () => {
+  it('offers a newcomer as an assignee at once, and shows them on the card assigned to them', async () => {
+    const { path, tasks } = await newBoard('Newcomers', ['Welcome']);
+    const { page } = await open(ana, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Welcome').click();
+    const assignee = page.getByRole('dialog', { name: 'Edit card' }).getByLabel('Assignee');
+    await assignee.waitFor();
+    const fay = await registerUser(node.url, 'Fay');
+    await addMember(node.url, org, fay, 'member');
+    await expect.poll(() => assignee.locator('option').allInnerTexts()).toContain('Fay');
+    await page.keyboard.press('Escape');
+
+    await patchTask(tasks[0]!, { title: 'Welcome Fay', assigneeId: fay.user.id });
+    await board.card('Welcome Fay').getByLabel('Fay', { exact: true }).waitFor(); // her avatar
+    await board.card('Welcome Fay').click();
+    expect(await assignee.locator('option:checked').innerText()).toBe('Fay');
+  });
+
+  it('shows a label a teammate made since, on the card and in its dialog', async () => {
+    const { path, tasks } = await newBoard('Labels', ['Tag me']);
+    const { page } = await open(ana, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Tag me').waitFor();
+    const name = `ops-${Date.now().toString(36)}`;
+    const label = await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name, color: '#0e8a16' }, ben.token);
+    expect(label.status).toBe(201);
+    await patchTask(tasks[0]!, { title: 'Tagged', labelIds: [label.body.id] });
+    await board.card('Tagged').locator('.label-chip', { hasText: name }).waitFor();
+    await board.card('Tagged').click();
+    expect(await page.getByRole('dialog', { name: 'Edit card' }).getByRole('checkbox', { name }).isChecked()).toBe(true);
+  });
+});
+
+describe('a viewer', () => {
+  it('opens a card to read it, which is not "disabled", and is not shown to teammates as editing it', async () => {
+    const { path } = await newBoard('Reading', ['Read only']);
+    const gus = await registerUser(node.url, 'Gus');
+    await addMember(node.url, org, gus, 'viewer');
+    const tab = await signedInPage(browser, gus.token);
+    tabs.push(tab);
+    const { page } = tab;
+    const sent: string[] = [];
+    page.on('websocket', (ws) => ws.on('framesent', ({ payload }) => sent.push(String(payload))));
+    await page.goto(`${node.url}${path}`);
+    const board = new BoardPage(page);
+    await board.waitLive();
+
+    expect(await board.card('Read only').getAttribute('aria-disabled')).toBeNull();
+    await board.card('Read only').click(); // playwright would wait for an aria-disabled element to be enabled
+    const dialog = page.getByRole('dialog', { name: 'Read only' });
+    await dialog.waitFor();
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    // Leaving the board is said on the same socket after anything the dialog said.
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Projects' }).click();
+    await expect.poll(() => sent.some((frame) => frame.includes('"board:leave"'))).toBe(true);
+    expect(sent.filter((frame) => frame.includes('"presence:update"'))).toEqual([]);
+  });
+});
+
 describe('members and invitations', () => {
   it('lets an admin invite someone, see the invitation, and change a role', async () => {
     const page = anaTab.page;
@@ -333,6 +548,37 @@ describe('on a phone', () => {
     });
     expect(sizes.scroll).toBeGreaterThan(sizes.client);
     expect(sizes.page).toBeLessThanOrEqual(sizes.width);
+  });
+
+  const PHONE = { width: 390, height: 844 };
+  const TOUCH = { hasTouch: true, isMobile: true };
+
+  it('drags a card with a finger held on it a moment; a tap opens it', async () => {
+    const { path, project: phone, columns: phoneColumns } = await newBoard('Phone', ['Alpha', 'Bravo', 'Charlie', 'Delta']);
+    const { page } = await open(ana, path, PHONE, TOUCH);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Delta').waitFor();
+    await board.dragWithFinger('Alpha', 'Charlie');
+    const toDo = phoneColumns.find((c) => c.name === 'To do')!.id;
+    await expect.poll(() => serverTitles(phone.id, toDo)).toEqual(['Bravo', 'Charlie', 'Alpha', 'Delta']);
+    expect(await page.getByRole('dialog').count()).toBe(0); // lifting the finger opened nothing
+    await board.card('Bravo').tap();
+    await page.getByRole('dialog', { name: 'Edit card' }).getByLabel('Title').waitFor();
+  });
+
+  it('scrolls the columns, not the card, with a finger that moves at once', async () => {
+    const { path, project: phone, columns: phoneColumns } = await newBoard('Swipe', ['Alpha', 'Bravo']);
+    const { page } = await open(ana, path, PHONE, TOUCH);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Bravo').waitFor();
+    const scrolled = () => page.locator('.board').evaluate((element) => element.scrollLeft);
+    const before = await scrolled();
+    await board.swipe('Alpha', -200);
+    await expect.poll(scrolled).toBeGreaterThan(before + 100); // on to the next column
+    expect(await page.locator('.card-overlay').count()).toBe(0);
+    expect(await serverTitles(phone.id, phoneColumns.find((c) => c.name === 'To do')!.id)).toEqual(['Alpha', 'Bravo']);
   });
 });
 

@@ -87,4 +87,52 @@ export class BoardPage {
     await mouse.up();
     await this.page.locator('.card-overlay').waitFor({ state: 'detached' });
   }
+
+  /**
+   * Drags a card with a finger, on a page with touch: touches it, holds still until the drag
+   * starts (the board waits a moment first, so that a finger that moves at once scrolls), slides
+   * it over `onto` (another card) in steps and lifts it there.
+   */
+  async dragWithFinger(title: string, onto: string): Promise<void> {
+    const from = centre((await this.card(title).boundingBox())!);
+    const to = centre((await this.card(onto).boundingBox())!);
+    await this.withFinger(async (finger) => {
+      await finger('touchStart', from);
+      await this.page.locator('.card-overlay').waitFor();
+      for (let step = 1; step <= 10; step++)
+        await finger('touchMove', { x: from.x + ((to.x - from.x) * step) / 10, y: from.y + ((to.y - from.y) * step) / 10 });
+      await finger('touchEnd');
+    });
+    await this.page.locator('.card-overlay').waitFor({ state: 'detached' });
+  }
+
+  /** Swipes a finger sideways from a card's middle, at once (no hold), as one scrolls the columns. */
+  async swipe(title: string, dx: number): Promise<void> {
+    const from = centre((await this.card(title).boundingBox())!);
+    await this.withFinger(async (finger) => {
+      await finger('touchStart', from);
+      for (let step = 1; step <= 10; step++) await finger('touchMove', { x: from.x + (dx * step) / 10, y: from.y });
+      await finger('touchEnd');
+    });
+  }
+
+  /** Touch input through Chromium's DevTools protocol: playwright's own touchscreen only taps. */
+  private async withFinger(gesture: (finger: Finger) => Promise<void>): Promise<void> {
+    const cdp = await this.page.context().newCDPSession(this.page);
+    try {
+      await gesture(async (type, at) => {
+        await cdp.send('Input.dispatchTouchEvent', { type, touchPoints: at ? [{ ...at, id: 1 }] : [] });
+      });
+    } finally {
+      await cdp.detach();
+    }
+  }
 }
+
+type Point = { x: number; y: number };
+type Finger = (type: 'touchStart' | 'touchMove' | 'touchEnd', at?: Point) => Promise<void>;
+
+const centre = (box: { x: number; y: number; width: number; height: number }): Point => ({
+  x: box.x + box.width / 2,
+  y: box.y + box.height / 2,
+});

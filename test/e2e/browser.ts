@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type Browser, type BrowserContext, chromium, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Where the server looks for the web board (server/http/web.routes.ts). */
@@ -68,10 +68,16 @@ export interface SignedInPage {
 
 /**
  * A browser context of its own (its own localStorage), signed in with `token` as the sign-in form
- * would leave it; with no token, the page shows the sign-in form.
+ * would leave it; with no token, the page shows the sign-in form. `device` makes it a phone's
+ * (`{ hasTouch: true, isMobile: true }`).
  */
-export async function signedInPage(browser: Browser, token: string | null, viewport = { width: 1280, height: 800 }): Promise<SignedInPage> {
-  const context = await browser.newContext({ viewport });
+export async function signedInPage(
+  browser: Browser,
+  token: string | null,
+  viewport = { width: 1280, height: 800 },
+  device: Pick<BrowserContextOptions, 'hasTouch' | 'isMobile'> = {},
+): Promise<SignedInPage> {
+  const context = await browser.newContext({ viewport, ...device });
   if (token)
     await context.addInitScript((value) => {
       if (!localStorage.getItem('taskflow.token')) localStorage.setItem('taskflow.token', value);

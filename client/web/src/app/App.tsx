@@ -1,4 +1,4 @@
-import { useEffect, useState } from 'react';
+import { useCallback, useEffect, useRef, useState } from 'react';
 import { AuthScreen } from '../auth/AuthScreen.js';
 import { BoardScreen } from '../board/BoardScreen.js';
 import { ErrorState } from '../common/ErrorState.js';
@@ -14,6 +14,8 @@ import { useSignedInUserId } from './session.js';
 import { useResource } from './use-resource.js';
 
 const LAST_ORG = 'taskflow.lastOrg';
+/** `org:event`s that change someone's memberships (DESIGN §7). */
+const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set(['member.added', 'member.role_changed', 'member.removed']);
 
 export function App() {
   const userId = useSignedInUserId();
@@ -29,12 +31,32 @@ function SignedIn({ userId }: { userId: string }) {
   const path = usePath();
   const route = matchRoute(path);
   const loaded = useResource(`me:${userId}`, () => api.me());
-  // Read again after creating an org, so that the new org's page finds it at once.
+  // Read again after creating an org, so that the new org's page finds it at once, and when the
+  // user's own memberships change (see below).
   const [reread, setReread] = useState<{ userId: string; me: Me } | null>(null);
   const me = reread?.userId === userId ? reread.me : loaded.data;
   const client = useLiveClient(userId);
   const state = useConnectionState(client);
   const slug = 'slug' in route ? route.slug : null;
+  const reads = useRef(0);
+  const reloadMe = useCallback(async () => {
+    const read = ++reads.current;
+    const fresh = await api.me();
+    if (read === reads.current) setReread({ userId, me: fresh }); // a later read wins, whichever answers first
+  }, [userId]);
+
+  // The user's role decides what every screen offers (a viewer's board is read-only), and their
+  // orgs fill the switcher: both are read again when an admin changes them, while the page is open.
+  useEffect(() => {
+    if (!client) return;
+    const again = () => void reloadMe().catch(() => undefined); // what is shown stays until a read succeeds
+    const offs = [
+      client.on('org', ({ type, data }) => MEMBERSHIP_EVENTS.has(type) && memberIdOf(data) === userId && again()),
+      // Removed from an org: the kick may come before the org's `member.removed`, which then never reaches us.
+      client.on('revoked', ({ orgId }) => orgId && again()),
+    ];
+    return () => offs.forEach((off) => off());
+  }, [client, userId, reloadMe]);
 
   useEffect(() => {
     if (slug && me?.memberships.some((m) => m.org.slug === slug)) localStorage.setItem(LAST_ORG, slug);
@@ -49,7 +71,6 @@ function SignedIn({ userId }: { userId: string }) {
 
   if (loaded.error) return <ErrorState title="Could not load your account">{loaded.error.message}</ErrorState>;
   if (!me) return <p className="page hint">Loading…</p>;
-  const reloadMe = async () => setReread({ userId, me: await api.me() });
 
   return (
     <>
@@ -89,6 +110,12 @@ function Screen({
   if (route.name === 'projects') return <ProjectsScreen key={route.slug} membership={membership} client={client} />;
   if (route.name === 'members') return <MembersScreen key={route.slug} membership={membership} userId={userId} client={client} />;
   return <BoardScreen key={route.projectId} client={client} membership={membership} me={me} projectId={route.projectId} />;
+}
+
+/** The user an org event's `data` is about: `{userId}` (role changed, removed) or `{member}` (added). */
+function memberIdOf(data: unknown): string | undefined {
+  const about = data as { userId?: string; member?: { user?: { id?: string } } } | null;
+  return about?.userId ?? about?.member?.user?.id;
 }
 
 function NotFound() {

@@ -1,9 +1,8 @@
 import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
 import { useEffect, useMemo, useState } from 'react';
-import { type TaskFlowClient, TaskFlowError, type TaskJson, type Viewer } from '../../../index.js';
+import type { TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
 import { api, type Me, type Membership } from '../app/api.js';
 import { navigate, paths } from '../app/router.js';
-import { useResource } from '../app/use-resource.js';
 import { ErrorState } from '../common/ErrorState.js';
 import { notify } from '../common/notices.js';
 import { AddColumnForm } from './AddColumnForm.js';
@@ -13,8 +12,10 @@ import { boardView, containerOf, type Neighbours, type PendingMove } from './boa
 import { CardBody, type CardContext } from './CardBody.js';
 import { CardDialog } from './CardDialog.js';
 import { PresenceBar } from './PresenceBar.js';
+import { moveRefusal } from './refusals.js';
 import { isDenied, useBoard } from './use-board.js';
 import { useBoardDrag } from './use-board-drag.js';
+import { useOrgLists } from './use-org-lists.js';
 
 let moveCount = 0;
 
@@ -32,8 +33,7 @@ export function BoardScreen({
 }) {
   const { slug } = membership.org;
   const { board, revision, viewers, error, retry } = useBoard(client, projectId);
-  const members = useResource(`members:${slug}`, () => api.members(slug));
-  const labels = useResource(`labels:${slug}`, () => api.labels(slug));
+  const { members, labels } = useOrgLists(client, membership.org, me.user.id, board);
   const [pending, setPending] = useState<PendingMove[]>([]);
   const [openTaskId, setOpenTaskId] = useState<string | null>(null);
 
@@ -177,17 +177,4 @@ function editorsOf(viewers: Viewer[], userId: string): Map<string, Viewer[]> {
     editors.set(viewer.editingTaskId, [...(editors.get(viewer.editingTaskId) ?? []), viewer]);
   }
   return editors;
-}
-
-function moveRefusal(title: string, failure: Error): string {
-  const code = failure instanceof TaskFlowError ? failure.code : 'INTERNAL';
-  const why =
-    code === 'FORBIDDEN'
-      ? 'you may not change this board'
-      : code === 'NOT_FOUND'
-        ? 'it was deleted meanwhile'
-        : code === 'VALIDATION_FAILED' || code === 'CONFLICT'
-          ? 'the board changed meanwhile'
-          : failure.message;
-  return `Move of “${title}” refused: ${why}. It is back where it was.`;
 }

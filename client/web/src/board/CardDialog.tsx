@@ -4,6 +4,7 @@ import { notify } from '../common/notices.js';
 import { PRIORITIES } from './board-view.js';
 import { type Conflict, ConflictView } from './ConflictView.js';
 import { LabelPicker } from './LabelPicker.js';
+import { deleteRefusal, editRefusal } from './refusals.js';
 import { type Draft, type DraftField, draftOf, patchOf, rebase } from './task-draft.js';
 
 export interface CardDialogProps {
@@ -22,7 +23,8 @@ export interface CardDialogProps {
  * A card's details, edited as a form and saved as one `task:update` with the version the form
  * started from (`baseVersion`). If a teammate changed the same fields meanwhile, the server says
  * CONFLICT and both versions are shown to choose from. Teammates see "editing" on the card while
- * this is open.
+ * this is open (unless it is read-only). A save or delete still unanswered when the dialog closes
+ * (sent once the connection is back) is told as a notice if it is refused.
  */
 export function CardDialog({ client, projectId, task, members, labels, readOnly, onCreateLabel, onClose }: CardDialogProps) {
   const dialog = useRef<HTMLDialogElement>(null);
@@ -36,13 +38,21 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
   const [confirmDelete, setConfirmDelete] = useState(false);
   const memberMap = new Map(members.map((member) => [member.user.id, member]));
   const labelMap = new Map(labels.map((label) => [label.id, label]));
+  // Whether the dialog is still shown: an answer that comes after it closed has no form to go to.
+  const shown = useRef(true);
 
   useEffect(() => {
+    shown.current = true;
     dialog.current?.showModal();
-    if (!taskId) return;
+    return () => void (shown.current = false);
+  }, []);
+
+  // Only someone who may edit the card is shown to teammates as editing it.
+  useEffect(() => {
+    if (!taskId || readOnly) return;
     void client.setPresence(projectId, taskId).catch(() => undefined);
     return () => void client.setPresence(projectId, null).catch(() => undefined);
-  }, [client, projectId, taskId]);
+  }, [client, projectId, taskId, readOnly]);
 
   // A teammate's change while the form is untouched: show it, so the next save starts from it.
   const untouched = base !== undefined && draft !== undefined && Object.keys(patchOf(draft, base)).length === 0;
@@ -71,10 +81,12 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
     if (Object.keys(patch).length === 0) return onClose();
     setBusy(true);
     setError(null);
+    const title = task!.title;
     try {
       await client.updateTask({ taskId: task!.id, patch, baseVersion: from.version });
-      onClose();
+      if (shown.current) onClose();
     } catch (failure) {
+      if (!shown.current) return notify(editRefusal(title, failure as Error));
       setBusy(false);
       if (failure instanceof TaskFlowError && failure.code === 'CONFLICT') {
         const details = failure.details as { task: TaskJson; fields?: string[] } | undefined;
@@ -98,10 +110,12 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
 
   async function remove() {
     setBusy(true);
+    const title = task!.title;
     try {
       await client.deleteTask({ taskId: task!.id, baseVersion: task!.version });
-      onClose();
+      if (shown.current) onClose();
     } catch (failure) {
+      if (!shown.current) return notify(deleteRefusal(title, failure as Error));
       setBusy(false);
       setError((failure as Error).message);
     }

@@ -4,12 +4,18 @@ import type { KeyboardEvent } from 'react';
 import type { TaskJson } from '../../../index.js';
 import { CardBody, type CardContext } from './CardBody.js';
 
-/** A card in its column: dragged with the pointer or the keyboard (Space), opened with a click or Enter. */
+/** A card in its column: dragged with the pointer, a finger or the keyboard (Space), opened with a click or Enter. */
 export function TaskCard({ task, context, readOnly, onOpen }: { task: TaskJson; context: CardContext; readOnly: boolean; onOpen(): void }) {
   const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: task.id, disabled: readOnly });
+  // A read-only card cannot be dragged but still opens: a plain button, neither "disabled" nor "sortable".
+  const roles = readOnly ? { role: attributes.role, tabIndex: attributes.tabIndex } : attributes;
   const onKeyDown = (event: KeyboardEvent<HTMLLIElement>) => {
     (listeners?.onKeyDown as ((event: KeyboardEvent) => void) | undefined)?.(event);
-    if (event.key === 'Enter' && !event.defaultPrevented) onOpen();
+    if (event.key !== 'Enter' || event.defaultPrevented) return;
+    // The dialog takes the focus as it opens: without this, the same Enter's keypress would
+    // press the button focused in it (its Close) and shut it at once.
+    event.preventDefault();
+    onOpen();
   };
   return (
     <li
@@ -17,7 +23,7 @@ export function TaskCard({ task, context, readOnly, onOpen }: { task: TaskJson; 
       className={`card${isDragging ? ' card-placeholder' : ''}`}
       style={{ transform: CSS.Translate.toString(transform), transition }}
       data-task-id={task.id}
-      {...attributes}
+      {...roles}
       {...listeners}
       onKeyDown={onKeyDown}
       onClick={onOpen}

@@ -3,7 +3,8 @@ import {
   type DragOverEvent,
   type DragStartEvent,
   KeyboardSensor,
-  PointerSensor,
+  MouseSensor,
+  TouchSensor,
   type UniqueIdentifier,
   useSensor,
   useSensors,
@@ -24,15 +25,19 @@ export interface BoardDrag {
 }
 
 /**
- * Dragging cards between columns with the pointer or the keyboard (focus a card, Space, arrows,
- * Space; Escape cancels). While a card is dragged it is shown in the column under it; on drop,
+ * Dragging cards between columns with the mouse, a finger (touch and hold a moment, then drag; a
+ * finger that moves at once scrolls the page as usual) or the keyboard (focus a card, Space,
+ * arrows, Space; Escape cancels). While a card is dragged it is shown in the column under it; on drop,
  * `onMove` gets its column and its neighbours there, unless it ends where it started.
  */
 export function useBoardDrag(view: ColumnView[], onMove: (taskId: string, columnId: string, neighbours: Neighbours) => void): BoardDrag {
   const [activeId, setActiveId] = useState<string | null>(null);
   const [placement, setPlacement] = useState<Placement | null>(null);
   const sensors = useSensors(
-    useSensor(PointerSensor, { activationConstraint: { distance: 5 } }), // a click opens the card
+    // Mouse and touch apart (not one pointer sensor): a pointer sensor would claim a finger too,
+    // and lose it to the browser's scrolling as soon as it moved (the card is `touch-action: manipulation`).
+    useSensor(MouseSensor, { activationConstraint: { distance: 5 } }), // a click opens the card
+    useSensor(TouchSensor, { activationConstraint: { delay: 200, tolerance: 8 } }), // a tap opens it, a swipe scrolls
     useSensor(KeyboardSensor, {
       coordinateGetter: sortableKeyboardCoordinates,
       keyboardCodes: { start: ['Space'], cancel: ['Escape'], end: ['Space'] }, // Enter opens the card

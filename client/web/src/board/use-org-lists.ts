@@ -1,0 +1,61 @@
+import { useEffect, useRef } from 'react';
+import type { BoardState, LabelJson, MemberJson, TaskFlowClient } from '../../../index.js';
+import { api, type Membership } from '../app/api.js';
+import { type Resource, useResource } from '../app/use-resource.js';
+
+export interface OrgLists {
+  members: Resource<MemberJson[]>;
+  labels: Resource<LabelJson[]>;
+}
+
+/**
+ * The org's members and labels, for the cards and the card dialog, kept current while the board is
+ * open: members are read again on every `member.*` org event. Labels have no event, so they are
+ * read again when a card names one the board does not know (made by a teammate since); likewise
+ * members, for an assignee who joined while the connection was away. Each unknown id is asked
+ * about once, so one that stays unknown does not read the list again and again. (The board screen
+ * renders again at every change of the board, so the cards are looked at each time.)
+ */
+export function useOrgLists(client: TaskFlowClient | null, org: Membership['org'], userId: string, board: BoardState | null): OrgLists {
+  const members = useResource(`members:${org.slug}`, () => api.members(org.slug));
+  const labels = useResource(`labels:${org.slug}`, () => api.labels(org.slug));
+  const { reload: reloadMembers } = members;
+
+  useEffect(
+    () =>
+      client?.on('org', ({ orgId, type, data }) => {
+        // The user's own removal can reach them before the server takes them out of the org's
+        // room: the board is going away, and a read would only be refused.
+        const ownRemoval = type === 'member.removed' && (data as { userId?: string }).userId === userId;
+        if (orgId === org.id && type.startsWith('member.') && !ownRemoval) reloadMembers();
+      }),
+    [client, org.id, userId, reloadMembers],
+  );
+
+  const tasks = board ? [...board.tasks.values()] : [];
+  useReloadOnUnknown(
+    labels,
+    (label) => label.id,
+    tasks.flatMap((task) => task.labelIds),
+  );
+  useReloadOnUnknown(
+    members,
+    (member) => member.user.id,
+    tasks.flatMap((task) => (task.assigneeId ? [task.assigneeId] : [])),
+  );
+
+  return { members, labels };
+}
+
+function useReloadOnUnknown<T>(list: Resource<T[]>, idOf: (item: T) => string, named: string[]): void {
+  const asked = useRef(new Set<string>());
+  const known = list.loading || !list.data ? null : new Set(list.data.map(idOf));
+  const unknown = known ? [...new Set(named)].filter((id) => !known.has(id) && !asked.current.has(id)) : [];
+  const key = unknown.join(',');
+  const { reload } = list;
+  useEffect(() => {
+    if (!key) return;
+    for (const id of key.split(',')) asked.current.add(id);
+    reload();
+  }, [key, reload]);
+}
