@@ -1,18 +1,18 @@
 import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
 import { useEffect, useMemo, useState } from 'react';
-import type { TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
+import type { ColumnJson, TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
 import { api, type Me, type Membership } from '../app/api.js';
 import { navigate, paths } from '../app/router.js';
 import { ErrorState } from '../common/ErrorState.js';
 import { notify } from '../common/notices.js';
 import { AddColumnForm } from './AddColumnForm.js';
 import { announcements } from './announcements.js';
-import { BoardColumn } from './BoardColumn.js';
+import { BoardColumn, type ColumnChanges } from './BoardColumn.js';
 import { boardView, containerOf, type Neighbours, type PendingMove } from './board-view.js';
 import { CardBody, type CardContext } from './CardBody.js';
 import { CardDialog } from './CardDialog.js';
 import { PresenceBar } from './PresenceBar.js';
-import { moveRefusal } from './refusals.js';
+import { columnRefusal, moveRefusal } from './refusals.js';
 import { isDenied, useBoard } from './use-board.js';
 import { useBoardDrag } from './use-board-drag.js';
 import { useOrgLists } from './use-org-lists.js';
@@ -102,6 +102,29 @@ export function BoardScreen({
     await client.createColumn({ projectId, name }).catch((failure: Error) => notify(`Could not add the column: ${failure.message}`));
   };
 
+  const orderedColumns = view.map((entry) => entry.column);
+  // Sent without waiting in the form: the board shows the change when the server's event comes,
+  // and a refusal (the column deleted meanwhile, say) is told in a notice.
+  const columnChange = async (column: ColumnJson, change: string, send: () => Promise<unknown>, namesOthers = false) => {
+    await send().catch((failure: Error) => notify(columnRefusal(column.name, change, failure, namesOthers)));
+  };
+  const columnChanges: ColumnChanges = {
+    rename: (column, name) => columnChange(column, 'renamed', () => client.updateColumn({ columnId: column.id, patch: { name } })),
+    setDone: (column, isDone) =>
+      columnChange(column, isDone ? 'marked as done' : 'unmarked as done', () =>
+        client.updateColumn({ columnId: column.id, patch: { isDone } }),
+      ),
+    move: (column, direction) => {
+      const index = orderedColumns.findIndex((c) => c.id === column.id);
+      const neighbour = orderedColumns[direction === 'left' ? index - 1 : index + 1];
+      if (index < 0 || !neighbour) return Promise.resolve();
+      const place = direction === 'left' ? { beforeId: neighbour.id } : { afterId: neighbour.id };
+      return columnChange(column, `moved ${direction}`, () => client.moveColumn({ columnId: column.id, ...place }), true);
+    },
+    remove: (column, moveTasksTo) =>
+      columnChange(column, 'deleted', () => client.deleteColumn({ columnId: column.id, ...(moveTasksTo ? { moveTasksTo } : {}) }), true),
+  };
+
   return (
     <section className="board-page" aria-labelledby="board-title">
       <div className="board-bar">
@@ -123,6 +146,7 @@ export function BoardScreen({
             <BoardColumn
               key={column.id}
               column={column}
+              columns={orderedColumns}
               tasks={
                 drag.placement
                   ? (drag.placement[column.id] ?? []).map((id) => tasks.get(id)).filter((t): t is TaskJson => !!t)
@@ -132,6 +156,7 @@ export function BoardScreen({
               readOnly={readOnly}
               onOpen={setOpenTaskId}
               onCreate={createTask}
+              changes={columnChanges}
             />
           ))}
           {!readOnly && <AddColumnForm onCreate={createColumn} />}

@@ -19,3 +19,15 @@ export const editRefusal = (title: string, failure: Error) => `Your changes to �
 
 /** For a delete refused after its dialog was closed. */
 export const deleteRefusal = (title: string, failure: Error) => `“${title}” was not deleted: ${why(failure, EDIT)}.`;
+
+// A column's move names its neighbours, and its delete the column for its cards: either may be gone, too.
+const COLUMN_EDIT: Reasons = { ...ANY_CHANGE, CONFLICT: 'the board changed meanwhile' };
+const COLUMN_PLACE: Reasons = {
+  ...COLUMN_EDIT,
+  NOT_FOUND: 'it, or a column it names, was deleted meanwhile',
+  VALIDATION_FAILED: 'the board changed meanwhile',
+};
+
+/** For a column's rename, "done" mark, move or delete that the server refused; `namesOthers` for a move or delete. */
+export const columnRefusal = (name: string, change: string, failure: Error, namesOthers = false) =>
+  `Column “${name}” was not ${change}: ${why(failure, namesOthers ? COLUMN_PLACE : COLUMN_EDIT)}.`;
