@@ -6,6 +6,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { BoardSnapshot, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { BoardPage } from './e2e/board-page.js';
 import { buildWebBoard, launchChromium, type SignedInPage, signedInPage } from './e2e/browser.js';
+import { countCardRenders, takeCardRenders } from './e2e/render-counter.js';
 import { HeldFrames, withoutServerEvents } from './e2e/socket-frames.js';
 import { StaleMoves } from './e2e/stale-moves.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
@@ -760,6 +761,35 @@ describe('on a phone', () => {
     await expect.poll(scrolled).toBeGreaterThan(before + 100); // on to the next column
     expect(await page.locator('.card-overlay').count()).toBe(0);
     expect(await serverTitles(phone.id, phoneColumns.find((c) => c.name === 'To do')!.id)).toEqual(['Alpha', 'Bravo']);
+  });
+});
+
+describe('a teammate changing one card of a board', () => {
+  it('re-renders that card only, not the others', async () => {
+    const titles = ['One', 'Two', 'Three', 'Four', 'Five', 'Six'];
+    const { path, tasks } = await newBoard('Renders', titles);
+    const tab = await signedInPage(browser, ben.token);
+    tabs.push(tab);
+    const { page } = tab;
+    await countCardRenders(page);
+    await page.goto(`${node.url}${path}`);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Six').waitFor();
+    // The counter sees the cards: each rendered at least once as the board opened.
+    await expect.poll(async () => Object.keys(await takeCardRenders(page)).length).toBe(titles.length);
+    await page.waitForTimeout(300);
+    await takeCardRenders(page);
+    await patchTask(tasks[2]!, { title: 'Three, renamed' });
+    await board.card('Three, renamed').waitFor();
+    await page.waitForTimeout(300);
+    expect(await takeCardRenders(page)).toEqual({ [tasks[2]!.id]: expect.any(Number) });
+    // Someone opening another card's dialog re-renders that card only, too.
+    const other = await open(ana, path);
+    await new BoardPage(other.page).card('Five').click();
+    await board.card('Five').locator('[data-editing]').waitFor();
+    await page.waitForTimeout(300);
+    expect(Object.keys(await takeCardRenders(page))).toEqual([tasks[4]!.id]);
   });
 });
 

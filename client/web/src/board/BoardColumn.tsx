@@ -1,9 +1,10 @@
 import { useDroppable } from '@dnd-kit/core';
 import { SortableContext, verticalListSortingStrategy } from '@dnd-kit/sortable';
-import { useState } from 'react';
+import { memo, useMemo, useState } from 'react';
 import type { ColumnJson, TaskJson } from '../../../index.js';
 import { AddCardForm } from './AddCardForm.js';
 import type { CardContext } from './CardBody.js';
+import { sameItems } from './board-view.js';
 import { type ColumnActions, ColumnHeader } from './ColumnHeader.js';
 import { DeleteColumnDialog } from './DeleteColumnDialog.js';
 import { TaskCard } from './TaskCard.js';
@@ -22,15 +23,34 @@ export interface ColumnProps {
   columns: ColumnJson[];
   tasks: TaskJson[];
   context: CardContext;
+  /** Task id → the names of the teammates (not the user) who have its dialog open. */
+  editors: Map<string, string>;
   readOnly: boolean;
   onOpen(taskId: string): void;
   onCreate(columnId: string, title: string): Promise<void>;
   changes: ColumnChanges;
 }
 
-/** A column of the board: its header (and its menu), its cards, in order, a drop target, and a way to add a card. */
-export function BoardColumn({ column, columns, tasks, context, readOnly, onOpen, onCreate, changes }: ColumnProps) {
+/**
+ * A column of the board: its header (and its menu), its cards, in order, a drop target, and a way to add a card.
+ * Memoized: a column re-renders only when one of its props changes (`columns` compared item by item),
+ * and then only its cards whose props changed.
+ */
+export const BoardColumn = memo(function BoardColumn({
+  column,
+  columns,
+  tasks,
+  context,
+  editors,
+  readOnly,
+  onOpen,
+  onCreate,
+  changes,
+}: ColumnProps) {
   const { setNodeRef, isOver } = useDroppable({ id: column.id });
+  // The same list while the ids are the same (a card edited in place), so the cards' sortable context stays the same.
+  const ids = tasks.map((task) => task.id).join(' ');
+  const items = useMemo(() => (ids ? ids.split(' ') : []), [ids]);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const index = columns.findIndex((c) => c.id === column.id);
   const actions: ColumnActions | null = readOnly
@@ -49,10 +69,10 @@ export function BoardColumn({ column, columns, tasks, context, readOnly, onOpen,
   return (
     <section className={`column${column.isDone ? ' column-done' : ''}`} aria-label={column.name} data-column-id={column.id}>
       <ColumnHeader column={column} count={tasks.length} actions={actions} />
-      <SortableContext items={tasks.map((task) => task.id)} strategy={verticalListSortingStrategy}>
+      <SortableContext items={items} strategy={verticalListSortingStrategy}>
         <ul ref={setNodeRef} className={`card-list${isOver ? ' card-list-over' : ''}`}>
           {tasks.map((task) => (
-            <TaskCard key={task.id} task={task} context={context} readOnly={readOnly} onOpen={() => onOpen(task.id)} />
+            <TaskCard key={task.id} task={task} context={context} editing={editors.get(task.id)} readOnly={readOnly} onOpen={onOpen} />
           ))}
         </ul>
       </SortableContext>
@@ -70,5 +90,19 @@ export function BoardColumn({ column, columns, tasks, context, readOnly, onOpen,
         />
       )}
     </section>
+  );
+}, sameColumnProps);
+
+function sameColumnProps(a: ColumnProps, b: ColumnProps): boolean {
+  return (
+    a.column === b.column &&
+    sameItems(a.columns, b.columns) &&
+    a.tasks === b.tasks &&
+    a.context === b.context &&
+    a.editors === b.editors &&
+    a.readOnly === b.readOnly &&
+    a.onOpen === b.onOpen &&
+    a.onCreate === b.onCreate &&
+    a.changes === b.changes
   );
 }

@@ -1,5 +1,5 @@
 import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
-import { useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ColumnJson, TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
 import { api, type Me, type Membership } from '../app/api.js';
 import { navigate, paths } from '../app/router.js';
@@ -74,6 +74,63 @@ export function BoardScreen({
   };
   const drag = useBoardDrag(view, move);
 
+  // Stable between renders, so that columns and cards a change did not touch skip re-rendering.
+  const context: CardContext = useMemo(
+    () => ({
+      members: new Map((members.data ?? []).map((member) => [member.user.id, member])),
+      labels: new Map((labels.data ?? []).map((label) => [label.id, label])),
+    }),
+    [members.data, labels.data],
+  );
+  const editors = useMemo(() => editorsOf(viewers, me.user.id), [viewers, me.user.id]);
+  const createTask = useCallback(
+    async (columnId: string, title: string) => {
+      await client
+        ?.createTask({ projectId, columnId, title })
+        .catch((failure: Error) => notify(`Could not add the card: ${failure.message}`));
+    },
+    [client, projectId],
+  );
+  // Sent without waiting in a form: the board shows the change when the server's event comes,
+  // and a refusal (the column deleted meanwhile, say) is told in a notice.
+  const columnChanges: ColumnChanges | null = useMemo(() => {
+    if (!client || !board) return null;
+    const columnChange = async (column: ColumnJson, change: string, send: () => Promise<unknown>, namesOthers = false) => {
+      await send().catch((failure: Error) => notify(columnRefusal(column.name, change, failure, namesOthers)));
+    };
+    return {
+      rename: (column, name) => columnChange(column, 'renamed', () => client.updateColumn({ columnId: column.id, patch: { name } })),
+      setDone: (column, isDone) =>
+        columnChange(column, isDone ? 'marked as done' : 'unmarked as done', () =>
+          client.updateColumn({ columnId: column.id, patch: { isDone } }),
+        ),
+      move: (column, direction) => {
+        // The board's columns as they are now (the board state is mutable and kept current).
+        const orderedColumns = board.orderedColumns();
+        const index = orderedColumns.findIndex((c) => c.id === column.id);
+        const neighbour = orderedColumns[direction === 'left' ? index - 1 : index + 1];
+        if (index < 0 || !neighbour) return Promise.resolve();
+        const place = direction === 'left' ? { beforeId: neighbour.id } : { afterId: neighbour.id };
+        return columnChange(column, `moved ${direction}`, () => client.moveColumn({ columnId: column.id, ...place }), true);
+      },
+      remove: (column, moveTasksTo) =>
+        columnChange(column, 'deleted', () => client.deleteColumn({ columnId: column.id, ...(moveTasksTo ? { moveTasksTo } : {}) }), true),
+    };
+  }, [client, board]);
+  // While a card is dragged: each column's cards where they would land; a column the drag does not
+  // change keeps the same array as without a drag.
+  const placed = useMemo(() => {
+    if (!drag.placement) return null;
+    const placement = drag.placement;
+    return new Map(
+      view.map(({ column, tasks: columnTasks }) => {
+        const ids = placement[column.id] ?? [];
+        const same = ids.length === columnTasks.length && columnTasks.every((task, index) => task.id === ids[index]);
+        return [column.id, same ? columnTasks : ids.map((id) => tasks.get(id)).filter((t): t is TaskJson => !!t)] as const;
+      }),
+    );
+  }, [drag.placement, view, tasks]);
+
   if (error) {
     return (
       <ErrorState title={isDenied(error) ? 'You cannot open this board' : 'The board could not be loaded'}>
@@ -88,42 +145,13 @@ export function BoardScreen({
   }
   if (!board || !client) return <p className="page hint">Loading the board…</p>;
 
-  const context: CardContext = {
-    members: new Map((members.data ?? []).map((member) => [member.user.id, member])),
-    labels: new Map((labels.data ?? []).map((label) => [label.id, label])),
-    editors: editorsOf(viewers, me.user.id),
-  };
   const active = drag.activeId ? tasks.get(drag.activeId) : undefined;
   const columnOf = (taskId: string) => (drag.placement ? containerOf(drag.placement, taskId) : tasks.get(taskId)?.columnId);
-  const createTask = async (columnId: string, title: string) => {
-    await client.createTask({ projectId, columnId, title }).catch((failure: Error) => notify(`Could not add the card: ${failure.message}`));
-  };
   const createColumn = async (name: string) => {
     await client.createColumn({ projectId, name }).catch((failure: Error) => notify(`Could not add the column: ${failure.message}`));
   };
 
   const orderedColumns = view.map((entry) => entry.column);
-  // Sent without waiting in the form: the board shows the change when the server's event comes,
-  // and a refusal (the column deleted meanwhile, say) is told in a notice.
-  const columnChange = async (column: ColumnJson, change: string, send: () => Promise<unknown>, namesOthers = false) => {
-    await send().catch((failure: Error) => notify(columnRefusal(column.name, change, failure, namesOthers)));
-  };
-  const columnChanges: ColumnChanges = {
-    rename: (column, name) => columnChange(column, 'renamed', () => client.updateColumn({ columnId: column.id, patch: { name } })),
-    setDone: (column, isDone) =>
-      columnChange(column, isDone ? 'marked as done' : 'unmarked as done', () =>
-        client.updateColumn({ columnId: column.id, patch: { isDone } }),
-      ),
-    move: (column, direction) => {
-      const index = orderedColumns.findIndex((c) => c.id === column.id);
-      const neighbour = orderedColumns[direction === 'left' ? index - 1 : index + 1];
-      if (index < 0 || !neighbour) return Promise.resolve();
-      const place = direction === 'left' ? { beforeId: neighbour.id } : { afterId: neighbour.id };
-      return columnChange(column, `moved ${direction}`, () => client.moveColumn({ columnId: column.id, ...place }), true);
-    },
-    remove: (column, moveTasksTo) =>
-      columnChange(column, 'deleted', () => client.deleteColumn({ columnId: column.id, ...(moveTasksTo ? { moveTasksTo } : {}) }), true),
-  };
 
   return (
     <section className="board-page" aria-labelledby="board-title">
@@ -147,16 +175,13 @@ export function BoardScreen({
               key={column.id}
               column={column}
               columns={orderedColumns}
-              tasks={
-                drag.placement
-                  ? (drag.placement[column.id] ?? []).map((id) => tasks.get(id)).filter((t): t is TaskJson => !!t)
-                  : columnTasks
-              }
+              tasks={placed?.get(column.id) ?? columnTasks}
               context={context}
+              editors={editors}
               readOnly={readOnly}
               onOpen={setOpenTaskId}
               onCreate={createTask}
-              changes={columnChanges}
+              changes={columnChanges!}
             />
           ))}
           {!readOnly && <AddColumnForm onCreate={createColumn} />}
@@ -164,7 +189,7 @@ export function BoardScreen({
         <DragOverlay>
           {active ? (
             <div className="card card-overlay">
-              <CardBody task={active} context={context} />
+              <CardBody task={active} context={context} editing={editors.get(active.id)} />
             </div>
           ) : null}
         </DragOverlay>
@@ -194,12 +219,12 @@ export function BoardScreen({
   );
 }
 
-/** Task id → the teammates (not the user) who have it open. */
-function editorsOf(viewers: Viewer[], userId: string): Map<string, Viewer[]> {
+/** Task id → the names of the teammates (not the user) who have it open, e.g. "Ana, Ben". */
+function editorsOf(viewers: Viewer[], userId: string): Map<string, string> {
   const editors = new Map<string, Viewer[]>();
   for (const viewer of viewers) {
     if (!viewer.editingTaskId || (viewer.kind === 'user' && viewer.id === userId)) continue;
     editors.set(viewer.editingTaskId, [...(editors.get(viewer.editingTaskId) ?? []), viewer]);
   }
-  return editors;
+  return new Map([...editors].map(([taskId, list]) => [taskId, list.map((viewer) => viewer.name).join(', ')]));
 }

@@ -1,18 +1,20 @@
-import type { LabelJson, MemberJson, TaskJson, Viewer } from '../../../index.js';
+import { memo } from 'react';
+import type { LabelJson, MemberJson, TaskJson } from '../../../index.js';
 import { Avatar } from '../common/Avatar.js';
 import { PRIORITIES, today } from './board-view.js';
 
 export interface CardContext {
   members: Map<string, MemberJson>;
   labels: Map<string, LabelJson>;
-  /** Who (other than the user) has each task's dialog open. */
-  editors: Map<string, Viewer[]>;
 }
 
-/** What a card shows: title, labels, priority, due date, assignee, and who is editing it. */
-export function CardBody({ task, context }: { task: TaskJson; context: CardContext }) {
+/**
+ * What a card shows: title, labels, priority, due date, assignee, and who is editing it (`editing`:
+ * the names of the teammates who have its dialog open, e.g. "Ana, Ben"). Memoized: a card re-renders
+ * only when its task, the org's lists or its editors change.
+ */
+export const CardBody = memo(function CardBody({ task, context, editing }: { task: TaskJson; context: CardContext; editing?: string }) {
   const assignee = task.assigneeId ? context.members.get(task.assigneeId) : undefined;
-  const editors = context.editors.get(task.id) ?? [];
   const overdue = task.dueDate !== null && task.completedAt === null && task.dueDate < today();
   const labels = task.labelIds.map((id) => context.labels.get(id)).filter((label) => label !== undefined);
   return (
@@ -43,14 +45,14 @@ export function CardBody({ task, context }: { task: TaskJson; context: CardConte
           <span className="card-meta-end">{assignee && <Avatar id={assignee.user.id} name={assignee.user.name} size="sm" />}</span>
         </span>
       )}
-      {editors.length > 0 && (
+      {editing && (
         <span className="editing" data-editing="true">
-          ✎ {editors.map((viewer) => viewer.name).join(', ')} editing
+          ✎ {editing} editing
         </span>
       )}
     </>
   );
-}
+});
 
 /** `YYYY-MM-DD` as a short local date, e.g. "3 Mar". */
 export function formatDate(date: string): string {

@@ -1,11 +1,26 @@
 import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
-import type { KeyboardEvent } from 'react';
+import { type KeyboardEvent, memo } from 'react';
 import type { TaskJson } from '../../../index.js';
 import { CardBody, type CardContext } from './CardBody.js';
 
 /** A card in its column: dragged with the pointer, a finger or the keyboard (Space), opened with a click or Enter. */
-export function TaskCard({ task, context, readOnly, onOpen }: { task: TaskJson; context: CardContext; readOnly: boolean; onOpen(): void }) {
+export const TaskCard = memo(function TaskCard({
+  task,
+  context,
+  editing,
+  readOnly,
+  onOpen: openTask,
+}: {
+  task: TaskJson;
+  context: CardContext;
+  /** The names of the teammates who have its dialog open. */
+  editing: string | undefined;
+  readOnly: boolean;
+  /** Stable (the same function at every render), so that an unchanged card skips re-rendering. */
+  onOpen(taskId: string): void;
+}) {
+  const onOpen = () => openTask(task.id);
   const { attributes, listeners, setNodeRef, transform, transition, isDragging } = useSortable({ id: task.id, disabled: readOnly });
   // A read-only card cannot be dragged but still opens: a plain button, neither "disabled" nor "sortable".
   const roles = readOnly ? { role: attributes.role, tabIndex: attributes.tabIndex } : attributes;
@@ -28,7 +43,7 @@ export function TaskCard({ task, context, readOnly, onOpen }: { task: TaskJson; 
       onKeyDown={onKeyDown}
       onClick={onOpen}
     >
-      <CardBody task={task} context={context} />
+      <CardBody task={task} context={context} editing={editing} />
     </li>
   );
-}
+});

@@ -21,15 +21,41 @@ export interface Neighbours {
   beforeId?: string;
 }
 
+/** The last view of each board: columns whose cards did not change keep their arrays (and so skip re-rendering). */
+const lastViews = new WeakMap<BoardState, ColumnView[]>();
+
+const byPosition = (a: { position: string }, b: { position: string }) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);
+
 /** The board in order, with the moves still in flight shown where they will land. */
 export function boardView(board: BoardState, pending: readonly PendingMove[]): ColumnView[] {
-  const view = board.orderedColumns().map((column) => ({ column, tasks: board.tasksIn(column.id) }));
+  // One pass over the tasks, then one sort per column (not a filter and a sort of them all per column).
+  const byColumn = new Map<string, TaskJson[]>();
+  for (const task of board.tasks.values()) {
+    const list = byColumn.get(task.columnId);
+    if (list) list.push(task);
+    else byColumn.set(task.columnId, [task]);
+  }
+  const view = board.orderedColumns().map((column) => ({ column, tasks: (byColumn.get(column.id) ?? []).sort(byPosition) }));
   for (const move of pending) {
     const task = board.tasks.get(move.taskId);
     if (!task || (move.settledVersion !== undefined && task.version >= move.settledVersion)) continue;
     place(view, { ...task, columnId: move.columnId }, move);
   }
+  const last = lastViews.get(board);
+  if (last) {
+    const before = new Map(last.map((entry) => [entry.column.id, entry]));
+    for (const entry of view) {
+      const was = before.get(entry.column.id);
+      if (was && sameItems(was.tasks, entry.tasks)) entry.tasks = was.tasks;
+    }
+  }
+  lastViews.set(board, view);
   return view;
+}
+
+/** Whether two lists hold the same items (by identity) in the same order. */
+export function sameItems<T>(a: readonly T[], b: readonly T[]): boolean {
+  return a.length === b.length && a.every((item, index) => item === b[index]);
 }
 
 /** Takes the task out of whichever column holds it and puts it between its neighbours in its column. */

@@ -24,6 +24,15 @@ export interface BoardDrag {
   onDragCancel(): void;
 }
 
+// The sensors' options, the same objects at every render: new ones would make new sensors, and so a
+// new dnd-kit context that re-renders every card.
+const MOUSE = { activationConstraint: { distance: 5 } }; // a click opens the card
+const TOUCH = { activationConstraint: { delay: 200, tolerance: 8 } }; // a tap opens it, a swipe scrolls
+const KEYBOARD = {
+  coordinateGetter: sortableKeyboardCoordinates,
+  keyboardCodes: { start: ['Space'], cancel: ['Escape'], end: ['Space'] }, // Enter opens the card
+};
+
 /**
  * Dragging cards between columns with the mouse, a finger (touch and hold a moment, then drag; a
  * finger that moves at once scrolls the page as usual) or the keyboard (focus a card, Space,
@@ -36,12 +45,9 @@ export function useBoardDrag(view: ColumnView[], onMove: (taskId: string, column
   const sensors = useSensors(
     // Mouse and touch apart (not one pointer sensor): a pointer sensor would claim a finger too,
     // and lose it to the browser's scrolling as soon as it moved (the card is `touch-action: manipulation`).
-    useSensor(MouseSensor, { activationConstraint: { distance: 5 } }), // a click opens the card
-    useSensor(TouchSensor, { activationConstraint: { delay: 200, tolerance: 8 } }), // a tap opens it, a swipe scrolls
-    useSensor(KeyboardSensor, {
-      coordinateGetter: sortableKeyboardCoordinates,
-      keyboardCodes: { start: ['Space'], cancel: ['Escape'], end: ['Space'] }, // Enter opens the card
-    }),
+    useSensor(MouseSensor, MOUSE),
+    useSensor(TouchSensor, TOUCH),
+    useSensor(KeyboardSensor, KEYBOARD),
   );
 
   const reset = () => {
