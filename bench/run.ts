@@ -232,17 +232,20 @@ async function main(): Promise<number> {
     .toISOString()
     .replaceAll(':', '-')
     .replace(/\.\d+Z$/, 'Z');
-  // Only a full run of every scenario replaces `latest.*`, the table the README quotes.
-  const name = quick ? 'latest-quick' : only.size < SCENARIOS.length ? 'latest-partial' : 'latest';
+  // Only a whole, comparable full run replaces `latest.*`, the table the README quotes: every
+  // scenario, none failed, no profiler, both CPU layouts.
+  const failed = Object.values(scenarios).some((value) => value && 'error' in value);
+  const partial = only.size < SCENARIOS.length || failed || args['cpu-prof'] || args['shared-cores'];
+  const name = quick ? 'latest-quick' : partial ? 'latest-partial' : 'latest';
   const json = path.join(outDir, `${name}.json`);
   const md = path.join(outDir, `${name}.md`);
   writeFileSync(json, `${JSON.stringify(results, null, 2)}\n`);
   writeFileSync(md, markdown(results));
-  copyFileSync(json, path.join(outDir, `${stamp}-${results.meta.mode}.json`));
-  copyFileSync(md, path.join(outDir, `${stamp}-${results.meta.mode}.md`));
+  copyFileSync(json, path.join(outDir, `${stamp}-${name}.json`));
+  copyFileSync(md, path.join(outDir, `${stamp}-${name}.md`));
   console.log(`\n${markdown(results)}`);
   log(`wrote ${json} and ${md}`);
-  return Object.values(scenarios).some((value) => value && 'error' in value) ? 1 : 0;
+  return failed ? 1 : 0;
 }
 
 /** The run's database, while it exists: an interrupted run drops it too. */

@@ -51,7 +51,7 @@ function options(): Options {
   if (values.help || !projectId) exit(values.help ? 0 : 2, USAGE);
   if (values.today !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(values.today)) exit(2, '--today takes a date such as 2030-01-31');
   const waitSeconds = Number(values.wait);
-  if (!(waitSeconds > 0)) exit(2, '--wait takes a number of seconds, such as 15');
+  if (!(waitSeconds > 0 && waitSeconds <= 86_400)) exit(2, '--wait takes a number of seconds up to a day, such as 15');
   return {
     url: values.url ?? process.env.TASKFLOW_URL ?? 'http://127.0.0.1:3000',
     projectId,

@@ -28,6 +28,7 @@ export class Revocations {
 
   /** Taken as a handshake begins, before it reads anything. */
   mark(): number {
+    this.forget(Date.now());
     return this.applied;
   }
 
@@ -44,15 +45,23 @@ export class Revocations {
    * False when that is no longer known (a handshake over a minute long): the caller closes it.
    */
   applyMissed(socket: TaskFlowSocket, mark: number): boolean {
+    this.forget(Date.now());
     if (mark < this.forgottenUpTo) return false;
-    for (const { n, order } of this.recent) if (n > mark && socket.rooms.has(order.room)) revokeSocket(socket, order, this.presence);
+    for (let i = this.recent.length - 1; i >= 0 && this.recent[i]!.n > mark; i--) {
+      const { order } = this.recent[i]!;
+      if (socket.rooms.has(order.room)) revokeSocket(socket, order, this.presence);
+    }
     return true;
   }
 
   private remember(order: RevokeOrder): void {
     const now = Date.now();
     this.recent.push({ n: ++this.applied, at: now, order });
-    while (this.recent[0]!.at < now - REMEMBER_MS) this.forgottenUpTo = this.recent.shift()!.n;
+    this.forget(now);
+  }
+
+  private forget(now: number): void {
+    while (this.recent.length > 0 && this.recent[0]!.at < now - REMEMBER_MS) this.forgottenUpTo = this.recent.shift()!.n;
   }
 }
 

@@ -16,6 +16,7 @@ import { columnRefusal, moveRefusal } from './refusals.js';
 import { isDenied, useBoard } from './use-board.js';
 import { useBoardDrag } from './use-board-drag.js';
 import { useOrgLists } from './use-org-lists.js';
+import { useToday } from './use-today.js';
 
 let moveCount = 0;
 
@@ -75,12 +76,14 @@ export function BoardScreen({
   const drag = useBoardDrag(view, move);
 
   // Stable between renders, so that columns and cards a change did not touch skip re-rendering.
+  const day = useToday();
   const context: CardContext = useMemo(
     () => ({
       members: new Map((members.data ?? []).map((member) => [member.user.id, member])),
       labels: new Map((labels.data ?? []).map((label) => [label.id, label])),
+      today: day,
     }),
-    [members.data, labels.data],
+    [members.data, labels.data, day],
   );
   const editors = useMemo(() => editorsOf(viewers, me.user.id), [viewers, me.user.id]);
   const createTask = useCallback(

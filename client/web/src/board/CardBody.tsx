@@ -1,21 +1,23 @@
 import { memo } from 'react';
 import type { LabelJson, MemberJson, TaskJson } from '../../../index.js';
 import { Avatar } from '../common/Avatar.js';
-import { PRIORITIES, today } from './board-view.js';
+import { PRIORITIES } from './board-view.js';
 
 export interface CardContext {
   members: Map<string, MemberJson>;
   labels: Map<string, LabelJson>;
+  /** Today, `YYYY-MM-DD` in the viewer's time zone (`useToday`), to mark overdue cards. */
+  today: string;
 }
 
 /**
  * What a card shows: title, labels, priority, due date, assignee, and who is editing it (`editing`:
  * the names of the teammates who have its dialog open, e.g. "Ana, Ben"). Memoized: a card re-renders
- * only when its task, the org's lists or its editors change.
+ * only when its task, the org's lists, its editors or the day change.
  */
 export const CardBody = memo(function CardBody({ task, context, editing }: { task: TaskJson; context: CardContext; editing?: string }) {
   const assignee = task.assigneeId ? context.members.get(task.assigneeId) : undefined;
-  const overdue = task.dueDate !== null && task.completedAt === null && task.dueDate < today();
+  const overdue = task.dueDate !== null && task.completedAt === null && task.dueDate < context.today;
   const labels = task.labelIds.map((id) => context.labels.get(id)).filter((label) => label !== undefined);
   return (
     <>
