@@ -23,16 +23,16 @@ export function webRoutes(root = WEB_ROOT) {
       if (!wantsPage || request.url.startsWith('/api/') || request.url.startsWith('/socket.io/')) {
         return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route GET ${request.url.split('?')[0]}` } });
       }
-      return reply.header('cache-control', PAGE_CACHE).sendFile('index.html');
+      return reply.sendFile('index.html'); // its cache-control from `cacheFor`, as for `/`
     });
   };
 }
 
-/** The page is asked again each time (it names the current build's files)... */
-const PAGE_CACHE = 'no-cache';
-
-/** ...whose names change with their content (`assets/index-<hash>.js`), so they are kept for good. */
+/**
+ * The page is asked again each time (it names the current build's files), whose names change with
+ * their content (`assets/index-<hash>.js`), so they are kept for good.
+ */
 function cacheFor(reply: FastifyReply, file: string): void {
   const hashed = path.basename(path.dirname(file)) === 'assets';
-  reply.header('cache-control', hashed ? 'public, max-age=31536000, immutable' : PAGE_CACHE);
+  reply.header('cache-control', hashed ? 'public, max-age=31536000, immutable' : 'no-cache');
 }

@@ -25,8 +25,9 @@ export function createBroadcaster(io: TaskFlowServer, revocations: Revocations, 
     },
     revoke(who, orgId, reason) {
       const order: RevokeOrder = { room: revokedRoom(who, orgId), orgId, reason };
-      void revocations.apply(order);
-      if (clustered && !('socketId' in who)) io.serverSideEmit('revoke', order);
+      const forOneSocket = 'socketId' in who;
+      void revocations.apply(order, forOneSocket);
+      if (clustered && !forOneSocket) io.serverSideEmit('revoke', order);
     },
   };
 }

@@ -20,7 +20,10 @@ export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => 
     const boardsByOrg = new Map<string, string[]>();
     for (const room of io.of('/').adapter.rooms.keys()) {
       const board = boardOfRoom(room);
-      if (board) boardsByOrg.set(board.orgId, [...(boardsByOrg.get(board.orgId) ?? []), board.projectId]);
+      if (!board) continue;
+      const boards = boardsByOrg.get(board.orgId);
+      if (boards) boards.push(board.projectId);
+      else boardsByOrg.set(board.orgId, [board.projectId]);
     }
     const sent = new Map<string, number>();
     for (const [orgId, projectIds] of boardsByOrg) {

@@ -32,11 +32,12 @@ export class Revocations {
     return this.applied;
   }
 
-  /** Applies `order` to this node's sockets in `order.room` (see `revokeSocket`). */
-  async apply(order: RevokeOrder): Promise<void> {
-    // Only a user's, a key's or an org's room (`user:…`, `key:…`, `org:…`) can take a socket still
-    // in its handshake; one socket's own (an access sweep's order, its id: no colon) cannot.
-    if (order.room.includes(':')) this.remember(order);
+  /**
+   * Applies `order` to this node's sockets in `order.room` (see `revokeSocket`). An order for one
+   * socket (`forOneSocket`: an access sweep's) is not remembered: no socket to come can be in it.
+   */
+  async apply(order: RevokeOrder, forOneSocket = false): Promise<void> {
+    if (!forOneSocket) this.remember(order);
     for (const socket of await this.io.local.in(order.room).fetchSockets()) revokeSocket(socket, order, this.presence);
   }
 
