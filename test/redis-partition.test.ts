@@ -89,6 +89,21 @@ describe('a board event lost while one link to Redis was broken', () => {
     ]);
     await ok(hugo2, 'board:join', { projectId: fromCutOff.project.id });
     await ok(hugo1, 'board:join', { projectId: toCutOff.project.id });
+    // Another org's member, on her own board on both nodes: the catch-up re-sends her board's
+    // latest event, and nothing of the other org.
+    const mallory = await registerUser(node2.url, 'mallory');
+    const ownBoard = await createProject(node2.url, await createOrg(node2.url, mallory));
+    const mallorys = await Promise.all([connect(node1.url, { token: mallory.token }), connect(node2.url, { token: mallory.token })]);
+    const { event: ownLatest } = await ok(mallorys[1]!, 'task:create', {
+      projectId: ownBoard.project.id,
+      columnId: ownBoard.columns[0]!.id,
+      title: 'her own',
+    });
+    const heardByMallory: Array<{ name: string; payload: unknown }> = [];
+    for (const socket of mallorys) {
+      await ok(socket, 'board:join', { projectId: ownBoard.project.id });
+      socket.onAny((name, payload) => heardByMallory.push({ name, payload }));
+    }
 
     await proxy.cut();
     await eventually(async () => expect(await httpStatus(`${node1.url}/readyz`)).toBe(503), 10_000);
@@ -105,5 +120,15 @@ describe('a board event lost while one link to Redis was broken', () => {
     const [heardElsewhere, heardOnCutOff] = await Promise.all(heard);
     expect(heardElsewhere).toEqual(sent.event);
     expect(heardOnCutOff).toEqual(missed.event);
+    // Each node re-sent her board's event in the same pass as the other org's; a round trip on
+    // each socket after it puts anything that pass wrote to her before this point.
+    await eventually(() => expect(heardByMallory.filter(({ name }) => name === 'board:event')).toHaveLength(2), 20_000);
+    for (const socket of mallorys) await ok(socket, 'board:join', { projectId: ownBoard.project.id, sinceSeq: ownLatest.seq });
+    const ownPresence = (heard: { name: string; payload: any }) =>
+      heard.name === 'presence:changed' && heard.payload.projectId === ownBoard.project.id;
+    expect(heardByMallory.filter((heard) => !ownPresence(heard))).toEqual([
+      { name: 'board:event', payload: ownLatest },
+      { name: 'board:event', payload: ownLatest },
+    ]);
   }, 40_000);
 });
