@@ -60,6 +60,32 @@ describe('socket event rate limit', () => {
     expect(await ok(someoneElse, 'board:leave', { projectId: project.id })).toEqual({});
   });
 
+  it('answers every event it took before disconnecting a flood, changes that committed included', async () => {
+    const org = await createOrg(node.url, alice);
+    const { project, columns } = await createProject(node.url, org);
+    const socket = await connect(node.url, { token: alice.token });
+    const disconnected = new Promise<string>((resolve) => socket.on('disconnect', resolve));
+    const answered: Array<{ event: string; ok: boolean; code?: string }> = [];
+    const send = (event: string, payload: unknown) =>
+      socket.emit(event as 'board:leave', payload as never, (answer: { ok: boolean; error?: { code: string } }) =>
+        answered.push({ event, ok: answer.ok, code: answer.error?.code }),
+      );
+    // A burst's worth of creates (four run at once, the rest wait their turn), then a flood.
+    for (let i = 0; i < 10; i++)
+      send('task:create', { projectId: project.id, columnId: columns[0]!.id, title: `flood ${i}`, clientMutationId: `flood-${i}` });
+    for (let i = 0; i < 30; i++) send('board:leave', { projectId: project.id });
+
+    expect(await disconnected).toBe('io server disconnect');
+    expect(answered).toHaveLength(40);
+    const created = answered.filter((answer) => answer.event === 'task:create');
+    expect(created).toEqual(Array.from({ length: 10 }, () => ({ event: 'task:create', ok: true })));
+    expect(answered.filter((answer) => answer.event === 'board:leave').map((answer) => answer.code)).toEqual(
+      Array(30).fill('RATE_LIMITED'),
+    );
+    const [tasks] = await db.query<{ count: string }>('select count(*) from tasks where project_id = $1', [project.id]);
+    expect(Number(tasks!.count)).toBe(10);
+  });
+
   it('lets no more than a burst (twice the rate) through at once, also where a fixed two-second window would restart', async () => {
     const org = await createOrg(node.url, alice);
     const { project } = await createProject(node.url, org);

@@ -9,8 +9,8 @@ import { principalRoom } from './rooms.js';
 import type { TaskFlowSocket } from './types.js';
 
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
-/** An event that comes while its socket closes (its token expired): the SDK sends it again once reconnected. */
-const CLOSING = { code: 'UNAVAILABLE', message: 'this connection is closing (its token expired); send it again once reconnected' } as const;
+/** An event that comes while its socket closes (`closeOnceAnswered`): the SDK sends it again once reconnected. */
+const CLOSING = { code: 'UNAVAILABLE', message: 'this connection is closing; send it again once reconnected' } as const;
 /** How many of one principal's socket events run at once on a node (`Lanes`). */
 export const RUNNING_PER_PRINCIPAL = 4;
 
@@ -139,6 +139,16 @@ export function serveEvents(
       else if (typeof ack === 'function') ack({ ok: false, error: UNKNOWN_EVENT });
     });
   };
+}
+
+/**
+ * Closes the socket (`close`) once its events under way are answered, now if none runs: no ack of
+ * an event the server took is left unanswered, nor a change that committed unacknowledged. The
+ * events it sends meanwhile are answered UNAVAILABLE at once.
+ */
+export function closeOnceAnswered(socket: TaskFlowSocket, close: () => void): void {
+  if (socket.data.running === 0) close();
+  else socket.data.closeWhenAnswered ??= close;
 }
 
 /** Counts one of the socket's events as answered: a socket waiting to close closes once none runs. */

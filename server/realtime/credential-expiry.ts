@@ -1,3 +1,4 @@
+import { closeOnceAnswered } from './ack.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
 export interface CredentialExpiry {
@@ -17,11 +18,8 @@ export function createCredentialExpiry(io: TaskFlowServer): CredentialExpiry {
 
   const expire = (socket: TaskFlowSocket) => {
     socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
-    // A DISCONNECT packet after the message above (close=true could drop it), once the events under
-    // way are answered: no ack is left unanswered (`ack.ts` refuses the events that come meanwhile).
-    const close = () => socket.disconnect();
-    if (socket.data.running === 0) close();
-    else socket.data.closeWhenAnswered = close;
+    // A DISCONNECT packet after the message above (close=true could drop it).
+    closeOnceAnswered(socket, () => socket.disconnect());
   };
 
   const timer = setInterval(() => {

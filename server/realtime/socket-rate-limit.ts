@@ -1,4 +1,5 @@
 import type { WireError } from '../../shared/errors.js';
+import { closeOnceAnswered } from './ack.js';
 import type { TaskFlowSocket } from './types.js';
 
 /**
@@ -8,8 +9,9 @@ import type { TaskFlowSocket } from './types.js';
  * counts in fixed windows, which let a full window's worth through at the end of one window and
  * again at the start of the next: four times the rate at once.) An event over the limit is
  * answered RATE_LIMITED; a socket that keeps sending through a whole burst's worth of refusals
- * is disconnected. `perSecond` 0 turns the limit off. What one account's many sockets can take
- * from the node is bounded by its lane instead (`Lanes`).
+ * is disconnected, once the events it sent before are answered. `perSecond` 0 turns the limit
+ * off. What one account's many sockets can take from the node is bounded by its lane instead
+ * (`Lanes`).
  */
 export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSocket) => void) | null {
   if (perSecond <= 0) return null;
@@ -36,7 +38,7 @@ export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSock
         details: { retryAfterMs: Math.ceil(((1 - tokens) * 1000) / perSecond) },
       };
       if (typeof ack === 'function') ack({ ok: false, error });
-      if (refusedInARow > burst) socket.disconnect(true);
+      if (refusedInARow > burst) closeOnceAnswered(socket, () => socket.disconnect(true));
     });
   };
 }
