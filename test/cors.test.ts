@@ -1,20 +1,31 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
+import { closeAllSockets, connect } from './support/sockets.js';
 
 const ALLOWED = 'https://board.example';
 let db: TestDatabase;
 let node: RunningServer;
+let sameOriginOnly: RunningServer;
+let ana: TestUser;
 
 beforeAll(async () => {
   db = await createTestDatabase();
   node = await startServer({ DATABASE_URL: db.url, CORS_ORIGINS: ALLOWED });
+  sameOriginOnly = await startServer({ DATABASE_URL: db.url }); // once the first has migrated the database
+  ana = await registerUser(node.url, 'ana');
 });
 
 afterAll(async () => {
-  await node?.close();
+  closeAllSockets();
+  await Promise.all([node?.close(), sameOriginOnly?.close()]);
   await db?.drop();
 });
+
+/** A socket handshake as a page of `origin` makes it (browsers send their Origin), over either transport. */
+const connectFrom = (url: string, origin: string | null, transport: 'websocket' | 'polling' = 'websocket') =>
+  connect(url, { token: ana.token }, { transports: [transport], extraHeaders: origin ? { origin } : {} });
 
 const preflight = (origin: string, method: string) =>
   fetch(`${node.url}/api/v1/orgs/acme/tasks/00000000-0000-4000-8000-000000000000`, {
@@ -38,5 +49,25 @@ describe('CORS_ORIGINS', () => {
     expect(answer.headers.get('access-control-allow-origin')).toBeNull();
     const read = await fetch(`${node.url}/healthz`, { headers: { origin: 'https://evil.example' } });
     expect(read.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
+describe('the socket handshake', () => {
+  it('lets pages of an allowed origin and of the server itself connect, and clients that send no Origin (bots)', async () => {
+    for (const transport of ['websocket', 'polling'] as const) {
+      expect((await connectFrom(node.url, ALLOWED, transport)).connected).toBe(true);
+      expect((await connectFrom(node.url, node.url, transport)).connected).toBe(true);
+      expect((await connectFrom(sameOriginOnly.url, sameOriginOnly.url, transport)).connected).toBe(true);
+    }
+    expect((await connectFrom(node.url, null)).connected).toBe(true);
+    expect((await connectFrom(sameOriginOnly.url, null)).connected).toBe(true);
+  });
+
+  it('refuses a page of any other origin, with a valid token', async () => {
+    for (const transport of ['websocket', 'polling'] as const) {
+      await expect(connectFrom(node.url, 'https://evil.example', transport)).rejects.toThrow();
+      await expect(connectFrom(sameOriginOnly.url, ALLOWED, transport)).rejects.toThrow();
+      await expect(connectFrom(sameOriginOnly.url, 'null', transport)).rejects.toThrow();
+    }
   });
 });

@@ -17,6 +17,7 @@ import { orgRoomsOf, principalRoom } from './rooms.js';
 import { dropSlowReaders } from './slow-readers.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { Revocations } from './revocation.js';
+import { originAllowed } from './allowed-origin.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
 /** A socket message over this size closes the socket. */
@@ -31,6 +32,7 @@ export function createSocketServer(
     serveClient: false,
     parser: { Encoder: RawJsonEncoder, Decoder },
     cors: options.corsOrigins ? { origin: options.corsOrigins, credentials: true } : undefined,
+    allowRequest: (request, answer) => answer(null, originAllowed(request, options.corsOrigins)),
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
 }

@@ -1,4 +1,4 @@
-import { io, type Socket } from 'socket.io-client';
+import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
 import type { Ack, ClientToServerEvents, ServerToClientEvents } from '../../shared/events.js';
 import type { BoardEventJson } from '../../shared/wire.js';
 import { recordWirePayload } from './wire-recorder.js';
@@ -7,10 +7,14 @@ export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 const open: ClientSocket[] = [];
 
-/** Connects with `auth` over websocket; rejects with the `connect_error` message. */
-export function connect(url: string, auth: Record<string, unknown>): Promise<ClientSocket> {
+/** Connects with `auth` over websocket (`options` added); rejects with the `connect_error` message. */
+export function connect(
+  url: string,
+  auth: Record<string, unknown>,
+  options: Partial<ManagerOptions & SocketOptions> = {},
+): Promise<ClientSocket> {
   return new Promise((resolve, reject) => {
-    const socket: ClientSocket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true });
+    const socket: ClientSocket = io(url, { auth, transports: ['websocket'], reconnection: false, forceNew: true, ...options });
     open.push(socket);
     socket.onAny((event: string, ...args: unknown[]) => recordWirePayload(`socket ${event}`, args));
     socket.on('connect_error', (error) =>
