@@ -59,6 +59,9 @@ describe('the socket handshake', () => {
       expect((await connectFrom(node.url, node.url, transport)).connected).toBe(true);
       expect((await connectFrom(sameOriginOnly.url, sameOriginOnly.url, transport)).connected).toBe(true);
     }
+    // Behind a proxy that rewrites Host and says the page's in X-Forwarded-Host.
+    const proxied = { transports: ['websocket'], extraHeaders: { origin: 'https://tasks.example', 'x-forwarded-host': 'tasks.example' } };
+    expect((await connect(sameOriginOnly.url, { token: ana.token }, proxied)).connected).toBe(true);
     expect((await connectFrom(node.url, null)).connected).toBe(true);
     expect((await connectFrom(sameOriginOnly.url, null)).connected).toBe(true);
   });
