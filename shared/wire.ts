@@ -53,7 +53,7 @@ export interface AuditEntryJson {
   details: Record<string, unknown>;
   ip: string | null;
   userAgent: string | null;
-  at: string;
+  createdAt: string;
 }
 
 export interface MemberJson {

@@ -174,9 +174,9 @@ describe('the audit log', () => {
       });
       if (want.entityId)
         expect({ action: want.action, entityId: entry.entityId }).toEqual({ action: want.action, entityId: want.entityId });
-      expect(Number.isNaN(Date.parse(entry.at))).toBe(false);
+      expect(Number.isNaN(Date.parse(entry.createdAt))).toBe(false);
     });
-    const times = answer.body.entries.map((e) => Date.parse(e.at));
+    const times = answer.body.entries.map((e) => Date.parse(e.createdAt));
     expect(times).toEqual([...times].sort((a, b) => b - a));
 
     const rows = await db.query<{ action: string; user_agent: string }>('select action, user_agent from audit_logs where org_id = $1', [
@@ -228,14 +228,14 @@ describe('the audit log', () => {
 
   it('filters by time: entries at or after `since`', async () => {
     const all = (await log('?limit=200')).body.entries;
-    for (const at of [all[0]!.at, all[5]!.at, all.at(-1)!.at, new Date(Date.now() + 60_000).toISOString()]) {
+    for (const at of [all[0]!.createdAt, all[5]!.createdAt, all.at(-1)!.createdAt, new Date(Date.now() + 60_000).toISOString()]) {
       const answer = await log(`?since=${encodeURIComponent(at)}&limit=200`);
       expect(answer.status).toBe(200);
-      expect(answer.body.entries.map((e) => e.id)).toEqual(all.filter((e) => Date.parse(e.at) >= Date.parse(at)).map((e) => e.id));
+      expect(answer.body.entries.map((e) => e.id)).toEqual(all.filter((e) => Date.parse(e.createdAt) >= Date.parse(at)).map((e) => e.id));
     }
-    const combined = await log(`?action=member.added&since=${encodeURIComponent(all.at(-3)!.at)}`);
+    const combined = await log(`?action=member.added&since=${encodeURIComponent(all.at(-3)!.createdAt)}`);
     expect(combined.body.entries.map((e) => e.id)).toEqual(
-      all.filter((e) => e.action === 'member.added' && Date.parse(e.at) >= Date.parse(all.at(-3)!.at)).map((e) => e.id),
+      all.filter((e) => e.action === 'member.added' && Date.parse(e.createdAt) >= Date.parse(all.at(-3)!.createdAt)).map((e) => e.id),
     );
   });
 

@@ -71,7 +71,7 @@ function toAuditEntryJson(entry: IAuditLog): AuditEntryJson {
     details: entry.details,
     ip: entry.ip ?? null,
     userAgent: entry.userAgent ?? null,
-    at: entry.createdAt.toISOString(),
+    createdAt: entry.createdAt.toISOString(),
   };
 }
 
