@@ -124,7 +124,8 @@ export interface Actor {
   name: string;
 }
 
-export type TaskField = 'title' | 'description' | 'priority' | 'assigneeId' | 'dueDate' | 'columnId' | 'position' | 'labelIds';
+/** A field a task event lists as `changed`; `completedAt` changes only with a move into or out of a done column. */
+export type TaskField = 'title' | 'description' | 'priority' | 'assigneeId' | 'dueDate' | 'columnId' | 'position' | 'labelIds' | 'completedAt';
 
 export interface BoardEventJson<Data = unknown> {
   projectId: string;

@@ -90,9 +90,12 @@ describe('a task change on a shared board', () => {
     const task = await create('Ship it');
     const moved = await ok(bobSocket, 'task:move', { taskId: task.id, columnId: done().id });
     expect(moved.task.completedAt).not.toBeNull();
-    expect(moved.event.data.changed).toEqual(['columnId', 'position']);
+    expect(moved.event.data.changed).toEqual(['columnId', 'position', 'completedAt']);
     const back = await ok(bobSocket, 'task:move', { taskId: task.id, columnId: doing().id });
     expect(back.task.completedAt).toBeNull();
+    expect(back.event.data.changed).toEqual(['columnId', 'position', 'completedAt']);
+    const across = await ok(bobSocket, 'task:move', { taskId: task.id, columnId: todo().id }); // neither done
+    expect(across.event.data.changed).toEqual(['columnId', 'position']);
     expect((await db.query('select completed_at from tasks where id = $1', [task.id]))[0]).toEqual({ completed_at: null });
   });
 

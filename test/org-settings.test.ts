@@ -259,6 +259,7 @@ describe('updating a project', () => {
       actor: { kind: 'user', id: cast.member.user.id },
       data: { project: { id: project.id, name: 'After' } },
     });
+    expect(Object.keys((await event).data)).toEqual(['project']); // DESIGN §7: `{project}`, nothing more
     expect(await db.query('select name, description, seq from projects where id = $1', [project.id])).toEqual([
       { name: 'After', description: 'now described', seq: project.seq + 1 },
     ]);

@@ -79,7 +79,7 @@ export async function updateProject(ctx: AppContext, caller: Caller, projectId: 
       archived = changes.status === 'archived' && changed.includes('status');
       const action = archived ? 'project.archived' : 'project.updated';
       audit(em, target.orgId, caller, action, { type: 'project', id: project.id }, { changed });
-      return { data: { project: toProjectJson(project), changed } }; // read after the seq was taken, so it is the event's
+      return { data: { project: toProjectJson(project) } }; // read after the seq was taken, so it is the event's
     },
   );
   if (!result.event) return result.unchanged as ProjectJson;

@@ -114,8 +114,10 @@ export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMoveP
       const changed: TaskField[] = stays ? ['position'] : ['columnId', 'position'];
       if (!stays) {
         const wasDone = (await em.findOneOrFail(Column, task.column.id, { fields: ['isDone'] })).isDone;
+        const completedAt = task.completedAt ?? null;
         if (column.isDone && !wasDone) task.completedAt = new Date();
         if (!column.isDone) task.completedAt = null;
+        if (task.completedAt !== completedAt) changed.push('completedAt');
       }
       task.column = column;
       task.position = position;
