@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { createOrg, createProject } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 import {
   barrier,
   call,
@@ -378,6 +378,37 @@ describe('revoking a key', () => {
     expect(answer).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
     expect(await told).toEqual({ orgId: cast.org.id, reason: 'key_revoked' });
     expect(await closed).toBe('io server disconnect');
+  });
+
+  it('answers every event under way before closing the socket, changes that committed included', async () => {
+    const revokedKey = await createKey(node.url, cast.org, ['boards:read', 'tasks:write']);
+    const bot = await connect(node.url, { apiKey: revokedKey.key });
+    const closed = new Promise<string>((resolve) => bot.once('disconnect', (reason) => resolve(reason)));
+    // The board's row held, so the bot's creates are under way when its key is revoked.
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+    const title = (i: number) => `under way ${revokedKey.apiKey.id} ${i}`;
+    const answers = Array.from({ length: 4 }, (_, i) =>
+      request(bot, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: title(i), clientMutationId: title(i) }),
+    );
+    await eventually(async () => {
+      const [waiting] = await db.query<{ n: number }>(
+        `select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`,
+        [db.name],
+      );
+      expect(waiting!.n).toBeGreaterThan(0);
+    });
+    expect((await call(node.url, 'DELETE', keys(`/${revokedKey.apiKey.id}`), { auth: cast.admin.token })).status).toBe(204);
+    await release();
+
+    const answered = await Promise.all(answers); // each answered, or `request` throws
+    expect(await closed).toBe('io server disconnect');
+    const created = await db.query<{ title: string }>('select title from tasks where project_id = $1 and title like $2', [
+      project.id,
+      `under way ${revokedKey.apiKey.id} %`,
+    ]);
+    const acked = answered.flatMap((answer) => (answer.ok ? [(answer.data as { task: { title: string } }).task.title] : []));
+    expect(acked.sort()).toEqual(created.map((row) => row.title).sort());
+    for (const answer of answered) if (!answer.ok) expect(answer.error.code).toBe('UNAUTHORIZED');
   });
 
   it("answers 404 for another org's key named through this org", async () => {

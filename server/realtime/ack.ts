@@ -146,7 +146,7 @@ export function serveEvents(
  * an event the server took is left unanswered, nor a change that committed unacknowledged. The
  * events it sends meanwhile are answered UNAVAILABLE at once.
  */
-export function closeOnceAnswered(socket: TaskFlowSocket, close: () => void): void {
+export function closeOnceAnswered(socket: Pick<TaskFlowSocket, 'data'>, close: () => void): void {
   if (socket.data.running === 0) close();
   else socket.data.closeWhenAnswered ??= close;
 }

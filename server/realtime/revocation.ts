@@ -1,4 +1,5 @@
 import type { Presence } from '../presence/presence.js';
+import { closeOnceAnswered } from './ack.js';
 import { orgRoom } from './rooms.js';
 import type { RevokeOrder, TaskFlowServer, TaskFlowSocket } from './types.js';
 
@@ -80,8 +81,9 @@ function revokeSocket(socket: LocalSocket, { orgId, reason }: RevokeOrder, prese
   (socket.data.revokedFrom ??= []).push(orgId);
   socket.emit('access:revoked', { orgId, reason });
   // A revoked key's sockets are closed, and a bot's when its org is gone (its key with it), after
-  // what was sent before (close=true could drop it).
+  // what was sent before (close=true could drop it) and once its events under way are answered.
   const { principal } = socket.data;
-  if (reason === 'key_revoked' || (principal.kind === 'bot' && principal.orgId === orgId)) socket.disconnect();
+  if (reason === 'key_revoked' || (principal.kind === 'bot' && principal.orgId === orgId))
+    closeOnceAnswered(socket, () => socket.disconnect());
   for (const board of left) if (board !== prefix) presence.changed(board);
 }
