@@ -188,6 +188,27 @@ describe('invitation mail', () => {
     expect(overOrg.status).toBe(429);
     // Another org may still invite the addresses this one could not.
     expect((await invite(cast.org, newEmail('elsewhere'), 'viewer', cast.owner.token)).status).toBe(202);
+    expect((await invite(cast.org, victim, 'viewer', cast.owner.token)).status).toBe(202);
+    expect(mails.filter((mail) => mail.to === victim.toLowerCase())).toHaveLength(4);
+  });
+
+  it("is held back, not the invitation, once an address had ten from all orgs: no org can block another's invitations", async () => {
+    const wanted = newEmail('wanted');
+    for (let i = 0; i < 4; i++) {
+      const attacker = await registerUser(node.url, `attacker${i}`);
+      const org = await createOrg(node.url, attacker);
+      for (let j = 0; j < 3 && mails.filter((mail) => mail.to === wanted).length < 10; j++) {
+        expect((await invite(org, wanted, 'viewer', attacker.token)).status).toBe(202);
+      }
+    }
+    expect(mails.filter((mail) => mail.to === wanted)).toHaveLength(10);
+
+    const invited = await invite(cast.org, wanted, 'member', cast.owner.token);
+    expect(invited.status).toBe(202);
+    expect(mails.filter((mail) => mail.to === wanted)).toHaveLength(10); // no mail more
+    expect((await inviteRows(wanted)).map((row) => row.org_id)).toContain(cast.org.id);
+    const user = await register(wanted);
+    expect(await membershipsOf(user.user.id)).toContainEqual({ org_id: cast.org.id, role: 'member' });
   });
 });
 

@@ -1,31 +1,57 @@
 import type { Redis } from 'ioredis';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import { consumeAll, rateLimit } from '../rate-limits.js';
 
-/** Invitation mails allowed per org, and per recipient address from all orgs together, each hour. */
-export const INVITE_MAIL_LIMITS = { perOrg: 50, perRecipient: 3, windowSeconds: 60 * 60 };
+/**
+ * Invitation mails each hour: per org, per recipient address from one org, and per recipient
+ * address from all orgs together.
+ */
+export const INVITE_MAIL_LIMITS = { perOrg: 50, perOrgRecipient: 3, perRecipient: 10, windowSeconds: 60 * 60 };
 
 export interface InviteMailLimit {
-  /** Takes one mail from the org's allowance and the address's: RATE_LIMITED when either is used up. */
-  take(orgId: string, email: string): Promise<void>;
+  /**
+   * Takes one invitation from the org's allowance and from its allowance for the address:
+   * RATE_LIMITED when either is used up. Then answers whether the address may be mailed, by its
+   * allowance from all orgs; when not, the invitation stands without a mail.
+   */
+  take(orgId: string, email: string): Promise<{ mail: boolean }>;
 }
 
 /**
  * Keeps the server from being made to mail anyone, as often as one likes: anybody can create an
- * org and invite any address, and each invitation sends a mail whose subject names the org.
+ * org and invite any address, and each invitation sends a mail whose subject names the org. An
+ * org's own invitations are refused past its limits; the limit of an address from all orgs
+ * together only holds its mail back, so that no org can keep another from inviting someone by
+ * inviting them first, again and again.
  */
 export function createInviteMailLimit(redis: Redis | null): InviteMailLimit {
-  const perOrg = rateLimit(redis, 'invite:org', INVITE_MAIL_LIMITS.perOrg, INVITE_MAIL_LIMITS.windowSeconds);
-  const perRecipient = rateLimit(redis, 'invite:recipient', INVITE_MAIL_LIMITS.perRecipient, INVITE_MAIL_LIMITS.windowSeconds);
+  const { perOrg, perOrgRecipient, perRecipient, windowSeconds } = INVITE_MAIL_LIMITS;
+  const fromOrg = rateLimit(redis, 'invite:org', perOrg, windowSeconds);
+  const fromOrgTo = rateLimit(redis, 'invite:org-recipient', perOrgRecipient, windowSeconds);
+  const toRecipient = rateLimit(redis, 'invite:recipient', perRecipient, windowSeconds);
   return {
     async take(orgId, email) {
+      const address = email.toLowerCase();
       // A refused invitation sends nothing: the limit that let it through gets its mail back.
       await consumeAll(
         [
-          [perOrg, orgId],
-          [perRecipient, email.toLowerCase()],
+          [fromOrg, orgId],
+          [fromOrgTo, `${orgId}:${address}`],
         ],
         'too many invitation mails; try again later',
       );
+      return { mail: await tryTake(toRecipient, address) };
     },
   };
+}
+
+async function tryTake(limit: RateLimiterAbstract, key: string): Promise<boolean> {
+  try {
+    await limit.consume(key);
+    return true;
+  } catch (refused) {
+    if (refused instanceof RateLimiterRes) return false;
+    throw refused; // the store failed
+  }
 }

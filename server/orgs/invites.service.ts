@@ -38,7 +38,7 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
       audit(em, org.id, caller, 'member.added', { type: 'user', id: user.id }, { role: input.role });
       return { kind: 'member' as const, orgId: org.id, orgName: org.name, member: toMemberJson(membership) };
     }
-    await ctx.inviteMailLimit.take(org.id, email);
+    const { mail } = await ctx.inviteMailLimit.take(org.id, email);
     const expiresAt = new Date(Date.now() + ctx.config.inviteTtl * 1000);
     const row = await sendInvite(em, org.id, {
       email,
@@ -48,12 +48,20 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
       expiresAt,
     });
     audit(em, org.id, caller, 'member.invited', { type: 'invite', id: row.id }, { email, role: input.role });
-    return { kind: 'invite' as const, orgId: org.id, orgName: org.name, invite: toInviteJson(row) };
+    return { kind: 'invite' as const, orgId: org.id, orgName: org.name, invite: toInviteJson(row), mail };
   });
   if (outcome.kind === 'member') {
     ctx.broadcaster.joinOrg(outcome.member.user.id, outcome.orgId);
     ctx.broadcaster.orgEvent(outcome.orgId, 'member.added', { member: outcome.member });
     return { member: outcome.member };
+  }
+  if (!outcome.mail) {
+    // Its address had all the mails it may get from all orgs this hour: registering still accepts it.
+    ctx.log.info(
+      { orgId: outcome.orgId, inviteId: outcome.invite.id },
+      'invitation kept without a mail: its address was mailed enough this hour',
+    );
+    return { invite: outcome.invite };
   }
   const link = `${ctx.config.publicUrl}/invite?token=${token}&email=${encodeURIComponent(email)}`;
   await ctx.mailer.send({
