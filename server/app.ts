@@ -22,6 +22,7 @@ import { acceptEmptyJsonBodies } from './http/json-body.js';
 import { requestTimeouts } from './http/request-timeout.js';
 import { InFlight } from './in-flight.js';
 import { Lanes } from './lanes.js';
+import { createAccountLanes } from './account-lanes.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, type Mailer } from './mail/mailer.js';
 import { healthRoutes } from './http/health.routes.js';
@@ -110,6 +111,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     inviteMailLimit: createInviteMailLimit(redis?.client ?? null),
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
+    accountLanes: createAccountLanes(config.socketRateLimit),
     boardTurns: new Lanes(1),
     eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, clientMutationId) =>
       findLogged(database.orm, orgId, projectId, clientMutationId),

@@ -43,6 +43,8 @@ export interface AppContext {
   inviteMailLimit: InviteMailLimit;
   locator: BoardLocator;
   boardQueue: BoardQueue;
+  /** An account's socket events and HTTP requests, a few at a time on this node (`createAccountLanes`). */
+  accountLanes: Lanes;
   /** The general path's changes of a board, one at a time on this node (`Lanes`). */
   boardTurns: Lanes;
   /** How a committed board event is broadcast: in the board's `seq` order on this node. */

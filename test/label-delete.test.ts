@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, LabelJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
-import { createTestDatabase, lockWaiters, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 
@@ -149,6 +149,18 @@ describe('deleting a label', () => {
     expect(await labelsInDatabase(z.id)).toEqual([]);
     await expectLogMatchesDatabase(first, [carrier]);
     await expectLogMatchesDatabase(second, [z]);
+  });
+
+  it('answers 404 for an unknown label at once, without waiting for the boards a deletion locks', async () => {
+    await board('Held');
+    const release = await holdLock(db, `select 1 from projects where org_id = '${org.id}' for update`);
+    try {
+      // Waiting, it would hold one of the node's database connections till the lock went.
+      const answer = await deleteLabel('00000000-0000-4000-8000-000000000000');
+      expect(answer.status).toBe(404);
+    } finally {
+      await release();
+    }
   });
 
   it('refuses the label, as unknown, on a task of a board made while it is being deleted', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { RUNNING_PER_PRINCIPAL } from '../server/realtime/ack.js';
+import { RUNNING_PER_PRINCIPAL } from '../server/account-lanes.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -77,5 +77,45 @@ describe("one account's sockets", () => {
     }
     await Promise.all(joins);
     expect(answers.filter((answer) => answer.ok)).toHaveLength(14);
+  });
+});
+
+describe("one account's HTTP requests", () => {
+  const boardRead = (url: string) => api(url, 'GET', `/orgs/${malloryOrg.slug}/projects/${projectId}`, undefined, mallory.token);
+
+  it(`run in the same lane as its socket events, ${RUNNING_PER_PRINCIPAL} at a time: a flood of slow requests leaves the node's connections to others`, async () => {
+    const socket = await connect(nodeA.url, { token: mallory.token });
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode'); // every board read waits
+    const reads: Array<Promise<{ status: number }>> = [];
+    let join: Promise<{ ok: boolean }>;
+    try {
+      for (let i = 0; i < 20; i++) reads.push(boardRead(nodeA.url));
+      await eventually(async () => expect(await lockWaiters(db)).toBe(RUNNING_PER_PRINCIPAL));
+      join = request(socket, 'board:join', { projectId }); // waits its turn behind them
+      const theirs = await api(nodeA.url, 'GET', `/orgs/${aliceOrg.slug}/projects`, undefined, alice.token);
+      expect(theirs.status).toBe(200); // not 503 after the pool's 5 s wait for a connection
+      expect(await lockWaiters(db)).toBe(RUNNING_PER_PRINCIPAL);
+    } finally {
+      await release();
+    }
+    expect((await Promise.all(reads)).map((answer) => answer.status)).toEqual(Array(20).fill(200));
+    expect((await join!).ok).toBe(true);
+  });
+
+  it('are refused at once (429 RATE_LIMITED) past a burst waiting (twice SOCKET_RATE_LIMIT)', async () => {
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode');
+    const answers: Array<{ status: number; code?: string }> = [];
+    const reads: Promise<unknown>[] = [];
+    try {
+      for (let i = 0; i < 20; i++)
+        reads.push(boardRead(nodeR.url).then(({ status, body }) => answers.push({ status, code: body?.error?.code })));
+      await eventually(async () => expect(await lockWaiters(db)).toBe(RUNNING_PER_PRINCIPAL));
+      // Four run, ten wait: the other six are refused while the rest still wait.
+      await eventually(() => expect(answers).toEqual(Array(6).fill({ status: 429, code: 'RATE_LIMITED' })));
+    } finally {
+      await release();
+    }
+    await Promise.all(reads);
+    expect(answers.filter((answer) => answer.status === 200)).toHaveLength(14);
   });
 });

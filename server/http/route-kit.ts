@@ -1,10 +1,12 @@
 import { isIP } from 'node:net';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { entityId } from '../../shared/schemas.js';
 import type { Caller } from '../auth/caller.js';
 import type { Principal } from '../auth/principal.js';
+import { overflowing } from '../account-lanes.js';
 import type { AppContext } from '../context.js';
 import { notFound } from '../errors.js';
+import { principalRoom } from '../realtime/rooms.js';
 import { authenticateRequest } from './authenticate.js';
 
 declare module 'fastify' {
@@ -13,12 +15,25 @@ declare module 'fastify' {
   }
 }
 
-/** Registers routes that need a signed-in principal, available as `request.principal`. */
+/**
+ * Registers routes that need a signed-in principal, available as `request.principal`. Their
+ * handlers run in the principal's lane (`accountLanes`), with its socket events: a few at once
+ * on this node, the rest waiting their turn (one answered already at `ANSWER_DEADLINE` does not
+ * run), up to a burst, past which a request is refused at once (429).
+ */
 export function authenticated(ctx: AppContext, app: FastifyInstance, routes: (scope: FastifyInstance) => void): void {
   app.register(async (scope) => {
     scope.decorateRequest('principal', null as unknown as never);
     scope.addHook('preHandler', async (request) => {
       request.principal = await authenticateRequest(ctx, request);
+    });
+    scope.addHook('onRoute', (route) => {
+      const handler = route.handler;
+      route.handler = function inAccountLane(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
+        const account = principalRoom(request.principal);
+        if (ctx.accountLanes.full(account)) throw overflowing(ctx.config.socketRateLimit, { retryAfterSeconds: 1 });
+        return ctx.accountLanes.run(account, async () => (reply.sent ? reply : handler.call(this, request, reply)));
+      };
     });
     routes(scope);
   });

@@ -74,6 +74,8 @@ async function deleteLabelLogging(
   events: Array<{ orgId: string; event: BoardEventJson }>,
 ): Promise<void> {
   await withOrg(ctx, caller.principal, slug, 'tasks:write', async ({ em, org }) => {
+    // An unknown label waits for no lock (each such wait would hold a connection of the pool).
+    if (!(await em.count(Label, { id: labelId }))) throw notFound('label');
     // A change to a task locks its board (`seq`), then the label its new link names. Taking every
     // board of the org first, then the label, in that order, means a change adding this label
     // either committed before (its task is among the links read below) or waits for the commit

@@ -1,18 +1,16 @@
 import type { ZodType } from 'zod';
 import type { Ack, ClientEventName, ClientToServerEvents } from '../../shared/events.js';
+import { overflowing } from '../account-lanes.js';
 import type { AppContext } from '../context.js';
 import { AccessLost, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
 import { shuttingDown } from '../in-flight.js';
 import type { Wire } from '../raw-json.js';
-import { Lanes } from '../lanes.js';
 import { principalRoom } from './rooms.js';
 import type { TaskFlowSocket } from './types.js';
 
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
 /** An event that comes while its socket closes (`closeOnceAnswered`): the SDK sends it again once reconnected. */
 const CLOSING = { code: 'UNAVAILABLE', message: 'this connection is closing; send it again once reconnected' } as const;
-/** How many of one principal's socket events run at once on a node (`Lanes`). */
-export const RUNNING_PER_PRINCIPAL = 4;
 
 type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
 
@@ -47,24 +45,20 @@ export function on<E extends ClientEventName, P>(
  * `{ok: true, data}` or `{ok: false, error}`. Nothing is thrown to the transport; an unexpected
  * error is logged and answered as INTERNAL. An event without an ack has no one to answer and is
  * ignored; an event the table does not name is answered VALIDATION_FAILED. At most
- * `RUNNING_PER_PRINCIPAL` events of one user or key run at once; the rest wait their turn, up to
+ * `RUNNING_PER_PRINCIPAL` events of one user or key run at once, with its HTTP requests
+ * (`accountLanes`); the rest wait their turn, up to
  * one socket's burst (twice `SOCKET_RATE_LIMIT`), past which they are answered RATE_LIMITED. Once
  * the server has begun to stop, a new event is answered UNAVAILABLE at once (`InFlight`); one
  * that waits past `ANSWER_DEADLINE` (for the database, or for its turn) is answered UNAVAILABLE
  * then.
  */
 export function serveEvents(
-  ctx: Pick<AppContext, 'log' | 'broadcaster' | 'inFlight' | 'config'>,
+  ctx: Pick<AppContext, 'log' | 'broadcaster' | 'inFlight' | 'config' | 'accountLanes'>,
   table: HandlerTable,
 ): (socket: TaskFlowSocket) => void {
   const deadlineMs = ctx.config.answerDeadline * 1000;
-  // As many may wait as one socket may send in a burst (twice SOCKET_RATE_LIMIT).
-  const lanes = new Lanes(RUNNING_PER_PRINCIPAL, ctx.config.socketRateLimit > 0 ? 2 * ctx.config.socketRateLimit : Infinity);
-  const tooManyWaiting = {
-    code: 'RATE_LIMITED',
-    message: `over ${2 * ctx.config.socketRateLimit} events of this account wait on this node`,
-    details: { retryAfterMs: 1000 },
-  } as const;
+  const lanes = ctx.accountLanes;
+  const tooManyWaiting = toWireError(overflowing(ctx.config.socketRateLimit, { retryAfterMs: 1000 })).error;
   /**
    * The handler's answer to the payload: its data, or the error it threw, in wire form; and,
    * where the database says this socket lost the org, the kick that never reached it, made good
