@@ -14,6 +14,8 @@ export type Orm = MikroORM;
 const IDLE_IN_TRANSACTION_MS = 60_000;
 /** How long a pooled connection sits idle before TCP keep-alive probes it. */
 const KEEP_ALIVE_DELAY_MS = 10_000;
+/** How often PostgreSQL checks, while it runs or waits on a statement, that its client is still there. */
+const CLIENT_CHECK_MS = 1000;
 
 /** Options shared by the server and the migration tooling; no connection is opened here. */
 /** Where knex's own warnings go (it prints to the console otherwise, whatever the log level). */
@@ -48,6 +50,9 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
       // ends any session idle in a transaction for a minute (the pool then replaces it). TCP
       // keep-alive probes an idle pooled connection after 10 s, so that a firewall or NAT on the
       // way does not silently drop it, and a peer that vanished is noticed rather than waited on.
+      // A node that dies while its change waits for a board's row must not have the change
+      // committed after it, with no one left to broadcast or answer it: PostgreSQL ends the
+      // statement of a client that went away (checked every second, PostgreSQL 14 and later).
       driverOptions: {
         acquireConnectionTimeout: 5000,
         connection: {
@@ -56,6 +61,7 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
           keepAliveInitialDelayMillis: KEEP_ALIVE_DELAY_MS,
           idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
           application_name: 'taskflow',
+          options: `-c client_connection_check_interval=${CLIENT_CHECK_MS}`,
         },
         ...(log ? { log: { warn: log.warn, error: log.error, deprecate: log.warn, debug: () => {} } } : {}),
       },
