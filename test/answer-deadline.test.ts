@@ -91,4 +91,18 @@ describe('an event the database does not answer in time', () => {
     }
     expect((await fetch(`${node.url}/api/v1/me`, { headers: { authorization: `Bearer ${org.owner.token}` } })).status).toBe(200);
   });
+
+  it('fails a socket handshake stuck in its authentication with connect_error UNAVAILABLE at the deadline', async () => {
+    const holder = new pg.Client({ connectionString: db.url });
+    await holder.connect();
+    await holder.query('begin');
+    await holder.query('lock table users, memberships in access exclusive mode'); // every identity read waits
+    try {
+      await expect(connect(node.url, { token: org.owner.token })).rejects.toThrow('UNAVAILABLE');
+    } finally {
+      await holder.query('rollback');
+      await holder.end();
+    }
+    expect((await connect(node.url, { token: org.owner.token })).connected).toBe(true);
+  });
 });

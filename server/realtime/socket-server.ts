@@ -5,7 +5,7 @@ import { authenticate } from '../auth/authenticate.js';
 import { boardHandlers } from '../board/board.handlers.js';
 import { columnHandlers } from '../columns/columns.handlers.js';
 import type { AppContext } from '../context.js';
-import { toWireError } from '../errors.js';
+import { DomainError, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
 import { leavePresenceOnDisconnect, presenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
 import { RawJsonEncoder } from '../raw-json.js';
@@ -46,9 +46,18 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   // Where each handshake under way began among this node's revocations (see `Revocations`).
   const handshakeMarks = new WeakMap<TaskFlowSocket, number>();
   io.use(async (socket, next) => {
+    // Answered within ANSWER_DEADLINE, as every event is: a database gone silent fails the
+    // handshake UNAVAILABLE, and the client tries again, or another node, instead of waiting.
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message)),
+        ctx.config.answerDeadline * 1000,
+      );
+    });
     try {
       handshakeMarks.set(socket, revocations.mark());
-      const { principal, expiresAt, orgIds } = await authenticate(ctx, socket.handshake.auth ?? {});
+      const { principal, expiresAt, orgIds } = await Promise.race([authenticate(ctx, socket.handshake.auth ?? {}), late]);
       socket.data = { principal, expiresAt, orgIds, editing: {}, running: 0 };
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
@@ -56,6 +65,8 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
       const { error, unexpected } = toWireError(thrown);
       if (unexpected) ctx.log.error({ err: thrown }, 'socket handshake failed');
       next(new Error(error.code));
+    } finally {
+      clearTimeout(timer);
     }
   });
   const rateLimit = createSocketRateLimit(ctx.config.socketRateLimit);
