@@ -31,10 +31,10 @@ export interface TaskFlowClientOptions {
   url: string | string[];
   credentials: Credentials;
   /**
-   * How long to wait for the server's answer (30 s by default; the server answers within its
-   * `ANSWER_DEADLINE`, 20 s by default). A connection that leaves an answer out longer counts as
-   * broken: the client drops it, reconnects (to the next node) and sends what is unacknowledged
-   * again, with the same `clientMutationId`.
+   * How long to wait for the server's answer, to a mutation or to a connection's handshake (30 s
+   * by default; the server answers within its `ANSWER_DEADLINE`, 20 s by default). A connection
+   * that leaves an answer out longer counts as broken: the client drops it, reconnects (to the
+   * next node) and sends what is unacknowledged again, with the same `clientMutationId`.
    */
   ackTimeoutMs?: number;
   /** How long an event may wait for an earlier one before the board is resynced. */
@@ -206,9 +206,18 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     while (!this.closed) {
       const socket = this.open(this.urls[this.urlIndex % this.urls.length]!);
       const refusal = await new Promise<Error | null>((resolve) => {
-        socket.once('connect', () => resolve(null));
-        socket.once('connect_error', (error) => resolve(error));
-        this.wake = () => resolve(null); // closed while connecting: a closed socket says nothing more
+        // A handshake left unanswered past `ackTimeoutMs` (a node frozen in it) is a failed attempt.
+        const timer = setTimeout(() => settle(new Error('no answer to the handshake in time')), this.ackTimeoutMs);
+        const settle = (answer: Error | null) => {
+          clearTimeout(timer);
+          resolve(answer);
+        };
+        socket.once('connect', () => settle(null));
+        socket.once('connect_error', (error) => settle(error));
+        // So is a connection that closes after it opened and before the server answered the
+        // handshake (its node killed, the network cut): socket.io says only `disconnect` then.
+        socket.once('disconnect', () => settle(new Error('the connection closed during the handshake')));
+        this.wake = () => settle(null); // closed while connecting: a closed socket says nothing more
       });
       this.wake = undefined;
       if (this.closed) {

@@ -414,3 +414,21 @@ describe('retries', () => {
     expect([...board.tasks.values()].filter((t) => t.title === title)).toEqual([task]);
   });
 });
+
+describe('a connection lost in its handshake', () => {
+  it('is a failed attempt: the client moves on to the next node instead of waiting for good', async () => {
+    // A node whose every handshake loses its connection before the server answers it (a node
+    // killed, or a network cut, at that moment): socket.io tells the client only `disconnect`.
+    const trap = await startServer({ DATABASE_URL: db.url });
+    try {
+      trap.server.io.use((socket) => socket.conn.close());
+      const { client, states } = openClient([trap.url, nodeB.url], { token: alice.token }, { maxBackoffMs: 100 });
+      await client.connect();
+      const { task } = await client.createTask({ projectId: project.id, columnId: columns[0]!.id, title: 'After a lost handshake' });
+      expect(task.title).toBe('After a lost handshake');
+      expect(states.at(-1)).toBe('live');
+    } finally {
+      await trap.close();
+    }
+  });
+});
