@@ -207,6 +207,22 @@ describe('a task change on a shared board', () => {
     expect((await db.query('select title from tasks where id = $1', [task.id]))[0]).toEqual({ title: 'Bob typed' });
   });
 
+  it("deletes on a baseVersion from before the sender's own changes, and refuses one from before someone else's", async () => {
+    const mine = await create('Edited, then deleted');
+    await ok(aliceSocket, 'task:update', { taskId: mine.id, patch: { title: 'Edited once' }, baseVersion: 1 });
+    await ok(aliceSocket, 'task:move', { taskId: mine.id, columnId: doing().id, baseVersion: 1 });
+    expect((await ok(aliceSocket, 'task:delete', { taskId: mine.id, baseVersion: 1 })).event).toMatchObject({ type: 'task.deleted' });
+
+    const theirs = await create('Edited by Bob');
+    await ok(bobSocket, 'task:update', { taskId: theirs.id, patch: { priority: 4 }, baseVersion: 1 });
+    const stale = await request(aliceSocket, 'task:delete', { taskId: theirs.id, baseVersion: 1 });
+    expect(stale).toMatchObject({
+      ok: false,
+      error: { code: 'CONFLICT', details: { task: { id: theirs.id, version: 2 }, fields: ['priority'] } },
+    });
+    expect(await db.query('select id from tasks where id = $1', [theirs.id])).toHaveLength(1);
+  });
+
   it('delivers a change made over REST to the board sockets, like one made over a socket', async () => {
     const created = nextEvent<BoardEventJson<any>>(aliceSocket, 'board:event', (e) => e.type === 'task.created');
     const answer = await api(

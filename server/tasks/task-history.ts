@@ -2,7 +2,8 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Actor, TaskField } from '../../shared/wire.js';
 import type { ITask } from './task.entity.js';
 
-const EVERY_FIELD: TaskField[] = ['title', 'description', 'priority', 'assigneeId', 'dueDate', 'columnId', 'position', 'labelIds'];
+/** The fields a client can set: a delete clashes with a change to any of them. */
+export const EVERY_FIELD: TaskField[] = ['title', 'description', 'priority', 'assigneeId', 'dueDate', 'columnId', 'position', 'labelIds'];
 
 /**
  * Each version of a board's tasks that its event log holds, as the task after the change and the

@@ -19,7 +19,7 @@ import { userRef } from '../users/user-ref.js';
 import { type ITask, Task } from './task.entity.js';
 import { plainTaskUpdate } from './task-plain-update.js';
 import { toTaskJson } from './task.json.js';
-import { fieldsChangedSince } from './task-history.js';
+import { EVERY_FIELD, fieldsChangedSince } from './task-history.js';
 
 const ALL_FIELDS: TaskField[] = ['title', 'description', 'priority', 'assigneeId', 'dueDate', 'columnId', 'position'];
 
@@ -136,9 +136,7 @@ export async function deleteTask(ctx: AppContext, caller: Caller, input: TaskDel
     input.clientMutationId,
     async (em, projectId) => {
       const task = await findTask(em, projectId, input.taskId);
-      if (input.baseVersion !== undefined && task.version > input.baseVersion) {
-        throw conflict('the task changed since baseVersion', { task: toTaskJson(task) });
-      }
+      await refuseConflicts(em, caller, task, input.baseVersion, EVERY_FIELD); // a delete sets every field, as it were
       em.remove(task);
       return { data: { taskId: task.id } };
     },
