@@ -125,7 +125,8 @@ export interface Actor {
 }
 
 /** A field a task event lists as `changed`; `completedAt` changes only with a move into or out of a done column. */
-export type TaskField = 'title' | 'description' | 'priority' | 'assigneeId' | 'dueDate' | 'columnId' | 'position' | 'labelIds' | 'completedAt';
+export type TaskField =
+  'title' | 'description' | 'priority' | 'assigneeId' | 'dueDate' | 'columnId' | 'position' | 'labelIds' | 'completedAt';
 
 export interface BoardEventJson<Data = unknown> {
   projectId: string;
