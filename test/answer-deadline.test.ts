@@ -2,7 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson } from '../shared/wire.js';
 import { createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
 
@@ -77,31 +77,23 @@ describe('an event the database does not answer in time', () => {
   });
 
   it('is answered 503 at the deadline when the request is stuck in its authentication', async () => {
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('lock table users in access exclusive mode'); // every identity read waits
+    const release = await holdLock(db, 'lock table users in access exclusive mode'); // every identity read waits
     try {
       const answer = await fetch(`${node.url}/api/v1/me`, { headers: { authorization: `Bearer ${org.owner.token}` } });
       expect(answer.status).toBe(503);
       expect(await answer.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
     } finally {
-      await holder.query('rollback');
-      await holder.end();
+      await release();
     }
     expect((await fetch(`${node.url}/api/v1/me`, { headers: { authorization: `Bearer ${org.owner.token}` } })).status).toBe(200);
   });
 
   it('fails a socket handshake stuck in its authentication with connect_error UNAVAILABLE at the deadline', async () => {
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('lock table users, memberships in access exclusive mode'); // every identity read waits
+    const release = await holdLock(db, 'lock table users, memberships in access exclusive mode'); // every identity read waits
     try {
       await expect(connect(node.url, { token: org.owner.token })).rejects.toThrow('UNAVAILABLE');
     } finally {
-      await holder.query('rollback');
-      await holder.end();
+      await release();
     }
     expect((await connect(node.url, { token: org.owner.token })).connected).toBe(true);
   });
