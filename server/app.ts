@@ -95,7 +95,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const tokens = await registerTokens(app, config.jwtSecret, config.tokenTtl);
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
-  const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, adapter: redis?.adapter });
+  const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, publicUrl: config.publicUrl, adapter: redis?.adapter });
   const mailer = options.mailer ?? logMailer(app.log);
   const presence = createPresence(io, app.log, config.presenceRefresh * 1000, redis !== null);
   const revocations = new Revocations(io, presence);

@@ -1,9 +1,10 @@
 /**
  * At most `perKey` pieces of work of one key run at once on this node; the rest wait their turn,
  * in order, up to `maxWaiting` of them (`full`), holding nothing meanwhile. Its uses:
- * - a principal's socket events (a user's or an API key's, four at once, `ack.ts`): one account's
- *   flood of joins or changes, from however many sockets, can neither take every database
- *   connection the node has from everyone else nor pile up without bound;
+ * - an account's socket events and HTTP requests (a user's or an API key's, four at once,
+ *   `account-lanes.ts`): one account's flood of joins or changes, from however many sockets and
+ *   connections, can neither take every database connection the node has from everyone else nor
+ *   pile up without bound;
  * - a board's general-path changes (one at a time, `commitBoardChange`): writers of one board
  *   queue on its `seq` row anyway, each holding a pooled connection while it waits, so many
  *   changes to one busy board, or a board whose row a long transaction holds, would take every

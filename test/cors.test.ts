@@ -13,7 +13,8 @@ let ana: TestUser;
 beforeAll(async () => {
   db = await createTestDatabase();
   node = await startServer({ DATABASE_URL: db.url, CORS_ORIGINS: ALLOWED });
-  sameOriginOnly = await startServer({ DATABASE_URL: db.url }); // once the first has migrated the database
+  // Once the first has migrated the database; reached by its users at PUBLIC_URL, through a proxy.
+  sameOriginOnly = await startServer({ DATABASE_URL: db.url, PUBLIC_URL: 'https://board.acme.example:8443' });
   ana = await registerUser(node.url, 'ana');
 });
 
@@ -62,6 +63,8 @@ describe('the socket handshake', () => {
     // Behind a proxy that rewrites Host and says the page's in X-Forwarded-Host.
     const proxied = { transports: ['websocket'], extraHeaders: { origin: 'https://tasks.example', 'x-forwarded-host': 'tasks.example' } };
     expect((await connect(sameOriginOnly.url, { token: ana.token }, proxied)).connected).toBe(true);
+    // Behind one that rewrites Host and says nothing: the page's origin is PUBLIC_URL's.
+    expect((await connectFrom(sameOriginOnly.url, 'https://board.acme.example:8443')).connected).toBe(true);
     expect((await connectFrom(node.url, null)).connected).toBe(true);
     expect((await connectFrom(sameOriginOnly.url, null)).connected).toBe(true);
   });
@@ -71,6 +74,7 @@ describe('the socket handshake', () => {
       await expect(connectFrom(node.url, 'https://evil.example', transport)).rejects.toThrow();
       await expect(connectFrom(sameOriginOnly.url, ALLOWED, transport)).rejects.toThrow();
       await expect(connectFrom(sameOriginOnly.url, 'null', transport)).rejects.toThrow();
+      await expect(connectFrom(sameOriginOnly.url, 'https://board.acme.example', transport)).rejects.toThrow(); // another port
     }
   });
 });

@@ -206,6 +206,11 @@ describe('invitation mail', () => {
     const invited = await invite(cast.org, wanted, 'member', cast.owner.token);
     expect(invited.status).toBe(202);
     expect(mails.filter((mail) => mail.to === wanted)).toHaveLength(10); // no mail more
+    const [logged] = await db.query<{ details: { mailed: boolean } }>(
+      `select details from audit_logs where action = 'member.invited' and org_id = $1 and details->>'email' = $2`,
+      [cast.org.id, wanted],
+    );
+    expect(logged?.details.mailed).toBe(false);
     expect((await inviteRows(wanted)).map((row) => row.org_id)).toContain(cast.org.id);
     const user = await register(wanted);
     expect(await membershipsOf(user.user.id)).toContainEqual({ org_id: cast.org.id, role: 'member' });

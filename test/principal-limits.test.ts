@@ -94,6 +94,8 @@ describe("one account's HTTP requests", () => {
       join = request(socket, 'board:join', { projectId }); // waits its turn behind them
       const theirs = await api(nodeA.url, 'GET', `/orgs/${aliceOrg.slug}/projects`, undefined, alice.token);
       expect(theirs.status).toBe(200); // not 503 after the pool's 5 s wait for a connection
+      // A refresh reads nothing in its handler: it is not held behind her stuck reads.
+      expect((await api(nodeA.url, 'POST', '/auth/refresh', undefined, mallory.token)).status).toBe(200);
       expect(await lockWaiters(db)).toBe(RUNNING_PER_PRINCIPAL);
     } finally {
       await release();

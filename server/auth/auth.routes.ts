@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { loginBody, registerBody } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
-import { authenticated, clientIp } from '../http/route-kit.js';
+import { authenticated, clientIp, OUTSIDE_LANE } from '../http/route-kit.js';
 import { login, me, register } from './auth.service.js';
 import { requireUser } from './principal.js';
 
@@ -13,7 +13,7 @@ export function authRoutes(ctx: AppContext) {
     });
     app.post('/auth/login', async (request) => login(ctx, loginBody.parse(request.body), clientIp(request)));
     authenticated(ctx, app, (scope) => {
-      scope.post('/auth/refresh', async (request) => ({ token: ctx.tokens.sign(requireUser(request.principal).userId) }));
+      scope.post('/auth/refresh', OUTSIDE_LANE, async (request) => ({ token: ctx.tokens.sign(requireUser(request.principal).userId) }));
       scope.get('/me', async (request) => me(ctx, request.principal));
     });
   };

@@ -15,11 +15,15 @@ declare module 'fastify' {
   }
 }
 
+/** The route option of a handler that reads no database (`/auth/refresh`): it runs at once, outside its account's lane. */
+export const OUTSIDE_LANE = { config: { outsideLane: true } };
+
 /**
  * Registers routes that need a signed-in principal, available as `request.principal`. Their
  * handlers run in the principal's lane (`accountLanes`), with its socket events: a few at once
  * on this node, the rest waiting their turn (one answered already at `ANSWER_DEADLINE` does not
- * run), up to a burst, past which a request is refused at once (429).
+ * run), up to a burst, past which a request is refused at once (429). A handler that reads no
+ * database (`OUTSIDE_LANE`) is not held behind the account's other work.
  */
 export function authenticated(ctx: AppContext, app: FastifyInstance, routes: (scope: FastifyInstance) => void): void {
   app.register(async (scope) => {
@@ -28,11 +32,13 @@ export function authenticated(ctx: AppContext, app: FastifyInstance, routes: (sc
       request.principal = await authenticateRequest(ctx, request);
     });
     scope.addHook('onRoute', (route) => {
+      if ((route.config as { outsideLane?: boolean } | undefined)?.outsideLane) return;
       const handler = route.handler;
       route.handler = function inAccountLane(this: FastifyInstance, request: FastifyRequest, reply: FastifyReply) {
         const account = principalRoom(request.principal);
         if (ctx.accountLanes.full(account)) throw overflowing(ctx.config.socketRateLimit, { retryAfterSeconds: 1 });
-        return ctx.accountLanes.run(account, async () => (reply.sent ? reply : handler.call(this, request, reply)));
+        // One answered at the deadline while it waited has nothing left to do.
+        return ctx.accountLanes.run(account, async () => (reply.sent ? undefined : handler.call(this, request, reply)));
       };
     });
     routes(scope);

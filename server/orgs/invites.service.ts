@@ -47,7 +47,7 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
       invitedById: invitedById(caller),
       expiresAt,
     });
-    audit(em, org.id, caller, 'member.invited', { type: 'invite', id: row.id }, { email, role: input.role });
+    audit(em, org.id, caller, 'member.invited', { type: 'invite', id: row.id }, { email, role: input.role, mailed: mail });
     return { kind: 'invite' as const, orgId: org.id, orgName: org.name, invite: toInviteJson(row), mail };
   });
   if (outcome.kind === 'member') {

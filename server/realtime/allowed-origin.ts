@@ -3,17 +3,17 @@ import type { IncomingMessage } from 'node:http';
 /**
  * Whether a socket handshake may come from the page that opened it (DESIGN §5, `CORS_ORIGINS`).
  * Browsers hold a WebSocket to no CORS rule, so the server reads the Origin they send: a page is
- * let in from the server's own origin (its Host, or the X-Forwarded-Host of a proxy in front that
- * rewrites it: a page cannot set either header on a handshake) or from one of `corsOrigins`. A
+ * let in from the server's own origin (its Host, the X-Forwarded-Host of a proxy in front that
+ * rewrites it, or `PUBLIC_URL`'s: a page can set none of these) or from one of `corsOrigins`. A
  * request without an Origin is no browser's (a bot, the SDK in Node) and is let in.
  */
-export function originAllowed(request: IncomingMessage, corsOrigins: string[] | null): boolean {
+export function originAllowed(request: IncomingMessage, publicUrl: string, corsOrigins: string[] | null): boolean {
   const origin = request.headers.origin;
   if (origin === undefined) return true;
   const page = parsed(origin);
   if (!page) return false;
   if (page.host === request.headers.host || page.host === forwardedHost(request)) return true;
-  return corsOrigins?.some((allowed) => parsed(allowed)?.origin === page.origin) ?? false;
+  return [publicUrl, ...(corsOrigins ?? [])].some((allowed) => parsed(allowed)?.origin === page.origin);
 }
 
 function parsed(url: string): URL | null {

@@ -25,14 +25,14 @@ export const MAX_MESSAGE_BYTES = 1 << 20;
 
 export function createSocketServer(
   httpServer: HttpServer,
-  options: { corsOrigins: string[] | null; adapter?: ServerOptions['adapter'] },
+  options: { corsOrigins: string[] | null; publicUrl: string; adapter?: ServerOptions['adapter'] },
 ): TaskFlowServer {
   return new Server(httpServer, {
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     serveClient: false,
     parser: { Encoder: RawJsonEncoder, Decoder },
     cors: options.corsOrigins ? { origin: options.corsOrigins, credentials: true } : undefined,
-    allowRequest: (request, answer) => answer(null, originAllowed(request, options.corsOrigins)),
+    allowRequest: (request, answer) => answer(null, originAllowed(request, options.publicUrl, options.corsOrigins)),
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
 }
