@@ -719,6 +719,39 @@ describe('a short-lived token', () => {
   });
 });
 
+describe('a refresh that fails for now', () => {
+  it('is tried again soon, so an idle board stays signed in past its token', async () => {
+    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '6s' });
+    const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
+    const tab = await signedInPage(browser, login.body.token);
+    tabs.push(tab);
+    let refreshes = 0;
+    // The first refresh meets a server that is restarting (a deploy); the next ones get through.
+    await tab.page.route('**/api/v1/auth/refresh', (route) =>
+      ++refreshes === 1
+        ? route.fulfill({ status: 503, body: '{"error":{"code":"UNAVAILABLE","message":"restarting"}}' })
+        : route.continue(),
+    );
+    try {
+      await tab.page.goto(`${shortLived.url}${boardPath()}`);
+      const board = new BoardPage(tab.page);
+      await board.waitLive();
+      await board.recordStates();
+      const stored = () => tab.page.evaluate(() => localStorage.getItem('taskflow.token'));
+      const renewed = async () => ![null, login.body.token].includes(await stored());
+      await expect.poll(renewed, { timeout: 15_000 }).toBe(true);
+      expect(refreshes).toBeGreaterThanOrEqual(2);
+      // The first token ends: the server closes its socket, and the page comes back on the new one.
+      await expect.poll(() => board.recordedStates(), { timeout: 15_000 }).toEqual(expect.arrayContaining(['reconnecting', 'live']));
+      await board.waitLive();
+      expect(await tab.page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
+    } finally {
+      await tab.context.close();
+      await shortLived.close();
+    }
+  });
+});
+
 describe('on a phone', () => {
   it('scrolls the columns sideways inside the board, not the page', async () => {
     const tab = await open(ana, boardPath(), { width: 390, height: 844 });

@@ -6,6 +6,8 @@ const TOKEN_KEY = 'taskflow.token';
  * ends, but never in the first half of its life.
  */
 const REFRESH_SHARE = 0.25;
+/** After a refresh that failed for now (a 5xx, the network down), how long until the next try, at most. */
+const RETRY_MS = 5000;
 
 type Listener = () => void;
 const listeners = new Set<Listener>();
@@ -50,6 +52,14 @@ function schedule(): void {
   timer = setTimeout(() => void session.freshToken().catch(() => undefined), wait);
 }
 
+/** Tries the refresh again soon: an idle tab makes no other call that would, and its token would run out. */
+function retrySoon(): void {
+  clearTimeout(timer);
+  const c = claims(session.token() ?? '');
+  const left = c ? c.exp * 1000 - Date.now() : 0;
+  timer = setTimeout(() => void session.freshToken().catch(() => undefined), Math.min(RETRY_MS, Math.max(500, left / 3)));
+}
+
 /**
  * The signed-in user's token, kept in localStorage (so a reload, or another tab, stays signed in)
  * and refreshed with `POST /auth/refresh` before it expires. A token that cannot be refreshed
@@ -84,17 +94,26 @@ export const session = {
     if (!token) return Promise.reject(new Error('signed out'));
     if (msUntilRefresh(token) > 0) return Promise.resolve(token);
     refreshing ??= fetch('/api/v1/auth/refresh', { method: 'POST', headers: { authorization: `Bearer ${token}` } })
-      .then(async (response) => {
-        if (response.status === 401) {
-          session.signOut();
-          throw new Error('the session ended; sign in again');
-        }
-        if (!response.ok) return token; // try again at the next call; the current one still works
-        const { token: fresh } = (await response.json()) as { token: string };
-        localStorage.setItem(TOKEN_KEY, fresh);
-        schedule();
-        return fresh;
-      })
+      .then(
+        async (response) => {
+          if (response.status === 401) {
+            session.signOut();
+            throw new Error('the session ended; sign in again');
+          }
+          if (!response.ok) {
+            retrySoon(); // the current one still works meanwhile
+            return token;
+          }
+          const { token: fresh } = (await response.json()) as { token: string };
+          localStorage.setItem(TOKEN_KEY, fresh);
+          schedule();
+          return fresh;
+        },
+        () => {
+          retrySoon(); // the network failed: the current one still works meanwhile
+          return token;
+        },
+      )
       .finally(() => {
         refreshing = null;
       });
