@@ -28,3 +28,14 @@ export async function consumeAll(takes: Array<[RateLimiterAbstract, string]>, me
   const retryAfterSeconds = Math.max(1, ...(refused as RateLimiterRes[]).map((res) => Math.ceil(res.msBeforeNext / 1000)));
   throw new DomainError('RATE_LIMITED', message, { retryAfterSeconds });
 }
+
+/** Takes a point from `limit` for `key`: false when the limit refuses it. A store that failed is thrown as it is. */
+export async function tryConsume(limit: RateLimiterAbstract, key: string): Promise<boolean> {
+  try {
+    await limit.consume(key);
+    return true;
+  } catch (refused) {
+    if (refused instanceof RateLimiterRes) return false;
+    throw refused;
+  }
+}

@@ -1,7 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
-import { RateLimiterRes } from 'rate-limiter-flexible';
-import { consumeAll, rateLimit } from '../rate-limits.js';
+import { consumeAll, rateLimit, tryConsume } from '../rate-limits.js';
 
 /**
  * Invitation mails each hour: per org, per recipient address from one org, and per recipient
@@ -41,17 +39,7 @@ export function createInviteMailLimit(redis: Redis | null): InviteMailLimit {
         ],
         'too many invitation mails; try again later',
       );
-      return { mail: await tryTake(toRecipient, address) };
+      return { mail: await tryConsume(toRecipient, address) };
     },
   };
-}
-
-async function tryTake(limit: RateLimiterAbstract, key: string): Promise<boolean> {
-  try {
-    await limit.consume(key);
-    return true;
-  } catch (refused) {
-    if (refused instanceof RateLimiterRes) return false;
-    throw refused; // the store failed
-  }
 }

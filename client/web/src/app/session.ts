@@ -48,16 +48,20 @@ function schedule(): void {
   clearTimeout(timer);
   const token = session.token();
   if (!token) return;
-  const wait = Math.min(Math.max(msUntilRefresh(token), 1000), 2 ** 31 - 1);
-  timer = setTimeout(() => void session.freshToken().catch(() => undefined), wait);
+  refreshIn(Math.min(Math.max(msUntilRefresh(token), 1000), 2 ** 31 - 1));
+}
+
+/** Refreshes the token in `ms`, in place of any refresh planned before. */
+function refreshIn(ms: number): void {
+  clearTimeout(timer);
+  timer = setTimeout(() => void session.freshToken().catch(() => undefined), ms);
 }
 
 /** Tries the refresh again soon: an idle tab makes no other call that would, and its token would run out. */
 function retrySoon(): void {
-  clearTimeout(timer);
   const c = claims(session.token() ?? '');
   const left = c ? c.exp * 1000 - Date.now() : 0;
-  timer = setTimeout(() => void session.freshToken().catch(() => undefined), Math.min(RETRY_MS, Math.max(500, left / 3)));
+  refreshIn(Math.min(RETRY_MS, Math.max(500, left / 3)));
 }
 
 /**
