@@ -1,48 +1,7 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { type Browser, type BrowserContext, type BrowserContextOptions, chromium, type Page } from 'playwright-core';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-/** Where the server looks for the web board (server/http/web.routes.ts). */
-export const WEB_DIST = path.join(ROOT, 'client/web/dist');
 /** Debian's Chromium; never a downloaded one. */
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-
-/**
- * Builds the web board with Vite (in a child process, for a production bundle) into a folder of
- * its own, then swaps it in for `client/web/dist`, so a server starting meanwhile in another test
- * file never sees half a build.
- */
-export async function buildWebBoard(): Promise<void> {
-  const scratch = path.join(ROOT, 'node_modules/.cache/taskflow-web', String(process.pid));
-  const next = path.join(scratch, 'dist');
-  await rm(scratch, { recursive: true, force: true });
-  await mkdir(scratch, { recursive: true });
-  try {
-    await promisify(execFile)(
-      process.execPath,
-      [
-        path.join(ROOT, 'node_modules/vite/bin/vite.js'),
-        'build',
-        '--config',
-        'client/web/vite.config.ts',
-        '--outDir',
-        next,
-        '--logLevel',
-        'warn',
-      ],
-      { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, timeout: 120_000 },
-    );
-    if (existsSync(WEB_DIST)) await rename(WEB_DIST, path.join(scratch, 'old'));
-    await rename(next, WEB_DIST);
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
-  }
-}
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({

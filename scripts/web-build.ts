@@ -1,0 +1,55 @@
+// The web board's build (client/web/dist), made when it is missing or older than its sources:
+// before `npm start` and before a test run.
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir, rename, rm } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const WEB = path.join(ROOT, 'client/web');
+/** Where the server looks for the web board (server/http/web.routes.ts). */
+export const WEB_DIST = path.join(WEB, 'dist');
+
+/** Whether the build is missing, or older than a file of the web board, the SDK or `shared/`. */
+export function webBuildIsStale(): boolean {
+  const built = path.join(WEB_DIST, 'index.html');
+  if (!existsSync(built)) return true;
+  const sources = Math.max(newest(WEB), newest(path.join(ROOT, 'client')), newest(path.join(ROOT, 'shared')));
+  return statSync(built).mtimeMs < sources;
+}
+
+/**
+ * Builds the web board with Vite (in a child process, for a production bundle) into a folder of
+ * its own, then swaps it in for `client/web/dist`, so a server that starts meanwhile never serves
+ * half a build.
+ */
+export async function buildWeb(): Promise<void> {
+  const scratch = path.join(ROOT, 'node_modules/.cache/taskflow-web', String(process.pid));
+  const next = path.join(scratch, 'dist');
+  await rm(scratch, { recursive: true, force: true });
+  await mkdir(scratch, { recursive: true });
+  try {
+    const vite = path.join(ROOT, 'node_modules/vite/bin/vite.js');
+    await promisify(execFile)(
+      process.execPath,
+      [vite, 'build', '--config', 'client/web/vite.config.ts', '--outDir', next, '--logLevel', 'warn'],
+      { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, timeout: 120_000 },
+    );
+    if (existsSync(WEB_DIST)) await rename(WEB_DIST, path.join(scratch, 'old'));
+    await rename(next, WEB_DIST);
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    if (entry.name === 'dist' || entry.name === 'node_modules') continue;
+    const full = path.join(dir, entry.name);
+    latest = Math.max(latest, entry.isDirectory() ? newest(full) : statSync(full).mtimeMs);
+  }
+  return latest;
+}

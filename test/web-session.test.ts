@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { ana, ben, boardPath, browser, createTask, db, newBoard, open, serverTitles, tabs, useAcmeBoard } from './e2e/acme-board.js';
+import { BoardPage } from './e2e/board-page.js';
+import { signedInPage } from './e2e/browser.js';
+import { api } from './support/api.js';
+import { startServer } from './support/server.js';
+
+// A session in the browser: short-lived tokens refreshed, a refresh that fails for now, and the board on a phone.
+useAcmeBoard();
+
+describe('a short-lived token', () => {
+  it('is refreshed before it ends; the board reconnects with the new one and stays live', async () => {
+    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '4s' });
+    const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
+    expect(login.status).toBe(200);
+    const tab = await signedInPage(browser, login.body.token);
+    tabs.push(tab);
+    try {
+      await tab.page.goto(`${shortLived.url}${boardPath()}`);
+      const board = new BoardPage(tab.page);
+      await board.waitLive();
+      await board.recordStates();
+      const tokens = new Set<string>([login.body.token]);
+      // Twice refreshed: by then the first token has expired, and so has the socket it opened.
+      await expect
+        .poll(async () => tokens.add((await tab.page.evaluate(() => localStorage.getItem('taskflow.token'))) ?? '').size, {
+          timeout: 15_000,
+        })
+        .toBeGreaterThanOrEqual(3);
+      // The server ended the socket of the expired token; the page came back on a fresh one.
+      await expect.poll(() => board.recordedStates(), { timeout: 10_000 }).toEqual(expect.arrayContaining(['reconnecting', 'live']));
+      await createTask('Renew the domain', 'To do');
+      await board.cardIn('To do', 'Renew the domain').waitFor();
+      await board.waitLive();
+      expect(await tab.page.getByRole('alert').count()).toBe(0);
+      expect(await tab.page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
+    } finally {
+      await tab.context.close();
+      await shortLived.close();
+    }
+  });
+});
+
+describe('a refresh that fails for now', () => {
+  it('is tried again soon, so an idle board stays signed in past its token', async () => {
+    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '6s' });
+    const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
+    const tab = await signedInPage(browser, login.body.token);
+    tabs.push(tab);
+    let refreshes = 0;
+    // The first refresh meets a server that is restarting (a deploy); the next ones get through.
+    await tab.page.route('**/api/v1/auth/refresh', (route) =>
+      ++refreshes === 1
+        ? route.fulfill({ status: 503, body: '{"error":{"code":"UNAVAILABLE","message":"restarting"}}' })
+        : route.continue(),
+    );
+    try {
+      await tab.page.goto(`${shortLived.url}${boardPath()}`);
+      const board = new BoardPage(tab.page);
+      await board.waitLive();
+      await board.recordStates();
+      const stored = () => tab.page.evaluate(() => localStorage.getItem('taskflow.token'));
+      const renewed = async () => ![null, login.body.token].includes(await stored());
+      await expect.poll(renewed, { timeout: 15_000 }).toBe(true);
+      expect(refreshes).toBeGreaterThanOrEqual(2);
+      // The first token ends: the server closes its socket, and the page comes back on the new one.
+      await expect.poll(() => board.recordedStates(), { timeout: 15_000 }).toEqual(expect.arrayContaining(['reconnecting', 'live']));
+      await board.waitLive();
+      expect(await tab.page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
+    } finally {
+      await tab.context.close();
+      await shortLived.close();
+    }
+  });
+});
+
+describe('on a phone', () => {
+  it('scrolls the columns sideways inside the board, not the page', async () => {
+    const tab = await open(ana, boardPath(), { width: 390, height: 844 });
+    const board = new BoardPage(tab.page);
+    await board.cardIn('To do', 'Write the spec').waitFor();
+    const sizes = await tab.page.evaluate(() => {
+      const element = document.querySelector('.board')!;
+      return { scroll: element.scrollWidth, client: element.clientWidth, page: document.documentElement.scrollWidth, width: innerWidth };
+    });
+    expect(sizes.scroll).toBeGreaterThan(sizes.client);
+    expect(sizes.page).toBeLessThanOrEqual(sizes.width);
+  });
+
+  const PHONE = { width: 390, height: 844 };
+  const TOUCH = { hasTouch: true, isMobile: true };
+
+  it('drags a card with a finger held on it a moment; a tap opens it', async () => {
+    const { path, project: phone, columns: phoneColumns } = await newBoard('Phone', ['Alpha', 'Bravo', 'Charlie', 'Delta']);
+    const { page } = await open(ana, path, PHONE, TOUCH);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Delta').waitFor();
+    await board.dragWithFinger('Alpha', 'Charlie');
+    const toDo = phoneColumns.find((c) => c.name === 'To do')!.id;
+    await expect.poll(() => serverTitles(phone.id, toDo)).toEqual(['Bravo', 'Charlie', 'Alpha', 'Delta']);
+    expect(await page.getByRole('dialog').count()).toBe(0); // lifting the finger opened nothing
+    await board.card('Bravo').tap();
+    await page.getByRole('dialog', { name: 'Edit card' }).getByLabel('Title').waitFor();
+  });
+
+  it('scrolls the columns, not the card, with a finger that moves at once', async () => {
+    const { path, project: phone, columns: phoneColumns } = await newBoard('Swipe', ['Alpha', 'Bravo']);
+    const { page } = await open(ana, path, PHONE, TOUCH);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Bravo').waitFor();
+    const scrolled = () => page.locator('.board').evaluate((element) => element.scrollLeft);
+    const before = await scrolled();
+    await board.swipe('Alpha', -200);
+    await expect.poll(scrolled).toBeGreaterThan(before + 100); // on to the next column
+    expect(await page.locator('.card-overlay').count()).toBe(0);
+    expect(await serverTitles(phone.id, phoneColumns.find((c) => c.name === 'To do')!.id)).toEqual(['Alpha', 'Bravo']);
+  });
+});
