@@ -1,23 +1,19 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson, TaskJson, Viewer } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { type RedisProcess, type ServerProcess, startTwoNodes } from './support/processes.js';
+import { startTwoNodes } from './support/processes.js';
 import { closeAllSockets, connect, nextEvent, ok } from './support/sockets.js';
+import { useTwoNodes } from './support/two-nodes.js';
 
 // Presence on two server processes: who is on a board is seen across nodes, and a node that dies
 // takes its viewers off the list within PRESENCE_REFRESH (1 s here).
-let db: TestDatabase;
-let redis: RedisProcess | undefined;
-let node1: ServerProcess | undefined;
-let node2: ServerProcess | undefined;
+const cluster = useTwoNodes({ PRESENCE_REFRESH: '1s' });
 let alice: TestUser;
 let bob: TestUser;
 let project: ProjectJson;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ({ redis, node1, node2 } = await startTwoNodes(db.url, { PRESENCE_REFRESH: '1s' }));
+  const { node1 } = cluster;
   alice = await registerUser(node1.url, 'alice');
   bob = await registerUser(node1.url, 'bob');
   const org = await createOrg(node1.url, alice);
@@ -25,20 +21,15 @@ beforeAll(async () => {
   ({ project } = await createProject(node1.url, org));
 });
 
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all([node1?.stop(), node2?.stop()]);
-  await redis?.stop();
-  await db?.drop();
-});
+afterAll(() => closeAllSockets());
 
 type PresenceChanged = { projectId: string; viewers: Viewer[] };
 const names = (p: PresenceChanged) => p.viewers.map((v) => v.name).join();
 
 describe('presence across nodes', () => {
   it('lists viewers of both nodes, shows who edits what, and drops the viewers of a node that dies', async () => {
-    const aliceSocket = await connect(node1!.url, { token: alice.token });
-    const bobSocket = await connect(node2!.url, { token: bob.token });
+    const aliceSocket = await connect(cluster.node1.url, { token: alice.token });
+    const bobSocket = await connect(cluster.node2.url, { token: bob.token });
     await ok(aliceSocket, 'board:join', { projectId: project.id });
     const both = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p) === 'alice,bob');
     await ok(bobSocket, 'board:join', { projectId: project.id });
@@ -57,7 +48,7 @@ describe('presence across nodes', () => {
 
     const alone = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p) === 'alice', 10_000);
     const killedAt = Date.now();
-    await node2!.kill();
+    await cluster.node2.kill();
     await alone;
     expect(Date.now() - killedAt).toBeLessThan(10_000);
   });
@@ -67,7 +58,7 @@ describe('a node that dies before the others re-read the board', () => {
   it("takes its viewer off the list the others' sockets were sent by it", async () => {
     // A refresh long enough that node 1 does not re-read the board between bob's join on node 2
     // and node 2's death: node 1 has only ever sent the list of its own viewer.
-    const pair = await startTwoNodes(db.url, { PRESENCE_REFRESH: '5s' });
+    const pair = await startTwoNodes(cluster.db.url, { PRESENCE_REFRESH: '5s' });
     try {
       // The pair signs with a secret of its own: the same people, logged in again.
       const tokenOf = async (user: TestUser) =>

@@ -1,11 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { barrier, recordAll } from './support/governance.js';
-import { describeChildren, type RedisProcess, type ServerProcess, startServerProcess, startTwoNodes } from './support/processes.js';
+import { startServerProcess } from './support/processes.js';
 import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, recordBoardEvents, request } from './support/sockets.js';
+import { useTwoNodes } from './support/two-nodes.js';
 
 /**
  * A mutation whose row is gone once it succeeded (a delete, or a change to a task deleted since)
@@ -16,10 +16,7 @@ import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, recordBoard
 
 const JWT_SECRET = randomBytes(32).toString('hex');
 
-let db: TestDatabase;
-let redis: RedisProcess | undefined;
-let node1: ServerProcess | undefined;
-let node2: ServerProcess | undefined;
+const cluster = useTwoNodes({ JWT_SECRET });
 let alice: TestUser;
 let bob: TestUser;
 let mallory: TestUser;
@@ -36,12 +33,10 @@ let bob1: ClientSocket;
 let bob2: ClientSocket;
 let bobSeen: BoardEventJson[];
 
-const n1 = () => node1!.url;
-const n2 = () => node2!.url;
+const n1 = () => cluster.node1.url;
+const n2 = () => cluster.node2.url;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ({ redis, node1, node2 } = await startTwoNodes(db.url, { JWT_SECRET }));
   [alice, bob, mallory] = await Promise.all(['alice', 'bob', 'mallory'].map((name) => registerUser(n1(), name)));
   orgA = await createOrg(n1(), alice);
   await addMember(n1(), orgA, bob, 'member');
@@ -54,18 +49,9 @@ beforeAll(async () => {
   bob2 = await connect(n2(), { token: bob.token });
   await ok(bob2, 'board:join', { projectId: projectA.id });
   bobSeen = recordBoardEvents(bob2);
-}, 120_000);
-
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all([node1?.stop(), node2?.stop()]);
-  await redis?.stop();
-  await db?.drop();
 });
 
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => console.error(`child process output:\n${describeChildren([node1, node2, redis])}`));
-});
+afterAll(() => closeAllSockets());
 
 async function createTask(socket: ClientSocket, title: string, projectId = projectA.id, columnId = columnsA[0]!.id): Promise<TaskJson> {
   return (await ok(socket, 'task:create', { projectId, columnId, title })).task;
@@ -98,11 +84,11 @@ async function settle(): Promise<void> {
 }
 
 async function boardSeq(projectId: string): Promise<number> {
-  return (await db.query<{ seq: number }>('select seq from projects where id = $1', [projectId]))[0]!.seq;
+  return (await cluster.db.query<{ seq: number }>('select seq from projects where id = $1', [projectId]))[0]!.seq;
 }
 
 async function eventsWith(clientMutationId: string) {
-  return db.query('select project_id, seq, type from board_events where client_mutation_id = $1', [clientMutationId]);
+  return cluster.db.query('select project_id, seq, type from board_events where client_mutation_id = $1', [clientMutationId]);
 }
 
 const bobGot = (clientMutationId: string) => bobSeen.filter((e) => e.clientMutationId === clientMutationId);
@@ -117,7 +103,7 @@ describe('a retried mutation whose row is gone', () => {
     expect(await request(alice2, 'task:delete', payload)).toEqual({ ok: true, data: first });
     expect(await request(alice1, 'task:delete', payload)).toEqual({ ok: true, data: first });
 
-    expect(await db.query('select id from tasks where id = $1', [task.id])).toEqual([]);
+    expect(await cluster.db.query('select id from tasks where id = $1', [task.id])).toEqual([]);
     expect(await eventsWith('del-task-1')).toEqual([{ project_id: projectA.id, seq: first.event.seq, type: 'task.deleted' }]);
     expect(await boardSeq(projectA.id)).toBe(seq);
     await settle();
@@ -132,7 +118,7 @@ describe('a retried mutation whose row is gone', () => {
 
     expect(await request(alice2, 'column:delete', payload)).toEqual({ ok: true, data: first });
 
-    expect(await db.query('select id from board_columns where id = $1', [column.id])).toEqual([]);
+    expect(await cluster.db.query('select id from board_columns where id = $1', [column.id])).toEqual([]);
     expect(await eventsWith('del-column-1')).toEqual([{ project_id: projectA.id, seq: first.event.seq, type: 'column.deleted' }]);
     expect(await boardSeq(projectA.id)).toBe(seq);
     await settle();
@@ -243,8 +229,8 @@ describe('a node that restarted', () => {
     const first = await changeSeenByBob<{ event: BoardEventJson }>(alice1, 'task:delete', payload);
     const seq = await boardSeq(projectA.id);
 
-    await node1!.stop();
-    node1 = await startServerProcess('node1', { DATABASE_URL: db.url, REDIS_URL: redis!.url, JWT_SECRET });
+    await cluster.node1.stop();
+    cluster.node1 = await startServerProcess('node1', { DATABASE_URL: cluster.db.url, REDIS_URL: cluster.redis.url, JWT_SECRET });
     alice1 = await connect(n1(), { token: alice.token });
 
     expect(await request(alice1, 'task:delete', payload)).toEqual({ ok: true, data: first });

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'socket.io-client';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../shared/events.js';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { describeChildren, httpStatus, type RedisProcess, type ServerProcess, startRedis, startTwoNodes } from './support/processes.js';
+import { httpStatus, startRedis } from './support/processes.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
+import { useTwoNodes } from './support/two-nodes.js';
 
 // Revocation across two `server/main.ts` processes on one Redis of the test's own (DESIGN §7): the
 // kick travels through Redis and arrives within a second; and when Redis is down and the kick
@@ -18,10 +18,7 @@ const REFUSED = ['FORBIDDEN', 'NOT_FOUND'];
 
 type Board = { project: ProjectJson; columns: ColumnJson[] };
 
-let db: TestDatabase;
-let redis: RedisProcess | undefined;
-let node1: ServerProcess | undefined;
-let node2: ServerProcess | undefined;
+const cluster = useTwoNodes();
 let org: TestOrg;
 let otherOrg: TestOrg;
 let alice: TestUser;
@@ -34,13 +31,10 @@ let boardA: Board;
 let boardB: Board;
 let boardC: Board;
 
-const childOutput = () => describeChildren([node1, node2, redis]);
-const n1 = () => node1!.url;
-const n2 = () => node2!.url;
+const n1 = () => cluster.node1.url;
+const n2 = () => cluster.node2.url;
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ({ redis, node1, node2 } = await startTwoNodes(db.url));
   [alice, carol, bob, dave, erin, frank] = await Promise.all(
     ['alice', 'carol', 'bob', 'dave', 'erin', 'frank'].map((name, i) => registerUser(i % 2 ? n2() : n1(), name)),
   );
@@ -51,18 +45,9 @@ beforeAll(async () => {
   // Bob also owns an org of his own: losing one org must not cost him the others.
   otherOrg = await createOrg(n2(), bob);
   boardC = await createProject(n2(), otherOrg, 'Board C');
-}, 120_000);
-
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all([node1?.stop(), node2?.stop()]);
-  await redis?.stop();
-  await db?.drop();
 });
 
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => console.error(`child process output:\n${childOutput()}`));
-});
+afterAll(() => closeAllSockets());
 
 /** A socket of `auth` on the node at `url`, joined to each board. */
 async function session(url: string, auth: Record<string, unknown>, ...boards: Board[]): Promise<ClientSocket> {
@@ -148,16 +133,18 @@ async function attemptEverything(socket: ClientSocket, board: Board, task: TaskJ
 async function boardRows(): Promise<unknown> {
   const ids = [boardA.project.id, boardB.project.id];
   return {
-    projects: await db.query('select id, seq, name, status from projects where id = any($1) order by id', [ids]),
-    columns: await db.query('select id, name, position, is_done from board_columns where project_id = any($1) order by id', [ids]),
-    tasks: await db.query('select id, title, column_id, position, version, priority from tasks where project_id = any($1) order by id', [
-      ids,
-    ]),
-    events: await db.query('select count(*)::int as n from board_events where project_id = any($1)', [ids]),
+    projects: await cluster.db.query('select id, seq, name, status from projects where id = any($1) order by id', [ids]),
+    columns: await cluster.db.query('select id, name, position, is_done from board_columns where project_id = any($1) order by id', [ids]),
+    tasks: await cluster.db.query(
+      'select id, title, column_id, position, version, priority from tasks where project_id = any($1) order by id',
+      [ids],
+    ),
+    events: await cluster.db.query('select count(*)::int as n from board_events where project_id = any($1)', [ids]),
   };
 }
 
-const membership = (user: TestUser) => db.query('select role from memberships where org_id = $1 and user_id = $2', [org.id, user.user.id]);
+const membership = (user: TestUser) =>
+  cluster.db.query('select role from memberships where org_id = $1 and user_id = $2', [org.id, user.user.id]);
 
 describe('revocation through Redis', () => {
   it('kicks a member removed on node 1 out of the org on node 2 within a second; later events skip them; joins and mutations are refused', async () => {
@@ -239,7 +226,7 @@ describe('revocation through Redis', () => {
     expect(disconnected.value).toBe('io server disconnect');
     expect(disconnected.at - answeredAt, 'ms from the DELETE answer to the disconnect').toBeLessThan(KICK_WITHIN_MS);
     expect(bot2.connected).toBe(false);
-    expect(await db.query('select revoked_at is not null as revoked from api_keys where id = $1', [apiKey.id])).toEqual([
+    expect(await cluster.db.query('select revoked_at is not null as revoked from api_keys where id = $1', [apiKey.id])).toEqual([
       { revoked: true },
     ]);
 
@@ -287,13 +274,14 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
     // Cross-node delivery works before the outage: these sockets are in the board's room on node 2.
     await changeSeenBy(alice1, boardA, 'before the outage', carol2, dave2, erin2, frank2, bot2, gina2);
 
-    await redis!.kill();
-    for (const node of [node1!, node2!]) await eventually(async () => expect(await httpStatus(`${node.url}/readyz`)).toBe(503), 10_000);
+    await cluster.redis.kill();
+    for (const node of [cluster.node1, cluster.node2])
+      await eventually(async () => expect(await httpStatus(`${node.url}/readyz`)).toBe(503), 10_000);
   }, 60_000);
 
   afterAll(async () => {
     // Redis returns, so the nodes end as they began.
-    if (redis && !redis.running()) redis = await startRedis(redis.port);
+    if (cluster.redis && !cluster.redis.running()) cluster.redis = await startRedis(cluster.redis.port);
   });
 
   it('refuses a member removed on node 1 every join and mutation on node 2, and the database is unchanged', async () => {
@@ -383,12 +371,12 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
     const ginaSeen = recordAll(gina2);
     // Her removal committed and its kick never left (node 1 may queue a kick while Redis is away
     // and send it once Redis returns: this one is lost for sure).
-    await db.query('delete from memberships where user_id = $1 and org_id = $2', [gina.user.id, org.id]);
+    await cluster.db.query('delete from memberships where user_id = $1 and org_id = $2', [gina.user.id, org.id]);
     // Node 2 never heard of it: its board events still reach her idle socket there.
     await changeSeenBy(carol2, boardA, 'made on node 2 while gina’s kick could not travel', gina2);
 
     const revoked = nextEvent(gina2, 'access:revoked', () => true, 20_000);
-    redis = await startRedis(redis!.port);
+    cluster.redis = await startRedis(cluster.redis.port);
     expect(await revoked).toEqual({ orgId: org.id, reason: 'removed' });
     const revokedAt = ginaSeen.length;
     await changeSeenBy(carol2, boardA, 'made on node 2 after the sweep', erin2);

@@ -1,19 +1,16 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { describeChildren, httpStatus, type RedisProcess, type ServerProcess, startRedis, startTwoNodes } from './support/processes.js';
+import { httpStatus, type ServerProcess, startRedis } from './support/processes.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, recordBoardEvents } from './support/sockets.js';
+import { useTwoNodes } from './support/two-nodes.js';
 
 // Two `server/main.ts` processes on one Redis of the test's own (so the outage below leaves the
 // machine's Redis, and every other suite on it, alone), sharing one database and one JWT secret.
 const OUTAGE_MS = 10_000;
 
-let db: TestDatabase;
-let redis: RedisProcess | undefined;
-let node1: ServerProcess | undefined;
-let node2: ServerProcess | undefined;
+const cluster = useTwoNodes();
 let org: TestOrg;
 let alice: TestUser;
 let bob: TestUser;
@@ -22,15 +19,12 @@ let vera: TestUser;
 let project: ProjectJson;
 let columns: ColumnJson[];
 
-const childOutput = () => describeChildren([node1, node2, redis]);
-const n1 = () => node1!.url;
-const n2 = () => node2!.url;
+const n1 = () => cluster.node1.url;
+const n2 = () => cluster.node2.url;
 const todo = () => columns[0]!.id;
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ({ redis, node1, node2 } = await startTwoNodes(db.url));
   alice = await registerUser(n1(), 'alice');
   bob = await registerUser(n2(), 'bob');
   carol = await registerUser(n1(), 'carol');
@@ -40,18 +34,9 @@ beforeAll(async () => {
   await addMember(n2(), org, carol, 'member');
   await addMember(n1(), org, vera, 'viewer');
   ({ project, columns } = await createProject(n2(), org));
-}, 120_000);
-
-afterAll(async () => {
-  closeAllSockets();
-  await Promise.all([node1?.stop(), node2?.stop()]);
-  await redis?.stop();
-  await db?.drop();
 });
 
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => console.error(`child process output:\n${childOutput()}`));
-});
+afterAll(() => closeAllSockets());
 
 /** A socket of `user` on the node at `url`, joined to the board; answers it and the board's seq. */
 async function joined(url: string, user: TestUser): Promise<{ socket: ClientSocket; seq: number }> {
@@ -134,7 +119,7 @@ describe('two server processes on one Redis', () => {
     expect(updated.data).toMatchObject({ task: { id: ack.task.id, priority: 4, version: 2 }, changed: ['priority'] });
 
     expect(
-      await db.query('select seq, type from board_events where project_id = $1 and seq > $2 order by seq', [project.id, before]),
+      await cluster.db.query('select seq, type from board_events where project_id = $1 and seq > $2 order by seq', [project.id, before]),
     ).toEqual([
       { seq: before + 1, type: 'task.created' },
       { seq: before + 2, type: 'task.updated' },
@@ -162,14 +147,14 @@ describe('two server processes on one Redis', () => {
     expect([...ackSeqs].sort((a, b) => a - b)).toEqual(wanted);
     const ackBySeq = new Map(acks.map((a) => [a.event.seq, a.event]));
 
-    const rows = await db.query<{ seq: number; type: string }>(
+    const rows = await cluster.db.query<{ seq: number; type: string }>(
       'select seq, type from board_events where project_id = $1 and seq > $2 order by seq',
       [project.id, before],
     );
     expect(rows).toEqual(wanted.map((seq) => ({ seq, type: 'task.created' })));
-    expect(await db.query(`select count(*)::int as n from tasks where project_id = $1 and title like 'burst %'`, [project.id])).toEqual([
-      { n: 40 },
-    ]);
+    expect(
+      await cluster.db.query(`select count(*)::int as n from tasks where project_id = $1 and title like 'burst %'`, [project.id]),
+    ).toEqual([{ n: 40 }]);
 
     await eventually(() => {
       for (const seen of watcherSeen) expect(new Set(seen.map((e) => e.seq).filter(inBurst)).size).toBe(40);
@@ -211,8 +196,8 @@ describe('two server processes on one Redis', () => {
     const { socket: vera2 } = await joined(n2(), vera);
     await changeAndSee(alice1, vera2, 'before the outage');
 
-    const port = redis!.port;
-    await redis!.kill();
+    const port = cluster.redis.port;
+    await cluster.redis.kill();
     const outageEnds = Date.now() + OUTAGE_MS;
 
     // Each node keeps serving its own sockets, even one that joins now: the mutation commits and
@@ -228,28 +213,28 @@ describe('two server processes on one Redis', () => {
     expect(local2.seen).toEqual(local2.ack.event);
     expect(local2.ack.event.seq).toBe(local1.ack.event.seq + 1);
     expect(
-      await db.query('select seq from board_events where project_id = $1 and seq = $2', [project.id, local1.ack.event.seq]),
+      await cluster.db.query('select seq from board_events where project_id = $1 and seq = $2', [project.id, local1.ack.event.seq]),
     ).toHaveLength(1);
 
-    for (const node of [node1!, node2!]) {
+    for (const node of [cluster.node1, cluster.node2]) {
       await eventually(async () => expect(await httpStatus(`${node.url}/readyz`)).toBe(503), 8_000);
     }
 
     // The outage itself lasts ten seconds (a scenario, not event settling); the nodes are probed throughout.
     do {
-      for (const node of [node1!, node2!]) await expectAlive(node);
+      for (const node of [cluster.node1, cluster.node2]) await expectAlive(node);
       await sleep(Math.min(500, Math.max(0, outageEnds - Date.now())));
     } while (Date.now() < outageEnds);
-    for (const node of [node1!, node2!]) await expectAlive(node);
+    for (const node of [cluster.node1, cluster.node2]) await expectAlive(node);
 
-    redis = await startRedis(port);
+    cluster.redis = await startRedis(port);
     // The board's last change, made on node 2 while node 1 was cut off, reaches node 1's watcher
     // once Redis is back, though nothing changes on the board after it.
     expect(await eventAbout(vera1, 'during the outage, node 2', 20_000)).toEqual(local2.ack.event);
 
     await crossesOver(alice1, vera2, 'node 1 to node 2');
     await crossesOver(bob2, vera1, 'node 2 to node 1');
-    for (const node of [node1!, node2!]) {
+    for (const node of [cluster.node1, cluster.node2]) {
       await eventually(async () => expect(await httpStatus(`${node.url}/readyz`)).toBe(200), 10_000);
       await expectAlive(node);
     }

@@ -1,30 +1,23 @@
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardState, ConnectionState, TaskFlowClient } from '../client/index.js';
 import type { ProjectJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { describeChildren, type RedisProcess, type ServerProcess, startTwoNodes } from './support/processes.js';
 import { CONCURRENCY_REFUSALS, closeAllClients, expectConverged, type OpRecord, openClient, runWorkload, seeded } from './support/sdk.js';
 import { eventually } from './support/sockets.js';
+import { useTwoNodes } from './support/two-nodes.js';
 
 // Two `server/main.ts` processes on one database and a Redis of the test's own. Node 1 is killed
 // (SIGKILL: no goodbye, no flushing) while half of the clients have mutations in flight on it.
 const CLIENTS = 6;
 const OPS = 30;
 
-let db: TestDatabase;
-let redis: RedisProcess | undefined;
-let node1: ServerProcess | undefined;
-let node2: ServerProcess | undefined;
+const cluster = useTwoNodes();
 let org: TestOrg;
 let users: TestUser[];
 let project: ProjectJson;
 
-const childOutput = () => describeChildren([node1, node2, redis]);
-
 beforeAll(async () => {
-  db = await createTestDatabase();
-  ({ redis, node1, node2 } = await startTwoNodes(db.url));
+  const { node1, node2 } = cluster;
   const owner = await registerUser(node1.url, 'owner');
   org = await createOrg(node1.url, owner);
   users = [owner];
@@ -34,18 +27,9 @@ beforeAll(async () => {
     users.push(user);
   }
   ({ project } = await createProject(node1.url, org));
-}, 120_000);
-
-afterAll(async () => {
-  closeAllClients();
-  await Promise.all([node1?.stop(), node2?.stop()]);
-  await redis?.stop();
-  await db?.drop();
 });
 
-beforeEach(({ onTestFailed }) => {
-  onTestFailed(() => console.error(`child process output:\n${childOutput()}`));
-});
+afterAll(() => closeAllClients());
 
 describe('a node killed under its clients', () => {
   it('loses no acknowledged mutation, doubles no retried one, and every client converges on the other node', async () => {
@@ -53,7 +37,7 @@ describe('a node killed under its clients', () => {
     const joined: Array<{ name: string; client: TaskFlowClient; board: BoardState; states: ConnectionState[]; onNode1: boolean }> = [];
     for (const [i, user] of users.entries()) {
       const onNode1 = i % 2 === 0;
-      const url = onNode1 ? [node1!.url, node2!.url] : [node2!.url, node1!.url];
+      const url = onNode1 ? [cluster.node1.url, cluster.node2.url] : [cluster.node2.url, cluster.node1.url];
       const { client, states } = openClient(url, { token: user.token }, { ackTimeoutMs: 3000 });
       await client.connect();
       joined.push({ name: `client ${i}`, client, board: await client.joinBoard(project.id), states, onNode1 });
@@ -74,7 +58,7 @@ describe('a node killed under its clients', () => {
     }, 20_000);
     const ackedBeforeKill = records.flat().filter((r) => r.outcome === 'ok' && r.event);
     const pendingAtKill = node1Records().filter((r) => !r.settled);
-    await node1!.kill();
+    await cluster.node1.kill();
 
     const all = (await running).flat();
     expect(all.every((r) => r.settled)).toBe(true);
@@ -87,7 +71,7 @@ describe('a node killed under its clients', () => {
       expect(states.slice(0, 6), name).toEqual(['connecting', 'resyncing', 'live', 'reconnecting', 'resyncing', 'live']);
 
     // Every acknowledged change is in the event log under the seq and clientMutationId its ack named.
-    const logged = await db.query<{ seq: number; client_mutation_id: string | null }>(
+    const logged = await cluster.db.query<{ seq: number; client_mutation_id: string | null }>(
       'select seq, client_mutation_id from board_events where project_id = $1',
       [project.id],
     );
@@ -96,7 +80,7 @@ describe('a node killed under its clients', () => {
     expect(acked.length).toBeGreaterThan(ackedBeforeKill.length);
     for (const record of acked) expect(bySeq.get(record.event!.seq), `seq ${record.event!.seq}`).toBe(record.event!.clientMutationId);
     expect(
-      await db.query(
+      await cluster.db.query(
         `select client_mutation_id, count(*)::int as n from board_events
           where project_id = $1 and client_mutation_id is not null group by 1 having count(*) > 1`,
         [project.id],
@@ -106,7 +90,7 @@ describe('a node killed under its clients', () => {
     // What was in flight at the kill was answered once node 2 took over, and no create was doubled.
     expect(pendingAtKill.length).toBeGreaterThanOrEqual(3);
     expect(pendingAtKill.every((r) => r.settled)).toBe(true);
-    const created = await db.query<{ title: string; n: number }>(
+    const created = await cluster.db.query<{ title: string; n: number }>(
       `select payload->'task'->>'title' as title, count(*)::int as n from board_events
         where project_id = $1 and type = 'task.created' group by 1`,
       [project.id],
@@ -116,11 +100,11 @@ describe('a node killed under its clients', () => {
     expect(created.map((row) => row.title).sort()).toEqual(ackedTitles.sort());
     // Titles change only after " ~", so each created task's title keeps its prefix: one row at most.
     expect(
-      await db.query(`select split_part(title, ' ~', 1) as title from tasks where project_id = $1 group by 1 having count(*) > 1`, [
+      await cluster.db.query(`select split_part(title, ' ~', 1) as title from tasks where project_id = $1 group by 1 having count(*) > 1`, [
         project.id,
       ]),
     ).toEqual([]);
 
-    await expectConverged(db, node2!.url, org, project.id, joined);
+    await expectConverged(cluster.db, cluster.node2.url, org, project.id, joined);
   }, 60_000);
 });
