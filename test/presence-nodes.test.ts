@@ -78,5 +78,5 @@ describe('a node that dies before the others re-read the board', () => {
       await pair.node1.stop();
       await pair.redis.stop();
     }
-  });
+  }, 90_000); // it starts two more server processes, which a loaded machine can take a while over
 });
