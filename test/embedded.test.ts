@@ -64,6 +64,14 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     expect(updated.body.task).toMatchObject({ title: 'Survive a restart!', priority: 2, version: 2 });
     const unchanged = await api(first.url, 'PATCH', patch, { title: 'Survive a restart!' }, alice.token);
     expect(unchanged.body).toMatchObject({ event: null, task: { version: 2 } });
+    // A due date stays a calendar date on the ORM's path too (a label change), as PGlite reads it back.
+    const label = await api(first.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'ops', color: '#0e8a16' }, alice.token);
+    const dated = await api(first.url, 'PATCH', patch, { dueDate: '2031-03-14' }, alice.token);
+    expect(dated.body.task.dueDate).toBe('2031-03-14');
+    const labelled = await api(first.url, 'PATCH', patch, { labelIds: [label.body.id] }, alice.token);
+    expect(labelled.status).toBe(200);
+    expect(labelled.body.task).toMatchObject({ dueDate: '2031-03-14', labelIds: [label.body.id], version: 4 });
+    expect(labelled.body.event.data.task.dueDate).toBe('2031-03-14');
 
     const secrets = secretFiles(dataDir);
     expect(secrets).toHaveLength(1);
@@ -90,7 +98,7 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     expect(board.status).toBe(200);
     expect(board.body.project).toMatchObject({ id: project.id, name: 'Kept board' });
     expect(board.body.tasks).toEqual([
-      expect.objectContaining({ id: taskId, title: 'Survive a restart!', priority: 2, columnId: columns[0]!.id }),
+      expect.objectContaining({ id: taskId, title: 'Survive a restart!', priority: 2, columnId: columns[0]!.id, dueDate: '2031-03-14' }),
     ]);
 
     // Over a socket, the snapshot and a rejoin read the same statements on PGlite as on PostgreSQL.
@@ -101,8 +109,11 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     expect(replay.events.map((e: BoardEventJson) => [e.seq, e.type, e.actor.id])).toEqual([
       [1, 'task.created', alice.user.id],
       [2, 'task.updated', alice.user.id],
+      [3, 'task.updated', alice.user.id],
+      [4, 'task.updated', alice.user.id],
     ]);
     expect(replay.events[1]).toEqual(updated.body.event);
+    expect(replay.events[3]).toEqual(labelled.body.event);
     socket.close();
 
     expect(secretFiles(dataDir)).toEqual(secrets);
