@@ -11,8 +11,12 @@ const tenantTables = ['memberships', 'projects', 'board_columns', 'tasks', 'boar
  */
 export class Migration20261122145100_row_level_security extends Migration {
   override async up(): Promise<void> {
+    // Created only where it is missing: a role without CREATEROLE can migrate once an
+    // administrator has created it and granted it to that role (README, "The database role").
     this.addSql(`do $$ begin
-      create role taskflow_app nologin noinherit;
+      if not exists (select from pg_roles where rolname = 'taskflow_app') then
+        create role taskflow_app nologin noinherit;
+      end if;
     exception when duplicate_object or unique_violation then null;
     end $$;`);
     this.addSql(`do $$ begin

@@ -13,7 +13,7 @@ import { BoardLocator } from './board/board-target.js';
 import { registerTokens } from './auth/tokens.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import { openDatabase } from './db/orm.js';
+import { openDatabase, requireDatabase } from './db/orm.js';
 import { settleDatabaseWork } from './db/settle.js';
 import { answerInTime } from './http/answer-deadline.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './http/errors.js';
@@ -152,9 +152,18 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     io,
     ctx,
     migrate: async () => {
+      await requireDatabase(database.orm, config.databaseUrl);
       await database.orm.migrator.up();
     },
-    listen: async () => app.listen({ port: config.port, host: config.host }),
+    listen: async () => {
+      const address = await app.listen({ port: config.port, host: config.host });
+      if (isWildcardHost(new URL(config.publicUrl).hostname))
+        app.log.warn(
+          { publicUrl: config.publicUrl },
+          'PUBLIC_URL is not an address people can reach: set it, or invitation links will point nowhere',
+        );
+      return address;
+    },
     close: async () => {
       await inFlight.drain(DRAIN_MS);
       presence.close();
@@ -172,4 +181,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await database.close();
     },
   };
+}
+
+/** Whether a host name is "every interface" (HOST=0.0.0.0 or ::), which no link can point to. */
+function isWildcardHost(hostname: string): boolean {
+  return ['0.0.0.0', '[::]', '::'].includes(hostname);
 }

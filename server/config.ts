@@ -4,7 +4,10 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
 
-/** Durations like `1h`, `15m`, `30s`, `7d`, or plain seconds. */
+/** The longest duration any setting takes: ten years, in seconds. */
+const LONGEST_DURATION = 3650 * 86400;
+
+/** Durations like `1h`, `15m`, `30s`, `7d`, or plain seconds: at least a second (none means "never"), at most ten years. */
 const duration = z
   .string()
   .regex(/^\d+\s*[smhd]?$/, 'a duration such as 3600, 30s, 15m, 1h or 7d')
@@ -12,6 +15,14 @@ const duration = z
     const unit = text.at(-1)!;
     const factor = { s: 1, m: 60, h: 3600, d: 86400 }[unit] ?? 1;
     return Number.parseInt(text, 10) * factor;
+  })
+  .pipe(z.number().min(1, 'at least 1 second').max(LONGEST_DURATION, 'at most 3650d'));
+
+/** A URL whose scheme is one of `schemes`. */
+const urlOf = (...schemes: string[]) =>
+  z.url({
+    protocol: new RegExp(`^(${schemes.join('|')})$`),
+    error: `a URL starting ${schemes.map((scheme) => `${scheme}://`).join(' or ')}`,
   });
 
 const urlList = z
@@ -22,7 +33,7 @@ const urlList = z
       .map((s) => s.trim())
       .filter(Boolean),
   )
-  .pipe(z.array(z.url()));
+  .pipe(z.array(urlOf('http', 'https')));
 
 const PROXY_EXAMPLE = 'give true, or the proxy addresses and CIDR ranges (e.g. 10.0.0.5,10.1.0.0/16)';
 
@@ -65,9 +76,9 @@ function isProxyAddress(entry: string): boolean {
 const envSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
-  DATABASE_URL: z.url().optional(),
+  DATABASE_URL: urlOf('postgres', 'postgresql').optional(),
   DATA_DIR: z.string().default('./data'),
-  REDIS_URL: z.url().optional(),
+  REDIS_URL: urlOf('redis', 'rediss').optional(),
   JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   TOKEN_TTL: duration.default(3600),
   CORS_ORIGINS: urlList.optional(),
@@ -85,7 +96,7 @@ const envSchema = z.object({
   ANSWER_DEADLINE: duration.default(20),
   BOARD_EVENT_RETENTION: z.coerce.number().int().min(10).default(10_000),
   PRESENCE_REFRESH: duration.default(10),
-  PUBLIC_URL: z.url().optional(),
+  PUBLIC_URL: urlOf('http', 'https').optional(),
   INVITE_TTL: duration.default(7 * 86400),
   TRUST_PROXY: trustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

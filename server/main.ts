@@ -1,9 +1,10 @@
 import { buildServer } from './app.js';
-import { type Config, ConfigError, loadConfig } from './config.js';
+import { ConfigError, loadConfig } from './config.js';
 
-function configOrExit(): Config {
+/** Runs a step of start-up; a configuration problem (a bad variable, a database that cannot be opened) ends it with one line. */
+async function orExit<T>(step: () => T | Promise<T>): Promise<T> {
   try {
-    return loadConfig();
+    return await step();
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     console.error(error.message);
@@ -11,8 +12,8 @@ function configOrExit(): Config {
   }
 }
 
-const server = await buildServer(configOrExit());
-await server.migrate();
+const server = await buildServer(await orExit(loadConfig));
+await orExit(server.migrate);
 await server.listen();
 
 /** The longest a stop may take before the process exits regardless. */

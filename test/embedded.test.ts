@@ -3,9 +3,11 @@ import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BoardEventJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser } from './support/api.js';
+import { ADMIN_URL } from './support/database.js';
 import { describeChildren, freePort, type ServerProcess, startServerProcess } from './support/processes.js';
 import { connect, ok } from './support/sockets.js';
 
@@ -147,6 +149,8 @@ async function runToExit(env: Record<string, string>, ms = 20_000): Promise<{ co
   return { code, stderr, elapsed: Date.now() - started };
 }
 
+const SECRET = 'a-secret-of-at-least-thirty-two-characters';
+
 describe('invalid configuration', () => {
   const cases: Array<[string, () => Promise<Record<string, string>>, string]> = [
     ['PORT=abc', async () => ({ PORT: 'abc', DATA_DIR: newDataDir() }), 'PORT'],
@@ -162,6 +166,31 @@ describe('invalid configuration', () => {
       'JWT_SECRET',
     ],
     ['TOKEN_TTL=soon', async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), TOKEN_TTL: 'soon' }), 'TOKEN_TTL'],
+    [
+      'a TOKEN_TTL past ten years',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), TOKEN_TTL: '99999999d' }),
+      'TOKEN_TTL',
+    ],
+    // No deadline at all would answer every request UNAVAILABLE.
+    [
+      'ANSWER_DEADLINE=0',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), ANSWER_DEADLINE: '0' }),
+      'ANSWER_DEADLINE',
+    ],
+    [
+      'a REDIS_URL that is not redis://',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: 'http://127.0.0.1:6379' }),
+      'REDIS_URL',
+    ],
+    [
+      'a DATABASE_URL no PostgreSQL answers at',
+      async () => ({
+        PORT: String(await freePort()),
+        JWT_SECRET: SECRET,
+        DATABASE_URL: `postgres://postgres@127.0.0.1:${await freePort()}/taskflow`,
+      }),
+      'DATABASE_URL',
+    ],
   ];
 
   for (const [name, env, variable] of cases) {
@@ -175,4 +204,22 @@ describe('invalid configuration', () => {
       expect(lines[0]).toContain(variable);
     });
   }
+
+  it('stops start-up when DATABASE_URL names a database that does not exist, and does not create it', async () => {
+    const missing = `taskflow_test_missing_${Date.now().toString(36)}`;
+    const url = new URL(ADMIN_URL);
+    url.pathname = `/${missing}`;
+    const { code, stderr } = await runToExit({ PORT: String(await freePort()), JWT_SECRET: SECRET, DATABASE_URL: url.toString() });
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe(
+      `cannot open DATABASE_URL (${url.hostname}:${url.port || 5432}/${missing}): database "${missing}" does not exist; create it first`,
+    );
+    const client = new pg.Client({ connectionString: ADMIN_URL });
+    await client.connect();
+    try {
+      expect((await client.query('select 1 from pg_database where datname = $1', [missing])).rows).toEqual([]);
+    } finally {
+      await client.end();
+    }
+  });
 });

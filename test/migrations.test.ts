@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Orm, openDatabase } from '../server/db/orm.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { admin, createTestDatabase, type TestDatabase } from './support/database.js';
 
 let db: TestDatabase;
 let database: { orm: Orm; close: () => Promise<void> } | undefined;
@@ -104,5 +104,42 @@ describe('one pending invitation per (org, email)', () => {
        values ($1, now(), $2, 'y@example.test', 'viewer', $3, now(), now())`,
       [randomUUID(), orgA, 'e'.repeat(64)],
     );
+  });
+});
+
+describe('a connecting role that may not create roles', () => {
+  // A role an administrator made for TaskFlow: it bypasses RLS and was granted taskflow_app, which
+  // exists already (the cluster's other databases made it), but it has no CREATEROLE.
+  const role = `taskflow_test_owner_${randomUUID().replaceAll('-', '').slice(0, 8)}`;
+  let owned: TestDatabase;
+
+  beforeAll(async () => {
+    owned = await createTestDatabase();
+    await admin(`create role ${role} login bypassrls`);
+    await admin(`grant taskflow_app to ${role}`);
+    await admin(`alter database ${owned.name} owner to ${role}`);
+    await owned.query(`alter schema public owner to ${role}`);
+  });
+
+  afterAll(async () => {
+    await owned?.drop();
+    await admin(`drop role if exists ${role}`);
+  });
+
+  it('migrates a new database, and its tenant work runs as taskflow_app', async () => {
+    const url = new URL(owned.url);
+    url.username = role;
+    const opened = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+    try {
+      await opened.orm.migrator.up();
+      expect(await opened.orm.migrator.getPendingMigrations()).toEqual([]);
+      const em = opened.orm.em.fork();
+      await em.transactional(async (tx) => {
+        await tx.execute('set local role taskflow_app');
+        expect(await tx.execute('select current_user as who')).toEqual([{ who: 'taskflow_app' }]);
+      });
+    } finally {
+      await opened.close();
+    }
   });
 });

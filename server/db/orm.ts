@@ -5,7 +5,7 @@ import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { PGliteDriver } from 'mikro-orm-pglite';
 import { migrationsList } from '../../migrations/index.js';
-import type { Config } from '../config.js';
+import { type Config, ConfigError } from '../config.js';
 import { entities } from './entities.js';
 
 export type Orm = MikroORM;
@@ -101,4 +101,20 @@ export async function openDatabase(
       await pglite.close();
     },
   };
+}
+
+/**
+ * Throws a `ConfigError` naming DATABASE_URL when its database cannot be opened, before anything
+ * is migrated: one that does not exist (the migrator would create it, and a typo in the name would
+ * start an empty instance), or a server that does not answer.
+ */
+export async function requireDatabase(orm: Orm, databaseUrl: string | null): Promise<void> {
+  if (!databaseUrl) return;
+  const check = await orm.checkConnection();
+  if (check.ok) return;
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.slice(1));
+  const missing = (check.error as { code?: string } | undefined)?.code === '3D000'; // invalid_catalog_name
+  const why = missing ? `database ${JSON.stringify(name)} does not exist; create it first` : check.reason;
+  throw new ConfigError(`cannot open DATABASE_URL (${url.hostname}:${url.port || 5432}/${name}): ${why}`);
 }
