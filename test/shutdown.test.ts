@@ -123,8 +123,12 @@ describe('stopping a node', () => {
 });
 
 describe('database work that outlives its answer at a stop', () => {
-  /** Two nodes on a Redis of their own; node A answers at 2 s. A change on A waits on its board's row. */
-  async function stopWithAChangeWaiting(
+  /**
+   * Two nodes on a Redis of their own; node A answers at 2 s. `titles.length` changes of a task on
+   * A wait on its board's row: the first in a message to PostgreSQL, the rest in the board's queue.
+   */
+  async function stopWithChangesWaiting(
+    titles: string[],
     releaseWhen: (stopped: { socketGone: Promise<unknown>; closing: Promise<void> }) => Promise<unknown>,
   ) {
     const redis = await startRedis();
@@ -143,11 +147,11 @@ describe('database work that outlives its answer at a stop', () => {
       await created; // B hears A's events
       const seen = recordBoardEvents(viewer);
       const release = await holdLock(db, `select 1 from projects where id = '${board.id}' for update`);
-      const answer = request(writer, 'task:update', { taskId: task.id, patch: { title: 'while stopping' } });
+      const answers = titles.map((title) => request(writer, 'task:update', { taskId: task.id, patch: { title } }));
       await eventually(async () => expect(await lockWaiters(db)).toBe(1));
       const socketGone = disconnected(writer);
       const closing = nodeA.close();
-      expect(await answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } }); // at the deadline
+      for (const answer of answers) expect(await answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } }); // at the deadline
       await releaseWhen({ socketGone, closing });
       await release();
       await closing;
@@ -160,14 +164,15 @@ describe('database work that outlives its answer at a stop', () => {
 
   it('broadcasts, on the other nodes, a change that commits after its answer while the node stops', async () => {
     // The row is let go once A has closed its sockets, while it waits for its database work.
-    const { seen, task } = await stopWithAChangeWaiting(({ socketGone }) => socketGone);
+    const { seen, task } = await stopWithChangesWaiting(['while stopping'], ({ socketGone }) => socketGone);
     const [row] = await db.query<{ title: string }>('select title from tasks where id = $1', [task.id]);
     expect(row!.title).toBe('while stopping');
     await eventually(() => expect(seen.map((event) => (event.data as { task: { title: string } }).task.title)).toEqual(['while stopping']));
   });
 
-  it('cancels a change still waiting when the node has waited long enough: nothing commits once it is gone', async () => {
-    const { seen, task, board } = await stopWithAChangeWaiting(({ closing }) => closing);
+  it('cancels the changes still waiting when the node has waited long enough, and starts no more: nothing commits once it is gone', async () => {
+    // The first change's message is cancelled; the two queued behind it must not then be sent.
+    const { seen, task, board } = await stopWithChangesWaiting(['first', 'second', 'third'], ({ closing }) => closing);
     // The row is let go only once A (and B) closed: A's session, had it still waited, would commit now.
     await eventually(async () => {
       const sessions = await db.query(`select 1 from pg_stat_activity where datname = $1 and application_name = 'taskflow'`, [db.name]);

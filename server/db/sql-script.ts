@@ -1,6 +1,7 @@
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import type { Orm } from './orm.js';
+import { lendingStopped } from './settle.js';
 
 export type SqlValue = string | number | boolean | null | Date | readonly string[] | Sql;
 
@@ -202,8 +203,8 @@ export async function withScriptConnection<T>(orm: Orm, work: (connection: Scrip
       const results = await send(raw, (await executable(raw, statements)).join(';\n'));
       return results.map((each) => each.rows);
     },
-    // A pool already destroyed (a stop that outlasted its drain) wants its connections back too.
-    wanted: () => (client.pool?.numPendingAcquires() ?? 1) > 0,
+    // A pool already destroyed (a stop that outlasted its drain), or that stopped lending, wants its connections back too.
+    wanted: () => lendingStopped(client) || (client.pool?.numPendingAcquires() ?? 1) > 0,
   };
   try {
     return await work(connection);
