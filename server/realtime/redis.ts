@@ -6,6 +6,7 @@ export interface RedisLink {
   adapter: ReturnType<typeof createAdapter>;
   /** For other shared state (login throttling); its commands fail fast while Redis is away. */
   client: Redis;
+  /** Resolves while both clients are linked: the publisher answers, and the subscriber is connected (what other nodes publish reaches this one). */
   ping(): Promise<void>;
   /** Runs `callback` each time Redis answers again after an outage. */
   onRecovered(callback: () => void): void;
@@ -29,23 +30,25 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
   const sub = pub.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
   const recovered: Array<() => void> = [];
   let warned = false;
+  // The clients whose link closed since it was last ready: what was published meanwhile may be
+  // lost to them. The outage is over once none is left, and the recovery runs once for it.
+  const lost = new Set<string>();
   for (const [name, client] of [
     ['publisher', pub],
     ['subscriber', sub],
   ] as const) {
-    // Since this client's link last closed, what was published meanwhile may be lost to it.
-    let lost = false;
     client.on('error', (error: Error) => {
       if (!warned) log.warn({ err: error, client: name }, 'redis unreachable; broadcasts stay on this node until it returns');
-      warned = lost = true;
+      warned = true;
+      lost.add(name);
     });
     client.on('close', () => {
-      lost = true;
+      lost.add(name);
     });
     client.on('ready', () => {
-      if (!lost) return;
-      log.info({ client: name }, 'redis is back');
-      warned = lost = false;
+      if (!lost.delete(name) || lost.size > 0) return;
+      log.info('redis is back');
+      warned = false;
       for (const callback of recovered) callback();
     });
   }
@@ -71,6 +74,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
     client: pub,
     ping: async () => {
       await pub.ping();
+      if (sub.status !== 'ready') throw new Error(`redis subscriber ${sub.status}`);
     },
     onRecovered: (callback) => recovered.push(callback),
     close: async () => {
