@@ -25,6 +25,7 @@ import { Lanes } from './lanes.js';
 import { createAccountLanes } from './account-lanes.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, type Mailer } from './mail/mailer.js';
+import { smtpMailer } from './mail/smtp-mailer.js';
 import { healthRoutes } from './http/health.routes.js';
 import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
@@ -96,7 +97,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, publicUrl: config.publicUrl, adapter: redis?.adapter });
-  const mailer = options.mailer ?? logMailer(app.log);
+  const mailer = options.mailer ?? (config.smtp ? smtpMailer(config.smtp.url, config.smtp.from) : logMailer(app.log));
   const presence = createPresence(io, app.log, config.presenceRefresh * 1000, redis !== null);
   const revocations = new Revocations(io, presence);
   const broadcaster = createBroadcaster(io, revocations, redis !== null);

@@ -97,6 +97,8 @@ const envSchema = z.object({
   BOARD_EVENT_RETENTION: z.coerce.number().int().min(10).default(10_000),
   PRESENCE_REFRESH: duration.default(10),
   PUBLIC_URL: urlOf('http', 'https').optional(),
+  SMTP_URL: urlOf('smtp', 'smtps').optional(),
+  MAIL_FROM: z.string().min(3).optional(),
   INVITE_TTL: duration.default(7 * 86400),
   TRUST_PROXY: trustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -130,6 +132,8 @@ export interface Config {
   publicUrl: string;
   /** How long an invitation stays valid, in seconds. */
   inviteTtl: number;
+  /** Where invitation mail is sent (`smtp://user:pass@host:587`, `smtps://…`), and as whom; null logs each mail instead. */
+  smtp: { url: string; from: string } | null;
   /**
    * Whose `X-Forwarded-For` gives the client's address (`request.ip`: the login throttle, the audit
    * log): false for nobody (the TCP peer is the client), true for any peer, or the proxies' addresses.
@@ -156,6 +160,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (e.DATABASE_URL) throw new ConfigError('invalid configuration: JWT_SECRET: required when DATABASE_URL is set');
     jwtSecret = embeddedSecret(dataDir);
   }
+  if (e.SMTP_URL && !e.MAIL_FROM) throw new ConfigError('invalid configuration: MAIL_FROM: required when SMTP_URL is set');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -173,6 +178,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     presenceRefresh: e.PRESENCE_REFRESH,
     publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     inviteTtl: e.INVITE_TTL,
+    smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.MAIL_FROM! } : null,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
   };

@@ -178,6 +178,11 @@ describe('invalid configuration', () => {
       'ANSWER_DEADLINE',
     ],
     [
+      'SMTP_URL without MAIL_FROM',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), SMTP_URL: 'smtp://127.0.0.1:25' }),
+      'MAIL_FROM',
+    ],
+    [
       'a REDIS_URL that is not redis://',
       async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: 'http://127.0.0.1:6379' }),
       'REDIS_URL',

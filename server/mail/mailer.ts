@@ -7,9 +7,8 @@ export interface Mail {
 }
 
 /**
- * Where outgoing mail goes. The default logs each message (with its links) at `info`; to send
- * real mail, give `buildServer` a mailer that hands messages to an SMTP transport, for example
- * nodemailer's `createTransport(...).sendMail({from, ...mail})`.
+ * Where outgoing mail goes: through SMTP with `SMTP_URL` (`smtp-mailer.ts`), or else logged, each
+ * message (with its links) at `info`; `buildServer` takes any other.
  */
 export interface Mailer {
   send(mail: Mail): Promise<void>;

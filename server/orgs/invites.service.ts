@@ -64,11 +64,17 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
     return { invite: outcome.invite };
   }
   const link = `${ctx.config.publicUrl}/invite?token=${token}&email=${encodeURIComponent(email)}`;
-  await ctx.mailer.send({
-    to: email,
-    subject: `You are invited to ${outcome.orgName} on TaskFlow`,
-    text: `You have been invited to join ${outcome.orgName} as ${input.role}.\nSign up with this email address to accept: ${link}\nThe invitation expires on ${outcome.invite.expiresAt}.`,
-  });
+  // The invitation stands whether or not its mail goes out (registering the address accepts it,
+  // and inviting again sends it again): a mail server that refuses or does not answer is logged.
+  await ctx.mailer
+    .send({
+      to: email,
+      subject: `You are invited to ${outcome.orgName} on TaskFlow`,
+      text: `You have been invited to join ${outcome.orgName} as ${input.role}.\nSign up with this email address to accept: ${link}\nThe invitation expires on ${outcome.invite.expiresAt}.`,
+    })
+    .catch((error: unknown) =>
+      ctx.log.error({ err: error, orgId: outcome.orgId, inviteId: outcome.invite.id }, 'invitation mail not sent'),
+    );
   return { invite: outcome.invite };
 }
 

@@ -1,0 +1,104 @@
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { SMTPServer } from 'smtp-server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { api, createOrg, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { freePort } from './support/processes.js';
+import { type RunningServer, startServer } from './support/server.js';
+
+// With SMTP_URL, invitations go out as mail through a real SMTP server (one of the test's own,
+// on loopback); a mail server that is down leaves the invitation standing, answered as usual
+// (the failure is logged).
+interface Received {
+  from: string;
+  to: string[];
+  message: string;
+}
+
+let db: TestDatabase;
+let smtp: SMTPServer;
+const received: Received[] = [];
+let mailing: RunningServer;
+let owner: TestUser;
+let org: TestOrg;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  smtp = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS', 'AUTH'],
+    onData(stream, session, done) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+      stream.on('end', () => {
+        received.push({
+          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+          to: session.envelope.rcptTo.map((rcpt) => rcpt.address),
+          message: Buffer.concat(chunks).toString('utf8'),
+        });
+        done();
+      });
+    },
+  });
+  smtp.listen(0, '127.0.0.1');
+  await once(smtp.server, 'listening');
+  const port = (smtp.server.address() as AddressInfo).port;
+  mailing = await startServer({
+    DATABASE_URL: db.url,
+    SMTP_URL: `smtp://127.0.0.1:${port}`,
+    MAIL_FROM: 'TaskFlow <board@example.test>',
+    PUBLIC_URL: 'https://board.example.test',
+  });
+  owner = await registerUser(mailing.url, 'owner');
+  org = await createOrg(mailing.url, owner);
+});
+
+afterAll(async () => {
+  await mailing?.close();
+  await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+  await db?.drop();
+});
+
+describe('invitation mail over SMTP', () => {
+  it('sends the invited address a mail from MAIL_FROM with the link to accept it', async () => {
+    const answer = await api(
+      mailing.url,
+      'POST',
+      `/orgs/${org.slug}/invites`,
+      { email: 'Newcomer@Example.test', role: 'member' },
+      owner.token,
+    );
+    expect(answer.status).toBe(202);
+    const mail = received.find((each) => each.to.includes('newcomer@example.test'));
+    expect(mail, 'the SMTP server got the mail before the invitation was answered').toBeDefined();
+    expect(mail!.from).toBe('board@example.test');
+    expect(mail!.message).toContain(`Subject: You are invited to Org ${org.slug} on TaskFlow`);
+    expect(quotedPrintable(mail!.message)).toMatch(/https:\/\/board\.example\.test\/invite\?token=[\w-]+&email=newcomer%40example\.test/);
+  });
+
+  it('keeps the invitation when the mail server is down, and answers it as usual', async () => {
+    const port = await freePort(); // nothing listens there
+    const unmailed = await startServer({ DATABASE_URL: db.url, SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'board@example.test' });
+    try {
+      const answer = await api(
+        unmailed.url,
+        'POST',
+        `/orgs/${org.slug}/invites`,
+        { email: 'later@example.test', role: 'viewer' },
+        owner.token,
+      );
+      expect(answer.status).toBe(202);
+      expect(answer.body.invite).toMatchObject({ email: 'later@example.test', role: 'viewer' });
+      const pending = await api(unmailed.url, 'GET', `/orgs/${org.slug}/invites`, undefined, owner.token);
+      expect(pending.body.map((invite: { email: string }) => invite.email)).toContain('later@example.test');
+    } finally {
+      await unmailed.close();
+    }
+  });
+});
+
+/** A message's text as written: quoted-printable's soft line breaks and escapes undone. */
+function quotedPrintable(message: string): string {
+  return message.replace(/=\r\n/g, '').replace(/=([0-9A-F]{2})/g, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+}
