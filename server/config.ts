@@ -97,6 +97,7 @@ const envSchema = z.object({
   BOARD_EVENT_RETENTION: z.coerce.number().int().min(10).default(10_000),
   PRESENCE_REFRESH: duration.default(10),
   PUBLIC_URL: urlOf('http', 'https').optional(),
+  REGISTRATION: z.enum(['open', 'invited']).default('open'),
   SMTP_URL: urlOf('smtp', 'smtps').optional(),
   MAIL_FROM: z.string().min(3).optional(),
   INVITE_TTL: duration.default(7 * 86400),
@@ -118,6 +119,8 @@ export interface Config {
   /** Null means same origin only. */
   corsOrigins: string[] | null;
   superAdminEmails: string[];
+  /** Who may create an account: anyone (`open`), or only an address with a pending invitation or in `superAdminEmails` (`invited`). */
+  registration: 'open' | 'invited';
   /** Events per second per socket; 0 turns the limit off. */
   socketRateLimit: number;
   /** How many megabytes may wait for one connection whose client does not read before it is dropped. */
@@ -171,6 +174,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     tokenTtl: e.TOKEN_TTL,
     corsOrigins: e.CORS_ORIGINS ?? null,
     superAdminEmails: e.SUPER_ADMIN_EMAILS,
+    registration: e.REGISTRATION,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
     socketBacklogLimit: e.SOCKET_BACKLOG_LIMIT,
     answerDeadline: e.ANSWER_DEADLINE,

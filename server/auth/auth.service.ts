@@ -4,8 +4,8 @@ import type { OrgJson, UserJson } from '../../shared/wire.js';
 import type { AppContext } from '../context.js';
 import { readPlain, sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
-import { conflict, unauthorized } from '../errors.js';
-import { acceptPendingInvites } from '../orgs/invites.service.js';
+import { conflict, forbidden, unauthorized } from '../errors.js';
+import { acceptPendingInvites, isInvited } from '../orgs/invites.service.js';
 import { Membership } from '../orgs/membership.entity.js';
 import { type IUser, User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
@@ -26,6 +26,8 @@ export async function register(
   const em = identityEm(ctx.orm);
   const email = input.email.toLowerCase();
   if (await em.count(User, { email })) throw conflict('an account with this email exists');
+  if (ctx.config.registration === 'invited' && !ctx.config.superAdminEmails.includes(email) && !(await isInvited(ctx, email)))
+    throw forbidden('accounts are made by invitation on this server: ask an organization admin to invite this address');
   const user = em.create(User, {
     email,
     name: input.name,

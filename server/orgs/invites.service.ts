@@ -96,6 +96,16 @@ export async function revokeInvite(ctx: AppContext, caller: Caller, slug: string
   });
 }
 
+/** Whether `email` (lower case) has a pending invitation, in any org: it may make an account where registration is by invitation. */
+export async function isInvited(ctx: AppContext, email: string): Promise<boolean> {
+  const pending = await identityEm(ctx.orm).count(
+    Invite,
+    { email, acceptedAt: null, expiresAt: { $gt: new Date() } },
+    { filters: { tenant: false } },
+  );
+  return pending > 0;
+}
+
 /**
  * Turns every pending, unexpired invitation for a new account's email into a membership, each in
  * its own org's transaction. Finding them is an identity read across tenants, by email only. An org
