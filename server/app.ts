@@ -184,7 +184,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   };
 }
 
-/** Whether a host name is "every interface" (HOST=0.0.0.0 or ::), which no link can point to. */
+/** Whether a URL's host name is "every interface" (HOST=0.0.0.0 or ::), which no link can point to. */
 function isWildcardHost(hostname: string): boolean {
-  return ['0.0.0.0', '[::]', '::'].includes(hostname);
+  return hostname === '0.0.0.0' || hostname === '[::]';
 }

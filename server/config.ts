@@ -33,7 +33,7 @@ const urlList = z
       .map((s) => s.trim())
       .filter(Boolean),
   )
-  .pipe(z.array(urlOf('http', 'https')));
+  .pipe(z.array(z.url()));
 
 const PROXY_EXAMPLE = 'give true, or the proxy addresses and CIDR ranges (e.g. 10.0.0.5,10.1.0.0/16)';
 
@@ -180,7 +180,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     answerDeadline: e.ANSWER_DEADLINE,
     eventRetention: e.BOARD_EVENT_RETENTION,
     presenceRefresh: e.PRESENCE_REFRESH,
-    publicUrl: (e.PUBLIC_URL ?? `http://${e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
+    publicUrl: (e.PUBLIC_URL ?? `http://${isIP(e.HOST) === 6 ? `[${e.HOST}]` : e.HOST}:${e.PORT}`).replace(/\/+$/, ''),
     inviteTtl: e.INVITE_TTL,
     smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.MAIL_FROM! } : null,
     trustProxy: e.TRUST_PROXY,

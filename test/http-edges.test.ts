@@ -43,6 +43,16 @@ async function post(base: string, path: string, body: unknown, headers: Record<s
   return { status: response.status, body: text ? JSON.parse(text) : null };
 }
 
+describe('PUBLIC_URL by default', () => {
+  it('is where HOST and PORT listen, an IPv6 address in brackets', () => {
+    const publicUrl = (HOST: string) => loadConfig({ JWT_SECRET: TEST_JWT_SECRET, HOST, PORT: '3000' }).publicUrl;
+    expect(publicUrl('127.0.0.1')).toBe('http://127.0.0.1:3000');
+    expect(publicUrl('::')).toBe('http://[::]:3000');
+    expect(publicUrl('::1')).toBe('http://[::1]:3000');
+    expect(publicUrl('board.internal')).toBe('http://board.internal:3000');
+  });
+});
+
 describe('TRUST_PROXY', () => {
   const parse = (value: string | undefined) => loadConfig({ JWT_SECRET: TEST_JWT_SECRET, TRUST_PROXY: value }).trustProxy;
 
