@@ -1,11 +1,12 @@
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer } from 'node:net';
 import { SMTPServer } from 'smtp-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createOrg, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
+import { eventually } from './support/sockets.js';
 
 // With SMTP_URL, invitations go out as mail through a real SMTP server (one of the test's own,
 // on loopback); a mail server that is down leaves the invitation standing, answered as usual
@@ -70,11 +71,40 @@ describe('invitation mail over SMTP', () => {
       owner.token,
     );
     expect(answer.status).toBe(202);
-    const mail = received.find((each) => each.to.includes('newcomer@example.test'));
-    expect(mail, 'the SMTP server got the mail before the invitation was answered').toBeDefined();
-    expect(mail!.from).toBe('board@example.test');
-    expect(mail!.message).toContain(`Subject: You are invited to Org ${org.slug} on TaskFlow`);
-    expect(quotedPrintable(mail!.message)).toMatch(/https:\/\/board\.example\.test\/invite\?token=[\w-]+&email=newcomer%40example\.test/);
+    // Sent after the answer, which does not wait for the mail server.
+    const mailTo = () => received.find((each) => each.to.includes('newcomer@example.test'));
+    await eventually(() => expect(mailTo()).toBeDefined());
+    const mail = mailTo()!;
+    expect(mail.from).toBe('board@example.test');
+    expect(mail.message).toContain(`Subject: You are invited to Org ${org.slug} on TaskFlow`);
+    expect(quotedPrintable(mail.message)).toMatch(/https:\/\/board\.example\.test\/invite\?token=[\w-]+&email=newcomer%40example\.test/);
+  });
+
+  it('answers the invitation without waiting for a mail server that does not answer', async () => {
+    const silent = createServer(() => {}); // takes the connection, never greets
+    silent.listen(0, '127.0.0.1');
+    await once(silent, 'listening');
+    const port = (silent.address() as AddressInfo).port;
+    // A deadline shorter than the mailer's own wait for a greeting: were the answer to wait for the mail, it would be 503.
+    const waiting = await startServer({
+      DATABASE_URL: db.url,
+      SMTP_URL: `smtp://127.0.0.1:${port}`,
+      MAIL_FROM: 'board@example.test',
+      ANSWER_DEADLINE: '1s',
+    });
+    try {
+      const answer = await api(
+        waiting.url,
+        'POST',
+        `/orgs/${org.slug}/invites`,
+        { email: 'patient@example.test', role: 'member' },
+        owner.token,
+      );
+      expect(answer.status).toBe(202);
+    } finally {
+      await waiting.close();
+      silent.close();
+    }
   });
 
   it('keeps the invitation when the mail server is down, and answers it as usual', async () => {

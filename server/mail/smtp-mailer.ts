@@ -1,10 +1,7 @@
 import { createTransport } from 'nodemailer';
 import type { Mailer } from './mailer.js';
 
-/**
- * How long a mail may take at each step: an SMTP server that does not answer must not hold the
- * request that sends the mail past its deadline (`ANSWER_DEADLINE`).
- */
+/** How long a mail may take at each step: an SMTP server that does not answer is given up on, and logged. */
 const CONNECT_MS = 3000;
 const GREETING_MS = 3000;
 const SILENCE_MS = 5000;

@@ -65,8 +65,9 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
   }
   const link = `${ctx.config.publicUrl}/invite?token=${token}&email=${encodeURIComponent(email)}`;
   // The invitation stands whether or not its mail goes out (registering the address accepts it,
-  // and inviting again sends it again): a mail server that refuses or does not answer is logged.
-  await ctx.mailer
+  // and inviting again sends it again), and is answered without waiting for it: a mail server
+  // that is slow, refuses or does not answer is logged, and holds up no one.
+  void ctx.mailer
     .send({
       to: email,
       subject: `You are invited to ${outcome.orgName} on TaskFlow`,
