@@ -61,6 +61,8 @@ export const registerBody = z.strictObject({
   email: z.email().max(320),
   password: text().min(8).max(200),
   name: text().trim().min(1).max(200),
+  /** The token of an invitation's link: with REGISTRATION=invited, what lets an invited address register. */
+  inviteToken: text().min(1).max(200).optional(),
 });
 export const loginBody = z.strictObject({
   email: text().max(320),

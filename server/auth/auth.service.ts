@@ -20,14 +20,14 @@ export interface Session {
 /** Creates an account; every pending invitation for its email becomes a membership. */
 export async function register(
   ctx: AppContext,
-  input: { email: string; password: string; name: string },
+  input: { email: string; password: string; name: string; inviteToken?: string },
   from: { ip?: string | null; userAgent?: string | null } = {},
 ): Promise<Session> {
   const em = identityEm(ctx.orm);
   const email = input.email.toLowerCase();
   if (await em.count(User, { email })) throw conflict('an account with this email exists');
-  if (ctx.config.registration === 'invited' && !ctx.config.superAdminEmails.includes(email) && !(await isInvited(ctx, email)))
-    throw forbidden('accounts are made by invitation on this server: ask an organization admin to invite this address');
+  if (ctx.config.registration === 'invited' && !(await mayRegister(ctx, email, input.inviteToken)))
+    throw forbidden('accounts are made by invitation on this server: open the link of an invitation to this address');
   const user = em.create(User, {
     email,
     name: input.name,
@@ -44,6 +44,16 @@ export async function register(
   const principal = principalOf(user, ctx.config.superAdminEmails);
   await acceptPendingInvites(ctx, { principal, ...from }, user);
   return { token: ctx.tokens.sign(user.id), user: toUserJson(user) };
+}
+
+/**
+ * Where registration is by invitation: the token of a pending invitation to `email`, from its
+ * link; or, while the server has no account yet, an address of SUPER_ADMIN_EMAILS (the first
+ * account, of whoever sets the server up).
+ */
+async function mayRegister(ctx: AppContext, email: string, inviteToken: string | undefined): Promise<boolean> {
+  if (inviteToken && (await isInvited(ctx, email, inviteToken))) return true;
+  return ctx.config.superAdminEmails.includes(email) && (await identityEm(ctx.orm).count(User, {})) === 0;
 }
 
 /** Signs in. Failures are throttled per account and per IP; an unknown email costs and reads the same as a wrong password. */

@@ -82,7 +82,7 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
 /** The org's pending invitations (not accepted, not expired). */
 export function listInvites(ctx: AppContext, caller: Caller, slug: string): Promise<InviteJson[]> {
   return withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em }) => {
-    const invites = await em.find(Invite, { acceptedAt: null, expiresAt: { $gt: new Date() } }, { orderBy: { createdAt: 'asc' } });
+    const invites = await em.find(Invite, stillPending(), { orderBy: { createdAt: 'asc' } });
     return invites.map(toInviteJson);
   });
 }
@@ -97,14 +97,17 @@ export async function revokeInvite(ctx: AppContext, caller: Caller, slug: string
   });
 }
 
-/** Whether `email` (lower case) has a pending invitation, in any org: it may make an account where registration is by invitation. */
-export async function isInvited(ctx: AppContext, email: string): Promise<boolean> {
-  const pending = await identityEm(ctx.orm).count(
+/**
+ * Whether `token` is the link's token of a pending invitation to `email` (lower case), in any org:
+ * where registration is by invitation, what shows that whoever registers reads that mailbox.
+ */
+export async function isInvited(ctx: AppContext, email: string, token: string): Promise<boolean> {
+  const found = await identityEm(ctx.orm).count(
     Invite,
-    { email, acceptedAt: null, expiresAt: { $gt: new Date() } },
+    { email, tokenHash: hashToken(token), ...stillPending() },
     { filters: { tenant: false } },
   );
-  return pending > 0;
+  return found > 0;
 }
 
 /**
@@ -117,14 +120,14 @@ export async function isInvited(ctx: AppContext, email: string): Promise<boolean
 export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user: { id: string; email: string }): Promise<void> {
   const pending = await identityEm(ctx.orm).find(
     Invite,
-    { email: user.email, acceptedAt: null, expiresAt: { $gt: new Date() } },
+    { email: user.email, ...stillPending() },
     { filters: { tenant: false }, fields: ['org'] },
   );
   for (const orgId of new Set(pending.map((row) => row.org.id))) {
     const member = await inTenant(ctx.orm, orgId, async (em) => {
       const invites = await em.find(
         Invite,
-        { email: user.email, acceptedAt: null, expiresAt: { $gt: new Date() } },
+        { email: user.email, ...stillPending() },
         { orderBy: NEWEST_FIRST, lockMode: LockMode.PESSIMISTIC_WRITE },
       );
       if (invites.length === 0 || (await em.count(Membership, { user: user.id }))) return null;
@@ -146,6 +149,11 @@ export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user
       ctx.broadcaster.orgEvent(orgId, 'member.added', { member });
     }
   }
+}
+
+/** An invitation still pending: neither accepted nor expired. */
+function stillPending() {
+  return { acceptedAt: null, expiresAt: { $gt: new Date() } };
 }
 
 function hashToken(token: string): string {

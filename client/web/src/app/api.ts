@@ -46,7 +46,7 @@ const org = (slug: string) => `/orgs/${encodeURIComponent(slug)}`;
 
 /** The routes of DESIGN §6 the web board uses. */
 export const api = {
-  register: (input: { email: string; password: string; name: string }) =>
+  register: (input: { email: string; password: string; name: string; inviteToken?: string }) =>
     call<{ token: string; user: UserJson }>('POST', '/auth/register', input),
   login: (input: { email: string; password: string }) => call<{ token: string; user: UserJson }>('POST', '/auth/login', input),
   me: () => call<Me>('GET', '/me'),

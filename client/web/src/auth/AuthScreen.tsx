@@ -3,12 +3,14 @@ import { api } from '../app/api.js';
 import { session } from '../app/session.js';
 
 /**
- * Sign in, or create an account. An invitation link (`/invite?email=…`) opens on "create
- * account" with the invited email filled in: registering accepts the invitation.
+ * Sign in, or create an account. An invitation link (`/invite?token=…&email=…`) opens on "create
+ * account" with the invited email filled in: registering accepts the invitation (and sends its
+ * token, which a server where accounts are made by invitation asks for).
  */
 export function AuthScreen() {
   const params = new URLSearchParams(location.search);
   const invited = location.pathname === '/invite' ? params.get('email') : null;
+  const inviteToken = (invited && params.get('token')) || undefined;
   const [mode, setMode] = useState<'login' | 'register'>(invited ? 'register' : 'login');
   const [email, setEmail] = useState(invited ?? '');
   const [password, setPassword] = useState('');
@@ -21,7 +23,7 @@ export function AuthScreen() {
     setBusy(true);
     setError(null);
     try {
-      const answer = mode === 'login' ? await api.login({ email, password }) : await api.register({ email, password, name });
+      const answer = mode === 'login' ? await api.login({ email, password }) : await api.register({ email, password, name, inviteToken });
       session.signIn(answer.token);
     } catch (failure) {
       setError((failure as Error).message);
