@@ -26,8 +26,9 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
   // Commands issued while Redis is down fail after one reconnect attempt instead of piling up, and
   // those a Redis that stopped answering (a frozen host) never answers fail after a second: the
   // login throttle then counts in memory, and a broadcast stays on this node.
-  const pub = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS });
-  const sub = pub.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined });
+  // Named, so that Redis's CLIENT LIST tells a node's two links apart.
+  const pub = new Redis(url, { maxRetriesPerRequest: 1, commandTimeout: REDIS_COMMAND_TIMEOUT_MS, connectionName: 'taskflow-pub' });
+  const sub = pub.duplicate({ maxRetriesPerRequest: null, commandTimeout: undefined, connectionName: 'taskflow-sub' });
   const recovered: Array<() => void> = [];
   let warned = false;
   // The clients whose link closed since it was last ready: what was published meanwhile may be
