@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { ana, ben, boardPath, browser, createTask, db, newBoard, open, serverTitles, tabs, useAcmeBoard } from './e2e/acme-board.js';
+import { ana, ben, boardPath, browser, createTask, db, newBoard, open, org, serverTitles, tabs, useAcmeBoard } from './e2e/acme-board.js';
 import { BoardPage } from './e2e/board-page.js';
 import { signedInPage } from './e2e/browser.js';
 import { api } from './support/api.js';
+import { captureMail } from './support/governance.js';
 import { startServer } from './support/server.js';
 
 // A session in the browser: short-lived tokens refreshed, a refresh that fails for now, and the board on a phone.
@@ -116,5 +117,35 @@ describe('on a phone', () => {
     await expect.poll(scrolled).toBeGreaterThan(before + 100); // on to the next column
     expect(await page.locator('.card-overlay').count()).toBe(0);
     expect(await serverTitles(phone.id, phoneColumns.find((c) => c.name === 'To do')!.id)).toEqual(['Alpha', 'Bravo']);
+  });
+});
+
+describe("an invitation's link, where accounts are made by invitation", () => {
+  it('opens the sign-up form for the invited address, and the account it makes is in the org', async () => {
+    const capture = captureMail();
+    const invitedOnly = await startServer({ DATABASE_URL: db.url, REGISTRATION: 'invited' }, { mailer: capture.mailer });
+    const tab = await signedInPage(browser, null);
+    tabs.push(tab);
+    try {
+      const email = `newbie-${Date.now().toString(36)}@example.test`;
+      const invited = await api(invitedOnly.url, 'POST', `/orgs/${org.slug}/invites`, { email, role: 'member' }, ana.token);
+      expect(invited.status).toBe(202);
+      const link = new URL(/https?:\/\/\S+\/invite\?\S+/.exec(capture.mails.find((mail) => mail.to === email)!.text)![0]);
+      await tab.page.goto(`${invitedOnly.url}${link.pathname}${link.search}`);
+      const page = tab.page;
+      expect(await page.getByLabel('Email').inputValue()).toBe(email);
+      await page.getByLabel('Name').fill('Newbie');
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await expect.poll(() => page.getByRole('combobox', { name: 'Organization' }).locator('option').allInnerTexts()).toContain('Acme');
+      const account = await db.query<{ org_id: string; role: string }>(
+        'select m.org_id, m.role from memberships m join users u on u.id = m.user_id where u.email = $1',
+        [email],
+      );
+      expect(account).toEqual([{ org_id: org.id, role: 'member' }]);
+    } finally {
+      await tab.context.close();
+      await invitedOnly.close();
+    }
   });
 });
