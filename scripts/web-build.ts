@@ -8,15 +8,14 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
-const WEB = path.join(ROOT, 'client/web');
 /** Where the server looks for the web board (server/http/web.routes.ts). */
-export const WEB_DIST = path.join(WEB, 'dist');
+export const WEB_DIST = path.join(ROOT, 'client/web/dist');
 
-/** Whether the build is missing, or older than a file of the web board, the SDK or `shared/`. */
+/** Whether the build is missing, or older than a file of `client/` (the web board and the SDK) or `shared/`. */
 export function webBuildIsStale(): boolean {
   const built = path.join(WEB_DIST, 'index.html');
   if (!existsSync(built)) return true;
-  const sources = Math.max(newest(WEB), newest(path.join(ROOT, 'client')), newest(path.join(ROOT, 'shared')));
+  const sources = Math.max(newest(path.join(ROOT, 'client')), newest(path.join(ROOT, 'shared')));
   return statSync(built).mtimeMs < sources;
 }
 

@@ -119,7 +119,7 @@ export interface Config {
   /** Null means same origin only. */
   corsOrigins: string[] | null;
   superAdminEmails: string[];
-  /** Who may create an account: anyone (`open`), or only an address with a pending invitation or in `superAdminEmails` (`invited`). */
+  /** Who may create an account: anyone (`open`), or (`invited`) only with an invitation's token, or as the first account, by an address of `superAdminEmails`. */
   registration: 'open' | 'invited';
   /** Events per second per socket; 0 turns the limit off. */
   socketRateLimit: number;

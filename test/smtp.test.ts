@@ -45,15 +45,20 @@ beforeAll(async () => {
   smtp.listen(0, '127.0.0.1');
   await once(smtp.server, 'listening');
   const port = (smtp.server.address() as AddressInfo).port;
-  mailing = await startServer({
-    DATABASE_URL: db.url,
-    SMTP_URL: `smtp://127.0.0.1:${port}`,
-    MAIL_FROM: 'TaskFlow <board@example.test>',
-    PUBLIC_URL: 'https://board.example.test',
-  });
+  mailing = await mailingThrough(port, { MAIL_FROM: 'TaskFlow <board@example.test>', PUBLIC_URL: 'https://board.example.test' });
   owner = await registerUser(mailing.url, 'owner');
   org = await createOrg(mailing.url, owner);
 });
+
+/** A node of its own on the test's database, mailing through the SMTP server on `port`. */
+function mailingThrough(port: number, env: Record<string, string> = {}): Promise<RunningServer> {
+  return startServer({ DATABASE_URL: db.url, SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'board@example.test', ...env });
+}
+
+/** The org's owner invites `email` through `node`. */
+function invite(node: RunningServer, email: string, role: string) {
+  return api(node.url, 'POST', `/orgs/${org.slug}/invites`, { email, role }, owner.token);
+}
 
 afterAll(async () => {
   await mailing?.close();
@@ -63,13 +68,7 @@ afterAll(async () => {
 
 describe('invitation mail over SMTP', () => {
   it('sends the invited address a mail from MAIL_FROM with the link to accept it', async () => {
-    const answer = await api(
-      mailing.url,
-      'POST',
-      `/orgs/${org.slug}/invites`,
-      { email: 'Newcomer@Example.test', role: 'member' },
-      owner.token,
-    );
+    const answer = await invite(mailing, 'Newcomer@Example.test', 'member');
     expect(answer.status).toBe(202);
     // Sent after the answer, which does not wait for the mail server.
     const mailTo = () => received.find((each) => each.to.includes('newcomer@example.test'));
@@ -86,20 +85,9 @@ describe('invitation mail over SMTP', () => {
     await once(silent, 'listening');
     const port = (silent.address() as AddressInfo).port;
     // A deadline shorter than the mailer's own wait for a greeting: were the answer to wait for the mail, it would be 503.
-    const waiting = await startServer({
-      DATABASE_URL: db.url,
-      SMTP_URL: `smtp://127.0.0.1:${port}`,
-      MAIL_FROM: 'board@example.test',
-      ANSWER_DEADLINE: '1s',
-    });
+    const waiting = await mailingThrough(port, { ANSWER_DEADLINE: '1s' });
     try {
-      const answer = await api(
-        waiting.url,
-        'POST',
-        `/orgs/${org.slug}/invites`,
-        { email: 'patient@example.test', role: 'member' },
-        owner.token,
-      );
+      const answer = await invite(waiting, 'patient@example.test', 'member');
       expect(answer.status).toBe(202);
     } finally {
       await waiting.close();
@@ -109,15 +97,9 @@ describe('invitation mail over SMTP', () => {
 
   it('keeps the invitation when the mail server is down, and answers it as usual', async () => {
     const port = await freePort(); // nothing listens there
-    const unmailed = await startServer({ DATABASE_URL: db.url, SMTP_URL: `smtp://127.0.0.1:${port}`, MAIL_FROM: 'board@example.test' });
+    const unmailed = await mailingThrough(port);
     try {
-      const answer = await api(
-        unmailed.url,
-        'POST',
-        `/orgs/${org.slug}/invites`,
-        { email: 'later@example.test', role: 'viewer' },
-        owner.token,
-      );
+      const answer = await invite(unmailed, 'later@example.test', 'viewer');
       expect(answer.status).toBe(202);
       expect(answer.body.invite).toMatchObject({ email: 'later@example.test', role: 'viewer' });
       const pending = await api(unmailed.url, 'GET', `/orgs/${org.slug}/invites`, undefined, owner.token);
