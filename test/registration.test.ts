@@ -66,7 +66,10 @@ describe('registration by invitation', () => {
 
   it("lets an invited address register with its link's token, and joins it to the org that invited it", async () => {
     const { token } = await invite('newcomer@example.test');
-    expect((await register('newcomer@example.test')).status).toBe(403); // knowing the address is not enough
+    const guessed = await register('newcomer@example.test'); // knowing the address is not enough
+    expect(guessed.status).toBe(403);
+    // Nor does the refusal tell an outsider which org invited it.
+    for (const trace of [org.id, org.slug, 'Org ']) expect(JSON.stringify(guessed.body)).not.toContain(trace);
     expect((await register('newcomer@example.test', `${token}x`)).status).toBe(403);
     expect((await register('other@example.test', token)).status).toBe(403); // the token is the address's own
     const answer = await register('newcomer@example.test', token);
