@@ -271,7 +271,7 @@ describe('a task change on a shared board', () => {
 });
 
 describe("a board's snapshot", () => {
-  it('holds each task as its change answered it, awkward text and all, alike over a socket and over HTTP', async () => {
+  it('holds each task as its change answered it, awkward text and labels and all, alike over a socket and over HTTP', async () => {
     const awkward = [
       'a quote " a backslash \\ and a slash /',
       'a line\nbreak, a tab\t, a carriage return\r and a \u2028 line separator',
@@ -281,7 +281,14 @@ describe("a board's snapshot", () => {
     ];
     const tasks: TaskJson[] = [];
     for (const [i, text] of awkward.entries()) tasks.push(await create(`awkward ${i} ${text}`, { description: text }));
+    const labels: string[] = [];
+    for (const name of ['bug', 'urgent']) labels.push((await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name, color: '#d73a4a' }, alice.token)).body.id);
+    const [first, second] = labels.sort();
+    tasks.push(await create('two labels', { labelIds: [second, first] }), await create('one label', { labelIds: [second] }));
+    const relabelled = await ok(bobSocket, 'task:update', { taskId: tasks[0]!.id, patch: { labelIds: [first] } });
+    expect(tasks.at(-2)!.labelIds).toEqual([first, second]);
     const renamed = await ok(bobSocket, 'task:update', { taskId: tasks[0]!.id, patch: { title: `renamed ${awkward[3]}` } });
+    expect(renamed.task.labelIds).toEqual(relabelled.task.labelIds);
     tasks[0] = renamed.task;
 
     const board = await ok(aliceSocket, 'board:join', { projectId: project.id });

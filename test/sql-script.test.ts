@@ -60,11 +60,11 @@ describe('sql literals and prepared statements', () => {
     await expect(echo({ text: 'a\u0000b', list: [], at: new Date(), n: 1 })).rejects.toThrow(/NUL/);
   });
 
-  it('runs on connections that PostgreSQL ends after a minute idle in a transaction', async () => {
+  it('runs on connections that PostgreSQL ends after a minute idle in a transaction, and that compile no plan (JIT)', async () => {
     const rows = await withScriptConnection(database!.orm, (connection) =>
-      connection.run(sql`select current_setting('idle_in_transaction_session_timeout') as timeout`),
+      connection.run(sql`select current_setting('idle_in_transaction_session_timeout') as timeout, current_setting('jit') as jit`),
     );
-    expect(rows![0]).toEqual([{ timeout: '1min' }]);
+    expect(rows![0]).toEqual([{ timeout: '1min', jit: 'off' }]);
   });
 
   it('drops a connection whose statement could not be prepared, and the next caller is served', async () => {

@@ -7,7 +7,7 @@ import { inTenant, readInTenant, type Standing, type TenantRead } from '../db/te
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { rawJson, type Wire } from '../raw-json.js';
-import { boardTaskRows, boardTasksJson } from '../tasks/task-row.js';
+import { boardLabels, boardTaskRows, boardTasksJson } from '../tasks/task-row.js';
 
 /** A replay longer than this answers the snapshot instead, which is then cheaper to send. */
 export const MAX_REPLAY = 1000;
@@ -81,10 +81,10 @@ function eventsSince(projectId: string, orgId: string, sinceSeq: number): Tenant
 /**
  * The board in one statement, so its `seq`, columns and tasks come from one snapshot of the
  * database: a row a task, in byte order of position (a 1,000-task board is read, not managed),
- * the first also carrying the board's `seq` and the project and its columns as the database
- * writes their JSON (the one row, its task fields null, of a board without tasks). The tasks'
- * JSON is written here, from the rows (`boardTasksJson`). All of it goes to the client as it was
- * written (`rawJson`). It names the org as the tenant filter would, and row-level security holds
+ * the first also carrying the board's `seq`, the project and its columns as the database writes
+ * their JSON, and the tasks' labels (the one row, its task fields null, of a board without
+ * tasks). The tasks' JSON is written here, from the rows (`boardTasksJson`). All of it goes to
+ * the client as it was written (`rawJson`). It names the org as the tenant filter would, and row-level security holds
  * it too.
  */
 function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapshot>> {
@@ -95,6 +95,7 @@ function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapsh
          case when ${first} then (select coalesce(json_agg(c order by c.position collate "C"), '[]'::json)
             from (select id, project_id as "projectId", name, position, is_done as "isDone"
                     from board_columns where project_id = p.id and org_id = p."orgId") c)::text end as columns,
+         case when ${first} then ${boardLabels(sql`p.id`, sql`p."orgId"`)} end as labels,
          t.*
        from (select id, org_id as "orgId", name, description, status, seq from projects where id = ${projectId} and org_id = ${orgId}) p
        left join lateral (${boardTaskRows(sql`p.id`, sql`p."orgId"`)}) t on true
@@ -102,11 +103,11 @@ function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapsh
     read: (rows) => {
       const [row] = rows;
       if (!row) throw notFound('project');
-      const { seq, project, columns } = row as { seq: number; project: string; columns: string };
+      const { seq, project, columns, labels } = row as { seq: number; project: string; columns: string; labels: Record<string, string[]> };
       return {
         project: rawJson<ProjectJson>(project),
         columns: rawJson<ColumnJson[]>(columns),
-        tasks: boardTasksJson(row.id === null ? [] : rows),
+        tasks: boardTasksJson(row.id === null ? [] : rows, labels),
         seq,
       };
     },

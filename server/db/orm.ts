@@ -53,6 +53,10 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
       // A node that dies while its change waits for a board's row must not have the change
       // committed after it, with no one left to broadcast or answer it: PostgreSQL ends the
       // statement of a client that went away (checked every second, PostgreSQL 14 and later).
+      // No statement here runs long enough to repay JIT compilation, which PostgreSQL starts once
+      // a plan's estimated cost passes `jit_above_cost`: a board's snapshot, whose plan counts its
+      // first row's subqueries once a row, passes it once the tables have statistics, and a
+      // labelled 1,000-task board then took 25 ms instead of 10 (bench/FINDINGS.md).
       driverOptions: {
         acquireConnectionTimeout: 5000,
         connection: {
@@ -61,7 +65,7 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
           keepAliveInitialDelayMillis: KEEP_ALIVE_DELAY_MS,
           idle_in_transaction_session_timeout: IDLE_IN_TRANSACTION_MS,
           application_name: 'taskflow',
-          options: `-c client_connection_check_interval=${CLIENT_CHECK_MS}`,
+          options: `-c client_connection_check_interval=${CLIENT_CHECK_MS} -c jit=off`,
         },
         ...(log ? { log: { warn: log.warn, error: log.error, deprecate: log.warn, debug: () => {} } } : {}),
       },
