@@ -282,7 +282,8 @@ describe("a board's snapshot", () => {
     const tasks: TaskJson[] = [];
     for (const [i, text] of awkward.entries()) tasks.push(await create(`awkward ${i} ${text}`, { description: text }));
     const labels: string[] = [];
-    for (const name of ['bug', 'urgent']) labels.push((await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name, color: '#d73a4a' }, alice.token)).body.id);
+    for (const name of ['bug', 'urgent'])
+      labels.push((await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name, color: '#d73a4a' }, alice.token)).body.id);
     const [first, second] = labels.sort();
     tasks.push(await create('two labels', { labelIds: [second, first] }), await create('one label', { labelIds: [second] }));
     const relabelled = await ok(bobSocket, 'task:update', { taskId: tasks[0]!.id, patch: { labelIds: [first] } });
