@@ -56,7 +56,10 @@ export type TaskFlowClientEvents = {
   /**
    * The server revoked access: to an org (`removed`, `key_revoked`, `org_deleted`; the org's boards
    * are dropped), or the credential expired (`token_expired`, no org; with a token provider the
-   * client reconnects with a fresh token by itself, so this is no loss of access).
+   * client reconnects with a fresh token by itself, so this is no loss of access), or the user's
+   * sessions were ended (`signed_out`, no org: a password changed or reset, or the other sessions
+   * signed out; the client reconnects with the provider's token, which the server refuses if it
+   * was one of the ended sessions').
    */
   revoked: (payload: Parameters<ServerToClientEvents['access:revoked']>[0]) => void;
   /**

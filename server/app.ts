@@ -7,6 +7,7 @@ import { createLoginThrottle } from './auth/login-throttle.js';
 import { BoardQueue } from './board/board-queue.js';
 import { RunningChanges } from './board/running-changes.js';
 import { createInviteMailLimit } from './orgs/invite-mail-limit.js';
+import { createResetMailLimit } from './auth/reset-mail-limit.js';
 import { findLogged } from './board/board-change.js';
 import { BoardEventOrder } from './board/board-event-order.js';
 import { BoardLocator } from './board/board-target.js';
@@ -110,6 +111,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     mailer,
     loginThrottle: createLoginThrottle(redis?.client ?? null),
     inviteMailLimit: createInviteMailLimit(redis?.client ?? null),
+    resetMailLimit: createResetMailLimit(redis?.client ?? null),
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
     accountLanes: createAccountLanes(config.socketRateLimit),

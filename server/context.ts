@@ -1,3 +1,4 @@
+import type { ResetMailLimit } from './auth/reset-mail-limit.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AccessRevokedReason } from '../shared/events.js';
 import type { BoardEventJson } from '../shared/wire.js';
@@ -27,6 +28,12 @@ export interface Broadcaster {
    * org's rooms on every node and are sent `access:revoked`; a revoked key's sockets are closed.
    */
   revoke(who: RevokedParty, orgId: string, reason: AccessRevokedReason): void;
+  /**
+   * Ended sessions, after commit: the sockets of the user (or the one socket) signed in before
+   * their session version became `sessionVersion` are sent `access:revoked` (`signed_out`, no org)
+   * on every node, and closed.
+   */
+  endSessions(who: { userId: string } | { socketId: string }, sessionVersion: number): void;
 }
 
 export type RevokedParty = { userId: string } | { keyId: string } | { org: true } | { socketId: string };
@@ -41,6 +48,7 @@ export interface AppContext {
   mailer: Mailer;
   loginThrottle: LoginThrottle;
   inviteMailLimit: InviteMailLimit;
+  resetMailLimit: ResetMailLimit;
   locator: BoardLocator;
   boardQueue: BoardQueue;
   /** An account's socket events and HTTP requests, a few at a time on this node (`createAccountLanes`). */

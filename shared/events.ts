@@ -50,7 +50,7 @@ export interface ClientToServerEvents {
   'presence:update': (payload: PresenceUpdatePayload, ack: AckCallback<Record<string, never>>) => void;
 }
 
-export type AccessRevokedReason = 'removed' | 'key_revoked' | 'org_deleted' | 'token_expired';
+export type AccessRevokedReason = 'removed' | 'key_revoked' | 'org_deleted' | 'token_expired' | 'signed_out';
 
 export interface ServerToClientEvents {
   'board:event': (event: BoardEventJson) => void;

@@ -57,9 +57,12 @@ const clientMutationId = text().min(1).max(100);
 /** A task's labels, as a set: the ids of labels of the task's org. */
 const labelIds = z.array(id).max(20);
 
+/** A password to set: 8 to 200 characters. */
+const newPassword = text().min(8).max(200);
+
 export const registerBody = z.strictObject({
   email: z.email().max(320),
-  password: text().min(8).max(200),
+  password: newPassword,
   name: text().trim().min(1).max(200),
   /** The token of an invitation's link: with REGISTRATION=invited, what lets an invited address register. */
   inviteToken: text().min(1).max(200).optional(),
@@ -67,6 +70,18 @@ export const registerBody = z.strictObject({
 export const loginBody = z.strictObject({
   email: text().max(320),
   password: text().max(200),
+});
+export const changePasswordBody = z.strictObject({
+  currentPassword: text().max(200),
+  password: newPassword,
+});
+export const passwordResetBody = z.strictObject({
+  email: z.email().max(320),
+});
+export const resetPasswordBody = z.strictObject({
+  /** The token of the mailed link. */
+  token: text().min(1).max(200),
+  password: newPassword,
 });
 export const createOrgBody = z.strictObject({
   name: text().trim().min(1).max(200),

@@ -1,8 +1,22 @@
 import { describe, expect, it } from 'vitest';
-import { ana, ben, boardPath, browser, createTask, db, newBoard, open, org, serverTitles, tabs, useAcmeBoard } from './e2e/acme-board.js';
+import {
+  ana,
+  ben,
+  boardPath,
+  browser,
+  createTask,
+  db,
+  newBoard,
+  node,
+  open,
+  org,
+  serverTitles,
+  tabs,
+  useAcmeBoard,
+} from './e2e/acme-board.js';
 import { BoardPage } from './e2e/board-page.js';
 import { signedInPage } from './e2e/browser.js';
-import { api } from './support/api.js';
+import { addMember, api, registerUser } from './support/api.js';
 import { captureMail } from './support/governance.js';
 import { startServer } from './support/server.js';
 
@@ -147,5 +161,64 @@ describe("an invitation's link, where accounts are made by invitation", () => {
       await tab.context.close();
       await invitedOnly.close();
     }
+  });
+});
+
+describe('a forgotten password', () => {
+  it('mails a link whose page sets a new password and signs in; the old one no longer works', async () => {
+    const capture = captureMail();
+    const mailing = await startServer({ DATABASE_URL: db.url }, { mailer: capture.mailer });
+    const forgetful = await registerUser(mailing.url, 'forgetful');
+    const tab = await signedInPage(browser, null);
+    tabs.push(tab);
+    try {
+      const page = tab.page;
+      await page.goto(mailing.url);
+      await page.getByRole('button', { name: 'Forgot your password?' }).click();
+      await page.getByLabel('Email').fill(forgetful.email);
+      await page.getByRole('button', { name: 'Mail me a link' }).click();
+      await expect.poll(() => page.getByRole('status').innerText()).toContain('If an account has this address');
+      const link = new URL(/https?:\/\/\S+\/reset-password\?\S+/.exec(capture.mails.find((mail) => mail.to === forgetful.email)!.text)![0]);
+
+      await page.goto(`${mailing.url}${link.pathname}${link.search}`);
+      await page.getByLabel('New password', { exact: true }).fill('remembered at last');
+      await page.getByRole('button', { name: 'Set password' }).click();
+      await expect.poll(() => page.getByRole('heading', { level: 1 }).innerText()).toBe('Create your first organization');
+      const login = (password: string) => api(mailing.url, 'POST', '/auth/login', { email: forgetful.email, password });
+      expect((await login('correct horse battery')).status).toBe(401);
+      expect((await login('remembered at last')).status).toBe(200);
+    } finally {
+      await tab.context.close();
+      await mailing.close();
+    }
+  });
+});
+
+describe('the account page', () => {
+  it('changes the password: a tab of a session signed in before is signed out, this one carries on live', async () => {
+    const mover = await registerUser(node.url, 'mover');
+    await addMember(node.url, org, mover, 'member');
+    const laptop = await open(mover, boardPath());
+    const login = await api(node.url, 'POST', '/auth/login', { email: mover.email, password: 'correct horse battery' });
+    const phone = await signedInPage(browser, login.body.token);
+    tabs.push(phone);
+    await phone.page.goto(`${node.url}${boardPath()}`);
+    await new BoardPage(phone.page).waitLive();
+
+    await laptop.page.getByRole('link', { name: /^Your account/ }).click();
+    await laptop.page.getByLabel('Current password').fill('correct horse battery');
+    await laptop.page.getByLabel('New password', { exact: true }).fill('a better secret');
+    await laptop.page.getByRole('button', { name: 'Change password' }).click();
+    await laptop.page.getByText('Password changed.').waitFor();
+
+    // The phone's session was ended: its live connection closed, and it is back at sign-in.
+    await phone.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    // The laptop carries on, live with its fresh token.
+    await laptop.page.goto(`${node.url}${boardPath()}`);
+    const board = new BoardPage(laptop.page);
+    await board.waitLive();
+    await createTask('Made after the password change', 'To do');
+    await board.cardIn('To do', 'Made after the password change').waitFor();
+    expect(await laptop.page.getByRole('heading', { name: 'Sign in' }).count()).toBe(0);
   });
 });

@@ -1,4 +1,5 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { hashSecret, newSecret } from '../secret-hash.js';
 
 const KEY_PATTERN = /^tfk_([A-Za-z0-9]{12})_([A-Za-z0-9_-]{43,})$/;
 
@@ -11,7 +12,7 @@ export interface NewKey {
 /** A new key, `tfk_<prefix>_<secret>` with 32 random bytes of secret; only its hash is stored. */
 export function generateKey(): NewKey {
   const prefix = randomBytes(9).toString('base64url').replace(/[-_]/g, 'x').slice(0, 12);
-  const key = `tfk_${prefix}_${randomBytes(32).toString('base64url')}`;
+  const key = `tfk_${prefix}_${newSecret()}`;
   return { key, prefix, hash: hashKey(key) };
 }
 
@@ -20,10 +21,8 @@ export function keyPrefix(key: string): string | null {
   return KEY_PATTERN.exec(key)?.[1] ?? null;
 }
 
-/** SHA-256, hex: a high-entropy secret needs no slow hash. */
-export function hashKey(key: string): string {
-  return createHash('sha256').update(key).digest('hex');
-}
+/** What is stored of a key (`hashSecret`). */
+export const hashKey = hashSecret;
 
 /** Compares a presented key with a stored hash in constant time. */
 export function keyMatches(key: string, storedHash: string): boolean {

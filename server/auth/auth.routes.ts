@@ -1,7 +1,8 @@
 import type { FastifyInstance } from 'fastify';
-import { loginBody, registerBody } from '../../shared/schemas.js';
+import { changePasswordBody, loginBody, passwordResetBody, registerBody, resetPasswordBody } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
 import { authenticated, clientIp, OUTSIDE_LANE } from '../http/route-kit.js';
+import { changePassword, requestPasswordReset, resetPassword, signOutOthers } from './account.service.js';
 import { login, me, register } from './auth.service.js';
 import { requireUser } from './principal.js';
 
@@ -12,9 +13,21 @@ export function authRoutes(ctx: AppContext) {
       return reply.status(201).send(await register(ctx, registerBody.parse(request.body), from));
     });
     app.post('/auth/login', async (request) => login(ctx, loginBody.parse(request.body), clientIp(request)));
+    app.post('/auth/password-reset', async (request, reply) => {
+      await requestPasswordReset(ctx, passwordResetBody.parse(request.body).email, clientIp(request));
+      return reply.status(202).send({});
+    });
+    app.post('/auth/password-reset/confirm', async (request) => resetPassword(ctx, resetPasswordBody.parse(request.body)));
     authenticated(ctx, app, (scope) => {
-      scope.post('/auth/refresh', OUTSIDE_LANE, async (request) => ({ token: ctx.tokens.sign(requireUser(request.principal).userId) }));
+      scope.post('/auth/refresh', OUTSIDE_LANE, async (request) => {
+        const user = requireUser(request.principal);
+        return { token: ctx.tokens.sign(user.userId, user.sessionVersion) };
+      });
       scope.get('/me', async (request) => me(ctx, request.principal));
+      scope.post('/auth/password', async (request) =>
+        changePassword(ctx, request.principal, changePasswordBody.parse(request.body), clientIp(request)),
+      );
+      scope.post('/auth/sign-out-others', async (request) => signOutOthers(ctx, request.principal));
     });
   };
 }

@@ -10,7 +10,7 @@ import { Membership } from '../orgs/membership.entity.js';
 import { type IUser, User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
 import { hashPassword, verifyPassword } from './passwords.js';
-import { type Principal, requireUser } from './principal.js';
+import { type Principal, requireUser, type UserPrincipal } from './principal.js';
 
 export interface Session {
   token: string;
@@ -43,7 +43,7 @@ export async function register(
   }
   const principal = principalOf(user, ctx.config.superAdminEmails);
   await acceptPendingInvites(ctx, { principal, ...from }, user);
-  return { token: ctx.tokens.sign(user.id), user: toUserJson(user) };
+  return { token: ctx.tokens.sign(user.id, user.sessionVersion), user: toUserJson(user) };
 }
 
 /**
@@ -70,10 +70,14 @@ export async function login(ctx: AppContext, input: { email: string; password: s
   }
   if (!user || !valid) throw unauthorized('wrong email or password');
   await ctx.loginThrottle.succeeded(input.email, ip);
-  return { token: ctx.tokens.sign(user.id), user: toUserJson(user) };
+  return { token: ctx.tokens.sign(user.id, user.sessionVersion), user: toUserJson(user) };
 }
 
-/** The principal behind a token, and when the token expires (epoch seconds): the user must still exist. */
+/**
+ * The principal behind a token, and when the token expires (epoch seconds): the user must still
+ * exist, and the token be of their current session version (not signed before their sessions
+ * were ended: a password changed or reset, or a sign-out of the other sessions).
+ */
 export async function authenticateToken(
   ctx: AppContext,
   token: unknown,
@@ -81,18 +85,27 @@ export async function authenticateToken(
   const claims = ctx.tokens.verify(token);
   // A plain read, the user and the orgs they belong to in one statement: this runs on every
   // request and every socket handshake (whose socket joins those orgs' rooms).
-  const [user] = await readPlain<Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin'> & { orgIds: string[] }>(
+  const [user] = await readPlain<PrincipalFields & { orgIds: string[] }>(
     ctx.orm,
-    sql`select id, name, email, is_super_admin as "isSuperAdmin",
+    sql`select id, name, email, is_super_admin as "isSuperAdmin", session_version as "sessionVersion",
           array(select org_id from memberships where user_id = users.id) as "orgIds"
           from users where id = ${claims.sub}`,
   );
   if (!user) throw unauthorized('the account no longer exists');
+  if (user.sessionVersion !== claims.ver) throw unauthorized('this session was ended: sign in again');
   return { principal: principalOf(user, ctx.config.superAdminEmails), expiresAt: claims.exp, orgIds: user.orgIds };
 }
 
-export function principalOf(user: Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin'>, superAdminEmails: string[]): Principal {
-  return { kind: 'user', userId: user.id, name: user.name, isSuperAdmin: user.isSuperAdmin || superAdminEmails.includes(user.email) };
+type PrincipalFields = Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin' | 'sessionVersion'>;
+
+export function principalOf(user: PrincipalFields, superAdminEmails: string[]): UserPrincipal {
+  return {
+    kind: 'user',
+    userId: user.id,
+    name: user.name,
+    isSuperAdmin: user.isSuperAdmin || superAdminEmails.includes(user.email),
+    sessionVersion: user.sessionVersion,
+  };
 }
 
 export interface Me {

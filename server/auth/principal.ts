@@ -8,6 +8,8 @@ export interface UserPrincipal {
   userId: string;
   name: string;
   isSuperAdmin: boolean;
+  /** The user's session version its token carries: ending the user's sessions raises it (`account.service.ts`). */
+  sessionVersion: number;
 }
 
 /** A bot, from an API key: bound to the key's org, limited to the key's permissions. */

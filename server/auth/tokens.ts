@@ -6,11 +6,13 @@ import { unauthorized } from '../errors.js';
 export interface TokenClaims {
   sub: string;
   exp: number;
+  /** The user's session version when it was signed: a token of an earlier one was ended. Tokens from before versions have none (0). */
+  ver: number;
 }
 
 export interface Tokens {
-  /** A fresh HS256 access token for the user, valid for the configured lifetime. */
-  sign(userId: string): string;
+  /** A fresh HS256 access token for the user, of their session version, valid for the configured lifetime. */
+  sign(userId: string, sessionVersion: number): string;
   /** The claims of a valid token; UNAUTHORIZED for a missing, tampered, expired or unsigned one. */
   verify(token: unknown): TokenClaims;
 }
@@ -23,7 +25,7 @@ export async function registerTokens(app: FastifyInstance, secret: string, ttlSe
     verify: { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] },
   });
   return {
-    sign: (userId) => app.jwt.sign({ sub: userId }),
+    sign: (userId, sessionVersion) => app.jwt.sign({ sub: userId, ver: sessionVersion }),
     verify(token) {
       if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw unauthorized();
       let claims: Partial<TokenClaims>;
@@ -34,7 +36,9 @@ export async function registerTokens(app: FastifyInstance, secret: string, ttlSe
       }
       // A well-signed token names a user by id; any other subject is refused here, before it reaches a query.
       if (!entityId.safeParse(claims.sub).success || typeof claims.exp !== 'number') throw unauthorized('invalid token');
-      return claims as TokenClaims;
+      const ver = claims.ver ?? 0;
+      if (!Number.isSafeInteger(ver) || ver < 0) throw unauthorized('invalid token');
+      return { sub: claims.sub!, exp: claims.exp, ver };
     },
   };
 }

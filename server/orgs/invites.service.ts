@@ -1,4 +1,4 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Role } from '../../shared/roles.js';
@@ -9,6 +9,7 @@ import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { identityEm, inTenant } from '../db/tenant.js';
 import { conflict, notFound } from '../errors.js';
+import { hashSecret, newSecret } from '../secret-hash.js';
 import { User } from '../users/user.entity.js';
 import { type IInvite, Invite } from './invite.entity.js';
 import { Membership } from './membership.entity.js';
@@ -27,7 +28,7 @@ export type InviteOutcome = { member: MemberJson } | { invite: InviteJson };
  */
 export async function invite(ctx: AppContext, caller: Caller, slug: string, input: { email: string; role: Role }): Promise<InviteOutcome> {
   const email = input.email.toLowerCase();
-  const token = randomBytes(32).toString('base64url');
+  const token = newSecret();
   const outcome = await withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em, org, access }) => {
     requireOwnerFor(access, input.role);
     const user = await em.findOne(User, { email });
@@ -43,7 +44,7 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
     const row = await sendInvite(em, org.id, {
       email,
       role: input.role,
-      tokenHash: hashToken(token),
+      tokenHash: hashSecret(token),
       invitedById: invitedById(caller),
       expiresAt,
     });
@@ -104,7 +105,7 @@ export async function revokeInvite(ctx: AppContext, caller: Caller, slug: string
 export async function isInvited(ctx: AppContext, email: string, token: string): Promise<boolean> {
   const found = await identityEm(ctx.orm).count(
     Invite,
-    { email, tokenHash: hashToken(token), ...stillPending() },
+    { email, tokenHash: hashSecret(token), ...stillPending() },
     { filters: { tenant: false } },
   );
   return found > 0;
@@ -154,10 +155,6 @@ export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user
 /** An invitation still pending: neither accepted nor expired. */
 function stillPending() {
   return { acceptedAt: null, expiresAt: { $gt: new Date() } };
-}
-
-function hashToken(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }
 
 /** The invitation sent last first: the latest expiry (a renewal moves it), then the latest row. */

@@ -6,7 +6,7 @@ import { orgsOfRooms } from './rooms.js';
 import type { TaskFlowServer } from './types.js';
 
 /**
- * After a Redis outage, a kick (member removed, key revoked, org deleted) or a board event may
+ * After a Redis outage, a kick (member removed, key revoked, org deleted, sessions ended) or a board event may
  * have been lost on its way between nodes. When a node's link to Redis returns, it re-checks its
  * own sockets, then sends them their boards' latest events (`createOutageCatchUp`), and asks
  * every other node to do the same: only this node's link may have broken, and then the others
@@ -27,7 +27,7 @@ export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: Re
 
 /**
  * Re-reads from the database what each local socket may still see, and revokes the rest: an idle
- * socket must not keep hearing an org it no longer belongs to.
+ * socket must not keep hearing an org it no longer belongs to, nor a session its user ended.
  */
 export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<void> {
   try {
@@ -43,6 +43,11 @@ export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Prom
           ...sql`select user_id, org_id from memberships where user_id = any(${userIds}::uuid[])`.bound(),
         )
       : [];
+    const users = userIds.length
+      ? await connection.execute<Array<{ id: string; session_version: number }>>(
+          ...sql`select id, session_version from users where id = any(${userIds}::uuid[])`.bound(),
+        )
+      : [];
     const liveKeys = keyIds.length
       ? await connection.execute<Array<{ id: string }>>(
           ...sql`select id from api_keys
@@ -51,8 +56,14 @@ export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Prom
       : [];
     const member = new Set(memberships.map((m) => `${m.user_id}:${m.org_id}`));
     const live = new Set(liveKeys.map((k) => k.id));
+    const sessionVersions = new Map(users.map((user) => [user.id, user.session_version]));
     for (const socket of sockets) {
       const { principal } = socket.data;
+      const sessionVersion = principal.kind === 'user' ? (sessionVersions.get(principal.userId) ?? Infinity) : undefined;
+      if (principal.kind === 'user' && principal.sessionVersion !== sessionVersion) {
+        ctx.broadcaster.endSessions({ socketId: socket.id }, sessionVersion!);
+        continue;
+      }
       for (const orgId of orgsOf.get(socket)!) {
         if (principal.kind === 'user' && !member.has(`${principal.userId}:${orgId}`)) {
           ctx.broadcaster.revoke({ socketId: socket.id }, orgId, 'removed');

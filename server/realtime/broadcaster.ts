@@ -24,12 +24,18 @@ export function createBroadcaster(io: TaskFlowServer, revocations: Revocations, 
       io.in(userRoom(userId)).socketsJoin(orgRoom(orgId));
     },
     revoke(who, orgId, reason) {
-      const order: RevokeOrder = { room: revokedRoom(who, orgId), orgId, reason };
-      const forOneSocket = 'socketId' in who;
-      void revocations.apply(order, forOneSocket);
-      if (clustered && !forOneSocket) io.serverSideEmit('revoke', order);
+      send({ room: revokedRoom(who, orgId), orgId, reason }, 'socketId' in who);
+    },
+    endSessions(who, sessionVersion) {
+      const room = 'userId' in who ? userRoom(who.userId) : who.socketId;
+      send({ room, orgId: null, reason: 'signed_out', sessionVersion }, 'socketId' in who);
     },
   };
+
+  function send(order: RevokeOrder, forOneSocket: boolean): void {
+    void revocations.apply(order, forOneSocket);
+    if (clustered && !forOneSocket) io.serverSideEmit('revoke', order);
+  }
 }
 
 function revokedRoom(who: RevokedParty, orgId: string): string {

@@ -70,9 +70,11 @@ export class Revocations {
 /**
  * One socket leaves the org's room and its boards' rooms, is sent `access:revoked`, and is closed
  * if its key is dead. The boards it left hear the new presence. A socket already out of the org is
- * left alone, so an order applied twice is sent once.
+ * left alone, so an order applied twice is sent once. A socket of ended sessions is sent it and closed.
  */
-function revokeSocket(socket: LocalSocket, { orgId, reason }: RevokeOrder, presence: Presence): void {
+function revokeSocket(socket: LocalSocket, order: RevokeOrder, presence: Presence): void {
+  const { orgId, reason } = order;
+  if (orgId === null) return endSession(socket, order);
   const prefix = orgRoom(orgId);
   const left = [...socket.rooms].filter((joined) => joined === prefix || joined.startsWith(`${prefix}:`));
   if (left.length === 0 && !socket.data.orgIds.includes(orgId)) return;
@@ -86,4 +88,12 @@ function revokeSocket(socket: LocalSocket, { orgId, reason }: RevokeOrder, prese
   if (reason === 'key_revoked' || (principal.kind === 'bot' && principal.orgId === orgId))
     closeOnceAnswered(socket, () => socket.disconnect());
   for (const board of left) if (board !== prefix) presence.changed(board);
+}
+
+/** A socket signed in before its user's sessions were ended is told so and closed once its events under way are answered (its boards hear the new presence as it leaves). */
+function endSession(socket: LocalSocket, { reason, sessionVersion = Infinity }: RevokeOrder): void {
+  const { principal } = socket.data;
+  if (principal.kind !== 'user' || principal.sessionVersion >= sessionVersion || socket.data.closeWhenAnswered) return;
+  socket.emit('access:revoked', { orgId: null, reason });
+  closeOnceAnswered(socket, () => socket.disconnect());
 }

@@ -33,8 +33,11 @@ export interface InterServerEvents {
 export interface RevokeOrder {
   /** The room whose sockets lose access: a user's, a key's, or the org's. */
   room: string;
-  orgId: string;
+  /** The org they lose; null: their sessions were ended (`signed_out`), and the sockets are closed. */
+  orgId: string | null;
   reason: AccessRevokedReason;
+  /** For ended sessions: the user's session version now; sockets signed in with it are spared. */
+  sessionVersion?: number;
 }
 
 export type TaskFlowServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

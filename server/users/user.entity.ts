@@ -13,6 +13,11 @@ export const User = defineEntity({
     avatarUrl: p.string().length(2000).nullable(),
     emailVerified: p.boolean().default(false),
     isSuperAdmin: p.boolean().default(false),
+    /** The user's tokens carry it (`ver`); raising it ends every session signed in before (`account.service.ts`). */
+    sessionVersion: p.integer().default(0).hidden(),
+    /** SHA-256 of the token in the latest password-reset link, which the mail holds; null once used. */
+    passwordResetHash: p.string().length(64).nullable().unique(),
+    passwordResetExpiresAt: p.datetime().nullable(),
   },
 });
 export type IUser = InferEntity<typeof User>;

@@ -1,5 +1,7 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { AccountScreen } from '../auth/AccountScreen.js';
 import { AuthScreen } from '../auth/AuthScreen.js';
+import { ResetPasswordScreen } from '../auth/ResetPasswordScreen.js';
 import { BoardScreen } from '../board/BoardScreen.js';
 import { ErrorState } from '../common/ErrorState.js';
 import { Notices } from '../common/NoticeList.js';
@@ -19,9 +21,11 @@ const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set(['member.added', 'member.
 
 export function App() {
   const userId = useSignedInUserId();
+  // A reset link opens its own page, whoever is signed in: setting the password signs in as its account.
+  const resetting = matchRoute(usePath()).name === 'reset-password';
   return (
     <>
-      {userId ? <SignedIn userId={userId} /> : <AuthScreen />}
+      {resetting ? <ResetPasswordScreen /> : userId ? <SignedIn userId={userId} /> : <AuthScreen />}
       <Notices />
     </>
   );
@@ -53,7 +57,8 @@ function SignedIn({ userId }: { userId: string }) {
     const offs = [
       client.on('org', ({ type, data }) => MEMBERSHIP_EVENTS.has(type) && memberIdOf(data) === userId && again()),
       // Removed from an org: the kick may come before the org's `member.removed`, which then never reaches us.
-      client.on('revoked', ({ orgId }) => orgId && again()),
+      // Sessions ended (a password changed, here or elsewhere): the read signs out a token that was ended.
+      client.on('revoked', ({ orgId, reason }) => (orgId || reason === 'signed_out') && again()),
     ];
     return () => offs.forEach((off) => off());
   }, [client, userId, reloadMe]);
@@ -95,8 +100,9 @@ function Screen({
   client: ReturnType<typeof useLiveClient>;
   reloadMe: () => Promise<void>;
 }) {
-  if (route.name === 'home' || route.name === 'invite') return null;
+  if (route.name === 'home' || route.name === 'invite' || route.name === 'reset-password') return null;
   if (route.name === 'new-org') return <CreateOrgScreen first={me.memberships.length === 0} onCreated={reloadMe} />;
+  if (route.name === 'account') return <AccountScreen me={me} />;
   if (route.name === 'not-found') return <NotFound />;
   const membership = me.memberships.find((m) => m.org.slug === route.slug);
   if (!membership) {

@@ -19,14 +19,15 @@ export class ApiError extends Error {
 export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
   const signedIn = session.token() !== null;
   const headers: Record<string, string> = {};
-  if (signedIn) headers.authorization = `Bearer ${await session.freshToken()}`;
+  const token = signedIn ? await session.freshToken() : null;
+  if (token) headers.authorization = `Bearer ${token}`;
   if (body !== undefined) headers['content-type'] = 'application/json';
   const response = await fetch(`/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.text();
   const data: unknown = text ? JSON.parse(text) : undefined;
   if (!response.ok) {
     const error = (data as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
-    if (response.status === 401 && signedIn) session.signOut();
+    if (response.status === 401 && token) session.ended(token);
     throw new ApiError(response.status, error?.code ?? 'INTERNAL', error?.message ?? response.statusText, error?.details);
   }
   return data as T;
@@ -50,6 +51,12 @@ export const api = {
     call<{ token: string; user: UserJson }>('POST', '/auth/register', input),
   login: (input: { email: string; password: string }) => call<{ token: string; user: UserJson }>('POST', '/auth/login', input),
   me: () => call<Me>('GET', '/me'),
+  changePassword: (input: { currentPassword: string; password: string }) =>
+    call<{ token: string; user: UserJson }>('POST', '/auth/password', input),
+  signOutOthers: () => call<{ token: string }>('POST', '/auth/sign-out-others'),
+  requestPasswordReset: (email: string) => call<object>('POST', '/auth/password-reset', { email }),
+  resetPassword: (input: { token: string; password: string }) =>
+    call<{ token: string; user: UserJson }>('POST', '/auth/password-reset/confirm', input),
   createOrg: (input: { name: string; slug?: string }) => call<{ org: OrgJson; role: Role }>('POST', '/orgs', input),
 
   projects: (slug: string) => call<ProjectJson[]>('GET', `${org(slug)}/projects`),

@@ -27,6 +27,8 @@ export function usePath(): string {
 export type Route =
   | { name: 'home' }
   | { name: 'invite' }
+  | { name: 'account' }
+  | { name: 'reset-password' }
   | { name: 'new-org' }
   | { name: 'projects'; slug: string }
   | { name: 'members'; slug: string }
@@ -37,7 +39,7 @@ export type Route =
 export function matchRoute(path: string): Route {
   const parts = path.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { name: 'home' };
-  if (parts.length === 1 && parts[0] === 'invite') return { name: 'invite' };
+  if (parts.length === 1 && (parts[0] === 'invite' || parts[0] === 'account' || parts[0] === 'reset-password')) return { name: parts[0] };
   if (parts[0] !== 'orgs' || parts.length < 2) return { name: 'not-found' };
   if (parts.length === 2) return parts[1] === 'new' ? { name: 'new-org' } : { name: 'projects', slug: parts[1]! };
   if (parts.length === 3 && parts[2] === 'members') return { name: 'members', slug: parts[1]! };
@@ -50,6 +52,7 @@ export const paths = {
   members: (slug: string) => `/orgs/${encodeURIComponent(slug)}/members`,
   board: (slug: string, projectId: string) => `/orgs/${encodeURIComponent(slug)}/projects/${projectId}`,
   newOrg: () => '/orgs/new',
+  account: () => '/account',
 };
 
 /** A link that navigates in the app (a modified click still opens a new tab). */

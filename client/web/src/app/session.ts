@@ -87,6 +87,14 @@ export const session = {
     notify();
   },
 
+  /**
+   * The server refused `token` (401): signs out, unless the session holds another token by now (a
+   * refresh, or a password changed in this tab or another, whose answer came meanwhile).
+   */
+  ended(token: string): void {
+    if (localStorage.getItem(TOKEN_KEY) === token) session.signOut();
+  },
+
   subscribe(listener: Listener): () => void {
     listeners.add(listener);
     return () => listeners.delete(listener);
@@ -101,7 +109,7 @@ export const session = {
       .then(
         async (response) => {
           if (response.status === 401) {
-            session.signOut();
+            session.ended(token);
             throw new Error('the session ended; sign in again');
           }
           if (!response.ok) {

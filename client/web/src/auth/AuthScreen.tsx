@@ -3,7 +3,7 @@ import { api } from '../app/api.js';
 import { session } from '../app/session.js';
 
 /**
- * Sign in, or create an account. An invitation link (`/invite?token=…&email=…`) opens on "create
+ * Sign in, create an account, or ask for a password-reset link. An invitation link (`/invite?token=…&email=…`) opens on "create
  * account" with the invited email filled in: registering accepts the invitation (and sends its
  * token, which a server where accounts are made by invitation asks for).
  */
@@ -11,12 +11,25 @@ export function AuthScreen() {
   const params = new URLSearchParams(location.search);
   const invited = location.pathname === '/invite' ? params.get('email') : null;
   const inviteToken = (invited && params.get('token')) || undefined;
-  const [mode, setMode] = useState<'login' | 'register'>(invited ? 'register' : 'login');
+  const [mode, setMode] = useState<'login' | 'register' | 'forgot'>(invited ? 'register' : 'login');
   const [email, setEmail] = useState(invited ?? '');
   const [password, setPassword] = useState('');
   const [name, setName] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
+  const [mailed, setMailed] = useState(false);
+
+  if (mode === 'forgot') {
+    return (
+      <ForgotPassword
+        email={email}
+        onEmail={setEmail}
+        mailed={mailed}
+        onMailed={() => setMailed(true)}
+        onBack={() => (setMode('login'), setMailed(false), setError(null))}
+      />
+    );
+  }
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -68,6 +81,69 @@ export function AuthScreen() {
         </button>
         <button type="button" className="link-button" onClick={() => (setMode(mode === 'login' ? 'register' : 'login'), setError(null))}>
           {mode === 'login' ? 'New here? Create an account' : 'Have an account? Sign in'}
+        </button>
+        {mode === 'login' && (
+          <button type="button" className="link-button" onClick={() => (setMode('forgot'), setError(null))}>
+            Forgot your password?
+          </button>
+        )}
+      </form>
+    </main>
+  );
+}
+
+/** Asks for a reset link to the address: the answer is the same whether it has an account or not. */
+function ForgotPassword(props: {
+  email: string;
+  onEmail: (email: string) => void;
+  mailed: boolean;
+  onMailed: () => void;
+  onBack: () => void;
+}) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  async function submit(event: FormEvent) {
+    event.preventDefault();
+    setBusy(true);
+    setError(null);
+    try {
+      await api.requestPasswordReset(props.email);
+      props.onMailed();
+    } catch (failure) {
+      setError((failure as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <main className="auth">
+      <form className="auth-card" onSubmit={submit} aria-labelledby="forgot-title">
+        <h1 className="brand brand-large">TaskFlow</h1>
+        <h2 id="forgot-title">Reset your password</h2>
+        {props.mailed ? (
+          <p className="hint" role="status">
+            If an account has this address, a link to set a new password is on its way. It works once, for an hour.
+          </p>
+        ) : (
+          <>
+            <label>
+              Email
+              <input type="email" value={props.email} onChange={(e) => props.onEmail(e.target.value)} autoComplete="email" required />
+            </label>
+            {error && (
+              <p className="form-error" role="alert">
+                {error}
+              </p>
+            )}
+            <button type="submit" className="primary" disabled={busy}>
+              Mail me a link
+            </button>
+          </>
+        )}
+        <button type="button" className="link-button" onClick={props.onBack}>
+          Back to sign in
         </button>
       </form>
     </main>

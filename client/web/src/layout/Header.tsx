@@ -22,10 +22,10 @@ export function Header({ me, slug, state }: { me: Me; slug: string | null; state
       )}
       <div className="header-end">
         <ConnectionBadge state={state} />
-        <span className="me">
+        <Link to={paths.account()} className="me" aria-label={`Your account (${me.user.name})`}>
           <Avatar id={me.user.id} name={me.user.name} size="sm" />
           <span className="me-name">{me.user.name}</span>
-        </span>
+        </Link>
         <button type="button" className="link-button" onClick={() => session.signOut()}>
           Sign out
         </button>
