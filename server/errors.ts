@@ -22,13 +22,14 @@ export class AccessLost extends DomainError {
   constructor(
     refusal: DomainError,
     readonly orgId: string,
-    readonly reason: 'removed' | 'key_revoked',
+    readonly reason: 'removed' | 'key_revoked' | 'signed_out',
   ) {
     super(refusal.code, refusal.message, refusal.details);
   }
 }
 
 export const notFound = (what: string) => new DomainError('NOT_FOUND', `${what} not found`);
+export const sessionEnded = () => new DomainError('UNAUTHORIZED', 'this session was ended: sign in again');
 export const forbidden = (message = 'not allowed') => new DomainError('FORBIDDEN', message);
 export const notAMember = () => forbidden('not a member of this organization');
 export const invalid = (message: string, details?: unknown) => new DomainError('VALIDATION_FAILED', message, details);

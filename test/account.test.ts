@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createKey } from './support/governance.js';
 import { httpStatus, startRedis } from './support/processes.js';
-import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
 import { useTwoNodes } from './support/two-nodes.js';
 
 // A user's own account: changing the password, and signing out the other sessions, end every
@@ -130,6 +130,18 @@ describe('changing the password', () => {
 });
 
 describe('signing out the other sessions', () => {
+  it("lets only one of several sent at once with one token through: a stolen token cannot outlast its owner's sign-out", async () => {
+    const user = await member('raced');
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, (_, i) => api(i % 2 ? n2() : n1(), 'POST', '/auth/sign-out-others', undefined, user.token)),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 401, 401, 401, 401]);
+    const [winner] = answers.filter((answer) => answer.status === 200);
+    expect((await me(n1(), winner!.body.token)).status).toBe(200);
+    const changed = await api(n1(), 'POST', '/auth/password', { currentPassword: PASSWORD, password: 'not for the thief' }, user.token);
+    expect(changed.status).toBe(401);
+  });
+
   it('ends every session but the fresh one it answers, sockets closed', async () => {
     const user = await member('lost-laptop');
     const laptop = watch(await connect(n2(), { token: user.otherDevice }));
@@ -151,16 +163,30 @@ describe('ended sessions while Redis is down', () => {
     if (!cluster.redis.running()) cluster.redis = await startRedis(cluster.redis.port);
   });
 
-  it('closes, once Redis returns, a socket on the other node whose session was ended and whose kick was lost', async () => {
+  it('refuses the next event of, and closes, a socket whose session was ended and whose kick was lost; an idle one once Redis returns', async () => {
     const user = await member('outage');
     const socket = await connect(n2(), { token: user.otherDevice });
     await ok(socket, 'board:join', { projectId: board.project.id });
     const state = watch(socket);
+    const active = await connect(n2(), { token: user.otherDevice });
+    await ok(active, 'board:join', { projectId: board.project.id });
+    const activeState = watch(active);
     await cluster.redis.kill();
     for (const node of [cluster.node1, cluster.node2])
       await eventually(async () => expect(await httpStatus(`${node.url}/readyz`)).toBe(503), 10_000);
     // Ended in the database, as a password change on another node would, with no kick that could travel.
     await cluster.db.query('update users set session_version = session_version + 1 where id = $1', [user.user.id]);
+    const tasks = () => cluster.db.query('select 1 from tasks where title = $1', ['after the end']);
+    const refused = await request(active, 'task:create', {
+      projectId: board.project.id,
+      columnId: board.columns[0]!.id,
+      title: 'after the end',
+    });
+    expect(refused).toEqual({ ok: false, error: { code: 'UNAUTHORIZED', message: 'this session was ended: sign in again' } });
+    expect(await tasks()).toEqual([]);
+    await eventually(() => expect(activeState.disconnected).toBe(true));
+    expect(activeState.seen).toContainEqual({ event: 'access:revoked', payload: { orgId: null, reason: 'signed_out' } });
+    expect(state.disconnected).toBe(false);
 
     const revoked = nextEvent(socket, 'access:revoked', () => true, 20_000);
     cluster.redis = await startRedis(cluster.redis.port);

@@ -33,7 +33,7 @@ const mailsTo = (email: string) => capture.mails.filter((mail) => mail.to === em
 /** The token of the link in the latest reset mail to `email`. */
 function linkToken(email: string): string {
   const text = mailsTo(email).at(-1)?.text ?? '';
-  const link = text.match(/https:\/\/board\.example\.test\/reset-password\?token=([\w-]+)/);
+  const link = text.match(/https:\/\/board\.example\.test\/reset-password#token=([\w-]+)/);
   if (!link) throw new Error(`no reset link mailed to ${email}: ${text}`);
   return link[1]!;
 }
@@ -95,6 +95,14 @@ describe('a password reset', () => {
     expect(mailsTo(flooded.email)).toHaveLength(3);
     // The last link mailed still works: a held-back request replaced nothing.
     expect((await confirm(linkToken(flooded.email), 'after the flood')).status).toBe(200);
+  });
+
+  it('keeps a pending link working through a sign-out of the other sessions', async () => {
+    const careful = await registerUser(node.url, 'careful');
+    await askReset(careful.email);
+    const signedOut = await api(node.url, 'POST', '/auth/sign-out-others', undefined, careful.token);
+    expect(signedOut.status).toBe(200);
+    expect((await confirm(linkToken(careful.email), 'set after the sign-out')).status).toBe(200);
   });
 
   it('refuses a made-up token and a short password, changing nothing', async () => {

@@ -1,7 +1,7 @@
 import type { AppContext } from '../context.js';
 import { sql, type Sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
-import { forbidden } from '../errors.js';
+import { forbidden, sessionEnded } from '../errors.js';
 import { hashSecret, newSecret } from '../secret-hash.js';
 import { User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
@@ -15,7 +15,8 @@ export const RESET_LINK_TTL_SECONDS = 60 * 60;
 /**
  * Changes the caller's password, given the current one (its failures are throttled as failed
  * logins are, so a stolen token cannot be used to guess it). Ends every session signed in before,
- * this one's too, and answers a fresh token for the caller.
+ * this one's too, and answers a fresh token for the caller. Only if nothing changed meanwhile:
+ * a session ended, or the password set, since the caller's token was checked is refused (401).
  */
 export async function changePassword(
   ctx: AppContext,
@@ -23,8 +24,9 @@ export async function changePassword(
   input: { currentPassword: string; password: string },
   ip: string,
 ): Promise<Session> {
-  const { userId } = requireUser(caller);
-  const user = await identityEm(ctx.orm).findOneOrFail(User, userId);
+  const { userId, sessionVersion } = requireUser(caller);
+  const user = await identityEm(ctx.orm).findOne(User, { id: userId, sessionVersion });
+  if (!user) throw sessionEnded();
   await ctx.loginThrottle.attempt(user.email, ip);
   let valid: boolean;
   try {
@@ -36,23 +38,33 @@ export async function changePassword(
   // Not 401: the caller's session is fine, only the password they typed is not.
   if (!valid) throw forbidden('the current password is wrong');
   await ctx.loginThrottle.succeeded(user.email, ip);
-  const session = await endSessions(ctx, sql`id = ${userId}`, await hashPassword(input.password));
-  if (!session) throw forbidden('the account no longer exists');
+  const passwordHash = await hashPassword(input.password);
+  const session = await endSessions(
+    ctx,
+    sql`id = ${userId} and session_version = ${sessionVersion} and password_hash = ${user.passwordHash}`,
+    passwordHash,
+  );
+  if (!session) throw sessionEnded();
   return session;
 }
 
-/** Ends every other session of the caller (a device lost, a token leaked): answers a fresh token for this one. */
+/**
+ * Ends every other session of the caller (a device lost, a token leaked): answers a fresh token
+ * for this one. A caller whose own session was ended meanwhile is refused (401), so a stolen
+ * token cannot outlast its owner's sign-out by asking at the same moment.
+ */
 export async function signOutOthers(ctx: AppContext, caller: Principal): Promise<{ token: string }> {
-  const { userId } = requireUser(caller);
-  const session = await endSessions(ctx, sql`id = ${userId}`, null);
-  if (!session) throw forbidden('the account no longer exists');
+  const { userId, sessionVersion } = requireUser(caller);
+  const session = await endSessions(ctx, sql`id = ${userId} and session_version = ${sessionVersion}`, null);
+  if (!session) throw sessionEnded();
   return { token: session.token };
 }
 
 /**
  * Mails a link that sets a new password to the address, where it has an account and was not
  * mailed enough this hour (`ResetMailLimit`). The caller learns neither: the answer is the same,
- * and the mail goes out in the background. The link replaces any earlier one of the account.
+ * and the mail goes out in the background. The link replaces any earlier one of the account. Its
+ * token is in the link's fragment, which a browser does not send, so no request log holds it.
  */
 export async function requestPasswordReset(ctx: AppContext, email: string, ip: string): Promise<void> {
   const address = email.toLowerCase();
@@ -67,34 +79,34 @@ export async function requestPasswordReset(ctx: AppContext, email: string, ip: s
               where email = ${address} returning id`.bound(),
     );
   if (!user) return;
-  const link = `${ctx.config.publicUrl}/reset-password?token=${token}`;
   void ctx.mailer
     .send({
       to: address,
       subject: 'Reset your TaskFlow password',
-      text: `Someone, we hope you, asked to reset the password of your TaskFlow account.\nSet a new one here: ${link}\nThe link works once, until ${expiresAt.toISOString()}. If you did not ask for it, ignore this mail: your password stays as it is.`,
+      text: `Someone, we hope you, asked to reset the password of your TaskFlow account.\nSet a new one here: ${ctx.config.publicUrl}/reset-password#token=${token}\nThe link works once, until ${expiresAt.toISOString()}. If you did not ask for it, ignore this mail: your password stays as it is.`,
     })
     .catch((error: unknown) => ctx.log.error({ err: error, userId: user.id }, 'password-reset mail not sent'));
 }
 
 /**
  * Sets a new password with the token of the account's latest reset link, once and before it
- * expires. Ends every session signed in before, and signs in.
+ * expires. Ends every session signed in before, and signs in. The link is checked before the
+ * new password is hashed, so a made-up token costs no hash.
  */
 export async function resetPassword(ctx: AppContext, input: { token: string; password: string }): Promise<Session> {
-  const session = await endSessions(
-    ctx,
-    sql`password_reset_hash = ${hashSecret(input.token)} and password_reset_expires_at > now()`,
-    await hashPassword(input.password),
-  );
+  const link = sql`password_reset_hash = ${hashSecret(input.token)} and password_reset_expires_at > now()`;
+  const [found] = await identityEm(ctx.orm)
+    .getConnection()
+    .execute<Array<{ id: string }>>(...sql`select id from users where ${link}`.bound());
+  const session = found && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, await hashPassword(input.password)));
   if (!session) throw forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
   return session;
 }
 
 /**
  * In one statement, for the user `which` names: raises their session version (every token signed
- * before is refused from then on, over HTTP and at a socket's handshake), sets the password to
- * `passwordHash` where one is given, and spends any reset link. Then their sockets signed in
+ * before is refused from then on, over HTTP, at a socket's handshake and on its next event), and,
+ * with `passwordHash`, sets the password and spends any reset link. Then their sockets signed in
  * before are closed on every node. Answers a session of the new version; null if no user matched.
  */
 async function endSessions(ctx: AppContext, which: Sql, passwordHash: string | null): Promise<Session | null> {
@@ -102,7 +114,8 @@ async function endSessions(ctx: AppContext, which: Sql, passwordHash: string | n
     .getConnection()
     .execute<Array<{ id: string; email: string; name: string; avatar_url: string | null; session_version: number }>>(
       ...sql`update users set session_version = session_version + 1, password_hash = coalesce(${passwordHash}, password_hash),
-                password_reset_hash = null, password_reset_expires_at = null
+                password_reset_hash = case when ${passwordHash}::text is null then password_reset_hash end,
+                password_reset_expires_at = case when ${passwordHash}::text is null then password_reset_expires_at end
               where ${which} returning id, email, name, avatar_url, session_version`.bound(),
     );
   if (!user) return null;

@@ -4,7 +4,7 @@ import type { OrgJson, UserJson } from '../../shared/wire.js';
 import type { AppContext } from '../context.js';
 import { readPlain, sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
-import { conflict, forbidden, unauthorized } from '../errors.js';
+import { conflict, forbidden, sessionEnded, unauthorized } from '../errors.js';
 import { acceptPendingInvites, isInvited } from '../orgs/invites.service.js';
 import { Membership } from '../orgs/membership.entity.js';
 import { type IUser, User } from '../users/user.entity.js';
@@ -92,7 +92,7 @@ export async function authenticateToken(
           from users where id = ${claims.sub}`,
   );
   if (!user) throw unauthorized('the account no longer exists');
-  if (user.sessionVersion !== claims.ver) throw unauthorized('this session was ended: sign in again');
+  if (user.sessionVersion !== claims.ver) throw sessionEnded();
   return { principal: principalOf(user, ctx.config.superAdminEmails), expiresAt: claims.exp, orgIds: user.orgIds };
 }
 

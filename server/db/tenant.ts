@@ -1,12 +1,12 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type ApiKeyPermission, type Capability, KEY_PERMISSION, ROLES, type Role, roleCan } from '../../shared/roles.js';
-import type { Principal } from '../auth/principal.js';
+import type { Principal, UserPrincipal } from '../auth/principal.js';
 import type { Orm } from './orm.js';
 import { type Sql, sql, withScriptConnection } from './sql-script.js';
 
 /** What the database says of a principal in an org, read as the tenant transaction opens. */
 export type Standing =
-  | { kind: 'user'; role: Role | null }
+  | { kind: 'user'; role: Role | null; sessionEnded: boolean }
   | { kind: 'bot'; key: { revoked: boolean; permissions: ApiKeyPermission[] } | null }
   | { kind: 'none' };
 
@@ -19,9 +19,14 @@ function roleIn(orgId: string, userId: string): Sql {
   return sql`(select role from memberships where org_id = ${orgId} and user_id = ${userId})`;
 }
 
+/** Whether the user's session is still the one their token was signed in (not ended since: `account.service.ts`). */
+function sessionStands(principal: UserPrincipal): Sql {
+  return sql`exists (select 1 from users where id = ${principal.userId} and session_version = ${principal.sessionVersion})`;
+}
+
 /** The principal's standing in the org, as a select list for `standingOf`. */
 function standingColumn(orgId: string, principal: Principal): Sql {
-  if (principal.kind === 'user') return sql`${roleIn(orgId, principal.userId)} as role`;
+  if (principal.kind === 'user') return sql`${roleIn(orgId, principal.userId)} as role, ${sessionStands(principal)} as "sessionStands"`;
   return sql`(select json_build_object('revoked', not (${LIVE_KEY}), 'permissions', permissions)
       from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key`;
 }
@@ -45,7 +50,8 @@ function openTenant(orgId: string, principal?: Principal): Sql {
 /** The principal's standing, from the row of a statement that selected `standingColumn`. */
 function standingOf(row: Record<string, unknown> | undefined, principal?: Principal): Standing {
   if (!principal) return { kind: 'none' };
-  if (principal.kind === 'user') return { kind: 'user', role: (row?.role as Role | null | undefined) ?? null };
+  if (principal.kind === 'user')
+    return { kind: 'user', role: (row?.role as Role | null | undefined) ?? null, sessionEnded: row?.sessionStands === false };
   return { kind: 'bot', key: (row?.key as { revoked: boolean; permissions: ApiKeyPermission[] } | null | undefined) ?? null };
 }
 
@@ -56,7 +62,7 @@ function standingOf(row: Record<string, unknown> | undefined, principal?: Princi
 export function holds(principal: Principal, orgId: string, capability: Capability): Sql {
   if (principal.kind === 'user') {
     const roles = ROLES.filter((role) => roleCan(role, capability));
-    return sql`${roleIn(orgId, principal.userId)} = any(${roles})`;
+    return sql`${roleIn(orgId, principal.userId)} = any(${roles}) and ${sessionStands(principal)}`;
   }
   const needed = KEY_PERMISSION[capability];
   if (!needed || principal.orgId !== orgId) return sql`false`;

@@ -1,7 +1,7 @@
 import { type Capability, KEY_PERMISSION, type Role, roleCan } from '../../shared/roles.js';
 import type { Principal } from '../auth/principal.js';
 import type { Standing } from '../db/tenant.js';
-import { AccessLost, DomainError, forbidden } from '../errors.js';
+import { AccessLost, DomainError, forbidden, sessionEnded } from '../errors.js';
 
 /** What a principal may be inside an org: a member with a role, or a bot of the org. */
 export type Access = { kind: 'user'; role: Role } | { kind: 'bot' };
@@ -28,6 +28,7 @@ export function authorize(
     if (!needed || !key.permissions.includes(needed)) throw forbidden(needed ? `the API key lacks ${needed}` : 'an API key cannot do this');
     return { kind: 'bot' };
   }
+  if (standing.kind === 'user' && standing.sessionEnded) throw new AccessLost(sessionEnded(), orgId, 'signed_out');
   const role = standing.kind === 'user' ? standing.role : null;
   if (!role) throw new AccessLost(outsider(), orgId, 'removed');
   if (!roleCan(role, capability)) throw forbidden(`the ${role} role may not do this`);

@@ -104,7 +104,14 @@ export function serveEvents(
           }, deadlineMs);
         });
         // An event that waited in its principal's lane past the deadline was answered: it does not run.
-        const revoke = (lost?: AccessLost) => lost && ctx.broadcaster.revoke({ socketId: socket.id }, lost.orgId, lost.reason);
+        const revoke = (lost?: AccessLost) => {
+          if (!lost) return;
+          const { principal } = socket.data;
+          // A session ended while its kick was lost: the socket is told so and closed.
+          if (lost.reason === 'signed_out' && principal.kind === 'user')
+            ctx.broadcaster.endSessions({ socketId: socket.id }, principal.sessionVersion + 1);
+          else if (lost.reason !== 'signed_out') ctx.broadcaster.revoke({ socketId: socket.id }, lost.orgId, lost.reason);
+        };
         const run = async () => {
           if (expired) return late;
           const answered = await answer(socket, event, handler, args.length > 2 ? args[1] : undefined);

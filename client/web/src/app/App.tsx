@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import { TaskFlowError } from '../../../index.js';
 import { AccountScreen } from '../auth/AccountScreen.js';
 import { AuthScreen } from '../auth/AuthScreen.js';
 import { ResetPasswordScreen } from '../auth/ResetPasswordScreen.js';
@@ -59,6 +60,8 @@ function SignedIn({ userId }: { userId: string }) {
       // Removed from an org: the kick may come before the org's `member.removed`, which then never reaches us.
       // Sessions ended (a password changed, here or elsewhere): the read signs out a token that was ended.
       client.on('revoked', ({ orgId, reason }) => (orgId || reason === 'signed_out') && again()),
+      // A token refused at a reconnect (its session ended while this tab was away): the read signs it out.
+      client.on('error', (failure) => failure instanceof TaskFlowError && failure.code === 'UNAUTHORIZED' && again()),
     ];
     return () => offs.forEach((off) => off());
   }, [client, userId, reloadMe]);

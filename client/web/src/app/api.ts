@@ -15,9 +15,9 @@ export class ApiError extends Error {
   }
 }
 
-/** A JSON call to `/api/v1`, as the signed-in user when there is one. */
-export async function call<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const signedIn = session.token() !== null;
+/** A JSON call to `/api/v1`, as the signed-in user when there is one (`anonymous`: as no one, for sign-in and the like). */
+export async function call<T>(method: string, path: string, body?: unknown, { anonymous = false } = {}): Promise<T> {
+  const signedIn = !anonymous && session.token() !== null;
   const headers: Record<string, string> = {};
   const token = signedIn ? await session.freshToken() : null;
   if (token) headers.authorization = `Bearer ${token}`;
@@ -43,20 +43,21 @@ export interface Me {
 }
 export type InviteOutcome = { member: MemberJson } | { invite: InviteJson };
 
+const ANONYMOUS = { anonymous: true };
 const org = (slug: string) => `/orgs/${encodeURIComponent(slug)}`;
 
 /** The routes of DESIGN §6 the web board uses. */
 export const api = {
   register: (input: { email: string; password: string; name: string; inviteToken?: string }) =>
-    call<{ token: string; user: UserJson }>('POST', '/auth/register', input),
-  login: (input: { email: string; password: string }) => call<{ token: string; user: UserJson }>('POST', '/auth/login', input),
+    call<{ token: string; user: UserJson }>('POST', '/auth/register', input, ANONYMOUS),
+  login: (input: { email: string; password: string }) => call<{ token: string; user: UserJson }>('POST', '/auth/login', input, ANONYMOUS),
   me: () => call<Me>('GET', '/me'),
   changePassword: (input: { currentPassword: string; password: string }) =>
     call<{ token: string; user: UserJson }>('POST', '/auth/password', input),
   signOutOthers: () => call<{ token: string }>('POST', '/auth/sign-out-others'),
-  requestPasswordReset: (email: string) => call<object>('POST', '/auth/password-reset', { email }),
+  requestPasswordReset: (email: string) => call<object>('POST', '/auth/password-reset', { email }, ANONYMOUS),
   resetPassword: (input: { token: string; password: string }) =>
-    call<{ token: string; user: UserJson }>('POST', '/auth/password-reset/confirm', input),
+    call<{ token: string; user: UserJson }>('POST', '/auth/password-reset/confirm', input, ANONYMOUS),
   createOrg: (input: { name: string; slug?: string }) => call<{ org: OrgJson; role: Role }>('POST', '/orgs', input),
 
   projects: (slug: string) => call<ProjectJson[]>('GET', `${org(slug)}/projects`),

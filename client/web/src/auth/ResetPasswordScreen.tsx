@@ -3,9 +3,9 @@ import { api } from '../app/api.js';
 import { navigate } from '../app/router.js';
 import { session } from '../app/session.js';
 
-/** The page of a mailed reset link (`/reset-password?token=…`): a new password, which signs in. */
+/** The page of a mailed reset link (`/reset-password#token=…`, in the fragment, which no server log sees): a new password, which signs in. */
 export function ResetPasswordScreen() {
-  const token = new URLSearchParams(location.search).get('token') ?? '';
+  const token = new URLSearchParams(location.hash.slice(1)).get('token') ?? '';
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
