@@ -221,4 +221,21 @@ describe('the account page', () => {
     await board.cardIn('To do', 'Made after the password change').waitFor();
     expect(await laptop.page.getByRole('heading', { name: 'Sign in' }).count()).toBe(0);
   });
+
+  it('signs out a tab that was offline while its session was ended, once it reconnects', async () => {
+    const traveller = await registerUser(node.url, 'traveller');
+    await addMember(node.url, org, traveller, 'member');
+    const login = await api(node.url, 'POST', '/auth/login', { email: traveller.email, password: 'correct horse battery' });
+    const tablet = await signedInPage(browser, login.body.token);
+    tabs.push(tablet);
+    await tablet.page.goto(`${node.url}${boardPath()}`);
+    const board = new BoardPage(tablet.page);
+    await board.waitLive();
+    await tablet.context.setOffline(true);
+    await tablet.page.locator('.connection[data-state="reconnecting"]').waitFor();
+    const changed = await api(node.url, 'POST', '/auth/sign-out-others', undefined, traveller.token);
+    expect(changed.status).toBe(200);
+    await tablet.context.setOffline(false);
+    await tablet.page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 20_000 });
+  });
 });
