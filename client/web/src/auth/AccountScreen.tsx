@@ -1,6 +1,7 @@
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import { api, type Me } from '../app/api.js';
 import { session } from '../app/session.js';
+import { FormError, NewPasswordField, useFormAction } from '../common/forms.js';
 import { notify } from '../common/notices.js';
 
 /**
@@ -10,28 +11,20 @@ import { notify } from '../common/notices.js';
 export function AccountScreen({ me }: { me: Me }) {
   const [currentPassword, setCurrentPassword] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useFormAction();
 
-  async function run(action: () => Promise<{ token: string }>, done: string) {
-    setBusy(true);
-    setError(null);
-    try {
-      session.signIn((await action()).token);
-      setCurrentPassword('');
-      setPassword('');
-      notify(done, 'info');
-    } catch (failure) {
-      setError((failure as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  }
-
-  function changePassword(event: FormEvent) {
-    event.preventDefault();
-    void run(() => api.changePassword({ currentPassword, password }), 'Password changed. Your other sessions were signed out.');
-  }
+  /** Carries on with the fresh token `action` answers, and says what happened. */
+  const renew = (action: () => Promise<{ token: string }>, done: string) => async () => {
+    session.signIn((await action()).token);
+    setCurrentPassword('');
+    setPassword('');
+    notify(done, 'info');
+  };
+  const changePassword = renew(
+    () => api.changePassword({ currentPassword, password }),
+    'Password changed. Your other sessions were signed out.',
+  );
+  const signOutOthers = renew(() => api.signOutOthers(), 'Your other sessions were signed out.');
 
   return (
     <section className="page narrow">
@@ -39,7 +32,7 @@ export function AccountScreen({ me }: { me: Me }) {
       <p className="hint">
         Signed in as {me.user.name} ({me.user.email}).
       </p>
-      <form className="stack" onSubmit={changePassword} aria-labelledby="password-title">
+      <form className="stack" onSubmit={form.submit(changePassword)} aria-labelledby="password-title">
         <h2 id="password-title">Change your password</h2>
         <label>
           Current password
@@ -51,31 +44,16 @@ export function AccountScreen({ me }: { me: Me }) {
             required
           />
         </label>
-        <label>
-          New password
-          <input
-            type="password"
-            value={password}
-            onChange={(e) => setPassword(e.target.value)}
-            autoComplete="new-password"
-            minLength={8}
-            maxLength={200}
-            required
-          />
-        </label>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" className="primary" disabled={busy}>
+        <NewPasswordField value={password} onChange={setPassword} />
+        <FormError error={form.error} />
+        <button type="submit" className="primary" disabled={form.busy}>
           Change password
         </button>
       </form>
       <div className="stack">
         <h2>Other sessions</h2>
         <p className="hint">Lost a device, or signed in somewhere you should not stay? Sign out everywhere but here.</p>
-        <button type="button" disabled={busy} onClick={() => void run(() => api.signOutOthers(), 'Your other sessions were signed out.')}>
+        <button type="button" disabled={form.busy} onClick={() => void form.run(signOutOthers)}>
           Sign out other sessions
         </button>
       </div>

@@ -1,11 +1,13 @@
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import { api } from '../app/api.js';
 import { session } from '../app/session.js';
+import { FormError, useFormAction } from '../common/forms.js';
 
 /**
- * Sign in, create an account, or ask for a password-reset link. An invitation link (`/invite?token=…&email=…`) opens on "create
- * account" with the invited email filled in: registering accepts the invitation (and sends its
- * token, which a server where accounts are made by invitation asks for).
+ * Sign in, create an account, or ask for a password-reset link. An invitation link
+ * (`/invite?token=…&email=…`) opens on "create account" with the invited email filled in:
+ * registering accepts the invitation (and sends its token, which a server where accounts are made
+ * by invitation asks for).
  */
 export function AuthScreen() {
   const params = new URLSearchParams(location.search);
@@ -15,38 +17,22 @@ export function AuthScreen() {
   const [email, setEmail] = useState(invited ?? '');
   const [password, setPassword] = useState('');
   const [name, setName] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-  const [mailed, setMailed] = useState(false);
+  const form = useFormAction();
+  const switchTo = (next: typeof mode) => {
+    setMode(next);
+    form.clearError();
+  };
 
-  if (mode === 'forgot') {
-    return (
-      <ForgotPassword
-        email={email}
-        onEmail={setEmail}
-        mailed={mailed}
-        onMailed={() => setMailed(true)}
-        onBack={() => (setMode('login'), setMailed(false), setError(null))}
-      />
-    );
-  }
+  if (mode === 'forgot') return <ForgotPassword email={email} onEmail={setEmail} onBack={() => switchTo('login')} />;
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const answer = mode === 'login' ? await api.login({ email, password }) : await api.register({ email, password, name, inviteToken });
-      session.signIn(answer.token);
-    } catch (failure) {
-      setError((failure as Error).message);
-      setBusy(false);
-    }
-  }
+  const signIn = async () => {
+    const answer = mode === 'login' ? await api.login({ email, password }) : await api.register({ email, password, name, inviteToken });
+    session.signIn(answer.token);
+  };
 
   return (
     <main className="auth">
-      <form className="auth-card" onSubmit={submit} aria-labelledby="auth-title">
+      <form className="auth-card" onSubmit={form.submit(signIn, { leaving: true })} aria-labelledby="auth-title">
         <h1 className="brand brand-large">TaskFlow</h1>
         <h2 id="auth-title">{mode === 'login' ? 'Sign in' : 'Create your account'}</h2>
         {invited && <p className="hint">Create an account with this email to accept your invitation.</p>}
@@ -71,19 +57,15 @@ export function AuthScreen() {
             required
           />
         </label>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" className="primary" disabled={busy}>
+        <FormError error={form.error} />
+        <button type="submit" className="primary" disabled={form.busy}>
           {mode === 'login' ? 'Sign in' : 'Create account'}
         </button>
-        <button type="button" className="link-button" onClick={() => (setMode(mode === 'login' ? 'register' : 'login'), setError(null))}>
+        <button type="button" className="link-button" onClick={() => switchTo(mode === 'login' ? 'register' : 'login')}>
           {mode === 'login' ? 'New here? Create an account' : 'Have an account? Sign in'}
         </button>
         {mode === 'login' && (
-          <button type="button" className="link-button" onClick={() => (setMode('forgot'), setError(null))}>
+          <button type="button" className="link-button" onClick={() => switchTo('forgot')}>
             Forgot your password?
           </button>
         )}
@@ -93,36 +75,20 @@ export function AuthScreen() {
 }
 
 /** Asks for a reset link to the address: the answer is the same whether it has an account or not. */
-function ForgotPassword(props: {
-  email: string;
-  onEmail: (email: string) => void;
-  mailed: boolean;
-  onMailed: () => void;
-  onBack: () => void;
-}) {
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
-
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      await api.requestPasswordReset(props.email);
-      props.onMailed();
-    } catch (failure) {
-      setError((failure as Error).message);
-    } finally {
-      setBusy(false);
-    }
-  }
+function ForgotPassword({ email, onEmail, onBack }: { email: string; onEmail: (email: string) => void; onBack: () => void }) {
+  const [mailed, setMailed] = useState(false);
+  const form = useFormAction();
+  const ask = async () => {
+    await api.requestPasswordReset(email);
+    setMailed(true);
+  };
 
   return (
     <main className="auth">
-      <form className="auth-card" onSubmit={submit} aria-labelledby="forgot-title">
+      <form className="auth-card" onSubmit={form.submit(ask)} aria-labelledby="forgot-title">
         <h1 className="brand brand-large">TaskFlow</h1>
         <h2 id="forgot-title">Reset your password</h2>
-        {props.mailed ? (
+        {mailed ? (
           <p className="hint" role="status">
             If an account has this address, a link to set a new password is on its way. It works once, for an hour.
           </p>
@@ -130,19 +96,15 @@ function ForgotPassword(props: {
           <>
             <label>
               Email
-              <input type="email" value={props.email} onChange={(e) => props.onEmail(e.target.value)} autoComplete="email" required />
+              <input type="email" value={email} onChange={(e) => onEmail(e.target.value)} autoComplete="email" required />
             </label>
-            {error && (
-              <p className="form-error" role="alert">
-                {error}
-              </p>
-            )}
-            <button type="submit" className="primary" disabled={busy}>
+            <FormError error={form.error} />
+            <button type="submit" className="primary" disabled={form.busy}>
               Mail me a link
             </button>
           </>
         )}
-        <button type="button" className="link-button" onClick={props.onBack}>
+        <button type="button" className="link-button" onClick={onBack}>
           Back to sign in
         </button>
       </form>

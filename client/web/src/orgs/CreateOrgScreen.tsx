@@ -1,33 +1,25 @@
-import { type FormEvent, useState } from 'react';
+import { useState } from 'react';
 import { api } from '../app/api.js';
 import { navigate, paths } from '../app/router.js';
+import { FormError, useFormAction } from '../common/forms.js';
 
 /** A new organization, owned by the user; `onCreated` reloads their memberships. */
 export function CreateOrgScreen({ onCreated, first }: { onCreated: () => Promise<void>; first: boolean }) {
   const [name, setName] = useState('');
   const [slug, setSlug] = useState('');
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const form = useFormAction();
 
-  async function submit(event: FormEvent) {
-    event.preventDefault();
-    setBusy(true);
-    setError(null);
-    try {
-      const { org } = await api.createOrg({ name, ...(slug ? { slug } : {}) });
-      await onCreated();
-      navigate(paths.projects(org.slug));
-    } catch (failure) {
-      setError((failure as Error).message);
-      setBusy(false);
-    }
-  }
+  const create = async () => {
+    const { org } = await api.createOrg({ name, ...(slug ? { slug } : {}) });
+    await onCreated();
+    navigate(paths.projects(org.slug));
+  };
 
   return (
     <section className="page narrow">
       <h1>{first ? 'Create your first organization' : 'New organization'}</h1>
       <p className="hint">An organization is a team: its members share its projects and boards.</p>
-      <form className="stack" onSubmit={submit}>
+      <form className="stack" onSubmit={form.submit(create, { leaving: true })}>
         <label>
           Name
           <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} placeholder="Acme" />
@@ -42,12 +34,8 @@ export function CreateOrgScreen({ onCreated, first }: { onCreated: () => Promise
             placeholder="acme"
           />
         </label>
-        {error && (
-          <p className="form-error" role="alert">
-            {error}
-          </p>
-        )}
-        <button type="submit" className="primary" disabled={busy}>
+        <FormError error={form.error} />
+        <button type="submit" className="primary" disabled={form.busy}>
           Create organization
         </button>
       </form>
