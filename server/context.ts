@@ -1,4 +1,3 @@
-import type { ResetMailLimit } from './auth/reset-mail-limit.js';
 import type { FastifyBaseLogger } from 'fastify';
 import type { AccessRevokedReason } from '../shared/events.js';
 import type { BoardEventJson } from '../shared/wire.js';
@@ -8,6 +7,7 @@ import type { BoardEventOrder } from './board/board-event-order.js';
 import type { BoardLocator } from './board/board-target.js';
 import type { RunningChanges } from './board/running-changes.js';
 import type { Tokens } from './auth/tokens.js';
+import type { ResetMailLimit } from './auth/reset-mail-limit.js';
 import type { Mailer } from './mail/mailer.js';
 import type { InviteMailLimit } from './orgs/invite-mail-limit.js';
 import type { Config } from './config.js';

@@ -84,8 +84,8 @@ function eventsSince(projectId: string, orgId: string, sinceSeq: number): Tenant
  * the first also carrying the board's `seq`, the project and its columns as the database writes
  * their JSON, and the tasks' labels (the one row, its task fields null, of a board without
  * tasks). The tasks' JSON is written here, from the rows (`boardTasksJson`). All of it goes to
- * the client as it was written (`rawJson`). It names the org as the tenant filter would, and row-level security holds
- * it too.
+ * the client as it was written (`rawJson`). It names the org as the tenant filter would, and
+ * row-level security holds it too.
  */
 function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapshot>> {
   const first = sql`t.n is null or t.n = 1`;

@@ -26,7 +26,7 @@ function sessionStands(principal: UserPrincipal): Sql {
 
 /** The principal's standing in the org, as a select list for `standingOf`. */
 function standingColumn(orgId: string, principal: Principal): Sql {
-  if (principal.kind === 'user') return sql`${roleIn(orgId, principal.userId)} as role, ${sessionStands(principal)} as "sessionStands"`;
+  if (principal.kind === 'user') return sql`${roleIn(orgId, principal.userId)} as role, not ${sessionStands(principal)} as "sessionEnded"`;
   return sql`(select json_build_object('revoked', not (${LIVE_KEY}), 'permissions', permissions)
       from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key`;
 }
@@ -51,7 +51,7 @@ function openTenant(orgId: string, principal?: Principal): Sql {
 function standingOf(row: Record<string, unknown> | undefined, principal?: Principal): Standing {
   if (!principal) return { kind: 'none' };
   if (principal.kind === 'user')
-    return { kind: 'user', role: (row?.role as Role | null | undefined) ?? null, sessionEnded: row?.sessionStands === false };
+    return { kind: 'user', role: (row?.role as Role | null | undefined) ?? null, sessionEnded: row?.sessionEnded === true };
   return { kind: 'bot', key: (row?.key as { revoked: boolean; permissions: ApiKeyPermission[] } | null | undefined) ?? null };
 }
 

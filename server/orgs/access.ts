@@ -8,8 +8,8 @@ export type Access = { kind: 'user'; role: Role } | { kind: 'bot' };
 
 /**
  * Checks a capability against the principal's standing in the org, as the tenant transaction
- * read it from the database (never from the token): a user's membership role; a bot's key,
- * still live and of this org, and its permissions. A non-member gets what `outsider` makes: 403 where the
+ * read it from the database (never from the token): a user's membership role, in a session not
+ * ended since their token was signed; a bot's key, still live and of this org, and its permissions. A non-member gets what `outsider` makes: 403 where the
  * org is named by its slug, and where only an id names the thing, the same 404 as for an id that
  * does not exist.
  */

@@ -61,8 +61,8 @@ export function serveEvents(
   const tooManyWaiting = toWireError(overflowing(ctx.config.socketRateLimit, { retryAfterMs: 1000 })).error;
   /**
    * The handler's answer to the payload: its data, or the error it threw, in wire form; and,
-   * where the database says this socket lost the org, the kick that never reached it, made good
-   * once the answer is sent (a revoked key's socket is closed then, and must get its answer first).
+   * where the database says this socket lost the org (or its session was ended), the kick that
+   * never reached it, made good once the answer is sent (a revoked key's socket is closed then, and must get its answer first).
    */
   async function answer(socket: TaskFlowSocket, event: string, handler: SocketHandler, payload: unknown): Promise<Answered> {
     try {
@@ -104,7 +104,7 @@ export function serveEvents(
           }, deadlineMs);
         });
         // An event that waited in its principal's lane past the deadline was answered: it does not run.
-        const revoke = (lost?: AccessLost) => {
+        const kickLost = (lost?: AccessLost) => {
           if (!lost) return;
           const { principal } = socket.data;
           // A session ended while its kick was lost: the socket is told so and closed.
@@ -115,14 +115,14 @@ export function serveEvents(
         const run = async () => {
           if (expired) return late;
           const answered = await answer(socket, event, handler, args.length > 2 ? args[1] : undefined);
-          if (expired) revoke(answered.lost); // answered at the deadline already
+          if (expired) kickLost(answered.lost); // answered at the deadline already
           return answered;
         };
         socket.data.running += 1;
         try {
           const answered = await Promise.race([lanes.run(principal, run), late]);
           ack(answered.ack);
-          if (!expired) revoke(answered.lost);
+          if (!expired) kickLost(answered.lost);
         } finally {
           clearTimeout(timer);
           ctx.inFlight.leave();

@@ -103,6 +103,7 @@ function Screen({
   client: ReturnType<typeof useLiveClient>;
   reloadMe: () => Promise<void>;
 }) {
+  // A reset link's page is App's own, whoever is signed in.
   if (route.name === 'home' || route.name === 'invite' || route.name === 'reset-password') return null;
   if (route.name === 'new-org') return <CreateOrgScreen first={me.memberships.length === 0} onCreated={reloadMe} />;
   if (route.name === 'account') return <AccountScreen me={me} />;

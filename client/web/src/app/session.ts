@@ -117,6 +117,10 @@ export const session = {
             return token;
           }
           const { token: fresh } = (await response.json()) as { token: string };
+          // Another token came meanwhile (a password changed in this tab or another, whose
+          // answer may end the session this refresh was of): that one is kept.
+          const held = localStorage.getItem(TOKEN_KEY);
+          if (held && held !== token) return held;
           localStorage.setItem(TOKEN_KEY, fresh);
           schedule();
           return fresh;

@@ -11,20 +11,20 @@ import { notify } from '../common/notices.js';
 export function AccountScreen({ me }: { me: Me }) {
   const [currentPassword, setCurrentPassword] = useState('');
   const [password, setPassword] = useState('');
-  const form = useFormAction();
+  const passwordForm = useFormAction();
+  const signOutForm = useFormAction();
 
-  /** Carries on with the fresh token `action` answers, and says what happened. */
-  const renew = (action: () => Promise<{ token: string }>, done: string) => async () => {
-    session.signIn((await action()).token);
+  // Each carries on with the fresh token it is answered.
+  const changePassword = async () => {
+    session.signIn((await api.changePassword({ currentPassword, password })).token);
     setCurrentPassword('');
     setPassword('');
-    notify(done, 'info');
+    notify('Password changed. Your other sessions were signed out.', 'info');
   };
-  const changePassword = renew(
-    () => api.changePassword({ currentPassword, password }),
-    'Password changed. Your other sessions were signed out.',
-  );
-  const signOutOthers = renew(() => api.signOutOthers(), 'Your other sessions were signed out.');
+  const signOutOthers = async () => {
+    session.signIn((await api.signOutOthers()).token);
+    notify('Your other sessions were signed out.', 'info');
+  };
 
   return (
     <section className="page narrow">
@@ -32,7 +32,7 @@ export function AccountScreen({ me }: { me: Me }) {
       <p className="hint">
         Signed in as {me.user.name} ({me.user.email}).
       </p>
-      <form className="stack" onSubmit={form.submit(changePassword)} aria-labelledby="password-title">
+      <form className="stack" onSubmit={passwordForm.submit(changePassword)} aria-labelledby="password-title">
         <h2 id="password-title">Change your password</h2>
         <label>
           Current password
@@ -45,15 +45,16 @@ export function AccountScreen({ me }: { me: Me }) {
           />
         </label>
         <NewPasswordField value={password} onChange={setPassword} />
-        <FormError error={form.error} />
-        <button type="submit" className="primary" disabled={form.busy}>
+        <FormError error={passwordForm.error} />
+        <button type="submit" className="primary" disabled={passwordForm.busy}>
           Change password
         </button>
       </form>
       <div className="stack">
         <h2>Other sessions</h2>
         <p className="hint">Lost a device, or signed in somewhere you should not stay? Sign out everywhere but here.</p>
-        <button type="button" disabled={form.busy} onClick={() => void form.run(signOutOthers)}>
+        <FormError error={signOutForm.error} />
+        <button type="button" disabled={signOutForm.busy} onClick={() => void signOutForm.run(signOutOthers)}>
           Sign out other sessions
         </button>
       </div>
