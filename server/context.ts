@@ -30,8 +30,8 @@ export interface Broadcaster {
   revoke(who: RevokedParty, orgId: string, reason: AccessRevokedReason): void;
   /**
    * Ended sessions, after commit: the sockets of the user (or the one socket) signed in before
-   * their session version became `sessionVersion` are sent `access:revoked` (`signed_out`, no org)
-   * on every node, and closed.
+   * their session version became `sessionVersion` (one socket the database found ended: `Infinity`)
+   * are sent `access:revoked` (`signed_out`, no org) on every node, and closed.
    */
   endSessions(who: { userId: string } | { socketId: string }, sessionVersion: number): void;
 }

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context.js';
-import { sql, type Sql } from '../db/sql-script.js';
+import { runPlain, sql, type Sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
 import { forbidden, sessionEnded } from '../errors.js';
 import { hashSecret, newSecret } from '../secret-hash.js';
@@ -72,12 +72,11 @@ export async function requestPasswordReset(ctx: AppContext, email: string, ip: s
   if (!mail) return;
   const token = newSecret();
   const expiresAt = new Date(Date.now() + RESET_LINK_TTL_SECONDS * 1000);
-  const [user] = await identityEm(ctx.orm)
-    .getConnection()
-    .execute<Array<{ id: string }>>(
-      ...sql`update users set password_reset_hash = ${hashSecret(token)}, password_reset_expires_at = ${expiresAt}
-              where email = ${address} returning id`.bound(),
-    );
+  const [user] = await runPlain<{ id: string }>(
+    ctx.orm,
+    sql`update users set password_reset_hash = ${hashSecret(token)}, password_reset_expires_at = ${expiresAt}
+         where email = ${address} returning id`,
+  );
   if (!user) return;
   void ctx.mailer
     .send({
@@ -95,9 +94,7 @@ export async function requestPasswordReset(ctx: AppContext, email: string, ip: s
  */
 export async function resetPassword(ctx: AppContext, input: { token: string; password: string }): Promise<Session> {
   const link = sql`password_reset_hash = ${hashSecret(input.token)} and password_reset_expires_at > now()`;
-  const [found] = await identityEm(ctx.orm)
-    .getConnection()
-    .execute<Array<{ id: string }>>(...sql`select id from users where ${link}`.bound());
+  const [found] = await runPlain<{ id: string }>(ctx.orm, sql`select id from users where ${link}`);
   const session = found && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, await hashPassword(input.password)));
   if (!session) throw forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
   return session;
@@ -110,14 +107,13 @@ export async function resetPassword(ctx: AppContext, input: { token: string; pas
  * before are closed on every node. Answers a session of the new version; null if no user matched.
  */
 async function endSessions(ctx: AppContext, which: Sql, passwordHash: string | null): Promise<Session | null> {
-  const [user] = await identityEm(ctx.orm)
-    .getConnection()
-    .execute<Array<{ id: string; email: string; name: string; avatar_url: string | null; session_version: number }>>(
-      ...sql`update users set session_version = session_version + 1, password_hash = coalesce(${passwordHash}, password_hash),
-                password_reset_hash = case when ${passwordHash}::text is null then password_reset_hash end,
-                password_reset_expires_at = case when ${passwordHash}::text is null then password_reset_expires_at end
-              where ${which} returning id, email, name, avatar_url, session_version`.bound(),
-    );
+  const [user] = await runPlain<{ id: string; email: string; name: string; avatar_url: string | null; session_version: number }>(
+    ctx.orm,
+    sql`update users set session_version = session_version + 1, password_hash = coalesce(${passwordHash}, password_hash),
+           password_reset_hash = case when ${passwordHash}::text is null then password_reset_hash end,
+           password_reset_expires_at = case when ${passwordHash}::text is null then password_reset_expires_at end
+         where ${which} returning id, email, name, avatar_url, session_version`,
+  );
   if (!user) return null;
   ctx.broadcaster.endSessions({ userId: user.id }, user.session_version);
   return {

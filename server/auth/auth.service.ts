@@ -2,7 +2,7 @@ import { UniqueConstraintViolationException } from '@mikro-orm/core';
 import type { Role } from '../../shared/roles.js';
 import type { OrgJson, UserJson } from '../../shared/wire.js';
 import type { AppContext } from '../context.js';
-import { readPlain, sql } from '../db/sql-script.js';
+import { runPlain, sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
 import { conflict, forbidden, sessionEnded, unauthorized } from '../errors.js';
 import { acceptPendingInvites, isInvited } from '../orgs/invites.service.js';
@@ -85,7 +85,7 @@ export async function authenticateToken(
   const claims = ctx.tokens.verify(token);
   // A plain read, the user and the orgs they belong to in one statement: this runs on every
   // request and every socket handshake (whose socket joins those orgs' rooms).
-  const [user] = await readPlain<PrincipalFields & { orgIds: string[] }>(
+  const [user] = await runPlain<PrincipalFields & { orgIds: string[] }>(
     ctx.orm,
     sql`select id, name, email, is_super_admin as "isSuperAdmin", session_version as "sessionVersion",
           array(select org_id from memberships where user_id = users.id) as "orgIds"

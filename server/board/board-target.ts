@@ -1,6 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
-import { readPlain, type Sql, sql } from '../db/sql-script.js';
+import { runPlain, type Sql, sql } from '../db/sql-script.js';
 import { notAMember, notFound } from '../errors.js';
 import type { BoardTarget } from './board-change.js';
 
@@ -66,7 +66,7 @@ export class BoardLocator {
   }
 
   private async read(statement: Sql): Promise<Location | undefined> {
-    const [row] = await readPlain<{ org_id: string; project_id: string }>(this.ctx.orm, statement);
+    const [row] = await runPlain<{ org_id: string; project_id: string }>(this.ctx.orm, statement);
     return row && { orgId: row.org_id, projectId: row.project_id };
   }
 }

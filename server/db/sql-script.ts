@@ -219,10 +219,11 @@ export async function withScriptConnection<T>(orm: Orm, work: (connection: Scrip
 }
 
 /**
- * Runs one statement outside any tenant (an identity read, as the connecting role): on
- * PostgreSQL as a prepared statement on a pooled connection, elsewhere through the ORM.
+ * Runs one statement outside any tenant (an identity read or write, as the connecting role, on
+ * its own transaction): on PostgreSQL as a prepared statement on a pooled connection, elsewhere
+ * through the ORM.
  */
-export async function readPlain<Row>(orm: Orm, statement: Sql): Promise<Row[]> {
+export async function runPlain<Row>(orm: Orm, statement: Sql): Promise<Row[]> {
   const rows = await withScriptConnection(orm, async (connection) => (await connection.run(statement))[0]!);
   return (rows ?? (await orm.em.getConnection().execute(...statement.bound()))) as Row[];
 }

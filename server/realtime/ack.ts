@@ -62,7 +62,8 @@ export function serveEvents(
   /**
    * The handler's answer to the payload: its data, or the error it threw, in wire form; and,
    * where the database says this socket lost the org (or its session was ended), the kick that
-   * never reached it, made good once the answer is sent (a revoked key's socket is closed then, and must get its answer first).
+   * never reached it, made good once the answer is sent (a revoked key's socket, or an ended
+   * session's, is closed then, and must get its answer first).
    */
   async function answer(socket: TaskFlowSocket, event: string, handler: SocketHandler, payload: unknown): Promise<Answered> {
     try {
@@ -105,12 +106,8 @@ export function serveEvents(
         });
         // An event that waited in its principal's lane past the deadline was answered: it does not run.
         const kickLost = (lost?: AccessLost) => {
-          if (!lost) return;
-          const { principal } = socket.data;
-          // A session ended while its kick was lost: the socket is told so and closed.
-          if (lost.reason === 'signed_out' && principal.kind === 'user')
-            ctx.broadcaster.endSessions({ socketId: socket.id }, principal.sessionVersion + 1);
-          else if (lost.reason !== 'signed_out') ctx.broadcaster.revoke({ socketId: socket.id }, lost.orgId, lost.reason);
+          if (lost?.reason === 'signed_out') ctx.broadcaster.endSessions({ socketId: socket.id }, Infinity);
+          else if (lost) ctx.broadcaster.revoke({ socketId: socket.id }, lost.orgId, lost.reason);
         };
         const run = async () => {
           if (expired) return late;
