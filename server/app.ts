@@ -20,6 +20,7 @@ import { answerInTime } from './http/answer-deadline.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
 import { acceptEmptyJsonBodies } from './http/json-body.js';
+import { loggedRequest } from './http/request-log.js';
 import { requestTimeouts } from './http/request-timeout.js';
 import { InFlight } from './in-flight.js';
 import { Lanes } from './lanes.js';
@@ -75,7 +76,7 @@ export interface BuildOptions {
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<TaskFlow> {
   const app = Fastify({
-    logger: { level: config.logLevel, redact: ['req.headers.authorization'] },
+    logger: { level: config.logLevel, redact: ['req.headers.authorization'], serializers: { req: loggedRequest } },
     bodyLimit: MAX_MESSAGE_BYTES,
     forceCloseConnections: true,
     frameworkErrors: answerFrameworkError,

@@ -4,7 +4,9 @@ import type { Mail } from '../server/mail/mailer.js';
 import { api, createOrg, registerUser, type TestOrg } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { call, captureMail, type Cast, castOrg, createKey, type CreatedKey, expectAllRefused, type Refused } from './support/governance.js';
-import { type RunningServer, startServer } from './support/server.js';
+import { startServerProcess } from './support/processes.js';
+import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
+import { eventually } from './support/sockets.js';
 
 let db: TestDatabase;
 let node: RunningServer;
@@ -49,12 +51,16 @@ async function inviteRows(email: string) {
   );
 }
 
-/** The token in the one mail sent to `to`. */
+/** The token in the link of the one mail sent to `to`: in the link's fragment, never in its path or query, which request logs keep. */
 function tokenMailedTo(to: string): string {
   const sent = mails.filter((mail) => mail.to === to.toLowerCase());
   expect(sent).toHaveLength(1);
-  const token = /[?&]token=([A-Za-z0-9_-]+)/.exec(sent[0]!.text)?.[1];
-  expect(token, `a link with a token in: ${sent[0]!.text}`).toBeTruthy();
+  const link = new URL(/https?:\/\/\S+/.exec(sent[0]!.text)![0]);
+  expect(link.pathname + link.search).toBe('/invite');
+  const fragment = new URLSearchParams(link.hash.slice(1));
+  expect(fragment.get('email')).toBe(to.toLowerCase());
+  const token = fragment.get('token');
+  expect(token, `a link with a token in: ${sent[0]!.text}`).toMatch(/^[A-Za-z0-9_-]+$/);
   return token!;
 }
 
@@ -364,6 +370,20 @@ describe('invitations at once', () => {
         id,
       ]);
       expect({ round, logged: logged.length }).toEqual({ round, logged: 1 });
+    }
+  });
+});
+
+describe('the request log', () => {
+  it('writes the token of an invitation link mailed before it moved to the fragment as [redacted]', async () => {
+    const logged = await startServerProcess('logging', { DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info' });
+    try {
+      const token = `secret-${randomUUID()}`;
+      await fetch(`${logged.url}/invite?token=${token}&email=someone%40example.test`);
+      await eventually(() => expect(logged.output()).toContain('/invite?token=[redacted]&email=someone%40example.test'));
+      expect(logged.output()).not.toContain(token);
+    } finally {
+      await logged.stop();
     }
   });
 });

@@ -29,7 +29,7 @@ async function invite(email: string, role = 'member'): Promise<{ id: string; tok
   const answer = await api(node.url, 'POST', `/orgs/${org.slug}/invites`, { email, role }, root.token);
   expect(answer.status).toBe(202);
   const link = mails.filter((mail) => mail.to === email).at(-1)!.text;
-  return { id: answer.body.invite.id, token: /[?&]token=([\w-]+)/.exec(link)![1]! };
+  return { id: answer.body.invite.id, token: /#token=([\w-]+)/.exec(link)![1]! };
 }
 
 beforeAll(async () => {

@@ -76,7 +76,7 @@ describe('invitation mail over SMTP', () => {
     const mail = mailTo()!;
     expect(mail.from).toBe('board@example.test');
     expect(mail.message).toContain(`Subject: You are invited to Org ${org.slug} on TaskFlow`);
-    expect(quotedPrintable(mail.message)).toMatch(/https:\/\/board\.example\.test\/invite\?token=[\w-]+&email=newcomer%40example\.test/);
+    expect(quotedPrintable(mail.message)).toMatch(/https:\/\/board\.example\.test\/invite#token=[\w-]+&email=newcomer%40example\.test/);
   });
 
   it('answers the invitation without waiting for a mail server that does not answer', async () => {

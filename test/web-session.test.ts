@@ -144,9 +144,12 @@ describe("an invitation's link, where accounts are made by invitation", () => {
       const email = `newbie-${Date.now().toString(36)}@example.test`;
       const invited = await api(invitedOnly.url, 'POST', `/orgs/${org.slug}/invites`, { email, role: 'member' }, ana.token);
       expect(invited.status).toBe(202);
-      const link = new URL(/https?:\/\/\S+\/invite\?\S+/.exec(capture.mails.find((mail) => mail.to === email)!.text)![0]);
-      await tab.page.goto(`${invitedOnly.url}${link.pathname}${link.search}`);
+      const link = new URL(/https?:\/\/\S+\/invite#\S+/.exec(capture.mails.find((mail) => mail.to === email)!.text)![0]);
       const page = tab.page;
+      // A link mailed before the token moved to the fragment, in the query string, still opens the form.
+      await page.goto(`${invitedOnly.url}${link.pathname}?${link.hash.slice(1)}`);
+      expect(await page.getByLabel('Email').inputValue()).toBe(email);
+      await page.goto(`${invitedOnly.url}${link.pathname}${link.hash}`);
       expect(await page.getByLabel('Email').inputValue()).toBe(email);
       await page.getByLabel('Name').fill('Newbie');
       await page.getByLabel('Password').fill('correct horse battery');

@@ -64,7 +64,9 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
     );
     return { invite: outcome.invite };
   }
-  const link = `${ctx.config.publicUrl}/invite?token=${token}&email=${encodeURIComponent(email)}`;
+  // The token rides in the fragment, which a browser does not send: no request log, proxy's or
+  // ours, holds it (a link mailed before carried it in the query string; the web board reads both).
+  const link = `${ctx.config.publicUrl}/invite#token=${token}&email=${encodeURIComponent(email)}`;
   // The invitation stands whether or not its mail goes out (registering the address accepts it,
   // and inviting again sends it again), and is answered without waiting for it: a mail server
   // that is slow, refuses or does not answer is logged, and holds up no one.

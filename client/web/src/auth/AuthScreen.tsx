@@ -5,12 +5,13 @@ import { FormError, useFormAction } from '../common/forms.js';
 
 /**
  * Sign in, create an account, or ask for a password-reset link. An invitation link
- * (`/invite?token=…&email=…`) opens on "create account" with the invited email filled in:
+ * (`/invite#token=…&email=…`, in the fragment, which no server log sees; links mailed before
+ * carried them in the query string) opens on "create account" with the invited email filled in:
  * registering accepts the invitation (and sends its token, which a server where accounts are made
  * by invitation asks for).
  */
 export function AuthScreen() {
-  const params = new URLSearchParams(location.search);
+  const params = new URLSearchParams(location.hash.length > 1 ? location.hash.slice(1) : location.search);
   const invited = location.pathname === '/invite' ? params.get('email') : null;
   const inviteToken = (invited && params.get('token')) || undefined;
   const [mode, setMode] = useState<'login' | 'register' | 'forgot'>(invited ? 'register' : 'login');
