@@ -88,6 +88,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     warn: (message) => app.log.warn({ driver: 'knex' }, String(message)),
     error: (message) => app.log.error({ driver: 'knex' }, String(message)),
   });
+  if (!config.databaseUrl)
+    app.log.info({ dataDir: config.dataDir }, `the embedded database (PGlite) in ${config.dataDir}: set DATABASE_URL to use PostgreSQL`);
   registerErrorHandling(app);
   acceptEmptyJsonBodies(app);
   answerInTime(app, config.answerDeadline * 1000);

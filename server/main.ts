@@ -1,7 +1,10 @@
 import { buildServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
-/** Runs a step of start-up; a configuration problem (a bad variable, a database that cannot be opened) ends it with one line. */
+/**
+ * Runs a step of start-up; a configuration problem (a bad variable, a database that cannot be
+ * opened or is open in another process, a port taken) ends it with one line.
+ */
 async function orExit<T>(step: () => T | Promise<T>): Promise<T> {
   try {
     return await step();
@@ -12,9 +15,18 @@ async function orExit<T>(step: () => T | Promise<T>): Promise<T> {
   }
 }
 
-const server = await buildServer(await orExit(loadConfig));
+const config = await orExit(loadConfig);
+const server = await orExit(() => buildServer(config));
 await orExit(server.migrate);
-await server.listen();
+await orExit(async () => {
+  try {
+    await server.listen();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
+    await server.close();
+    throw new ConfigError(`cannot listen on ${config.host}:${config.port} (PORT, HOST): another process is listening there`);
+  }
+});
 
 /** The longest a stop may take before the process exits regardless. */
 const STOP_WITHIN_MS = 30_000;

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,7 +123,49 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     await second.stop(20_000);
     expect(await second.exited).toBe(0);
   });
+
+  // PGlite takes no lock of its own: a second process on the folder left it unreadable.
+  it('refuses a second server on the same DATA_DIR with one line; the first serves on, and restarts with its data', async () => {
+    const dataDir = newDataDir();
+    running = await startServerProcess('embedded-held', { DATA_DIR: dataDir }, 90_000);
+    const first = running;
+    const alice = await registerUser(first.url, 'alice');
+    const org = await createOrg(first.url, alice);
+
+    const second = await runToExit({ PORT: String(await freePort()), DATA_DIR: dataDir }, 60_000);
+    expect(second.code).toBe(1);
+    expect(second.stderr.trim()).toBe(
+      `DATA_DIR ${dataDir} is in use by process ${first.pid}: stop it first (if no TaskFlow runs on this folder, remove ${lockFile(dataDir)})`,
+    );
+    expect((await api(first.url, 'GET', '/me', undefined, alice.token)).status).toBe(200);
+
+    await first.stop(20_000);
+    expect(await first.exited).toBe(0);
+    expect(existsSync(lockFile(dataDir))).toBe(false);
+    running = await startServerProcess('embedded-held-again', { DATA_DIR: dataDir }, 90_000);
+    const me = await api(running.url, 'GET', '/me', undefined, alice.token);
+    expect(me.body.memberships).toEqual([{ org: { id: org.id, slug: org.slug, name: `Org ${org.slug}` }, role: 'owner' }]);
+  });
+
+  it('takes over the folder of a server that was killed', async () => {
+    const dataDir = newDataDir();
+    running = await startServerProcess('embedded-killed', { DATA_DIR: dataDir }, 90_000);
+    const alice = await registerUser(running.url, 'alice');
+    const killed = running.pid;
+    await running.kill();
+    expect(JSON.parse(readFileSync(lockFile(dataDir), 'utf8'))).toMatchObject({ pid: killed });
+
+    running = await startServerProcess('embedded-after-kill', { DATA_DIR: dataDir }, 90_000);
+    expect(JSON.parse(readFileSync(lockFile(dataDir), 'utf8'))).toMatchObject({ pid: running.pid });
+    const login = await api(running.url, 'POST', '/auth/login', { email: alice.email, password: 'correct horse battery' });
+    expect(login.status).toBe(200);
+  });
 });
+
+/** The file that says which process holds the embedded database's folder. */
+function lockFile(dataDir: string): string {
+  return path.join(dataDir, 'taskflow.lock');
+}
 
 /** Runs `server/main.ts` with `env` only (plus PATH and HOME) and waits, bounded, for it to exit. */
 async function runToExit(env: Record<string, string>, ms = 20_000): Promise<{ code: number | string; stderr: string; elapsed: number }> {
@@ -209,6 +252,21 @@ describe('invalid configuration', () => {
       expect(lines[0]).toContain(variable);
     });
   }
+
+  it('stops start-up when PORT is taken with one line naming it, and lets go of DATA_DIR', async () => {
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    try {
+      const dataDir = newDataDir();
+      const { code, stderr } = await runToExit({ HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir }, 60_000);
+      expect(code).toBe(1);
+      expect(stderr.trim()).toBe(`cannot listen on 127.0.0.1:${port} (PORT, HOST): another process is listening there`);
+      expect(existsSync(lockFile(dataDir))).toBe(false);
+    } finally {
+      taken.close();
+    }
+  });
 
   it('stops start-up when DATABASE_URL names a database that does not exist, and does not create it', async () => {
     const missing = `taskflow_test_missing_${Date.now().toString(36)}`;

@@ -6,6 +6,7 @@ import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { PGliteDriver } from 'mikro-orm-pglite';
 import { migrationsList } from '../../migrations/index.js';
 import { type Config, ConfigError } from '../config.js';
+import { lockDataDir } from './data-dir-lock.js';
 import { entities } from './entities.js';
 
 export type Orm = MikroORM;
@@ -82,7 +83,8 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
 
 /**
  * Opens the database: PostgreSQL at `databaseUrl`, or the embedded PGlite in `dataDir/pgdata`
- * (kept across restarts). `close` shuts both down.
+ * (kept across restarts), which one process at a time may open (`lockDataDir`). `close` shuts
+ * both down.
  */
 export async function openDatabase(
   config: Pick<Config, 'databaseUrl' | 'dataDir'>,
@@ -94,17 +96,27 @@ export async function openDatabase(
   }
   const dir = path.join(config.dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true });
-  // A \`date\` as PostgreSQL writes it (\`YYYY-MM-DD\`), as the pg driver gives it to MikroORM: PGlite
-  // would make it a Date at midnight UTC, and an entity read back would answer a timestamp.
-  const pglite = await PGlite.create(dir, { parsers: { [types.DATE]: (text: string) => text } });
-  const orm = await MikroORM.init(ormOptions(null, pglite));
-  return {
-    orm,
-    close: async () => {
-      await orm.close(true);
-      await pglite.close();
-    },
-  };
+  const release = lockDataDir(config.dataDir);
+  try {
+    // A \`date\` as PostgreSQL writes it (\`YYYY-MM-DD\`), as the pg driver gives it to MikroORM: PGlite
+    // would make it a Date at midnight UTC, and an entity read back would answer a timestamp.
+    const pglite = await PGlite.create(dir, { parsers: { [types.DATE]: (text: string) => text } });
+    const orm = await MikroORM.init(ormOptions(null, pglite));
+    return {
+      orm,
+      close: async () => {
+        try {
+          await orm.close(true);
+          await pglite.close();
+        } finally {
+          release();
+        }
+      },
+    };
+  } catch (error) {
+    release();
+    throw error;
+  }
 }
 
 /**
