@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -252,6 +252,18 @@ describe('invalid configuration', () => {
       expect(lines[0]).toContain(variable);
     });
   }
+
+  it('stops start-up with one line naming DATA_DIR when its database cannot be opened', async () => {
+    const dataDir = newDataDir();
+    mkdirSync(path.join(dataDir, 'pgdata'));
+    writeFileSync(path.join(dataDir, 'pgdata', 'PG_VERSION'), '17\n'); // a folder PGlite cannot read
+    const { code, stderr } = await runToExit({ PORT: String(await freePort()), DATA_DIR: dataDir }, 60_000);
+    expect(code).toBe(1);
+    const lines = stderr.trim().split('\n');
+    expect(lines, stderr).toHaveLength(1);
+    expect(lines[0]).toMatch(new RegExp(`^cannot open the embedded database in ${path.join(dataDir, 'pgdata')} \\(DATA_DIR\\): PGlite stopped with "RuntimeError: .{1,200}"; is the folder damaged\\?$`));
+    expect(existsSync(lockFile(dataDir))).toBe(false);
+  });
 
   it('stops start-up when PORT is taken with one line naming it, and lets go of DATA_DIR', async () => {
     const taken = createServer();

@@ -100,7 +100,10 @@ export async function openDatabase(
   try {
     // A \`date\` as PostgreSQL writes it (\`YYYY-MM-DD\`), as the pg driver gives it to MikroORM: PGlite
     // would make it a Date at midnight UTC, and an entity read back would answer a timestamp.
-    const pglite = await PGlite.create(dir, { parsers: { [types.DATE]: (text: string) => text } });
+    const pglite = await PGlite.create(dir, { parsers: { [types.DATE]: (text: string) => text } }).catch((error: unknown) => {
+      // PGlite's own error (an abort deep in its WebAssembly) says nothing of where; this line does.
+      throw new ConfigError(`cannot open the embedded database in ${dir} (DATA_DIR): PGlite stopped with "${String(error)}"; is the folder damaged?`);
+    });
     const orm = await MikroORM.init(ormOptions(null, pglite));
     return {
       orm,
