@@ -261,7 +261,11 @@ describe('invalid configuration', () => {
     expect(code).toBe(1);
     const lines = stderr.trim().split('\n');
     expect(lines, stderr).toHaveLength(1);
-    expect(lines[0]).toMatch(new RegExp(`^cannot open the embedded database in ${path.join(dataDir, 'pgdata')} \\(DATA_DIR\\): PGlite stopped with "RuntimeError: .{1,200}"; is the folder damaged\\?$`));
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^cannot open the embedded database in ${path.join(dataDir, 'pgdata')} \\(DATA_DIR\\): PGlite stopped with "RuntimeError: .{1,200}"; is the folder damaged\\?$`,
+      ),
+    );
     expect(existsSync(lockFile(dataDir))).toBe(false);
   });
 

@@ -102,7 +102,9 @@ export async function openDatabase(
     // would make it a Date at midnight UTC, and an entity read back would answer a timestamp.
     const pglite = await PGlite.create(dir, { parsers: { [types.DATE]: (text: string) => text } }).catch((error: unknown) => {
       // PGlite's own error (an abort deep in its WebAssembly) says nothing of where; this line does.
-      throw new ConfigError(`cannot open the embedded database in ${dir} (DATA_DIR): PGlite stopped with "${String(error)}"; is the folder damaged?`);
+      throw new ConfigError(
+        `cannot open the embedded database in ${dir} (DATA_DIR): PGlite stopped with "${String(error)}"; is the folder damaged?`,
+      );
     });
     const orm = await MikroORM.init(ormOptions(null, pglite));
     return {
