@@ -25,6 +25,14 @@ const urlOf = (...schemes: string[]) =>
     error: `a URL starting ${schemes.map((scheme) => `${scheme}://`).join(' or ')}`,
   });
 
+/** A whole number written in digits, from `min` to `max`. */
+const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+  z
+    .string()
+    .regex(/^\d+$/, max === Number.MAX_SAFE_INTEGER ? `a whole number, at least ${min}` : `a whole number from ${min} to ${max}`)
+    .transform(Number)
+    .pipe(z.number().min(min, `at least ${min}`).max(max, `at most ${max}`));
+
 const urlList = z
   .string()
   .transform((text) =>
@@ -74,7 +82,7 @@ function isProxyAddress(entry: string): boolean {
 }
 
 const envSchema = z.object({
-  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  PORT: wholeNumber(0, 65535).default(3000),
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: urlOf('postgres', 'postgresql').optional(),
   DATA_DIR: z.string().default('./data'),
@@ -91,10 +99,10 @@ const envSchema = z.object({
         .filter(Boolean),
     )
     .default([]),
-  SOCKET_RATE_LIMIT: z.coerce.number().int().min(0).default(100),
-  SOCKET_BACKLOG_LIMIT: z.coerce.number().int().min(1).default(16),
+  SOCKET_RATE_LIMIT: wholeNumber(0).default(100),
+  SOCKET_BACKLOG_LIMIT: wholeNumber(1).default(16),
   ANSWER_DEADLINE: duration.default(20),
-  BOARD_EVENT_RETENTION: z.coerce.number().int().min(10).default(10_000),
+  BOARD_EVENT_RETENTION: wholeNumber(10).default(10_000),
   PRESENCE_REFRESH: duration.default(10),
   PUBLIC_URL: urlOf('http', 'https').optional(),
   REGISTRATION: z.enum(['open', 'invited']).default('open'),

@@ -53,6 +53,32 @@ describe('PUBLIC_URL by default', () => {
   });
 });
 
+describe('numbers in the environment', () => {
+  const parse = (env: Record<string, string>) => loadConfig({ JWT_SECRET: TEST_JWT_SECRET, ...env });
+
+  it('takes whole numbers written in digits', () => {
+    expect(parse({ PORT: '8080', SOCKET_RATE_LIMIT: '0', SOCKET_BACKLOG_LIMIT: '4', BOARD_EVENT_RETENTION: '500' })).toMatchObject({
+      port: 8080,
+      socketRateLimit: 0,
+      socketBacklogLimit: 4,
+      eventRetention: 500,
+    });
+  });
+
+  it.each([
+    ['PORT', 'abc', 'a whole number from 0 to 65535'],
+    ['PORT', '80.5', 'a whole number from 0 to 65535'],
+    ['PORT', '1e3', 'a whole number from 0 to 65535'],
+    ['PORT', ' 80', 'a whole number from 0 to 65535'],
+    ['PORT', '70000', 'at most 65535'],
+    ['SOCKET_RATE_LIMIT', '-1', 'a whole number, at least 0'],
+    ['SOCKET_BACKLOG_LIMIT', '0', 'at least 1'],
+    ['BOARD_EVENT_RETENTION', 'lots', 'a whole number, at least 10'],
+  ])('stops start-up on %s=%j, saying what it takes', (name, value, says) => {
+    expect(() => parse({ [name]: value })).toThrow(new ConfigError(`invalid configuration: ${name}: ${says}`));
+  });
+});
+
 describe('TRUST_PROXY', () => {
   const parse = (value: string | undefined) => loadConfig({ JWT_SECRET: TEST_JWT_SECRET, TRUST_PROXY: value }).trustProxy;
 
