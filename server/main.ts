@@ -15,6 +15,13 @@ async function orExit<T>(step: () => T | Promise<T>): Promise<T> {
   }
 }
 
+/** Why a port cannot be listened on, by the error's code. */
+const LISTEN_ERRORS: Record<string, string> = {
+  EADDRINUSE: 'another process is listening there',
+  EACCES: 'this user may not listen on that port',
+  EADDRNOTAVAIL: 'no interface of this machine has that address',
+};
+
 const config = await orExit(loadConfig);
 const server = await orExit(() => buildServer(config));
 await orExit(server.migrate);
@@ -22,9 +29,10 @@ await orExit(async () => {
   try {
     await server.listen();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw error;
-    await server.close();
-    throw new ConfigError(`cannot listen on ${config.host}:${config.port} (PORT, HOST): another process is listening there`);
+    const why = LISTEN_ERRORS[(error as NodeJS.ErrnoException).code ?? ''];
+    if (!why) throw error;
+    await server.close().catch(() => {});
+    throw new ConfigError(`cannot listen on ${config.host}:${config.port} (PORT, HOST): ${why}`);
   }
 });
 

@@ -1,4 +1,5 @@
 import { createHash, randomUUID } from 'node:crypto';
+import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mail } from '../server/mail/mailer.js';
 import { api, createOrg, registerUser, type TestOrg } from './support/api.js';
@@ -375,15 +376,37 @@ describe('invitations at once', () => {
 });
 
 describe('the request log', () => {
-  it('writes the token of an invitation link mailed before it moved to the fragment as [redacted]', async () => {
+  it('writes the token of an invitation link as [redacted], however the link spells it, and no fragment', async () => {
     const logged = await startServerProcess('logging', { DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info' });
     try {
-      const token = `secret-${randomUUID()}`;
-      await fetch(`${logged.url}/invite?token=${token}&email=someone%40example.test`);
-      await eventually(() => expect(logged.output()).toContain('/invite?token=[redacted]&email=someone%40example.test'));
-      expect(logged.output()).not.toContain(token);
+      const secrets = Array.from({ length: 4 }, () => `secret-${randomUUID()}`);
+      // A link mailed before the token moved to the fragment, and spellings of it a client may send as they are.
+      const paths = [
+        `/invite?token=${secrets[0]}&email=someone%40example.test`,
+        `/invite?a=1&TOKEN=${secrets[1]}`,
+        `/invite?%74oken=${secrets[2]}`,
+        `/invite#token=${secrets[3]}`,
+      ];
+      for (const path of paths) await rawGet(logged.url, path);
+      // The last request's entry; the output keeps the process's order.
+      await eventually(() => expect(logged.output()).toContain('"url":"/invite"'));
+      expect(logged.output()).toContain('"url":"/invite?token=[redacted]&email=someone%40example.test"');
+      expect(logged.output()).toContain('"url":"/invite?a=1&TOKEN=[redacted]"');
+      expect(logged.output()).toContain('"url":"/invite?%74oken=[redacted]"');
+      for (const secret of secrets) expect(logged.output()).not.toContain(secret);
     } finally {
       await logged.stop();
     }
   });
 });
+
+/** A GET of `path` exactly as written (fetch would drop a fragment). */
+function rawGet(base: string, path: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const request = http.get(new URL(base), { path }, (response) => {
+      response.resume();
+      response.once('end', resolve);
+    });
+    request.once('error', reject);
+  });
+}

@@ -1,63 +1,72 @@
-import { linkSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { linkSync, readFileSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker } from 'node:worker_threads';
 import { ConfigError } from '../config.js';
 
-/** What the lock file holds: the process that holds the folder, where, and when that process started (Linux). */
+/** How often a holder touches its lock file, from a thread of its own that a busy event loop does not hold up. */
+const HEARTBEAT_MS = 2_000;
+/** How long a holder that cannot be looked up is watched for a heartbeat before it is taken for gone. */
+export const HOLDER_WATCH_MS = 5 * HEARTBEAT_MS;
+
+/** What the lock file holds: the process that holds the folder, and where it runs. */
 interface Holder {
   pid: number;
-  /** The machine's (or container's) name: a process elsewhere cannot be checked, so it is taken to run. */
+  /** For the refusal's message only. */
   host: string;
-  /** The process's start time in clock ticks since boot (`/proc/<pid>/stat`), which tells a reused pid apart; null elsewhere. */
+  /** The kernel's boot (`/proc/sys/kernel/random/boot_id`) and pid namespace (`/proc/self/ns/pid`): where `pid` means this pid. Null off Linux. */
+  kernel: string | null;
+  /** The process's start time in clock ticks since boot (`/proc/<pid>/stat`), which tells a reused pid apart. */
   started: string | null;
 }
 
-/** The folders this process holds. */
+/** The folders this process holds, by their real path. */
 const held = new Set<string>();
 
 /**
  * Takes the embedded database's folder for this process, as PostgreSQL's `postmaster.pid` does
  * for its own: PGlite takes no lock, and two processes on one folder (a second `npm start`) leave
- * it unreadable. A folder held by a live process is refused with a `ConfigError` naming it; one
- * whose holder is gone (a crash, a kill) is taken over. A holder is never judged by age: a live
- * one that is busy is still the holder; nor, being unseen, one on another host (a container sharing
- * the folder as a volume). Answers the release, which `close` runs; the file is also removed when
- * the process exits.
+ * it unreadable. Answers the release, which `close` runs; the file also goes when the process exits.
+ *
+ * A holder this process can look up (the same kernel and pid namespace) is judged by its pid and
+ * start time: gone (a crash, a kill), it is taken over at once; alive, refused with a
+ * `ConfigError` naming it. One it cannot (another container on the folder as a volume, another
+ * machine on a network file system, a container restarted after a crash) is judged by its
+ * heartbeat: a holder touches the file every `HEARTBEAT_MS` from a thread of its own, and one
+ * whose file stays untouched for `watchMs` is taken for gone. A start waits that long for it.
  */
-export function lockDataDir(dir: string): () => void {
-  const file = path.join(dir, 'taskflow.lock');
+export async function lockDataDir(dir: string, watchMs = HOLDER_WATCH_MS): Promise<() => void> {
+  const file = path.join(realpathSync(dir), 'taskflow.lock');
   if (held.has(file)) throw new ConfigError(`DATA_DIR ${dir} is open in this process already`);
-  const me: Holder = { pid: process.pid, host: hostname(), started: startTime(process.pid) };
-  const mine = JSON.stringify(me);
+  const mine = JSON.stringify(thisProcess());
   // Written aside and linked into place, which fails if the file is there: it never appears half written.
-  const draft = `${file}.${process.pid}`;
-  writeFileSync(draft, mine, { mode: 0o600 });
+  const draft = `${file}.${randomUUID()}`;
+  writeFileSync(draft, mine, { mode: 0o600, flag: 'wx' });
   try {
     for (let attempt = 0; ; attempt++) {
       try {
         linkSync(draft, file);
         break;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt >= 2) throw error;
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotLock(file, error);
+        if (attempt >= 2) throw new ConfigError(`DATA_DIR ${dir}: other starts keep taking ${file}; start one server at a time`);
       }
-      const text = readText(file);
-      const holder = text === null ? null : parseHolder(text);
-      if (holder && isAlive(holder)) {
-        const where = holder.host === me.host ? '' : ` on ${holder.host}`;
-        throw new ConfigError(
-          `DATA_DIR ${dir} is in use by process ${holder.pid}${where}: stop it first (if no TaskFlow runs on this folder, remove ${file})`,
-        );
-      }
-      // Its holder is gone (or the file is not ours to read): taken over, unless another start took it over meanwhile.
-      if (readText(file) === text) unlinkQuietly(file);
+      const text = readLock(file);
+      if (text !== null && (await holds(file, text, watchMs))) throw inUse(dir, file, text);
+      // Its holder is gone: taken over, unless another start took it over meanwhile.
+      if (text !== null && readLock(file) === text) unlinkQuietly(file);
     }
   } finally {
     unlinkQuietly(draft);
   }
   held.add(file);
+  const heartbeat = beat(file);
   const release = () => {
     if (!held.delete(file)) return;
-    if (readText(file) === mine) unlinkQuietly(file);
+    void heartbeat.terminate();
+    if (readLock(file) === mine) unlinkQuietly(file);
   };
   process.once('exit', release);
   return () => {
@@ -66,18 +75,62 @@ export function lockDataDir(dir: string): () => void {
   };
 }
 
-/** Whether the process the file names may still run: on another host, or here with the same pid, started at the same time where that can be read. */
-function isAlive(holder: Holder): boolean {
-  if (holder.host !== hostname()) return true;
-  // This process's own pid, not in `held`: a process before it (a container restarted) that died holding the folder.
-  if (holder.pid === process.pid) return false;
+function thisProcess(): Holder {
+  return { pid: process.pid, host: hostname(), kernel: kernelOf('self'), started: startTime(process.pid) };
+}
+
+/** Whether the holder the file's `text` names still holds the folder. */
+async function holds(file: string, text: string, watchMs: number): Promise<boolean> {
+  const holder = parseHolder(text);
+  const me = thisProcess();
+  if (holder && holder.kernel !== null && holder.kernel === me.kernel) {
+    if (holder.pid === me.pid) return holder.started === me.started; // this very process, through another path; else one before it
+    return isRunning(holder);
+  }
+  // Not one to look up: watched for a heartbeat.
+  const touched = modified(file);
+  await sleep(watchMs);
+  const now = readLock(file);
+  return now !== null && (now !== text || modified(file) !== touched);
+}
+
+function isRunning(holder: Holder): boolean {
   try {
     process.kill(holder.pid, 0);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false; // no such process
   }
-  const started = startTime(holder.pid);
-  return holder.started === null || started === null || started === holder.started;
+  return holder.started === null || startTime(holder.pid) === holder.started;
+}
+
+/** Touches the lock file every `HEARTBEAT_MS`, from a thread of its own. */
+function beat(file: string): Worker {
+  const worker = new Worker(
+    `const { utimesSync } = require('node:fs');
+     const { workerData } = require('node:worker_threads');
+     setInterval(() => { try { const now = new Date(); utimesSync(workerData.file, now, now); } catch {} }, workerData.every);`,
+    { eval: true, workerData: { file, every: HEARTBEAT_MS } },
+  );
+  worker.unref();
+  return worker;
+}
+
+function inUse(dir: string, file: string, text: string): ConfigError {
+  const holder = parseHolder(text);
+  const who = holder ? `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`}` : 'another process';
+  return new ConfigError(`DATA_DIR ${dir} is in use by ${who}: stop it first (if no TaskFlow runs on this folder, remove ${file})`);
+}
+
+function cannotLock(file: string, error: unknown): ConfigError {
+  return new ConfigError(`cannot write ${file} (DATA_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+}
+
+function kernelOf(pid: number | 'self'): string | null {
+  try {
+    return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()} ${readlinkSync(`/proc/${pid}/ns/pid`)}`;
+  } catch {
+    return null;
+  }
 }
 
 function startTime(pid: number): string | null {
@@ -93,16 +146,26 @@ function startTime(pid: number): string | null {
 function parseHolder(text: string): Holder | null {
   try {
     const holder = JSON.parse(text) as Partial<Holder>;
-    if (!Number.isInteger(holder.pid) || holder.pid! <= 0 || typeof holder.host !== 'string') return null;
-    return { pid: holder.pid!, host: holder.host, started: holder.started ?? null };
+    if (!Number.isInteger(holder.pid) || holder.pid! <= 0) return null;
+    return { pid: holder.pid!, host: String(holder.host ?? '?'), kernel: holder.kernel ?? null, started: holder.started ?? null };
   } catch {
     return null;
   }
 }
 
-function readText(file: string): string | null {
+/** The lock file's text; null if there is none. One that cannot be read (another user's) counts as held. */
+function readLock(file: string): string | null {
   try {
     return readFileSync(file, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ConfigError(`cannot read ${file} (DATA_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+  }
+}
+
+function modified(file: string): number | null {
+  try {
+    return statSync(file).mtimeMs;
   } catch {
     return null;
   }

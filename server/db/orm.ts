@@ -96,30 +96,30 @@ export async function openDatabase(
   }
   const dir = path.join(config.dataDir, 'pgdata');
   mkdirSync(dir, { recursive: true });
-  const release = lockDataDir(config.dataDir);
+  const release = await lockDataDir(config.dataDir);
+  let pglite: PGlite | undefined;
+  const closeAll = async (orm?: Orm) => {
+    try {
+      await orm?.close(true);
+    } finally {
+      try {
+        await pglite?.close();
+      } finally {
+        release();
+      }
+    }
+  };
   try {
     // A \`date\` as PostgreSQL writes it (\`YYYY-MM-DD\`), as the pg driver gives it to MikroORM: PGlite
     // would make it a Date at midnight UTC, and an entity read back would answer a timestamp.
-    const pglite = await PGlite.create(dir, { parsers: { [types.DATE]: (text: string) => text } }).catch((error: unknown) => {
+    pglite = await PGlite.create(dir, { parsers: { [types.DATE]: (text: string) => text } }).catch((error: unknown) => {
       // PGlite's own error (an abort deep in its WebAssembly) says nothing of where; this line does.
-      throw new ConfigError(
-        `cannot open the embedded database in ${dir} (DATA_DIR): PGlite stopped with "${String(error)}"; is the folder damaged?`,
-      );
+      throw new ConfigError(`cannot open the embedded database in ${dir} (DATA_DIR): PGlite stopped with "${String(error)}"`);
     });
     const orm = await MikroORM.init(ormOptions(null, pglite));
-    return {
-      orm,
-      close: async () => {
-        try {
-          await orm.close(true);
-          await pglite.close();
-        } finally {
-          release();
-        }
-      },
-    };
+    return { orm, close: () => closeAll(orm) };
   } catch (error) {
-    release();
+    await closeAll().catch(() => {});
     throw error;
   }
 }

@@ -11,9 +11,11 @@ import { FormError, useFormAction } from '../common/forms.js';
  * by invitation asks for).
  */
 export function AuthScreen() {
-  const params = new URLSearchParams(location.hash.length > 1 ? location.hash.slice(1) : location.search);
-  const invited = location.pathname === '/invite' ? params.get('email') : null;
-  const inviteToken = (invited && params.get('token')) || undefined;
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  const query = new URLSearchParams(location.search);
+  const param = (name: string) => fragment.get(name) ?? query.get(name);
+  const invited = location.pathname === '/invite' ? param('email') : null;
+  const inviteToken = (invited && param('token')) || undefined;
   const [mode, setMode] = useState<'login' | 'register' | 'forgot'>(invited ? 'register' : 'login');
   const [email, setEmail] = useState(invited ?? '');
   const [password, setPassword] = useState('');
