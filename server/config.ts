@@ -25,13 +25,18 @@ const urlOf = (...schemes: string[]) =>
     error: `a URL starting ${schemes.map((scheme) => `${scheme}://`).join(' or ')}`,
   });
 
-/** A whole number written in digits, from `min` to `max`. */
-const wholeNumber = (min: number, max = Number.MAX_SAFE_INTEGER) =>
+/** A whole number written in digits, at least `min` (and at most `max`). */
+const wholeNumber = (min: number, max?: number) =>
   z
     .string()
-    .regex(/^\d+$/, max === Number.MAX_SAFE_INTEGER ? `a whole number, at least ${min}` : `a whole number from ${min} to ${max}`)
+    .regex(/^\d+$/, max === undefined ? `a whole number, at least ${min}` : `a whole number from ${min} to ${max}`)
     .transform(Number)
-    .pipe(z.number().min(min, `at least ${min}`).max(max, `at most ${max}`));
+    .pipe(
+      z
+        .number()
+        .min(min, `at least ${min}`)
+        .max(max ?? Number.MAX_SAFE_INTEGER, `at most ${max}`),
+    );
 
 const urlList = z
   .string()

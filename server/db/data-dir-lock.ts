@@ -9,7 +9,7 @@ import { ConfigError } from '../config.js';
 /** How often a holder touches its lock file, from a thread of its own that a busy event loop does not hold up. */
 const HEARTBEAT_MS = 2_000;
 /** How long a holder that cannot be looked up is watched for a heartbeat before it is taken for gone. */
-export const HOLDER_WATCH_MS = 5 * HEARTBEAT_MS;
+const HOLDER_WATCH_MS = 5 * HEARTBEAT_MS;
 
 /** What the lock file holds: the process that holds the folder, and where it runs. */
 interface Holder {
@@ -40,7 +40,8 @@ const held = new Set<string>();
 export async function lockDataDir(dir: string, watchMs = HOLDER_WATCH_MS): Promise<() => void> {
   const file = path.join(realpathSync(dir), 'taskflow.lock');
   if (held.has(file)) throw new ConfigError(`DATA_DIR ${dir} is open in this process already`);
-  const mine = JSON.stringify(thisProcess());
+  const me = thisProcess();
+  const mine = JSON.stringify(me);
   // Written aside and linked into place, which fails if the file is there: it never appears half written.
   const draft = `${file}.${randomUUID()}`;
   writeFileSync(draft, mine, { mode: 0o600, flag: 'wx' });
@@ -54,9 +55,11 @@ export async function lockDataDir(dir: string, watchMs = HOLDER_WATCH_MS): Promi
         if (attempt >= 2) throw new ConfigError(`DATA_DIR ${dir}: other starts keep taking ${file}; start one server at a time`);
       }
       const text = readLock(file);
-      if (text !== null && (await holds(file, text, watchMs))) throw inUse(dir, file, text);
+      if (text === null) continue; // let go meanwhile
+      const holder = parseHolder(text);
+      if (await holds(file, text, holder, me, watchMs)) throw inUse(dir, file, holder);
       // Its holder is gone: taken over, unless another start took it over meanwhile.
-      if (text !== null && readLock(file) === text) unlinkQuietly(file);
+      if (readLock(file) === text) unlinkQuietly(file);
     }
   } finally {
     unlinkQuietly(draft);
@@ -76,13 +79,11 @@ export async function lockDataDir(dir: string, watchMs = HOLDER_WATCH_MS): Promi
 }
 
 function thisProcess(): Holder {
-  return { pid: process.pid, host: hostname(), kernel: kernelOf('self'), started: startTime(process.pid) };
+  return { pid: process.pid, host: hostname(), kernel: thisKernel(), started: startTime(process.pid) };
 }
 
-/** Whether the holder the file's `text` names still holds the folder. */
-async function holds(file: string, text: string, watchMs: number): Promise<boolean> {
-  const holder = parseHolder(text);
-  const me = thisProcess();
+/** Whether the holder the file's `text` names (`holder`, null if it names none) still holds the folder. */
+async function holds(file: string, text: string, holder: Holder | null, me: Holder, watchMs: number): Promise<boolean> {
   if (holder && holder.kernel !== null && holder.kernel === me.kernel) {
     if (holder.pid === me.pid) return holder.started === me.started; // this very process, through another path; else one before it
     return isRunning(holder);
@@ -115,8 +116,7 @@ function beat(file: string): Worker {
   return worker;
 }
 
-function inUse(dir: string, file: string, text: string): ConfigError {
-  const holder = parseHolder(text);
+function inUse(dir: string, file: string, holder: Holder | null): ConfigError {
   const who = holder ? `process ${holder.pid}${holder.host === hostname() ? '' : ` on ${holder.host}`}` : 'another process';
   return new ConfigError(`DATA_DIR ${dir} is in use by ${who}: stop it first (if no TaskFlow runs on this folder, remove ${file})`);
 }
@@ -125,9 +125,9 @@ function cannotLock(file: string, error: unknown): ConfigError {
   return new ConfigError(`cannot write ${file} (DATA_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
 }
 
-function kernelOf(pid: number | 'self'): string | null {
+function thisKernel(): string | null {
   try {
-    return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()} ${readlinkSync(`/proc/${pid}/ns/pid`)}`;
+    return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()} ${readlinkSync('/proc/self/ns/pid')}`;
   } catch {
     return null;
   }
