@@ -13,6 +13,7 @@ import { Migration20261205100000_task_lookup_index } from './Migration2026120510
 import { Migration20261206100000_one_pending_invite } from './Migration20261206100000_one_pending_invite.js';
 import { Migration20261207100000_noop_actor } from './Migration20261207100000_noop_actor.js';
 import { Migration20261208100000_sessions_and_password_resets } from './Migration20261208100000_sessions_and_password_resets.js';
+import { Migration20261209100000_board_rows_without_org_key } from './Migration20261209100000_board_rows_without_org_key.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
 export const migrationsList: MigrationObject[] = [
@@ -30,4 +31,5 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261206100000_one_pending_invite', class: Migration20261206100000_one_pending_invite },
   { name: 'Migration20261207100000_noop_actor', class: Migration20261207100000_noop_actor },
   { name: 'Migration20261208100000_sessions_and_password_resets', class: Migration20261208100000_sessions_and_password_resets },
+  { name: 'Migration20261209100000_board_rows_without_org_key', class: Migration20261209100000_board_rows_without_org_key },
 ];

@@ -242,6 +242,27 @@ describe('a plain field update on PostgreSQL', () => {
     }
   });
 
+  it("leaves the org's row alone, which every board of the org shares, when two boards change at once", async () => {
+    const [here, there] = [await newTask('Here'), await otherBoardTask()];
+    // A lock on a row is written into the row (its xmax): a foreign key's check on the org would set it.
+    const orgRowLock = async () =>
+      (await db.query<{ xmax: string }>('select xmax::text from organizations where id = $1', [org.id]))[0]!.xmax;
+    const before = await orgRowLock();
+    // Each board's changes travel together, a task changed twice in one transaction among them.
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        request(socket, 'task:update', { taskId: (i % 2 ? here : there).id, patch: { title: `Apart ${i}` } }),
+      ),
+    );
+    expect(answers.every((answer) => answer.ok)).toBe(true);
+    const [{ transactions }] = await db.query(
+      `select count(distinct xmin::text)::int as transactions from board_events where type = 'task.updated' and payload -> 'task' ->> 'id' in ($1, $2)`,
+      [here.id, there.id],
+    );
+    expect(transactions).toBeLessThan(8);
+    expect(await orgRowLock()).toBe(before);
+  });
+
   it("refuses another org's user and key among a board's changes sent together, as if the task did not exist", async () => {
     const task = await newTask('Ours');
     const mallory = await registerUser(node.url, 'mallory');

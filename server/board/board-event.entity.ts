@@ -32,7 +32,10 @@ export const BoardEvent = defineEntity({
   ],
   properties: {
     ...baseProperties,
-    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    // No foreign key to the org: its check would lock the org's row, which every board of the org
+    // shares, in every change (DESIGN §9). The board's key covers it: the event goes with its
+    // board, and row-level security holds its org to the tenant's, whose board it must be.
+    org: () => p.manyToOne(Organization).createForeignKeyConstraint(false),
     project: () => p.manyToOne(Project).deleteRule('cascade'),
     seq: p.integer(),
     type: p.string().length(40).$type<BoardEventType>(),

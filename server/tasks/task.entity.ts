@@ -26,7 +26,8 @@ export const Task = defineEntity({
   ],
   properties: {
     ...baseProperties,
-    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    // No foreign key to the org, as for board events (see there): the task goes with its board.
+    org: () => p.manyToOne(Organization).createForeignKeyConstraint(false),
     project: () => p.manyToOne(Project).deleteRule('cascade'),
     column: () => p.manyToOne(Column).deleteRule('cascade'),
     title: p.string().length(500),
