@@ -26,7 +26,7 @@ import { InFlight } from './in-flight.js';
 import { Lanes } from './lanes.js';
 import { createAccountLanes } from './account-lanes.js';
 import { labelRoutes } from './labels/labels.routes.js';
-import { logMailer, type Mailer } from './mail/mailer.js';
+import { logMailer, MailOutbox, type Mailer } from './mail/mailer.js';
 import { smtpMailer } from './mail/smtp-mailer.js';
 import { healthRoutes } from './http/health.routes.js';
 import { webRoutes } from './http/web.routes.js';
@@ -54,7 +54,8 @@ export interface TaskFlow {
    * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`); then each socket's connection
    * closes once what is queued for it is written (at most `CLOSE_MS`), and the HTTP server closes;
    * database work that outlived its answer gets `SETTLE_MS` to end, and what then still runs is
-   * cancelled (`settleDatabaseWork`); Redis and the database close.
+   * cancelled (`settleDatabaseWork`); Redis and the database close. Mail still going out gets
+   * `MAIL_MS` from the first step on.
    */
   close(): Promise<void>;
 }
@@ -65,6 +66,8 @@ const DRAIN_MS = 10_000;
 const CLOSE_MS = 2_000;
 /** How long a stop waits for database work that outlived its answer before cancelling it. */
 const SETTLE_MS = 5_000;
+/** How long a stop waits for the mail going out (from its first step): longer than an SMTP server may take to fail. */
+const MAIL_MS = 15_000;
 
 /** Builds the whole server without opening a port: tests build as many as they need. */
 export interface BuildOptions {
@@ -101,7 +104,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, publicUrl: config.publicUrl, adapter: redis?.adapter });
-  const mailer = options.mailer ?? (config.smtp ? smtpMailer(config.smtp.url, config.smtp.from) : logMailer(app.log));
+  const mail = new MailOutbox(options.mailer ?? (config.smtp ? smtpMailer(config.smtp.url, config.smtp.from) : logMailer(app.log)));
   const presence = createPresence(io, app.log, config.presenceRefresh * 1000, redis !== null);
   const revocations = new Revocations(io, presence);
   const broadcaster = createBroadcaster(io, revocations, redis !== null);
@@ -111,7 +114,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     log: app.log,
     broadcaster,
     tokens,
-    mailer,
+    mail,
     loginThrottle: createLoginThrottle(redis?.client ?? null),
     inviteMailLimit: createInviteMailLimit(redis?.client ?? null),
     resetMailLimit: createResetMailLimit(redis?.client ?? null),
@@ -172,6 +175,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     },
     close: async () => {
       await inFlight.drain(DRAIN_MS);
+      const mailSent = mail.settle(MAIL_MS); // the answered requests' mail, going out meanwhile
       presence.close();
       sockets.stop();
       await closeConnections(io, CLOSE_MS);
@@ -185,6 +189,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       if (cancelled > 0) app.log.warn({ cancelled }, 'statements still running at the stop were cancelled');
       await redis?.close();
       await database.close();
+      if (mail.size > 0) app.log.warn({ mails: mail.size }, 'waiting for the mail still going out');
+      await mailSent;
     },
   };
 }

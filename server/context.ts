@@ -8,7 +8,7 @@ import type { BoardLocator } from './board/board-target.js';
 import type { RunningChanges } from './board/running-changes.js';
 import type { Tokens } from './auth/tokens.js';
 import type { ResetMailLimit } from './auth/reset-mail-limit.js';
-import type { Mailer } from './mail/mailer.js';
+import type { MailOutbox } from './mail/mailer.js';
 import type { InviteMailLimit } from './orgs/invite-mail-limit.js';
 import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
@@ -45,7 +45,8 @@ export interface AppContext {
   log: FastifyBaseLogger;
   broadcaster: Broadcaster;
   tokens: Tokens;
-  mailer: Mailer;
+  /** Invitation and password-reset mail, sent in the background. */
+  mail: MailOutbox;
   loginThrottle: LoginThrottle;
   inviteMailLimit: InviteMailLimit;
   resetMailLimit: ResetMailLimit;

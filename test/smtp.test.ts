@@ -95,6 +95,36 @@ describe('invitation mail over SMTP', () => {
     }
   });
 
+  it('sends the mail still going out when the node stops, before the stop is over', async () => {
+    // A slow mail server: it takes a second and a half to accept each recipient.
+    const slow = new SMTPServer({
+      authOptional: true,
+      disabledCommands: ['STARTTLS', 'AUTH'],
+      onRcptTo(_address, _session, accept) {
+        setTimeout(accept, 1500);
+      },
+      onData(stream, session, done) {
+        stream.resume();
+        stream.on('end', () => {
+          received.push({ from: '', to: session.envelope.rcptTo.map((rcpt) => rcpt.address), message: '' });
+          done();
+        });
+      },
+    });
+    slow.listen(0, '127.0.0.1');
+    await once(slow.server, 'listening');
+    const stopping = await mailingThrough((slow.server.address() as AddressInfo).port);
+    const stopped = (async () => {
+      expect((await invite(stopping, 'deployed@example.test', 'member')).status).toBe(202);
+    })().finally(() => stopping.close()); // a deploy, right after the answer
+    try {
+      await stopped;
+      expect(received.some((mail) => mail.to.includes('deployed@example.test'))).toBe(true);
+    } finally {
+      await new Promise<void>((resolve) => slow.close(() => resolve()));
+    }
+  });
+
   it('keeps the invitation when the mail server is down, and answers it as usual', async () => {
     const port = await freePort(); // nothing listens there
     const unmailed = await mailingThrough(port);

@@ -78,13 +78,14 @@ export async function requestPasswordReset(ctx: AppContext, email: string, ip: s
          where email = ${address} returning id`,
   );
   if (!user) return;
-  void ctx.mailer
-    .send({
+  ctx.mail.post(
+    {
       to: address,
       subject: 'Reset your TaskFlow password',
       text: `Someone, we hope you, asked to reset the password of your TaskFlow account.\nSet a new one here: ${ctx.config.publicUrl}/reset-password#token=${token}\nThe link works once, until ${expiresAt.toISOString()}. If you did not ask for it, ignore this mail: your password stays as it is.`,
-    })
-    .catch((error: unknown) => ctx.log.error({ err: error, userId: user.id }, 'password-reset mail not sent'));
+    },
+    (error) => ctx.log.error({ err: error, userId: user.id }, 'password-reset mail not sent'),
+  );
 }
 
 /**

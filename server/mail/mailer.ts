@@ -12,6 +12,8 @@ export interface Mail {
  */
 export interface Mailer {
   send(mail: Mail): Promise<void>;
+  /** Lets go of what it holds open (an SMTP connection), once no mail is going out. */
+  close?(): void;
 }
 
 export function logMailer(log: FastifyBaseLogger): Mailer {
@@ -20,4 +22,37 @@ export function logMailer(log: FastifyBaseLogger): Mailer {
       log.info({ mail: { to: mail.to, subject: mail.subject } }, `mail to ${mail.to}: ${mail.subject}\n${mail.text}`);
     },
   };
+}
+
+/**
+ * Mail sent in the background: a request is answered without waiting for its mail, and a mail
+ * that does not go out is logged, never thrown. A stop waits for the mail still going out
+ * (`settle`), so what was answered just before a restart is still mailed.
+ */
+export class MailOutbox {
+  private readonly sending = new Set<Promise<void>>();
+
+  constructor(private readonly mailer: Mailer) {}
+
+  /** Sends `mail` in the background; `failed` is told why, should it not go out. */
+  post(mail: Mail, failed: (error: unknown) => void): void {
+    const sent: Promise<void> = this.mailer
+      .send(mail)
+      .catch(failed)
+      .finally(() => this.sending.delete(sent));
+    this.sending.add(sent);
+  }
+
+  /** How many mails are going out. */
+  get size(): number {
+    return this.sending.size;
+  }
+
+  /** Resolves once the mail going out has gone or failed, or after `withinMs`; then the mailer closes. */
+  async settle(withinMs: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([Promise.allSettled(this.sending), new Promise((resolve) => (timer = setTimeout(resolve, withinMs)))]);
+    clearTimeout(timer);
+    this.mailer.close?.();
+  }
 }

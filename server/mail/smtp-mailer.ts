@@ -16,5 +16,6 @@ export function smtpMailer(url: string, from: string): Mailer {
     async send(mail) {
       await transport.sendMail({ to: mail.to, subject: mail.subject, text: mail.text });
     },
+    close: () => transport.close(),
   };
 }

@@ -70,15 +70,14 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
   // The invitation stands whether or not its mail goes out (registering the address accepts it,
   // and inviting again sends it again), and is answered without waiting for it: a mail server
   // that is slow, refuses or does not answer is logged, and holds up no one.
-  void ctx.mailer
-    .send({
+  ctx.mail.post(
+    {
       to: email,
       subject: `You are invited to ${outcome.orgName} on TaskFlow`,
       text: `You have been invited to join ${outcome.orgName} as ${input.role}.\nSign up with this email address to accept: ${link}\nThe invitation expires on ${outcome.invite.expiresAt}.`,
-    })
-    .catch((error: unknown) =>
-      ctx.log.error({ err: error, orgId: outcome.orgId, inviteId: outcome.invite.id }, 'invitation mail not sent'),
-    );
+    },
+    (error) => ctx.log.error({ err: error, orgId: outcome.orgId, inviteId: outcome.invite.id }, 'invitation mail not sent'),
+  );
   return { invite: outcome.invite };
 }
 
