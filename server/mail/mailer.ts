@@ -36,8 +36,8 @@ export class MailOutbox {
 
   /** Sends `mail` in the background; `failed` is told why, should it not go out. */
   post(mail: Mail, failed: (error: unknown) => void): void {
-    const sent: Promise<void> = this.mailer
-      .send(mail)
+    const sent: Promise<void> = Promise.resolve()
+      .then(() => this.mailer.send(mail)) // a mailer that throws at once fails the mail, not the request
       .catch(failed)
       .finally(() => this.sending.delete(sent));
     this.sending.add(sent);
