@@ -54,8 +54,9 @@ export interface TaskFlow {
    * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`); then each socket's connection
    * closes once what is queued for it is written (at most `CLOSE_MS`), and the HTTP server closes;
    * database work that outlived its answer gets `SETTLE_MS` to end, and what then still runs is
-   * cancelled (`settleDatabaseWork`); Redis and the database close. Mail still going out gets
-   * `MAIL_MS` from the first step on.
+   * cancelled (`settleDatabaseWork`); Redis and the database close. Mail still going out is
+   * waited for until `MAIL_MS` after the stop takes no more work, and what is not out by then is
+   * logged.
    */
   close(): Promise<void>;
 }
@@ -66,7 +67,7 @@ const DRAIN_MS = 10_000;
 const CLOSE_MS = 2_000;
 /** How long a stop waits for database work that outlived its answer before cancelling it. */
 const SETTLE_MS = 5_000;
-/** How long a stop waits for the mail going out (from its first step): longer than an SMTP server may take to fail. */
+/** How long a stop waits for the mail going out, once it takes no more requests: longer than an SMTP server may take to fail. */
 const MAIL_MS = 15_000;
 
 /** Builds the whole server without opening a port: tests build as many as they need. */
@@ -175,7 +176,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     },
     close: async () => {
       await inFlight.drain(DRAIN_MS);
-      const mailSent = mail.settle(MAIL_MS); // the answered requests' mail, going out meanwhile
+      const mailDeadline = Date.now() + MAIL_MS; // the answered requests' mail goes out meanwhile
       presence.close();
       sockets.stop();
       await closeConnections(io, CLOSE_MS);
@@ -189,8 +190,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       if (cancelled > 0) app.log.warn({ cancelled }, 'statements still running at the stop were cancelled');
       await redis?.close();
       await database.close();
+      // No request can write anything now, nor post mail: what is going out is all there is.
       if (mail.size > 0) app.log.warn({ mails: mail.size }, 'waiting for the mail still going out');
-      await mailSent;
+      await mail.settle(mailDeadline - Date.now());
     },
   };
 }

@@ -12,7 +12,7 @@ export interface Mail {
  */
 export interface Mailer {
   send(mail: Mail): Promise<void>;
-  /** Lets go of what it holds open (an SMTP connection), once no mail is going out. */
+  /** Closes it (its SMTP transport), once no mail is going out. */
   close?(): void;
 }
 
@@ -30,17 +30,28 @@ export function logMailer(log: FastifyBaseLogger): Mailer {
  * (`settle`), so what was answered just before a restart is still mailed.
  */
 export class MailOutbox {
-  private readonly sending = new Set<Promise<void>>();
+  /** The mail going out, each with how to report that it did not. */
+  private readonly sending = new Map<Promise<void>, (error: unknown) => void>();
 
   constructor(private readonly mailer: Mailer) {}
 
-  /** Sends `mail` in the background; `failed` is told why, should it not go out. */
+  /** Sends `mail` in the background; `failed` is told why, once, should it not go out. */
   post(mail: Mail, failed: (error: unknown) => void): void {
+    let reported = false;
+    const fail = (error: unknown) => {
+      if (reported) return;
+      reported = true;
+      try {
+        failed(error);
+      } catch {
+        // a report that fails must not become an unhandled rejection
+      }
+    };
     const sent: Promise<void> = Promise.resolve()
       .then(() => this.mailer.send(mail)) // a mailer that throws at once fails the mail, not the request
-      .catch(failed)
+      .then(() => void (reported = true), fail)
       .finally(() => this.sending.delete(sent));
-    this.sending.add(sent);
+    this.sending.set(sent, fail);
   }
 
   /** How many mails are going out. */
@@ -48,11 +59,18 @@ export class MailOutbox {
     return this.sending.size;
   }
 
-  /** Resolves once the mail going out has gone or failed, or after `withinMs`; then the mailer closes. */
+  /**
+   * Resolves once the mail going out has gone or failed, or after `withinMs`, reporting each mail
+   * still going out then as not sent; then the mailer closes.
+   */
   async settle(withinMs: number): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
-    await Promise.race([Promise.allSettled(this.sending), new Promise((resolve) => (timer = setTimeout(resolve, withinMs)))]);
+    await Promise.race([
+      Promise.allSettled(this.sending.keys()),
+      new Promise((resolve) => (timer = setTimeout(resolve, Math.max(0, withinMs)))),
+    ]);
     clearTimeout(timer);
+    for (const fail of this.sending.values()) fail(new Error('the server stopped before the mail went out'));
     this.mailer.close?.();
   }
 }
