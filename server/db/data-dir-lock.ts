@@ -51,7 +51,7 @@ export async function lockDataDir(dir: string, watchMs = HOLDER_WATCH_MS): Promi
         linkSync(draft, file);
         break;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw cannotLock(file, error);
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw lockFileError('write', file, error);
         if (attempt >= 2) throw new ConfigError(`DATA_DIR ${dir}: other starts keep taking ${file}; start one server at a time`);
       }
       const text = readLock(file);
@@ -121,8 +121,8 @@ function inUse(dir: string, file: string, holder: Holder | null): ConfigError {
   return new ConfigError(`DATA_DIR ${dir} is in use by ${who}: stop it first (if no TaskFlow runs on this folder, remove ${file})`);
 }
 
-function cannotLock(file: string, error: unknown): ConfigError {
-  return new ConfigError(`cannot write ${file} (DATA_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+function lockFileError(action: 'read' | 'write', file: string, error: unknown): ConfigError {
+  return new ConfigError(`cannot ${action} ${file} (DATA_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
 }
 
 function thisKernel(): string | null {
@@ -159,7 +159,7 @@ function readLock(file: string): string | null {
     return readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ConfigError(`cannot read ${file} (DATA_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    throw lockFileError('read', file, error);
   }
 }
 

@@ -49,7 +49,7 @@ export class MailOutbox {
     };
     const sent: Promise<void> = Promise.resolve()
       .then(() => this.mailer.send(mail)) // a mailer that throws at once fails the mail, not the request
-      .then(() => void (reported = true), fail)
+      .catch(fail)
       .finally(() => this.sending.delete(sent));
     this.sending.set(sent, fail);
   }
