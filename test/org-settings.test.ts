@@ -265,6 +265,21 @@ describe('updating a project', () => {
     ]);
   });
 
+  it('answers an update that changes nothing with the board as it stands: its seq, no event', async () => {
+    const { project } = await createProject(node.url, cast.org, 'Steady');
+    const path = `/orgs/${cast.org.slug}/projects/${project.id}`;
+    const described = await call(node.url, 'PATCH', path, { body: { description: 'described' }, auth: cast.member.token });
+    expect(described.body.seq).toBe(project.seq + 1);
+    for (const body of [{ status: 'active' }, { name: 'Steady' }, { description: 'described' }, { name: 'Steady', status: 'active' }]) {
+      const answer = await call(node.url, 'PATCH', path, { body, auth: cast.member.token });
+      expect(answer.status).toBe(200);
+      // A client takes the answer's seq as where it stands: one too many would drop the next event.
+      expect(answer.body).toMatchObject({ id: project.id, name: 'Steady', description: 'described', seq: project.seq + 1 });
+    }
+    expect(await db.query('select seq from projects where id = $1', [project.id])).toEqual([{ seq: project.seq + 1 }]);
+    expect(await db.query('select seq from board_events where project_id = $1 order by seq', [project.id])).toEqual([{ seq: project.seq + 1 }]);
+  });
+
   it('refuses viewers, outsiders, another org, and a key without projects:write; allows a key with it', async () => {
     const { project } = await createProject(node.url, cast.org, 'Guarded');
     const path = `/orgs/${cast.org.slug}/projects/${project.id}`;

@@ -72,7 +72,8 @@ export async function updateProject(ctx: AppContext, caller: Caller, projectId: 
       const changed = (Object.keys(changes) as Array<keyof ProjectChanges>).filter(
         (key) => changes[key] !== undefined && changes[key] !== project[key],
       );
-      if (changed.length === 0) return { unchanged: toProjectJson(project) };
+      // Read after this change took the board's next seq, which it gives back: the board's seq is the one before.
+      if (changed.length === 0) return { unchanged: { ...toProjectJson(project), seq: project.seq - 1 } };
       if (changes.name !== undefined) project.name = changes.name;
       if (changes.description !== undefined) project.description = changes.description;
       if (changes.status !== undefined) project.status = changes.status;
