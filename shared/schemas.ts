@@ -35,11 +35,13 @@ function storableJson(root: unknown): boolean {
 const calendarDate = () => z.iso.date().refine((value) => value >= '0001-01-01', 'must be in the years 0001 to 9999');
 /** A moment with its offset, within the years 0001 to 9999 in UTC (an offset can push 9999-12-31 into 10000). */
 const instant = () =>
-  z.iso
-    .datetime({ offset: true })
-    .refine((value) => Date.parse(value) >= FIRST_INSTANT && Date.parse(value) <= LAST_INSTANT, 'must be in the years 0001 to 9999 (UTC)');
+  z.iso.datetime({ offset: true }).refine((value) => inStorableYears(Date.parse(value)), 'must be in the years 0001 to 9999 (UTC)');
 const FIRST_INSTANT = Date.parse('0001-01-01T00:00:00Z');
 const LAST_INSTANT = Date.parse('9999-12-31T23:59:59.999Z');
+/** Whether a time (ms since the epoch) is in the years 0001 to 9999 (UTC), the ones PostgreSQL and ISO 8601's plain form both write. */
+export function inStorableYears(time: number): boolean {
+  return time >= FIRST_INSTANT && time <= LAST_INSTANT;
+}
 /** A UUID, spelt as PostgreSQL answers it (lower case), so that ids compare, and rooms are named, one way: in payloads, bodies and paths. */
 export const entityId = z.uuid().transform((value) => value.toLowerCase());
 const id = entityId;

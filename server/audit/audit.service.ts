@@ -1,5 +1,5 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import type { AuditAction } from '../../shared/schemas.js';
+import { type AuditAction, inStorableYears } from '../../shared/schemas.js';
 import type { AuditEntryJson } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
 import { actorOf } from '../auth/principal.js';
@@ -81,12 +81,12 @@ function encodeCursor(entry: IAuditLog): string {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** A cursor `encodeCursor` made, exactly (an ISO time as `toISOString` writes it, a UUID); anything else is refused. */
+/** A cursor `encodeCursor` made, exactly (an ISO time as `toISOString` writes it, in the years PostgreSQL stores, and a UUID); anything else is refused. */
 function decodeCursor(cursor: string): { at: Date; id: string } {
   const parts = Buffer.from(cursor, 'base64url').toString().split('|');
   const [at, id] = parts;
   const date = new Date(at ?? '');
-  const exact = parts.length === 2 && !Number.isNaN(date.getTime()) && date.toISOString() === at && UUID.test(id ?? '');
+  const exact = parts.length === 2 && inStorableYears(date.getTime()) && date.toISOString() === at && UUID.test(id ?? '');
   if (!exact || Buffer.from(`${at}|${id}`).toString('base64url') !== cursor) throw invalid('the cursor is not one this server gave');
   return { at: date, id: id! };
 }
