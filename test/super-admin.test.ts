@@ -89,6 +89,18 @@ describe('GET /admin/tenants', () => {
     }
   });
 
+  it('follows SUPER_ADMIN_EMAILS as it is now: a node started without the address refuses it, the flag stays', async () => {
+    expect(await db.query('select is_super_admin from users where id = $1', [root.user.id])).toEqual([{ is_super_admin: false }]);
+    const unlisted = await startServer({ DATABASE_URL: db.url, SUPER_ADMIN_EMAILS: 'ops@example.test' });
+    try {
+      const answer = await call(unlisted.url, 'GET', '/admin/tenants', { auth: root.token });
+      expect({ status: answer.status, code: answer.body?.error?.code }).toEqual({ status: 403, code: 'FORBIDDEN' });
+      expect((await call(unlisted.url, 'GET', '/admin/tenants', { auth: flagged.token })).status).toBe(200);
+    } finally {
+      await unlisted.close();
+    }
+  });
+
   it('is a user flag, not an org role: a super admin is still an outsider to orgs they do not belong to', async () => {
     expect((await call(node.url, 'GET', `/orgs/${cast.org.slug}`, { auth: root.token })).status).toBe(403);
     expect((await call(node.url, 'GET', `/orgs/${cast.org.slug}/members`, { auth: flagged.token })).status).toBe(403);

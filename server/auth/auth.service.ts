@@ -33,7 +33,9 @@ export async function register(
     name: input.name,
     passwordHash: await hashPassword(input.password),
     avatarUrl: null,
-    isSuperAdmin: ctx.config.superAdminEmails.includes(email),
+    // Not from SUPER_ADMIN_EMAILS: the list is read at every authentication (`principalOf`), so
+    // that taking an address off it takes the rights away. The flag is for grants made on purpose.
+    isSuperAdmin: false,
   });
   try {
     await em.flush();
