@@ -64,6 +64,11 @@ describe('registration by invitation', () => {
     }
   });
 
+  it('answers the address of an account as any other, so a stranger cannot tell which addresses have one', async () => {
+    const stranger = await register('nobody@example.test');
+    for (const email of ['root@example.test', 'ROOT@example.test']) expect((await register(email)).body).toEqual(stranger.body);
+  });
+
   it("lets an invited address register with its link's token, and joins it to the org that invited it", async () => {
     const { token } = await invite('newcomer@example.test');
     const guessed = await register('newcomer@example.test'); // knowing the address is not enough

@@ -25,9 +25,10 @@ export async function register(
 ): Promise<Session> {
   const em = identityEm(ctx.orm);
   const email = input.email.toLowerCase();
-  if (await em.count(User, { email })) throw conflict('an account with this email exists');
+  // Where accounts are by invitation, the refusal comes first: a stranger learns nothing of which addresses have one.
   if (ctx.config.registration === 'invited' && !(await mayRegister(ctx, email, input.inviteToken)))
     throw forbidden('accounts are made by invitation on this server: open the link of an invitation to this address');
+  if (await em.count(User, { email })) throw conflict('an account with this email exists');
   const user = em.create(User, {
     email,
     name: input.name,
