@@ -142,6 +142,23 @@ describe('inviting', () => {
     const pending = await invite(cast.org, fresh, 'owner', cast.owner.token);
     expect(pending.status).toBe(202);
     expect(pending.body.invite.role).toBe('owner');
+
+    // An owner's pending invitation as owner is the owner's to renew or withdraw: an admin can do neither.
+    const invitesPath = `/orgs/${cast.org.slug}/invites`;
+    for (const role of ['viewer', 'admin']) {
+      await expectAllRefused(db, cast.org.id, [{ who: 'admin', auth: cast.admin.token }], (auth) => invite(cast.org, fresh, role, auth));
+    }
+    await expectAllRefused(db, cast.org.id, [{ who: 'admin', auth: cast.admin.token }], (auth) =>
+      call(node.url, 'DELETE', `${invitesPath}/${pending.body.invite.id}`, { auth }),
+    );
+    expect(mails.filter((mail) => mail.to === fresh)).toHaveLength(1);
+    expect((await call(node.url, 'DELETE', `${invitesPath}/${pending.body.invite.id}`, { auth: cast.owner.token })).status).toBe(204);
+    // Below owner, an admin still renews and withdraws the invitations it may send.
+    const renewed = newEmail('renewed');
+    expect((await invite(cast.org, renewed, 'admin', cast.owner.token)).status).toBe(202);
+    const downgraded = await invite(cast.org, renewed, 'viewer', cast.admin.token);
+    expect(downgraded.body.invite).toMatchObject({ role: 'viewer', invitedBy: cast.admin.user.id });
+    expect((await call(node.url, 'DELETE', `${invitesPath}/${downgraded.body.invite.id}`, { auth: cast.admin.token })).status).toBe(204);
   });
 
   it('refuses members, viewers, outsiders, another org and any key, and sends no mail', async () => {

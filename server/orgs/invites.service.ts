@@ -13,7 +13,7 @@ import { hashSecret, newSecret } from '../secret-hash.js';
 import { User } from '../users/user.entity.js';
 import { type IInvite, Invite } from './invite.entity.js';
 import { Membership } from './membership.entity.js';
-import { requireOwnerFor } from './members.service.js';
+import { mayTouchOwner, ownerOnly, requireOwnerFor } from './members.service.js';
 import { toMemberJson } from './org.json.js';
 import { withOrg } from './org-scope.js';
 import { Organization } from './organization.entity.js';
@@ -39,15 +39,16 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
       audit(em, org.id, caller, 'member.added', { type: 'user', id: user.id }, { role: input.role });
       return { kind: 'member' as const, orgId: org.id, orgName: org.name, member: toMemberJson(membership) };
     }
-    const { mail } = await ctx.inviteMailLimit.take(org.id, email);
     const expiresAt = new Date(Date.now() + ctx.config.inviteTtl * 1000);
-    const row = await sendInvite(em, org.id, {
+    const row = await sendInvite(em, org.id, mayTouchOwner(access), {
       email,
       role: input.role,
       tokenHash: hashSecret(token),
       invitedById: invitedById(caller),
       expiresAt,
     });
+    // After the invitation is written (a refusal above spends none of it); over the limit, the write is rolled back.
+    const { mail } = await ctx.inviteMailLimit.take(org.id, email);
     audit(em, org.id, caller, 'member.invited', { type: 'invite', id: row.id }, { email, role: input.role, mailed: mail });
     return { kind: 'invite' as const, orgId: org.id, orgName: org.name, invite: toInviteJson(row), mail };
   });
@@ -91,9 +92,10 @@ export function listInvites(ctx: AppContext, caller: Caller, slug: string): Prom
 
 /** Revokes a pending invitation. Of revocations at once, one wins; the others find it gone (404), as one after it would. */
 export async function revokeInvite(ctx: AppContext, caller: Caller, slug: string, inviteId: string): Promise<void> {
-  await withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em, org }) => {
+  await withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em, org, access }) => {
     const row = await em.findOne(Invite, { id: inviteId, acceptedAt: null }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!row) throw notFound('invitation');
+    requireOwnerFor(access, row.role);
     em.remove(row);
     audit(em, org.id, caller, 'invite.revoked', { type: 'invite', id: row.id }, { email: row.email });
   });
@@ -164,13 +166,16 @@ const NEWEST_FIRST = { expiresAt: 'desc', createdAt: 'desc', id: 'desc' } as con
 /**
  * Writes the org's one pending invitation for `invite.email`: a new row, or the pending one renewed
  * (role, token, sender, expiry) in the same statement. The partial unique index makes invitations
- * of one email at once queue on each other and renew one row, never add a second. The statement
- * names only the org's own rows (`org_id` is in the conflict target, and row-level security holds
- * it to the tenant); the row is then read back through the tenant filter.
+ * of one email at once queue on each other and renew one row, never add a second. A pending
+ * invitation as owner is renewed only by an owner (`ownerMay`): anyone else is refused, also when
+ * it was sent while they waited. The statement names only the org's own rows (`org_id` is in the
+ * conflict target, and row-level security holds it to the tenant); the row is then read back
+ * through the tenant filter.
  */
 async function sendInvite(
   em: EntityManager,
   orgId: string,
+  ownerMay: boolean,
   invite: { email: string; role: Role; tokenHash: string; invitedById: string | null; expiresAt: Date },
 ): Promise<IInvite> {
   const [row] = await em.execute<Array<{ id: string }>>(
@@ -178,9 +183,11 @@ async function sendInvite(
       values (${randomUUID()}, ${new Date()}, ${orgId}, ${invite.email}, ${invite.role}, ${invite.tokenHash}, ${invite.invitedById}, ${invite.expiresAt})
       on conflict (org_id, email) where accepted_at is null do update
       set role = excluded.role, token_hash = excluded.token_hash, invited_by_id = excluded.invited_by_id, expires_at = excluded.expires_at
+      where invites.role <> 'owner' or ${ownerMay}
       returning id`.bound(),
   );
-  return em.findOneOrFail(Invite, { id: row!.id });
+  if (!row) throw ownerOnly(); // the pending one is an owner's invitation
+  return em.findOneOrFail(Invite, { id: row.id });
 }
 
 function invitedById(caller: Caller): string | null {

@@ -19,11 +19,17 @@ export function listMembers(ctx: AppContext, caller: Caller, slug: string): Prom
   });
 }
 
-/** Only an owner may grant `owner`, or change or remove an owner. */
+/** Only an owner may grant `owner`, or change or remove an owner (or an invitation as owner). */
 export function requireOwnerFor(access: Access, ...roles: Role[]): void {
-  if (roles.includes('owner') && !(access.kind === 'user' && roleAtLeast(access.role, 'owner'))) {
-    throw forbidden('only an owner may grant, change or remove the owner role');
-  }
+  if (roles.includes('owner') && !mayTouchOwner(access)) throw ownerOnly();
+}
+
+export function mayTouchOwner(access: Access): boolean {
+  return access.kind === 'user' && roleAtLeast(access.role, 'owner');
+}
+
+export function ownerOnly() {
+  return forbidden('only an owner may grant, change or remove the owner role');
 }
 
 /**
