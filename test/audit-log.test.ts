@@ -268,8 +268,8 @@ describe('the audit log', () => {
       Buffer.from(`1|${randomUUID()}`).toString('base64url'),
       Buffer.from(`${new Date().toISOString()}|${randomUUID()}|junk`).toString('base64url'),
       // Times as toISOString writes them, but out of the years PostgreSQL stores.
-      ...['+010000-01-01T00:00:00.000Z', '-000001-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '-271821-04-20T00:00:00.000Z'].map((at) =>
-        Buffer.from(`${at}|${randomUUID()}`).toString('base64url'),
+      ...['+010000-01-01T00:00:00.000Z', '-000001-01-01T00:00:00.000Z', '0000-01-01T00:00:00.000Z', '-271821-04-20T00:00:00.000Z'].map(
+        (at) => Buffer.from(`${at}|${randomUUID()}`).toString('base64url'),
       ),
     ];
     for (const query of [

@@ -124,6 +124,37 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     expect(await second.exited).toBe(0);
   });
 
+  // MikroORM writes values into a raw statement's text, and PGlite's knex dialect ran any text with a `;` as a script.
+  it("keeps text with a ; as given, on the paths that read a statement's answer, and finds no org by such a slug", async () => {
+    running = await startServerProcess('embedded-semicolons', { DATA_DIR: newDataDir() }, 90_000);
+    const { url } = running;
+    const alice = await registerUser(url, 'alice');
+    const org = await createOrg(url, alice);
+    const { project, columns } = await createProject(url, org, 'Board; one');
+    const socket = await connect(url, { token: alice.token });
+    await ok(socket, 'board:join', { projectId: project.id });
+    const created = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'first; second' });
+    const title = 'Fix the login bug; then deploy';
+    const updated = await ok(socket, 'task:update', { taskId: created.task.id, patch: { title, description: 'a;b;', priority: 3 } });
+    expect(updated.task).toMatchObject({ title, description: 'a;b;', priority: 3, version: 2 });
+    expect(updated.event.data.task).toEqual(updated.task);
+    const again = await ok(socket, 'task:update', { taskId: created.task.id, patch: { title } });
+    expect(again).toMatchObject({ event: null, task: { title, version: 2 } });
+    const overHttp = await api(url, 'PATCH', `/orgs/${org.slug}/tasks/${created.task.id}`, { description: ';' }, alice.token);
+    expect(overHttp.status).toBe(200);
+    expect(overHttp.body.task).toMatchObject({ title, description: ';', version: 3 });
+    const renamed = await api(url, 'PATCH', `/orgs/${org.slug}/projects/${project.id}`, { name: 'Board; renamed' }, alice.token);
+    expect(renamed.body).toMatchObject({ name: 'Board; renamed', seq: 4 });
+    const board = await ok(socket, 'board:join', { projectId: project.id });
+    expect(board.tasks).toEqual([overHttp.body.task]);
+    expect(board.project).toMatchObject({ name: 'Board; renamed', seq: 4 });
+    socket.close();
+    for (const slug of ['a;b', `${org.slug};`]) {
+      const unknown = await api(url, 'GET', `/orgs/${encodeURIComponent(slug)}`, undefined, alice.token);
+      expect({ slug, status: unknown.status, code: unknown.body?.error?.code }).toEqual({ slug, status: 404, code: 'NOT_FOUND' });
+    }
+  });
+
   // PGlite takes no lock of its own: a second process on the folder left it unreadable.
   it('refuses a second server on the same DATA_DIR with one line; the first serves on, and restarts with its data', async () => {
     const dataDir = newDataDir();

@@ -277,7 +277,9 @@ describe('updating a project', () => {
       expect(answer.body).toMatchObject({ id: project.id, name: 'Steady', description: 'described', seq: project.seq + 1 });
     }
     expect(await db.query('select seq from projects where id = $1', [project.id])).toEqual([{ seq: project.seq + 1 }]);
-    expect(await db.query('select seq from board_events where project_id = $1 order by seq', [project.id])).toEqual([{ seq: project.seq + 1 }]);
+    expect(await db.query('select seq from board_events where project_id = $1 order by seq', [project.id])).toEqual([
+      { seq: project.seq + 1 },
+    ]);
   });
 
   it('refuses viewers, outsiders, another org, and a key without projects:write; allows a key with it', async () => {

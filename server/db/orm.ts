@@ -3,7 +3,7 @@ import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
-import { PGliteDriver } from 'mikro-orm-pglite';
+import { EmbeddedDriver } from './embedded-driver.js';
 import { migrationsList } from '../../migrations/index.js';
 import { type Config, ConfigError } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -74,7 +74,7 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
   }
   return {
     ...common,
-    driver: PGliteDriver as unknown as Options['driver'],
+    driver: EmbeddedDriver as unknown as Options['driver'],
     dbName: 'postgres',
     pool: { min: 1, max: 1 },
     driverOptions: { connection: { pglite: () => pglite! } },
