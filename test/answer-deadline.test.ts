@@ -2,9 +2,9 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson } from '../shared/wire.js';
 import { createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
-import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
 
 // No ack is left unanswered, even when the database does not answer (a connection gone silent, a
 // lock held far too long): past ANSWER_DEADLINE the event is answered UNAVAILABLE. The change may
@@ -96,5 +96,28 @@ describe('an event the database does not answer in time', () => {
       await release();
     }
     expect((await connect(node.url, { token: org.owner.token })).connected).toBe(true);
+  });
+
+  it("keeps a socket in the board's room when a join answered UNAVAILABLE fails after its retry succeeded", async () => {
+    const viewer = await connect(node.url, { token: org.owner.token });
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode'); // the snapshot's read waits
+    let retried: Promise<unknown> | undefined;
+    try {
+      expect(await request(viewer, 'board:join', { projectId: project.id })).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      retried = request(viewer, 'board:join', { projectId: project.id });
+      await eventually(async () => expect(await lockWaiters(db)).toBeGreaterThanOrEqual(2));
+      // The first join's session ends while it waits (a broken connection, a failover): that join fails now.
+      await db.query(
+        `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'
+          order by query_start limit 1`,
+        [db.name],
+      );
+    } finally {
+      await release();
+    }
+    expect(await retried).toMatchObject({ ok: true, data: { project: { id: project.id } } });
+    const heard = nextEvent(viewer, 'board:event', (event) => event.data.task?.title === 'After the joins');
+    await ok(writer, 'task:update', { taskId, patch: { title: 'After the joins' } });
+    expect(await heard).toMatchObject({ type: 'task.updated' });
   });
 });

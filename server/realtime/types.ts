@@ -12,6 +12,8 @@ export interface SocketData {
   editing: Record<string, string | undefined>;
   /** The orgs this socket was revoked from, in order: a `board:join` under way checks it. */
   revokedFrom?: string[];
+  /** The board rooms with a `board:join` under way (`board.handlers.ts`); none while no join runs. */
+  joining?: Map<string, RoomJoins>;
   /** How many of its events are being served (`ack.ts`). */
   running: number;
   /**
@@ -19,6 +21,12 @@ export interface SocketData {
    * way are answered, and events that come meanwhile are refused.
    */
   closeWhenAnswered?: () => void;
+}
+
+/** A socket's joins of one board room under way, and whether the socket stands in the room (it was in it, or a join of it succeeded). */
+export interface RoomJoins {
+  underWay: number;
+  stands: boolean;
 }
 
 /** Events between server nodes: revocation, which each node applies to its own sockets. */
