@@ -186,8 +186,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await app.close();
       await ioClosed;
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
-      const cancelled = await settleDatabaseWork(database.orm, SETTLE_MS);
+      const { cancelled, cut } = await settleDatabaseWork(database.orm, SETTLE_MS);
       if (cancelled > 0) app.log.warn({ cancelled }, 'statements still running at the stop were cancelled');
+      if (cut > 0) app.log.warn({ sessions: cut }, 'the database took no session to cancel from: the sessions still running were cut');
       await redis?.close();
       await database.close();
       // No request can write anything now, nor post mail: what is going out is all there is.

@@ -50,7 +50,12 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       server.app.log.error('shutdown timed out; exiting');
       process.exit(1);
     }, STOP_WITHIN_MS).unref();
-    await server.close();
+    try {
+      await server.close();
+    } catch (error) {
+      server.app.log.error({ err: error }, 'the stop failed');
+      process.exit(1);
+    }
     process.exit(0);
   });
 }

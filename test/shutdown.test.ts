@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../shared/events.js';
 import type { BoardEventJson, ColumnJson, ProjectJson } from '../shared/wire.js';
 import { api, createProject, type HttpAnswer } from './support/api.js';
-import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
+import { admin, createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { startRedis } from './support/processes.js';
 import { type Cast, castOrg } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -182,5 +182,26 @@ describe('database work that outlives its answer at a stop', () => {
     expect(row!.title).toBe('before');
     expect(await db.query('select seq from board_events where project_id = $1 and seq > 1', [board.id])).toEqual([]);
     expect(seen).toEqual([]);
+  });
+
+  it('cuts the sessions still waiting when the database takes no session to cancel from: the stop ends, and nothing commits', async () => {
+    const allowConnections = (allow: boolean) => admin(`alter database ${db.name} with allow_connections ${allow}`);
+    try {
+      const { seen, task, board } = await stopWithChangesWaiting(['first', 'second'], async ({ closing }) => {
+        await allowConnections(false); // as at max_connections, or a database being taken down
+        await closing; // the stop ends, where the canceller's refusal used to reject it (an unhandled rejection in main.ts)
+        await allowConnections(true);
+      });
+      await eventually(async () => {
+        const sessions = await db.query(`select 1 from pg_stat_activity where datname = $1 and application_name = 'taskflow'`, [db.name]);
+        expect(sessions).toEqual([]);
+      });
+      const [row] = await db.query<{ title: string }>('select title from tasks where id = $1', [task.id]);
+      expect(row!.title).toBe('before');
+      expect(await db.query('select seq from board_events where project_id = $1 and seq > 1', [board.id])).toEqual([]);
+      expect(seen).toEqual([]);
+    } finally {
+      await allowConnections(true);
+    }
   });
 });

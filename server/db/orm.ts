@@ -16,7 +16,7 @@ const IDLE_IN_TRANSACTION_MS = 60_000;
 /** How long a pooled connection sits idle before TCP keep-alive probes it. */
 const KEEP_ALIVE_DELAY_MS = 10_000;
 /** How often PostgreSQL checks, while it runs or waits on a statement, that its client is still there. */
-const CLIENT_CHECK_MS = 1000;
+export const CLIENT_CHECK_MS = 1000;
 
 /** Options shared by the server and the migration tooling; no connection is opened here. */
 /** Where knex's own warnings go (it prints to the console otherwise, whatever the log level). */

@@ -1,12 +1,12 @@
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type pg from 'pg';
-import type { Orm } from './orm.js';
+import { CLIENT_CHECK_MS, type Orm } from './orm.js';
 
 /** The part of knex's pool (tarn) that tells what is lent out, and who waits to borrow. */
 interface LendingPool {
   numUsed(): number;
   numPendingAcquires(): number;
-  used: Array<{ resource: pg.Client & { processID?: number } }>;
+  used: Array<{ resource: pg.Client & { processID?: number; connection?: { stream: { destroy(): void } } } }>;
   pendingAcquires: Array<{ reject(error: Error): void }>;
   on(event: 'release' | 'destroySuccess', listener: () => void): void;
   removeListener(event: 'release' | 'destroySuccess', listener: () => void): void;
@@ -32,14 +32,18 @@ const CANCEL_AGAIN_MS = 250;
  * still open. Then it stops lending connections and cancels the statements still running on
  * those lent, again until none runs (or `withinMs` more have passed): once the node has closed,
  * nothing it sent may commit unseen (PostgreSQL would run a message to its end even for a client
- * gone). A cancelled change is rolled back; its client's retry makes it. Answers how many
- * sessions it cancelled statements of.
+ * gone). A cancelled change is rolled back; its client's retry makes it. Cancelling takes a
+ * session of its own: where none can be had (the database takes no more connections, or does not
+ * answer), the sessions still lent are cut instead, their connections closed, which PostgreSQL
+ * notices within `client_connection_check_interval` and rolls back. Answers how many sessions it
+ * cancelled statements of, and how many it cut.
  */
-export async function settleDatabaseWork(orm: Orm, withinMs: number): Promise<number> {
+export async function settleDatabaseWork(orm: Orm, withinMs: number): Promise<{ cancelled: number; cut: number }> {
   const client = orm.em.getConnection().getKnex().client as LendingClient;
   const pool = client.pool;
-  if (!pool || (await allReturned(pool, withinMs))) return 0;
-  if (orm.em.getDriver().constructor !== PostgreSqlDriver) return 0;
+  const none = { cancelled: 0, cut: 0 };
+  if (!pool || (await allReturned(pool, withinMs))) return none;
+  if (orm.em.getDriver().constructor !== PostgreSqlDriver) return none;
   // Nothing new may start once the cancelling begins: a board's next change, or a change of a
   // cancelled message sent again alone, would wait on the same lock and commit after the node
   // had closed Redis, its event broadcast to no one.
@@ -48,16 +52,22 @@ export async function settleDatabaseWork(orm: Orm, withinMs: number): Promise<nu
   const until = Date.now() + withinMs;
   while (pool.numUsed() > 0 && Date.now() < until) {
     const pids = pool.used.map((used) => used.resource.processID).filter((pid) => pid !== undefined);
-    for (const pid of pids) cancelled.add(pid);
-    const canceller = (await client.acquireRawConnection()) as pg.Client;
-    try {
-      await canceller.query('select pg_cancel_backend(pid) from unnest($1::int[]) as pid', [pids]);
-    } finally {
-      await client.destroyRawConnection(canceller);
+    const canceller = (await client.acquireRawConnection().catch(() => null)) as pg.Client | null;
+    if (!canceller) {
+      const cut = pool.used.length;
+      for (const { resource } of pool.used) resource.connection?.stream.destroy();
+      await allReturned(pool, Math.max(0, until - Date.now()));
+      // Until PostgreSQL has noticed (its check's interval, twice), a session waiting on a lock could still take it and commit.
+      await new Promise((resolve) => setTimeout(resolve, 2 * CLIENT_CHECK_MS));
+      return { cancelled: cancelled.size, cut };
     }
+    for (const pid of pids) cancelled.add(pid);
+    // A canceller that fails (its session ended meanwhile) is tried again in the next round, or the sessions cut.
+    await canceller.query('select pg_cancel_backend(pid) from unnest($1::int[]) as pid', [pids]).catch(() => {});
+    await client.destroyRawConnection(canceller).catch(() => {});
     await allReturned(pool, Math.min(CANCEL_AGAIN_MS, Math.max(0, until - Date.now())));
   }
-  return cancelled.size;
+  return { cancelled: cancelled.size, cut: 0 };
 }
 
 /**
