@@ -210,6 +210,16 @@ describe('deleting the org', () => {
     expect(bystanderSeen).toEqual([]);
   });
 
+  it('is done once when several owners delete it at once: one 204, the others 404 as a moment later', async () => {
+    const doomed = await createOrg(node.url, cast.outsider);
+    await createProject(node.url, doomed);
+    const answers = await Promise.all(
+      Array.from({ length: 4 }, () => call(node.url, 'DELETE', `/orgs/${doomed.slug}`, { auth: doomed.owner.token })),
+    );
+    expect(answers.map((answer) => answer.status).sort()).toEqual([204, 404, 404, 404]);
+    expect(answers.find((answer) => answer.status === 404)!.body.error.code).toBe('NOT_FOUND');
+  });
+
   it('answers every write that races it with a code of the contract, never INTERNAL', async () => {
     // Each write reads the org and then writes under its foreign key; the delete may land between.
     const answers: Array<{ status: number; code?: string }> = [];
