@@ -51,7 +51,8 @@ export interface TaskFlow {
   listen(): Promise<string>;
   /**
    * Stops: the socket events and HTTP requests under way are carried through and answered first
-   * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`); then each socket's connection
+   * (new ones get UNAVAILABLE meanwhile), for at most `DRAIN_MS`, after which what still waits is
+   * answered UNAVAILABLE (`InFlight.drain`); then each socket's connection
    * closes once what is queued for it is written (at most `CLOSE_MS`), and the HTTP server closes;
    * database work that outlived its answer gets `SETTLE_MS` to end, and what then still runs is
    * cancelled (`settleDatabaseWork`); Redis and the database close. Mail still going out is
