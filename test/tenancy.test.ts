@@ -259,6 +259,27 @@ describe('mallory, owner of org B, against org A over HTTP', () => {
     }
   });
 
+  it("answers her A's routes 403 whatever the spelling of the id in the path, as DESIGN §6 has it for outsiders", async () => {
+    const a = `/orgs/${orgA.slug}`;
+    const routes: Array<[string, (id: string) => string, unknown]> = [
+      ['GET', (id) => `${a}/projects/${id}`, undefined],
+      ['POST', (id) => `${a}/projects/${id}/tasks`, { columnId: todoB(), title: 'planted' }],
+      ['PATCH', (id) => `${a}/tasks/${id}`, { title: 'defaced' }],
+      ['DELETE', (id) => `${a}/members/${id}`, undefined],
+      ['DELETE', (id) => `${a}/api-keys/${id}`, undefined],
+    ];
+    for (const [method, path, body] of routes) {
+      for (const id of [randomUUID(), 'not-a-uuid', taskA.id.toUpperCase()]) {
+        const answer = await api(node.url, method, path(id), body, mallory.token);
+        expect({ route: `${method} ${path(id)}`, status: answer.status, code: answer.body?.error?.code }).toEqual({
+          route: `${method} ${path(id)}`,
+          status: 403,
+          code: 'FORBIDDEN',
+        });
+      }
+    }
+  });
+
   it('shows her nothing of A in her own views of herself and of B', async () => {
     const me = await api(node.url, 'GET', '/me', undefined, mallory.token);
     expect(me.status).toBe(200);

@@ -12,7 +12,7 @@ export function apiKeyRoutes(ctx: AppContext) {
       );
       scope.get('/orgs/:slug/api-keys', async (request) => listApiKeys(ctx, callerOf(request), pathSlug(request)));
       scope.delete('/orgs/:slug/api-keys/:keyId', async (request, reply) => {
-        await revokeApiKey(ctx, callerOf(request), pathSlug(request), pathId(request, 'keyId', 'API key'));
+        await revokeApiKey(ctx, callerOf(request), pathSlug(request), pathId(request, 'keyId'));
         return reply.status(204).send();
       });
     });

@@ -5,7 +5,6 @@ import type { Caller } from '../auth/caller.js';
 import type { Principal } from '../auth/principal.js';
 import { overflowing } from '../account-lanes.js';
 import type { AppContext } from '../context.js';
-import { notFound } from '../errors.js';
 import { principalRoom } from '../realtime/rooms.js';
 import { authenticateRequest } from './authenticate.js';
 
@@ -46,15 +45,17 @@ export function authenticated(ctx: AppContext, app: FastifyInstance, routes: (sc
 }
 
 /**
- * A path id, in lower case as PostgreSQL spells it (rooms and events are named with it); one that
- * is not a UUID names nothing, so it is 404.
+ * A path id, in lower case as PostgreSQL spells it (rooms and events are named with it). One that
+ * is not a UUID names nothing: it is read as the nil UUID, which no row has (ours are random, of
+ * version 4), so that it is answered as any id that names nothing, after the caller's standing in
+ * the org: 404 to a member, 403 to an outsider, whatever its spelling.
  */
-export function pathId(request: FastifyRequest, name: string, what: string): string {
-  const value = (request.params as Record<string, string>)[name];
-  const parsed = entityId.safeParse(value);
-  if (!parsed.success) throw notFound(what);
-  return parsed.data;
+export function pathId(request: FastifyRequest, name: string): string {
+  const parsed = entityId.safeParse((request.params as Record<string, string>)[name]);
+  return parsed.success ? parsed.data : NAMES_NOTHING;
 }
+
+const NAMES_NOTHING = '00000000-0000-0000-0000-000000000000';
 
 /** The caller of an authenticated route, with what the audit log keeps of the request. */
 export function callerOf(request: FastifyRequest, scopeOrgId?: string): Caller {

@@ -13,11 +13,11 @@ export function labelRoutes(ctx: AppContext) {
         reply.status(201).send(await createLabel(ctx, callerOf(request), pathSlug(request), createLabelBody.parse(request.body))),
       );
       scope.patch('/orgs/:slug/labels/:labelId', async (request) =>
-        updateLabel(ctx, callerOf(request), pathSlug(request), pathId(request, 'labelId', 'label'), updateLabelBody.parse(request.body)),
+        updateLabel(ctx, callerOf(request), pathSlug(request), pathId(request, 'labelId'), updateLabelBody.parse(request.body)),
       );
       scope.delete('/orgs/:slug/labels/:labelId', async (request, reply) => {
         const caller = callerOf(request, await orgIdBySlug(ctx, pathSlug(request)));
-        await deleteLabel(ctx, caller, pathSlug(request), pathId(request, 'labelId', 'label'));
+        await deleteLabel(ctx, caller, pathSlug(request), pathId(request, 'labelId'));
         return reply.status(204).send();
       });
     });

@@ -26,10 +26,10 @@ export function orgRoutes(ctx: AppContext) {
       scope.get('/orgs/:slug/members', async (request) => listMembers(ctx, callerOf(request), pathSlug(request)));
       scope.patch('/orgs/:slug/members/:userId', async (request) => {
         const { role } = changeRoleBody.parse(request.body);
-        return changeRole(ctx, callerOf(request), pathSlug(request), pathId(request, 'userId', 'member'), role);
+        return changeRole(ctx, callerOf(request), pathSlug(request), pathId(request, 'userId'), role);
       });
       scope.delete('/orgs/:slug/members/:userId', async (request, reply) => {
-        await removeMember(ctx, callerOf(request), pathSlug(request), pathId(request, 'userId', 'member'));
+        await removeMember(ctx, callerOf(request), pathSlug(request), pathId(request, 'userId'));
         return reply.status(204).send();
       });
 
@@ -39,7 +39,7 @@ export function orgRoutes(ctx: AppContext) {
       });
       scope.get('/orgs/:slug/invites', async (request) => listInvites(ctx, callerOf(request), pathSlug(request)));
       scope.delete('/orgs/:slug/invites/:inviteId', async (request, reply) => {
-        await revokeInvite(ctx, callerOf(request), pathSlug(request), pathId(request, 'inviteId', 'invitation'));
+        await revokeInvite(ctx, callerOf(request), pathSlug(request), pathId(request, 'inviteId'));
         return reply.status(204).send();
       });
 

@@ -16,13 +16,13 @@ export function projectRoutes(ctx: AppContext) {
       scope.get('/orgs/:slug/projects', async (request) => listProjects(ctx, callerOf(request), pathSlug(request)));
       scope.get('/orgs/:slug/projects/:projectId', async (request, reply) => {
         const scopeOrgId = await orgIdBySlug(ctx, pathSlug(request));
-        const { board } = await readBoard(ctx, request.principal, pathId(request, 'projectId', 'project'), { scopeOrgId });
+        const { board } = await readBoard(ctx, request.principal, pathId(request, 'projectId'), { scopeOrgId });
         return reply.type('application/json; charset=utf-8').send(stringifyRaw(board));
       });
       scope.patch('/orgs/:slug/projects/:projectId', async (request) => {
         const changes = updateProjectBody.parse(request.body);
         const caller = callerOf(request, await orgIdBySlug(ctx, pathSlug(request)));
-        return updateProject(ctx, caller, pathId(request, 'projectId', 'project'), changes);
+        return updateProject(ctx, caller, pathId(request, 'projectId'), changes);
       });
     });
 }

@@ -9,13 +9,13 @@ import { createTask, deleteTask, moveTask, updateTask } from './tasks.service.js
 /** The task routes: the socket events' semantics, through the same service. */
 export function taskRoutes(ctx: AppContext) {
   const caller = async (request: FastifyRequest): Promise<Caller> => callerOf(request, await orgIdBySlug(ctx, pathSlug(request)));
-  const taskId = (request: FastifyRequest) => pathId(request, 'taskId', 'task');
+  const taskId = (request: FastifyRequest) => pathId(request, 'taskId');
 
   return async (app: FastifyInstance) =>
     authenticated(ctx, app, (scope) => {
       scope.post('/orgs/:slug/projects/:projectId/tasks', async (request, reply) => {
         const body = createTaskBody.parse(request.body);
-        const projectId = pathId(request, 'projectId', 'project');
+        const projectId = pathId(request, 'projectId');
         return reply.status(201).send(await createTask(ctx, await caller(request), { ...body, projectId }));
       });
       scope.patch('/orgs/:slug/tasks/:taskId', async (request) => {
