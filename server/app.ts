@@ -186,6 +186,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       const ioClosed = new Promise<void>((resolve) => io.close(() => resolve()));
       await app.close();
       await ioClosed;
+      // A change whose answer was lost may have committed: sent out while Redis is open, as no retry elsewhere will.
+      await Promise.race([ctx.eventOrder.lookOnceMore(), new Promise((resolve) => setTimeout(resolve, SETTLE_MS).unref())]);
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       const { cancelled, cut } = await settleDatabaseWork(database.orm, SETTLE_MS);
       if (cancelled > 0) app.log.warn({ cancelled }, 'statements still running at the stop were cancelled');

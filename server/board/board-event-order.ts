@@ -58,8 +58,8 @@ export class BoardEventOrder {
    * with its answer lost, and then no one broadcast it.
    */
   private readonly unsure = new LRUCache<string, Set<string>>({ max: 10_000 });
-  /** The keys of `unsure` whose log is being looked at (`lookFor`): one look per change. */
-  private readonly looking = new Set<string>();
+  /** The keys of `unsure` whose log is being looked at (`lookFor`), with their change: one look per change. */
+  private readonly looking = new Map<string, UnsureChange>();
 
   constructor(
     private readonly broadcaster: Broadcaster,
@@ -110,8 +110,18 @@ export class BoardEventOrder {
     const tries = this.unsure.get(key) ?? new Set<string>();
     this.unsure.set(key, tries.add(eventId));
     if (this.looking.has(key)) return;
-    this.looking.add(key);
-    void this.lookFor(key, orgId, projectId, clientMutationId).finally(() => this.looking.delete(key));
+    const change = { orgId, projectId, clientMutationId };
+    this.looking.set(key, change);
+    void this.lookFor(key, change).finally(() => this.looking.delete(key));
+  }
+
+  /**
+   * For a stop, while the database and Redis are still open: one look more in the log for each
+   * change whose answer this node lost, sending out those that committed. The looks it would have
+   * gone on with end with the node, and a retry on another node broadcasts nothing.
+   */
+  async lookOnceMore(): Promise<void> {
+    await Promise.all([...this.looking].map(([key, change]) => this.lookOnce(key, change).catch(() => {})));
   }
 
   /** How many changes whose answer this node lost it is still looking for in the log. */
@@ -119,25 +129,32 @@ export class BoardEventOrder {
     return this.looking.size;
   }
 
-  private async lookFor(key: string, orgId: string, projectId: string, clientMutationId: string): Promise<void> {
+  private async lookFor(key: string, change: UnsureChange): Promise<void> {
     const until = Date.now() + LOOK_FOR_LOST_MS;
     for (let wait = 1000; Date.now() < until; wait = Math.min(wait * 2, MOST_BETWEEN_LOOKS_MS)) {
       await new Promise((resolve) => setTimeout(resolve, wait).unref());
-      const asked = this.unsure.get(key)?.size;
-      if (asked === undefined) return; // a retry on this node settled it, or it was forgotten
-      let logged: Logged | null;
       try {
-        logged = await this.findLogged(orgId, projectId, clientMutationId);
+        if (await this.lookOnce(key, change)) return;
       } catch {
-        continue; // the database is still away: look again later
+        // the database is still away: look again later
       }
-      const tries = this.unsure.get(key);
-      if (!tries) return;
-      if (logged) return this.settleUnsure(key, logged, { orgId, event: logged.event });
-      if (tries.size === asked) return void this.unsure.delete(key); // none committed
-      // another try failed while this look ran: look again, for it
     }
     this.unsure.delete(key);
+  }
+
+  /** Looks in the log once for the change of `key`: true once there is nothing more to look for; throws while the database is away. */
+  private async lookOnce(key: string, { orgId, projectId, clientMutationId }: UnsureChange): Promise<boolean> {
+    const asked = this.unsure.get(key)?.size;
+    if (asked === undefined) return true; // a retry on this node settled it, or it was forgotten
+    const logged = await this.findLogged(orgId, projectId, clientMutationId);
+    const tries = this.unsure.get(key);
+    if (!tries) return true;
+    if (logged) {
+      this.settleUnsure(key, logged, { orgId, event: logged.event });
+      return true;
+    }
+    if (tries.size === asked) this.unsure.delete(key); // none committed
+    return tries.size === asked; // or another try failed while this look ran: look again, for it
   }
 
   /**
@@ -176,6 +193,13 @@ export class BoardEventOrder {
   private emit({ orgId, event, exceptSocketId }: Outgoing): void {
     this.broadcaster.boardEvent(orgId, event, exceptSocketId);
   }
+}
+
+/** A change whose answer this node lost. */
+interface UnsureChange {
+  orgId: string;
+  projectId: string;
+  clientMutationId: string;
 }
 
 function boardKey(orgId: string, projectId: string): string {
