@@ -67,6 +67,15 @@ describe('a password reset', () => {
     expect((await login(user.email, 'a password I will remember')).status).toBe(200);
   });
 
+  it("lets the owner of an account locked by someone else's wrong passwords sign in once they reset it", async () => {
+    const locked = await registerUser(node.url, 'locked-out');
+    for (let i = 0; i < 10; i++) expect((await login(locked.email, `guess ${i}`)).status).toBe(401);
+    expect((await login(locked.email, PASSWORD)).status).toBe(429);
+    await askReset(locked.email);
+    expect((await confirm(linkToken(locked.email), 'my own again')).status).toBe(200);
+    expect((await login(locked.email, 'my own again')).status).toBe(200);
+  });
+
   it('answers an address without an account exactly as one with, and mails it nothing', async () => {
     const before = capture.mails.length;
     expect(await askReset('nobody-here@example.test')).toEqual({ status: 202, body: {} });

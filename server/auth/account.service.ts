@@ -98,6 +98,8 @@ export async function resetPassword(ctx: AppContext, input: { token: string; pas
   const [found] = await runPlain<{ id: string }>(ctx.orm, sql`select id from users where ${link}`);
   const session = found && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, await hashPassword(input.password)));
   if (!session) throw forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
+  // Whoever locked the account with wrong passwords does not keep its owner out once they reset it.
+  await ctx.loginThrottle.forgive(session.user.email);
   return session;
 }
 

@@ -15,6 +15,8 @@ export interface LoginThrottle {
   succeeded(email: string, ip: string): Promise<void>;
   /** The attempt could not be judged (the database failed): both get it back. */
   undo(email: string, ip: string): Promise<void>;
+  /** The account's owner showed they read its mailbox (a password reset): its failures are forgotten. */
+  forgive(email: string): Promise<void>;
 }
 
 /**
@@ -42,6 +44,9 @@ export function createLoginThrottle(redis: Redis | null): LoginThrottle {
     },
     async undo(email, ip) {
       await Promise.all([perAccount.reward(account(email)), perIp.reward(ip)]);
+    },
+    async forgive(email) {
+      await perAccount.delete(account(email));
     },
   };
 }
