@@ -205,37 +205,3 @@ describe('database work that outlives its answer at a stop', () => {
     }
   });
 });
-
-describe('a stop whose wait for the work under way runs out', () => {
-  it('answers what still waits UNAVAILABLE before it closes the connections: no ack or request is left unanswered', async () => {
-    // The default ANSWER_DEADLINE (20 s) outlasts the stop's 10-s wait for the work under way.
-    const own = await startServer({ DATABASE_URL: db.url });
-    const {
-      project: board,
-      columns: [todo, done],
-    } = await createProject(own.url, cast.org);
-    const writer = await connect(own.url, { token: cast.owner.token });
-    const { task } = await ok(writer, 'task:create', { projectId: board.id, columnId: todo!.id, title: 'before' });
-    const release = await holdLock(db, `select 1 from projects where id = '${board.id}' for update`);
-    try {
-      const patiently = (event: 'task:update' | 'task:move', payload: object) =>
-        writer.timeout(30_000).emitWithAck(event, payload as never);
-      const update = patiently('task:update', { taskId: task.id, patch: { title: 'one message' } });
-      const move = patiently('task:move', { taskId: task.id, columnId: done!.id });
-      const overHttp = api(own.url, 'PATCH', `/orgs/${cast.org.slug}/tasks/${task.id}`, { title: 'over HTTP' }, cast.owner.token);
-      await eventually(() => expect(own.server.ctx.inFlight.size).toBe(3));
-      const closing = own.close();
-      const shuttingDown = { code: 'UNAVAILABLE', message: 'the server is shutting down; try again' };
-      expect(await update).toEqual({ ok: false, error: shuttingDown });
-      expect(await move).toEqual({ ok: false, error: shuttingDown });
-      expect(await overHttp).toMatchObject({ status: 503, body: { error: shuttingDown } });
-      await closing;
-    } finally {
-      await release();
-    }
-    // What still waited was cancelled at the stop: nothing of it committed.
-    expect(await db.query('select title, column_id from tasks where id = $1', [task.id])).toEqual([
-      { title: 'before', column_id: todo!.id },
-    ]);
-  });
-});

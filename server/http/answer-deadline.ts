@@ -1,5 +1,4 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
-import type { WireError } from '../../shared/errors.js';
+import type { FastifyInstance } from 'fastify';
 import { NO_ANSWER_IN_TIME } from '../errors.js';
 
 /**
@@ -12,12 +11,9 @@ import { NO_ANSWER_IN_TIME } from '../errors.js';
  */
 export function answerInTime(app: FastifyInstance, deadlineMs: number): void {
   app.addHook('onRequest', async (_request, reply) => {
-    const timer = setTimeout(() => answerUnavailable(reply, NO_ANSWER_IN_TIME), deadlineMs);
+    const timer = setTimeout(() => {
+      if (!reply.sent) void reply.status(503).header('retry-after', '5').send({ error: NO_ANSWER_IN_TIME });
+    }, deadlineMs);
     reply.raw.once('close', () => clearTimeout(timer));
   });
-}
-
-/** Answers a request still waiting 503 `error` (UNAVAILABLE), with `Retry-After`; one whose response has begun is left to finish. */
-export function answerUnavailable(reply: FastifyReply, error: WireError): void {
-  if (!reply.sent) void reply.status(503).header('retry-after', '5').send({ error });
 }

@@ -2,9 +2,8 @@ import type { ZodType } from 'zod';
 import type { Ack, ClientEventName, ClientToServerEvents } from '../../shared/events.js';
 import { overflowing } from '../account-lanes.js';
 import type { AppContext } from '../context.js';
-import type { WireError } from '../../shared/errors.js';
 import { AccessLost, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
-import { SHUTTING_DOWN } from '../in-flight.js';
+import { shuttingDown } from '../in-flight.js';
 import type { Wire } from '../raw-json.js';
 import { principalRoom } from './rooms.js';
 import type { TaskFlowSocket } from './types.js';
@@ -89,25 +88,22 @@ export function serveEvents(
           ack({ ok: false, error: tooManyWaiting });
           return;
         }
-        // No ack is left unanswered: a handler still waiting at the deadline (its database
-        // connection went silent mid-transaction, which TCP may take a quarter of an hour to
-        // notice), or when a stop's wait for it runs out, is answered UNAVAILABLE. A change that
-        // commits after that is in the log, where a retry with its clientMutationId finds it, and
-        // is broadcast as any other.
-        let expired = false;
-        let answerLate: (error: WireError) => void = () => {};
-        const late = new Promise<Answered>((resolve) => {
-          answerLate = (error) => {
-            expired = true;
-            resolve({ ack: { ok: false, error } });
-          };
-        });
-        const leave = ctx.inFlight.enter(() => answerLate(SHUTTING_DOWN));
-        if (!leave) {
-          ack({ ok: false, error: SHUTTING_DOWN });
+        if (!ctx.inFlight.enter()) {
+          ack({ ok: false, error: toWireError(shuttingDown()).error });
           return;
         }
-        const timer = setTimeout(() => answerLate(NO_ANSWER_IN_TIME), deadlineMs);
+        // No ack is left unanswered: a handler still waiting at the deadline (its database
+        // connection went silent mid-transaction, which TCP may take a quarter of an hour to
+        // notice) is answered UNAVAILABLE. A change that commits after that is in the log, where a
+        // retry with its clientMutationId finds it, and is broadcast as any other.
+        let timer: NodeJS.Timeout | undefined;
+        let expired = false;
+        const late = new Promise<Answered>((resolve) => {
+          timer = setTimeout(() => {
+            expired = true;
+            resolve({ ack: { ok: false, error: NO_ANSWER_IN_TIME } });
+          }, deadlineMs);
+        });
         // An event that waited in its principal's lane past the deadline was answered: it does not run.
         const kickLost = (lost?: AccessLost) => {
           if (lost?.reason === 'signed_out') ctx.broadcaster.endSessions({ socketId: socket.id }, Infinity);
@@ -126,7 +122,7 @@ export function serveEvents(
           if (!expired) kickLost(answered.lost);
         } finally {
           clearTimeout(timer);
-          leave();
+          ctx.inFlight.leave();
           doneWith(socket);
         }
       }
