@@ -51,11 +51,11 @@ export interface TaskFlow {
   listen(): Promise<string>;
   /**
    * Stops: the socket events and HTTP requests under way are carried through and answered first
-   * (new ones get UNAVAILABLE meanwhile), for at most `DRAIN_MS`, after which what still waits is
-   * answered UNAVAILABLE (`InFlight.drain`); then each socket's connection
+   * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`); then each socket's connection
    * closes once what is queued for it is written (at most `CLOSE_MS`), and the HTTP server closes;
+   * the changes whose answer was lost are looked for in the log once more (at most `LOOK_MS`);
    * database work that outlived its answer gets `SETTLE_MS` to end, and what then still runs is
-   * cancelled (`settleDatabaseWork`); Redis and the database close. Mail still going out is
+   * cancelled, or cut (`settleDatabaseWork`); Redis and the database close. Mail still going out is
    * waited for until `MAIL_MS` after the stop takes no more work, and what is not out by then is
    * logged.
    */
@@ -66,6 +66,8 @@ export interface TaskFlow {
 const DRAIN_MS = 10_000;
 /** How long a stop then waits for the sockets' last packets to be written. */
 const CLOSE_MS = 2_000;
+/** How long a stop looks in the log for the changes whose answer it lost. */
+const LOOK_MS = 1_000;
 /** How long a stop waits for database work that outlived its answer before cancelling it. */
 const SETTLE_MS = 5_000;
 /** How long a stop waits for the mail going out, once it takes no more requests: longer than an SMTP server may take to fail. */
@@ -187,11 +189,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await app.close();
       await ioClosed;
       // A change whose answer was lost may have committed: sent out while Redis is open, as no retry elsewhere will.
-      await Promise.race([ctx.eventOrder.lookOnceMore(), new Promise((resolve) => setTimeout(resolve, SETTLE_MS).unref())]);
+      await Promise.race([ctx.eventOrder.lookOnceMore(), new Promise((resolve) => setTimeout(resolve, LOOK_MS).unref())]);
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       const { cancelled, cut } = await settleDatabaseWork(database.orm, SETTLE_MS);
       if (cancelled > 0) app.log.warn({ cancelled }, 'statements still running at the stop were cancelled');
-      if (cut > 0) app.log.warn({ sessions: cut }, 'the database took no session to cancel from: the sessions still running were cut');
+      if (cut > 0) app.log.warn({ sessions: cut }, 'sessions still running at the stop could not be cancelled, and were cut');
       await redis?.close();
       await database.close();
       // No request can write anything now, nor post mail: what is going out is all there is.

@@ -98,7 +98,7 @@ describe('an event the database does not answer in time', () => {
     expect((await connect(node.url, { token: org.owner.token })).connected).toBe(true);
   });
 
-  it("keeps a socket in the board's room when a join answered UNAVAILABLE fails after its retry succeeded", async () => {
+  it("keeps a socket in the board's room when a join answered UNAVAILABLE fails while its retry is under way, and the retry succeeds", async () => {
     const viewer = await connect(node.url, { token: org.owner.token });
     const release = await holdLock(db, 'lock table tasks in access exclusive mode'); // the snapshot's read waits
     let retried: Promise<unknown> | undefined;

@@ -104,29 +104,40 @@ describe('a change whose answer was lost, retried on another node', () => {
     const throughProxy = new URL(db.url);
     throughProxy.port = String(proxy.port);
     const stopped = await startServer({ DATABASE_URL: throughProxy.toString(), REDIS_URL: redis.url });
-    const { viewer, heard } = await viewerAndSender();
-    const sender = await connect(stopped.url, { token: alice.token });
-    const change = { taskId: task.id, patch: { title: 'Answer lost, node stopped' }, clientMutationId: 'lost-then-stopped' };
+    let closing: Promise<void> | undefined;
+    try {
+      const { viewer, heard } = await viewerAndSender();
+      const sender = await connect(stopped.url, { token: alice.token });
+      const change = { taskId: task.id, patch: { title: 'Answer lost, node stopped' }, clientMutationId: 'lost-then-stopped' };
 
-    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
-    const firstTry = request(sender, 'task:update', change);
-    await eventually(async () => expect(await lockWaiters(db)).toBe(1));
-    proxy.swallow();
-    await release();
-    await eventually(async () =>
-      expect(await db.query('select seq from board_events where client_mutation_id = $1', [change.clientMutationId])).toHaveLength(1),
-    );
-    await proxy.cut();
-    expect(await firstTry).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
-    await proxy.restore();
+      const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+      const firstTry = request(sender, 'task:update', change);
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+      proxy.swallow();
+      await release();
+      await eventually(async () =>
+        expect(await db.query('select seq from board_events where client_mutation_id = $1', [change.clientMutationId])).toHaveLength(1),
+      );
+      await proxy.cut();
+      expect(await firstTry).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      await proxy.restore();
 
-    // A deploy stops the node at once, before its first look in the log; the client retries elsewhere.
-    const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.clientMutationId === change.clientMutationId);
-    await stopped.close();
-    const { seq } = await delivered;
-    const retrier = await connect(node2.url, { token: alice.token });
-    expect((await ok(retrier, 'task:update', change)).event.seq).toBe(seq);
-    await ok(viewer, 'board:leave', { projectId: project.id }); // after anything else on its way
-    expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
+      // A deploy stops the node before its look in the log has found the change; the client retries elsewhere.
+      expect(stopped.server.ctx.eventOrder.lookingFor).toBe(1);
+      const order: string[] = [];
+      const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.clientMutationId === change.clientMutationId);
+      void delivered.then(() => order.push('delivered'));
+      await (closing = stopped.close());
+      order.push('stopped');
+      const { seq } = await delivered;
+      expect(order).toEqual(['delivered', 'stopped']); // sent while the node still had Redis
+      const retrier = await connect(node2.url, { token: alice.token });
+      expect((await ok(retrier, 'task:update', change)).event.seq).toBe(seq);
+      await ok(viewer, 'board:leave', { projectId: project.id }); // after anything else on its way
+      expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
+    } finally {
+      await (closing ?? stopped.close());
+      await proxy.restore();
+    }
   }, 40_000);
 });

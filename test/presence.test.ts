@@ -113,6 +113,26 @@ describe('presence', () => {
     await gone;
   });
 
+  it('hears a socket come back after a rejoin whose replay fell back to the snapshot, then a leave', async () => {
+    const aliceSocket = await connect(node.url, { token: alice.token });
+    const bobSocket = await connect(node.url, { token: bob.token });
+    await ok(aliceSocket, 'board:join', { projectId: project.id });
+    // A sinceSeq past the board's seq (a client of another database, say) is answered with the snapshot.
+    const both = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p).join() === 'alice,bob');
+    expect(await ok(bobSocket, 'board:join', { projectId: project.id, sinceSeq: 1_000_000 })).toHaveProperty('tasks');
+    await both;
+    const serverSide = node.server.io.sockets.sockets.get(bobSocket.id!)!;
+    expect(serverSide.data.joining).toBeUndefined(); // nothing of the join is kept once it is answered
+    const left = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p).join() === 'alice');
+    await ok(bobSocket, 'board:leave', { projectId: project.id });
+    await left;
+    const back = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p).join() === 'alice,bob');
+    await ok(bobSocket, 'board:join', { projectId: project.id });
+    await back;
+    aliceSocket.disconnect();
+    bobSocket.disconnect();
+  });
+
   it('refuses presence on a board the socket has not joined', async () => {
     const socket = await connect(node.url, { token: bob.token });
     const refused = await request(socket, 'presence:update', { projectId: project.id, editingTaskId: null });

@@ -33,10 +33,10 @@ const CANCEL_AGAIN_MS = 250;
  * those lent, again until none runs (or `withinMs` more have passed): once the node has closed,
  * nothing it sent may commit unseen (PostgreSQL would run a message to its end even for a client
  * gone). A cancelled change is rolled back; its client's retry makes it. Cancelling takes a
- * session of its own: where none can be had (the database takes no more connections, or does not
- * answer), the sessions still lent are cut instead, their connections closed, which PostgreSQL
- * notices within `client_connection_check_interval` and rolls back. Answers how many sessions it
- * cancelled statements of, and how many it cut.
+ * session of its own: the sessions still lent when none can be had (the database takes no more
+ * connections), or when cancelling did not end them in time, are cut, their connections closed,
+ * which PostgreSQL notices within `client_connection_check_interval` and rolls back (where it
+ * can see the close). Answers how many sessions it cancelled statements of, and how many it cut.
  */
 export async function settleDatabaseWork(orm: Orm, withinMs: number): Promise<{ cancelled: number; cut: number }> {
   const client = orm.em.getConnection().getKnex().client as LendingClient;
@@ -51,23 +51,22 @@ export async function settleDatabaseWork(orm: Orm, withinMs: number): Promise<{ 
   const cancelled = new Set<number>();
   const until = Date.now() + withinMs;
   while (pool.numUsed() > 0 && Date.now() < until) {
-    const pids = pool.used.map((used) => used.resource.processID).filter((pid) => pid !== undefined);
     const canceller = (await client.acquireRawConnection().catch(() => null)) as pg.Client | null;
-    if (!canceller) {
-      const cut = pool.used.length;
-      for (const { resource } of pool.used) resource.connection?.stream.destroy();
-      await allReturned(pool, Math.max(0, until - Date.now()));
-      // Until PostgreSQL has noticed (its check's interval, twice), a session waiting on a lock could still take it and commit.
-      await new Promise((resolve) => setTimeout(resolve, 2 * CLIENT_CHECK_MS));
-      return { cancelled: cancelled.size, cut };
-    }
+    if (!canceller) break;
+    const pids = pool.used.map((used) => used.resource.processID).filter((pid) => pid !== undefined);
     for (const pid of pids) cancelled.add(pid);
-    // A canceller that fails (its session ended meanwhile) is tried again in the next round, or the sessions cut.
+    // One that fails (its session ended meanwhile) is tried again in the next round; what is left then is cut.
     await canceller.query('select pg_cancel_backend(pid) from unnest($1::int[]) as pid', [pids]).catch(() => {});
     await client.destroyRawConnection(canceller).catch(() => {});
     await allReturned(pool, Math.min(CANCEL_AGAIN_MS, Math.max(0, until - Date.now())));
   }
-  return { cancelled: cancelled.size, cut: 0 };
+  const cut = pool.used.length;
+  if (cut === 0) return { cancelled: cancelled.size, cut };
+  for (const { resource } of pool.used) resource.connection?.stream.destroy();
+  await allReturned(pool, CANCEL_AGAIN_MS);
+  // Until PostgreSQL has noticed (its check's interval, twice), a session waiting on a lock could still take it and commit.
+  await new Promise((resolve) => setTimeout(resolve, 2 * CLIENT_CHECK_MS));
+  return { cancelled: cancelled.size, cut };
 }
 
 /**

@@ -38,8 +38,10 @@ export async function withOrg<T>(
     ctx.orm,
     orgId,
     async (em, standing) => {
+      // An org deleted since its slug was read is gone for its members too, as it is a moment later.
+      const org = await em.findOne(Organization, orgId);
+      if (!org) throw notFound('organization');
       const access = authorize(standing, principal, orgId, capability, notAMember);
-      const org = await em.findOneOrFail(Organization, orgId);
       return work({ em, org, access });
     },
     principal,

@@ -1,5 +1,6 @@
 import type { Presence } from '../presence/presence.js';
 import { closeOnceAnswered } from './ack.js';
+import { leftRoom } from './room-joins.js';
 import { orgRoom } from './rooms.js';
 import type { RevokeOrder, TaskFlowServer, TaskFlowSocket } from './types.js';
 
@@ -78,7 +79,10 @@ function revokeSocket(socket: LocalSocket, order: RevokeOrder, presence: Presenc
   const prefix = orgRoom(orgId);
   const left = [...socket.rooms].filter((joined) => joined === prefix || joined.startsWith(`${prefix}:`));
   if (left.length === 0 && !socket.data.orgIds.includes(orgId)) return;
-  for (const joined of left) socket.leave(joined);
+  for (const joined of left) {
+    socket.leave(joined);
+    leftRoom(socket, joined);
+  }
   socket.data.orgIds = socket.data.orgIds.filter((id) => id !== orgId);
   (socket.data.revokedFrom ??= []).push(orgId);
   socket.emit('access:revoked', { orgId, reason });
