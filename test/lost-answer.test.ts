@@ -4,7 +4,7 @@ import { addMember, createOrg, createProject, registerUser, type TestUser } from
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RedisProcess, startRedis } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 // A change commits on node 1 and PostgreSQL's answer is lost on the way back: node 1 answers
@@ -54,22 +54,30 @@ async function viewerAndSender() {
   return { viewer, heard, sender: await connect(node1.url, { token: alice.token }) };
 }
 
+/**
+ * Sends `change` on `sender`, a socket of a node that reaches PostgreSQL through the proxy: the
+ * change waits on the board's row inside PostgreSQL, commits, and its answer never comes back, as
+ * the node's connection breaks; the node answers UNAVAILABLE.
+ */
+async function commitWithAnswerLost(sender: ClientSocket, change: { clientMutationId: string }): Promise<void> {
+  const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+  const firstTry = request(sender, 'task:update', change);
+  await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+  proxy.swallow();
+  await release();
+  await eventually(async () =>
+    expect(await db.query('select seq from board_events where client_mutation_id = $1', [change.clientMutationId])).toHaveLength(1),
+  );
+  await proxy.cut();
+  expect(await firstTry).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+}
+
 describe('a change whose answer was lost, retried on another node', () => {
   it('reaches every viewer, once', async () => {
     const { viewer, heard, sender } = await viewerAndSender();
     const change = { taskId: task.id, patch: { title: 'Committed, answer lost' }, clientMutationId: 'lost-answer-1' };
 
-    // The change waits on the board's row inside PostgreSQL; its answer will not come back.
-    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
-    const firstTry = request(sender, 'task:update', change);
-    await eventually(async () => expect(await lockWaiters(db)).toBe(1));
-    proxy.swallow();
-    await release();
-    await eventually(async () =>
-      expect(await db.query('select seq from board_events where client_mutation_id = $1', [change.clientMutationId])).toHaveLength(1),
-    );
-    await proxy.cut(); // node 1's connection breaks with the change committed
-    expect(await firstTry).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    await commitWithAnswerLost(sender, change);
 
     const retrier = await connect(node2.url, { token: alice.token });
     const retried = await ok(retrier, 'task:update', change);
@@ -110,16 +118,7 @@ describe('a change whose answer was lost, retried on another node', () => {
       const sender = await connect(stopped.url, { token: alice.token });
       const change = { taskId: task.id, patch: { title: 'Answer lost, node stopped' }, clientMutationId: 'lost-then-stopped' };
 
-      const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
-      const firstTry = request(sender, 'task:update', change);
-      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
-      proxy.swallow();
-      await release();
-      await eventually(async () =>
-        expect(await db.query('select seq from board_events where client_mutation_id = $1', [change.clientMutationId])).toHaveLength(1),
-      );
-      await proxy.cut();
-      expect(await firstTry).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      await commitWithAnswerLost(sender, change);
       await proxy.restore();
 
       // A deploy stops the node before its look in the log has found the change; the client retries elsewhere.

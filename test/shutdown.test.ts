@@ -162,6 +162,18 @@ describe('database work that outlives its answer at a stop', () => {
     }
   }
 
+  /** Once every session of the stopped node is gone, none of its changes committed, and no viewer heard one. */
+  async function expectNothingCommitted({ seen, task, board }: Awaited<ReturnType<typeof stopWithChangesWaiting>>) {
+    await eventually(async () => {
+      const sessions = await db.query(`select 1 from pg_stat_activity where datname = $1 and application_name = 'taskflow'`, [db.name]);
+      expect(sessions).toEqual([]);
+    });
+    const [row] = await db.query<{ title: string }>('select title from tasks where id = $1', [task.id]);
+    expect(row!.title).toBe('before');
+    expect(await db.query('select seq from board_events where project_id = $1 and seq > 1', [board.id])).toEqual([]);
+    expect(seen).toEqual([]);
+  }
+
   it('broadcasts, on the other nodes, a change that commits after its answer while the node stops', async () => {
     // The row is let go once A has closed its sockets, while it waits for its database work.
     const { seen, task } = await stopWithChangesWaiting(['while stopping'], ({ socketGone }) => socketGone);
@@ -172,34 +184,20 @@ describe('database work that outlives its answer at a stop', () => {
 
   it('cancels the changes still waiting when the node has waited long enough, and starts no more: nothing commits once it is gone', async () => {
     // The first change's message is cancelled; the two queued behind it must not then be sent.
-    const { seen, task, board } = await stopWithChangesWaiting(['first', 'second', 'third'], ({ closing }) => closing);
+    const stopped = await stopWithChangesWaiting(['first', 'second', 'third'], ({ closing }) => closing);
     // The row is let go only once A (and B) closed: A's session, had it still waited, would commit now.
-    await eventually(async () => {
-      const sessions = await db.query(`select 1 from pg_stat_activity where datname = $1 and application_name = 'taskflow'`, [db.name]);
-      expect(sessions).toEqual([]);
-    });
-    const [row] = await db.query<{ title: string }>('select title from tasks where id = $1', [task.id]);
-    expect(row!.title).toBe('before');
-    expect(await db.query('select seq from board_events where project_id = $1 and seq > 1', [board.id])).toEqual([]);
-    expect(seen).toEqual([]);
+    await expectNothingCommitted(stopped);
   });
 
   it('cuts the sessions still waiting when the database takes no session to cancel from: the stop ends, and nothing commits', async () => {
     const allowConnections = (allow: boolean) => admin(`alter database ${db.name} with allow_connections ${allow}`);
     try {
-      const { seen, task, board } = await stopWithChangesWaiting(['first', 'second'], async ({ closing }) => {
+      const stopped = await stopWithChangesWaiting(['first', 'second'], async ({ closing }) => {
         await allowConnections(false); // as at max_connections, or a database being taken down
         await closing; // the stop ends, where the canceller's refusal used to reject it (an unhandled rejection in main.ts)
         await allowConnections(true);
       });
-      await eventually(async () => {
-        const sessions = await db.query(`select 1 from pg_stat_activity where datname = $1 and application_name = 'taskflow'`, [db.name]);
-        expect(sessions).toEqual([]);
-      });
-      const [row] = await db.query<{ title: string }>('select title from tasks where id = $1', [task.id]);
-      expect(row!.title).toBe('before');
-      expect(await db.query('select seq from board_events where project_id = $1 and seq > 1', [board.id])).toEqual([]);
-      expect(seen).toEqual([]);
+      await expectNothingCommitted(stopped);
     } finally {
       await allowConnections(true);
     }
