@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import cors from '@fastify/cors';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { adminRoutes } from './admin/admin.routes.js';
@@ -189,7 +190,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await app.close();
       await ioClosed;
       // A change whose answer was lost may have committed: sent out while Redis is open, as no retry elsewhere will.
-      await Promise.race([ctx.eventOrder.lookOnceMore(), new Promise((resolve) => setTimeout(resolve, LOOK_MS).unref())]);
+      await Promise.race([ctx.eventOrder.lookOnceMore(), sleep(LOOK_MS, undefined, { ref: false })]);
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       const { cancelled, cut } = await settleDatabaseWork(database.orm, SETTLE_MS);
       if (cancelled > 0) app.log.warn({ cancelled }, 'statements still running at the stop were cancelled');

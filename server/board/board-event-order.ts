@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { BoardEventJson } from '../../shared/wire.js';
 import type { Broadcaster } from '../context.js';
@@ -132,7 +133,7 @@ export class BoardEventOrder {
   private async lookFor(key: string, change: UnsureChange): Promise<void> {
     const until = Date.now() + LOOK_FOR_LOST_MS;
     for (let wait = 1000; Date.now() < until; wait = Math.min(wait * 2, MOST_BETWEEN_LOOKS_MS)) {
-      await new Promise((resolve) => setTimeout(resolve, wait).unref());
+      await sleep(wait, undefined, { ref: false });
       try {
         if (await this.lookOnce(key, change)) return;
       } catch {
@@ -153,8 +154,9 @@ export class BoardEventOrder {
       this.settleUnsure(key, logged, { orgId, event: logged.event });
       return true;
     }
-    if (tries.size === asked) this.unsure.delete(key); // none committed
-    return tries.size === asked; // or another try failed while this look ran: look again, for it
+    const noneCommitted = tries.size === asked; // else another try failed while this look ran: look again, for it
+    if (noneCommitted) this.unsure.delete(key);
+    return noneCommitted;
   }
 
   /**

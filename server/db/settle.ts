@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import type pg from 'pg';
 import { CLIENT_CHECK_MS, type Orm } from './orm.js';
@@ -65,7 +66,7 @@ export async function settleDatabaseWork(orm: Orm, withinMs: number): Promise<{ 
   for (const { resource } of pool.used) resource.connection?.stream.destroy();
   await allReturned(pool, CANCEL_AGAIN_MS);
   // Until PostgreSQL has noticed (its check's interval, twice), a session waiting on a lock could still take it and commit.
-  await new Promise((resolve) => setTimeout(resolve, 2 * CLIENT_CHECK_MS));
+  await sleep(2 * CLIENT_CHECK_MS);
   return { cancelled: cancelled.size, cut };
 }
 
