@@ -52,7 +52,9 @@ export interface TaskFlow {
   listen(): Promise<string>;
   /**
    * Stops: the socket events and HTTP requests under way are carried through and answered first
-   * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`); then each socket's connection
+   * (new ones get UNAVAILABLE meanwhile, for at most `DRAIN_MS`; what is still unanswered then
+   * waits on the database, whose statements are cancelled so that it is answered UNAVAILABLE,
+   * within `ANSWER_MS`, rather than by its connection closing); then each socket's connection
    * closes once what is queued for it is written (at most `CLOSE_MS`), and the HTTP server closes;
    * the changes whose answer was lost are looked for in the log once more (at most `LOOK_MS`);
    * database work that outlived its answer gets `SETTLE_MS` to end, and what then still runs is
@@ -65,6 +67,8 @@ export interface TaskFlow {
 
 /** How long a stop waits for the work under way to be answered. */
 const DRAIN_MS = 10_000;
+/** How long a stop whose wait ran out gives the work it then cancelled to be answered. */
+const ANSWER_MS = 1_000;
 /** How long a stop then waits for the sockets' last packets to be written. */
 const CLOSE_MS = 2_000;
 /** How long a stop looks in the log for the changes whose answer it lost. */
@@ -80,6 +84,8 @@ export interface BuildOptions {
   mailer?: Mailer;
   /** For tests only: how long a request may take to arrive (`REQUEST_TIMEOUT_MS` otherwise). */
   requestTimeoutMs?: number;
+  /** For tests only: how long a stop waits for the work under way to be answered (`DRAIN_MS` otherwise). */
+  drainMs?: number;
 }
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<TaskFlow> {
@@ -161,6 +167,13 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   );
   await app.register(webRoutes());
 
+  /** Settles the database work still under way at a stop (`settleDatabaseWork`), logging what it had to cancel or cut. */
+  const settleDatabase = async (within: { waitMs: number; cancelMs: number }) => {
+    const { cancelled, cut } = await settleDatabaseWork(database.orm, within);
+    if (cancelled > 0) app.log.warn({ cancelled }, 'statements still running at the stop were cancelled');
+    if (cut > 0) app.log.warn({ sessions: cut }, 'sessions still running at the stop could not be cancelled, and were cut');
+  };
+
   return {
     app,
     io,
@@ -179,7 +192,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       return address;
     },
     close: async () => {
-      await inFlight.drain(DRAIN_MS);
+      if (!(await inFlight.drain(options.drainMs ?? DRAIN_MS))) {
+        // What is still unanswered waits on the database (a lock held elsewhere, say): cancelled,
+        // it is answered UNAVAILABLE, which the client retries elsewhere, before its connection closes.
+        await settleDatabase({ waitMs: 0, cancelMs: SETTLE_MS });
+        await inFlight.drain(ANSWER_MS);
+      }
       const mailDeadline = Date.now() + MAIL_MS; // the answered requests' mail goes out meanwhile
       presence.close();
       sockets.stop();
@@ -192,9 +210,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       // A change whose answer was lost may have committed: sent out while Redis is open, as no retry elsewhere will.
       await Promise.race([ctx.eventOrder.lookOnceMore(), sleep(LOOK_MS, undefined, { ref: false })]);
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
-      const { cancelled, cut } = await settleDatabaseWork(database.orm, SETTLE_MS);
-      if (cancelled > 0) app.log.warn({ cancelled }, 'statements still running at the stop were cancelled');
-      if (cut > 0) app.log.warn({ sessions: cut }, 'sessions still running at the stop could not be cancelled, and were cut');
+      await settleDatabase({ waitMs: SETTLE_MS, cancelMs: SETTLE_MS });
       await redis?.close();
       await database.close();
       // No request can write anything now, nor post mail: what is going out is all there is.

@@ -30,13 +30,13 @@ export class InFlight {
     if (this.running === 0) this.settled?.();
   }
 
-  /** Lets no more work in; resolves once the work under way is answered, or after `withinMs`. */
-  async drain(withinMs: number): Promise<void> {
+  /** Lets no more work in; resolves true once the work under way is answered, false if some is not after `withinMs`. */
+  async drain(withinMs: number): Promise<boolean> {
     this.stopping = true;
-    if (this.running === 0) return;
-    await new Promise<void>((resolve) => {
-      this.settled = resolve;
-      setTimeout(resolve, withinMs).unref();
+    if (this.running === 0) return true;
+    return new Promise<boolean>((resolve) => {
+      this.settled = () => resolve(true);
+      setTimeout(() => resolve(this.running === 0), withinMs).unref();
     });
   }
 }

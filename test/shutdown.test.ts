@@ -203,3 +203,36 @@ describe('database work that outlives its answer at a stop', () => {
     }
   });
 });
+
+describe('a stop whose wait for the work under way runs out', () => {
+  it('cancels the database work still waiting and answers it UNAVAILABLE before it closes the connections: nothing commits', async () => {
+    // The answer deadline is the default 20 s, twice the stop's wait: the stop must answer these itself.
+    const stopping = await startServer({ DATABASE_URL: db.url }, { drainMs: 1_500 });
+    const {
+      project: board,
+      columns: [todo, done],
+    } = await createProject(stopping.url, cast.org);
+    const writer = await connect(stopping.url, { token: cast.owner.token });
+    const { task } = await ok(writer, 'task:create', { projectId: board.id, columnId: todo!.id, title: 'before' });
+    const release = await holdLock(db, `select 1 from projects where id = '${board.id}' for update`);
+    try {
+      // The quick path's message and the board's queue behind it, the ORM's path, and HTTP.
+      const answers = ['first', 'second'].map((title) => request(writer, 'task:update', { taskId: task.id, patch: { title } }));
+      answers.push(request(writer, 'task:create', { projectId: board.id, columnId: todo!.id, title: 'created' }));
+      const overHttp = api(stopping.url, 'POST', `/orgs/${cast.org.slug}/tasks/${task.id}/move`, { columnId: done!.id }, cast.owner.token);
+      // The board's first message, and the first of the create and the move (the other waits its turn on the node).
+      await eventually(async () => expect(await lockWaiters(db)).toBe(2));
+      const socketGone = disconnected(writer);
+      const closing = stopping.close();
+      for (const answer of await Promise.all(answers)) expect(answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      expect(await overHttp).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+      await socketGone; // answered first, then closed
+      await closing;
+    } finally {
+      await release();
+    }
+    const [row] = await db.query<{ title: string; column_id: string }>('select title, column_id from tasks where id = $1', [task.id]);
+    expect(row).toEqual({ title: 'before', column_id: todo!.id });
+    expect(await db.query('select seq from board_events where project_id = $1 and seq > 1', [board.id])).toEqual([]);
+  });
+});

@@ -27,30 +27,34 @@ interface LendingClient {
 const CANCEL_AGAIN_MS = 250;
 
 /**
- * For a stop, once every socket event and request has been answered: waits, at most `withinMs`,
+ * For a stop, once every socket event and request has been answered: waits, at most `waitMs`,
  * for the database work still under way to end (a change answered UNAVAILABLE at its deadline
  * may still be waiting for its board's lock), so that what commits is broadcast while Redis is
  * still open. Then it stops lending connections and cancels the statements still running on
- * those lent, again until none runs (or `withinMs` more have passed): once the node has closed,
+ * those lent, again until none runs (or `cancelMs` have passed): once the node has closed,
  * nothing it sent may commit unseen (PostgreSQL would run a message to its end even for a client
- * gone). A cancelled change is rolled back; its client's retry makes it. Cancelling takes a
- * session of its own: the sessions still lent when none can be had (the database takes no more
- * connections), or when cancelling did not end them in time, are cut, their connections closed,
- * which PostgreSQL notices within `client_connection_check_interval` and rolls back (where it
- * can see the close). Answers how many sessions it cancelled statements of, and how many it cut.
+ * gone). A cancelled change is rolled back, and answered UNAVAILABLE if it still waits for its
+ * answer; its client's retry makes it. Cancelling takes a session of its own: the sessions still
+ * lent when none can be had (the database takes no more connections), or when cancelling did not
+ * end them in time, are cut, their connections closed, which PostgreSQL notices within
+ * `client_connection_check_interval` and rolls back (where it can see the close). Answers how
+ * many sessions it cancelled statements of, and how many it cut.
  */
-export async function settleDatabaseWork(orm: Orm, withinMs: number): Promise<{ cancelled: number; cut: number }> {
+export async function settleDatabaseWork(
+  orm: Orm,
+  { waitMs, cancelMs }: { waitMs: number; cancelMs: number },
+): Promise<{ cancelled: number; cut: number }> {
   const client = orm.em.getConnection().getKnex().client as LendingClient;
   const pool = client.pool;
   const none = { cancelled: 0, cut: 0 };
-  if (!pool || (await allReturned(pool, withinMs))) return none;
+  if (!pool || (await allReturned(pool, waitMs))) return none;
   if (orm.em.getDriver().constructor !== PostgreSqlDriver) return none;
   // Nothing new may start once the cancelling begins: a board's next change, or a change of a
   // cancelled message sent again alone, would wait on the same lock and commit after the node
   // had closed Redis, its event broadcast to no one.
   stopLending(client, pool);
   const cancelled = new Set<number>();
-  const until = Date.now() + withinMs;
+  const until = Date.now() + cancelMs;
   while (pool.numUsed() > 0 && Date.now() < until) {
     const canceller = (await client.acquireRawConnection().catch(() => null)) as pg.Client | null;
     if (!canceller) break;
