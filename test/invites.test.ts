@@ -3,7 +3,7 @@ import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mail } from '../server/mail/mailer.js';
 import { api, createOrg, registerUser, type TestOrg } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { call, captureMail, type Cast, castOrg, createKey, type CreatedKey, expectAllRefused, type Refused } from './support/governance.js';
 import { startServerProcess } from './support/processes.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
@@ -333,6 +333,29 @@ describe('registering with an invited email', () => {
     expect(await membershipsOf(user.user.id)).toEqual([]);
     expect((await api(node.url, 'GET', `/orgs/${cast.org.slug}`, undefined, user.token)).status).toBe(403);
     expect((await inviteRows(email))[0]!.accepted_at).toBeNull();
+  });
+});
+
+describe('an invitation racing the registration of its email', () => {
+  it('makes the new account a member whichever commits first: the invitation sees the account, or the sign-up sees the invitation', async () => {
+    const email = newEmail('racer');
+    // The org's row held: the invitation reads that the address has no account, then waits to write.
+    const release = await holdLock(db, `select 1 from organizations where id = '${cast.org.id}' for update`);
+    const invited = invite(cast.org, email, 'member', cast.owner.token);
+    let registered: Promise<{ token: string; user: { id: string } }>;
+    try {
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+      // The account commits while the invitation waits; the sign-up then looks for its invitations.
+      let done = false;
+      registered = register(email).finally(() => (done = true));
+      await eventually(async () => expect(done || (await lockWaiters(db)) === 2).toBe(true));
+    } finally {
+      await release();
+    }
+    expect((await invited).status).toBe(202);
+    const user = await registered;
+    expect(await membershipsOf(user.user.id)).toEqual([{ org_id: cast.org.id, role: 'member' }]);
+    expect((await inviteRows(email)).map((row) => row.accepted_at)).toEqual([expect.any(Date)]);
   });
 });
 

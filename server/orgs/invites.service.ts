@@ -31,6 +31,7 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
   const token = newSecret();
   const outcome = await withOrg(ctx, caller.principal, slug, 'members:manage', async ({ em, org, access }) => {
     requireOwnerFor(access, input.role);
+    await lockInvitationsOf(em, email);
     const user = await em.findOne(User, { email });
     if (user) {
       if (await em.count(Membership, { user: user.id })) throw conflict('already a member');
@@ -122,11 +123,10 @@ export async function isInvited(ctx: AppContext, email: string, token: string): 
  * first (and nothing is accepted) or finds the invitation accepted.
  */
 export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user: { id: string; email: string }): Promise<void> {
-  const pending = await identityEm(ctx.orm).find(
-    Invite,
-    { email: user.email, ...stillPending() },
-    { filters: { tenant: false }, fields: ['org'] },
-  );
+  const pending = await identityEm(ctx.orm).transactional(async (em) => {
+    await lockInvitationsOf(em, user.email);
+    return em.find(Invite, { email: user.email, ...stillPending() }, { filters: { tenant: false }, fields: ['org'] });
+  });
   for (const orgId of new Set(pending.map((row) => row.org.id))) {
     const member = await inTenant(ctx.orm, orgId, async (em) => {
       const invites = await em.find(
@@ -153,6 +153,20 @@ export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user
       ctx.broadcaster.orgEvent(orgId, 'member.added', { member });
     }
   }
+}
+
+/** The class of the advisory locks of `lockInvitationsOf`, apart from any other advisory lock. */
+const INVITATIONS_OF_EMAIL = 7_401;
+
+/**
+ * Takes, until the transaction ends, the lock that inviting `email` and accepting the invitations
+ * of a new account of `email` share. An invitation takes it before it looks for the account, and
+ * an account's sign-up, once the account is committed, before it looks for its invitations: so
+ * either the invitation sees the account (and makes a member at once), or the sign-up sees the
+ * invitation, whichever commits first, and no invitation stays pending for an account that exists.
+ */
+async function lockInvitationsOf(em: EntityManager, email: string): Promise<void> {
+  await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [INVITATIONS_OF_EMAIL, email]);
 }
 
 /** An invitation still pending: neither accepted nor expired. */
