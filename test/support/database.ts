@@ -12,10 +12,13 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-/** Creates an empty database with a unique name; `drop` removes it (and its connections). */
-export async function createTestDatabase(): Promise<TestDatabase> {
+/**
+ * Creates an empty database with a unique name, or a copy of `template` (as a restored backup
+ * would be: nothing may be connected to it); `drop` removes it (and its connections).
+ */
+export async function createTestDatabase(template?: TestDatabase): Promise<TestDatabase> {
   const name = `taskflow_test_${randomUUID().replaceAll('-', '').slice(0, 12)}`;
-  await admin(`create database ${name}`);
+  await admin(`create database ${name}${template ? ` template ${template.name}` : ''}`);
   const url = new URL(ADMIN_URL);
   url.pathname = `/${name}`;
   const pool = new pg.Pool({ connectionString: url.toString(), max: 2 });
