@@ -16,12 +16,17 @@ const NOT_STORABLE = 'must not contain a NUL character or half of a surrogate pa
 const text = () => z.string().refine(storable, NOT_STORABLE);
 /** The most levels of nesting a JSON value of a body may have. */
 const MOST_JSON_DEPTH = 32;
-/** Whether every key and string in a parsed JSON value is `storable`, within `MOST_JSON_DEPTH` levels. */
+/**
+ * Whether every key and string in a parsed JSON value is `storable`, and every number finite (JSON
+ * text may write `1e400`, which parses to Infinity and would be stored as null), within
+ * `MOST_JSON_DEPTH` levels.
+ */
 function storableJson(root: unknown): boolean {
   const pending: Array<[unknown, number]> = [[root, 0]];
   for (let next = pending.pop(); next; next = pending.pop()) {
     const [value, depth] = next;
     if (typeof value === 'string' && !storable(value)) return false;
+    if (typeof value === 'number' && !Number.isFinite(value)) return false;
     if (typeof value !== 'object' || value === null) continue;
     if (depth >= MOST_JSON_DEPTH) return false;
     for (const [key, inner] of Object.entries(value)) {
@@ -114,7 +119,7 @@ export const updateOrgBody = z
     name: text().trim().min(1).max(200).optional(),
     settings: z
       .record(z.string(), z.unknown())
-      .refine(storableJson, `${NOT_STORABLE}, nor nest more than ${MOST_JSON_DEPTH} levels`)
+      .refine(storableJson, `${NOT_STORABLE}, nor a number past JSON's range, nor nest more than ${MOST_JSON_DEPTH} levels`)
       .optional(),
     plan: z.enum(['free', 'pro', 'enterprise']).optional(),
     billingEmail: z.email().max(320).nullable().optional(),

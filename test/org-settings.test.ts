@@ -95,6 +95,20 @@ describe('updating the org', () => {
     expect(await orgRow()).toMatchObject({ name: 'Renamed by admin', settings: { theme: 'dark' } });
   });
 
+  it('refuses settings holding a number JSON text can write but not hold (1e400): VALIDATION_FAILED, nothing stored as null', async () => {
+    const before = await orgRow();
+    for (const number of ['1e400', '-1e309']) {
+      const answer = await fetch(`${node.url}/api/v1${orgPath()}`, {
+        method: 'PATCH',
+        headers: { authorization: `Bearer ${cast.admin.token}`, 'content-type': 'application/json' },
+        body: `{"settings":{"limits":{"tasks":${number}}}}`,
+      });
+      expect(answer.status).toBe(400);
+      expect(await answer.json()).toMatchObject({ error: { code: 'VALIDATION_FAILED' } });
+    }
+    expect(await orgRow()).toEqual(before);
+  });
+
   it('refuses an admin who changes the plan or the billing email, even along with the name', async () => {
     for (const body of [{ plan: 'pro' }, { billingEmail: 'admin@example.test' }, { name: 'Sneaky', plan: 'enterprise' }]) {
       await expectAllRefused(db, cast.org.id, [{ who: 'admin', auth: cast.admin.token }], (auth) =>
