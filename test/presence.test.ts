@@ -22,6 +22,8 @@ let otherBoardTask: TaskJson;
 let otherOrgTask: TaskJson;
 /** Org B's board. */
 let malloryProject: ProjectJson;
+/** Alice's org, where bob and carol are viewers. */
+let org: TestOrg;
 
 async function createTask(org: TestOrg, board: { project: ProjectJson; columns: ColumnJson[] }, title: string): Promise<TaskJson> {
   const path = `/orgs/${org.slug}/projects/${board.project.id}/tasks`;
@@ -34,7 +36,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   node = await startServer({ DATABASE_URL: db.url });
   [alice, bob, carol, mallory] = await Promise.all(['alice', 'bob', 'carol', 'mallory'].map((name) => registerUser(node.url, name)));
-  const org = await createOrg(node.url, alice);
+  org = await createOrg(node.url, alice);
   await addMember(node.url, org, bob, 'viewer');
   await addMember(node.url, org, carol, 'viewer');
   const board = await createProject(node.url, org);
@@ -129,6 +131,26 @@ describe('presence', () => {
     const back = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p).join() === 'alice,bob');
     await ok(bobSocket, 'board:join', { projectId: project.id });
     await back;
+    aliceSocket.disconnect();
+    bobSocket.disconnect();
+  });
+
+  it('forgets what a member was editing when they are removed: re-added, their socket rejoins editing nothing', async () => {
+    const aliceSocket = await connect(node.url, { token: alice.token });
+    const bobSocket = await connect(node.url, { token: bob.token });
+    for (const socket of [aliceSocket, bobSocket]) await ok(socket, 'board:join', { projectId: project.id });
+    const bobOf = (p: PresenceChanged) => p.viewers.find((v) => v.id === bob.user.id);
+    const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => bobOf(p)?.editingTaskId === task.id);
+    await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: task.id });
+    await editing;
+
+    const removed = nextEvent(bobSocket, 'access:revoked');
+    expect((await api(node.url, 'DELETE', `/orgs/${org.slug}/members/${bob.user.id}`, undefined, alice.token)).status).toBe(204);
+    await removed;
+    await addMember(node.url, org, bob, 'viewer');
+    const back = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => bobOf(p) !== undefined);
+    await ok(bobSocket, 'board:join', { projectId: project.id });
+    expect(bobOf(await back)).toEqual({ kind: 'user', id: bob.user.id, name: 'bob' });
     aliceSocket.disconnect();
     bobSocket.disconnect();
   });

@@ -30,6 +30,7 @@ export function boardHandlers(ctx: AppContext, presence: Presence): HandlerTable
       } catch (error) {
         if (room && joinEnded(socket, room, false)) {
           void socket.leave(room);
+          leftRoom(socket, room);
           presence.changed(room);
         }
         throw error;
@@ -40,7 +41,6 @@ export function boardHandlers(ctx: AppContext, presence: Presence): HandlerTable
       if (room) {
         await socket.leave(room);
         leftRoom(socket, room);
-        delete socket.data.editing[projectId];
         presence.changed(room);
       }
       return {};

@@ -1,3 +1,4 @@
+import { boardOfRoom } from './rooms.js';
 import type { SocketData, TaskFlowSocket } from './types.js';
 
 /**
@@ -30,8 +31,13 @@ export function joinEnded(socket: TaskFlowSocket, room: string, ok: boolean): bo
   return changed;
 }
 
-/** The socket left `room` (a `board:leave`, a kick): a join of it under way that fails takes it out again. */
+/**
+ * The socket left `room` (a `board:leave`, a kick, a failed join): it edits nothing on that board
+ * any more (presence), and a join of it under way that fails takes it out again.
+ */
 export function leftRoom(socket: { data: SocketData }, room: string): void {
   const joins = socket.data.joining?.get(room);
   if (joins) joins.stands = false;
+  const board = boardOfRoom(room);
+  if (board) delete socket.data.editing[board.projectId];
 }
