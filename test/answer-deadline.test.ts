@@ -46,12 +46,44 @@ describe('an event the database does not answer in time', () => {
     expect(answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
     expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
 
-    const broadcast = nextEvent(watcher, 'board:event');
+    // The writer too: its answer told it nothing of the change, so it hears it as the others do.
+    const [broadcast, toWriter] = [watcher, writer].map((socket) => nextEvent(socket, 'board:event'));
     await holder.query('commit');
     await holder.end();
     const event = await broadcast;
     expect(event).toMatchObject({ type: 'task.updated', clientMutationId: 'slow-one', data: { task: { title: 'Waited' } } });
+    expect(await toWriter).toEqual(event);
     expect((await ok(writer, 'task:update', change)).event).toEqual(event);
+  });
+
+  it('sends a change made by the ORM (a create) that commits after its deadline to its sender as well, and only then', async () => {
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+    const heardByWriter: unknown[] = [];
+    const listener = (event: unknown) => heardByWriter.push(event);
+    writer.on('board:event', listener);
+    try {
+      const { columns } = await ok(watcher, 'board:join', { projectId: project.id });
+      const answer = await request(writer, 'task:create', {
+        projectId: project.id,
+        columnId: columns[0].id,
+        title: 'Late',
+        clientMutationId: 'late-create',
+      });
+      expect(answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      const broadcast = nextEvent(watcher, 'board:event');
+      await release();
+      const event = await broadcast;
+      expect(event).toMatchObject({ type: 'task.created', clientMutationId: 'late-create' });
+      await eventually(() => expect(heardByWriter).toEqual([event]));
+      // A change answered in time is not sent to its sender, which has it in its answer.
+      const next = nextEvent(watcher, 'board:event');
+      const inTime = await ok(writer, 'task:update', { taskId: event.data.task.id, patch: { title: 'On time' } });
+      expect(await next).toEqual(inTime.event);
+      await ok(writer, 'board:join', { projectId: project.id }); // a round trip after it: the broadcast had its chance
+      expect(heardByWriter).toEqual([event]);
+    } finally {
+      writer.off('board:event', listener);
+    }
   });
 
   it('is answered 503 UNAVAILABLE at the deadline over HTTP too, and the change still commits', async () => {

@@ -71,7 +71,17 @@ export function changeRequest(
   clientMutationId?: string,
   subject?: string,
 ): BoardChangeRequest {
-  return { principal: caller.principal, target, type, clientMutationId, subject, originSocketId: caller.socketId };
+  return {
+    principal: caller.principal,
+    target,
+    type,
+    clientMutationId,
+    subject,
+    // Read as the change is sent out: a socket answered at its deadline meanwhile hears it.
+    get originSocketId() {
+      return caller.socketId;
+    },
+  };
 }
 
 export interface BoardChangeRequest {
@@ -89,8 +99,8 @@ export interface BoardChangeRequest {
    * default); a retry whose id names a change of another is refused.
    */
   subject?: string;
-  /** The socket that sent the change, which learns of it from its ack instead. */
-  originSocketId?: string;
+  /** The socket that sent the change, which learns of it from its ack instead (`Caller.socketId`, while it waits). */
+  readonly originSocketId?: string;
 }
 
 /** What a change function returns: the event data, or the value to answer when nothing changed. */

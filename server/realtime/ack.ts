@@ -5,7 +5,9 @@ import type { AppContext } from '../context.js';
 import { AccessLost, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
 import { shuttingDown } from '../in-flight.js';
 import type { Wire } from '../raw-json.js';
+import type { Caller } from '../auth/caller.js';
 import { principalRoom } from './rooms.js';
+import { socketCaller } from './socket-caller.js';
 import type { TaskFlowSocket } from './types.js';
 
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
@@ -23,7 +25,8 @@ interface Answered {
 /** How one client event is served: its payload schema and what to do with a valid payload. */
 export interface SocketHandler {
   schema: ZodType;
-  run(socket: TaskFlowSocket, payload: unknown): Promise<unknown>;
+  /** Serves a valid payload; `caller` is the socket's for this event (`socketCaller`). */
+  run(socket: TaskFlowSocket, payload: unknown, caller: Caller): Promise<unknown>;
 }
 
 export type HandlerTable = Partial<Record<ClientEventName, SocketHandler>>;
@@ -32,7 +35,7 @@ export type HandlerTable = Partial<Record<ClientEventName, SocketHandler>>;
 export function on<E extends ClientEventName, P>(
   event: E,
   schema: ZodType<P>,
-  run: (socket: TaskFlowSocket, payload: P) => Promise<Wire<AckData<E>>>,
+  run: (socket: TaskFlowSocket, payload: P, caller: Caller) => Promise<Wire<AckData<E>>>,
 ): HandlerTable {
   return { [event]: { schema, run } } as HandlerTable;
 }
@@ -65,9 +68,15 @@ export function serveEvents(
    * never reached it, made good once the answer is sent (a revoked key's socket, or an ended
    * session's, is closed then, and must get its answer first).
    */
-  async function answer(socket: TaskFlowSocket, event: string, handler: SocketHandler, payload: unknown): Promise<Answered> {
+  async function answer(
+    socket: TaskFlowSocket,
+    event: string,
+    handler: SocketHandler,
+    payload: unknown,
+    caller: Caller,
+  ): Promise<Answered> {
     try {
-      return { ack: { ok: true, data: await handler.run(socket, handler.schema.parse(payload)) } };
+      return { ack: { ok: true, data: await handler.run(socket, handler.schema.parse(payload), caller) } };
     } catch (thrown) {
       const { error, unexpected } = toWireError(thrown);
       if (unexpected) ctx.log.error({ err: thrown, event }, 'socket event failed');
@@ -95,12 +104,14 @@ export function serveEvents(
         // No ack is left unanswered: a handler still waiting at the deadline (its database
         // connection went silent mid-transaction, which TCP may take a quarter of an hour to
         // notice) is answered UNAVAILABLE. A change that commits after that is in the log, where a
-        // retry with its clientMutationId finds it, and is broadcast as any other.
+        // retry with its clientMutationId finds it, and is broadcast as any other, to its sender too.
+        const caller = socketCaller(socket);
         let timer: NodeJS.Timeout | undefined;
         let expired = false;
         const late = new Promise<Answered>((resolve) => {
           timer = setTimeout(() => {
             expired = true;
+            caller.socketId = undefined; // it learns of the change from no answer now
             resolve({ ack: { ok: false, error: NO_ANSWER_IN_TIME } });
           }, deadlineMs);
         });
@@ -111,7 +122,7 @@ export function serveEvents(
         };
         const run = async () => {
           if (expired) return late;
-          const answered = await answer(socket, event, handler, args.length > 2 ? args[1] : undefined);
+          const answered = await answer(socket, event, handler, args.length > 2 ? args[1] : undefined, caller);
           if (expired) kickLost(answered.lost); // answered at the deadline already
           return answered;
         };
