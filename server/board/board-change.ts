@@ -71,17 +71,7 @@ export function changeRequest(
   clientMutationId?: string,
   subject?: string,
 ): BoardChangeRequest {
-  return {
-    principal: caller.principal,
-    target,
-    type,
-    clientMutationId,
-    subject,
-    // Read as the change is sent out: a socket answered at its deadline meanwhile hears it.
-    get originSocketId() {
-      return caller.socketId;
-    },
-  };
+  return { principal: caller.principal, target, type, clientMutationId, subject, sender: caller };
 }
 
 export interface BoardChangeRequest {
@@ -99,8 +89,11 @@ export interface BoardChangeRequest {
    * default); a retry whose id names a change of another is refused.
    */
   subject?: string;
-  /** The socket that sent the change, which learns of it from its ack instead (`Caller.socketId`, while it waits). */
-  readonly originSocketId?: string;
+  /**
+   * Who sent the change: its socket, while it waits for the answer, learns of the change from
+   * that instead of a broadcast (`Caller.socketId`, read as the change is sent out).
+   */
+  sender: Pick<Caller, 'socketId'>;
 }
 
 /** What a change function returns: the event data, or the value to answer when nothing changed. */
@@ -158,7 +151,7 @@ async function commitInTurn(
       target.orgId,
       target.projectId!,
       taken,
-      event ? { orgId: target.orgId, event, exceptSocketId: request.originSocketId } : null,
+      event ? { orgId: target.orgId, event, exceptSocketId: request.sender.socketId } : null,
     );
     taken = null;
   };
@@ -204,7 +197,7 @@ async function commitInTurn(
       throw error;
     }
     const earlier = error.result.event; // a retry's answer, from the log
-    if (earlier) ctx.eventOrder.retried({ orgId: target.orgId, event: earlier, exceptSocketId: request.originSocketId }, error.loggedId!);
+    if (earlier) ctx.eventOrder.retried({ orgId: target.orgId, event: earlier, exceptSocketId: request.sender.socketId }, error.loggedId!);
     return error.result;
   } finally {
     settle();

@@ -66,6 +66,6 @@ export async function quickBoardChange(
   const logged = rows[0]![0];
   if (!logged) return 'declined';
   const event = { ...pending, seq: Number(logged.seq), data: logged.data };
-  ctx.eventOrder.send({ orgId: target.orgId, event, exceptSocketId: request.originSocketId });
+  ctx.eventOrder.send({ orgId: target.orgId, event, exceptSocketId: request.sender.socketId });
   return { event };
 }

@@ -65,7 +65,7 @@ export async function updateProject(ctx: AppContext, caller: Caller, projectId: 
   let archived = false;
   const result = await commitBoardChange(
     ctx,
-    { principal: caller.principal, target, type: 'project.updated', capability: 'projects:write', allowArchived: true },
+    { principal: caller.principal, target, type: 'project.updated', capability: 'projects:write', allowArchived: true, sender: caller },
     async (em, id) => {
       const project = await em.findOne(Project, id);
       if (!project) throw notFound('project');
