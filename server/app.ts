@@ -18,6 +18,7 @@ import type { AppContext } from './context.js';
 import { openDatabase, requireDatabase } from './db/orm.js';
 import { settleDatabaseWork } from './db/settle.js';
 import { answerInTime } from './http/answer-deadline.js';
+import { FailureLog } from './failure-log.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
 import { acceptEmptyJsonBodies } from './http/json-body.js';
@@ -86,11 +87,18 @@ export interface BuildOptions {
   requestTimeoutMs?: number;
   /** For tests only: how long a stop waits for the work under way to be answered (`DRAIN_MS` otherwise). */
   drainMs?: number;
+  /** For tests only: where the log goes (standard output otherwise). */
+  logStream?: { write(line: string): void };
 }
 
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<TaskFlow> {
   const app = Fastify({
-    logger: { level: config.logLevel, redact: ['req.headers.authorization'], serializers: { req: loggedRequest } },
+    logger: {
+      level: config.logLevel,
+      redact: ['req.headers.authorization'],
+      serializers: { req: loggedRequest },
+      stream: options.logStream,
+    },
     bodyLimit: MAX_MESSAGE_BYTES,
     forceCloseConnections: true,
     frameworkErrors: answerFrameworkError,
@@ -104,7 +112,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   if (!config.databaseUrl)
     app.log.info({ dataDir: config.dataDir }, `the embedded database (PGlite) in ${config.dataDir}: set DATABASE_URL to use PostgreSQL`);
-  registerErrorHandling(app);
+  const failures = new FailureLog(app.log);
+  registerErrorHandling(app, failures);
   acceptEmptyJsonBodies(app);
   answerInTime(app, config.answerDeadline * 1000);
   const inFlight = new InFlight();
@@ -138,6 +147,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     ),
     runningChanges: new RunningChanges(),
     inFlight,
+    failures,
   };
   const sockets = acceptSockets(io, ctx, presence, revocations);
   if (redis) sweepAfterOutages(io, ctx, redis);

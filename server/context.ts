@@ -12,6 +12,7 @@ import type { MailOutbox } from './mail/mailer.js';
 import type { InviteMailLimit } from './orgs/invite-mail-limit.js';
 import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
+import type { FailureLog } from './failure-log.js';
 import type { InFlight } from './in-flight.js';
 import type { Lanes } from './lanes.js';
 
@@ -61,4 +62,6 @@ export interface AppContext {
   /** The changes with a `clientMutationId` running on this node, which a retry waits for. */
   runningChanges: RunningChanges;
   inFlight: InFlight;
+  /** How failures are answered and logged: bugs every time, the database's unavailability now and then. */
+  failures: FailureLog;
 }

@@ -62,6 +62,34 @@ describe('a database that refuses connections', () => {
   });
 });
 
+describe('the log of an outage', () => {
+  it('has one warning for the requests the outage failed, not a line with a stack for each', async () => {
+    const lines: string[] = [];
+    const logged = await startServer({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' }, { logStream: { write: (line) => lines.push(line) } });
+    try {
+      const owner = await connect(logged.url, { token: org.owner.token });
+      await refuseConnections(true);
+      try {
+        for (let i = 0; i < 5; i++) {
+          const read = await api(logged.url, 'GET', `/orgs/${org.slug}/projects`, undefined, org.owner.token);
+          expect(read).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
+          const change = await request(owner, 'task:update', { taskId, patch: { title: `During ${i}` } });
+          expect(change).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+        }
+      } finally {
+        await refuseConnections(false);
+      }
+      const entries = lines.map((line) => JSON.parse(line) as { level: number; msg: string; failedSinceLastReport?: number });
+      expect(entries.filter((entry) => entry.level >= 50)).toEqual([]);
+      const outage = entries.filter((entry) => /answered UNAVAILABLE/.test(entry.msg));
+      expect(outage).toHaveLength(1);
+      expect(outage[0]).toMatchObject({ level: 40, failedSinceLastReport: 1 });
+    } finally {
+      await logged.close();
+    }
+  });
+});
+
 describe('a database that takes no new connection in time', () => {
   it('is UNAVAILABLE over HTTP and sockets once the pool gives up waiting for one, not INTERNAL', async () => {
     // A second node reaches the same database through a proxy that, from now on, takes new

@@ -2,7 +2,7 @@ import { STATUS_CODES } from 'node:http';
 import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HTTP_STATUS, type WireError } from '../../shared/errors.js';
-import { toWireError } from '../errors.js';
+import type { FailureLog } from '../failure-log.js';
 
 /** Fastify's own refusals, in the contract's codes. */
 function fastifyRefusal(error: FastifyError): WireError | null {
@@ -12,11 +12,9 @@ function fastifyRefusal(error: FastifyError): WireError | null {
 }
 
 /** The one place HTTP answers errors: `{error: {code, message, details?}}`, 5xx with no detail from inside. */
-export function registerErrorHandling(app: FastifyInstance): void {
+export function registerErrorHandling(app: FastifyInstance, failures: FailureLog): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
-    const refusal = fastifyRefusal(error);
-    const { error: wire, unexpected } = refusal ? { error: refusal, unexpected: false } : toWireError(error);
-    if (unexpected) request.log.error({ err: error }, 'request failed');
+    const wire = fastifyRefusal(error) ?? failures.answer(error, {}, 'request failed', request.log);
     if (wire.code === 'UNAVAILABLE') reply.header('retry-after', '5');
     const retryAfter = (wire.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;
     if (wire.code === 'RATE_LIMITED' && retryAfter) reply.header('retry-after', String(retryAfter));

@@ -56,7 +56,7 @@ export function on<E extends ClientEventName, P>(
  * then.
  */
 export function serveEvents(
-  ctx: Pick<AppContext, 'log' | 'broadcaster' | 'inFlight' | 'config' | 'accountLanes'>,
+  ctx: Pick<AppContext, 'failures' | 'broadcaster' | 'inFlight' | 'config' | 'accountLanes'>,
   table: HandlerTable,
 ): (socket: TaskFlowSocket) => void {
   const deadlineMs = ctx.config.answerDeadline * 1000;
@@ -78,8 +78,7 @@ export function serveEvents(
     try {
       return { ack: { ok: true, data: await handler.run(socket, handler.schema.parse(payload), caller) } };
     } catch (thrown) {
-      const { error, unexpected } = toWireError(thrown);
-      if (unexpected) ctx.log.error({ err: thrown, event }, 'socket event failed');
+      const error = ctx.failures.answer(thrown, { event }, 'socket event failed');
       return { ack: { ok: false, error }, ...(thrown instanceof AccessLost ? { lost: thrown } : {}) };
     }
   }

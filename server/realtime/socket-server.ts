@@ -5,7 +5,7 @@ import { authenticate } from '../auth/authenticate.js';
 import { boardHandlers } from '../board/board.handlers.js';
 import { columnHandlers } from '../columns/columns.handlers.js';
 import type { AppContext } from '../context.js';
-import { DomainError, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
+import { DomainError, NO_ANSWER_IN_TIME } from '../errors.js';
 import { leavePresenceOnDisconnect, presenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
 import { RawJsonEncoder } from '../raw-json.js';
@@ -62,9 +62,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
     } catch (thrown) {
-      const { error, unexpected } = toWireError(thrown);
-      if (unexpected) ctx.log.error({ err: thrown }, 'socket handshake failed');
-      next(new Error(error.code));
+      next(new Error(ctx.failures.answer(thrown, {}, 'socket handshake failed').code));
     } finally {
       clearTimeout(timer);
     }

@@ -1,0 +1,41 @@
+import type { FastifyBaseLogger } from 'fastify';
+import type { WireError } from '../shared/errors.js';
+import { toWireError } from './errors.js';
+
+/** The longest a node keeps quiet about the database failing requests, while it does. */
+const OUTAGE_REPORT_MS = 10_000;
+
+/**
+ * Answers what a request or socket event threw, in wire form (`toWireError`), and logs it: a bug
+ * (INTERNAL) every time, with its stack; the database out of reach, or refusing for now
+ * (UNAVAILABLE), as one warning at most every `OUTAGE_REPORT_MS`, counting the failures since the
+ * last: an outage fails every request, and a line with a stack for each would bury the rest.
+ */
+export class FailureLog {
+  private lastReport = -Infinity;
+  private unreported = 0;
+
+  constructor(private readonly log: FastifyBaseLogger) {}
+
+  /** The wire error for `thrown`; `where` (the event, say) goes into a log line, on `log` for a bug. */
+  answer(thrown: unknown, where: Record<string, unknown>, message: string, log: FastifyBaseLogger = this.log): WireError {
+    const { error, unexpected } = toWireError(thrown);
+    if (!unexpected) return error;
+    if (error.code !== 'UNAVAILABLE') {
+      log.error({ err: thrown, ...where }, message);
+      return error;
+    }
+    this.unreported += 1;
+    const now = Date.now();
+    if (now - this.lastReport >= OUTAGE_REPORT_MS) {
+      const { code, message: cause } = (thrown ?? {}) as { code?: unknown; message?: unknown };
+      this.log.warn(
+        { ...where, cause: { code, message: cause }, failedSinceLastReport: this.unreported },
+        `${message}: answered UNAVAILABLE (${error.message}); at most one such line every ${OUTAGE_REPORT_MS / 1000} s`,
+      );
+      this.lastReport = now;
+      this.unreported = 0;
+    }
+    return error;
+  }
+}
