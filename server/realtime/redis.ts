@@ -13,6 +13,16 @@ export interface RedisLink {
   close(): Promise<void>;
 }
 
+/**
+ * The prefix of the adapter's pub/sub channels. Redis's pub/sub ignores the database number that
+ * keys live in, so the channels carry it: deployments on one Redis server, each on a database of
+ * its own (staging restored from production's backup, say), hear only their own nodes, whose
+ * org and board ids may well be the same.
+ */
+function channelPrefix(client: Redis): string {
+  return `taskflow:db${client.options.db ?? 0}`;
+}
+
 /** How long a command waits for Redis's answer. */
 const REDIS_COMMAND_TIMEOUT_MS = 1000;
 
@@ -71,7 +81,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
     });
   }
   return {
-    adapter: createAdapter(pub, sub),
+    adapter: createAdapter(pub, sub, { key: channelPrefix(pub) }),
     client: pub,
     ping: async () => {
       await pub.ping();
