@@ -67,6 +67,9 @@ const labelIds = z.array(id).max(20);
 /** A password to set: 8 to 200 characters. */
 const newPassword = text().min(8).max(200);
 
+/** The body of a route that takes none: none, or `{}`. One that names a key is refused, never silently ignored (DESIGN §6). */
+export const noBody = z.strictObject({}).nullish();
+
 export const registerBody = z.strictObject({
   email: z.email().max(320),
   password: newPassword,

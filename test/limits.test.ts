@@ -109,6 +109,22 @@ describe('HTTP bodies', () => {
     expect(await db.query(`select 1 from tasks where title = 'Sneaky'`)).toEqual([]);
   });
 
+  it('refuses a body that names a key on a route that takes none (a DELETE, a refresh), and does nothing; {} goes through', async () => {
+    const doomed = await createOrg(node.url, alice);
+    const json = { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` };
+    for (const [method, path] of [
+      ['DELETE', `/api/v1/orgs/${doomed.slug}`],
+      ['POST', '/api/v1/auth/refresh'],
+      ['POST', '/api/v1/auth/sign-out-others'],
+    ] as const) {
+      const answer = await raw(method, path, '{"confirm": false}', json);
+      expect(answer.status, `${method} ${path}`).toBe(400);
+      expect(answer.json.error.code).toBe('VALIDATION_FAILED');
+    }
+    expect(await db.query('select 1 from organizations where id = $1', [doomed.id])).toHaveLength(1);
+    expect((await raw('DELETE', `/api/v1/orgs/${doomed.slug}`, '{}', json)).status).toBe(204);
+  });
+
   it('names the first of many schema failures back, not all of them (a payload of unknown keys is not echoed whole)', async () => {
     const keysOnly = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`unknown${i}`, 1]));
     const answer = await api(node.url, 'POST', '/orgs', { name: 'Echo', ...keysOnly }, alice.token);

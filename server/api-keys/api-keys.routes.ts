@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createApiKeyBody } from '../../shared/schemas.js';
+import { createApiKeyBody, noBody } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
 import { authenticated, callerOf, pathId, pathSlug } from '../http/route-kit.js';
 import { createApiKey, listApiKeys, revokeApiKey } from './api-keys.service.js';
@@ -12,6 +12,7 @@ export function apiKeyRoutes(ctx: AppContext) {
       );
       scope.get('/orgs/:slug/api-keys', async (request) => listApiKeys(ctx, callerOf(request), pathSlug(request)));
       scope.delete('/orgs/:slug/api-keys/:keyId', async (request, reply) => {
+        noBody.parse(request.body);
         await revokeApiKey(ctx, callerOf(request), pathSlug(request), pathId(request, 'keyId'));
         return reply.status(204).send();
       });

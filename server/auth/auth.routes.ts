@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { changePasswordBody, loginBody, passwordResetBody, registerBody, resetPasswordBody } from '../../shared/schemas.js';
+import { changePasswordBody, loginBody, noBody, passwordResetBody, registerBody, resetPasswordBody } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
 import { authenticated, clientIp, OUTSIDE_LANE } from '../http/route-kit.js';
 import { changePassword, requestPasswordReset, resetPassword, signOutOthers } from './account.service.js';
@@ -20,6 +20,7 @@ export function authRoutes(ctx: AppContext) {
     app.post('/auth/password-reset/confirm', async (request) => resetPassword(ctx, resetPasswordBody.parse(request.body)));
     authenticated(ctx, app, (scope) => {
       scope.post('/auth/refresh', OUTSIDE_LANE, async (request) => {
+        noBody.parse(request.body);
         const user = requireUser(request.principal);
         return { token: ctx.tokens.sign(user.userId, user.sessionVersion) };
       });
@@ -27,7 +28,10 @@ export function authRoutes(ctx: AppContext) {
       scope.post('/auth/password', async (request) =>
         changePassword(ctx, request.principal, changePasswordBody.parse(request.body), clientIp(request)),
       );
-      scope.post('/auth/sign-out-others', async (request) => signOutOthers(ctx, request.principal));
+      scope.post('/auth/sign-out-others', async (request) => {
+        noBody.parse(request.body);
+        return signOutOthers(ctx, request.principal);
+      });
     });
   };
 }

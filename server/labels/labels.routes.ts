@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { createLabelBody, updateLabelBody } from '../../shared/schemas.js';
+import { createLabelBody, noBody, updateLabelBody } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
 import { authenticated, callerOf, pathId, pathSlug } from '../http/route-kit.js';
 import { orgIdBySlug } from '../orgs/org-scope.js';
@@ -16,6 +16,7 @@ export function labelRoutes(ctx: AppContext) {
         updateLabel(ctx, callerOf(request), pathSlug(request), pathId(request, 'labelId'), updateLabelBody.parse(request.body)),
       );
       scope.delete('/orgs/:slug/labels/:labelId', async (request, reply) => {
+        noBody.parse(request.body);
         const caller = callerOf(request, await orgIdBySlug(ctx, pathSlug(request)));
         await deleteLabel(ctx, caller, pathSlug(request), pathId(request, 'labelId'));
         return reply.status(204).send();

@@ -1,5 +1,5 @@
 import type { FastifyInstance } from 'fastify';
-import { changeRoleBody, createOrgBody, inviteBody, updateOrgBody } from '../../shared/schemas.js';
+import { changeRoleBody, createOrgBody, inviteBody, noBody, updateOrgBody } from '../../shared/schemas.js';
 import { listAuditLog } from '../audit/audit.service.js';
 import type { AppContext } from '../context.js';
 import { authenticated, callerOf, pathId, pathSlug } from '../http/route-kit.js';
@@ -19,6 +19,7 @@ export function orgRoutes(ctx: AppContext) {
         updateOrg(ctx, callerOf(request), pathSlug(request), updateOrgBody.parse(request.body)),
       );
       scope.delete('/orgs/:slug', async (request, reply) => {
+        noBody.parse(request.body);
         await deleteOrg(ctx, callerOf(request), pathSlug(request));
         return reply.status(204).send();
       });
@@ -29,6 +30,7 @@ export function orgRoutes(ctx: AppContext) {
         return changeRole(ctx, callerOf(request), pathSlug(request), pathId(request, 'userId'), role);
       });
       scope.delete('/orgs/:slug/members/:userId', async (request, reply) => {
+        noBody.parse(request.body);
         await removeMember(ctx, callerOf(request), pathSlug(request), pathId(request, 'userId'));
         return reply.status(204).send();
       });
@@ -39,6 +41,7 @@ export function orgRoutes(ctx: AppContext) {
       });
       scope.get('/orgs/:slug/invites', async (request) => listInvites(ctx, callerOf(request), pathSlug(request)));
       scope.delete('/orgs/:slug/invites/:inviteId', async (request, reply) => {
+        noBody.parse(request.body);
         await revokeInvite(ctx, callerOf(request), pathSlug(request), pathId(request, 'inviteId'));
         return reply.status(204).send();
       });
