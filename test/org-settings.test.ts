@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, createProject } from './support/api.js';
+import { api, createOrg, createProject } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import {
   barrier,
@@ -48,6 +48,24 @@ async function orgRow() {
 }
 
 describe('reading the org', () => {
+  it('answers the creator of an org with what an owner sees: settings and billing email too', async () => {
+    const answer = await api(node.url, 'POST', '/orgs', { name: 'Fresh' }, cast.outsider.token);
+    expect(answer.status).toBe(201);
+    expect(answer.body).toEqual({
+      org: {
+        id: expect.any(String),
+        slug: expect.any(String),
+        name: 'Fresh',
+        plan: 'free',
+        settings: {},
+        billingEmail: cast.outsider.email,
+      },
+      role: 'owner',
+    });
+    const read = await api(node.url, 'GET', `/orgs/${answer.body.org.slug}`, undefined, cast.outsider.token);
+    expect(read.body).toEqual(answer.body.org);
+  });
+
   it('shows members, viewers and bots {id, slug, name, plan}, and admins and owners also settings and billing email', async () => {
     const row = await orgRow();
     const basic = { id: cast.org.id, slug: cast.org.slug, name: row.name, plan: row.plan };

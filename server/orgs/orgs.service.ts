@@ -21,7 +21,7 @@ export async function createOrg(
   ctx: AppContext,
   caller: Caller,
   input: { name: string; slug?: string },
-): Promise<{ org: OrgJson; role: Role }> {
+): Promise<{ org: OrgAdminJson; role: Role }> {
   const principal = requireUser(caller.principal);
   const orgId = randomUUID();
   const slug = input.slug ?? `${slugify(input.name)}-${randomBytes(3).toString('hex')}`;
@@ -34,7 +34,7 @@ export async function createOrg(
       return org;
     });
     ctx.broadcaster.joinOrg(principal.userId, orgId);
-    return { org: toOrgJson(org), role: 'owner' };
+    return { org: toOrgAdminJson(org), role: 'owner' }; // its owner sees what an admin does (DESIGN §3)
   } catch (error) {
     if (error instanceof UniqueConstraintViolationException) throw conflict('that slug is taken');
     throw error;
