@@ -183,7 +183,8 @@ const taskPatchFields = {
   dueDate: dueDate.optional(),
   labelIds: labelIds.optional(),
 };
-export const taskPatch = z.strictObject(taskPatchFields).refine((patch) => Object.keys(patch).length > 0, 'patch names no field');
+/** A task's patch. One that names no field changes nothing, and is answered as any such update (DESIGN §7). */
+export const taskPatch = z.strictObject(taskPatchFields);
 
 export const boardJoinPayload = z.strictObject({ projectId: id, sinceSeq: counter.min(0).optional() });
 export const boardLeavePayload = z.strictObject({ projectId: id });
@@ -210,10 +211,12 @@ export const taskDeletePayload = z.strictObject({
 
 /** HTTP bodies of the task routes: the socket payloads without the ids in the path. */
 export const createTaskBody = z.strictObject(taskFields);
-/** `task:update`'s patch, flat, beside its `baseVersion` and `clientMutationId`: it must name a field, as the patch must. */
-export const updateTaskBody = z
-  .strictObject({ ...taskPatchFields, baseVersion: baseVersion.optional(), clientMutationId: clientMutationId.optional() })
-  .refine(({ baseVersion: _, clientMutationId: __, ...patch }) => Object.keys(patch).length > 0, 'the body names no field');
+/** `task:update`'s patch, flat, beside its `baseVersion` and `clientMutationId`. */
+export const updateTaskBody = z.strictObject({
+  ...taskPatchFields,
+  baseVersion: baseVersion.optional(),
+  clientMutationId: clientMutationId.optional(),
+});
 export const moveTaskBody = taskMovePayload.omit({ taskId: true });
 export const deleteTaskBody = taskDeletePayload.omit({ taskId: true });
 
@@ -228,9 +231,7 @@ export const columnCreatePayload = z.strictObject({
 });
 export const columnUpdatePayload = z.strictObject({
   columnId: id,
-  patch: z
-    .strictObject({ name: columnName.optional(), isDone: z.boolean().optional() })
-    .refine((patch) => Object.keys(patch).length > 0, 'patch names no field'),
+  patch: z.strictObject({ name: columnName.optional(), isDone: z.boolean().optional() }),
   clientMutationId: clientMutationId.optional(),
 });
 export const columnMovePayload = z.strictObject({

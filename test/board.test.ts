@@ -254,13 +254,28 @@ describe('a task change on a shared board', () => {
     expect(seen.filter((e) => (e.data as any).task?.title === 'seen by vera')).toHaveLength(1);
   });
 
+  it('answers an empty patch, an update that changes nothing, ok with the task as it is: no event, no new version (DESIGN §7)', async () => {
+    const task = await create('Left alone');
+    const seen = recordBoardEvents(bobSocket);
+    for (const payload of [
+      { taskId: task.id, patch: {} },
+      { taskId: task.id, patch: {}, baseVersion: 1, clientMutationId: 'empty-one' },
+    ]) {
+      expect(await ok(aliceSocket, 'task:update', payload)).toEqual({ task, event: null });
+    }
+    const column = (await ok(aliceSocket, 'board:join', { projectId: project.id })).columns[0];
+    expect(await ok(aliceSocket, 'column:update', { columnId: column.id, patch: {} })).toEqual({ column, event: null });
+    await ok(bobSocket, 'board:join', { projectId: project.id }); // a round trip: a broadcast would have come by now
+    expect(seen.filter((event) => event.type !== 'task.created')).toEqual([]); // its creation may reach bob after alice's answer
+    expect((await db.query('select version from tasks where id = $1', [task.id]))[0]).toEqual({ version: 1 });
+  });
+
   it('refuses malformed payloads and unknown keys with VALIDATION_FAILED', async () => {
     const task = await create('Strict');
     for (const payload of [
       { taskId: task.id, patch: { title: 'x' }, orgId: org.id },
       { taskId: task.id, patch: { version: 9 } },
       { taskId: task.id, patch: { title: 'x' }, baseVersion: 2 ** 31 },
-      { taskId: task.id, patch: {} },
       { taskId: 'not-a-uuid', patch: { title: 'x' } },
       null,
     ]) {
