@@ -1,5 +1,5 @@
 import type { Socket } from 'socket.io-client';
-import type { Ack } from '../shared/events.js';
+import { type Ack, MAX_MESSAGE_BYTES } from '../shared/events.js';
 import type { WireError } from '../shared/errors.js';
 import { TaskFlowError } from './errors.js';
 
@@ -24,7 +24,8 @@ export interface Refused {
 const MAX_INTERNAL = 3;
 
 /**
- * Mutations until the server acknowledges them, sent one at a time in the order they were made:
+ * Mutations until the server acknowledges them, sent one at a time in the order they were made
+ * (one over the size a socket message may carry is refused at once, `PAYLOAD_TOO_LARGE`):
  * an edit made after another lands after it, also when both waited out a reconnect. Each carries
  * a `clientMutationId` and is sent again with the same id on the next connection when its
  * connection drops before the answer, or after a refusal worth another try (`RATE_LIMITED` after
@@ -58,6 +59,14 @@ export class MutationQueue {
 
   add<T>(event: MutationEvent, input: object): Promise<T> {
     const payload = { ...input, clientMutationId: randomId() };
+    // The server closes a socket that sends it: sent, it would be sent again on every connection, for good.
+    if (overMessageLimit(event, payload))
+      return Promise.reject(
+        new TaskFlowError({
+          code: 'PAYLOAD_TOO_LARGE',
+          message: `the change is over the ${MAX_MESSAGE_BYTES} bytes a socket message may carry`,
+        }),
+      );
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ event, payload, resolve: resolve as (data: unknown) => void, reject, refused: { times: 0, internal: 0 } });
       this.resume();
@@ -134,6 +143,17 @@ export function afterRefusal(refused: Refused, error: WireError): number | null 
   if (error.code === 'UNAVAILABLE') return backoff;
   if (error.code === 'INTERNAL' && refused.internal < MAX_INTERNAL) return backoff;
   return null;
+}
+
+/** Room for socket.io's framing around the event and its payload (the packet type and the ack id). */
+const FRAMING_BYTES = 32;
+
+/** Whether the event with `payload`, as socket.io writes it (`["event", payload]` in UTF-8), is over what a socket may send. */
+function overMessageLimit(event: string, payload: object): boolean {
+  const text = JSON.stringify([event, payload]);
+  const limit = MAX_MESSAGE_BYTES - FRAMING_BYTES;
+  if (text.length * 3 <= limit) return false; // no character takes more than 3 bytes in UTF-8
+  return new TextEncoder().encode(text).length > limit;
 }
 
 /** A random id; `crypto.randomUUID` exists only in secure contexts (https, localhost) in browsers. */

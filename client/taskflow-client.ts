@@ -76,6 +76,33 @@ const MAX_REFUSED_TOKENS = 5;
 
 /** `board:join` refusals that mean the board is not this client's to see any more. */
 const BOARD_GONE: ReadonlySet<string> = new Set(['FORBIDDEN', 'NOT_FOUND']);
+
+/** Boards rejoined at once after a connect: the events of one account the server runs at once. */
+const REJOINS_AT_ONCE = 4;
+
+/** Runs `work` on each of `items`, at most `n` at a time; settles as `Promise.allSettled` does. */
+async function atMost<T>(n: number, items: T[], work: (item: T) => Promise<void>): Promise<Array<PromiseSettledResult<void>>> {
+  const results: Array<PromiseSettledResult<void>> = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < items.length; i = next++) {
+      try {
+        await work(items[i]!);
+        results[i] = { status: 'fulfilled', value: undefined };
+      } catch (reason) {
+        results[i] = { status: 'rejected', reason };
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return results;
+}
+
+/** The delay a RATE_LIMITED answer names (at most 5 s), or a second. */
+function retryAfterMs(error: TaskFlowError): number {
+  const named = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof named === 'number' && named >= 0 ? Math.min(named, 5000) : 1000;
+}
 type TypedSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 /**
@@ -288,7 +315,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    */
   private async resync(socket: TypedSocket): Promise<boolean> {
     this.setState('resyncing');
-    const rejoined = await Promise.allSettled([...this.boards.keys()].map((projectId) => this.resyncBoard(projectId)));
+    // A few at a time, as the server runs an account's events (more would be refused RATE_LIMITED).
+    const rejoined = await atMost(REJOINS_AT_ONCE, [...this.boards.keys()], (projectId) => this.resyncBoard(projectId));
     const failure = rejoined.find((result) => result.status === 'rejected');
     if (this.closed) return false;
     if (failure) {
@@ -315,13 +343,22 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     const board = this.boards.get(projectId);
     if (!board) return;
     let answer: AckData<'board:join'>;
-    try {
-      answer = await this.request('board:join', { projectId, sinceSeq: board.seq });
-    } catch (error) {
-      if (!(error instanceof TaskFlowError) || !BOARD_GONE.has(error.code)) throw error;
-      this.dropBoard(projectId);
-      this.emit('error', error);
-      return;
+    for (;;) {
+      try {
+        answer = await this.request('board:join', { projectId, sinceSeq: board.seq });
+        break;
+      } catch (error) {
+        // Over the socket's rate: asked again on this connection after the delay the answer names.
+        const wait = error instanceof TaskFlowError && error.code === 'RATE_LIMITED' ? retryAfterMs(error) : null;
+        if (wait !== null && !this.closed) {
+          await new Promise((resolve) => setTimeout(resolve, wait));
+          continue;
+        }
+        if (!(error instanceof TaskFlowError) || !BOARD_GONE.has(error.code)) throw error;
+        this.dropBoard(projectId);
+        this.emit('error', error);
+        return;
+      }
     }
     if (this.boards.get(projectId) !== board) return; // left or dropped meanwhile
     board.sync(answer);

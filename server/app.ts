@@ -39,7 +39,8 @@ import { sweepAfterOutages } from './realtime/access-sweep.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis } from './realtime/redis.js';
 import { Revocations } from './realtime/revocation.js';
-import { acceptSockets, closeConnections, createSocketServer, MAX_MESSAGE_BYTES } from './realtime/socket-server.js';
+import { MAX_MESSAGE_BYTES } from '../shared/events.js';
+import { acceptSockets, closeConnections, createSocketServer } from './realtime/socket-server.js';
 import type { TaskFlowServer } from './realtime/types.js';
 import { taskRoutes } from './tasks/tasks.routes.js';
 

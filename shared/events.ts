@@ -18,6 +18,9 @@ import type {
 } from './schemas.js';
 import type { BoardEventJson, BoardSnapshot, ColumnJson, TaskJson, Viewer } from './wire.js';
 
+/** The largest message a socket may send (an event and its payload, as sent): a larger one closes the socket (DESIGN §6). */
+export const MAX_MESSAGE_BYTES = 1 << 20;
+
 /** Every acknowledgement: exactly one of these, exactly once. */
 export type Ack<Data> = { ok: true; data: Data } | { ok: false; error: WireError };
 export type AckCallback<Data> = (answer: Ack<Data>) => void;

@@ -3,7 +3,7 @@ import type { Socket } from 'socket.io-client';
 import { type TaskFlowClient, TaskFlowError } from '../client/index.js';
 import { afterRefusal } from '../client/mutation-queue.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
-import { createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { clientEvent, closeAllClients, openClient, stateOf } from './support/sdk.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -128,6 +128,45 @@ describe('a rate limit', () => {
     expect(made.filter((result) => result.status === 'rejected')).toEqual([]);
     const rows = await db.query<{ title: string }>('select title from tasks where title like $1 order by created_at, title', ['limited %']);
     expect(rows.map((row) => row.title)).toEqual(titles);
+    expect(states.filter((state) => state === 'reconnecting')).toEqual([]);
+  });
+});
+
+describe('a client on more boards than its socket may join at once', () => {
+  it('rejoins them at the pace the rate limit allows after a dropped connection, and goes live with each board caught up', async () => {
+    const boards = await Promise.all(Array.from({ length: 12 }, (_, i) => createProject(nodeA.url, org, `Many ${i}`)));
+    const { client, states } = openClient(nodeL.url, { token: alice.token }); // 5 events a second, bursts of 10
+    await client.connect();
+    for (const { project: board } of boards) {
+      for (;;) {
+        const joined = await client.joinBoard(board.id).catch((error: unknown) => error);
+        if (!(joined instanceof TaskFlowError && joined.code === 'RATE_LIMITED')) break;
+        await new Promise((resolve) => setTimeout(resolve, (joined.details as { retryAfterMs: number }).retryAfterMs));
+      }
+    }
+    for (const socket of nodeL.server.io.of('/').sockets.values()) socket.disconnect(true);
+    await stateOf(client, 'reconnecting');
+    const last = boards.at(-1)!;
+    const { task } = await api(
+      nodeA.url,
+      'POST',
+      `/orgs/${org.slug}/projects/${last.project.id}/tasks`,
+      { columnId: last.columns[0]!.id, title: 'made while away' },
+      alice.token,
+    ).then((answer) => answer.body);
+    await stateOf(client, 'live', 15_000);
+    expect(client.boards.get(last.project.id)?.tasks.has(task.id)).toBe(true);
+    expect(states.slice(states.lastIndexOf('reconnecting'))).toEqual(['reconnecting', 'resyncing', 'live']);
+  }, 30_000);
+});
+
+describe('a mutation over what a socket message may carry', () => {
+  it('is refused at once with PAYLOAD_TOO_LARGE, and the next one lands on the same connection', async () => {
+    const { client, states } = await live(nodeA.url);
+    const huge = client.createTask({ projectId: project.id, columnId: columns[0]!.id, title: 'huge', description: 'é'.repeat(600_000) });
+    await expect(huge).rejects.toMatchObject({ name: 'TaskFlowError', code: 'PAYLOAD_TOO_LARGE' });
+    const { task } = await client.createTask({ projectId: project.id, columnId: columns[0]!.id, title: 'after the huge one' });
+    expect((await taskRow(task.id)).title).toBe('after the huge one');
     expect(states.filter((state) => state === 'reconnecting')).toEqual([]);
   });
 });

@@ -1,6 +1,7 @@
 import type { Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
 import { Decoder } from 'socket.io-parser';
+import { MAX_MESSAGE_BYTES } from '../../shared/events.js';
 import { authenticate } from '../auth/authenticate.js';
 import { boardHandlers } from '../board/board.handlers.js';
 import { columnHandlers } from '../columns/columns.handlers.js';
@@ -19,9 +20,6 @@ import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { Revocations } from './revocation.js';
 import { originAllowed } from './allowed-origin.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
-
-/** A socket message over this size closes the socket. */
-export const MAX_MESSAGE_BYTES = 1 << 20;
 
 export function createSocketServer(
   httpServer: HttpServer,
