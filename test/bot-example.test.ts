@@ -163,6 +163,23 @@ describe('the overdue bot example', () => {
     expect(bot.output()).toContain(`could not connect to ${nobody}: no answer within 1 s`);
   });
 
+  it('exits with 1 when its key is refused as it reconnects (revoked while its connection was down), not idle for good', async () => {
+    const created = await api(
+      node.url,
+      'POST',
+      `/orgs/${org.slug}/api-keys`,
+      { name: 'short-lived', permissions: ['boards:read', 'tasks:write'] },
+      org.owner.token,
+    );
+    const bot = startBot([], created.body.key);
+    await eventually(async () => expect(bot.output()).toContain('watching "Operations"'), 20_000);
+    // Revoked in the database alone (no kick reaches the bot), then its connection dropped: it reconnects with a dead key.
+    await db.query('update api_keys set revoked_at = now() where id = $1', [created.body.apiKey.id]);
+    for (const socket of node.server.io.of('/').sockets.values()) if (socket.data.principal.kind === 'bot') socket.disconnect(true);
+    expect(await exitOf(bot, 20_000)).toBe(1);
+    expect(bot.output()).toContain('the connection was closed for good');
+  });
+
   it('exits with 1 and a message for a key the server refuses', async () => {
     const bot = startBot(['--once'], `${key.slice(0, -4)}AAAA`);
     expect(await exitOf(bot)).toBe(1);

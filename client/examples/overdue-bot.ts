@@ -145,7 +145,12 @@ async function main(): Promise<void> {
   if (!apiKey) exit(2, `TASKFLOW_API_KEY is not set\n${USAGE}`);
 
   const client = new TaskFlowClient({ url: opts.url, credentials: { apiKey } });
-  client.on('state', (state) => log(`connection: ${state}`));
+  client.on('state', (state) => {
+    log(`connection: ${state}`);
+    // Closed by the client itself (its key refused while it was away, say), not by the bot, which
+    // exits at once wherever it closes: nothing more will happen, so the bot ends too.
+    if (state === 'closed') setImmediate(() => exit(1, '[overdue-bot] the connection was closed for good (is the key still valid?)'));
+  });
   client.on('error', (error) => log(`error: ${error.message}`));
   client.on('revoked', ({ reason }) => {
     client.close();
