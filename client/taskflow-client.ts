@@ -121,6 +121,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Events for boards whose first `board:join` is still unanswered. */
   private readonly joining = new Map<string, BoardEventJson[]>();
+  /** How many times each board was joined and not left (`leaveBoard`). */
+  private readonly joins = new Map<string, number>();
   private socket: TypedSocket | null = null;
   private urlIndex = 0;
   private closed = false;
@@ -162,6 +164,35 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * applied on top of it (those the snapshot already counts are dropped by their `seq`).
    */
   async joinBoard(projectId: string): Promise<BoardState> {
+    this.joins.set(projectId, (this.joins.get(projectId) ?? 0) + 1);
+    try {
+      return await this.join(projectId);
+    } catch (error) {
+      this.leftOnce(projectId);
+      throw error;
+    }
+  }
+
+  /**
+   * Leaves a board. Joins are counted: a board joined twice (a screen closed and opened again
+   * before its first join was answered, whose late leave then comes after the second join) stays
+   * joined until it is left twice.
+   */
+  async leaveBoard(projectId: string): Promise<void> {
+    if (this.leftOnce(projectId) > 0) return;
+    this.dropBoard(projectId);
+    await this.request('board:leave', { projectId });
+  }
+
+  /** Counts one join of the board as left; answers how many are left standing. */
+  private leftOnce(projectId: string): number {
+    const standing = Math.max(0, (this.joins.get(projectId) ?? 0) - 1);
+    if (standing === 0) this.joins.delete(projectId);
+    else this.joins.set(projectId, standing);
+    return standing;
+  }
+
+  private async join(projectId: string): Promise<BoardState> {
     await this.whenLive();
     const early: BoardEventJson[] = [];
     this.joining.set(projectId, early);
@@ -178,11 +209,6 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     this.emit('board', board);
     if (board.gap) this.watchGap(projectId);
     return board;
-  }
-
-  async leaveBoard(projectId: string): Promise<void> {
-    this.dropBoard(projectId);
-    await this.request('board:leave', { projectId });
   }
 
   /**
@@ -367,6 +393,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   private dropBoard(projectId: string): void {
     this.boards.delete(projectId);
+    this.joins.delete(projectId);
     this.presence.delete(projectId);
     clearTimeout(this.gapTimers.get(projectId));
     this.gapTimers.delete(projectId);

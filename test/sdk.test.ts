@@ -296,6 +296,27 @@ describe('gaps', () => {
     await expectConverged(db, nodeA.url, org, project.id, [{ name: 'alice', client }]);
   });
 
+  it('stays on a board joined twice until it is left twice: a late leave of the first join does not undo the second', async () => {
+    // What a screen does that is closed and opened again before its first join is answered.
+    const { client } = openClient(nodeA.url, { token: alice.token });
+    await client.connect();
+    const [, board] = await Promise.all([client.joinBoard(project.id), client.joinBoard(project.id)]);
+    await client.leaveBoard(project.id); // the first screen's, late: after the second join was answered
+    const { task } = (
+      await api(
+        nodeA.url,
+        'POST',
+        `/orgs/${org.slug}/projects/${project.id}/tasks`,
+        { columnId: todo(), title: 'seen by the second screen' },
+        bob.token,
+      )
+    ).body;
+    await eventually(() => expect(client.boards.get(project.id)?.tasks.has(task.id)).toBe(true));
+    expect(client.boards.get(project.id)).toBe(board);
+    await client.leaveBoard(project.id);
+    expect(client.boards.has(project.id)).toBe(false);
+  });
+
   it('keeps an event that arrives between joining the room and the join answer', async () => {
     const bobA = await connect(nodeA.url, { token: bob.token });
     const { client } = openClient(nodeA.url, { token: alice.token });
