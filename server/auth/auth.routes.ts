@@ -20,8 +20,8 @@ export function authRoutes(ctx: AppContext) {
     app.post('/auth/password-reset/confirm', async (request) => resetPassword(ctx, resetPasswordBody.parse(request.body)));
     authenticated(ctx, app, (scope) => {
       scope.post('/auth/refresh', OUTSIDE_LANE, async (request) => {
-        noBody.parse(request.body);
         const user = requireUser(request.principal);
+        noBody.parse(request.body);
         return { token: ctx.tokens.sign(user.userId, user.sessionVersion) };
       });
       scope.get('/me', async (request) => me(ctx, request.principal));
@@ -29,6 +29,7 @@ export function authRoutes(ctx: AppContext) {
         changePassword(ctx, request.principal, changePasswordBody.parse(request.body), clientIp(request)),
       );
       scope.post('/auth/sign-out-others', async (request) => {
+        requireUser(request.principal); // a key is refused as such (403), whatever it sends
         noBody.parse(request.body);
         return signOutOthers(ctx, request.principal);
       });
