@@ -151,6 +151,9 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * or the client is closed first. Calling it again answers the same promise.
    */
   connect(): Promise<void> {
+    // A client closed before it ever connected has nothing left to connect: it will not run again.
+    if (this.closed && !this.connecting)
+      this.connecting = Promise.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
     this.connecting ??= new Promise((resolve, reject) => {
       this.firstConnect = { resolve, reject };
       void this.run();

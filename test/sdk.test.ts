@@ -123,6 +123,12 @@ describe('closing', () => {
     expect(client.unacknowledged).toBe(0);
   });
 
+  it('rejects connect() with DISCONNECTED on a client closed before it was ever asked to connect', async () => {
+    const { client } = openClient(nodeA.url, { token: alice.token });
+    client.close();
+    await expect(client.connect()).rejects.toMatchObject({ name: 'TaskFlowError', code: 'DISCONNECTED' });
+  });
+
   it('drops a board it may no longer see when it comes back, and goes live instead of reconnecting for ever', async () => {
     const dan = await registerUser(nodeA.url, 'dan');
     await addMember(nodeA.url, org, dan, 'member');
