@@ -136,13 +136,16 @@ export function afterRefusal(refused: Refused, error: WireError): number | null 
   refused.times += 1;
   if (error.code === 'INTERNAL') refused.internal += 1;
   const backoff = Math.min(5000, 100 * 2 ** Math.min(refused.times, 10));
-  if (error.code === 'RATE_LIMITED') {
-    const named = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-    return typeof named === 'number' && named >= 0 ? Math.min(named, 60_000) : backoff;
-  }
+  if (error.code === 'RATE_LIMITED') return Math.min(namedDelayMs(error) ?? backoff, 60_000);
   if (error.code === 'UNAVAILABLE') return backoff;
   if (error.code === 'INTERNAL' && refused.internal < MAX_INTERNAL) return backoff;
   return null;
+}
+
+/** The delay a RATE_LIMITED answer names (`details.retryAfterMs`), if it names one. */
+export function namedDelayMs(error: { details?: unknown }): number | null {
+  const named = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
+  return typeof named === 'number' && named >= 0 ? named : null;
 }
 
 /** Room for socket.io's framing around the event and its payload (the packet type and the ack id). */

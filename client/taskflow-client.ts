@@ -21,7 +21,7 @@ import type { BoardEventJson, Viewer } from '../shared/wire.js';
 import { BoardState } from './board-state.js';
 import { Emitter } from './emitter.js';
 import { TaskFlowError } from './errors.js';
-import { type MutationEvent, MutationQueue } from './mutation-queue.js';
+import { type MutationEvent, MutationQueue, namedDelayMs } from './mutation-queue.js';
 
 /** A user's token (or a function that returns a fresh one, asked at every connect), or a bot's API key. */
 export type Credentials = { token: string | (() => string | Promise<string>) } | { apiKey: string };
@@ -100,8 +100,7 @@ async function atMost<T>(n: number, items: T[], work: (item: T) => Promise<void>
 
 /** The delay a RATE_LIMITED answer names (at most 5 s), or a second. */
 function retryAfterMs(error: TaskFlowError): number {
-  const named = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-  return typeof named === 'number' && named >= 0 ? Math.min(named, 5000) : 1000;
+  return Math.min(namedDelayMs(error) ?? 1000, 5000);
 }
 type TypedSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
