@@ -14,7 +14,8 @@ import { type RunningServer, startServer } from './support/server.js';
 interface Done {
   action: string;
   actor: { kind: 'user' | 'bot'; id: string; name: string };
-  userAgent: string;
+  /** Null where the entry must carry no address: a join by signing up. */
+  userAgent: string | null;
   entityId?: string;
 }
 
@@ -27,6 +28,7 @@ let admin: TestUser;
 let member: TestUser;
 let viewer: TestUser;
 let bot: CreatedKey;
+let joiner: Done['actor'];
 /** What this file did in `org`, oldest first. */
 const done: Done[] = [];
 
@@ -98,20 +100,19 @@ beforeAll(async () => {
     (b) => b.invite.id,
   );
   await act('invite.revoked', owner, 'DELETE', `${orgs}/invites/${invited.invite.id}`, undefined, 204, () => invited.invite.id);
-  // Accepting an invitation by signing up is the new member's own action, from their own request.
+  // Accepting an invitation by signing up is the new member's own action, but the sign-up was a
+  // request to the server, not to the org: its entry carries no address. The other org invited
+  // the same address (any org may), and learns no more of it.
   await act('member.invited', admin, 'POST', `${orgs}/invites`, { email: 'joiner@example.test', role: 'viewer' }, 202, (b) => b.invite.id);
-  const joinerAgent = `audit-test/${done.length + 1} (member.added)`;
+  const elsewhere = { body: { email: 'joiner@example.test', role: 'viewer' }, auth: cast.otherAdmin.token };
+  expect((await call(node.url, 'POST', `/orgs/${cast.otherOrg.slug}/invites`, elsewhere)).status).toBe(202);
   const joined = await call(node.url, 'POST', '/auth/register', {
     body: { email: 'Joiner@example.test', password: 'correct horse battery', name: 'joiner' },
-    userAgent: joinerAgent,
+    userAgent: 'audit-test (signing up)',
   });
   expect(joined.status).toBe(201);
-  done.push({
-    action: 'member.added',
-    actor: { kind: 'user', id: joined.body.user.id, name: 'joiner' },
-    userAgent: joinerAgent,
-    entityId: joined.body.user.id,
-  });
+  joiner = { kind: 'user', id: joined.body.user.id, name: 'joiner' };
+  done.push({ action: 'member.added', actor: joiner, userAgent: null, entityId: joiner.id });
   await act('member.role_changed', admin, 'PATCH', `${orgs}/members/${promoted.user.id}`, { role: 'member' }, 200, () => promoted.user.id);
   await act('member.removed', admin, 'DELETE', `${orgs}/members/${removed.user.id}`, undefined, 204, () => removed.user.id);
   await act('member.left', leaver, 'DELETE', `${orgs}/members/${leaver.user.id}`, undefined, 204, () => leaver.user.id);
@@ -170,7 +171,7 @@ describe('the audit log', () => {
         action: want.action,
         actor: want.actor,
         userAgent: want.userAgent,
-        ip: expect.stringMatching(/127\.0\.0\.1$/),
+        ip: want.userAgent === null ? null : expect.stringMatching(/127\.0\.0\.1$/),
       });
       if (want.entityId)
         expect({ action: want.action, entityId: entry.entityId }).toEqual({ action: want.action, entityId: want.entityId });
@@ -327,6 +328,18 @@ describe('the audit log', () => {
       } while (cursor && ids.length <= rows.length);
       expect(ids).toEqual(rows.map((r) => r.id));
     }
+  });
+
+  it("records a join by signing up without the sign-up's address or user agent, in every org that had invited it", async () => {
+    const other = await call<{ entries: AuditEntryJson[] }>(node.url, 'GET', `/orgs/${cast.otherOrg.slug}/audit-log?action=member.added`, {
+      auth: cast.otherAdmin.token,
+    });
+    const joins = other.body.entries.filter((entry) => entry.entityId === joiner.id);
+    expect(joins).toEqual([expect.objectContaining({ actor: joiner, ip: null, userAgent: null })]);
+    const rows = await db.query('select org_id from audit_logs where entity_id = $1 and (ip is not null or user_agent is not null)', [
+      joiner.id,
+    ]);
+    expect(rows).toEqual([]);
   });
 
   it("never shows another org's entries", async () => {

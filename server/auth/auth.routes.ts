@@ -8,10 +8,7 @@ import { requireUser } from './principal.js';
 
 export function authRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
-    app.post('/auth/register', async (request, reply) => {
-      const from = { ip: clientIp(request), userAgent: request.headers['user-agent']?.slice(0, 500) ?? null };
-      return reply.status(201).send(await register(ctx, registerBody.parse(request.body), from));
-    });
+    app.post('/auth/register', async (request, reply) => reply.status(201).send(await register(ctx, registerBody.parse(request.body))));
     app.post('/auth/login', async (request) => login(ctx, loginBody.parse(request.body), clientIp(request)));
     app.post('/auth/password-reset', async (request, reply) => {
       await requestPasswordReset(ctx, passwordResetBody.parse(request.body).email, clientIp(request));

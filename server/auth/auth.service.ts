@@ -17,11 +17,14 @@ export interface Session {
   user: UserJson;
 }
 
-/** Creates an account; every pending invitation for its email becomes a membership. */
+/**
+ * Creates an account; every pending invitation for its email becomes a membership. Those joins
+ * are audited as the new member's, without the sign-up's address and user agent: the request was
+ * made to the server, not to the orgs, and any org may have invited the address.
+ */
 export async function register(
   ctx: AppContext,
   input: { email: string; password: string; name: string; inviteToken?: string },
-  from: { ip?: string | null; userAgent?: string | null } = {},
 ): Promise<Session> {
   const em = identityEm(ctx.orm);
   const email = input.email.toLowerCase();
@@ -45,7 +48,7 @@ export async function register(
     throw error;
   }
   const principal = principalOf(user, ctx.config.superAdminEmails);
-  await acceptPendingInvites(ctx, { principal, ...from }, user);
+  await acceptPendingInvites(ctx, { principal }, user);
   return { token: ctx.tokens.sign(user.id, user.sessionVersion), user: toUserJson(user) };
 }
 
