@@ -15,7 +15,8 @@ import { registerTokens } from './auth/tokens.js';
 import { createResetMailLimit } from './auth/reset-mail-limit.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
-import { openDatabase, requireDatabase } from './db/orm.js';
+import { migrate } from './db/migrate.js';
+import { openDatabase } from './db/orm.js';
 import { settleDatabaseWork } from './db/settle.js';
 import { answerInTime } from './http/answer-deadline.js';
 import { FailureLog } from './failure-log.js';
@@ -189,10 +190,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     app,
     io,
     ctx,
-    migrate: async () => {
-      await requireDatabase(database.orm, config.databaseUrl);
-      await database.orm.migrator.up();
-    },
+    migrate: () => migrate(database.orm, config.databaseUrl),
     listen: async () => {
       const address = await app.listen({ port: config.port, host: config.host });
       if (isWildcardHost(new URL(config.publicUrl).hostname))

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrationsList } from '../migrations/index.js';
+import { migrate } from '../server/db/migrate.js';
 import { type Orm, openDatabase } from '../server/db/orm.js';
 import { admin, createTestDatabase, type TestDatabase } from './support/database.js';
 
@@ -28,6 +30,29 @@ describe('migrations', () => {
   it('can be applied to a database that already has them (no-op)', async () => {
     const { orm } = database!;
     expect(await orm.migrator.up()).toEqual([]);
+  });
+});
+
+describe('nodes started together on a new database', () => {
+  let fresh: TestDatabase;
+  const opened: Array<{ orm: Orm; close: () => Promise<void> }> = [];
+
+  beforeAll(async () => {
+    fresh = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await Promise.all(opened.map((each) => each.close()));
+    await fresh?.drop();
+  });
+
+  it('migrate one at a time: every node starts, and the schema is built once', async () => {
+    for (let i = 0; i < 3; i++) opened.push(await openDatabase({ databaseUrl: fresh.url, dataDir: '' }));
+    const started = await Promise.allSettled(opened.map(({ orm }) => migrate(orm, fresh.url)));
+    expect(started.filter((each) => each.status === 'rejected')).toEqual([]);
+    const applied = await fresh.query<{ name: string }>('select name from mikro_orm_migrations order by id');
+    expect(applied.map((row) => row.name)).toEqual(migrationsList.map((migration) => migration.name));
+    for (const { orm } of opened) expect(await orm.migrator.getPendingMigrations()).toEqual([]);
   });
 });
 
