@@ -120,6 +120,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
   /** Events for boards whose first `board:join` is still unanswered. */
   private readonly joining = new Map<string, BoardEventJson[]>();
+  /** The first joins still under way, which later joins of the same board wait for. */
+  private readonly firstJoins = new Map<string, Promise<BoardState>>();
   /** How many times each board was joined and not left (`leaveBoard`). */
   private readonly joins = new Map<string, number>();
   private socket: TypedSocket | null = null;
@@ -194,7 +196,24 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     return standing;
   }
 
-  private async join(projectId: string): Promise<BoardState> {
+  /**
+   * The board, joined once however many screens ask: a board already held, or being joined, is
+   * answered with the same `BoardState`, which this client keeps in sync. (A second join that
+   * replaced it left the first screen's copy behind, and could miss an event that came between
+   * the second snapshot's read and its answer.)
+   */
+  private join(projectId: string): Promise<BoardState> {
+    const held = this.boards.get(projectId);
+    if (held) return Promise.resolve(held);
+    let joining = this.firstJoins.get(projectId);
+    if (!joining) {
+      joining = this.firstJoin(projectId).finally(() => this.firstJoins.delete(projectId));
+      this.firstJoins.set(projectId, joining);
+    }
+    return joining;
+  }
+
+  private async firstJoin(projectId: string): Promise<BoardState> {
     await this.whenLive();
     const early: BoardEventJson[] = [];
     this.joining.set(projectId, early);

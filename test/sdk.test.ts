@@ -323,6 +323,26 @@ describe('gaps', () => {
     expect(client.boards.has(project.id)).toBe(false);
   });
 
+  it('answers a join of a board it holds, or is joining, with that board, which every screen then sees kept up to date', async () => {
+    const { client } = openClient(nodeA.url, { token: alice.token });
+    await client.connect();
+    const [first, together] = await Promise.all([client.joinBoard(project.id), client.joinBoard(project.id)]);
+    const later = await client.joinBoard(project.id);
+    const { task } = (
+      await api(
+        nodeA.url,
+        'POST',
+        `/orgs/${org.slug}/projects/${project.id}/tasks`,
+        { columnId: todo(), title: 'on every screen' },
+        bob.token,
+      )
+    ).body;
+    await eventually(() => {
+      for (const board of [first, together, later]) expect(board.tasks.get(task.id)).toEqual(task);
+    });
+    expect(client.boards.get(project.id)).toBe(first);
+  });
+
   it('keeps an event that arrives between joining the room and the join answer', async () => {
     const bobA = await connect(nodeA.url, { token: bob.token });
     const { client } = openClient(nodeA.url, { token: alice.token });
