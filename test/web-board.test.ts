@@ -83,6 +83,10 @@ describe('the live board in two browsers', () => {
     await page.getByLabel('New card in To do').fill('Write release notes');
     await page.getByLabel('New card in To do').press('Enter');
     await new BoardPage(benTab.page).cardIn('To do', 'Write release notes').waitFor();
+    // A screen reader hears the column's count as cards, not as a bare number.
+    const todo = new BoardPage(page).column('To do');
+    const cards = await todo.locator('li.card').count();
+    expect(await todo.locator('.column-header').ariaSnapshot()).toContain(`text: ${cards} card${cards === 1 ? '' : 's'}`);
   });
 
   it('edits a title in the card dialog: the teammate sees "editing", then the new title', async () => {

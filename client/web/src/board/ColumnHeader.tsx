@@ -94,8 +94,9 @@ export function ColumnHeader({ column, count, actions }: { column: ColumnJson; c
     <header className="column-header">
       <h2>{name}</h2>
       <span className="column-header-end">
-        <span className="count" aria-label={`${count} cards`}>
-          {count}
+        <span className="count">
+          <span aria-hidden="true">{count}</span>
+          <span className="visually-hidden">{count === 1 ? '1 card' : `${count} cards`}</span>
         </span>
         {actions && (
           <div className="column-actions" ref={wrapper}>
