@@ -25,6 +25,7 @@ import { countRequests } from './http/in-flight.js';
 import { acceptEmptyJsonBodies } from './http/json-body.js';
 import { loggedRequest } from './http/request-log.js';
 import { requestTimeouts } from './http/request-timeout.js';
+import { securityHeaders } from './http/security-headers.js';
 import { InFlight } from './in-flight.js';
 import { Lanes } from './lanes.js';
 import { createAccountLanes } from './account-lanes.js';
@@ -81,7 +82,7 @@ const SETTLE_MS = 5_000;
 /** How long a stop waits for the mail going out, once it takes no more requests: longer than an SMTP server may take to fail. */
 const MAIL_MS = 15_000;
 
-/** Builds the whole server without opening a port: tests build as many as they need. */
+/** What a server is built with besides its configuration: the mailer, and settings for tests. */
 export interface BuildOptions {
   /** Where mail goes; by default it is logged. */
   mailer?: Mailer;
@@ -93,6 +94,7 @@ export interface BuildOptions {
   logStream?: { write(line: string): void };
 }
 
+/** Builds the whole server without opening a port: tests build as many as they need. */
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<TaskFlow> {
   const app = Fastify({
     logger: {
@@ -122,6 +124,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   countRequests(app, inFlight);
   // Every method a route answers to: @fastify/cors allows only GET, HEAD and POST unless told.
   if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'] });
+  await securityHeaders(app);
   const tokens = await registerTokens(app, config.jwtSecret, config.tokenTtl);
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;

@@ -324,3 +324,24 @@ describe('slow clients', () => {
     20_000,
   );
 });
+
+describe('a request whose body is still arriving at the answer deadline', () => {
+  let hurried: RunningServer;
+
+  beforeAll(async () => {
+    hurried = await startServer({ DATABASE_URL: db.url, ANSWER_DEADLINE: '1' }, { requestTimeoutMs: 5000 });
+  });
+
+  afterAll(async () => {
+    await hurried?.close();
+  });
+
+  it('is answered 503 once, and its connection closed, so that nothing after it is read as its body', async () => {
+    const start = 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"email":"';
+    const { text, elapsedMs } = await exchange(hurried.url, start, { ms: 4000, drip: 'a' });
+    expect(elapsedMs).toBeLessThan(3000);
+    const answer = parseAnswer(text); // the whole of what came: one answer, not a 408 after it
+    expect(answer.status).toBe(503);
+    expect(answer.body).toEqual({ error: { code: 'UNAVAILABLE', message: expect.any(String) } });
+  });
+});

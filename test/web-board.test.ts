@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
+import { byPosition } from '../shared/positions.js';
 import type { TaskJson } from '../shared/wire.js';
 import {
   ana,
@@ -127,9 +128,18 @@ describe('the live board in two browsers', () => {
     expect((await serverTask('Ship it on Friday'))?.version).toBe(task.version + 2);
   });
 
-  it('writes a screenshot of the board', async () => {
+  it("shows the server's board, every card in its column, and writes a screenshot of it", async () => {
     await anaTab.page.getByRole('button', { name: 'Cancel' }).click(); // the "add a card" form
     await anaTab.page.locator('.editing').waitFor({ state: 'detached' });
+    const { columns, tasks } = await serverBoard();
+    const board = new BoardPage(anaTab.page);
+    for (const { id, name } of [...columns].sort(byPosition)) {
+      const titles = tasks
+        .filter((task) => task.columnId === id)
+        .sort(byPosition)
+        .map((task) => task.title);
+      await expect.poll(() => board.column(name).locator('li.card .card-title').allTextContents()).toEqual(titles);
+    }
     await mkdir(path.dirname(SCREENSHOT), { recursive: true });
     await anaTab.page.screenshot({ path: SCREENSHOT });
   });
@@ -267,5 +277,36 @@ describe('after a new build', () => {
     const asset = await fetch(`${node.url}${script}`);
     expect(asset.status).toBe(200);
     expect(asset.headers.get('cache-control')).toBe('public, max-age=31536000, immutable');
+  });
+});
+
+describe('the served files', () => {
+  it("carry headers that keep the board out of other pages' frames, its scripts its own, and its address to itself", async () => {
+    for (const path of ['/', boardPath(), '/api/v1/me', '/healthz']) {
+      const answer = await fetch(`${node.url}${path}`, { headers: { accept: 'text/html' } });
+      const policy = answer.headers.get('content-security-policy') ?? '';
+      expect({ path, policy }).toEqual({ path, policy: expect.stringContaining("frame-ancestors 'none'") });
+      expect(policy).toContain("default-src 'self'");
+      expect(policy).toContain("script-src 'self'");
+      expect(policy).not.toContain('upgrade-insecure-requests');
+      expect(answer.headers.get('x-frame-options')).toBe('DENY');
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(answer.headers.get('referrer-policy')).toBe('no-referrer');
+    }
+  });
+
+  it("answers a range past the end 416 and a failed precondition 412, as the client's fault, and HEAD of a page as GET", async () => {
+    const page = await fetch(`${node.url}/`, { headers: { accept: 'text/html' } });
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(await page.text())![1]!;
+    const size = (await (await fetch(`${node.url}${script}`)).arrayBuffer()).byteLength;
+    const past = await fetch(`${node.url}${script}`, { headers: { range: `bytes=${size + 10}-` } });
+    expect(past.status).toBe(416);
+    expect(past.headers.get('content-range')).toBe(`bytes */${size}`);
+    expect(await past.json()).toEqual({ error: { code: 'VALIDATION_FAILED', message: expect.any(String) } });
+    const stale = await fetch(`${node.url}${script}`, { headers: { 'if-match': '"not-this-one"' } });
+    expect(stale.status).toBe(412);
+    const head = await fetch(`${node.url}${boardPath()}`, { method: 'HEAD', headers: { accept: 'text/html' } });
+    expect(head.status).toBe(200);
+    expect(head.headers.get('content-type')).toContain('text/html');
   });
 });

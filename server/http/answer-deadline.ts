@@ -7,12 +7,13 @@ import { NO_ANSWER_IN_TIME } from '../errors.js';
  * silent, a lock held far too long), is answered 503 UNAVAILABLE, with `Retry-After`. A change
  * that commits after that is in the log and is broadcast as any other; a retry with its
  * `clientMutationId` gets its answer. A response that has begun (a file still streaming to a slow
- * client) is left to finish.
+ * client) is left to finish. The connection closes after the 503: the request's body may still be
+ * arriving, and whatever came after on the connection would be read as more of it.
  */
 export function answerInTime(app: FastifyInstance, deadlineMs: number): void {
   app.addHook('onRequest', async (_request, reply) => {
     const timer = setTimeout(() => {
-      if (!reply.sent) void reply.status(503).header('retry-after', '5').send({ error: NO_ANSWER_IN_TIME });
+      if (!reply.sent) void reply.status(503).header('retry-after', '5').header('connection', 'close').send({ error: NO_ANSWER_IN_TIME });
     }, deadlineMs);
     reply.raw.once('close', () => clearTimeout(timer));
   });

@@ -11,9 +11,26 @@ function fastifyRefusal(error: FastifyError): WireError | null {
   return null;
 }
 
+/**
+ * A refusal a plugin raised with a 4xx status of its own (an `http-errors` error, marked to be
+ * shown): the web board's files answer 412 to a failed `If-Match`, and 416 (with its
+ * `Content-Range`) to a range past the end. The client's fault, kept as such, never logged as a bug.
+ */
+function pluginRefusal(error: FastifyError): { status: number; headers: Record<string, string> } | null {
+  const { status, expose, headers } = error as FastifyError & { status?: number; expose?: boolean; headers?: Record<string, string> };
+  if (!expose || !status || status < 400 || status >= 500) return null;
+  return { status, headers: headers ?? {} };
+}
+
 /** The one place HTTP answers errors: `{error: {code, message, details?}}`, 5xx with no detail from inside. */
 export function registerErrorHandling(app: FastifyInstance, failures: FailureLog): void {
   app.setErrorHandler((error: FastifyError, request, reply) => {
+    const refused = pluginRefusal(error);
+    if (refused)
+      return reply
+        .status(refused.status)
+        .headers(refused.headers)
+        .send({ error: { code: 'VALIDATION_FAILED', message: error.message } });
     const wire = fastifyRefusal(error) ?? failures.answer(error, {}, 'request failed', request.log);
     if (wire.code === 'UNAVAILABLE') reply.header('retry-after', '5');
     const retryAfter = (wire.details as { retryAfterSeconds?: number } | undefined)?.retryAfterSeconds;

@@ -19,7 +19,7 @@ export function webRoutes(root = WEB_ROOT) {
     }
     await app.register(fastifyStatic, { root, wildcard: false, index: 'index.html', cacheControl: false, setHeaders: cacheFor });
     app.get('/*', (request, reply) => {
-      const wantsPage = request.method === 'GET' && (request.headers.accept ?? '').includes('text/html');
+      const wantsPage = (request.headers.accept ?? '').includes('text/html'); // a GET, or the HEAD Fastify makes of it
       if (!wantsPage || request.url.startsWith('/api/') || request.url.startsWith('/socket.io/')) {
         return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route GET ${request.url.split('?')[0]}` } });
       }

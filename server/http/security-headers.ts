@@ -1,0 +1,24 @@
+import helmet from '@fastify/helmet';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * The headers every answer carries (helmet's): a Content-Security-Policy that lets the web board
+ * load only its own files and talk only to its own origin, and no page frame it (a signed-in
+ * board under another page's buttons); no MIME sniffing; no Referer, so no page's address (an
+ * invitation's, say) goes to another site. No HSTS: whether people reach the server over TLS is
+ * the proxy's to know, and it is the one to set it.
+ */
+export async function securityHeaders(app: FastifyInstance): Promise<void> {
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      directives: {
+        'connect-src': ["'self'"], // the API and socket.io's WebSocket, on the page's own origin
+        'frame-ancestors': ["'none'"],
+        'upgrade-insecure-requests': null, // a server on plain HTTP (a laptop, a LAN) would break its own page
+      },
+    },
+    frameguard: { action: 'deny' },
+    referrerPolicy: { policy: 'no-referrer' },
+    strictTransportSecurity: false,
+  });
+}
