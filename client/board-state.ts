@@ -1,7 +1,6 @@
 import type { BoardJoinData } from '../shared/events.js';
+import { byPosition } from '../shared/positions.js';
 import type { BoardEventJson, BoardSnapshot, ColumnEventData, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
-
-const byPosition = (a: { position: string }, b: { position: string }) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);
 
 /**
  * A board as a client holds it: the snapshot it joined with, and the events after it applied in

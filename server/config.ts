@@ -138,7 +138,7 @@ export interface Config {
   socketRateLimit: number;
   /** How many megabytes may wait for one connection whose client does not read before it is dropped. */
   socketBacklogLimit: number;
-  /** How long, in seconds, a socket event may wait for its answer before it is answered UNAVAILABLE. */
+  /** How long, in seconds, a socket event, an HTTP request or a handshake may wait for its answer before it is answered UNAVAILABLE. */
   answerDeadline: number;
   /** How many of its latest events each board keeps, for replay, retries and merges. */
   eventRetention: number;
@@ -148,7 +148,7 @@ export interface Config {
   publicUrl: string;
   /** How long an invitation stays valid, in seconds. */
   inviteTtl: number;
-  /** Where invitation mail is sent (`smtp://user:pass@host:587`, `smtps://…`), and as whom; null logs each mail instead. */
+  /** Where mail (invitations, password-reset links) is sent (`smtp://user:pass@host:587`, `smtps://…`), and as whom; null logs each mail instead. */
   smtp: { url: string; from: string } | null;
   /**
    * Whose `X-Forwarded-For` gives the client's address (`request.ip`: the login throttle, the audit

@@ -22,7 +22,7 @@ export function keyPrefix(key: string): string | null {
 }
 
 /** What is stored of a key (`hashSecret`). */
-export const hashKey = hashSecret;
+const hashKey = hashSecret;
 
 /** Compares a presented key with a stored hash in constant time. */
 export function keyMatches(key: string, storedHash: string): boolean {

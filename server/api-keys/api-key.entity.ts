@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type { ApiKeyPermission } from '../../shared/roles.js';
-import { baseProperties, tenantFilter } from '../db/columns.js';
+import { baseProperties, tenantFilter } from '../db/entity-base.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { User } from '../users/user.entity.js';
 

@@ -10,7 +10,7 @@ import { hashPassword, verifyPassword } from './passwords.js';
 import { requireUser, type Principal } from './principal.js';
 
 /** How long a password-reset link works. */
-export const RESET_LINK_TTL_SECONDS = 60 * 60;
+const RESET_LINK_TTL_SECONDS = 60 * 60;
 
 /**
  * Changes the caller's password, given the current one (its failures are throttled as failed

@@ -104,7 +104,7 @@ export async function authenticateToken(
 
 type PrincipalFields = Pick<IUser, 'id' | 'name' | 'email' | 'isSuperAdmin' | 'sessionVersion'>;
 
-export function principalOf(user: PrincipalFields, superAdminEmails: string[]): UserPrincipal {
+function principalOf(user: PrincipalFields, superAdminEmails: string[]): UserPrincipal {
   return {
     kind: 'user',
     userId: user.id,

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import type { Actor, BoardEventType } from '../../shared/wire.js';
-import { baseProperties, tenantFilter } from '../db/columns.js';
+import { baseProperties, tenantFilter } from '../db/entity-base.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Project } from '../projects/project.entity.js';
 

@@ -1,4 +1,3 @@
-import type { EntityManager } from '@mikro-orm/postgresql';
 import { generateNKeysBetween } from 'fractional-indexing';
 import type { ColumnChangeData } from '../../shared/events.js';
 import type { ColumnCreatePayload, ColumnDeletePayload, ColumnMovePayload, ColumnUpdatePayload } from '../../shared/schemas.js';
@@ -6,13 +5,16 @@ import type { ColumnEventData, ColumnField, ColumnJson } from '../../shared/wire
 import { type BoardChangeResult, changeBoard } from '../board/board-change.js';
 import { lastPosition, positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
-import { conflict, invalid, notFound } from '../errors.js';
+import { conflict, invalid } from '../errors.js';
 import { Organization } from '../orgs/organization.entity.js';
-import { Column, type IColumn } from '../projects/column.entity.js';
+import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
 import { toColumnJson } from '../projects/project.json.js';
 import { Task } from '../tasks/task.entity.js';
+import { bump, putInColumn } from '../tasks/task-changes.js';
 import { toTaskJson } from '../tasks/task.json.js';
+import { findColumn } from './find-column.js';
+import { byPosition } from '../../shared/positions.js';
 import type { Caller } from '../auth/caller.js';
 
 const onBoard = (projectId: string) => ({ table: 'board_columns', scope: 'project_id', scopeId: projectId }) as const;
@@ -104,18 +106,14 @@ export async function deleteColumn(ctx: AppContext, caller: Caller, input: Colum
       if (tasks.length > 0) {
         if (input.moveTasksTo === column.id) throw invalid('moveTasksTo must be another column');
         const destination = await findColumn(em, projectId, input.moveTasksTo!);
-        tasks.sort((a, b) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0));
+        tasks.sort(byPosition);
         const last = await lastPosition(em, { table: 'tasks', scope: 'column_id', scopeId: destination.id });
         const keys = generateNKeysBetween(last, null, tasks.length);
         const now = new Date();
         for (const [i, task] of tasks.entries()) {
-          task.column = destination;
+          putInColumn(task, destination, column.isDone, now);
           task.position = keys[i]!;
-          if (destination.isDone && !column.isDone) task.completedAt = now;
-          if (!destination.isDone) task.completedAt = null;
-          task.version += 1;
-          task.updatedAt = now;
-          moved.push(toTaskJson(task));
+          moved.push(toTaskJson(bump(task, now)));
         }
         await em.flush(); // move the tasks before their old column goes, with its cascade
       }
@@ -129,10 +127,4 @@ export async function deleteColumn(ctx: AppContext, caller: Caller, input: Colum
 function columnAnswer(result: BoardChangeResult): ColumnChangeData {
   if (result.event) return { column: (result.event.data as ColumnEventData).column, event: result.event };
   return { column: result.unchanged as ColumnJson, event: null };
-}
-
-async function findColumn(em: EntityManager, projectId: string, columnId: string): Promise<IColumn> {
-  const column = await em.findOne(Column, { id: columnId, project: projectId });
-  if (!column) throw notFound('column');
-  return column;
 }

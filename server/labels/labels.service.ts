@@ -7,6 +7,7 @@ import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { conflict, notAMember, notFound } from '../errors.js';
 import { withOrg } from '../orgs/org-scope.js';
+import { bump } from '../tasks/task-changes.js';
 import { toTaskJson } from '../tasks/task.json.js';
 import { type ILabel, Label } from './label.entity.js';
 import { TaskLabel } from './task-label.entity.js';
@@ -88,9 +89,7 @@ async function deleteLabelLogging(
     for (const link of links) {
       const task = link.task;
       task.taskLabels.remove(link);
-      task.version += 1;
-      task.updatedAt = new Date();
-      const data: TaskEventData = { task: toTaskJson(task), changed: ['labelIds'] };
+      const data: TaskEventData = { task: toTaskJson(bump(task)), changed: ['labelIds'] };
       const event = eventOf(request, task.project.id, (await takeNextSeq(em, task.project.id)).seq, data);
       ctx.eventOrder.taken(org.id, event.projectId, event.seq);
       events.push({ orgId: org.id, event });

@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { baseProperties, tenantFilter } from '../db/columns.js';
+import { baseProperties, tenantFilter } from '../db/entity-base.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Task } from '../tasks/task.entity.js';
 import { Label } from './label.entity.js';

@@ -1,6 +1,6 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import { ROLES } from '../../shared/roles.js';
-import { baseProperties, tenantFilter } from '../db/columns.js';
+import { baseProperties, tenantFilter } from '../db/entity-base.js';
 import { User } from '../users/user.entity.js';
 import { Organization } from './organization.entity.js';
 

@@ -4,7 +4,6 @@ import { type Role, roleAtLeast } from '../../shared/roles.js';
 import type { MemberJson } from '../../shared/wire.js';
 import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
-import { requireUser } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { forbidden, invalid, notFound } from '../errors.js';
 import type { Access } from './access.js';
@@ -71,11 +70,6 @@ export async function removeMember(ctx: AppContext, caller: Caller, slug: string
   // The id as stored: the user's private room, and what clients compare, are spelt with it.
   ctx.broadcaster.revoke({ userId: removed.userId }, removed.orgId, 'removed');
   ctx.broadcaster.orgEvent(removed.orgId, 'member.removed', { userId: removed.userId });
-}
-
-/** The caller leaves the org. */
-export function leaveOrg(ctx: AppContext, caller: Caller, slug: string): Promise<void> {
-  return removeMember(ctx, caller, slug, requireUser(caller.principal).userId);
 }
 
 /**

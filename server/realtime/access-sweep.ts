@@ -29,7 +29,7 @@ export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: Re
  * Re-reads from the database what each local socket may still see, and revokes the rest: an idle
  * socket must not keep hearing an org it no longer belongs to, nor a session its user ended.
  */
-export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<void> {
+async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<void> {
   try {
     const sockets = await io.local.fetchSockets();
     // The orgs each socket belonged to at connect, and those it joined since (an invitation

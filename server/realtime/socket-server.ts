@@ -35,8 +35,11 @@ export function createSocketServer(
   });
 }
 
-/** The handshake: a valid token or `connect_error` UNAUTHORIZED; then the event handlers. */
-/** Accepts sockets; answers what to stop when the server closes. */
+/**
+ * Accepts sockets: the handshake (a valid token or key, else `connect_error` UNAUTHORIZED; a
+ * database that does not answer in time, UNAVAILABLE), then the event handlers. Answers what to
+ * stop when the server closes.
+ */
 export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence, revocations: Revocations): { stop(): void } {
   const expiry = createCredentialExpiry(io);
   dropSlowReaders(io, ctx.config.socketBacklogLimit * 2 ** 20, ctx.log);

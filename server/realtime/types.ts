@@ -17,8 +17,9 @@ export interface SocketData {
   /** How many of its events are being served (`ack.ts`). */
   running: number;
   /**
-   * Set once the socket is to close (its credential expired): it is called when its events under
-   * way are answered, and events that come meanwhile are refused.
+   * Set once the socket is to close (its credential expired or was revoked, its session ended, or
+   * it went over the rate limit): it is called when its events under way are answered, and events
+   * that come meanwhile are refused.
    */
   closeWhenAnswered?: () => void;
 }

@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { baseProperties, tenantFilter } from '../db/columns.js';
+import { baseProperties, tenantFilter } from '../db/entity-base.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';

@@ -2,11 +2,12 @@ import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { TaskChangeData, TaskDeleteData } from '../../shared/events.js';
 import type { TaskCreatePayload, TaskDeletePayload, TaskMovePayload, TaskPatch } from '../../shared/schemas.js';
-import type { TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
+import type { TaskDeletedData, TaskEventData, TaskField, TaskJson } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
 import { actorOf } from '../auth/principal.js';
 import { type BoardChangeResult, changeBoard } from '../board/board-change.js';
 import { positionIn } from '../board/positions.js';
+import { findColumn } from '../columns/find-column.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid, notFound } from '../errors.js';
 import { Membership } from '../orgs/membership.entity.js';
@@ -18,6 +19,7 @@ import { TaskLabel } from '../labels/task-label.entity.js';
 import { userRef } from '../users/user-ref.js';
 import { type ITask, Task } from './task.entity.js';
 import { plainTaskUpdate } from './task-plain-update.js';
+import { bump, putInColumn } from './task-changes.js';
 import { toTaskJson } from './task.json.js';
 import { EVERY_FIELD, fieldsChangedSince } from './task-history.js';
 
@@ -114,12 +116,8 @@ export async function moveTask(ctx: AppContext, caller: Caller, input: TaskMoveP
       const changed: TaskField[] = stays ? ['position'] : ['columnId', 'position'];
       if (!stays) {
         const wasDone = (await em.findOneOrFail(Column, task.column.id, { fields: ['isDone'] })).isDone;
-        const completedAt = task.completedAt ?? null;
-        if (column.isDone && !wasDone) task.completedAt = new Date();
-        if (!column.isDone) task.completedAt = null;
-        if (task.completedAt !== completedAt) changed.push('completedAt');
+        if (putInColumn(task, column, wasDone)) changed.push('completedAt');
       }
-      task.column = column;
       task.position = position;
       return taskEvent(bump(task), changed);
     },
@@ -138,7 +136,7 @@ export async function deleteTask(ctx: AppContext, caller: Caller, input: TaskDel
       const task = await findTask(em, projectId, input.taskId);
       await refuseConflicts(em, caller, task, input.baseVersion, EVERY_FIELD); // a delete sets every field, as it were
       em.remove(task);
-      return { data: { taskId: task.id } };
+      return { data: { taskId: task.id } satisfies TaskDeletedData };
     },
   );
   return { event: result.event! };
@@ -155,22 +153,10 @@ function taskAnswer(result: BoardChangeResult): TaskChangeData {
 
 const inColumn = (columnId: string) => ({ table: 'tasks', scope: 'column_id', scopeId: columnId }) as const;
 
-function bump(task: ITask): ITask {
-  task.version += 1;
-  task.updatedAt = new Date();
-  return task;
-}
-
 async function findTask(em: EntityManager, projectId: string, taskId: string): Promise<ITask> {
   const task = await em.findOne(Task, { id: taskId, project: projectId }, { populate: ['taskLabels'], strategy: 'joined' });
   if (!task) throw notFound('task');
   return task;
-}
-
-async function findColumn(em: EntityManager, projectId: string, columnId: string) {
-  const column = await em.findOne(Column, { id: columnId, project: projectId });
-  if (!column) throw notFound('column');
-  return column;
 }
 
 /** Makes the task's labels exactly `labelIds` (labels of its org); answers whether anything changed. */

@@ -1,5 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { baseProperties } from '../db/columns.js';
+import { baseProperties } from '../db/entity-base.js';
 
 export const User = defineEntity({
   name: 'User',

@@ -1,4 +1,5 @@
 import type { BoardState, ColumnJson, TaskJson } from '../../../index.js';
+import { byPosition } from '../../../../shared/positions.js';
 
 export interface ColumnView {
   column: ColumnJson;
@@ -23,8 +24,6 @@ export interface Neighbours {
 
 /** The last view of each board: columns whose cards did not change keep their arrays (and so skip re-rendering). */
 const lastViews = new WeakMap<BoardState, ColumnView[]>();
-
-const byPosition = (a: { position: string }, b: { position: string }) => (a.position < b.position ? -1 : a.position > b.position ? 1 : 0);
 
 /** The board in order, with the moves still in flight shown where they will land. */
 export function boardView(board: BoardState, pending: readonly PendingMove[]): ColumnView[] {
