@@ -196,6 +196,22 @@ describe('board:join with sinceSeq', () => {
     }
   });
 
+  it("answers the snapshot where the missed events' data is over 16 MiB, which one message could not carry", async () => {
+    const { seq } = await ok(socket, 'board:join', { projectId: project.id });
+    await createTasks(3);
+    // Three events of 6 MB each, as a column delete of a big board's cards would log.
+    const inflated = await db.query(
+      `update board_events set payload = jsonb_set(payload, '{task,description}', to_jsonb(repeat('x', 6000000)))
+        where project_id = $1 and seq > $2 returning seq`,
+      [project.id, seq],
+    );
+    expect(inflated).toHaveLength(3);
+    const answer = await ok(socket, 'board:join', { projectId: project.id, sinceSeq: seq });
+    expect(answer.events).toBeUndefined();
+    expect(answer).toEqual(await ok(socket, 'board:join', { projectId: project.id }));
+    expect(answer.seq).toBe(seq + 3);
+  });
+
   it('answers the snapshot for a sinceSeq from the future, and refuses one no board can reach', async () => {
     const snapshot = await ok(socket, 'board:join', { projectId: project.id });
     for (const sinceSeq of [snapshot.seq + 100, 2 ** 31 - 1]) {

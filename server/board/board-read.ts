@@ -12,6 +12,14 @@ import { boardLabels, boardTaskRows, boardTasksJson } from '../tasks/task-row.js
 /** A replay longer than this answers the snapshot instead, which is then cheaper to send. */
 export const MAX_REPLAY = 1000;
 
+/**
+ * A replay whose events' data is larger than this answers the snapshot instead. A replay is one
+ * value of one row, and events can be large (a `column.deleted` carries every task it moved):
+ * one over 512 MB could not be made a string by the database driver, which ends the process, and
+ * one over 100 MiB is more than a Node client takes in one message. A snapshot is a row a task.
+ */
+export const MAX_REPLAY_BYTES = 16 * 2 ** 20;
+
 export interface ReadBoardOptions {
   /** The org of an HTTP route's slug (see `BoardLocator`). */
   scopeOrgId?: string;
@@ -57,17 +65,21 @@ const EVENT_JSON_COLUMNS = sql`project_id as "projectId", seq, type, actor, payl
 /**
  * The events after `sinceSeq` up to the board's `seq`, in one statement, their JSON as the
  * database writes it; null where the log no longer holds them all (or never did), or there are
- * more than `MAX_REPLAY`.
+ * more than `MAX_REPLAY`, or their data is over `MAX_REPLAY_BYTES`.
  */
 function eventsSince(projectId: string, orgId: string, sinceSeq: number): TenantRead<Wire<BoardJoinData> | null> {
   return {
     statement: sql`select p.seq, log.kept, log.events
        from projects p, lateral (
+         select coalesce(sum(octet_length(payload::text)), 0) as bytes
+           from board_events
+          where project_id = p.id and org_id = p.org_id and seq > ${sinceSeq} and seq <= p.seq
+            and p.seq - ${sinceSeq} <= ${MAX_REPLAY}) size, lateral (
          select count(*)::int as kept, coalesce(json_agg(row_to_json(event) order by event.seq), '[]'::json)::text as events
            from (select ${EVENT_JSON_COLUMNS}
                    from board_events
                   where project_id = p.id and org_id = p.org_id and seq > ${sinceSeq} and seq <= p.seq
-                    and p.seq - ${sinceSeq} <= ${MAX_REPLAY}) event) log
+                    and p.seq - ${sinceSeq} <= ${MAX_REPLAY} and size.bytes <= ${MAX_REPLAY_BYTES}) event) log
        where p.id = ${projectId} and p.org_id = ${orgId}`,
     read: ([row]) => {
       if (!row) throw notFound('project');
