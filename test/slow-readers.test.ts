@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, ok, request } from './support/sockets.js';
@@ -12,6 +12,7 @@ let node: RunningServer;
 let alice: TestUser;
 let mallory: TestUser;
 let projectId: string;
+let org: TestOrg;
 
 const JOINS = 40; // 80 MB asked for: well past what the kernel's buffers take on loopback
 
@@ -19,7 +20,7 @@ beforeAll(async () => {
   db = await createTestDatabase();
   node = await startServer({ DATABASE_URL: db.url, SOCKET_BACKLOG_LIMIT: '1' });
   [alice, mallory] = await Promise.all([registerUser(node.url, 'alice'), registerUser(node.url, 'mallory')]);
-  const org = await createOrg(node.url, alice);
+  org = await createOrg(node.url, alice);
   await addMember(node.url, org, mallory, 'viewer');
   const { project, columns } = await createProject(node.url, org);
   projectId = project.id;
@@ -84,4 +85,43 @@ describe('a client that stops reading', () => {
 
     expect(await dropped).toBe('forced close');
   });
+});
+
+describe('a client that reads nothing of one answer bigger than SOCKET_BACKLOG_LIMIT', () => {
+  let bigBoard: string;
+
+  beforeAll(async () => {
+    const { project, columns } = await createProject(node.url, org, 'Big');
+    bigBoard = project.id;
+    const writer = await connect(node.url, { token: alice.token });
+    await ok(writer, 'task:create', { projectId: bigBoard, columnId: columns[0]!.id, title: 'Big', description: 'd'.repeat(20_000) });
+    // 900 cards of 20 KB: an 18 MB snapshot, past what the kernel's buffers take on loopback.
+    await db.query(
+      `insert into tasks select (jsonb_populate_record(null::tasks, to_jsonb(t)
+          || jsonb_build_object('id', gen_random_uuid(), 'position', t.position || lpad(g::text, 4, '0')))).*
+         from tasks t, generate_series(1, 899) g where t.project_id = $1`,
+      [bigBoard],
+    );
+  }, 60_000);
+
+  it('is dropped at its second heartbeat with nothing more read, while one that reads gets it whole', async () => {
+    const reader = await connect(node.url, { token: alice.token });
+    const whole = await request(reader, 'board:join', { projectId: bigBoard });
+    expect(whole.ok && whole.data.tasks.length).toBe(900);
+
+    const stalled = await connect(node.url, { token: mallory.token });
+    const onServer = node.server.io.of('/').sockets.get(stalled.id!)!;
+    const dropped = new Promise<string>((resolve) => onServer.once('disconnect', resolve));
+    stopReading(stalled);
+    stalled.emit('board:join', { projectId: bigBoard }, () => {});
+    // It keeps the connection alive with heartbeats of its own, so the ping timeout never comes.
+    const engine = stalled.io.engine as unknown as { _sendPacket(type: string): void };
+    const heartbeats = setInterval(() => engine._sendPacket('pong'), 300);
+    try {
+      expect(await dropped).toBe('forced close');
+    } finally {
+      clearInterval(heartbeats);
+    }
+    expect(reader.connected).toBe(true);
+  }, 30_000);
 });

@@ -8,13 +8,22 @@ import type { TaskFlowServer } from './types.js';
 interface Connection {
   id: string;
   remoteAddress: string;
-  transport: { writable: boolean; socket?: { terminate?: () => void } };
+  transport: { writable: boolean; socket?: { terminate?: () => void; _socket?: Tcp } };
   writeBuffer: Array<{ data?: unknown }>;
   close(discard: boolean): void;
 }
 
+/** What the guard reads of a WebSocket's TCP socket: the bytes Node gave libuv, and those libuv still holds. */
+interface Tcp {
+  _bytesDispatched?: number;
+  _handle?: { writeQueueSize?: number } | null;
+}
+
 /** Per connection with packets waiting: about how many bytes they hold. */
 const waitingBytes = new WeakMap<Connection, number>();
+
+/** Per connection whose TCP socket held bytes at its last heartbeat: how many the kernel had taken by then. */
+const takenAtHeartbeat = new WeakMap<Connection, number>();
 
 /**
  * Drops every connection whose client reads slower than its answers and broadcasts arrive, once
@@ -27,8 +36,23 @@ const waitingBytes = new WeakMap<Connection, number>();
  * limit before bounded), or behind the first packet of the tick (`coalesced-writes.ts` holds a
  * tick's packets and writes them as one batch), by their text's length. One shared listener per
  * connection, no timer.
+ *
+ * The batch being written is not counted, so that an answer bigger than the limit (a big board's
+ * snapshot) still reaches a client that reads it. One that reads none of it, and keeps its
+ * connection alive by sending heartbeats of its own, is dropped at its second heartbeat in a row
+ * with bytes still waiting in its WebSocket's TCP socket and none more taken by the kernel meanwhile:
+ * without that, each such connection held a snapshot in the node's memory for good. (A client
+ * answers the node's pings, 25 s apart, and a ping waits behind what it has not read.)
  */
 export function dropSlowReaders(io: TaskFlowServer, limitBytes: number, log: FastifyBaseLogger): void {
+  function drop(connection: Connection, why: string, details: Record<string, number>): void {
+    waitingBytes.delete(connection);
+    takenAtHeartbeat.delete(connection);
+    log.warn({ connection: connection.id, address: connection.remoteAddress, ...details }, why);
+    connection.close(true); // the waiting packets are discarded
+    connection.transport.socket?.terminate?.(); // and the batch being written: a closing handshake would wait for a reader that reads nothing
+  }
+
   function countWaiting(this: Connection, packet: { data?: unknown }): void {
     // On a writable transport a tick's first packet is written first, when the tick ends: not counted.
     const uncounted = this.transport.writable ? 1 : 0;
@@ -36,13 +60,27 @@ export function dropSlowReaders(io: TaskFlowServer, limitBytes: number, log: Fas
     const before = this.writeBuffer.length === uncounted ? 0 : (waitingBytes.get(this) ?? 0);
     const waiting = before + sizeOf(packet.data);
     waitingBytes.set(this, waiting);
-    if (waiting <= limitBytes) return;
-    waitingBytes.delete(this);
-    log.warn({ connection: this.id, address: this.remoteAddress, waitingBytes: waiting }, 'dropped a connection that stopped reading');
-    this.close(true); // the waiting packets are discarded
-    this.transport.socket?.terminate?.(); // and the batch being written: a closing handshake would wait for a reader that reads nothing
+    if (waiting > limitBytes) drop(this, 'dropped a connection that stopped reading', { waitingBytes: waiting });
   }
-  io.engine.on('connection', (connection: Connection & NodeJS.EventEmitter) => connection.on('packetCreate', countWaiting));
+
+  function checkReading(this: Connection): void {
+    const tcp = this.transport.socket?._socket;
+    const held = tcp?._handle?.writeQueueSize;
+    if (typeof held !== 'number' || typeof tcp?._bytesDispatched !== 'number' || held === 0) {
+      takenAtHeartbeat.delete(this);
+      return;
+    }
+    const taken = tcp._bytesDispatched - held;
+    const before = takenAtHeartbeat.get(this);
+    takenAtHeartbeat.set(this, taken);
+    if (before !== undefined && taken <= before)
+      drop(this, 'dropped a connection that read nothing between two heartbeats', { heldBytes: held });
+  }
+
+  io.engine.on('connection', (connection: Connection & NodeJS.EventEmitter) => {
+    connection.on('packetCreate', countWaiting);
+    connection.on('heartbeat', checkReading);
+  });
 }
 
 function sizeOf(data: unknown): number {
