@@ -176,7 +176,7 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     running = await startServerProcess('embedded-held-again', { DATA_DIR: dataDir }, 90_000);
     const me = await api(running.url, 'GET', '/me', undefined, alice.token);
     expect(me.body.memberships).toEqual([{ org: { id: org.id, slug: org.slug, name: `Org ${org.slug}` }, role: 'owner' }]);
-  });
+  }, 240_000); // three starts of the embedded database, each given 90 s on a loaded machine
 
   it('takes over the folder of a server that was killed', async () => {
     const dataDir = newDataDir();
@@ -190,7 +190,7 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     expect(JSON.parse(readFileSync(lockFile(dataDir), 'utf8'))).toMatchObject({ pid: running.pid });
     const login = await api(running.url, 'POST', '/auth/login', { email: alice.email, password: 'correct horse battery' });
     expect(login.status).toBe(200);
-  });
+  }, 180_000); // two starts, each given 90 s
 });
 
 /** The file that says which process holds the embedded database's folder. */
