@@ -26,7 +26,7 @@ export const API_KEY_PERMISSIONS = ['boards:read', 'tasks:write', 'projects:writ
 export type ApiKeyPermission = (typeof API_KEY_PERMISSIONS)[number];
 
 /** Whether `role` is at least `atLeast`. */
-export function roleAtLeast(role: Role, atLeast: Role): boolean {
+function roleAtLeast(role: Role, atLeast: Role): boolean {
   return ROLES.indexOf(role) >= ROLES.indexOf(atLeast);
 }
 

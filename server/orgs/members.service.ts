@@ -1,6 +1,6 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type Role, roleAtLeast } from '../../shared/roles.js';
+import { type Role, roleCan } from '../../shared/roles.js';
 import type { MemberJson } from '../../shared/wire.js';
 import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
@@ -24,7 +24,7 @@ export function requireOwnerFor(access: Access, ...roles: Role[]): void {
 }
 
 export function mayTouchOwner(access: Access): boolean {
-  return access.kind === 'user' && roleAtLeast(access.role, 'owner');
+  return access.kind === 'user' && roleCan(access.role, 'org:own');
 }
 
 export function ownerOnly() {

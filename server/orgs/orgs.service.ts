@@ -1,6 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import { type Role, roleAtLeast } from '../../shared/roles.js';
+import { type Role, roleCan } from '../../shared/roles.js';
 import type { OrgAdminJson, OrgJson, Plan } from '../../shared/wire.js';
 import { ApiKey } from '../api-keys/api-key.entity.js';
 import { audit } from '../audit/audit.service.js';
@@ -44,7 +44,7 @@ export async function createOrg(
 /** The org; admins and owners also see its settings and billing email. */
 export function getOrg(ctx: AppContext, caller: Caller, slug: string): Promise<OrgJson | OrgAdminJson> {
   return withOrg(ctx, caller.principal, slug, 'board:read', async ({ org, access }) =>
-    access.kind === 'user' && roleAtLeast(access.role, 'admin') ? toOrgAdminJson(org) : toOrgJson(org),
+    access.kind === 'user' && roleCan(access.role, 'org:admin') ? toOrgAdminJson(org) : toOrgJson(org),
   );
 }
 
@@ -59,7 +59,7 @@ export interface OrgChanges {
 export function updateOrg(ctx: AppContext, caller: Caller, slug: string, changes: OrgChanges): Promise<OrgAdminJson> {
   return withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em, org, access }) => {
     const ownerOnly = changes.plan !== undefined || changes.billingEmail !== undefined;
-    if (ownerOnly && !(access.kind === 'user' && access.role === 'owner'))
+    if (ownerOnly && !(access.kind === 'user' && roleCan(access.role, 'org:own')))
       throw forbidden('only an owner may change the plan or billing email');
     const before = toOrgAdminJson(org);
     if (changes.name !== undefined) org.name = changes.name;

@@ -1,3 +1,4 @@
+import { roleCan } from '../../../../shared/roles.js';
 import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
 import { useCallback, useEffect, useMemo, useState } from 'react';
 import type { ColumnJson, TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
@@ -58,7 +59,7 @@ export function BoardScreen({
     });
   }, [board, revision]);
 
-  const readOnly = membership.role === 'viewer' || board?.project.status !== 'active';
+  const readOnly = !roleCan(membership.role, 'tasks:write') || board?.project.status !== 'active';
 
   const move = (taskId: string, columnId: string, neighbours: Neighbours) => {
     if (!client) return;

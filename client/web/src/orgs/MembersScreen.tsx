@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { ROLES, type Role, roleAtLeast } from '../../../../shared/roles.js';
+import { ROLES, type Role, roleCan } from '../../../../shared/roles.js';
 import type { MemberJson, TaskFlowClient } from '../../../index.js';
 import { api, type Membership } from '../app/api.js';
 import { useResource } from '../app/use-resource.js';
@@ -12,7 +12,7 @@ import { PendingInvites } from './PendingInvites.js';
 /** The org's members; admins change roles, remove members and invite people. */
 export function MembersScreen({ membership, userId, client }: { membership: Membership; userId: string; client: TaskFlowClient | null }) {
   const { slug, id: orgId } = membership.org;
-  const isAdmin = roleAtLeast(membership.role, 'admin');
+  const isAdmin = roleCan(membership.role, 'members:manage');
   const members = useResource(`members:${slug}`, () => api.members(slug));
   const { reload } = members;
   const [invitesVersion, setInvitesVersion] = useState(0);

@@ -1,3 +1,4 @@
+import { roleCan } from '../../../../shared/roles.js';
 import { type FormEvent, useEffect, useState } from 'react';
 import type { TaskFlowClient } from '../../../index.js';
 import { api, type Membership } from '../app/api.js';
@@ -9,7 +10,7 @@ import { ErrorState } from '../common/ErrorState.js';
 export function ProjectsScreen({ membership, client }: { membership: Membership; client: TaskFlowClient | null }) {
   const { slug, id: orgId } = membership.org;
   const projects = useResource(`projects:${slug}`, () => api.projects(slug));
-  const canCreate = membership.role !== 'viewer';
+  const canCreate = roleCan(membership.role, 'projects:write');
   const { reload } = projects;
 
   useEffect(
