@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { AccessRevokedReason } from '../shared/events.js';
-import type { BoardEventJson } from '../shared/wire.js';
+import type { BoardEventJson, OrgEventJson, OrgEventType } from '../shared/wire.js';
 import type { LoginThrottle } from './auth/login-throttle.js';
 import type { BoardQueue } from './board/board-queue.js';
 import type { BoardEventOrder } from './board/board-event-order.js';
@@ -21,7 +21,7 @@ export interface Broadcaster {
   /** To every socket in the board's room on every node, except the one that caused it. */
   boardEvent(orgId: string, event: BoardEventJson, exceptSocketId?: string): void;
   /** An `org:event` to every member socket of the org, on every node. */
-  orgEvent(orgId: string, type: string, data: unknown): void;
+  orgEvent<T extends OrgEventType>(orgId: string, type: T, data: Extract<OrgEventJson, { type: T }>['data']): void;
   /** Puts a user's live sockets into the org's room, after they became a member. */
   joinOrg(userId: string, orgId: string): void;
   /**

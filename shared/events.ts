@@ -16,7 +16,7 @@ import type {
   TaskMovePayload,
   TaskUpdatePayload,
 } from './schemas.js';
-import type { BoardEventJson, BoardSnapshot, ColumnJson, TaskJson, Viewer } from './wire.js';
+import type { BoardEventJson, BoardSnapshot, ColumnJson, OrgEventJson, TaskJson, Viewer } from './wire.js';
 
 /** The largest message a socket may send (an event and its payload, as sent): a larger one closes the socket (DESIGN §6). */
 export const MAX_MESSAGE_BYTES = 1 << 20;
@@ -58,7 +58,7 @@ export type AccessRevokedReason = 'removed' | 'key_revoked' | 'org_deleted' | 't
 export interface ServerToClientEvents {
   'board:event': (event: BoardEventJson) => void;
   'presence:changed': (payload: { projectId: string; viewers: Viewer[] }) => void;
-  'org:event': (payload: { orgId: string; type: string; data: unknown }) => void;
+  'org:event': (payload: OrgEventJson) => void;
   'access:revoked': (payload: { orgId: string | null; reason: AccessRevokedReason }) => void;
 }
 

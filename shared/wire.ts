@@ -152,3 +152,12 @@ export interface LabelJson {
 
 /** One person or bot on a board, with the task they are editing, if any. */
 export type Viewer = Actor & { editingTaskId?: string };
+
+/** What `org:event` tells an org's member sockets (DESIGN §7), its `data` by its `type`. */
+export type OrgEventJson =
+  | { orgId: string; type: 'member.added'; data: { member: MemberJson } }
+  | { orgId: string; type: 'member.removed'; data: { userId: string } }
+  | { orgId: string; type: 'member.role_changed'; data: { userId: string; role: Role } }
+  | { orgId: string; type: 'project.created'; data: { project: ProjectJson } }
+  | { orgId: string; type: 'project.archived'; data: { project: ProjectJson } };
+export type OrgEventType = OrgEventJson['type'];

@@ -1,7 +1,7 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Ack, ClientToServerEvents, ServerToClientEvents, TaskChangeData } from '../shared/events.js';
 import type { TaskCreatePayload, TaskMovePayload } from '../shared/schemas.js';
-import type { BoardEventJson, TaskJson } from '../shared/wire.js';
+import type { BoardEventJson, OrgEventJson, OrgEventType, TaskJson } from '../shared/wire.js';
 
 // Pins the socket contract of DESIGN §7: renaming an event or changing a payload breaks the build.
 describe('the socket event maps', () => {
@@ -24,6 +24,10 @@ describe('the socket event maps', () => {
   it('names every server fact', () => {
     expectTypeOf<keyof ServerToClientEvents>().toEqualTypeOf<'board:event' | 'presence:changed' | 'org:event' | 'access:revoked'>();
     expectTypeOf<Parameters<ServerToClientEvents['board:event']>[0]>().toEqualTypeOf<BoardEventJson>();
+    expectTypeOf<Parameters<ServerToClientEvents['org:event']>[0]>().toEqualTypeOf<OrgEventJson>();
+    expectTypeOf<OrgEventType>().toEqualTypeOf<
+      'member.added' | 'member.removed' | 'member.role_changed' | 'project.created' | 'project.archived'
+    >();
   });
 
   it('answers mutations with {task, event}', () => {

@@ -1,4 +1,5 @@
 import type { Broadcaster, RevokedParty } from '../context.js';
+import type { OrgEventJson } from '../../shared/wire.js';
 import type { Revocations } from './revocation.js';
 import { keyRoom, orgRoom, projectRoom, userRoom } from './rooms.js';
 import type { RevokeOrder, TaskFlowServer } from './types.js';
@@ -15,7 +16,7 @@ export function createBroadcaster(io: TaskFlowServer, revocations: Revocations, 
       (exceptSocketId ? room.except(exceptSocketId) : room).emit('board:event', event);
     },
     orgEvent(orgId, type, data) {
-      io.to(orgRoom(orgId)).emit('org:event', { orgId, type, data });
+      io.to(orgRoom(orgId)).emit('org:event', { orgId, type, data } as OrgEventJson);
     },
     joinOrg(userId, orgId) {
       // This node's sockets at once, so they hear the org event that follows; the adapter's

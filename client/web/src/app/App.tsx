@@ -1,5 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
-import { TaskFlowError } from '../../../index.js';
+import { type OrgEventJson, TaskFlowError } from '../../../index.js';
 import { AccountScreen } from '../auth/AccountScreen.js';
 import { AuthScreen } from '../auth/AuthScreen.js';
 import { ResetPasswordScreen } from '../auth/ResetPasswordScreen.js';
@@ -18,8 +18,6 @@ import { useResource } from './use-resource.js';
 
 const LAST_ORG = 'taskflow.lastOrg';
 /** `org:event`s that change someone's memberships (DESIGN §7). */
-const MEMBERSHIP_EVENTS: ReadonlySet<string> = new Set(['member.added', 'member.role_changed', 'member.removed']);
-
 export function App() {
   const userId = useSignedInUserId();
   // A reset link opens its own page, whoever is signed in: setting the password signs in as its account.
@@ -56,7 +54,7 @@ function SignedIn({ userId }: { userId: string }) {
     if (!client) return;
     const again = () => void reloadMe().catch(() => undefined); // what is shown stays until a read succeeds
     const offs = [
-      client.on('org', ({ type, data }) => MEMBERSHIP_EVENTS.has(type) && memberIdOf(data) === userId && again()),
+      client.on('org', (event) => memberIdOf(event) === userId && again()),
       // Removed from an org: the kick may come before the org's `member.removed`, which then never reaches us.
       // Sessions ended (a password changed, here or elsewhere): the read signs out a token that was ended.
       client.on('revoked', ({ orgId, reason }) => (orgId || reason === 'signed_out') && again()),
@@ -123,9 +121,11 @@ function Screen({
 }
 
 /** The user an org event's `data` is about: `{userId}` (role changed, removed) or `{member}` (added). */
-function memberIdOf(data: unknown): string | undefined {
-  const about = data as { userId?: string; member?: { user?: { id?: string } } } | null;
-  return about?.userId ?? about?.member?.user?.id;
+/** The member an org event is about: added, removed or given another role. */
+function memberIdOf(event: OrgEventJson): string | undefined {
+  if (event.type === 'member.added') return event.data.member.user.id;
+  if (event.type === 'member.removed' || event.type === 'member.role_changed') return event.data.userId;
+  return undefined;
 }
 
 function NotFound() {

@@ -23,11 +23,11 @@ export function useOrgLists(client: TaskFlowClient | null, org: Membership['org'
 
   useEffect(
     () =>
-      client?.on('org', ({ orgId, type, data }) => {
+      client?.on('org', (event) => {
         // The user's own removal can reach them before the server takes them out of the org's
         // room: the board is going away, and a read would only be refused.
-        const ownRemoval = type === 'member.removed' && (data as { userId?: string }).userId === userId;
-        if (orgId === org.id && type.startsWith('member.') && !ownRemoval) reloadMembers();
+        const ownRemoval = event.type === 'member.removed' && event.data.userId === userId;
+        if (event.orgId === org.id && event.type.startsWith('member.') && !ownRemoval) reloadMembers();
       }),
     [client, org.id, userId, reloadMembers],
   );
