@@ -8,6 +8,10 @@ export default defineConfig({
     // The web board, built before any file runs when its sources changed (the browser tests serve it).
     globalSetup: ['test/support/web-build.global.ts'],
     testTimeout: 30_000,
+    // A poll waits for what a user would see: after a sign-up (an argon2 hash), a reconnect or a
+    // broadcast on a loaded two-core machine that is seconds, not the default second. It ends as
+    // soon as the condition holds, so this costs a passing test nothing.
+    expect: { poll: { timeout: 10_000 } },
     hookTimeout: 60_000,
     pool: 'forks',
     typecheck: { enabled: true, include: ['test/**/*.test-d.ts'] },
