@@ -469,12 +469,18 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     if (board.gap) this.watchGap(event.projectId);
   }
 
-  /** An event that waits too long for an earlier one means the earlier one was lost: resync. */
+  /**
+   * An event that waits too long for an earlier one means the earlier one was lost: resync. While
+   * the client resyncs, the board may have been rejoined already, so it is watched again until the
+   * client is live; while it reconnects, the reconnect's resync rejoins it anyway.
+   */
   private watchGap(projectId: string): void {
     if (this.gapTimers.has(projectId)) return;
     const timer = setTimeout(() => {
       this.gapTimers.delete(projectId);
-      if (!this.boards.get(projectId)?.gap || this.state !== 'live') return; // a reconnect resyncs anyway
+      if (!this.boards.get(projectId)?.gap) return;
+      if (this.state === 'resyncing') return this.watchGap(projectId);
+      if (this.state !== 'live') return;
       this.resyncBoard(projectId).then(
         () => undefined,
         (error: Error) => {

@@ -6,6 +6,7 @@ import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { clientEvent, closeAllClients, openClient, stateOf } from './support/sdk.js';
+import { eventually } from './support/sockets.js';
 import { type RunningServer, startServer } from './support/server.js';
 
 // How the SDK delivers mutations when the connection or the database misbehaves. Node A is plain;
@@ -157,6 +158,48 @@ describe('a client on more boards than its socket may join at once', () => {
     await stateOf(client, 'live', 15_000);
     expect(client.boards.get(last.project.id)?.tasks.has(task.id)).toBe(true);
     expect(states.slice(states.lastIndexOf('reconnecting'))).toEqual(['reconnecting', 'resyncing', 'live']);
+  }, 30_000);
+});
+
+describe('a gap found on a board while the others still rejoin', () => {
+  it("is caught up once the client is live, not left waiting for the board's next event", async () => {
+    // One event a second, in bursts of two: of three boards, the third rejoins a second after the first two.
+    const nodeR = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '1' });
+    try {
+      const boards = await Promise.all([0, 1, 2].map((i) => createProject(nodeA.url, org, `Gap ${i}`)));
+      const { client } = openClient(nodeR.url, { token: alice.token }, { gapGraceMs: 50 });
+      await client.connect();
+      for (const { project: board } of boards) {
+        for (;;) {
+          const joined = await client.joinBoard(board.id).catch((error: unknown) => error);
+          if (!(joined instanceof TaskFlowError && joined.code === 'RATE_LIMITED')) break;
+          await new Promise((resolve) => setTimeout(resolve, (joined.details as { retryAfterMs: number }).retryAfterMs));
+        }
+      }
+      const [{ project: first, columns: firstColumns }] = boards;
+      const board = client.boards.get(first!.id)!;
+      const rejoinedWhileResyncing = new Promise<void>((resolve) => {
+        const stop = client.on('board', (changed, event) => {
+          if (event || changed !== board || client.state !== 'resyncing') return;
+          stop();
+          resolve();
+        });
+      });
+      for (const socket of nodeR.server.io.of('/').sockets.values()) socket.disconnect(true);
+      await rejoinedWhileResyncing;
+      // Made on node A, which shares no Redis with node R: its event never reaches the client. The next does.
+      const create = (url: string, title: string) =>
+        api(url, 'POST', `/orgs/${org.slug}/projects/${first!.id}/tasks`, { columnId: firstColumns![0]!.id, title }, alice.token);
+      const missed = (await create(nodeA.url, 'missed while rejoining')).body.task;
+      const seen = (await create(nodeR.url, 'seen after it')).body.task;
+      await eventually(() => {
+        expect(board.gap).toBe(false);
+        expect([board.tasks.has(missed.id), board.tasks.has(seen.id)]).toEqual([true, true]);
+      });
+      expect(client.state).toBe('live');
+    } finally {
+      await nodeR.close();
+    }
   }, 30_000);
 });
 
