@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { type TaskFlowClient, TaskFlowError } from '../client/index.js';
-import { afterRefusal } from '../client/mutation-queue.js';
+import { afterRefusal, namedDelayMs } from '../client/mutation-queue.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
@@ -138,13 +138,7 @@ describe('a client on more boards than its socket may join at once', () => {
     const boards = await Promise.all(Array.from({ length: 12 }, (_, i) => createProject(nodeA.url, org, `Many ${i}`)));
     const { client, states } = openClient(nodeL.url, { token: alice.token }); // 5 events a second, bursts of 10
     await client.connect();
-    for (const { project: board } of boards) {
-      for (;;) {
-        const joined = await client.joinBoard(board.id).catch((error: unknown) => error);
-        if (!(joined instanceof TaskFlowError && joined.code === 'RATE_LIMITED')) break;
-        await new Promise((resolve) => setTimeout(resolve, (joined.details as { retryAfterMs: number }).retryAfterMs));
-      }
-    }
+    await joinEach(client, boards);
     for (const socket of nodeL.server.io.of('/').sockets.values()) socket.disconnect(true);
     await stateOf(client, 'reconnecting');
     const last = boards.at(-1)!;
@@ -169,13 +163,7 @@ describe('a gap found on a board while the others still rejoin', () => {
       const boards = await Promise.all([0, 1, 2].map((i) => createProject(nodeA.url, org, `Gap ${i}`)));
       const { client } = openClient(nodeR.url, { token: alice.token }, { gapGraceMs: 50 });
       await client.connect();
-      for (const { project: board } of boards) {
-        for (;;) {
-          const joined = await client.joinBoard(board.id).catch((error: unknown) => error);
-          if (!(joined instanceof TaskFlowError && joined.code === 'RATE_LIMITED')) break;
-          await new Promise((resolve) => setTimeout(resolve, (joined.details as { retryAfterMs: number }).retryAfterMs));
-        }
-      }
+      await joinEach(client, boards);
       const [{ project: first, columns: firstColumns }] = boards;
       const board = client.boards.get(first!.id)!;
       const rejoinedWhileResyncing = new Promise<void>((resolve) => {
@@ -225,6 +213,17 @@ describe('a token provider whose tokens are refused', () => {
     expect(states.at(-1)).toBe('closed');
   });
 });
+
+/** Joins each board in turn, asking again after the delay a RATE_LIMITED refusal names. */
+async function joinEach(client: TaskFlowClient, boards: Array<{ project: { id: string } }>): Promise<void> {
+  for (const { project } of boards) {
+    for (;;) {
+      const joined = await client.joinBoard(project.id).catch((error: unknown) => error);
+      if (!(joined instanceof TaskFlowError && joined.code === 'RATE_LIMITED')) break;
+      await new Promise((resolve) => setTimeout(resolve, namedDelayMs(joined) ?? 1000));
+    }
+  }
+}
 
 /** Resolves once the client has sent `event` `n` times on its current connection. */
 function sent(client: TaskFlowClient, event: string, n: number): Promise<void> {
