@@ -1,6 +1,7 @@
 import type { Results } from '@electric-sql/pglite';
-import { AbstractSqlDriver, type Configuration, PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import { AbstractSqlDriver, type Configuration } from '@mikro-orm/postgresql';
 import { PGliteConnection } from 'mikro-orm-pglite';
+import { TaskflowPlatform } from './platform.js';
 
 /**
  * `mikro-orm-pglite`'s connection, answering a raw statement with a `;` in its text as the
@@ -17,9 +18,9 @@ class EmbeddedConnection extends PGliteConnection {
   }
 }
 
-/** The embedded database's driver: `mikro-orm-pglite`'s, on `EmbeddedConnection`. */
+/** The embedded database's driver: `mikro-orm-pglite`'s, on `EmbeddedConnection` and `TaskflowPlatform`. */
 export class EmbeddedDriver extends AbstractSqlDriver<PGliteConnection> {
   constructor(config: Configuration) {
-    super(config, new PostgreSqlPlatform(), EmbeddedConnection, ['knex', '@electric-sql/pglite', '@harryplusplus/knex-pglite']);
+    super(config, new TaskflowPlatform(), EmbeddedConnection, ['knex', '@electric-sql/pglite', '@harryplusplus/knex-pglite']);
   }
 }

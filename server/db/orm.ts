@@ -4,6 +4,7 @@ import { PGlite, types } from '@electric-sql/pglite';
 import { Migrator } from '@mikro-orm/migrations';
 import { MikroORM, type Options } from '@mikro-orm/postgresql';
 import { EmbeddedDriver } from './embedded-driver.js';
+import { TaskflowPostgreSqlDriver } from './platform.js';
 import { migrationsList } from '../../migrations/index.js';
 import { type Config, ConfigError } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
@@ -38,6 +39,7 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
   if (databaseUrl) {
     return {
       ...common,
+      driver: TaskflowPostgreSqlDriver as unknown as Options['driver'],
       clientUrl: databaseUrl,
       // Connections open as they are needed, up to 10, and close after 30 s idle (knex's
       // default), but never the last two, however quiet the node. A connection made on demand

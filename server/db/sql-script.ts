@@ -1,6 +1,6 @@
-import { PostgreSqlDriver } from '@mikro-orm/postgresql';
 import pg from 'pg';
 import type { Orm } from './orm.js';
+import { quotedLiteral, TaskflowPostgreSqlDriver } from './platform.js';
 import { lendingStopped } from './settle.js';
 
 export type SqlValue = string | number | boolean | null | Date | readonly string[] | Sql;
@@ -112,17 +112,9 @@ function literal(value: PlainValue): string {
     if (!Number.isFinite(value)) throw new TypeError(`not a finite number: ${value}`);
     return String(value);
   }
-  if (value instanceof Date) return quoted(value.toISOString());
-  if (typeof value === 'string') return quoted(value);
-  return `array[${value.map(quoted).join(', ')}]::text[]`;
-}
-
-/** A string literal, as pg's `escapeLiteral` writes it (an `E''` string where it holds a backslash), in a few allocations instead of one a character. */
-function quoted(value: string): string {
-  // A NUL would end the protocol message's string early: schemas refuse it, and so does this.
-  if (value.includes('\u0000')) throw new TypeError('a NUL character cannot be written to PostgreSQL');
-  const escaped = `'${value.replaceAll("'", "''")}'`;
-  return value.includes('\\') ? ` E${escaped.replaceAll('\\', '\\\\')}` : escaped;
+  if (value instanceof Date) return quotedLiteral(value.toISOString());
+  if (typeof value === 'string') return quotedLiteral(value);
+  return `array[${value.map(quotedLiteral).join(', ')}]::text[]`;
 }
 
 /** A pooled PostgreSQL connection that runs scripts: several statements, one round trip. */
@@ -195,7 +187,7 @@ async function executable(raw: RawPgClient, statements: Sql[]): Promise<string[]
  * cannot do even that is dropped from the pool rather than handed on.
  */
 export async function withScriptConnection<T>(orm: Orm, work: (connection: ScriptConnection) => Promise<T>): Promise<T | null> {
-  if (orm.em.getDriver().constructor !== PostgreSqlDriver) return null;
+  if (!(orm.em.getDriver() instanceof TaskflowPostgreSqlDriver)) return null;
   const client = orm.em.getConnection().getKnex().client;
   const raw = (await client.acquireConnection()) as RawPgClient;
   const connection: ScriptConnection = {

@@ -30,16 +30,16 @@ export function closeAllSockets(): void {
   for (const socket of open.splice(0)) socket.close();
 }
 
-/** Emits and waits for the ack (5 s at most). */
-export async function request<T = any>(socket: ClientSocket, event: string, payload: unknown): Promise<Ack<T>> {
-  const answer: Ack<T> = await (socket as Socket).timeout(5000).emitWithAck(event, payload);
+/** Emits and waits for the ack (`ms`, 5 s, at most). */
+export async function request<T = any>(socket: ClientSocket, event: string, payload: unknown, ms = 5000): Promise<Ack<T>> {
+  const answer: Ack<T> = await (socket as Socket).timeout(ms).emitWithAck(event, payload);
   recordWirePayload(`ack ${event}`, answer);
   return answer;
 }
 
 /** Emits and returns the ack's data, failing the test on a refusal. */
-export async function ok<T = any>(socket: ClientSocket, event: string, payload: unknown): Promise<T> {
-  const answer = await request<T>(socket, event, payload);
+export async function ok<T = any>(socket: ClientSocket, event: string, payload: unknown, ms?: number): Promise<T> {
+  const answer = await request<T>(socket, event, payload, ms);
   if (!answer.ok) throw new Error(`${event} refused: ${JSON.stringify(answer.error)}`);
   return answer.data;
 }
