@@ -29,6 +29,7 @@ import { securityHeaders } from './http/security-headers.js';
 import { InFlight } from './in-flight.js';
 import { Lanes } from './lanes.js';
 import { createAccountLanes } from './account-lanes.js';
+import { PasswordTurns } from './auth/password-turns.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, MailOutbox, type Mailer } from './mail/mailer.js';
 import { smtpMailer } from './mail/smtp-mailer.js';
@@ -146,6 +147,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     locator: new BoardLocator(database),
     boardQueue: new BoardQueue(database.orm),
     accountLanes: createAccountLanes(config.socketRateLimit),
+    passwordTurns: new PasswordTurns(),
     boardTurns: new Lanes(1),
     eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, clientMutationId) =>
       findLogged(database.orm, orgId, projectId, clientMutationId),

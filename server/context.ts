@@ -15,6 +15,7 @@ import type { Orm } from './db/orm.js';
 import type { FailureLog } from './failure-log.js';
 import type { InFlight } from './in-flight.js';
 import type { Lanes } from './lanes.js';
+import type { PasswordTurns } from './auth/password-turns.js';
 
 /** Sends committed facts to live sockets; the realtime layer provides it, services call it. */
 export interface Broadcaster {
@@ -55,6 +56,8 @@ export interface AppContext {
   boardQueue: BoardQueue;
   /** An account's socket events and HTTP requests, a few at a time on this node (`createAccountLanes`). */
   accountLanes: Lanes;
+  /** Password hashes and checks, in turns per account and per client address (`PasswordTurns`). */
+  passwordTurns: PasswordTurns;
   /** The general path's changes of a board, one at a time on this node (`Lanes`). */
   boardTurns: Lanes;
   /** How a committed board event is broadcast: in the board's `seq` order on this node. */

@@ -28,9 +28,10 @@ export async function changePassword(
   const user = await identityEm(ctx.orm).findOne(User, { id: userId, sessionVersion });
   if (!user) throw sessionEnded();
   await ctx.loginThrottle.attempt(user.email, ip);
+  const worker = { address: ip, account: user.email };
   let valid: boolean;
   try {
-    valid = await verifyPassword(user.passwordHash, input.currentPassword);
+    valid = await ctx.passwordTurns.run(worker, () => verifyPassword(user.passwordHash, input.currentPassword));
   } catch (error) {
     await ctx.loginThrottle.undo(user.email, ip);
     throw error;
@@ -38,7 +39,7 @@ export async function changePassword(
   // Not 401: the caller's session is fine, only the password they typed is not.
   if (!valid) throw forbidden('the current password is wrong');
   await ctx.loginThrottle.succeeded(user.email, ip);
-  const passwordHash = await hashPassword(input.password);
+  const passwordHash = await ctx.passwordTurns.run(worker, () => hashPassword(input.password));
   const session = await endSessions(
     ctx,
     sql`id = ${userId} and session_version = ${sessionVersion} and password_hash = ${user.passwordHash}`,
@@ -93,10 +94,11 @@ export async function requestPasswordReset(ctx: AppContext, email: string, ip: s
  * expires. Ends every session signed in before, and signs in. The link is checked before the
  * new password is hashed, so a made-up token costs no hash.
  */
-export async function resetPassword(ctx: AppContext, input: { token: string; password: string }): Promise<Session> {
+export async function resetPassword(ctx: AppContext, input: { token: string; password: string }, ip: string): Promise<Session> {
   const link = sql`password_reset_hash = ${hashSecret(input.token)} and password_reset_expires_at > now()`;
   const [found] = await runPlain<{ id: string }>(ctx.orm, sql`select id from users where ${link}`);
-  const session = found && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, await hashPassword(input.password)));
+  const passwordHash = found && (await ctx.passwordTurns.run({ address: ip }, () => hashPassword(input.password)));
+  const session = passwordHash && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, passwordHash));
   if (!session) throw forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
   // Whoever locked the account with wrong passwords does not keep its owner out once they reset it.
   await ctx.loginThrottle.forgive(session.user.email);

@@ -8,13 +8,17 @@ import { requireUser } from './principal.js';
 
 export function authRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
-    app.post('/auth/register', async (request, reply) => reply.status(201).send(await register(ctx, registerBody.parse(request.body))));
+    app.post('/auth/register', async (request, reply) =>
+      reply.status(201).send(await register(ctx, registerBody.parse(request.body), clientIp(request))),
+    );
     app.post('/auth/login', async (request) => login(ctx, loginBody.parse(request.body), clientIp(request)));
     app.post('/auth/password-reset', async (request, reply) => {
       await requestPasswordReset(ctx, passwordResetBody.parse(request.body).email, clientIp(request));
       return reply.status(202).send({});
     });
-    app.post('/auth/password-reset/confirm', async (request) => resetPassword(ctx, resetPasswordBody.parse(request.body)));
+    app.post('/auth/password-reset/confirm', async (request) =>
+      resetPassword(ctx, resetPasswordBody.parse(request.body), clientIp(request)),
+    );
     authenticated(ctx, app, (scope) => {
       scope.post('/auth/refresh', OUTSIDE_LANE, async (request) => {
         const user = requireUser(request.principal);

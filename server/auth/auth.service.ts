@@ -25,6 +25,7 @@ export interface Session {
 export async function register(
   ctx: AppContext,
   input: { email: string; password: string; name: string; inviteToken?: string },
+  ip: string,
 ): Promise<Session> {
   const em = identityEm(ctx.orm);
   const email = input.email.toLowerCase();
@@ -35,7 +36,7 @@ export async function register(
   const user = em.create(User, {
     email,
     name: input.name,
-    passwordHash: await hashPassword(input.password),
+    passwordHash: await ctx.passwordTurns.run({ address: ip, account: email }, () => hashPassword(input.password)),
     avatarUrl: null,
     // Not from SUPER_ADMIN_EMAILS: the list is read at every authentication (`principalOf`), so
     // that taking an address off it takes the rights away. The flag is for grants made on purpose.
@@ -69,7 +70,9 @@ export async function login(ctx: AppContext, input: { email: string; password: s
   let valid: boolean;
   try {
     user = await identityEm(ctx.orm).findOne(User, { email: input.email.toLowerCase() });
-    valid = await verifyPassword(user?.passwordHash ?? null, input.password);
+    valid = await ctx.passwordTurns.run({ address: ip, account: input.email }, () =>
+      verifyPassword(user?.passwordHash ?? null, input.password),
+    );
   } catch (error) {
     await ctx.loginThrottle.undo(input.email, ip);
     throw error;

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { registerUser, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+
+// Password work (an argon2id hash or check: 64 MiB, about 0.2 s of a core) runs on libuv's four
+// threads. One account's logins sent at once with its right password, or one address's sign-ups,
+// must not make everyone else's login wait behind them.
+let db: TestDatabase;
+let node: RunningServer;
+let flooder: TestUser;
+let bystander: TestUser;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  // Behind a proxy on 127.0.0.1, so that each client names its address; the answer deadline is
+  // not what these tests judge.
+  node = await startServer({ DATABASE_URL: db.url, TRUST_PROXY: '127.0.0.1', ANSWER_DEADLINE: '120' });
+  [flooder, bystander] = [await registerUser(node.url, 'flooder'), await registerUser(node.url, 'bystander')];
+});
+
+afterAll(async () => {
+  await node?.close();
+  await db?.drop();
+});
+
+async function post(path: string, body: unknown, address: string): Promise<number> {
+  const response = await fetch(`${node.url}/api/v1${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'x-forwarded-for': address },
+    body: JSON.stringify(body),
+  });
+  await response.body?.cancel();
+  return response.status;
+}
+
+const login = (user: TestUser, address: string) => post('/auth/login', { email: user.email, password: 'correct horse battery' }, address);
+const signUp = (address: string) =>
+  post(
+    '/auth/register',
+    { email: `new-${randomUUID().slice(0, 8)}@example.test`, password: 'correct horse battery', name: 'New' },
+    address,
+  );
+
+/** Sends `flood` at once, then `other`; answers where `other`'s answer came among the flood's, each having answered `status`. */
+async function placeAmong(flood: Array<() => Promise<number>>, floodStatus: number, other: () => Promise<number>): Promise<number> {
+  const answered: string[] = [];
+  const track = async (who: string, request: Promise<number>, status: number) => {
+    expect(await request).toBe(status);
+    answered.push(who);
+  };
+  const flooding = flood.map((send) => track('flood', send(), floodStatus));
+  await track('other', other(), 200);
+  await Promise.all(flooding);
+  return answered.indexOf('other');
+}
+
+describe('password work takes turns', () => {
+  it("answers another account's login before ten logins of one account, sent first, are through", async () => {
+    // Ten: as many as the failed-login throttle lets one account have waiting at once.
+    const place = await placeAmong(
+      Array.from({ length: 10 }, () => () => login(flooder, '203.0.113.1')),
+      200,
+      () => login(bystander, '203.0.113.2'),
+    );
+    // One at a time for the flooding account, so the bystander's check runs beside its first;
+    // first come, first served, it ran only once seven of them were done.
+    expect(place).toBeLessThan(3);
+  }, 60_000);
+
+  it('answers a login from another address before eight sign-ups from one address, sent first, are through', async () => {
+    const place = await placeAmong(
+      Array.from({ length: 8 }, () => () => signUp('203.0.113.3')),
+      201,
+      () => login(bystander, '203.0.113.4'),
+    );
+    // Two at a time for the signing-up address; first come, first served, the login waited for five.
+    expect(place).toBeLessThan(3);
+  }, 60_000);
+});
