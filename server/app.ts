@@ -51,7 +51,7 @@ export interface TaskFlow {
   app: FastifyInstance;
   io: TaskFlowServer;
   ctx: AppContext;
-  /** Applies pending migrations. */
+  /** Applies pending migrations, and logs which it applied. */
   migrate(): Promise<void>;
   /** Listens on the configured host and port (port 0 picks a free one); answers the URL. */
   listen(): Promise<string>;
@@ -195,7 +195,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     app,
     io,
     ctx,
-    migrate: () => migrate(database.orm, config.databaseUrl),
+    migrate: async () => {
+      const applied = await migrate(database.orm, config.databaseUrl);
+      if (applied.length > 0) app.log.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
+    },
     listen: async () => {
       const address = await app.listen({ port: config.port, host: config.host });
       if (isWildcardHost(new URL(config.publicUrl).hostname))

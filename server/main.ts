@@ -56,6 +56,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
       server.app.log.error({ err: error }, 'the stop failed');
       process.exit(1);
     }
+    server.app.log.info('stopped');
     process.exit(0);
   });
 }

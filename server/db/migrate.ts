@@ -9,18 +9,18 @@ const MIGRATIONS = 7_400;
  * first deployment, or a deploy that brings a migration) queue on an advisory lock, held by a
  * connection of their own while the migrator runs, and each after the first finds nothing
  * pending. Without it they ran the same migrations at once, and all but one died on a duplicate
- * table. The embedded database needs no lock: one process holds its data folder.
+ * table. The embedded database needs no lock: one process holds its data folder. Answers the
+ * names of the migrations this node applied.
  */
-export async function migrate(orm: Orm, databaseUrl: string | null): Promise<void> {
+export async function migrate(orm: Orm, databaseUrl: string | null): Promise<string[]> {
   await requireDatabase(orm, databaseUrl);
   const ran = await withScriptConnection(orm, async (connection) => {
     await connection.run(sql`select pg_advisory_lock(${MIGRATIONS}, 0)`);
     try {
-      await orm.migrator.up();
+      return await orm.migrator.up();
     } finally {
       await connection.run(sql`select pg_advisory_unlock(${MIGRATIONS}, 0)`);
     }
-    return true;
   });
-  if (ran === null) await orm.migrator.up();
+  return (ran ?? (await orm.migrator.up())).map((migration) => migration.name);
 }

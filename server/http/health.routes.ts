@@ -6,8 +6,13 @@ export interface ReadinessChecks {
   redis?(): Promise<void>;
 }
 
-/** `/healthz`: the process runs. `/readyz`: PostgreSQL (and Redis, where configured) answer, and PostgreSQL takes writes. */
+/**
+ * `/healthz`: the process runs. `/readyz`: PostgreSQL (and Redis, where configured) answer, and
+ * PostgreSQL takes writes. A change of readiness is logged once, not once a probe: a load
+ * balancer probing every second would otherwise log a line a second per node for an outage.
+ */
 export function healthRoutes(checks: ReadinessChecks) {
+  let wasReady = true;
   return async (app: FastifyInstance) => {
     app.get('/healthz', async () => ({ status: 'ok' }));
     app.get('/readyz', async (request, reply) => {
@@ -18,7 +23,11 @@ export function healthRoutes(checks: ReadinessChecks) {
       const database = databaseCheck.status === 'fulfilled' ? databaseCheck.value : 'down';
       const redis = redisCheck.status === 'fulfilled' ? 'ok' : 'down';
       const ready = database === 'ok' && redis === 'ok';
-      if (!ready) request.log.warn({ database, redis }, 'not ready');
+      if (ready !== wasReady) {
+        if (ready) request.log.info({ database, redis }, 'ready again');
+        else request.log.warn({ database, redis }, 'not ready');
+        wasReady = ready;
+      }
       return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database, ...(checks.redis ? { redis } : {}) });
     });
   };

@@ -1,0 +1,65 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrationsList } from '../migrations/index.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RedisProcess, startRedis, startServerProcess } from './support/processes.js';
+import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
+import { eventually } from './support/sockets.js';
+
+// What an operator reads in the log at the moments that matter: which migrations a start applied,
+// and when the node stopped or started being ready, once each, not once a probe.
+let db: TestDatabase;
+let redis: RedisProcess;
+let node: RunningServer;
+const lines: Array<{ level: number; msg: string; migrations?: string[]; redis?: string }> = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  redis = await startRedis();
+  node = await startServer(
+    { DATABASE_URL: db.url, REDIS_URL: redis.url, LOG_LEVEL: 'info' },
+    { logStream: { write: (line) => lines.push(JSON.parse(line)) } },
+  );
+});
+
+afterAll(async () => {
+  await node?.close();
+  await redis?.stop();
+  await db?.drop();
+});
+
+const logged = (msg: string) => lines.filter((line) => line.msg === msg);
+const readyz = async () => (await fetch(`${node.url}/readyz`)).status;
+
+describe("the operator's log", () => {
+  it('names the migrations a start applied', () => {
+    const [applied, ...more] = logged(`applied ${migrationsList.length} migration(s)`);
+    expect(more).toEqual([]);
+    expect(applied!.migrations).toEqual(migrationsList.map((migration) => migration.name));
+  });
+
+  it('says that a stop is done, after saying that it began', async () => {
+    const stopping = await startServerProcess('stopping', { DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info' });
+    await stopping.stop();
+    expect(await stopping.exited).toBe(0);
+    const messages = stopping
+      .output()
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => (JSON.parse(line) as { msg: string }).msg);
+    expect(messages.slice(-2)).toEqual(['shutting down', 'stopped']);
+  }, 60_000);
+
+  it('says once that the node is not ready while Redis is down, however often it is probed, and once that it is ready again', async () => {
+    expect(await readyz()).toBe(200);
+    await redis.stop();
+    await eventually(async () => expect(await readyz()).toBe(503), 10_000);
+    for (let probe = 0; probe < 5; probe++) expect(await readyz()).toBe(503);
+    expect(logged('not ready').map((line) => line.redis)).toEqual(['down']);
+
+    redis = await startRedis(redis.port);
+    await eventually(async () => expect(await readyz()).toBe(200), 20_000);
+    for (let probe = 0; probe < 3; probe++) expect(await readyz()).toBe(200);
+    expect(logged('ready again').map((line) => line.redis)).toEqual(['ok']);
+    expect(logged('not ready')).toHaveLength(1);
+  }, 60_000);
+});
