@@ -10,7 +10,7 @@ import { eventually } from './support/sockets.js';
 let db: TestDatabase;
 let redis: RedisProcess;
 let node: RunningServer;
-const lines: Array<{ level: number; msg: string; migrations?: string[]; redis?: string }> = [];
+const lines: Array<{ level: number; msg: string; migrations?: string[]; redis?: string; req?: { url: string } }> = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -61,5 +61,7 @@ describe("the operator's log", () => {
     for (let probe = 0; probe < 3; probe++) expect(await readyz()).toBe(200);
     expect(logged('ready again').map((line) => line.redis)).toEqual(['ok']);
     expect(logged('not ready')).toHaveLength(1);
+    // Nor is each probe's request logged at info, as other requests are.
+    expect(lines.filter((line) => line.req?.url === '/readyz')).toEqual([]);
   }, 60_000);
 });

@@ -8,14 +8,19 @@ export interface ReadinessChecks {
 
 /**
  * `/healthz`: the process runs. `/readyz`: PostgreSQL (and Redis, where configured) answer, and
- * PostgreSQL takes writes. A change of readiness is logged once, not once a probe: a load
- * balancer probing every second would otherwise log a line a second per node for an outage.
+ * PostgreSQL takes writes. A change of what `/readyz` finds is logged once, not once a probe, and
+ * the probes' own requests only at `warn`: a load balancer probing every second would otherwise
+ * log lines a second per node, through an outage and out of it.
  */
 export function healthRoutes(checks: ReadinessChecks) {
-  let wasReady = true;
+  let found = 'database ok, redis ok';
+  // Probes can overlap (a check waits up to 2 s): one that began before the latest one applied is stale.
+  let begun = 0;
+  let applied = 0;
   return async (app: FastifyInstance) => {
-    app.get('/healthz', async () => ({ status: 'ok' }));
-    app.get('/readyz', async (request, reply) => {
+    app.get('/healthz', { logLevel: 'warn' }, async () => ({ status: 'ok' }));
+    app.get('/readyz', { logLevel: 'warn' }, async (_request, reply) => {
+      const probe = ++begun;
       const [databaseCheck, redisCheck] = await Promise.allSettled([
         withTimeout(checks.database()),
         withTimeout(checks.redis?.() ?? Promise.resolve()),
@@ -23,11 +28,13 @@ export function healthRoutes(checks: ReadinessChecks) {
       const database = databaseCheck.status === 'fulfilled' ? databaseCheck.value : 'down';
       const redis = redisCheck.status === 'fulfilled' ? 'ok' : 'down';
       const ready = database === 'ok' && redis === 'ok';
-      if (ready !== wasReady) {
-        if (ready) request.log.info({ database, redis }, 'ready again');
-        else request.log.warn({ database, redis }, 'not ready');
-        wasReady = ready;
+      const now = `database ${database}, redis ${redis}`;
+      if (probe > applied && now !== found) {
+        if (ready) app.log.info({ database, redis }, 'ready again');
+        else app.log.warn({ database, redis }, 'not ready');
+        found = now;
       }
+      applied = Math.max(applied, probe);
       return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database, ...(checks.redis ? { redis } : {}) });
     });
   };
