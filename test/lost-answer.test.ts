@@ -123,13 +123,12 @@ describe('a change whose answer was lost, retried on another node', () => {
 
       // A deploy stops the node before its look in the log has found the change; the client retries elsewhere.
       expect(stopped.server.ctx.eventOrder.lookingFor).toBe(1);
-      const order: string[] = [];
       const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.clientMutationId === change.clientMutationId);
-      void delivered.then(() => order.push('delivered'));
       await (closing = stopped.close());
-      order.push('stopped');
+      // Published while the stopping node still had Redis: it comes, though it may land after the
+      // close has returned (node 2 and the viewer's socket are further hops). Had the node closed
+      // Redis first, it would never come, and the wait would fail; the retry goes out only after.
       const { seq } = await delivered;
-      expect(order).toEqual(['delivered', 'stopped']); // sent while the node still had Redis
       const retrier = await connect(node2.url, { token: alice.token });
       expect((await ok(retrier, 'task:update', change)).event.seq).toBe(seq);
       await ok(viewer, 'board:leave', { projectId: project.id }); // after anything else on its way
