@@ -6,7 +6,6 @@ import { hashSecret, newSecret } from '../secret-hash.js';
 import { User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
 import type { Session } from './auth.service.js';
-import { hashPassword, verifyPassword } from './passwords.js';
 import { requireUser, type Principal } from './principal.js';
 
 /** How long a password-reset link works. */
@@ -31,7 +30,7 @@ export async function changePassword(
   const worker = { address: ip, account: user.email };
   let valid: boolean;
   try {
-    valid = await ctx.passwordTurns.run(worker, () => verifyPassword(user.passwordHash, input.currentPassword));
+    valid = await ctx.passwordTurns.verify(worker, user.passwordHash, input.currentPassword);
   } catch (error) {
     await ctx.loginThrottle.undo(user.email, ip);
     throw error;
@@ -39,7 +38,7 @@ export async function changePassword(
   // Not 401: the caller's session is fine, only the password they typed is not.
   if (!valid) throw forbidden('the current password is wrong');
   await ctx.loginThrottle.succeeded(user.email, ip);
-  const passwordHash = await ctx.passwordTurns.run(worker, () => hashPassword(input.password));
+  const passwordHash = await ctx.passwordTurns.hash(worker, input.password);
   const session = await endSessions(
     ctx,
     sql`id = ${userId} and session_version = ${sessionVersion} and password_hash = ${user.passwordHash}`,
@@ -97,7 +96,7 @@ export async function requestPasswordReset(ctx: AppContext, email: string, ip: s
 export async function resetPassword(ctx: AppContext, input: { token: string; password: string }, ip: string): Promise<Session> {
   const link = sql`password_reset_hash = ${hashSecret(input.token)} and password_reset_expires_at > now()`;
   const [found] = await runPlain<{ id: string }>(ctx.orm, sql`select id from users where ${link}`);
-  const passwordHash = found && (await ctx.passwordTurns.run({ address: ip }, () => hashPassword(input.password)));
+  const passwordHash = found && (await ctx.passwordTurns.hash({ address: ip }, input.password));
   const session = passwordHash && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, passwordHash));
   if (!session) throw forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
   // Whoever locked the account with wrong passwords does not keep its owner out once they reset it.

@@ -9,7 +9,6 @@ import { acceptPendingInvites, isInvited } from '../orgs/invites.service.js';
 import { Membership } from '../orgs/membership.entity.js';
 import { type IUser, User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
-import { hashPassword, verifyPassword } from './passwords.js';
 import { type Principal, requireUser, type UserPrincipal } from './principal.js';
 
 export interface Session {
@@ -36,7 +35,7 @@ export async function register(
   const user = em.create(User, {
     email,
     name: input.name,
-    passwordHash: await ctx.passwordTurns.run({ address: ip, account: email }, () => hashPassword(input.password)),
+    passwordHash: await ctx.passwordTurns.hash({ address: ip, account: email }, input.password),
     avatarUrl: null,
     // Not from SUPER_ADMIN_EMAILS: the list is read at every authentication (`principalOf`), so
     // that taking an address off it takes the rights away. The flag is for grants made on purpose.
@@ -70,9 +69,7 @@ export async function login(ctx: AppContext, input: { email: string; password: s
   let valid: boolean;
   try {
     user = await identityEm(ctx.orm).findOne(User, { email: input.email.toLowerCase() });
-    valid = await ctx.passwordTurns.run({ address: ip, account: input.email }, () =>
-      verifyPassword(user?.passwordHash ?? null, input.password),
-    );
+    valid = await ctx.passwordTurns.verify({ address: ip, account: input.email }, user?.passwordHash ?? null, input.password);
   } catch (error) {
     await ctx.loginThrottle.undo(input.email, ip);
     throw error;

@@ -1,4 +1,5 @@
 import { Lanes } from '../lanes.js';
+import { hashPassword, verifyPassword } from './passwords.js';
 
 /** Whose password work it is: the client's address (`request.ip`, see TRUST_PROXY), and the account's email where one is named. */
 export interface PasswordWorker {
@@ -21,7 +22,17 @@ export class PasswordTurns {
   private readonly byAddress = new Lanes(2);
   private readonly byAccount = new Lanes(1);
 
-  run<T>(worker: PasswordWorker, work: () => Promise<T>): Promise<T> {
+  /** `hashPassword`, in `worker`'s turn. */
+  hash(worker: PasswordWorker, password: string): Promise<string> {
+    return this.run(worker, () => hashPassword(password));
+  }
+
+  /** `verifyPassword`, in `worker`'s turn. */
+  verify(worker: PasswordWorker, hash: string | null, password: string): Promise<boolean> {
+    return this.run(worker, () => verifyPassword(hash, password));
+  }
+
+  private run<T>(worker: PasswordWorker, work: () => Promise<T>): Promise<T> {
     const { account, address } = worker;
     return this.byAddress.run(address, () => (account === undefined ? work() : this.byAccount.run(account.toLowerCase(), work)));
   }

@@ -1,4 +1,5 @@
 import { AbstractSqlDriver, type Configuration, PostgreSqlConnection, PostgreSqlPlatform } from '@mikro-orm/postgresql';
+import type { Orm } from './orm.js';
 
 /**
  * A string literal, as pg's `escapeLiteral` writes it (an `E''` string where it holds a
@@ -30,4 +31,9 @@ export class TaskflowPostgreSqlDriver extends AbstractSqlDriver<PostgreSqlConnec
   constructor(config: Configuration) {
     super(config, new TaskflowPlatform(), PostgreSqlConnection, ['knex', 'pg']);
   }
+}
+
+/** Whether `orm` is on PostgreSQL through pg (its pooled connections take scripts and cancels), not on the embedded database. */
+export function onPostgreSql(orm: Orm): boolean {
+  return orm.em.getDriver() instanceof TaskflowPostgreSqlDriver;
 }

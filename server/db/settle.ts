@@ -1,5 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { TaskflowPostgreSqlDriver } from './platform.js';
+import { onPostgreSql } from './platform.js';
 import type pg from 'pg';
 import { CLIENT_CHECK_MS, type Orm } from './orm.js';
 
@@ -48,7 +48,7 @@ export async function settleDatabaseWork(
   const pool = client.pool;
   const none = { cancelled: 0, cut: 0 };
   if (!pool || (await allReturned(pool, waitMs))) return none;
-  if (!(orm.em.getDriver() instanceof TaskflowPostgreSqlDriver)) return none;
+  if (!onPostgreSql(orm)) return none;
   // Nothing new may start once the cancelling begins: a board's next change, or a change of a
   // cancelled message sent again alone, would wait on the same lock and commit after the node
   // had closed Redis, its event broadcast to no one.

@@ -1,6 +1,6 @@
 import pg from 'pg';
 import type { Orm } from './orm.js';
-import { quotedLiteral, TaskflowPostgreSqlDriver } from './platform.js';
+import { onPostgreSql, quotedLiteral } from './platform.js';
 import { lendingStopped } from './settle.js';
 
 export type SqlValue = string | number | boolean | null | Date | readonly string[] | Sql;
@@ -187,7 +187,7 @@ async function executable(raw: RawPgClient, statements: Sql[]): Promise<string[]
  * cannot do even that is dropped from the pool rather than handed on.
  */
 export async function withScriptConnection<T>(orm: Orm, work: (connection: ScriptConnection) => Promise<T>): Promise<T | null> {
-  if (!(orm.em.getDriver() instanceof TaskflowPostgreSqlDriver)) return null;
+  if (!onPostgreSql(orm)) return null;
   const client = orm.em.getConnection().getKnex().client;
   const raw = (await client.acquireConnection()) as RawPgClient;
   const connection: ScriptConnection = {
