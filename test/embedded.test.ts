@@ -117,6 +117,17 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     ]);
     expect(replay.events[1]).toEqual(updated.body.event);
     expect(replay.events[3]).toEqual(labelled.body.event);
+    // Deleting the label takes it off the task with an event, by the statements PostgreSQL runs too.
+    const deleted = await api(second.url, 'DELETE', `/orgs/${org.slug}/labels/${label.body.id}`, undefined, login.body.token);
+    expect(deleted.status).toBe(204);
+    const unlabelled = await ok(socket, 'board:join', { projectId: project.id, sinceSeq: 4 });
+    expect(unlabelled.events).toEqual([
+      expect.objectContaining({
+        seq: 5,
+        type: 'task.updated',
+        data: { task: { ...board.body.tasks[0], labelIds: [], version: 5, updatedAt: expect.any(String) }, changed: ['labelIds'] },
+      }),
+    ]);
     socket.close();
 
     expect(secretFiles(dataDir)).toEqual(secrets);

@@ -87,6 +87,7 @@ describe('deleting a label', () => {
     const bug = await label('bug');
     const keep = await label('keep');
     const onActive = await task(active, 'On active', [bug.id]);
+    const alsoOnActive = await task(active, 'Also on active', [keep.id, bug.id]);
     const onFrozen = await task(frozen, 'On frozen', [bug.id, keep.id]);
     const untouched = await task(active, 'Untouched', [keep.id]);
     const archived = await api(
@@ -102,13 +103,19 @@ describe('deleting a label', () => {
 
     expect(await db.query('select 1 from labels where id = $1', [bug.id])).toEqual([]);
     expect(await labelsInDatabase(onActive.id)).toEqual([]);
+    expect(await labelsInDatabase(alsoOnActive.id)).toEqual([keep.id]);
     expect(await labelsInDatabase(onFrozen.id)).toEqual([keep.id]);
-    const activeEvents = await expectLogMatchesDatabase(active, [onActive, untouched]);
+    const activeEvents = await expectLogMatchesDatabase(active, [onActive, alsoOnActive, untouched]);
     const frozenEvents = await expectLogMatchesDatabase(frozen, [onFrozen]);
-    expect(activeEvents.at(-1)).toMatchObject({
-      type: 'task.updated',
-      data: { task: { id: onActive.id, labelIds: [], version: onActive.version + 1 }, changed: ['labelIds'] },
-    });
+    expect(activeEvents.slice(-2).map((event) => event.data)).toEqual(
+      expect.arrayContaining([
+        { task: { ...onActive, labelIds: [], version: onActive.version + 1, updatedAt: expect.any(String) }, changed: ['labelIds'] },
+        {
+          task: { ...alsoOnActive, labelIds: [keep.id], version: alsoOnActive.version + 1, updatedAt: expect.any(String) },
+          changed: ['labelIds'],
+        },
+      ]),
+    );
     expect(frozenEvents.at(-1)).toMatchObject({
       type: 'task.updated',
       data: { task: { id: onFrozen.id, labelIds: [keep.id] }, changed: ['labelIds'] },

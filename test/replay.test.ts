@@ -212,6 +212,42 @@ describe('board:join with sinceSeq', () => {
     expect(answer.seq).toBe(seq + 3);
   });
 
+  it("prunes each board's log as event by event would, when a label comes off many of its tasks at once", async () => {
+    const label = (await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'everywhere', color: '#0e8a16' }, alice.token)).body;
+    const boards = await Promise.all(['Many', 'Few'].map((name) => createProject(node.url, org, name)));
+    const counts = [23, 3];
+    const before: number[] = [];
+    for (const [i, board] of boards.entries()) {
+      for (let n = 0; n < counts[i]!; n++) {
+        const task = { projectId: board.project.id, columnId: board.columns[0]!.id, title: `labelled ${n}`, labelIds: [label.id] };
+        await ok(socket, 'task:create', task);
+      }
+      before.push((await ok(socket, 'board:join', { projectId: board.project.id })).seq);
+    }
+
+    expect((await api(node.url, 'DELETE', `/orgs/${org.slug}/labels/${label.id}`, undefined, alice.token)).status).toBe(204);
+
+    for (const [i, board] of boards.entries()) {
+      const seq = before[i]! + counts[i]!;
+      // Retention 10 prunes on every 5th seq whatever fell out of the latest 10.
+      const oldestKept = Math.max(1, Math.floor(seq / 5) * 5 - 9);
+      const [log] = await db.query<{ n: number; min: number; max: number }>(
+        'select count(*)::int as n, min(seq)::int as min, max(seq)::int as max from board_events where project_id = $1',
+        [board.project.id],
+      );
+      expect(log).toEqual({ n: seq - oldestKept + 1, min: oldestKept, max: seq });
+      const replay = await ok(socket, 'board:join', { projectId: board.project.id, sinceSeq: oldestKept - 1 });
+      expect(replay.seq).toBe(seq);
+      expect(replay.events.map((event: { seq: number }) => event.seq)).toEqual(
+        Array.from({ length: seq - oldestKept + 1 }, (_, n) => oldestKept + n),
+      );
+      const unlabelled = replay.events.filter((event: { seq: number }) => event.seq > before[i]!);
+      expect(unlabelled).toHaveLength(seq - Math.max(before[i]!, oldestKept - 1));
+      for (const event of unlabelled)
+        expect(event).toMatchObject({ type: 'task.updated', data: { task: { labelIds: [], version: 2 }, changed: ['labelIds'] } });
+    }
+  });
+
   it('answers the snapshot for a sinceSeq from the future, and refuses one no board can reach', async () => {
     const snapshot = await ok(socket, 'board:join', { projectId: project.id });
     for (const sinceSeq of [snapshot.seq + 100, 2 ** 31 - 1]) {

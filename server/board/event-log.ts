@@ -65,16 +65,17 @@ export function logStatements(orgId: string, event: BoardEventJson, retention: n
 
 /**
  * The insert that logs `event` as row `id`, its payload serialised once. A statement that makes
- * the event's data and takes its seq itself gives them as SQL instead, over its rows (`made`).
+ * the event's data and takes its seq itself gives them as SQL instead, over its rows (`made`);
+ * one that logs an event for each of several rows, on several boards, gives their ids and boards too.
  */
 export function eventInsert(
   orgId: string,
   event: BoardEventJson,
-  made?: { seq: Sql; data: Sql; from: Sql },
+  made?: { seq: Sql; data: Sql; from: Sql; id?: Sql; projectId?: Sql },
   id: string = randomUUID(),
 ): Sql {
   return sql`insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
-     select ${id}::uuid, ${event.at}::timestamptz, ${orgId}::uuid, ${event.projectId}::uuid,
+     select ${made?.id ?? sql`${id}::uuid`}, ${event.at}::timestamptz, ${orgId}::uuid, ${made?.projectId ?? sql`${event.projectId}::uuid`},
        ${made?.seq ?? sql`${event.seq}::int`}, ${event.type}::varchar, ${JSON.stringify(event.actor)}::jsonb,
        ${made?.data ?? sql`${JSON.stringify(event.data)}::jsonb`}, ${event.clientMutationId}::varchar
      ${made ? sql`from ${made.from}` : sql``}`;
@@ -85,6 +86,8 @@ export function eventInsert(
  * latest `retention` events, so that the log holds between `retention` and 1.5 × `retention` of
  * them; on the others it deletes nothing. It reads the board's latest seq in this transaction
  * (`BOARD_SEQ`), whose event is always logged: a seq is only ever taken or kept with its event.
+ * A statement that logged several events of the board at once names their seqs (`logged`,
+ * from first to last), and the pruning does what one after each of them would have done.
  *
  * It deletes only the events that fell out of the log since the last pruning, one interval's
  * worth, which the pruning before it left: not every event below the bound. The rows that earlier
@@ -94,10 +97,17 @@ export function eventInsert(
  * with different ones for a while, as in a rolling change of it, can leave some older events in
  * the log for good, where a replay, which needs every event since its `sinceSeq`, never uses them.)
  */
-export function pruneEvents(projectId: string, retention: number): Sql {
+export function pruneEvents(
+  projectId: string,
+  retention: number,
+  logged: { first: Sql; last: Sql } = { first: BOARD_SEQ, last: BOARD_SEQ },
+): Sql {
   const interval = pruningInterval(retention);
-  return sql`delete from board_events where project_id = ${projectId} and ${BOARD_SEQ} % ${interval} = 0
-     and seq > ${BOARD_SEQ} - ${retention + interval} and seq <= ${BOARD_SEQ} - ${retention}`;
+  // The multiples of the interval among the seqs logged: none, or those from one past `since` to `upto`.
+  const since = sql`(${logged.first} - 1) / ${interval} * ${interval}`;
+  const upto = sql`${logged.last} / ${interval} * ${interval}`;
+  return sql`delete from board_events where project_id = ${projectId} and ${upto} > ${since}
+     and seq > ${since} - ${retention} and seq <= ${upto} - ${retention}`;
 }
 
 function pruningInterval(retention: number): number {

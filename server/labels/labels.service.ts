@@ -1,16 +1,14 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { BoardEventJson, LabelJson, TaskEventData } from '../../shared/wire.js';
+import type { BoardEventJson, LabelJson } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
-import { changeRequest, takeNextSeq } from '../board/board-change.js';
-import { eventOf, logStatements } from '../board/event-log.js';
+import { changeRequest } from '../board/board-change.js';
+import { eventOf } from '../board/event-log.js';
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { conflict, notAMember, notFound } from '../errors.js';
 import { withOrg } from '../orgs/org-scope.js';
-import { bump } from '../tasks/task-changes.js';
-import { toTaskJson } from '../tasks/task.json.js';
 import { type ILabel, Label } from './label.entity.js';
-import { TaskLabel } from './task-label.entity.js';
+import { takeLabelOffTasks } from './label-removal.js';
 
 export function listLabels(ctx: AppContext, caller: Caller, slug: string): Promise<LabelJson[]> {
   return withOrg(ctx, caller.principal, slug, 'board:read', async ({ em }) => {
@@ -84,16 +82,11 @@ async function deleteLabelLogging(
     await em.execute(...sql`select 1 from projects where org_id = ${org.id} order by id for no key update`.bound());
     const label = await em.findOne(Label, { id: labelId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!label) throw notFound('label');
-    const links = await em.find(TaskLabel, { label: labelId }, { populate: ['task.taskLabels'] });
     const request = changeRequest(caller, { orgId: org.id, projectId: null, outsider: notAMember, what: 'label' }, 'task.updated');
-    for (const link of links) {
-      const task = link.task;
-      task.taskLabels.remove(link);
-      const data: TaskEventData = { task: toTaskJson(bump(task)), changed: ['labelIds'] };
-      const event = eventOf(request, task.project.id, (await takeNextSeq(em, task.project.id)).seq, data);
+    const shared = eventOf(request, '', 0, null); // each event's board, seq and data come from the database
+    for (const event of await takeLabelOffTasks(em, org.id, labelId, shared, ctx.config.eventRetention)) {
       ctx.eventOrder.taken(org.id, event.projectId, event.seq);
       events.push({ orgId: org.id, event });
-      for (const statement of logStatements(org.id, event, ctx.config.eventRetention)) await em.execute(...statement.bound());
     }
     em.remove(label);
     await em.flush();
