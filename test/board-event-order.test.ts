@@ -71,6 +71,27 @@ describe("a board's events on one node", () => {
     ]);
   });
 
+  it("go out in each board's seq order when one change settles thousands of seqs at once, after a change still open before them", () => {
+    const { events, sent } = order();
+    events.taken(ORG, 'b', 1); // another change, still open on one of the boards
+    const seqs = [
+      ...Array.from({ length: 20_000 }, (_, i) => ({ projectId: 'a', seq: i + 1 })),
+      ...Array.from({ length: 3 }, (_, i) => ({ projectId: 'b', seq: i + 2 })),
+    ];
+    for (const { projectId, seq } of seqs) events.taken(ORG, projectId, seq);
+    events.settledAll(
+      ORG,
+      seqs.reverse().map(({ projectId, seq }) => ({ projectId, seq, outgoing: outgoing(projectId, seq) })),
+    );
+    expect(sent).toEqual(Array.from({ length: 20_000 }, (_, i) => ['a', i + 1]));
+    events.settled(ORG, 'b', 1, null);
+    expect(sent.slice(20_000)).toEqual([
+      ['b', 2],
+      ['b', 3],
+      ['b', 4],
+    ]);
+  });
+
   it('stop waiting for a change that has not settled after five seconds (its connection went silent, say)', () => {
     vi.useFakeTimers();
     const { events, sent } = order();

@@ -79,14 +79,27 @@ export class BoardEventOrder {
 
   /** The change that took `seq` committed `outgoing`, or wrote nothing (null): it goes out, and what waited for it. */
   settled(orgId: string, projectId: string, seq: number, outgoing: Outgoing | null): void {
-    const key = boardKey(orgId, projectId);
-    const board = this.boards.get(key);
-    if (!board) throw new Error(`seq ${seq} of ${key} settled without being taken`);
-    const open = board.open.get(seq);
-    if (open && open.holders > 1) open.holders -= 1;
-    else board.open.delete(seq);
-    if (outgoing) board.held.push(outgoing);
-    this.flush(key, board);
+    this.settledAll(orgId, [{ projectId, seq, outgoing }]);
+  }
+
+  /**
+   * `settled` for each of the seqs one change of the org took (a label deleted from thousands of
+   * cards, say), each board's events then sent in one go: not a look at all of a board's open
+   * seqs per seq settled, which made a change of 20,000 events stall the node for seconds.
+   */
+  settledAll(orgId: string, seqs: Array<{ projectId: string; seq: number; outgoing: Outgoing | null }>): void {
+    const touched = new Map<string, Board>();
+    for (const { projectId, seq, outgoing } of seqs) {
+      const key = boardKey(orgId, projectId);
+      const board = this.boards.get(key);
+      if (!board) throw new Error(`seq ${seq} of ${key} settled without being taken`);
+      const open = board.open.get(seq);
+      if (open && open.holders > 1) open.holders -= 1;
+      else board.open.delete(seq);
+      if (outgoing) board.held.push(outgoing);
+      touched.set(key, board);
+    }
+    for (const [key, board] of touched) this.flush(key, board);
   }
 
   /** Sends a committed event that took its `seq` without `taken`: now, or once the changes open before it settle. */
@@ -186,7 +199,9 @@ export class BoardEventOrder {
       expires = Math.min(expires, since + MOST_HOLD_MS);
     }
     board.held.sort((a, b) => a.event.seq - b.event.seq);
-    while (board.held[0] && board.held[0].event.seq < firstOpen) this.emit(board.held.shift()!);
+    let sent = 0;
+    while (sent < board.held.length && board.held[sent]!.event.seq < firstOpen) this.emit(board.held[sent++]!);
+    board.held.splice(0, sent);
     clearTimeout(board.timer);
     board.timer = board.held.length > 0 ? setTimeout(() => this.flush(key, board), expires - now).unref() : undefined;
     if (board.open.size === 0 && board.held.length === 0) this.boards.delete(key);

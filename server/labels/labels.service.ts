@@ -55,23 +55,25 @@ export function updateLabel(
  */
 export async function deleteLabel(ctx: AppContext, caller: Caller, slug: string, labelId: string): Promise<void> {
   // Each event, from when its seq is taken: broadcast in the board's order once committed (`BoardEventOrder`).
-  const events: Array<{ orgId: string; event: BoardEventJson }> = [];
+  const taken: TakenSeqs = { orgId: null, events: [] };
   let committed = false;
   try {
-    await deleteLabelLogging(ctx, caller, slug, labelId, events);
+    await deleteLabelLogging(ctx, caller, slug, labelId, taken);
     committed = true;
   } finally {
-    for (const { orgId, event } of events) ctx.eventOrder.settled(orgId, event.projectId, event.seq, committed ? { orgId, event } : null);
+    const { orgId, events } = taken;
+    if (orgId) {
+      const settled = events.map((event) => ({
+        projectId: event.projectId,
+        seq: event.seq,
+        outgoing: committed ? { orgId, event } : null,
+      }));
+      ctx.eventOrder.settledAll(orgId, settled);
+    }
   }
 }
 
-async function deleteLabelLogging(
-  ctx: AppContext,
-  caller: Caller,
-  slug: string,
-  labelId: string,
-  events: Array<{ orgId: string; event: BoardEventJson }>,
-): Promise<void> {
+async function deleteLabelLogging(ctx: AppContext, caller: Caller, slug: string, labelId: string, taken: TakenSeqs): Promise<void> {
   await withOrg(ctx, caller.principal, slug, 'tasks:write', async ({ em, org }) => {
     // An unknown label waits for no lock (each such wait would hold a connection of the pool).
     if (!(await em.count(Label, { id: labelId }))) throw notFound('label');
@@ -84,13 +86,20 @@ async function deleteLabelLogging(
     if (!label) throw notFound('label');
     const request = changeRequest(caller, { orgId: org.id, projectId: null, outsider: notAMember, what: 'label' }, 'task.updated');
     const shared = eventOf(request, '', 0, null); // each event's board, seq and data come from the database
+    taken.orgId = org.id;
     for (const event of await takeLabelOffTasks(em, org.id, labelId, shared, ctx.config.eventRetention)) {
       ctx.eventOrder.taken(org.id, event.projectId, event.seq);
-      events.push({ orgId: org.id, event });
+      taken.events.push(event);
     }
     em.remove(label);
     await em.flush();
   });
+}
+
+/** The events a label's deletion logged, each from when its seq was taken, and their org. */
+interface TakenSeqs {
+  orgId: string | null;
+  events: BoardEventJson[];
 }
 
 async function uniqueName<T>(work: () => Promise<T>): Promise<T> {
