@@ -16,7 +16,7 @@ import { createResetMailLimit } from './auth/reset-mail-limit.js';
 import type { Config } from './config.js';
 import type { AppContext } from './context.js';
 import { migrate } from './db/migrate.js';
-import { openDatabase } from './db/orm.js';
+import { openDatabase, POOL_SIZE } from './db/orm.js';
 import { settleDatabaseWork } from './db/settle.js';
 import { answerInTime } from './http/answer-deadline.js';
 import { FailureLog } from './failure-log.js';
@@ -27,7 +27,7 @@ import { loggedRequest } from './http/request-log.js';
 import { requestTimeouts } from './http/request-timeout.js';
 import { securityHeaders } from './http/security-headers.js';
 import { InFlight } from './in-flight.js';
-import { Lanes } from './lanes.js';
+import { Lanes, Turns } from './lanes.js';
 import { createAccountLanes } from './account-lanes.js';
 import { PasswordTurns } from './auth/password-turns.js';
 import { labelRoutes } from './labels/labels.routes.js';
@@ -149,6 +149,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     accountLanes: createAccountLanes(config.socketRateLimit),
     passwordTurns: new PasswordTurns(),
     boardTurns: new Lanes(1),
+    arrivals: new Turns(POOL_SIZE / 2),
     eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, clientMutationId) =>
       findLogged(database.orm, orgId, projectId, clientMutationId),
     ),

@@ -14,7 +14,7 @@ import type { Config } from './config.js';
 import type { Orm } from './db/orm.js';
 import type { FailureLog } from './failure-log.js';
 import type { InFlight } from './in-flight.js';
-import type { Lanes } from './lanes.js';
+import type { Lanes, Turns } from './lanes.js';
 import type { PasswordTurns } from './auth/password-turns.js';
 
 /** Sends committed facts to live sockets; the realtime layer provides it, services call it. */
@@ -60,6 +60,13 @@ export interface AppContext {
   passwordTurns: PasswordTurns;
   /** The general path's changes of a board, one at a time on this node (`Lanes`). */
   boardTurns: Lanes;
+  /**
+   * Socket handshakes and board reads (joins, replays, snapshots), at most half the pool's
+   * connections at once on this node: a crowd that arrives together (a stopped node's clients
+   * moving here, a team opening a big board) waits its turn, and leaves the other half of the
+   * connections to changes, where every change of every tenant once queued behind the crowd.
+   */
+  arrivals: Turns;
   /** How a committed board event is broadcast: in the board's `seq` order on this node. */
   eventOrder: BoardEventOrder;
   /** The changes with a `clientMutationId` running on this node, which a retry waits for. */

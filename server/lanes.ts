@@ -40,3 +40,19 @@ export class Lanes {
     }
   }
 }
+
+/**
+ * One lane for the whole node: at most `size` pieces of work at once, the rest waiting in order.
+ * Its use: socket handshakes and board reads (`AppContext.arrivals`).
+ */
+export class Turns {
+  private readonly lanes: Lanes;
+
+  constructor(size: number) {
+    this.lanes = new Lanes(size);
+  }
+
+  run<T>(work: () => Promise<T>): Promise<T> {
+    return this.lanes.run('', work);
+  }
+}

@@ -50,7 +50,7 @@ export async function readBoard(
   };
   const { sinceSeq } = options;
   const read = <T>(statement: (projectId: string) => TenantRead<T>) =>
-    readInTenant(ctx.orm, target.orgId, principal, (standing) => statement(admit(standing)));
+    ctx.arrivals.run(() => readInTenant(ctx.orm, target.orgId, principal, (standing) => statement(admit(standing))));
   if (sinceSeq !== undefined) {
     const replay = await read((projectId) => eventsSince(projectId, target.orgId, sinceSeq));
     if (replay) return { orgId: target.orgId, board: replay };

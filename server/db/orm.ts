@@ -12,6 +12,9 @@ import { entities } from './entities.js';
 
 export type Orm = MikroORM;
 
+/** The most database connections a node holds (PostgreSQL; the embedded database has one). */
+export const POOL_SIZE = 10;
+
 /** How long PostgreSQL lets a pooled session sit idle inside a transaction before ending it. */
 const IDLE_IN_TRANSACTION_MS = 60_000;
 /** How long a pooled connection sits idle before TCP keep-alive probes it. */
@@ -47,7 +50,7 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
       // statements prepared again: the first change after every quiet half-minute took 14-17 ms
       // instead of 3-4 (README, Configuration). A kept connection that died meanwhile fails the
       // pool's check when lent and is replaced.
-      pool: { min: 2, max: 10 },
+      pool: { min: 2, max: POOL_SIZE },
       // Fail fast while PostgreSQL is away, so callers get UNAVAILABLE instead of a hang. A
       // transaction left open by a bug would hold its board's `seq` lock for good: PostgreSQL
       // ends any session idle in a transaction for a minute (the pool then replaces it). TCP

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createOrg, createProject, registerUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createKey } from './support/governance.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, ok } from './support/sockets.js';
+
+// A crowd that arrives at once (a stopped node's clients moving here, a team opening a big board)
+// must not take every database connection of the node from other tenants' changes.
+let db: TestDatabase;
+let node: RunningServer;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url });
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await db?.drop();
+});
+
+describe('a crowd arriving at once', () => {
+  it("leaves database connections to another tenant's change while twenty bots join a big board", async () => {
+    const owner = await registerUser(node.url, 'owner');
+    const org = await createOrg(node.url, owner);
+    const { project, columns } = await createProject(node.url, org, 'Big');
+    await db.query(
+      `insert into tasks (id, org_id, project_id, column_id, title, description, priority, position, version, created_by_id, created_at, updated_at)
+       select gen_random_uuid(), $1, $2, $3, 'Task ' || i, repeat('words ', 60), 1, 'a' || lpad(i::text, 6, '0'), 1, $4, now(), now()
+         from generate_series(1, 2000) i`,
+      [org.id, project.id, columns[0]!.id, owner.user.id],
+    );
+    // Twenty accounts, each within its own four at once.
+    const bots: ClientSocket[] = [];
+    for (let i = 0; i < 20; i++) bots.push(await connect(node.url, { apiKey: (await createKey(node.url, org, ['boards:read'])).key }));
+    const other = await registerUser(node.url, 'other');
+    const otherOrg = await createOrg(node.url, other);
+    const small = await createProject(node.url, otherOrg, 'Small');
+    const writer = await connect(node.url, { token: other.token });
+    const { task } = await ok(writer, 'task:create', { projectId: small.project.id, columnId: small.columns[0]!.id, title: 'Mine' });
+
+    const answered: string[] = [];
+    const joins = bots.map(async (bot) => {
+      expect((await ok(bot, 'board:join', { projectId: project.id }, 30_000)).tasks).toHaveLength(2000);
+      answered.push('join');
+    });
+    await ok(writer, 'task:update', { taskId: task.id, patch: { title: 'Still mine' } });
+    answered.push('change');
+    await Promise.all(joins);
+    // Queued behind the crowd for a connection, the change came back after 14 to 18 of the joins.
+    expect(answered.indexOf('change')).toBeLessThan(5);
+  });
+});
