@@ -27,20 +27,29 @@ import { type MutationEvent, MutationQueue, namedDelayMs } from './mutation-queu
 export type Credentials = { token: string | (() => string | Promise<string>) } | { apiKey: string };
 
 export interface TaskFlowClientOptions {
-  /** The server, or several nodes of it: after a disconnect the client tries the next one. */
+  /**
+   * The server, or several nodes of it: the client connects to the first, and after a disconnect
+   * tries another one, picked at random, so that a stopped node's clients spread over the rest.
+   */
   url: string | string[];
   credentials: Credentials;
   /**
    * How long to wait for the server's answer, to a mutation or to a connection's handshake (30 s
    * by default; the server answers within its `ANSWER_DEADLINE`, 20 s by default). A connection
-   * that leaves an answer out longer counts as broken: the client drops it, reconnects (to the
-   * next node) and sends what is unacknowledged again, with the same `clientMutationId`.
+   * that leaves an answer out longer counts as broken: the client drops it, reconnects (to another
+   * node) and sends what is unacknowledged again, with the same `clientMutationId`.
    */
   ackTimeoutMs?: number;
   /** How long an event may wait for an earlier one before the board is resynced. */
   gapGraceMs?: number;
   /** The longest pause between reconnect attempts. */
   maxBackoffMs?: number;
+  /**
+   * How long the first attempt after a live connection dropped may wait, picked at random up to
+   * this (2 s by default): a stopped node's clients then come back spread over that time, not
+   * all in the same half second, which stalled the node they landed on for everyone there.
+   */
+  reconnectSpreadMs?: number;
   socketOptions?: Partial<ManagerOptions & SocketOptions>;
 }
 
@@ -281,7 +290,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     let failures = 0;
     let refusedInARow = 0;
     while (!this.closed) {
-      const socket = this.open(this.urls[this.urlIndex % this.urls.length]!);
+      const socket = this.open(this.urls[this.urlIndex]!);
       const refusal = await new Promise<Error | null>((resolve) => {
         // A handshake left unanswered past `ackTimeoutMs` (a node frozen in it) is a failed attempt.
         const timer = setTimeout(() => settle(new Error('no answer to the handshake in time')), this.ackTimeoutMs);
@@ -311,7 +320,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
           if (!provider || (refusedInARow += 1) >= MAX_REFUSED_TOKENS) return this.fail(refused);
           this.emit('error', refused);
         }
-        this.urlIndex += 1;
+        this.moveToAnotherNode();
         failures += 1;
         await this.pause(failures);
         continue;
@@ -322,11 +331,11 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       await disconnected;
       if (this.closed) return;
       this.setState('reconnecting');
-      this.urlIndex += 1;
+      this.moveToAnotherNode();
       // A connection that never got back in sync counts as a failure, so a node that keeps
       // refusing the resync is not asked again at once.
       failures = wentLive ? 1 : failures + 1;
-      await this.pause(failures);
+      await (wentLive ? this.wait(Math.random() * (this.options.reconnectSpreadMs ?? 2000)) : this.pause(failures));
     }
   }
 
@@ -441,14 +450,24 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   /** Waits before the next connect attempt, with jitter; `close()` ends the wait at once. */
   private pause(failures: number): Promise<void> {
     const ceiling = Math.min(this.options.maxBackoffMs ?? 5000, 100 * 2 ** Math.min(failures, 10));
+    return this.wait(ceiling / 2 + Math.random() * (ceiling / 2));
+  }
+
+  /** Waits `ms`; `close()` ends the wait at once. */
+  private wait(ms: number): Promise<void> {
     return new Promise((resolve) => {
-      const timer = setTimeout(done, ceiling / 2 + Math.random() * (ceiling / 2));
+      const timer = setTimeout(done, ms);
       function done() {
         clearTimeout(timer);
         resolve();
       }
       this.wake = done;
     });
+  }
+
+  /** Another of the nodes, at random; the one there is where there is one. */
+  private moveToAnotherNode(): void {
+    if (this.urls.length > 1) this.urlIndex = (this.urlIndex + 1 + Math.floor(Math.random() * (this.urls.length - 1))) % this.urls.length;
   }
 
   private setState(state: ConnectionState): void {
