@@ -210,6 +210,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       return address;
     },
     close: async () => {
+      const began = Date.now();
+      const underWay = inFlight.size;
       if (!(await inFlight.drain(options.drainMs ?? DRAIN_MS))) {
         // What is still unanswered waits on the database (a lock held elsewhere, say): cancelled,
         // it is answered UNAVAILABLE, which the client retries elsewhere, before its connection closes.
@@ -219,6 +221,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       const mailDeadline = Date.now() + MAIL_MS; // the answered requests' mail goes out meanwhile
       presence.close();
       sockets.stop();
+      // What the stop carried through and turned away, for the operator of a rolling restart.
+      const drained = { underWay, refused: inFlight.refused, drainMs: Date.now() - began, sockets: io.of('/').sockets.size };
+      app.log.info(drained, 'work under way answered; closing the sockets');
       await closeConnections(io, CLOSE_MS);
       // io.close() waits for the HTTP server to close, which waits for its connections: app.close()
       // closes those left (keep-alive ones, say) rather than waiting for them to time out.

@@ -10,6 +10,7 @@ export const shuttingDown = () => new DomainError('UNAVAILABLE', 'the server is 
 export class InFlight {
   private running = 0;
   private stopping = false;
+  private turnedAway = 0;
   private settled: (() => void) | null = null;
 
   /** How many pieces of work are under way. */
@@ -17,9 +18,17 @@ export class InFlight {
     return this.running;
   }
 
-  /** Counts a piece of work in; false, counting nothing, once the stop has begun. */
+  /** How many pieces of work came once the stop had begun, and were not let in. */
+  get refused(): number {
+    return this.turnedAway;
+  }
+
+  /** Counts a piece of work in; false, counting it as refused, once the stop has begun. */
   enter(): boolean {
-    if (this.stopping) return false;
+    if (this.stopping) {
+      this.turnedAway += 1;
+      return false;
+    }
     this.running += 1;
     return true;
   }

@@ -84,6 +84,12 @@ describe('listing members', () => {
       }
       expect(byId[cast.outsider.user.id]).toBeUndefined();
       expect(JSON.stringify(answer.body)).not.toMatch(/password|argon/i);
+      // Oldest first, each joined at the time stored, to the millisecond.
+      const stored = await db.query<{ user_id: string; joined_at: Date }>(
+        'select user_id, joined_at from memberships where org_id = $1 order by created_at, id',
+        [cast.org.id],
+      );
+      expect(answer.body.map((m: any) => [m.user.id, m.joinedAt])).toEqual(stored.map((row) => [row.user_id, row.joined_at.toISOString()]));
     }
   });
 

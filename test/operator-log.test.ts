@@ -1,9 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsList } from '../migrations/index.js';
+import { registerUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RedisProcess, startRedis, startServerProcess } from './support/processes.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
-import { eventually } from './support/sockets.js';
+import { closeAllSockets, connect, eventually } from './support/sockets.js';
 
 // What an operator reads in the log at the moments that matter: which migrations a start applied,
 // and when the node stopped or started being ready, once each, not once a probe.
@@ -22,6 +23,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  closeAllSockets();
   await node?.close();
   await redis?.stop();
   await db?.drop();
@@ -37,16 +39,30 @@ describe("the operator's log", () => {
     expect(applied!.migrations).toEqual(migrationsList.map((migration) => migration.name));
   });
 
-  it('says that a stop is done, after saying that it began', async () => {
+  it('says that a stop is done, after saying that it began and how many sockets it closes', async () => {
     const stopping = await startServerProcess('stopping', { DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info' });
+    const user = await registerUser(stopping.url, 'leaving');
+    await connect(stopping.url, { token: user.token });
+    await connect(stopping.url, { token: user.token });
     await stopping.stop();
     expect(await stopping.exited).toBe(0);
-    const messages = stopping
+    const logged = stopping
       .output()
       .split('\n')
       .filter((line) => line.startsWith('{'))
-      .map((line) => (JSON.parse(line) as { msg: string }).msg);
-    expect(messages.slice(-2)).toEqual(['shutting down', 'stopped']);
+      .map((line) => JSON.parse(line) as { msg: string; sockets?: number; underWay?: number; refused?: number; drainMs?: number })
+      .filter((line) => !line.msg.startsWith('incoming request') && !line.msg.startsWith('request completed'));
+    expect(logged.slice(-3)).toEqual([
+      expect.objectContaining({ msg: 'shutting down' }),
+      expect.objectContaining({
+        msg: 'work under way answered; closing the sockets',
+        sockets: 2,
+        underWay: 0,
+        refused: 0,
+        drainMs: expect.any(Number),
+      }),
+      expect.objectContaining({ msg: 'stopped' }),
+    ]);
   }, 60_000);
 
   it('says once that the node is not ready while Redis is down, however often it is probed, and once that it is ready again', async () => {

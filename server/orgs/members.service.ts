@@ -10,11 +10,25 @@ import type { Access } from './access.js';
 import { type IMembership, Membership } from './membership.entity.js';
 import { toMemberJson } from './org.json.js';
 import { withOrg } from './org-scope.js';
+import { isoTime, sql } from '../db/sql-script.js';
+import { type Raw, rawJson } from '../raw-json.js';
 
-export function listMembers(ctx: AppContext, caller: Caller, slug: string): Promise<MemberJson[]> {
-  return withOrg(ctx, caller.principal, slug, 'board:read', async ({ em }) => {
-    const members = await em.find(Membership, {}, { populate: ['user'], orderBy: { createdAt: 'asc' } });
-    return members.map(toMemberJson);
+/**
+ * The org's members, oldest first, their JSON written by the database in one statement: read
+ * through the ORM, 20,000 members cost the node 1.2 s of CPU in one piece, and every tenant's
+ * changes on it waited that long (the web board reads the list whenever a board is opened).
+ */
+export function listMembers(ctx: AppContext, caller: Caller, slug: string): Promise<Raw<MemberJson[]>> {
+  return withOrg(ctx, caller.principal, slug, 'board:read', async ({ em, org }) => {
+    const rows = await em.execute<Array<{ member: string }>>(
+      ...sql`select (select row_to_json(member) from (
+                 select (select row_to_json(u) from (select users.id, users.email, users.name) u) as "user",
+                        m.role, ${isoTime(sql`m.joined_at`)} as "joinedAt") member)::text as member
+           from memberships m join users on users.id = m.user_id
+          where m.org_id = ${org.id}
+          order by m.created_at, m.id`.bound(),
+    );
+    return rawJson<MemberJson[]>(`[${rows.map((row) => row.member).join(',')}]`);
   });
 }
 

@@ -3,6 +3,7 @@ import { changeRoleBody, createOrgBody, inviteBody, noBody, updateOrgBody } from
 import { listAuditLog } from '../audit/audit.service.js';
 import type { AppContext } from '../context.js';
 import { authenticated, callerOf, pathId, pathSlug } from '../http/route-kit.js';
+import { stringifyRaw } from '../raw-json.js';
 import { auditLogQuery } from '../../shared/schemas.js';
 import { invite, listInvites, revokeInvite } from './invites.service.js';
 import { changeRole, listMembers, removeMember } from './members.service.js';
@@ -24,7 +25,9 @@ export function orgRoutes(ctx: AppContext) {
         return reply.status(204).send();
       });
 
-      scope.get('/orgs/:slug/members', async (request) => listMembers(ctx, callerOf(request), pathSlug(request)));
+      scope.get('/orgs/:slug/members', async (request, reply) =>
+        reply.type('application/json; charset=utf-8').send(stringifyRaw(await listMembers(ctx, callerOf(request), pathSlug(request)))),
+      );
       scope.patch('/orgs/:slug/members/:userId', async (request) => {
         const { role } = changeRoleBody.parse(request.body);
         return changeRole(ctx, callerOf(request), pathSlug(request), pathId(request, 'userId'), role);
