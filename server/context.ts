@@ -61,10 +61,11 @@ export interface AppContext {
   /** The general path's changes of a board, one at a time on this node (`Lanes`). */
   boardTurns: Lanes;
   /**
-   * Socket handshakes and board reads (joins, replays, snapshots), at most half the pool's
-   * connections at once on this node: a crowd that arrives together (a stopped node's clients
-   * moving here, a team opening a big board) waits its turn, and leaves the other half of the
-   * connections to changes, where every change of every tenant once queued behind the crowd.
+   * Board reads (joins, replays, snapshots), at most half the pool's connections at once on this
+   * node: a crowd that joins together (a stopped node's clients moving here, a team opening a
+   * big board) waits its turn, and leaves the other half of the connections to changes, where
+   * every change of every tenant once queued behind the crowd. (Handshakes are one short read
+   * each: in the lane, a rolling restart's crowd was back no sooner and no later.)
    */
   arrivals: Turns;
   /** How a committed board event is broadcast: in the board's `seq` order on this node. */

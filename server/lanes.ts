@@ -43,7 +43,7 @@ export class Lanes {
 
 /**
  * One lane for the whole node: at most `size` pieces of work at once, the rest waiting in order.
- * Its use: socket handshakes and board reads (`AppContext.arrivals`).
+ * Its use: board reads (`AppContext.arrivals`).
  */
 export class Turns {
   private readonly lanes: Lanes;

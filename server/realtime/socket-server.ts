@@ -58,8 +58,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     });
     try {
       handshakeMarks.set(socket, revocations.mark());
-      const credential = socket.handshake.auth ?? {};
-      const { principal, expiresAt, orgIds } = await Promise.race([ctx.arrivals.run(() => authenticate(ctx, credential)), late]);
+      const { principal, expiresAt, orgIds } = await Promise.race([authenticate(ctx, socket.handshake.auth ?? {}), late]);
       socket.data = { principal, expiresAt, orgIds, editing: {}, running: 0 };
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
