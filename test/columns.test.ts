@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, ProjectJson } from '../shared/wire.js';
-import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
@@ -8,6 +8,7 @@ import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, request } f
 let db: TestDatabase;
 let node: RunningServer;
 let alice: TestUser;
+let org: TestOrg;
 let project: ProjectJson;
 let columns: ColumnJson[];
 let aliceSocket: ClientSocket;
@@ -20,7 +21,7 @@ beforeAll(async () => {
   alice = await registerUser(node.url, 'alice');
   const bob = await registerUser(node.url, 'bob');
   const vera = await registerUser(node.url, 'vera');
-  const org = await createOrg(node.url, alice);
+  org = await createOrg(node.url, alice);
   await addMember(node.url, org, bob, 'member');
   await addMember(node.url, org, vera, 'viewer');
   ({ project, columns } = await createProject(node.url, org));
@@ -80,6 +81,38 @@ describe('columns', () => {
     const rows = await db.query<{ id: string }>(`select id from tasks where column_id = $1 order by position collate "C"`, [done.id]);
     expect(rows.map((r) => r.id).slice(-2)).toEqual([first.id, second.id]);
     expect(await db.query('select 1 from board_columns where id = $1', [column.id])).toEqual([]);
+  });
+
+  it('moves the tasks of a done column to the end of one not done, in order, each a version up with its labels and no completedAt', async () => {
+    const { column } = await ok(aliceSocket, 'column:create', { projectId: project.id, name: 'Shipped' });
+    await ok(aliceSocket, 'column:update', { columnId: column.id, patch: { isDone: true } });
+    const label = (await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'shipped', color: '#0e8a16' }, alice.token)).body;
+    const shipped = [];
+    for (const title of ['one', 'two', 'three']) {
+      const labelIds = title === 'two' ? [label.id] : [];
+      shipped.push((await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: column.id, title, labelIds })).task);
+    }
+    expect(shipped.every((task) => task.completedAt !== null)).toBe(true);
+    const todo = columns[0]!;
+    const alreadyThere = (await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: todo.id, title: 'waiting' })).task;
+
+    const deleted = await ok(aliceSocket, 'column:delete', { columnId: column.id, moveTasksTo: todo.id });
+
+    const moved = deleted.event.data.tasks;
+    expect(moved).toEqual(
+      shipped.map((task) => ({
+        ...task,
+        columnId: todo.id,
+        position: expect.any(String),
+        version: task.version + 1,
+        completedAt: null,
+        updatedAt: expect.any(String),
+      })),
+    );
+    expect(moved.every((task: { position: string }) => task.position > alreadyThere.position)).toBe(true);
+    // Each as the board now reads it, in the order of its new place.
+    const board = await ok(aliceSocket, 'board:join', { projectId: project.id });
+    expect(board.tasks.filter((task: { columnId: string }) => task.columnId === todo.id).slice(-3)).toEqual(moved);
   });
 
   it('deletes an empty column without a target', async () => {

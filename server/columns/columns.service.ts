@@ -1,20 +1,16 @@
-import { generateNKeysBetween } from 'fractional-indexing';
 import type { ColumnChangeData } from '../../shared/events.js';
 import type { ColumnCreatePayload, ColumnDeletePayload, ColumnMovePayload, ColumnUpdatePayload } from '../../shared/schemas.js';
-import type { ColumnEventData, ColumnField, ColumnJson } from '../../shared/wire.js';
+import type { ColumnEventData, ColumnField, ColumnJson, TaskJson } from '../../shared/wire.js';
 import { type BoardChangeResult, changeBoard } from '../board/board-change.js';
-import { lastPosition, positionIn } from '../board/positions.js';
+import { positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
 import { conflict, invalid } from '../errors.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
 import { toColumnJson } from '../projects/project.json.js';
-import { Task } from '../tasks/task.entity.js';
-import { bump, putInColumn } from '../tasks/task-changes.js';
-import { toTaskJson } from '../tasks/task.json.js';
+import { moveAllTasks, tasksIn } from './column-emptying.js';
 import { findColumn } from './find-column.js';
-import { byPosition } from '../../shared/positions.js';
 import type { Caller } from '../auth/caller.js';
 
 const onBoard = (projectId: string) => ({ table: 'board_columns', scope: 'project_id', scopeId: projectId }) as const;
@@ -98,24 +94,16 @@ export async function deleteColumn(ctx: AppContext, caller: Caller, input: Colum
     input.clientMutationId,
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
-      const tasks = await em.find(Task, { column: column.id }, { populate: ['taskLabels'] });
-      if (tasks.length > 0 && !input.moveTasksTo) {
-        throw conflict(`the column holds ${tasks.length} task(s); name moveTasksTo, another column of the board, to delete it`);
+      const count = await tasksIn(em, projectId, column);
+      if (count > 0 && !input.moveTasksTo) {
+        throw conflict(`the column holds ${count} task(s); name moveTasksTo, another column of the board, to delete it`);
       }
-      const moved = [];
-      if (tasks.length > 0) {
+      let moved: TaskJson[] = [];
+      if (count > 0) {
         if (input.moveTasksTo === column.id) throw invalid('moveTasksTo must be another column');
         const destination = await findColumn(em, projectId, input.moveTasksTo!);
-        tasks.sort(byPosition);
-        const last = await lastPosition(em, { table: 'tasks', scope: 'column_id', scopeId: destination.id });
-        const keys = generateNKeysBetween(last, null, tasks.length);
-        const now = new Date();
-        for (const [i, task] of tasks.entries()) {
-          putInColumn(task, destination, column.isDone, now);
-          task.position = keys[i]!;
-          moved.push(toTaskJson(bump(task, now)));
-        }
-        await em.flush(); // move the tasks before their old column goes, with its cascade
+        // Moved before their old column goes, with its cascade.
+        moved = await moveAllTasks(em, projectId, column, destination, count);
       }
       em.remove(column);
       return { data: { column: toColumnJson(column), tasks: moved } satisfies ColumnEventData };

@@ -1,3 +1,4 @@
+import { type Sql, sql } from '../db/sql-script.js';
 import type { IColumn } from '../projects/column.entity.js';
 import type { ITask } from './task.entity.js';
 
@@ -19,4 +20,10 @@ export function putInColumn(task: ITask, column: IColumn, wasDone: boolean, now 
   if (!column.isDone) task.completedAt = null;
   task.column = column;
   return (task.completedAt ?? null) !== before;
+}
+
+/** `putInColumn`'s `completedAt` for the row `t` of `tasks`, in SQL, for a statement that moves many. */
+export function completedAtIn(column: IColumn, wasDone: boolean, now: Date): Sql {
+  if (column.isDone && !wasDone) return sql`${now}::timestamptz`;
+  return column.isDone ? sql`t.completed_at` : sql`null`;
 }
