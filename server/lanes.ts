@@ -47,6 +47,8 @@ export class Lanes {
  */
 export class Turns {
   private readonly lanes: Lanes;
+  /** Each key's shared read that still waits for its turn. */
+  private readonly waiting = new Map<string, { read: Promise<unknown> | null }>();
 
   constructor(size: number) {
     this.lanes = new Lanes(size);
@@ -54,5 +56,22 @@ export class Turns {
 
   run<T>(work: () => Promise<T>): Promise<T> {
     return this.lanes.run('', work);
+  }
+
+  /**
+   * `read` in its turn, shared by everyone who asks for the same key while it waits: they all
+   * get its answer (or its error). Once it has begun, the next who asks waits for a read of their
+   * own, so no one is answered by a read that began before they asked.
+   */
+  shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+    const queued = this.waiting.get(key);
+    if (queued) return queued.read as Promise<T>;
+    const turn: { read: Promise<T> | null } = { read: null };
+    this.waiting.set(key, turn); // before `run`, which begins at once when the lane has room
+    turn.read = this.run(() => {
+      if (this.waiting.get(key) === turn) this.waiting.delete(key);
+      return read();
+    });
+    return turn.read;
   }
 }

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createOrg, createProject, registerUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { createKey } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, ok } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, ok } from './support/sockets.js';
 
 // A crowd that arrives at once (a stopped node's clients moving here, a team opening a big board)
 // must not take every database connection of the node from other tenants' changes.
@@ -51,5 +51,30 @@ describe('a crowd arriving at once', () => {
     await Promise.all(joins);
     // Queued behind the crowd for a connection, the change came back after 14 to 18 of the joins.
     expect(answered.indexOf('change')).toBeLessThan(5);
+  });
+
+  it('answers a join that shares a waiting read with every change committed before it asked', async () => {
+    const owner = await registerUser(node.url, 'sharer');
+    const org = await createOrg(node.url, owner);
+    const { project, columns } = await createProject(node.url, org, 'Shared');
+    const writer = await connect(node.url, { token: owner.token });
+    const { task } = await ok(writer, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Before' });
+    const bots: ClientSocket[] = [];
+    for (let i = 0; i < 7; i++) bots.push(await connect(node.url, { apiKey: (await createKey(node.url, org, ['boards:read'])).key }));
+
+    // Five reads of the board take the arrivals lane's five places and wait on a lock; the joins
+    // after them wait their turn and share one read.
+    const release = await holdLock(db, 'lock table board_columns in access exclusive mode');
+    const joins = bots.slice(0, 5).map((bot) => ok(bot, 'board:join', { projectId: project.id }, 30_000));
+    await eventually(async () => expect(await lockWaiters(db)).toBe(5));
+    const waiting = ok(bots[5]!, 'board:join', { projectId: project.id }, 30_000);
+    await ok(writer, 'task:update', { taskId: task.id, patch: { title: 'After' } });
+    const late = ok(bots[6]!, 'board:join', { projectId: project.id }, 30_000);
+    await release();
+
+    // The late join is not in the room when the change is broadcast: only its snapshot can carry it.
+    const board = await late;
+    expect(board.tasks.map((t: { title: string }) => t.title)).toEqual(['After']);
+    for (const answer of [...(await Promise.all(joins)), await waiting]) expect(answer.tasks).toHaveLength(1);
   });
 });

@@ -3,7 +3,7 @@ import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson } from '../
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { isoTime, sql } from '../db/sql-script.js';
-import { inTenant, readInTenant, type Standing, type TenantRead } from '../db/tenant.js';
+import { inTenant, readAsTenant, readInTenant, type Standing, standingIn, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { rawJson, type Wire } from '../raw-json.js';
@@ -33,7 +33,9 @@ export interface ReadBoardOptions {
  * The board for a reader of its org: the events after `sinceSeq` where the log still holds them
  * all, or else the snapshot. The socket joins the room (`onAuthorized`) before anything is read,
  * so every event committed after the read is still to be broadcast to it; the snapshot's `seq`
- * and rows come from one statement, so they agree.
+ * and rows come from one statement, so they agree. Readers of one board who wait for their turn
+ * together share one snapshot (`Turns.shared`): a team opening a big board at once, or a crowd
+ * moving here from a stopped node, costs a few reads of it, not one each.
  */
 export async function readBoard(
   ctx: AppContext,
@@ -48,14 +50,17 @@ export async function readBoard(
     options.onAuthorized?.(target.orgId);
     return target.projectId;
   };
+  const { orgId } = target;
   const { sinceSeq } = options;
-  const read = <T>(statement: (projectId: string) => TenantRead<T>) =>
-    ctx.arrivals.run(() => readInTenant(ctx.orm, target.orgId, principal, (standing) => statement(admit(standing))));
   if (sinceSeq !== undefined) {
-    const replay = await read((projectId) => eventsSince(projectId, target.orgId, sinceSeq));
-    if (replay) return { orgId: target.orgId, board: replay };
-  }
-  return { orgId: target.orgId, board: await read((projectId) => snapshot(projectId, target.orgId)) };
+    const replay = await ctx.arrivals.run(() =>
+      readInTenant(ctx.orm, orgId, principal, (standing) => eventsSince(admit(standing), orgId, sinceSeq)),
+    );
+    if (replay) return { orgId, board: replay };
+  } else admit(await standingIn(ctx.orm, orgId, principal));
+  const boardId = target.projectId!; // admitted
+  const board = await ctx.arrivals.shared(`${orgId}/${boardId}`, () => readAsTenant(ctx.orm, orgId, snapshot(boardId, orgId)));
+  return { orgId, board };
 }
 
 /** A `board_events` row's columns as a `board:event` names them. */

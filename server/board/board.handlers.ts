@@ -18,9 +18,8 @@ export function boardHandlers(ctx: AppContext, presence: Presence): HandlerTable
       try {
         const { orgId, board } = await readBoard(ctx, socket.data.principal, projectId, {
           sinceSeq,
-          // Called again when a replay falls back to the snapshot: one join all the same.
           onAuthorized: (orgId) => {
-            if (room === null) joinStarted(socket, (room = projectRoom(orgId, projectId)));
+            joinStarted(socket, (room = projectRoom(orgId, projectId)));
             void socket.join(room);
           },
         });

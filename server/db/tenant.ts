@@ -2,7 +2,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import { type ApiKeyPermission, type Capability, KEY_PERMISSION, ROLES, type Role, roleCan } from '../../shared/roles.js';
 import type { Principal, UserPrincipal } from '../auth/principal.js';
 import type { Orm } from './orm.js';
-import { type Sql, sql, withScriptConnection } from './sql-script.js';
+import { runPlain, type Sql, sql, withScriptConnection } from './sql-script.js';
 
 /** What the database says of a principal in an org, read as the tenant transaction opens. */
 export type Standing =
@@ -90,6 +90,12 @@ export async function inTenant<T>(
   });
 }
 
+/** The principal's standing in the org, read on its own (outside any tenant, as the connecting role). */
+export async function standingIn(orm: Orm, orgId: string, principal: Principal): Promise<Standing> {
+  const [row] = await runPlain<Record<string, unknown>>(orm, sql`select ${standingColumn(orgId, principal)}`);
+  return standingOf(row, principal);
+}
+
 /** One statement of a read, and what to make of its rows. */
 export interface TenantRead<T> {
   statement: Sql;
@@ -127,6 +133,16 @@ export async function readInTenant<T>(
     },
     principal,
   );
+}
+
+/**
+ * A one-statement read inside one org for a caller whose standing was checked before: on
+ * PostgreSQL one round trip, which enters the org and reads (PostgreSQL runs the message as one
+ * transaction).
+ */
+export async function readAsTenant<T>(orm: Orm, orgId: string, { statement, read }: TenantRead<T>): Promise<T> {
+  const rows = await withScriptConnection(orm, async (db) => (await db.run(enterTenant(orgId), statement))[1]!);
+  return read(rows ?? (await inTenant(orm, orgId, (em) => em.execute(...statement.bound()))));
 }
 
 /** A fork for identity work outside any tenant (users, logins, the org directory). */
