@@ -1,4 +1,5 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import type { Migration } from '@mikro-orm/migrations';
 import { Migration20261122145006_initial } from './Migration20261122145006_initial.js';
 import { Migration20261122145100_row_level_security } from './Migration20261122145100_row_level_security.js';
 import { Migration20261122150857_governance } from './Migration20261122150857_governance.js';
@@ -16,7 +17,7 @@ import { Migration20261208100000_sessions_and_password_resets } from './Migratio
 import { Migration20261209100000_board_rows_without_org_key } from './Migration20261209100000_board_rows_without_org_key.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
-export const migrationsList: MigrationObject[] = [
+const migrations: MigrationObject[] = [
   { name: 'Migration20261122145006_initial', class: Migration20261122145006_initial },
   { name: 'Migration20261122145100_row_level_security', class: Migration20261122145100_row_level_security },
   { name: 'Migration20261122150857_governance', class: Migration20261122150857_governance },
@@ -33,3 +34,38 @@ export const migrationsList: MigrationObject[] = [
   { name: 'Migration20261208100000_sessions_and_password_resets', class: Migration20261208100000_sessions_and_password_resets },
   { name: 'Migration20261209100000_board_rows_without_org_key', class: Migration20261209100000_board_rows_without_org_key },
 ];
+
+/**
+ * How long a migration waits for a table's lock: `taskflow.migration_lock_timeout` where the
+ * database sets it (`alter database … set taskflow.migration_lock_timeout = '30s'`), else 10 s.
+ * Past that it fails, and `migrate` tries it again: a session that holds a table for long (a
+ * node of the old build still writing, a long report) then costs a clear error, not a start-up
+ * that hangs with every writer of that table queued behind the migration's lock.
+ */
+const LOCK_TIMEOUT = `select set_config('lock_timeout', coalesce(nullif(current_setting('taskflow.migration_lock_timeout', true), ''), '10s'), true)`;
+
+interface Steps {
+  up(): Promise<void>;
+  down(): Promise<void>;
+}
+type MigrationClass = new (...args: ConstructorParameters<typeof Migration>) => Migration & Steps;
+
+function waitingAtMostLockTimeout(Base: MigrationClass): MigrationClass {
+  return class extends Base {
+    override async up(): Promise<void> {
+      this.addSql(LOCK_TIMEOUT);
+      await super.up();
+    }
+
+    override async down(): Promise<void> {
+      this.addSql(LOCK_TIMEOUT);
+      await super.down();
+    }
+  };
+}
+
+/** The migrations in the order they run, each in a transaction of its own (`ormOptions`). */
+export const migrationsList: MigrationObject[] = migrations.map(({ name, class: migration }) => ({
+  name,
+  class: waitingAtMostLockTimeout(migration as MigrationClass),
+}));

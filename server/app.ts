@@ -197,7 +197,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     io,
     ctx,
     migrate: async () => {
-      const applied = await migrate(database.orm, config.databaseUrl);
+      const applied = await migrate(database.orm, config.databaseUrl, app.log);
       if (applied.length > 0) app.log.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
     },
     listen: async () => {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsList } from '../migrations/index.js';
+import { ConfigError } from '../server/config.js';
 import { migrate } from '../server/db/migrate.js';
 import { type Orm, openDatabase } from '../server/db/orm.js';
-import { admin, createTestDatabase, type TestDatabase } from './support/database.js';
+import { admin, createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 
 let db: TestDatabase;
 let database: { orm: Orm; close: () => Promise<void> } | undefined;
@@ -166,5 +167,50 @@ describe('a connecting role that may not create roles', () => {
     } finally {
       await opened.close();
     }
+  });
+});
+
+describe('a migration whose tables another session holds (an old node still writing, a long transaction)', () => {
+  let held: TestDatabase;
+  let opened: { orm: Orm; close: () => Promise<void> } | undefined;
+  const last = migrationsList.at(-1)!.name; // it alters board_events, the two before it do not
+  const before = migrationsList.at(-4)!.name;
+
+  beforeAll(async () => {
+    held = await createTestDatabase();
+    await admin(`alter database ${held.name} set taskflow.migration_lock_timeout = '200ms'`);
+    opened = await openDatabase({ databaseUrl: held.url, dataDir: '' });
+    await opened.orm.migrator.up({ to: before });
+  });
+
+  afterAll(async () => {
+    await opened?.close();
+    await held?.drop();
+  });
+
+  it('stops start-up with one line after three tries, the migrations before it applied', async () => {
+    const release = await holdLock(held, 'lock table board_events in access share mode');
+    const warnings: unknown[] = [];
+    try {
+      const refusal = await migrate(opened!.orm, held.url, { warn: (details) => warnings.push(details) }).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(ConfigError);
+      expect((refusal as Error).message).toBe(
+        `migration ${last} waited too long for a lock on its tables, 3 times: another session holds its tables (a node of the old build still running, a long transaction); stop it and start again`,
+      );
+    } finally {
+      await release();
+    }
+    expect(warnings).toEqual([
+      { migration: last, tried: 1 },
+      { migration: last, tried: 2 },
+    ]);
+    expect((await opened!.orm.migrator.getPendingMigrations()).map((migration) => migration.name)).toEqual([last]);
+  });
+
+  it('is tried again, and applied once the other session lets go', async () => {
+    const release = await holdLock(held, 'lock table board_events in access share mode');
+    const applied = await migrate(opened!.orm, held.url, { warn: () => void release() });
+    expect(applied).toEqual([last]);
+    expect(await opened!.orm.migrator.getPendingMigrations()).toEqual([]);
   });
 });

@@ -1,3 +1,5 @@
+import { setTimeout } from 'node:timers/promises';
+import { ConfigError } from '../config.js';
 import { type Orm, requireDatabase } from './orm.js';
 import { sql, withScriptConnection } from './sql-script.js';
 
@@ -12,15 +14,58 @@ const MIGRATIONS = 7_400;
  * table. The embedded database needs no lock: one process holds its data folder. Answers the
  * names of the migrations this node applied.
  */
-export async function migrate(orm: Orm, databaseUrl: string | null): Promise<string[]> {
+export async function migrate(orm: Orm, databaseUrl: string | null, log?: MigrationLog): Promise<string[]> {
   await requireDatabase(orm, databaseUrl);
   const ran = await withScriptConnection(orm, async (connection) => {
     await connection.run(sql`select pg_advisory_lock(${MIGRATIONS}, 0)`);
     try {
-      return await orm.migrator.up();
+      return await upWithinLockTimeouts(orm, log);
     } finally {
       await connection.run(sql`select pg_advisory_unlock(${MIGRATIONS}, 0)`);
     }
   });
-  return (ran ?? (await orm.migrator.up())).map((migration) => migration.name);
+  return (ran ?? (await upWithinLockTimeouts(orm, log))).map((migration) => migration.name);
+}
+
+export interface MigrationLog {
+  warn(details: object, message: string): void;
+}
+
+/** How many times a migration is tried that could not take its locks in time (`migrations/index.ts`). */
+const TRIES = 3;
+/** SQLSTATEs of a migration that waited too long for a lock, or deadlocked with another session. */
+const LOCK_FAILURES = new Set(['55P03', '40P01']);
+
+/**
+ * The pending migrations, each in a transaction of its own: one that could not take its tables'
+ * locks within the lock timeout, or deadlocked, is tried again a second later, up to `TRIES`
+ * times, and then stops start-up with one line (the migrations before it stay applied).
+ */
+async function upWithinLockTimeouts(orm: Orm, log?: MigrationLog): Promise<Array<{ name: string }>> {
+  const pending = await orm.migrator.getPendingMigrations(); // under the advisory lock, no other node applies them
+  for (let tried = 1; ; tried++) {
+    try {
+      await orm.migrator.up();
+      return pending;
+    } catch (error) {
+      const code = sqlState(error);
+      if (!code || !LOCK_FAILURES.has(code)) throw error;
+      const migration = (error as { migration?: { name?: string } }).migration?.name;
+      const what = code === '40P01' ? 'deadlocked with another session' : 'waited too long for a lock on its tables';
+      if (tried === TRIES)
+        throw new ConfigError(
+          `migration ${migration} ${what}, ${TRIES} times: another session holds its tables (a node of the old build still running, a long transaction); stop it and start again`,
+        );
+      log?.warn({ migration, tried }, `migration ${what}; trying again`);
+      await setTimeout(1000);
+    }
+  }
+}
+
+/** The SQLSTATE of a database error, wherever MikroORM wrapped it. */
+function sqlState(error: unknown): string | undefined {
+  for (let cause = error as { code?: unknown; cause?: unknown } | undefined; cause; cause = cause.cause as typeof cause) {
+    if (typeof cause.code === 'string' && /^[0-9A-Z]{5}$/.test(cause.code)) return cause.code;
+  }
+  return undefined;
 }

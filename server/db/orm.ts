@@ -34,7 +34,19 @@ export function ormOptions(databaseUrl: string | null, pglite?: PGlite, log?: Dr
     entities,
     extensions: [Migrator],
     discovery: { warnWhenNoEntities: false },
-    migrations: { path: 'migrations', pathTs: 'migrations', emit: 'ts', migrationsList, snapshot: false, silent: true },
+    // Each migration in a transaction of its own, not all of them in one: one transaction held
+    // each table it had altered until the last was done, and took them in another order than a
+    // task change does (the event log, then the tasks), so a node of the old build still writing
+    // deadlocked with it (the upgrade review, two runs of two).
+    migrations: {
+      path: 'migrations',
+      pathTs: 'migrations',
+      emit: 'ts',
+      migrationsList,
+      snapshot: false,
+      silent: true,
+      allOrNothing: false,
+    },
     forceUtcTimezone: true,
     allowGlobalContext: false,
     ensureDatabase: false,
