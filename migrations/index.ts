@@ -15,6 +15,7 @@ import { Migration20261206100000_one_pending_invite } from './Migration202612061
 import { Migration20261207100000_noop_actor } from './Migration20261207100000_noop_actor.js';
 import { Migration20261208100000_sessions_and_password_resets } from './Migration20261208100000_sessions_and_password_resets.js';
 import { Migration20261209100000_board_rows_without_org_key } from './Migration20261209100000_board_rows_without_org_key.js';
+import { Migration20261210100000_noop_expiry_index } from './Migration20261210100000_noop_expiry_index.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
 const migrations: MigrationObject[] = [
@@ -33,6 +34,7 @@ const migrations: MigrationObject[] = [
   { name: 'Migration20261207100000_noop_actor', class: Migration20261207100000_noop_actor },
   { name: 'Migration20261208100000_sessions_and_password_resets', class: Migration20261208100000_sessions_and_password_resets },
   { name: 'Migration20261209100000_board_rows_without_org_key', class: Migration20261209100000_board_rows_without_org_key },
+  { name: 'Migration20261210100000_noop_expiry_index', class: Migration20261210100000_noop_expiry_index },
 ];
 
 /**

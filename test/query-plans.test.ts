@@ -1,7 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../server/db/sql-script.js';
+import type { BoardChangeRequest } from '../server/board/board-change.js';
+import { noopRecord } from '../server/board/retried-change.js';
 import { enterTenant } from '../server/db/tenant.js';
+import { TASK_VERSIONS_SINCE } from '../server/tasks/task-history.js';
 import { plainTaskUpdate } from '../server/tasks/task-plain-update.js';
 import { createOrg, createProject, registerUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -73,6 +76,83 @@ describe('a task update, planned while the tasks table was young', () => {
       const scan = scanOf(plan, 'tasks');
       expect(scan?.['Actual Rows']).toBe(1);
       expect(scan?.['Rows Removed by Filter'] ?? 0).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe("a change that changed nothing, on a board with a day's no-ops", () => {
+  it('drops the expired records of its board without reading the live ones', async () => {
+    const owner = await registerUser(node.url, 'bot-owner');
+    const org = await createOrg(node.url, owner);
+    const { project } = await createProject(node.url, org);
+    const insertNoops = (count: number, age: string) =>
+      db.query(
+        `insert into board_noop_mutations (id, created_at, org_id, project_id, client_mutation_id, type, answer)
+         select gen_random_uuid(), now() - $3::interval, $1, $2, gen_random_uuid()::text, 'task.updated', '{}' from generate_series(1, $4::int)`,
+        [org.id, project.id, age, count],
+      );
+    await insertNoops(20_000, '1 hour'); // a bot that sends the same values again and again
+    await insertNoops(5, '2 days');
+    await db.query('analyze board_noop_mutations');
+    const request = {
+      principal: { kind: 'user', userId: owner.user.id, name: 'Owner', isSuperAdmin: false, sessionVersion: 0 },
+      target: { orgId: org.id },
+      type: 'task.updated',
+      clientMutationId: 'unchanged-again',
+    } as unknown as BoardChangeRequest;
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`begin; ${enterTenant(org.id).text}`);
+      const [explained] = (await client.query(`explain (analyze, format json) ${noopRecord(request, project.id, { id: 'task' }).text}`))
+        .rows;
+      await client.query('rollback');
+      const scan = scanOf(explained['QUERY PLAN'][0].Plan, 'board_noop_mutations');
+      expect(scan?.['Actual Rows']).toBe(5);
+      expect(scan?.['Rows Removed by Filter'] ?? 0).toBe(0); // through the whole board's records, 20,000
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('a change with a stale baseVersion, on a board whose log is full', () => {
+  it("reads the task's versions from the newest event back, not the whole log", async () => {
+    const owner = await registerUser(node.url, 'merger');
+    const org = await createOrg(node.url, owner);
+    const { project } = await createProject(node.url, org);
+    const taskId = '00000000-0000-4000-8000-000000000001';
+    // 15,000 changes of other tasks, then versions 2 and 3 of this one, then 50 more of others.
+    const logEvents = (from: number, to: number, task: string | null) =>
+      db.query(
+        `insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload)
+         select gen_random_uuid(), now(), $1, $2, n, 'task.updated', '{"kind": "user", "id": "someone"}',
+                json_build_object('task', json_build_object('id', coalesce($5, gen_random_uuid()::text), 'version', n - $3 + 2),
+                                  'changed', '["title"]'::json)
+           from generate_series($3::int, $4::int) n`,
+        [org.id, project.id, from, to, task],
+      );
+    await logEvents(1, 15_000, null);
+    await logEvents(15_001, 15_002, taskId);
+    await logEvents(15_003, 15_052, null);
+    await db.query('analyze board_events');
+    let n = 0;
+    const text = TASK_VERSIONS_SINCE.replaceAll('?', () => `$${++n}`);
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query(`begin; ${enterTenant(org.id).text}`);
+      const args = ['user', owner.user.id, project.id, taskId, 1, 2];
+      expect((await client.query(text, args)).rows).toEqual([
+        { changed: ['title'], mine: false },
+        { changed: ['title'], mine: false },
+      ]);
+      const [explained] = (await client.query(`explain (analyze, format json) ${text}`, args)).rows;
+      await client.query('rollback');
+      const scan = scanOf(explained['QUERY PLAN'][0].Plan, 'board_events');
+      expect(scan?.['Actual Rows']).toBeLessThan(100); // the 52 newest, where the whole log is 15,052
     } finally {
       await client.end();
     }

@@ -14,6 +14,8 @@ export const NoopMutation = defineEntity({
   tableName: 'board_noop_mutations',
   filters: tenantFilter,
   uniques: [{ properties: ['project', 'clientMutationId'] }],
+  // For the expiry of a board's records (`noopRecord`), which reads only the expired ones.
+  indexes: [{ properties: ['project', 'createdAt'] }],
   properties: {
     ...baseProperties,
     org: () => p.manyToOne(Organization).deleteRule('cascade'),
