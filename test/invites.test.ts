@@ -4,7 +4,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Mail } from '../server/mail/mailer.js';
 import { api, createOrg, registerUser, type TestOrg } from './support/api.js';
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
-import { call, captureMail, type Cast, castOrg, createKey, type CreatedKey, expectAllRefused, type Refused } from './support/governance.js';
+import {
+  call,
+  captureMail,
+  type Cast,
+  castOrg,
+  createKey,
+  type CreatedKey,
+  expectAllRefused,
+  joinAs,
+  type Refused,
+} from './support/governance.js';
 import { startServerProcess } from './support/processes.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
 import { eventually } from './support/sockets.js';
@@ -279,6 +289,49 @@ describe('pending invitations', () => {
     const user = await register(email);
     expect(await membershipsOf(user.user.id)).toEqual([]);
     expect((await api(node.url, 'GET', '/me', undefined, user.token)).body.memberships).toEqual([]);
+  });
+
+  it('are revoked once their sender may no longer send them: removed, gone, or their role lowered', async () => {
+    const pending = async (email: string) => (await inviteRows(email)).filter((row) => row.accepted_at === null).map((row) => row.role);
+    const [bob, carol, dave] = await Promise.all(['bob', 'carol', 'dave'].map((name) => joinAs(node.url, cast.org, 'admin', name)));
+    await call(node.url, 'PATCH', `/orgs/${cast.org.slug}/members/${carol.user.id}`, { body: { role: 'owner' }, auth: cast.owner.token });
+    const [bobAlt, carolOwner, carolAdmin, daveAlt, othersInvite] = ['bob-alt', 'carol-o', 'carol-a', 'dave-alt', 'others'].map(newEmail);
+    for (const [email, role, sender] of [
+      [bobAlt, 'admin', bob],
+      [carolOwner, 'owner', carol],
+      [carolAdmin, 'admin', carol],
+      [daveAlt, 'member', dave],
+      [othersInvite, 'member', cast.admin],
+    ] as const)
+      expect((await invite(cast.org, email!, role, sender.token)).status).toBe(202);
+
+    // Removed by an owner: the admin invitation Bob sent to an address of his own goes with him.
+    expect((await call(node.url, 'DELETE', `/orgs/${cast.org.slug}/members/${bob.user.id}`, { auth: cast.owner.token })).status).toBe(204);
+    expect(await pending(bobAlt)).toEqual([]);
+    expect(await membershipsOf((await register(bobAlt)).user.id)).toEqual([]);
+    // Demoted from owner to admin, Carol keeps the admin invitation and loses the owner one; as a member, both.
+    const demote = (role: string) =>
+      call(node.url, 'PATCH', `/orgs/${cast.org.slug}/members/${carol.user.id}`, { body: { role }, auth: cast.owner.token });
+    expect((await demote('admin')).status).toBe(200);
+    expect([await pending(carolOwner), await pending(carolAdmin)]).toEqual([[], ['admin']]);
+    expect((await demote('member')).status).toBe(200);
+    expect(await pending(carolAdmin)).toEqual([]);
+    // Leaving takes them too; another admin's invitation stays.
+    expect((await call(node.url, 'DELETE', `/orgs/${cast.org.slug}/members/${dave.user.id}`, { auth: dave.token })).status).toBe(204);
+    expect(await pending(daveAlt)).toEqual([]);
+    expect(await pending(othersInvite)).toEqual(['member']);
+
+    const revoked = await db.query<{ email: string; reason: string }>(
+      `select details->>'email' as email, details->>'reason' as reason from audit_logs
+        where org_id = $1 and action = 'invite.revoked' and details->>'email' = any($2) order by created_at`,
+      [cast.org.id, [bobAlt, carolOwner, carolAdmin, daveAlt]],
+    );
+    expect(revoked).toEqual(
+      [bobAlt, carolOwner, carolAdmin, daveAlt].map((email) => ({
+        email: email!.toLowerCase(),
+        reason: 'its sender may no longer invite',
+      })),
+    );
   });
 
   it("cannot be revoked through another org's slug", async () => {

@@ -7,6 +7,7 @@ import type { Caller } from '../auth/caller.js';
 import type { AppContext } from '../context.js';
 import { forbidden, invalid, notFound } from '../errors.js';
 import type { Access } from './access.js';
+import { Invite } from './invite.entity.js';
 import { type IMembership, Membership } from './membership.entity.js';
 import { toMemberJson } from './org.json.js';
 import { withOrg } from './org-scope.js';
@@ -58,6 +59,7 @@ export async function changeRole(ctx: AppContext, caller: Caller, slug: string, 
     if (from === 'owner') await refuseLastOwner(em, 'demoted');
     membership.role = role;
     audit(em, org.id, caller, 'member.role_changed', { type: 'user', id: membership.user.id }, { from, to: role });
+    await revokeInvitesBeyond(em, org.id, caller, membership.user.id, role);
     return { orgId: org.id, member: toMemberJson(membership), changed: true };
   });
   if (changed.changed) ctx.broadcaster.orgEvent(changed.orgId, 'member.role_changed', { userId: changed.member.user.id, role });
@@ -79,11 +81,36 @@ export async function removeMember(ctx: AppContext, caller: Caller, slug: string
     em.remove(membership);
     const action = leaving ? 'member.left' : 'member.removed';
     audit(em, org.id, caller, action, { type: 'user', id: membership.user.id }, { role: membership.role });
+    await revokeInvitesBeyond(em, org.id, caller, membership.user.id, null);
     return { orgId: org.id, userId: membership.user.id };
   });
   // The id as stored: the user's private room, and what clients compare, are spelt with it.
   ctx.broadcaster.revoke({ userId: removed.userId }, removed.orgId, 'removed');
   ctx.broadcaster.orgEvent(removed.orgId, 'member.removed', { userId: removed.userId });
+}
+
+/**
+ * Revokes the pending invitations the member sent that they may no longer send, as they leave or
+ * are removed (`role` null) or their role goes down: whoever accepts an invitation joins with the
+ * role its sender gave, so one sent to an address of the sender's own would let them back in, or
+ * back up (the data-lifecycle review: a removed admin registered such an address and was admin
+ * again). Each is logged as revoked, with why.
+ */
+async function revokeInvitesBeyond(em: EntityManager, orgId: string, caller: Caller, senderId: string, role: Role | null): Promise<void> {
+  const mayStillSend = (invited: Role) =>
+    role !== null && roleCan(role, 'members:manage') && (invited !== 'owner' || roleCan(role, 'org:own'));
+  for (const row of await em.find(Invite, { invitedBy: senderId, acceptedAt: null })) {
+    if (mayStillSend(row.role)) continue;
+    em.remove(row);
+    audit(
+      em,
+      orgId,
+      caller,
+      'invite.revoked',
+      { type: 'invite', id: row.id },
+      { email: row.email, reason: 'its sender may no longer invite' },
+    );
+  }
 }
 
 /**
