@@ -7,7 +7,9 @@ import { Migration } from '@mikro-orm/migrations';
  */
 export class Migration20261122151000_org_billing_email extends Migration {
   override async up(): Promise<void> {
-    this.addSql(`alter table "organizations" add column "billing_email" varchar(320) null;`);
+    // `if not exists`: the first day's builds made the column in their initial migration (the
+    // upgrade review: their databases could never be migrated past this one).
+    this.addSql(`alter table "organizations" add column if not exists "billing_email" varchar(320) null;`);
     this.addSql(`update "organizations" o set "billing_email" = (
       select u."email" from "memberships" m join "users" u on u."id" = m."user_id"
        where m."org_id" = o."id" and m."role" = 'owner'

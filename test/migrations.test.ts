@@ -217,3 +217,25 @@ describe('a migration whose tables another session holds (an old node still writ
     expect(await opened!.orm.migrator.getPendingMigrations()).toEqual([]);
   });
 });
+
+describe("a database of the first day's builds, whose organizations already have billing_email", () => {
+  let early: TestDatabase;
+  let opened: { orm: Orm; close: () => Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    early = await createTestDatabase();
+    opened = await openDatabase({ databaseUrl: early.url, dataDir: '' });
+  });
+
+  afterAll(async () => {
+    await opened?.close();
+    await early?.drop();
+  });
+
+  it('migrates to the end', async () => {
+    await opened!.orm.migrator.up({ to: 'Migration20261122150857_governance' });
+    await early.query(`alter table organizations add column billing_email varchar(320) null`); // their initial migration made it
+    await migrate(opened!.orm, early.url);
+    expect(await opened!.orm.migrator.getPendingMigrations()).toEqual([]);
+  });
+});

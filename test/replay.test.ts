@@ -5,7 +5,7 @@ import { enterTenant } from '../server/db/tenant.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { joinAs } from './support/governance.js';
+import { createKey, joinAs } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 
@@ -246,6 +246,32 @@ describe('board:join with sinceSeq', () => {
       for (const event of unlabelled)
         expect(event).toMatchObject({ type: 'task.updated', data: { task: { labelIds: [], version: 2 }, changed: ['labelIds'] } });
     }
+  });
+
+  it('does not reach back before the reader came: a viewer or key added after a card was deleted gets the snapshot', async () => {
+    const {
+      project: board,
+      columns: [column],
+    } = await createProject(node.url, org, 'Private past');
+    const { task } = await ok(socket, 'task:create', { projectId: board.id, columnId: column!.id, title: 'prod password hunter2' });
+    await ok(socket, 'task:delete', { taskId: task.id });
+    const vera = await joinAs(node.url, org, 'viewer', 'vera');
+    const bot = await createKey(node.url, org, ['boards:read']);
+    await ok(socket, 'task:create', { projectId: board.id, columnId: column!.id, title: 'After they came' });
+    const readers = [await connect(node.url, { token: vera.token }), await connect(node.url, { apiKey: bot.key })];
+    for (const reader of readers) {
+      const answer = await ok(reader, 'board:join', { projectId: board.id, sinceSeq: 0 });
+      expect(answer.events).toBeUndefined();
+      expect(answer.seq).toBe(3);
+      expect(JSON.stringify(answer)).not.toContain('hunter2');
+      expect(answer.tasks.map((t: { title: string }) => t.title)).toEqual(['After they came']);
+      // What came after them still replays.
+      const since = await ok(reader, 'board:join', { projectId: board.id, sinceSeq: 2 });
+      expect(since.events.map((e: { seq: number; type: string }) => [e.seq, e.type])).toEqual([[3, 'task.created']]);
+    }
+    // The owner, there all along, replays it all.
+    const all = await ok(socket, 'board:join', { projectId: board.id, sinceSeq: 0 });
+    expect(all.events.map((e: { type: string }) => e.type)).toEqual(['task.created', 'task.deleted', 'task.created']);
   });
 
   it('answers the snapshot for a sinceSeq from the future, and refuses one no board can reach', async () => {

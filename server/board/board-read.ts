@@ -2,7 +2,7 @@ import type { BoardJoinData } from '../../shared/events.js';
 import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson } from '../../shared/wire.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
-import { isoTime, sql } from '../db/sql-script.js';
+import { isoTime, type Sql, sql } from '../db/sql-script.js';
 import { inTenant, readAsTenant, readInTenant, type Standing, standingIn, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
@@ -54,7 +54,7 @@ export async function readBoard(
   const { sinceSeq } = options;
   if (sinceSeq !== undefined) {
     const replay = await ctx.arrivals.run(() =>
-      readInTenant(ctx.orm, orgId, principal, (standing) => eventsSince(admit(standing), orgId, sinceSeq)),
+      readInTenant(ctx.orm, orgId, principal, (standing) => eventsSince(admit(standing), orgId, sinceSeq, principal)),
     );
     if (replay) return { orgId, board: replay };
   } else admit(await standingIn(ctx.orm, orgId, principal));
@@ -68,15 +68,28 @@ const EVENT_JSON_COLUMNS = sql`project_id as "projectId", seq, type, actor, payl
   client_mutation_id as "clientMutationId", ${isoTime(sql`created_at`)} as at`;
 
 /**
+ * When the reader came into the org: a member's joining, a key's making (null for anyone else, a
+ * super admin reading an org that is not theirs).
+ */
+function readerSince(principal: Principal, orgId: string): Sql {
+  return principal.kind === 'user'
+    ? sql`(select coalesce(joined_at, created_at) from memberships where org_id = ${orgId} and user_id = ${principal.userId})`
+    : sql`(select created_at from api_keys where org_id = ${orgId} and id = ${principal.keyId})`;
+}
+
+/**
  * The events after `sinceSeq` up to the board's `seq`, in one statement, their JSON as the
  * database writes it; null where the log no longer holds them all (or never did), or there are
- * more than `MAX_REPLAY`, or their data is over `MAX_REPLAY_BYTES`.
+ * more than `MAX_REPLAY`, or their data is over `MAX_REPLAY_BYTES`, or any of them is older than
+ * the reader's place in the org (`readerSince`): a replay never shows someone what happened on
+ * the board before they came, such as a card deleted before they were invited, with its text
+ * (the data-lifecycle review). The snapshot answers them instead.
  */
-function eventsSince(projectId: string, orgId: string, sinceSeq: number): TenantRead<Wire<BoardJoinData> | null> {
+function eventsSince(projectId: string, orgId: string, sinceSeq: number, reader: Principal): TenantRead<Wire<BoardJoinData> | null> {
   return {
     statement: sql`select p.seq, log.kept, log.events
        from projects p, lateral (
-         select coalesce(sum(octet_length(payload::text)), 0) as bytes
+         select coalesce(sum(octet_length(payload::text)), 0) as bytes, min(created_at) >= ${readerSince(reader, orgId)} as seen
            from board_events
           where project_id = p.id and org_id = p.org_id and seq > ${sinceSeq} and seq <= p.seq
             and p.seq - ${sinceSeq} <= ${MAX_REPLAY}) size, lateral (
@@ -84,7 +97,7 @@ function eventsSince(projectId: string, orgId: string, sinceSeq: number): Tenant
            from (select ${EVENT_JSON_COLUMNS}
                    from board_events
                   where project_id = p.id and org_id = p.org_id and seq > ${sinceSeq} and seq <= p.seq
-                    and p.seq - ${sinceSeq} <= ${MAX_REPLAY} and size.bytes <= ${MAX_REPLAY_BYTES}) event) log
+                    and p.seq - ${sinceSeq} <= ${MAX_REPLAY} and size.bytes <= ${MAX_REPLAY_BYTES} and size.seen) event) log
        where p.id = ${projectId} and p.org_id = ${orgId}`,
     read: ([row]) => {
       if (!row) throw notFound('project');
