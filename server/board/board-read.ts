@@ -3,7 +3,7 @@ import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson } from '../
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { isoTime, type Sql, sql } from '../db/sql-script.js';
-import { inTenant, readAsTenant, readInTenant, type Standing, standingIn, type TenantRead } from '../db/tenant.js';
+import { inTenant, readAsTenant, standingIn, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import { rawJson, type Wire } from '../raw-json.js';
@@ -44,21 +44,16 @@ export async function readBoard(
   options: ReadBoardOptions = {},
 ): Promise<{ orgId: string; board: Wire<BoardJoinData> }> {
   const target = await ctx.locator.target('project', projectId, options.scopeOrgId);
-  const admit = (standing: Standing): string => {
-    authorize(standing, principal, target.orgId, 'board:read', target.outsider);
-    if (!target.projectId) throw notFound(target.what);
-    options.onAuthorized?.(target.orgId);
-    return target.projectId;
-  };
   const { orgId } = target;
+  authorize(await standingIn(ctx.orm, orgId, principal), principal, orgId, 'board:read', target.outsider);
+  if (!target.projectId) throw notFound(target.what);
+  const boardId = target.projectId;
+  options.onAuthorized?.(orgId);
   const { sinceSeq } = options;
   if (sinceSeq !== undefined) {
-    const replay = await ctx.arrivals.run(() =>
-      readInTenant(ctx.orm, orgId, principal, (standing) => eventsSince(admit(standing), orgId, sinceSeq, principal)),
-    );
+    const replay = await ctx.arrivals.run(() => readAsTenant(ctx.orm, orgId, eventsSince(boardId, orgId, sinceSeq, principal)));
     if (replay) return { orgId, board: replay };
-  } else admit(await standingIn(ctx.orm, orgId, principal));
-  const boardId = target.projectId!; // admitted
+  }
   const board = await ctx.arrivals.shared(`${orgId}/${boardId}`, () => readAsTenant(ctx.orm, orgId, snapshot(boardId, orgId)));
   return { orgId, board };
 }

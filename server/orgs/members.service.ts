@@ -97,8 +97,9 @@ export async function removeMember(ctx: AppContext, caller: Caller, slug: string
  * again). Each is logged as revoked, with why.
  */
 async function revokeInvitesBeyond(em: EntityManager, orgId: string, caller: Caller, senderId: string, role: Role | null): Promise<void> {
+  // What `invite` asks of its sender: to manage members, and to be an owner for an owner's invitation.
   const mayStillSend = (invited: Role) =>
-    role !== null && roleCan(role, 'members:manage') && (invited !== 'owner' || roleCan(role, 'org:own'));
+    role !== null && roleCan(role, 'members:manage') && (invited !== 'owner' || mayTouchOwner({ kind: 'user', role }));
   for (const row of await em.find(Invite, { invitedBy: senderId, acceptedAt: null })) {
     if (mayStillSend(row.role)) continue;
     em.remove(row);
