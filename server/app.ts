@@ -43,6 +43,7 @@ import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis } from './realtime/redis.js';
 import { Revocations } from './realtime/revocation.js';
 import { MAX_MESSAGE_BYTES } from '../shared/events.js';
+import { coalesceWrites } from './realtime/coalesced-writes.js';
 import { acceptSockets, closeConnections, createSocketServer } from './realtime/socket-server.js';
 import type { TaskFlowServer } from './realtime/types.js';
 import { taskRoutes } from './tasks/tasks.routes.js';
@@ -131,7 +132,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, publicUrl: config.publicUrl, adapter: redis?.adapter });
   const mail = new MailOutbox(options.mailer ?? (config.smtp ? smtpMailer(config.smtp.url, config.smtp.from) : logMailer(app.log)));
-  const presence = createPresence(io, app.log, config.presenceRefresh * 1000, redis !== null);
+  const writes = coalesceWrites(io, app.log);
+  const presence = createPresence(io, app.log, {
+    refreshMs: config.presenceRefresh * 1000,
+    clustered: redis !== null,
+    writeNow: writes.writeNow,
+  });
   const revocations = new Revocations(io, presence);
   const broadcaster = createBroadcaster(io, revocations, redis !== null);
   const ctx: AppContext = {

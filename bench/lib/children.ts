@@ -119,6 +119,13 @@ function ticks(): number {
   return ticksPerSecond;
 }
 
+/** What a process has handed the kernel to write so far (files and sockets alike): bytes and write calls, from /proc/<pid>/io. */
+export function writtenSoFar(pid: number): { bytes: number; calls: number } {
+  const io = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const field = (name: string) => Number(new RegExp(`^${name}: (\\d+)$`, 'm').exec(io)?.[1] ?? NaN);
+  return { bytes: field('wchar'), calls: field('syscw') };
+}
+
 /** CPU seconds (user + system) a process has used so far, from /proc/<pid>/stat. */
 export function cpuSeconds(pid: number): number {
   const stat = processStat(pid);

@@ -72,6 +72,8 @@ const pairRow = (label: string, rate: number, pair: LatencyPair) =>
 const ok = <T extends object>(value: T | { error: string } | undefined): T | null => (value && !('error' in value) ? (value as T) : null);
 const kb = (bytes: number) => `${round(bytes / 1024, 1)} KB`;
 const KB = 1024;
+/** What a server wrote per socket: bytes and write calls. */
+const written = (per: { bytes: number; calls: number } | undefined) => (per ? `${kb(per.bytes)} in ${per.calls} writes` : '—');
 
 /** DESIGN §9's table, filled with this run's figures. */
 export function budgets(scenarios: BenchResults['scenarios']): Budget[] {
@@ -261,12 +263,13 @@ export function markdown(results: BenchResults): string {
   if (cn) {
     lines.push('', '## Connections', '', `${cn.sockets} sockets over ${cn.boards} boards on one node.`, '');
     lines.push(
-      '| side | opened | failed | sockets/s | server CPU per socket | heap/socket | heap+external/socket | RSS/socket | idle CPU |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| side | opened | failed | sockets/s | server CPU per socket | written per socket | heap/socket | heap+external/socket | RSS/socket | idle CPU |',
+      '|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const run of [cn.taskflow, cn.relay]) {
       lines.push(
-        `| ${run.side} | ${run.opened} | ${run.failed} | ${run.rate} | ${run.serverCpuMsPerSocket} ms | ${kb(run.heapPerSocket)} | ${kb(run.heapAndExternalPerSocket)} | ` +
+        `| ${run.side} | ${run.opened} | ${run.failed} | ${run.rate} | ${run.serverCpuMsPerSocket} ms | ` +
+          `${written(run.writtenPerSocket)} | ${kb(run.heapPerSocket)} | ${kb(run.heapAndExternalPerSocket)} | ` +
           `${kb(run.rssPerSocket)} | ${round(run.idleCpu * 100, 1)}% of a core |`,
       );
     }

@@ -1,4 +1,4 @@
-import { cpuSeconds, cpuShare, type NodeServer, rssBytes } from '../lib/children.js';
+import { cpuSeconds, cpuShare, type NodeServer, rssBytes, writtenSoFar } from '../lib/children.js';
 import { sleep } from '../lib/clock.js';
 import type { Board } from '../lib/seed.js';
 import { round, type Summary } from '../lib/stats.js';
@@ -22,6 +22,8 @@ export interface ConnectionsRun {
   rate: number;
   /** The server's CPU time (from /proc) per socket during the ramp. */
   serverCpuMsPerSocket: number;
+  /** What the server wrote per socket during the ramp (`/proc/<pid>/io`): the answers, and the presence lists to everyone on the board. */
+  writtenPerSocket: { bytes: number; calls: number };
   latency: Summary[];
   heapPerSocket: number;
   /** Heap plus memory outside it (buffers of the sockets), per socket. */
@@ -79,6 +81,7 @@ export async function connections(
     const before = { heapUsed: heapBefore.heapUsed, external: heapBefore.external, rss: rssBytes(server.pid) };
 
     const cpuBefore = cpuSeconds(server.pid);
+    const writtenBefore = writtenSoFar(server.pid);
     const results = await Promise.all(
       gens.map((gen, g) =>
         gen.connect(
@@ -98,6 +101,11 @@ export async function connections(
     );
     const opened = results.reduce((total, r) => total + r.opened, 0);
     const serverCpuMsPerSocket = round(((cpuSeconds(server.pid) - cpuBefore) * 1000) / Math.max(1, opened), 2);
+    const written = writtenSoFar(server.pid);
+    const writtenPerSocket = {
+      bytes: round((written.bytes - writtenBefore.bytes) / Math.max(1, opened), 0),
+      calls: round((written.calls - writtenBefore.calls) / Math.max(1, opened), 1),
+    };
     const seconds = (Math.max(...results.map((r) => r.endedAt)) - Math.min(...results.map((r) => r.startedAt))) / 1000;
     await sleep(options.settleMs);
     const idleCpu = await cpuShare(server.pid, options.idleCpuMs);
@@ -113,6 +121,7 @@ export async function connections(
       errors: results.flatMap((r) => r.errors).slice(0, 5),
       rate: round(opened / seconds, 1),
       serverCpuMsPerSocket,
+      writtenPerSocket,
       latency: results.map((r) => r.latency),
       heapPerSocket: per(after.heapUsed - before.heapUsed),
       heapAndExternalPerSocket: per(after.heapUsed + after.external - before.heapUsed - before.external),

@@ -22,8 +22,11 @@ interface Connection {
  *
  * Each connection gets one shared function in place of its `flush`, and no state of its own: an
  * idle socket's memory is in DESIGN §9's budget.
+ *
+ * `writeNow` writes what is queued so far without waiting for the end of the tick, for a sender
+ * that measures what its writes cost (presence lists: `presence.ts`).
  */
-export function coalesceWrites(io: TaskFlowServer, log: FastifyBaseLogger): void {
+export function coalesceWrites(io: TaskFlowServer, log: FastifyBaseLogger): { writeNow(): void } {
   const flushNow = (connection: Connection) => (Object.getPrototypeOf(connection) as Connection).flush.call(connection); // engine.io's own
   let due = new Set<Connection>();
   /**
@@ -63,4 +66,5 @@ export function coalesceWrites(io: TaskFlowServer, log: FastifyBaseLogger): void
   io.engine.on('connection', (connection: Connection) => {
     connection.flush = deferredFlush;
   });
+  return { writeNow: flushDue };
 }

@@ -12,7 +12,6 @@ import type { Presence } from '../presence/presence.js';
 import { RawJsonEncoder } from '../raw-json.js';
 import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
-import { coalesceWrites } from './coalesced-writes.js';
 import { createCredentialExpiry } from './credential-expiry.js';
 import { orgRoomsOf, principalRoom } from './rooms.js';
 import { dropSlowReaders } from './slow-readers.js';
@@ -43,7 +42,6 @@ export function createSocketServer(
 export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence, revocations: Revocations): { stop(): void } {
   const expiry = createCredentialExpiry(io);
   dropSlowReaders(io, ctx.config.socketBacklogLimit * 2 ** 20, ctx.log);
-  coalesceWrites(io, ctx.log);
   // Where each handshake under way began among this node's revocations (see `Revocations`).
   const handshakeMarks = new WeakMap<TaskFlowSocket, number>();
   io.use(async (socket, next) => {
