@@ -189,11 +189,14 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   /**
    * Leaves a board. Joins are counted: a board joined twice (a screen closed and opened again
    * before its first join was answered, whose late leave then comes after the second join) stays
-   * joined until it is left twice.
+   * joined until it is left twice. A board left before its join was answered is not kept: that
+   * join answers the board as it was read, not kept in sync, and a join after the leave asks the
+   * server afresh.
    */
   async leaveBoard(projectId: string): Promise<void> {
     if (this.leftOnce(projectId) > 0) return;
     this.dropBoard(projectId);
+    this.firstJoins.delete(projectId);
     await this.request('board:leave', { projectId });
   }
 
@@ -216,13 +219,16 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     if (held) return Promise.resolve(held);
     let joining = this.firstJoins.get(projectId);
     if (!joining) {
-      joining = this.firstJoin(projectId).finally(() => this.firstJoins.delete(projectId));
-      this.firstJoins.set(projectId, joining);
+      const attempt: Promise<BoardState> = this.firstJoin(projectId, () => this.firstJoins.get(projectId) === attempt).finally(() => {
+        if (this.firstJoins.get(projectId) === attempt) this.firstJoins.delete(projectId);
+      });
+      this.firstJoins.set(projectId, (joining = attempt));
     }
     return joining;
   }
 
-  private async firstJoin(projectId: string): Promise<BoardState> {
+  /** `current`: whether the board was not left since this join began (`leaveBoard`). */
+  private async firstJoin(projectId: string, current: () => boolean): Promise<BoardState> {
     await this.whenLive();
     const early: BoardEventJson[] = [];
     this.joining.set(projectId, early);
@@ -235,6 +241,13 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     if ('events' in answer) throw new Error('unexpected replay for a first join');
     const board = new BoardState(answer);
     for (const event of early) board.receive(event);
+    if (!current()) {
+      // Left while this join was under way. Should its leave have reached the server first (it
+      // was sent while offline, say), the socket stands in the room now: leave again, unless the
+      // board was joined anew since, whose own join came after the leave.
+      if (!this.joins.has(projectId)) void this.request('board:leave', { projectId }).catch(() => undefined);
+      return board;
+    }
     this.boards.set(projectId, board);
     this.emit('board', board);
     if (board.gap) this.watchGap(projectId);

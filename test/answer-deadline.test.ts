@@ -1,10 +1,10 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson } from '../shared/wire.js';
-import { createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
+import { addMember, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, recordBoardEvents, request } from './support/sockets.js';
 
 // No ack is left unanswered, even when the database does not answer (a connection gone silent, a
 // lock held far too long): past ANSWER_DEADLINE the event is answered UNAVAILABLE. The change may
@@ -130,20 +130,26 @@ describe('an event the database does not answer in time', () => {
     expect((await connect(node.url, { token: org.owner.token })).connected).toBe(true);
   });
 
-  it("keeps a socket in the board's room when a join answered UNAVAILABLE fails while its retry is under way, and the retry succeeds", async () => {
+  it("serves a join's retry once the join answered UNAVAILABLE has ended, and the retry stands in the board's room", async () => {
     const viewer = await connect(node.url, { token: org.owner.token });
     const release = await holdLock(db, 'lock table tasks in access exclusive mode'); // the snapshot's read waits
     let retried: Promise<unknown> | undefined;
     try {
       expect(await request(viewer, 'board:join', { projectId: project.id })).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
-      retried = request(viewer, 'board:join', { projectId: project.id });
-      await eventually(async () => expect(await lockWaiters(db)).toBeGreaterThanOrEqual(2));
-      // The first join's session ends while it waits (a broken connection, a failover): that join fails now.
-      await db.query(
-        `select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'
-          order by query_start limit 1`,
-        [db.name],
-      );
+      retried = request(viewer, 'board:join', { projectId: project.id }); // waits for the first: a socket's joins of a board run in order
+      // The first join's session ends while it waits (a broken connection, a failover): that join
+      // fails, taking the socket out of the room, and then the retry reads.
+      const waiting = async () =>
+        (await db.query(`select pid from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [db.name])).map(
+          (row) => row.pid,
+        );
+      const [first] = await waiting();
+      await db.query('select pg_terminate_backend($1)', [first]);
+      await eventually(async () => {
+        const pids = await waiting();
+        expect(pids).toHaveLength(1); // the retry's read
+        expect(pids[0]).not.toBe(first);
+      });
     } finally {
       await release();
     }
@@ -151,5 +157,29 @@ describe('an event the database does not answer in time', () => {
     const heard = nextEvent(viewer, 'board:event', (event) => event.data.task?.title === 'After the joins');
     await ok(writer, 'task:update', { taskId, patch: { title: 'After the joins' } });
     expect(await heard).toMatchObject({ type: 'task.updated' });
+  });
+
+  it('leaves the socket in no board room when a join answered UNAVAILABLE reads the board after all', async () => {
+    // Its client holds that the join failed, and sends no leave: were it left in the room, it would
+    // be sent every event of the board, and stand in its presence list, until it disconnects.
+    const bob = await registerUser(node.url, 'bob');
+    await addMember(node.url, org, bob, 'member');
+    const viewer = await connect(node.url, { token: bob.token });
+    const heard = recordBoardEvents(viewer);
+    const serverSide = node.server.io.of('/').sockets.get(viewer.id!)!;
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode'); // the snapshot's read waits
+    try {
+      expect(await request(viewer, 'board:join', { projectId: project.id })).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      expect(serverSide.data.joining).toBeDefined(); // still reading
+    } finally {
+      await release();
+    }
+    await eventually(() => expect(serverSide.data.joining).toBeUndefined()); // its read came back, and the join ended
+    expect([...serverSide.rooms].filter((room) => room.includes(':project:'))).toEqual([]);
+
+    await ok(writer, 'task:update', { taskId, patch: { title: 'Not for bob' } });
+    await ok(viewer, 'board:join', { projectId: project.id });
+    await ok(writer, 'task:update', { taskId, patch: { title: 'For bob' } });
+    await eventually(() => expect(heard.map((event) => (event.data as { task: { title: string } }).task.title)).toEqual(['For bob']));
   });
 });

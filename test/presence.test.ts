@@ -156,6 +156,25 @@ describe('presence', () => {
     bobSocket.disconnect();
   });
 
+  it("takes a socket's join and leave of a board in the order sent: a leave sent before the join is answered is not lost", async () => {
+    // An account's events run several at once; a leave that overtook its join found no room to
+    // leave, and the join then put the socket there for good: a ghost in the list, sent every event.
+    const aliceSocket = await connect(node.url, { token: alice.token });
+    await ok(aliceSocket, 'board:join', { projectId: project.id });
+    const bobSocket = await connect(node.url, { token: bob.token });
+    const [joined, left] = await Promise.all([
+      request(bobSocket, 'board:join', { projectId: project.id }),
+      request(bobSocket, 'board:leave', { projectId: project.id }),
+    ]);
+    expect(joined).toMatchObject({ ok: true, data: { project: { id: project.id } } });
+    expect(left).toEqual({ ok: true, data: {} });
+    const serverSide = node.server.io.of('/').sockets.get(bobSocket.id!)!;
+    expect([...serverSide.rooms].filter((room) => room.includes(':project:'))).toEqual([]);
+    expect((await listNow(aliceSocket, project.id)).map((viewer) => viewer.name)).toEqual(['alice']);
+    aliceSocket.disconnect();
+    bobSocket.disconnect();
+  });
+
   it('refuses presence on a board the socket has not joined', async () => {
     const socket = await connect(node.url, { token: bob.token });
     const refused = await request(socket, 'presence:update', { projectId: project.id, editingTaskId: null });

@@ -323,6 +323,42 @@ describe('gaps', () => {
     expect(client.boards.has(project.id)).toBe(false);
   });
 
+  it('keeps no board left before its join was answered, on the client or on the server', async () => {
+    // A screen opened and closed at once: the join is answered with the board as it was read.
+    const { client } = openClient(nodeA.url, { token: vera.token });
+    await client.connect();
+    const joined = client.joinBoard(project.id);
+    await client.leaveBoard(project.id);
+    expect((await joined).project.id).toBe(project.id);
+    expect(client.boards.has(project.id)).toBe(false);
+    const [socket] = [...nodeA.server.io.of('/').sockets.values()].filter(
+      (s) => s.data.principal.kind === 'user' && s.data.principal.userId === vera.user.id,
+    );
+    await eventually(() => expect([...socket!.rooms].filter((room) => room.includes(':project:'))).toEqual([]));
+  });
+
+  it('holds a board joined again after a leave that came while its first join was under way, kept up to date', async () => {
+    const { client } = openClient(nodeA.url, { token: vera.token });
+    await client.connect();
+    const first = client.joinBoard(project.id);
+    const left = client.leaveBoard(project.id);
+    const again = client.joinBoard(project.id);
+    await Promise.all([first, left]);
+    const board = await again;
+    expect(board).not.toBe(await first);
+    expect(client.boards.get(project.id)).toBe(board);
+    const { task } = (
+      await api(
+        nodeA.url,
+        'POST',
+        `/orgs/${org.slug}/projects/${project.id}/tasks`,
+        { columnId: todo(), title: 'after the rejoin' },
+        bob.token,
+      )
+    ).body;
+    await eventually(() => expect(board.tasks.get(task.id)?.title).toBe('after the rejoin'));
+  });
+
   it('answers a join of a board it holds, or is joining, with that board, which every screen then sees kept up to date', async () => {
     const { client } = openClient(nodeA.url, { token: alice.token });
     await client.connect();

@@ -1,4 +1,4 @@
-import type { Server as HttpServer } from 'node:http';
+import type { IncomingMessage as HttpIncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
 import { Decoder } from 'socket.io-parser';
 import { MAX_MESSAGE_BYTES } from '../../shared/events.js';
@@ -29,14 +29,36 @@ export function createSocketServer(
     serveClient: false,
     parser: { Encoder: RawJsonEncoder, Decoder },
     cors: options.corsOrigins ? { origin: options.corsOrigins, credentials: true } : undefined,
-    allowRequest: (request, answer) => answer(null, originAllowed(request, options.publicUrl, options.corsOrigins)),
+    // JSONP polling (a `j` parameter) is engine.io's way round CORS for browsers without it: a
+    // page of any site could drive a session through script tags, past CORS_ORIGINS. No client of
+    // ours uses it; the other transports stay (socket.io-client begins with long-polling).
+    allowRequest: (request, answer) =>
+      answer(null, originAllowed(request, options.publicUrl, options.corsOrigins) && !asksForJsonp(request)),
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
 }
 
+function asksForJsonp(request: HttpIncomingMessage): boolean {
+  return new URL(request.url ?? '/', 'http://localhost').searchParams.has('j');
+}
+
+/**
+ * Handshakes one connection may ask for: a client whose handshake was refused may try again on
+ * the same connection (with a fresh token, say), but socket.io starts a handshake for every
+ * CONNECT packet of a connection that has no socket yet, so one WebSocket, or one long-polling
+ * POST, could otherwise ask for thousands at once, each a database read (the wire review: 20,000
+ * CONNECTs in one WebSocket, with no account, held every tenant's events for 10 s and took the
+ * node's memory from 217 to 901 MB).
+ */
+export const HANDSHAKES_PER_CONNECTION = 3;
+const TOO_MANY_HANDSHAKES = { code: 'RATE_LIMITED' } as const;
+
 /**
  * Accepts sockets: the handshake (a valid token or key, else `connect_error` UNAUTHORIZED; a
- * database that does not answer in time, UNAVAILABLE), then the event handlers. Answers what to
+ * database that does not answer in time, UNAVAILABLE), then the event handlers. A connection gets
+ * one handshake at a time and `HANDSHAKES_PER_CONNECTION` in all: one that asks for more is closed.
+ * Handshakes read the database in the node's turns for arrivals (`AppContext.arrivals`), with the
+ * board reads: a crowd connecting at once leaves the rest of the pool to changes. Answers what to
  * stop when the server closes.
  */
 export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence, revocations: Revocations): { stop(): void } {
@@ -44,25 +66,46 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   dropSlowReaders(io, ctx.config.socketBacklogLimit * 2 ** 20, ctx.log);
   // Where each handshake under way began among this node's revocations (see `Revocations`).
   const handshakeMarks = new WeakMap<TaskFlowSocket, number>();
+  const handshakesOf = new WeakMap<TaskFlowSocket['conn'], { underWay: boolean; asked: number }>();
   io.use(async (socket, next) => {
+    const connection = socket.conn;
+    const handshakes = handshakesOf.get(connection) ?? { underWay: false, asked: 0 };
+    handshakesOf.set(connection, handshakes);
+    if (handshakes.underWay || handshakes.asked >= HANDSHAKES_PER_CONNECTION) {
+      // No client of ours asks twice at once, nor this often: the connection is closed, the
+      // handshake under way with it, once the refusal (sent on the next tick) is written.
+      next(new Error(TOO_MANY_HANDSHAKES.code));
+      setImmediate(() => connection.close());
+      return;
+    }
+    handshakes.underWay = true;
+    handshakes.asked += 1;
     // Answered within ANSWER_DEADLINE, as every event is: a database gone silent fails the
     // handshake UNAVAILABLE, and the client tries again, or another node, instead of waiting.
     let timer: NodeJS.Timeout | undefined;
+    let expired = false;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message)),
-        ctx.config.answerDeadline * 1000,
-      );
+      timer = setTimeout(() => {
+        expired = true;
+        reject(new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message));
+      }, ctx.config.answerDeadline * 1000);
     });
     try {
-      handshakeMarks.set(socket, revocations.mark());
-      const { principal, expiresAt, orgIds } = await Promise.race([authenticate(ctx, socket.handshake.auth ?? {}), late]);
+      const credential = socket.handshake.auth ?? {};
+      const authenticated = ctx.arrivals.run(async () => {
+        if (expired) throw new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message); // answered while it waited: no read
+        handshakeMarks.set(socket, revocations.mark());
+        return authenticate(ctx, credential);
+      });
+      authenticated.catch(() => undefined); // answered by `late` first, it has no one to tell
+      const { principal, expiresAt, orgIds } = await Promise.race([authenticated, late]);
       socket.data = { principal, expiresAt, orgIds, editing: {}, running: 0 };
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
     } catch (thrown) {
       next(new Error(ctx.failures.answer(thrown, {}, 'socket handshake failed').code));
     } finally {
+      handshakes.underWay = false;
       clearTimeout(timer);
     }
   });

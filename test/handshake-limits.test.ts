@@ -1,0 +1,110 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { HANDSHAKES_PER_CONNECTION } from '../server/realtime/socket-server.js';
+import { registerUser, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { eventually } from './support/sockets.js';
+
+// socket.io starts a handshake for every CONNECT packet of a connection that has no socket yet.
+// Spoken on the wire, without any client library, one WebSocket could ask for thousands at once,
+// each a database read, with no account at all (the wire review: 20,000 of them held every
+// tenant's events for 10 s). A connection gets one handshake at a time, and a few in all.
+let db: TestDatabase;
+let node: RunningServer;
+let alice: TestUser;
+const opened: WebSocket[] = [];
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url });
+  alice = await registerUser(node.url, 'alice');
+});
+
+afterEach(() => {
+  for (const ws of opened.splice(0)) ws.terminate();
+});
+
+afterAll(async () => {
+  await node?.close();
+  await db?.drop();
+});
+
+/** An engine.io WebSocket spoken by hand: the socket.io packets it is sent, and when it closes. */
+async function rawConnection(): Promise<{ ws: WebSocket; packets: string[]; closed: Promise<void>; next(): Promise<string> }> {
+  const ws = new WebSocket(`${node.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+  opened.push(ws);
+  const packets: string[] = [];
+  const waiting: Array<(packet: string) => void> = [];
+  ws.on('message', (data) => {
+    const packet = data.toString();
+    if (packet === '2') return void ws.send('3'); // engine.io's ping
+    if (!packet.startsWith('4')) return; // engine.io's open
+    const waiter = waiting.shift();
+    if (waiter) waiter(packet);
+    else packets.push(packet);
+  });
+  const closed = new Promise<void>((resolve) => ws.once('close', () => resolve()));
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  const next = () => {
+    const packet = packets.shift();
+    return packet !== undefined ? Promise.resolve(packet) : new Promise<string>((resolve) => waiting.push(resolve));
+  };
+  return { ws, packets, closed, next };
+}
+
+const connectPacket = (auth: object) => `40${JSON.stringify(auth)}`;
+const UNKNOWN_KEY = { apiKey: `tfk_AAAAAAAAAAAA_${'x'.repeat(43)}` };
+const socketsOf = (user: TestUser) =>
+  [...node.server.io.of('/').sockets.values()].filter((s) => s.data.principal?.kind === 'user' && s.data.principal.userId === user.user.id);
+
+describe('socket handshakes on one connection', () => {
+  it('closes a connection that floods CONNECT packets, having begun no more than one handshake', async () => {
+    const { ws, packets, closed } = await rawConnection();
+    for (let i = 0; i < 200; i++) ws.send(connectPacket(UNKNOWN_KEY));
+    await closed;
+    // Before: 200 answers UNAUTHORIZED, each after a read of api_keys, and the connection open for more.
+    expect(packets.filter((packet) => packet.includes('UNAUTHORIZED')).length).toBeLessThanOrEqual(1);
+    expect(packets.every((packet) => /^44\{"message":"(UNAUTHORIZED|RATE_LIMITED)"\}$/.test(packet))).toBe(true);
+  });
+
+  it('gives a connection that sends CONNECT again before it is answered no socket at all', async () => {
+    const { ws, closed } = await rawConnection();
+    for (let i = 0; i < 50; i++) ws.send(connectPacket({ token: alice.token }));
+    await closed;
+    // Before: 50 authenticated sockets on one connection, in the user's and the org's rooms.
+    await eventually(() => expect(socketsOf(alice)).toEqual([]));
+  });
+
+  it(`lets a refused handshake be tried again on its connection, ${HANDSHAKES_PER_CONNECTION} times in all`, async () => {
+    const retried = await rawConnection();
+    retried.ws.send(connectPacket({ token: 'not a token' }));
+    expect(await retried.next()).toMatch(/^44\{"message":"UNAUTHORIZED"/);
+    retried.ws.send(connectPacket({ token: alice.token }));
+    expect(await retried.next()).toMatch(/^40\{"sid":/);
+    expect(socketsOf(alice)).toHaveLength(1);
+
+    const stubborn = await rawConnection();
+    for (let i = 0; i < HANDSHAKES_PER_CONNECTION; i++) {
+      stubborn.ws.send(connectPacket(UNKNOWN_KEY));
+      expect(await stubborn.next()).toMatch(/^44\{"message":"UNAUTHORIZED"/);
+    }
+    stubborn.ws.send(connectPacket({ token: alice.token }));
+    expect(await stubborn.next()).toMatch(/^44\{"message":"RATE_LIMITED"/);
+    await stubborn.closed;
+    expect(socketsOf(alice)).toHaveLength(1); // the first connection's
+  });
+});
+
+describe('transports', () => {
+  it('refuses JSONP polling, which a page of any site could drive through script tags, and serves plain polling', async () => {
+    const jsonp = await fetch(`${node.url}/socket.io/?EIO=4&transport=polling&j=0`);
+    expect(jsonp.status).toBe(403);
+    const polling = await fetch(`${node.url}/socket.io/?EIO=4&transport=polling`);
+    expect(polling.status).toBe(200);
+    expect(await polling.text()).toMatch(/^0\{"sid":/);
+  });
+});
