@@ -3,8 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pruneEvents } from '../server/board/event-log.js';
 import { enterTenant } from '../server/db/tenant.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
-import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { createKey, joinAs } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
@@ -272,6 +272,32 @@ describe('board:join with sinceSeq', () => {
     // The owner, there all along, replays it all.
     const all = await ok(socket, 'board:join', { projectId: board.id, sinceSeq: 0 });
     expect(all.events.map((e: { type: string }) => e.type)).toEqual(['task.created', 'task.deleted', 'task.created']);
+  });
+
+  it("does not reach back before the reader's membership committed, though its transaction began before the card was made", async () => {
+    // Events are stamped before they commit; so was a membership, at the start of a transaction
+    // that could then wait (here for the audit log's table) while a card was made and deleted.
+    const {
+      project: board,
+      columns: [column],
+    } = await createProject(node.url, org, 'While they were being added');
+    const bob = await registerUser(node.url, 'bob');
+    const release = await holdLock(db, 'lock table audit_logs in share row exclusive mode');
+    let adding: Promise<[void, { key: string }]> | undefined;
+    try {
+      adding = Promise.all([addMember(node.url, org, bob, 'viewer'), createKey(node.url, org, ['boards:read'])]);
+      await eventually(async () => expect(await lockWaiters(db)).toBeGreaterThanOrEqual(2)); // their audit entries wait
+      const { task } = await ok(socket, 'task:create', { projectId: board.id, columnId: column!.id, title: 'salaries, to delete' });
+      await ok(socket, 'task:delete', { taskId: task.id });
+    } finally {
+      await release();
+    }
+    const [, bot] = await adding;
+    for (const reader of [await connect(node.url, { token: bob.token }), await connect(node.url, { apiKey: bot.key })]) {
+      const answer = await ok(reader, 'board:join', { projectId: board.id, sinceSeq: 0 });
+      expect(answer.events).toBeUndefined();
+      expect(JSON.stringify(answer)).not.toContain('salaries');
+    }
   });
 
   it('answers the snapshot for a sinceSeq from the future, and refuses one no board can reach', async () => {

@@ -5,6 +5,7 @@ import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
 import type { AppContext } from '../context.js';
 import { invalid, notFound } from '../errors.js';
+import { stampMaking } from '../orgs/arrival-stamp.js';
 import { withOrg } from '../orgs/org-scope.js';
 import { userRef } from '../users/user-ref.js';
 import { generateKey } from './api-key-secret.js';
@@ -39,7 +40,8 @@ export function createApiKey(
       { type: 'api_key', id: apiKey.id },
       { name: apiKey.name, permissions: apiKey.permissions },
     );
-    return { apiKey: toApiKeyJson(apiKey), key };
+    const createdAt = await stampMaking(em, org.id, apiKey.id);
+    return { apiKey: { ...toApiKeyJson(apiKey), createdAt: createdAt.toISOString() }, key };
   });
 }
 

@@ -12,6 +12,7 @@ import { conflict, notFound } from '../errors.js';
 import { hashSecret, newSecret } from '../secret-hash.js';
 import { User } from '../users/user.entity.js';
 import { type IInvite, Invite } from './invite.entity.js';
+import { stampJoining } from './arrival-stamp.js';
 import { Membership } from './membership.entity.js';
 import { mayTouchOwner, ownerOnly, requireOwnerFor } from './members.service.js';
 import { toMemberJson } from './org.json.js';
@@ -38,7 +39,9 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
       const now = new Date();
       const membership = em.create(Membership, { org, user, role: input.role, invitedAt: now, joinedAt: now });
       audit(em, org.id, caller, 'member.added', { type: 'user', id: user.id }, { role: input.role });
-      return { kind: 'member' as const, orgId: org.id, orgName: org.name, member: toMemberJson(membership) };
+      const joinedAt = await stampJoining(em, org.id, user.id);
+      const member = { ...toMemberJson(membership), joinedAt: joinedAt.toISOString() };
+      return { kind: 'member' as const, orgId: org.id, orgName: org.name, member };
     }
     const expiresAt = new Date(Date.now() + ctx.config.inviteTtl * 1000);
     const row = await sendInvite(em, org.id, mayTouchOwner(access), {
@@ -146,7 +149,8 @@ export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user
         joinedAt: now,
       });
       audit(em, orgId, caller, 'member.added', { type: 'user', id: user.id }, { role: first.role, via: 'invite', inviteId: first.id });
-      return toMemberJson(membership);
+      const joinedAt = await stampJoining(em, orgId, user.id);
+      return { ...toMemberJson(membership), joinedAt: joinedAt.toISOString() };
     });
     if (member) {
       ctx.broadcaster.joinOrg(user.id, orgId);
