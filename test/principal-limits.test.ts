@@ -15,6 +15,8 @@ let malloryOrg: TestOrg;
 let alice: TestUser;
 let aliceOrg: TestOrg;
 let projectId: string;
+/** Boards of mallory's org, one for each join of a flood: a socket's joins of one board run one at a time, and joins waiting for one board share its read. */
+let boardIds: string[];
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -23,6 +25,8 @@ beforeAll(async () => {
   [mallory, alice] = await Promise.all([registerUser(nodeA.url, 'mallory'), registerUser(nodeA.url, 'alice')]);
   [malloryOrg, aliceOrg] = await Promise.all([createOrg(nodeA.url, mallory), createOrg(nodeA.url, alice)]);
   projectId = (await createProject(nodeA.url, malloryOrg)).project.id;
+  boardIds = [];
+  for (let i = 0; i < 30; i++) boardIds.push((await createProject(nodeA.url, malloryOrg, `Board ${i}`)).project.id);
 }, 60_000);
 
 afterAll(async () => {
@@ -46,7 +50,8 @@ describe("one account's sockets", () => {
     const release = await holdLock(db, 'lock table tasks in access exclusive mode'); // every board read waits
     const joins: Promise<unknown>[] = [];
     try {
-      for (const socket of sockets) for (let i = 0; i < 15; i++) joins.push(request(socket, 'board:join', { projectId }));
+      for (const [s, socket] of sockets.entries())
+        for (let i = 0; i < 15; i++) joins.push(request(socket, 'board:join', { projectId: boardIds[s * 15 + i] }));
       await eventually(async () => expect(await lockWaiters(db)).toBe(RUNNING_PER_PRINCIPAL));
       // The node has ten connections: without the lane, thirty joins would hold them all.
       const theirs = await api(nodeA.url, 'GET', `/orgs/${aliceOrg.slug}/projects`, undefined, alice.token);
@@ -66,8 +71,9 @@ describe("one account's sockets", () => {
     const joins: Promise<unknown>[] = [];
     try {
       // Ten from each socket: within each socket's own limit (a burst of 10).
-      for (const socket of sockets)
-        for (let i = 0; i < 10; i++) joins.push(request(socket, 'board:join', { projectId }).then((answer) => answers.push(answer)));
+      for (const [s, socket] of sockets.entries())
+        for (let i = 0; i < 10; i++)
+          joins.push(request(socket, 'board:join', { projectId: boardIds[s * 10 + i] }).then((answer) => answers.push(answer)));
       await eventually(async () => expect(await lockWaiters(db)).toBe(RUNNING_PER_PRINCIPAL));
       // Four run, ten wait: the other six are refused while the rest still wait.
       await eventually(() => expect(answers.filter((answer) => answer.error?.code === 'RATE_LIMITED')).toHaveLength(6));
