@@ -57,9 +57,7 @@ const TOO_MANY_HANDSHAKES = { code: 'RATE_LIMITED' } as const;
  * Accepts sockets: the handshake (a valid token or key, else `connect_error` UNAUTHORIZED; a
  * database that does not answer in time, UNAVAILABLE), then the event handlers. A connection gets
  * one handshake at a time and `HANDSHAKES_PER_CONNECTION` in all: one that asks for more is closed.
- * Handshakes read the database in the node's turns for arrivals (`AppContext.arrivals`), with the
- * board reads: a crowd connecting at once leaves the rest of the pool to changes. Answers what to
- * stop when the server closes.
+ * Answers what to stop when the server closes.
  */
 export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence, revocations: Revocations): { stop(): void } {
   const expiry = createCredentialExpiry(io);
@@ -83,22 +81,15 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     // Answered within ANSWER_DEADLINE, as every event is: a database gone silent fails the
     // handshake UNAVAILABLE, and the client tries again, or another node, instead of waiting.
     let timer: NodeJS.Timeout | undefined;
-    let expired = false;
     const late = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        expired = true;
-        reject(new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message));
-      }, ctx.config.answerDeadline * 1000);
+      timer = setTimeout(
+        () => reject(new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message)),
+        ctx.config.answerDeadline * 1000,
+      );
     });
     try {
-      const credential = socket.handshake.auth ?? {};
-      const authenticated = ctx.arrivals.run(async () => {
-        if (expired) throw new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message); // answered while it waited: no read
-        handshakeMarks.set(socket, revocations.mark());
-        return authenticate(ctx, credential);
-      });
-      authenticated.catch(() => undefined); // answered by `late` first, it has no one to tell
-      const { principal, expiresAt, orgIds } = await Promise.race([authenticated, late]);
+      handshakeMarks.set(socket, revocations.mark());
+      const { principal, expiresAt, orgIds } = await Promise.race([authenticate(ctx, socket.handshake.auth ?? {}), late]);
       socket.data = { principal, expiresAt, orgIds, editing: {}, running: 0 };
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
