@@ -41,7 +41,7 @@ import { projectRoutes } from './projects/projects.routes.js';
 import { sweepAfterOutages } from './realtime/access-sweep.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis } from './realtime/redis.js';
-import { Revocations } from './realtime/revocation.js';
+import { AccessOrders } from './realtime/access-orders.js';
 import { MAX_MESSAGE_BYTES } from '../shared/events.js';
 import { coalesceWrites } from './realtime/coalesced-writes.js';
 import { acceptSockets, closeConnections, createSocketServer } from './realtime/socket-server.js';
@@ -138,8 +138,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     clustered: redis !== null,
     writeNow: writes.writeNow,
   });
-  const revocations = new Revocations(io, presence);
-  const broadcaster = createBroadcaster(io, revocations, redis !== null);
+  const accessOrders = new AccessOrders(io, presence);
+  const broadcaster = createBroadcaster(io, accessOrders, redis !== null);
   const ctx: AppContext = {
     config,
     orm: database.orm,
@@ -163,7 +163,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     inFlight,
     failures,
   };
-  const sockets = acceptSockets(io, ctx, presence, revocations);
+  const sockets = acceptSockets(io, ctx, presence, accessOrders);
   if (redis) sweepAfterOutages(io, ctx, redis);
 
   await app.register(

@@ -1,14 +1,15 @@
 import type { Broadcaster, RevokedParty } from '../context.js';
 import type { OrgEventJson } from '../../shared/wire.js';
-import type { Revocations } from './revocation.js';
+import type { AccessOrders } from './access-orders.js';
 import { keyRoom, orgRoom, projectRoom, userRoom } from './rooms.js';
 import type { RevokeOrder, TaskFlowServer } from './types.js';
 
 /** Emits committed facts to rooms, across every node through the adapter (`clustered`: the Redis one). */
-export function createBroadcaster(io: TaskFlowServer, revocations: Revocations, clustered: boolean): Broadcaster {
+export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders, clustered: boolean): Broadcaster {
   // Each node applies a revocation to its own sockets: the order reaches the others through the
   // adapter (and, should Redis lose it, every join and mutation re-checks the database anyway).
-  io.on('revoke', (order) => void revocations.apply(order));
+  io.on('revoke', (order) => void accessOrders.revoke(order));
+  io.on('admit', (order) => accessOrders.admit(order));
 
   return {
     boardEvent(orgId, event, exceptSocketId) {
@@ -20,9 +21,12 @@ export function createBroadcaster(io: TaskFlowServer, revocations: Revocations, 
     },
     joinOrg(userId, orgId) {
       // This node's sockets at once, so they hear the org event that follows; the adapter's
-      // cluster-wide join publishes first and applies here only after.
-      io.local.in(userRoom(userId)).socketsJoin(orgRoom(orgId));
-      io.in(userRoom(userId)).socketsJoin(orgRoom(orgId));
+      // cluster-wide join publishes first and applies here only after. The other nodes are told
+      // too, for their sockets in their handshake (a node of an older build ignores it).
+      const order = { room: userRoom(userId), admitTo: orgId };
+      accessOrders.admit(order);
+      io.in(order.room).socketsJoin(orgRoom(orgId));
+      if (clustered) io.serverSideEmit('admit', order);
     },
     revoke(who, orgId, reason) {
       send({ room: revokedRoom(who, orgId), orgId, reason }, 'socketId' in who);
@@ -34,7 +38,7 @@ export function createBroadcaster(io: TaskFlowServer, revocations: Revocations, 
   };
 
   function send(order: RevokeOrder, forOneSocket: boolean): void {
-    void revocations.apply(order, forOneSocket);
+    void accessOrders.revoke(order, forOneSocket);
     if (clustered && !forOneSocket) io.serverSideEmit('revoke', order);
   }
 }

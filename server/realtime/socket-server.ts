@@ -16,7 +16,7 @@ import { createCredentialExpiry } from './credential-expiry.js';
 import { orgRoomsOf, principalRoom } from './rooms.js';
 import { dropSlowReaders } from './slow-readers.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
-import type { Revocations } from './revocation.js';
+import type { AccessOrders } from './access-orders.js';
 import { originAllowed } from './allowed-origin.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
@@ -59,10 +59,10 @@ const TOO_MANY_HANDSHAKES = { code: 'RATE_LIMITED' } as const;
  * one handshake at a time and `HANDSHAKES_PER_CONNECTION` in all: one that asks for more is closed.
  * Answers what to stop when the server closes.
  */
-export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence, revocations: Revocations): { stop(): void } {
+export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence, accessOrders: AccessOrders): { stop(): void } {
   const expiry = createCredentialExpiry(io);
   dropSlowReaders(io, ctx.config.socketBacklogLimit * 2 ** 20, ctx.log);
-  // Where each handshake under way began among this node's revocations (see `Revocations`).
+  // Where each handshake under way began among this node's orders of access (see `AccessOrders`).
   const handshakeMarks = new WeakMap<TaskFlowSocket, number>();
   const handshakesOf = new WeakMap<TaskFlowSocket['conn'], { underWay: boolean; asked: number }>();
   io.use(async (socket, next) => {
@@ -88,7 +88,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
       );
     });
     try {
-      handshakeMarks.set(socket, revocations.mark());
+      handshakeMarks.set(socket, accessOrders.mark());
       const { principal, expiresAt, orgIds } = await Promise.race([authenticate(ctx, socket.handshake.auth ?? {}), late]);
       socket.data = { principal, expiresAt, orgIds, editing: {}, running: 0 };
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
@@ -110,10 +110,10 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   io.on('connection', (socket) => {
     rateLimit?.(socket);
     void socket.join([principalRoom(socket.data.principal), ...orgRoomsOf(socket.data.principal, socket.data.orgIds)]);
-    // A removal or revocation applied while its handshake read the orgs found it in no room yet.
+    // A removal, revocation or admission applied while its handshake read the orgs found it in no room yet.
     const mark = handshakeMarks.get(socket)!;
     handshakeMarks.delete(socket);
-    if (!revocations.applyMissed(socket, mark)) return void socket.disconnect(true);
+    if (!accessOrders.applyMissed(socket, mark)) return void socket.disconnect(true);
     expiry.track(socket);
     leavePresenceOnDisconnect(presence, socket);
     serve(socket);

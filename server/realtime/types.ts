@@ -30,9 +30,11 @@ export interface RoomJoins {
   stands: boolean;
 }
 
-/** Events between server nodes: revocation, which each node applies to its own sockets. */
+/** Events between server nodes: changes of access, which each node applies to its own sockets. */
 export interface InterServerEvents {
   revoke: (order: RevokeOrder) => void;
+  /** A user joined an org: each node remembers it for its sockets in their handshake (`AccessOrders`). */
+  admit: (order: AdmitOrder) => void;
   /** Re-check the access of your sockets, then send them their boards' latest events: kicks and events may have been lost in a Redis outage (`sweepAfterOutages`). */
   sweep: () => void;
   /** A node sent a board room its presence list (`presence.ts`): what that room's sockets now hold. */
@@ -48,6 +50,14 @@ export interface RevokeOrder {
   /** For ended sessions: the user's session version now; sockets signed in with it are spared. */
   sessionVersion?: number;
 }
+
+/** A user's sockets (`room`, the user's) join an org's room (`admitTo`): they were made its member. */
+export interface AdmitOrder {
+  room: string;
+  admitTo: string;
+}
+
+export type AccessOrder = RevokeOrder | AdmitOrder;
 
 export type TaskFlowServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type TaskFlowSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;

@@ -2,24 +2,25 @@ import type { Presence } from '../presence/presence.js';
 import { closeOnceAnswered } from './ack.js';
 import { leftRoom } from './room-joins.js';
 import { orgRoom } from './rooms.js';
-import type { RevokeOrder, TaskFlowServer, TaskFlowSocket } from './types.js';
+import type { AccessOrder, AdmitOrder, RevokeOrder, TaskFlowServer, TaskFlowSocket } from './types.js';
 
 /** A socket of this node, as the server holds it or as `fetchSockets` gives it. */
 type LocalSocket = TaskFlowSocket | Awaited<ReturnType<TaskFlowServer['fetchSockets']>>[number];
 
-/** How long this node remembers a revocation for sockets still in their handshake. */
+/** How long this node remembers an order for sockets still in their handshake. */
 const REMEMBER_MS = 60_000;
 
 /**
- * Applies revocations to this node's sockets, and remembers them a minute for the sockets whose
- * handshake was under way: a handshake reads the orgs a socket may hear, and the socket joins
- * their rooms only after, so an order that came in between found it in no room (a member removed,
- * or a key revoked, while their client connected) and it would hear the org's events for good.
- * Such a socket applies what came since its handshake began (`mark`) once it has joined its rooms
- * (`applyMissed`).
+ * Applies changes of access (revocations, and admissions to an org) to this node's sockets, and
+ * remembers them a minute for the sockets whose handshake was under way: a handshake reads the
+ * orgs a socket may hear, and the socket joins their rooms only after, so an order that came in
+ * between found it in no room. A member removed, or a key revoked, while their client connected
+ * would hear the org's events for good; a member added (an invitation accepted, an org made)
+ * would not hear them until they reconnect. Such a socket applies what came since its handshake
+ * began (`mark`), in the order it came, once it has joined its rooms (`applyMissed`).
  */
-export class Revocations {
-  private recent: Array<{ n: number; at: number; order: RevokeOrder }> = [];
+export class AccessOrders {
+  private recent: Array<{ n: number; at: number; order: AccessOrder }> = [];
   private applied = 0;
   private forgottenUpTo = 0;
 
@@ -38,9 +39,15 @@ export class Revocations {
    * Applies `order` to this node's sockets in `order.room` (see `revokeSocket`). An order for one
    * socket (`forOneSocket`: an access sweep's) is not remembered: no socket to come can be in it.
    */
-  async apply(order: RevokeOrder, forOneSocket = false): Promise<void> {
+  async revoke(order: RevokeOrder, forOneSocket = false): Promise<void> {
     if (!forOneSocket) this.remember(order);
     for (const socket of await this.io.local.in(order.room).fetchSockets()) revokeSocket(socket, order, this.presence);
+  }
+
+  /** This node's sockets in `order.room` (a user's) join the org's room, to hear its events. */
+  admit(order: AdmitOrder): void {
+    this.remember(order);
+    this.io.local.in(order.room).socketsJoin(orgRoom(order.admitTo));
   }
 
   /**
@@ -50,14 +57,15 @@ export class Revocations {
   applyMissed(socket: TaskFlowSocket, mark: number): boolean {
     this.forget(Date.now());
     if (mark < this.forgottenUpTo) return false;
-    for (let i = this.recent.length - 1; i >= 0 && this.recent[i]!.n > mark; i--) {
-      const { order } = this.recent[i]!;
-      if (socket.rooms.has(order.room)) revokeSocket(socket, order, this.presence);
+    for (const { n, order } of this.recent) {
+      if (n <= mark || !socket.rooms.has(order.room)) continue;
+      if ('admitTo' in order) void socket.join(orgRoom(order.admitTo));
+      else revokeSocket(socket, order, this.presence);
     }
     return true;
   }
 
-  private remember(order: RevokeOrder): void {
+  private remember(order: AccessOrder): void {
     const now = Date.now();
     this.recent.push({ n: ++this.applied, at: now, order });
     this.forget(now);

@@ -3,13 +3,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TaskFlowSocket } from '../server/realtime/types.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RedisProcess, startRedis } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { nextEvent } from './support/sockets.js';
 
 // A handshake reads the orgs its socket may hear, and the socket joins their rooms only after: a
-// member removed (or a key revoked) in between must not leave that socket hearing the org.
+// member removed (or a key revoked) in between must not leave that socket hearing the org, and a
+// member added in between must hear it, whichever node the change was made on.
 let db: TestDatabase;
+let redis: RedisProcess;
 let node: RunningServer;
+let otherNode: RunningServer;
 let owner: TestUser;
 let victim: TestUser;
 let org: TestOrg;
@@ -18,7 +22,11 @@ const sockets: Socket[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  node = await startServer({ DATABASE_URL: db.url });
+  redis = await startRedis();
+  [node, otherNode] = await Promise.all([
+    startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url }),
+    startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url }),
+  ]);
   [owner, victim] = await Promise.all([registerUser(node.url, 'owner'), registerUser(node.url, 'victim')]);
   org = await createOrg(node.url, owner);
   victimsOwnOrg = await createOrg(node.url, victim);
@@ -26,7 +34,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const socket of sockets) socket.close();
-  await node?.close();
+  await Promise.all([node?.close(), otherNode?.close()]);
+  await redis?.stop();
   await db?.drop();
 });
 
@@ -36,12 +45,19 @@ afterAll(async () => {
  * socket joins its rooms only after `release`.
  */
 function holdNextHandshake(matches: (socket: TaskFlowSocket) => boolean): { reached: Promise<void>; release: () => void } {
+  return holdNextHandshakeOn(node, matches);
+}
+
+function holdNextHandshakeOn(
+  on: RunningServer,
+  matches: (socket: TaskFlowSocket) => boolean,
+): { reached: Promise<void>; release: () => void } {
   let reachedIt!: () => void;
   let release!: () => void;
   const reached = new Promise<void>((resolve) => (reachedIt = resolve));
   const gate = new Promise<void>((resolve) => (release = resolve));
   let held = false;
-  node.server.io.use((socket, next) => {
+  on.server.io.use((socket, next) => {
     if (held || !matches(socket)) return next();
     held = true;
     reachedIt();
@@ -51,8 +67,8 @@ function holdNextHandshake(matches: (socket: TaskFlowSocket) => boolean): { reac
 }
 
 /** A socket with its listeners set before it connects, so it misses nothing sent as it does. */
-function socketOf(auth: Record<string, unknown>): Socket {
-  const socket = io(node.url, { auth, transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false });
+function socketOf(auth: Record<string, unknown>, on = node): Socket {
+  const socket = io(on.url, { auth, transports: ['websocket'], reconnection: false, forceNew: true, autoConnect: false });
   sockets.push(socket);
   return socket;
 }
@@ -97,5 +113,65 @@ describe('a removal while the socket is in its handshake', () => {
     held.release();
     expect(await revoked).toEqual({ orgId: org.id, reason: 'key_revoked' });
     expect(await closed).toBe('io server disconnect');
+  });
+});
+
+const connected = (socket: Socket) => new Promise<void>((resolve) => socket.once('connect', () => resolve()));
+
+describe('an admission while the socket is in its handshake', () => {
+  const isUser = (user: TestUser) => (socket: TaskFlowSocket) =>
+    socket.data.principal.kind === 'user' && socket.data.principal.userId === user.user.id;
+
+  /** The `org:event`s a socket hears of `orgId`, up to the next one of `barrierOrg` (made by `makeBarrier`). */
+  async function heardOf(socket: Socket, orgId: string, barrierOrg: TestOrg, act: () => Promise<unknown>): Promise<string[]> {
+    const heard: string[] = [];
+    socket.on('org:event', (event: { orgId: string; type: string }) => {
+      if (event.orgId === orgId) heard.push(event.type);
+    });
+    await act();
+    const barrier = nextEvent(socket as never, 'org:event', (event) => event.orgId === barrierOrg.id);
+    await createProject(node.url, barrierOrg, 'Barrier');
+    await barrier;
+    return heard;
+  }
+
+  it('a user who makes an org while their client connects hears its events on that socket', async () => {
+    const maker = await registerUser(node.url, 'maker');
+    const makersFirstOrg = await createOrg(node.url, maker);
+    const held = holdNextHandshake(isUser(maker));
+    const socket = socketOf({ token: maker.token });
+    socket.connect();
+
+    await held.reached;
+    const made = await createOrg(node.url, maker);
+    held.release();
+    await connected(socket);
+
+    const heard = await heardOf(socket, made.id, makersFirstOrg, () => createProject(node.url, made, 'First board'));
+    expect(heard).toEqual(['project.created']);
+  });
+
+  it("a member added on another node while their client connects hears the org's events on that socket", async () => {
+    const newcomer = await registerUser(node.url, 'newcomer');
+    const newcomersOwnOrg = await createOrg(node.url, newcomer);
+    // The owner's socket on the newcomer's node: once it hears the member added, that node has
+    // been told of the admission too (one Redis connection carries both, in order).
+    const ownersSocket = socketOf({ token: owner.token }, otherNode);
+    const ownerConnected = connected(ownersSocket);
+    ownersSocket.connect();
+    await ownerConnected;
+    const held = holdNextHandshakeOn(otherNode, isUser(newcomer));
+    const socket = socketOf({ token: newcomer.token }, otherNode);
+    socket.connect();
+
+    await held.reached;
+    const added = nextEvent(ownersSocket as never, 'org:event', (event) => event.orgId === org.id && event.type === 'member.added');
+    await addMember(node.url, org, newcomer, 'member');
+    await added;
+    held.release();
+    await connected(socket);
+
+    const heard = await heardOf(socket, org.id, newcomersOwnOrg, () => createProject(node.url, org, 'After the newcomer'));
+    expect(heard).toEqual(['project.created']);
   });
 });
