@@ -299,6 +299,19 @@ describe('a key that is not valid', () => {
     await expectDead(expired.key);
   });
 
+  it('is refused at the socket handshake beside a token: a handshake carries one credential, whichever is bad', async () => {
+    // Sent together, one would be used and the other silently ignored: a bad or expired token
+    // would pass on a good key's strength, and a person's client would act as the bot unawares.
+    for (const auth of [
+      { token: 'not a token', apiKey: writeKey.key },
+      { token: cast.member.token, apiKey: writeKey.key },
+      { token: cast.member.token, apiKey: 'tfk_short_secret' },
+    ])
+      await expect(connect(node.url, auth)).rejects.toThrow('UNAUTHORIZED');
+    await connect(node.url, { apiKey: writeKey.key }); // either alone still connects
+    await connect(node.url, { token: cast.member.token });
+  });
+
   it('stops working when its expiresAt passes, and its live socket is told and closed', async () => {
     const soon = await createKey(node.url, cast.org, ['boards:read'], { expiresAt: new Date(Date.now() + 3000).toISOString() });
     expect(soon.apiKey.expiresAt).not.toBeNull();

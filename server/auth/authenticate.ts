@@ -1,5 +1,6 @@
 import { authenticateApiKey } from '../api-keys/api-key-auth.js';
 import type { AppContext } from '../context.js';
+import { unauthorized } from '../errors.js';
 import { authenticateToken } from './auth.service.js';
 import type { Principal } from './principal.js';
 
@@ -19,6 +20,8 @@ export interface Authenticated {
 
 /** The principal behind a credential, when it expires, and the orgs it belongs to. */
 export async function authenticate(ctx: AppContext, credential: Credential): Promise<Authenticated> {
+  // One credential a handshake: of two, one would be judged and the other ignored, a bad one too.
+  if (credential.token !== undefined && credential.apiKey !== undefined) throw unauthorized('send a token or an API key, not both');
   const apiKey =
     credential.apiKey ?? (typeof credential.token === 'string' && credential.token.startsWith('tfk_') ? credential.token : undefined);
   if (apiKey === undefined) return authenticateToken(ctx, credential.token);
