@@ -107,4 +107,25 @@ describe('transports', () => {
     expect(polling.status).toBe(200);
     expect(await polling.text()).toMatch(/^0\{"sid":/);
   });
+
+  it("puts the security headers on socket.io's own answers, long-polling's and a WebSocket's upgrade", async () => {
+    const expected = {
+      'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'no-referrer',
+    };
+    const polling = await fetch(`${node.url}/socket.io/?EIO=4&transport=polling`);
+    const sid = JSON.parse((await polling.text()).slice(1)).sid;
+    const next = await fetch(`${node.url}/socket.io/?EIO=4&transport=polling&sid=${sid}`, { method: 'POST', body: '1' });
+    for (const answer of [polling, next])
+      expect(Object.fromEntries(Object.keys(expected).map((name) => [name, answer.headers.get(name)]))).toEqual(expected);
+
+    const socket = new WebSocket(`${node.url.replace('http', 'ws')}/socket.io/?EIO=4&transport=websocket`);
+    const upgrade = await new Promise<Record<string, unknown>>((resolve) =>
+      socket.once('upgrade', (response) => resolve(response.headers)),
+    );
+    socket.close();
+    expect(Object.fromEntries(Object.keys(expected).map((name) => [name, upgrade[name]]))).toEqual(expected);
+  });
 });

@@ -1,5 +1,6 @@
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
+import type { Server } from 'socket.io';
 
 /**
  * The headers every answer carries (helmet's): a Content-Security-Policy that lets the web board
@@ -21,4 +22,20 @@ export async function securityHeaders(app: FastifyInstance): Promise<void> {
     referrerPolicy: { policy: 'no-referrer' },
     strictTransportSecurity: false,
   });
+}
+
+/**
+ * What socket.io's own answers carry (long-polling's, a WebSocket's upgrade): they are data, never
+ * a page, so nothing may run, load, sniff or frame them, and none sends a Referer.
+ */
+const SOCKET_ANSWER_HEADERS = {
+  'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
+  'X-Content-Type-Options': 'nosniff',
+  'X-Frame-Options': 'DENY',
+  'Referrer-Policy': 'no-referrer',
+};
+
+/** Adds `SOCKET_ANSWER_HEADERS` to every answer of socket.io's engine, which fastify never sees. */
+export function securityHeadersOnSockets(io: Server): void {
+  io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, SOCKET_ANSWER_HEADERS));
 }

@@ -17,6 +17,7 @@ import { orgRoomsOf, principalRoom } from './rooms.js';
 import { dropSlowReaders } from './slow-readers.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { AccessOrders } from './access-orders.js';
+import { securityHeadersOnSockets } from '../http/security-headers.js';
 import { originAllowed } from './allowed-origin.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
@@ -24,7 +25,7 @@ export function createSocketServer(
   httpServer: HttpServer,
   options: { corsOrigins: string[] | null; publicUrl: string; adapter?: ServerOptions['adapter'] },
 ): TaskFlowServer {
-  return new Server(httpServer, {
+  const io: TaskFlowServer = new Server(httpServer, {
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     serveClient: false,
     parser: { Encoder: RawJsonEncoder, Decoder },
@@ -36,6 +37,8 @@ export function createSocketServer(
       answer(null, originAllowed(request, options.publicUrl, options.corsOrigins) && !asksForJsonp(request)),
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
+  securityHeadersOnSockets(io);
+  return io;
 }
 
 function asksForJsonp(request: HttpIncomingMessage): boolean {
