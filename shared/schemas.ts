@@ -51,7 +51,16 @@ export function inStorableYears(time: number): boolean {
 export const entityId = z.uuid().transform((value) => value.toLowerCase());
 const id = entityId;
 const title = text().trim().min(1).max(500);
-const description = text().max(20_000).nullable();
+/**
+ * A card's or a board's longer text, kept as written (not trimmed), but for a byte-order mark at
+ * its start (text pasted from a file): invisible, and the embedded database's driver drops it on
+ * reading, so that a snapshot would differ from the change's event and every save of the same
+ * text would be a change.
+ */
+const description = text()
+  .max(20_000)
+  .transform((value) => value.replace(/^\uFEFF/, ''))
+  .nullable();
 const priority = z.number().int().min(0).max(4);
 const dueDate = calendarDate().nullable();
 /** A board's `seq` and a task's `version` are PostgreSQL integers: no count goes past this. */
@@ -64,6 +73,9 @@ const clientMutationId = text().min(1).max(100);
 /** A task's labels, as a set: the ids of labels of the task's org. */
 const labelIds = z.array(id).max(20);
 
+/** An email address, without the spaces a phone's keyboard adds around it. */
+const email = () => z.string().trim().pipe(z.email().max(320));
+
 /** A password to set: 8 to 200 characters. */
 const newPassword = text().min(8).max(200);
 
@@ -71,14 +83,14 @@ const newPassword = text().min(8).max(200);
 export const noBody = z.strictObject({}).nullish();
 
 export const registerBody = z.strictObject({
-  email: z.email().max(320),
+  email: email(),
   password: newPassword,
   name: text().trim().min(1).max(200),
   /** The token of an invitation's link: with REGISTRATION=invited, what lets an invited address register. */
   inviteToken: text().min(1).max(200).optional(),
 });
 export const loginBody = z.strictObject({
-  email: text().max(320),
+  email: text().trim().max(320),
   password: text().max(200),
 });
 export const changePasswordBody = z.strictObject({
@@ -86,7 +98,7 @@ export const changePasswordBody = z.strictObject({
   password: newPassword,
 });
 export const passwordResetBody = z.strictObject({
-  email: z.email().max(320),
+  email: email(),
 });
 export const resetPasswordBody = z.strictObject({
   /** The token of the mailed link. */
@@ -101,17 +113,17 @@ export const createOrgBody = z.strictObject({
     .optional(),
 });
 export const inviteBody = z.strictObject({
-  email: z.email().max(320),
+  email: email(),
   role: z.enum(ROLES),
 });
 export const createProjectBody = z.strictObject({
   name: text().trim().min(1).max(200),
-  description: text().max(20_000).optional(),
+  description: description.optional(),
 });
 export const updateProjectBody = z
   .strictObject({
     name: text().trim().min(1).max(200).optional(),
-    description: text().max(20_000).nullable().optional(),
+    description: description.optional(),
     status: z.enum(['active', 'archived']).optional(),
   })
   .refine((body) => Object.keys(body).length > 0, 'the body names no field');
@@ -262,7 +274,13 @@ export type ColumnUpdatePayload = z.infer<typeof columnUpdatePayload>;
 export type ColumnMovePayload = z.infer<typeof columnMovePayload>;
 export type ColumnDeletePayload = z.infer<typeof columnDeletePayload>;
 export const createLabelBody = z.strictObject({
-  name: text().trim().min(1).max(100),
+  // In one of Unicode's spellings (NFC), as the name is unique: "Café" typed with its accent
+  // composed or apart is one label, not two that look alike.
+  name: text()
+    .trim()
+    .min(1)
+    .max(100)
+    .transform((name) => name.normalize('NFC')),
   color: text().regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #d73a4a'),
 });
 export const updateLabelBody = createLabelBody.partial().refine((body) => Object.keys(body).length > 0, 'the body names no field');

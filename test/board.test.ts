@@ -196,6 +196,23 @@ describe('a task change on a shared board', () => {
     expect(bobSeen.slice(bobBefore).map((e) => e.seq)).toEqual([board.seq + 1]);
   });
 
+  it('refuses a baseVersion the task never had with VALIDATION_FAILED, on update, move and delete, and changes nothing', async () => {
+    const task = await create('At version 1');
+    for (const [event, payload] of [
+      ['task:update', { taskId: task.id, patch: { title: 'From the future' }, baseVersion: 2 }],
+      ['task:move', { taskId: task.id, columnId: doing().id, baseVersion: 999 }],
+      ['task:delete', { taskId: task.id, baseVersion: 2 }],
+    ] as const) {
+      const answer = await request(aliceSocket, event, payload);
+      expect({ event, answer }).toMatchObject({ event, answer: { ok: false, error: { code: 'VALIDATION_FAILED' } } });
+    }
+    const overHttp = await api(node.url, 'PATCH', `/orgs/${org.slug}/tasks/${task.id}`, { title: 'x', baseVersion: 999 }, alice.token);
+    expect({ status: overHttp.status, code: overHttp.body.error?.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    expect(await db.query('select title, version, column_id from tasks where id = $1', [task.id])).toEqual([
+      { title: 'At version 1', version: 1, column_id: todo().id },
+    ]);
+  });
+
   it("does not count the sender's own earlier changes as a conflict, only someone else's", async () => {
     const task = await create('Typed into');
     await ok(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'typing 1' }, baseVersion: 1 });

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, ProjectJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
@@ -119,6 +120,20 @@ describe('columns', () => {
     const { column } = await ok(aliceSocket, 'column:create', { projectId: project.id, name: 'Empty' });
     expect((await ok(aliceSocket, 'column:delete', { columnId: column.id })).event.type).toBe('column.deleted');
     expect(await db.query('select 1 from board_columns where id = $1', [column.id])).toEqual([]);
+  });
+
+  it('refuses a moveTasksTo that is not another column of the board, for an empty column as for one with tasks', async () => {
+    const { column } = await ok(aliceSocket, 'column:create', { projectId: project.id, name: 'Empty, wrong target' });
+    const otherBoard = await createProject(node.url, org, 'Another board');
+    for (const [moveTasksTo, code] of [
+      [otherBoard.columns[0]!.id, 'NOT_FOUND'],
+      [randomUUID(), 'NOT_FOUND'],
+      [column.id, 'VALIDATION_FAILED'],
+    ] as const) {
+      const refused = await request(aliceSocket, 'column:delete', { columnId: column.id, moveTasksTo });
+      expect({ moveTasksTo, refused }).toMatchObject({ moveTasksTo, refused: { ok: false, error: { code } } });
+    }
+    expect(await db.query('select 1 from board_columns where id = $1', [column.id])).toHaveLength(1);
   });
 
   it('are not changed by a viewer', async () => {

@@ -47,6 +47,14 @@ describe('labels', () => {
     expect(bug.status).toBe(201);
     expect(bug.body).toMatchObject({ name: 'bug', color: '#d73a4a' });
     expect((await label(org.slug, org.owner.token, 'bug')).status).toBe(409);
+    // One name in Unicode's two spellings (the accent composed, or a letter and its accent) is one label.
+    const composed = await label(org.slug, org.owner.token, 'Caf\u00e9');
+    expect({ status: composed.status, name: composed.body.name }).toEqual({ status: 201, name: 'Caf\u00e9' });
+    const apart = await label(org.slug, org.owner.token, 'Cafe\u0301');
+    expect({ status: apart.status, code: apart.body.error?.code }).toEqual({ status: 409, code: 'CONFLICT' });
+    const renamed = await api(node.url, 'PATCH', `/orgs/${org.slug}/labels/${bug.body.id}`, { name: 'Cafe\u0301' }, org.owner.token);
+    expect(renamed.status).toBe(409);
+    await api(node.url, 'DELETE', `/orgs/${org.slug}/labels/${composed.body.id}`, undefined, org.owner.token);
     expect((await label(org.slug, viewer.token, 'nope')).status).toBe(403);
     expect((await label(org.slug, org.owner.token, 'bad', 'red')).status).toBe(400);
     const listed = await api(node.url, 'GET', `/orgs/${org.slug}/labels`, undefined, viewer.token);

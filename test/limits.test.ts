@@ -33,7 +33,7 @@ afterAll(async () => {
   await db?.drop();
 });
 
-async function raw(method: string, path: string, body: string | undefined, headers: Record<string, string> = {}) {
+async function raw(method: string, path: string, body: string | Uint8Array<ArrayBuffer> | undefined, headers: Record<string, string> = {}) {
   const response = await fetch(`${node.url}${path}`, { method, headers, body });
   const text = await response.text();
   return { status: response.status, text, json: text ? JSON.parse(text) : null };
@@ -74,6 +74,37 @@ describe('HTTP bodies', () => {
     });
     expect(authed.status).toBe(400);
     expect(authed.json.error.code).toBe('VALIDATION_FAILED');
+  });
+
+  it('refuses a body in another charset than UTF-8, or not valid UTF-8, with 400 VALIDATION_FAILED, and writes nothing', async () => {
+    const projects = `/api/v1/orgs/${org.slug}/projects`;
+    const authorization = `Bearer ${alice.token}`;
+    const latin1 = Buffer.from('{"name":"Café Müller"}', 'latin1');
+    const brokenUtf8 = Buffer.concat([Buffer.from('{"name":"bad'), Buffer.from([0xff]), Buffer.from('"}')]);
+    for (const [contentType, body] of [
+      ['application/json; charset=iso-8859-1', latin1],
+      ['application/json', latin1],
+      ['application/json', brokenUtf8],
+      ['application/json; charset=utf-16', Buffer.from('{"name":"x"}', 'utf16le')],
+    ] as const) {
+      const answer = await raw('POST', projects, body, { 'content-type': contentType, authorization });
+      expect({ status: answer.status, code: answer.json.error.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
+    }
+    expect(await db.query(`select name from projects where name like 'Caf%' or name like 'bad%'`)).toEqual([]);
+
+    // UTF-8, named or not, with or without a byte-order mark, goes through as written.
+    for (const [contentType, prefix] of [
+      ['application/json; charset=UTF-8', ''],
+      ['application/json', '\uFEFF'],
+    ]) {
+      const answer = await raw('POST', projects, `${prefix}{"name":"Café Müller"}`, { 'content-type': contentType, authorization });
+      expect({ status: answer.status, name: answer.json.project.name }).toEqual({ status: 201, name: 'Café Müller' });
+    }
+  });
+
+  it("takes a project's shape back as a create's body: description null, as a board without one reads", async () => {
+    const created = await api(node.url, 'POST', `/orgs/${org.slug}/projects`, { name: 'Plain', description: null }, alice.token);
+    expect({ status: created.status, description: created.body.project?.description }).toEqual({ status: 201, description: null });
   });
 
   it('takes an empty body under a JSON content type as no body: a DELETE and a refresh go through, a create is refused', async () => {

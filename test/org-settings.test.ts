@@ -66,6 +66,17 @@ describe('reading the org', () => {
     expect(read.body).toEqual(answer.body.org);
   });
 
+  it("makes an org's slug, when none is given, of its name's letters without their accents", async () => {
+    for (const [name, start] of [
+      ['Zürich Labs', 'zurich-labs-'],
+      ['Crème Brûlée', 'creme-brulee-'],
+      ['東京', 'org-'],
+    ]) {
+      const answer = await api(node.url, 'POST', '/orgs', { name }, cast.outsider.token);
+      expect({ name, slug: answer.body.org.slug }).toEqual({ name, slug: expect.stringMatching(new RegExp(`^${start}[0-9a-f]{6}$`)) });
+    }
+  });
+
   it('shows members, viewers and bots {id, slug, name, plan}, and admins and owners also settings and billing email', async () => {
     const row = await orgRow();
     const basic = { id: cast.org.id, slug: cast.org.slug, name: row.name, plan: row.plan };

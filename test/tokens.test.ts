@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import argon2 from 'argon2';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
@@ -250,6 +251,26 @@ describe('login and register', () => {
     expect(answer.status).toBe(200);
     expect(answer.body.user).toEqual(alice.user);
     expect(decodePayload(answer.body.token).sub).toBe(alice.user.id);
+  });
+
+  it("logs in with the email between a phone keyboard's spaces, and the password in another of Unicode's forms", async () => {
+    const email = `zoe-${Date.now()}@example.test`;
+    const password = 'p\u00e4sswort-\u00e9t\u00e9'; // composed accents (NFC), as most keyboards type them
+    const registered = await api(node.url, 'POST', '/auth/register', { email: ` ${email} `, password, name: 'Zoë' });
+    expect({ status: registered.status, email: registered.body.user?.email }).toEqual({ status: 201, email });
+    for (const typed of [password, password.normalize('NFD'), 'ｐ\u00e4sswort-\u00e9t\u00e9']) {
+      const answer = await api(node.url, 'POST', '/auth/login', { email: `${email} `, password: typed });
+      expect({ typed, status: answer.status }).toEqual({ typed, status: 200 });
+    }
+    expect((await api(node.url, 'POST', '/auth/login', { email, password: 'passwort-ete' })).status).toBe(401);
+
+    // A password set before passwords were normalized was hashed as typed, decomposed here: it still works.
+    const decomposed = password.normalize('NFD');
+    await db.query('update users set password_hash = $1 where email = $2', [
+      await argon2.hash(decomposed, { type: argon2.argon2id }),
+      email,
+    ]);
+    expect((await api(node.url, 'POST', '/auth/login', { email, password: decomposed })).status).toBe(200);
   });
 
   it('refuses a taken email in any case with 409 CONFLICT', async () => {

@@ -94,17 +94,16 @@ export async function deleteColumn(ctx: AppContext, caller: Caller, input: Colum
     input.clientMutationId,
     async (em, projectId) => {
       const column = await findColumn(em, projectId, input.columnId);
+      // A `moveTasksTo` named is checked whether or not the column holds tasks, so that a client's
+      // mistake shows the first time, not once the column has cards.
+      if (input.moveTasksTo === column.id) throw invalid('moveTasksTo must be another column');
+      const destination = input.moveTasksTo ? await findColumn(em, projectId, input.moveTasksTo) : null;
       const count = await tasksIn(em, projectId, column);
-      if (count > 0 && !input.moveTasksTo) {
+      if (count > 0 && !destination) {
         throw conflict(`the column holds ${count} task(s); name moveTasksTo, another column of the board, to delete it`);
       }
-      let moved: TaskJson[] = [];
-      if (count > 0) {
-        if (input.moveTasksTo === column.id) throw invalid('moveTasksTo must be another column');
-        const destination = await findColumn(em, projectId, input.moveTasksTo!);
-        // Moved before their old column goes, with its cascade.
-        moved = await moveAllTasks(em, projectId, column, destination, count);
-      }
+      // Moved before their old column goes, with its cascade.
+      const moved: TaskJson[] = destination && count > 0 ? await moveAllTasks(em, projectId, column, destination, count) : [];
       em.remove(column);
       return { data: { column: toColumnJson(column), tasks: moved } satisfies ColumnEventData };
     },

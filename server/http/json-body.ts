@@ -1,16 +1,29 @@
 import type { FastifyInstance } from 'fastify';
+import { invalid } from '../errors.js';
+
+/** A body's text: UTF-8 only (a byte-order mark before it is dropped), and nothing that is not valid UTF-8. */
+const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * JSON bodies, parsed as Fastify does (`__proto__` and `constructor.prototype` refused), except
  * that an empty body under a JSON content type is no body: many clients send the header with every
  * request, a DELETE or `POST /auth/refresh` too, which Fastify would refuse with 400. A route that
- * needs a body still refuses its absence, through its schema.
+ * needs a body still refuses its absence, through its schema. A body is UTF-8 (JSON's own encoding):
+ * one in another charset, or with bytes that are not UTF-8, is refused, where decoding it anyway
+ * would have stored U+FFFD in place of the client's letters.
  */
 export function acceptEmptyJsonBodies(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    const text = body.toString();
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
+    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return done(invalid('a JSON body must be UTF-8'), undefined);
+    let text: string;
+    try {
+      text = utf8.decode(body as Buffer);
+    } catch {
+      return done(invalid('the body is not valid UTF-8'), undefined);
+    }
     if (text === '') done(null, undefined);
     else parse(request, text, done);
   });

@@ -102,6 +102,7 @@ function slugify(name: string): string {
   const slug = name
     .toLowerCase()
     .normalize('NFKD')
+    .replace(/\p{M}/gu, '') // the accents NFKD took off their letters: Zürich is zurich, not zu-rich
     .replace(/[^a-z0-9]+/g, '-')
     .replace(/^-+|-+$/g, '')
     .slice(0, 50);

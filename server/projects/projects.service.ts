@@ -22,7 +22,7 @@ export async function createProject(
   ctx: AppContext,
   caller: Caller,
   slug: string,
-  input: { name: string; description?: string },
+  input: { name: string; description?: string | null },
 ): Promise<{ project: ProjectJson; columns: ColumnJson[] }> {
   const created = await withOrg(ctx, caller.principal, slug, 'projects:write', async ({ em, org }) => {
     const project = em.create(Project, {

@@ -181,7 +181,11 @@ async function memberUser(em: EntityManager, userId: string) {
   return membership.user;
 }
 
-/** CONFLICT when a field this change sets was changed by someone other than `caller` after `baseVersion`. */
+/**
+ * CONFLICT when a field this change sets was changed by someone other than `caller` after
+ * `baseVersion`; VALIDATION_FAILED for a `baseVersion` the task never had (a client that mixed up
+ * its tasks, which last writer wins would hide).
+ */
 async function refuseConflicts(
   em: EntityManager,
   caller: Caller,
@@ -189,6 +193,8 @@ async function refuseConflicts(
   baseVersion: number | undefined,
   fields: TaskField[],
 ): Promise<void> {
+  if (baseVersion !== undefined && baseVersion > task.version)
+    throw invalid(`baseVersion ${baseVersion} is ahead of the task, at version ${task.version}`);
   if (baseVersion === undefined || task.version <= baseVersion) return;
   const changedSince = await fieldsChangedSince(em, task, baseVersion, actorOf(caller.principal));
   const clashes = fields.filter((field) => changedSince.has(field));
