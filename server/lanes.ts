@@ -1,3 +1,5 @@
+import { DomainError, NO_ANSWER_IN_TIME } from './errors.js';
+
 /**
  * At most `perKey` pieces of work of one key run at once on this node; the rest wait their turn,
  * in order, up to `maxWaiting` of them (`full`), holding nothing meanwhile. Its uses:
@@ -41,36 +43,52 @@ export class Lanes {
   }
 }
 
+/** Whether the one who asked for a piece of work still waits for its answer (a socket's join: not answered at its deadline, its socket still there). */
+export type StillWanted = () => boolean;
+const ALWAYS_WANTED: StillWanted = () => true;
+
+/** Thrown, in place of running it, for work whose turn came when no one wanted it any more (its asker was answered UNAVAILABLE at the deadline, or went away). */
+const noLongerWanted = () => new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message);
+
 /**
  * One lane for the whole node: at most `size` pieces of work at once, the rest waiting in order.
- * Its use: board reads (`AppContext.arrivals`).
+ * Its use: board reads (`AppContext.arrivals`). Work that no one wants any more when its turn
+ * comes is skipped (`noLongerWanted`): a crowd whose joins were answered UNAVAILABLE at their
+ * deadline, and which rejoins, would otherwise wait behind its own abandoned reads.
  */
 export class Turns {
   private readonly lanes: Lanes;
-  /** Each key's shared read that still waits for its turn. */
-  private readonly waiting = new Map<string, { read: Promise<unknown> | null }>();
+  /** Each key's shared read that still waits for its turn, and whether each who shares it still wants it. */
+  private readonly waiting = new Map<string, { read: Promise<unknown> | null; wanted: StillWanted[] }>();
 
   constructor(size: number) {
     this.lanes = new Lanes(size);
   }
 
-  run<T>(work: () => Promise<T>): Promise<T> {
-    return this.lanes.run('', work);
+  run<T>(work: () => Promise<T>, wanted: StillWanted = ALWAYS_WANTED): Promise<T> {
+    return this.lanes.run('', async () => {
+      if (!wanted()) throw noLongerWanted();
+      return work();
+    });
   }
 
   /**
    * `read` in its turn, shared by everyone who asks for the same key while it waits: they all
-   * get its answer (or its error). Once it has begun, the next who asks waits for a read of their
-   * own, so no one is answered by a read that began before they asked.
+   * get its answer (or its error), and it runs if any of them still wants it. Once it has begun,
+   * the next who asks waits for a read of their own, so no one is answered by a read that began
+   * before they asked.
    */
-  shared<T>(key: string, read: () => Promise<T>): Promise<T> {
+  shared<T>(key: string, read: () => Promise<T>, wanted: StillWanted = ALWAYS_WANTED): Promise<T> {
     const queued = this.waiting.get(key);
-    if (queued) return queued.read as Promise<T>;
-    const turn: { read: Promise<T> | null } = { read: null };
+    if (queued) {
+      queued.wanted.push(wanted);
+      return queued.read as Promise<T>;
+    }
+    const turn: { read: Promise<T> | null; wanted: StillWanted[] } = { read: null, wanted: [wanted] };
     this.waiting.set(key, turn); // before `run`, which begins at once when the lane has room
-    turn.read = this.run(() => {
+    turn.read = this.run(read, () => {
       if (this.waiting.get(key) === turn) this.waiting.delete(key);
-      return read();
+      return turn.wanted.some((stillWanted) => stillWanted());
     });
     return turn.read;
   }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
 import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
+import { createKey } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok, recordBoardEvents, request } from './support/sockets.js';
 
@@ -181,5 +182,43 @@ describe('an event the database does not answer in time', () => {
     await ok(viewer, 'board:join', { projectId: project.id });
     await ok(writer, 'task:update', { taskId, patch: { title: 'For bob' } });
     await eventually(() => expect(heard.map((event) => (event.data as { task: { title: string } }).task.title)).toEqual(['For bob']));
+  });
+
+  it('reads no board for joins answered UNAVAILABLE before their turn came, their sockets gone', async () => {
+    // A crowd rejoining while the database is slow: those answered at the deadline rejoin, and
+    // must not wait behind reads no one will receive.
+    const boards = await Promise.all(Array.from({ length: 8 }, (_, i) => createProject(node.url, org, `Crowded ${i}`)));
+    const bots = await Promise.all(
+      boards.map(async () => connect(node.url, { apiKey: (await createKey(node.url, org, ['boards:read'])).key })),
+    );
+    const arrivals = node.server.ctx.arrivals;
+    const run = arrivals.run.bind(arrivals);
+    let reads = 0;
+    let began: number | undefined;
+    arrivals.run = (work, wanted) => run(() => ((reads += 1), work()), wanted);
+    const lockWaiters = async () =>
+      (
+        await db.query<{ n: number }>(`select count(*)::int as n from pg_stat_activity where datname = $1 and wait_event_type = 'Lock'`, [
+          db.name,
+        ])
+      )[0]!.n;
+    try {
+      const release = await holdLock(db, 'lock table tasks in access exclusive mode'); // the snapshots' reads wait
+      try {
+        const answers = bots.map((bot, i) => request(bot, 'board:join', { projectId: boards[i]!.project.id }));
+        for (const answer of answers) expect(await answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+        began = await lockWaiters(); // those that had their turn: half the pool
+        expect(began).toBeLessThan(bots.length);
+        expect(reads).toBe(began);
+        for (const bot of bots) bot.close();
+        await eventually(() => expect(bots.filter((bot) => node.server.io.of('/').sockets.has(bot.id!))).toEqual([]));
+      } finally {
+        await release();
+      }
+      await ok(writer, 'board:join', { projectId: boards[0]!.project.id }); // after the crowd's turns, in the lane's order
+      expect(reads).toBe(began! + 1);
+    } finally {
+      arrivals.run = run;
+    }
   });
 });

@@ -50,4 +50,42 @@ describe('a board read shared while it waits its turn (Turns.shared)', () => {
     for (const answer of crowd) await expect(answer).rejects.toThrow('the database went away');
     expect(await turns.shared('board', async () => 'read again')).toBe('read again');
   });
+
+  it('skips work no one wants any more when its turn comes (UNAVAILABLE), and runs the next', async () => {
+    const turns = new Turns(1);
+    let release!: () => void;
+    const busy = turns.run(() => new Promise<void>((resolve) => (release = resolve)));
+    let wanted = true;
+    const ran: string[] = [];
+    const abandoned = turns.run(
+      async () => ran.push('abandoned'),
+      () => wanted,
+    );
+    const next = turns.run(async () => ran.push('next'));
+    wanted = false; // answered at its deadline, or its socket gone, while it waited
+    release();
+    await busy;
+    await expect(abandoned).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    await next;
+    expect(ran).toEqual(['next']);
+  });
+
+  it('runs a shared read while anyone who shares it still wants it, and skips it when no one does', async () => {
+    const turns = new Turns(1);
+    let release!: () => void;
+    let busy = turns.run(() => new Promise<void>((resolve) => (release = resolve)));
+    let reads = 0;
+    const read = async () => ++reads;
+    const crowd = [turns.shared('board', read, () => false), turns.shared('board', read, () => true)];
+    release();
+    await busy;
+    expect(await Promise.all(crowd)).toEqual([1, 1]);
+
+    busy = turns.run(() => new Promise<void>((resolve) => (release = resolve)));
+    const nobody = [turns.shared('board', read, () => false), turns.shared('board', read, () => false)];
+    release();
+    await busy;
+    for (const answer of nobody) await expect(answer).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(reads).toBe(1);
+  });
 });

@@ -6,6 +6,7 @@ import { isoTime, type Sql, sql } from '../db/sql-script.js';
 import { inTenant, readAsTenant, standingIn, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
+import type { StillWanted } from '../lanes.js';
 import { rawJson, type Wire } from '../raw-json.js';
 import { boardLabels, boardTaskRows, boardTasksJson } from '../tasks/task-row.js';
 
@@ -27,6 +28,8 @@ export interface ReadBoardOptions {
   sinceSeq?: number;
   /** Runs once the role is checked and before anything is read: a socket joins the board's room there. */
   onAuthorized?: (orgId: string) => void;
+  /** Whether the reader still waits for the board: when its turn comes and no one does, nothing is read (`Turns`). */
+  stillWanted?: StillWanted;
 }
 
 /**
@@ -49,12 +52,15 @@ export async function readBoard(
   if (!target.projectId) throw notFound(target.what);
   const boardId = target.projectId;
   options.onAuthorized?.(orgId);
-  const { sinceSeq } = options;
+  const { sinceSeq, stillWanted } = options;
   if (sinceSeq !== undefined) {
-    const replay = await ctx.arrivals.run(() => readAsTenant(ctx.orm, orgId, eventsSince(boardId, orgId, sinceSeq, principal)));
+    const replay = await ctx.arrivals.run(
+      () => readAsTenant(ctx.orm, orgId, eventsSince(boardId, orgId, sinceSeq, principal)),
+      stillWanted,
+    );
     if (replay) return { orgId, board: replay };
   }
-  const board = await ctx.arrivals.shared(`${orgId}/${boardId}`, () => readAsTenant(ctx.orm, orgId, snapshot(boardId, orgId)));
+  const board = await ctx.arrivals.shared(`${orgId}/${boardId}`, () => readAsTenant(ctx.orm, orgId, snapshot(boardId, orgId)), stillWanted);
   return { orgId, board };
 }
 

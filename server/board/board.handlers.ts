@@ -33,6 +33,7 @@ export function boardHandlers(ctx: AppContext, presence: Presence): HandlerTable
         try {
           const { orgId, board } = await readBoard(ctx, socket.data.principal, projectId, {
             sinceSeq,
+            stillWanted: () => caller.socketId !== undefined && socket.connected,
             onAuthorized: (orgId) => {
               joinStarted(socket, (room = projectRoom(orgId, projectId)));
               void socket.join(room);
