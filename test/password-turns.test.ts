@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PasswordTurns } from '../server/auth/password-turns.js';
 import { registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -88,5 +89,31 @@ describe('password work takes turns', () => {
     );
     // The guess waits for its address's turn holding none of the account's: the owner's login goes first.
     expect(place).toBeLessThan(4);
+  }, 60_000);
+  it('answers RATE_LIMITED at once, with Retry-After, past a few seconds of password work waiting for one address, and does none of it', async () => {
+    // Waiting on, such work would be answered 503 at the deadline and still be done afterwards:
+    // an account made for a client told its sign-up failed.
+    const emails = Array.from({ length: 40 }, () => `crowd-${randomUUID().slice(0, 8)}@example.test`);
+    const answers = await Promise.all(
+      emails.map((email) =>
+        fetch(`${node.url}/api/v1/auth/register`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-forwarded-for': '203.0.113.9' },
+          body: JSON.stringify({ email, password: 'correct horse battery', name: 'Crowd' }),
+        }),
+      ),
+    );
+    const made = emails.filter((_, i) => answers[i]!.status === 201);
+    const limited = answers.filter((answer) => answer.status === 429);
+    expect(made.length + limited.length).toBe(emails.length);
+    expect(made.length).toBeGreaterThanOrEqual(PasswordTurns.MOST_WAITING);
+    expect(limited.length).toBeGreaterThan(0);
+    for (const answer of limited) {
+      expect(answer.headers.get('retry-after')).toBe('1');
+      expect((await answer.json()).error.code).toBe('RATE_LIMITED');
+    }
+    const rows = await db.query<{ email: string }>('select email from users where email = any($1)', [emails]);
+    expect(rows.map((row) => row.email).sort()).toEqual([...made].sort());
+    expect(await login(bystander, '203.0.113.9')).toBe(200); // the address is served again once its queue is through
   }, 60_000);
 });

@@ -1,3 +1,4 @@
+import { DomainError } from '../errors.js';
 import { Lanes } from '../lanes.js';
 import { hashPassword, verifyPassword } from './passwords.js';
 
@@ -16,11 +17,15 @@ export interface PasswordWorker {
  * else gets the other threads. The address's turn comes first: a piece waiting for its address
  * holds no turn of its account, so one address's queue cannot keep an account's owner waiting
  * from elsewhere. Two hashes at once are as many as two cores run, so the turns cost a busy
- * address little.
+ * address little. At most `MOST_WAITING` pieces wait for one address's turns, or one account's
+ * (a few seconds of work): past that a request is answered RATE_LIMITED at once, where it would
+ * have waited past its answer deadline, been answered 503, and still done its work when its turn
+ * came (an account made, a password changed, for a client told it failed).
  */
 export class PasswordTurns {
-  private readonly byAddress = new Lanes(2);
-  private readonly byAccount = new Lanes(1);
+  static readonly MOST_WAITING = 16;
+  private readonly byAddress = new Lanes(2, PasswordTurns.MOST_WAITING);
+  private readonly byAccount = new Lanes(1, PasswordTurns.MOST_WAITING);
 
   /** `hashPassword`, in `worker`'s turn. */
   hash(worker: PasswordWorker, password: string): Promise<string> {
@@ -32,8 +37,19 @@ export class PasswordTurns {
     return this.run(worker, () => verifyPassword(hash, password));
   }
 
-  private run<T>(worker: PasswordWorker, work: () => Promise<T>): Promise<T> {
-    const { account, address } = worker;
-    return this.byAddress.run(address, () => (account === undefined ? work() : this.byAccount.run(account.toLowerCase(), work)));
+  private async run<T>(worker: PasswordWorker, work: () => Promise<T>): Promise<T> {
+    const { address } = worker;
+    const account = worker.account?.toLowerCase();
+    if (this.byAddress.full(address) || (account !== undefined && this.byAccount.full(account))) throw tooMuchWaiting();
+    return this.byAddress.run(address, () => {
+      if (account === undefined) return work();
+      if (this.byAccount.full(account)) throw tooMuchWaiting(); // it filled while this waited for the address
+      return this.byAccount.run(account, work);
+    });
   }
 }
+
+const tooMuchWaiting = () =>
+  new DomainError('RATE_LIMITED', 'too many sign-ins and password changes at once from here; try again in a moment', {
+    retryAfterSeconds: 1,
+  });
