@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createOrg, createProject, registerUser } from './support/api.js';
+import { addMember, api, createOrg, createProject, registerUser } from './support/api.js';
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { createKey } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -76,5 +76,34 @@ describe('a crowd arriving at once', () => {
     const board = await late;
     expect(board.tasks.map((t: { title: string }) => t.title)).toEqual(['After']);
     for (const answer of [...(await Promise.all(joins)), await waiting]) expect(answer.tasks).toHaveLength(1);
+  });
+
+  it('does not answer the board over HTTP to a member removed while their read waited for its turn', async () => {
+    const owner = await registerUser(node.url, 'remover');
+    const org = await createOrg(node.url, owner);
+    const { project } = await createProject(node.url, org, 'Private');
+    const bob = await registerUser(node.url, 'bob');
+    await addMember(node.url, org, bob, 'member');
+    const keys = await Promise.all(Array.from({ length: 5 }, () => createKey(node.url, org, ['boards:read'])));
+    const board = `/orgs/${org.slug}/projects/${project.id}`;
+    const arrivals = node.server.ctx.arrivals;
+    const run = arrivals.run.bind(arrivals);
+    let asked = 0;
+    arrivals.run = (work, wanted) => ((asked += 1), run(work, wanted));
+    try {
+      // Five reads take the lane's places and wait on a lock; bob's, its standing checked, waits its turn.
+      const release = await holdLock(db, 'lock table task_labels in access exclusive mode');
+      const reads = keys.map((key) => api(node.url, 'GET', board, undefined, key.key));
+      await eventually(async () => expect(await lockWaiters(db)).toBe(5));
+      const bobs = api(node.url, 'GET', board, undefined, bob.token);
+      await eventually(() => expect(asked).toBe(6));
+      expect((await api(node.url, 'DELETE', `/orgs/${org.slug}/members/${bob.user.id}`, undefined, owner.token)).status).toBe(204);
+      await release();
+      for (const read of await Promise.all(reads)) expect(read.status).toBe(200);
+      const answer = await bobs;
+      expect({ status: answer.status, tasks: answer.body.tasks }).toEqual({ status: 404, tasks: undefined });
+    } finally {
+      arrivals.run = run;
+    }
   });
 });

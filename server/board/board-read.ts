@@ -3,7 +3,7 @@ import type { BoardEventJson, BoardSnapshot, ColumnJson, ProjectJson } from '../
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { isoTime, type Sql, sql } from '../db/sql-script.js';
-import { inTenant, readAsTenant, standingIn, type TenantRead } from '../db/tenant.js';
+import { holds, inTenant, readAsTenant, standingIn, type TenantRead } from '../db/tenant.js';
 import { notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import type { StillWanted } from '../lanes.js';
@@ -30,15 +30,23 @@ export interface ReadBoardOptions {
   onAuthorized?: (orgId: string) => void;
   /** Whether the reader still waits for the board: when its turn comes and no one does, nothing is read (`Turns`). */
   stillWanted?: StillWanted;
+  /**
+   * Shares the snapshot with the readers of the board who wait for their turn with it: a socket's
+   * join, which a revocation that commits meanwhile reaches (its caller checks `revokedFrom`).
+   * Otherwise (HTTP) the reader reads its own, its standing checked again in that statement.
+   */
+  shared?: boolean;
 }
 
 /**
  * The board for a reader of its org: the events after `sinceSeq` where the log still holds them
  * all, or else the snapshot. The socket joins the room (`onAuthorized`) before anything is read,
  * so every event committed after the read is still to be broadcast to it; the snapshot's `seq`
- * and rows come from one statement, so they agree. Readers of one board who wait for their turn
- * together share one snapshot (`Turns.shared`): a team opening a big board at once, or a crowd
- * moving here from a stopped node, costs a few reads of it, not one each.
+ * and rows come from one statement, so they agree. Sockets' joins of one board that wait for
+ * their turn together share one snapshot (`Turns.shared`): a team opening a big board at once, or
+ * a crowd moving here from a stopped node, costs a few reads of it, not one each. The reader's
+ * standing is checked before its turn; a replay checks it again (`readerSince`), and so does an
+ * HTTP reader's snapshot, so that a removal committed while it waited is not answered with the board.
  */
 export async function readBoard(
   ctx: AppContext,
@@ -59,6 +67,11 @@ export async function readBoard(
       stillWanted,
     );
     if (replay) return { orgId, board: replay };
+  }
+  if (!options.shared) {
+    const readerStands = holds(principal, orgId, 'board:read');
+    const board = await ctx.arrivals.run(() => readAsTenant(ctx.orm, orgId, snapshot(boardId, orgId, readerStands)), stillWanted);
+    return { orgId, board };
   }
   const board = await ctx.arrivals.shared(`${orgId}/${boardId}`, () => readAsTenant(ctx.orm, orgId, snapshot(boardId, orgId)), stillWanted);
   return { orgId, board };
@@ -118,7 +131,7 @@ function eventsSince(projectId: string, orgId: string, sinceSeq: number, reader:
  * the client as it was written (`rawJson`). It names the org as the tenant filter would, and
  * row-level security holds it too.
  */
-function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapshot>> {
+function snapshot(projectId: string, orgId: string, readerStands = sql`true`): TenantRead<Wire<BoardSnapshot>> {
   const first = sql`t.n is null or t.n = 1`;
   return {
     statement: sql`select case when ${first} then p.seq end as seq,
@@ -128,7 +141,8 @@ function snapshot(projectId: string, orgId: string): TenantRead<Wire<BoardSnapsh
                     from board_columns where project_id = p.id and org_id = p."orgId") c)::text end as columns,
          case when ${first} then ${boardLabels(sql`p.id`, sql`p."orgId"`)} end as labels,
          t.*
-       from (select id, org_id as "orgId", name, description, status, seq from projects where id = ${projectId} and org_id = ${orgId}) p
+       from (select id, org_id as "orgId", name, description, status, seq from projects
+              where id = ${projectId} and org_id = ${orgId} and ${readerStands}) p
        left join lateral (${boardTaskRows(sql`p.id`, sql`p."orgId"`)}) t on true
        order by t.n`,
     read: (rows) => {

@@ -34,6 +34,7 @@ export function boardHandlers(ctx: AppContext, presence: Presence): HandlerTable
           const { orgId, board } = await readBoard(ctx, socket.data.principal, projectId, {
             sinceSeq,
             stillWanted: () => caller.socketId !== undefined && socket.connected,
+            shared: true,
             onAuthorized: (orgId) => {
               joinStarted(socket, (room = projectRoom(orgId, projectId)));
               void socket.join(room);
