@@ -16,6 +16,8 @@ import { Migration20261207100000_noop_actor } from './Migration20261207100000_no
 import { Migration20261208100000_sessions_and_password_resets } from './Migration20261208100000_sessions_and_password_resets.js';
 import { Migration20261209100000_board_rows_without_org_key } from './Migration20261209100000_board_rows_without_org_key.js';
 import { Migration20261210100000_noop_expiry_index } from './Migration20261210100000_noop_expiry_index.js';
+import { Migration20261211100000_no_org_key_on_board_parts } from './Migration20261211100000_no_org_key_on_board_parts.js';
+import { Migration20261212100000_label_names_composed } from './Migration20261212100000_label_names_composed.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
 const migrations: MigrationObject[] = [
@@ -35,6 +37,8 @@ const migrations: MigrationObject[] = [
   { name: 'Migration20261208100000_sessions_and_password_resets', class: Migration20261208100000_sessions_and_password_resets },
   { name: 'Migration20261209100000_board_rows_without_org_key', class: Migration20261209100000_board_rows_without_org_key },
   { name: 'Migration20261210100000_noop_expiry_index', class: Migration20261210100000_noop_expiry_index },
+  { name: 'Migration20261211100000_no_org_key_on_board_parts', class: Migration20261211100000_no_org_key_on_board_parts },
+  { name: 'Migration20261212100000_label_names_composed', class: Migration20261212100000_label_names_composed },
 ];
 
 /**

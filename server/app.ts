@@ -19,6 +19,7 @@ import { migrate } from './db/migrate.js';
 import { openDatabase, POOL_SIZE } from './db/orm.js';
 import { settleDatabaseWork } from './db/settle.js';
 import { answerInTime } from './http/answer-deadline.js';
+import { warnOfUnnamedProxy } from './http/route-kit.js';
 import { FailureLog } from './failure-log.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
@@ -122,6 +123,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   registerErrorHandling(app, failures);
   acceptEmptyJsonBodies(app);
   answerInTime(app, config.answerDeadline * 1000);
+  if (config.trustProxy === false) warnOfUnnamedProxy(app);
   const inFlight = new InFlight();
   countRequests(app, inFlight);
   // Every method a route answers to: @fastify/cors allows only GET, HEAD and POST unless told.

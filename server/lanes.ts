@@ -48,7 +48,7 @@ export type StillWanted = () => boolean;
 const ALWAYS_WANTED: StillWanted = () => true;
 
 /** Thrown, in place of running it, for work whose turn came when no one wanted it any more (its asker was answered UNAVAILABLE at the deadline, or went away). */
-const noLongerWanted = () => new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message);
+export const noLongerWanted = () => new DomainError(NO_ANSWER_IN_TIME.code, NO_ANSWER_IN_TIME.message);
 
 /**
  * One lane for the whole node: at most `size` pieces of work at once, the rest waiting in order.

@@ -100,8 +100,12 @@ describe('a crowd arriving at once', () => {
       expect((await api(node.url, 'DELETE', `/orgs/${org.slug}/members/${bob.user.id}`, undefined, owner.token)).status).toBe(204);
       await release();
       for (const read of await Promise.all(reads)) expect(read.status).toBe(200);
-      const answer = await bobs;
-      expect({ status: answer.status, tasks: answer.body.tasks }).toEqual({ status: 404, tasks: undefined });
+      const answer = await bobs; // refused as a non-member is (DESIGN §6)
+      expect({ status: answer.status, code: answer.body.error?.code, tasks: answer.body.tasks }).toEqual({
+        status: 403,
+        code: 'FORBIDDEN',
+        tasks: undefined,
+      });
     } finally {
       arrivals.run = run;
     }

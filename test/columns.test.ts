@@ -125,13 +125,13 @@ describe('columns', () => {
   it('refuses a moveTasksTo that is not another column of the board, for an empty column as for one with tasks', async () => {
     const { column } = await ok(aliceSocket, 'column:create', { projectId: project.id, name: 'Empty, wrong target' });
     const otherBoard = await createProject(node.url, org, 'Another board');
-    for (const [moveTasksTo, code] of [
-      [otherBoard.columns[0]!.id, 'NOT_FOUND'],
-      [randomUUID(), 'NOT_FOUND'],
-      [column.id, 'VALIDATION_FAILED'],
+    for (const [moveTasksTo, code, message] of [
+      [otherBoard.columns[0]!.id, 'NOT_FOUND', 'moveTasksTo column not found'],
+      [randomUUID(), 'NOT_FOUND', 'moveTasksTo column not found'],
+      [column.id, 'VALIDATION_FAILED', 'moveTasksTo must be another column'],
     ] as const) {
       const refused = await request(aliceSocket, 'column:delete', { columnId: column.id, moveTasksTo });
-      expect({ moveTasksTo, refused }).toMatchObject({ moveTasksTo, refused: { ok: false, error: { code } } });
+      expect({ moveTasksTo, refused }).toMatchObject({ moveTasksTo, refused: { ok: false, error: { code, message } } });
     }
     expect(await db.query('select 1 from board_columns where id = $1', [column.id])).toHaveLength(1);
   });

@@ -55,6 +55,9 @@ describe('labels', () => {
     const renamed = await api(node.url, 'PATCH', `/orgs/${org.slug}/labels/${bug.body.id}`, { name: 'Cafe\u0301' }, org.owner.token);
     expect(renamed.status).toBe(409);
     await api(node.url, 'DELETE', `/orgs/${org.slug}/labels/${composed.body.id}`, undefined, org.owner.token);
+    // A few letters grow in that form (U+0958 is two there): the limit holds for the name as stored.
+    const grown = await label(org.slug, org.owner.token, '\u0958'.repeat(100));
+    expect({ status: grown.status, code: grown.body.error?.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     expect((await label(org.slug, viewer.token, 'nope')).status).toBe(403);
     expect((await label(org.slug, org.owner.token, 'bad', 'red')).status).toBe(400);
     const listed = await api(node.url, 'GET', `/orgs/${org.slug}/labels`, undefined, viewer.token);

@@ -100,6 +100,8 @@ describe('HTTP bodies', () => {
       const answer = await raw('POST', projects, `${prefix}{"name":"Café Müller"}`, { 'content-type': contentType, authorization });
       expect({ status: answer.status, name: answer.json.project.name }).toEqual({ status: 201, name: 'Café Müller' });
     }
+    const ascii = await raw('POST', projects, '{"name":"Plain"}', { 'content-type': 'application/json; charset=us-ascii', authorization });
+    expect(ascii.status).toBe(201); // ASCII is UTF-8 too
   });
 
   it("takes a project's shape back as a create's body: description null, as a board without one reads", async () => {

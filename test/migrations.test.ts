@@ -133,6 +133,59 @@ describe('one pending invitation per (org, email)', () => {
   });
 });
 
+describe('label names in one Unicode form', () => {
+  let legacy: TestDatabase;
+  let legacyDatabase: { orm: Orm; close: () => Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    legacy = await createTestDatabase();
+    legacyDatabase = await openDatabase({ databaseUrl: legacy.url, dataDir: '' });
+  });
+
+  afterAll(async () => {
+    await legacyDatabase?.close();
+    await legacy?.drop();
+  });
+
+  it('composes the names a database holds (NFC), keeping each label, and then refuses a name typed in the other form', async () => {
+    const { orm } = legacyDatabase!;
+    await orm.migrator.up({ to: 'Migration20261211100000_no_org_key_on_board_parts' });
+    const [orgA, orgB] = [randomUUID(), randomUUID()];
+    for (const org of [orgA, orgB])
+      await legacy.query(`insert into organizations (id, created_at, name, slug) values ($1, now(), 'Org', $2)`, [
+        org,
+        `org-${org.slice(0, 8)}`,
+      ]);
+    const [composed, apart] = ['Caf\u00e9', 'Cafe\u0301'];
+    const ids: Record<string, string> = {};
+    // [name, org, stored name, created hours ago]
+    const seeded: Array<[string, string, string, number]> = [
+      ['aloneApart', orgB, apart, 3], // no other: it is composed
+      ['pairComposed', orgA, composed, 1], // keeps the name though the other is older
+      ['pairApart', orgA, apart, 2],
+      ['plain', orgA, 'bug', 4],
+    ];
+    for (const [key, org, name, hoursAgo] of seeded) {
+      ids[key] = randomUUID();
+      await legacy.query(
+        `insert into labels (id, created_at, org_id, name, color) values ($1, now() - make_interval(hours => $2), $3, $4, '#000000')`,
+        [ids[key], hoursAgo, org, name],
+      );
+    }
+
+    await orm.migrator.up();
+    const names = Object.fromEntries(
+      (await legacy.query<{ id: string; name: string }>('select id, name from labels')).map((row) => [row.id, row.name]),
+    );
+    expect(Object.fromEntries(Object.entries(ids).map(([key, id]) => [key, names[id]]))).toEqual({
+      aloneApart: composed,
+      pairComposed: composed,
+      pairApart: `${composed} (${ids.pairApart!.slice(0, 8)})`,
+      plain: 'bug',
+    });
+  });
+});
+
 describe('a connecting role that may not create roles', () => {
   // A role an administrator made for TaskFlow: it bypasses RLS and was granted taskflow_app, which
   // exists already (the cluster's other databases made it), but it has no CREATEROLE.

@@ -80,4 +80,11 @@ describe("the operator's log", () => {
     // Nor is each probe's request logged at info, as other requests are.
     expect(lines.filter((line) => line.req?.url === '/readyz')).toEqual([]);
   }, 60_000);
+
+  it('says once that requests come through a proxy TRUST_PROXY does not name', async () => {
+    const warning = (line: { msg: string }) => line.msg.includes('X-Forwarded-For') && line.msg.includes('TRUST_PROXY');
+    expect(lines.filter(warning)).toEqual([]);
+    for (let i = 0; i < 3; i++) await fetch(`${node.url}/api/v1/me`, { headers: { 'x-forwarded-for': '198.51.100.7' } });
+    expect(lines.filter(warning)).toHaveLength(1);
+  });
 });

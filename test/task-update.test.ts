@@ -277,6 +277,18 @@ describe('a plain field update on PostgreSQL', () => {
     expect(await orgRowLock()).toBe(before);
   });
 
+  it("leaves the org's row alone when a task's labels are set and a column changes", async () => {
+    const task = await newTask('Labelled');
+    const orgRowLock = async () =>
+      (await db.query<{ xmax: string }>('select xmax::text from organizations where id = $1', [org.id]))[0]!.xmax;
+    const label = (await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'org-row', color: '#000000' }, org.owner.token)).body;
+    const before = await orgRowLock();
+    expect((await ok(socket, 'task:update', { taskId: task.id, patch: { labelIds: [label.id] } })).event).not.toBeNull();
+    const { column } = await ok(socket, 'column:create', { projectId: project.id, name: 'Org row' });
+    await ok(socket, 'column:update', { columnId: column.id, patch: { name: 'Org row, renamed' } });
+    expect(await orgRowLock()).toBe(before);
+  });
+
   it("refuses another org's user and key among a board's changes sent together, as if the task did not exist", async () => {
     const task = await newTask('Ours');
     const mallory = await registerUser(node.url, 'mallory');

@@ -264,13 +264,15 @@ describe('login and register', () => {
     }
     expect((await api(node.url, 'POST', '/auth/login', { email, password: 'passwort-ete' })).status).toBe(401);
 
-    // A password set before passwords were normalized was hashed as typed, decomposed here: it still works.
+    // A password set before passwords were normalized was hashed as typed, decomposed here: it
+    // still works, and is hashed anew, so that from then on it works typed either way.
     const decomposed = password.normalize('NFD');
-    await db.query('update users set password_hash = $1 where email = $2', [
-      await argon2.hash(decomposed, { type: argon2.argon2id }),
-      email,
-    ]);
+    const legacy = await argon2.hash(decomposed, { type: argon2.argon2id });
+    await db.query('update users set password_hash = $1 where email = $2', [legacy, email]);
+    expect((await api(node.url, 'POST', '/auth/login', { email, password })).status).toBe(401);
     expect((await api(node.url, 'POST', '/auth/login', { email, password: decomposed })).status).toBe(200);
+    expect((await db.query('select password_hash from users where email = $1', [email]))[0].password_hash).not.toBe(legacy);
+    expect((await api(node.url, 'POST', '/auth/login', { email, password })).status).toBe(200);
   });
 
   it('refuses a taken email in any case with 409 CONFLICT', async () => {

@@ -2,6 +2,7 @@ import type { AppContext } from '../context.js';
 import { runPlain, sql, type Sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
 import { forbidden, sessionEnded } from '../errors.js';
+import type { RequestClient } from '../http/route-kit.js';
 import { hashSecret, newSecret } from '../secret-hash.js';
 import { User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
@@ -21,16 +22,17 @@ export async function changePassword(
   ctx: AppContext,
   caller: Principal,
   input: { currentPassword: string; password: string },
-  ip: string,
+  client: RequestClient,
 ): Promise<Session> {
   const { userId, sessionVersion } = requireUser(caller);
   const user = await identityEm(ctx.orm).findOne(User, { id: userId, sessionVersion });
   if (!user) throw sessionEnded();
+  const { ip } = client;
   await ctx.loginThrottle.attempt(user.email, ip);
-  const worker = { address: ip, account: user.email };
+  const worker = { address: ip, account: user.email, stillWanted: client.stillWanted };
   let valid: boolean;
   try {
-    valid = await ctx.passwordTurns.verify(worker, user.passwordHash, input.currentPassword);
+    ({ valid } = await ctx.passwordTurns.verify(worker, user.passwordHash, input.currentPassword));
   } catch (error) {
     await ctx.loginThrottle.undo(user.email, ip);
     throw error;
@@ -93,10 +95,10 @@ export async function requestPasswordReset(ctx: AppContext, email: string, ip: s
  * expires. Ends every session signed in before, and signs in. The link is checked before the
  * new password is hashed, so a made-up token costs no hash.
  */
-export async function resetPassword(ctx: AppContext, input: { token: string; password: string }, ip: string): Promise<Session> {
+export async function resetPassword(ctx: AppContext, input: { token: string; password: string }, client: RequestClient): Promise<Session> {
   const link = sql`password_reset_hash = ${hashSecret(input.token)} and password_reset_expires_at > now()`;
   const [found] = await runPlain<{ id: string }>(ctx.orm, sql`select id from users where ${link}`);
-  const passwordHash = found && (await ctx.passwordTurns.hash({ address: ip }, input.password));
+  const passwordHash = found && (await ctx.passwordTurns.hash({ address: client.ip, stillWanted: client.stillWanted }, input.password));
   const session = passwordHash && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, passwordHash));
   if (!session) throw forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
   // Whoever locked the account with wrong passwords does not keep its owner out once they reset it.

@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { changePasswordBody, loginBody, noBody, passwordResetBody, registerBody, resetPasswordBody } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
-import { authenticated, clientIp, OUTSIDE_LANE } from '../http/route-kit.js';
+import { authenticated, clientIp, OUTSIDE_LANE, requestClient } from '../http/route-kit.js';
 import { changePassword, requestPasswordReset, resetPassword, signOutOthers } from './account.service.js';
 import { login, me, register } from './auth.service.js';
 import { requireUser } from './principal.js';
@@ -9,15 +9,15 @@ import { requireUser } from './principal.js';
 export function authRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
     app.post('/auth/register', async (request, reply) =>
-      reply.status(201).send(await register(ctx, registerBody.parse(request.body), clientIp(request))),
+      reply.status(201).send(await register(ctx, registerBody.parse(request.body), requestClient(request, reply))),
     );
-    app.post('/auth/login', async (request) => login(ctx, loginBody.parse(request.body), clientIp(request)));
+    app.post('/auth/login', async (request, reply) => login(ctx, loginBody.parse(request.body), requestClient(request, reply)));
     app.post('/auth/password-reset', async (request, reply) => {
       await requestPasswordReset(ctx, passwordResetBody.parse(request.body).email, clientIp(request));
       return reply.status(202).send({});
     });
-    app.post('/auth/password-reset/confirm', async (request) =>
-      resetPassword(ctx, resetPasswordBody.parse(request.body), clientIp(request)),
+    app.post('/auth/password-reset/confirm', async (request, reply) =>
+      resetPassword(ctx, resetPasswordBody.parse(request.body), requestClient(request, reply)),
     );
     authenticated(ctx, app, (scope) => {
       scope.post('/auth/refresh', OUTSIDE_LANE, async (request) => {
@@ -26,8 +26,8 @@ export function authRoutes(ctx: AppContext) {
         return { token: ctx.tokens.sign(user.userId, user.sessionVersion) };
       });
       scope.get('/me', async (request) => me(ctx, request.principal));
-      scope.post('/auth/password', async (request) =>
-        changePassword(ctx, request.principal, changePasswordBody.parse(request.body), clientIp(request)),
+      scope.post('/auth/password', async (request, reply) =>
+        changePassword(ctx, request.principal, changePasswordBody.parse(request.body), requestClient(request, reply)),
       );
       scope.post('/auth/sign-out-others', async (request) => {
         requireUser(request.principal); // a key is refused as such (403), whatever it sends

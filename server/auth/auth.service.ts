@@ -5,10 +5,13 @@ import type { AppContext } from '../context.js';
 import { runPlain, sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
 import { conflict, forbidden, sessionEnded, unauthorized } from '../errors.js';
+import type { RequestClient } from '../http/route-kit.js';
 import { acceptPendingInvites, isInvited } from '../orgs/invites.service.js';
 import { Membership } from '../orgs/membership.entity.js';
 import { type IUser, User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
+import type { PasswordWorker } from './password-turns.js';
+import type { Verified } from './passwords.js';
 import { type Principal, requireUser, type UserPrincipal } from './principal.js';
 
 export interface Session {
@@ -24,7 +27,7 @@ export interface Session {
 export async function register(
   ctx: AppContext,
   input: { email: string; password: string; name: string; inviteToken?: string },
-  ip: string,
+  client: RequestClient,
 ): Promise<Session> {
   const em = identityEm(ctx.orm);
   const email = input.email.toLowerCase();
@@ -35,7 +38,7 @@ export async function register(
   const user = em.create(User, {
     email,
     name: input.name,
-    passwordHash: await ctx.passwordTurns.hash({ address: ip, account: email }, input.password),
+    passwordHash: await ctx.passwordTurns.hash({ address: client.ip, account: email, stillWanted: client.stillWanted }, input.password),
     avatarUrl: null,
     // Not from SUPER_ADMIN_EMAILS: the list is read at every authentication (`principalOf`), so
     // that taking an address off it takes the rights away. The flag is for grants made on purpose.
@@ -63,20 +66,38 @@ async function mayRegister(ctx: AppContext, email: string, inviteToken: string |
 }
 
 /** Signs in. Failures are throttled per account and per IP; an unknown email costs and reads the same as a wrong password. */
-export async function login(ctx: AppContext, input: { email: string; password: string }, ip: string): Promise<Session> {
+export async function login(ctx: AppContext, input: { email: string; password: string }, client: RequestClient): Promise<Session> {
+  const { ip } = client;
   await ctx.loginThrottle.attempt(input.email, ip);
+  const worker = { address: ip, account: input.email, stillWanted: client.stillWanted };
   let user: IUser | null;
-  let valid: boolean;
+  let checked: Verified;
   try {
     user = await identityEm(ctx.orm).findOne(User, { email: input.email.toLowerCase() });
-    valid = await ctx.passwordTurns.verify({ address: ip, account: input.email }, user?.passwordHash ?? null, input.password);
+    checked = await ctx.passwordTurns.verify(worker, user?.passwordHash ?? null, input.password);
   } catch (error) {
     await ctx.loginThrottle.undo(input.email, ip);
     throw error;
   }
-  if (!user || !valid) throw unauthorized('wrong email or password');
+  if (!user || !checked.valid) throw unauthorized('wrong email or password');
   await ctx.loginThrottle.succeeded(input.email, ip);
+  if (checked.outdated) await rehash(ctx, worker, user, input.password);
   return { token: ctx.tokens.sign(user.id, user.sessionVersion), user: toUserJson(user) };
+}
+
+/**
+ * Hashes a password that matched as typed anew, normalized, so that it matches however it is
+ * typed from now on. The sign-in stands if this fails; the next one tries again.
+ */
+async function rehash(ctx: AppContext, worker: PasswordWorker, user: IUser, password: string): Promise<void> {
+  try {
+    const fresh = await ctx.passwordTurns.hash(worker, password);
+    await identityEm(ctx.orm)
+      .getConnection()
+      .execute('update users set password_hash = ? where id = ? and password_hash = ?', [fresh, user.id, user.passwordHash]);
+  } catch (error) {
+    ctx.log.warn({ err: error, userId: user.id }, 'could not hash a password anew in its normalized form');
+  }
 }
 
 /**

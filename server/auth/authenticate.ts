@@ -21,7 +21,9 @@ export interface Authenticated {
 /** The principal behind a credential, when it expires, and the orgs it belongs to. */
 export async function authenticate(ctx: AppContext, credential: Credential): Promise<Authenticated> {
   // One credential a handshake: of two, one would be judged and the other ignored, a bad one too.
-  if (credential.token !== undefined && credential.apiKey !== undefined) throw unauthorized('send a token or an API key, not both');
+  // (A field left null is none, as a client that fills its unused one with null sends.)
+  const sent = (value: unknown) => value !== undefined && value !== null;
+  if (sent(credential.token) && sent(credential.apiKey)) throw unauthorized('send a token or an API key, not both');
   const apiKey =
     credential.apiKey ?? (typeof credential.token === 'string' && credential.token.startsWith('tfk_') ? credential.token : undefined);
   if (apiKey === undefined) return authenticateToken(ctx, credential.token);

@@ -1,11 +1,15 @@
 import { DomainError } from '../errors.js';
-import { Lanes } from '../lanes.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { Lanes, noLongerWanted, type StillWanted } from '../lanes.js';
+import { hashPassword, type Verified, verifyPassword } from './passwords.js';
 
-/** Whose password work it is: the client's address (`request.ip`, see TRUST_PROXY), and the account's email where one is named. */
+/**
+ * Whose password work it is: the client's address (`request.ip`, see TRUST_PROXY), the account's
+ * email where one is named, and whether the client still waits for the answer (`RequestClient`).
+ */
 export interface PasswordWorker {
   address: string;
   account?: string;
+  stillWanted?: StillWanted;
 }
 
 /**
@@ -17,34 +21,44 @@ export interface PasswordWorker {
  * else gets the other threads. The address's turn comes first: a piece waiting for its address
  * holds no turn of its account, so one address's queue cannot keep an account's owner waiting
  * from elsewhere. Two hashes at once are as many as two cores run, so the turns cost a busy
- * address little. At most `MOST_WAITING` pieces wait for one address's turns, or one account's
- * (a few seconds of work): past that a request is answered RATE_LIMITED at once, where it would
- * have waited past its answer deadline, been answered 503, and still done its work when its turn
- * came (an account made, a password changed, for a client told it failed).
+ * address little. Work whose client no longer waits when its turn comes (answered 503 at the
+ * deadline, or gone) is not done: an account made, or a password changed, for a client told it
+ * failed. At most `mostWaiting` pieces wait for one address's turns, or one account's (some
+ * seconds of work): past that a request is answered RATE_LIMITED at once.
  */
 export class PasswordTurns {
-  static readonly MOST_WAITING = 16;
-  private readonly byAddress = new Lanes(2, PasswordTurns.MOST_WAITING);
-  private readonly byAccount = new Lanes(1, PasswordTurns.MOST_WAITING);
+  private readonly byAddress: Lanes;
+  private readonly byAccount: Lanes;
 
-  /** `hashPassword`, in `worker`'s turn. */
-  hash(worker: PasswordWorker, password: string): Promise<string> {
-    return this.run(worker, () => hashPassword(password));
+  constructor(mostWaiting = 64) {
+    this.byAddress = new Lanes(2, mostWaiting);
+    this.byAccount = new Lanes(1, mostWaiting);
+  }
+
+  /** `hashPassword`, in `worker`'s turn; thrown away (UNAVAILABLE) if its client stopped waiting meanwhile, so that nothing is written with it. */
+  async hash(worker: PasswordWorker, password: string): Promise<string> {
+    const hashed = await this.run(worker, () => hashPassword(password));
+    if (worker.stillWanted && !worker.stillWanted()) throw noLongerWanted();
+    return hashed;
   }
 
   /** `verifyPassword`, in `worker`'s turn. */
-  verify(worker: PasswordWorker, hash: string | null, password: string): Promise<boolean> {
+  verify(worker: PasswordWorker, hash: string | null, password: string): Promise<Verified> {
     return this.run(worker, () => verifyPassword(hash, password));
   }
 
   private async run<T>(worker: PasswordWorker, work: () => Promise<T>): Promise<T> {
-    const { address } = worker;
+    const { address, stillWanted = () => true } = worker;
     const account = worker.account?.toLowerCase();
     if (this.byAddress.full(address) || (account !== undefined && this.byAccount.full(account))) throw tooMuchWaiting();
+    const inTurn = () => {
+      if (!stillWanted()) throw noLongerWanted();
+      return work();
+    };
     return this.byAddress.run(address, () => {
-      if (account === undefined) return work();
+      if (account === undefined) return inTurn();
       if (this.byAccount.full(account)) throw tooMuchWaiting(); // it filled while this waited for the address
-      return this.byAccount.run(account, work);
+      return this.byAccount.run(account, inTurn);
     });
   }
 }

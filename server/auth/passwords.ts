@@ -11,21 +11,27 @@ export function hashPassword(password: string): Promise<string> {
   return argon2.hash(normalized(password), { type: argon2.argon2id });
 }
 
+/** A password checked against a hash: whether it is the one, and whether the hash is of it as typed (`outdated`: made before passwords were normalized; hash it anew). */
+export interface Verified {
+  valid: boolean;
+  outdated: boolean;
+}
+
 // A hash of a random password, verified against when the email is unknown, so that an unknown
 // email costs the same time as a wrong password.
 let decoy: Promise<string> | undefined;
 
-export async function verifyPassword(hash: string | null, password: string): Promise<boolean> {
+export async function verifyPassword(hash: string | null, password: string): Promise<Verified> {
   if (hash === null) {
     decoy ??= hashPassword(crypto.randomUUID());
     await matches(await decoy, password);
-    return false;
+    return { valid: false, outdated: false };
   }
   return matches(hash, password);
 }
 
-/** Whether `password` is the one `hash` was made of: its normalized form, or as typed (a hash made before 12-05 was of that). */
-async function matches(hash: string, password: string): Promise<boolean> {
-  if (await argon2.verify(hash, normalized(password))) return true;
-  return normalized(password) !== password && argon2.verify(hash, password);
+async function matches(hash: string, password: string): Promise<Verified> {
+  if (await argon2.verify(hash, normalized(password))) return { valid: true, outdated: false };
+  const asTyped = normalized(password) !== password && (await argon2.verify(hash, password));
+  return { valid: asTyped, outdated: asTyped };
 }

@@ -4,7 +4,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { isoTime, type Sql, sql } from '../db/sql-script.js';
 import { holds, inTenant, readAsTenant, standingIn, type TenantRead } from '../db/tenant.js';
-import { notFound } from '../errors.js';
+import { DomainError, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import type { StillWanted } from '../lanes.js';
 import { rawJson, type Wire } from '../raw-json.js';
@@ -45,8 +45,9 @@ export interface ReadBoardOptions {
  * and rows come from one statement, so they agree. Sockets' joins of one board that wait for
  * their turn together share one snapshot (`Turns.shared`): a team opening a big board at once, or
  * a crowd moving here from a stopped node, costs a few reads of it, not one each. The reader's
- * standing is checked before its turn; a replay checks it again (`readerSince`), and so does an
- * HTTP reader's snapshot, so that a removal committed while it waited is not answered with the board.
+ * standing is checked before its turn, and an HTTP reader's again in the statement that reads the
+ * board, so that a removal committed while it waited is not answered with the board (a socket's
+ * join learns of it from the kick).
  */
 export async function readBoard(
   ctx: AppContext,
@@ -70,8 +71,15 @@ export async function readBoard(
   }
   if (!options.shared) {
     const readerStands = holds(principal, orgId, 'board:read');
-    const board = await ctx.arrivals.run(() => readAsTenant(ctx.orm, orgId, snapshot(boardId, orgId, readerStands)), stillWanted);
-    return { orgId, board };
+    try {
+      const board = await ctx.arrivals.run(() => readAsTenant(ctx.orm, orgId, snapshot(boardId, orgId, readerStands)), stillWanted);
+      return { orgId, board };
+    } catch (error) {
+      // No board for a reader who lost their standing while the read waited: refused as they now are.
+      if (error instanceof DomainError && error.code === 'NOT_FOUND')
+        authorize(await standingIn(ctx.orm, orgId, principal), principal, orgId, 'board:read', target.outsider);
+      throw error;
+    }
   }
   const board = await ctx.arrivals.shared(`${orgId}/${boardId}`, () => readAsTenant(ctx.orm, orgId, snapshot(boardId, orgId)), stillWanted);
   return { orgId, board };

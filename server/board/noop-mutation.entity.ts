@@ -18,7 +18,8 @@ export const NoopMutation = defineEntity({
   indexes: [{ properties: ['project', 'createdAt'] }],
   properties: {
     ...baseProperties,
-    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    // No foreign key to the org, as for tasks (see there): it goes with its board.
+    org: () => p.manyToOne(Organization).createForeignKeyConstraint(false),
     project: () => p.manyToOne(Project).deleteRule('cascade'),
     clientMutationId: p.string().length(100),
     type: p.string().length(40).$type<BoardEventType>(),

@@ -97,7 +97,7 @@ export async function deleteColumn(ctx: AppContext, caller: Caller, input: Colum
       // A `moveTasksTo` named is checked whether or not the column holds tasks, so that a client's
       // mistake shows the first time, not once the column has cards.
       if (input.moveTasksTo === column.id) throw invalid('moveTasksTo must be another column');
-      const destination = input.moveTasksTo ? await findColumn(em, projectId, input.moveTasksTo) : null;
+      const destination = input.moveTasksTo ? await findColumn(em, projectId, input.moveTasksTo, 'moveTasksTo column') : null;
       const count = await tasksIn(em, projectId, column);
       if (count > 0 && !destination) {
         throw conflict(`the column holds ${count} task(s); name moveTasksTo, another column of the board, to delete it`);

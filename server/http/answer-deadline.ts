@@ -1,5 +1,10 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { NO_ANSWER_IN_TIME } from '../errors.js';
+
+const answeredLate = new WeakSet<FastifyReply>();
+
+/** Whether the request was answered 503 at its deadline (from that moment: its answer may still be on its way out). */
+export const answeredAtDeadline = (reply: FastifyReply) => answeredLate.has(reply);
 
 /**
  * Every request is answered within `deadlineMs` (`ANSWER_DEADLINE`), as every socket event is:
@@ -13,7 +18,9 @@ import { NO_ANSWER_IN_TIME } from '../errors.js';
 export function answerInTime(app: FastifyInstance, deadlineMs: number): void {
   app.addHook('onRequest', async (_request, reply) => {
     const timer = setTimeout(() => {
-      if (!reply.sent) void reply.status(503).header('retry-after', '5').header('connection', 'close').send({ error: NO_ANSWER_IN_TIME });
+      if (reply.sent) return;
+      answeredLate.add(reply);
+      void reply.status(503).header('retry-after', '5').header('connection', 'close').send({ error: NO_ANSWER_IN_TIME });
     }, deadlineMs);
     reply.raw.once('close', () => clearTimeout(timer));
   });

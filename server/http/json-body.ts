@@ -1,6 +1,8 @@
 import type { FastifyInstance } from 'fastify';
 import { invalid } from '../errors.js';
 
+/** The charsets a body may declare: UTF-8, or ASCII, which is UTF-8 too. */
+const UTF8_COMPATIBLE = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
 /** A body's text: UTF-8 only (a byte-order mark before it is dropped), and nothing that is not valid UTF-8. */
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -17,7 +19,7 @@ export function acceptEmptyJsonBodies(app: FastifyInstance): void {
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(request.headers['content-type'] ?? '')?.[1]?.toLowerCase();
-    if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') return done(invalid('a JSON body must be UTF-8'), undefined);
+    if (charset !== undefined && !UTF8_COMPATIBLE.has(charset)) return done(invalid('a JSON body must be UTF-8'), undefined);
     let text: string;
     try {
       text = utf8.decode(body as Buffer);

@@ -5,7 +5,9 @@ import type { Caller } from '../auth/caller.js';
 import type { Principal } from '../auth/principal.js';
 import { overflowing } from '../account-lanes.js';
 import type { AppContext } from '../context.js';
+import type { StillWanted } from '../lanes.js';
 import { principalRoom } from '../realtime/rooms.js';
+import { answeredAtDeadline } from './answer-deadline.js';
 import { authenticateRequest } from './authenticate.js';
 
 declare module 'fastify' {
@@ -61,6 +63,33 @@ const NAMES_NOTHING = '00000000-0000-0000-0000-000000000000';
 export function callerOf(request: FastifyRequest, scopeOrgId?: string): Caller {
   const userAgent = request.headers['user-agent'];
   return { principal: request.principal, scopeOrgId, ip: clientIp(request), userAgent: userAgent ? userAgent.slice(0, 500) : null };
+}
+
+/** Where a request came from: its address (`clientIp`), and whether it still waits for the answer (none sent yet, a 503 at the deadline say, and its connection open). */
+export interface RequestClient {
+  ip: string;
+  stillWanted: StillWanted;
+}
+
+/**
+ * Warns once when a request comes with `X-Forwarded-For` and no proxy is trusted: the proxy's
+ * clients then all have its address, and share what is counted per address (failed logins,
+ * password work, reset mails) and what the audit log keeps.
+ */
+export function warnOfUnnamedProxy(app: FastifyInstance): void {
+  let warned = false;
+  app.addHook('onRequest', async (request) => {
+    if (warned || request.headers['x-forwarded-for'] === undefined) return;
+    warned = true;
+    request.log.warn(
+      { peer: request.socket.remoteAddress },
+      'a request came with X-Forwarded-For, but TRUST_PROXY is unset: every client behind that proxy has its address; name the proxy in TRUST_PROXY',
+    );
+  });
+}
+
+export function requestClient(request: FastifyRequest, reply: FastifyReply): RequestClient {
+  return { ip: clientIp(request), stillWanted: () => !reply.sent && !answeredAtDeadline(reply) && !request.raw.socket.destroyed };
 }
 
 /**

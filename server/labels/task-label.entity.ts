@@ -12,7 +12,8 @@ export const TaskLabel = defineEntity({
   uniques: [{ properties: ['task', 'label'] }],
   properties: {
     ...baseProperties,
-    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    // No foreign key to the org, as for tasks (see there): it goes with its task.
+    org: () => p.manyToOne(Organization).createForeignKeyConstraint(false),
     task: () => p.manyToOne(Task).deleteRule('cascade'),
     label: () => p.manyToOne(Label).deleteRule('cascade').index(),
   },

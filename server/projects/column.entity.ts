@@ -9,7 +9,8 @@ export const Column = defineEntity({
   filters: tenantFilter,
   properties: {
     ...baseProperties,
-    org: () => p.manyToOne(Organization).deleteRule('cascade'),
+    // No foreign key to the org, as for tasks (see there): it goes with its board.
+    org: () => p.manyToOne(Organization).createForeignKeyConstraint(false),
     project: () => p.manyToOne(Project).deleteRule('cascade').index(),
     name: p.string().length(200),
     /** A fractional key, compared as bytes (`COLLATE "C"`). */

@@ -57,8 +57,10 @@ export class AccessOrders {
   applyMissed(socket: TaskFlowSocket, mark: number): boolean {
     this.forget(Date.now());
     if (mark < this.forgottenUpTo) return false;
-    for (const { n, order } of this.recent) {
-      if (n <= mark || !socket.rooms.has(order.room)) continue;
+    // The orders are numbered one by one, oldest first: those after `mark` begin at its index.
+    const first = this.recent.length > 0 ? Math.max(0, mark + 1 - this.recent[0]!.n) : 0;
+    for (const { order } of this.recent.slice(first)) {
+      if (!socket.rooms.has(order.room)) continue;
       if ('admitTo' in order) void socket.join(orgRoom(order.admitTo));
       else revokeSocket(socket, order, this.presence);
     }
