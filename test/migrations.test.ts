@@ -147,23 +147,29 @@ describe('label names in one Unicode form', () => {
     await legacy?.drop();
   });
 
-  it('composes the names a database holds (NFC), keeping each label, and then refuses a name typed in the other form', async () => {
+  it('composes the names a database holds (NFC), keeping every label under a name of its own within the limit', async () => {
     const { orm } = legacyDatabase!;
     await orm.migrator.up({ to: 'Migration20261211100000_no_org_key_on_board_parts' });
-    const [orgA, orgB] = [randomUUID(), randomUUID()];
-    for (const org of [orgA, orgB])
+    const [orgA, orgB, orgC] = [randomUUID(), randomUUID(), randomUUID()];
+    for (const org of [orgA, orgB, orgC])
       await legacy.query(`insert into organizations (id, created_at, name, slug) values ($1, now(), 'Org', $2)`, [
         org,
         `org-${org.slice(0, 8)}`,
       ]);
     const [composed, apart] = ['Caf\u00e9', 'Cafe\u0301'];
+    // Two spellings apart of one letter (a with a dot below and a circumflex), in either order of its marks.
+    const [marksOneWay, marksOtherWay] = ['Ca\u0323\u0302', 'Ca\u0302\u0323'];
+    const long = `${'a'.repeat(99)}\u0958`; // 100 characters; 101 composed (U+0958 is two there)
     const ids: Record<string, string> = {};
     // [name, org, stored name, created hours ago]
     const seeded: Array<[string, string, string, number]> = [
       ['aloneApart', orgB, apart, 3], // no other: it is composed
-      ['pairComposed', orgA, composed, 1], // keeps the name though the other is older
+      ['pairComposed', orgA, composed, 1], // keeps the name, though the other is older
       ['pairApart', orgA, apart, 2],
       ['plain', orgA, 'bug', 4],
+      ['olderApart', orgC, marksOneWay, 6], // two spelt apart, none composed: the older keeps the name
+      ['newerApart', orgC, marksOtherWay, 5],
+      ['grows', orgA, long, 7],
     ];
     for (const [key, org, name, hoursAgo] of seeded) {
       ids[key] = randomUUID();
@@ -177,11 +183,15 @@ describe('label names in one Unicode form', () => {
     const names = Object.fromEntries(
       (await legacy.query<{ id: string; name: string }>('select id, name from labels')).map((row) => [row.id, row.name]),
     );
+    const suffixed = (name: string, key: string) => `${name.normalize('NFC').slice(0, 61)} (${ids[key]})`;
     expect(Object.fromEntries(Object.entries(ids).map(([key, id]) => [key, names[id]]))).toEqual({
       aloneApart: composed,
       pairComposed: composed,
-      pairApart: `${composed} (${ids.pairApart!.slice(0, 8)})`,
+      pairApart: suffixed(composed, 'pairApart'),
       plain: 'bug',
+      olderApart: 'C\u1ead',
+      newerApart: suffixed('C\u1ead', 'newerApart'),
+      grows: suffixed(long, 'grows'),
     });
   });
 });

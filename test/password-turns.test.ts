@@ -4,6 +4,7 @@ import { PasswordTurns } from '../server/auth/password-turns.js';
 import { registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
+import { eventually } from './support/sockets.js';
 
 // Password work (an argon2id hash or check: 64 MiB, about 0.2 s of a core) runs on libuv's four
 // threads. One account's logins sent at once with its right password, or one address's sign-ups,
@@ -95,9 +96,13 @@ describe('password work takes turns', () => {
 
 describe('password work no one waits for', () => {
   let hurried: RunningServer;
+  const logged: Array<{ level: number; msg: string }> = [];
 
   beforeAll(async () => {
-    hurried = await startServer({ DATABASE_URL: db.url, TRUST_PROXY: '127.0.0.1', ANSWER_DEADLINE: '1' });
+    hurried = await startServer(
+      { DATABASE_URL: db.url, TRUST_PROXY: '127.0.0.1', ANSWER_DEADLINE: '1', LOG_LEVEL: 'warn' },
+      { logStream: { write: (line) => logged.push(JSON.parse(line)) } },
+    );
   });
 
   afterAll(async () => {
@@ -121,8 +126,11 @@ describe('password work no one waits for', () => {
     const late = emails.filter((_, i) => answers[i]!.status === 503);
     expect(made.length + late.length).toBe(emails.length);
     expect(late.length).toBeGreaterThan(2);
-    // Answered only once the address's queue is through: every piece before it is settled.
-    expect(await login(bystander, '203.0.113.9', hurried)).toBe(200);
+    // Answered only once the address's queue is through (the hashes at work when the deadline
+    // struck may still hold it a moment): every piece before it is settled.
+    await eventually(async () => expect(await login(bystander, '203.0.113.9', hurried)).toBe(200));
+    // Work given up after its answer is no error of the server's (fastify logs a late failure so).
+    expect(logged.filter((line) => line.level >= 50)).toEqual([]);
     const rows = (await db.query<{ email: string }>('select email from users where email = any($1)', [emails])).map((row) => row.email);
     expect(rows).toEqual(expect.arrayContaining(made));
     // Of those answered 503, only a sign-up whose write was already under way as the deadline
@@ -141,7 +149,7 @@ describe('PasswordTurns', () => {
     expect(refused).toEqual([0, 1].map(() => expect.objectContaining({ code: 'RATE_LIMITED', details: { retryAfterSeconds: 1 } })));
   });
 
-  it('skips a piece whose client no longer waits when its turn comes, and throws away a hash its client stopped waiting for', async () => {
+  it('answers UNAVAILABLE, with no hash, for a piece whose client stopped waiting before or while it ran', async () => {
     const turns = new PasswordTurns();
     const address = '203.0.113.11';
     let waitingWanted = true;
@@ -149,8 +157,10 @@ describe('PasswordTurns', () => {
     const running = [turns.hash({ address, stillWanted: () => runningWanted }, 'first one'), turns.hash({ address }, 'second one')];
     const waiting = turns.hash({ address, stillWanted: () => waitingWanted }, 'third one');
     waitingWanted = runningWanted = false; // answered at the deadline, say
-    await expect(running[0]).rejects.toMatchObject({ code: 'UNAVAILABLE' });
-    expect(await running[1]).toMatch(/^\$argon2id\$/);
-    await expect(waiting).rejects.toMatchObject({ code: 'UNAVAILABLE' });
+    expect(await Promise.allSettled([...running, waiting])).toEqual([
+      { status: 'rejected', reason: expect.objectContaining({ code: 'UNAVAILABLE' }) },
+      { status: 'fulfilled', value: expect.stringMatching(/^\$argon2id\$/) },
+      { status: 'rejected', reason: expect.objectContaining({ code: 'UNAVAILABLE' }) },
+    ]);
   });
 });

@@ -1,23 +1,27 @@
 import type { FastifyInstance } from 'fastify';
 import { changePasswordBody, loginBody, noBody, passwordResetBody, registerBody, resetPasswordBody } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
-import { authenticated, clientIp, OUTSIDE_LANE, requestClient } from '../http/route-kit.js';
+import { authenticated, clientIp, OUTSIDE_LANE, requestClient, unlessGivenUp } from '../http/route-kit.js';
 import { changePassword, requestPasswordReset, resetPassword, signOutOthers } from './account.service.js';
 import { login, me, register } from './auth.service.js';
 import { requireUser } from './principal.js';
 
 export function authRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) => {
-    app.post('/auth/register', async (request, reply) =>
-      reply.status(201).send(await register(ctx, registerBody.parse(request.body), requestClient(request, reply))),
+    // The password routes' work may be given up once answered at the deadline (`unlessGivenUp`).
+    app.post('/auth/register', async (request, reply) => {
+      const session = await unlessGivenUp(reply, register(ctx, registerBody.parse(request.body), requestClient(request, reply)));
+      return session && reply.status(201).send(session);
+    });
+    app.post('/auth/login', async (request, reply) =>
+      unlessGivenUp(reply, login(ctx, loginBody.parse(request.body), requestClient(request, reply))),
     );
-    app.post('/auth/login', async (request, reply) => login(ctx, loginBody.parse(request.body), requestClient(request, reply)));
     app.post('/auth/password-reset', async (request, reply) => {
       await requestPasswordReset(ctx, passwordResetBody.parse(request.body).email, clientIp(request));
       return reply.status(202).send({});
     });
     app.post('/auth/password-reset/confirm', async (request, reply) =>
-      resetPassword(ctx, resetPasswordBody.parse(request.body), requestClient(request, reply)),
+      unlessGivenUp(reply, resetPassword(ctx, resetPasswordBody.parse(request.body), requestClient(request, reply))),
     );
     authenticated(ctx, app, (scope) => {
       scope.post('/auth/refresh', OUTSIDE_LANE, async (request) => {
@@ -27,7 +31,7 @@ export function authRoutes(ctx: AppContext) {
       });
       scope.get('/me', async (request) => me(ctx, request.principal));
       scope.post('/auth/password', async (request, reply) =>
-        changePassword(ctx, request.principal, changePasswordBody.parse(request.body), requestClient(request, reply)),
+        unlessGivenUp(reply, changePassword(ctx, request.principal, changePasswordBody.parse(request.body), requestClient(request, reply))),
       );
       scope.post('/auth/sign-out-others', async (request) => {
         requireUser(request.principal); // a key is refused as such (403), whatever it sends

@@ -4,7 +4,7 @@ import type { OrgJson, UserJson } from '../../shared/wire.js';
 import type { AppContext } from '../context.js';
 import { runPlain, sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
-import { conflict, forbidden, sessionEnded, unauthorized } from '../errors.js';
+import { conflict, DomainError, forbidden, sessionEnded, unauthorized } from '../errors.js';
 import type { RequestClient } from '../http/route-kit.js';
 import { acceptPendingInvites, isInvited } from '../orgs/invites.service.js';
 import { Membership } from '../orgs/membership.entity.js';
@@ -81,13 +81,15 @@ export async function login(ctx: AppContext, input: { email: string; password: s
   }
   if (!user || !checked.valid) throw unauthorized('wrong email or password');
   await ctx.loginThrottle.succeeded(input.email, ip);
-  if (checked.outdated) await rehash(ctx, worker, user, input.password);
+  // After the answer, in the address's and account's turns like any password work.
+  if (checked.outdated) void rehash(ctx, { address: ip, account: input.email }, user, input.password);
   return { token: ctx.tokens.sign(user.id, user.sessionVersion), user: toUserJson(user) };
 }
 
 /**
  * Hashes a password that matched as typed anew, normalized, so that it matches however it is
- * typed from now on. The sign-in stands if this fails; the next one tries again.
+ * typed from now on, unless the password changed meanwhile. The sign-in stands if this fails
+ * (turns full, the database away); the next one tries again.
  */
 async function rehash(ctx: AppContext, worker: PasswordWorker, user: IUser, password: string): Promise<void> {
   try {
@@ -96,7 +98,8 @@ async function rehash(ctx: AppContext, worker: PasswordWorker, user: IUser, pass
       .getConnection()
       .execute('update users set password_hash = ? where id = ? and password_hash = ?', [fresh, user.id, user.passwordHash]);
   } catch (error) {
-    ctx.log.warn({ err: error, userId: user.id }, 'could not hash a password anew in its normalized form');
+    if (!(error instanceof DomainError))
+      ctx.log.warn({ err: error, userId: user.id }, 'could not hash a password anew in its normalized form');
   }
 }
 

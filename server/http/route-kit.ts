@@ -5,6 +5,7 @@ import type { Caller } from '../auth/caller.js';
 import type { Principal } from '../auth/principal.js';
 import { overflowing } from '../account-lanes.js';
 import type { AppContext } from '../context.js';
+import { DomainError } from '../errors.js';
 import type { StillWanted } from '../lanes.js';
 import { principalRoom } from '../realtime/rooms.js';
 import { answeredAtDeadline } from './answer-deadline.js';
@@ -86,6 +87,20 @@ export function warnOfUnnamedProxy(app: FastifyInstance): void {
       'a request came with X-Forwarded-For, but TRUST_PROXY is unset: every client behind that proxy has its address; name the proxy in TRUST_PROXY',
     );
   });
+}
+
+/**
+ * A handler's answer, or nothing once its request was answered 503 at the deadline and its work
+ * then given up as no longer wanted (UNAVAILABLE, `RequestClient.stillWanted`): the client has
+ * its answer, and fastify would log the late failure as an error, once for each of a crowd.
+ */
+export async function unlessGivenUp<T>(reply: FastifyReply, work: Promise<T>): Promise<T | undefined> {
+  try {
+    return await work;
+  } catch (error) {
+    if (answeredAtDeadline(reply) && error instanceof DomainError && error.code === 'UNAVAILABLE') return undefined;
+    throw error;
+  }
 }
 
 export function requestClient(request: FastifyRequest, reply: FastifyReply): RequestClient {
