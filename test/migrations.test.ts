@@ -57,30 +57,40 @@ describe('nodes started together on a new database', () => {
   });
 });
 
-describe('one pending invitation per (org, email)', () => {
-  let legacy: TestDatabase;
-  let legacyDatabase: { orm: Orm; close: () => Promise<void> } | undefined;
-
+/**
+ * A database of its own for a describe block that migrates it part of the way, seeds what an
+ * older build left, and migrates the rest (filled in by its beforeAll).
+ */
+function useLegacyDatabase(): { db: TestDatabase; orm: Orm } {
+  const legacy: Partial<{ db: TestDatabase; orm: Orm }> = {};
+  let close: (() => Promise<void>) | undefined;
   beforeAll(async () => {
-    legacy = await createTestDatabase();
-    legacyDatabase = await openDatabase({ databaseUrl: legacy.url, dataDir: '' });
+    legacy.db = await createTestDatabase();
+    const opened = await openDatabase({ databaseUrl: legacy.db.url, dataDir: '' });
+    legacy.orm = opened.orm;
+    close = opened.close;
   });
-
   afterAll(async () => {
-    await legacyDatabase?.close();
-    await legacy?.drop();
+    await close?.();
+    await legacy.db?.drop();
   });
+  return legacy as { db: TestDatabase; orm: Orm };
+}
+
+/** Orgs with these ids, as rows an older build wrote. */
+async function seedOrgs(db: TestDatabase, ids: string[]): Promise<void> {
+  for (const id of ids)
+    await db.query(`insert into organizations (id, created_at, name, slug) values ($1, now(), 'Org', $2)`, [id, `org-${id.slice(0, 8)}`]);
+}
+
+describe('one pending invitation per (org, email)', () => {
+  const legacy = useLegacyDatabase();
 
   it('keeps, of the pending duplicates a database already holds, the most recently sent, and then refuses another', async () => {
-    const { orm } = legacyDatabase!;
+    const { orm, db: legacyDb } = legacy;
     await orm.migrator.up({ to: 'Migration20261205100000_task_lookup_index' });
     const [orgA, orgB] = [randomUUID(), randomUUID()];
-    for (const org of [orgA, orgB]) {
-      await legacy.query(`insert into organizations (id, created_at, name, slug) values ($1, now(), 'Org', $2)`, [
-        org,
-        `org-${org.slice(0, 8)}`,
-      ]);
-    }
+    await seedOrgs(legacyDb, [orgA, orgB]);
     const rows: Record<string, string> = {};
     // [name, org, email, created hours ago, expires in hours, accepted]
     const seeded: Array<[string, string, string, number, number, boolean]> = [
@@ -98,7 +108,7 @@ describe('one pending invitation per (org, email)', () => {
     const hours = (n: number) => new Date(now + n * 3_600_000);
     for (const [name, org, email, createdAgo, expiresIn, accepted] of seeded) {
       rows[name] = randomUUID();
-      await legacy.query(
+      await legacyDb.query(
         `insert into invites (id, created_at, org_id, email, role, token_hash, expires_at, accepted_at)
          values ($1, $2, $3, $4, 'member', $5, $6, $7)`,
         [
@@ -114,18 +124,18 @@ describe('one pending invitation per (org, email)', () => {
     }
 
     await orm.migrator.up();
-    const kept = await legacy.query<{ id: string }>('select id from invites order by id');
+    const kept = await legacyDb.query<{ id: string }>('select id from invites order by id');
     const names = Object.fromEntries(Object.entries(rows).map(([name, id]) => [id, name]));
     expect(kept.map((row) => names[row.id]).sort()).toEqual(['accepted', 'expiredAlone', 'otherOrg', 'renewed', 'tieNewer'].sort());
 
-    const another = legacy.query(
+    const another = legacyDb.query(
       `insert into invites (id, created_at, org_id, email, role, token_hash, expires_at)
        values ($1, now(), $2, 'x@example.test', 'viewer', $3, now() + interval '1 day')`,
       [randomUUID(), orgA, 'f'.repeat(64)],
     );
     await expect(another).rejects.toMatchObject({ code: '23505', constraint: 'invites_org_id_email_pending_unique' });
     // Accepted invitations are history: any number of them may name the same email.
-    await legacy.query(
+    await legacyDb.query(
       `insert into invites (id, created_at, org_id, email, role, token_hash, expires_at, accepted_at)
        values ($1, now(), $2, 'y@example.test', 'viewer', $3, now(), now())`,
       [randomUUID(), orgA, 'e'.repeat(64)],
@@ -134,28 +144,13 @@ describe('one pending invitation per (org, email)', () => {
 });
 
 describe('label names in one Unicode form', () => {
-  let legacy: TestDatabase;
-  let legacyDatabase: { orm: Orm; close: () => Promise<void> } | undefined;
-
-  beforeAll(async () => {
-    legacy = await createTestDatabase();
-    legacyDatabase = await openDatabase({ databaseUrl: legacy.url, dataDir: '' });
-  });
-
-  afterAll(async () => {
-    await legacyDatabase?.close();
-    await legacy?.drop();
-  });
+  const legacy = useLegacyDatabase();
 
   it('composes the names a database holds (NFC), keeping every label under a name of its own within the limit', async () => {
-    const { orm } = legacyDatabase!;
+    const { orm, db: legacyDb } = legacy;
     await orm.migrator.up({ to: 'Migration20261211100000_no_org_key_on_board_parts' });
     const [orgA, orgB, orgC] = [randomUUID(), randomUUID(), randomUUID()];
-    for (const org of [orgA, orgB, orgC])
-      await legacy.query(`insert into organizations (id, created_at, name, slug) values ($1, now(), 'Org', $2)`, [
-        org,
-        `org-${org.slice(0, 8)}`,
-      ]);
+    await seedOrgs(legacyDb, [orgA, orgB, orgC]);
     const [composed, apart] = ['Caf\u00e9', 'Cafe\u0301'];
     // Two spellings apart of one letter (a with a dot below and a circumflex), in either order of its marks.
     const [marksOneWay, marksOtherWay] = ['Ca\u0323\u0302', 'Ca\u0302\u0323'];
@@ -173,7 +168,7 @@ describe('label names in one Unicode form', () => {
     ];
     for (const [key, org, name, hoursAgo] of seeded) {
       ids[key] = randomUUID();
-      await legacy.query(
+      await legacyDb.query(
         `insert into labels (id, created_at, org_id, name, color) values ($1, now() - make_interval(hours => $2), $3, $4, '#000000')`,
         [ids[key], hoursAgo, org, name],
       );
@@ -181,7 +176,7 @@ describe('label names in one Unicode form', () => {
 
     await orm.migrator.up();
     const names = Object.fromEntries(
-      (await legacy.query<{ id: string; name: string }>('select id, name from labels')).map((row) => [row.id, row.name]),
+      (await legacyDb.query<{ id: string; name: string }>('select id, name from labels')).map((row) => [row.id, row.name]),
     );
     const suffixed = (name: string, key: string) => `${name.normalize('NFC').slice(0, 61)} (${ids[key]})`;
     expect(Object.fromEntries(Object.entries(ids).map(([key, id]) => [key, names[id]]))).toEqual({
