@@ -26,13 +26,17 @@ export class Lanes {
     return (this.lanes.get(key)?.waiting.length ?? 0) >= this.maxWaiting;
   }
 
-  /** Runs `work` in `key`'s lane: at once if it has room, else after those before it. */
-  async run<T>(key: string, work: () => Promise<T>): Promise<T> {
+  /**
+   * Runs `work` in `key`'s lane: at once if it has room, else after those before it; not at all
+   * (UNAVAILABLE, `noLongerWanted`) if no one `wanted` it any more when its turn came.
+   */
+  async run<T>(key: string, work: () => Promise<T>, wanted: StillWanted = ALWAYS_WANTED): Promise<T> {
     let lane = this.lanes.get(key);
     if (!lane) this.lanes.set(key, (lane = { running: 0, waiting: [] }));
     if (lane.running < this.perKey) lane.running += 1;
     else await new Promise<void>((resolve) => lane.waiting.push(resolve));
     try {
+      if (!wanted()) throw noLongerWanted();
       return await work();
     } finally {
       const next = lane.waiting.shift();
@@ -66,10 +70,7 @@ export class Turns {
   }
 
   run<T>(work: () => Promise<T>, wanted: StillWanted = ALWAYS_WANTED): Promise<T> {
-    return this.lanes.run('', async () => {
-      if (!wanted()) throw noLongerWanted();
-      return work();
-    });
+    return this.lanes.run('', work, wanted);
   }
 
   /**

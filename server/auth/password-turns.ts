@@ -48,18 +48,18 @@ export class PasswordTurns {
   }
 
   private async run<T>(worker: PasswordWorker, work: () => Promise<T>): Promise<T> {
-    const { address, stillWanted = () => true } = worker;
+    const { address, stillWanted } = worker;
     const account = worker.account?.toLowerCase();
     if (this.byAddress.full(address) || (account !== undefined && this.byAccount.full(account))) throw tooMuchWaiting();
-    const inTurn = () => {
-      if (!stillWanted()) throw noLongerWanted();
-      return work();
-    };
-    return this.byAddress.run(address, () => {
-      if (account === undefined) return inTurn();
-      if (this.byAccount.full(account)) throw tooMuchWaiting(); // it filled while this waited for the address
-      return this.byAccount.run(account, inTurn);
-    });
+    return this.byAddress.run(
+      address,
+      () => {
+        if (account === undefined) return work();
+        if (this.byAccount.full(account)) throw tooMuchWaiting(); // it filled while this waited for the address
+        return this.byAccount.run(account, work, stillWanted);
+      },
+      stillWanted,
+    );
   }
 }
 
