@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ackCounts, ackLedger, lastSentId } from './support/ack-ledger.js';
 import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -32,29 +33,26 @@ describe('socket event rate limit', () => {
     const org = await createOrg(node.url, alice);
     const { project } = await createProject(node.url, org);
     const socket = await connect(node.url, { token: alice.token });
-    const answers = new Map<number, unknown[]>();
+    const ledger = ackLedger(socket);
     const disconnected = new Promise<string>((resolve) => socket.on('disconnect', resolve));
     const burst = Array.from(
       { length: 20 },
-      (_, i) =>
-        new Promise<void>((resolve) => {
-          socket.emit('board:leave', { projectId: project.id }, (answer: unknown) => {
-            answers.set(i, [...(answers.get(i) ?? []), answer]);
-            resolve();
-          });
-        }),
+      () =>
+        new Promise<{ ok: boolean; error?: { code: string } }>((resolve) => socket.emit('board:leave', { projectId: project.id }, resolve)),
     );
-    await Promise.all(burst);
-    const codes = [...answers.values()].map((list) => {
-      expect(list).toHaveLength(1);
-      const answer = list[0] as { ok: boolean; error?: { code: string } };
-      return answer.ok ? 'ok' : answer.error!.code;
-    });
+    const codes = (await Promise.all(burst)).map((answer) => (answer.ok ? 'ok' : answer.error!.code));
     expect(codes.filter((code) => code === 'ok')).toHaveLength(10); // bursts of twice the rate
     expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(10);
+    const burstUpTo = lastSentId(ledger);
 
     for (let i = 0; i < 30 && socket.connected; i++) socket.emit('board:leave', { projectId: project.id }, () => {});
     expect(await disconnected).toBe('io server disconnect');
+    // Nothing arrives after the disconnect: by then every answer to the burst is in, each once.
+    expect(
+      ackCounts(ledger, -1)
+        .filter((sent) => sent.id <= burstUpTo)
+        .map((sent) => sent.acks),
+    ).toEqual(Array(20).fill(1));
     // The limit is the user's, not the node's: someone else is served meanwhile.
     const someoneElse = await connect(node.url, { token: (await registerUser(node.url, 'bystander')).token });
     expect(await ok(someoneElse, 'board:leave', { projectId: project.id })).toEqual({});

@@ -90,7 +90,7 @@ describe('changing the password', () => {
         { event: 'access:revoked', payload: { orgId: null, reason: 'signed_out' } },
       ]);
     }
-    // The teammate's socket is still served, and its board heard the user leave.
+    // The teammate's socket is still served.
     await ok(bystander, 'task:create', { projectId: board.project.id, columnId: board.columns[0]!.id, title: 'still here' });
     expect(unaffected.disconnected).toBe(false);
     expect(unaffected.seen.filter((each) => each.event === 'access:revoked')).toEqual([]);

@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
@@ -37,24 +36,24 @@ afterAll(async () => {
 
 describe('an event the database does not answer in time', () => {
   it('is answered UNAVAILABLE at the deadline; the change, once it commits, is broadcast and found by its retry', async () => {
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('select 1 from projects where id = $1 for update', [project.id]);
-    const change = { taskId, patch: { title: 'Waited' }, clientMutationId: 'slow-one' };
-    const started = Date.now();
-    const answer = await request(writer, 'task:update', change);
-    expect(answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+    try {
+      const change = { taskId, patch: { title: 'Waited' }, clientMutationId: 'slow-one' };
+      const started = Date.now();
+      const answer = await request(writer, 'task:update', change);
+      expect(answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
 
-    // The writer too: its answer told it nothing of the change, so it hears it as the others do.
-    const [broadcast, toWriter] = [watcher, writer].map((socket) => nextEvent(socket, 'board:event'));
-    await holder.query('commit');
-    await holder.end();
-    const event = await broadcast;
-    expect(event).toMatchObject({ type: 'task.updated', clientMutationId: 'slow-one', data: { task: { title: 'Waited' } } });
-    expect(await toWriter).toEqual(event);
-    expect((await ok(writer, 'task:update', change)).event).toEqual(event);
+      // The writer too: its answer told it nothing of the change, so it hears it as the others do.
+      const [broadcast, toWriter] = [watcher, writer].map((socket) => nextEvent(socket, 'board:event'));
+      await release();
+      const event = await broadcast;
+      expect(event).toMatchObject({ type: 'task.updated', clientMutationId: 'slow-one', data: { task: { title: 'Waited' } } });
+      expect(await toWriter).toEqual(event);
+      expect((await ok(writer, 'task:update', change)).event).toEqual(event);
+    } finally {
+      await release();
+    }
   });
 
   it('sends a change made by the ORM (a create) that commits after its deadline to its sender as well, and only then', async () => {
@@ -88,25 +87,25 @@ describe('an event the database does not answer in time', () => {
   });
 
   it('is answered 503 UNAVAILABLE at the deadline over HTTP too, and the change still commits', async () => {
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('select 1 from projects where id = $1 for update', [project.id]);
-    const started = Date.now();
-    const answer = await fetch(`${node.url}/api/v1/orgs/${org.slug}/tasks/${taskId}`, {
-      method: 'PATCH',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${org.owner.token}` },
-      body: JSON.stringify({ title: 'Waited over HTTP', clientMutationId: 'slow-http' }),
-    });
-    expect(answer.status).toBe(503);
-    expect(answer.headers.get('retry-after')).toBe('5');
-    expect(await answer.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
-    expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+    try {
+      const started = Date.now();
+      const answer = await fetch(`${node.url}/api/v1/orgs/${org.slug}/tasks/${taskId}`, {
+        method: 'PATCH',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${org.owner.token}` },
+        body: JSON.stringify({ title: 'Waited over HTTP', clientMutationId: 'slow-http' }),
+      });
+      expect(answer.status).toBe(503);
+      expect(answer.headers.get('retry-after')).toBe('5');
+      expect(await answer.json()).toMatchObject({ error: { code: 'UNAVAILABLE' } });
+      expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
 
-    const broadcast = nextEvent(watcher, 'board:event', (event) => event.clientMutationId === 'slow-http');
-    await holder.query('commit');
-    await holder.end();
-    expect(await broadcast).toMatchObject({ type: 'task.updated', data: { task: { title: 'Waited over HTTP' } } });
+      const broadcast = nextEvent(watcher, 'board:event', (event) => event.clientMutationId === 'slow-http');
+      await release();
+      expect(await broadcast).toMatchObject({ type: 'task.updated', data: { task: { title: 'Waited over HTTP' } } });
+    } finally {
+      await release();
+    }
   });
 
   it('is answered 503 at the deadline when the request is stuck in its authentication', async () => {

@@ -4,6 +4,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ADMIN_URL } from './support/database.js';
 
 // `npm run bench -- --quick` end to end, so the harness cannot rot: every scenario must come back
 // with numbers. Whether the budgets are met is the full run's business, not this test's.
@@ -18,7 +19,11 @@ describe('npm run bench -- --quick', () => {
   it(
     'measures every scenario and writes JSON and Markdown',
     async () => {
-      const child = spawn('npx', ['tsx', 'bench/run.ts', '--quick', '--out', out], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+      const child = spawn('npx', ['tsx', 'bench/run.ts', '--quick', '--out', out], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+        env: { ...process.env, BENCH_DATABASE_URL: ADMIN_URL }, // the PostgreSQL the tests were given
+      });
       let output = '';
       child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
       child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));

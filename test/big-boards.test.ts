@@ -76,15 +76,16 @@ describe('a board of big cards', () => {
     });
     // The other tenant keeps changing its card while the deletion runs, and each change is answered.
     const bystanding = (async () => {
-      let answered = 0;
-      while (!deleted) {
-        await ok(bystander, 'task:update', { taskId: small.id, patch: { title: `Small ${answered}` } }, 60_000);
-        answered++;
+      let answeredMeanwhile = 0;
+      for (let i = 0; !deleted; i++) {
+        await ok(bystander, 'task:update', { taskId: small.id, patch: { title: `Small ${i}` } }, 60_000);
+        if (!deleted) answeredMeanwhile++;
       }
-      return answered;
+      return answeredMeanwhile;
     })();
-    const [{ event }] = await Promise.all([deletion, bystanding]);
+    const [{ event }, answeredMeanwhile] = await Promise.all([deletion, bystanding]);
     expect(server.running()).toBe(true);
+    expect(answeredMeanwhile, 'changes of the other tenant answered before the deletion was').toBeGreaterThan(0);
 
     const moved = (event.data as { tasks: TaskJson[] }).tasks;
     expect(moved.map((task) => task.id).sort()).toEqual(created.sort());

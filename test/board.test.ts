@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { barrier } from './support/governance.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, recordBoardEvents, request } from './support/sockets.js';
 
@@ -82,6 +83,7 @@ describe('a task change on a shared board', () => {
       { seq: before + 1, type: 'task.created' },
       { seq: before + 2, type: 'task.updated' },
     ]);
+    await barrier(aliceSocket); // an echo to alice would have come before this answer
     expect(aliceSeen.filter((e) => e.seq > before)).toEqual([]);
     expect(bobSeen.filter((e) => e.seq > before).map((e) => e.seq)).toEqual([before + 1, before + 2]);
   });
@@ -268,6 +270,7 @@ describe('a task change on a shared board', () => {
     const created = nextEvent<BoardEventJson<any>>(viewer, 'board:event', (e) => e.data && (e.data as any).task?.title === 'seen by vera');
     await create('seen by vera');
     await created;
+    await barrier(viewer); // a second copy would have come before this answer
     expect(seen.filter((e) => (e.data as any).task?.title === 'seen by vera')).toHaveLength(1);
   });
 
@@ -342,11 +345,14 @@ describe("a board's snapshot", () => {
     const start = (await read()).seq;
     let writing = true;
     const writer = (async () => {
-      for (let i = 0; i < 150; i++) {
-        const created = await api(node.url, 'POST', `${board}/tasks`, { columnId: busyColumns[0]!.id, title: `w${i}` }, bob.token);
-        expect(created.status).toBe(201);
+      try {
+        for (let i = 0; i < 150; i++) {
+          const created = await api(node.url, 'POST', `${board}/tasks`, { columnId: busyColumns[0]!.id, title: `w${i}` }, bob.token);
+          expect(created.status).toBe(201);
+        }
+      } finally {
+        writing = false; // a refused write ends the reads too, and fails the test at `await writer`
       }
-      writing = false;
     })();
     const snapshots: Array<{ seq: number; tasks: TaskJson[] }> = [];
     while (writing) snapshots.push(await read());

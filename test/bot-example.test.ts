@@ -147,8 +147,9 @@ describe('the overdue bot example', () => {
     await eventually(async () => expect(bot.output()).toContain('connection: live'), 20_000);
     await eventually(async () => expect(bot.output()).toContain('watching "Operations"'), 20_000);
 
-    const late = await createTask('Pay the rent', 'To do', '2021-06-30');
+    // The card not yet due comes first: the sweep that moves the late one has judged it.
     const fine = await createTask('Book the venue', 'To do', '2999-01-01');
+    const late = await createTask('Pay the rent', 'To do', '2021-06-30');
     await eventually(async () => expect(columnOf(await board(), late.id)).toBe('Overdue'), 15_000);
     expect(columnOf(await board(), fine.id)).toBe('To do');
 

@@ -4,6 +4,7 @@ import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Ack, TaskChangeData } from '../shared/events.js';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
+import { type AckLedger, ackCounts, ackLedger, lastSentId } from './support/ack-ledger.js';
 import { addMember, api, createOrg, createProject, type HttpAnswer, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { barrier } from './support/governance.js';
 import { type PrivatePostgres, startPrivatePostgres } from './support/private-postgres.js';
@@ -79,37 +80,6 @@ afterAll(async () => {
 beforeEach(({ onTestFailed }) => {
   onTestFailed(() => console.error(`private PostgreSQL log (tail):\n${cluster?.log()}`));
 });
-
-/**
- * The ack packets a socket receives, by ack id, next to the ids of the events it sent: socket.io's
- * client drops an ack it no longer waits for, so "exactly one ack" is counted on the wire.
- */
-interface AckLedger {
-  sent: Map<number, string>;
-  acks: Map<number, number>;
-}
-
-function ackLedger(socket: ClientSocket): AckLedger {
-  const ledger: AckLedger = { sent: new Map(), acks: new Map() };
-  const engine = socket.io.engine;
-  // socket.io packets in the default namespace: `2<id>["event",…]` (an event that wants an ack), `3<id>[…]` (its ack).
-  engine.on('packetCreate', (packet) => {
-    const match = typeof packet.data === 'string' ? /^2(\d+)\["([^"]+)"/.exec(packet.data) : null;
-    if (match) ledger.sent.set(Number(match[1]), match[2]!);
-  });
-  engine.on('packet', (packet) => {
-    const match = typeof packet.data === 'string' ? /^3(\d+)\[/.exec(packet.data) : null;
-    if (match) ledger.acks.set(Number(match[1]), (ledger.acks.get(Number(match[1])) ?? 0) + 1);
-  });
-  return ledger;
-}
-
-/** Every event sent with an id above `afterId`, with the number of acks it got: each must be 1. */
-function ackCounts(ledger: AckLedger, afterId: number): Array<{ id: number; event: string; acks: number }> {
-  return [...ledger.sent].filter(([id]) => id > afterId).map(([id, event]) => ({ id, event, acks: ledger.acks.get(id) ?? 0 }));
-}
-
-const lastSentId = (ledger: AckLedger) => Math.max(-1, ...ledger.sent.keys());
 
 /** Emits `event` and waits (at most `ms`) for its ack; answers it and how long it took. */
 function emitTimed<T = any>(
@@ -416,6 +386,8 @@ describe('a crash while changes are in flight', () => {
       }
       await holder?.end().catch(() => {});
       const answers = await Promise.all(pending);
+      // Cut before anything could commit: every one is refused (else the checks below judge an ordinary run).
+      if (cut === 'frozen' || cut === 'locked') expect(answers.filter(({ answer }) => answer.ok)).toEqual([]);
 
       // Each one is answered, in bounded time, either ok or UNAVAILABLE (checked softly, so that the
       // durability checks below still run and report).

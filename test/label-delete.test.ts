@@ -1,4 +1,3 @@
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ColumnJson, LabelJson, ProjectJson, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
@@ -134,24 +133,24 @@ describe('deleting a label', () => {
     const z = await task(second, 'Z');
 
     // Hold the carrier's row, so that the delete stops partway, while the label is added to Z.
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('select 1 from tasks where id = $1 for update', [carrier.id]);
-    const deleting = deleteLabel(bug.id);
-    await eventually(async () => expect(await lockWaiters(db)).toBe(1));
-    let settled = false;
-    const adding = request(actor, 'task:update', { taskId: z.id, patch: { labelIds: [bug.id] } }).finally(() => (settled = true));
-    // The add either completes now or waits for the delete; either way it has had its chance.
-    await eventually(async () => {
-      if (!settled) expect(await lockWaiters(db)).toBe(2);
-    });
-    await holder.query('commit');
-    await holder.end();
+    const release = await holdLock(db, `select 1 from tasks where id = '${carrier.id}' for update`);
+    try {
+      const deleting = deleteLabel(bug.id);
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+      let settled = false;
+      const adding = request(actor, 'task:update', { taskId: z.id, patch: { labelIds: [bug.id] } }).finally(() => (settled = true));
+      // The add either completes now or waits for the delete; either way it has had its chance.
+      await eventually(async () => {
+        if (!settled) expect(await lockWaiters(db)).toBe(2);
+      });
+      await release();
 
-    expect((await deleting).status).toBe(204);
-    const added = await adding;
-    if (!added.ok) expect(['NOT_FOUND', 'VALIDATION_FAILED']).toContain(added.error.code);
+      expect((await deleting).status).toBe(204);
+      const added = await adding;
+      if (!added.ok) expect(['NOT_FOUND', 'VALIDATION_FAILED']).toContain(added.error.code);
+    } finally {
+      await release();
+    }
     expect(await db.query('select 1 from labels where id = $1', [bug.id])).toEqual([]);
     expect(await labelsInDatabase(z.id)).toEqual([]);
     await expectLogMatchesDatabase(first, [carrier]);
@@ -175,26 +174,26 @@ describe('deleting a label', () => {
     const doomed = await label('doomed');
     const carrier = await task(first, 'Carrier', [doomed.id]);
 
-    const holder = new pg.Client({ connectionString: db.url });
-    await holder.connect();
-    await holder.query('begin');
-    await holder.query('select 1 from tasks where id = $1 for update', [carrier.id]);
-    const deleting = deleteLabel(doomed.id);
-    await eventually(async () => expect(await lockWaiters(db)).toBe(1));
-    // A board the delete did not lock: a task made there with the label waits for the label's row.
-    const later = await board('Made during the delete');
-    const creating = request(actor, 'task:create', {
-      projectId: later.project.id,
-      columnId: later.columns[0]!.id,
-      title: 'Labelled late',
-      labelIds: [doomed.id],
-    });
-    await eventually(async () => expect(await lockWaiters(db)).toBe(2));
-    await holder.query('commit');
-    await holder.end();
+    const release = await holdLock(db, `select 1 from tasks where id = '${carrier.id}' for update`);
+    try {
+      const deleting = deleteLabel(doomed.id);
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+      // A board the delete did not lock: a task made there with the label waits for the label's row.
+      const later = await board('Made during the delete');
+      const creating = request(actor, 'task:create', {
+        projectId: later.project.id,
+        columnId: later.columns[0]!.id,
+        title: 'Labelled late',
+        labelIds: [doomed.id],
+      });
+      await eventually(async () => expect(await lockWaiters(db)).toBe(2));
+      await release();
 
-    expect((await deleting).status).toBe(204);
-    expect(await creating).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
-    expect(await db.query('select 1 from tasks where project_id = $1', [later.project.id])).toEqual([]);
+      expect((await deleting).status).toBe(204);
+      expect(await creating).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
+      expect(await db.query('select 1 from tasks where project_id = $1', [later.project.id])).toEqual([]);
+    } finally {
+      await release();
+    }
   });
 });

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnJson, ProjectJson, TaskJson } from '../shared/wire.js';
+import { type AckLedger, ackCounts, ackLedger, lastSentId } from './support/ack-ledger.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -15,6 +16,7 @@ let project: ProjectJson;
 let columns: ColumnJson[];
 let task: TaskJson;
 let socket: ClientSocket;
+let ledger: AckLedger;
 
 beforeAll(async () => {
   db = await createTestDatabase();
@@ -24,6 +26,7 @@ beforeAll(async () => {
   org = await createOrg(node.url, alice);
   ({ project, columns } = await createProject(node.url, org));
   socket = await connect(node.url, { token: alice.token });
+  ledger = ackLedger(socket);
   ({ task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Existing' }));
 });
 
@@ -250,6 +253,7 @@ describe('socket messages', () => {
     const cases: Array<[string, unknown[]]> = [...common, ...specific.map(([name, payload]): [string, unknown[]] => [name, [payload]])];
     for (const [name, args] of cases) {
       it(`answers ${event} with ${name} exactly once with VALIDATION_FAILED`, async () => {
+        const from = lastSentId(ledger);
         const acks: unknown[] = [];
         const first = new Promise<void>((resolve, reject) => {
           const timer = setTimeout(() => reject(new Error(`no ack for ${event} within 5000 ms`)), 5000);
@@ -262,6 +266,10 @@ describe('socket messages', () => {
         await first;
         // Messages are handled in order: once a later round-trip is answered, a second ack would have come.
         await ok(socket, 'board:leave', { projectId: project.id });
+        expect(ackCounts(ledger, from).map((sent) => [sent.event, sent.acks])).toEqual([
+          [event, 1],
+          ['board:leave', 1],
+        ]);
         expect(acks).toHaveLength(1);
         expect(acks[0]).toEqual({ ok: false, error: expect.objectContaining({ code: 'VALIDATION_FAILED', message: expect.any(String) }) });
       });

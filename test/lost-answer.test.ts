@@ -87,7 +87,10 @@ describe('a change whose answer was lost, retried on another node', () => {
     const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
     await proxy.restore(); // node 1 reaches the database again
     expect(await delivered).toMatchObject({ seq, clientMutationId: change.clientMutationId });
-    await ok(viewer, 'board:leave', { projectId: project.id }); // after anything else on its way
+    // Once node 1 is done looking in the log, an event of its own reaches the viewer after any copy it sent.
+    await eventually(() => expect(node1.server.ctx.eventOrder.lookingFor).toBe(0), 20_000);
+    const after = await ok(sender, 'task:update', { taskId: task.id, patch: { title: 'After the answer was lost' } });
+    await nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === after.event.seq);
     expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
   }, 40_000);
 

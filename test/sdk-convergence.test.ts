@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { BoardState, TaskFlowClient } from '../client/index.js';
 import type { ProjectJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
@@ -55,6 +55,7 @@ afterAll(async () => {
 describe('SDK clients on two nodes', () => {
   it('converge on the board PostgreSQL holds after 180 concurrent creates, moves, updates and deletes', async () => {
     const seed = Number(process.env.SDK_SEED ?? Date.now() % 1_000_000);
+    onTestFailed(() => console.error(`replay this workload with SDK_SEED=${seed}`));
     const nodes = [node1!.url, node2!.url];
     const joined: Array<{ name: string; client: TaskFlowClient; board: BoardState }> = [];
     for (const [i, user] of users.entries()) {
@@ -102,6 +103,8 @@ describe('SDK clients on two nodes', () => {
   // Clients name neighbours from their own view of the board, which a teammate's change may have
   // made stale: afterId and beforeId need not be adjacent any more when the move lands.
   it('leaves no two tasks of a column on the same position after that run', async () => {
+    const [row] = await db.query<{ n: number }>('select count(*)::int as n from tasks where project_id = $1', [project.id]);
+    expect(row!.n, 'tasks the run above left').toBeGreaterThan(20);
     expect(await sharedPositions(db, project.id)).toEqual([]);
   });
 

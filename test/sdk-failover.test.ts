@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFailed } from 'vitest';
 import type { BoardState, ConnectionState, TaskFlowClient } from '../client/index.js';
 import type { ProjectJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
@@ -34,6 +34,7 @@ afterAll(() => closeAllClients());
 describe('a node killed under its clients', () => {
   it('loses no acknowledged mutation, doubles no retried one, and every client converges on the other node', async () => {
     const seed = Number(process.env.SDK_SEED ?? Date.now() % 1_000_000);
+    onTestFailed(() => console.error(`replay this workload with SDK_SEED=${seed}`));
     const joined: Array<{ name: string; client: TaskFlowClient; board: BoardState; states: ConnectionState[]; onNode1: boolean }> = [];
     for (const [i, user] of users.entries()) {
       const onNode1 = i % 2 === 0;

@@ -134,6 +134,8 @@ describe('database work that outlives its answer at a stop', () => {
     const redis = await startRedis();
     const nodeA = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url, ANSWER_DEADLINE: '2s' });
     const nodeB = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url });
+    let release: (() => Promise<void>) | undefined;
+    let closing: Promise<void> | undefined;
     try {
       const {
         project: board,
@@ -146,17 +148,19 @@ describe('database work that outlives its answer at a stop', () => {
       const { task } = await ok(writer, 'task:create', { projectId: board.id, columnId: todo!.id, title: 'before' });
       await created; // B hears A's events
       const seen = recordBoardEvents(viewer);
-      const release = await holdLock(db, `select 1 from projects where id = '${board.id}' for update`);
+      release = await holdLock(db, `select 1 from projects where id = '${board.id}' for update`);
       const answers = titles.map((title) => request(writer, 'task:update', { taskId: task.id, patch: { title } }));
       await eventually(async () => expect(await lockWaiters(db)).toBe(1));
       const socketGone = disconnected(writer);
-      const closing = nodeA.close();
+      closing = nodeA.close();
       for (const answer of answers) expect(await answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } }); // at the deadline
       await releaseWhen({ socketGone, closing });
       await release();
       await closing;
       return { seen, task, board };
     } finally {
+      await release?.();
+      await (closing ?? nodeA.close());
       await nodeB.close();
       await redis.stop();
     }
@@ -215,6 +219,7 @@ describe('a stop whose wait for the work under way runs out', () => {
     const writer = await connect(stopping.url, { token: cast.owner.token });
     const { task } = await ok(writer, 'task:create', { projectId: board.id, columnId: todo!.id, title: 'before' });
     const release = await holdLock(db, `select 1 from projects where id = '${board.id}' for update`);
+    let closing: Promise<void> | undefined;
     try {
       // The quick path's message and the board's queue behind it, the ORM's path, and HTTP.
       const answers = ['first', 'second'].map((title) => request(writer, 'task:update', { taskId: task.id, patch: { title } }));
@@ -223,13 +228,14 @@ describe('a stop whose wait for the work under way runs out', () => {
       // The board's first message, and the first of the create and the move (the other waits its turn on the node).
       await eventually(async () => expect(await lockWaiters(db)).toBe(2));
       const socketGone = disconnected(writer);
-      const closing = stopping.close();
+      closing = stopping.close();
       for (const answer of await Promise.all(answers)) expect(answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
       expect(await overHttp).toMatchObject({ status: 503, body: { error: { code: 'UNAVAILABLE' } } });
       await socketGone; // answered first, then closed
       await closing;
     } finally {
       await release();
+      await (closing ?? stopping.close());
     }
     const [row] = await db.query<{ title: string; column_id: string }>('select title, column_id from tasks where id = $1', [task.id]);
     expect(row).toEqual({ title: 'before', column_id: todo!.id });

@@ -5,7 +5,7 @@ import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson }
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg } from './support/api.js';
 import { createTestDatabase, holdLock, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { createKey, joinAs } from './support/governance.js';
+import { barrier, createKey, joinAs } from './support/governance.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok, recordBoardEvents, request } from './support/sockets.js';
 
 // The one-statement update (title, description, priority, due date) must answer exactly as the
@@ -384,6 +384,7 @@ describe('a plain field update on PostgreSQL', () => {
     expect(await boardSeq()).toBe(seq + 1);
     expect(await fresh(task.id)).toMatchObject({ title: 'Gapless', priority: 3, version: 2 });
     await ok(socket, 'task:update', { taskId: task.id, patch: { priority: 4 } });
+    await barrier(viewerSocket); // the viewer has heard every event of the changes answered above
     expect(seen.map((event) => event.seq)).toEqual([seq + 1, seq + 2]);
   });
 

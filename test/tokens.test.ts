@@ -211,16 +211,20 @@ describe('a socket whose token expires', () => {
     );
     // The create waits for the board's row past the token's expiry.
     const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
-    const created = new Promise<unknown>((resolve) =>
-      socket.emit('task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'across the expiry' }, (answer: unknown) => {
-        order.push('answered'); // in the order the packets arrive, as the disconnect listener is
-        resolve(answer);
-      }),
-    );
-    await nextEvent(socket, 'access:revoked', () => true, 6000);
-    const meanwhile = await request(socket, 'board:leave', { projectId: project.id });
-    expect(meanwhile).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
-    await release();
+    let created: Promise<unknown>;
+    try {
+      created = new Promise<unknown>((resolve) =>
+        socket.emit('task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'across the expiry' }, (answer: unknown) => {
+          order.push('answered'); // in the order the packets arrive, as the disconnect listener is
+          resolve(answer);
+        }),
+      );
+      await nextEvent(socket, 'access:revoked', () => true, 6000);
+      const meanwhile = await request(socket, 'board:leave', { projectId: project.id });
+      expect(meanwhile).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    } finally {
+      await release();
+    }
     expect(await created).toMatchObject({ ok: true, data: { task: { title: 'across the expiry' } } });
     await gone;
     expect(order).toEqual(['revoked', 'answered', 'disconnected']);

@@ -8,8 +8,15 @@ export interface HttpAnswer<T = any> {
 }
 
 /** A JSON call to `/api/v1` on the server at `base`. */
-export async function api<T = any>(base: string, method: string, path: string, body?: unknown, token?: string): Promise<HttpAnswer<T>> {
-  const headers: Record<string, string> = {};
+export async function api<T = any>(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<HttpAnswer<T>> {
+  const headers: Record<string, string> = { ...extraHeaders };
   if (body !== undefined) headers['content-type'] = 'application/json';
   if (token) headers.authorization = `Bearer ${token}`;
   const response = await fetch(`${base}/api/v1${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -55,10 +55,13 @@ export async function holdLock(db: TestDatabase, lock: string): Promise<() => Pr
   await holder.connect();
   await holder.query('begin');
   await holder.query(lock);
-  return async () => {
-    await holder.query('commit');
-    await holder.end();
-  };
+  // Once only: a test lets go where its check needs it, and again in its `finally`, which is then a no-op.
+  let released: Promise<void> | undefined;
+  return () =>
+    (released ??= (async () => {
+      await holder.query('commit');
+      await holder.end();
+    })());
 }
 
 /** How many sessions of the test database wait for a lock (a change queued behind `holdLock`, say). */

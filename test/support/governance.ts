@@ -61,28 +61,14 @@ export async function createKey(
   return answer.body;
 }
 
-/**
- * A JSON call to `/api/v1` with a bearer credential (a user's token or an API key): through `api()`,
- * or, to send a user agent, through a fetch of its own.
- */
+/** A JSON call to `/api/v1` with a bearer credential (a user's token or an API key), and a user agent if given. */
 export async function call<T = any>(
   base: string,
   method: string,
   path: string,
   options: { body?: unknown; auth?: string; userAgent?: string } = {},
 ): Promise<HttpAnswer<T>> {
-  if (!options.userAgent) return api<T>(base, method, path, options.body, options.auth);
-  const headers: Record<string, string> = {};
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  if (options.auth) headers.authorization = `Bearer ${options.auth}`;
-  if (options.userAgent) headers['user-agent'] = options.userAgent;
-  const response = await fetch(`${base}/api/v1${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return { status: response.status, body: text ? JSON.parse(text) : null };
+  return api<T>(base, method, path, options.body, options.auth, options.userAgent ? { 'user-agent': options.userAgent } : {});
 }
 
 /** Someone who tries what they may not: a name for the failure message, and the credential. */

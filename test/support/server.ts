@@ -2,7 +2,6 @@ import { type BuildOptions, buildServer, type TaskFlow } from '../../server/app.
 import { type Config, loadConfig } from '../../server/config.js';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
-export const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 export interface RunningServer {
   url: string;

@@ -44,12 +44,18 @@ export async function ok<T = any>(socket: ClientSocket, event: string, payload: 
   return answer.data;
 }
 
+/**
+ * How long a wait for what a user would see lasts by default: on a loaded two-core machine a
+ * broadcast across nodes can take seconds (as vitest.config.ts's `expect.poll`). A passing wait ends sooner.
+ */
+const SETTLE_MS = 10_000;
+
 /** Resolves with the first event that matches, or rejects after `ms`. */
 export function nextEvent<T = any>(
   socket: ClientSocket,
   event: string,
   match: (payload: T) => boolean = () => true,
-  ms = 5000,
+  ms = SETTLE_MS,
 ): Promise<T> {
   return new Promise((resolve, reject) => {
     const listener = (payload: T) => {
@@ -74,7 +80,7 @@ export function recordBoardEvents(socket: ClientSocket): BoardEventJson[] {
 }
 
 /** Waits until `check` passes (retrying, never sleeping a fixed time), or fails after `ms`. */
-export async function eventually(check: () => void | Promise<void>, ms = 5000): Promise<void> {
+export async function eventually(check: () => void | Promise<void>, ms = SETTLE_MS): Promise<void> {
   const deadline = Date.now() + ms;
   for (;;) {
     try {
