@@ -218,9 +218,8 @@ function lockFile(dataDir: string): string {
   return path.join(dataDir, 'taskflow.lock');
 }
 
-/** Runs `server/main.ts` with `env` only (plus PATH and HOME) and waits, bounded, for it to exit. */
-async function runToExit(env: Record<string, string>, ms = 20_000): Promise<{ code: number | string; stderr: string; elapsed: number }> {
-  const started = Date.now();
+/** Runs `server/main.ts` with `env` only (plus PATH and HOME) and waits for it to exit, killing it after `ms`. */
+async function runToExit(env: Record<string, string>, ms = 60_000): Promise<{ code: number | string; stderr: string }> {
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', LOG_LEVEL: 'warn', ...env },
@@ -240,7 +239,7 @@ async function runToExit(env: Record<string, string>, ms = 20_000): Promise<{ co
       resolve(exitCode ?? signal ?? 'unknown');
     });
   });
-  return { code, stderr, elapsed: Date.now() - started };
+  return { code, stderr };
 }
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
@@ -295,10 +294,9 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
 
   for (const [name, env, variable] of cases) {
     it(`stops start-up with ${name}: a non-zero exit and one line on stderr naming ${variable}`, async () => {
-      const { code, stderr, elapsed } = await runToExit(await env());
+      const { code, stderr } = await runToExit(await env());
       expect(code).not.toBe(0);
-      expect(code).not.toBe('SIGKILL');
-      expect(elapsed).toBeLessThan(30_000);
+      expect(code).not.toBe('SIGKILL'); // it stopped of itself, not killed at runToExit's bound
       const lines = stderr.trim().split('\n');
       expect(lines, stderr).toHaveLength(1);
       expect(lines[0]).toContain(variable);

@@ -87,7 +87,7 @@ describe("one board's row held for long", () => {
       const started = performance.now();
       const elsewhere = await request(socket, 'task:create', { projectId: project.id, columnId, title: 'on another board' });
       expect(elsewhere).toMatchObject({ ok: true });
-      expect(performance.now() - started).toBeLessThan(2_000); // not after the pool's 5-s wait for a connection
+      expect(performance.now() - started).toBeLessThan(4_000); // not after the pool's 5-s wait for a connection
       expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
     } finally {
       await release();

@@ -89,15 +89,36 @@ export function describeChildren(list: Array<Child | undefined>): string {
     .join('');
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
+/**
+ * Ports for the test's own servers: below the kernel's ephemeral range (32768 and up), where no
+ * outgoing connection of the other test file running at the same time takes one, and a block for
+ * each vitest worker, so that a port a test stops and starts a server on again stays its own.
+ */
+const PORTS_PER_WORKER = 4000;
+const firstPort = 20_000 + (Number(process.env.VITEST_POOL_ID ?? 1) - 1) * PORTS_PER_WORKER;
+let nextPort = firstPort + Math.floor(Math.random() * PORTS_PER_WORKER); // files of a worker one after another: start apart
+
+/** A port of this worker's block that was free a moment ago on 127.0.0.1. */
 export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORTS_PER_WORKER; tries++) {
+    const port = nextPort;
+    nextPort = firstPort + ((nextPort - firstPort + 1) % PORTS_PER_WORKER);
+    if (await canListen(port)) return port;
+  }
+  throw new Error(`no free port from ${firstPort} to ${firstPort + PORTS_PER_WORKER - 1}`);
+}
+
+async function canListen(port: number): Promise<boolean> {
   const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  if (!address || typeof address === 'string') throw new Error('no port');
+  const listening = once(server, 'listening').then(
+    () => true,
+    () => false,
+  );
+  server.once('error', () => {}); // EADDRINUSE: answered by `listening`
+  server.listen(port, '127.0.0.1');
+  if (!(await listening)) return false;
   await new Promise<void>((resolve) => server.close(() => resolve()));
-  return address.port;
+  return true;
 }
 
 /** Polls `probe` until it answers true, failing after `ms` or as soon as `child` exits. */
