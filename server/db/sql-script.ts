@@ -12,6 +12,9 @@ export type SqlValue = string | number | boolean | null | Date | readonly string
  * (`parameters`); or with `?` placeholders and bindings (`bound`), for the ORM's `execute`.
  */
 export class Sql {
+  /** `shape()`, once asked: a fragment never changes, and constant ones are part of every change's message. */
+  private knownShape: string | undefined;
+
   constructor(
     private readonly strings: readonly string[],
     private readonly values: readonly SqlValue[],
@@ -31,9 +34,10 @@ export class Sql {
    * A statement of the same shape as one prepared before runs by name, its text never written.
    */
   shape(): string {
+    if (this.knownShape !== undefined) return this.knownShape;
     let shape = String(templateId(this.strings));
     for (const value of this.values) shape += value instanceof Sql ? `(${value.shape()})` : '$';
-    return shape;
+    return (this.knownShape = shape);
   }
 
   /** The values, as `parameters()` numbers them. */
