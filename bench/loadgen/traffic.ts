@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { nowMs, sleep, until } from '../lib/clock.js';
 import { summarize } from '../lib/stats.js';
 import { watchHealth } from './health.js';
@@ -69,7 +70,8 @@ export async function send(job: SendJob): Promise<SendResult> {
     const title = marker(job.tag, id, due);
     const [event, payload]: [string, unknown] =
       job.protocol === 'taskflow'
-        ? ['task:update', { taskId: target.taskId, patch: { title } }]
+        ? // With a clientMutationId, as the SDK sends every change (its retry is answered, not made twice).
+          ['task:update', { taskId: target.taskId, patch: { title }, clientMutationId: randomUUID() }]
         : ['relay', { room: target.board, payload: relayPayload(job.template, title, k) }];
     outstanding += 1;
     socket.emit(event, payload, (text) => {
