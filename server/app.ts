@@ -219,6 +219,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     },
     close: async () => {
       const began = Date.now();
+      // The answered requests' mail goes out meanwhile; it is waited for until MAIL_MS after the
+      // stop took no more requests, within the 30 s a stop has (main.ts), so that what is not out is logged.
+      const mailDeadline = began + MAIL_MS;
       const underWay = inFlight.size;
       if (!(await inFlight.drain(options.drainMs ?? DRAIN_MS))) {
         // What is still unanswered waits on the database (a lock held elsewhere, say): cancelled,
@@ -226,7 +229,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         await settleDatabase({ waitMs: 0, cancelMs: SETTLE_MS });
         await inFlight.drain(ANSWER_MS);
       }
-      const mailDeadline = Date.now() + MAIL_MS; // the answered requests' mail goes out meanwhile
       presence.close();
       sockets.stop();
       // What the stop carried through and turned away, for the operator of a rolling restart.

@@ -38,15 +38,26 @@ const wholeNumber = (min: number, max?: number) =>
         .max(max ?? Number.MAX_SAFE_INTEGER, `at most ${max}`),
     );
 
-const urlList = z
-  .string()
-  .transform((text) =>
-    text
-      .split(',')
-      .map((s) => s.trim())
-      .filter(Boolean),
-  )
-  .pipe(z.array(z.url()));
+/**
+ * Origins, as a browser sends them (`https://app.example.com`): CORS compares them as text, so
+ * each is written as its origin (a trailing slash dropped); one with a path, or not on http(s), is refused.
+ */
+const originList = z.string().transform((text, ctx): string[] => {
+  const origins: string[] = [];
+  for (const entry of text.split(',').map((s) => s.trim())) {
+    if (!entry) continue;
+    const url = URL.canParse(entry) ? new URL(entry) : null;
+    if (!url || !['http:', 'https:'].includes(url.protocol) || url.pathname !== '/' || url.search || url.hash || url.username) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(entry)} is not an origin: give scheme://host[:port], e.g. https://app.example.com`,
+      });
+      return z.NEVER;
+    }
+    origins.push(url.origin);
+  }
+  return origins;
+});
 
 const PROXY_EXAMPLE = 'give true, or the proxy addresses and CIDR ranges (e.g. 10.0.0.5,10.1.0.0/16)';
 
@@ -94,7 +105,7 @@ const envSchema = z.object({
   REDIS_URL: urlOf('redis', 'rediss').optional(),
   JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
   TOKEN_TTL: duration.default(3600),
-  CORS_ORIGINS: urlList.optional(),
+  CORS_ORIGINS: originList.optional(),
   SUPER_ADMIN_EMAILS: z
     .string()
     .transform((text) =>

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../server/config.js';
 import { registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { type RunningServer, startServer } from './support/server.js';
+import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
 import { closeAllSockets, connect } from './support/sockets.js';
 
 const ALLOWED = 'https://board.example';
@@ -12,7 +13,8 @@ let ana: TestUser;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  node = await startServer({ DATABASE_URL: db.url, CORS_ORIGINS: ALLOWED });
+  // Written as people write it, with a trailing slash, and a second origin after it.
+  node = await startServer({ DATABASE_URL: db.url, CORS_ORIGINS: `${ALLOWED}/, https://other.example:8443` });
   // Once the first has migrated the database; reached by its users at PUBLIC_URL, through a proxy.
   sameOriginOnly = await startServer({ DATABASE_URL: db.url, PUBLIC_URL: 'https://board.acme.example:8443' });
   ana = await registerUser(node.url, 'ana');
@@ -35,6 +37,13 @@ const preflight = (origin: string, method: string) =>
   });
 
 describe('CORS_ORIGINS', () => {
+  it('keeps each origin as a browser sends it, and refuses an entry that is not an origin', () => {
+    const origins = (CORS_ORIGINS: string) => loadConfig({ JWT_SECRET: TEST_JWT_SECRET, CORS_ORIGINS }).corsOrigins;
+    expect(origins('https://board.example/, HTTPS://Other.Example:443')).toEqual(['https://board.example', 'https://other.example']);
+    for (const bad of ['https://board.example/app', 'ftp://board.example', 'board.example', 'https://board.example?x=1'])
+      expect(() => origins(bad), bad).toThrow(ConfigError);
+  });
+
   it('lets an allowed origin use every method the API answers to, with its Authorization header', async () => {
     for (const method of ['GET', 'POST', 'PATCH', 'DELETE']) {
       const answer = await preflight(ALLOWED, method);
