@@ -183,7 +183,7 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     const alice = await registerUser(first.url, 'alice');
     const org = await createOrg(first.url, alice);
 
-    const second = await runToExit({ PORT: String(await freePort()), DATA_DIR: dataDir }, 60_000);
+    const second = await runToExit({ PORT: String(await freePort()), DATA_DIR: dataDir });
     expect(second.code).toBe(1);
     expect(second.stderr.trim()).toBe(
       `DATA_DIR ${dataDir} is in use by process ${first.pid}: stop it first (if no TaskFlow runs on this folder, remove ${lockFile(dataDir)})`,
@@ -307,7 +307,7 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
     const dataDir = newDataDir();
     mkdirSync(path.join(dataDir, 'pgdata'));
     writeFileSync(path.join(dataDir, 'pgdata', 'PG_VERSION'), '17\n'); // a folder PGlite cannot read
-    const { code, stderr } = await runToExit({ PORT: String(await freePort()), DATA_DIR: dataDir }, 60_000);
+    const { code, stderr } = await runToExit({ PORT: String(await freePort()), DATA_DIR: dataDir });
     expect(code).toBe(1);
     const lines = stderr.trim().split('\n');
     expect(lines, stderr).toHaveLength(1);
@@ -325,7 +325,7 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
     await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
     try {
       const dataDir = newDataDir();
-      const { code, stderr } = await runToExit({ HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir }, 60_000);
+      const { code, stderr } = await runToExit({ HOST: '127.0.0.1', PORT: String(port), DATA_DIR: dataDir });
       expect(code).toBe(1);
       expect(stderr.trim()).toBe(`cannot listen on 127.0.0.1:${port} (PORT, HOST): another process is listening there`);
       expect(existsSync(lockFile(dataDir))).toBe(false);

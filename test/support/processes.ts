@@ -112,9 +112,8 @@ async function canListen(port: number): Promise<boolean> {
   const server = createServer();
   const listening = once(server, 'listening').then(
     () => true,
-    () => false,
+    () => false, // EADDRINUSE
   );
-  server.once('error', () => {}); // EADDRINUSE: answered by `listening`
   server.listen(port, '127.0.0.1');
   if (!(await listening)) return false;
   await new Promise<void>((resolve) => server.close(() => resolve()));
