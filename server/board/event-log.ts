@@ -10,6 +10,9 @@ import type { BoardChangeRequest } from './board-change.js';
  */
 export const BOARD_SEQ = sql`nullif(current_setting('app.board_seq', true), '')::int`;
 
+/** The board's `seq` as `lockBoardSeq` read it, before this transaction logged anything; null before. */
+const LOCKED_SEQ = sql`nullif(current_setting('app.board_seq_locked', true), '')::int`;
+
 /**
  * Locks the board's row until commit (as `seq = seq + 1` would) and reads its `seq` into
  * `BOARD_SEQ`, if the board is active; otherwise `BOARD_SEQ` stays null. For a transaction that
@@ -21,7 +24,7 @@ export const BOARD_SEQ = sql`nullif(current_setting('app.board_seq', true), ''):
 export function lockBoardSeq(projectId: string): Sql {
   // The lock is taken in a subquery, so that the select list is computed only for a row that was
   // locked and still matched: a board archived while this waited leaves `BOARD_SEQ` null.
-  return sql`select ${keepSeq(sql`seq`)}
+  return sql`select ${keepSeq(sql`seq`)}, set_config('app.board_seq_locked', seq::text, true)
     from (select seq from projects where id = ${projectId} and status = 'active' for no key update) locked`;
 }
 
@@ -30,9 +33,15 @@ export function keepSeq(seq: Sql): Sql {
   return sql`set_config('app.board_seq', ${seq}::text, true)`;
 }
 
-/** Writes `BOARD_SEQ` back to the board's row, if events were logged after `lockBoardSeq`. */
-export function storeBoardSeq(projectId: string): Sql {
-  return sql`update projects set seq = ${BOARD_SEQ} where id = ${projectId} and seq <> ${BOARD_SEQ}`;
+/**
+ * Writes `BOARD_SEQ` back to the board's row, if events were logged after `lockBoardSeq`, and
+ * prunes the log as a pruning after each of those events would have (`pruneEvents`): one
+ * statement for the transaction, not one for each event.
+ */
+export function storeBoardSeq(projectId: string, retention: number): Sql {
+  const logged = { first: sql`${LOCKED_SEQ} + 1`, last: BOARD_SEQ };
+  return sql`with pruned as (${pruneEvents(projectId, retention, logged)})
+    update projects set seq = ${BOARD_SEQ} where id = ${projectId} and seq <> ${BOARD_SEQ}`;
 }
 
 /**

@@ -4,7 +4,7 @@ import { isUnavailable } from '../errors.js';
 import { type Sql, sql } from '../db/sql-script.js';
 import { enterTenant, holds } from '../db/tenant.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
-import { BOARD_SEQ, eventInsert, eventOf, keepSeq, lockBoardSeq, mutationSeen, pruneEvents, storeBoardSeq } from './event-log.js';
+import { BOARD_SEQ, eventInsert, eventOf, keepSeq, lockBoardSeq, mutationSeen, storeBoardSeq } from './event-log.js';
 
 /** A board change that one statement makes, for `quickBoardChange`. */
 export interface QuickChange {
@@ -27,8 +27,8 @@ export function quickChangeData(rows: Array<Record<string, unknown>>): { data: u
  * meanwhile (`BoardQueue`), which PostgreSQL runs as one transaction and rolls back whole on an
  * error: it enters the tenant and locks the board's row (`lockBoardSeq`, active boards only);
  * each change then makes its change and logs its event at the next `seq`, only if the caller's
- * standing in the org allows it and no event of the board has the same `clientMutationId`, and
- * prunes the log when due; the last `seq` is written back once. So the board's lock is held
+ * standing in the org allows it and no event of the board has the same `clientMutationId`; the
+ * last `seq` is written back once, and the log pruned when due. So the board's lock is held
  * inside PostgreSQL only, never across a round trip, and `seq` has no gap. Anything out of the
  * ordinary (no such task, an archived board, a refusal, a retry, a stale `baseVersion`, nothing
  * to change) writes nothing and answers 'declined': the general path then decides, with its own
@@ -48,14 +48,13 @@ export async function quickBoardChange(
   const eventId = randomUUID(); // its row, should the answer be lost (`unsureOf`)
   const board = {
     before: [enterTenant(target.orgId), lockBoardSeq(projectId)],
-    after: [storeBoardSeq(projectId)],
+    after: [storeBoardSeq(projectId, ctx.config.eventRetention)],
   };
   const rows = await ctx.boardQueue
     .run(`${target.orgId}/${projectId}`, board, [
       sql`with change as (${change.statement(projectId, mayWrite)}),
           logged as (${eventInsert(target.orgId, pending, { seq: sql`${BOARD_SEQ} + 1`, data: sql`change.data::jsonb`, from: sql`change` }, eventId)} returning seq)
         select change.data, logged.seq, ${keepSeq(sql`logged.seq`)} from change, logged`,
-      pruneEvents(projectId, ctx.config.eventRetention),
     ])
     .catch((error: unknown) => {
       // The message may have committed with its answer lost: its event is looked for and sent out.
