@@ -2,6 +2,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sql } from '../server/db/sql-script.js';
 import type { BoardChangeRequest } from '../server/board/board-change.js';
+import { mutationSeen } from '../server/board/event-log.js';
 import { noopRecord } from '../server/board/retried-change.js';
 import { enterTenant } from '../server/db/tenant.js';
 import { TASK_VERSIONS_SINCE } from '../server/tasks/task-history.js';
@@ -76,6 +77,58 @@ describe('a task update, planned while the tasks table was young', () => {
       const scan = scanOf(plan, 'tasks');
       expect(scan?.['Actual Rows']).toBe(1);
       expect(scan?.['Rows Removed by Filter'] ?? 0).toBe(0);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('a quick change, planned while the event log was young', () => {
+  it("checks its clientMutationId by the log's index once the board holds thousands of events", async () => {
+    const org = await createOrg(node.url, await registerUser(node.url, 'bot'));
+    const { project, columns } = await createProject(node.url, org);
+    const [{ id: taskId }] = await db.query<{ id: string }>(
+      `insert into tasks (id, created_at, updated_at, org_id, project_id, column_id, title, position)
+       values (gen_random_uuid(), now(), now(), $1, $2, $3, 'often changed', 'a') returning id`,
+      [org.id, project.id, columns[0]!.id],
+    );
+    // As the board's message runs it: the update only if no event of the board has the change's id.
+    const change = (id: string) =>
+      plainTaskUpdate({ orgId: org.id, taskId: taskId! }, { title: id }, undefined)!.statement(
+        project.id,
+        sql`not exists (${mutationSeen(project.id, id)})`,
+      );
+    const { text } = change('first').parameters();
+    const client = new pg.Client({ connectionString: db.url });
+    await client.connect();
+    try {
+      await client.query('set plan_cache_mode = force_generic_plan');
+      await client.query(`prepare quick_change as ${text}`);
+      const run = async (id: string, explain = '') => {
+        await client.query(`begin; ${enterTenant(org.id).text}`);
+        try {
+          const args = change(id)
+            .plainValues()
+            .map((value) => (value instanceof Date ? `'${value.toISOString()}'` : pg.escapeLiteral(String(value))));
+          return (await client.query(`${explain} execute quick_change(${args.join(', ')})`)).rows;
+        } finally {
+          await client.query('rollback');
+        }
+      };
+      const logEvents = (from: number, to: number) =>
+        db.query(
+          `insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
+           select gen_random_uuid(), now(), $1, $2, n, 'task.updated', '{}', '{}', 'change ' || n from generate_series($3::int, $4::int) n`,
+          [org.id, project.id, from, to],
+        );
+      await logEvents(1, 20);
+      await db.query('vacuum board_events'); // a young log, as PostgreSQL knows it
+      expect(await run('planned-on-a-young-log')).toHaveLength(1);
+      await logEvents(21, 20_000);
+      const [explained] = await run('change 20001', 'explain (analyze, format json)');
+      const scan = scanOf(explained['QUERY PLAN'][0].Plan, 'board_events');
+      expect(scan).toBeDefined();
+      expect(scan?.['Rows Removed by Filter'] ?? 0).toBe(0); // a plan that scans the table reads all 20,000
     } finally {
       await client.end();
     }
