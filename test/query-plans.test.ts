@@ -4,7 +4,7 @@ import { sql } from '../server/db/sql-script.js';
 import type { BoardChangeRequest } from '../server/board/board-change.js';
 import { mutationSeen } from '../server/board/event-log.js';
 import { noopRecord } from '../server/board/retried-change.js';
-import { enterTenant } from '../server/db/tenant.js';
+import { enterBoardTenant, enterTenant } from '../server/db/tenant.js';
 import { TASK_VERSIONS_SINCE } from '../server/tasks/task-history.js';
 import { plainTaskUpdate } from '../server/tasks/task-plain-update.js';
 import { createOrg, createProject, registerUser } from './support/api.js';
@@ -92,7 +92,7 @@ describe('a quick change, planned while the event log was young', () => {
        values (gen_random_uuid(), now(), now(), $1, $2, $3, 'often changed', 'a') returning id`,
       [org.id, project.id, columns[0]!.id],
     );
-    // As the board's message runs it: the update only if no event of the board has the change's id.
+    // As the board's message runs it (`enterBoardTenant`): the update only if no event of the board has the change's id.
     const change = (id: string) =>
       plainTaskUpdate({ orgId: org.id, taskId: taskId! }, { title: id }, undefined)!.statement(
         project.id,
@@ -105,7 +105,7 @@ describe('a quick change, planned while the event log was young', () => {
       await client.query('set plan_cache_mode = force_generic_plan');
       await client.query(`prepare quick_change as ${text}`);
       const run = async (id: string, explain = '') => {
-        await client.query(`begin; ${enterTenant(org.id).text}`);
+        await client.query(`begin; ${enterBoardTenant(org.id).text}`);
         try {
           const args = change(id)
             .plainValues()

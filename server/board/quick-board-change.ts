@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppContext } from '../context.js';
 import { isUnavailable } from '../errors.js';
 import { type Sql, sql } from '../db/sql-script.js';
-import { enterTenant, holds } from '../db/tenant.js';
+import { enterBoardTenant, holds } from '../db/tenant.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
 import { BOARD_SEQ, eventInsert, eventOf, keepSeq, lockBoardSeq, mutationSeen, storeBoardSeq } from './event-log.js';
 
@@ -47,7 +47,7 @@ export async function quickBoardChange(
   const pending = eventOf(request, projectId, 0, null); // its seq and data come from the database
   const eventId = randomUUID(); // its row, should the answer be lost (`unsureOf`)
   const board = {
-    before: [enterTenant(target.orgId), lockBoardSeq(projectId)],
+    before: [enterBoardTenant(target.orgId), lockBoardSeq(projectId)],
     after: [storeBoardSeq(projectId, ctx.config.eventRetention)],
   };
   const rows = await ctx.boardQueue

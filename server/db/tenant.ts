@@ -36,16 +36,21 @@ function entering(orgId: string): Sql {
   return sql`set_config('role', 'taskflow_app', true), set_config('app.org_id', ${orgId}, true)`;
 }
 
-/**
- * The statement that enters the org (`entering`) in a message of prepared statements (a board's
- * quick changes), and has the transaction's statements planned for index scans wherever an index
- * serves. PostgreSQL plans a prepared statement once for all values from its sixth run on (a
- * generic plan), for the table sizes of that moment, and keeps the plan on that connection until
- * the table's statistics change: one made while the event log was a few pages read the whole log,
- * for every change of a board, once the log had grown (40 ms a message after 40,000 events; a
- * database without autovacuum never corrected it).
- */
+/** The statement that enters the org (`entering`). */
 export function enterTenant(orgId: string): Sql {
+  return sql`select ${entering(orgId)}`;
+}
+
+/**
+ * `enterTenant` for a board's message of quick changes (`quickBoardChange`), which also has the
+ * transaction's statements planned for index scans wherever an index serves. PostgreSQL plans a
+ * prepared statement once for all values from its sixth run on (a generic plan), for the table
+ * sizes of that moment, and keeps the plan on that connection until the table's statistics
+ * change: one made while the event log was a few pages read the whole log, for every change of a
+ * board, once the log had grown (40 ms a message after 40,000 events; a database without
+ * autovacuum never corrected it).
+ */
+export function enterBoardTenant(orgId: string): Sql {
   return sql`select ${entering(orgId)}, set_config('enable_seqscan', 'off', true)`;
 }
 
