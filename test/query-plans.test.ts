@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sql } from '../server/db/sql-script.js';
+import { executeStatement, type Sql, sql } from '../server/db/sql-script.js';
 import type { BoardChangeRequest } from '../server/board/board-change.js';
 import { mutationSeen } from '../server/board/event-log.js';
 import { noopRecord } from '../server/board/retried-change.js';
@@ -40,6 +40,34 @@ function scanOf(plan: PlanNode, relation: string): PlanNode | undefined {
   return undefined;
 }
 
+/**
+ * `shape` prepared on a connection of its own and kept as the generic plan, as a pooled connection
+ * of the server keeps it; `run` executes a statement of that shape, as the server sends it, in a
+ * transaction that `enter` opens and that is rolled back.
+ */
+async function preparedGeneric(shape: Sql, enter: Sql) {
+  const client = new pg.Client({ connectionString: db.url });
+  await client.connect();
+  try {
+    await client.query('set plan_cache_mode = force_generic_plan');
+    await client.query(`prepare planned as ${shape.parameters().text}`);
+  } catch (error) {
+    await client.end();
+    throw error;
+  }
+  return {
+    run: async (statement: Sql, explain = '') => {
+      await client.query(`begin; ${enter.text}`);
+      try {
+        return (await client.query(`${explain} ${executeStatement('planned', statement)}`)).rows;
+      } finally {
+        await client.query('rollback');
+      }
+    },
+    close: () => client.end(),
+  };
+}
+
 describe('a task update, planned while the tasks table was young', () => {
   it('reads the task by its id once its board holds a thousand tasks', async () => {
     const org = await createOrg(node.url, await registerUser(node.url, 'alice'));
@@ -52,25 +80,12 @@ describe('a task update, planned while the tasks table was young', () => {
       );
     await insertTasks(1, 3);
     const [{ id: taskId }] = await db.query<{ id: string }>('select id from tasks where project_id = $1 limit 1', [project.id]);
-    const update = (title: string) => plainTaskUpdate({ orgId: org.id, taskId }, { title }, undefined)!.statement(project.id, sql`true`);
-    const { text, values } = update('first').parameters();
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
+    const update = plainTaskUpdate({ orgId: org.id, taskId }, { title: 'first' }, undefined)!.statement(project.id, sql`true`);
+    const taskUpdate = await preparedGeneric(update, enterTenant(org.id));
     try {
-      await client.query('set plan_cache_mode = force_generic_plan');
-      await client.query(`prepare task_update as ${text}`);
-      const run = async (explain = '') => {
-        await client.query(`begin; ${enterTenant(org.id).text}`);
-        try {
-          const args = values.map((value) => (value instanceof Date ? `'${value.toISOString()}'` : pg.escapeLiteral(String(value))));
-          return (await client.query(`${explain} execute task_update(${args.join(', ')})`)).rows;
-        } finally {
-          await client.query('rollback');
-        }
-      };
-      expect(await run()).toHaveLength(1); // planned now, on a board of three tasks
+      expect(await taskUpdate.run(update)).toHaveLength(1); // planned now, on a board of three tasks
       await insertTasks(4, 1000);
-      const [explained] = await run('explain (analyze, buffers, format json)');
+      const [explained] = await taskUpdate.run(update, 'explain (analyze, buffers, format json)');
       const { Plan: plan } = explained['QUERY PLAN'][0];
       expect(plan['Actual Rows']).toBe(1);
       // The rows the scan of tasks read and threw away: none, where a scan by project read the board's thousand.
@@ -78,7 +93,7 @@ describe('a task update, planned while the tasks table was young', () => {
       expect(scan?.['Actual Rows']).toBe(1);
       expect(scan?.['Rows Removed by Filter'] ?? 0).toBe(0);
     } finally {
-      await client.end();
+      await taskUpdate.close();
     }
   });
 });
@@ -98,23 +113,8 @@ describe('a quick change, planned while the event log was young', () => {
         project.id,
         sql`not exists (${mutationSeen(project.id, id)})`,
       );
-    const { text } = change('first').parameters();
-    const client = new pg.Client({ connectionString: db.url });
-    await client.connect();
+    const quickChange = await preparedGeneric(change('first'), enterBoardTenant(org.id));
     try {
-      await client.query('set plan_cache_mode = force_generic_plan');
-      await client.query(`prepare quick_change as ${text}`);
-      const run = async (id: string, explain = '') => {
-        await client.query(`begin; ${enterBoardTenant(org.id).text}`);
-        try {
-          const args = change(id)
-            .plainValues()
-            .map((value) => (value instanceof Date ? `'${value.toISOString()}'` : pg.escapeLiteral(String(value))));
-          return (await client.query(`${explain} execute quick_change(${args.join(', ')})`)).rows;
-        } finally {
-          await client.query('rollback');
-        }
-      };
       const logEvents = (from: number, to: number) =>
         db.query(
           `insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
@@ -123,14 +123,14 @@ describe('a quick change, planned while the event log was young', () => {
         );
       await logEvents(1, 20);
       await db.query('vacuum board_events'); // a young log, as PostgreSQL knows it
-      expect(await run('planned-on-a-young-log')).toHaveLength(1);
+      expect(await quickChange.run(change('planned-on-a-young-log'))).toHaveLength(1);
       await logEvents(21, 20_000);
-      const [explained] = await run('change 20001', 'explain (analyze, format json)');
+      const [explained] = await quickChange.run(change('change 20001'), 'explain (analyze, format json)');
       const scan = scanOf(explained['QUERY PLAN'][0].Plan, 'board_events');
       expect(scan).toBeDefined();
       expect(scan?.['Rows Removed by Filter'] ?? 0).toBe(0); // a plan that scans the table reads all 20,000
     } finally {
-      await client.end();
+      await quickChange.close();
     }
   });
 });

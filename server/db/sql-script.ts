@@ -153,6 +153,11 @@ const shapeNames = new Map<string, string>();
 const namesByShape = new Map<string, string>();
 const preparedOn = new WeakMap<RawPgClient, Set<string>>();
 
+/** `statement` run as the prepared statement `name` of its shape, its values written as literals. */
+export function executeStatement(name: string, statement: Sql): string {
+  return `execute ${name}(${statement.plainValues().map(literal).join(', ')})`;
+}
+
 /** Each statement as the message sends it, after preparing on `raw` the shapes it has not seen. */
 async function executable(raw: RawPgClient, statements: Sql[]): Promise<string[]> {
   const prepared = preparedOn.get(raw) ?? new Set<string>();
@@ -170,7 +175,7 @@ async function executable(raw: RawPgClient, statements: Sql[]): Promise<string[]
       namesByShape.set(shape, name);
       if (!prepared.has(name)) toPrepare.set(name, `prepare ${name} as ${text}`);
     }
-    return `execute ${name}(${statement.plainValues().map(literal).join(', ')})`;
+    return executeStatement(name, statement);
   });
   if (toPrepare.size > 0) {
     await send(raw, [...toPrepare.values()].join(';\n')).catch((error: unknown) => {
