@@ -14,6 +14,16 @@ export const storable = (value: string) => !value.includes('\u0000') && !/\p{Sur
 const NOT_STORABLE = 'must not contain a NUL character or half of a surrogate pair';
 /** A string PostgreSQL can store (`storable`). */
 const text = () => z.string().refine(storable, NOT_STORABLE);
+/** Something that shows: a character other than spaces and invisible formatting (a zero-width space, a soft hyphen). */
+const SHOWN = /[^\p{White_Space}\p{Cf}\p{Cc}]/u;
+const SHOWS_NOTHING = 'must have a character that shows, not only spaces or invisible ones';
+/** A title or a name: trimmed, not empty, and not made only of characters that show nothing. */
+const shownText = (most: number) =>
+  text()
+    .trim()
+    .min(1)
+    .max(most)
+    .refine((value) => SHOWN.test(value), SHOWS_NOTHING);
 /** The most levels of nesting a JSON value of a body may have. */
 const MOST_JSON_DEPTH = 32;
 /**
@@ -50,7 +60,7 @@ export function inStorableYears(time: number): boolean {
 /** A UUID, spelt as PostgreSQL answers it (lower case), so that ids compare, and rooms are named, one way: in payloads, bodies and paths. */
 export const entityId = z.uuid().transform((value) => value.toLowerCase());
 const id = entityId;
-const title = text().trim().min(1).max(500);
+const title = shownText(500);
 /**
  * A card's or a board's longer text, kept as written (not trimmed), but for a byte-order mark at
  * its start (text pasted from a file): invisible, and the embedded database's driver drops it on
@@ -85,7 +95,7 @@ export const noBody = z.strictObject({}).nullish();
 export const registerBody = z.strictObject({
   email: email(),
   password: newPassword,
-  name: text().trim().min(1).max(200),
+  name: shownText(200),
   /** The token of an invitation's link: with REGISTRATION=invited, what lets an invited address register. */
   inviteToken: text().min(1).max(200).optional(),
 });
@@ -106,7 +116,7 @@ export const resetPasswordBody = z.strictObject({
   password: newPassword,
 });
 export const createOrgBody = z.strictObject({
-  name: text().trim().min(1).max(200),
+  name: shownText(200),
   slug: z
     .string()
     .regex(/^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/, 'lowercase letters, digits and dashes')
@@ -117,12 +127,12 @@ export const inviteBody = z.strictObject({
   role: z.enum(ROLES),
 });
 export const createProjectBody = z.strictObject({
-  name: text().trim().min(1).max(200),
+  name: shownText(200),
   description: description.optional(),
 });
 export const updateProjectBody = z
   .strictObject({
-    name: text().trim().min(1).max(200).optional(),
+    name: shownText(200).optional(),
     description: description.optional(),
     status: z.enum(['active', 'archived']).optional(),
   })
@@ -131,7 +141,7 @@ export const updateProjectBody = z
 /** `plan` and `billingEmail` are the owner's to change; the rest an admin's. */
 export const updateOrgBody = z
   .strictObject({
-    name: text().trim().min(1).max(200).optional(),
+    name: shownText(200).optional(),
     settings: z
       .record(z.string(), z.unknown())
       .refine(storableJson, `${NOT_STORABLE}, nor a number past JSON's range, nor nest more than ${MOST_JSON_DEPTH} levels`)
@@ -143,7 +153,7 @@ export const updateOrgBody = z
 export const changeRoleBody = z.strictObject({ role: z.enum(ROLES) });
 
 export const createApiKeyBody = z.strictObject({
-  name: text().trim().min(1).max(200),
+  name: shownText(200),
   permissions: z.array(z.enum(API_KEY_PERMISSIONS)).min(1).max(API_KEY_PERMISSIONS.length),
   expiresAt: instant().optional(),
 });
@@ -170,7 +180,13 @@ export const auditLogQuery = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),
   userId: id.optional(),
   since: instant().optional(),
-  limit: z.coerce.number().int().min(1).max(200).default(50),
+  /** Decimal digits only: `Number()` would also read `0x10`, `1e1` or ` 16 `. */
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, 'a whole number from 1 to 200')
+    .transform(Number)
+    .pipe(z.number().min(1).max(200))
+    .default(50),
   cursor: text().max(200).optional(),
 });
 
@@ -232,7 +248,7 @@ export const updateTaskBody = z.strictObject({
 export const moveTaskBody = taskMovePayload.omit({ taskId: true });
 export const deleteTaskBody = taskDeletePayload.omit({ taskId: true });
 
-const columnName = text().trim().min(1).max(200);
+const columnName = shownText(200);
 
 export const columnCreatePayload = z.strictObject({
   projectId: id,
@@ -279,6 +295,7 @@ export const createLabelBody = z.strictObject({
   name: text()
     .trim()
     .min(1)
+    .refine((name) => SHOWN.test(name), SHOWS_NOTHING)
     .transform((name) => name.normalize('NFC'))
     .pipe(z.string().max(100)), // as stored: a few letters grow in that form
   color: text().regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #d73a4a'),

@@ -126,6 +126,23 @@ describe('HTTP bodies', () => {
     expect(poisoned.status).toBe(400);
   });
 
+  it('names a `__proto__` key as the reason a body is refused, and a broken body as broken', async () => {
+    const json = { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` };
+    for (const body of ['{"name": "x", "__proto__": {"admin": true}}', '{"name": "x", "constructor": {"prototype": {"admin": true}}}']) {
+      const poisoned = await raw('POST', '/api/v1/orgs', body, json);
+      expect({ status: poisoned.status, error: poisoned.json.error }).toEqual({
+        status: 400,
+        error: { code: 'VALIDATION_FAILED', message: 'a JSON body may not have a "__proto__" or "constructor.prototype" key' },
+      });
+    }
+    const broken = await raw('POST', '/api/v1/orgs', '{"name": "x",', json);
+    expect({ status: broken.status, code: broken.json.error.code, message: broken.json.error.message }).toEqual({
+      status: 400,
+      code: 'VALIDATION_FAILED',
+      message: expect.stringMatching(/not valid JSON/),
+    });
+  });
+
   it('refuses a key the schema does not name with 400 VALIDATION_FAILED, and writes nothing', async () => {
     const slug = `sneaky-${Date.now()}`;
     const answer = await api(node.url, 'POST', '/orgs', { name: 'Sneaky', slug, plan: 'pro' }, alice.token);

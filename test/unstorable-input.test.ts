@@ -97,6 +97,61 @@ describe('text PostgreSQL cannot store', () => {
   });
 });
 
+describe('titles and names that show nothing', () => {
+  // Spaces and invisible formatting only: a card or a board that would look untitled.
+  const INVISIBLE = ['\u200b', ' \u200b\u200d ', '\u00ad', '\ufeff\u2060', '\t\u3000'];
+
+  it('refuses them in every socket write, on the quick path and the general one, and writes nothing', async () => {
+    const before = await boardState();
+    const label = (await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'shown', color: '#112233' }, org.owner.token)).body;
+    for (const nothing of INVISIBLE) {
+      const writes: Array<[string, unknown]> = [
+        ['task:create', { projectId: project.id, columnId: columns[0]!.id, title: nothing }],
+        ['task:update', { taskId: task.id, patch: { title: nothing } }],
+        ['task:update', { taskId: task.id, patch: { title: nothing, labelIds: [label.id] } }],
+        ['column:create', { projectId: project.id, name: nothing }],
+        ['column:update', { columnId: columns[0]!.id, patch: { name: nothing } }],
+      ];
+      for (const [event, payload] of writes) {
+        expect(await request(socket, event, payload), `${event} ${JSON.stringify(nothing)}`).toMatchObject({
+          ok: false,
+          error: { code: 'VALIDATION_FAILED' },
+        });
+      }
+    }
+    expect(await boardState()).toEqual(before);
+  });
+
+  it('refuses them in HTTP bodies with 400: a project, an org, a key, a label, an account', async () => {
+    const orgBefore = (await api(node.url, 'GET', `/orgs/${org.slug}`, undefined, org.owner.token)).body;
+    for (const nothing of INVISIBLE) {
+      const bodies: Array<[string, string, unknown]> = [
+        ['POST', `/orgs/${org.slug}/projects`, { name: nothing }],
+        ['PATCH', `/orgs/${org.slug}/projects/${project.id}`, { name: nothing }],
+        ['PATCH', `/orgs/${org.slug}`, { name: nothing }],
+        ['POST', `/orgs/${org.slug}/api-keys`, { name: nothing, permissions: ['boards:read'] }],
+        ['POST', `/orgs/${org.slug}/labels`, { name: nothing, color: '#112233' }],
+        ['POST', '/auth/register', { email: `nobody-${Date.now()}@example.com`, password: 'a long enough password', name: nothing }],
+      ];
+      for (const [method, path, body] of bodies) {
+        const answer = await api(node.url, method, path, body, org.owner.token);
+        expect({ status: answer.status, code: answer.body.error?.code }, `${method} ${path} ${JSON.stringify(nothing)}`).toEqual({
+          status: 400,
+          code: 'VALIDATION_FAILED',
+        });
+      }
+    }
+    expect((await api(node.url, 'GET', `/orgs/${org.slug}`, undefined, org.owner.token)).body).toEqual(orgBefore);
+  });
+
+  it('takes one with something that shows among the invisible characters, kept as written but for the trimmed ends', async () => {
+    for (const title of ['a\u200b', '\u200b👍', 'e\u0301', '\u00a0x\u00a0']) {
+      const { task: made } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title });
+      expect(made.title).toBe(title.trim());
+    }
+  });
+});
+
 describe('JSON nested deeper than settings may be', () => {
   it('refuses it with 400 instead of running out of stack', async () => {
     for (const depth of [33, 5000, 100_000]) {

@@ -26,7 +26,20 @@ export function acceptEmptyJsonBodies(app: FastifyInstance): void {
     } catch {
       return done(invalid('the body is not valid UTF-8'), undefined);
     }
-    if (text === '') done(null, undefined);
-    else parse(request, text, done);
+    if (text === '') return done(null, undefined);
+    parse(request, text, (error, value) => {
+      // Fastify calls a refused `__proto__` "not valid JSON" too, which sends its author hunting for a typo.
+      if (error && isJson(text)) done(invalid('a JSON body may not have a "__proto__" or "constructor.prototype" key'), undefined);
+      else done(error, value);
+    });
   });
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
