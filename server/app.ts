@@ -18,6 +18,7 @@ import type { AppContext } from './context.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase, POOL_SIZE } from './db/orm.js';
 import { settleDatabaseWork } from './db/settle.js';
+import { type SilentConnectionWatch, watchSilentConnections } from './db/silent-connections.js';
 import { answerInTime } from './http/answer-deadline.js';
 import { warnOfUnnamedProxy } from './http/route-kit.js';
 import { FailureLog } from './failure-log.js';
@@ -53,6 +54,8 @@ export interface TaskFlow {
   app: FastifyInstance;
   io: TaskFlowServer;
   ctx: AppContext;
+  /** The watch for database connections PostgreSQL stopped answering (`watchSilentConnections`). */
+  silentConnections: SilentConnectionWatch;
   /** Applies pending migrations, and logs which it applied. */
   migrate(): Promise<void>;
   /** Listens on the configured host and port (port 0 picks a free one); answers the URL. */
@@ -84,6 +87,8 @@ const LOOK_MS = 1_000;
 const SETTLE_MS = 5_000;
 /** How long a stop waits for the mail going out, once it takes no more requests: longer than an SMTP server may take to fail. */
 const MAIL_MS = 15_000;
+/** How often the pool's connections are looked at for one PostgreSQL stopped answering (`watchSilentConnections`). */
+const SILENCE_CHECK_MS = 1_000;
 
 /** What a server is built with besides its configuration: the mailer, and settings for tests. */
 export interface BuildOptions {
@@ -166,6 +171,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     failures,
   };
   const sockets = acceptSockets(io, ctx, presence, accessOrders);
+  const silentConnections = watchSilentConnections(database.orm, {
+    afterMs: config.answerDeadline * 1000,
+    everyMs: Math.min(SILENCE_CHECK_MS, (config.answerDeadline * 1000) / 2),
+    onCut: (pid, silentMs) =>
+      app.log.warn({ pid, silentMs }, 'cut a database connection that PostgreSQL had stopped answering (its session was idle or gone)'),
+  });
   if (redis) sweepAfterOutages(io, ctx, redis);
 
   await app.register(
@@ -204,6 +215,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     app,
     io,
     ctx,
+    silentConnections,
     migrate: async () => {
       const applied = await migrate(database.orm, config.databaseUrl, app.log);
       if (applied.length > 0) app.log.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
@@ -245,6 +257,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       await settleDatabase({ waitMs: SETTLE_MS, cancelMs: SETTLE_MS });
       await redis?.close();
+      silentConnections.stop();
       await database.close();
       // No request can write anything now, nor post mail: what is going out is all there is.
       if (mail.size > 0) app.log.warn({ mails: mail.size }, 'waiting for the mail still going out');

@@ -3,18 +3,26 @@ import { onPostgreSql } from './platform.js';
 import type pg from 'pg';
 import { CLIENT_CHECK_MS, type Orm } from './orm.js';
 
+/** A pooled connection, as pg's client keeps it: its session's pid, whether it waits for an answer, its socket. */
+export type PooledConnection = pg.Client & {
+  processID?: number;
+  /** False from a message's sending to PostgreSQL's "ready for query" after its answer. */
+  readyForQuery?: boolean;
+  connection?: { stream: { destroy(): void; bytesRead: number } };
+};
+
 /** The part of knex's pool (tarn) that tells what is lent out, and who waits to borrow. */
 interface LendingPool {
   numUsed(): number;
   numPendingAcquires(): number;
-  used: Array<{ resource: pg.Client & { processID?: number; connection?: { stream: { destroy(): void } } } }>;
+  used: Array<{ resource: PooledConnection }>;
   pendingAcquires: Array<{ reject(error: Error): void }>;
   on(event: 'release' | 'destroySuccess', listener: () => void): void;
   removeListener(event: 'release' | 'destroySuccess', listener: () => void): void;
 }
 
 /** The part of knex's client that lends connections. */
-interface LendingClient {
+export interface LendingClient {
   pool?: LendingPool;
   acquireConnection(): Promise<unknown>;
   acquireRawConnection(): Promise<unknown>;

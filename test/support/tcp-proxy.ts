@@ -8,6 +8,11 @@ export interface TcpProxy {
   stall(): void;
   /** From now on, drops what the service sends back on the open connections (answers lost on the way). */
   swallow(): void;
+  /**
+   * From now on, drops what goes either way on the connections open now, which stay open; new
+   * ones are served: a half-open connection, as a failover or a frozen proxy leaves.
+   */
+  silenceOpen(): void;
   /** Serves connections again, on the same port; stalled ones are dropped. */
   restore(): Promise<void>;
   close(): Promise<void>;
@@ -19,6 +24,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const stalled = new Set<Socket>();
   let stalling = false;
   let swallowing = false;
+  const silenced = new Set<Socket>();
   const server: Server = createServer((client) => {
     if (stalling) {
       stalled.add(client);
@@ -26,9 +32,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       return;
     }
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
-    client.pipe(upstream);
+    client.on('data', (message: Buffer) => {
+      if (!silenced.has(client)) upstream.write(message);
+    });
     upstream.on('data', (answer: Buffer) => {
-      if (!swallowing) client.write(answer);
+      if (!swallowing && !silenced.has(client)) client.write(answer);
     });
     for (const [socket, other] of [
       [client, upstream],
@@ -38,6 +46,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       socket.on('error', () => other.destroy());
       socket.on('close', () => {
         open.delete(socket);
+        silenced.delete(socket);
         other.destroy();
       });
     }
@@ -65,6 +74,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     swallow: () => {
       swallowing = true;
+    },
+    silenceOpen: () => {
+      for (const socket of open) silenced.add(socket);
     },
     restore: async () => {
       dropStalled();
