@@ -101,6 +101,27 @@ describe('a task change on a shared board', () => {
     expect((await db.query('select completed_at from tasks where id = $1', [task.id]))[0]).toEqual({ completed_at: null });
   });
 
+  it('keeps completedAt from one done column to another, and sets it there when the column it left was marked done after it came', async () => {
+    const { column: later } = await ok(bobSocket, 'column:create', { projectId: project.id, name: 'Done later' });
+    const { column: archive } = await ok(bobSocket, 'column:create', { projectId: project.id, name: 'Archive', isDone: true });
+    try {
+      const moved = await ok(bobSocket, 'task:move', { taskId: (await create('Waits')).id, columnId: later.id });
+      await ok(bobSocket, 'column:update', { columnId: later.id, patch: { isDone: true } }); // leaves completedAt as it is
+      expect((await db.query('select completed_at from tasks where id = $1', [moved.task.id]))[0]).toEqual({ completed_at: null });
+
+      const entered = await ok(bobSocket, 'task:move', { taskId: moved.task.id, columnId: done().id });
+      expect(entered.task.completedAt).toEqual(expect.any(String));
+      expect(entered.event.data.changed).toEqual(['columnId', 'position', 'completedAt']);
+
+      const kept = await ok(bobSocket, 'task:move', { taskId: moved.task.id, columnId: archive.id });
+      expect(kept.task.completedAt).toBe(entered.task.completedAt);
+      expect(kept.event.data.changed).toEqual(['columnId', 'position']);
+    } finally {
+      // The board's three columns again, for the tests after.
+      for (const column of [archive, later]) await ok(bobSocket, 'column:delete', { columnId: column.id, moveTasksTo: done().id });
+    }
+  });
+
   it('places tasks between the named neighbours without renumbering the column', async () => {
     const column = (await ok(aliceSocket, 'board:join', { projectId: project.id })).columns[1] as ColumnJson;
     const place = async (title: string, at: Record<string, string>) => {

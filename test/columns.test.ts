@@ -116,6 +116,20 @@ describe('columns', () => {
     expect(board.tasks.filter((task: { columnId: string }) => task.columnId === todo.id).slice(-3)).toEqual(moved);
   });
 
+  it('gives completedAt to the tasks it moves from a column marked done after they came into a done one, and keeps the times of the others', async () => {
+    const { column } = await ok(aliceSocket, 'column:create', { projectId: project.id, name: 'Finishing' });
+    const waited = (await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: column.id, title: 'waited' })).task;
+    await ok(aliceSocket, 'column:update', { columnId: column.id, patch: { isDone: true } }); // leaves completedAt as it is
+    const finished = (await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: column.id, title: 'finished' })).task;
+    expect([waited.completedAt, finished.completedAt]).toEqual([null, expect.any(String)]);
+
+    const deleted = await ok(aliceSocket, 'column:delete', { columnId: column.id, moveTasksTo: columns[2]!.id });
+
+    const [movedWaited, movedFinished] = deleted.event.data.tasks;
+    expect(movedWaited.completedAt).toEqual(expect.any(String));
+    expect(movedFinished.completedAt).toBe(finished.completedAt);
+  });
+
   it('deletes an empty column without a target', async () => {
     const { column } = await ok(aliceSocket, 'column:create', { projectId: project.id, name: 'Empty' });
     expect((await ok(aliceSocket, 'column:delete', { columnId: column.id })).event.type).toBe('column.deleted');
