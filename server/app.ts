@@ -7,6 +7,7 @@ import { authRoutes } from './auth/auth.routes.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { BoardQueue } from './board/board-queue.js';
 import { RunningChanges } from './board/running-changes.js';
+import { SenderOrder } from './board/sender-order.js';
 import { createInviteMailLimit } from './orgs/invite-mail-limit.js';
 import { findLogged } from './board/board-change.js';
 import { BoardEventOrder } from './board/board-event-order.js';
@@ -167,6 +168,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       findLogged(database.orm, orgId, projectId, clientMutationId),
     ),
     runningChanges: new RunningChanges(),
+    senderOrder: new SenderOrder(),
     inFlight,
     failures,
   };

@@ -6,6 +6,7 @@ import type { BoardQueue } from './board/board-queue.js';
 import type { BoardEventOrder } from './board/board-event-order.js';
 import type { BoardLocator } from './board/board-target.js';
 import type { RunningChanges } from './board/running-changes.js';
+import type { SenderOrder } from './board/sender-order.js';
 import type { Tokens } from './auth/tokens.js';
 import type { ResetMailLimit } from './auth/reset-mail-limit.js';
 import type { MailOutbox } from './mail/mailer.js';
@@ -72,6 +73,8 @@ export interface AppContext {
   eventOrder: BoardEventOrder;
   /** The changes with a `clientMutationId` running on this node, which a retry waits for. */
   runningChanges: RunningChanges;
+  /** Each socket's changes, kept in the order it sent them (`SenderOrder`). */
+  senderOrder: SenderOrder;
   inFlight: InFlight;
   /** How failures are answered and logged: bugs every time, the database's unavailability now and then. */
   failures: FailureLog;

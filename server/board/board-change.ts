@@ -33,6 +33,7 @@ export interface BoardTarget {
  * it lands, then commits it (see `commitBoardChange`); a retry of it while it still runs on this
  * node waits for its result (`RunningChanges`). `apply` gets the org's id as well. A change
  * that one statement can make may also come as `quick`, tried first (see `quickBoardChange`).
+ * A socket's changes take their places on their boards in the order it sent them (`SenderOrder`).
  */
 export async function changeBoard(
   ctx: AppContext,
@@ -45,22 +46,27 @@ export async function changeBoard(
 ): Promise<BoardChangeResult> {
   const actor = actorOf(caller.principal);
   const sameChange = clientMutationId ? `${actor.kind}:${actor.id}:${type}:${address.id}:${clientMutationId}` : null;
-  return ctx.runningChanges.once(sameChange, async () => {
-    const target = await ctx.locator.target(address.what, address.id, caller.scopeOrgId);
-    const request = changeRequest(caller, target, type, clientMutationId, address.id);
-    const quickChange = quick?.(target.orgId) ?? null;
-    const quickly = quickChange ? await quickBoardChange(ctx, request, quickChange) : 'declined';
-    if (quickly && quickly !== 'declined') return quickly;
-    // Where it could not be tried (the embedded database), its statement still spares the ORM's read.
-    const first = quickly === null ? quickChange : null;
-    return commitBoardChange(
-      ctx,
-      request,
-      async (em, projectId) =>
-        (first && quickChangeData(await em.execute(...first.statement(projectId, sql`true`).bound()))) ??
-        apply(em, projectId, target.orgId),
-    );
-  });
+  return ctx.runningChanges.once(sameChange, () =>
+    ctx.senderOrder.inOrder(caller.socketId, async (place) => {
+      const target = await ctx.locator.target(address.what, address.id, caller.scopeOrgId);
+      const request = changeRequest(caller, target, type, clientMutationId, address.id);
+      const board = `${target.orgId}/${target.projectId}`;
+      const quickChange = quick?.(target.orgId) ?? null;
+      const quickly = quickChange ? await place(board, 'quick', () => quickBoardChange(ctx, request, quickChange)) : 'declined';
+      if (quickly && quickly !== 'declined') return quickly;
+      // Where it could not be tried (the embedded database), its statement still spares the ORM's read.
+      const first = quickly === null ? quickChange : null;
+      const commit = () =>
+        commitBoardChange(
+          ctx,
+          request,
+          async (em, projectId) =>
+            (first && quickChangeData(await em.execute(...first.statement(projectId, sql`true`).bound()))) ??
+            apply(em, projectId, target.orgId),
+        );
+      return quickChange ? commit() : place(board, 'general', commit); // one that was tried quickly has its place
+    }),
+  );
 }
 
 /** The request for a change `caller` asks for, landing at `target`, addressed to `subject` (`BoardChangeRequest`). */
