@@ -415,15 +415,34 @@ describe('updating a project', () => {
     expect(http.status).toBe(403);
     const httpPatch = await call(node.url, 'PATCH', `/orgs/${cast.org.slug}/tasks/${task.id}`, { body: { title: 'x' }, auth: allKey.key });
     expect(httpPatch.status).toBe(403);
+    for (const body of [
+      { name: 'Renamed while archived' },
+      { description: 'Described while archived' },
+      { name: 'x', status: 'archived' },
+    ]) {
+      const projectPatch = await call(node.url, 'PATCH', `/orgs/${cast.org.slug}/projects/${project.id}`, {
+        body,
+        auth: cast.member.token,
+      });
+      expect({ body, status: projectPatch.status, code: projectPatch.body.error?.code }).toEqual({ body, status: 403, code: 'FORBIDDEN' });
+    }
+    expect(
+      (
+        await call(node.url, 'PATCH', `/orgs/${cast.org.slug}/projects/${project.id}`, {
+          body: { status: 'archived' },
+          auth: cast.member.token,
+        })
+      ).status,
+    ).toBe(200); // archived already: nothing to change
     expect(await orgRows(db, cast.org.id)).toEqual(before);
     expect(await ok(memberSocket, 'board:join', { projectId: project.id })).toMatchObject({ project: { status: 'archived' } });
 
     const unarchived = await call(node.url, 'PATCH', `/orgs/${cast.org.slug}/projects/${project.id}`, {
-      body: { status: 'active' },
+      body: { status: 'active', name: 'Back in use' },
       auth: cast.member.token,
     });
     expect(unarchived.status).toBe(200);
-    expect(unarchived.body.status).toBe('active');
+    expect(unarchived.body).toMatchObject({ status: 'active', name: 'Back in use' });
     expect((await request(memberSocket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'back' })).ok).toBe(true);
     expect(await db.query('select status from projects where id = $1', [project.id])).toEqual([{ status: 'active' }]);
   });

@@ -148,6 +148,14 @@ describe('good tokens', () => {
     expect((await connect(node.url, { token: fresh })).connected).toBe(true);
   });
 
+  it('answers a refresh in the second its token was signed with another token, both valid', async () => {
+    const { token } = (await api(node.url, 'POST', '/auth/login', { email: alice.email, password: 'correct horse battery' })).body;
+    const tokens = [token];
+    for (let i = 0; i < 3; i += 1) tokens.push((await api(node.url, 'POST', '/auth/refresh', undefined, tokens.at(-1))).body.token);
+    expect(new Set(tokens).size).toBe(tokens.length);
+    for (const each of tokens) expect((await api(node.url, 'GET', '/me', undefined, each)).status).toBe(200);
+  });
+
   it('does not refresh a bad token', async () => {
     const expired = signHs256({ sub: alice.user.id, iat: now() - 7200, exp: now() - 3600 });
     const answer = await api(node.url, 'POST', '/auth/refresh', undefined, expired);

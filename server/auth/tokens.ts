@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import fastifyJwt from '@fastify/jwt';
 import type { FastifyInstance } from 'fastify';
 import { entityId } from '../../shared/schemas.js';
@@ -25,7 +26,9 @@ export async function registerTokens(app: FastifyInstance, secret: string, ttlSe
     verify: { algorithms: ['HS256'], requiredClaims: ['sub', 'exp'] },
   });
   return {
-    sign: (userId, sessionVersion) => app.jwt.sign({ sub: userId, ver: sessionVersion }),
+    // An id of its own (`jti`): two tokens signed in the same second would otherwise be one string,
+    // and a refresh right after signing in would answer the token it was given.
+    sign: (userId, sessionVersion) => app.jwt.sign({ sub: userId, ver: sessionVersion, jti: randomUUID() }),
     verify(token) {
       if (typeof token !== 'string' || token.length === 0 || token.length > 4096) throw unauthorized();
       let claims: Partial<TokenClaims>;

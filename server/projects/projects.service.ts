@@ -4,7 +4,7 @@ import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
 import { commitBoardChange } from '../board/board-change.js';
 import type { AppContext } from '../context.js';
-import { notFound } from '../errors.js';
+import { DomainError, notFound } from '../errors.js';
 import { withOrg } from '../orgs/org-scope.js';
 import { userRef } from '../users/user-ref.js';
 import { Column } from './column.entity.js';
@@ -58,7 +58,8 @@ export interface ProjectChanges {
 
 /**
  * Renames, describes, archives or unarchives a board: a `project.updated` board event, and
- * `org:event` `project.archived` when it is archived. An archived board refuses every other change.
+ * `org:event` `project.archived` when it is archived. An archived board refuses every other change,
+ * a rename or a new description too, unless the same update unarchives it.
  */
 export async function updateProject(ctx: AppContext, caller: Caller, projectId: string, changes: ProjectChanges): Promise<ProjectJson> {
   const target = await ctx.locator.target('project', projectId, caller.scopeOrgId);
@@ -74,6 +75,7 @@ export async function updateProject(ctx: AppContext, caller: Caller, projectId: 
       );
       // Read after this change took the board's next seq, which it gives back: the board's seq is the one before.
       if (changed.length === 0) return { unchanged: { ...toProjectJson(project), seq: project.seq - 1 } };
+      if (project.status === 'archived' && changes.status !== 'active') throw new DomainError('FORBIDDEN', 'the project is archived');
       if (changes.name !== undefined) project.name = changes.name;
       if (changes.description !== undefined) project.description = changes.description;
       if (changes.status !== undefined) project.status = changes.status;
