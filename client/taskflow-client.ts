@@ -394,8 +394,13 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       return false;
     }
     if (!socket.connected) return false;
-    for (const [projectId, editingTaskId] of this.presence)
-      void this.request('presence:update', { projectId, editingTaskId }).catch(() => {});
+    // Said again a few at a time, each refused one again after the delay it names: all at once,
+    // those past the socket's burst were refused, and a socket refused again and again is dropped
+    // (its next resync then refused the same way, for good).
+    void atMost(REJOINS_AT_ONCE, [...this.presence.keys()], async (projectId) => {
+      if (this.socket !== socket || !this.presence.has(projectId)) return; // reconnected since, or left
+      await this.evenIfLimited(() => this.request('presence:update', { projectId, editingTaskId: this.presence.get(projectId) ?? null }));
+    });
     this.setState('live');
     this.firstConnect?.resolve();
     this.firstConnect = undefined;
@@ -412,26 +417,29 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     const board = this.boards.get(projectId);
     if (!board) return;
     let answer: AckData<'board:join'>;
-    for (;;) {
-      try {
-        answer = await this.request('board:join', { projectId, sinceSeq: board.seq });
-        break;
-      } catch (error) {
-        // Over the socket's rate: asked again on this connection after the delay the answer names.
-        const wait = error instanceof TaskFlowError && error.code === 'RATE_LIMITED' ? retryAfterMs(error) : null;
-        if (wait !== null && !this.closed) {
-          await new Promise((resolve) => setTimeout(resolve, wait));
-          continue;
-        }
-        if (!(error instanceof TaskFlowError) || !BOARD_GONE.has(error.code)) throw error;
-        this.dropBoard(projectId);
-        this.emit('error', error);
-        return;
-      }
+    try {
+      answer = await this.evenIfLimited(() => this.request('board:join', { projectId, sinceSeq: board.seq }));
+    } catch (error) {
+      if (!(error instanceof TaskFlowError) || !BOARD_GONE.has(error.code)) throw error;
+      this.dropBoard(projectId);
+      this.emit('error', error);
+      return;
     }
     if (this.boards.get(projectId) !== board) return; // left or dropped meanwhile
     board.sync(answer);
     this.emit('board', board);
+  }
+
+  /** `send`'s answer; over the socket's rate, sent again on this connection after the delay the refusal names. */
+  private async evenIfLimited<T>(send: () => Promise<T>): Promise<T> {
+    for (;;) {
+      try {
+        return await send();
+      } catch (error) {
+        if (!(error instanceof TaskFlowError && error.code === 'RATE_LIMITED') || this.closed) throw error;
+        await new Promise((resolve) => setTimeout(resolve, retryAfterMs(error)));
+      }
+    }
   }
 
   private dropBoard(projectId: string): void {

@@ -155,6 +155,26 @@ describe('a client on more boards than its socket may join at once', () => {
   }, 30_000);
 });
 
+describe('a client that said its presence on more boards than its socket may send at once', () => {
+  it('says it again on each after a dropped connection, at the pace the rate limit allows, and stays connected', async () => {
+    const boards = await Promise.all(Array.from({ length: 12 }, (_, i) => createProject(nodeA.url, org, `Present ${i}`)));
+    const { client, states } = openClient(nodeL.url, { token: alice.token }); // 5 events a second, bursts of 10
+    await client.connect();
+    await joinEach(client, boards);
+    for (const { project: board } of boards) await evenIfLimited(() => client.setPresence(board.id, null));
+    for (const socket of nodeL.server.io.of('/').sockets.values()) socket.disconnect(true);
+    await stateOf(client, 'reconnecting');
+    await stateOf(client, 'live', 15_000);
+    // Every board's presence is said again on the new connection, which is not dropped meanwhile.
+    await eventually(() => {
+      const [socket, ...others] = [...nodeL.server.io.of('/').sockets.values()];
+      expect(others).toEqual([]);
+      expect(Object.keys(socket!.data.editing).sort()).toEqual(boards.map(({ project: board }) => board.id).sort());
+    }, 15_000);
+    expect(states.slice(states.lastIndexOf('reconnecting'))).toEqual(['reconnecting', 'resyncing', 'live']);
+  }, 40_000);
+});
+
 describe('a gap found on a board while the others still rejoin', () => {
   it("is caught up once the client is live, not left waiting for the board's next event", async () => {
     // One event a second, in bursts of two: of three boards, the third rejoins a second after the first two.
@@ -216,12 +236,15 @@ describe('a token provider whose tokens are refused', () => {
 
 /** Joins each board in turn, asking again after the delay a RATE_LIMITED refusal names. */
 async function joinEach(client: TaskFlowClient, boards: Array<{ project: { id: string } }>): Promise<void> {
-  for (const { project } of boards) {
-    for (;;) {
-      const joined = await client.joinBoard(project.id).catch((error: unknown) => error);
-      if (!(joined instanceof TaskFlowError && joined.code === 'RATE_LIMITED')) break;
-      await new Promise((resolve) => setTimeout(resolve, namedDelayMs(joined) ?? 1000));
-    }
+  for (const { project } of boards) await evenIfLimited(() => client.joinBoard(project.id));
+}
+
+/** `send`, again after the delay a RATE_LIMITED refusal names, until it is answered otherwise. */
+async function evenIfLimited(send: () => Promise<unknown>): Promise<void> {
+  for (;;) {
+    const answer = await send().catch((error: unknown) => error);
+    if (!(answer instanceof TaskFlowError && answer.code === 'RATE_LIMITED')) return;
+    await new Promise((resolve) => setTimeout(resolve, namedDelayMs(answer) ?? 1000));
   }
 }
 
