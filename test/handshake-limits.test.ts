@@ -143,3 +143,25 @@ describe('transports', () => {
     expect(Object.fromEntries(Object.keys(expected).map((name) => [name, upgrade[name]]))).toEqual(expected);
   });
 });
+
+describe('binary messages, which no event of the contract carries', () => {
+  // socket.io's 1 MiB limit holds for each binary attachment alone: a packet announcing ten made a
+  // message of 10 MiB, held until its last part came. One that announces any closes its connection.
+  const binaryEvent = `451-["task:create",{"_placeholder":true,"num":0}]`;
+
+  it('close a connection that announces one before any handshake', async () => {
+    const { ws, closed } = await rawConnection();
+    ws.send(binaryEvent);
+    await closed;
+  });
+
+  it('close a signed-in socket that announces one, and so do binary data sent on their own', async () => {
+    for (const send of [(ws: WebSocket) => ws.send(binaryEvent), (ws: WebSocket) => ws.send(Buffer.alloc(1000))]) {
+      const { ws, next, closed } = await rawConnection();
+      ws.send(connectPacket({ token: alice.token }));
+      expect(await next()).toMatch(/^40\{"sid":/);
+      send(ws);
+      await closed;
+    }
+  });
+});

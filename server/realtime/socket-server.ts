@@ -28,7 +28,7 @@ export function createSocketServer(
   const io: TaskFlowServer = new Server(httpServer, {
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     serveClient: false,
-    parser: { Encoder: RawJsonEncoder, Decoder },
+    parser: { Encoder: RawJsonEncoder, Decoder: JsonOnlyDecoder },
     cors: options.corsOrigins ? { origin: options.corsOrigins, credentials: true } : undefined,
     // JSONP polling (a `j` parameter) is engine.io's way round CORS for browsers without it: a
     // page of any site could drive a session through script tags, past CORS_ORIGINS. No client of
@@ -39,6 +39,20 @@ export function createSocketServer(
   });
   securityHeadersOnSockets(io);
   return io;
+}
+
+/**
+ * socket.io's decoder, refusing binary attachments: no event of the contract carries any, and
+ * `maxHttpBufferSize` limits each attachment, not the message, so a packet announcing ten of them
+ * was a message of 10 MiB, held until its last part came, before any handshake too (the limits
+ * review: 40 such connections with no account took a node from 175 to 529 MB). A packet that
+ * announces one, or binary data, fails to decode, and socket.io closes its connection, as it does
+ * a message over 1 MiB.
+ */
+class JsonOnlyDecoder extends Decoder {
+  constructor() {
+    super({ maxAttachments: 0 });
+  }
 }
 
 function asksForJsonp(request: HttpIncomingMessage): boolean {
