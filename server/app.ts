@@ -28,6 +28,7 @@ import { countRequests } from './http/in-flight.js';
 import { acceptEmptyJsonBodies } from './http/json-body.js';
 import { loggedRequest } from './http/request-log.js';
 import { requestTimeouts } from './http/request-timeout.js';
+import { closeStalledAnswers } from './http/stalled-answers.js';
 import { securityHeaders } from './http/security-headers.js';
 import { InFlight } from './in-flight.js';
 import { Lanes, Turns } from './lanes.js';
@@ -97,6 +98,8 @@ export interface BuildOptions {
   mailer?: Mailer;
   /** For tests only: how long a request may take to arrive (`REQUEST_TIMEOUT_MS` otherwise). */
   requestTimeoutMs?: number;
+  /** For tests only: how long an answer may wait for its client to take any of it (`STALLED_ANSWER_MS` otherwise). */
+  stalledAnswerMs?: number;
   /** For tests only: how long a stop waits for the work under way to be answered (`DRAIN_MS` otherwise). */
   drainMs?: number;
   /** For tests only: where the log goes (standard output otherwise). */
@@ -128,6 +131,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const failures = new FailureLog(app.log);
   registerErrorHandling(app, failures);
   acceptEmptyJsonBodies(app);
+  closeStalledAnswers(app, options.stalledAnswerMs);
   answerInTime(app, config.answerDeadline * 1000);
   if (config.trustProxy === false) warnOfUnnamedProxy(app);
   const inFlight = new InFlight();

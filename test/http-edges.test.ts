@@ -6,7 +6,7 @@ import { ConfigError, loadConfig } from '../server/config.js';
 import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, ok } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, ok } from './support/sockets.js';
 
 // The HTTP layer under the routes: who the client is behind a proxy (TRUST_PROXY), what the HTTP
 // parser's own refusals answer, and how long a request may take to arrive.
@@ -323,6 +323,59 @@ describe('slow clients', () => {
     },
     20_000,
   );
+});
+
+describe('an answer its client stops reading', () => {
+  // A board of 400 cards with 60 KB descriptions: a 24 MB answer, more than the kernel's buffers on
+  // both ends hold, so the rest waits in the server's memory for as long as the connection is open.
+  const STALL_MS = 1000;
+  const CARDS = 400;
+  let stalling: RunningServer;
+  let user: TestUser;
+  let path: string;
+
+  beforeAll(async () => {
+    stalling = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '0' }, { stalledAnswerMs: STALL_MS });
+    user = await registerUser(stalling.url, 'hoarder');
+    const org = await createOrg(stalling.url, user);
+    const { project, columns } = await createProject(stalling.url, org);
+    const socket = await connect(stalling.url, { token: user.token });
+    const description = '漢'.repeat(20_000);
+    for (let i = 0; i < CARDS; i += 40)
+      await Promise.all(
+        Array.from({ length: 40 }, (_, j) =>
+          ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: `card ${i + j}`, description }),
+        ),
+      );
+    socket.close();
+    path = `/api/v1/orgs/${org.slug}/projects/${project.id}`;
+  }, 60_000);
+
+  afterAll(async () => {
+    await stalling?.close();
+  });
+
+  it('closes the connection once its client has taken none of it for a while, and serves one that reads it whole', async () => {
+    const serverSides = new Map<number, net.Socket>();
+    const track = (socket: net.Socket) => serverSides.set(socket.remotePort!, socket);
+    stalling.server.app.server.on('connection', track);
+    try {
+      const { port } = new URL(stalling.url);
+      const client = net.connect(Number(port), '127.0.0.1');
+      client.on('error', () => {}); // reset by the server, as it should be
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      client.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.token}\r\n\r\n`);
+      client.pause(); // and never reads
+      await eventually(() => expect(serverSides.has(client.localPort!)).toBe(true));
+      const serverSide = serverSides.get(client.localPort!)!;
+      await new Promise<void>((resolve) => serverSide.once('close', () => resolve()));
+      client.destroy();
+    } finally {
+      stalling.server.app.server.off('connection', track);
+    }
+    const whole = await api(stalling.url, 'GET', path.replace('/api/v1', ''), undefined, user.token);
+    expect({ status: whole.status, cards: whole.body.tasks.length }).toEqual({ status: 200, cards: CARDS });
+  }, 30_000);
 });
 
 describe('a request whose body is still arriving at the answer deadline', () => {

@@ -1,0 +1,39 @@
+import type { Socket } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+
+/** How long an HTTP answer may wait with its client taking none of it before its connection is closed. */
+export const STALLED_ANSWER_MS = 30_000;
+
+/**
+ * Closes the connection of an HTTP answer whose client has stopped reading it: `stallMs` with
+ * none of what waits for the client taken (the kernel's buffers full, the rest held by this
+ * process). Without it a client could ask for a big board over HTTP on many connections and
+ * never read, each answer held in memory for good (the limits review: 20 such requests for a
+ * 16 MB board took a node from 213 MB to 1.4 GB). A slow reader keeps its connection as long as it
+ * takes some of the answer every `stallMs`; sockets have `SOCKET_BACKLOG_LIMIT` for the same.
+ */
+export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSWER_MS): void {
+  app.addHook('onSend', async (request, reply, payload) => {
+    const socket = request.raw.socket;
+    let before = waitingBytes(socket);
+    const timer = setInterval(() => {
+      const now = waitingBytes(socket);
+      if (now === 0 || now < before) {
+        before = now;
+        return;
+      }
+      clearInterval(timer);
+      request.log.warn({ waitingBytes: now }, 'closed a connection whose client stopped reading its answer');
+      socket.destroy();
+    }, stallMs);
+    timer.unref();
+    reply.raw.once('close', () => clearInterval(timer));
+    return payload;
+  });
+}
+
+/** What waits to leave for the client: in the socket's stream buffer, and in libuv's queue (a write the kernel took part of). */
+function waitingBytes(socket: Socket): number {
+  const handle = (socket as Socket & { _handle?: { writeQueueSize?: number } | null })._handle;
+  return socket.writableLength + (handle?.writeQueueSize ?? 0);
+}
