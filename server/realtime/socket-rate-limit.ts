@@ -9,7 +9,9 @@ import type { TaskFlowSocket } from './types.js';
  * counts in fixed windows, which let a full window's worth through at the end of one window and
  * again at the start of the next: four times the rate at once.) An event over the limit is
  * answered RATE_LIMITED; a socket that keeps sending through a whole burst's worth of refusals
- * is disconnected, once the events it sent before are answered. `perSecond` 0 turns the limit
+ * in a row (none let through) is disconnected, once the events it sent before are answered. A
+ * steady flood, one event let through whenever a token refills, is answered and kept: the SDK's
+ * paced rejoins are one (README, Abuse). `perSecond` 0 turns the limit
  * off. What one account's many sockets can take from the node is bounded by its lane instead
  * (`Lanes`).
  */
