@@ -1,7 +1,9 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { WireError } from '../../shared/errors.js';
 import { NO_ANSWER_IN_TIME } from '../errors.js';
 
 const answeredLate = new WeakSet<FastifyReply>();
+const BODY_NOT_IN_TIME: WireError = { code: 'UNAVAILABLE', message: 'the request body did not arrive in time; send it again' };
 
 /** Whether the request was answered 503 at its deadline (from that moment: its answer may still be on its way out). */
 export const answeredAtDeadline = (reply: FastifyReply) => answeredLate.has(reply);
@@ -16,11 +18,13 @@ export const answeredAtDeadline = (reply: FastifyReply) => answeredLate.has(repl
  * arriving, and whatever came after on the connection would be read as more of it.
  */
 export function answerInTime(app: FastifyInstance, deadlineMs: number): void {
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     const timer = setTimeout(() => {
       if (reply.sent) return;
       answeredLate.add(reply);
-      void reply.status(503).header('retry-after', '5').header('connection', 'close').send({ error: NO_ANSWER_IN_TIME });
+      // Its body still arriving, it waited on its client, not on the database.
+      const error = request.raw.complete ? NO_ANSWER_IN_TIME : BODY_NOT_IN_TIME;
+      void reply.status(503).header('retry-after', '5').header('connection', 'close').send({ error });
     }, deadlineMs);
     reply.raw.once('close', () => clearTimeout(timer));
   });
