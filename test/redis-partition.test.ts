@@ -132,3 +132,29 @@ describe('a board event lost while one link to Redis was broken', () => {
     ]);
   }, 40_000);
 });
+
+describe('the catch-up after the link returns', () => {
+  it("sends a board's latest event to those who were in the org when it happened, not to a newcomer", async () => {
+    const secretive = await createProject(node1.url, org);
+    const alice2 = await connect(node2.url, { token: alice.token });
+    await ok(alice2, 'board:join', { projectId: secretive.project.id });
+    const { column } = await ok(alice2, 'column:create', { projectId: secretive.project.id, name: 'Secret: layoffs in March' });
+    const { event: deleted } = await ok(alice2, 'column:delete', { columnId: column.id });
+    // Invited after the column was deleted: her join's snapshot never had it, and no replay shows it to her.
+    const newcomer = await registerUser(node1.url, 'newcomer');
+    await addMember(node1.url, org, newcomer, 'member');
+    const newcomer2 = await connect(node2.url, { token: newcomer.token });
+    await ok(newcomer2, 'board:join', { projectId: secretive.project.id });
+    const heardByNewcomer: unknown[] = [];
+    newcomer2.on('board:event', (event) => heardByNewcomer.push(event));
+    // Alice made it and heard it from her ack: the catch-up sends it to her all the same.
+    const resentToAlice = nextEvent(alice2, 'board:event', (event) => event.seq === deleted.seq, 20_000);
+
+    await proxy.cut();
+    await eventually(async () => expect(await httpStatus(`${node1.url}/readyz`)).toBe(503), 10_000);
+    await proxy.restore();
+    expect(await resentToAlice).toEqual(deleted);
+    await ok(newcomer2, 'board:leave', { projectId: secretive.project.id }); // after anything that pass sent her
+    expect(heardByNewcomer).toEqual([]);
+  }, 40_000);
+});

@@ -167,19 +167,40 @@ function snapshot(projectId: string, orgId: string, readerStands = sql`true`): T
   };
 }
 
+/** A board's latest event, and which of the readers asked about were in the org when it happened. */
+export interface LatestEvent {
+  event: BoardEventJson;
+  /** The ids of the users and keys among the readers who may see it: members or keys of the org since before it. */
+  readers: Set<string>;
+}
+
 /**
  * The latest event of each of these boards of one org (none for a board that has logged none):
- * the one at the board's `seq`, which the log always keeps.
+ * the one at the board's `seq`, which the log always keeps; with the readers among `readers`
+ * (users' and keys' ids) who may see it, by the rule of a replay (`readerSince`): someone who
+ * came into the org after it is never shown it (a card deleted before they were invited, with its
+ * text).
  */
-export async function latestEvents(ctx: AppContext, orgId: string, projectIds: string[]): Promise<BoardEventJson[]> {
+export async function latestEvents(
+  ctx: AppContext,
+  orgId: string,
+  projectIds: string[],
+  readers: { userIds: string[]; keyIds: string[] },
+): Promise<LatestEvent[]> {
   const rows = await inTenant(ctx.orm, orgId, (em) =>
-    em.execute<Array<{ event: string }>>(
-      ...sql`select row_to_json(latest)::text as event
-         from (select ${EVENT_JSON_COLUMNS}
-                 from board_events
+    em.execute<Array<{ event: string; readers: string[] }>>(
+      ...sql`with latest as (
+               select id, created_at from board_events
                 where org_id = ${orgId}
-                  and (project_id, seq) in (select id, seq from projects where id = any(${projectIds}::uuid[]) and org_id = ${orgId})) latest`.bound(),
+                  and (project_id, seq) in (select id, seq from projects where id = any(${projectIds}::uuid[]) and org_id = ${orgId}))
+             select (select row_to_json(event)::text from (select ${EVENT_JSON_COLUMNS} from board_events where id = latest.id) event) as event,
+                    array(select user_id::text from memberships
+                           where org_id = ${orgId} and user_id = any(${readers.userIds}::uuid[]) and coalesce(joined_at, created_at) <= latest.created_at
+                          union all
+                          select id::text from api_keys
+                           where org_id = ${orgId} and id = any(${readers.keyIds}::uuid[]) and created_at <= latest.created_at) as readers
+               from latest`.bound(),
     ),
   );
-  return rows.map((row) => JSON.parse(row.event) as BoardEventJson);
+  return rows.map((row) => ({ event: JSON.parse(row.event) as BoardEventJson, readers: new Set(row.readers) }));
 }

@@ -1,7 +1,8 @@
+import { actorOf } from '../auth/principal.js';
 import { latestEvents } from '../board/board-read.js';
 import type { AppContext } from '../context.js';
 import { boardOfRoom, projectRoom } from './rooms.js';
-import type { TaskFlowServer } from './types.js';
+import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
 /**
  * Sends this node's sockets, after a Redis outage, the latest event of each board they are on.
@@ -9,8 +10,10 @@ import type { TaskFlowServer } from './types.js';
  * elsewhere finds the gap from the board's next event, but on a quiet board that can be hours
  * away. With the latest event a socket that missed the tail of the log has it (or sees the gap
  * and rejoins with its `seq`, as for any gap); one that has it ignores it, as it ignores an event
- * at or below its snapshot's `seq`. A board whose latest event this node already re-sent is not
- * sent it again, and runs queue one behind the other so they can tell.
+ * at or below its snapshot's `seq`. A socket whose user or key came into the org after the event
+ * is not sent it, as a replay would not show it (`latestEvents`): it has the board from a
+ * snapshot taken since. A board whose latest event this node already re-sent is not sent it
+ * again, and runs queue one behind the other so they can tell.
  */
 export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => Promise<void> {
   let resent = new Map<string, number>();
@@ -28,10 +31,18 @@ export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => 
     const sent = new Map<string, number>();
     for (const [orgId, projectIds] of boardsByOrg) {
       try {
-        for (const event of await latestEvents(ctx, orgId, projectIds)) {
+        const sockets = new Map(projectIds.map((projectId) => [projectId, socketsIn(io, projectRoom(orgId, projectId))]));
+        const principals = [...sockets.values()].flat().map((socket) => socket.data.principal);
+        const readers = {
+          userIds: [...new Set(principals.flatMap((principal) => (principal.kind === 'user' ? [principal.userId] : [])))],
+          keyIds: [...new Set(principals.flatMap((principal) => (principal.kind === 'bot' ? [principal.keyId] : [])))],
+        };
+        for (const { event, readers: seeing } of await latestEvents(ctx, orgId, projectIds, readers)) {
           const room = projectRoom(orgId, event.projectId);
           sent.set(room, event.seq);
-          if (resent.get(room) !== event.seq) io.local.to(room).emit('board:event', event);
+          if (resent.get(room) === event.seq) continue;
+          for (const socket of sockets.get(event.projectId) ?? [])
+            if (seeing.has(actorOf(socket.data.principal).id)) socket.emit('board:event', event);
         }
       } catch (error) {
         ctx.log.warn({ err: error, orgId }, "could not send the boards' latest events after the Redis outage");
@@ -41,4 +52,10 @@ export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => 
   };
 
   return () => (queue = queue.then(catchUp));
+}
+
+/** This node's sockets in `room`. */
+function socketsIn(io: TaskFlowServer, room: string): TaskFlowSocket[] {
+  const namespace = io.of('/');
+  return [...(namespace.adapter.rooms.get(room) ?? [])].flatMap((id) => namespace.sockets.get(id) ?? []);
 }
