@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { z } from 'zod';
@@ -212,15 +212,40 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   };
 }
 
-/** The embedded mode's secret: generated once and kept in the data folder. */
+/**
+ * The embedded mode's secret: generated once and kept in the data folder. Written aside and
+ * linked into place, so that a write that failed part-way (a full disk) leaves no empty secret
+ * that every later start would stop on; a folder it cannot write, or a secret file too short to
+ * be one (written by hand), stops the start with one line naming it.
+ */
 function embeddedSecret(dataDir: string): string {
   const file = path.join(dataDir, 'jwt-secret');
+  let kept: string | null = null;
   try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    mkdirSync(dataDir, { recursive: true });
-    const secret = randomBytes(48).toString('base64url');
-    writeFileSync(file, secret, { mode: 0o600, flag: 'wx' });
-    return secret;
+    kept = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw secretFileError('read', file, error);
   }
+  if (kept !== null) {
+    if (kept.length < 32)
+      throw new ConfigError(`${file} (DATA_DIR) holds no secret of 32 characters or more: delete it, and a new one is made`);
+    return kept;
+  }
+  const secret = randomBytes(48).toString('base64url');
+  const draft = `${file}.${randomUUID()}`;
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    writeFileSync(draft, secret, { mode: 0o600, flag: 'wx' });
+    linkSync(draft, file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return embeddedSecret(dataDir); // another start made it meanwhile
+    throw secretFileError('write', file, error);
+  } finally {
+    rmSync(draft, { force: true });
+  }
+  return secret;
+}
+
+function secretFileError(action: 'read' | 'write', file: string, error: unknown): ConfigError {
+  return new ConfigError(`cannot ${action} ${file} (DATA_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
 }

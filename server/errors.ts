@@ -74,9 +74,11 @@ export function isUnavailable(error: unknown): boolean {
  * PostgreSQL's refusals that a later try can get past: a deadlock or serialization failure, a
  * statement cancelled (an administrator's `pg_cancel_backend`, a `statement_timeout`), a lock not
  * had in time (`lock_timeout`), a database that takes no writes for now (a standby after a
- * failover, `default_transaction_read_only`). Nothing was committed: answered UNAVAILABLE.
+ * failover, `default_transaction_read_only`), a disk with no room left (`53100`: answered INTERNAL
+ * before, which the SDK does not retry, and logged with a stack each time). Nothing was committed:
+ * answered UNAVAILABLE.
  */
-const TRY_AGAIN_CODES = new Set(['40P01', '40001', '57014', '55P03', '25006']);
+const TRY_AGAIN_CODES = new Set(['40P01', '40001', '57014', '55P03', '25006', '53100']);
 
 /** The PostgreSQL error behind a MikroORM `DriverException`, or the error itself. */
 function driverCause(error: unknown): unknown {

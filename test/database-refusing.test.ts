@@ -169,6 +169,32 @@ describe('a database that refuses a change for now', () => {
     expect(after.event.seq).toBe(before!.seq + 1);
   });
 
+  it('answers a change the disk has no room for (SQLSTATE 53100) UNAVAILABLE, on both paths, having written nothing', async () => {
+    // PostgreSQL's refusal of a write on a full disk, raised where the write happens.
+    await db.query(`create function taskflow_test_disk_full() returns trigger language plpgsql as $$
+                      begin
+                        if new.title like 'No room%' then
+                          raise exception 'could not extend file: No space left on device' using errcode = '53100';
+                        end if;
+                        return new;
+                      end $$`);
+    await db.query('create trigger taskflow_test_disk_full before update on tasks for each row execute function taskflow_test_disk_full()');
+    try {
+      const [before] = await db.query('select p.seq, t.title from projects p join tasks t on t.project_id = p.id where t.id = $1', [
+        taskId,
+      ]);
+      for (const patch of [{ title: 'No room' }, { labelIds: [] as string[], title: 'No room either' }]) {
+        expect(await request(socket, 'task:update', { taskId, patch })).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+      }
+      expect(await db.query('select p.seq, t.title from projects p join tasks t on t.project_id = p.id where t.id = $1', [taskId])).toEqual(
+        [before],
+      );
+    } finally {
+      await db.query('drop trigger taskflow_test_disk_full on tasks');
+      await db.query('drop function taskflow_test_disk_full()');
+    }
+  });
+
   it('is UNAVAILABLE, and /readyz 503, while the database takes no writes; reads are served', async () => {
     const readOnly = async (on: boolean) => {
       await admin(`alter database ${db.name} ${on ? 'set default_transaction_read_only = on' : 'reset default_transaction_read_only'}`);

@@ -10,7 +10,7 @@ import type { BoardEventJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser } from './support/api.js';
 import { ADMIN_URL } from './support/database.js';
 import { describeChildren, freePort, type ServerProcess, startServerProcess } from './support/processes.js';
-import { connect, ok } from './support/sockets.js';
+import { connect, eventually, ok } from './support/sockets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dataDirs: string[] = [];
@@ -211,6 +211,31 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     const login = await api(running.url, 'POST', '/auth/login', { email: alice.email, password: 'correct horse battery' });
     expect(login.status).toBe(200);
   }, 180_000); // two starts, each given 90 s
+
+  it('starts on a folder whose first start was killed while it made the database (a Ctrl-C in its first seconds)', async () => {
+    const dataDir = newDataDir();
+    const first = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        HOME: process.env.HOME ?? '',
+        LOG_LEVEL: 'warn',
+        PORT: String(await freePort()),
+        DATA_DIR: dataDir,
+      },
+      stdio: 'ignore',
+    });
+    const exited = new Promise((resolve) => first.once('exit', resolve));
+    // Killed once PGlite has begun writing the cluster's files, long before it is done with them.
+    const begun = ['pgdata', 'pgdata.making'].map((folder) => path.join(dataDir, folder, 'PG_VERSION'));
+    await eventually(() => expect(begun.some((file) => existsSync(file))).toBe(true), 60_000);
+    first.kill('SIGKILL');
+    await exited;
+
+    running = await startServerProcess('embedded-after-first-kill', { DATA_DIR: dataDir }, 90_000);
+    const alice = await registerUser(running.url, 'alice');
+    expect((await api(running.url, 'GET', '/me', undefined, alice.token)).status).toBe(200);
+  }, 180_000); // a start given 90 s, and the one killed
 });
 
 /** The file that says which process holds the embedded database's folder. */

@@ -1,4 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import net from 'node:net';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -50,6 +53,39 @@ describe('PUBLIC_URL by default', () => {
     expect(publicUrl('::')).toBe('http://[::]:3000');
     expect(publicUrl('::1')).toBe('http://[::1]:3000');
     expect(publicUrl('board.internal')).toBe('http://board.internal:3000');
+  });
+});
+
+describe("the embedded mode's secret file (DATA_DIR/jwt-secret)", () => {
+  const secretOf = (DATA_DIR: string) => loadConfig({ DATA_DIR }).jwtSecret;
+
+  it('is made once, whole, with nothing left beside it, and read back at the next start', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskflow-secret-'));
+    try {
+      const secret = secretOf(dir);
+      expect(secret.length).toBeGreaterThanOrEqual(32);
+      expect(readdirSync(dir)).toEqual(['jwt-secret']);
+      expect(secretOf(dir)).toBe(secret);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stops the start with one line naming the file where it is empty (a write a full disk cut short) or cannot be reached', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'taskflow-secret-'));
+    try {
+      writeFileSync(path.join(dir, 'jwt-secret'), '');
+      expect(() => secretOf(dir)).toThrow(
+        new ConfigError(
+          `${path.join(dir, 'jwt-secret')} (DATA_DIR) holds no secret of 32 characters or more: delete it, and a new one is made`,
+        ),
+      );
+      const notAFolder = path.join(dir, 'jwt-secret', 'data'); // under a file: ENOTDIR, as a read-only mount gives EROFS
+      expect(() => secretOf(notAFolder)).toThrow(ConfigError);
+      expect(() => secretOf(notAFolder)).toThrow(/^cannot read .*jwt-secret \(DATA_DIR\): ENOTDIR$/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { linkSync, readFileSync, readlinkSync, realpathSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { linkSync, readFileSync, readlinkSync, realpathSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -44,7 +44,12 @@ export async function lockDataDir(dir: string, watchMs = HOLDER_WATCH_MS): Promi
   const mine = JSON.stringify(me);
   // Written aside and linked into place, which fails if the file is there: it never appears half written.
   const draft = `${file}.${randomUUID()}`;
-  writeFileSync(draft, mine, { mode: 0o600, flag: 'wx' });
+  try {
+    writeFileSync(draft, mine, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    rmSync(draft, { force: true }); // a full disk leaves it empty
+    throw lockFileError('write', file, error);
+  }
   try {
     for (let attempt = 0; ; attempt++) {
       try {

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { PGlite, types } from '@electric-sql/pglite';
 import { Migrator } from '@mikro-orm/migrations';
@@ -112,7 +112,7 @@ export async function openDatabase(
     return { orm, close: () => orm.close(true) };
   }
   const dir = path.join(config.dataDir, 'pgdata');
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(config.dataDir, { recursive: true });
   const release = await lockDataDir(config.dataDir);
   let pglite: PGlite | undefined;
   const closeAll = async (orm?: Orm) => {
@@ -127,6 +127,7 @@ export async function openDatabase(
     }
   };
   try {
+    if (!existsSync(dir)) await createEmbeddedCluster(dir);
     // A \`date\` as PostgreSQL writes it (\`YYYY-MM-DD\`), as the pg driver gives it to MikroORM: PGlite
     // would make it a Date at midnight UTC, and an entity read back would answer a timestamp.
     pglite = await PGlite.create(dir, { parsers: { [types.DATE]: (text: string) => text } }).catch((error: unknown) => {
@@ -139,6 +140,22 @@ export async function openDatabase(
     await closeAll().catch(() => {});
     throw error;
   }
+}
+
+/**
+ * Makes the embedded database's cluster in `dir`: in a folder beside it, moved into place once
+ * made. PGlite writes its files where it is told and takes any folder that has them for a made
+ * cluster, so a first start stopped while it made one (a Ctrl-C in its first seconds) left a
+ * folder that no start could open again. A folder left half made by such a start is made afresh.
+ */
+async function createEmbeddedCluster(dir: string): Promise<void> {
+  const making = `${dir}.making`;
+  rmSync(making, { recursive: true, force: true });
+  const made = await PGlite.create(making).catch((error: unknown) => {
+    throw new ConfigError(`cannot make the embedded database in ${making} (DATA_DIR): PGlite stopped with "${String(error)}"`);
+  });
+  await made.close();
+  renameSync(making, dir);
 }
 
 /**
