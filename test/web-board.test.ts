@@ -90,6 +90,18 @@ describe('the live board in two browsers', () => {
     expect(await todo.locator('.column-header').ariaSnapshot()).toContain(`text: ${cards} card${cards === 1 ? '' : 's'}`);
   });
 
+  it('asks for a title where the card dialog is saved with spaces for one, and sends nothing', async () => {
+    const ben = new BoardPage(benTab.page);
+    await ben.card('Design the schema').click();
+    const dialog = benTab.page.getByRole('dialog', { name: 'Edit card' });
+    await dialog.getByLabel('Title').fill('    ');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'A card needs a title.' }).waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect(await serverTask('Design the schema')).toBeDefined();
+  });
+
   it('edits a title in the card dialog: the teammate sees "editing", then the new title', async () => {
     const ben = new BoardPage(benTab.page);
     await ben.card('Design the schema').click();

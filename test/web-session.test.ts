@@ -89,6 +89,26 @@ describe('a refresh that fails for now', () => {
   });
 });
 
+describe('a token that runs out while no refresh gets through', () => {
+  it('signs the tab out once it has ended: the sign-in form, not a board offline for good', async () => {
+    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '6s' });
+    const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
+    const tab = await signedInPage(browser, login.body.token);
+    tabs.push(tab);
+    // The server is out of reach for every refresh (down past the token's end, say).
+    await tab.page.route('**/api/v1/auth/refresh', (route) => route.abort('connectionrefused'));
+    try {
+      await tab.page.goto(`${shortLived.url}${boardPath()}`);
+      await new BoardPage(tab.page).waitLive();
+      await tab.page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 20_000 });
+      expect(await tab.page.evaluate(() => localStorage.getItem('taskflow.token'))).toBeNull();
+    } finally {
+      await tab.context.close();
+      await shortLived.close();
+    }
+  });
+});
+
 describe('on a phone', () => {
   it('scrolls the columns sideways inside the board, not the page', async () => {
     const tab = await open(ana, boardPath(), { width: 390, height: 844 });

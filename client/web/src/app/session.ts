@@ -13,6 +13,7 @@ type Listener = () => void;
 const listeners = new Set<Listener>();
 let refreshing: Promise<string> | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
+let expiry: ReturnType<typeof setTimeout> | undefined;
 
 function notify(): void {
   for (const listener of listeners) listener();
@@ -43,12 +44,20 @@ function isExpired(token: string): boolean {
   return c !== null && c.exp * 1000 <= Date.now();
 }
 
-/** Refreshes the token again shortly before it runs out, so an idle tab stays signed in. */
+/**
+ * Refreshes the token again shortly before it runs out, so an idle tab stays signed in; and signs
+ * out once it has run out unrefreshed (the server away past its end): the page shows the sign-in
+ * form, where it stayed on a board it could no longer reach, offline for good, its calls sent
+ * with no token and refused.
+ */
 function schedule(): void {
   clearTimeout(timer);
+  clearTimeout(expiry);
   const token = session.token();
   if (!token) return;
   refreshIn(Math.min(Math.max(msUntilRefresh(token), 1000), 2 ** 31 - 1));
+  const c = claims(token);
+  if (c) expiry = setTimeout(() => session.ended(token), Math.min(Math.max(c.exp * 1000 - Date.now(), 0) + 100, 2 ** 31 - 1));
 }
 
 /** Refreshes the token in `ms`, in place of any refresh planned before. */
@@ -84,6 +93,7 @@ export const session = {
   signOut(): void {
     localStorage.removeItem(TOKEN_KEY);
     clearTimeout(timer);
+    clearTimeout(expiry);
     notify();
   },
 

@@ -77,6 +77,8 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
   const set = <F extends DraftField>(field: F, value: Draft[F]) => setDraft({ ...draft, [field]: value });
 
   async function save(from: TaskJson) {
+    // `required` takes spaces for a title; the server would refuse it, in its own words.
+    if (!draft!.title.trim()) return setError('A card needs a title.');
     const patch = patchOf(draft!, base!);
     if (Object.keys(patch).length === 0) return onClose();
     setBusy(true);
