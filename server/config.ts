@@ -224,7 +224,7 @@ function embeddedSecret(dataDir: string): string {
   try {
     kept = readFileSync(file, 'utf8').trim();
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw secretFileError('read', file, error);
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw dataDirFileError('read', file, error);
   }
   if (kept !== null) {
     if (kept.length < 32)
@@ -239,13 +239,14 @@ function embeddedSecret(dataDir: string): string {
     linkSync(draft, file);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return embeddedSecret(dataDir); // another start made it meanwhile
-    throw secretFileError('write', file, error);
+    throw dataDirFileError('write', file, error);
   } finally {
     rmSync(draft, { force: true });
   }
   return secret;
 }
 
-function secretFileError(action: 'read' | 'write', file: string, error: unknown): ConfigError {
+/** The one line for a file of DATA_DIR that cannot be read or written (the secret, the lock), with the system's code. */
+export function dataDirFileError(action: 'read' | 'write', file: string, error: unknown): ConfigError {
   return new ConfigError(`cannot ${action} ${file} (DATA_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
 }

@@ -4,7 +4,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Worker } from 'node:worker_threads';
-import { ConfigError } from '../config.js';
+import { ConfigError, dataDirFileError } from '../config.js';
 
 /** How often a holder touches its lock file, from a thread of its own that a busy event loop does not hold up. */
 const HEARTBEAT_MS = 2_000;
@@ -48,7 +48,7 @@ export async function lockDataDir(dir: string, watchMs = HOLDER_WATCH_MS): Promi
     writeFileSync(draft, mine, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     rmSync(draft, { force: true }); // a full disk leaves it empty
-    throw lockFileError('write', file, error);
+    throw dataDirFileError('write', file, error);
   }
   try {
     for (let attempt = 0; ; attempt++) {
@@ -56,7 +56,7 @@ export async function lockDataDir(dir: string, watchMs = HOLDER_WATCH_MS): Promi
         linkSync(draft, file);
         break;
       } catch (error) {
-        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw lockFileError('write', file, error);
+        if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw dataDirFileError('write', file, error);
         if (attempt >= 2) throw new ConfigError(`DATA_DIR ${dir}: other starts keep taking ${file}; start one server at a time`);
       }
       const text = readLock(file);
@@ -126,10 +126,6 @@ function inUse(dir: string, file: string, holder: Holder | null): ConfigError {
   return new ConfigError(`DATA_DIR ${dir} is in use by ${who}: stop it first (if no TaskFlow runs on this folder, remove ${file})`);
 }
 
-function lockFileError(action: 'read' | 'write', file: string, error: unknown): ConfigError {
-  return new ConfigError(`cannot ${action} ${file} (DATA_DIR): ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
-}
-
 function thisKernel(): string | null {
   try {
     return `${readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim()} ${readlinkSync('/proc/self/ns/pid')}`;
@@ -164,7 +160,7 @@ function readLock(file: string): string | null {
     return readFileSync(file, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw lockFileError('read', file, error);
+    throw dataDirFileError('read', file, error);
   }
 }
 
