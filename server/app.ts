@@ -26,6 +26,7 @@ import { FailureLog } from './failure-log.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
 import { acceptEmptyJsonBodies } from './http/json-body.js';
+import { loggedError } from './logged-error.js';
 import { loggedRequest } from './http/request-log.js';
 import { requestTimeouts } from './http/request-timeout.js';
 import { closeStalledAnswers } from './http/stalled-answers.js';
@@ -112,7 +113,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     logger: {
       level: config.logLevel,
       redact: ['req.headers.authorization'],
-      serializers: { req: loggedRequest },
+      serializers: { req: loggedRequest, err: loggedError },
       stream: options.logStream,
     },
     bodyLimit: MAX_MESSAGE_BYTES,

@@ -85,13 +85,17 @@ function driverCause(error: unknown): unknown {
   return error instanceof DriverException ? ((error as { cause?: unknown }).cause ?? error) : error;
 }
 
-function sqlState(error: unknown): unknown {
-  return (driverCause(error) as { code?: unknown } | null)?.code;
+/** The SQLSTATE of a database error, wherever MikroORM wrapped it; undefined for any other error. */
+export function sqlState(error: unknown): string | undefined {
+  for (let cause = error as { code?: unknown; cause?: unknown } | undefined; cause; cause = cause.cause as typeof cause) {
+    if (typeof cause.code === 'string' && /^[0-9A-Z]{5}$/.test(cause.code)) return cause.code;
+  }
+  return undefined;
 }
 
 function isTryAgain(error: unknown): boolean {
   const code = sqlState(error);
-  return typeof code === 'string' && TRY_AGAIN_CODES.has(code);
+  return code !== undefined && TRY_AGAIN_CODES.has(code);
 }
 
 const FOREIGN_KEY_VIOLATION = '23503';

@@ -1,6 +1,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { WireError } from '../shared/errors.js';
 import { toWireError } from './errors.js';
+import { withoutValues } from './logged-error.js';
 
 /** The longest a node keeps quiet about the database failing requests, while it does. */
 const OUTAGE_REPORT_MS = 10_000;
@@ -30,7 +31,11 @@ export class FailureLog {
     if (now - this.lastReport >= OUTAGE_REPORT_MS) {
       const { code, message: cause } = (thrown ?? {}) as { code?: unknown; message?: unknown };
       this.log.warn(
-        { ...where, cause: { code, message: cause }, failedSinceLastReport: this.unreported },
+        {
+          ...where,
+          cause: { code, message: typeof cause === 'string' ? withoutValues(cause) : cause },
+          failedSinceLastReport: this.unreported,
+        },
         `${message}: answered UNAVAILABLE (${error.message}); at most one such line every ${OUTAGE_REPORT_MS / 1000} s`,
       );
       this.lastReport = now;

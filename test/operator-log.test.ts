@@ -1,24 +1,39 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsList } from '../migrations/index.js';
-import { registerUser } from './support/api.js';
+import { createOrg, createProject, registerUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RedisProcess, startRedis, startServerProcess } from './support/processes.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
-import { closeAllSockets, connect, eventually } from './support/sockets.js';
+import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
 
 // What an operator reads in the log at the moments that matter: which migrations a start applied,
 // and when the node stopped or started being ready, once each, not once a probe.
 let db: TestDatabase;
 let redis: RedisProcess;
 let node: RunningServer;
-const lines: Array<{ level: number; msg: string; migrations?: string[]; redis?: string; req?: { url: string } }> = [];
+const lines: Array<{
+  level: number;
+  msg: string;
+  migrations?: string[];
+  redis?: string;
+  req?: { url: string };
+  err?: { message: string };
+}> = [];
+const raw: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   redis = await startRedis();
   node = await startServer(
     { DATABASE_URL: db.url, REDIS_URL: redis.url, LOG_LEVEL: 'info' },
-    { logStream: { write: (line) => lines.push(JSON.parse(line)) } },
+    {
+      logStream: {
+        write: (line) => {
+          raw.push(line);
+          lines.push(JSON.parse(line));
+        },
+      },
+    },
   );
 });
 
@@ -86,5 +101,38 @@ describe("the operator's log", () => {
     expect(lines.filter(warning)).toEqual([]);
     for (let i = 0; i < 3; i++) await fetch(`${node.url}/api/v1/me`, { headers: { 'x-forwarded-for': '198.51.100.7' } });
     expect(lines.filter(warning)).toHaveLength(1);
+  });
+
+  it("writes a statement that failed without the user's text it carried", async () => {
+    const org = await createOrg(node.url, await registerUser(node.url, 'writer'));
+    const { project, columns } = await createProject(node.url, org);
+    const socket = await connect(node.url, { token: org.owner.token });
+    await ok(socket, 'board:join', { projectId: project.id });
+    const task = (await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Before' })).task;
+    // A bug's stand-in: the database refuses these titles, quoting the row as PostgreSQL's own checks do.
+    await db.query(`create function taskflow_test_refuse() returns trigger language plpgsql as $$
+                      begin
+                        if new.title like 'Private%' then
+                          raise exception 'refused by a test' using detail = 'Failing row contains (' || new.title || ')';
+                        end if;
+                        return new;
+                      end $$`);
+    await db.query(
+      'create trigger taskflow_test_refuse before insert or update on tasks for each row execute function taskflow_test_refuse()',
+    );
+    try {
+      const changes = [
+        request(socket, 'task:update', { taskId: task.id, patch: { title: "Private: Ana's salary" } }), // one message
+        request(socket, 'task:update', { taskId: task.id, patch: { title: 'Private: O\\Brien', labelIds: [] } }), // the ORM
+        request(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Private: the merger' }),
+      ];
+      for (const answer of await Promise.all(changes)) expect(answer).toMatchObject({ ok: false, error: { code: 'INTERNAL' } });
+    } finally {
+      await db.query('drop trigger taskflow_test_refuse on tasks');
+    }
+    const failures = lines.filter((line) => line.err?.message.includes('refused by a test'));
+    expect(failures).toHaveLength(3);
+    expect(failures.filter((line) => /^update "tasks" set "title" = +E'…', /.test(line.err!.message))).toHaveLength(1); // the ORM's, its values left out
+    expect(raw.filter((line) => line.includes('Private'))).toEqual([]);
   });
 });

@@ -1,5 +1,6 @@
 import { setTimeout } from 'node:timers/promises';
 import { ConfigError } from '../config.js';
+import { sqlState } from '../errors.js';
 import { type Orm, requireDatabase } from './orm.js';
 import { sql, withScriptConnection } from './sql-script.js';
 
@@ -60,12 +61,4 @@ async function upWithinLockTimeouts(orm: Orm, log?: MigrationLog): Promise<Array
       await setTimeout(1000);
     }
   }
-}
-
-/** The SQLSTATE of a database error, wherever MikroORM wrapped it. */
-function sqlState(error: unknown): string | undefined {
-  for (let cause = error as { code?: unknown; cause?: unknown } | undefined; cause; cause = cause.cause as typeof cause) {
-    if (typeof cause.code === 'string' && /^[0-9A-Z]{5}$/.test(cause.code)) return cause.code;
-  }
-  return undefined;
 }
