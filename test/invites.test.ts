@@ -226,6 +226,20 @@ describe('invitation mail', () => {
     expect(mails.filter((mail) => mail.to === victim.toLowerCase())).toHaveLength(4);
   });
 
+  it('is limited per inviter from all their orgs: an account that makes orgs cannot mail 50 more addresses an hour with each', async () => {
+    const spammer = await registerUser(node.url, 'org-maker');
+    const orgs = [await createOrg(node.url, spammer), await createOrg(node.url, spammer), await createOrg(node.url, spammer)];
+    const mailsBefore = mails.length;
+    for (let i = 0; i < 50; i++) expect((await invite(orgs[i % 2]!, newEmail(`spam${i}`), 'viewer', spammer.token)).status).toBe(202);
+    const oneMore = newEmail('spam-more');
+    const overInviter = await invite(orgs[2]!, oneMore, 'viewer', spammer.token);
+    expect(overInviter).toMatchObject({ status: 429, body: { error: { code: 'RATE_LIMITED' } } });
+    expect(mails.length).toBe(mailsBefore + 50);
+    expect(await inviteRows(oneMore)).toEqual([]);
+    // Others' invitations, into any org, are theirs to spend.
+    expect((await invite(cast.org, newEmail('still-invited'), 'viewer', cast.owner.token)).status).toBe(202);
+  });
+
   it("is held back, not the invitation, once an address had ten from all orgs: no org can block another's invitations", async () => {
     const wanted = newEmail('wanted');
     for (let i = 0; i < 4; i++) {

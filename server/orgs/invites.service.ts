@@ -5,6 +5,7 @@ import type { Role } from '../../shared/roles.js';
 import type { InviteJson, MemberJson } from '../../shared/wire.js';
 import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
+import { actorOf } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { identityEm, inTenant } from '../db/tenant.js';
@@ -52,7 +53,7 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
       expiresAt,
     });
     // After the invitation is written (a refusal above spends none of it); over the limit, the write is rolled back.
-    const { mail } = await ctx.inviteMailLimit.take(org.id, email);
+    const { mail } = await ctx.inviteMailLimit.take(org.id, email, actorOf(caller.principal).id);
     audit(em, org.id, caller, 'member.invited', { type: 'invite', id: row.id }, { email, role: input.role, mailed: mail });
     return { kind: 'invite' as const, orgId: org.id, orgName: org.name, invite: toInviteJson(row), mail };
   });
