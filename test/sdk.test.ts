@@ -123,6 +123,23 @@ describe('closing', () => {
     expect(client.unacknowledged).toBe(0);
   });
 
+  it('makes a join and a mutation asked before connect() once it is live, and rejects those still waiting when closed first', async () => {
+    const early = openClient(nodeA.url, { token: alice.token });
+    const joined = early.client.joinBoard(project.id);
+    const created = early.client.createTask({ projectId: project.id, columnId: todo(), title: 'asked before connect' });
+    await early.client.connect();
+    expect((await created).task.title).toBe('asked before connect');
+    expect(titles(await joined)).toContain('asked before connect');
+
+    const never = openClient(nodeA.url, { token: alice.token });
+    const waiting = [
+      never.client.joinBoard(project.id),
+      never.client.createTask({ projectId: project.id, columnId: todo(), title: 'never' }),
+    ];
+    never.client.close();
+    for (const call of waiting) await expect(call).rejects.toMatchObject({ name: 'TaskFlowError', code: 'DISCONNECTED' });
+  });
+
   it('rejects connect() with DISCONNECTED on a client closed before it was ever asked to connect', async () => {
     const { client } = openClient(nodeA.url, { token: alice.token });
     client.close();
