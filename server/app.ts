@@ -136,7 +136,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   answerInTime(app, config.answerDeadline * 1000);
   if (config.trustProxy === false) warnOfUnnamedProxy(app);
   const inFlight = new InFlight();
-  countRequests(app, inFlight);
+  const requests = countRequests(app, inFlight);
   // Every method a route answers to: @fastify/cors allows only GET, HEAD and POST unless told.
   if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'] });
   await securityHeaders(app);
@@ -242,6 +242,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       // stop took no more requests, within the 30 s a stop has (main.ts), so that what is not out is logged.
       const mailDeadline = began + MAIL_MS;
       const underWay = inFlight.size;
+      requests.turnAwayArriving();
       if (!(await inFlight.drain(options.drainMs ?? DRAIN_MS))) {
         // What is still unanswered waits on the database (a lock held elsewhere, say): cancelled,
         // it is answered UNAVAILABLE, which the client retries elsewhere, before its connection closes.

@@ -70,6 +70,9 @@ export function isUnavailable(error: unknown): boolean {
   );
 }
 
+/** PostgreSQL's SQLSTATE for a transaction it rolled back to end a deadlock. */
+export const DEADLOCK = '40P01';
+
 /**
  * PostgreSQL's refusals that a later try can get past: a deadlock or serialization failure, a
  * statement cancelled (an administrator's `pg_cancel_backend`, a `statement_timeout`), a lock not
@@ -78,7 +81,7 @@ export function isUnavailable(error: unknown): boolean {
  * before, which the SDK does not retry, and logged with a stack each time). Nothing was committed:
  * answered UNAVAILABLE.
  */
-const TRY_AGAIN_CODES = new Set(['40P01', '40001', '57014', '55P03', '25006', '53100']);
+const TRY_AGAIN_CODES = new Set([DEADLOCK, '40001', '57014', '55P03', '25006', '53100']);
 
 /** The PostgreSQL error behind a MikroORM `DriverException`, or the error itself. */
 function driverCause(error: unknown): unknown {

@@ -14,19 +14,23 @@ export function rateLimit(redis: Redis | null, name: string, points: number, win
 }
 
 /**
- * Takes a point from each limit for its key, all or none: when any refuses, those that gave one
- * get it back, and RATE_LIMITED (429 with Retry-After, waiting for the longest) is thrown. A
- * store that failed is thrown as it is.
+ * Takes a point from each limit for its key, in turn, all or none: at the first that refuses,
+ * those before it get theirs back, the ones after it are not asked, and RATE_LIMITED (429 with
+ * Retry-After) is thrown. So a refusal by a limit named first (an IP's) leaves nothing under the
+ * keys after it, which a client chooses (an email: each kept for the whole window, a flood of
+ * refused logins with a new address each would fill memory or Redis). A store that failed is
+ * thrown as it is.
  */
 export async function consumeAll(takes: Array<[RateLimiterAbstract, string]>, message: string): Promise<void> {
-  const results = await Promise.allSettled(takes.map(([limit, key]) => limit.consume(key)));
-  const refused = results.flatMap((result) => (result.status === 'rejected' ? [result.reason as unknown] : []));
-  if (refused.length === 0) return;
-  const store = refused.find((reason) => !(reason instanceof RateLimiterRes));
-  if (store) throw store;
-  await Promise.all(takes.map(([limit, key], i) => (results[i]!.status === 'fulfilled' ? limit.reward(key) : undefined)));
-  const retryAfterSeconds = Math.max(1, ...(refused as RateLimiterRes[]).map((res) => Math.ceil(res.msBeforeNext / 1000)));
-  throw new DomainError('RATE_LIMITED', message, { retryAfterSeconds });
+  for (const [i, [limit, key]] of takes.entries()) {
+    try {
+      await limit.consume(key);
+    } catch (refused) {
+      await Promise.all(takes.slice(0, i).map(([taken, takenKey]) => taken.reward(takenKey)));
+      if (!(refused instanceof RateLimiterRes)) throw refused;
+      throw new DomainError('RATE_LIMITED', message, { retryAfterSeconds: Math.max(1, Math.ceil(refused.msBeforeNext / 1000)) });
+    }
+  }
 }
 
 /** Takes a point from `limit` for `key`: false when the limit refuses it. A store that failed is thrown as it is. */

@@ -3,11 +3,13 @@ import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from '../server/config.js';
 import { api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, ok } from './support/sockets.js';
 
@@ -271,6 +273,9 @@ describe("the HTTP parser's refusals", () => {
     expect(answer.body).toEqual({ error: { code: 'VALIDATION_FAILED', message: expect.any(String) } });
     expect(answer.headers['content-type']).toMatch(/^application\/json/);
     expect(answer.headers.connection).toBe('close');
+    // Written by hand, not by fastify: the security headers all the same.
+    expect(answer.headers['x-content-type-options']).toBe('nosniff');
+    expect(answer.headers['content-security-policy']).toBe("default-src 'none'; frame-ancestors 'none'");
     expect((await api(node.url, 'GET', '/me', undefined, alice.token)).status).toBe(200);
   });
 
@@ -282,6 +287,7 @@ describe("the HTTP parser's refusals", () => {
     expect(answer.status).toBe(431);
     expect(answer.body).toEqual({ error: { code: 'PAYLOAD_TOO_LARGE', message: expect.any(String) } });
     expect(answer.headers['content-type']).toMatch(/^application\/json/);
+    expect(answer.headers['x-content-type-options']).toBe('nosniff');
     expect(answer.headers.connection).toBe('close');
     expect((await api(node.url, 'GET', '/me', undefined, alice.token)).status).toBe(200);
   });
@@ -412,6 +418,35 @@ describe('an answer its client stops reading', () => {
     const whole = await api(stalling.url, 'GET', path.replace('/api/v1', ''), undefined, user.token);
     expect({ status: whole.status, cards: whole.body.tasks.length }).toEqual({ status: 200, cards: CARDS });
   }, 30_000);
+});
+
+describe('an answer whose client left before it was ready', () => {
+  it('is forgotten, its connection with it, however long the server runs', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    let collected = false;
+    const registry = new FinalizationRegistry(() => (collected = true));
+    const held = (socket: net.Socket) => registry.register(socket, 'the server side');
+    node.server.app.server.once('connection', held);
+    // The answer waits on the database while its client goes away.
+    const release = await holdLock(db, 'lock table memberships in access exclusive mode');
+    try {
+      const { port } = new URL(node.url);
+      const client = net.connect(Number(port), '127.0.0.1');
+      client.on('error', () => {});
+      client.write(`GET /api/v1/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${alice.token}\r\n\r\n`);
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+      client.destroy();
+      await eventually(() => expect(node.server.ctx.inFlight.size).toBe(0)); // counted out as its connection closed
+    } finally {
+      await release();
+    }
+    // Once the read is done and sent nowhere, nothing holds the connection: a timer kept it for good.
+    await eventually(() => {
+      gc();
+      expect(collected).toBe(true);
+    }, 15_000);
+  });
 });
 
 describe('a request whose body is still arriving at the answer deadline', () => {

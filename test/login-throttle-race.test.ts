@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { registerUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
@@ -75,5 +76,13 @@ describe('login throttling per IP', () => {
     const guesses = await Promise.all(Array.from({ length: 70 }, () => login(`ghost-${randomUUID()}@example.test`, 'whatever')));
     expect(await statuses(guesses)).toEqual({ 401: 50, 429: 20 });
     expect((await login(known.email, 'correct horse battery')).status).toBe(429);
+    // A refused login leaves nothing under its email, which the client chose: only the 50 judged
+    // are counted, however many new addresses the IP goes on trying for the window.
+    const store = new Redis(redis!.url);
+    try {
+      expect(await store.keys('taskflow:login:account:*')).toHaveLength(50);
+    } finally {
+      store.disconnect();
+    }
   }, 120_000);
 });

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Ack } from '../shared/events.js';
@@ -240,5 +241,26 @@ describe('a stop whose wait for the work under way runs out', () => {
     const [row] = await db.query<{ title: string; column_id: string }>('select title, column_id from tasks where id = $1', [task.id]);
     expect(row).toEqual({ title: 'before', column_id: todo!.id });
     expect(await db.query('select seq from board_events where project_id = $1 and seq > 1', [board.id])).toEqual([]);
+  });
+});
+
+describe('a request whose body is still arriving when a stop begins', () => {
+  it('is answered 503 UNAVAILABLE at once and its connection closed: a trickling client does not hold the stop', async () => {
+    const stopping = await startServer({ DATABASE_URL: db.url });
+    const { port } = new URL(stopping.url);
+    const client = net.connect(Number(port), '127.0.0.1');
+    let received = '';
+    client.on('data', (chunk) => (received += chunk.toString()));
+    const closed = new Promise<void>((resolve) => client.once('close', () => resolve()));
+    client.write(
+      `POST /api/v1/orgs/${cast.org.slug}/projects HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n` +
+        `Authorization: Bearer ${cast.owner.token}\r\nContent-Length: 100\r\n\r\n{"name":`,
+    );
+    await eventually(() => expect(stopping.server.ctx.inFlight.size).toBe(1));
+    const closing = stopping.close();
+    await closed;
+    expect(received).toMatch(/^HTTP\/1\.1 503 /);
+    expect(received).toContain('the server is shutting down; try again');
+    await closing;
   });
 });

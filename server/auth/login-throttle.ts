@@ -30,11 +30,12 @@ export function createLoginThrottle(redis: Redis | null): LoginThrottle {
 
   return {
     async attempt(email, ip) {
-      // A refused attempt is not a failed login: the limit that let it through gets it back.
+      // A refused attempt is not a failed login: the limit that let it through gets it back. The
+      // IP's first: an address past its limit adds no key for each email it tries.
       await consumeAll(
         [
-          [perAccount, account(email)],
           [perIp, ip],
+          [perAccount, account(email)],
         ],
         'too many failed logins; try again later',
       );

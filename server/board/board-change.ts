@@ -7,7 +7,7 @@ import { actorOf, type Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import type { Orm } from '../db/orm.js';
 import { sql } from '../db/sql-script.js';
-import { inTenant } from '../db/tenant.js';
+import { inTenant, standingNow } from '../db/tenant.js';
 import { DomainError, isUnavailable, notFound } from '../errors.js';
 import { authorize } from '../orgs/access.js';
 import type { Logged } from './board-event-order.js';
@@ -166,11 +166,15 @@ async function commitInTurn(
       ctx.orm,
       target.orgId,
       async (em, standing) => {
-        authorize(standing, principal, target.orgId, request.capability ?? 'tasks:write', target.outsider);
+        const capability = request.capability ?? 'tasks:write';
+        authorize(standing, principal, target.orgId, capability, target.outsider);
         if (!target.projectId) throw notFound(target.what);
         const projectId = target.projectId;
         const { seq, archived } = await takeNextSeq(em, projectId);
         ctx.eventOrder.taken(target.orgId, projectId, (taken = seq));
+        // Read again once the board's turn has come, as the quick path reads it after the board's
+        // lock: an author removed or demoted while this waited for a busy board is refused.
+        authorize(await standingNow(em, target.orgId, principal), principal, target.orgId, capability, target.outsider);
         const retry = await retryAnswer(em, request, projectId);
         if (retry) throw new Abandon(retry.result, retry.loggedId);
         // After the retry's lookup: a change that committed before the board was archived still

@@ -14,9 +14,9 @@ export type Standing =
 // the org itself rather than leaning on row-level security.
 const LIVE_KEY = sql`revoked_at is null and not coalesce(expires_at <= now(), false)`;
 
-/** The user's role in the org, null for a non-member. */
-function roleIn(orgId: string, userId: string): Sql {
-  return sql`(select role from memberships where org_id = ${orgId} and user_id = ${userId})`;
+/** The user's role in the org, null for a non-member; `held`: their membership's row share-locked until commit. */
+function roleIn(orgId: string, userId: string, held = false): Sql {
+  return sql`(select role from memberships where org_id = ${orgId} and user_id = ${userId} ${held ? sql`for share` : sql``})`;
 }
 
 /** Whether the user's session is still the one their token was signed in (not ended since: `account.service.ts`). */
@@ -24,9 +24,10 @@ function sessionStands(principal: UserPrincipal): Sql {
   return sql`exists (select 1 from users where id = ${principal.userId} and session_version = ${principal.sessionVersion})`;
 }
 
-/** The principal's standing in the org, as a select list for `standingOf`. */
-function standingColumn(orgId: string, principal: Principal): Sql {
-  if (principal.kind === 'user') return sql`${roleIn(orgId, principal.userId)} as role, not ${sessionStands(principal)} as "sessionEnded"`;
+/** The principal's standing in the org, as a select list for `standingOf`; `held` as `roleIn`'s. */
+function standingColumn(orgId: string, principal: Principal, held = false): Sql {
+  if (principal.kind === 'user')
+    return sql`${roleIn(orgId, principal.userId, held)} as role, not ${sessionStands(principal)} as "sessionEnded"`;
   return sql`(select json_build_object('revoked', not (${LIVE_KEY}), 'permissions', permissions)
       from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key`;
 }
@@ -54,10 +55,10 @@ export function enterBoardTenant(orgId: string): Sql {
   return sql`select ${entering(orgId)}, set_config('enable_seqscan', 'off', true)`;
 }
 
-/** The statement that opens a tenant transaction on the ORM's connection, reading the standing first. */
-function openTenant(orgId: string, principal?: Principal): Sql {
+/** The statement that opens a tenant transaction on the ORM's connection, reading the standing first (`held`: see `inTenant`). */
+function openTenant(orgId: string, principal?: Principal, held = false): Sql {
   if (!principal) return enterTenant(orgId);
-  return sql`select ${standingColumn(orgId, principal)}, ${entering(orgId)}`;
+  return sql`select ${standingColumn(orgId, principal, held)}, ${entering(orgId)}`;
 }
 
 /** The principal's standing, from the row of a statement that selected `standingColumn`. */
@@ -87,20 +88,33 @@ export function holds(principal: Principal, orgId: string, capability: Capabilit
  * Runs `work` in one transaction inside one org: a fresh EntityManager fork with the `tenant`
  * filter set, and, in the database, the `taskflow_app` role with `app.org_id`, so that row-level
  * security hides every other org even from a query that skips the filter. With a principal,
- * `work` also gets its standing in the org (membership role, or API key), read fresh.
+ * `work` also gets its standing in the org (membership role, or API key), read fresh. With
+ * `held`, a user's membership stays share-locked until commit: a removal or a role change of
+ * theirs waits for `work`, and one that came first is read by it (an admin's invitation must
+ * commit before their removal, which revokes it, or read the removal and be refused).
  */
 export async function inTenant<T>(
   orm: Orm,
   orgId: string,
   work: (em: EntityManager, standing: Standing) => Promise<T>,
   principal?: Principal,
+  held = false,
 ): Promise<T> {
   const em = orm.em.fork({ clear: true });
   em.setFilterParams('tenant', { orgId });
   return em.transactional(async (tx) => {
-    const [row] = await tx.execute<Array<Record<string, unknown>>>(...openTenant(orgId, principal).bound());
+    const [row] = await tx.execute<Array<Record<string, unknown>>>(...openTenant(orgId, principal, held).bound());
     return work(tx, standingOf(row, principal));
   });
+}
+
+/**
+ * The principal's standing read again inside a tenant transaction, by a statement of its own: what
+ * it is now, after the transaction waited (for a board's lock, say), not what it was as it opened.
+ */
+export async function standingNow(em: EntityManager, orgId: string, principal: Principal): Promise<Standing> {
+  const [row] = await em.execute<Array<Record<string, unknown>>>(...sql`select ${standingColumn(orgId, principal)}`.bound());
+  return standingOf(row, principal);
 }
 
 /** The principal's standing in the org, read on its own (outside any tenant, as the connecting role). */

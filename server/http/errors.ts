@@ -3,6 +3,7 @@ import type { Socket } from 'node:net';
 import type { ConnectionError, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { HTTP_STATUS, type WireError } from '../../shared/errors.js';
 import type { FailureLog } from '../failure-log.js';
+import { DATA_ANSWER_HEADERS } from './security-headers.js';
 
 /** Fastify's own refusals, in the contract's codes. */
 function fastifyRefusal(error: FastifyError): WireError | null {
@@ -90,8 +91,9 @@ export function answerClientError(this: FastifyInstance, error: ConnectionError,
   const inFlight = (socket as Socket & { _httpMessage?: { headersSent: boolean } })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
     const body = JSON.stringify({ error: wire });
+    const secure = Object.entries(DATA_ANSWER_HEADERS).map(([name, value]) => `${name}: ${value}\r\n`);
     socket.write(
-      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n${secure.join('')}` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
     );
   }

@@ -25,17 +25,18 @@ export async function securityHeaders(app: FastifyInstance): Promise<void> {
 }
 
 /**
- * What socket.io's own answers carry (long-polling's, a WebSocket's upgrade): they are data, never
- * a page, so nothing may run, load, sniff or frame them, and none sends a Referer.
+ * What the answers fastify never sees carry (socket.io's own, long-polling's and a WebSocket's
+ * upgrade; the HTTP parser's refusals): they are data, never a page, so nothing may run, load,
+ * sniff or frame them, and none sends a Referer.
  */
-const SOCKET_ANSWER_HEADERS = {
+export const DATA_ANSWER_HEADERS = {
   'Content-Security-Policy': "default-src 'none'; frame-ancestors 'none'",
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'no-referrer',
 };
 
-/** Adds `SOCKET_ANSWER_HEADERS` to every answer of socket.io's engine, which fastify never sees. */
+/** Adds `DATA_ANSWER_HEADERS` to every answer of socket.io's engine, which fastify never sees. */
 export function securityHeadersOnSockets(io: Server): void {
-  io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, SOCKET_ANSWER_HEADERS));
+  io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, DATA_ANSWER_HEADERS));
 }

@@ -14,6 +14,9 @@ export const STALLED_ANSWER_MS = 30_000;
  */
 export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSWER_MS): void {
   app.addHook('onSend', async (request, reply, payload) => {
+    // Its client gone before the answer was ready: nothing will take it, and no close is to come
+    // that would stop a watch (which held the request and its connection for good).
+    if (reply.raw.closed) return payload;
     const socket = request.raw.socket;
     let before = waitingBytes(socket);
     const timer = setInterval(() => {

@@ -23,7 +23,8 @@ export function authorize(
   if (principal.kind === 'bot') {
     if (principal.orgId !== orgId) throw outsider();
     const key = standing.kind === 'bot' ? standing.key : null;
-    if (!key || key.revoked) throw new AccessLost(new DomainError('UNAUTHORIZED', 'the API key was revoked'), orgId, 'key_revoked');
+    if (!key || key.revoked)
+      throw new AccessLost(new DomainError('UNAUTHORIZED', 'the API key was revoked or has expired'), orgId, 'key_revoked');
     const needed = KEY_PERMISSION[capability];
     if (!needed || !key.permissions.includes(needed)) throw forbidden(needed ? `the API key lacks ${needed}` : 'an API key cannot do this');
     return { kind: 'bot' };

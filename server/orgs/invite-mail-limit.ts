@@ -37,9 +37,9 @@ export function createInviteMailLimit(redis: Redis | null): InviteMailLimit {
       // A refused invitation sends nothing: the limit that let it through gets its mail back.
       await consumeAll(
         [
-          [fromOrg, orgId],
-          [fromOrgTo, `${orgId}:${address}`],
           [fromInviter, inviterId],
+          [fromOrg, orgId],
+          [fromOrgTo, `${orgId}:${address}`], // last: keyed by an address the inviter chooses
         ],
         'too many invitation mails; try again later',
       );

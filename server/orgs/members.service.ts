@@ -117,10 +117,10 @@ async function revokeInvitesBeyond(em: EntityManager, orgId: string, caller: Cal
 /**
  * The member's row, locked until the transaction ends, so that changes to one member queue: one
  * that waited on a removal finds no row (404) instead of changing or removing it again. An owner's
- * row is locked after the owners' rows (`lockOwners`), in the order `refuseLastOwner` locks them,
- * so that two owners changing each other at once queue instead of deadlocking. (A member made an
- * owner between the two reads is locked before the owners; should that deadlock, PostgreSQL
- * refuses one of the two, and nothing is written.)
+ * row is locked after the owners' rows (`lockOwners`), in the order `refuseLastOwner` locks them.
+ * The caller's own row is share-locked already (`withOrg` holds an admin's standing), so two
+ * owners changing or removing each other at once deadlock: PostgreSQL refuses one of the two,
+ * nothing of it written, and `withOrg` runs it again, to find what the other did.
  */
 async function lockMember(em: EntityManager, userId: string): Promise<IMembership> {
   const seen = await em.findOne(Membership, { user: userId }, { fields: ['role'] });

@@ -4,9 +4,19 @@ import { storable } from '../../shared/schemas.js';
 import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { inTenant } from '../db/tenant.js';
-import { notAMember, notFound } from '../errors.js';
+import { DEADLOCK, notAMember, notFound, sqlState } from '../errors.js';
 import { type Access, authorize } from './access.js';
 import { type IOrganization, Organization } from './organization.entity.js';
+
+/**
+ * What an admin does that outlives their time as one (an invitation, a role given, a key made):
+ * it holds their membership until it commits (`withOrg`). Not an owner's deletion of the org,
+ * which several owners may send at once, and which takes every membership with it.
+ */
+const HELD = new Set<Capability>(['members:manage', 'org:admin']);
+
+/** How often an admin's action runs in all when PostgreSQL ends a deadlock with it (`withOrg`). */
+const DEADLOCK_TRIES = 3;
 
 export interface OrgScope {
   em: EntityManager;
@@ -24,7 +34,12 @@ export async function orgIdBySlug(ctx: AppContext, slug: string): Promise<string
 
 /**
  * Runs `work` inside the org named by `slug`, in one tenant transaction, once the principal's
- * role there (read from the database) holds `capability`; a non-member gets 403.
+ * role there (read from the database) holds `capability`; a non-member gets 403. An admin's
+ * action (`HELD`) holds their membership until it commits (`inTenant`'s `held`): their removal
+ * or demotion meanwhile waits for it and then finds what it did (an invitation they sent, to
+ * revoke), or comes first and refuses it. Such a transaction that deadlocks with another runs
+ * again, up to `DEADLOCK_TRIES` times in all: it was rolled back whole (of what `work` does
+ * outside the database, only an invitation's mail allowance is taken again).
  */
 export async function withOrg<T>(
   ctx: AppContext,
@@ -34,16 +49,26 @@ export async function withOrg<T>(
   work: (scope: OrgScope) => Promise<T>,
 ): Promise<T> {
   const orgId = await orgIdBySlug(ctx, slug);
-  return inTenant(
-    ctx.orm,
-    orgId,
-    async (em, standing) => {
-      // An org deleted since its slug was read is gone for its members too, as it is a moment later.
-      const org = await em.findOne(Organization, orgId);
-      if (!org) throw notFound('organization');
-      const access = authorize(standing, principal, orgId, capability, notAMember);
-      return work({ em, org, access });
-    },
-    principal,
-  );
+  const held = HELD.has(capability);
+  for (let tried = 1; ; tried++) {
+    try {
+      return await inTenant(
+        ctx.orm,
+        orgId,
+        async (em, standing) => {
+          // An org deleted since its slug was read is gone for its members too, as it is a moment later.
+          const org = await em.findOne(Organization, orgId);
+          if (!org) throw notFound('organization');
+          const access = authorize(standing, principal, orgId, capability, notAMember);
+          return work({ em, org, access });
+        },
+        principal,
+        held,
+      );
+    } catch (error) {
+      // Two admins acting on each other at once (removals, role changes), each holding their own
+      // standing: PostgreSQL ended the deadlock by rolling this one back, whole.
+      if (!held || tried === DEADLOCK_TRIES || sqlState(error) !== DEADLOCK) throw error;
+    }
+  }
 }
