@@ -90,10 +90,11 @@ function driverCause(error: unknown): unknown {
 
 /** The SQLSTATE of a database error, wherever MikroORM wrapped it; undefined for any other error. */
 export function sqlState(error: unknown): string | undefined {
-  for (let cause = error as { code?: unknown; cause?: unknown } | undefined; cause; cause = cause.cause as typeof cause) {
+  let cause = error as { code?: unknown; cause?: unknown } | null | undefined;
+  for (let depth = 0; cause && depth < 8; depth++, cause = cause.cause as typeof cause) {
     if (typeof cause.code === 'string' && /^[0-9A-Z]{5}$/.test(cause.code)) return cause.code;
   }
-  return undefined;
+  return undefined; // none within a few causes (a chain may even loop)
 }
 
 function isTryAgain(error: unknown): boolean {

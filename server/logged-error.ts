@@ -19,7 +19,8 @@ const ROW_FIELDS = ['detail', 'where', 'internalQuery'] as const;
  */
 export function loggedError(error: Error): SerializedError {
   const logged = serializedError(error);
-  if (sqlState(error) === undefined) return logged;
+  // Not error-like (pino gives such a thing back as it is), or not the database's: as pino writes it.
+  if (typeof logged?.message !== 'string' || typeof logged.stack !== 'string' || sqlState(error) === undefined) return logged;
   const { detail } = logged as { detail?: unknown }; // which the ORM also appends to the message
   const withoutRow = (text: string) => (typeof detail === 'string' && detail ? text.replaceAll(detail, '…') : text);
   for (const field of ROW_FIELDS) delete logged[field];

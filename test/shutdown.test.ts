@@ -246,7 +246,8 @@ describe('a stop whose wait for the work under way runs out', () => {
 
 describe('a request whose body is still arriving when a stop begins', () => {
   it('is answered 503 UNAVAILABLE at once and its connection closed: a trickling client does not hold the stop', async () => {
-    const stopping = await startServer({ DATABASE_URL: db.url });
+    const logged: string[] = [];
+    const stopping = await startServer({ DATABASE_URL: db.url, LOG_LEVEL: 'warn' }, { logStream: { write: (line) => logged.push(line) } });
     const { port } = new URL(stopping.url);
     const client = net.connect(Number(port), '127.0.0.1');
     let received = '';
@@ -262,5 +263,6 @@ describe('a request whose body is still arriving when a stop begins', () => {
     expect(received).toMatch(/^HTTP\/1\.1 503 /);
     expect(received).toContain('the server is shutting down; try again');
     await closing;
+    expect(logged).toEqual([]); // one answer, and no warning of a second
   });
 });

@@ -85,7 +85,7 @@ describe('a board change waiting for a busy board', () => {
       call(node.url, 'DELETE', `/orgs/${cast.org.slug}/api-keys/${bot.apiKey.id}`, { auth: cast.owner.token }),
     );
     expect(decided.status).toBe(204);
-    expect(create.ok).toBe(false);
+    expect(create).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED' } });
     expect(await eventsBy(bot.apiKey.id)).toBe(0);
   });
 
@@ -134,5 +134,51 @@ describe('an invitation an admin is sending as they are removed', () => {
     });
     expect(comeback.status).toBe(201);
     expect(await db.query('select role from memberships where user_id = $1', [comeback.body.user.id])).toEqual([]);
+  });
+});
+
+describe("a label's deletion waiting for a busy board", () => {
+  it('is refused when its author is removed meanwhile, and the label stays', async () => {
+    const leaving = await joinAs(node.url, cast.org, 'member', 'label-remover');
+    const label = await call(node.url, 'POST', `/orgs/${cast.org.slug}/labels`, {
+      body: { name: `doomed ${Date.now()}`, color: '#d73a4a' },
+      auth: cast.owner.token,
+    });
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+    try {
+      // It takes every board of the org before the label: it waits here, its standing read as it opened.
+      const deletion = call(node.url, 'DELETE', `/orgs/${cast.org.slug}/labels/${label.body.id}`, { auth: leaving.token });
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+      const removal = await call(node.url, 'DELETE', `/orgs/${cast.org.slug}/members/${leaving.user.id}`, { auth: cast.owner.token });
+      expect(removal.status).toBe(204);
+      await release();
+      expect(await deletion).toMatchObject({ status: 403 });
+    } finally {
+      await release();
+    }
+    expect(await db.query('select 1 from labels where id = $1', [label.body.id])).toHaveLength(1);
+  });
+});
+
+describe("the org's deletion while an admin's invitation is under way", () => {
+  it('waits for the invitation, then deletes the org with it: no deadlock, both answered', async () => {
+    const doomed = await castOrg(node.url);
+    const address = `late-${Date.now()}@example.test`;
+    const release = await holdLock(db, `select pg_advisory_xact_lock(7401, hashtext('${address}'))`);
+    try {
+      const invitation = call(node.url, 'POST', `/orgs/${doomed.org.slug}/invites`, {
+        body: { email: address, role: 'member' },
+        auth: doomed.admin.token,
+      });
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+      const deletion = call(node.url, 'DELETE', `/orgs/${doomed.org.slug}`, { auth: doomed.owner.token });
+      await eventually(async () => expect(await lockWaiters(db)).toBe(2)); // the deletion waits for the admin's membership
+      await release();
+      expect((await invitation).status).toBe(202);
+      expect((await deletion).status).toBe(204);
+    } finally {
+      await release();
+    }
+    expect(await db.query('select 1 from invites where email = $1', [address])).toEqual([]);
   });
 });

@@ -14,20 +14,26 @@ export type Standing =
 // the org itself rather than leaning on row-level security.
 const LIVE_KEY = sql`revoked_at is null and not coalesce(expires_at <= now(), false)`;
 
+/** A standing's row held until commit (`inTenant`'s `held`). */
+const HOLD = sql`for share`;
+
 /** The user's role in the org, null for a non-member; `held`: their membership's row share-locked until commit. */
 function roleIn(orgId: string, userId: string, held = false): Sql {
-  return sql`(select role from memberships where org_id = ${orgId} and user_id = ${userId} ${held ? sql`for share` : sql``})`;
+  return sql`(select role from memberships where org_id = ${orgId} and user_id = ${userId} ${held ? HOLD : sql``})`;
 }
 
-/** Whether the user's session is still the one their token was signed in (not ended since: `account.service.ts`). */
-function sessionStands(principal: UserPrincipal): Sql {
-  return sql`exists (select 1 from users where id = ${principal.userId} and session_version = ${principal.sessionVersion})`;
+/**
+ * Whether the user's session is still the one their token was signed in (not ended since:
+ * `account.service.ts`); `held`: the user's row share-locked until commit.
+ */
+function sessionStands(principal: UserPrincipal, held = false): Sql {
+  return sql`exists (select 1 from users where id = ${principal.userId} and session_version = ${principal.sessionVersion} ${held ? HOLD : sql``})`;
 }
 
 /** The principal's standing in the org, as a select list for `standingOf`; `held` as `roleIn`'s. */
 function standingColumn(orgId: string, principal: Principal, held = false): Sql {
   if (principal.kind === 'user')
-    return sql`${roleIn(orgId, principal.userId, held)} as role, not ${sessionStands(principal)} as "sessionEnded"`;
+    return sql`${roleIn(orgId, principal.userId, held)} as role, not ${sessionStands(principal, held)} as "sessionEnded"`;
   return sql`(select json_build_object('revoked', not (${LIVE_KEY}), 'permissions', permissions)
       from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key`;
 }
@@ -89,9 +95,10 @@ export function holds(principal: Principal, orgId: string, capability: Capabilit
  * filter set, and, in the database, the `taskflow_app` role with `app.org_id`, so that row-level
  * security hides every other org even from a query that skips the filter. With a principal,
  * `work` also gets its standing in the org (membership role, or API key), read fresh. With
- * `held`, a user's membership stays share-locked until commit: a removal or a role change of
- * theirs waits for `work`, and one that came first is read by it (an admin's invitation must
- * commit before their removal, which revokes it, or read the removal and be refused).
+ * `held`, a user's membership and account rows stay share-locked until commit: a removal, a role
+ * change or the end of their sessions waits for `work`, and one that came first is read by it (an
+ * admin's invitation must commit before their removal, which revokes it, or read the removal and
+ * be refused).
  */
 export async function inTenant<T>(
   orm: Orm,

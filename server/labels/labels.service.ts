@@ -5,6 +5,8 @@ import { changeRequest } from '../board/board-change.js';
 import { eventOf } from '../board/event-log.js';
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
+import { standingNow } from '../db/tenant.js';
+import { authorize } from '../orgs/access.js';
 import { conflict, notAMember, notFound } from '../errors.js';
 import { withOrg } from '../orgs/org-scope.js';
 import { type ILabel, Label } from './label.entity.js';
@@ -82,6 +84,9 @@ async function deleteLabelLogging(ctx: AppContext, caller: Caller, slug: string,
     // either committed before (its task is among the links read below) or waits for the commit
     // and finds the label gone (VALIDATION_FAILED).
     await em.execute(...sql`select 1 from projects where org_id = ${org.id} order by id for no key update`.bound());
+    // Read again once the boards are had, as a board change does (`commitInTurn`): an author
+    // removed or demoted while this waited for a busy board is refused.
+    authorize(await standingNow(em, org.id, caller.principal), caller.principal, org.id, 'tasks:write', notAMember);
     const label = await em.findOne(Label, { id: labelId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!label) throw notFound('label');
     const request = changeRequest(caller, { orgId: org.id, projectId: null, outsider: notAMember, what: 'label' }, 'task.updated');

@@ -87,6 +87,10 @@ export async function deleteOrg(ctx: AppContext, caller: Caller, slug: string): 
     // a board that a writer holds while the writer waits for the org, and PostgreSQL breaks the
     // deadlock by failing one of them.
     await em.find(Project, { org: org.id }, { fields: ['id'], orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
+    // Then the memberships, which an admin's action holds until it commits (`withOrg`), and which
+    // the cascade would lock last, once it held the org's row, that action's writes need for
+    // their foreign keys: waited for here, the action commits first.
+    await em.find(Membership, { org: org.id }, { fields: ['id'], orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
     const keys = await em.find(ApiKey, { org: org.id }, { fields: ['id'] });
     // A deletion that waited for another one above finds the org gone, as one a moment later would.
     if ((await em.nativeDelete(Organization, { id: org.id })) === 0) throw notFound('organization');
