@@ -25,7 +25,22 @@ export function answerInTime(app: FastifyInstance, deadlineMs: number): void {
       // Its body still arriving, it waited on its client, not on the database.
       const error = request.raw.complete ? NO_ANSWER_IN_TIME : BODY_NOT_IN_TIME;
       void reply.status(503).header('retry-after', '5').header('connection', 'close').send({ error });
+      dropLateAnswer(reply);
     }, deadlineMs);
     reply.raw.once('close', () => clearTimeout(timer));
   });
+}
+
+/**
+ * Once the 503 is sent, the handler's own answer, when its work ends, goes nowhere: fastify would
+ * warn that the reply was already sent, with a stack, for each request of a crowd that a stalled
+ * database held past the deadline. That warning alone is left out of this request's log.
+ */
+function dropLateAnswer(reply: FastifyReply): void {
+  const log = reply.log;
+  const warn = log.warn.bind(log);
+  log.warn = ((first: unknown, ...rest: unknown[]) => {
+    if ((first as { err?: { code?: unknown } } | null)?.err?.code === 'FST_ERR_REP_ALREADY_SENT') return;
+    (warn as (...args: unknown[]) => void)(first, ...rest);
+  }) as typeof log.warn;
 }
