@@ -297,3 +297,28 @@ describe("a database of the first day's builds, whose organizations already have
     expect(await opened!.orm.migrator.getPendingMigrations()).toEqual([]);
   });
 });
+
+describe('a database a newer build migrated (a rollback)', () => {
+  let newer: TestDatabase;
+  let opened: { orm: Orm; close: () => Promise<void> } | undefined;
+
+  beforeAll(async () => {
+    newer = await createTestDatabase();
+    opened = await openDatabase({ databaseUrl: newer.url, dataDir: '' });
+    await migrate(opened.orm, newer.url);
+    await newer.query(`insert into mikro_orm_migrations (name, executed_at) values ('Migration29991231000000_from_a_later_build', now())`);
+  });
+
+  afterAll(async () => {
+    await opened?.close();
+    await newer?.drop();
+  });
+
+  it('stops start-up with one line naming what this build does not know', async () => {
+    const refusal = await migrate(opened!.orm, newer.url).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(ConfigError);
+    expect((refusal as Error).message).toBe(
+      'the database was migrated by a newer build (Migration29991231000000_from_a_later_build): run that build or a later one; to go back, restore the backup taken before the upgrade',
+    );
+  });
+});

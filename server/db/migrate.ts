@@ -1,4 +1,5 @@
 import { setTimeout } from 'node:timers/promises';
+import { migrationsList } from '../../migrations/index.js';
 import { ConfigError } from '../config.js';
 import { sqlState } from '../errors.js';
 import { type Orm, requireDatabase } from './orm.js';
@@ -43,6 +44,7 @@ const LOCK_FAILURES = new Set(['55P03', '40P01']);
  * times, and then stops start-up with one line (the migrations before it stay applied).
  */
 async function upWithinLockTimeouts(orm: Orm, log?: MigrationLog): Promise<Array<{ name: string }>> {
+  await refuseNewerSchema(orm);
   const pending = await orm.migrator.getPendingMigrations(); // under the advisory lock, no other node applies them
   for (let tried = 1; ; tried++) {
     try {
@@ -61,4 +63,19 @@ async function upWithinLockTimeouts(orm: Orm, log?: MigrationLog): Promise<Array
       await setTimeout(1000);
     }
   }
+}
+
+/**
+ * Stops start-up with one line when the database holds migrations this build does not know: a
+ * newer build migrated it, and this one (a rollback) would not honour what they added. A rollback
+ * to a build from before ended sessions let the tokens of ended sessions in again (the upgrade
+ * review); builds before this check run on such a database without a word.
+ */
+async function refuseNewerSchema(orm: Orm): Promise<void> {
+  const known = new Set(migrationsList.map((migration) => migration.name));
+  const unknown = (await orm.migrator.getExecutedMigrations()).map((row) => row.name).filter((name) => !known.has(name));
+  if (unknown.length === 0) return;
+  throw new ConfigError(
+    `the database was migrated by a newer build (${unknown.join(', ')}): run that build or a later one; to go back, restore the backup taken before the upgrade`,
+  );
 }
