@@ -3,6 +3,7 @@
  * does not name is refused with VALIDATION_FAILED, so nobody can slip `orgId` or `version` in.
  */
 import { z } from 'zod';
+import { showsSomething } from './shown-text.js';
 import { API_KEY_PERMISSIONS, ROLES } from './roles.js';
 
 /**
@@ -14,16 +15,9 @@ export const storable = (value: string) => !value.includes('\u0000') && !/\p{Sur
 const NOT_STORABLE = 'must not contain a NUL character or half of a surrogate pair';
 /** A string PostgreSQL can store (`storable`). */
 const text = () => z.string().refine(storable, NOT_STORABLE);
-/** Something that shows: a character other than spaces and invisible formatting (a zero-width space, a soft hyphen). */
-const SHOWN = /[^\p{White_Space}\p{Cf}\p{Cc}]/u;
 const SHOWS_NOTHING = 'must have a character that shows, not only spaces or invisible ones';
 /** A title or a name: trimmed, not empty, and not made only of characters that show nothing. */
-const shownText = (most: number) =>
-  text()
-    .trim()
-    .min(1)
-    .max(most)
-    .refine((value) => SHOWN.test(value), SHOWS_NOTHING);
+const shownText = (most: number) => text().trim().min(1).max(most).refine(showsSomething, SHOWS_NOTHING);
 /** The most levels of nesting a JSON value of a body may have. */
 const MOST_JSON_DEPTH = 32;
 /**
@@ -295,7 +289,7 @@ export const createLabelBody = z.strictObject({
   name: text()
     .trim()
     .min(1)
-    .refine((name) => SHOWN.test(name), SHOWS_NOTHING)
+    .refine(showsSomething, SHOWS_NOTHING)
     .transform((name) => name.normalize('NFC'))
     .pipe(z.string().max(100)), // as stored: a few letters grow in that form
   color: text().regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #d73a4a'),

@@ -94,9 +94,12 @@ describe('the live board in two browsers', () => {
     const ben = new BoardPage(benTab.page);
     await ben.card('Design the schema').click();
     const dialog = benTab.page.getByRole('dialog', { name: 'Edit card' });
-    await dialog.getByLabel('Title').fill('    ');
-    await dialog.getByRole('button', { name: 'Save' }).click();
-    await dialog.getByRole('alert').filter({ hasText: 'A card needs a title.' }).waitFor();
+    for (const nothing of ['\u200b\u00ad ', '    ']) {
+      // Spaces, and characters that show nothing (a zero-width space, a soft hyphen).
+      await dialog.getByLabel('Title').fill(nothing);
+      await dialog.getByRole('button', { name: 'Save' }).click();
+      await dialog.getByRole('alert').filter({ hasText: 'A card needs a title.' }).waitFor();
+    }
     await dialog.getByRole('button', { name: 'Cancel' }).click();
     await dialog.waitFor({ state: 'detached' });
     expect(await serverTask('Design the schema')).toBeDefined();
@@ -138,6 +141,49 @@ describe('the live board in two browsers', () => {
     await dialog.waitFor({ state: 'detached' });
     await new BoardPage(anaTab.page).cardIn('In progress', 'Ship it on Friday').waitFor();
     expect((await serverTask('Ship it on Friday'))?.version).toBe(task.version + 2);
+  });
+
+  it('refuses to delete a card a teammate changed since its dialog opened, and shows the card as it stands', async () => {
+    const page = benTab.page;
+    await new BoardPage(page).card('Ship it on Friday').click();
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    await dialog.getByLabel('Title').fill('Ship it next week'); // an edit: the form stays on the version it opened
+    const task = (await serverTask('Ship it on Friday'))!;
+    const patched = await api(
+      node.url,
+      'PATCH',
+      `/orgs/${org.slug}/tasks/${task.id}`,
+      { description: 'Do not delete: the launch' },
+      ana.token,
+    );
+    expect(patched.status).toBe(200);
+    await dialog.getByText('A teammate changed this card since you opened it.').waitFor();
+
+    await dialog.getByRole('button', { name: 'Delete card' }).click();
+    await dialog.getByRole('button', { name: 'Really delete' }).click();
+    await dialog.getByRole('alert').filter({ hasText: 'here it is as it stands now' }).waitFor();
+    expect(await dialog.getByLabel('Description').inputValue()).toBe('Do not delete: the launch');
+    expect((await serverTask('Ship it on Friday'))?.description).toBe('Do not delete: the launch');
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+  });
+
+  it("offers in a card's dialog the org's labels as they are when it opens: none deleted since the board was loaded", async () => {
+    const page = benTab.page;
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    const option = dialog.locator('.label-option', { hasText: 'short-lived' });
+    const made = await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'short-lived', color: '#0e8a16' }, ana.token);
+    expect(made.status).toBe(201);
+    await new BoardPage(page).card('Design the database schema').click();
+    await option.waitFor();
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
+
+    expect((await api(node.url, 'DELETE', `/orgs/${org.slug}/labels/${made.body.id}`, undefined, ana.token)).status).toBe(204);
+    await new BoardPage(page).card('Design the database schema').click();
+    await option.waitFor({ state: 'detached' });
+    await dialog.getByRole('button', { name: 'Cancel' }).click();
+    await dialog.waitFor({ state: 'detached' });
   });
 
   it("shows the server's board, every card in its column, and writes a screenshot of it", async () => {

@@ -1,4 +1,5 @@
 import { type FormEvent, useState } from 'react';
+import { showsSomething } from '../../../../shared/shown-text.js';
 
 /** "Add a card" at the foot of a column; stays open for the next one until Escape or Cancel. */
 export function AddCardForm({ columnName, onCreate }: { columnName: string; onCreate(title: string): Promise<void> }) {
@@ -8,7 +9,7 @@ export function AddCardForm({ columnName, onCreate }: { columnName: string; onCr
   async function submit(event: FormEvent) {
     event.preventDefault();
     const text = title.trim();
-    if (!text) return;
+    if (!showsSomething(text)) return; // the server would refuse it, in its own words
     setTitle('');
     await onCreate(text);
   }

@@ -38,6 +38,11 @@ export function BoardScreen({
   const { members, labels } = useOrgLists(client, membership.org, me.user.id, board);
   const [pending, setPending] = useState<PendingMove[]>([]);
   const [openTaskId, setOpenTaskId] = useState<string | null>(null);
+  // Labels change with no board event: read afresh as a card opens, so its picker offers none deleted since.
+  const { reload: reloadLabels } = labels;
+  useEffect(() => {
+    if (openTaskId) reloadLabels();
+  }, [openTaskId, reloadLabels]);
 
   // The board state is mutable: `revision` says when it changed.
   const view = useMemo(() => (board ? boardView(board, pending) : []), [board, revision, pending]);

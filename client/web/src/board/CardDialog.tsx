@@ -1,4 +1,5 @@
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
+import { showsSomething } from '../../../../shared/shown-text.js';
 import { type LabelJson, type MemberJson, type TaskFlowClient, TaskFlowError, type TaskJson } from '../../../index.js';
 import { notify } from '../common/notices.js';
 import { PRIORITIES } from './board-view.js';
@@ -77,8 +78,8 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
   const set = <F extends DraftField>(field: F, value: Draft[F]) => setDraft({ ...draft, [field]: value });
 
   async function save(from: TaskJson) {
-    // `required` takes spaces for a title; the server would refuse it, in its own words.
-    if (!draft!.title.trim()) return setError('A card needs a title.');
+    // `required` takes spaces (or invisible characters) for a title; the server would refuse it, in its own words.
+    if (!showsSomething(draft!.title)) return setError('A card needs a title.');
     const patch = patchOf(draft!, base!);
     if (Object.keys(patch).length === 0) return onClose();
     setBusy(true);
@@ -110,16 +111,23 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
     notify('Kept their version.', 'info');
   }
 
+  /** Deletes the card as the form shows it: a teammate's change since (which the form may not show) is a conflict. */
   async function remove() {
     setBusy(true);
     const title = task!.title;
     try {
-      await client.deleteTask({ taskId: task!.id, baseVersion: task!.version });
+      await client.deleteTask({ taskId: task!.id, baseVersion: base!.version });
       if (shown.current) onClose();
     } catch (failure) {
       if (!shown.current) return notify(deleteRefusal(title, failure as Error));
       setBusy(false);
-      setError((failure as Error).message);
+      setConfirmDelete(false);
+      const theirs =
+        failure instanceof TaskFlowError && failure.code === 'CONFLICT' ? (failure.details as { task?: TaskJson })?.task : undefined;
+      if (!theirs) return setError((failure as Error).message);
+      setBase(theirs);
+      setDraft(draftOf(theirs));
+      setError('A teammate changed this card since you opened it: here it is as it stands now. Delete it again if you still mean to.');
     }
   }
 
