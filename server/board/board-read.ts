@@ -89,14 +89,19 @@ export async function readBoard(
 const EVENT_JSON_COLUMNS = sql`project_id as "projectId", seq, type, actor, payload as data,
   client_mutation_id as "clientMutationId", ${isoTime(sql`created_at`)} as at`;
 
+/** When a member came into the org, on a `memberships` row: their joining (their row's making before joinings were stamped). */
+const MEMBER_SINCE = sql`coalesce(joined_at, created_at)`;
+/** When a key came into the org, on an `api_keys` row: its making. */
+const KEY_SINCE = sql`created_at`;
+
 /**
- * When the reader came into the org: a member's joining, a key's making (null for anyone else, a
- * super admin reading an org that is not theirs).
+ * When the reader came into the org (`MEMBER_SINCE`, `KEY_SINCE`; null for anyone else, a super
+ * admin reading an org that is not theirs).
  */
 function readerSince(principal: Principal, orgId: string): Sql {
   return principal.kind === 'user'
-    ? sql`(select coalesce(joined_at, created_at) from memberships where org_id = ${orgId} and user_id = ${principal.userId})`
-    : sql`(select created_at from api_keys where org_id = ${orgId} and id = ${principal.keyId})`;
+    ? sql`(select ${MEMBER_SINCE} from memberships where org_id = ${orgId} and user_id = ${principal.userId})`
+    : sql`(select ${KEY_SINCE} from api_keys where org_id = ${orgId} and id = ${principal.keyId})`;
 }
 
 /**
@@ -195,10 +200,10 @@ export async function latestEvents(
                   and (project_id, seq) in (select id, seq from projects where id = any(${projectIds}::uuid[]) and org_id = ${orgId}))
              select (select row_to_json(event)::text from (select ${EVENT_JSON_COLUMNS} from board_events where id = latest.id) event) as event,
                     array(select user_id::text from memberships
-                           where org_id = ${orgId} and user_id = any(${readers.userIds}::uuid[]) and coalesce(joined_at, created_at) <= latest.created_at
+                           where org_id = ${orgId} and user_id = any(${readers.userIds}::uuid[]) and ${MEMBER_SINCE} <= latest.created_at
                           union all
                           select id::text from api_keys
-                           where org_id = ${orgId} and id = any(${readers.keyIds}::uuid[]) and created_at <= latest.created_at) as readers
+                           where org_id = ${orgId} and id = any(${readers.keyIds}::uuid[]) and ${KEY_SINCE} <= latest.created_at) as readers
                from latest`.bound(),
     ),
   );

@@ -1,4 +1,4 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { type InFlight, shuttingDown } from '../in-flight.js';
 
 /** What a stop does with the requests under way that `countRequests` counts. */
@@ -16,10 +16,10 @@ export interface CountedRequests {
  * so that a stop waits for it; once the stop has begun a request is answered 503 UNAVAILABLE.
  */
 export function countRequests(app: FastifyInstance, inFlight: InFlight): CountedRequests {
-  const underWay = new Map<FastifyReply, FastifyRequest>();
-  app.addHook('onRequest', async (request, reply) => {
+  const underWay = new Set<FastifyReply>();
+  app.addHook('onRequest', async (_request, reply) => {
     if (!inFlight.enter()) throw shuttingDown();
-    underWay.set(reply, request);
+    underWay.add(reply);
     reply.raw.once('close', () => {
       underWay.delete(reply);
       inFlight.leave();
@@ -27,9 +27,9 @@ export function countRequests(app: FastifyInstance, inFlight: InFlight): Counted
   });
   return {
     turnAwayArriving() {
-      for (const [reply, request] of underWay) {
+      for (const reply of underWay) {
         // The connection closes after it: the rest of the body would be read as another request.
-        if (!request.raw.complete && !reply.sent) void reply.header('connection', 'close').send(shuttingDown());
+        if (!reply.request.raw.complete && !reply.sent) void reply.header('connection', 'close').send(shuttingDown());
       }
     },
   };
