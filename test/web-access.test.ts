@@ -61,6 +61,52 @@ describe('a membership changed while the page is open', () => {
     await expect.poll(async () => (await serverBoard(roles.id)).tasks[0]?.title).toBe('Read me, then edit me');
   });
 
+  it("tells a member whose board turned read-only under an open card's unsaved changes that they were not saved", async () => {
+    const { path, tasks } = await newBoard('Demotions', ['Draft me']);
+    const { page } = await open(ben, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Draft me').click();
+    const title = page.getByRole('dialog').getByLabel('Title');
+    await title.fill('Draft by Ben');
+    try {
+      await setRole(ben, 'viewer');
+      await page
+        .getByRole('alert')
+        .filter({ hasText: 'You can no longer edit this board (your role changed, or it was archived): your changes here were not saved.' })
+        .waitFor();
+      expect(await title.isDisabled()).toBe(true);
+      expect(await title.inputValue()).toBe('Draft by Ben');
+    } finally {
+      await setRole(ben, 'member');
+    }
+    expect((await serverBoard(tasks[0]!.projectId)).tasks[0]?.title).toBe('Draft me');
+  });
+
+  it("shows a removed member's cards as a former member's, which the card dialog can unassign", async () => {
+    const { path, tasks } = await newBoard('Leavers', ['Hand over']);
+    const gus = await registerUser(node.url, 'Gus');
+    await addMember(node.url, org, gus, 'member');
+    await patchTask(tasks[0]!, { assigneeId: gus.user.id });
+    const { page } = await open(ana, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Hand over').getByLabel('Gus', { exact: true }).waitFor(); // his avatar
+
+    const removed = await api(node.url, 'DELETE', `/orgs/${org.slug}/members/${gus.user.id}`, undefined, ana.token);
+    expect(removed.status).toBe(204);
+    await board.card('Hand over').getByLabel('Former member', { exact: true }).waitFor();
+    expect((await serverBoard(tasks[0]!.projectId)).tasks[0]?.assigneeId).toBe(gus.user.id);
+    await board.card('Hand over').click();
+    const assignee = page.getByRole('dialog', { name: 'Edit card' }).getByLabel('Assignee');
+    expect(await assignee.locator('option:checked').innerText()).toBe('Former member');
+    await assignee.selectOption({ label: 'Unassigned' });
+    await page.getByRole('button', { name: 'Save' }).click();
+    await page.getByRole('dialog').waitFor({ state: 'detached' });
+    expect((await serverBoard(tasks[0]!.projectId)).tasks[0]?.assigneeId).toBeNull();
+    await expect.poll(() => board.card('Hand over').locator('.avatar').count()).toBe(0);
+  });
+
   it('adds an org to the switcher of someone added to it', async () => {
     const eve = await registerUser(node.url, 'Eve');
     const { page } = await open(eve, '/');

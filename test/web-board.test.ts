@@ -247,6 +247,33 @@ describe('a card opened with the keyboard', () => {
   });
 });
 
+describe('a card dialog with unsaved changes', () => {
+  it('asks before Escape discards them, keeps them while the user goes on, and discards them on a second Escape', async () => {
+    const { path, tasks } = await newBoard('Drafts', ['Keep my words']);
+    const { page } = await open(ana, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Keep my words').click();
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    const description = dialog.getByLabel('Description');
+    const asking = dialog.getByRole('alert').filter({ hasText: 'Your changes are not saved. Press Escape again to discard them.' });
+    await description.fill('half a thought');
+    await page.keyboard.press('Escape');
+    await asking.waitFor();
+    expect(await description.inputValue()).toBe('half a thought');
+
+    await description.press('End');
+    await page.keyboard.type(', and the rest'); // going on asks again at the next Escape
+    await asking.waitFor({ state: 'detached' });
+    await page.keyboard.press('Escape');
+    await asking.waitFor();
+    expect(await description.inputValue()).toBe('half a thought, and the rest');
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    expect((await serverBoard(tasks[0]!.projectId)).tasks[0]?.description).toBeNull();
+  });
+});
+
 describe('a change refused after its dialog was closed', () => {
   it('is told in a notice that names the card and why, for an edit and for a delete', async () => {
     const { path, tasks } = await newBoard('Offline', ['Alpha', 'Bravo']);

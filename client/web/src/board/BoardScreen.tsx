@@ -85,7 +85,7 @@ export function BoardScreen({
   const day = useToday();
   const context: CardContext = useMemo(
     () => ({
-      members: new Map((members.data ?? []).map((member) => [member.user.id, member])),
+      members: members.data ? new Map(members.data.map((member) => [member.user.id, member])) : null,
       labels: new Map((labels.data ?? []).map((label) => [label.id, label])),
       today: day,
     }),

@@ -1,10 +1,12 @@
 import { memo } from 'react';
 import type { LabelJson, MemberJson, TaskJson } from '../../../index.js';
 import { Avatar } from '../common/Avatar.js';
+import { assigneeOf } from './assignee.js';
 import { PRIORITIES } from './board-view.js';
 
 export interface CardContext {
-  members: Map<string, MemberJson>;
+  /** The org's members; null until they are read. */
+  members: Map<string, MemberJson> | null;
   labels: Map<string, LabelJson>;
   /** Today, `YYYY-MM-DD` in the viewer's time zone (`useToday`), to mark overdue cards. */
   today: string;
@@ -16,7 +18,7 @@ export interface CardContext {
  * only when its task, the org's lists, its editors or the day change.
  */
 export const CardBody = memo(function CardBody({ task, context, editing }: { task: TaskJson; context: CardContext; editing?: string }) {
-  const assignee = task.assigneeId ? context.members.get(task.assigneeId) : undefined;
+  const assignee = assigneeOf(task.assigneeId, context.members);
   const overdue = task.dueDate !== null && task.completedAt === null && task.dueDate < context.today;
   const labels = task.labelIds.map((id) => context.labels.get(id)).filter((label) => label !== undefined);
   return (
@@ -44,7 +46,7 @@ export const CardBody = memo(function CardBody({ task, context, editing }: { tas
               ≡
             </span>
           )}
-          <span className="card-meta-end">{assignee && <Avatar id={assignee.user.id} name={assignee.user.name} size="sm" />}</span>
+          <span className="card-meta-end">{assignee && <Avatar id={assignee.id} name={assignee.name} size="sm" />}</span>
         </span>
       )}
       {editing && (

@@ -2,6 +2,7 @@ import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { showsSomething } from '../../../../shared/shown-text.js';
 import { type LabelJson, type MemberJson, type TaskFlowClient, TaskFlowError, type TaskJson } from '../../../index.js';
 import { notify } from '../common/notices.js';
+import { FORMER_MEMBER } from './assignee.js';
 import { PRIORITIES } from './board-view.js';
 import { type Conflict, ConflictView } from './ConflictView.js';
 import { LabelPicker } from './LabelPicker.js';
@@ -37,6 +38,8 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
+  // Escape on a form with unsaved changes asks first: a second Escape discards them.
+  const [confirmDiscard, setConfirmDiscard] = useState(false);
   const memberMap = new Map(members.map((member) => [member.user.id, member]));
   const labelMap = new Map(labels.map((label) => [label.id, label]));
   // Whether the dialog is still shown: an answer that comes after it closed has no form to go to.
@@ -75,7 +78,10 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
     );
   }
 
-  const set = <F extends DraftField>(field: F, value: Draft[F]) => setDraft({ ...draft, [field]: value });
+  const set = <F extends DraftField>(field: F, value: Draft[F]) => {
+    setDraft({ ...draft, [field]: value });
+    setConfirmDiscard(false);
+  };
 
   async function save(from: TaskJson) {
     // `required` takes spaces (or invisible characters) for a title; the server would refuse it, in its own words.
@@ -136,6 +142,7 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
     void save(base);
   };
   const changedMeanwhile = task.version !== base.version && !conflict;
+  const unsaved = !untouched && !busy; // a save in flight is told in a notice if it is refused
 
   return (
     <dialog
@@ -144,7 +151,9 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
       aria-labelledby={`${id}-title`}
       onCancel={(event) => {
         event.preventDefault();
-        onClose();
+        // The browser may refuse to keep the dialog open (no click or key since it last did): it closes.
+        if (unsaved && !readOnly && !confirmDiscard && event.cancelable) setConfirmDiscard(true);
+        else onClose();
       }}
     >
       <form onSubmit={submit} className="stack">
@@ -155,6 +164,11 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
           </button>
         </header>
         {changedMeanwhile && <p className="hint warning">A teammate changed this card since you opened it.</p>}
+        {readOnly && unsaved && (
+          <p className="hint warning" role="alert">
+            You can no longer edit this board (your role changed, or it was archived): your changes here were not saved.
+          </p>
+        )}
         {conflict && (
           <ConflictView
             conflict={conflict}
@@ -199,6 +213,7 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
             Assignee
             <select value={draft.assigneeId} onChange={(e) => set('assigneeId', e.target.value)}>
               <option value="">Unassigned</option>
+              {draft.assigneeId && !memberMap.has(draft.assigneeId) && <option value={draft.assigneeId}>{FORMER_MEMBER}</option>}
               {members.map((member) => (
                 <option key={member.user.id} value={member.user.id}>
                   {member.user.name}
@@ -208,6 +223,11 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
           </label>
           <LabelPicker labels={labels} selected={draft.labelIds} onChange={(ids) => set('labelIds', ids)} onCreate={onCreateLabel} />
         </fieldset>
+        {confirmDiscard && (
+          <p className="hint warning" role="alert">
+            Your changes are not saved. Press Escape again to discard them.
+          </p>
+        )}
         {error && (
           <p className="form-error" role="alert">
             {error}

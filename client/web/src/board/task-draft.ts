@@ -1,5 +1,6 @@
 import type { TaskPatch } from '../../../../shared/schemas.js';
 import type { LabelJson, MemberJson, TaskJson } from '../../../index.js';
+import { assigneeOf } from './assignee.js';
 import { PRIORITIES } from './board-view.js';
 
 /** The card dialog's fields as the form holds them (empty strings for "none"). */
@@ -68,7 +69,7 @@ export function describeField(field: DraftField, draft: Draft, members: Map<stri
     case 'priority':
       return PRIORITIES[draft.priority] ?? String(draft.priority);
     case 'assigneeId':
-      return draft.assigneeId ? (members.get(draft.assigneeId)?.user.name ?? 'someone') : 'Unassigned';
+      return assigneeOf(draft.assigneeId, members)?.name ?? 'Unassigned';
     case 'labelIds':
       return draft.labelIds.map((id) => labels.get(id)?.name ?? '?').join(', ') || 'None';
     default:
