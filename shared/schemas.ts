@@ -3,7 +3,7 @@
  * does not name is refused with VALIDATION_FAILED, so nobody can slip `orgId` or `version` in.
  */
 import { z } from 'zod';
-import { showsSomething } from './shown-text.js';
+import { labelName, showsSomething } from './shown-text.js';
 import { API_KEY_PERMISSIONS, ROLES } from './roles.js';
 
 /**
@@ -284,13 +284,11 @@ export type ColumnUpdatePayload = z.infer<typeof columnUpdatePayload>;
 export type ColumnMovePayload = z.infer<typeof columnMovePayload>;
 export type ColumnDeletePayload = z.infer<typeof columnDeletePayload>;
 export const createLabelBody = z.strictObject({
-  // In one of Unicode's spellings (NFC), as the name is unique: "Café" typed with its accent
-  // composed or apart is one label, not two that look alike.
   name: text()
     .trim()
     .min(1)
     .refine(showsSomething, SHOWS_NOTHING)
-    .transform((name) => name.normalize('NFC'))
+    .transform(labelName)
     .pipe(z.string().max(100)), // as stored: a few letters grow in that form
   color: text().regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #d73a4a'),
 });

@@ -174,6 +174,31 @@ describe('members and labels that appear while the board is open', () => {
   });
 });
 
+describe('a new label named as one the org has', () => {
+  it('picks that label in the card dialog, its name typed with the accent composed or apart, and makes none', async () => {
+    const { path, tasks } = await newBoard('Cafes', ['Order coffee']);
+    const made = await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'Café', color: '#1d76db' }, ana.token);
+    expect(made.status).toBe(201);
+    const before = (await api<unknown[]>(node.url, 'GET', `/orgs/${org.slug}/labels`, undefined, ana.token)).body.length;
+    const { page } = await open(ben, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Order coffee').click();
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    const cafe = dialog.getByRole('checkbox', { name: 'Café' });
+    await cafe.waitFor();
+    await dialog.getByLabel('New label').fill('  Cafe\u0301 ');
+    await dialog.getByLabel('New label').press('Enter');
+    await expect.poll(() => cafe.isChecked()).toBe(true);
+    expect(await dialog.getByLabel('New label').inputValue()).toBe('');
+    await dialog.getByRole('button', { name: 'Save' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    expect((await serverBoard(tasks[0]!.projectId)).tasks[0]?.labelIds).toEqual([made.body.id]);
+    expect((await api<unknown[]>(node.url, 'GET', `/orgs/${org.slug}/labels`, undefined, ana.token)).body.length).toBe(before);
+    expect(await page.getByRole('alert').filter({ hasText: 'Could not create the label' }).count()).toBe(0);
+  });
+});
+
 describe('a viewer', () => {
   it('sees no column controls, where a member sees them on each column', async () => {
     const { path } = await newBoard('Viewing', ['Look only']);

@@ -1,10 +1,11 @@
 import { type KeyboardEvent, useState } from 'react';
 import type { LabelJson } from '../../../index.js';
+import { labelName } from '../../../../shared/shown-text.js';
 import { notify } from '../common/notices.js';
 
 const COLOURS = ['#d73a4a', '#0e8a16', '#1d76db', '#fbca04', '#5319e7', '#e99695', '#006b75'];
 
-/** The org's labels as toggles, and a way to make a new one (picked at once). */
+/** The org's labels as toggles, and a way to make a new one (picked at once; a name the org has already picks that label). */
 export function LabelPicker(props: {
   labels: LabelJson[];
   selected: string[];
@@ -17,8 +18,14 @@ export function LabelPicker(props: {
   const toggle = (id: string) => props.onChange(selected.includes(id) ? selected.filter((x) => x !== id) : [...selected, id]);
 
   async function create() {
-    const text = name.trim();
+    const text = labelName(name);
     if (!text) return;
+    const existing = labels.find((label) => label.name === text);
+    if (existing) {
+      setName('');
+      if (!selected.includes(existing.id)) props.onChange([...selected, existing.id]);
+      return;
+    }
     try {
       const label = await props.onCreate({ name: text, color: COLOURS[labels.length % COLOURS.length]! });
       setName('');
