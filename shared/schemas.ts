@@ -284,7 +284,8 @@ export type ColumnUpdatePayload = z.infer<typeof columnUpdatePayload>;
 export type ColumnMovePayload = z.infer<typeof columnMovePayload>;
 export type ColumnDeletePayload = z.infer<typeof columnDeletePayload>;
 export const createLabelBody = z.strictObject({
-  name: text().trim().min(1).refine(showsSomething, SHOWS_NOTHING).transform(labelName).pipe(z.string().max(100)), // as stored: a few letters grow in that form
+  // At most 100 characters as stored (`labelName`): a few letters grow in that form.
+  name: text().trim().min(1).refine(showsSomething, SHOWS_NOTHING).transform(labelName).pipe(z.string().max(100)),
   color: text().regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #d73a4a'),
 });
 export const updateLabelBody = createLabelBody.partial().refine((body) => Object.keys(body).length > 0, 'the body names no field');
