@@ -22,7 +22,7 @@ export class AccessLost extends DomainError {
   constructor(
     refusal: DomainError,
     readonly orgId: string,
-    readonly reason: 'removed' | 'key_revoked' | 'signed_out',
+    readonly reason: 'removed' | 'key_revoked' | 'signed_out' | 'token_expired',
   ) {
     super(refusal.code, refusal.message, refusal.details);
   }

@@ -327,6 +327,22 @@ describe('a key that is not valid', () => {
     }, 5000);
     await expectDead(soon.key);
   });
+
+  it('is told token_expired, not key_revoked, when an event of its socket is the first to find it expired', async () => {
+    const lapsing = await createKey(node.url, cast.org, ['boards:read', 'tasks:write'], {
+      expiresAt: new Date(Date.now() + 3_600_000).toISOString(),
+    });
+    const bot = await connect(node.url, { apiKey: lapsing.key });
+    const told = nextEvent(bot, 'access:revoked');
+    const closed = new Promise<string>((resolve) => bot.once('disconnect', (reason) => resolve(reason)));
+    // As in the second after its expiry, before the node's expiry timer (which has it in an hour here) ends the socket.
+    await db.query("update api_keys set expires_at = now() - interval '1 second' where id = $1", [lapsing.apiKey.id]);
+    const answer = await request(bot, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'refused, expired' });
+    expect(answer).toMatchObject({ ok: false, error: { code: 'UNAUTHORIZED', message: 'the API key has expired' } });
+    expect(await told).toEqual({ orgId: null, reason: 'token_expired' });
+    expect(await closed).toBe('io server disconnect');
+    expect(await db.query("select 1 from tasks where title = 'refused, expired'")).toEqual([]);
+  });
 });
 
 describe('revoking a key', () => {

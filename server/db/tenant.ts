@@ -4,11 +4,16 @@ import type { Principal, UserPrincipal } from '../auth/principal.js';
 import type { Orm } from './orm.js';
 import { runPlain, type Sql, sql, withScriptConnection } from './sql-script.js';
 
+/** An API key as its standing reads it: revoked, or past its `expiresAt` (not revoked). */
+interface ApiKeyStanding {
+  revoked: boolean;
+  expired: boolean;
+  permissions: ApiKeyPermission[];
+}
+
 /** What the database says of a principal in an org, read as the tenant transaction opens. */
 export type Standing =
-  | { kind: 'user'; role: Role | null; sessionEnded: boolean }
-  | { kind: 'bot'; key: { revoked: boolean; permissions: ApiKeyPermission[] } | null }
-  | { kind: 'none' };
+  { kind: 'user'; role: Role | null; sessionEnded: boolean } | { kind: 'bot'; key: ApiKeyStanding | null } | { kind: 'none' };
 
 // The standing is read as the connecting role, before the switch to `taskflow_app`, and names
 // the org itself rather than leaning on row-level security.
@@ -34,7 +39,7 @@ function sessionStands(principal: UserPrincipal, held = false): Sql {
 function standingColumn(orgId: string, principal: Principal, held = false): Sql {
   if (principal.kind === 'user')
     return sql`${roleIn(orgId, principal.userId, held)} as role, not ${sessionStands(principal, held)} as "sessionEnded"`;
-  return sql`(select json_build_object('revoked', not (${LIVE_KEY}), 'permissions', permissions)
+  return sql`(select json_build_object('revoked', revoked_at is not null, 'expired', coalesce(expires_at <= now(), false), 'permissions', permissions)
       from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key`;
 }
 
@@ -72,7 +77,7 @@ function standingOf(row: Record<string, unknown> | undefined, principal?: Princi
   if (!principal) return { kind: 'none' };
   if (principal.kind === 'user')
     return { kind: 'user', role: (row?.role as Role | null | undefined) ?? null, sessionEnded: row?.sessionEnded === true };
-  return { kind: 'bot', key: (row?.key as { revoked: boolean; permissions: ApiKeyPermission[] } | null | undefined) ?? null };
+  return { kind: 'bot', key: (row?.key as ApiKeyStanding | null | undefined) ?? null };
 }
 
 /**

@@ -23,8 +23,9 @@ export function authorize(
   if (principal.kind === 'bot') {
     if (principal.orgId !== orgId) throw outsider();
     const key = standing.kind === 'bot' ? standing.key : null;
-    if (!key || key.revoked)
-      throw new AccessLost(new DomainError('UNAUTHORIZED', 'the API key was revoked or has expired'), orgId, 'key_revoked');
+    if (!key || key.revoked) throw new AccessLost(new DomainError('UNAUTHORIZED', 'the API key was revoked'), orgId, 'key_revoked');
+    // Its sockets are ended as when their expiry comes (`credential-expiry.ts`), which this can be first to find.
+    if (key.expired) throw new AccessLost(new DomainError('UNAUTHORIZED', 'the API key has expired'), orgId, 'token_expired');
     const needed = KEY_PERMISSION[capability];
     if (!needed || !key.permissions.includes(needed)) throw forbidden(needed ? `the API key lacks ${needed}` : 'an API key cannot do this');
     return { kind: 'bot' };

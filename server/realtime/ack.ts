@@ -117,6 +117,7 @@ export function serveEvents(
         // An event that waited in its principal's lane past the deadline was answered: it does not run.
         const kickLost = (lost?: AccessLost) => {
           if (lost?.reason === 'signed_out') ctx.broadcaster.endSessions({ socketId: socket.id }, Infinity);
+          else if (lost?.reason === 'token_expired') endExpired(socket);
           else if (lost) ctx.broadcaster.revoke({ socketId: socket.id }, lost.orgId, lost.reason);
         };
         const run = async () => {
@@ -157,6 +158,13 @@ export function serveEvents(
 export function closeOnceAnswered(socket: Pick<TaskFlowSocket, 'data'>, close: () => void): void {
   if (socket.data.running === 0) close();
   else socket.data.closeWhenAnswered ??= close;
+}
+
+/** Ends a socket whose credential expired: `access:revoked` (token_expired), then, once its events under way are answered, a disconnect. */
+export function endExpired(socket: TaskFlowSocket): void {
+  socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
+  // A DISCONNECT packet after the message above (close=true could drop it).
+  closeOnceAnswered(socket, () => socket.disconnect());
 }
 
 /** Counts one of the socket's events as answered: a socket waiting to close closes once none runs. */

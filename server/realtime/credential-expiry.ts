@@ -1,4 +1,4 @@
-import { closeOnceAnswered } from './ack.js';
+import { endExpired } from './ack.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
 export interface CredentialExpiry {
@@ -72,18 +72,12 @@ export function createCredentialExpiry(io: TaskFlowServer): CredentialExpiry {
   );
   let next = Math.floor(Date.now() / 1000);
 
-  const expire = (socket: TaskFlowSocket) => {
-    socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
-    // A DISCONNECT packet after the message above (close=true could drop it).
-    closeOnceAnswered(socket, () => socket.disconnect());
-  };
-
   const timer = setInterval(() => {
     const now = Math.floor(Date.now() / 1000);
     for (; next <= now; next++) {
       for (const id of due.take(next)) {
         const socket = sockets.get(id);
-        if (socket) expire(socket);
+        if (socket) endExpired(socket);
       }
     }
   }, 250);
@@ -93,7 +87,7 @@ export function createCredentialExpiry(io: TaskFlowServer): CredentialExpiry {
     track(socket) {
       const at = socket.data.expiresAt;
       if (at === null) return;
-      if (at < next) return expire(socket);
+      if (at < next) return endExpired(socket);
       due.add(socket.id, at);
     },
     stop: () => clearInterval(timer),
