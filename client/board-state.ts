@@ -44,35 +44,40 @@ export class BoardState {
   /**
    * Takes a `board:join` answer: a fresh snapshot, or the events since this state's `seq`. Events
    * newer than a snapshot that arrived before it (the room is joined before the board is read)
-   * are kept and applied on top of it.
+   * are kept and applied on top of it. Answers the events of a replay that were applied, in
+   * order, or 'snapshot' when the board was read afresh (the events it missed are not known).
    */
-  sync(answer: BoardJoinData): void {
-    if ('events' in answer) {
-      for (const event of answer.events) this.receive(event);
-      return;
-    }
+  sync(answer: BoardJoinData): BoardEventJson[] | 'snapshot' {
+    if ('events' in answer) return answer.events.flatMap((event) => this.receive(event));
     const newer = [...this.early.values()].filter((event) => event.seq > answer.seq);
     this.early.clear();
     this.reset(answer);
     this.seq = answer.seq;
     this.project = { ...answer.project, seq: answer.seq };
     for (const event of newer) this.receive(event);
+    return 'snapshot';
   }
 
-  /** Applies an event in order: older ones are dropped, early ones wait for the gap to fill. */
-  receive(event: BoardEventJson): boolean {
-    if (event.seq <= this.seq) return false;
+  /**
+   * Applies an event in order: older ones are dropped, early ones wait for the gap to fill.
+   * Answers the events applied, in `seq` order: none, this one, or this one and the early ones
+   * that waited for it.
+   */
+  receive(event: BoardEventJson): BoardEventJson[] {
+    if (event.seq <= this.seq) return [];
     if (event.seq > this.seq + 1) {
       this.early.set(event.seq, event);
-      return false;
+      return [];
     }
+    const applied = [event];
     this.apply(event);
     for (let next = this.early.get(this.seq + 1); next; next = this.early.get(this.seq + 1)) {
       this.early.delete(next.seq);
       this.apply(next);
+      applied.push(next);
     }
     for (const seq of this.early.keys()) if (seq <= this.seq) this.early.delete(seq);
-    return true;
+    return applied;
   }
 
   private apply(event: BoardEventJson): void {

@@ -1,7 +1,18 @@
-export type { BoardJoinData, ColumnChangeData, TaskChangeData, TaskDeleteData } from '../shared/events.js';
+export type { ErrorCode } from '../shared/errors.js';
+export type { AccessRevokedReason, BoardJoinData, ColumnChangeData, TaskChangeData, TaskDeleteData } from '../shared/events.js';
 export type * from '../shared/wire.js';
 export type { Role } from '../shared/roles.js';
-export type { TaskPatch } from '../shared/schemas.js';
+export type {
+  ColumnCreatePayload,
+  ColumnDeletePayload,
+  ColumnMovePayload,
+  ColumnUpdatePayload,
+  TaskCreatePayload,
+  TaskDeletePayload,
+  TaskMovePayload,
+  TaskPatch,
+  TaskUpdatePayload,
+} from '../shared/schemas.js';
 export { BoardState } from './board-state.js';
 export { TaskFlowError } from './errors.js';
 export {

@@ -17,11 +17,12 @@ import type {
   TaskMovePayload,
   TaskUpdatePayload,
 } from '../shared/schemas.js';
-import type { BoardEventJson, Viewer } from '../shared/wire.js';
+import type { BoardEvent, BoardEventJson, Viewer } from '../shared/wire.js';
 import { BoardState } from './board-state.js';
 import { Emitter } from './emitter.js';
 import { TaskFlowError } from './errors.js';
 import { type MutationEvent, MutationQueue, namedDelayMs } from './mutation-queue.js';
+import { Turns } from './turns.js';
 
 /** A user's token (or a function that returns a fresh one, asked at every connect), or a bot's API key. */
 export type Credentials = { token: string | (() => string | Promise<string>) } | { apiKey: string };
@@ -58,8 +59,14 @@ export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'resyncin
 
 export type TaskFlowClientEvents = {
   state: (state: ConnectionState) => void;
-  /** A board changed: after an event (its own or another's) or a resync. */
-  board: (board: BoardState, event?: BoardEventJson) => void;
+  /**
+   * A board changed: once for each event applied to it (this client's own or another's), in `seq`
+   * order, each once, also for those caught up after a reconnect or a gap; `board` is the board
+   * as it stands then, which may hold later events already. With no event when the board was read
+   * afresh: as it was joined, or as a resync found it when the server's log no longer held every
+   * event missed (a long absence): look at the whole board then.
+   */
+  board: (board: BoardState, event?: BoardEvent) => void;
   presence: (projectId: string, viewers: Viewer[]) => void;
   org: (payload: Parameters<ServerToClientEvents['org:event']>[0]) => void;
   /**
@@ -86,26 +93,8 @@ const MAX_REFUSED_TOKENS = 5;
 /** `board:join` refusals that mean the board is not this client's to see any more. */
 const BOARD_GONE: ReadonlySet<string> = new Set(['FORBIDDEN', 'NOT_FOUND']);
 
-/** Boards rejoined at once after a connect: the events of one account the server runs at once. */
-const REJOINS_AT_ONCE = 4;
-
-/** Runs `work` on each of `items`, at most `n` at a time; settles as `Promise.allSettled` does. */
-async function atMost<T>(n: number, items: T[], work: (item: T) => Promise<void>): Promise<Array<PromiseSettledResult<void>>> {
-  const results: Array<PromiseSettledResult<void>> = [];
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < items.length; i = next++) {
-      try {
-        await work(items[i]!);
-        results[i] = { status: 'fulfilled', value: undefined };
-      } catch (reason) {
-        results[i] = { status: 'rejected', reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return results;
-}
+/** Board requests (joins, leaves, presence) under way at once: the events of one account the server runs at once. */
+const BOARD_REQUESTS_AT_ONCE = 4;
 
 /** The delay a RATE_LIMITED answer names (at most 5 s), or a second. */
 function retryAfterMs(error: TaskFlowError): number {
@@ -120,13 +109,15 @@ type TypedSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
  * acknowledged is lost and nothing retried is doubled.
  */
 export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
-  state: ConnectionState = 'connecting';
-  readonly boards = new Map<string, BoardState>();
+  private current: ConnectionState = 'connecting';
+  /** The boards joined and kept in sync, by project id. */
+  private readonly held = new Map<string, BoardState>();
   private readonly urls: string[];
   private readonly ackTimeoutMs: number;
   private readonly mutations: MutationQueue;
   private readonly presence = new Map<string, string | null>();
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  private readonly boardTurns = new Turns(BOARD_REQUESTS_AT_ONCE);
   /** Events for boards whose first `board:join` is still unanswered. */
   private readonly joining = new Map<string, BoardEventJson[]>();
   /** The first joins still under way, which later joins of the same board wait for. */
@@ -135,11 +126,22 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   private readonly joins = new Map<string, number>();
   private socket: TypedSocket | null = null;
   private urlIndex = 0;
-  private closed = false;
+  /** Why the client closed: `close()`, or credentials refused for good; what it answers from then on. */
+  private closedBy: TaskFlowError | null = null;
   private connecting?: Promise<void>;
   private firstConnect?: { resolve(): void; reject(error: Error): void };
   /** Ends the connect attempt or the pause the run loop is waiting in: `close()` calls it. */
   private wake?: () => void;
+
+  /** The connection's state now; `state` events tell each change. */
+  get state(): ConnectionState {
+    return this.current;
+  }
+
+  /** The boards joined and kept in sync, by project id. */
+  get boards(): ReadonlyMap<string, BoardState> {
+    return this.held;
+  }
 
   constructor(private readonly options: TaskFlowClientOptions) {
     super();
@@ -158,12 +160,12 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   /**
    * Connects; resolves once live, rejects if the first handshake is refused (a fixed token or key)
-   * or the client is closed first. Calling it again answers the same promise.
+   * or the client is closed first. Calling it again answers the same promise while the client
+   * runs; once it is closed (by `close()`, or by its credentials refused for good), it rejects
+   * with why, as everything asked of a closed client does: it never runs again.
    */
   connect(): Promise<void> {
-    // A client closed before it ever connected has nothing left to connect: it will not run again.
-    if (this.closed && !this.connecting)
-      this.connecting = Promise.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
+    if (this.closedBy) return Promise.reject(this.closedBy);
     this.connecting ??= new Promise((resolve, reject) => {
       this.firstConnect = { resolve, reject };
       void this.run();
@@ -177,6 +179,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * applied on top of it (those the snapshot already counts are dropped by their `seq`).
    */
   async joinBoard(projectId: string): Promise<BoardState> {
+    if (this.closedBy) throw this.closedBy;
     this.joins.set(projectId, (this.joins.get(projectId) ?? 0) + 1);
     try {
       return await this.join(projectId);
@@ -191,13 +194,16 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * before its first join was answered, whose late leave then comes after the second join) stays
    * joined until it is left twice. A board left before its join was answered is not kept: that
    * join answers the board as it was read, not kept in sync, and a join after the leave asks the
-   * server afresh.
+   * server afresh. A leave refused RATE_LIMITED is sent again after the delay it names, unless the
+   * board was joined again meanwhile.
    */
   async leaveBoard(projectId: string): Promise<void> {
     if (this.leftOnce(projectId) > 0) return;
     this.dropBoard(projectId);
     this.firstJoins.delete(projectId);
-    await this.request('board:leave', { projectId });
+    await this.inTurn(async () => {
+      if (!this.joins.has(projectId)) await this.request('board:leave', { projectId });
+    });
   }
 
   /** Counts one join of the board as left; answers how many are left standing. */
@@ -215,7 +221,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * the second snapshot's read and its answer.)
    */
   private join(projectId: string): Promise<BoardState> {
-    const held = this.boards.get(projectId);
+    const held = this.held.get(projectId);
     if (held) return Promise.resolve(held);
     let joining = this.firstJoins.get(projectId);
     if (!joining) {
@@ -234,7 +240,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     this.joining.set(projectId, early);
     let answer: AckData<'board:join'>;
     try {
-      answer = await this.request('board:join', { projectId });
+      answer = await this.inTurn(() => this.request('board:join', { projectId }));
     } finally {
       if (this.joining.get(projectId) === early) this.joining.delete(projectId);
     }
@@ -248,7 +254,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       if (!this.joins.has(projectId)) void this.request('board:leave', { projectId }).catch(() => undefined);
       return board;
     }
-    this.boards.set(projectId, board);
+    this.held.set(projectId, board);
     this.emit('board', board);
     if (board.gap) this.watchGap(projectId);
     return board;
@@ -256,12 +262,16 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   /**
    * Says which task this client is editing on a joined board (null: none); said again after a
-   * reconnect. On a board it has not joined (or has left) it does nothing.
+   * reconnect. On a board it has not joined (or has left) it does nothing. One refused
+   * RATE_LIMITED is sent again after the delay it names, unless a later one was set meanwhile.
    */
   async setPresence(projectId: string, editingTaskId: string | null): Promise<void> {
-    if (!this.boards.has(projectId)) return;
+    if (!this.held.has(projectId)) return;
     this.presence.set(projectId, editingTaskId);
-    await this.request('presence:update', { projectId, editingTaskId });
+    await this.inTurn(async () => {
+      if (this.held.has(projectId) && this.presence.get(projectId) === editingTaskId)
+        await this.request('presence:update', { projectId, editingTaskId });
+    });
   }
 
   createTask = (input: Omit<TaskCreatePayload, 'clientMutationId'>) => this.mutate<TaskChangeData>('task:create', input);
@@ -283,16 +293,30 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     this.shutdown(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
   }
 
+  /**
+   * A listener that threw, or an async one that rejected: its error goes to the `error`
+   * listeners, where there are any, so that a bot that logs them runs on; else it is thrown again
+   * on a timer (in Node, an uncaught exception).
+   */
+  protected override listenerFailed(error: unknown, event: keyof TaskFlowClientEvents): void {
+    if (event !== 'error' && this.listens('error')) this.emit('error', error instanceof Error ? error : new Error(String(error)));
+    else super.listenerFailed(error, event);
+  }
+
+  private get closed(): boolean {
+    return this.closedBy !== null;
+  }
+
   /** Resolves once the client is live (at once if it is); rejects if it closes first. */
   private whenLive(): Promise<void> {
     if (this.state === 'live') return Promise.resolve();
-    if (this.closed) return Promise.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
+    if (this.closedBy) return Promise.reject(this.closedBy);
     return new Promise((resolve, reject) => {
       const stop = this.on('state', (state) => {
         if (state !== 'live' && state !== 'closed') return;
         stop();
         if (state === 'live') resolve();
-        else reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
+        else reject(this.closedBy);
       });
     });
   }
@@ -371,7 +395,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     socket.on('presence:changed', ({ projectId, viewers }) => this.emit('presence', projectId, viewers));
     socket.on('org:event', (payload) => this.emit('org', payload));
     socket.on('access:revoked', (payload) => {
-      if (payload.orgId) for (const [id, board] of this.boards) if (board.project.orgId === payload.orgId) this.dropBoard(id);
+      if (payload.orgId) for (const [id, board] of this.held) if (board.project.orgId === payload.orgId) this.dropBoard(id);
       this.emit('revoked', payload);
     });
     this.socket = socket;
@@ -384,8 +408,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    */
   private async resync(socket: TypedSocket): Promise<boolean> {
     this.setState('resyncing');
-    // A few at a time, as the server runs an account's events (more would be refused RATE_LIMITED).
-    const rejoined = await atMost(REJOINS_AT_ONCE, [...this.boards.keys()], (projectId) => this.resyncBoard(projectId));
+    const rejoined = await Promise.allSettled([...this.held.keys()].map((projectId) => this.resyncBoard(projectId)));
     const failure = rejoined.find((result) => result.status === 'rejected');
     if (this.closed) return false;
     if (failure) {
@@ -394,13 +417,12 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       return false;
     }
     if (!socket.connected) return false;
-    // Said again a few at a time, each refused one again after the delay it names: all at once,
-    // those past the socket's burst were refused, and a socket refused again and again is dropped
-    // (its next resync then refused the same way, for good).
-    void atMost(REJOINS_AT_ONCE, [...this.presence.keys()], async (projectId) => {
-      if (this.socket !== socket || !this.presence.has(projectId)) return; // reconnected since, or left
-      await this.evenIfLimited(() => this.request('presence:update', { projectId, editingTaskId: this.presence.get(projectId) ?? null }));
-    });
+    for (const projectId of this.presence.keys())
+      void this.inTurn(async () => {
+        if (this.socket !== socket || !this.presence.has(projectId)) return; // reconnected since, or left
+        await this.request('presence:update', { projectId, editingTaskId: this.presence.get(projectId) ?? null });
+      }).catch(() => undefined); // a reconnect says it again
+
     this.setState('live');
     this.firstConnect?.resolve();
     this.firstConnect = undefined;
@@ -414,20 +436,32 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * failing every reconnect from then on.
    */
   private async resyncBoard(projectId: string): Promise<void> {
-    const board = this.boards.get(projectId);
+    const board = this.held.get(projectId);
     if (!board) return;
     let answer: AckData<'board:join'>;
     try {
-      answer = await this.evenIfLimited(() => this.request('board:join', { projectId, sinceSeq: board.seq }));
+      answer = await this.inTurn(() => this.request('board:join', { projectId, sinceSeq: board.seq }));
     } catch (error) {
       if (!(error instanceof TaskFlowError) || !BOARD_GONE.has(error.code)) throw error;
       this.dropBoard(projectId);
       this.emit('error', error);
       return;
     }
-    if (this.boards.get(projectId) !== board) return; // left or dropped meanwhile
-    board.sync(answer);
-    this.emit('board', board);
+    if (this.held.get(projectId) !== board) return; // left or dropped meanwhile
+    const applied = board.sync(answer);
+    if (applied === 'snapshot') this.emit('board', board);
+    else for (const event of applied) this.emit('board', board, event as BoardEvent);
+  }
+
+  /**
+   * A board request (a join, a leave, a presence) in its turn: at most `BOARD_REQUESTS_AT_ONCE`
+   * under way, as the server runs an account's events, and one refused RATE_LIMITED sent again
+   * after the delay it names, keeping its turn meanwhile. However many boards are joined or left
+   * at once (after a reconnect, or by the app), the socket is then never refused more than a few
+   * times in a row, which the server would answer by dropping it.
+   */
+  private inTurn<T>(send: () => Promise<T>): Promise<T> {
+    return this.boardTurns.run(() => this.evenIfLimited(send));
   }
 
   /** `send`'s answer; over the socket's rate, sent again on this connection after the delay the refusal names. */
@@ -443,7 +477,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   }
 
   private dropBoard(projectId: string): void {
-    this.boards.delete(projectId);
+    this.held.delete(projectId);
     this.joins.delete(projectId);
     this.presence.delete(projectId);
     clearTimeout(this.gapTimers.get(projectId));
@@ -457,7 +491,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   }
 
   private shutdown(reason: TaskFlowError): void {
-    this.closed = true;
+    this.closedBy ??= reason;
     this.setState('closed');
     this.socket?.close();
     this.wake?.();
@@ -492,20 +526,20 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   }
 
   private setState(state: ConnectionState): void {
-    if (this.state === state || (this.state === 'closed' && state !== 'closed')) return;
-    this.state = state;
+    if (this.current === state || (this.current === 'closed' && state !== 'closed')) return;
+    this.current = state;
     this.emit('state', state);
   }
 
   // --- boards -------------------------------------------------------------------------------
 
   private receive(event: BoardEventJson): void {
-    const board = this.boards.get(event.projectId);
+    const board = this.held.get(event.projectId);
     if (!board) {
       this.joining.get(event.projectId)?.push(event);
       return;
     }
-    if (board.receive(event)) this.emit('board', board, event);
+    for (const applied of board.receive(event)) this.emit('board', board, applied as BoardEvent);
     if (board.gap) this.watchGap(event.projectId);
   }
 
@@ -518,14 +552,14 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     if (this.gapTimers.has(projectId)) return;
     const timer = setTimeout(() => {
       this.gapTimers.delete(projectId);
-      if (!this.boards.get(projectId)?.gap) return;
+      if (!this.held.get(projectId)?.gap) return;
       if (this.state === 'resyncing') return this.watchGap(projectId);
       if (this.state !== 'live') return;
       this.resyncBoard(projectId).then(
         () => undefined,
         (error: Error) => {
           this.emit('error', error);
-          if (this.boards.get(projectId)?.gap) this.watchGap(projectId); // try again; a reconnect resyncs too
+          if (this.held.get(projectId)?.gap) this.watchGap(projectId); // try again; a reconnect resyncs too
         },
       );
     }, this.options.gapGraceMs ?? 300);
@@ -553,7 +587,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   }
 
   private mutate<T>(event: MutationEvent, input: object): Promise<T> {
-    if (this.closed) return Promise.reject(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));
+    if (this.closedBy) return Promise.reject(this.closedBy);
     return this.mutations.add<T>(event, input);
   }
 }

@@ -144,6 +144,22 @@ export type ColumnField = 'name' | 'isDone' | 'position';
 /** `tasks`, on `column.deleted`, are the column's tasks as they stand after moving to `moveTasksTo`. */
 export type ColumnEventData = { column: ColumnJson; changed?: ColumnField[]; tasks?: TaskJson[] };
 
+/** The data of each type of board event. */
+export interface BoardEventDataOf {
+  'task.created': TaskEventData;
+  'task.updated': TaskEventData;
+  'task.moved': TaskEventData;
+  'task.deleted': TaskDeletedData;
+  'column.created': ColumnEventData;
+  'column.updated': ColumnEventData;
+  'column.moved': ColumnEventData;
+  'column.deleted': ColumnEventData;
+  'project.updated': { project: ProjectJson };
+}
+
+/** A board event whose `data` its `type` tells: checking `event.type` narrows `event.data`. */
+export type BoardEvent = { [T in BoardEventType]: BoardEventJson<BoardEventDataOf[T]> & { type: T } }[BoardEventType];
+
 export interface LabelJson {
   id: string;
   name: string;

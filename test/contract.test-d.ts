@@ -1,7 +1,8 @@
 import { describe, expectTypeOf, it } from 'vitest';
 import type { Ack, ClientToServerEvents, ServerToClientEvents, TaskChangeData } from '../shared/events.js';
 import type { TaskCreatePayload, TaskMovePayload } from '../shared/schemas.js';
-import type { BoardEventJson, OrgEventJson, OrgEventType, TaskJson } from '../shared/wire.js';
+import type { BoardEventJson, OrgEventJson, OrgEventType, TaskDeletedData, TaskEventData, TaskJson } from '../shared/wire.js';
+import type { TaskFlowClientEvents } from '../client/index.js';
 
 // Pins the socket contract of DESIGN §7: renaming an event or changing a payload breaks the build.
 describe('the socket event maps', () => {
@@ -43,5 +44,15 @@ describe('the socket event maps', () => {
     expectTypeOf<TaskMovePayload>().toHaveProperty('baseVersion');
     expectTypeOf<TaskMovePayload>().toHaveProperty('clientMutationId');
     expectTypeOf<TaskJson>().toHaveProperty('completedAt');
+  });
+});
+
+describe("the SDK's board events", () => {
+  it('tell the data of an event by its type, to a `board` listener that checks `event.type`', () => {
+    const listener: TaskFlowClientEvents['board'] = (_board, event) => {
+      if (event?.type === 'task.created') expectTypeOf(event.data).toEqualTypeOf<TaskEventData>();
+      if (event?.type === 'task.deleted') expectTypeOf(event.data).toEqualTypeOf<TaskDeletedData>();
+    };
+    expectTypeOf(listener).toBeFunction();
   });
 });

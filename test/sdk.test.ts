@@ -80,6 +80,8 @@ describe('connection states', () => {
     try {
       const { client, states, board } = await live([nodeC.url, nodeA.url], alice);
       expect(states).toEqual(['connecting', 'resyncing', 'live']);
+      const heard: BoardEventJson[] = [];
+      client.on('board', (_board, event) => event && heard.push(event));
       await client.createTask({ projectId: project.id, columnId: todo(), title: 'made on node C' });
 
       await nodeC.close();
@@ -99,6 +101,12 @@ describe('connection states', () => {
 
       expect(client.boards.get(project.id)).toBe(board);
       await eventually(() => expect(board.tasks.get(body.task.id)?.title).toBe('made while node C went away'));
+      // A bot that acts on events hears the change it missed, from the replay, once, between its own two.
+      expect(heard.map((event) => [event.type, (event.data as { task: TaskJson }).task.title])).toEqual([
+        ['task.created', 'made on node C'],
+        ['task.created', 'made while node C went away'],
+        ['task.created', 'made on node A'],
+      ]);
       expect(titles(board)).toEqual(expect.arrayContaining(['made on node C', 'made on node A']));
       await expectConverged(db, nodeA.url, org, project.id, [{ name: 'alice', client }]);
       client.close();
@@ -289,16 +297,20 @@ describe('a fixed token', () => {
     expect(errors).toEqual([expect.objectContaining({ code: 'UNAUTHORIZED' })]);
     await expect(firedAtExpiry).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
     expect(client.unacknowledged).toBe(0);
+    // What is asked of it afterwards says why it closed: not DISCONNECTED, which reads "try again later".
+    await expect(client.createTask({ projectId: project.id, columnId: todo(), title: 'after it closed' })).rejects.toMatchObject({
+      code: 'UNAUTHORIZED',
+    });
+    await expect(client.joinBoard(project.id)).rejects.toMatchObject({ code: 'UNAUTHORIZED' });
+    await expect(client.connect()).rejects.toMatchObject({ code: 'UNAUTHORIZED' }); // it had resolved: it will not run again
   });
 });
 
 describe('gaps', () => {
-  it('resyncs when an event arrives after one it never got, or its own ack skips one', async () => {
+  it('resyncs when an event arrives after one it never got, or its own ack skips one, and hands each event to the listener once, in order', async () => {
     const { client, board } = await live(nodeA.url, alice, { gapGraceMs: 100 });
-    let resyncs = 0;
-    client.on('board', (_board, event) => {
-      if (!event) resyncs += 1;
-    });
+    const heard: Array<number | 'read afresh'> = [];
+    client.on('board', (_board, event) => heard.push(event?.seq ?? 'read afresh'));
     const bobA = await connect(nodeA.url, { token: bob.token });
     const bobB = await connect(nodeB.url, { token: bob.token });
     const create = (socket: typeof bobA, title: string) => ok(socket, 'task:create', { projectId: project.id, columnId: todo(), title });
@@ -313,7 +325,7 @@ describe('gaps', () => {
       expect(board.tasks.get(x.task.id)).toEqual(x.task);
       expect(board.tasks.get(y.task.id)).toEqual(y.task);
     });
-    expect(resyncs).toBe(1);
+    expect(heard).toEqual([x.event.seq, y.event.seq]); // x from the replay; y, which waited for it, after it
 
     // Alice misses z, then her own ack names the seq after it.
     const z = await create(bobB, 'z, missed');
@@ -324,7 +336,7 @@ describe('gaps', () => {
       expect(board.tasks.get(z.task.id)).toEqual(z.task);
       expect(board.tasks.get(w.id)).toEqual(w);
     });
-    expect(resyncs).toBe(2);
+    expect(heard).toEqual([x.event.seq, y.event.seq, z.event.seq, event!.seq]);
     await expectConverged(db, nodeA.url, org, project.id, [{ name: 'alice', client }]);
   });
 
@@ -442,27 +454,80 @@ describe('gaps', () => {
     const end = canonical(await join());
 
     const inOrder = new BoardState(start);
-    expect(inOrder.receive(e2)).toBe(false);
+    expect(inOrder.receive(e2)).toEqual([]);
     expect(inOrder.gap).toBe(true);
     expect(inOrder.seq).toBe(start.seq);
-    expect(inOrder.receive(e1)).toBe(true);
-    expect(inOrder.receive(e1)).toBe(false); // a duplicate is dropped
-    expect(inOrder.receive(e3)).toBe(true);
+    expect(inOrder.receive(e1)).toEqual([e1, e2]); // and the one that waited for it
+    expect(inOrder.receive(e1)).toEqual([]); // a duplicate is dropped
+    expect(inOrder.receive(e3)).toEqual([e3]);
     expect({ gap: inOrder.gap, board: canonical(inOrder.toSnapshot()) }).toEqual({ gap: false, board: end });
 
     // A snapshot answer (the log no longer reaches back) with a newer event already waiting.
     const resynced = new BoardState(start);
     resynced.receive(e3);
     expect(resynced.gap).toBe(true);
-    resynced.sync(middle);
+    expect(resynced.sync(middle)).toBe('snapshot');
     expect({ gap: resynced.gap, board: canonical(resynced.toSnapshot()) }).toEqual({ gap: false, board: end });
 
     // A replay answer fills the gap the same way.
     const replayed = new BoardState(start);
     replayed.receive(e3);
-    replayed.sync(await ok(bobA, 'board:join', { projectId: project.id, sinceSeq: start.seq }));
+    expect(replayed.sync(await ok(bobA, 'board:join', { projectId: project.id, sinceSeq: start.seq }))).toEqual([e1, e2, e3]);
     expect(canonical(replayed.toSnapshot())).toEqual(end);
   });
+});
+
+describe('listeners', () => {
+  it('that throw, or reject, go to the `error` listeners, and the client and the other listeners go on', async () => {
+    const { client } = await live(nodeA.url, alice);
+    const errors: Error[] = [];
+    client.on('error', (error) => errors.push(error));
+    client.on('board', () => {
+      throw new Error('a bot bug');
+    });
+    client.on('board', async () => {
+      throw new Error('an async bot bug');
+    });
+    const titlesHeard: string[] = [];
+    client.on('board', (_board, event) => event?.type === 'task.created' && titlesHeard.push(event.data.task.title));
+    await client.createTask({ projectId: project.id, columnId: todo(), title: 'heard despite the bugs' });
+    await eventually(() => expect(errors.map((error) => error.message).sort()).toEqual(['a bot bug', 'an async bot bug']));
+    await client.createTask({ projectId: project.id, columnId: todo(), title: 'and the next one' });
+    expect(titlesHeard).toEqual(['heard despite the bugs', 'and the next one']);
+    expect(client.state).toBe('live');
+  });
+});
+
+describe('a socket over its rate', () => {
+  it('joins and leaves every board asked at once, each refused one again after its delay, and is left in no room', async () => {
+    const nodeR = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '2' }); // bursts of 4
+    try {
+      const boards = await Promise.all(Array.from({ length: 8 }, (_, i) => createProject(nodeR.url, org, `Rated ${i}`)));
+      const ids = boards.map((made) => made.project.id);
+      const watcher = openClient(nodeR.url, { token: bob.token }).client;
+      await watcher.connect();
+      const viewers = new Map<string, string[]>();
+      watcher.on('presence', (projectId, list) =>
+        viewers.set(
+          projectId,
+          list.map((viewer) => viewer.name),
+        ),
+      );
+      await Promise.all(ids.map((id) => watcher.joinBoard(id)));
+
+      const { client } = openClient(nodeR.url, { token: alice.token });
+      await client.connect();
+      await Promise.all(ids.map((id) => client.joinBoard(id)));
+      expect([...client.boards.keys()].sort()).toEqual([...ids].sort());
+      await eventually(() => expect(ids.map((id) => viewers.get(id))).toEqual(ids.map(() => ['alice', 'bob'])), 15_000);
+
+      await Promise.all(ids.map((id) => client.leaveBoard(id)));
+      expect(client.boards.size).toBe(0);
+      await eventually(() => expect(ids.map((id) => viewers.get(id))).toEqual(ids.map(() => ['bob'])), 15_000);
+    } finally {
+      await nodeR.close();
+    }
+  }, 60_000);
 });
 
 describe('retries', () => {
