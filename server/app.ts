@@ -52,6 +52,7 @@ import { coalesceWrites } from './realtime/coalesced-writes.js';
 import { acceptSockets, closeConnections, createSocketServer } from './realtime/socket-server.js';
 import type { TaskFlowServer } from './realtime/types.js';
 import { taskRoutes } from './tasks/tasks.routes.js';
+import { countHttpRequests, createMetrics, NO_METRICS, serveMetrics } from './metrics/metrics.js';
 
 export interface TaskFlow {
   app: FastifyInstance;
@@ -151,6 +152,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     clustered: redis !== null,
     writeNow: writes.writeNow,
   });
+  const observed = config.metricsPort === null ? null : createMetrics(io);
+  if (observed) countHttpRequests(app, observed.registry);
+  let metricsServer: { close(): Promise<void> } | null = null;
   const accessOrders = new AccessOrders(io, presence);
   const broadcaster = createBroadcaster(io, accessOrders, redis !== null);
   const ctx: AppContext = {
@@ -176,6 +180,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     senderOrder: new SenderOrder(),
     inFlight,
     failures,
+    metrics: observed?.metrics ?? NO_METRICS,
   };
   const sockets = acceptSockets(io, ctx, presence, accessOrders);
   const silentConnections = watchSilentConnections(database.orm, {
@@ -229,6 +234,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     },
     listen: async () => {
       const address = await app.listen({ port: config.port, host: config.host });
+      if (observed) metricsServer = await serveMetrics(observed.registry, config.host, config.metricsPort!);
       if (isWildcardHost(new URL(config.publicUrl).hostname))
         app.log.warn(
           { publicUrl: config.publicUrl },
@@ -270,6 +276,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       // No request can write anything now, nor post mail: what is going out is all there is.
       if (mail.size > 0) app.log.warn({ mails: mail.size }, 'waiting for the mail still going out');
       await mail.settle(mailDeadline - Date.now());
+      await metricsServer?.close(); // last: a scrape during the stop still sees it
     },
   };
 }

@@ -127,6 +127,7 @@ const envSchema = z.object({
   INVITE_TTL: duration.default(7 * 86400),
   TRUST_PROXY: trustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  METRICS_PORT: wholeNumber(0, 65535).optional(),
 });
 
 export interface Config {
@@ -167,6 +168,8 @@ export interface Config {
    */
   trustProxy: boolean | string[];
   logLevel: string;
+  /** Where `GET /metrics` is served for Prometheus, on `host`, apart from the public port; null serves none. */
+  metricsPort: number | null;
 }
 
 /** A configuration problem, with one line naming the variable. */
@@ -209,6 +212,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     smtp: e.SMTP_URL ? { url: e.SMTP_URL, from: e.MAIL_FROM! } : null,
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
+    metricsPort: e.METRICS_PORT ?? null,
   };
 }
 

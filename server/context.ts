@@ -17,6 +17,7 @@ import type { FailureLog } from './failure-log.js';
 import type { InFlight } from './in-flight.js';
 import type { Lanes, Turns } from './lanes.js';
 import type { PasswordTurns } from './auth/password-turns.js';
+import type { Metrics } from './metrics/metrics.js';
 
 /** Sends committed facts to live sockets; the realtime layer provides it, services call it. */
 export interface Broadcaster {
@@ -78,4 +79,6 @@ export interface AppContext {
   inFlight: InFlight;
   /** How failures are answered and logged: bugs every time, the database's unavailability now and then. */
   failures: FailureLog;
+  /** What the node counts for Prometheus (`METRICS_PORT`); counts nothing where it serves none. */
+  metrics: Metrics;
 }

@@ -32,7 +32,8 @@ await orExit(async () => {
     const why = LISTEN_ERRORS[(error as NodeJS.ErrnoException).code ?? ''];
     if (!why) throw error;
     await server.close().catch(() => {});
-    throw new ConfigError(`cannot listen on ${config.host}:${config.port} (PORT, HOST): ${why}`);
+    const where = (error as { listening?: string }).listening ?? `${config.host}:${config.port} (PORT, HOST)`;
+    throw new ConfigError(`cannot listen on ${where}: ${why}`);
   }
 });
 

@@ -8,7 +8,7 @@ import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BoardEventJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser } from './support/api.js';
-import { ADMIN_URL } from './support/database.js';
+import { ADMIN_URL, createTestDatabase } from './support/database.js';
 import { describeChildren, freePort, type ServerProcess, startServerProcess } from './support/processes.js';
 import { connect, eventually, ok } from './support/sockets.js';
 
@@ -356,6 +356,28 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
       expect(existsSync(lockFile(dataDir))).toBe(false);
     } finally {
       taken.close();
+    }
+  });
+
+  it('stops start-up when METRICS_PORT is taken with one line naming it', async () => {
+    const taken = createServer();
+    const port = await freePort();
+    await new Promise<void>((resolve) => taken.listen(port, '127.0.0.1', resolve));
+    const db = await createTestDatabase();
+    try {
+      const env = {
+        HOST: '127.0.0.1',
+        PORT: String(await freePort()),
+        METRICS_PORT: String(port),
+        JWT_SECRET: SECRET,
+        DATABASE_URL: db.url,
+      };
+      const { code, stderr } = await runToExit(env);
+      expect(code).toBe(1);
+      expect(stderr.trim()).toBe(`cannot listen on 127.0.0.1:${port} (METRICS_PORT): another process is listening there`);
+    } finally {
+      taken.close();
+      await db.drop();
     }
   });
 

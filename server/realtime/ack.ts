@@ -56,7 +56,7 @@ export function on<E extends ClientEventName, P>(
  * then.
  */
 export function serveEvents(
-  ctx: Pick<AppContext, 'failures' | 'broadcaster' | 'inFlight' | 'config' | 'accountLanes'>,
+  ctx: Pick<AppContext, 'failures' | 'broadcaster' | 'inFlight' | 'config' | 'accountLanes' | 'metrics'>,
   table: HandlerTable,
 ): (socket: TaskFlowSocket) => void {
   const deadlineMs = ctx.config.answerDeadline * 1000;
@@ -85,8 +85,13 @@ export function serveEvents(
   const served = new Map(
     Object.entries(table).map(([event, handler]) => {
       async function serve(socket: TaskFlowSocket, args: unknown[]): Promise<void> {
-        const ack = args.at(-1);
-        if (typeof ack !== 'function') return;
+        const reply = args.at(-1);
+        if (typeof reply !== 'function') return;
+        const began = performance.now();
+        const ack = (answer: Ack<unknown>) => {
+          reply(answer);
+          ctx.metrics.socketEvent(event, answer.ok ? 'ok' : answer.error.code, (performance.now() - began) / 1000);
+        };
         if (socket.data.closeWhenAnswered) {
           ack({ ok: false, error: CLOSING });
           return;
@@ -145,7 +150,10 @@ export function serveEvents(
       const serve = served.get(packet[0]);
       const ack = packet.at(-1);
       if (serve) void serve(socket, packet);
-      else if (typeof ack === 'function') ack({ ok: false, error: UNKNOWN_EVENT });
+      else if (typeof ack === 'function') {
+        ack({ ok: false, error: UNKNOWN_EVENT });
+        ctx.metrics.socketEvent('unknown', UNKNOWN_EVENT.code, 0); // not its name: any client can make one up
+      }
     });
   };
 }

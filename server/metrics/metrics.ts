@@ -1,0 +1,117 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { FastifyInstance } from 'fastify';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { TaskFlowServer } from '../realtime/types.js';
+
+/**
+ * What a node counts for Prometheus. Nothing of any tenant's is in a label (no org, board, user,
+ * key or address): only the contract's event names, route patterns, status and error codes, so a
+ * scrape shows how the node does, never whose work it did.
+ */
+export interface Metrics {
+  /** A socket event answered: its name (one of the contract's, else `unknown`), `ok` or its error code, and how long it took. */
+  socketEvent(event: string, outcome: string, seconds: number): void;
+}
+
+/** The metrics of a node that serves none (`METRICS_PORT` unset): nothing is counted. */
+export const NO_METRICS: Metrics = { socketEvent: () => undefined };
+
+/** Seconds, from a millisecond to the longest `ANSWER_DEADLINE` a node is likely to have. */
+const ANSWER_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
+
+/** A registry for one node: the process's own metrics (CPU, memory, event loop, GC) and TaskFlow's. */
+export function createMetrics(io: TaskFlowServer): { metrics: Metrics; registry: Registry } {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+  const socketEvents = new Counter({
+    name: 'taskflow_socket_events_total',
+    help: 'Socket events answered, by event and outcome (ok, or the error code)',
+    labelNames: ['event', 'outcome'],
+    registers,
+  });
+  const socketEventSeconds = new Histogram({
+    name: 'taskflow_socket_event_seconds',
+    help: 'Time from a socket event to its answer, by event',
+    labelNames: ['event'],
+    buckets: ANSWER_BUCKETS,
+    registers,
+  });
+  new Gauge({
+    name: 'taskflow_sockets',
+    help: 'Sockets connected to this node',
+    registers,
+    collect() {
+      this.set(io.of('/').sockets.size);
+    },
+  });
+  return {
+    registry,
+    metrics: {
+      socketEvent(event, outcome, seconds) {
+        socketEvents.inc({ event, outcome });
+        socketEventSeconds.observe({ event }, seconds);
+      },
+    },
+  };
+}
+
+/** Counts the app's HTTP requests answered, by method, route pattern (`unmatched` where no route was found) and status, with their time. */
+export function countHttpRequests(app: FastifyInstance, registry: Registry): void {
+  const registers = [registry];
+  const requests = new Counter({
+    name: 'taskflow_http_requests_total',
+    help: 'HTTP requests answered, by method, route pattern and status',
+    labelNames: ['method', 'route', 'status'],
+    registers,
+  });
+  const seconds = new Histogram({
+    name: 'taskflow_http_request_seconds',
+    help: 'Time from an HTTP request to its answer, by method and route pattern',
+    labelNames: ['method', 'route'],
+    buckets: ANSWER_BUCKETS,
+    registers,
+  });
+  app.addHook('onResponse', async (request, reply) => {
+    // The pattern, never the path: ids and slugs stay out, and so does any path a client makes up.
+    const route = request.routeOptions.url ?? 'unmatched';
+    const method = KNOWN_METHODS.has(request.method) ? request.method : 'other';
+    requests.inc({ method, route, status: String(reply.statusCode) });
+    seconds.observe({ method, route }, reply.elapsedTime / 1000);
+  });
+}
+
+const KNOWN_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
+ * Serves `GET /metrics` on a port of its own (`METRICS_PORT`), apart from the public one, for
+ * Prometheus to scrape from inside the deployment; anything else there is 404. Answers its URL,
+ * and how to close it.
+ */
+export async function serveMetrics(registry: Registry, host: string, port: number): Promise<{ url: string; close(): Promise<void> }> {
+  const server = createServer((request, response) => {
+    if (request.method !== 'GET' || request.url !== '/metrics') {
+      response.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+      return;
+    }
+    registry.metrics().then(
+      (text) => response.writeHead(200, { 'content-type': registry.contentType }).end(text),
+      () => response.writeHead(500, { 'content-type': 'text/plain' }).end('could not collect the metrics\n'),
+    );
+  });
+  await new Promise<void>((resolve, reject) => {
+    // Which setting to name, where start-up stops on it (`main.ts`).
+    server.once('error', (error) => reject(Object.assign(error, { listening: `${host}:${port} (METRICS_PORT)` })));
+    server.listen(port, host, () => resolve());
+  });
+  const { address, family, port: bound } = server.address() as AddressInfo;
+  return {
+    url: `http://${family === 'IPv6' ? `[${address}]` : address}:${bound}/metrics`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
