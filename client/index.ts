@@ -14,7 +14,7 @@ export type {
   TaskUpdatePayload,
 } from '../shared/schemas.js';
 export { BoardState } from './board-state.js';
-export { TaskFlowError } from './errors.js';
+export { type TaskConflict, TaskFlowError } from './errors.js';
 export {
   type ConnectionState,
   type Credentials,

@@ -1,7 +1,7 @@
 import type { Socket } from 'socket.io-client';
 import { type Ack, MAX_MESSAGE_BYTES } from '../shared/events.js';
 import type { WireError } from '../shared/errors.js';
-import { TaskFlowError } from './errors.js';
+import { namedDelayMs, TaskFlowError } from './errors.js';
 
 export type MutationEvent =
   'task:create' | 'task:update' | 'task:move' | 'task:delete' | 'column:create' | 'column:update' | 'column:move' | 'column:delete';
@@ -140,12 +140,6 @@ export function afterRefusal(refused: Refused, error: WireError): number | null 
   if (error.code === 'UNAVAILABLE') return backoff;
   if (error.code === 'INTERNAL' && refused.internal < MAX_INTERNAL) return backoff;
   return null;
-}
-
-/** The delay a RATE_LIMITED answer names (`details.retryAfterMs`), if it names one. */
-export function namedDelayMs(error: { details?: unknown }): number | null {
-  const named = (error.details as { retryAfterMs?: unknown } | undefined)?.retryAfterMs;
-  return typeof named === 'number' && named >= 0 ? named : null;
 }
 
 /** Room for socket.io's framing around the event and its payload (the packet type and the ack id). */

@@ -21,7 +21,7 @@ import type { BoardEvent, BoardEventJson, Viewer } from '../shared/wire.js';
 import { BoardState } from './board-state.js';
 import { Emitter } from './emitter.js';
 import { TaskFlowError } from './errors.js';
-import { type MutationEvent, MutationQueue, namedDelayMs } from './mutation-queue.js';
+import { type MutationEvent, MutationQueue } from './mutation-queue.js';
 import { Turns } from './turns.js';
 
 /** A user's token (or a function that returns a fresh one, asked at every connect), or a bot's API key. */
@@ -98,7 +98,7 @@ const BOARD_REQUESTS_AT_ONCE = 4;
 
 /** The delay a RATE_LIMITED answer names (at most 5 s), or a second. */
 function retryAfterMs(error: TaskFlowError): number {
-  return Math.min(namedDelayMs(error) ?? 1000, 5000);
+  return Math.min(error.retryAfterMs ?? 1000, 5000);
 }
 type TypedSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 

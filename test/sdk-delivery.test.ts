@@ -1,7 +1,8 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { type TaskFlowClient, TaskFlowError } from '../client/index.js';
-import { afterRefusal, namedDelayMs } from '../client/mutation-queue.js';
+import { namedDelayMs } from '../client/errors.js';
+import { afterRefusal } from '../client/mutation-queue.js';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';

@@ -207,6 +207,8 @@ describe('refusals', () => {
     const conflict = await aliceClient.updateTask({ taskId: task.id, patch: { title: 'alice’s title' }, baseVersion: 1 }).catch((e) => e);
     expect(conflict).toBeInstanceOf(TaskFlowError);
     expect(conflict).toMatchObject({ code: 'CONFLICT', details: { task: { id: task.id, title: 'bob’s title', version: 2 } } });
+    expect((conflict as TaskFlowError).conflict).toEqual({ task: expect.objectContaining({ title: 'bob’s title' }), fields: ['title'] });
+    expect((conflict as TaskFlowError).retryAfterMs).toBeUndefined();
 
     for (const client of [aliceClient, veraClient, bobClient]) expect(client.unacknowledged).toBe(0);
     expect(await rowsTitled('a viewer’s task')).toBe(0);

@@ -97,13 +97,11 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
     } catch (failure) {
       if (!shown.current) return notify(editRefusal(title, failure as Error));
       setBusy(false);
-      if (failure instanceof TaskFlowError && failure.code === 'CONFLICT') {
-        const details = failure.details as { task: TaskJson; fields?: string[] } | undefined;
-        if (details?.task) {
-          const fields = (details.fields ?? Object.keys(patch)).filter((field): field is DraftField => field in draft!);
-          setConflict({ theirs: details.task, fields });
-          return;
-        }
+      const conflict = failure instanceof TaskFlowError ? failure.conflict : undefined;
+      if (conflict) {
+        const fields = (conflict.fields ?? Object.keys(patch)).filter((field): field is DraftField => field in draft!);
+        setConflict({ theirs: conflict.task, fields });
+        return;
       }
       setError((failure as Error).message);
     }
@@ -128,8 +126,7 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
       if (!shown.current) return notify(deleteRefusal(title, failure as Error));
       setBusy(false);
       setConfirmDelete(false);
-      const theirs =
-        failure instanceof TaskFlowError && failure.code === 'CONFLICT' ? (failure.details as { task?: TaskJson })?.task : undefined;
+      const theirs = failure instanceof TaskFlowError ? failure.conflict?.task : undefined;
       if (!theirs) return setError((failure as Error).message);
       setBase(theirs);
       setDraft(draftOf(theirs));
