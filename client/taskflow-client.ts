@@ -249,9 +249,12 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     for (const event of early) board.receive(event);
     if (!current()) {
       // Left while this join was under way. Should its leave have reached the server first (it
-      // was sent while offline, say), the socket stands in the room now: leave again, unless the
-      // board was joined anew since, whose own join came after the leave.
-      if (!this.joins.has(projectId)) void this.request('board:leave', { projectId }).catch(() => undefined);
+      // was sent while offline, or this join waited out a RATE_LIMITED refusal), the socket stands
+      // in the room now: leave again, in turn and through refusals, unless the board was joined
+      // anew since, whose own join came after the leave.
+      void this.inTurn(async () => {
+        if (!this.joins.has(projectId)) await this.request('board:leave', { projectId });
+      }).catch(() => undefined);
       return board;
     }
     this.held.set(projectId, board);
@@ -572,6 +575,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     event: E,
     payload: Parameters<ClientToServerEvents[E]>[0],
   ): Promise<AckData<E>> {
+    if (this.closedBy) throw this.closedBy;
     const socket = this.socket;
     if (!socket?.connected) throw new TaskFlowError({ code: 'DISCONNECTED', message: 'not connected' });
     let answer: Ack<AckData<E>>;

@@ -154,7 +154,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   });
   const observed = config.metricsPort === null ? null : createMetrics(io);
   if (observed) countHttpRequests(app, observed.registry);
-  let metricsServer: { close(): Promise<void> } | null = null;
+  let metricsServer: { url: string; close(): Promise<void> } | null = null;
   const accessOrders = new AccessOrders(io, presence);
   const broadcaster = createBroadcaster(io, accessOrders, redis !== null);
   const ctx: AppContext = {
@@ -234,7 +234,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     },
     listen: async () => {
       const address = await app.listen({ port: config.port, host: config.host });
-      if (observed) metricsServer = await serveMetrics(observed.registry, config.host, config.metricsPort!);
+      if (observed) {
+        metricsServer = await serveMetrics(observed.registry, config.metricsHost, config.metricsPort!);
+        app.log.info({ url: metricsServer.url }, 'serving metrics');
+      }
       if (isWildcardHost(new URL(config.publicUrl).hostname))
         app.log.warn(
           { publicUrl: config.publicUrl },

@@ -128,6 +128,7 @@ const envSchema = z.object({
   TRUST_PROXY: trustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_PORT: wholeNumber(0, 65535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
 });
 
 export interface Config {
@@ -168,8 +169,10 @@ export interface Config {
    */
   trustProxy: boolean | string[];
   logLevel: string;
-  /** Where `GET /metrics` is served for Prometheus, on `host`, apart from the public port; null serves none. */
+  /** Where `GET /metrics` is served for Prometheus, apart from the public port; null serves none. */
   metricsPort: number | null;
+  /** The address the metrics port listens on: this host only unless set. */
+  metricsHost: string;
 }
 
 /** A configuration problem, with one line naming the variable. */
@@ -191,6 +194,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     jwtSecret = embeddedSecret(dataDir);
   }
   if (e.SMTP_URL && !e.MAIL_FROM) throw new ConfigError('invalid configuration: MAIL_FROM: required when SMTP_URL is set');
+  if (e.METRICS_PORT && e.METRICS_PORT === e.PORT) throw new ConfigError('invalid configuration: METRICS_PORT: must differ from PORT');
   return {
     port: e.PORT,
     host: e.HOST,
@@ -213,6 +217,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     trustProxy: e.TRUST_PROXY,
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT ?? null,
+    metricsHost: e.METRICS_HOST,
   };
 }
 

@@ -302,6 +302,14 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
       'MAIL_FROM',
     ],
     [
+      'METRICS_PORT the same as PORT',
+      async () => {
+        const port = String(await freePort());
+        return { PORT: port, METRICS_PORT: port, DATA_DIR: newDataDir() };
+      },
+      'METRICS_PORT',
+    ],
+    [
       'a REDIS_URL that is not redis://',
       async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: 'http://127.0.0.1:6379' }),
       'REDIS_URL',

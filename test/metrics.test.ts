@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createOrg, createProject, registerUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort } from './support/processes.js';
-import { type RunningServer, startServer } from './support/server.js';
+import { loadConfig } from '../server/config.js';
+import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
 import { closeAllSockets, connect, ok, request } from './support/sockets.js';
 
 // Prometheus metrics on a port of their own: what the node did, counted by event, route and code, and nothing of any tenant's.
@@ -68,6 +69,14 @@ describe('the metrics port', () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
     for (const secret of [org.slug, org.id, project.id, task.id, ana.user.id, ana.email, 'Secret launch plans', 'Globex', madeUp])
       expect(text).not.toContain(secret);
+  });
+
+  it('listens on this host only unless METRICS_HOST says otherwise', () => {
+    expect(loadConfig({ METRICS_PORT: '9464', JWT_SECRET: TEST_JWT_SECRET })).toMatchObject({
+      metricsPort: 9464,
+      metricsHost: '127.0.0.1',
+    });
+    expect(loadConfig({ JWT_SECRET: TEST_JWT_SECRET })).toMatchObject({ metricsPort: null });
   });
 
   it('is not served on the public port, and answers nothing else on its own', async () => {

@@ -502,19 +502,20 @@ describe('listeners', () => {
 
 describe('a socket over its rate', () => {
   it('joins and leaves every board asked at once, each refused one again after its delay, and is left in no room', async () => {
-    const nodeR = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '2' }); // bursts of 4
+    const metricsPort = await freePort();
+    const nodeR = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '2', METRICS_PORT: String(metricsPort) }); // bursts of 4
+    const refused = async (event: string) => {
+      const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+      const line = text.split('\n').find((row) => row.startsWith(`taskflow_socket_events_total{event="${event}",outcome="RATE_LIMITED"} `));
+      return line ? Number(line.split(' ')[1]) : 0;
+    };
     try {
       const boards = await Promise.all(Array.from({ length: 8 }, (_, i) => createProject(nodeR.url, org, `Rated ${i}`)));
       const ids = boards.map((made) => made.project.id);
       const watcher = openClient(nodeR.url, { token: bob.token }).client;
       await watcher.connect();
       const viewers = new Map<string, string[]>();
-      watcher.on('presence', (projectId, list) =>
-        viewers.set(
-          projectId,
-          list.map((viewer) => viewer.name),
-        ),
-      );
+      watcher.on('presence', (projectId, list) => viewers.set(projectId, list.map((viewer) => viewer.name).sort()));
       await Promise.all(ids.map((id) => watcher.joinBoard(id)));
 
       const { client } = openClient(nodeR.url, { token: alice.token });
@@ -522,10 +523,26 @@ describe('a socket over its rate', () => {
       await Promise.all(ids.map((id) => client.joinBoard(id)));
       expect([...client.boards.keys()].sort()).toEqual([...ids].sort());
       await eventually(() => expect(ids.map((id) => viewers.get(id))).toEqual(ids.map(() => ['alice', 'bob'])), 15_000);
+      const refusedJoins = await refused('board:join');
 
       await Promise.all(ids.map((id) => client.leaveBoard(id)));
       expect(client.boards.size).toBe(0);
       await eventually(() => expect(ids.map((id) => viewers.get(id))).toEqual(ids.map(() => ['bob'])), 15_000);
+      // Some were refused on the way, and asked again: it is the retries that got them all through.
+      expect(refusedJoins).toBeGreaterThan(0);
+      expect(await refused('board:leave')).toBeGreaterThan(0);
+
+      // Joined and left at once, each join maybe waiting out a refusal as its leave comes: none stays.
+      const dan = openClient(nodeR.url, { token: vera.token }).client;
+      await dan.connect();
+      const joins = ids.map((id) => dan.joinBoard(id).catch((error: unknown) => error));
+      await Promise.all(ids.map((id) => dan.leaveBoard(id)));
+      await Promise.all(joins);
+      await dan.joinBoard(ids[0]!); // after every leave: its room is the one it is in
+      await eventually(
+        () => expect(ids.map((id) => viewers.get(id))).toEqual(ids.map((id) => (id === ids[0] ? ['bob', 'vera'] : ['bob']))),
+        15_000,
+      );
     } finally {
       await nodeR.close();
     }

@@ -17,7 +17,10 @@ export type Standing =
 
 // The standing is read as the connecting role, before the switch to `taskflow_app`, and names
 // the org itself rather than leaning on row-level security.
-const LIVE_KEY = sql`revoked_at is null and not coalesce(expires_at <= now(), false)`;
+/** Of an `api_keys` row: revoked; past its `expiresAt`; neither (what lets it in). */
+const KEY_REVOKED = sql`revoked_at is not null`;
+const KEY_EXPIRED = sql`coalesce(expires_at <= now(), false)`;
+export const LIVE_KEY = sql`not ${KEY_REVOKED} and not ${KEY_EXPIRED}`;
 
 /** A standing's row held until commit (`inTenant`'s `held`). */
 const HOLD = sql`for share`;
@@ -39,7 +42,7 @@ function sessionStands(principal: UserPrincipal, held = false): Sql {
 function standingColumn(orgId: string, principal: Principal, held = false): Sql {
   if (principal.kind === 'user')
     return sql`${roleIn(orgId, principal.userId, held)} as role, not ${sessionStands(principal, held)} as "sessionEnded"`;
-  return sql`(select json_build_object('revoked', revoked_at is not null, 'expired', coalesce(expires_at <= now(), false), 'permissions', permissions)
+  return sql`(select json_build_object('revoked', ${KEY_REVOKED}, 'expired', ${KEY_EXPIRED}, 'permissions', permissions)
       from api_keys where org_id = ${orgId} and id = ${principal.keyId}) as key`;
 }
 

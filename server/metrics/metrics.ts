@@ -2,6 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ClientEventName } from '../../shared/events.js';
 import type { TaskFlowServer } from '../realtime/types.js';
 
 /**
@@ -10,8 +11,28 @@ import type { TaskFlowServer } from '../realtime/types.js';
  * scrape shows how the node does, never whose work it did.
  */
 export interface Metrics {
-  /** A socket event answered: its name (one of the contract's, else `unknown`), `ok` or its error code, and how long it took. */
-  socketEvent(event: string, outcome: string, seconds: number): void;
+  /** A socket event answered: its name as the client sent it (counted as `unknown` unless it is the contract's), `ok` or its error code, and how long it took. */
+  socketEvent(event: unknown, outcome: string, seconds: number): void;
+}
+
+/** The contract's events, the only names a label may carry (a record, so that the compiler asks for each). */
+const CLIENT_EVENTS: Record<ClientEventName, true> = {
+  'board:join': true,
+  'board:leave': true,
+  'task:create': true,
+  'task:update': true,
+  'task:move': true,
+  'task:delete': true,
+  'column:create': true,
+  'column:update': true,
+  'column:move': true,
+  'column:delete': true,
+  'presence:update': true,
+};
+
+/** An event's name as a label: the contract's, or `unknown` for any a client made up. */
+function eventLabel(name: unknown): string {
+  return typeof name === 'string' && Object.hasOwn(CLIENT_EVENTS, name) ? name : 'unknown';
 }
 
 /** The metrics of a node that serves none (`METRICS_PORT` unset): nothing is counted. */
@@ -49,7 +70,8 @@ export function createMetrics(io: TaskFlowServer): { metrics: Metrics; registry:
   return {
     registry,
     metrics: {
-      socketEvent(event, outcome, seconds) {
+      socketEvent(name, outcome, seconds) {
+        const event = eventLabel(name);
         socketEvents.inc({ event, outcome });
         socketEventSeconds.observe({ event }, seconds);
       },

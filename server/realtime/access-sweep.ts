@@ -1,5 +1,6 @@
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
+import { LIVE_KEY } from '../db/tenant.js';
 import type { RedisLink } from './redis.js';
 import { createOutageCatchUp } from './outage-catch-up.js';
 import { orgsOfRooms } from './rooms.js';
@@ -50,8 +51,7 @@ async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<voi
       : [];
     const liveKeys = keyIds.length
       ? await connection.execute<Array<{ id: string }>>(
-          ...sql`select id from api_keys
-                  where id = any(${keyIds}::uuid[]) and revoked_at is null and (expires_at is null or expires_at > now())`.bound(),
+          ...sql`select id from api_keys where id = any(${keyIds}::uuid[]) and ${LIVE_KEY}`.bound(),
         )
       : [];
     const member = new Set(memberships.map((m) => `${m.user_id}:${m.org_id}`));

@@ -8,6 +8,7 @@ import type { Wire } from '../raw-json.js';
 import type { Caller } from '../auth/caller.js';
 import { principalRoom } from './rooms.js';
 import { socketCaller } from './socket-caller.js';
+import { NO_METRICS } from '../metrics/metrics.js';
 import type { TaskFlowSocket } from './types.js';
 
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
@@ -61,6 +62,7 @@ export function serveEvents(
 ): (socket: TaskFlowSocket) => void {
   const deadlineMs = ctx.config.answerDeadline * 1000;
   const lanes = ctx.accountLanes;
+  const counted = ctx.metrics !== NO_METRICS;
   const tooManyWaiting = toWireError(overflowing(ctx.config.socketRateLimit, { retryAfterMs: 1000 })).error;
   /**
    * The handler's answer to the payload: its data, or the error it threw, in wire form; and,
@@ -87,11 +89,13 @@ export function serveEvents(
       async function serve(socket: TaskFlowSocket, args: unknown[]): Promise<void> {
         const reply = args.at(-1);
         if (typeof reply !== 'function') return;
-        const began = performance.now();
-        const ack = (answer: Ack<unknown>) => {
-          reply(answer);
-          ctx.metrics.socketEvent(event, answer.ok ? 'ok' : answer.error.code, (performance.now() - began) / 1000);
-        };
+        const began = counted ? performance.now() : 0;
+        const ack = counted
+          ? (answer: Ack<unknown>) => {
+              reply(answer);
+              ctx.metrics.socketEvent(event, answer.ok ? 'ok' : answer.error.code, (performance.now() - began) / 1000);
+            }
+          : (reply as (answer: Ack<unknown>) => void);
         if (socket.data.closeWhenAnswered) {
           ack({ ok: false, error: CLOSING });
           return;
@@ -152,7 +156,7 @@ export function serveEvents(
       if (serve) void serve(socket, packet);
       else if (typeof ack === 'function') {
         ack({ ok: false, error: UNKNOWN_EVENT });
-        ctx.metrics.socketEvent('unknown', UNKNOWN_EVENT.code, 0); // not its name: any client can make one up
+        ctx.metrics.socketEvent(packet[0], UNKNOWN_EVENT.code, 0);
       }
     });
   };
@@ -168,8 +172,9 @@ export function closeOnceAnswered(socket: Pick<TaskFlowSocket, 'data'>, close: (
   else socket.data.closeWhenAnswered ??= close;
 }
 
-/** Ends a socket whose credential expired: `access:revoked` (token_expired), then, once its events under way are answered, a disconnect. */
+/** Ends a socket whose credential expired: `access:revoked` (token_expired), then, once its events under way are answered, a disconnect; once. */
 export function endExpired(socket: TaskFlowSocket): void {
+  if (socket.data.closeWhenAnswered || !socket.connected) return;
   socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
   // A DISCONNECT packet after the message above (close=true could drop it).
   closeOnceAnswered(socket, () => socket.disconnect());

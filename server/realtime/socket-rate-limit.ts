@@ -1,5 +1,6 @@
 import type { WireError } from '../../shared/errors.js';
 import { closeOnceAnswered } from './ack.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { TaskFlowSocket } from './types.js';
 
 /**
@@ -15,7 +16,7 @@ import type { TaskFlowSocket } from './types.js';
  * off. What one account's many sockets can take from the node is bounded by its lane instead
  * (`Lanes`).
  */
-export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSocket) => void) | null {
+export function createSocketRateLimit(perSecond: number, metrics: Metrics): ((socket: TaskFlowSocket) => void) | null {
   if (perSecond <= 0) return null;
   const burst = perSecond * 2;
   return (socket) => {
@@ -39,7 +40,10 @@ export function createSocketRateLimit(perSecond: number): ((socket: TaskFlowSock
         message: `over ${perSecond} events a second`,
         details: { retryAfterMs: Math.ceil(((1 - tokens) * 1000) / perSecond) },
       };
-      if (typeof ack === 'function') ack({ ok: false, error });
+      if (typeof ack === 'function') {
+        ack({ ok: false, error });
+        metrics.socketEvent(packet[0], error.code, 0);
+      }
       if (refusedInARow > burst) closeOnceAnswered(socket, () => socket.disconnect(true));
     });
   };

@@ -117,7 +117,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
       clearTimeout(timer);
     }
   });
-  const rateLimit = createSocketRateLimit(ctx.config.socketRateLimit);
+  const rateLimit = createSocketRateLimit(ctx.config.socketRateLimit, ctx.metrics);
   const serve = serveEvents(ctx, {
     ...boardHandlers(ctx, presence),
     ...presenceHandlers(ctx, presence),

@@ -209,7 +209,7 @@ export function BoardScreen({
           client={client}
           projectId={projectId}
           task={board.tasks.get(openTaskId)}
-          members={members.data ?? []}
+          members={members.data ?? null}
           labels={labels.data ?? []}
           readOnly={readOnly}
           onCreateLabel={async (input) => {

@@ -14,7 +14,8 @@ export interface CardDialogProps {
   projectId: string;
   /** The card as the board shows it now; undefined once it was deleted. */
   task: TaskJson | undefined;
-  members: MemberJson[];
+  /** The org's members; null until they are read. */
+  members: MemberJson[] | null;
   labels: LabelJson[];
   readOnly: boolean;
   onCreateLabel(input: { name: string; color: string }): Promise<LabelJson>;
@@ -40,7 +41,7 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
   const [confirmDelete, setConfirmDelete] = useState(false);
   // Escape on a form with unsaved changes asks first: a second Escape discards them.
   const [confirmDiscard, setConfirmDiscard] = useState(false);
-  const memberMap = new Map(members.map((member) => [member.user.id, member]));
+  const memberMap = new Map((members ?? []).map((member) => [member.user.id, member]));
   const labelMap = new Map(labels.map((label) => [label.id, label]));
   // Whether the dialog is still shown: an answer that comes after it closed has no form to go to.
   const shown = useRef(true);
@@ -210,8 +211,8 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
             Assignee
             <select value={draft.assigneeId} onChange={(e) => set('assigneeId', e.target.value)}>
               <option value="">Unassigned</option>
-              {draft.assigneeId && !memberMap.has(draft.assigneeId) && <option value={draft.assigneeId}>{FORMER_MEMBER}</option>}
-              {members.map((member) => (
+              {members && draft.assigneeId && !memberMap.has(draft.assigneeId) && <option value={draft.assigneeId}>{FORMER_MEMBER}</option>}
+              {(members ?? []).map((member) => (
                 <option key={member.user.id} value={member.user.id}>
                   {member.user.name}
                 </option>
