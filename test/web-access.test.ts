@@ -245,7 +245,7 @@ describe('a viewer', () => {
 });
 
 describe('members and invitations', () => {
-  it('lets an admin invite someone, see the invitation, and change a role', async () => {
+  it('lets an admin invite someone, see the invitation, and change a role, applied only once chosen', async () => {
     const { page } = await open(ana, boardPath());
     await new BoardPage(page).waitLive();
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Members' }).click();
@@ -256,7 +256,14 @@ describe('members and invitations', () => {
     await form.getByRole('button', { name: 'Invite' }).click();
     await page.getByRole('list', { name: 'Pending invitations' }).getByText(newcomer).waitFor();
 
-    await page.getByLabel('Role of Dee').selectOption('viewer');
+    // A keyboard user goes through the list with the arrow keys (member → admin → owner, and back to
+    // viewer): nothing is applied until the button is pressed.
+    const roles = page.getByLabel('Role of Dee');
+    await roles.focus();
+    for (const key of ['ArrowDown', 'ArrowDown', 'ArrowUp', 'ArrowUp', 'ArrowUp']) await page.keyboard.press(key);
+    expect(await roles.inputValue()).toBe('viewer');
+    await page.getByRole('button', { name: 'Make Dee viewer' }).click();
+    await page.getByRole('status').filter({ hasText: 'Dee is now viewer.' }).waitFor();
     await expect
       .poll(
         async () =>
@@ -264,6 +271,9 @@ describe('members and invitations', () => {
             ?.role,
       )
       .toBe('viewer');
+    const changes = await api(node.url, 'GET', `/orgs/${org.slug}/audit-log?action=member.role_changed&limit=200`, undefined, ana.token);
+    const dees = changes.body.entries.filter((entry: { entityId: string }) => entry.entityId === dee.user.id);
+    expect(dees.map((entry: { details: unknown }) => entry.details)).toEqual([{ from: 'member', to: 'viewer' }]);
     const invites = await api(node.url, 'GET', `/orgs/${org.slug}/invites`, undefined, ana.token);
     expect(invites.body.map((invite: { email: string }) => invite.email)).toContain(newcomer);
     await page.goBack();

@@ -274,6 +274,31 @@ describe('a card dialog with unsaved changes', () => {
   });
 });
 
+describe("a card's dates and labels", () => {
+  it('say "Overdue" in words, not by colour alone, and keep a label legible whatever its colour', async () => {
+    const { path, tasks } = await newBoard('Legible', ['Late card', 'Later card']);
+    const yellow = await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: `sunny-${Date.now()}`, color: '#fbca04' }, ana.token);
+    const navy = await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: `navy-${Date.now()}`, color: '#1d3b6e' }, ana.token);
+    await patchTask(tasks[0]!, { dueDate: '2020-01-02', labelIds: [yellow.body.id, navy.body.id] });
+    await patchTask(tasks[1]!, { dueDate: '2999-01-02' });
+    const { page } = await open(ana, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board
+      .card('Late card')
+      .locator('.due', { hasText: /^Overdue / })
+      .waitFor();
+    expect(await board.card('Later card').locator('.due').innerText()).toMatch(/^Due /);
+    const textColour = (name: string) =>
+      board
+        .card('Late card')
+        .locator('.label-chip', { hasText: name })
+        .evaluate((chip) => getComputedStyle(chip).color);
+    expect(await textColour(yellow.body.name)).toBe('rgb(17, 17, 17)'); // dark on a light label
+    expect(await textColour(navy.body.name)).toBe('rgb(255, 255, 255)');
+  });
+});
+
 describe('a change refused after its dialog was closed', () => {
   it('is told in a notice that names the card and why, for an edit and for a delete', async () => {
     const { path, tasks } = await newBoard('Offline', ['Alpha', 'Bravo']);

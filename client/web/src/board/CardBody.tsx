@@ -2,6 +2,7 @@ import { memo } from 'react';
 import type { LabelJson, MemberJson, TaskJson } from '../../../index.js';
 import { Avatar } from '../common/Avatar.js';
 import { assigneeOf } from './assignee.js';
+import { chipColours } from './label-colours.js';
 import { PRIORITIES } from './board-view.js';
 
 export interface CardContext {
@@ -26,7 +27,7 @@ export const CardBody = memo(function CardBody({ task, context, editing }: { tas
       {labels.length > 0 && (
         <span className="card-labels">
           {labels.map((label) => (
-            <span key={label.id} className="label-chip" style={{ background: label.color }}>
+            <span key={label.id} className="label-chip" style={chipColours(label.color)}>
               {label.name}
             </span>
           ))}
@@ -38,7 +39,7 @@ export const CardBody = memo(function CardBody({ task, context, editing }: { tas
           {task.priority > 0 && <span className={`priority priority-${task.priority}`}>{PRIORITIES[task.priority]}</span>}
           {task.dueDate && (
             <span className={`due${overdue ? ' due-overdue' : ''}`} title={overdue ? 'Overdue' : 'Due date'}>
-              Due {formatDate(task.dueDate)}
+              {overdue ? 'Overdue' : 'Due'} {formatDate(task.dueDate)}
             </span>
           )}
           {task.description && (

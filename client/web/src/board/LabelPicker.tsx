@@ -2,6 +2,7 @@ import { type KeyboardEvent, useState } from 'react';
 import type { LabelJson } from '../../../index.js';
 import { labelName } from '../../../../shared/shown-text.js';
 import { notify } from '../common/notices.js';
+import { chipColours } from './label-colours.js';
 
 const COLOURS = ['#d73a4a', '#0e8a16', '#1d76db', '#fbca04', '#5319e7', '#e99695', '#006b75'];
 
@@ -48,7 +49,7 @@ export function LabelPicker(props: {
         {labels.map((label) => (
           <label key={label.id} className="label-option">
             <input type="checkbox" checked={selected.includes(label.id)} onChange={() => toggle(label.id)} />
-            <span className="label-chip" style={{ background: label.color }}>
+            <span className="label-chip" style={chipColours(label.color)}>
               {label.name}
             </span>
           </label>

@@ -56,7 +56,12 @@ export function MembersScreen({ membership, userId, client }: { membership: Memb
               member={member}
               manage={isAdmin && member.user.id !== userId && (member.role !== 'owner' || membership.role === 'owner')}
               grantable={grantableRoles(membership.role)}
-              onRole={(role) => act('Could not change the role', () => api.changeRole(slug, member.user.id, role))}
+              onRole={(role) =>
+                act('Could not change the role', async () => {
+                  await api.changeRole(slug, member.user.id, role);
+                  notify(`${member.user.name} is now ${role}.`, 'info');
+                })
+              }
               onRemove={() => act('Could not remove the member', () => api.removeMember(slug, member.user.id))}
             />
           ))}
@@ -77,8 +82,17 @@ function grantableRoles(role: Role): Role[] {
   return ROLES.filter((r) => r !== 'owner' || role === 'owner');
 }
 
+/**
+ * A member's row. A new role is picked in the list, then applied with its button: a list that
+ * applied on change would grant each role a keyboard user passes over with the arrow keys, owner
+ * included. Removing asks once more.
+ */
 function MemberRow(props: { member: MemberJson; manage: boolean; grantable: Role[]; onRole(role: Role): void; onRemove(): void }) {
   const { member, manage } = props;
+  const name = member.user.name;
+  const [chosen, setChosen] = useState<Role>(member.role);
+  const [confirmRemove, setConfirmRemove] = useState(false);
+  useEffect(() => setChosen(member.role), [member.role]);
   return (
     <tr>
       <td>
@@ -91,23 +105,35 @@ function MemberRow(props: { member: MemberJson; manage: boolean; grantable: Role
       </td>
       <td>
         {manage ? (
-          <select aria-label={`Role of ${member.user.name}`} value={member.role} onChange={(e) => props.onRole(e.target.value as Role)}>
-            {props.grantable.map((role) => (
-              <option key={role} value={role}>
-                {role}
-              </option>
-            ))}
-          </select>
+          <span className="row">
+            <select aria-label={`Role of ${name}`} value={chosen} onChange={(e) => setChosen(e.target.value as Role)}>
+              {props.grantable.map((role) => (
+                <option key={role} value={role}>
+                  {role}
+                </option>
+              ))}
+            </select>
+            {chosen !== member.role && (
+              <button type="button" aria-label={`Make ${name} ${chosen}`} onClick={() => props.onRole(chosen)}>
+                Apply
+              </button>
+            )}
+          </span>
         ) : (
           <span className={`role role-${member.role}`}>{member.role}</span>
         )}
       </td>
       <td>
-        {manage && (
-          <button type="button" className="danger-button" onClick={props.onRemove}>
-            Remove
-          </button>
-        )}
+        {manage &&
+          (confirmRemove ? (
+            <button type="button" className="danger-button" onClick={props.onRemove}>
+              Really remove {name}
+            </button>
+          ) : (
+            <button type="button" className="danger-button" aria-label={`Remove ${name}`} onClick={() => setConfirmRemove(true)}>
+              Remove
+            </button>
+          ))}
       </td>
     </tr>
   );
