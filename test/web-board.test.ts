@@ -274,6 +274,24 @@ describe('a card dialog with unsaved changes', () => {
   });
 });
 
+describe("teammates' changes", () => {
+  it("are said to a screen reader in a polite live region, by who made them, and the user's own are not", async () => {
+    const { path, tasks, columns: spokenColumns } = await newBoard('Spoken', ['Ship it', 'Write it']);
+    const { page } = await open(ben, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    const said = page.locator('[data-announce="teammates"]');
+    expect(await said.getAttribute('role')).toBe('status');
+    const bens = await api(node.url, 'PATCH', `/orgs/${org.slug}/tasks/${tasks[1]!.id}`, { title: 'Write it well' }, ben.token);
+    expect(bens.status).toBe(200);
+    await board.card('Write it well').waitFor(); // his own change, on his board: not said
+    const done = spokenColumns.find((c) => c.name === 'Done')!;
+    const moved = await api(node.url, 'POST', `/orgs/${org.slug}/tasks/${tasks[0]!.id}/move`, { columnId: done.id }, ana.token);
+    expect(moved.status).toBe(200);
+    await expect.poll(() => said.innerText()).toBe('Ana moved “Ship it” to “Done”.');
+  });
+});
+
 describe("a card's dates and labels", () => {
   it('say "Overdue" in words, not by colour alone, and keep a label legible whatever its colour', async () => {
     const { path, tasks } = await newBoard('Legible', ['Late card', 'Later card']);

@@ -8,6 +8,7 @@ import { ErrorState } from '../common/ErrorState.js';
 import { notify } from '../common/notices.js';
 import { AddColumnForm } from './AddColumnForm.js';
 import { announcements } from './announcements.js';
+import { useTeammateChanges } from './teammate-changes.js';
 import { BoardColumn, type ColumnChanges } from './BoardColumn.js';
 import { boardView, containerOf, type Neighbours, type PendingMove } from './board-view.js';
 import { CardBody, type CardContext } from './CardBody.js';
@@ -92,6 +93,7 @@ export function BoardScreen({
     [members.data, labels.data, day],
   );
   const editors = useMemo(() => editorsOf(viewers, me.user.id), [viewers, me.user.id]);
+  const teammateChanges = useTeammateChanges(client, projectId, me.user.id);
   const createTask = useCallback(
     async (columnId: string, title: string) => {
       await client
@@ -169,6 +171,9 @@ export function BoardScreen({
         {board.project.status === 'archived' && <span className="role">archived</span>}
         <PresenceBar viewers={viewers} />
       </div>
+      <p className="visually-hidden" role="status" data-announce="teammates">
+        {teammateChanges}
+      </p>
       <DndContext
         sensors={drag.sensors}
         collisionDetection={closestCorners}
