@@ -285,7 +285,15 @@ describe('organizations and projects', () => {
   it('creates an organization and a project from the switcher, and opens its empty board', async () => {
     const tab = await open(cy, '/');
     const page = tab.page;
-    await page.getByRole('combobox', { name: 'Organization' }).selectOption({ label: '+ New organization…' });
+    const switcher = page.getByRole('combobox', { name: 'Organization' });
+    await page.getByRole('heading', { name: `Org ${cyOrg.slug}` }).waitFor(); // his org's projects
+    // The arrow keys pick without opening (each would open the org it passed over); Enter opens.
+    await switcher.focus();
+    await page.keyboard.press('ArrowDown');
+    expect(await switcher.inputValue()).toBe('__new__');
+    await page.getByRole('button', { name: 'Open' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(`/orgs/${cyOrg.slug}`);
+    await page.keyboard.press('Enter');
     await page.getByLabel('Name').fill('Cy Labs');
     await page.getByRole('button', { name: 'Create organization' }).click();
     await page.getByRole('heading', { name: 'Cy Labs' }).waitFor();
