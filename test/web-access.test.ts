@@ -250,6 +250,9 @@ describe('members and invitations', () => {
     await new BoardPage(page).waitLive();
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Members' }).click();
     await page.getByLabel('Role of Dee').waitFor();
+    // The new screen names the page and takes the focus, which a screen reader then reads out.
+    expect(await page.title()).toBe('Members of Acme · TaskFlow');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Members of Acme');
     const newcomer = `newcomer-${Date.now()}@example.test`;
     const form = page.getByRole('form', { name: 'Invite' });
     await form.getByLabel('Email').fill(newcomer);

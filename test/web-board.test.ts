@@ -188,6 +188,8 @@ describe('the live board in two browsers', () => {
 
   it("shows the server's board, every card in its column, and writes a screenshot of it", async () => {
     await anaTab.page.getByRole('button', { name: 'Cancel' }).click(); // the "add a card" form
+    // The focus goes back to the button that opened it, not to the page's start.
+    await expect.poll(() => anaTab.page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Add a card to To do');
     await anaTab.page.locator('.editing').waitFor({ state: 'detached' });
     const { columns, tasks } = await serverBoard();
     const board = new BoardPage(anaTab.page);

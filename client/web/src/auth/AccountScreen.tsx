@@ -3,6 +3,7 @@ import { api, type Me } from '../app/api.js';
 import { session } from '../app/session.js';
 import { FormError, NewPasswordField, useFormAction } from '../common/forms.js';
 import { notify } from '../common/notices.js';
+import { ScreenHeading } from '../common/ScreenHeading.js';
 
 /**
  * The user's own account: a new password, and signing out every other session. Either ends every
@@ -28,7 +29,7 @@ export function AccountScreen({ me }: { me: Me }) {
 
   return (
     <section className="page narrow">
-      <h1>Your account</h1>
+      <ScreenHeading>Your account</ScreenHeading>
       <p className="hint">
         Signed in as {me.user.name} ({me.user.email}).
       </p>

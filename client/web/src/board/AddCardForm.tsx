@@ -1,10 +1,20 @@
-import { type FormEvent, useState } from 'react';
+import { type FormEvent, useEffect, useRef, useState } from 'react';
 import { showsSomething } from '../../../../shared/shown-text.js';
 
 /** "Add a card" at the foot of a column; stays open for the next one until Escape or Cancel. */
 export function AddCardForm({ columnName, onCreate }: { columnName: string; onCreate(title: string): Promise<void> }) {
   const [open, setOpen] = useState(false);
   const [title, setTitle] = useState('');
+  // Closed by the keyboard or Cancel, the focus goes back to "Add a card" (it fell to the page's start).
+  const addButton = useRef<HTMLButtonElement>(null);
+  const closed = useRef(false);
+  useEffect(() => {
+    if (!open && closed.current) addButton.current?.focus();
+  }, [open]);
+  const close = () => {
+    closed.current = true;
+    setOpen(false);
+  };
 
   async function submit(event: FormEvent) {
     event.preventDefault();
@@ -16,7 +26,7 @@ export function AddCardForm({ columnName, onCreate }: { columnName: string; onCr
 
   if (!open)
     return (
-      <button type="button" className="add-button" onClick={() => setOpen(true)} aria-label={`Add a card to ${columnName}`}>
+      <button ref={addButton} type="button" className="add-button" onClick={() => setOpen(true)} aria-label={`Add a card to ${columnName}`}>
         + Add a card
       </button>
     );
@@ -29,13 +39,13 @@ export function AddCardForm({ columnName, onCreate }: { columnName: string; onCr
         value={title}
         maxLength={500}
         onChange={(e) => setTitle(e.target.value)}
-        onKeyDown={(e) => e.key === 'Escape' && setOpen(false)}
+        onKeyDown={(e) => e.key === 'Escape' && close()}
       />
       <div className="row">
         <button type="submit" className="primary">
           Add
         </button>
-        <button type="button" className="link-button" onClick={() => setOpen(false)}>
+        <button type="button" className="link-button" onClick={close}>
           Cancel
         </button>
       </div>

@@ -19,6 +19,7 @@ import { isDenied, useBoard } from './use-board.js';
 import { useBoardDrag } from './use-board-drag.js';
 import { useOrgLists } from './use-org-lists.js';
 import { useToday } from './use-today.js';
+import { ScreenHeading } from '../common/ScreenHeading.js';
 
 let moveCount = 0;
 
@@ -167,7 +168,7 @@ export function BoardScreen({
   return (
     <section className="board-page" aria-labelledby="board-title">
       <div className="board-bar">
-        <h1 id="board-title">{board.project.name}</h1>
+        <ScreenHeading id="board-title">{board.project.name}</ScreenHeading>
         {board.project.status === 'archived' && <span className="role">archived</span>}
         <PresenceBar viewers={viewers} />
       </div>

@@ -12,6 +12,7 @@ export function Avatar({ id, name, bot = false, size = 'md' }: { id: string; nam
       className={`avatar avatar-${size}${bot ? ' avatar-bot' : ''}`}
       style={{ background: colourOf(id) }}
       title={name}
+      role="img"
       aria-label={name}
     >
       {bot ? '⚙' : initials}

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api } from '../app/api.js';
 import { navigate, paths } from '../app/router.js';
 import { FormError, useFormAction } from '../common/forms.js';
+import { ScreenHeading } from '../common/ScreenHeading.js';
 
 /** A new organization, owned by the user; `onCreated` reloads their memberships. */
 export function CreateOrgScreen({ onCreated, first }: { onCreated: () => Promise<void>; first: boolean }) {
@@ -17,7 +18,7 @@ export function CreateOrgScreen({ onCreated, first }: { onCreated: () => Promise
 
   return (
     <section className="page narrow">
-      <h1>{first ? 'Create your first organization' : 'New organization'}</h1>
+      <ScreenHeading>{first ? 'Create your first organization' : 'New organization'}</ScreenHeading>
       <p className="hint">An organization is a team: its members share its projects and boards.</p>
       <form className="stack" onSubmit={form.submit(create, { leaving: true })}>
         <label>

@@ -8,6 +8,7 @@ import { ErrorState } from '../common/ErrorState.js';
 import { notify } from '../common/notices.js';
 import { InviteForm } from './InviteForm.js';
 import { PendingInvites } from './PendingInvites.js';
+import { ScreenHeading } from '../common/ScreenHeading.js';
 
 /** The org's members; admins change roles, remove members and invite people. */
 export function MembersScreen({ membership, userId, client }: { membership: Membership; userId: string; client: TaskFlowClient | null }) {
@@ -38,7 +39,7 @@ export function MembersScreen({ membership, userId, client }: { membership: Memb
 
   return (
     <section className="page">
-      <h1>Members of {membership.org.name}</h1>
+      <ScreenHeading>{`Members of ${membership.org.name}`}</ScreenHeading>
       <table className="members">
         <thead>
           <tr>

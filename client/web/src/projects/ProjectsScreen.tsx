@@ -5,6 +5,7 @@ import { api, type Membership } from '../app/api.js';
 import { Link, navigate, paths } from '../app/router.js';
 import { useResource } from '../app/use-resource.js';
 import { ErrorState } from '../common/ErrorState.js';
+import { ScreenHeading } from '../common/ScreenHeading.js';
 
 /** The org's projects (boards), kept current as teammates create them; members may create one. */
 export function ProjectsScreen({ membership, client }: { membership: Membership; client: TaskFlowClient | null }) {
@@ -26,7 +27,7 @@ export function ProjectsScreen({ membership, client }: { membership: Membership;
 
   return (
     <section className="page">
-      <h1>{membership.org.name}</h1>
+      <ScreenHeading>{membership.org.name}</ScreenHeading>
       <h2 className="section-title">Projects</h2>
       {projects.loading && !projects.data ? (
         <p className="hint">Loading…</p>

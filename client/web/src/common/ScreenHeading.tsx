@@ -1,0 +1,19 @@
+import { useEffect, useRef } from 'react';
+
+/**
+ * A screen's heading. It names the page (`document.title`), and takes the focus as the screen
+ * opens, so that a screen reader says which screen it now is and Tab goes on from there (after a
+ * link's navigation the focus stayed on the link, or fell to the page's start).
+ */
+export function ScreenHeading({ children, id, className }: { children: string; id?: string; className?: string }) {
+  const heading = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    document.title = `${children} · TaskFlow`;
+  }, [children]);
+  useEffect(() => heading.current?.focus({ preventScroll: true }), []);
+  return (
+    <h1 ref={heading} id={id} className={className} tabIndex={-1}>
+      {children}
+    </h1>
+  );
+}
