@@ -253,6 +253,12 @@ describe('members and invitations', () => {
     // The new screen names the page and takes the focus, which a screen reader then reads out.
     expect(await page.title()).toBe('Members of Acme · TaskFlow');
     expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Members of Acme');
+    // The page's first Tab stop, before the header's, skips to the screen's content.
+    await page.getByRole('link', { name: 'TaskFlow', exact: true }).focus();
+    await page.keyboard.press('Shift+Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    await page.keyboard.press('Enter');
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toBe('main');
     const newcomer = `newcomer-${Date.now()}@example.test`;
     const form = page.getByRole('form', { name: 'Invite' });
     await form.getByLabel('Email').fill(newcomer);

@@ -228,7 +228,7 @@ describe('the account page', () => {
     await phone.page.goto(`${node.url}${boardPath()}`);
     await new BoardPage(phone.page).waitLive();
 
-    await laptop.page.getByRole('link', { name: /^Your account/ }).click();
+    await laptop.page.getByRole('link', { name: /, your account$/ }).click();
     await laptop.page.getByLabel('Current password').fill('correct horse battery');
     await laptop.page.getByLabel('New password', { exact: true }).fill('a better secret');
     await laptop.page.getByRole('button', { name: 'Change password' }).click();

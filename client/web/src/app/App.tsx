@@ -81,7 +81,7 @@ function SignedIn({ userId }: { userId: string }) {
   return (
     <>
       <Header me={me} slug={slug && me.memberships.some((m) => m.org.slug === slug) ? slug : null} state={state} />
-      <main className="app-main">
+      <main className="app-main" id="main" tabIndex={-1}>
         <Screen route={route} me={me} userId={userId} client={client} reloadMe={reloadMe} />
       </main>
     </>

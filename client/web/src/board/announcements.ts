@@ -20,7 +20,8 @@ export function announcements(
   };
   return {
     onDragStart: ({ active }) => `Picked up “${title(active.id)}”. Use the arrow keys to move it, Space to drop it, Escape to cancel.`,
-    onDragOver: ({ active, over }) => `“${title(active.id)}” is over ${where(active.id, over?.id)}.`,
+    // Over its own place is where the drag starts: said then, it replaced "Picked up…" before a screen reader read it.
+    onDragOver: ({ active, over }) => (over?.id === active.id ? undefined : `“${title(active.id)}” is over ${where(active.id, over?.id)}.`),
     onDragEnd: ({ active, over }) =>
       over ? `“${title(active.id)}” was dropped on ${where(active.id, over.id)}.` : `“${title(active.id)}” was dropped.`,
     onDragCancel: ({ active }) => `Moving “${title(active.id)}” was cancelled.`,

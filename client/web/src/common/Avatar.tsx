@@ -1,5 +1,18 @@
 /** Initials on a colour taken from the id, so a person looks the same everywhere. */
-export function Avatar({ id, name, bot = false, size = 'md' }: { id: string; name: string; bot?: boolean; size?: 'sm' | 'md' }) {
+export function Avatar({
+  id,
+  name,
+  bot = false,
+  size = 'md',
+  decorative = false,
+}: {
+  id: string;
+  name: string;
+  bot?: boolean;
+  size?: 'sm' | 'md';
+  /** Beside the name in words: hidden from assistive technology, which would say the name twice. */
+  decorative?: boolean;
+}) {
   const initials =
     name
       .split(/\s+/)
@@ -12,8 +25,7 @@ export function Avatar({ id, name, bot = false, size = 'md' }: { id: string; nam
       className={`avatar avatar-${size}${bot ? ' avatar-bot' : ''}`}
       style={{ background: colourOf(id) }}
       title={name}
-      role="img"
-      aria-label={name}
+      {...(decorative ? { 'aria-hidden': true } : { role: 'img', 'aria-label': name })}
     >
       {bot ? '⚙' : initials}
     </span>

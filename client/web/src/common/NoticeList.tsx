@@ -4,7 +4,7 @@ import { dismiss, useNotices } from './notices.js';
 export function Notices() {
   const notices = useNotices();
   return (
-    <div className="notices" aria-live="polite">
+    <div className="notices">
       {notices.map((notice) => (
         <div key={notice.id} className={`notice notice-${notice.kind}`} role={notice.kind === 'error' ? 'alert' : 'status'}>
           <span>{notice.text}</span>

@@ -10,6 +10,9 @@ import { OrgSwitcher } from './OrgSwitcher.js';
 export function Header({ me, slug, state }: { me: Me; slug: string | null; state: ConnectionState }) {
   return (
     <header className="app-header">
+      <a href="#main" className="skip-link">
+        Skip to content
+      </a>
       <Link to="/" className="brand">
         TaskFlow
       </Link>
@@ -22,9 +25,10 @@ export function Header({ me, slug, state }: { me: Me; slug: string | null; state
       )}
       <div className="header-end">
         <ConnectionBadge state={state} />
-        <Link to={paths.account()} className="me" aria-label={`Your account (${me.user.name})`}>
-          <Avatar id={me.user.id} name={me.user.name} size="sm" />
+        <Link to={paths.account()} className="me" title="Your account">
+          <Avatar id={me.user.id} name={me.user.name} size="sm" decorative />
           <span className="me-name">{me.user.name}</span>
+          <span className="visually-hidden">, your account</span>
         </Link>
         <button type="button" className="link-button" onClick={() => session.signOut()}>
           Sign out

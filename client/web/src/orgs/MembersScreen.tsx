@@ -40,34 +40,36 @@ export function MembersScreen({ membership, userId, client }: { membership: Memb
   return (
     <section className="page">
       <ScreenHeading>{`Members of ${membership.org.name}`}</ScreenHeading>
-      <table className="members">
-        <thead>
-          <tr>
-            <th scope="col">Member</th>
-            <th scope="col">Role</th>
-            <th scope="col">
-              <span className="visually-hidden">Actions</span>
-            </th>
-          </tr>
-        </thead>
-        <tbody>
-          {(members.data ?? []).map((member) => (
-            <MemberRow
-              key={member.user.id}
-              member={member}
-              manage={isAdmin && member.user.id !== userId && (member.role !== 'owner' || membership.role === 'owner')}
-              grantable={grantableRoles(membership.role)}
-              onRole={(role) =>
-                act('Could not change the role', async () => {
-                  await api.changeRole(slug, member.user.id, role);
-                  notify(`${member.user.name} is now ${role}.`, 'info');
-                })
-              }
-              onRemove={() => act('Could not remove the member', () => api.removeMember(slug, member.user.id))}
-            />
-          ))}
-        </tbody>
-      </table>
+      <div className="table-scroll">
+        <table className="members">
+          <thead>
+            <tr>
+              <th scope="col">Member</th>
+              <th scope="col">Role</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {(members.data ?? []).map((member) => (
+              <MemberRow
+                key={member.user.id}
+                member={member}
+                manage={isAdmin && member.user.id !== userId && (member.role !== 'owner' || membership.role === 'owner')}
+                grantable={grantableRoles(membership.role)}
+                onRole={(role) =>
+                  act('Could not change the role', async () => {
+                    await api.changeRole(slug, member.user.id, role);
+                    notify(`${member.user.name} is now ${role}.`, 'info');
+                  })
+                }
+                onRemove={() => act('Could not remove the member', () => api.removeMember(slug, member.user.id))}
+              />
+            ))}
+          </tbody>
+        </table>
+      </div>
       {isAdmin && (
         <>
           <InviteForm slug={slug} roles={grantableRoles(membership.role)} onInvited={() => (reload(), setInvitesVersion((n) => n + 1))} />
