@@ -276,6 +276,22 @@ describe('a card dialog with unsaved changes', () => {
   });
 });
 
+describe('a card deleted from its dialog', () => {
+  it("gives the focus to its column's next card, not to the page's start", async () => {
+    const { path, tasks } = await newBoard('Tidy', ['Keep this', 'Drop this']);
+    const { page } = await open(ana, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Drop this').focus();
+    await page.keyboard.press('Enter');
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    await dialog.getByRole('button', { name: 'Delete card' }).click();
+    await dialog.getByRole('button', { name: 'Really delete' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('data-task-id'))).toBe(tasks[0]!.id);
+  });
+});
+
 describe("teammates' changes", () => {
   it("are said to a screen reader in a polite live region, by who made them, and the user's own are not", async () => {
     const { path, tasks, columns: spokenColumns } = await newBoard('Spoken', ['Ship it', 'Write it']);

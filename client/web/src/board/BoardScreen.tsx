@@ -1,6 +1,6 @@
 import { roleCan } from '../../../../shared/roles.js';
 import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
-import { useCallback, useEffect, useMemo, useState } from 'react';
+import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
 import type { ColumnJson, TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
 import { api, type Me, type Membership } from '../app/api.js';
 import { navigate, paths } from '../app/router.js';
@@ -95,6 +95,25 @@ export function BoardScreen({
   );
   const editors = useMemo(() => editorsOf(viewers, me.user.id), [viewers, me.user.id]);
   const teammateChanges = useTeammateChanges(client, projectId, me.user.id);
+  // The column of the card whose dialog is open, kept should the card go: the focus goes there after.
+  const openColumn = useRef<string | undefined>(undefined);
+  const openTask = openTaskId ? tasks.get(openTaskId) : undefined;
+  if (openTask) openColumn.current = openTask.columnId;
+  // As the dialog closes, the focus goes back to its card, for keyboard users; the card deleted, to
+  // its column's first card or "Add a card" (it fell to the page's start). After the dialog has
+  // gone: while it is open, the rest of the page takes no focus.
+  const returnFocus = useRef<{ taskId: string; columnId: string | undefined } | null>(null);
+  useEffect(() => {
+    const from = returnFocus.current;
+    if (openTaskId || !from) return;
+    returnFocus.current = null;
+    const column = `[data-column-id="${from.columnId}"]`;
+    (
+      document.querySelector<HTMLElement>(`[data-task-id="${from.taskId}"]`) ??
+      document.querySelector<HTMLElement>(`${column} .card, ${column} .add-button`) ??
+      document.getElementById('board-title')
+    )?.focus();
+  }, [openTaskId]);
   const createTask = useCallback(
     async (columnId: string, title: string) => {
       await client
@@ -224,9 +243,8 @@ export function BoardScreen({
             return label;
           }}
           onClose={() => {
+            returnFocus.current = { taskId: openTaskId, columnId: openColumn.current };
             setOpenTaskId(null);
-            // Back to the card the dialog was opened from, for keyboard users.
-            requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-task-id="${openTaskId}"]`)?.focus());
           }}
         />
       )}
