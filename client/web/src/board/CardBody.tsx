@@ -59,6 +59,27 @@ export const CardBody = memo(function CardBody({ task, context, editing }: { tas
   );
 });
 
+/**
+ * A card as a screen reader names it: its title first, then what the card shows, in words
+ * ("Write the spec, priority Medium, overdue: due 3 Mar, assigned to Ben, labels docs and ui, Ana
+ * editing"); the card's own text read labels first and left the fields unnamed.
+ */
+export function cardName(task: TaskJson, context: CardContext, editing?: string): string {
+  const parts = [task.title];
+  if (task.priority > 0) parts.push(`priority ${PRIORITIES[task.priority]}`);
+  if (task.dueDate) {
+    const overdue = task.completedAt === null && task.dueDate < context.today;
+    parts.push(`${overdue ? 'overdue: due' : 'due'} ${formatDate(task.dueDate)}`);
+  }
+  const assignee = assigneeOf(task.assigneeId, context.members);
+  if (assignee) parts.push(`assigned to ${assignee.name}`);
+  const labels = task.labelIds.flatMap((id) => context.labels.get(id)?.name ?? []);
+  if (labels.length > 0) parts.push(`${labels.length === 1 ? 'label' : 'labels'} ${labels.join(', ')}`);
+  if (task.description) parts.push('has a description');
+  if (editing) parts.push(`${editing} editing`);
+  return parts.join(', ');
+}
+
 /** `YYYY-MM-DD` as a short local date, e.g. "3 Mar". */
 export function formatDate(date: string): string {
   const [year, month, day] = date.split('-').map(Number);

@@ -2,7 +2,7 @@ import { useSortable } from '@dnd-kit/sortable';
 import { CSS } from '@dnd-kit/utilities';
 import { type KeyboardEvent, memo } from 'react';
 import type { TaskJson } from '../../../index.js';
-import { CardBody, type CardContext } from './CardBody.js';
+import { CardBody, type CardContext, cardName } from './CardBody.js';
 
 /** A card in its column: dragged with the pointer, a finger or the keyboard (Space), opened with a click or Enter. */
 export const TaskCard = memo(function TaskCard({
@@ -39,6 +39,7 @@ export const TaskCard = memo(function TaskCard({
       style={{ transform: CSS.Translate.toString(transform), transition }}
       data-task-id={task.id}
       {...roles}
+      aria-label={cardName(task, context, editing)}
       {...listeners}
       onKeyDown={onKeyDown}
       onClick={onOpen}
