@@ -61,6 +61,10 @@ describe('the metrics port', () => {
     expect(sample(text, 'taskflow_socket_events_total{event="unknown",outcome="VALIDATION_FAILED"}')).toBe(1);
     expect(sample(text, 'taskflow_socket_event_seconds_count{event="task:create"}')).toBe(1);
     expect(sample(text, 'taskflow_sockets')).toBe(1);
+    const [inUse, idle] = [sample(text, 'taskflow_db_connections{state="in_use"}'), sample(text, 'taskflow_db_connections{state="idle"}')];
+    expect(inUse! + idle!).toBeGreaterThanOrEqual(1); // the pool's connections, of its ten
+    expect(inUse! + idle!).toBeLessThanOrEqual(10);
+    expect(sample(text, 'taskflow_db_waiting')).toBe(0);
     expect(sample(text, 'taskflow_http_requests_total{method="POST",route="/api/v1/orgs/:slug/projects",status="201"}')).toBe(1);
     expect(sample(text, 'taskflow_http_requests_total{method="GET",route="/api/v1/orgs/:slug/projects/:projectId",status="200"}')).toBe(1);
     expect(sample(text, 'taskflow_http_requests_total{method="GET",route="/api/v1/orgs/:slug",status="404"}')).toBe(1);

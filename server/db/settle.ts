@@ -14,6 +14,7 @@ export type PooledConnection = pg.Client & {
 /** The part of knex's pool (tarn) that tells what is lent out, and who waits to borrow. */
 interface LendingPool {
   numUsed(): number;
+  numFree(): number;
   numPendingAcquires(): number;
   used: Array<{ resource: PooledConnection }>;
   pendingAcquires: Array<{ reject(error: Error): void }>;

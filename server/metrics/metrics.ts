@@ -3,6 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { ClientEventName } from '../../shared/events.js';
+import type { Orm } from '../db/orm.js';
+import type { LendingClient } from '../db/settle.js';
 import type { TaskFlowServer } from '../realtime/types.js';
 
 /**
@@ -42,7 +44,7 @@ export const NO_METRICS: Metrics = { socketEvent: () => undefined };
 const ANSWER_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
 
 /** A registry for one node: the process's own metrics (CPU, memory, event loop, GC) and TaskFlow's. */
-export function createMetrics(io: TaskFlowServer): { metrics: Metrics; registry: Registry } {
+export function createMetrics(io: TaskFlowServer, orm: Orm): { metrics: Metrics; registry: Registry } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -65,6 +67,28 @@ export function createMetrics(io: TaskFlowServer): { metrics: Metrics; registry:
     registers,
     collect() {
       this.set(io.of('/').sockets.size);
+    },
+  });
+  // The node's database connections (its pool of POOL_SIZE): a pool always in use, with work
+  // waiting for a connection, is the database's or the node's limit showing.
+  const pool = () => (orm.em.getConnection().getKnex().client as LendingClient).pool;
+  new Gauge({
+    name: 'taskflow_db_connections',
+    help: "This node's database connections, by state (in_use, idle)",
+    labelNames: ['state'],
+    registers,
+    collect() {
+      const lending = pool();
+      this.set({ state: 'in_use' }, lending?.numUsed() ?? 0);
+      this.set({ state: 'idle' }, lending?.numFree() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'taskflow_db_waiting',
+    help: 'Work of this node waiting for a database connection',
+    registers,
+    collect() {
+      this.set(pool()?.numPendingAcquires() ?? 0);
     },
   });
   return {
