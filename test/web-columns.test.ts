@@ -127,6 +127,8 @@ describe('managing columns', () => {
     await target.selectOption({ label: 'Done' });
     await dialog.getByRole('button', { name: 'Delete column' }).click();
     await expect.poll(() => serverColumnNames(made.project.id)).toEqual(['In progress', 'Done']);
+    // The focus goes to the deleted column's neighbour's menu, not to the page's start.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.getAttribute('aria-label'))).toBe('Column actions for In progress');
     expect(await serverTitles(made.project.id, id('Done'))).toEqual(['Charlie', 'Alpha', 'Bravo']);
     for (const tab of [page, teammate.page]) {
       await new BoardPage(tab).cardIn('Done', 'Bravo').waitFor();

@@ -236,6 +236,9 @@ describe('the account page', () => {
 
     // The phone's session was ended: its live connection closed, and it is back at sign-in.
     await phone.page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    // Signed out, the sign-in form's heading has the focus, and names the page.
+    await expect.poll(() => phone.page.evaluate(() => document.activeElement?.textContent)).toBe('Sign in');
+    expect(await phone.page.title()).toBe('Sign in · TaskFlow');
     // The laptop carries on, live with its fresh token.
     await laptop.page.goto(`${node.url}${boardPath()}`);
     const board = new BoardPage(laptop.page);

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api } from '../app/api.js';
 import { session } from '../app/session.js';
 import { FormError, useFormAction } from '../common/forms.js';
+import { ScreenHeading } from '../common/ScreenHeading.js';
 
 /**
  * Sign in, create an account, or ask for a password-reset link. An invitation link
@@ -37,7 +38,9 @@ export function AuthScreen() {
     <main className="auth">
       <form className="auth-card" onSubmit={form.submit(signIn, { leaving: true })} aria-labelledby="auth-title">
         <h1 className="brand brand-large">TaskFlow</h1>
-        <h2 id="auth-title">{mode === 'login' ? 'Sign in' : 'Create your account'}</h2>
+        <ScreenHeading level={2} id="auth-title">
+          {mode === 'login' ? 'Sign in' : 'Create your account'}
+        </ScreenHeading>
         {invited && <p className="hint">Create an account with this email to accept your invitation.</p>}
         {mode === 'register' && (
           <label>

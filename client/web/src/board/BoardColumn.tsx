@@ -62,9 +62,11 @@ export const BoardColumn = memo(function BoardColumn({
         ...(index >= 0 && index < columns.length - 1 ? { moveRight: () => changes.move(column, 'right') } : {}),
         askDelete: () => setConfirmDelete(true),
       };
+  const focusActionsOf = (columnId: string | undefined) =>
+    requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-column-id="${columnId}"] .column-actions > button`)?.focus());
   const closeDelete = () => {
     setConfirmDelete(false);
-    requestAnimationFrame(() => document.querySelector<HTMLElement>(`[data-column-id="${column.id}"] .column-actions > button`)?.focus());
+    focusActionsOf(column.id);
   };
   return (
     <section className={`column${column.isDone ? ' column-done' : ''}`} aria-label={column.name} data-column-id={column.id}>
@@ -85,6 +87,8 @@ export const BoardColumn = memo(function BoardColumn({
           onClose={closeDelete}
           onDelete={(moveTasksTo) => {
             setConfirmDelete(false);
+            // This column is going: the focus goes to its neighbour's menu (it fell to the page's start).
+            focusActionsOf((columns[index - 1] ?? columns[index + 1])?.id);
             void changes.remove(column, moveTasksTo);
           }}
         />
