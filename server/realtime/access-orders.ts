@@ -1,11 +1,10 @@
 import type { Presence } from '../presence/presence.js';
-import { closeOnceAnswered } from './ack.js';
+import { closeOnceAnswered, endCredential } from './ack.js';
 import { leftRoom } from './room-joins.js';
 import { orgRoom } from './rooms.js';
-import type { AccessOrder, AdmitOrder, RevokeOrder, TaskFlowServer, TaskFlowSocket } from './types.js';
+import type { AccessOrder, AdmitOrder, LocalSocket, RevokeOrder, TaskFlowServer, TaskFlowSocket } from './types.js';
 
 /** A socket of this node, as the server holds it or as `fetchSockets` gives it. */
-type LocalSocket = TaskFlowSocket | Awaited<ReturnType<TaskFlowServer['fetchSockets']>>[number];
 
 /** How long this node remembers an order for sockets still in their handshake. */
 const REMEMBER_MS = 60_000;
@@ -107,7 +106,6 @@ function revokeSocket(socket: LocalSocket, order: RevokeOrder, presence: Presenc
 /** A socket signed in before its user's sessions were ended is told so and closed once its events under way are answered (its boards hear the new presence as it leaves). */
 function endSession(socket: LocalSocket, { reason, sessionVersion = Infinity }: RevokeOrder): void {
   const { principal } = socket.data;
-  if (principal.kind !== 'user' || principal.sessionVersion >= sessionVersion || socket.data.closeWhenAnswered) return;
-  socket.emit('access:revoked', { orgId: null, reason });
-  closeOnceAnswered(socket, () => socket.disconnect());
+  if (principal.kind !== 'user' || principal.sessionVersion >= sessionVersion) return;
+  endCredential(socket, reason);
 }

@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import type { Ack, ClientEventName, ClientToServerEvents } from '../../shared/events.js';
+import type { AccessRevokedReason, Ack, ClientEventName, ClientToServerEvents } from '../../shared/events.js';
 import { overflowing } from '../account-lanes.js';
 import type { AppContext } from '../context.js';
 import { AccessLost, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
@@ -9,7 +9,7 @@ import type { Caller } from '../auth/caller.js';
 import { principalRoom } from './rooms.js';
 import { socketCaller } from './socket-caller.js';
 import { NO_METRICS } from '../metrics/metrics.js';
-import type { TaskFlowSocket } from './types.js';
+import type { LocalSocket, TaskFlowSocket } from './types.js';
 
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
 /** An event that comes while its socket closes (`closeOnceAnswered`): the SDK sends it again once reconnected. */
@@ -126,7 +126,7 @@ export function serveEvents(
         // An event that waited in its principal's lane past the deadline was answered: it does not run.
         const kickLost = (lost?: AccessLost) => {
           if (lost?.reason === 'signed_out') ctx.broadcaster.endSessions({ socketId: socket.id }, Infinity);
-          else if (lost?.reason === 'token_expired') endExpired(socket);
+          else if (lost?.reason === 'token_expired') endCredential(socket, 'token_expired');
           else if (lost) ctx.broadcaster.revoke({ socketId: socket.id }, lost.orgId, lost.reason);
         };
         const run = async () => {
@@ -172,10 +172,13 @@ export function closeOnceAnswered(socket: Pick<TaskFlowSocket, 'data'>, close: (
   else socket.data.closeWhenAnswered ??= close;
 }
 
-/** Ends a socket whose credential expired: `access:revoked` (token_expired), then, once its events under way are answered, a disconnect; once. */
-export function endExpired(socket: TaskFlowSocket): void {
-  if (socket.data.closeWhenAnswered || !socket.connected) return;
-  socket.emit('access:revoked', { orgId: null, reason: 'token_expired' });
+/**
+ * Ends a socket whose credential is no more (expired, or its session ended): `access:revoked`
+ * with no org, then, once its events under way are answered, a disconnect; once.
+ */
+export function endCredential(socket: LocalSocket, reason: AccessRevokedReason): void {
+  if (socket.data.closeWhenAnswered || ('connected' in socket && !socket.connected)) return;
+  socket.emit('access:revoked', { orgId: null, reason });
   // A DISCONNECT packet after the message above (close=true could drop it).
   closeOnceAnswered(socket, () => socket.disconnect());
 }

@@ -1,4 +1,4 @@
-import { endExpired } from './ack.js';
+import { endCredential } from './ack.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
 export interface CredentialExpiry {
@@ -77,7 +77,7 @@ export function createCredentialExpiry(io: TaskFlowServer): CredentialExpiry {
     for (; next <= now; next++) {
       for (const id of due.take(next)) {
         const socket = sockets.get(id);
-        if (socket) endExpired(socket);
+        if (socket) endCredential(socket, 'token_expired');
       }
     }
   }, 250);
@@ -87,7 +87,7 @@ export function createCredentialExpiry(io: TaskFlowServer): CredentialExpiry {
     track(socket) {
       const at = socket.data.expiresAt;
       if (at === null) return;
-      if (at < next) return endExpired(socket);
+      if (at < next) return endCredential(socket, 'token_expired');
       due.add(socket.id, at);
     },
     stop: () => clearInterval(timer),

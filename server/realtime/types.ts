@@ -61,3 +61,6 @@ export type AccessOrder = RevokeOrder | AdmitOrder;
 
 export type TaskFlowServer = Server<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
 export type TaskFlowSocket = Socket<ClientToServerEvents, ServerToClientEvents, InterServerEvents, SocketData>;
+
+/** A socket of this node, as the server holds it or as `fetchSockets` answers it. */
+export type LocalSocket = TaskFlowSocket | Awaited<ReturnType<TaskFlowServer['fetchSockets']>>[number];
