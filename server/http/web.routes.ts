@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
@@ -10,6 +10,8 @@ export const WEB_ROOT = fileURLToPath(new URL('../../client/web/dist', import.me
 /**
  * Serves the web board at `/` when it has been built: its files, and `index.html` for any other
  * page a browser asks for (the board routes on the client). The API and socket.io keep their paths.
+ * The files found at the start have routes of their own; one written since (a build while the
+ * server runs, whose new page names it) is found on disk when asked for.
  */
 export function webRoutes(root = WEB_ROOT) {
   return async (app: FastifyInstance) => {
@@ -20,12 +22,27 @@ export function webRoutes(root = WEB_ROOT) {
     await app.register(fastifyStatic, { root, wildcard: false, index: 'index.html', cacheControl: false, setHeaders: cacheFor });
     app.get('/*', (request, reply) => {
       const wantsPage = (request.headers.accept ?? '').includes('text/html'); // a GET, or the HEAD Fastify makes of it
-      if (!wantsPage || request.url.startsWith('/api/') || request.url.startsWith('/socket.io/')) {
+      const ours = request.url.startsWith('/api/') || request.url.startsWith('/socket.io/');
+      const built = ours ? null : builtFile(root, (request.params as { '*': string })['*']);
+      if (built) return reply.sendFile(built);
+      if (!wantsPage || ours) {
         return reply.status(404).send({ error: { code: 'NOT_FOUND', message: `no route GET ${request.url.split('?')[0]}` } });
       }
       return reply.sendFile('index.html'); // its cache-control from `cacheFor`, as for `/`
     });
   };
+}
+
+/** The path of a file under `root` named by a URL's path, if there is one. */
+function builtFile(root: string, urlPath: string): string | null {
+  const base = path.resolve(root);
+  const file = path.resolve(base, `./${urlPath}`);
+  if (!file.startsWith(base + path.sep)) return null;
+  try {
+    return statSync(file).isFile() ? path.relative(base, file) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
