@@ -152,7 +152,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     clustered: redis !== null,
     writeNow: writes.writeNow,
   });
-  const observed = config.metricsPort === null ? null : createMetrics(io, database.orm);
+  const observed = config.metricsPort === null ? null : createMetrics(io, database.orm, redis);
   if (observed) countHttpRequests(app, observed.registry);
   let metricsServer: { url: string; close(): Promise<void> } | null = null;
   const accessOrders = new AccessOrders(io, presence);

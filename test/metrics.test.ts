@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createOrg, createProject, registerUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
-import { freePort } from './support/processes.js';
+import { freePort, type RedisProcess, startRedis } from './support/processes.js';
 import { loadConfig } from '../server/config.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
-import { closeAllSockets, connect, ok, request } from './support/sockets.js';
+import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
 
 // Prometheus metrics on a port of their own: what the node did, counted by event, route and code, and nothing of any tenant's.
 let db: TestDatabase;
@@ -73,6 +73,26 @@ describe('the metrics port', () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
     for (const secret of [org.slug, org.id, project.id, task.id, ana.user.id, ana.email, 'Secret launch plans', 'Globex', madeUp])
       expect(text).not.toContain(secret);
+    expect(text).not.toContain('taskflow_redis_link'); // a node without Redis has no link to show
+  });
+
+  it("shows whether a clustered node's links to Redis are up", async () => {
+    let redis: RedisProcess | undefined = await startRedis();
+    const port = await freePort();
+    const clustered = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url, METRICS_PORT: String(port) });
+    const links = async () => {
+      const answer = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return ['publisher', 'subscriber'].map((client) => sample(answer, `taskflow_redis_link{client="${client}"}`));
+    };
+    try {
+      await eventually(async () => expect(await links()).toEqual([1, 1]));
+      await redis.stop();
+      redis = undefined;
+      await eventually(async () => expect(await links()).toEqual([0, 0]));
+    } finally {
+      await clustered.close();
+      await redis?.stop();
+    }
   });
 
   it('listens on this host only unless METRICS_HOST says otherwise', () => {

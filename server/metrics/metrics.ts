@@ -5,6 +5,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { ClientEventName } from '../../shared/events.js';
 import type { Orm } from '../db/orm.js';
 import type { LendingClient } from '../db/settle.js';
+import type { RedisLink } from '../realtime/redis.js';
 import type { TaskFlowServer } from '../realtime/types.js';
 
 /**
@@ -44,7 +45,7 @@ export const NO_METRICS: Metrics = { socketEvent: () => undefined };
 const ANSWER_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
 
 /** A registry for one node: the process's own metrics (CPU, memory, event loop, GC) and TaskFlow's. */
-export function createMetrics(io: TaskFlowServer, orm: Orm): { metrics: Metrics; registry: Registry } {
+export function createMetrics(io: TaskFlowServer, orm: Orm, redis: RedisLink | null): { metrics: Metrics; registry: Registry } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
@@ -91,6 +92,21 @@ export function createMetrics(io: TaskFlowServer, orm: Orm): { metrics: Metrics;
       this.set(pool()?.numPendingAcquires() ?? 0);
     },
   });
+  // A node whose subscriber is down hears no other node's broadcasts (its sockets miss their
+  // events until the link is back and they catch up); one whose publisher is down keeps its own.
+  if (redis) {
+    new Gauge({
+      name: 'taskflow_redis_link',
+      help: "Whether this node's link to Redis is up (1) or down (0), by client (publisher, subscriber)",
+      labelNames: ['client'],
+      registers,
+      collect() {
+        const linked = redis.linked();
+        this.set({ client: 'publisher' }, Number(linked.publisher));
+        this.set({ client: 'subscriber' }, Number(linked.subscriber));
+      },
+    });
+  }
   return {
     registry,
     metrics: {

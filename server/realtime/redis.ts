@@ -8,6 +8,8 @@ export interface RedisLink {
   client: Redis;
   /** Resolves while both clients are linked: the publisher answers, and the subscriber is connected (what other nodes publish reaches this one). */
   ping(): Promise<void>;
+  /** Whether each client's link is up now (for the metrics). */
+  linked(): { publisher: boolean; subscriber: boolean };
   /** Runs `callback` each time Redis answers again after an outage. */
   onRecovered(callback: () => void): void;
   close(): Promise<void>;
@@ -87,6 +89,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
       await pub.ping();
       if (sub.status !== 'ready') throw new Error(`redis subscriber ${sub.status}`);
     },
+    linked: () => ({ publisher: pub.status === 'ready', subscriber: sub.status === 'ready' }),
     onRecovered: (callback) => recovered.push(callback),
     close: async () => {
       pub.disconnect();
