@@ -307,6 +307,10 @@ describe("teammates' changes", () => {
     const moved = await api(node.url, 'POST', `/orgs/${org.slug}/tasks/${tasks[0]!.id}/move`, { columnId: done.id }, ana.token);
     expect(moved.status).toBe(200);
     await expect.poll(() => said.innerText()).toBe('Ana moved “Ship it” to “Done”.');
+    // A deleted card is named by its title as it last stood (his own rename), though it is gone from the board.
+    const deleted = await api(node.url, 'DELETE', `/orgs/${org.slug}/tasks/${tasks[1]!.id}`, undefined, ana.token);
+    expect(deleted.status).toBe(204);
+    await expect.poll(() => said.innerText()).toBe('Ana deleted “Write it well”.');
   });
 });
 
