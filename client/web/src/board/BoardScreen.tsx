@@ -82,6 +82,7 @@ export function BoardScreen({
     );
   };
   const drag = useBoardDrag(view, move);
+  const dragAtStart = useRef(false); // for the drag's announcements
 
   // Stable between renders, so that columns and cards a change did not touch skip re-rendering.
   const day = useToday();
@@ -201,7 +202,7 @@ export function BoardScreen({
         onDragOver={drag.onDragOver}
         onDragEnd={drag.onDragEnd}
         onDragCancel={drag.onDragCancel}
-        accessibility={{ announcements: announcements(board, tasks, columnOf) }}
+        accessibility={{ announcements: announcements(board, tasks, columnOf, dragAtStart) }}
       >
         <div className="board" data-board-id={board.project.id}>
           {view.map(({ column, tasks: columnTasks }) => (
