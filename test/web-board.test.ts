@@ -129,7 +129,7 @@ describe('the live board in two browsers', () => {
     const task = (await serverTask('Ship it'))!;
     const patched = await api(node.url, 'PATCH', `/orgs/${org.slug}/tasks/${task.id}`, { title: 'Ship it on Monday' }, ana.token);
     expect(patched.status).toBe(200);
-    await dialog.getByText('A teammate changed this card since you opened it.').waitFor();
+    await dialog.getByText('This card was changed since you opened it (by a teammate, or by you elsewhere).').waitFor();
 
     await dialog.getByRole('button', { name: 'Save' }).click();
     const conflict = dialog.locator('.conflict');
@@ -157,7 +157,7 @@ describe('the live board in two browsers', () => {
       ana.token,
     );
     expect(patched.status).toBe(200);
-    await dialog.getByText('A teammate changed this card since you opened it.').waitFor();
+    await dialog.getByText('This card was changed since you opened it (by a teammate, or by you elsewhere).').waitFor();
 
     await dialog.getByRole('button', { name: 'Delete card' }).click();
     await dialog.getByRole('button', { name: 'Really delete' }).click();

@@ -161,7 +161,9 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
             ×
           </button>
         </header>
-        {changedMeanwhile && <p className="hint warning">A teammate changed this card since you opened it.</p>}
+        {changedMeanwhile && (
+          <p className="hint warning">This card was changed since you opened it (by a teammate, or by you elsewhere).</p>
+        )}
         {readOnly && unsaved && (
           <p className="hint warning" role="alert">
             You can no longer edit this board (your role changed, or it was archived): your changes here were not saved.
