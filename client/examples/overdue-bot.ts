@@ -83,10 +83,11 @@ function isOverdue(task: TaskJson, board: BoardState, today: string): boolean {
 /**
  * Moves the board's overdue cards into the overdue column, creating it when needed. `moved`
  * remembers each card moved with its due date, so a card someone takes back out of the column
- * stays where they put it until its due date changes.
+ * stays where they put it until its due date changes; a deleted card is forgotten.
  */
 async function sweep(client: TaskFlowClient, board: BoardState, opts: Options, moved: Map<string, string>): Promise<number> {
   const today = opts.today ?? localToday();
+  for (const id of moved.keys()) if (!board.tasks.has(id)) moved.delete(id); // deleted cards: a bot that runs for good keeps only the board's
   const wanted = opts.columnName.toLowerCase();
   let column = board.orderedColumns().find((c) => c.name.trim().toLowerCase() === wanted);
   const due = [...board.tasks.values()].filter(
