@@ -18,6 +18,7 @@ import { Migration20261209100000_board_rows_without_org_key } from './Migration2
 import { Migration20261210100000_noop_expiry_index } from './Migration20261210100000_noop_expiry_index.js';
 import { Migration20261211100000_no_org_key_on_board_parts } from './Migration20261211100000_no_org_key_on_board_parts.js';
 import { Migration20261212100000_label_names_composed } from './Migration20261212100000_label_names_composed.js';
+import { Migration20261213100000_webhooks } from './Migration20261213100000_webhooks.js';
 
 /** Every migration, oldest first: listed here so they run the same under tsx, vitest and node. */
 const migrations: MigrationObject[] = [
@@ -39,6 +40,7 @@ const migrations: MigrationObject[] = [
   { name: 'Migration20261210100000_noop_expiry_index', class: Migration20261210100000_noop_expiry_index },
   { name: 'Migration20261211100000_no_org_key_on_board_parts', class: Migration20261211100000_no_org_key_on_board_parts },
   { name: 'Migration20261212100000_label_names_composed', class: Migration20261212100000_label_names_composed },
+  { name: 'Migration20261213100000_webhooks', class: Migration20261213100000_webhooks },
 ];
 
 /**

@@ -46,6 +46,8 @@ import { projectRoutes } from './projects/projects.routes.js';
 import { sweepAfterOutages } from './realtime/access-sweep.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis } from './realtime/redis.js';
+import { WebhookDispatch } from './webhooks/webhook-dispatch.js';
+import { webhookRoutes } from './webhooks/webhooks.routes.js';
 import { AccessOrders } from './realtime/access-orders.js';
 import { MAX_MESSAGE_BYTES } from '../shared/events.js';
 import { coalesceWrites } from './realtime/coalesced-writes.js';
@@ -181,6 +183,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     inFlight,
     failures,
     metrics: observed?.metrics ?? NO_METRICS,
+    webhooks: new WebhookDispatch(database.orm, app.log, {
+      allowPrivate: config.webhookAllowPrivate,
+      attempts: config.webhookAttempts,
+      retryDelay: config.webhookRetryDelay,
+    }),
   };
   const sockets = acceptSockets(io, ctx, presence, accessOrders);
   const silentConnections = watchSilentConnections(database.orm, {
@@ -210,6 +217,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await api.register(taskRoutes(ctx));
       await api.register(labelRoutes(ctx));
       await api.register(apiKeyRoutes(ctx));
+      await api.register(webhookRoutes(ctx));
       await api.register(adminRoutes(ctx));
     },
     { prefix: '/api/v1' },
@@ -234,6 +242,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     },
     listen: async () => {
       const address = await app.listen({ port: config.port, host: config.host });
+      ctx.webhooks.start();
       if (observed) {
         metricsServer = await serveMetrics(observed.registry, config.metricsHost, config.metricsPort!);
         app.log.info({ url: metricsServer.url }, 'serving metrics');
@@ -260,6 +269,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       }
       presence.close();
       sockets.stop();
+      await ctx.webhooks.stop(); // a try cut short is tried again once its lease runs out, here or on another node
       // What the stop carried through and turned away, for the operator of a rolling restart.
       const drained = { underWay, refused: inFlight.refused, drainMs: Date.now() - began, sockets: io.of('/').sockets.size };
       app.log.info(drained, 'work under way answered; closing the sockets');

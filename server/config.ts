@@ -129,6 +129,9 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   METRICS_PORT: wholeNumber(0, 65535).optional(),
   METRICS_HOST: z.string().default('127.0.0.1'),
+  WEBHOOK_ALLOW_PRIVATE: z.enum(['true', 'false']).default('false'),
+  WEBHOOK_ATTEMPTS: wholeNumber(1, 20).default(6),
+  WEBHOOK_RETRY_DELAY: duration.default(10),
 });
 
 export interface Config {
@@ -173,6 +176,12 @@ export interface Config {
   metricsPort: number | null;
   /** The address the metrics port listens on: this host only unless set. */
   metricsHost: string;
+  /** Whether webhooks may reach loopback, private and link-local addresses (a receiver inside the deployment). */
+  webhookAllowPrivate: boolean;
+  /** Tries a webhook delivery gets in all. */
+  webhookAttempts: number;
+  /** The wait, in seconds, after a delivery's first failed try; each later wait is four times the one before. */
+  webhookRetryDelay: number;
 }
 
 /** A configuration problem, with one line naming the variable. */
@@ -218,6 +227,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     logLevel: e.LOG_LEVEL,
     metricsPort: e.METRICS_PORT ?? null,
     metricsHost: e.METRICS_HOST,
+    webhookAllowPrivate: e.WEBHOOK_ALLOW_PRIVATE === 'true',
+    webhookAttempts: e.WEBHOOK_ATTEMPTS,
+    webhookRetryDelay: e.WEBHOOK_RETRY_DELAY,
   };
 }
 

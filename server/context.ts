@@ -18,6 +18,7 @@ import type { InFlight } from './in-flight.js';
 import type { Lanes, Turns } from './lanes.js';
 import type { PasswordTurns } from './auth/password-turns.js';
 import type { Metrics } from './metrics/metrics.js';
+import type { WebhookDispatch } from './webhooks/webhook-dispatch.js';
 
 /** Sends committed facts to live sockets; the realtime layer provides it, services call it. */
 export interface Broadcaster {
@@ -81,4 +82,6 @@ export interface AppContext {
   failures: FailureLog;
   /** What the node counts for Prometheus (`METRICS_PORT`); counts nothing where it serves none. */
   metrics: Metrics;
+  /** Sends the orgs' board events to their webhooks (`webhooks/`), from the node's start to its stop. */
+  webhooks: WebhookDispatch;
 }

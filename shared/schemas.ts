@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { labelName, showsSomething } from './shown-text.js';
 import { API_KEY_PERMISSIONS, ROLES } from './roles.js';
+import { BOARD_EVENT_TYPES } from './wire.js';
 
 /**
  * Whether PostgreSQL can store the string as text and in JSON: not the NUL character, and no half
@@ -152,6 +153,36 @@ export const createApiKeyBody = z.strictObject({
   expiresAt: instant().optional(),
 });
 
+/** A webhook's address: http(s), no credentials in it (they would show in every list of the org's webhooks). */
+const webhookUrl = text()
+  .max(2000)
+  .refine((value) => {
+    const url = URL.canParse(value) ? new URL(value) : null;
+    return !!url && (url.protocol === 'https:' || url.protocol === 'http:') && !url.username && !url.password;
+  }, 'an http:// or https:// URL, without a user name or password in it');
+
+export const createWebhookBody = z.strictObject({
+  url: webhookUrl,
+  /** The board event types to send; absent for all of them. */
+  events: z
+    .array(z.enum(BOARD_EVENT_TYPES))
+    .min(1)
+    .max(BOARD_EVENT_TYPES.length)
+    .refine((types) => new Set(types).size === types.length, 'each event type once')
+    .optional(),
+});
+
+export const webhookDeliveriesQuery = z.strictObject({
+  status: z.enum(['pending', 'delivered', 'failed']).optional(),
+  /** Decimal digits only, as the audit log's. */
+  limit: z
+    .string()
+    .regex(/^[0-9]{1,3}$/, 'a whole number from 1 to 200')
+    .transform(Number)
+    .pipe(z.number().min(1).max(200))
+    .default(50),
+});
+
 export const AUDIT_ACTIONS = [
   'org.created',
   'org.updated',
@@ -167,6 +198,8 @@ export const AUDIT_ACTIONS = [
   'project.created',
   'project.updated',
   'project.archived',
+  'webhook.created',
+  'webhook.deleted',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

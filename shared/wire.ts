@@ -44,6 +44,33 @@ export interface ApiKeyJson {
   revokedAt: string | null;
 }
 
+export interface WebhookJson {
+  id: string;
+  url: string;
+  /** The event types it is sent; null for all. */
+  events: BoardEventType[] | null;
+  createdBy: string | null;
+  createdAt: string;
+}
+
+/** One board event for one webhook, and how sending it went (its body is not shown again). */
+export interface WebhookDeliveryJson {
+  id: string;
+  projectId: string;
+  seq: number;
+  eventType: BoardEventType;
+  status: 'pending' | 'delivered' | 'failed';
+  attempts: number;
+  /** The receiver's HTTP status at the last try; null when none came (a timeout, a refused connection). */
+  lastStatus: number | null;
+  lastError: string | null;
+  createdAt: string;
+  lastAttemptAt: string | null;
+  /** When the next try is due, while it is pending. */
+  nextAttemptAt: string | null;
+  deliveredAt: string | null;
+}
+
 export interface AuditEntryJson {
   id: string;
   actor: Actor;

@@ -139,6 +139,16 @@ beforeAll(async () => {
     (b) => b.apiKey.id,
   );
   await act('api_key.revoked', admin, 'DELETE', `${orgs}/api-keys/${doomedKey.apiKey.id}`, undefined, 204, () => doomedKey.apiKey.id);
+  const hook = await act(
+    'webhook.created',
+    admin,
+    'POST',
+    `${orgs}/webhooks`,
+    { url: 'https://hooks.example.test/audited' },
+    201,
+    (b) => b.webhook.id,
+  );
+  await act('webhook.deleted', owner, 'DELETE', `${orgs}/webhooks/${hook.webhook.id}`, undefined, 204, () => hook.webhook.id);
   const project = await act('project.created', member, 'POST', `${orgs}/projects`, { name: 'Audited board' }, 201, (b) => b.project.id);
   const projectPath = `${orgs}/projects/${project.project.id}`;
   await act('project.updated', member, 'PATCH', projectPath, { name: 'Audited board, renamed' }, 200, () => project.project.id);

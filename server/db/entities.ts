@@ -11,8 +11,26 @@ import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
 import { Task } from '../tasks/task.entity.js';
 import { User } from '../users/user.entity.js';
+import { Webhook, WebhookCursor, WebhookDelivery } from '../webhooks/webhook.entity.js';
 
-export { ApiKey, AuditLog, BoardEvent, Column, Invite, Label, Membership, NoopMutation, Organization, Project, Task, TaskLabel, User };
+export {
+  ApiKey,
+  AuditLog,
+  BoardEvent,
+  Column,
+  Invite,
+  Label,
+  Membership,
+  NoopMutation,
+  Organization,
+  Project,
+  Task,
+  TaskLabel,
+  User,
+  Webhook,
+  WebhookCursor,
+  WebhookDelivery,
+};
 
 /** Every entity, in the order the schema needs them. */
 export const entities = [
@@ -29,4 +47,7 @@ export const entities = [
   Label,
   TaskLabel,
   NoopMutation,
+  Webhook,
+  WebhookCursor,
+  WebhookDelivery,
 ];

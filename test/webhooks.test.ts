@@ -1,0 +1,355 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { publicLookup } from '../server/webhooks/webhook-address.js';
+import { sendDelivery } from '../server/webhooks/webhook-send.js';
+import type { BoardEventJson, WebhookDeliveryJson, WebhookJson } from '../shared/wire.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { closeAllSockets, connect, eventually, ok, recordBoardEvents } from './support/sockets.js';
+
+// Outgoing webhooks: an org's board events POSTed to the receivers its admins name, signed, tried
+// again when a receiver fails, logged, from every node at once, and never another org's.
+
+interface Received {
+  headers: IncomingHttpHeaders;
+  body: string;
+}
+
+/** A receiver on 127.0.0.1 that keeps what it is sent and answers `answer()`'s status. */
+async function receiver(answer: () => number = () => 200): Promise<{ url: string; got: Received[]; server: Server }> {
+  const got: Received[] = [];
+  const server = createServer((request, response) => {
+    let body = '';
+    request.setEncoding('utf8');
+    request.on('data', (chunk: string) => (body += chunk));
+    request.on('end', () => {
+      got.push({ headers: request.headers, body });
+      response.writeHead(answer()).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receivers.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks/taskflow`, got, server };
+}
+const receivers: Server[] = [];
+
+let db: TestDatabase;
+let node: RunningServer;
+let node2: RunningServer;
+let owner: TestUser;
+let org: TestOrg;
+
+const WEBHOOK_ENV = { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_ATTEMPTS: '2', WEBHOOK_RETRY_DELAY: '1' };
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url, ...WEBHOOK_ENV });
+  node2 = await startServer({ DATABASE_URL: db.url, ...WEBHOOK_ENV });
+  owner = await registerUser(node.url, 'hook-owner');
+  org = await createOrg(node.url, owner);
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await node2?.close();
+  for (const server of receivers) server.close();
+  await db?.drop();
+});
+
+async function createWebhook(url: string, events?: string[], as = owner, slug = org.slug) {
+  const answer = await api<{ webhook: WebhookJson; secret: string }>(node.url, 'POST', `/orgs/${slug}/webhooks`, { url, events }, as.token);
+  expect(answer.status, JSON.stringify(answer.body)).toBe(201);
+  return answer.body;
+}
+
+async function deliveries(webhookId: string, query = ''): Promise<WebhookDeliveryJson[]> {
+  const answer = await api<WebhookDeliveryJson[]>(
+    node.url,
+    'GET',
+    `/orgs/${org.slug}/webhooks/${webhookId}/deliveries${query}`,
+    undefined,
+    owner.token,
+  );
+  expect(answer.status).toBe(200);
+  return answer.body;
+}
+
+/** The signature header checked as a receiver would: HMAC-SHA256 of `<t>.<raw body>` under the secret. */
+function signedBy(secret: string, received: Received): boolean {
+  const match = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(String(received.headers['x-taskflow-signature']));
+  if (!match) return false;
+  const expected = createHmac('sha256', secret).update(`${match[1]}.${received.body}`).digest('hex');
+  return expected === match[2] && Math.abs(Date.now() / 1000 - Number(match[1])) < 60;
+}
+
+describe('a webhook', () => {
+  it("receives each of the org's board events made after it, signed, once, as teammates got them", async () => {
+    const { project, columns } = await createProject(node.url, org, 'Hooked board');
+    const before = await connect(node.url, { token: owner.token });
+    await ok(before, 'board:join', { projectId: project.id });
+    await ok(before, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Before the hook' });
+
+    const hook = await receiver();
+    const { webhook, secret } = await createWebhook(hook.url);
+    expect(webhook).toEqual({
+      id: expect.any(String),
+      url: hook.url,
+      events: null,
+      createdBy: owner.user.id,
+      createdAt: expect.any(String),
+    });
+    expect(secret).toMatch(/^whsec_[\w-]{43}$/);
+
+    const viewer = await connect(node.url, { token: owner.token });
+    await ok(viewer, 'board:join', { projectId: project.id });
+    const seen = recordBoardEvents(viewer);
+    const { task } = await ok(before, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Hooked' });
+    await ok(before, 'task:update', { taskId: task.id, patch: { title: 'Hooked, renamed' }, clientMutationId: 'rename-1' });
+    await ok(before, 'task:move', { taskId: task.id, columnId: columns[1]!.id });
+    await ok(before, 'task:delete', { taskId: task.id });
+    await eventually(() => expect(seen).toHaveLength(4));
+    await eventually(() => expect(hook.got).toHaveLength(4), 10_000);
+
+    const bodies = hook.got.map((received) => JSON.parse(received.body) as BoardEventJson & { orgId: string });
+    bodies.sort((a, b) => a.seq - b.seq);
+    expect(bodies).toEqual(seen.map((event) => ({ orgId: org.id, ...event, clientMutationId: event.clientMutationId ?? null })));
+    for (const received of hook.got) {
+      expect(signedBy(secret, received)).toBe(true);
+      expect(received.headers['content-type']).toBe('application/json');
+      expect(received.headers['x-taskflow-webhook']).toBe(webhook.id);
+      expect(received.headers['x-taskflow-event']).toBe(JSON.parse(received.body).type);
+    }
+    expect(new Set(hook.got.map((received) => received.headers['x-taskflow-delivery'])).size).toBe(4);
+    expect(signedBy('whsec_another', hook.got[0]!)).toBe(false);
+
+    const log = await deliveries(webhook.id);
+    expect(log.map((d) => [d.eventType, d.status, d.attempts, d.lastStatus])).toEqual([
+      ['task.deleted', 'delivered', 1, 200],
+      ['task.moved', 'delivered', 1, 200],
+      ['task.updated', 'delivered', 1, 200],
+      ['task.created', 'delivered', 1, 200],
+    ]);
+    expect(log.map((d) => d.id).sort()).toEqual(hook.got.map((received) => received.headers['x-taskflow-delivery']).sort());
+  });
+
+  it('receives only the event types it asked for', async () => {
+    const { project, columns } = await createProject(node.url, org, 'Moves only');
+    const hook = await receiver();
+    const { webhook } = await createWebhook(hook.url, ['task.moved']);
+    expect(webhook.events).toEqual(['task.moved']);
+    const socket = await connect(node.url, { token: owner.token });
+    const { task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Mover' });
+    await ok(socket, 'task:move', { taskId: task.id, columnId: columns[1]!.id });
+    await eventually(() => expect(hook.got).toHaveLength(1), 10_000);
+    expect(JSON.parse(hook.got[0]!.body)).toMatchObject({ type: 'task.moved', projectId: project.id });
+    expect((await deliveries(webhook.id)).map((d) => d.eventType)).toEqual(['task.moved']);
+  });
+
+  it('is tried again after the delay when its receiver fails, and fails for good after the last try, until retried by hand', async () => {
+    const { project, columns } = await createProject(node.url, org, 'Flaky receivers');
+    let flakyAnswers = 0;
+    const flaky = await receiver(() => (++flakyAnswers === 1 ? 503 : 200));
+    let downAnswer = 500;
+    const down = await receiver(() => downAnswer);
+    const flakyHook = await createWebhook(flaky.url);
+    const downHook = await createWebhook(down.url);
+    const socket = await connect(node.url, { token: owner.token });
+    await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Try again' });
+
+    await eventually(async () => expect((await deliveries(flakyHook.webhook.id))[0]?.status).toBe('delivered'), 15_000);
+    const [tried] = await deliveries(flakyHook.webhook.id);
+    expect(tried).toMatchObject({ attempts: 2, lastStatus: 200, lastError: null, nextAttemptAt: null });
+    expect(flaky.got).toHaveLength(2);
+    expect(flaky.got[0]!.headers['x-taskflow-delivery']).toBe(flaky.got[1]!.headers['x-taskflow-delivery']);
+
+    await eventually(async () => expect((await deliveries(downHook.webhook.id))[0]?.status).toBe('failed'), 15_000);
+    const [failed] = await deliveries(downHook.webhook.id, '?status=failed');
+    expect(failed).toMatchObject({ attempts: 2, lastStatus: 500, lastError: 'answered 500', nextAttemptAt: null, deliveredAt: null });
+    expect(down.got).toHaveLength(2);
+
+    downAnswer = 204;
+    const retried = await api<WebhookDeliveryJson>(
+      node.url,
+      'POST',
+      `/orgs/${org.slug}/webhooks/${downHook.webhook.id}/deliveries/${failed!.id}/retry`,
+      undefined,
+      owner.token,
+    );
+    expect(retried.status).toBe(200);
+    expect(retried.body).toMatchObject({ id: failed!.id, status: 'pending', attempts: 0 });
+    await eventually(
+      async () => expect((await deliveries(downHook.webhook.id))[0]).toMatchObject({ status: 'delivered', lastStatus: 204 }),
+      10_000,
+    );
+    expect(down.got).toHaveLength(3);
+  });
+
+  it('is sent nothing more once deleted, and leaves no deliveries behind', async () => {
+    const { project, columns } = await createProject(node.url, org, 'Unhooked');
+    const gone = await receiver();
+    const fence = await receiver();
+    const { webhook } = await createWebhook(gone.url);
+    await createWebhook(fence.url, ['task.created']);
+    const deleted = await api(node.url, 'DELETE', `/orgs/${org.slug}/webhooks/${webhook.id}`, undefined, owner.token);
+    expect(deleted.status).toBe(204);
+    const socket = await connect(node.url, { token: owner.token });
+    await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Unheard' });
+    // Queued in the same round as the fence's, had it still been there.
+    await eventually(() => expect(fence.got.some((received) => JSON.parse(received.body).projectId === project.id)).toBe(true), 10_000);
+    expect(gone.got).toEqual([]);
+    expect(await db.query('select id from webhook_deliveries where webhook_id = $1', [webhook.id])).toEqual([]);
+    const listed = await api<WebhookJson[]>(node.url, 'GET', `/orgs/${org.slug}/webhooks`, undefined, owner.token);
+    expect(listed.body.map((w) => w.id)).not.toContain(webhook.id);
+    expect((await api(node.url, 'GET', `/orgs/${org.slug}/webhooks/${webhook.id}/deliveries`, undefined, owner.token)).status).toBe(404);
+  });
+});
+
+describe('two nodes on one database', () => {
+  it('send each event once between them', async () => {
+    const { project, columns } = await createProject(node.url, org, 'Busy board');
+    const hook = await receiver();
+    const { webhook } = await createWebhook(hook.url, ['task.created']);
+    const sockets = [await connect(node.url, { token: owner.token }), await connect(node2.url, { token: owner.token })];
+    const titles = Array.from({ length: 30 }, (_, i) => `Card ${i}`);
+    await Promise.all(
+      titles.map((title, i) => ok(sockets[i % 2]!, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title })),
+    );
+    await eventually(async () => expect((await deliveries(webhook.id, '?status=delivered&limit=200')).length).toBe(30), 15_000);
+    expect(hook.got).toHaveLength(30);
+    expect(new Set(hook.got.map((received) => JSON.parse(received.body).data.task.title))).toEqual(new Set(titles));
+    expect(new Set(hook.got.map((received) => received.headers['x-taskflow-delivery'])).size).toBe(30);
+  });
+});
+
+describe("another org's admin", () => {
+  it("can neither see, delete nor retry this org's webhooks, and this org's receiver never hears of theirs", async () => {
+    const hook = await receiver();
+    const { webhook, secret } = await createWebhook(hook.url);
+    const intruder = await registerUser(node.url, 'hook-intruder');
+    const theirs = await createOrg(node.url, intruder);
+    const theirHook = await receiver();
+    const { webhook: theirWebhook } = await createWebhook(theirHook.url, undefined, intruder, theirs.slug);
+
+    expect((await api(node.url, 'GET', `/orgs/${org.slug}/webhooks`, undefined, intruder.token)).status).toBe(403);
+    expect((await api(node.url, 'POST', `/orgs/${org.slug}/webhooks`, { url: theirHook.url }, intruder.token)).status).toBe(403);
+    for (const [method, path] of [
+      ['GET', `/orgs/${theirs.slug}/webhooks/${webhook.id}/deliveries`],
+      ['DELETE', `/orgs/${theirs.slug}/webhooks/${webhook.id}`],
+    ] as const) {
+      const answer = await api(node.url, method, path, undefined, intruder.token);
+      expect({ path, status: answer.status, code: answer.body?.error?.code }).toEqual({ path, status: 404, code: 'NOT_FOUND' });
+    }
+    const own = await api<WebhookJson[]>(node.url, 'GET', `/orgs/${theirs.slug}/webhooks`, undefined, intruder.token);
+    expect(own.body.map((w) => w.id)).toEqual([theirWebhook.id]);
+
+    // Their board's events go to their receiver only; this org's to this org's.
+    const { project: theirProject, columns: theirColumns } = await createProject(node.url, theirs, 'Their board');
+    const { project, columns } = await createProject(node.url, org, 'Our board');
+    const theirSocket = await connect(node.url, { token: intruder.token });
+    await ok(theirSocket, 'task:create', { projectId: theirProject.id, columnId: theirColumns[0]!.id, title: 'Their secret plan' });
+    const ourSocket = await connect(node.url, { token: owner.token });
+    await ok(ourSocket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Our plan' });
+    await eventually(() => expect(theirHook.got).toHaveLength(1), 10_000);
+    await eventually(() => expect(hook.got.some((r) => JSON.parse(r.body).projectId === project.id)).toBe(true), 10_000);
+    expect(hook.got.map((r) => r.body).join()).not.toContain('Their secret plan');
+    expect(theirHook.got[0]!.body).not.toContain('Our plan');
+    expect(JSON.parse(theirHook.got[0]!.body).orgId).toBe(theirs.id);
+    const theirDelivery = (
+      await api<WebhookDeliveryJson[]>(
+        node.url,
+        'GET',
+        `/orgs/${theirs.slug}/webhooks/${theirWebhook.id}/deliveries`,
+        undefined,
+        intruder.token,
+      )
+    ).body[0]!;
+    const retry = await api(
+      node.url,
+      'POST',
+      `/orgs/${org.slug}/webhooks/${webhook.id}/deliveries/${theirDelivery.id}/retry`,
+      undefined,
+      owner.token,
+    );
+    expect(retry.status).toBe(404);
+    // No answer but the one that made it carries the secret.
+    const listed = await api(node.url, 'GET', `/orgs/${org.slug}/webhooks`, undefined, owner.token);
+    expect(JSON.stringify(listed.body)).not.toContain(secret);
+  });
+});
+
+describe("the org's members and viewers", () => {
+  it('may not see or make its webhooks', async () => {
+    for (const role of ['member', 'viewer']) {
+      const user = await registerUser(node.url, `hook-${role}`);
+      await addMember(node.url, org, user, role);
+      expect((await api(node.url, 'GET', `/orgs/${org.slug}/webhooks`, undefined, user.token)).status).toBe(403);
+      expect((await api(node.url, 'POST', `/orgs/${org.slug}/webhooks`, { url: 'https://hooks.example.test/x' }, user.token)).status).toBe(
+        403,
+      );
+    }
+  });
+});
+
+describe('a webhook address', () => {
+  it('is an http(s) URL without credentials, for event types the contract has, ten to an org', async () => {
+    for (const body of [
+      { url: 'ftp://hooks.example.test/x' },
+      { url: 'https://user:secret@hooks.example.test/x' },
+      { url: 'not a url' },
+      { url: 'https://hooks.example.test/x', events: ['task.exploded'] },
+      { url: 'https://hooks.example.test/x', events: [] },
+      { url: 'https://hooks.example.test/x', events: ['task.moved', 'task.moved'] },
+      { url: 'https://hooks.example.test/x', secret: 'mine' },
+    ]) {
+      const answer = await api(node.url, 'POST', `/orgs/${org.slug}/webhooks`, body, owner.token);
+      expect({ body, status: answer.status, code: answer.body.error?.code }).toEqual({ body, status: 400, code: 'VALIDATION_FAILED' });
+    }
+    const crowded = await createOrg(node.url, owner);
+    for (let i = 0; i < 10; i++) await createWebhook(`https://hooks.example.test/${i}`, undefined, owner, crowded.slug);
+    const eleventh = await api(node.url, 'POST', `/orgs/${crowded.slug}/webhooks`, { url: 'https://hooks.example.test/11' }, owner.token);
+    expect(eleventh.status).toBe(400);
+    expect(eleventh.body.error.message).toContain('at most 10 webhooks');
+  });
+
+  it('may not name this machine or a private network unless WEBHOOK_ALLOW_PRIVATE says so', async () => {
+    const strict = await startServer({ DATABASE_URL: db.url });
+    try {
+      for (const url of [
+        'http://127.0.0.1:9/x',
+        'http://localhost/x',
+        'http://169.254.169.254/latest',
+        'http://[::1]/x',
+        'http://10.1.2.3/',
+        'http://[::ffff:192.168.0.1]/',
+      ]) {
+        const answer = await api(strict.url, 'POST', `/orgs/${org.slug}/webhooks`, { url }, owner.token);
+        expect({ url, status: answer.status, code: answer.body.error?.code }).toEqual({ url, status: 400, code: 'VALIDATION_FAILED' });
+      }
+      expect(
+        (await api(strict.url, 'POST', `/orgs/${org.slug}/webhooks`, { url: 'https://hooks.example.test/ok' }, owner.token)).status,
+      ).toBe(201);
+    } finally {
+      await strict.close();
+    }
+  });
+
+  it('that resolves to a private address is refused as it is connected to, and the receiver hears nothing', async () => {
+    const hook = await receiver();
+    const port = new URL(hook.url).port;
+    const outgoing = { id: 'd', webhookId: 'w', eventType: 'task.created', body: '{}', secret: 's', url: `http://localhost:${port}/x` };
+    const refused = await sendDelivery(outgoing, false, new AbortController().signal);
+    expect(refused).toEqual({
+      delivered: false,
+      status: null,
+      error: expect.stringContaining('refused: localhost resolves to a private address'),
+    });
+    expect(hook.got).toEqual([]);
+    expect(await sendDelivery(outgoing, true, new AbortController().signal)).toEqual({ delivered: true, status: 200 });
+    const resolved = await new Promise<unknown>((resolve) => publicLookup('localhost', {}, (error) => resolve(error?.code)));
+    expect(resolved).toBe('EPRIVATE');
+  });
+});
