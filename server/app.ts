@@ -183,7 +183,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     inFlight,
     failures,
     metrics: observed?.metrics ?? NO_METRICS,
-    webhooks: new WebhookDispatch(database.orm, app.log, {
+    webhooks: new WebhookDispatch(database.orm, app.log, observed?.metrics ?? NO_METRICS, {
       allowPrivate: config.webhookAllowPrivate,
       attempts: config.webhookAttempts,
       retryDelay: config.webhookRetryDelay,

@@ -7,6 +7,7 @@ import { sendDelivery } from '../server/webhooks/webhook-send.js';
 import type { BoardEventJson, WebhookDeliveryJson, WebhookJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { freePort } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { closeAllSockets, connect, eventually, ok, recordBoardEvents } from './support/sockets.js';
 
@@ -39,6 +40,7 @@ const receivers: Server[] = [];
 let db: TestDatabase;
 let node: RunningServer;
 let node2: RunningServer;
+let metricsPorts: number[];
 let owner: TestUser;
 let org: TestOrg;
 
@@ -46,8 +48,9 @@ const WEBHOOK_ENV = { WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_ATTEMPTS: '2', WEBH
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  node = await startServer({ DATABASE_URL: db.url, ...WEBHOOK_ENV });
-  node2 = await startServer({ DATABASE_URL: db.url, ...WEBHOOK_ENV });
+  metricsPorts = [await freePort(), await freePort()];
+  node = await startServer({ DATABASE_URL: db.url, ...WEBHOOK_ENV, METRICS_PORT: String(metricsPorts[0]) });
+  node2 = await startServer({ DATABASE_URL: db.url, ...WEBHOOK_ENV, METRICS_PORT: String(metricsPorts[1]) });
   owner = await registerUser(node.url, 'hook-owner');
   org = await createOrg(node.url, owner);
 });
@@ -76,6 +79,17 @@ async function deliveries(webhookId: string, query = ''): Promise<WebhookDeliver
   );
   expect(answer.status).toBe(200);
   return answer.body;
+}
+
+/** Webhook tries by outcome, counted by both nodes (`taskflow_webhook_tries_total`). */
+async function tries(): Promise<Record<string, number>> {
+  const counts: Record<string, number> = { delivered: 0, failed: 0, gave_up: 0 };
+  for (const port of metricsPorts) {
+    const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+    for (const [, outcome, value] of text.matchAll(/^taskflow_webhook_tries_total\{outcome="(\w+)"\} (\d+)$/gm))
+      counts[outcome!]! += Number(value);
+  }
+  return counts;
 }
 
 /** The signature header checked as a receiver would: HMAC-SHA256 of `<t>.<raw body>` under the secret. */
@@ -158,6 +172,7 @@ describe('a webhook', () => {
     const flakyHook = await createWebhook(flaky.url);
     const downHook = await createWebhook(down.url);
     const socket = await connect(node.url, { token: owner.token });
+    const before = await tries();
     await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Try again' });
 
     await eventually(async () => expect((await deliveries(flakyHook.webhook.id))[0]?.status).toBe('delivered'), 15_000);
@@ -170,6 +185,9 @@ describe('a webhook', () => {
     const [failed] = await deliveries(downHook.webhook.id, '?status=failed');
     expect(failed).toMatchObject({ attempts: 2, lastStatus: 500, lastError: 'answered 500', nextAttemptAt: null, deliveredAt: null });
     expect(down.got).toHaveLength(2);
+    // Two first tries failed (both receivers'), and the down receiver's second was its last.
+    const after = await tries();
+    expect({ failed: after.failed! - before.failed!, gave_up: after.gave_up! - before.gave_up! }).toEqual({ failed: 2, gave_up: 1 });
 
     downAnswer = 204;
     const retried = await api<WebhookDeliveryJson>(

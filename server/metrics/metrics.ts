@@ -16,7 +16,11 @@ import type { TaskFlowServer } from '../realtime/types.js';
 export interface Metrics {
   /** A socket event answered: its name as the client sent it (counted as `unknown` unless it is the contract's), `ok` or its error code, and how long it took. */
   socketEvent(event: unknown, outcome: string, seconds: number): void;
+  /** A webhook delivery tried: `delivered`, `failed` (tried again later) or `gave_up` (its last try). */
+  webhookTry(outcome: WebhookTryOutcome): void;
 }
+
+export type WebhookTryOutcome = 'delivered' | 'failed' | 'gave_up';
 
 /** The contract's events, the only names a label may carry (a record, so that the compiler asks for each). */
 const CLIENT_EVENTS: Record<ClientEventName, true> = {
@@ -39,7 +43,7 @@ function eventLabel(name: unknown): string {
 }
 
 /** The metrics of a node that serves none (`METRICS_PORT` unset): nothing is counted. */
-export const NO_METRICS: Metrics = { socketEvent: () => undefined };
+export const NO_METRICS: Metrics = { socketEvent: () => undefined, webhookTry: () => undefined };
 
 /** Seconds, from a millisecond to the longest `ANSWER_DEADLINE` a node is likely to have. */
 const ANSWER_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
@@ -107,6 +111,12 @@ export function createMetrics(io: TaskFlowServer, orm: Orm, redis: RedisLink | n
       },
     });
   }
+  const webhookTries = new Counter({
+    name: 'taskflow_webhook_tries_total',
+    help: 'Webhook deliveries tried by this node, by outcome (delivered, failed and to be tried again, gave_up)',
+    labelNames: ['outcome'],
+    registers,
+  });
   return {
     registry,
     metrics: {
@@ -115,6 +125,7 @@ export function createMetrics(io: TaskFlowServer, orm: Orm, redis: RedisLink | n
         socketEvents.inc({ event, outcome });
         socketEventSeconds.observe({ event }, seconds);
       },
+      webhookTry: (outcome) => webhookTries.inc({ outcome }),
     },
   };
 }

@@ -1,6 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Orm } from '../db/orm.js';
+import type { Metrics } from '../metrics/metrics.js';
 import { isoTime, runPlain, sql } from '../db/sql-script.js';
 import { DELIVERY_TIMEOUT_MS, type Outgoing, sendDelivery, type TryResult } from './webhook-send.js';
 
@@ -54,6 +55,7 @@ export class WebhookDispatch {
   constructor(
     private readonly orm: Orm,
     private readonly log: FastifyBaseLogger,
+    private readonly metrics: Metrics,
     private readonly options: DispatchOptions,
   ) {}
 
@@ -115,6 +117,7 @@ export class WebhookDispatch {
   private async deliver(outgoing: Outgoing & { attempts: number }): Promise<void> {
     const result = await sendDelivery(outgoing, this.options.allowPrivate, this.stopping.signal);
     if (this.stopping.signal.aborted && !result.delivered) return; // its lease runs out, and it is tried again
+    this.metrics.webhookTry(result.delivered ? 'delivered' : outgoing.attempts >= this.options.attempts ? 'gave_up' : 'failed');
     await runPlain(this.orm, recordTry(outgoing.id, outgoing.attempts, result, this.options));
   }
 }
