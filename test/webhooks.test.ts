@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyWebhookSignature } from '../client/webhook-signature.js';
 import { publicLookup } from '../server/webhooks/webhook-address.js';
 import { sendDelivery } from '../server/webhooks/webhook-send.js';
 import type { BoardEventJson, WebhookDeliveryJson, WebhookJson } from '../shared/wire.js';
@@ -139,6 +140,15 @@ describe('a webhook', () => {
     }
     expect(new Set(hook.got.map((received) => received.headers['x-taskflow-delivery'])).size).toBe(4);
     expect(signedBy('whsec_another', hook.got[0]!)).toBe(false);
+    // The SDK's check, for receivers written in Node, agrees, and refuses a changed body, another secret or an old time.
+    const [first] = hook.got;
+    const header = first!.headers['x-taskflow-signature'];
+    expect(verifyWebhookSignature(secret, header, first!.body)).toBe(true);
+    expect(verifyWebhookSignature(secret, header, Buffer.from(first!.body))).toBe(true);
+    expect(verifyWebhookSignature(secret, header, first!.body.replace('Hooked', 'Hacked'))).toBe(false);
+    expect(verifyWebhookSignature('whsec_another', header, first!.body)).toBe(false);
+    expect(verifyWebhookSignature(secret, header, first!.body, { now: Date.now() + 600_000 })).toBe(false);
+    expect(verifyWebhookSignature(secret, undefined, first!.body)).toBe(false);
 
     const log = await deliveries(webhook.id);
     expect(log.map((d) => [d.eventType, d.status, d.attempts, d.lastStatus])).toEqual([
