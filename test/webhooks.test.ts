@@ -1,9 +1,10 @@
 import { createHmac } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../client/webhook-signature.js';
 import { publicLookup } from '../server/webhooks/webhook-address.js';
+import { MOST_PENDING } from '../server/webhooks/webhook-dispatch.js';
 import { sendDelivery } from '../server/webhooks/webhook-send.js';
 import type { BoardEventJson, WebhookDeliveryJson, WebhookJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
@@ -53,6 +54,10 @@ beforeAll(async () => {
   node = await startServer({ DATABASE_URL: db.url, ...WEBHOOK_ENV, METRICS_PORT: String(metricsPorts[0]) });
   node2 = await startServer({ DATABASE_URL: db.url, ...WEBHOOK_ENV, METRICS_PORT: String(metricsPorts[1]) });
   owner = await registerUser(node.url, 'hook-owner');
+});
+
+// Each test in an org of its own: its webhooks hear only its own boards.
+beforeEach(async () => {
   org = await createOrg(node.url, owner);
 });
 
@@ -145,7 +150,7 @@ describe('a webhook', () => {
     const header = first!.headers['x-taskflow-signature'];
     expect(verifyWebhookSignature(secret, header, first!.body)).toBe(true);
     expect(verifyWebhookSignature(secret, header, Buffer.from(first!.body))).toBe(true);
-    expect(verifyWebhookSignature(secret, header, first!.body.replace('Hooked', 'Hacked'))).toBe(false);
+    expect(verifyWebhookSignature(secret, header, `${first!.body} `)).toBe(false);
     expect(verifyWebhookSignature('whsec_another', header, first!.body)).toBe(false);
     expect(verifyWebhookSignature(secret, header, first!.body, { now: Date.now() + 600_000 })).toBe(false);
     expect(verifyWebhookSignature(secret, undefined, first!.body)).toBe(false);
@@ -236,6 +241,68 @@ describe('a webhook', () => {
   });
 });
 
+describe('a receiver that hangs', () => {
+  it("holds no more than its org's share of a node's tries: another org's event is delivered meanwhile", async () => {
+    const hanging = createServer(() => undefined); // takes each request and never answers
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', resolve));
+    const stuck = await registerUser(node.url, 'hook-stuck');
+    const stuckOrg = await createOrg(node.url, stuck);
+    try {
+      const stuckUrl = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}/`;
+      const stuckHooks = [];
+      for (let i = 0; i < 4; i++) stuckHooks.push((await createWebhook(`${stuckUrl}${i}`, undefined, stuck, stuckOrg.slug)).webhook);
+      const { project: stuckBoard, columns: stuckColumns } = await createProject(node.url, stuckOrg, 'Stuck board');
+      const stuckSocket = await connect(node.url, { token: stuck.token });
+      for (let i = 0; i < 12; i++)
+        await ok(stuckSocket, 'task:create', { projectId: stuckBoard.id, columnId: stuckColumns[0]!.id, title: `Stuck ${i}` });
+
+      const hook = await receiver();
+      const { webhook } = await createWebhook(hook.url, ['task.created']);
+      const { project, columns } = await createProject(node.url, org, 'Unstuck board');
+      const socket = await connect(node.url, { token: owner.token });
+      await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Gets through' });
+      await eventually(async () => expect((await deliveries(webhook.id))[0]?.status).toBe('delivered'), 8000);
+      // Every try of the stuck org is still waiting for its receiver: none has timed out yet.
+      const stuckTries = await db.query<{ last_error: string | null }>(
+        'select last_error from webhook_deliveries where org_id = $1 and attempts > 0',
+        [stuckOrg.id],
+      );
+      expect(stuckTries.length).toBeGreaterThan(0);
+      expect(stuckTries.length).toBeLessThanOrEqual(16); // eight an org, on each of the two nodes
+      expect(stuckTries.filter((row) => row.last_error !== null)).toEqual([]);
+    } finally {
+      hanging.closeAllConnections();
+      hanging.close();
+      await api(node.url, 'DELETE', `/orgs/${stuckOrg.slug}`, undefined, stuck.token);
+    }
+  }, 30_000);
+});
+
+describe('a webhook far behind', () => {
+  it(`is queued no more past ${MOST_PENDING} pending deliveries: its events wait in the board's log, then go out`, async () => {
+    const hook = await receiver();
+    const { webhook } = await createWebhook(hook.url, ['task.created']);
+    const { project, columns } = await createProject(node.url, org, 'Backlogged board');
+    // A receiver down for long: MOST_PENDING deliveries waiting for their next try, a day from now.
+    await db.query(
+      `insert into webhook_deliveries (id, created_at, org_id, webhook_id, project_id, seq, event_type, body, status, attempts, next_attempt_at)
+       select gen_random_uuid(), now(), $1, $2, gen_random_uuid(), n, 'task.created', '{}', 'pending', 1, now() + interval '1 day'
+         from generate_series(1, $3::int) n`,
+      [org.id, webhook.id, MOST_PENDING],
+    );
+    const fence = await receiver();
+    await createWebhook(fence.url, ['task.created']);
+    const socket = await connect(node.url, { token: owner.token });
+    await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Waits its turn' });
+    await eventually(() => expect(fence.got.some((r) => JSON.parse(r.body).projectId === project.id)).toBe(true), 10_000);
+    const queued = await db.query('select id from webhook_deliveries where webhook_id = $1 and project_id = $2', [webhook.id, project.id]);
+    expect(queued).toEqual([]);
+
+    await db.query("delete from webhook_deliveries where webhook_id = $1 and body = '{}'", [webhook.id]); // caught up
+    await eventually(() => expect(hook.got.map((r) => JSON.parse(r.body).data.task.title)).toEqual(['Waits its turn']), 10_000);
+  });
+});
+
 describe('two nodes on one database', () => {
   it('send each event once between them', async () => {
     const { project, columns } = await createProject(node.url, org, 'Busy board');
@@ -250,6 +317,20 @@ describe('two nodes on one database', () => {
     expect(hook.got).toHaveLength(30);
     expect(new Set(hook.got.map((received) => JSON.parse(received.body).data.task.title))).toEqual(new Set(titles));
     expect(new Set(hook.got.map((received) => received.headers['x-taskflow-delivery'])).size).toBe(30);
+  });
+});
+
+describe("an org's many webhooks", () => {
+  it('are each sent every event, none held back by the shares of a webhook and an org', async () => {
+    const hook = await receiver();
+    for (let i = 0; i < 9; i++) await createWebhook(`${hook.url}/${i}`, ['task.created']);
+    const { project, columns } = await createProject(node.url, org, 'Nine hooks');
+    const socket = await connect(node.url, { token: owner.token });
+    const titles = Array.from({ length: 30 }, (_, i) => `Card ${i}`);
+    await Promise.all(titles.map((title) => ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title })));
+    await eventually(() => expect(hook.got).toHaveLength(270), 20_000);
+    const pairs = hook.got.map((received) => `${received.headers['x-taskflow-webhook']} ${JSON.parse(received.body).data.task.title}`);
+    expect(new Set(pairs).size).toBe(270);
   });
 });
 
@@ -341,12 +422,20 @@ describe('a webhook address', () => {
     const eleventh = await api(node.url, 'POST', `/orgs/${crowded.slug}/webhooks`, { url: 'https://hooks.example.test/11' }, owner.token);
     expect(eleventh.status).toBe(400);
     expect(eleventh.body.error.message).toContain('at most 10 webhooks');
+    // Kept as it is called: the URL parser's form.
+    const spaced = await createWebhook('https://Hooks.Example.test/a b?c=d e');
+    expect(spaced.webhook.url).toBe('https://hooks.example.test/a%20b?c=d%20e');
+    expect((await api(node.url, 'DELETE', `/orgs/${org.slug}/webhooks/${spaced.webhook.id}`, undefined, owner.token)).status).toBe(204);
   });
 
   it('may not name this machine or a private network unless WEBHOOK_ALLOW_PRIVATE says so', async () => {
     const strict = await startServer({ DATABASE_URL: db.url });
     try {
       for (const url of [
+        'http://[::127.0.0.1]/',
+        'http://[64:ff9b::a9fe:a9fe]/latest',
+        'http://[2002:a9fe:a9fe::]/',
+        'http://[fec0::1]/',
         'http://127.0.0.1:9/x',
         'http://localhost/x',
         'http://169.254.169.254/latest',
@@ -373,7 +462,7 @@ describe('a webhook address', () => {
     expect(refused).toEqual({
       delivered: false,
       status: null,
-      error: expect.stringContaining('refused: localhost resolves to a private address'),
+      error: 'refused: localhost has no public address',
     });
     expect(hook.got).toEqual([]);
     expect(await sendDelivery(outgoing, true, new AbortController().signal)).toEqual({ delivered: true, status: 200 });

@@ -4,10 +4,11 @@ import { BlockList, isIP } from 'node:net';
 /**
  * Addresses a webhook may not reach unless `WEBHOOK_ALLOW_PRIVATE` is set: loopback, private and
  * link-local networks (a cloud's metadata service), carrier-grade NAT, "this network", multicast
- * and the reserved ranges. Otherwise an org admin could have the server call into the network it
- * runs in (and read its answers' status codes in the delivery log).
+ * and the reserved ranges; of IPv6, anything but global unicast (`2000::/3`), and within it the
+ * Teredo and documentation ranges. An IPv4 address carried in an IPv6 one (mapped, NAT64, 6to4) is
+ * judged as IPv4. Otherwise an org admin could have the server call into the network it runs in.
  */
-const PRIVATE = new BlockList();
+const PRIVATE_V4 = new BlockList();
 for (const [network, prefix] of [
   ['0.0.0.0', 8],
   ['10.0.0.0', 8],
@@ -16,27 +17,53 @@ for (const [network, prefix] of [
   ['169.254.0.0', 16],
   ['172.16.0.0', 12],
   ['192.0.0.0', 24],
+  ['192.0.2.0', 24],
   ['192.168.0.0', 16],
   ['198.18.0.0', 15],
+  ['198.51.100.0', 24],
+  ['203.0.113.0', 24],
   ['224.0.0.0', 3],
 ] as const)
-  PRIVATE.addSubnet(network, prefix, 'ipv4');
-for (const [network, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['ff00::', 8],
-] as const)
-  PRIVATE.addSubnet(network, prefix, 'ipv6');
+  PRIVATE_V4.addSubnet(network, prefix, 'ipv4');
+const GLOBAL_V6 = new BlockList();
+GLOBAL_V6.addSubnet('2000::', 3, 'ipv6');
+const PRIVATE_V6 = new BlockList();
+PRIVATE_V6.addSubnet('2001::', 32, 'ipv6'); // Teredo
+PRIVATE_V6.addSubnet('2001:db8::', 32, 'ipv6'); // documentation
 
-/** Whether an IP address is one a webhook may not reach (an IPv4 address written as IPv6 is judged as IPv4). */
+/** Whether an IP address is one a webhook may not reach. */
 export function isPrivateAddress(address: string): boolean {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address)?.[1];
-  if (mapped) return PRIVATE.check(mapped, 'ipv4');
   const family = isIP(address);
-  if (family === 0) return true; // not an address at all: refused
-  return PRIVATE.check(address, family === 4 ? 'ipv4' : 'ipv6');
+  if (family === 4) return PRIVATE_V4.check(address, 'ipv4');
+  if (family !== 6) return true; // not an address at all: refused
+  const words = ipv6Words(address);
+  const carried = carriedIpv4(words);
+  if (carried) return PRIVATE_V4.check(carried, 'ipv4');
+  return !GLOBAL_V6.check(address, 'ipv6') || PRIVATE_V6.check(address, 'ipv6');
+}
+
+/** The IPv4 address an IPv6 one carries: mapped (`::ffff:a.b.c.d`), NAT64 (`64:ff9b::/96`) or 6to4 (`2002::/16`). */
+function carriedIpv4(words: number[]): string | null {
+  const v4 = (high: number, low: number) => `${high >> 8}.${high & 255}.${low >> 8}.${low & 255}`;
+  const zeros = (from: number, to: number) => words.slice(from, to).every((word) => word === 0);
+  if (zeros(0, 5) && words[5] === 0xffff) return v4(words[6]!, words[7]!);
+  if (words[0] === 0x64 && words[1] === 0xff9b && zeros(2, 6)) return v4(words[6]!, words[7]!);
+  if (words[0] === 0x2002) return v4(words[1]!, words[2]!);
+  return null;
+}
+
+/** An IPv6 address's eight 16-bit words (`::` expanded, a dotted IPv4 tail read as two). */
+function ipv6Words(address: string): number[] {
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
+  let text = address.replace(/%.*$/, ''); // a zone, as in fe80::1%eth0
+  if (dotted) {
+    const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = text.split('::') as [string, string | undefined];
+  const part = (piece: string | undefined) => (piece ? piece.split(':').map((word) => Number.parseInt(word, 16)) : []);
+  const [first, last] = [part(head), part(tail)];
+  return tail === undefined ? first : [...first, ...Array<number>(8 - first.length - last.length).fill(0), ...last];
 }
 
 /** A URL's host as an address (`[::1]` → `::1`), or null when it is a name. */
@@ -64,12 +91,7 @@ export function publicLookup(hostname: string, options: LookupOptions, callback:
   dnsLookup(hostname, { ...options, all: true }, (error, addresses) => {
     if (error) return callback(error, []);
     const allowed = addresses.filter((entry) => !isPrivateAddress(entry.address));
-    if (allowed.length === 0) {
-      const refused = Object.assign(new Error(`${hostname} resolves to a private address (${addresses[0]?.address ?? 'none'})`), {
-        code: 'EPRIVATE',
-      });
-      return callback(refused, []);
-    }
+    if (allowed.length === 0) return callback(Object.assign(new Error(`${hostname} has no public address`), { code: 'EPRIVATE' }), []);
     if (options.all) return callback(null, allowed);
     callback(null, allowed[0]!.address, allowed[0]!.family);
   });

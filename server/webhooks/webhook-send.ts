@@ -67,8 +67,8 @@ export function sendDelivery(outgoing: Outgoing, allowPrivate: boolean, signal: 
         ? `no answer within ${DELIVERY_TIMEOUT_MS / 1000} s`
         : signal.aborted
           ? 'the server stopped during the try'
-          : error.code === 'EPRIVATE'
-            ? `refused: ${error.message}`
+          : error.code === 'EPRIVATE' || error.code === 'ENOTFOUND'
+            ? `refused: ${url.hostname} has no public address` // the same either way: which inside names exist is not told
             : `${error.code ?? 'failed'}: ${error.message}`;
       resolve({ delivered: false, status: null, error: why.slice(0, 300) });
     });

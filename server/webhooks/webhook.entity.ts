@@ -57,6 +57,11 @@ export const WebhookDelivery = defineEntity({
       expression: `create index "webhook_deliveries_due_index" on "webhook_deliveries" ("next_attempt_at") where "status" = 'pending'`,
     },
     { properties: ['webhook', 'createdAt'] },
+    // For the pruning of finished deliveries, which would otherwise read the whole table.
+    {
+      name: 'webhook_deliveries_finished_index',
+      expression: `create index "webhook_deliveries_finished_index" on "webhook_deliveries" ("created_at") where "status" <> 'pending'`,
+    },
   ],
   properties: {
     ...baseProperties,

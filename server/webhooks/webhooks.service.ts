@@ -14,6 +14,9 @@ import { type IWebhook, type IWebhookDelivery, Webhook, WebhookDelivery } from '
 /** The class of the advisory locks an org's webhooks are made under, apart from any other advisory lock. */
 const WEBHOOKS_OF_ORG = 7_403;
 
+/** The longest URL a webhook is kept with (its column's size). */
+const MOST_URL_LENGTH = 2000;
+
 /** Webhooks an org may have: each is one more request per event, to a receiver the org names. */
 export const MOST_WEBHOOKS = 10;
 
@@ -28,7 +31,9 @@ export async function createWebhook(
   slug: string,
   input: { url: string; events?: BoardEventType[] },
 ): Promise<{ webhook: WebhookJson; secret: string }> {
+  // Kept as it is called: the URL parser's form (a raw CR or LF dropped, the rest escaped).
   const url = new URL(input.url);
+  if (url.href.length > MOST_URL_LENGTH) throw invalid(`url: at most ${MOST_URL_LENGTH} characters, once escaped`);
   const refused = ctx.config.webhookAllowPrivate ? null : privateHostReason(url);
   if (refused) throw invalid(`a webhook must reach the internet: ${refused} (WEBHOOK_ALLOW_PRIVATE allows it)`);
   const made = await withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em, org }) => {
@@ -38,7 +43,7 @@ export async function createWebhook(
     const secret = `whsec_${randomBytes(32).toString('base64url')}`;
     const webhook = em.create(Webhook, {
       org,
-      url: input.url,
+      url: url.href,
       secret,
       events: input.events ?? null,
       createdBy: userRef(em, caller.principal),
