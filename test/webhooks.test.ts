@@ -303,6 +303,56 @@ describe('a webhook far behind', () => {
   });
 });
 
+describe('a node that stops mid-try', () => {
+  it('lets the try finish a moment, then hands the delivery back to be tried at once by the next node', async () => {
+    const own = await createTestDatabase();
+    let slow = true;
+    const held: Array<() => void> = [];
+    const hook = createServer((request, response) => {
+      request.resume();
+      const answer = () => response.writeHead(200).end();
+      if (slow)
+        held.push(answer); // answered only after the stop gave up on it
+      else answer();
+    });
+    await new Promise<void>((resolve) => hook.listen(0, '127.0.0.1', resolve));
+    let first: RunningServer | undefined = await startServer({ DATABASE_URL: own.url, ...WEBHOOK_ENV });
+    let second: RunningServer | undefined;
+    try {
+      const user = await registerUser(first.url, 'hook-restart');
+      const restarted = await createOrg(first.url, user);
+      const url = `http://127.0.0.1:${(hook.address() as AddressInfo).port}/`;
+      const made = await api(first.url, 'POST', `/orgs/${restarted.slug}/webhooks`, { url }, user.token);
+      expect(made.status).toBe(201);
+      const { project, columns } = await createProject(first.url, restarted);
+      const socket = await connect(first.url, { token: user.token });
+      await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Mid-restart' });
+      await eventually(() => expect(held).toHaveLength(1), 10_000);
+
+      await first.close();
+      first = undefined;
+      const [row] = await own.query<{ status: string; attempts: number; due: boolean }>(
+        'select status, attempts, next_attempt_at <= now() as due from webhook_deliveries',
+      );
+      expect(row).toEqual({ status: 'pending', attempts: 0, due: true }); // not a try, and not held for a minute
+
+      slow = false;
+      second = await startServer({ DATABASE_URL: own.url, ...WEBHOOK_ENV });
+      await eventually(async () => {
+        const [after] = await own.query<{ status: string; attempts: number }>('select status, attempts from webhook_deliveries');
+        expect(after).toEqual({ status: 'delivered', attempts: 1 });
+      }, 15_000);
+    } finally {
+      for (const answer of held) answer();
+      await first?.close();
+      await second?.close();
+      hook.closeAllConnections();
+      hook.close();
+      await own.drop();
+    }
+  }, 40_000);
+});
+
 describe('two nodes on one database', () => {
   it('send each event once between them', async () => {
     const { project, columns } = await createProject(node.url, org, 'Busy board');
