@@ -153,6 +153,14 @@ export const createApiKeyBody = z.strictObject({
   expiresAt: instant().optional(),
 });
 
+/** How many entries a list query answers, 1 to 200 (50 unless asked): decimal digits only, as `Number()` would also read `0x10`, `1e1` or ` 16 `. */
+const pageLimit = z
+  .string()
+  .regex(/^[0-9]{1,3}$/, 'a whole number from 1 to 200')
+  .transform(Number)
+  .pipe(z.number().min(1).max(200))
+  .default(50);
+
 /** A webhook's address: http(s), no credentials in it (they would show in every list of the org's webhooks). */
 const webhookUrl = text()
   .max(2000)
@@ -174,13 +182,7 @@ export const createWebhookBody = z.strictObject({
 
 export const webhookDeliveriesQuery = z.strictObject({
   status: z.enum(['pending', 'delivered', 'failed']).optional(),
-  /** Decimal digits only, as the audit log's. */
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, 'a whole number from 1 to 200')
-    .transform(Number)
-    .pipe(z.number().min(1).max(200))
-    .default(50),
+  limit: pageLimit,
 });
 
 export const AUDIT_ACTIONS = [
@@ -207,13 +209,7 @@ export const auditLogQuery = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),
   userId: id.optional(),
   since: instant().optional(),
-  /** Decimal digits only: `Number()` would also read `0x10`, `1e1` or ` 16 `. */
-  limit: z
-    .string()
-    .regex(/^[0-9]{1,3}$/, 'a whole number from 1 to 200')
-    .transform(Number)
-    .pipe(z.number().min(1).max(200))
-    .default(50),
+  limit: pageLimit,
   cursor: text().max(200).optional(),
 });
 
