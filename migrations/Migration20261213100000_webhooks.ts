@@ -22,6 +22,9 @@ export class Migration20261213100000_webhooks extends Migration {
     );
     this.addSql(`create index "webhook_deliveries_due_index" on "webhook_deliveries" ("next_attempt_at") where "status" = 'pending';`);
     this.addSql(`create index "webhook_deliveries_webhook_id_created_at_index" on "webhook_deliveries" ("webhook_id", "created_at");`);
+    this.addSql(
+      `create index "webhook_deliveries_pending_index" on "webhook_deliveries" ("webhook_id", "next_attempt_at") where "status" = 'pending';`,
+    );
     this.addSql(`create index "webhook_deliveries_finished_index" on "webhook_deliveries" ("created_at") where "status" <> 'pending';`);
     this.addSql(
       `alter table "webhook_deliveries" add constraint "webhook_deliveries_webhook_id_project_id_seq_unique" unique ("webhook_id", "project_id", "seq");`,

@@ -54,8 +54,8 @@ function carriedIpv4(words: number[]): string | null {
 
 /** An IPv6 address's eight 16-bit words (`::` expanded, a dotted IPv4 tail read as two). */
 function ipv6Words(address: string): number[] {
-  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(address);
   let text = address.replace(/%.*$/, ''); // a zone, as in fe80::1%eth0
+  const dotted = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
   if (dotted) {
     const [a, b, c, d] = dotted.slice(1).map(Number) as [number, number, number, number];
     text = `${text.slice(0, dotted.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { FastifyBaseLogger } from 'fastify';
 import type { Orm } from '../db/orm.js';
-import { isoTime, runPlain, sql } from '../db/sql-script.js';
+import { isoTime, runPlain, type Sql, sql } from '../db/sql-script.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { DELIVERY_TIMEOUT_MS, type Outgoing, sendDelivery, type TryResult } from './webhook-send.js';
 
@@ -13,8 +13,8 @@ const AT_ONCE = 32;
 const PER_WEBHOOK = 4;
 const PER_ORG = 8;
 /**
- * A webhook with so many deliveries pending is queued no more until it catches up: its events wait
- * in the boards' logs instead (its cursors stay where they are), so a dead receiver cannot grow
+ * A webhook is queued at most so many deliveries pending (and one more a board): the rest of its
+ * events wait in the boards' logs (its cursors stay behind them), so a dead receiver cannot grow
  * the table without bound.
  */
 export const MOST_PENDING = 1000;
@@ -24,9 +24,10 @@ const LEASE_SECONDS = Math.ceil(DELIVERY_TIMEOUT_MS / 1000) * 6;
 const LONGEST_WAIT_SECONDS = 86_400;
 /** How long finished deliveries stay in the log. */
 const KEEP_DAYS = 7;
-/** How often, in rounds, a node prunes the log, and how many rows one pruning deletes at most. */
-const PRUNE_EVERY_ROUNDS = 600;
-const PRUNE_AT_MOST = 10_000;
+/** How often, in rounds, a node prunes the log (from its first), and in batches of how many rows, how many at most. */
+const PRUNE_EVERY_ROUNDS = 60;
+const PRUNE_BATCH = 10_000;
+const PRUNE_BATCHES = 5;
 /** The class of the advisory lock the queueing statement takes, apart from any other advisory lock. */
 const QUEUE_LOCK = 7_402;
 /** How long a stop lets the tries under way finish, and then waits for what they write down. */
@@ -62,6 +63,8 @@ export class WebhookDispatch {
   private timer: ReturnType<typeof setInterval> | undefined;
   private round: Promise<void> = Promise.resolve();
   private busy = false;
+  /** Work asked for while other work ran: done next (a round over a refill, since a round ends with one). */
+  private next: 'round' | 'refill' | null = null;
   private stopped = false;
   private failing = false;
   private rounds = 0;
@@ -77,7 +80,7 @@ export class WebhookDispatch {
   ) {}
 
   start(): void {
-    this.timer = setInterval(() => this.run(() => this.runRound()), DISPATCH_EVERY_MS);
+    this.timer = setInterval(() => this.run('round'), DISPATCH_EVERY_MS);
     this.timer.unref();
   }
 
@@ -100,19 +103,29 @@ export class WebhookDispatch {
     await Promise.race([Promise.all(this.sending.keys()), sleep(STOP_RECORDS_MS, undefined, { ref: false })]);
   }
 
-  // One piece of work at a time, a round or a refill: one that comes while another runs is skipped
-  // (a slow database). A failing database is logged once, until the work goes through again.
-  private run(work: () => Promise<void>): void {
-    if (this.busy || this.stopped) return;
+  // One piece of work at a time, a round or a refill: one asked for while another runs is done
+  // right after it (asked for several times, once). A failing database is logged once, until the
+  // work goes through again.
+  private run(kind: 'round' | 'refill'): void {
+    if (this.stopped) return;
+    if (this.busy) {
+      this.next = this.next === 'round' || kind === 'round' ? 'round' : 'refill';
+      return;
+    }
     this.busy = true;
-    this.round = work().then(
+    this.round = (kind === 'round' ? this.runRound() : this.takeDue()).then(
       () => void (this.failing = false),
       (error: unknown) => {
         if (!this.failing && !this.stopped) this.log.warn({ err: error }, 'webhook dispatch failed; trying again');
         this.failing = true;
       },
     );
-    void this.round.finally(() => (this.busy = false));
+    void this.round.finally(() => {
+      this.busy = false;
+      const next = this.next;
+      this.next = null;
+      if (next) this.run(next);
+    });
   }
 
   private async runRound(): Promise<void> {
@@ -125,31 +138,48 @@ export class WebhookDispatch {
     if (!this.webhooksExist) return;
     this.rounds += 1;
     await runPlain(this.orm, QUEUE_NEW_EVENTS);
-    if (this.rounds % PRUNE_EVERY_ROUNDS === 0) await runPlain(this.orm, PRUNE);
+    if (this.rounds % PRUNE_EVERY_ROUNDS === 1) await this.prune();
     await this.takeDue();
   }
 
-  /** Fills the free slots with due deliveries, within each webhook's and org's share. */
+  /**
+   * Fills the free slots with due deliveries, within each webhook's and org's share of what this
+   * node sends. A take that filled some, and left slots free (the oldest due were one webhook's,
+   * say), is followed by another, which no longer sees those at their share.
+   */
   private async takeDue(): Promise<void> {
     const room = AT_ONCE - this.sending.size;
     if (room <= 0 || this.stopped) return;
-    const [webhooksFull, orgsFull] = [this.atShare('webhookId', PER_WEBHOOK), this.atShare('orgId', PER_ORG)];
-    for (const due of await runPlain<Due>(this.orm, takeDue(room, webhooksFull, orgsFull))) {
+    const taken = await runPlain<Due>(this.orm, takeDue(room, this.countSending('webhookId'), this.countSending('orgId')));
+    if (this.stopped) {
+      await Promise.all(taken.map((due) => runPlain(this.orm, giveBack(due.id, due.attempts)))); // taken as the node stopped
+      return;
+    }
+    for (const due of taken) {
       const sent: Promise<void> = this.deliver(due)
         .catch((error: unknown) => this.log.warn({ err: error, delivery: due.id }, 'could not record a webhook delivery'))
         .finally(() => {
           this.sending.delete(sent);
-          setImmediate(() => this.run(() => this.takeDue())); // the next due delivery, without waiting for the round
+          this.run('refill'); // the next due delivery, without waiting for the round
         });
       this.sending.set(sent, due);
     }
+    if (taken.length > 0 && this.sending.size < AT_ONCE) this.next ??= 'refill';
   }
 
-  /** The webhooks (or orgs) this node already sends `share` deliveries of. */
-  private atShare(key: 'webhookId' | 'orgId', share: number): string[] {
-    const counts = new Map<string, number>();
-    for (const due of this.sending.values()) counts.set(due[key], (counts.get(due[key]) ?? 0) + 1);
-    return [...counts].filter(([, count]) => count >= share).map(([id]) => id);
+  /** How many deliveries this node sends of each webhook (or org), as JSON for the statement. */
+  private countSending(key: 'webhookId' | 'orgId'): string {
+    const counts: Record<string, number> = {};
+    for (const due of this.sending.values()) counts[due[key]] = (counts[due[key]] ?? 0) + 1;
+    return JSON.stringify(counts);
+  }
+
+  /** Deletes finished deliveries past their keeping, a batch at a time, a few batches at most. */
+  private async prune(): Promise<void> {
+    for (let batch = 0; batch < PRUNE_BATCHES && !this.stopped; batch++) {
+      const [row] = await runPlain<{ deleted: number }>(this.orm, PRUNE);
+      if ((row?.deleted ?? 0) < PRUNE_BATCH) return;
+    }
   }
 
   private async deliver(due: Due): Promise<void> {
@@ -167,21 +197,30 @@ const ANY_WEBHOOK = sql`select exists (select 1 from webhooks) as any`;
 
 /**
  * Queues each board's new events for each of its org's webhooks that takes their type, and moves
- * the cursors to the board's `seq`; a webhook `MOST_PENDING` deliveries behind is left where it is.
- * One node at a time (an advisory lock for the statement, skipped by the others): two at once
- * would wait on each other's new rows, in any order, and deadlock.
+ * the cursors on to the board's `seq`: as far as the webhook's room under `MOST_PENDING` goes,
+ * shared among its boards with news (each at least one event), so a webhook far behind takes its
+ * events from the boards' logs as it catches up. One node at a time (an advisory lock for the
+ * statement, skipped by the others): two at once would wait on each other's new rows, in any order,
+ * and deadlock.
  */
 const QUEUE_NEW_EVENTS = sql`
   with queuer as (
     select pg_try_advisory_xact_lock(${QUEUE_LOCK}, 0) as alone
-  ), due as (
-    select w.id as webhook_id, w.org_id, w.events, p.id as project_id, coalesce(c.seq, 0) as after_seq, p.seq as upto
+  ), room as (
+    select w.id as webhook_id, w.org_id, w.events,
+           ${MOST_PENDING} - (select count(*) from (select 1 from webhook_deliveries b
+                                                    where b.webhook_id = w.id and b.status = 'pending' limit ${MOST_PENDING}) pending) as room
       from queuer, webhooks w
-      join projects p on p.org_id = w.org_id
-      left join webhook_cursors c on c.webhook_id = w.id and c.project_id = p.id
-     where queuer.alone and p.seq > coalesce(c.seq, 0)
-       and (select count(*) from (select 1 from webhook_deliveries b
-                                   where b.webhook_id = w.id and b.status = 'pending' limit ${MOST_PENDING}) behind) < ${MOST_PENDING}
+     where queuer.alone
+  ), news as (
+    select r.webhook_id, r.org_id, r.events, r.room, p.id as project_id, coalesce(c.seq, 0) as after_seq, p.seq,
+           count(*) over (partition by r.webhook_id) as boards
+      from room r
+      join projects p on p.org_id = r.org_id
+      left join webhook_cursors c on c.webhook_id = r.webhook_id and c.project_id = p.id
+     where r.room > 0 and p.seq > coalesce(c.seq, 0)
+  ), due as (
+    select webhook_id, org_id, events, project_id, after_seq, least(seq, after_seq + greatest(room / boards, 1)) as upto from news
   ), queued as (
     insert into webhook_deliveries (id, created_at, org_id, webhook_id, project_id, seq, event_type, body, status, attempts, next_attempt_at)
     select gen_random_uuid(), now(), d.org_id, d.webhook_id, e.project_id, e.seq, e.type,
@@ -198,24 +237,31 @@ const QUEUE_NEW_EVENTS = sql`
   on conflict (webhook_id, project_id) do update set seq = greatest(webhook_cursors.seq, excluded.seq)`;
 
 /**
- * Takes up to `count` due deliveries for a try, oldest due first, at most `PER_WEBHOOK` of a
- * webhook and `PER_ORG` of an org, none of those this node already sends its share of: counted,
- * and held for `LEASE_SECONDS`.
+ * Takes up to `count` due deliveries for a try, within each webhook's `PER_WEBHOOK` and each org's
+ * `PER_ORG`, counting what this node sends already (`sendingOf*`: JSON, id to count), oldest due
+ * first: counted, and held for `LEASE_SECONDS`. Each webhook's due deliveries are read from its
+ * own index range, a few at most, so one webhook's backlog costs nothing to the others' takes.
  */
-function takeDue(count: number, webhooksFull: string[], orgsFull: string[]) {
+function takeDue(count: number, sendingOfWebhook: string, sendingOfOrg: string) {
+  const sendingOf = (counts: string, column: Sql) => sql`coalesce((${counts}::jsonb ->> ${column}::text)::int, 0)`;
+  const orgTries = sendingOf(sendingOfOrg, sql`org_id`);
   return sql`
     with candidates as (
-      select id, webhook_id, org_id, next_attempt_at from webhook_deliveries
-       where status = 'pending' and next_attempt_at <= now()
-         and not (webhook_id::text = any(${webhooksFull})) and not (org_id::text = any(${orgsFull}))
-       order by next_attempt_at limit ${count * PER_ORG} for update skip locked
+      select d.id, d.webhook_id, d.org_id, d.next_attempt_at, ${sendingOf(sendingOfWebhook, sql`w.id`)} as webhook_tries
+        from webhooks w
+        cross join lateral (
+          select id, webhook_id, org_id, next_attempt_at from webhook_deliveries b
+           where b.webhook_id = w.id and b.status = 'pending' and b.next_attempt_at <= now()
+           order by b.next_attempt_at limit ${PER_WEBHOOK} for update skip locked
+        ) d
+       where ${sendingOf(sendingOfOrg, sql`w.org_id`)} < ${PER_ORG}
     ), within_webhook as (
-      select id, org_id, next_attempt_at, row_number() over (partition by webhook_id order by next_attempt_at, id) as nth
-        from candidates
+      select id, org_id, next_attempt_at
+        from (select *, row_number() over (partition by webhook_id order by next_attempt_at, id) + webhook_tries as nth from candidates) c
+       where nth <= ${PER_WEBHOOK}
     ), within_org as (
-      -- Counted among those within their webhook's share, so that the first few of an org always pass both.
-      select id, next_attempt_at, row_number() over (partition by org_id order by next_attempt_at, id) as nth
-        from within_webhook where nth <= ${PER_WEBHOOK}
+      select id, next_attempt_at, row_number() over (partition by org_id order by next_attempt_at, id) + ${orgTries} as nth
+        from within_webhook
     ), chosen as (
       select id from within_org where nth <= ${PER_ORG} order by next_attempt_at, id limit ${count}
     )
@@ -249,7 +295,11 @@ function giveBack(id: string, attempts: number) {
 }
 
 const PRUNE = sql`
-  delete from webhook_deliveries
-   where id in (select id from webhook_deliveries
-                 where status <> 'pending' and created_at < now() - make_interval(days => ${KEEP_DAYS})
-                 limit ${PRUNE_AT_MOST})`;
+  with pruned as (
+    delete from webhook_deliveries
+     where id in (select id from webhook_deliveries
+                   where status <> 'pending' and created_at < now() - make_interval(days => ${KEEP_DAYS})
+                   limit ${PRUNE_BATCH})
+    returning 1
+  )
+  select count(*)::int as deleted from pruned`;

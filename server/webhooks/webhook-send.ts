@@ -69,7 +69,7 @@ export function sendDelivery(outgoing: Outgoing, allowPrivate: boolean, signal: 
           ? 'the server stopped during the try'
           : error.code === 'EPRIVATE' || error.code === 'ENOTFOUND'
             ? `refused: ${url.hostname} has no public address` // the same either way: which inside names exist is not told
-            : `${error.code ?? 'failed'}: ${error.message}`;
+            : `${error.code ?? 'failed'} connecting to ${url.host}`; // not the message: it names the address a name resolved to
       resolve({ delivered: false, status: null, error: why.slice(0, 300) });
     });
     client.end(outgoing.body);

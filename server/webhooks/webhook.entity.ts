@@ -57,6 +57,11 @@ export const WebhookDelivery = defineEntity({
       expression: `create index "webhook_deliveries_due_index" on "webhook_deliveries" ("next_attempt_at") where "status" = 'pending'`,
     },
     { properties: ['webhook', 'createdAt'] },
+    // A webhook's due deliveries (`takeDue`), and how far behind it is (`QUEUE_NEW_EVENTS`).
+    {
+      name: 'webhook_deliveries_pending_index',
+      expression: `create index "webhook_deliveries_pending_index" on "webhook_deliveries" ("webhook_id", "next_attempt_at") where "status" = 'pending'`,
+    },
     // For the pruning of finished deliveries, which would otherwise read the whole table.
     {
       name: 'webhook_deliveries_finished_index',
