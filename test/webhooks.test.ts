@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../client/webhook-signature.js';
 import { publicLookup } from '../server/webhooks/webhook-address.js';
-import { MOST_PENDING } from '../server/webhooks/webhook-dispatch.js';
+import { MOST_PENDING } from '../server/webhooks/webhook-statements.js';
 import { sendDelivery } from '../server/webhooks/webhook-send.js';
 import type { BoardEventJson, WebhookDeliveryJson, WebhookJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
