@@ -13,6 +13,7 @@ import {
   QUEUE_NEW_EVENTS,
   recordTry,
   takeDue,
+  tryOutcome,
 } from './webhook-statements.js';
 
 /** How often a node queues new board events, and takes the deliveries that came due. */
@@ -49,7 +50,8 @@ export class WebhookDispatch {
   private readonly stopping = new AbortController();
   private readonly sending = new Map<Promise<void>, Due>();
   private timer: ReturnType<typeof setInterval> | undefined;
-  private round: Promise<void> = Promise.resolve();
+  /** The work under way, a round or a refill. */
+  private underWay: Promise<void> = Promise.resolve();
   private busy = false;
   /** Work asked for while other work ran: done next (a round over a refill, since a round ends with one). */
   private next: 'round' | 'refill' | null = null;
@@ -86,7 +88,7 @@ export class WebhookDispatch {
   async stop(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    await Promise.race([Promise.all([this.round, ...this.sending.keys()]), sleep(STOP_TRIES_MS, undefined, { ref: false })]);
+    await Promise.race([Promise.all([this.underWay, ...this.sending.keys()]), sleep(STOP_TRIES_MS, undefined, { ref: false })]);
     this.stopping.abort();
     await Promise.race([Promise.all(this.sending.keys()), sleep(STOP_RECORDS_MS, undefined, { ref: false })]);
   }
@@ -101,14 +103,14 @@ export class WebhookDispatch {
       return;
     }
     this.busy = true;
-    this.round = (kind === 'round' ? this.runRound() : this.takeDue()).then(
+    this.underWay = (kind === 'round' ? this.runRound() : this.takeDue()).then(
       () => void (this.failing = false),
       (error: unknown) => {
         if (!this.failing && !this.stopped) this.log.warn({ err: error }, 'webhook dispatch failed; trying again');
         this.failing = true;
       },
     );
-    void this.round.finally(() => {
+    void this.underWay.finally(() => {
       this.busy = false;
       const next = this.next;
       this.next = null;
@@ -176,7 +178,7 @@ export class WebhookDispatch {
       await runPlain(this.orm, giveBack(due.id, due.attempts)); // cut short by the stop: not a try
       return;
     }
-    this.metrics.webhookTry(result.delivered ? 'delivered' : due.attempts >= this.options.attempts ? 'gave_up' : 'failed');
+    this.metrics.webhookTry(tryOutcome(result, due.attempts, this.options));
     await runPlain(this.orm, recordTry(due.id, due.attempts, result, this.options));
   }
 }

@@ -1,4 +1,5 @@
 import { isoTime, type Sql, sql } from '../db/sql-script.js';
+import type { WebhookTryOutcome } from '../metrics/metrics.js';
 import { DELIVERY_TIMEOUT_MS, type TryResult } from './webhook-send.js';
 
 // The statements of the webhook dispatch (`webhook-dispatch.ts`): every node runs them, on the
@@ -110,6 +111,11 @@ export function takeDue(count: number, sendingOfWebhook: string, sendingOfOrg: s
     returning d.id, d.webhook_id as "webhookId", d.org_id as "orgId", d.event_type as "eventType", d.body, d.attempts, w.url, w.secret`;
 }
 
+/** How a try went: delivered, failed (to be tried again), or failed at its last try. */
+export function tryOutcome(result: TryResult, attempts: number, options: RetryOptions): WebhookTryOutcome {
+  return result.delivered ? 'delivered' : attempts >= options.attempts ? 'gave_up' : 'failed';
+}
+
 /**
  * Writes down how a try went, unless the delivery was taken again meanwhile (its lease ran out):
  * delivered; failed for good after the last try; or due again after the wait for its count.
@@ -119,7 +125,7 @@ export function recordTry(id: string, attempts: number, result: TryResult, optio
     return sql`update webhook_deliveries set status = 'delivered', delivered_at = now(), last_status = ${result.status},
                       last_error = null, next_attempt_at = now()
                 where id = ${id} and attempts = ${attempts} and status = 'pending'`;
-  const final = attempts >= options.attempts;
+  const final = tryOutcome(result, attempts, options) === 'gave_up';
   const waitSeconds = final ? 0 : Math.min(options.retryDelay * 4 ** (attempts - 1), LONGEST_WAIT_SECONDS);
   return sql`update webhook_deliveries set status = ${final ? 'failed' : 'pending'}, last_status = ${result.status},
                     last_error = ${result.error}, next_attempt_at = now() + make_interval(secs => ${waitSeconds})
