@@ -27,11 +27,11 @@ export let columns: ColumnJson[];
 /** Every page the file opened, whose complaints a failing test prints. */
 export const tabs: SignedInPage[] = [];
 
-/** Registers the file's hooks: Acme set up before its tests, everything closed after them. */
-export function useAcmeBoard(): void {
+/** Registers the file's hooks: Acme set up before its tests (its server started with `env` too), everything closed after them. */
+export function useAcmeBoard(env: Record<string, string> = {}): void {
   beforeAll(async () => {
     db = await createTestDatabase();
-    node = await startServer({ DATABASE_URL: db.url });
+    node = await startServer({ DATABASE_URL: db.url, ...env });
     [ana, ben, dee, cy] = await Promise.all(['Ana', 'Ben', 'Dee', 'Cy'].map((name) => registerUser(node.url, name)));
     org = await createOrg(node.url, ana);
     await api(node.url, 'PATCH', `/orgs/${org.slug}`, { name: 'Acme' }, ana.token);

@@ -10,6 +10,7 @@ import { Header } from '../layout/Header.js';
 import { CreateOrgScreen } from '../orgs/CreateOrgScreen.js';
 import { MembersScreen } from '../orgs/MembersScreen.js';
 import { ProjectsScreen } from '../projects/ProjectsScreen.js';
+import { SettingsScreen } from '../settings/SettingsScreen.js';
 import { api, type Me } from './api.js';
 import { useConnectionState, useLiveClient } from './live.js';
 import { Link, matchRoute, navigate, paths, type Route, usePath } from './router.js';
@@ -42,10 +43,17 @@ function SignedIn({ userId }: { userId: string }) {
   const state = useConnectionState(client);
   const slug = 'slug' in route ? route.slug : null;
   const reads = useRef(0);
-  const reloadMe = useCallback(async () => {
+  const latestRead = useRef<Promise<void>>(Promise.resolve());
+  // Resolves once the memberships shown are read after the call: a later read wins, whichever
+  // answers first, and an earlier one waits for it (leaving an org goes on once it is gone).
+  const reloadMe = useCallback((): Promise<void> => {
     const read = ++reads.current;
-    const fresh = await api.me();
-    if (read === reads.current) setReread({ userId, me: fresh }); // a later read wins, whichever answers first
+    const shown = api.me().then((fresh) => {
+      if (read === reads.current) setReread({ userId, me: fresh });
+      else return latestRead.current;
+    });
+    latestRead.current = shown;
+    return shown;
   }, [userId]);
 
   // The user's role decides what every screen offers (a viewer's board is read-only), and their
@@ -117,6 +125,7 @@ function Screen({
   }
   if (route.name === 'projects') return <ProjectsScreen key={route.slug} membership={membership} client={client} />;
   if (route.name === 'members') return <MembersScreen key={route.slug} membership={membership} userId={userId} client={client} />;
+  if (route.name === 'settings') return <SettingsScreen key={route.slug} membership={membership} userId={userId} reloadMe={reloadMe} />;
   return <BoardScreen key={route.projectId} client={client} membership={membership} me={me} projectId={route.projectId} />;
 }
 

@@ -1,5 +1,17 @@
 import type { Role } from '../../../../shared/roles.js';
-import type { ColumnJson, InviteJson, LabelJson, MemberJson, OrgJson, ProjectJson, UserJson } from '../../../index.js';
+import type {
+  ApiKeyJson,
+  ColumnJson,
+  InviteJson,
+  LabelJson,
+  MemberJson,
+  OrgJson,
+  ProjectJson,
+  UserJson,
+  WebhookDeliveryJson,
+  WebhookJson,
+} from '../../../index.js';
+import type { ApiKeyPermission } from '../../../../shared/roles.js';
 import { session } from './session.js';
 
 /** An HTTP refusal, with the code of DESIGN §6. */
@@ -59,10 +71,14 @@ export const api = {
   resetPassword: (input: { token: string; password: string }) =>
     call<{ token: string; user: UserJson }>('POST', '/auth/password-reset/confirm', input, ANONYMOUS),
   createOrg: (input: { name: string; slug?: string }) => call<{ org: OrgJson; role: Role }>('POST', '/orgs', input),
+  renameOrg: (slug: string, name: string) => call<OrgJson>('PATCH', org(slug), { name }),
+  deleteOrg: (slug: string) => call<void>('DELETE', org(slug)),
 
   projects: (slug: string) => call<ProjectJson[]>('GET', `${org(slug)}/projects`),
   createProject: (slug: string, input: { name: string; description?: string }) =>
     call<{ project: ProjectJson; columns: ColumnJson[] }>('POST', `${org(slug)}/projects`, input),
+  updateProject: (slug: string, projectId: string, patch: { name?: string; description?: string | null; status?: ProjectJson['status'] }) =>
+    call<ProjectJson>('PATCH', `${org(slug)}/projects/${projectId}`, patch),
 
   members: (slug: string) => call<MemberJson[]>('GET', `${org(slug)}/members`),
   changeRole: (slug: string, userId: string, role: Role) => call<MemberJson>('PATCH', `${org(slug)}/members/${userId}`, { role }),
@@ -70,6 +86,20 @@ export const api = {
   invites: (slug: string) => call<InviteJson[]>('GET', `${org(slug)}/invites`),
   invite: (slug: string, input: { email: string; role: Role }) => call<InviteOutcome>('POST', `${org(slug)}/invites`, input),
   revokeInvite: (slug: string, inviteId: string) => call<void>('DELETE', `${org(slug)}/invites/${inviteId}`),
+
+  apiKeys: (slug: string) => call<ApiKeyJson[]>('GET', `${org(slug)}/api-keys`),
+  createApiKey: (slug: string, input: { name: string; permissions: ApiKeyPermission[]; expiresAt?: string }) =>
+    call<{ apiKey: ApiKeyJson; key: string }>('POST', `${org(slug)}/api-keys`, input),
+  revokeApiKey: (slug: string, keyId: string) => call<void>('DELETE', `${org(slug)}/api-keys/${keyId}`),
+
+  webhooks: (slug: string) => call<WebhookJson[]>('GET', `${org(slug)}/webhooks`),
+  createWebhook: (slug: string, input: { url: string }) =>
+    call<{ webhook: WebhookJson; secret: string }>('POST', `${org(slug)}/webhooks`, input),
+  deleteWebhook: (slug: string, webhookId: string) => call<void>('DELETE', `${org(slug)}/webhooks/${webhookId}`),
+  deliveries: (slug: string, webhookId: string) =>
+    call<WebhookDeliveryJson[]>('GET', `${org(slug)}/webhooks/${webhookId}/deliveries?limit=20`),
+  retryDelivery: (slug: string, webhookId: string, deliveryId: string) =>
+    call<WebhookDeliveryJson>('POST', `${org(slug)}/webhooks/${webhookId}/deliveries/${deliveryId}/retry`),
 
   labels: (slug: string) => call<LabelJson[]>('GET', `${org(slug)}/labels`),
   createLabel: (slug: string, input: { name: string; color: string }) => call<LabelJson>('POST', `${org(slug)}/labels`, input),

@@ -32,6 +32,7 @@ export type Route =
   | { name: 'new-org' }
   | { name: 'projects'; slug: string }
   | { name: 'members'; slug: string }
+  | { name: 'settings'; slug: string }
   | { name: 'board'; slug: string; projectId: string }
   | { name: 'not-found' };
 
@@ -42,7 +43,7 @@ export function matchRoute(path: string): Route {
   if (parts.length === 1 && (parts[0] === 'invite' || parts[0] === 'account' || parts[0] === 'reset-password')) return { name: parts[0] };
   if (parts[0] !== 'orgs' || parts.length < 2) return { name: 'not-found' };
   if (parts.length === 2) return parts[1] === 'new' ? { name: 'new-org' } : { name: 'projects', slug: parts[1]! };
-  if (parts.length === 3 && parts[2] === 'members') return { name: 'members', slug: parts[1]! };
+  if (parts.length === 3 && (parts[2] === 'members' || parts[2] === 'settings')) return { name: parts[2], slug: parts[1]! };
   if (parts.length === 4 && parts[2] === 'projects') return { name: 'board', slug: parts[1]!, projectId: parts[3]! };
   return { name: 'not-found' };
 }
@@ -50,6 +51,7 @@ export function matchRoute(path: string): Route {
 export const paths = {
   projects: (slug: string) => `/orgs/${encodeURIComponent(slug)}`,
   members: (slug: string) => `/orgs/${encodeURIComponent(slug)}/members`,
+  settings: (slug: string) => `/orgs/${encodeURIComponent(slug)}/settings`,
   board: (slug: string, projectId: string) => `/orgs/${encodeURIComponent(slug)}/projects/${projectId}`,
   newOrg: () => '/orgs/new',
   account: () => '/account',

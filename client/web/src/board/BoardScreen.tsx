@@ -7,6 +7,7 @@ import { navigate, paths } from '../app/router.js';
 import { ErrorState } from '../common/ErrorState.js';
 import { notify } from '../common/notices.js';
 import { AddColumnForm } from './AddColumnForm.js';
+import { BoardActions } from './BoardActions.js';
 import { announcements } from './announcements.js';
 import { useTeammateChanges } from './teammate-changes.js';
 import { BoardColumn, type ColumnChanges } from './BoardColumn.js';
@@ -190,6 +191,7 @@ export function BoardScreen({
       <div className="board-bar">
         <ScreenHeading id="board-title">{board.project.name}</ScreenHeading>
         {board.project.status === 'archived' && <span className="role">archived</span>}
+        {roleCan(membership.role, 'projects:write') && <BoardActions slug={slug} project={board.project} />}
         <PresenceBar viewers={viewers} />
       </div>
       <p className="visually-hidden" role="status" data-announce="teammates">

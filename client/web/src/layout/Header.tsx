@@ -21,6 +21,7 @@ export function Header({ me, slug, state }: { me: Me; slug: string | null; state
         <nav className="app-nav" aria-label="Sections">
           <Link to={paths.projects(slug)}>Projects</Link>
           <Link to={paths.members(slug)}>Members</Link>
+          <Link to={paths.settings(slug)}>Settings</Link>
         </nav>
       )}
       <div className="header-end">

@@ -7,7 +7,10 @@ import { useResource } from '../app/use-resource.js';
 import { ErrorState } from '../common/ErrorState.js';
 import { ScreenHeading } from '../common/ScreenHeading.js';
 
-/** The org's projects (boards), kept current as teammates create them; members may create one. */
+/**
+ * The org's projects (boards), kept current as teammates create and archive them; members may
+ * create one. Archived boards are listed apart, folded: each opens read-only, to be restored there.
+ */
 export function ProjectsScreen({ membership, client }: { membership: Membership; client: TaskFlowClient | null }) {
   const { slug, id: orgId } = membership.org;
   const projects = useResource(`projects:${slug}`, () => api.projects(slug));
@@ -24,6 +27,7 @@ export function ProjectsScreen({ membership, client }: { membership: Membership;
 
   if (projects.error) return <ErrorState title="Could not load the projects">{projects.error.message}</ErrorState>;
   const active = (projects.data ?? []).filter((project) => project.status === 'active');
+  const archived = (projects.data ?? []).filter((project) => project.status === 'archived');
 
   return (
     <section className="page">
@@ -46,6 +50,18 @@ export function ProjectsScreen({ membership, client }: { membership: Membership;
         </ul>
       )}
       {canCreate && <NewProjectForm slug={slug} />}
+      {archived.length > 0 && (
+        <details className="archived-projects">
+          <summary>Archived projects ({archived.length})</summary>
+          <ul className="plain-list" aria-label="Archived projects">
+            {archived.map((project) => (
+              <li key={project.id}>
+                <Link to={paths.board(slug, project.id)}>{project.name}</Link>
+              </li>
+            ))}
+          </ul>
+        </details>
+      )}
     </section>
   );
 }

@@ -1,0 +1,154 @@
+import { useState } from 'react';
+import { API_KEY_PERMISSIONS, type ApiKeyPermission } from '../../../../shared/roles.js';
+import type { ApiKeyJson } from '../../../index.js';
+import { api } from '../app/api.js';
+import { useResource } from '../app/use-resource.js';
+import { FormError, useFormAction } from '../common/forms.js';
+import { notify } from '../common/notices.js';
+import { ShownOnce } from './ShownOnce.js';
+
+const PERMISSION_WORDS: Record<ApiKeyPermission, string> = {
+  'boards:read': 'read boards',
+  'tasks:write': 'change cards and columns',
+  'projects:write': 'create and change projects',
+};
+
+/** The org's keys for bots: made with the permissions they need, shown once, revoked at any time. */
+export function ApiKeysSection({ slug }: { slug: string }) {
+  const keys = useResource(`api-keys:${slug}`, () => api.apiKeys(slug));
+  const [made, setMade] = useState<string | null>(null);
+  return (
+    <section className="stack settings-section" aria-labelledby="api-keys-title">
+      <h2 className="section-title" id="api-keys-title">
+        API keys
+      </h2>
+      <p className="hint">A bot connects with a key in place of a person's sign-in, with the permissions the key names.</p>
+      {keys.error ? (
+        <p className="form-error">Could not load the keys: {keys.error.message}</p>
+      ) : (
+        (keys.data?.length ?? 0) > 0 && (
+          <div className="table-scroll">
+            <table className="data-table" aria-label="API keys">
+              <thead>
+                <tr>
+                  <th scope="col">Name</th>
+                  <th scope="col">Permissions</th>
+                  <th scope="col">Last used</th>
+                  <th scope="col">Status</th>
+                  <th scope="col">
+                    <span className="visually-hidden">Actions</span>
+                  </th>
+                </tr>
+              </thead>
+              <tbody>
+                {keys.data!.map((key) => (
+                  <ApiKeyRow key={key.id} apiKey={key} slug={slug} onRevoked={keys.reload} />
+                ))}
+              </tbody>
+            </table>
+          </div>
+        )
+      )}
+      {made ? (
+        <ShownOnce label="New API key" value={made} onDone={() => setMade(null)} />
+      ) : (
+        <NewApiKeyForm
+          slug={slug}
+          onMade={(key) => {
+            setMade(key);
+            keys.reload();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function ApiKeyRow({ apiKey, slug, onRevoked }: { apiKey: ApiKeyJson; slug: string; onRevoked: () => void }) {
+  const [confirming, setConfirming] = useState(false);
+  const live = !apiKey.revokedAt && !(apiKey.expiresAt && Date.parse(apiKey.expiresAt) <= Date.now());
+  const revoke = async () => {
+    try {
+      await api.revokeApiKey(slug, apiKey.id);
+      notify(`The key ${apiKey.name} was revoked; bots using it were disconnected.`, 'info');
+      onRevoked();
+    } catch (failure) {
+      notify(`Could not revoke the key ${apiKey.name}: ${(failure as Error).message}`);
+    }
+  };
+  return (
+    <tr>
+      <td>
+        {apiKey.name} <code className="hint">tfk_{apiKey.prefix}_…</code>
+      </td>
+      <td>{apiKey.permissions.join(', ')}</td>
+      <td>{apiKey.lastUsedAt ? new Date(apiKey.lastUsedAt).toLocaleString() : 'never'}</td>
+      <td>{keyStatus(apiKey)}</td>
+      <td>
+        {live &&
+          (confirming ? (
+            <button type="button" className="danger-button" onClick={() => void revoke()}>
+              Really revoke {apiKey.name}
+            </button>
+          ) : (
+            <button type="button" className="danger-button" aria-label={`Revoke ${apiKey.name}`} onClick={() => setConfirming(true)}>
+              Revoke
+            </button>
+          ))}
+      </td>
+    </tr>
+  );
+}
+
+function keyStatus(key: ApiKeyJson): string {
+  if (key.revokedAt) return `revoked ${new Date(key.revokedAt).toLocaleDateString()}`;
+  if (!key.expiresAt) return 'active';
+  const ends = new Date(key.expiresAt);
+  return ends.getTime() <= Date.now() ? `expired ${ends.toLocaleDateString()}` : `active until ${ends.toLocaleDateString()}`;
+}
+
+function NewApiKeyForm({ slug, onMade }: { slug: string; onMade: (key: string) => void }) {
+  const [name, setName] = useState('');
+  const [permissions, setPermissions] = useState<ApiKeyPermission[]>(['boards:read']);
+  const [expires, setExpires] = useState(''); // a date; the key works through the end of that day, here
+  const form = useFormAction();
+  const create = async () => {
+    const expiresAt = expires ? new Date(`${expires}T23:59:59.999`).toISOString() : undefined;
+    const { key } = await api.createApiKey(slug, { name: name.trim(), permissions, ...(expiresAt ? { expiresAt } : {}) });
+    setName('');
+    setExpires('');
+    onMade(key);
+  };
+  const toggle = (permission: ApiKeyPermission, on: boolean) =>
+    setPermissions((list) =>
+      on ? API_KEY_PERMISSIONS.filter((p) => p === permission || list.includes(p)) : list.filter((p) => p !== permission),
+    );
+  return (
+    <form className="stack narrow-form" onSubmit={form.submit(create)} aria-label="New API key">
+      <h3 className="section-title">New key</h3>
+      <label>
+        Key name
+        <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} placeholder="Release bot" />
+      </label>
+      <fieldset>
+        <legend className="hint">It may</legend>
+        {API_KEY_PERMISSIONS.map((permission) => (
+          <label key={permission} className="check">
+            <input type="checkbox" checked={permissions.includes(permission)} onChange={(e) => toggle(permission, e.target.checked)} />
+            {PERMISSION_WORDS[permission]} <code>{permission}</code>
+          </label>
+        ))}
+      </fieldset>
+      <label>
+        Expires (optional)
+        <input type="date" value={expires} onChange={(e) => setExpires(e.target.value)} />
+      </label>
+      <FormError error={form.error} />
+      <div className="row">
+        <button type="submit" className="primary" disabled={form.busy || permissions.length === 0 || !name.trim()}>
+          Create key
+        </button>
+      </div>
+    </form>
+  );
+}

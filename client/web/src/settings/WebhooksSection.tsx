@@ -1,0 +1,179 @@
+import { useState } from 'react';
+import type { WebhookDeliveryJson, WebhookJson } from '../../../index.js';
+import { api } from '../app/api.js';
+import { useResource } from '../app/use-resource.js';
+import { FormError, useFormAction } from '../common/forms.js';
+import { notify } from '../common/notices.js';
+import { ShownOnce } from './ShownOnce.js';
+
+/** Addresses the org's board events are POSTed to, signed with a secret shown once; each with its latest deliveries. */
+export function WebhooksSection({ slug }: { slug: string }) {
+  const hooks = useResource(`webhooks:${slug}`, () => api.webhooks(slug));
+  const [secret, setSecret] = useState<string | null>(null);
+  return (
+    <section className="stack settings-section" aria-labelledby="webhooks-title">
+      <h2 className="section-title" id="webhooks-title">
+        Webhooks
+      </h2>
+      <p className="hint">
+        Every change on the organization&apos;s boards is sent to these addresses as it happens, signed with the webhook&apos;s secret (
+        <code>x-taskflow-signature</code>); a failed delivery is tried again for about a day.
+      </p>
+      {hooks.error ? (
+        <p className="form-error">Could not load the webhooks: {hooks.error.message}</p>
+      ) : (
+        (hooks.data?.length ?? 0) > 0 && (
+          <ul className="webhooks" aria-label="Webhooks">
+            {hooks.data!.map((hook) => (
+              <WebhookItem key={hook.id} hook={hook} slug={slug} onDeleted={hooks.reload} />
+            ))}
+          </ul>
+        )
+      )}
+      {secret ? (
+        <ShownOnce label="Signing secret" value={secret} onDone={() => setSecret(null)} />
+      ) : (
+        <NewWebhookForm
+          slug={slug}
+          onMade={(made) => {
+            setSecret(made);
+            hooks.reload();
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+function WebhookItem({ hook, slug, onDeleted }: { hook: WebhookJson; slug: string; onDeleted: () => void }) {
+  const [open, setOpen] = useState(false);
+  const [confirming, setConfirming] = useState(false);
+  const remove = async () => {
+    try {
+      await api.deleteWebhook(slug, hook.id);
+      notify(`The webhook to ${hook.url} was deleted.`, 'info');
+      onDeleted();
+    } catch (failure) {
+      notify(`Could not delete the webhook: ${(failure as Error).message}`);
+    }
+  };
+  return (
+    <li className="webhook">
+      <div className="row">
+        <code className="webhook-url">{hook.url}</code>
+        <span className="hint">{hook.events ? hook.events.join(', ') : 'all events'}</span>
+        <button type="button" aria-expanded={open} aria-label={`Deliveries to ${hook.url}`} onClick={() => setOpen(!open)}>
+          Deliveries
+        </button>
+        {confirming ? (
+          <button type="button" className="danger-button" onClick={() => void remove()}>
+            Really delete
+          </button>
+        ) : (
+          <button
+            type="button"
+            className="danger-button"
+            aria-label={`Delete the webhook to ${hook.url}`}
+            onClick={() => setConfirming(true)}
+          >
+            Delete
+          </button>
+        )}
+      </div>
+      {open && <Deliveries slug={slug} hook={hook} />}
+    </li>
+  );
+}
+
+/** The webhook's 20 latest deliveries, newest first; a failed one can be sent again. */
+function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
+  const deliveries = useResource(`deliveries:${hook.id}`, () => api.deliveries(slug, hook.id));
+  const retry = async (delivery: WebhookDeliveryJson) => {
+    try {
+      await api.retryDelivery(slug, hook.id, delivery.id);
+      deliveries.reload();
+    } catch (failure) {
+      notify(`Could not send the delivery again: ${(failure as Error).message}`);
+    }
+  };
+  if (deliveries.error) return <p className="form-error">Could not load the deliveries: {deliveries.error.message}</p>;
+  if (!deliveries.data) return <p className="hint">Loading…</p>;
+  return (
+    <div className="stack">
+      <div className="row">
+        <button type="button" className="link-button" onClick={deliveries.reload}>
+          Refresh
+        </button>
+      </div>
+      {deliveries.data.length === 0 ? (
+        <p className="hint">Nothing sent yet: the next change on a board will be.</p>
+      ) : (
+        <div className="table-scroll">
+          <table className="data-table" aria-label={`Deliveries to ${hook.url}`}>
+            <thead>
+              <tr>
+                <th scope="col">Event</th>
+                <th scope="col">Status</th>
+                <th scope="col">Tries</th>
+                <th scope="col">Last answer</th>
+                <th scope="col">
+                  <span className="visually-hidden">Actions</span>
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {deliveries.data.map((delivery) => (
+                <tr key={delivery.id}>
+                  <td>
+                    {delivery.eventType} <span className="hint">{new Date(delivery.createdAt).toLocaleString()}</span>
+                  </td>
+                  <td>
+                    {delivery.status === 'pending' && delivery.nextAttemptAt && delivery.attempts > 0
+                      ? 'pending, to be tried again'
+                      : delivery.status}
+                  </td>
+                  <td>{delivery.attempts}</td>
+                  <td>{delivery.lastStatus !== null ? `HTTP ${delivery.lastStatus}` : (delivery.lastError ?? '—')}</td>
+                  <td>
+                    {delivery.status === 'failed' && (
+                      <button type="button" onClick={() => void retry(delivery)}>
+                        Send again
+                      </button>
+                    )}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </div>
+  );
+}
+
+function NewWebhookForm({ slug, onMade }: { slug: string; onMade: (secret: string) => void }) {
+  const [url, setUrl] = useState('');
+  const form = useFormAction();
+  const create = async () => {
+    const { secret } = await api.createWebhook(slug, { url: url.trim() });
+    setUrl('');
+    onMade(secret);
+  };
+  return (
+    <form className="inline-form" onSubmit={form.submit(create)} aria-label="New webhook">
+      <input
+        type="url"
+        aria-label="Webhook URL"
+        placeholder="https://example.com/taskflow-hook"
+        value={url}
+        onChange={(e) => setUrl(e.target.value)}
+        required
+        maxLength={2000}
+      />
+      <button type="submit" className="primary" disabled={form.busy}>
+        Add webhook
+      </button>
+      <FormError error={form.error} />
+    </form>
+  );
+}

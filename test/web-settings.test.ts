@@ -1,0 +1,172 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Page } from 'playwright-core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { verifyWebhookSignature } from '../client/webhook-signature.js';
+import { ana, ben, dee, newBoard, node, open, org, useAcmeBoard } from './e2e/acme-board.js';
+import { BoardPage } from './e2e/board-page.js';
+import { addMember, api, createOrg, registerUser } from './support/api.js';
+import { connect, nextEvent, request } from './support/sockets.js';
+
+// An org's settings page (its name, bots' API keys, webhooks, leaving and deleting it) and a
+// board's own actions (rename, archive, restore), in the browser, checked against the server.
+// Webhooks may go to 127.0.0.1 here, and a failed delivery is not tried again by itself.
+useAcmeBoard({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_ATTEMPTS: '1' });
+
+const settingsPath = (slug = org.slug) => `/orgs/${slug}/settings`;
+const switcherOrgs = (page: Page) => page.getByRole('combobox', { name: 'Organization' }).locator('option').allInnerTexts();
+
+const receivers: Server[] = [];
+afterAll(() => receivers.forEach((server) => server.close()));
+
+/** A webhook receiver on 127.0.0.1 that keeps each request's signature and body, and answers `status()`. */
+async function receiver(status: () => number) {
+  const got: { signature: string; body: string }[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (chunk: string) => (body += chunk));
+    req.on('end', () => {
+      got.push({ signature: String(req.headers['x-taskflow-signature']), body });
+      res.writeHead(status()).end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receivers.push(server);
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`, got };
+}
+
+describe("an admin's settings", () => {
+  it('makes an API key shown once, which a bot connects and writes with, and revokes it, which disconnects the bot', async () => {
+    const { project, columns } = await newBoard('Bot work', []);
+    const { page } = await open(ana, settingsPath());
+    const form = page.getByRole('form', { name: 'New API key' });
+    await form.getByLabel('Key name').fill('Release bot');
+    await form.getByRole('checkbox', { name: /tasks:write/ }).check();
+    await form.getByRole('button', { name: 'Create key' }).click();
+    const shown = page.getByRole('textbox', { name: 'New API key' });
+    const key = await shown.inputValue();
+    expect(key).toMatch(/^tfk_/);
+
+    const bot = await connect(node.url, { apiKey: key });
+    expect((await request(bot, 'board:join', { projectId: project.id })).ok).toBe(true);
+    const made = await request(bot, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Filed by the bot' });
+    expect(made.ok).toBe(true);
+    const archive = await api(node.url, 'PATCH', `/orgs/${org.slug}/projects/${project.id}`, { status: 'archived' }, key);
+    expect(archive.status).toBe(403); // no `projects:write`: the boxes ticked are what it may do
+
+    await page.getByRole('button', { name: 'Done' }).click();
+    expect(await shown.count()).toBe(0); // not shown again
+    const row = page.getByRole('row', { name: /Release bot/ });
+    expect(await row.innerText()).toContain('boards:read, tasks:write');
+    const kicked = nextEvent(bot, 'access:revoked');
+    await row.getByRole('button', { name: 'Revoke Release bot' }).click();
+    await row.getByRole('button', { name: 'Really revoke Release bot' }).click();
+    expect(await kicked).toMatchObject({ orgId: org.id, reason: 'key_revoked' });
+    await expect.poll(() => row.innerText()).toContain('revoked');
+    await expect(connect(node.url, { apiKey: key })).rejects.toThrow('UNAUTHORIZED');
+  });
+
+  it('adds a webhook whose secret, shown once, signs what its receiver gets, and lists and sends again a failed delivery', async () => {
+    let status = 500;
+    const hook = await receiver(() => status);
+    const { page } = await open(ana, settingsPath());
+    await page.getByLabel('Webhook URL').fill(hook.url);
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    const secret = await page.getByRole('textbox', { name: 'Signing secret' }).inputValue();
+    expect(secret).toMatch(/^whsec_/);
+    await page.getByRole('button', { name: 'Done' }).click();
+
+    await newBoard('Hooked', ['Announce me']);
+    await expect.poll(() => hook.got.some((request) => request.body.includes('Announce me'))).toBe(true);
+    const sent = hook.got.find((request) => request.body.includes('Announce me'))!;
+    expect(verifyWebhookSignature(secret, sent.signature, sent.body)).toBe(true);
+
+    await page.getByRole('button', { name: `Deliveries to ${hook.url}` }).click();
+    const deliveries = page.getByRole('table', { name: `Deliveries to ${hook.url}` });
+    const created = deliveries.getByRole('row', { name: /task\.created/ });
+    const refreshed = async () => {
+      await page.getByRole('button', { name: 'Refresh' }).click();
+      return created.innerText();
+    };
+    await expect.poll(refreshed).toMatch(/failed\s+1\s+HTTP 500/); // one try only, on this server
+    status = 200;
+    await created.getByRole('button', { name: 'Send again' }).click();
+    await expect.poll(refreshed).toMatch(/delivered\s+1\s+HTTP 200/);
+    expect(hook.got.filter((request) => request.body.includes('Announce me')).length).toBe(2);
+  });
+
+  it('renames an org, and deletes it for its owner only once its slug is typed', async () => {
+    const spare = await createOrg(node.url, ana);
+    const { page } = await open(ana, settingsPath(spare.slug));
+    await page.getByLabel('Organization name').fill('Spare parts');
+    await page.getByRole('button', { name: 'Rename' }).click();
+    await page.getByRole('heading', { name: 'Settings of Spare parts' }).waitFor();
+    expect(await switcherOrgs(page)).toContain('Spare parts');
+
+    const remove = page.getByRole('button', { name: 'Delete organization' });
+    await page.getByLabel(/to confirm/).fill(spare.slug.toUpperCase());
+    expect(await remove.isDisabled()).toBe(true);
+    await page.getByLabel(/to confirm/).fill(spare.slug);
+    await remove.click();
+    await page.waitForURL((url) => !url.pathname.includes(spare.slug));
+    expect(await switcherOrgs(page)).not.toContain('Spare parts');
+    expect((await api(node.url, 'GET', `/orgs/${spare.slug}`, undefined, ana.token)).status).toBe(404);
+  });
+
+  it('tells the last owner why they cannot leave, and keeps them in', async () => {
+    const { page } = await open(ana, settingsPath());
+    await page.getByRole('button', { name: 'Leave organization' }).click();
+    await page.getByRole('button', { name: 'Really leave Acme' }).click();
+    await page.getByRole('alert').filter({ hasText: 'the last owner cannot leave the organization' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe(settingsPath());
+    expect((await api(node.url, 'GET', `/orgs/${org.slug}`, undefined, ana.token)).status).toBe(200);
+  });
+});
+
+describe("a member's settings", () => {
+  it('offers a member only leaving, which takes them to their other org', async () => {
+    const gus = await registerUser(node.url, 'Gus');
+    const own = await createOrg(node.url, gus);
+    await addMember(node.url, org, gus, 'member');
+    const { page } = await open(gus, settingsPath());
+    await page.getByRole('heading', { name: 'Settings of Acme' }).waitFor();
+    expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['Leave Acme']);
+
+    await page.getByRole('button', { name: 'Leave organization' }).click();
+    await page.getByRole('button', { name: 'Really leave Acme' }).click();
+    await page.waitForURL(`**/orgs/${own.slug}`);
+    expect(await switcherOrgs(page)).not.toContain('Acme');
+    const members = await api<{ user: { id: string } }[]>(node.url, 'GET', `/orgs/${org.slug}/members`, undefined, ana.token);
+    expect(members.body.map((member) => member.user.id)).not.toContain(gus.user.id);
+  });
+});
+
+describe("a board's actions", () => {
+  it('renames, archives and restores a board, and teammates see each change at once', async () => {
+    const { path, project } = await newBoard('Side quest', ['Find the map']);
+    const [{ page: bens }, { page: dees }] = await Promise.all([open(ben, path), open(dee, path)]);
+    await Promise.all([new BoardPage(bens).waitLive(), new BoardPage(dees).waitLive()]);
+    const addCard = (page: Page) => page.getByRole('button', { name: /^Add a card to / });
+
+    await bens.getByRole('button', { name: 'Rename board' }).click();
+    await bens.getByLabel('Board name').fill('Main quest');
+    await bens.getByLabel('Board name').press('Enter');
+    await dees.getByRole('heading', { name: 'Main quest', level: 1 }).waitFor();
+    await bens.getByRole('heading', { name: 'Main quest', level: 1 }).waitFor();
+
+    await bens.getByRole('button', { name: 'Archive board' }).click();
+    await bens.getByRole('button', { name: 'Really archive this board' }).click();
+    await expect.poll(() => addCard(dees).count()).toBe(0);
+    await expect.poll(() => addCard(bens).count()).toBe(0);
+    const { page: list } = await open(ben, `/orgs/${org.slug}`);
+    await list.getByText('Archived projects (1)').click();
+    await list.getByRole('list', { name: 'Archived projects' }).getByRole('link', { name: 'Main quest' }).waitFor();
+    expect(await list.getByRole('list', { name: 'Projects', exact: true }).getByText('Main quest').count()).toBe(0);
+
+    await dees.getByRole('button', { name: 'Restore board' }).click();
+    await expect.poll(() => addCard(bens).count()).toBe(3);
+    const stored = await api(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, ana.token);
+    expect(stored.body.project).toMatchObject({ name: 'Main quest', status: 'active' });
+  });
+});
