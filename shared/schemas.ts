@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { labelName, showsSomething } from './shown-text.js';
 import { API_KEY_PERMISSIONS, ROLES } from './roles.js';
-import { BOARD_EVENT_TYPES } from './wire.js';
+import { AUDIT_ACTIONS, BOARD_EVENT_TYPES } from './wire.js';
 
 /**
  * Whether PostgreSQL can store the string as text and in JSON: not the NUL character, and no half
@@ -184,26 +184,6 @@ export const webhookDeliveriesQuery = z.strictObject({
   status: z.enum(['pending', 'delivered', 'failed']).optional(),
   limit: pageLimit,
 });
-
-export const AUDIT_ACTIONS = [
-  'org.created',
-  'org.updated',
-  'org.deleted',
-  'member.added',
-  'member.invited',
-  'member.role_changed',
-  'member.removed',
-  'member.left',
-  'invite.revoked',
-  'api_key.created',
-  'api_key.revoked',
-  'project.created',
-  'project.updated',
-  'project.archived',
-  'webhook.created',
-  'webhook.deleted',
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export const auditLogQuery = z.strictObject({
   action: z.enum(AUDIT_ACTIONS).optional(),

@@ -71,6 +71,27 @@ export interface WebhookDeliveryJson {
   deliveredAt: string | null;
 }
 
+/** What the audit log records (DESIGN §6, and the webhooks' two). */
+export const AUDIT_ACTIONS = [
+  'org.created',
+  'org.updated',
+  'org.deleted',
+  'member.added',
+  'member.invited',
+  'member.role_changed',
+  'member.removed',
+  'member.left',
+  'invite.revoked',
+  'api_key.created',
+  'api_key.revoked',
+  'project.created',
+  'project.updated',
+  'project.archived',
+  'webhook.created',
+  'webhook.deleted',
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
 export interface AuditEntryJson {
   id: string;
   actor: Actor;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_ACTIONS } from '../shared/schemas.js';
+import { AUDIT_ACTIONS } from '../shared/wire.js';
 import type { AuditEntryJson } from '../shared/wire.js';
 import { registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';

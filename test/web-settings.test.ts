@@ -86,7 +86,7 @@ describe("an admin's settings", () => {
     const deliveries = page.getByRole('table', { name: `Deliveries to ${hook.url}` });
     const created = deliveries.getByRole('row', { name: /task\.created/ });
     const refreshed = async () => {
-      await page.getByRole('button', { name: 'Refresh' }).click();
+      await page.getByRole('button', { name: `Refresh the deliveries to ${hook.url}` }).click();
       return created.innerText();
     };
     await expect.poll(refreshed).toMatch(/failed\s+1\s+HTTP 500/); // one try only, on this server
@@ -168,5 +168,28 @@ describe("a board's actions", () => {
     await expect.poll(() => addCard(bens).count()).toBe(3);
     const stored = await api(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, ana.token);
     expect(stored.body.project).toMatchObject({ name: 'Main quest', status: 'active' });
+  });
+});
+
+describe('the audit log', () => {
+  it('lists what was done, newest first, names the person an entry is about, narrows to one action and reads older pages', async () => {
+    const hal = await registerUser(node.url, 'Hal');
+    await addMember(node.url, org, hal, 'viewer');
+    for (let n = 1; n <= 51; n++) await api(node.url, 'POST', `/orgs/${org.slug}/projects`, { name: `Logged ${n}` }, ana.token);
+    const { page } = await open(ana, settingsPath());
+    const log = page.getByRole('table', { name: 'Audit log' });
+    await log.getByRole('row').nth(1).waitFor();
+    expect(await log.getByRole('row').nth(1).innerText()).toMatch(/Ana\s+project\.created\s+name Logged 51/);
+
+    await page.getByLabel('Action').selectOption('member.added');
+    await expect.poll(() => log.getByRole('row').nth(1).innerText()).toMatch(/Ana\s+member\.added\s+Hal · role viewer/);
+    expect(await page.getByRole('button', { name: 'Show older' }).count()).toBe(0);
+
+    await page.getByLabel('Action').selectOption('project.created');
+    await expect.poll(() => log.getByRole('row').count()).toBe(51); // a heading row and the newest 50
+    await page.getByRole('button', { name: 'Show older' }).click();
+    await expect.poll(() => log.getByRole('row').count()).toBeGreaterThan(52);
+    const names = (await log.getByRole('row').allInnerTexts()).map((row) => /name (Logged \d+)/.exec(row)?.[1]).filter(Boolean);
+    expect(names.slice(0, 51)).toEqual(Array.from({ length: 51 }, (_, i) => `Logged ${51 - i}`));
   });
 });

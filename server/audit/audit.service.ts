@@ -1,6 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { type AuditAction, inStorableYears } from '../../shared/schemas.js';
-import type { AuditEntryJson } from '../../shared/wire.js';
+import { inStorableYears } from '../../shared/schemas.js';
+import type { AuditAction, AuditEntryJson } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
 import { actorOf } from '../auth/principal.js';
 import type { AppContext } from '../context.js';

@@ -1,6 +1,7 @@
 import type { Role } from '../../../../shared/roles.js';
 import type {
   ApiKeyJson,
+  AuditEntryJson,
   ColumnJson,
   InviteJson,
   LabelJson,
@@ -100,6 +101,9 @@ export const api = {
     call<WebhookDeliveryJson[]>('GET', `${org(slug)}/webhooks/${webhookId}/deliveries?limit=20`),
   retryDelivery: (slug: string, webhookId: string, deliveryId: string) =>
     call<WebhookDeliveryJson>('POST', `${org(slug)}/webhooks/${webhookId}/deliveries/${deliveryId}/retry`),
+
+  auditLog: (slug: string, query: { action?: string; cursor?: string }) =>
+    call<{ entries: AuditEntryJson[]; nextCursor: string | null }>('GET', `${org(slug)}/audit-log?${new URLSearchParams(query)}`),
 
   labels: (slug: string) => call<LabelJson[]>('GET', `${org(slug)}/labels`),
   createLabel: (slug: string, input: { name: string; color: string }) => call<LabelJson>('POST', `${org(slug)}/labels`, input),

@@ -2,12 +2,13 @@ import { roleCan } from '../../../../shared/roles.js';
 import type { Membership } from '../app/api.js';
 import { ScreenHeading } from '../common/ScreenHeading.js';
 import { ApiKeysSection } from './ApiKeysSection.js';
+import { AuditLogSection } from './AuditLogSection.js';
 import { DeleteOrgSection, LeaveOrgSection } from './LeavingSections.js';
 import { OrgNameForm } from './OrgNameForm.js';
 import { WebhooksSection } from './WebhooksSection.js';
 
 /**
- * An org's settings: its name, its bots' API keys and its webhooks for admins; leaving it for
+ * An org's settings: its name, its bots' API keys, its webhooks and its audit log for admins; leaving it for
  * everyone; deleting it for its owners. What the server refuses (the last owner leaving, say) is
  * said where it was asked.
  */
@@ -28,6 +29,7 @@ export function SettingsScreen({
       {isAdmin && <OrgNameForm slug={slug} name={membership.org.name} onRenamed={reloadMe} />}
       {isAdmin && <ApiKeysSection slug={slug} />}
       {isAdmin && <WebhooksSection slug={slug} />}
+      {isAdmin && <AuditLogSection slug={slug} />}
       <LeaveOrgSection membership={membership} userId={userId} reloadMe={reloadMe} />
       {roleCan(membership.role, 'org:own') && <DeleteOrgSection membership={membership} reloadMe={reloadMe} />}
     </section>

@@ -101,7 +101,7 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
   return (
     <div className="stack">
       <div className="row">
-        <button type="button" className="link-button" onClick={deliveries.reload}>
+        <button type="button" className="link-button" aria-label={`Refresh the deliveries to ${hook.url}`} onClick={deliveries.reload}>
           Refresh
         </button>
       </div>

@@ -1,0 +1,111 @@
+import { useEffect, useRef, useState } from 'react';
+import { AUDIT_ACTIONS } from '../../../../shared/wire.js';
+import type { AuditEntryJson, MemberJson } from '../../../index.js';
+import { api } from '../app/api.js';
+import { useResource } from '../app/use-resource.js';
+
+/**
+ * The org's audit log, newest first, 50 at a time ("Show older" reads the next page), narrowed to
+ * one action if asked. A person an entry is about is named by the members list; one who has left
+ * is "a former member".
+ */
+export function AuditLogSection({ slug }: { slug: string }) {
+  const [action, setAction] = useState('');
+  const [pages, setPages] = useState<{ entries: AuditEntryJson[]; nextCursor: string | null } | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const members = useResource(`members:${slug}`, () => api.members(slug));
+
+  const asked = useRef(0); // a page answered after a newer read was asked for is dropped
+
+  const read = (cursor?: string) => {
+    const reading = ++asked.current;
+    setError(null);
+    api.auditLog(slug, { ...(action ? { action } : {}), ...(cursor ? { cursor } : {}) }).then(
+      (page) => {
+        if (reading !== asked.current) return;
+        setPages((before) => (cursor && before ? { entries: [...before.entries, ...page.entries], nextCursor: page.nextCursor } : page));
+      },
+      (failure: Error) => reading === asked.current && setError(`Could not read the audit log: ${failure.message}`),
+    );
+  };
+  useEffect(() => {
+    setPages(null);
+    read();
+    // Read again from the newest whenever the action asked for changes.
+  }, [slug, action]);
+
+  const names = new Map((members.data ?? []).map((member: MemberJson) => [member.user.id, member.user.name]));
+  return (
+    <section className="stack settings-section" aria-labelledby="audit-title">
+      <h2 className="section-title" id="audit-title">
+        Audit log
+      </h2>
+      <div className="row">
+        <label className="check">
+          Action
+          <select value={action} onChange={(e) => setAction(e.target.value)}>
+            <option value="">all</option>
+            {AUDIT_ACTIONS.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </label>
+        <button type="button" className="link-button" aria-label="Refresh the audit log" onClick={() => read()}>
+          Refresh
+        </button>
+      </div>
+      {error && <p className="form-error">{error}</p>}
+      {pages && pages.entries.length === 0 && <p className="hint">Nothing recorded{action ? ' of that action' : ''} yet.</p>}
+      {pages && pages.entries.length > 0 && (
+        <div className="table-scroll">
+          <table className="data-table" aria-label="Audit log">
+            <thead>
+              <tr>
+                <th scope="col">When</th>
+                <th scope="col">Who</th>
+                <th scope="col">Action</th>
+                <th scope="col">Details</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pages.entries.map((entry) => (
+                <tr key={entry.id}>
+                  <td>{new Date(entry.createdAt).toLocaleString()}</td>
+                  <td>
+                    {entry.actor.name}
+                    {entry.actor.kind === 'bot' && <span className="hint"> (API key)</span>}
+                  </td>
+                  <td>
+                    <code>{entry.action}</code>
+                  </td>
+                  <td>{detailsOf(entry, names)}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {pages?.nextCursor && (
+        <div className="row">
+          <button type="button" onClick={() => read(pages.nextCursor!)}>
+            Show older
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
+
+/** An entry's details in words: who it is about, where that is a person, then its recorded fields ("from member, to admin"). */
+function detailsOf(entry: AuditEntryJson, names: Map<string, string>): string {
+  const about = entry.entityType === 'user' && entry.entityId ? [names.get(entry.entityId) ?? 'a former member'] : [];
+  const fields = Object.entries(entry.details).map(([key, value]) => `${key} ${wordsOf(value)}`);
+  return [...about, ...fields].join(' · ');
+}
+
+function wordsOf(value: unknown): string {
+  if (Array.isArray(value)) return value.map(wordsOf).join(', ');
+  return value !== null && typeof value === 'object' ? JSON.stringify(value) : String(value);
+}
