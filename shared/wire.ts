@@ -71,7 +71,7 @@ export interface WebhookDeliveryJson {
   deliveredAt: string | null;
 }
 
-/** What the audit log records (DESIGN §6, and the webhooks' two). */
+/** What the audit log records (DESIGN §6, and the webhooks' three). */
 export const AUDIT_ACTIONS = [
   'org.created',
   'org.updated',
@@ -89,6 +89,7 @@ export const AUDIT_ACTIONS = [
   'project.archived',
   'webhook.created',
   'webhook.deleted',
+  'webhook.secret_rotated',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

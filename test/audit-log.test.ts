@@ -148,6 +148,15 @@ beforeAll(async () => {
     201,
     (b) => b.webhook.id,
   );
+  await act(
+    'webhook.secret_rotated',
+    admin,
+    'POST',
+    `${orgs}/webhooks/${hook.webhook.id}/rotate-secret`,
+    undefined,
+    200,
+    () => hook.webhook.id,
+  );
   await act('webhook.deleted', owner, 'DELETE', `${orgs}/webhooks/${hook.webhook.id}`, undefined, 204, () => hook.webhook.id);
   const project = await act('project.created', member, 'POST', `${orgs}/projects`, { name: 'Audited board' }, 201, (b) => b.project.id);
   const projectPath = `${orgs}/projects/${project.project.id}`;

@@ -67,7 +67,7 @@ describe("an admin's settings", () => {
     await expect(connect(node.url, { apiKey: key })).rejects.toThrow('UNAUTHORIZED');
   });
 
-  it('adds a webhook whose secret, shown once, signs what its receiver gets, and lists and sends again a failed delivery', async () => {
+  it('adds a webhook whose secret, shown once, signs what its receiver gets, lists and sends again a failed delivery, and replaces the secret', async () => {
     let status = 500;
     const hook = await receiver(() => status);
     const { page } = await open(ana, settingsPath());
@@ -94,6 +94,16 @@ describe("an admin's settings", () => {
     await created.getByRole('button', { name: 'Send again' }).click();
     await expect.poll(refreshed).toMatch(/delivered\s+1\s+HTTP 200/);
     expect(hook.got.filter((request) => request.body.includes('Announce me')).length).toBe(2);
+
+    await page.getByRole('button', { name: `New secret for ${hook.url}` }).click();
+    await page.getByRole('button', { name: 'Really replace the secret' }).click();
+    const fresh = await page.getByRole('textbox', { name: 'New signing secret' }).inputValue();
+    expect(fresh).toMatch(/^whsec_/);
+    expect(fresh).not.toBe(secret);
+    await newBoard('Hooked again', ['Signed anew']);
+    await expect.poll(() => hook.got.some((request) => request.body.includes('Signed anew'))).toBe(true);
+    const resigned = hook.got.find((request) => request.body.includes('Signed anew'))!;
+    expect([fresh, secret].map((key) => verifyWebhookSignature(key, resigned.signature, resigned.body))).toEqual([true, false]);
   });
 
   it('renames an org, and deletes it for its owner only once its slug is typed', async () => {

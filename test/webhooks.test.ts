@@ -221,6 +221,36 @@ describe('a webhook', () => {
     expect(down.got).toHaveLength(3);
   });
 
+  it('signs every try with a new secret once it is rotated, a delivery retried from before too, and never with the old one', async () => {
+    const { project, columns } = await createProject(node.url, org, 'Rotated');
+    let answer = 500;
+    const hook = await receiver(() => answer);
+    const { webhook, secret: old } = await createWebhook(hook.url);
+    const socket = await connect(node.url, { token: owner.token });
+    await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Before the new secret' });
+    await eventually(async () => expect((await deliveries(webhook.id))[0]?.status).toBe('failed'), 15_000);
+    expect(hook.got.every((received) => signedBy(old, received))).toBe(true);
+
+    const rotated = await api(node.url, 'POST', `/orgs/${org.slug}/webhooks/${webhook.id}/rotate-secret`, undefined, owner.token);
+    expect(rotated.status).toBe(200);
+    expect(rotated.body.webhook).toEqual(webhook);
+    const fresh: string = rotated.body.secret;
+    expect(fresh).toMatch(/^whsec_[\w-]{43}$/);
+    expect(fresh).not.toBe(old);
+    const listed = await api(node.url, 'GET', `/orgs/${org.slug}/webhooks`, undefined, owner.token);
+    expect(JSON.stringify(listed.body)).not.toContain(fresh);
+
+    answer = 200;
+    const [failed] = await deliveries(webhook.id);
+    const retry = `/orgs/${org.slug}/webhooks/${webhook.id}/deliveries/${failed!.id}/retry`;
+    expect((await api(node.url, 'POST', retry, undefined, owner.token)).status).toBe(200);
+    await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'After the new secret' });
+    await eventually(async () => expect((await deliveries(webhook.id)).map((d) => d.status)).toEqual(['delivered', 'delivered']), 10_000);
+    const sinceRotation = hook.got.slice(2);
+    expect(sinceRotation).toHaveLength(2);
+    for (const received of sinceRotation) expect([signedBy(fresh, received), signedBy(old, received)]).toEqual([true, false]);
+  });
+
   it('is sent nothing more once deleted, and leaves no deliveries behind', async () => {
     const { project, columns } = await createProject(node.url, org, 'Unhooked');
     const gone = await receiver();
@@ -419,6 +449,7 @@ describe("another org's admin", () => {
     for (const [method, path] of [
       ['GET', `/orgs/${theirs.slug}/webhooks/${webhook.id}/deliveries`],
       ['DELETE', `/orgs/${theirs.slug}/webhooks/${webhook.id}`],
+      ['POST', `/orgs/${theirs.slug}/webhooks/${webhook.id}/rotate-secret`],
     ] as const) {
       const answer = await api(node.url, method, path, undefined, intruder.token);
       expect({ path, status: answer.status, code: answer.body?.error?.code }).toEqual({ path, status: 404, code: 'NOT_FOUND' });
@@ -436,6 +467,7 @@ describe("another org's admin", () => {
     await eventually(() => expect(theirHook.got).toHaveLength(1), 10_000);
     await eventually(() => expect(hook.got.some((r) => JSON.parse(r.body).projectId === project.id)).toBe(true), 10_000);
     expect(hook.got.map((r) => r.body).join()).not.toContain('Their secret plan');
+    expect(hook.got.every((received) => signedBy(secret, received))).toBe(true); // their tries above changed nothing
     expect(theirHook.got[0]!.body).not.toContain('Our plan');
     expect(JSON.parse(theirHook.got[0]!.body).orgId).toBe(theirs.id);
     const theirDelivery = (
@@ -462,7 +494,8 @@ describe("another org's admin", () => {
 });
 
 describe("the org's members and viewers", () => {
-  it('may not see or make its webhooks', async () => {
+  it('may not see, make or rotate the secret of its webhooks', async () => {
+    const { webhook } = await createWebhook('https://hooks.example.test/kept-from-members');
     for (const role of ['member', 'viewer']) {
       const user = await registerUser(node.url, `hook-${role}`);
       await addMember(node.url, org, user, role);
@@ -470,6 +503,8 @@ describe("the org's members and viewers", () => {
       expect((await api(node.url, 'POST', `/orgs/${org.slug}/webhooks`, { url: 'https://hooks.example.test/x' }, user.token)).status).toBe(
         403,
       );
+      const rotate = await api(node.url, 'POST', `/orgs/${org.slug}/webhooks/${webhook.id}/rotate-secret`, undefined, user.token);
+      expect(rotate.status).toBe(403);
     }
   });
 });

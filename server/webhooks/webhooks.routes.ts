@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { createWebhookBody, noBody, webhookDeliveriesQuery } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
 import { authenticated, callerOf, pathId, pathSlug } from '../http/route-kit.js';
-import { createWebhook, deleteWebhook, listDeliveries, listWebhooks, retryDelivery } from './webhooks.service.js';
+import { createWebhook, deleteWebhook, listDeliveries, listWebhooks, retryDelivery, rotateWebhookSecret } from './webhooks.service.js';
 
 export function webhookRoutes(ctx: AppContext) {
   return async (app: FastifyInstance) =>
@@ -15,6 +15,10 @@ export function webhookRoutes(ctx: AppContext) {
         noBody.parse(request.body);
         await deleteWebhook(ctx, callerOf(request), pathSlug(request), pathId(request, 'webhookId'));
         return reply.status(204).send();
+      });
+      scope.post('/orgs/:slug/webhooks/:webhookId/rotate-secret', async (request) => {
+        noBody.parse(request.body);
+        return rotateWebhookSecret(ctx, callerOf(request), pathSlug(request), pathId(request, 'webhookId'));
       });
       scope.get('/orgs/:slug/webhooks/:webhookId/deliveries', async (request) =>
         listDeliveries(

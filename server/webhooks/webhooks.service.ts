@@ -40,7 +40,7 @@ export async function createWebhook(
     // Two admins at once cannot pass the limit together: the org's webhooks are made one at a time.
     await em.execute(...sql`select pg_advisory_xact_lock(${WEBHOOKS_OF_ORG}, hashtext(${org.id}))`.bound());
     if ((await em.count(Webhook, {})) >= MOST_WEBHOOKS) throw invalid(`an organization has at most ${MOST_WEBHOOKS} webhooks`);
-    const secret = `whsec_${randomBytes(32).toString('base64url')}`;
+    const secret = newSecret();
     const webhook = em.create(Webhook, {
       org,
       url: url.href,
@@ -58,6 +58,31 @@ export async function createWebhook(
   });
   ctx.webhooks.nudge();
   return made;
+}
+
+/** A webhook's signing secret: 32 random bytes. */
+function newSecret(): string {
+  return `whsec_${randomBytes(32).toString('base64url')}`;
+}
+
+/**
+ * Gives a webhook a new signing secret, answered this once, as a leaked one is replaced: every
+ * try from the commit on is signed with it, pending deliveries' too. A receiver that refuses them
+ * until it has the new secret has them tried again, as any failure.
+ */
+export function rotateWebhookSecret(
+  ctx: AppContext,
+  caller: Caller,
+  slug: string,
+  webhookId: string,
+): Promise<{ webhook: WebhookJson; secret: string }> {
+  return withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em, org }) => {
+    const webhook = await em.findOne(Webhook, { id: webhookId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+    if (!webhook) throw notFound('webhook');
+    webhook.secret = newSecret();
+    audit(em, org.id, caller, 'webhook.secret_rotated', { type: 'webhook', id: webhook.id }, { url: webhook.url });
+    return { webhook: toWebhookJson(webhook), secret: webhook.secret };
+  });
 }
 
 export function listWebhooks(ctx: AppContext, caller: Caller, slug: string): Promise<WebhookJson[]> {

@@ -96,6 +96,8 @@ export const api = {
   webhooks: (slug: string) => call<WebhookJson[]>('GET', `${org(slug)}/webhooks`),
   createWebhook: (slug: string, input: { url: string }) =>
     call<{ webhook: WebhookJson; secret: string }>('POST', `${org(slug)}/webhooks`, input),
+  rotateWebhookSecret: (slug: string, webhookId: string) =>
+    call<{ webhook: WebhookJson; secret: string }>('POST', `${org(slug)}/webhooks/${webhookId}/rotate-secret`),
   deleteWebhook: (slug: string, webhookId: string) => call<void>('DELETE', `${org(slug)}/webhooks/${webhookId}`),
   deliveries: (slug: string, webhookId: string) =>
     call<WebhookDeliveryJson[]>('GET', `${org(slug)}/webhooks/${webhookId}/deliveries?limit=20`),

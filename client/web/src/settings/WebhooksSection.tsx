@@ -47,7 +47,16 @@ export function WebhooksSection({ slug }: { slug: string }) {
 
 function WebhookItem({ hook, slug, onDeleted }: { hook: WebhookJson; slug: string; onDeleted: () => void }) {
   const [open, setOpen] = useState(false);
-  const [confirming, setConfirming] = useState(false);
+  const [confirming, setConfirming] = useState<'delete' | 'rotate' | null>(null);
+  const [secret, setSecret] = useState<string | null>(null);
+  const rotate = async () => {
+    setConfirming(null);
+    try {
+      setSecret((await api.rotateWebhookSecret(slug, hook.id)).secret);
+    } catch (failure) {
+      notify(`Could not make a new secret: ${(failure as Error).message}`);
+    }
+  };
   const remove = async () => {
     try {
       await api.deleteWebhook(slug, hook.id);
@@ -65,7 +74,16 @@ function WebhookItem({ hook, slug, onDeleted }: { hook: WebhookJson; slug: strin
         <button type="button" aria-expanded={open} aria-label={`Deliveries to ${hook.url}`} onClick={() => setOpen(!open)}>
           Deliveries
         </button>
-        {confirming ? (
+        {confirming === 'rotate' ? (
+          <button type="button" className="danger-button" onClick={() => void rotate()}>
+            Really replace the secret
+          </button>
+        ) : (
+          <button type="button" aria-label={`New secret for ${hook.url}`} onClick={() => setConfirming('rotate')}>
+            New secret
+          </button>
+        )}
+        {confirming === 'delete' ? (
           <button type="button" className="danger-button" onClick={() => void remove()}>
             Really delete
           </button>
@@ -74,12 +92,13 @@ function WebhookItem({ hook, slug, onDeleted }: { hook: WebhookJson; slug: strin
             type="button"
             className="danger-button"
             aria-label={`Delete the webhook to ${hook.url}`}
-            onClick={() => setConfirming(true)}
+            onClick={() => setConfirming('delete')}
           >
             Delete
           </button>
         )}
       </div>
+      {secret && <ShownOnce label="New signing secret" value={secret} onDone={() => setSecret(null)} />}
       {open && <Deliveries slug={slug} hook={hook} />}
     </li>
   );
