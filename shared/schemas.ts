@@ -102,6 +102,7 @@ export const changePasswordBody = z.strictObject({
   currentPassword: text().max(200),
   password: newPassword,
 });
+export const deleteAccountBody = z.strictObject({ password: text().max(200) });
 export const passwordResetBody = z.strictObject({
   email: email(),
 });

@@ -13,8 +13,33 @@ import { requireUser, type Principal } from './principal.js';
 const RESET_LINK_TTL_SECONDS = 60 * 60;
 
 /**
- * Changes the caller's password, given the current one (its failures are throttled as failed
- * logins are, so a stolen token cannot be used to guess it). Ends every session signed in before,
+ * The caller's account, once the password they typed is its own: checked as a login is, its
+ * failures throttled as failed logins are (so a stolen token cannot be used to guess it); 403 for
+ * a wrong one, 401 for a session ended since the token was checked. `worker` is who the password
+ * work is done for, for hashing one more.
+ */
+export async function confirmPassword(ctx: AppContext, caller: Principal, password: string, client: RequestClient) {
+  const { userId, sessionVersion } = requireUser(caller);
+  const user = await identityEm(ctx.orm).findOne(User, { id: userId, sessionVersion });
+  if (!user) throw sessionEnded();
+  const { ip } = client;
+  await ctx.loginThrottle.attempt(user.email, ip);
+  const worker = { address: ip, account: user.email, stillWanted: client.stillWanted };
+  let valid: boolean;
+  try {
+    ({ valid } = await ctx.passwordTurns.verify(worker, user.passwordHash, password));
+  } catch (error) {
+    await ctx.loginThrottle.undo(user.email, ip);
+    throw error;
+  }
+  // Not 401: the caller's session is fine, only the password they typed is not.
+  if (!valid) throw forbidden('the current password is wrong');
+  await ctx.loginThrottle.succeeded(user.email, ip);
+  return { user, worker };
+}
+
+/**
+ * Changes the caller's password, given the current one (`confirmPassword`). Ends every session signed in before,
  * this one's too, and answers a fresh token for the caller. Only if nothing changed meanwhile:
  * a session ended, or the password set, since the caller's token was checked is refused (401).
  */
@@ -25,21 +50,7 @@ export async function changePassword(
   client: RequestClient,
 ): Promise<Session> {
   const { userId, sessionVersion } = requireUser(caller);
-  const user = await identityEm(ctx.orm).findOne(User, { id: userId, sessionVersion });
-  if (!user) throw sessionEnded();
-  const { ip } = client;
-  await ctx.loginThrottle.attempt(user.email, ip);
-  const worker = { address: ip, account: user.email, stillWanted: client.stillWanted };
-  let valid: boolean;
-  try {
-    ({ valid } = await ctx.passwordTurns.verify(worker, user.passwordHash, input.currentPassword));
-  } catch (error) {
-    await ctx.loginThrottle.undo(user.email, ip);
-    throw error;
-  }
-  // Not 401: the caller's session is fine, only the password they typed is not.
-  if (!valid) throw forbidden('the current password is wrong');
-  await ctx.loginThrottle.succeeded(user.email, ip);
+  const { user, worker } = await confirmPassword(ctx, caller, input.currentPassword, client);
   const passwordHash = await ctx.passwordTurns.hash(worker, input.password);
   const session = await endSessions(
     ctx,

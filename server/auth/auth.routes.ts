@@ -1,7 +1,16 @@
 import type { FastifyInstance } from 'fastify';
-import { changePasswordBody, loginBody, noBody, passwordResetBody, registerBody, resetPasswordBody } from '../../shared/schemas.js';
+import {
+  changePasswordBody,
+  deleteAccountBody,
+  loginBody,
+  noBody,
+  passwordResetBody,
+  registerBody,
+  resetPasswordBody,
+} from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
-import { authenticated, clientIp, OUTSIDE_LANE, requestClient, unlessGivenUp } from '../http/route-kit.js';
+import { authenticated, callerOf, clientIp, OUTSIDE_LANE, requestClient, unlessGivenUp } from '../http/route-kit.js';
+import { deleteAccount } from './account-deletion.js';
 import { changePassword, requestPasswordReset, resetPassword, signOutOthers } from './account.service.js';
 import { login, me, register } from './auth.service.js';
 import { requireUser } from './principal.js';
@@ -30,6 +39,11 @@ export function authRoutes(ctx: AppContext) {
         return { token: ctx.tokens.sign(user.userId, user.sessionVersion) };
       });
       scope.get('/me', async (request) => me(ctx, request.principal));
+      scope.delete('/me', async (request, reply) => {
+        const { password } = deleteAccountBody.parse(request.body);
+        await unlessGivenUp(reply, deleteAccount(ctx, callerOf(request), password, requestClient(request, reply)));
+        return reply.status(204).send();
+      });
       scope.post('/auth/password', async (request, reply) =>
         unlessGivenUp(reply, changePassword(ctx, request.principal, changePasswordBody.parse(request.body), requestClient(request, reply))),
       );
