@@ -14,6 +14,7 @@ import { connect, nextEvent, request } from './support/sockets.js';
 useAcmeBoard({ WEBHOOK_ALLOW_PRIVATE: 'true', WEBHOOK_ATTEMPTS: '1' });
 
 const settingsPath = (slug = org.slug) => `/orgs/${slug}/settings`;
+const focusedText = (page: Page) => page.evaluate(() => document.activeElement?.textContent?.trim());
 const switcherOrgs = (page: Page) => page.getByRole('combobox', { name: 'Organization' }).locator('option').allInnerTexts();
 
 const receivers: Server[] = [];
@@ -57,20 +58,31 @@ describe("an admin's settings", () => {
 
     await page.getByRole('button', { name: 'Done' }).click();
     expect(await shown.count()).toBe(0); // not shown again
+    await expect.poll(() => focusedText(page)).toBe('API keys'); // the focus goes on from the section's heading
     const row = page.getByRole('row', { name: /Release bot/ });
     expect(await row.innerText()).toContain('boards:read, tasks:write');
     const kicked = nextEvent(bot, 'access:revoked');
+    // Asked twice: Escape takes the question back, with the focus on the first button again.
+    await row.getByRole('button', { name: 'Revoke Release bot' }).click();
+    await page.keyboard.press('Escape');
+    expect(await row.getByRole('button', { name: 'Really revoke Release bot' }).count()).toBe(0);
+    expect(await focusedText(page)).toBe('Revoke');
     await row.getByRole('button', { name: 'Revoke Release bot' }).click();
     await row.getByRole('button', { name: 'Really revoke Release bot' }).click();
     expect(await kicked).toMatchObject({ orgId: org.id, reason: 'key_revoked' });
     await expect.poll(() => row.innerText()).toContain('revoked');
     await expect(connect(node.url, { apiKey: key })).rejects.toThrow('UNAUTHORIZED');
+    expect(await focusedText(page)).toBe('API keys');
   });
 
   it('adds a webhook whose secret, shown once, signs what its receiver gets, lists and sends again a failed delivery, and replaces the secret', async () => {
     let status = 500;
     const hook = await receiver(() => status);
     const { page } = await open(ana, settingsPath());
+    // A refusal says what the server found wrong, not only that something was.
+    await page.getByLabel('Webhook URL').fill('https://user:secret@example.com/hook');
+    await page.getByRole('button', { name: 'Add webhook' }).click();
+    await page.getByRole('alert').filter({ hasText: 'url: an http:// or https:// URL, without a user name or password in it' }).waitFor();
     await page.getByLabel('Webhook URL').fill(hook.url);
     await page.getByRole('button', { name: 'Add webhook' }).click();
     const secret = await page.getByRole('textbox', { name: 'Signing secret' }).inputValue();
@@ -160,6 +172,9 @@ describe("a board's actions", () => {
     const addCard = (page: Page) => page.getByRole('button', { name: /^Add a card to / });
 
     await bens.getByRole('button', { name: 'Rename board' }).click();
+    await bens.getByLabel('Board name').fill('   ');
+    await bens.getByLabel('Board name').press('Enter');
+    expect(await bens.getByLabel('Board name').isVisible()).toBe(true); // no name is no rename: the form stays
     await bens.getByLabel('Board name').fill('Main quest');
     await bens.getByLabel('Board name').press('Enter');
     await dees.getByRole('heading', { name: 'Main quest', level: 1 }).waitFor();
@@ -169,6 +184,7 @@ describe("a board's actions", () => {
     await bens.getByRole('button', { name: 'Really archive this board' }).click();
     await expect.poll(() => addCard(dees).count()).toBe(0);
     await expect.poll(() => addCard(bens).count()).toBe(0);
+    await expect.poll(() => focusedText(bens)).toBe('Restore board');
     const { page: list } = await open(ben, `/orgs/${org.slug}`);
     await list.getByText('Archived projects (1)').click();
     await list.getByRole('list', { name: 'Archived projects' }).getByRole('link', { name: 'Main quest' }).waitFor();
@@ -201,5 +217,36 @@ describe('the audit log', () => {
     await expect.poll(() => log.getByRole('row').count()).toBeGreaterThan(52);
     const names = (await log.getByRole('row').allInnerTexts()).map((row) => /name (Logged \d+)/.exec(row)?.[1]).filter(Boolean);
     expect(names.slice(0, 51)).toEqual(Array.from({ length: 51 }, (_, i) => `Logged ${51 - i}`));
+  });
+});
+
+describe('deleting an account', () => {
+  it('names the orgs it waits on, each a link to its settings, then signs the user out once done', async () => {
+    const ivy = await registerUser(node.url, 'Ivy');
+    const own = await createOrg(node.url, ivy);
+    await addMember(node.url, org, ivy, 'member');
+    const { page } = await open(ivy, '/account');
+    await page.getByLabel('Your password', { exact: true }).fill('correct horse battery');
+    await page.getByRole('button', { name: 'Delete account' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: `you are the last owner of Org ${own.slug}` })
+      .waitFor();
+    await page
+      .getByRole('list', { name: 'Organizations you are the last owner of' })
+      .getByRole('link', { name: `Org ${own.slug}` })
+      .click();
+    await page.getByLabel(/to confirm/).fill(own.slug);
+    await page.getByRole('button', { name: 'Delete organization' }).click();
+    await page.waitForURL(`**/orgs/${org.slug}`);
+
+    await page.getByRole('link', { name: /your account/ }).click();
+    await page.getByLabel('Your password', { exact: true }).fill('correct horse battery');
+    await page.getByRole('button', { name: 'Delete account' }).click();
+    await page.getByText('Your account was deleted.').waitFor();
+    await page.getByRole('button', { name: 'Sign in' }).waitFor();
+    const members = await api<{ user: { id: string } }[]>(node.url, 'GET', `/orgs/${org.slug}/members`, undefined, ana.token);
+    expect(members.body.map((member) => member.user.id)).not.toContain(ivy.user.id);
+    expect((await api(node.url, 'POST', '/auth/login', { email: ivy.email, password: 'correct horse battery' })).status).toBe(401);
   });
 });

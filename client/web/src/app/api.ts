@@ -41,9 +41,16 @@ export async function call<T>(method: string, path: string, body?: unknown, { an
   if (!response.ok) {
     const error = (data as { error?: { code?: string; message?: string; details?: unknown } } | undefined)?.error;
     if (response.status === 401 && token) session.ended(token);
-    throw new ApiError(response.status, error?.code ?? 'INTERNAL', error?.message ?? response.statusText, error?.details);
+    throw new ApiError(response.status, error?.code ?? 'INTERNAL', refusalText(error) ?? response.statusText, error?.details);
   }
   return data as T;
+}
+
+/** A refusal in words: a schema's refusal by what it found wrong ("url: an http:// or https:// URL, …"), not its generic message. */
+function refusalText(error: { message?: string; details?: unknown } | undefined): string | undefined {
+  const [issue] = Array.isArray(error?.details) ? (error.details as { path?: string; message?: string }[]) : [];
+  if (!issue?.message) return error?.message;
+  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
 }
 
 export interface Membership {
@@ -67,6 +74,7 @@ export const api = {
   me: () => call<Me>('GET', '/me'),
   changePassword: (input: { currentPassword: string; password: string }) =>
     call<{ token: string; user: UserJson }>('POST', '/auth/password', input),
+  deleteAccount: (password: string) => call<void>('DELETE', '/me', { password }),
   signOutOthers: () => call<{ token: string }>('POST', '/auth/sign-out-others'),
   requestPasswordReset: (email: string) => call<object>('POST', '/auth/password-reset', { email }, ANONYMOUS),
   resetPassword: (input: { token: string; password: string }) =>

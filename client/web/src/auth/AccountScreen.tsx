@@ -1,5 +1,6 @@
 import { useState } from 'react';
-import { api, type Me } from '../app/api.js';
+import { api, ApiError, type Me } from '../app/api.js';
+import { Link, paths } from '../app/router.js';
 import { session } from '../app/session.js';
 import { FormError, NewPasswordField, useFormAction } from '../common/forms.js';
 import { notify } from '../common/notices.js';
@@ -59,6 +60,57 @@ export function AccountScreen({ me }: { me: Me }) {
           Sign out other sessions
         </button>
       </div>
+      <DeleteAccountForm />
     </section>
+  );
+}
+
+/**
+ * Deletes the account, given its password: the user leaves every org and is signed out. An org
+ * they are the last owner of stops it, named with a link to its settings, where they can make
+ * someone else an owner (on its members page) or delete it.
+ */
+function DeleteAccountForm() {
+  const [password, setPassword] = useState('');
+  const [lastOwned, setLastOwned] = useState<{ slug: string; name: string }[]>([]);
+  const form = useFormAction();
+  const remove = async () => {
+    setLastOwned([]);
+    try {
+      await api.deleteAccount(password);
+    } catch (failure) {
+      const orgs =
+        failure instanceof ApiError && failure.code === 'CONFLICT' ? (failure.details as { orgs?: typeof lastOwned })?.orgs : null;
+      if (orgs) setLastOwned(orgs);
+      throw failure;
+    }
+    session.signOut();
+    notify('Your account was deleted.', 'info');
+  };
+  return (
+    <form className="stack danger-zone" onSubmit={form.submit(remove, { leaving: true })} aria-labelledby="delete-account-title">
+      <h2 id="delete-account-title">Delete your account</h2>
+      <p className="hint">
+        You leave every organization and are signed out everywhere; your name and email are erased. Cards assigned to you stay assigned to a
+        former member. This cannot be undone.
+      </p>
+      <label>
+        Your password
+        <input type="password" value={password} onChange={(e) => setPassword(e.target.value)} autoComplete="current-password" required />
+      </label>
+      <FormError error={form.error} />
+      {lastOwned.length > 0 && (
+        <ul className="plain-list" aria-label="Organizations you are the last owner of">
+          {lastOwned.map((org) => (
+            <li key={org.slug}>
+              <Link to={paths.settings(org.slug)}>{org.name}</Link>
+            </li>
+          ))}
+        </ul>
+      )}
+      <button type="submit" className="danger-button" disabled={form.busy}>
+        Delete account
+      </button>
+    </form>
   );
 }

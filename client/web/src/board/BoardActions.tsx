@@ -1,33 +1,43 @@
-import { useRef, useState } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import type { ProjectJson } from '../../../index.js';
 import { api } from '../app/api.js';
+import { ConfirmButton } from '../common/ConfirmButton.js';
+import { focusById } from '../common/focus.js';
 import { notify } from '../common/notices.js';
 
 /**
  * A member renames the board, archives it (read-only for everyone, and off the org's list of
  * projects) or restores it. The board shows each change when its `project.updated` event comes,
- * as teammates see it; a refusal is told in a notice.
+ * as teammates see it, and the focus then goes to the button that takes its place; a refusal is
+ * told in a notice.
  */
 export function BoardActions({ slug, project }: { slug: string; project: ProjectJson }) {
   const [renaming, setRenaming] = useState(false);
-  const [confirmArchive, setConfirmArchive] = useState(false);
   const [draft, setDraft] = useState(project.name);
-  const renameButton = useRef<HTMLButtonElement>(null);
+  const statusAsked = useRef(false);
+  useEffect(() => {
+    if (!statusAsked.current) return;
+    statusAsked.current = false;
+    focusById(project.status === 'archived' ? 'restore-board' : 'rename-board');
+  }, [project.status]);
+
   const change = async (what: string, patch: Parameters<typeof api.updateProject>[2]) => {
+    statusAsked.current = !!patch.status; // its event may come before the answer
     try {
       await api.updateProject(slug, project.id, patch);
     } catch (failure) {
+      statusAsked.current = false;
       notify(`Could not ${what} the board: ${(failure as Error).message}`);
     }
   };
   const stopRenaming = () => {
     setRenaming(false);
-    requestAnimationFrame(() => renameButton.current?.focus());
+    focusById('rename-board');
   };
 
   if (project.status === 'archived')
     return (
-      <button type="button" onClick={() => void change('restore', { status: 'active' })}>
+      <button type="button" id="restore-board" onClick={() => void change('restore', { status: 'active' })}>
         Restore board
       </button>
     );
@@ -40,7 +50,7 @@ export function BoardActions({ slug, project }: { slug: string; project: Project
           event.preventDefault();
           const name = draft.trim();
           stopRenaming();
-          if (name && name !== project.name) void change('rename', { name });
+          if (name !== project.name) void change('rename', { name });
         }}
       >
         <input
@@ -49,6 +59,8 @@ export function BoardActions({ slug, project }: { slug: string; project: Project
           onChange={(e) => setDraft(e.target.value)}
           onKeyDown={(e) => e.key === 'Escape' && stopRenaming()}
           required
+          pattern=".*\S.*"
+          title="A name, not only spaces"
           maxLength={200}
           autoFocus
         />
@@ -64,7 +76,7 @@ export function BoardActions({ slug, project }: { slug: string; project: Project
     <span className="row">
       <button
         type="button"
-        ref={renameButton}
+        id="rename-board"
         onClick={() => {
           setDraft(project.name);
           setRenaming(true);
@@ -72,19 +84,12 @@ export function BoardActions({ slug, project }: { slug: string; project: Project
       >
         Rename board
       </button>
-      {confirmArchive ? (
-        <button
-          type="button"
-          className="danger-button"
-          onClick={() => void change('archive', { status: 'archived' }).then(() => setConfirmArchive(false))}
-        >
-          Really archive this board
-        </button>
-      ) : (
-        <button type="button" onClick={() => setConfirmArchive(true)}>
-          Archive board
-        </button>
-      )}
+      <ConfirmButton
+        label="Archive board"
+        confirmLabel="Really archive this board"
+        onConfirm={() => change('archive', { status: 'archived' })}
+        danger={false}
+      />
     </span>
   );
 }

@@ -4,6 +4,8 @@ import type { MemberJson, TaskFlowClient } from '../../../index.js';
 import { api, type Membership } from '../app/api.js';
 import { useResource } from '../app/use-resource.js';
 import { Avatar } from '../common/Avatar.js';
+import { ConfirmButton } from '../common/ConfirmButton.js';
+import { focusById } from '../common/focus.js';
 import { ErrorState } from '../common/ErrorState.js';
 import { notify } from '../common/notices.js';
 import { InviteForm } from './InviteForm.js';
@@ -39,7 +41,7 @@ export function MembersScreen({ membership, userId, client }: { membership: Memb
 
   return (
     <section className="page">
-      <ScreenHeading>{`Members of ${membership.org.name}`}</ScreenHeading>
+      <ScreenHeading id="members-title">{`Members of ${membership.org.name}`}</ScreenHeading>
       <div className="table-scroll">
         <table className="members">
           <thead>
@@ -64,7 +66,10 @@ export function MembersScreen({ membership, userId, client }: { membership: Memb
                     notify(`${member.user.name} is now ${role}.`, 'info');
                   })
                 }
-                onRemove={() => act('Could not remove the member', () => api.removeMember(slug, member.user.id))}
+                onRemove={async () => {
+                  await act('Could not remove the member', () => api.removeMember(slug, member.user.id));
+                  focusById('members-title'); // the row goes, or a notice says why not
+                }}
               />
             ))}
           </tbody>
@@ -90,11 +95,10 @@ function grantableRoles(role: Role): Role[] {
  * applied on change would grant each role a keyboard user passes over with the arrow keys, owner
  * included. Removing asks once more.
  */
-function MemberRow(props: { member: MemberJson; manage: boolean; grantable: Role[]; onRole(role: Role): void; onRemove(): void }) {
+function MemberRow(props: { member: MemberJson; manage: boolean; grantable: Role[]; onRole(role: Role): void; onRemove(): Promise<void> }) {
   const { member, manage } = props;
   const name = member.user.name;
   const [chosen, setChosen] = useState<Role>(member.role);
-  const [confirmRemove, setConfirmRemove] = useState(false);
   useEffect(() => setChosen(member.role), [member.role]);
   return (
     <tr>
@@ -127,16 +131,9 @@ function MemberRow(props: { member: MemberJson; manage: boolean; grantable: Role
         )}
       </td>
       <td>
-        {manage &&
-          (confirmRemove ? (
-            <button type="button" className="danger-button" onClick={props.onRemove}>
-              Really remove {name}
-            </button>
-          ) : (
-            <button type="button" className="danger-button" aria-label={`Remove ${name}`} onClick={() => setConfirmRemove(true)}>
-              Remove
-            </button>
-          ))}
+        {manage && (
+          <ConfirmButton label="Remove" ariaLabel={`Remove ${name}`} confirmLabel={`Really remove ${name}`} onConfirm={props.onRemove} />
+        )}
       </td>
     </tr>
   );

@@ -8,8 +8,8 @@ import { ErrorState } from '../common/ErrorState.js';
 import { ScreenHeading } from '../common/ScreenHeading.js';
 
 /**
- * The org's projects (boards), kept current as teammates create and archive them; members may
- * create one. Archived boards are listed apart, folded: each opens read-only, to be restored there.
+ * The org's projects (boards), kept current as teammates create and archive them (renamed or
+ * restored ones as the tab comes back to view); members may create one. Archived boards are listed apart, folded: each opens read-only, to be restored there.
  */
 export function ProjectsScreen({ membership, client }: { membership: Membership; client: TaskFlowClient | null }) {
   const { slug, id: orgId } = membership.org;
@@ -24,6 +24,12 @@ export function ProjectsScreen({ membership, client }: { membership: Membership;
       }),
     [client, orgId, reload],
   );
+  // A board renamed or restored is told only to those on it (`project.updated`): read again as the tab comes back.
+  useEffect(() => {
+    const again = () => document.visibilityState === 'visible' && reload();
+    document.addEventListener('visibilitychange', again);
+    return () => document.removeEventListener('visibilitychange', again);
+  }, [reload]);
 
   if (projects.error) return <ErrorState title="Could not load the projects">{projects.error.message}</ErrorState>;
   const active = (projects.data ?? []).filter((project) => project.status === 'active');

@@ -3,8 +3,11 @@ import { API_KEY_PERMISSIONS, type ApiKeyPermission } from '../../../../shared/r
 import type { ApiKeyJson } from '../../../index.js';
 import { api } from '../app/api.js';
 import { useResource } from '../app/use-resource.js';
+import { today } from '../board/board-view.js';
 import { FormError, useFormAction } from '../common/forms.js';
+import { ConfirmButton } from '../common/ConfirmButton.js';
 import { notify } from '../common/notices.js';
+import { focusById } from '../common/focus.js';
 import { ShownOnce } from './ShownOnce.js';
 
 const PERMISSION_WORDS: Record<ApiKeyPermission, string> = {
@@ -19,7 +22,7 @@ export function ApiKeysSection({ slug }: { slug: string }) {
   const [made, setMade] = useState<string | null>(null);
   return (
     <section className="stack settings-section" aria-labelledby="api-keys-title">
-      <h2 className="section-title" id="api-keys-title">
+      <h2 className="section-title" id="api-keys-title" tabIndex={-1}>
         API keys
       </h2>
       <p className="hint">A bot connects with a key in place of a person's sign-in, with the permissions the key names.</p>
@@ -50,7 +53,7 @@ export function ApiKeysSection({ slug }: { slug: string }) {
         )
       )}
       {made ? (
-        <ShownOnce label="New API key" value={made} onDone={() => setMade(null)} />
+        <ShownOnce label="New API key" value={made} onDone={() => setMade(null)} returnFocusTo="api-keys-title" />
       ) : (
         <NewApiKeyForm
           slug={slug}
@@ -65,13 +68,13 @@ export function ApiKeysSection({ slug }: { slug: string }) {
 }
 
 function ApiKeyRow({ apiKey, slug, onRevoked }: { apiKey: ApiKeyJson; slug: string; onRevoked: () => void }) {
-  const [confirming, setConfirming] = useState(false);
   const live = !apiKey.revokedAt && !(apiKey.expiresAt && Date.parse(apiKey.expiresAt) <= Date.now());
   const revoke = async () => {
     try {
       await api.revokeApiKey(slug, apiKey.id);
       notify(`The key ${apiKey.name} was revoked; bots using it were disconnected.`, 'info');
       onRevoked();
+      focusById('api-keys-title'); // its button is gone
     } catch (failure) {
       notify(`Could not revoke the key ${apiKey.name}: ${(failure as Error).message}`);
     }
@@ -85,16 +88,14 @@ function ApiKeyRow({ apiKey, slug, onRevoked }: { apiKey: ApiKeyJson; slug: stri
       <td>{apiKey.lastUsedAt ? new Date(apiKey.lastUsedAt).toLocaleString() : 'never'}</td>
       <td>{keyStatus(apiKey)}</td>
       <td>
-        {live &&
-          (confirming ? (
-            <button type="button" className="danger-button" onClick={() => void revoke()}>
-              Really revoke {apiKey.name}
-            </button>
-          ) : (
-            <button type="button" className="danger-button" aria-label={`Revoke ${apiKey.name}`} onClick={() => setConfirming(true)}>
-              Revoke
-            </button>
-          ))}
+        {live && (
+          <ConfirmButton
+            label="Revoke"
+            ariaLabel={`Revoke ${apiKey.name}`}
+            confirmLabel={`Really revoke ${apiKey.name}`}
+            onConfirm={revoke}
+          />
+        )}
       </td>
     </tr>
   );
@@ -141,7 +142,7 @@ function NewApiKeyForm({ slug, onMade }: { slug: string; onMade: (key: string) =
       </fieldset>
       <label>
         Expires (optional)
-        <input type="date" value={expires} onChange={(e) => setExpires(e.target.value)} />
+        <input type="date" value={expires} min={today()} onChange={(e) => setExpires(e.target.value)} />
       </label>
       <FormError error={form.error} />
       <div className="row">

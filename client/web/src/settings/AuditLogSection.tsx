@@ -3,6 +3,7 @@ import { AUDIT_ACTIONS } from '../../../../shared/wire.js';
 import type { AuditEntryJson, MemberJson } from '../../../index.js';
 import { api } from '../app/api.js';
 import { useResource } from '../app/use-resource.js';
+import { focusById } from '../common/focus.js';
 
 /**
  * The org's audit log, newest first, 50 at a time ("Show older" reads the next page), narrowed to
@@ -24,6 +25,7 @@ export function AuditLogSection({ slug }: { slug: string }) {
       (page) => {
         if (reading !== asked.current) return;
         setPages((before) => (cursor && before ? { entries: [...before.entries, ...page.entries], nextCursor: page.nextCursor } : page));
+        if (cursor && !page.nextCursor) focusById('audit-title'); // "Show older" goes with the last page
       },
       (failure: Error) => reading === asked.current && setError(`Could not read the audit log: ${failure.message}`),
     );
@@ -37,7 +39,7 @@ export function AuditLogSection({ slug }: { slug: string }) {
   const names = new Map((members.data ?? []).map((member: MemberJson) => [member.user.id, member.user.name]));
   return (
     <section className="stack settings-section" aria-labelledby="audit-title">
-      <h2 className="section-title" id="audit-title">
+      <h2 className="section-title" id="audit-title" tabIndex={-1}>
         Audit log
       </h2>
       <div className="row">

@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import { api, type Membership } from '../app/api.js';
 import { navigate } from '../app/router.js';
+import { ConfirmButton } from '../common/ConfirmButton.js';
 import { FormError, useFormAction } from '../common/forms.js';
 import { notify } from '../common/notices.js';
 
@@ -21,7 +22,6 @@ export function LeaveOrgSection({
   userId: string;
   reloadMe: () => Promise<void>;
 }) {
-  const [confirming, setConfirming] = useState(false);
   const form = useFormAction();
   const { slug, name } = membership.org;
   const leave = async () => {
@@ -34,15 +34,11 @@ export function LeaveOrgSection({
       <p className="hint">You lose access to its boards at once; an admin can invite you back.</p>
       <FormError error={form.error} />
       <div className="row">
-        {confirming ? (
-          <button type="button" className="danger-button" disabled={form.busy} onClick={() => void form.run(leave, { leaving: true })}>
-            Really leave {name}
-          </button>
-        ) : (
-          <button type="button" className="danger-button" onClick={() => setConfirming(true)}>
-            Leave organization
-          </button>
-        )}
+        <ConfirmButton
+          label="Leave organization"
+          confirmLabel={`Really leave ${name}`}
+          onConfirm={() => form.run(leave, { leaving: true })}
+        />
       </div>
     </div>
   );

@@ -1,10 +1,22 @@
 import { useEffect, useRef, useState } from 'react';
+import { focusById } from '../common/focus.js';
 
 /**
  * A secret the server answers once (an API key, a webhook's signing secret): shown selected, with a
- * button that copies it, until the user says they have it. It is not kept anywhere else.
+ * button that copies it, until the user says they have it (the focus then goes to `returnFocusTo`).
+ * It is not kept anywhere else.
  */
-export function ShownOnce({ label, value, onDone }: { label: string; value: string; onDone: () => void }) {
+export function ShownOnce({
+  label,
+  value,
+  onDone,
+  returnFocusTo,
+}: {
+  label: string;
+  value: string;
+  onDone: () => void;
+  returnFocusTo: string;
+}) {
   const field = useRef<HTMLInputElement>(null);
   const [copied, setCopied] = useState(false);
   useEffect(() => {
@@ -30,7 +42,14 @@ export function ShownOnce({ label, value, onDone }: { label: string; value: stri
         <button type="button" onClick={() => void copy()}>
           {copied ? 'Copied' : 'Copy'}
         </button>
-        <button type="button" className="primary" onClick={onDone}>
+        <button
+          type="button"
+          className="primary"
+          onClick={() => {
+            onDone();
+            focusById(returnFocusTo);
+          }}
+        >
           Done
         </button>
       </div>

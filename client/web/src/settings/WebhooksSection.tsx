@@ -3,6 +3,8 @@ import type { WebhookDeliveryJson, WebhookJson } from '../../../index.js';
 import { api } from '../app/api.js';
 import { useResource } from '../app/use-resource.js';
 import { FormError, useFormAction } from '../common/forms.js';
+import { ConfirmButton } from '../common/ConfirmButton.js';
+import { focusById } from '../common/focus.js';
 import { notify } from '../common/notices.js';
 import { ShownOnce } from './ShownOnce.js';
 
@@ -12,7 +14,7 @@ export function WebhooksSection({ slug }: { slug: string }) {
   const [secret, setSecret] = useState<string | null>(null);
   return (
     <section className="stack settings-section" aria-labelledby="webhooks-title">
-      <h2 className="section-title" id="webhooks-title">
+      <h2 className="section-title" id="webhooks-title" tabIndex={-1}>
         Webhooks
       </h2>
       <p className="hint">
@@ -31,7 +33,7 @@ export function WebhooksSection({ slug }: { slug: string }) {
         )
       )}
       {secret ? (
-        <ShownOnce label="Signing secret" value={secret} onDone={() => setSecret(null)} />
+        <ShownOnce label="Signing secret" value={secret} onDone={() => setSecret(null)} returnFocusTo="webhooks-title" />
       ) : (
         <NewWebhookForm
           slug={slug}
@@ -47,10 +49,8 @@ export function WebhooksSection({ slug }: { slug: string }) {
 
 function WebhookItem({ hook, slug, onDeleted }: { hook: WebhookJson; slug: string; onDeleted: () => void }) {
   const [open, setOpen] = useState(false);
-  const [confirming, setConfirming] = useState<'delete' | 'rotate' | null>(null);
   const [secret, setSecret] = useState<string | null>(null);
   const rotate = async () => {
-    setConfirming(null);
     try {
       setSecret((await api.rotateWebhookSecret(slug, hook.id)).secret);
     } catch (failure) {
@@ -62,6 +62,7 @@ function WebhookItem({ hook, slug, onDeleted }: { hook: WebhookJson; slug: strin
       await api.deleteWebhook(slug, hook.id);
       notify(`The webhook to ${hook.url} was deleted.`, 'info');
       onDeleted();
+      focusById('webhooks-title'); // its buttons are gone
     } catch (failure) {
       notify(`Could not delete the webhook: ${(failure as Error).message}`);
     }
@@ -71,34 +72,37 @@ function WebhookItem({ hook, slug, onDeleted }: { hook: WebhookJson; slug: strin
       <div className="row">
         <code className="webhook-url">{hook.url}</code>
         <span className="hint">{hook.events ? hook.events.join(', ') : 'all events'}</span>
-        <button type="button" aria-expanded={open} aria-label={`Deliveries to ${hook.url}`} onClick={() => setOpen(!open)}>
+        <button
+          type="button"
+          id={`deliveries-button-${hook.id}`}
+          aria-expanded={open}
+          aria-label={`Deliveries to ${hook.url}`}
+          onClick={() => setOpen(!open)}
+        >
           Deliveries
         </button>
-        {confirming === 'rotate' ? (
-          <button type="button" className="danger-button" onClick={() => void rotate()}>
-            Really replace the secret
-          </button>
-        ) : (
-          <button type="button" aria-label={`New secret for ${hook.url}`} onClick={() => setConfirming('rotate')}>
-            New secret
-          </button>
-        )}
-        {confirming === 'delete' ? (
-          <button type="button" className="danger-button" onClick={() => void remove()}>
-            Really delete
-          </button>
-        ) : (
-          <button
-            type="button"
-            className="danger-button"
-            aria-label={`Delete the webhook to ${hook.url}`}
-            onClick={() => setConfirming('delete')}
-          >
-            Delete
-          </button>
-        )}
+        <ConfirmButton
+          label="New secret"
+          ariaLabel={`New secret for ${hook.url}`}
+          confirmLabel="Really replace the secret"
+          onConfirm={rotate}
+          danger={false}
+        />
+        <ConfirmButton
+          label="Delete"
+          ariaLabel={`Delete the webhook to ${hook.url}`}
+          confirmLabel={`Really delete the webhook to ${hook.url}`}
+          onConfirm={remove}
+        />
       </div>
-      {secret && <ShownOnce label="New signing secret" value={secret} onDone={() => setSecret(null)} />}
+      {secret && (
+        <ShownOnce
+          label="New signing secret"
+          value={secret}
+          onDone={() => setSecret(null)}
+          returnFocusTo={`deliveries-button-${hook.id}`}
+        />
+      )}
       {open && <Deliveries slug={slug} hook={hook} />}
     </li>
   );
@@ -111,6 +115,7 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
     try {
       await api.retryDelivery(slug, hook.id, delivery.id);
       deliveries.reload();
+      focusById(`refresh-deliveries-${hook.id}`); // its button is gone
     } catch (failure) {
       notify(`Could not send the delivery again: ${(failure as Error).message}`);
     }
@@ -120,7 +125,13 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
   return (
     <div className="stack">
       <div className="row">
-        <button type="button" className="link-button" aria-label={`Refresh the deliveries to ${hook.url}`} onClick={deliveries.reload}>
+        <button
+          type="button"
+          id={`refresh-deliveries-${hook.id}`}
+          className="link-button"
+          aria-label={`Refresh the deliveries to ${hook.url}`}
+          onClick={deliveries.reload}
+        >
           Refresh
         </button>
       </div>
@@ -155,7 +166,11 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
                   <td>{delivery.lastStatus !== null ? `HTTP ${delivery.lastStatus}` : (delivery.lastError ?? '—')}</td>
                   <td>
                     {delivery.status === 'failed' && (
-                      <button type="button" onClick={() => void retry(delivery)}>
+                      <button
+                        type="button"
+                        aria-label={`Send again the ${delivery.eventType} of ${new Date(delivery.createdAt).toLocaleString()}`}
+                        onClick={() => void retry(delivery)}
+                      >
                         Send again
                       </button>
                     )}
