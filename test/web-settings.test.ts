@@ -141,6 +141,7 @@ describe("an admin's settings", () => {
     await page.getByRole('button', { name: 'Leave organization' }).click();
     await page.getByRole('button', { name: 'Really leave Acme' }).click();
     await page.getByRole('alert').filter({ hasText: 'the last owner cannot leave the organization' }).waitFor();
+    await expect.poll(() => focusedText(page)).toBe('Leave organization'); // the question taken back, the focus on its button
     expect(new URL(page.url()).pathname).toBe(settingsPath());
     expect((await api(node.url, 'GET', `/orgs/${org.slug}`, undefined, ana.token)).status).toBe(200);
   });

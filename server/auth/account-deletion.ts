@@ -8,8 +8,8 @@ import type { Caller } from './caller.js';
 import { confirmPassword } from './account.service.js';
 import { requireUser } from './principal.js';
 
-/** What a deleted account is called where its id still shows: on cards, as an assignee, in members' lists until it has left. */
-export const DELETED_USER_NAME = 'Deleted user';
+/** What a deleted account's row is called from then on. */
+const DELETED_USER_NAME = 'Deleted user';
 
 /**
  * Deletes the caller's account, given its password (`confirmPassword`). Refused (409, the orgs in

@@ -41,8 +41,8 @@ export function authRoutes(ctx: AppContext) {
       scope.get('/me', async (request) => me(ctx, request.principal));
       scope.delete('/me', async (request, reply) => {
         const { password } = deleteAccountBody.parse(request.body);
-        await unlessGivenUp(reply, deleteAccount(ctx, callerOf(request), password, requestClient(request, reply)));
-        return reply.status(204).send();
+        const deleted = deleteAccount(ctx, callerOf(request), password, requestClient(request, reply)).then(() => true);
+        return (await unlessGivenUp(reply, deleted)) && reply.status(204).send();
       });
       scope.post('/auth/password', async (request, reply) =>
         unlessGivenUp(reply, changePassword(ctx, request.principal, changePasswordBody.parse(request.body), requestClient(request, reply))),

@@ -40,7 +40,7 @@ export async function createWebhook(
     // Two admins at once cannot pass the limit together: the org's webhooks are made one at a time.
     await em.execute(...sql`select pg_advisory_xact_lock(${WEBHOOKS_OF_ORG}, hashtext(${org.id}))`.bound());
     if ((await em.count(Webhook, {})) >= MOST_WEBHOOKS) throw invalid(`an organization has at most ${MOST_WEBHOOKS} webhooks`);
-    const secret = newSecret();
+    const secret = newSigningSecret();
     const webhook = em.create(Webhook, {
       org,
       url: url.href,
@@ -61,7 +61,7 @@ export async function createWebhook(
 }
 
 /** A webhook's signing secret: 32 random bytes. */
-function newSecret(): string {
+function newSigningSecret(): string {
   return `whsec_${randomBytes(32).toString('base64url')}`;
 }
 
@@ -79,7 +79,7 @@ export function rotateWebhookSecret(
   return withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em, org }) => {
     const webhook = await em.findOne(Webhook, { id: webhookId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
     if (!webhook) throw notFound('webhook');
-    webhook.secret = newSecret();
+    webhook.secret = newSigningSecret();
     audit(em, org.id, caller, 'webhook.secret_rotated', { type: 'webhook', id: webhook.id }, { url: webhook.url });
     return { webhook: toWebhookJson(webhook), secret: webhook.secret };
   });

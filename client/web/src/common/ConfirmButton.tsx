@@ -3,8 +3,9 @@ import { useEffect, useRef, useState } from 'react';
 /**
  * A button for what cannot be undone, which asks once more: the first press shows `confirmLabel`
  * in its place, with the focus on it; pressing that runs `onConfirm` (the button disabled until it
- * settles, so a double press acts once). Escape, or the focus going elsewhere, puts the first
- * button back (Escape with the focus on it).
+ * settles, so a double press acts once), and the first button comes back, with the focus where
+ * nothing else took it. Escape, or the focus going elsewhere, puts the first button back (Escape
+ * with the focus on it).
  */
 export function ConfirmButton({
   label,
@@ -25,7 +26,9 @@ export function ConfirmButton({
   const first = useRef<HTMLButtonElement>(null);
   const refocus = useRef(false);
   useEffect(() => {
-    if (!armed && refocus.current) first.current?.focus();
+    // Back to the first button after Escape, or after the action where nothing else took the focus.
+    const lost = !document.activeElement || document.activeElement === document.body;
+    if (!armed && (refocus.current || lost)) first.current?.focus();
     refocus.current = false;
   }, [armed]);
 
