@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createKey } from './support/governance.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { closeAllSockets, connect, nextEvent, ok } from './support/sockets.js';
 
@@ -10,6 +10,7 @@ import { closeAllSockets, connect, nextEvent, ok } from './support/sockets.js';
 // are an org's last owner, and never by a stolen token without the password, nor by a bot.
 
 const PASSWORD = 'correct horse battery';
+const BOSS = 'boss@example.test';
 let db: TestDatabase;
 let node: RunningServer;
 let owner: TestUser;
@@ -17,7 +18,7 @@ let org: TestOrg;
 
 beforeAll(async () => {
   db = await createTestDatabase();
-  node = await startServer({ DATABASE_URL: db.url });
+  node = await startServer({ DATABASE_URL: db.url, SUPER_ADMIN_EMAILS: BOSS });
   owner = await registerUser(node.url, 'owner');
   org = await createOrg(node.url, owner);
 });
@@ -81,6 +82,13 @@ describe('deleting an account', () => {
     const log = await api(node.url, 'GET', `/orgs/${org.slug}/audit-log?action=member.left`, undefined, owner.token);
     expect(log.body.entries.map((entry: { entityId: string }) => entry.entityId)).toContain(leaver.user.id);
 
+    // What the row is called now is no address anyone can register, or sign in with.
+    const [row] = await db.query<{ email: string; name: string }>('select email, name from users where id = $1', [leaver.user.id]);
+    expect(row).toEqual({ email: `deleted:${leaver.user.id}`, name: 'Deleted user' });
+    const squat = await api(node.url, 'POST', '/auth/register', { email: row!.email, password: PASSWORD, name: 'Squatter' });
+    expect(squat.status).toBe(400);
+    expect((await api(node.url, 'POST', '/auth/login', { email: row!.email, password: PASSWORD })).status).toBe(401);
+
     // The address makes a new account, another id, with none of the old one's orgs.
     const again = await api(node.url, 'POST', '/auth/register', { email: leaver.email, password: PASSWORD, name: 'Leaver again' });
     expect(again.status).toBe(201);
@@ -133,5 +141,38 @@ describe('who may not delete an account', () => {
     expect(signedIn.status).toBe(200);
     const socket = await connect(node.url, { token: target.token });
     await ok(socket, 'board:join', { projectId: (await createProject(node.url, org, 'Still here')).project.id });
+  });
+});
+
+describe('an account deleted while it is invited', () => {
+  it('is refused (409) when the invitation found the account first, and deleted again after, leaving no ghost member', async () => {
+    const invitee = await registerUser(node.url, 'invitee');
+    const release = await holdLock(db, 'lock table audit_logs in share mode'); // the invitation waits to log itself, its member made
+    try {
+      const inviting = api(node.url, 'POST', `/orgs/${org.slug}/invites`, { email: invitee.email, role: 'owner' }, owner.token);
+      await expect.poll(() => lockWaiters(db)).toBe(1);
+      const deleting = deleteAccount(invitee, { password: PASSWORD });
+      await expect.poll(() => lockWaiters(db)).toBe(2); // the erasure waits for the invitation of its address
+      await release();
+      expect((await inviting).status).toBe(201);
+      const refused = await deleting;
+      expect({ status: refused.status, code: refused.body.error.code }).toEqual({ status: 409, code: 'CONFLICT' });
+    } finally {
+      await release();
+    }
+    expect(await memberIds()).toContain(invitee.user.id);
+    expect((await deleteAccount(invitee, { password: PASSWORD })).status).toBe(204);
+    expect(await memberIds()).not.toContain(invitee.user.id);
+  });
+});
+
+describe('a super admin listed by address', () => {
+  it('is refused while the address is in SUPER_ADMIN_EMAILS: whoever registered it next would be super admin', async () => {
+    const boss = await api(node.url, 'POST', '/auth/register', { email: BOSS, password: PASSWORD, name: 'Boss' });
+    expect(boss.status).toBe(201);
+    const refused = await api(node.url, 'DELETE', '/me', { password: PASSWORD }, boss.body.token);
+    expect(refused.status).toBe(409);
+    expect(refused.body.error.message).toContain('SUPER_ADMIN_EMAILS');
+    expect((await api(node.url, 'GET', '/admin/tenants', undefined, boss.body.token)).status).toBe(200);
   });
 });

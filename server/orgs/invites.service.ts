@@ -170,7 +170,7 @@ const INVITATIONS_OF_EMAIL = 7_401;
  * either the invitation sees the account (and makes a member at once), or the sign-up sees the
  * invitation, whichever commits first, and no invitation stays pending for an account that exists.
  */
-async function lockInvitationsOf(em: EntityManager, email: string): Promise<void> {
+export async function lockInvitationsOf(em: EntityManager, email: string): Promise<void> {
   await em.execute('select pg_advisory_xact_lock(?, hashtext(?))', [INVITATIONS_OF_EMAIL, email]);
 }
 

@@ -5,7 +5,7 @@ import type { MemberJson } from '../../shared/wire.js';
 import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
 import type { AppContext } from '../context.js';
-import { forbidden, invalid, notFound } from '../errors.js';
+import { DomainError, forbidden, notFound } from '../errors.js';
 import type { Access } from './access.js';
 import { Invite } from './invite.entity.js';
 import { type IMembership, Membership } from './membership.entity.js';
@@ -142,8 +142,16 @@ async function lockOwners(em: EntityManager): Promise<number> {
   return owners.length;
 }
 
+/** The refusal to demote, remove or let go the last owner of an org (400). */
+export class LastOwnerRefusal extends DomainError {
+  constructor(message: string) {
+    super('VALIDATION_FAILED', message);
+  }
+}
+
 /** Locks the owners' rows first, so two owners demoting each other (or leaving) at once cannot both pass. */
 async function refuseLastOwner(em: EntityManager, what: 'demoted' | 'removed' | 'leave'): Promise<void> {
   const owners = await lockOwners(em);
-  if (owners <= 1) throw invalid(what === 'leave' ? 'the last owner cannot leave the organization' : `the last owner cannot be ${what}`);
+  if (owners <= 1)
+    throw new LastOwnerRefusal(what === 'leave' ? 'the last owner cannot leave the organization' : `the last owner cannot be ${what}`);
 }
