@@ -11,7 +11,9 @@ import { BoardActions } from './BoardActions.js';
 import { announcements } from './announcements.js';
 import { useTeammateChanges } from './teammate-changes.js';
 import { BoardColumn, type ColumnChanges } from './BoardColumn.js';
-import { boardView, containerOf, type Neighbours, type PendingMove } from './board-view.js';
+import { boardView, type ColumnView, containerOf, type Neighbours, type PendingMove } from './board-view.js';
+import { cardMatcher, filteredView, isFiltering, NO_FILTER } from './card-filter.js';
+import { CardFilterBar } from './CardFilterBar.js';
 import { CardBody, type CardContext } from './CardBody.js';
 import { CardDialog } from './CardDialog.js';
 import { PresenceBar } from './PresenceBar.js';
@@ -48,8 +50,16 @@ export function BoardScreen({
   }, [openTaskId, reloadLabels]);
 
   // The board state is mutable: `revision` says when it changed.
-  const view = useMemo(() => (board ? boardView(board, pending) : []), [board, revision, pending]);
-  const tasks = useMemo(() => new Map(view.flatMap((entry) => entry.tasks.map((task) => [task.id, task] as const))), [view]);
+  const fullView = useMemo(() => (board ? boardView(board, pending) : []), [board, revision, pending]);
+  const tasks = useMemo(() => new Map(fullView.flatMap((entry) => entry.tasks.map((task) => [task.id, task] as const))), [fullView]);
+  // What the board shows: every card, or those the filter keeps (`card-filter.ts`).
+  const [filter, setFilter] = useState(NO_FILTER);
+  const lastFiltered = useRef<ColumnView[] | null>(null);
+  const view = useMemo(() => {
+    if (!isFiltering(filter)) return (lastFiltered.current = fullView);
+    const keep = cardMatcher(filter, me.user.id, new Map((labels.data ?? []).map((label) => [label.id, label])));
+    return (lastFiltered.current = filteredView(fullView, keep, lastFiltered.current));
+  }, [fullView, filter, me.user.id, labels.data]);
 
   // A board of another of the user's orgs, opened under this one: show it under its own org.
   useEffect(() => {
@@ -192,6 +202,12 @@ export function BoardScreen({
         <ScreenHeading id="board-title">{board.project.name}</ScreenHeading>
         {board.project.status === 'archived' && <span className="role">archived</span>}
         {roleCan(membership.role, 'projects:write') && <BoardActions slug={slug} project={board.project} />}
+        <CardFilterBar
+          filter={filter}
+          onChange={setFilter}
+          shown={view.reduce((n, entry) => n + entry.tasks.length, 0)}
+          total={tasks.size}
+        />
         <PresenceBar viewers={viewers} />
       </div>
       <p className="visually-hidden" role="status" data-announce="teammates">

@@ -1,0 +1,75 @@
+import type { Page } from 'playwright-core';
+import { describe, expect, it } from 'vitest';
+import { ana, ben, createTask, newBoard, node, open, org, patchTask, serverTitles, useAcmeBoard } from './e2e/acme-board.js';
+import { BoardPage } from './e2e/board-page.js';
+import { api } from './support/api.js';
+
+// The board's card filter: words in a card's title, description or label names, and "Only my cards".
+useAcmeBoard();
+
+const shownIn = (board: BoardPage, column: string) => board.column(column).locator('li.card .card-title').allInnerTexts();
+const status = (page: Page) => page.locator('.card-filter [role="status"]').innerText();
+
+describe('the card filter', () => {
+  it('shows the cards holding its words, accents aside, and those of teammates that come since, counting them', async () => {
+    const { path, project, columns } = await newBoard('Cafe', ['Café menu', 'Fix the login', 'Write the CAFE sign']);
+    const { page } = await open(ben, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await page.getByLabel('Filter cards').fill('cafe');
+    await expect.poll(() => shownIn(board, 'To do')).toEqual(['Café menu', 'Write the CAFE sign']);
+    expect(await status(page)).toBe('2 of 3 cards shown');
+
+    await createTask('Cafe opening', 'To do', {}, { project, columns }); // a teammate's, that the filter keeps
+    await createTask('Order chairs', 'To do', {}, { project, columns }); // and one it does not
+    await expect.poll(() => status(page)).toBe('3 of 5 cards shown');
+    expect(await shownIn(board, 'To do')).toEqual(['Café menu', 'Write the CAFE sign', 'Cafe opening']);
+
+    await page.getByLabel('Filter cards').fill('cafe sign');
+    await expect.poll(() => shownIn(board, 'To do')).toEqual(['Write the CAFE sign']);
+    // Descriptions and label names are searched too.
+    const [backend] = (await api(node.url, 'GET', `/orgs/${org.slug}/labels`, undefined, ana.token)).body;
+    await createTask('Paint the wall', 'To do', { description: 'Ask the café owner first' }, { project, columns });
+    await createTask('Set up the server', 'To do', { labelIds: [backend.id] }, { project, columns });
+    await page.getByLabel('Filter cards').fill('cafe owner');
+    await expect.poll(() => shownIn(board, 'To do')).toEqual(['Paint the wall']);
+    await page.getByLabel('Filter cards').fill('BACKEND');
+    await expect.poll(() => shownIn(board, 'To do')).toEqual(['Set up the server']);
+    await page.getByRole('button', { name: 'Clear filter' }).click();
+    await expect
+      .poll(() => shownIn(board, 'To do'))
+      .toEqual([
+        'Café menu',
+        'Fix the login',
+        'Write the CAFE sign',
+        'Cafe opening',
+        'Order chairs',
+        'Paint the wall',
+        'Set up the server',
+      ]);
+    expect(await status(page)).toBe('');
+  });
+
+  it("keeps only the user's own cards, and moves a card among those shown, landing after the shown card above it", async () => {
+    const { path, project, columns, tasks } = await newBoard('Mine', ['Mine A', 'Not mine', 'Mine B', 'Mine C']);
+    for (const task of [tasks[0]!, tasks[2]!, tasks[3]!]) await patchTask(task, { assigneeId: ben.user.id });
+    const { page } = await open(ben, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await page.getByLabel('Only my cards').check();
+    await expect.poll(() => shownIn(board, 'To do')).toEqual(['Mine A', 'Mine B', 'Mine C']);
+
+    // Up one place among the shown cards, between "Mine A" and "Mine B": right after "Mine A", above the hidden card.
+    await board.card('Mine C').focus();
+    await page.keyboard.press('Space');
+    await page.locator('.card-overlay').waitFor();
+    await page.keyboard.press('ArrowUp');
+    await board.announcement().filter({ hasText: 'is over “Mine B” in column To do.' }).waitFor();
+    await page.keyboard.press('Space');
+    await page.locator('.card-overlay').waitFor({ state: 'detached' });
+    await expect.poll(() => serverTitles(project.id, columns[0]!.id)).toEqual(['Mine A', 'Mine C', 'Not mine', 'Mine B']);
+    expect(await shownIn(board, 'To do')).toEqual(['Mine A', 'Mine C', 'Mine B']);
+    await page.getByLabel('Only my cards').uncheck();
+    await expect.poll(() => shownIn(board, 'To do')).toEqual(['Mine A', 'Mine C', 'Not mine', 'Mine B']);
+  });
+});
