@@ -8,6 +8,7 @@ import { FormError, useFormAction } from '../common/forms.js';
 import { ConfirmButton } from '../common/ConfirmButton.js';
 import { notify } from '../common/notices.js';
 import { focusById } from '../common/focus.js';
+import type { NameOf } from './SettingsScreen.js';
 import { ShownOnce } from './ShownOnce.js';
 
 const PERMISSION_WORDS: Record<ApiKeyPermission, string> = {
@@ -17,7 +18,7 @@ const PERMISSION_WORDS: Record<ApiKeyPermission, string> = {
 };
 
 /** The org's keys for bots: made with the permissions they need, shown once, revoked at any time. */
-export function ApiKeysSection({ slug }: { slug: string }) {
+export function ApiKeysSection({ slug, nameOf }: { slug: string; nameOf: NameOf }) {
   const keys = useResource(`api-keys:${slug}`, () => api.apiKeys(slug));
   const [made, setMade] = useState<string | null>(null);
   return (
@@ -36,6 +37,7 @@ export function ApiKeysSection({ slug }: { slug: string }) {
                 <tr>
                   <th scope="col">Name</th>
                   <th scope="col">Permissions</th>
+                  <th scope="col">Made by</th>
                   <th scope="col">Last used</th>
                   <th scope="col">Status</th>
                   <th scope="col">
@@ -45,7 +47,13 @@ export function ApiKeysSection({ slug }: { slug: string }) {
               </thead>
               <tbody>
                 {keys.data!.map((key) => (
-                  <ApiKeyRow key={key.id} apiKey={key} slug={slug} onRevoked={keys.reload} />
+                  <ApiKeyRow
+                    key={key.id}
+                    apiKey={key}
+                    slug={slug}
+                    madeBy={key.createdBy ? nameOf(key.createdBy) : '—'}
+                    onRevoked={keys.reload}
+                  />
                 ))}
               </tbody>
             </table>
@@ -67,7 +75,8 @@ export function ApiKeysSection({ slug }: { slug: string }) {
   );
 }
 
-function ApiKeyRow({ apiKey, slug, onRevoked }: { apiKey: ApiKeyJson; slug: string; onRevoked: () => void }) {
+/** A key's row; its maker may have left the org, and the key works on for the org till revoked. */
+function ApiKeyRow({ apiKey, slug, madeBy, onRevoked }: { apiKey: ApiKeyJson; slug: string; madeBy: string; onRevoked: () => void }) {
   const live = !apiKey.revokedAt && !(apiKey.expiresAt && Date.parse(apiKey.expiresAt) <= Date.now());
   const revoke = async () => {
     try {
@@ -85,6 +94,7 @@ function ApiKeyRow({ apiKey, slug, onRevoked }: { apiKey: ApiKeyJson; slug: stri
         {apiKey.name} <code className="hint">tfk_{apiKey.prefix}_…</code>
       </td>
       <td>{apiKey.permissions.join(', ')}</td>
+      <td>{madeBy}</td>
       <td>{apiKey.lastUsedAt ? new Date(apiKey.lastUsedAt).toLocaleString() : 'never'}</td>
       <td>{keyStatus(apiKey)}</td>
       <td>

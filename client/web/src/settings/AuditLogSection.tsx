@@ -1,20 +1,18 @@
 import { useEffect, useRef, useState } from 'react';
 import { AUDIT_ACTIONS } from '../../../../shared/wire.js';
-import type { AuditEntryJson, MemberJson } from '../../../index.js';
+import type { AuditEntryJson } from '../../../index.js';
 import { api } from '../app/api.js';
-import { useResource } from '../app/use-resource.js';
 import { focusById } from '../common/focus.js';
+import type { NameOf } from './SettingsScreen.js';
 
 /**
  * The org's audit log, newest first, 50 at a time ("Show older" reads the next page), narrowed to
- * one action if asked. A person an entry is about is named by the members list; one who has left
- * is "a former member".
+ * one action if asked. A person an entry is about is named (`nameOf`).
  */
-export function AuditLogSection({ slug }: { slug: string }) {
+export function AuditLogSection({ slug, nameOf }: { slug: string; nameOf: NameOf }) {
   const [action, setAction] = useState('');
   const [pages, setPages] = useState<{ entries: AuditEntryJson[]; nextCursor: string | null } | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const members = useResource(`members:${slug}`, () => api.members(slug));
 
   const asked = useRef(0); // a page answered after a newer read was asked for is dropped
 
@@ -36,7 +34,6 @@ export function AuditLogSection({ slug }: { slug: string }) {
     // Read again from the newest whenever the action asked for changes.
   }, [slug, action]);
 
-  const names = new Map((members.data ?? []).map((member: MemberJson) => [member.user.id, member.user.name]));
   return (
     <section className="stack settings-section" aria-labelledby="audit-title">
       <h2 className="section-title" id="audit-title" tabIndex={-1}>
@@ -82,7 +79,7 @@ export function AuditLogSection({ slug }: { slug: string }) {
                   <td>
                     <code>{entry.action}</code>
                   </td>
-                  <td>{detailsOf(entry, names)}</td>
+                  <td>{detailsOf(entry, nameOf)}</td>
                 </tr>
               ))}
             </tbody>
@@ -101,8 +98,8 @@ export function AuditLogSection({ slug }: { slug: string }) {
 }
 
 /** An entry's details in words: who it is about, where that is a person, then its recorded fields ("from member, to admin"). */
-function detailsOf(entry: AuditEntryJson, names: Map<string, string>): string {
-  const about = entry.entityType === 'user' && entry.entityId ? [names.get(entry.entityId) ?? 'a former member'] : [];
+function detailsOf(entry: AuditEntryJson, nameOf: NameOf): string {
+  const about = entry.entityType === 'user' && entry.entityId ? [nameOf(entry.entityId)] : [];
   const fields = Object.entries(entry.details).map(([key, value]) => `${key} ${wordsOf(value)}`);
   return [...about, ...fields].join(' · ');
 }

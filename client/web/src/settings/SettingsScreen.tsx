@@ -1,5 +1,7 @@
+import { useMemo } from 'react';
 import { roleCan } from '../../../../shared/roles.js';
-import type { Membership } from '../app/api.js';
+import { api, type Membership } from '../app/api.js';
+import { useResource } from '../app/use-resource.js';
 import { ScreenHeading } from '../common/ScreenHeading.js';
 import { ApiKeysSection } from './ApiKeysSection.js';
 import { AuditLogSection } from './AuditLogSection.js';
@@ -26,12 +28,29 @@ export function SettingsScreen({
   return (
     <section className="page">
       <ScreenHeading>{`Settings of ${membership.org.name}`}</ScreenHeading>
-      {isAdmin && <OrgNameForm slug={slug} name={membership.org.name} onRenamed={reloadMe} />}
-      {isAdmin && <ApiKeysSection slug={slug} />}
-      {isAdmin && <WebhooksSection slug={slug} />}
-      {isAdmin && <AuditLogSection slug={slug} />}
+      {isAdmin && <AdminSections slug={slug} name={membership.org.name} reloadMe={reloadMe} />}
       <LeaveOrgSection membership={membership} userId={userId} reloadMe={reloadMe} />
       {roleCan(membership.role, 'org:own') && <DeleteOrgSection membership={membership} reloadMe={reloadMe} />}
     </section>
+  );
+}
+
+/** Who a user id is, for the sections that name people: a member's name, or "a former member"; "…" until the members are read. */
+export type NameOf = (userId: string) => string;
+
+function AdminSections({ slug, name, reloadMe }: { slug: string; name: string; reloadMe: () => Promise<void> }) {
+  const members = useResource(`members:${slug}`, () => api.members(slug));
+  const nameOf: NameOf = useMemo(() => {
+    if (!members.data) return () => '…';
+    const names = new Map(members.data.map((member) => [member.user.id, member.user.name]));
+    return (userId: string) => names.get(userId) ?? 'a former member';
+  }, [members.data]);
+  return (
+    <>
+      <OrgNameForm slug={slug} name={name} onRenamed={reloadMe} />
+      <ApiKeysSection slug={slug} nameOf={nameOf} />
+      <WebhooksSection slug={slug} />
+      <AuditLogSection slug={slug} nameOf={nameOf} />
+    </>
   );
 }
