@@ -69,6 +69,10 @@ describe('the card filter', () => {
     await page.locator('.card-overlay').waitFor({ state: 'detached' });
     await expect.poll(() => serverTitles(project.id, columns[0]!.id)).toEqual(['Mine A', 'Mine C', 'Not mine', 'Mine B']);
     expect(await shownIn(board, 'To do')).toEqual(['Mine A', 'Mine C', 'Mine B']);
+    // Words and "Only my cards" together: both must hold.
+    await page.getByLabel('Filter cards').fill('mine c');
+    await expect.poll(() => shownIn(board, 'To do')).toEqual(['Mine C']);
+    await page.getByLabel('Filter cards').fill('');
     await page.getByLabel('Only my cards').uncheck();
     await expect.poll(() => shownIn(board, 'To do')).toEqual(['Mine A', 'Mine C', 'Not mine', 'Mine B']);
   });

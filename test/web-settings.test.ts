@@ -66,7 +66,7 @@ describe("an admin's settings", () => {
     await row.getByRole('button', { name: 'Revoke Release bot' }).click();
     await page.keyboard.press('Escape');
     expect(await row.getByRole('button', { name: 'Really revoke Release bot' }).count()).toBe(0);
-    expect(await focusedText(page)).toBe('Revoke');
+    await expect.poll(() => focusedText(page)).toBe('Revoke');
     await row.getByRole('button', { name: 'Revoke Release bot' }).click();
     await row.getByRole('button', { name: 'Really revoke Release bot' }).click();
     expect(await kicked).toMatchObject({ orgId: org.id, reason: 'key_revoked' });

@@ -10,7 +10,7 @@ import {
 } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
 import { authenticated, callerOf, clientIp, OUTSIDE_LANE, requestClient, unlessGivenUp } from '../http/route-kit.js';
-import { deleteAccount } from './account-deletion.js';
+import { deleteAccount } from './account-deletion.service.js';
 import { changePassword, requestPasswordReset, resetPassword, signOutOthers } from './account.service.js';
 import { login, me, register } from './auth.service.js';
 import { requireUser } from './principal.js';
@@ -41,8 +41,9 @@ export function authRoutes(ctx: AppContext) {
       scope.get('/me', async (request) => me(ctx, request.principal));
       scope.delete('/me', async (request, reply) => {
         const { password } = deleteAccountBody.parse(request.body);
-        const deleted = deleteAccount(ctx, callerOf(request), password, requestClient(request, reply)).then(() => true);
-        return (await unlessGivenUp(reply, deleted)) && reply.status(204).send();
+        const deleted = deleteAccount(ctx, callerOf(request), password, requestClient(request, reply)).then(() => 'deleted' as const);
+        if ((await unlessGivenUp(reply, deleted)) === undefined) return reply; // answered at the deadline already
+        return reply.status(204).send();
       });
       scope.post('/auth/password', async (request, reply) =>
         unlessGivenUp(reply, changePassword(ctx, request.principal, changePasswordBody.parse(request.body), requestClient(request, reply))),

@@ -11,7 +11,7 @@ import { Invite } from './invite.entity.js';
 import { type IMembership, Membership } from './membership.entity.js';
 import { toMemberJson } from './org.json.js';
 import { withOrg } from './org-scope.js';
-import { isoTime, sql } from '../db/sql-script.js';
+import { isoTime, runPlain, sql } from '../db/sql-script.js';
 import { type Raw, rawJson } from '../raw-json.js';
 
 /**
@@ -140,6 +140,17 @@ async function lockOwners(em: EntityManager): Promise<number> {
     { fields: ['id'], orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE },
   );
   return owners.length;
+}
+
+/** The orgs whose only owner is the user, by name: what keeps them from leaving all of their orgs. */
+export function lastOwnedOrgs(ctx: AppContext, userId: string): Promise<{ slug: string; name: string }[]> {
+  return runPlain(
+    ctx.orm,
+    sql`select o.slug, o.name from memberships m join organizations o on o.id = m.org_id
+         where m.user_id = ${userId} and m.role = 'owner' and not exists (
+           select 1 from memberships other where other.org_id = m.org_id and other.role = 'owner' and other.user_id <> m.user_id)
+         order by o.name, o.slug`,
+  );
 }
 
 /** The refusal to demote, remove or let go the last owner of an org (400). */

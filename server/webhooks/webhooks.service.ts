@@ -67,8 +67,9 @@ function newSigningSecret(): string {
 
 /**
  * Gives a webhook a new signing secret, answered this once, as a leaked one is replaced: every
- * try from the commit on is signed with it, pending deliveries' too. A receiver that refuses them
- * until it has the new secret has them tried again, as any failure.
+ * try taken from the commit on is signed with it, pending deliveries' too (one already taken, under
+ * way, carries the old). A receiver that refuses them until it has the new secret has them tried
+ * again, as any failure.
  */
 export function rotateWebhookSecret(
   ctx: AppContext,

@@ -1,4 +1,4 @@
-import type { Role } from '../../../../shared/roles.js';
+import type { ApiKeyPermission, Role } from '../../../../shared/roles.js';
 import type {
   ApiKeyJson,
   AuditEntryJson,
@@ -12,7 +12,6 @@ import type {
   WebhookDeliveryJson,
   WebhookJson,
 } from '../../../index.js';
-import type { ApiKeyPermission } from '../../../../shared/roles.js';
 import { session } from './session.js';
 
 /** An HTTP refusal, with the code of DESIGN §6. */
@@ -47,10 +46,11 @@ export async function call<T>(method: string, path: string, body?: unknown, { an
 }
 
 /** A refusal in words: a schema's refusal by what it found wrong ("url: an http:// or https:// URL, …"), not its generic message. */
-function refusalText(error: { message?: string; details?: unknown } | undefined): string | undefined {
-  const [issue] = Array.isArray(error?.details) ? (error.details as { path?: string; message?: string }[]) : [];
-  if (!issue?.message) return error?.message;
-  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+function refusalText(error: { code?: string; message?: string; details?: unknown } | undefined): string | undefined {
+  if (error?.code !== 'VALIDATION_FAILED' || !Array.isArray(error.details)) return error?.message;
+  const issues = (error.details as { path?: string; message?: string }[]).filter((issue) => issue.message);
+  if (issues.length === 0) return error.message;
+  return issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
 }
 
 export interface Membership {

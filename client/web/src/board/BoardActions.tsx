@@ -14,19 +14,19 @@ import { notify } from '../common/notices.js';
 export function BoardActions({ slug, project }: { slug: string; project: ProjectJson }) {
   const [renaming, setRenaming] = useState(false);
   const [draft, setDraft] = useState(project.name);
-  const statusAsked = useRef(false);
+  const focusAfterStatusChange = useRef(false);
   useEffect(() => {
-    if (!statusAsked.current) return;
-    statusAsked.current = false;
+    if (!focusAfterStatusChange.current) return;
+    focusAfterStatusChange.current = false;
     focusById(project.status === 'archived' ? 'restore-board' : 'rename-board');
   }, [project.status]);
 
-  const change = async (what: string, patch: Parameters<typeof api.updateProject>[2]) => {
-    statusAsked.current = !!patch.status; // its event may come before the answer
+  const updateBoard = async (what: string, patch: Parameters<typeof api.updateProject>[2]) => {
+    focusAfterStatusChange.current = !!patch.status; // its event may come before the answer
     try {
       await api.updateProject(slug, project.id, patch);
     } catch (failure) {
-      statusAsked.current = false;
+      focusAfterStatusChange.current = false;
       notify(`Could not ${what} the board: ${(failure as Error).message}`);
     }
   };
@@ -37,7 +37,7 @@ export function BoardActions({ slug, project }: { slug: string; project: Project
 
   if (project.status === 'archived')
     return (
-      <button type="button" id="restore-board" onClick={() => void change('restore', { status: 'active' })}>
+      <button type="button" id="restore-board" onClick={() => void updateBoard('restore', { status: 'active' })}>
         Restore board
       </button>
     );
@@ -50,7 +50,7 @@ export function BoardActions({ slug, project }: { slug: string; project: Project
           event.preventDefault();
           const name = draft.trim();
           stopRenaming();
-          if (name !== project.name) void change('rename', { name });
+          if (name !== project.name) void updateBoard('rename', { name });
         }}
       >
         <input
@@ -87,7 +87,7 @@ export function BoardActions({ slug, project }: { slug: string; project: Project
       <ConfirmButton
         label="Archive board"
         confirmLabel="Really archive this board"
-        onConfirm={() => change('archive', { status: 'archived' })}
+        onConfirm={() => updateBoard('archive', { status: 'archived' })}
         danger={false}
       />
     </span>

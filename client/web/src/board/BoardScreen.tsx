@@ -1,6 +1,6 @@
 import { roleCan } from '../../../../shared/roles.js';
 import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ColumnJson, TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
 import { api, type Me, type Membership } from '../app/api.js';
 import { navigate, paths } from '../app/router.js';
@@ -54,12 +54,15 @@ export function BoardScreen({
   const tasks = useMemo(() => new Map(fullView.flatMap((entry) => entry.tasks.map((task) => [task.id, task] as const))), [fullView]);
   // What the board shows: every card, or those the filter keeps (`card-filter.ts`).
   const [filter, setFilter] = useState(NO_FILTER);
-  const lastFiltered = useRef<ColumnView[] | null>(null);
-  const view = useMemo(() => {
-    if (!isFiltering(filter)) return (lastFiltered.current = fullView);
-    const keep = cardMatcher(filter, me.user.id, new Map((labels.data ?? []).map((label) => [label.id, label])));
-    return (lastFiltered.current = filteredView(fullView, keep, lastFiltered.current));
-  }, [fullView, filter, me.user.id, labels.data]);
+  const labelsById = useMemo(() => new Map((labels.data ?? []).map((label) => [label.id, label])), [labels.data]);
+  const lastShown = useRef<ColumnView[] | null>(null);
+  const view = useMemo(
+    () => (isFiltering(filter) ? filteredView(fullView, cardMatcher(filter, me.user.id, labelsById), lastShown.current) : fullView),
+    [fullView, filter, me.user.id, labelsById],
+  );
+  useLayoutEffect(() => {
+    lastShown.current = view;
+  });
 
   // A board of another of the user's orgs, opened under this one: show it under its own org.
   useEffect(() => {
@@ -100,10 +103,10 @@ export function BoardScreen({
   const context: CardContext = useMemo(
     () => ({
       members: members.data ? new Map(members.data.map((member) => [member.user.id, member])) : null,
-      labels: new Map((labels.data ?? []).map((label) => [label.id, label])),
+      labels: labelsById,
       today: day,
     }),
-    [members.data, labels.data, day],
+    [members.data, labelsById, day],
   );
   const editors = useMemo(() => editorsOf(viewers, me.user.id), [viewers, me.user.id]);
   const teammateChanges = useTeammateChanges(client, projectId, me.user.id);

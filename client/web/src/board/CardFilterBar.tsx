@@ -4,7 +4,7 @@ import { isFiltering, NO_FILTER } from './card-filter.js';
 /**
  * The board's filter: words to look for in cards, and "Only my cards". While it hides cards it says
  * how many it shows, to screen readers too, and offers to clear it. Cards still move while
- * filtered: a dropped card lands right after the shown card above it.
+ * filtered (see `filteredView`).
  */
 export function CardFilterBar({
   filter,

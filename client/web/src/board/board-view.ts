@@ -40,15 +40,18 @@ export function boardView(board: BoardState, pending: readonly PendingMove[]): C
     if (!task || (move.settledVersion !== undefined && task.version >= move.settledVersion)) continue;
     place(view, { ...task, columnId: move.columnId }, move);
   }
-  const last = lastViews.get(board);
-  if (last) {
-    const before = new Map(last.map((entry) => [entry.column.id, entry]));
-    for (const entry of view) {
-      const was = before.get(entry.column.id);
-      if (was && sameItems(was.tasks, entry.tasks)) entry.tasks = was.tasks;
-    }
-  }
+  keepUnchanged(view, lastViews.get(board) ?? null);
   lastViews.set(board, view);
+  return view;
+}
+
+/** Gives each column of `view` whose cards are those it had in `last` that array again, so that it skips re-rendering. */
+export function keepUnchanged(view: ColumnView[], last: readonly ColumnView[] | null): ColumnView[] {
+  const before = new Map(last?.map((entry) => [entry.column.id, entry.tasks]));
+  for (const entry of view) {
+    const was = before.get(entry.column.id);
+    if (was && sameItems(was, entry.tasks)) entry.tasks = was;
+  }
   return view;
 }
 

@@ -1,5 +1,5 @@
 import type { LabelJson, TaskJson } from '../../../index.js';
-import { type ColumnView, sameItems } from './board-view.js';
+import { type ColumnView, keepUnchanged } from './board-view.js';
 
 /** What the board's filter asks for: words a card's title, description or labels hold, and whether only the user's own cards. */
 export interface CardFilter {
@@ -30,14 +30,13 @@ export function cardMatcher(filter: CardFilter, userId: string, labels: Map<stri
 }
 
 /**
- * The board with only the cards `keep` keeps. A column whose kept cards are the same as in `last`
- * keeps that array, so that it skips re-rendering, as `boardView` does.
+ * The board with only the cards `keep` keeps (`keepUnchanged` against the view shown `last`). A
+ * card dropped between two kept cards lands right after the upper one, above any hidden card: the
+ * server places a card whose named neighbours are no longer side by side so.
  */
-export function filteredView(view: ColumnView[], keep: (task: TaskJson) => boolean, last: ColumnView[] | null): ColumnView[] {
-  const before = new Map(last?.map((entry) => [entry.column.id, entry.tasks]));
-  return view.map(({ column, tasks }) => {
-    const kept = tasks.filter(keep);
-    const was = before.get(column.id);
-    return { column, tasks: was && sameItems(was, kept) ? was : kept };
-  });
+export function filteredView(view: ColumnView[], keep: (task: TaskJson) => boolean, last: readonly ColumnView[] | null): ColumnView[] {
+  return keepUnchanged(
+    view.map(({ column, tasks }) => ({ column, tasks: tasks.filter(keep) })),
+    last,
+  );
 }

@@ -2,10 +2,10 @@ import { useEffect, useRef, useState } from 'react';
 
 /**
  * A button for what cannot be undone, which asks once more: the first press shows `confirmLabel`
- * in its place, with the focus on it; pressing that runs `onConfirm` (the button disabled until it
- * settles, so a double press acts once), and the first button comes back, with the focus where
- * nothing else took it. Escape, or the focus going elsewhere, puts the first button back (Escape
- * with the focus on it).
+ * in its place, with the focus on it; pressing that runs `onConfirm` (once: a second press while it
+ * runs does nothing; its failure is the caller's to tell), and the first button comes back, with
+ * the focus where nothing else took it. Escape, or the focus going elsewhere, puts the first
+ * button back (Escape with the focus on it).
  */
 export function ConfirmButton({
   label,
@@ -23,14 +23,33 @@ export function ConfirmButton({
 }) {
   const [armed, setArmed] = useState(false);
   const [busy, setBusy] = useState(false);
+  const running = useRef(false); // read by handlers of any render, as the state may lag a press behind
   const first = useRef<HTMLButtonElement>(null);
+  const wasArmed = useRef(false);
   const refocus = useRef(false);
   useEffect(() => {
-    // Back to the first button after Escape, or after the action where nothing else took the focus.
+    // Back to the first button after Escape, or after the action where nothing else took the focus;
+    // never as the button first appears (a list read again would pull the focus to it).
     const lost = !document.activeElement || document.activeElement === document.body;
-    if (!armed && (refocus.current || lost)) first.current?.focus();
+    if (wasArmed.current && !armed && (refocus.current || lost)) first.current?.focus();
+    wasArmed.current = armed;
     refocus.current = false;
   }, [armed]);
+
+  const confirm = async () => {
+    if (running.current) return;
+    running.current = true;
+    setBusy(true);
+    try {
+      await onConfirm();
+    } catch {
+      // Told by `onConfirm`'s caller (a notice, a form's error); the question is taken back all the same.
+    } finally {
+      running.current = false;
+      setBusy(false);
+      setArmed(false);
+    }
+  };
 
   const className = danger ? 'danger-button' : undefined;
   if (!armed)
@@ -45,22 +64,14 @@ export function ConfirmButton({
       className={className}
       disabled={busy}
       autoFocus
-      onBlur={() => !busy && setArmed(false)}
+      onBlur={() => !running.current && setArmed(false)}
       onKeyDown={(event) => {
         if (event.key !== 'Escape') return;
         event.stopPropagation();
         refocus.current = true;
         setArmed(false);
       }}
-      onClick={async () => {
-        setBusy(true);
-        try {
-          await onConfirm();
-        } finally {
-          setBusy(false);
-          setArmed(false);
-        }
-      }}
+      onClick={() => void confirm()}
     >
       {confirmLabel}
     </button>

@@ -8,7 +8,7 @@ import { FormError, useFormAction } from '../common/forms.js';
 import { ConfirmButton } from '../common/ConfirmButton.js';
 import { notify } from '../common/notices.js';
 import { focusById } from '../common/focus.js';
-import type { NameOf } from './SettingsScreen.js';
+import type { NameOf } from './name-of.js';
 import { ShownOnce } from './ShownOnce.js';
 
 const PERMISSION_WORDS: Record<ApiKeyPermission, string> = {
@@ -77,7 +77,7 @@ export function ApiKeysSection({ slug, nameOf }: { slug: string; nameOf: NameOf 
 
 /** A key's row; its maker may have left the org, and the key works on for the org till revoked. */
 function ApiKeyRow({ apiKey, slug, madeBy, onRevoked }: { apiKey: ApiKeyJson; slug: string; madeBy: string; onRevoked: () => void }) {
-  const live = !apiKey.revokedAt && !(apiKey.expiresAt && Date.parse(apiKey.expiresAt) <= Date.now());
+  const live = keyState(apiKey) === 'active';
   const revoke = async () => {
     try {
       await api.revokeApiKey(slug, apiKey.id);
@@ -111,11 +111,19 @@ function ApiKeyRow({ apiKey, slug, madeBy, onRevoked }: { apiKey: ApiKeyJson; sl
   );
 }
 
+/** Whether a key still lets its bots in. */
+function keyState(key: ApiKeyJson): 'revoked' | 'expired' | 'active' {
+  if (key.revokedAt) return 'revoked';
+  return key.expiresAt && Date.parse(key.expiresAt) <= Date.now() ? 'expired' : 'active';
+}
+
+/** `keyState` in words, with its date. */
 function keyStatus(key: ApiKeyJson): string {
-  if (key.revokedAt) return `revoked ${new Date(key.revokedAt).toLocaleDateString()}`;
+  const state = keyState(key);
+  const day = (at: string) => new Date(at).toLocaleDateString();
+  if (state === 'revoked') return `revoked ${day(key.revokedAt!)}`;
   if (!key.expiresAt) return 'active';
-  const ends = new Date(key.expiresAt);
-  return ends.getTime() <= Date.now() ? `expired ${ends.toLocaleDateString()}` : `active until ${ends.toLocaleDateString()}`;
+  return state === 'expired' ? `expired ${day(key.expiresAt)}` : `active until ${day(key.expiresAt)}`;
 }
 
 function NewApiKeyForm({ slug, onMade }: { slug: string; onMade: (key: string) => void }) {

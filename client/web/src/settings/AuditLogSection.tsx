@@ -3,7 +3,7 @@ import { AUDIT_ACTIONS } from '../../../../shared/wire.js';
 import type { AuditEntryJson } from '../../../index.js';
 import { api } from '../app/api.js';
 import { focusById } from '../common/focus.js';
-import type { NameOf } from './SettingsScreen.js';
+import type { NameOf } from './name-of.js';
 
 /**
  * The org's audit log, newest first, 50 at a time ("Show older" reads the next page), narrowed to

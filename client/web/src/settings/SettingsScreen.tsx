@@ -6,6 +6,7 @@ import { ScreenHeading } from '../common/ScreenHeading.js';
 import { ApiKeysSection } from './ApiKeysSection.js';
 import { AuditLogSection } from './AuditLogSection.js';
 import { DeleteOrgSection, LeaveOrgSection } from './LeavingSections.js';
+import type { NameOf } from './name-of.js';
 import { OrgNameForm } from './OrgNameForm.js';
 import { WebhooksSection } from './WebhooksSection.js';
 
@@ -34,9 +35,6 @@ export function SettingsScreen({
     </section>
   );
 }
-
-/** Who a user id is, for the sections that name people: a member's name, or "a former member"; "…" until the members are read. */
-export type NameOf = (userId: string) => string;
 
 function AdminSections({ slug, name, reloadMe }: { slug: string; name: string; reloadMe: () => Promise<void> }) {
   const members = useResource(`members:${slug}`, () => api.members(slug));

@@ -4,7 +4,7 @@ import { identityEm } from '../db/tenant.js';
 import { conflict, DomainError, sessionEnded } from '../errors.js';
 import type { RequestClient } from '../http/route-kit.js';
 import { lockInvitationsOf } from '../orgs/invites.service.js';
-import { LastOwnerRefusal, removeMember } from '../orgs/members.service.js';
+import { LastOwnerRefusal, lastOwnedOrgs, removeMember } from '../orgs/members.service.js';
 import { newSecret } from '../secret-hash.js';
 import { confirmPassword } from './account.service.js';
 import type { Caller } from './caller.js';
@@ -30,14 +30,10 @@ export async function deleteAccount(ctx: AppContext, caller: Caller, password: s
   const { user, worker } = await confirmPassword(ctx, caller.principal, password, client);
   if (ctx.config.superAdminEmails.includes(user.email))
     throw conflict('your address is in SUPER_ADMIN_EMAILS: have it taken off the list (and the server restarted) first');
-  const lastOwned = await runPlain<{ slug: string; name: string }>(
-    ctx.orm,
-    sql`select o.slug, o.name from memberships m join organizations o on o.id = m.org_id
-         where m.user_id = ${userId} and m.role = 'owner' and not exists (
-           select 1 from memberships other where other.org_id = m.org_id and other.role = 'owner' and other.user_id <> m.user_id)
-         order by o.name, o.slug`,
-  );
+  const lastOwned = await lastOwnedOrgs(ctx, userId);
   if (lastOwned.length > 0) throw lastOwnerOf(lastOwned);
+  // Before anything changes: this password work can be refused (too much of it waiting, the caller gone).
+  const unusable = await ctx.passwordTurns.hash(worker, newSecret());
 
   const orgs = await runPlain<{ slug: string; name: string }>(
     ctx.orm,
@@ -54,7 +50,6 @@ export async function deleteAccount(ctx: AppContext, caller: Caller, password: s
     }
   }
 
-  const unusable = await ctx.passwordTurns.hash(worker, newSecret());
   const erased = await identityEm(ctx.orm).transactional(async (em) => {
     // An invitation of the address, which looks for its account under this lock, waits for the
     // erasure, then finds no account; one that found it first has made its member, seen below.
