@@ -11,6 +11,7 @@ import { notify } from '../common/notices.js';
 import { InviteForm } from './InviteForm.js';
 import { PendingInvites } from './PendingInvites.js';
 import { ScreenHeading } from '../common/ScreenHeading.js';
+import { DataTable } from '../common/DataTable.js';
 
 /** The org's members; admins change roles, remove members and invite people. */
 export function MembersScreen({ membership, userId, client }: { membership: Membership; userId: string; client: TaskFlowClient | null }) {
@@ -42,39 +43,26 @@ export function MembersScreen({ membership, userId, client }: { membership: Memb
   return (
     <section className="page">
       <ScreenHeading id="members-title">{`Members of ${membership.org.name}`}</ScreenHeading>
-      <div className="table-scroll">
-        <table className="members">
-          <thead>
-            <tr>
-              <th scope="col">Member</th>
-              <th scope="col">Role</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
-            {(members.data ?? []).map((member) => (
-              <MemberRow
-                key={member.user.id}
-                member={member}
-                manage={isAdmin && member.user.id !== userId && (member.role !== 'owner' || membership.role === 'owner')}
-                grantable={grantableRoles(membership.role)}
-                onRole={(role) =>
-                  act('Could not change the role', async () => {
-                    await api.changeRole(slug, member.user.id, role);
-                    notify(`${member.user.name} is now ${role}.`, 'info');
-                  })
-                }
-                onRemove={async () => {
-                  await act('Could not remove the member', () => api.removeMember(slug, member.user.id));
-                  focusById('members-title'); // the row goes, or a notice says why not
-                }}
-              />
-            ))}
-          </tbody>
-        </table>
-      </div>
+      <DataTable label="Members" columns={['Member', 'Role']} actions>
+        {(members.data ?? []).map((member) => (
+          <MemberRow
+            key={member.user.id}
+            member={member}
+            manage={isAdmin && member.user.id !== userId && (member.role !== 'owner' || membership.role === 'owner')}
+            grantable={grantableRoles(membership.role)}
+            onRole={(role) =>
+              act('Could not change the role', async () => {
+                await api.changeRole(slug, member.user.id, role);
+                notify(`${member.user.name} is now ${role}.`, 'info');
+              })
+            }
+            onRemove={async () => {
+              await act('Could not remove the member', () => api.removeMember(slug, member.user.id));
+              focusById('members-title'); // the row goes, or a notice says why not
+            }}
+          />
+        ))}
+      </DataTable>
       {isAdmin && (
         <>
           <InviteForm slug={slug} roles={grantableRoles(membership.role)} onInvited={() => (reload(), setInvitesVersion((n) => n + 1))} />

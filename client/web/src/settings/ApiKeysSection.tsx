@@ -10,6 +10,8 @@ import { notify } from '../common/notices.js';
 import { focusById } from '../common/focus.js';
 import type { NameOf } from './name-of.js';
 import { ShownOnce } from './ShownOnce.js';
+import { DataTable } from '../common/DataTable.js';
+import { SettingsSection } from './SettingsSection.js';
 
 const PERMISSION_WORDS: Record<ApiKeyPermission, string> = {
   'boards:read': 'read boards',
@@ -22,42 +24,23 @@ export function ApiKeysSection({ slug, nameOf }: { slug: string; nameOf: NameOf 
   const keys = useResource(`api-keys:${slug}`, () => api.apiKeys(slug));
   const [made, setMade] = useState<string | null>(null);
   return (
-    <section className="stack settings-section" aria-labelledby="api-keys-title">
-      <h2 className="section-title" id="api-keys-title" tabIndex={-1}>
-        API keys
-      </h2>
+    <SettingsSection id="api-keys-title" title="API keys">
       <p className="hint">A bot connects with a key in place of a person's sign-in, with the permissions the key names.</p>
       {keys.error ? (
         <p className="form-error">Could not load the keys: {keys.error.message}</p>
       ) : (
         (keys.data?.length ?? 0) > 0 && (
-          <div className="table-scroll">
-            <table className="data-table" aria-label="API keys">
-              <thead>
-                <tr>
-                  <th scope="col">Name</th>
-                  <th scope="col">Permissions</th>
-                  <th scope="col">Made by</th>
-                  <th scope="col">Last used</th>
-                  <th scope="col">Status</th>
-                  <th scope="col">
-                    <span className="visually-hidden">Actions</span>
-                  </th>
-                </tr>
-              </thead>
-              <tbody>
-                {keys.data!.map((key) => (
-                  <ApiKeyRow
-                    key={key.id}
-                    apiKey={key}
-                    slug={slug}
-                    madeBy={key.createdBy ? nameOf(key.createdBy) : '—'}
-                    onRevoked={keys.reload}
-                  />
-                ))}
-              </tbody>
-            </table>
-          </div>
+          <DataTable label="API keys" columns={['Name', 'Permissions', 'Made by', 'Last used', 'Status']} actions>
+            {keys.data!.map((key) => (
+              <ApiKeyRow
+                key={key.id}
+                apiKey={key}
+                slug={slug}
+                madeBy={key.createdBy ? nameOf(key.createdBy) : '—'}
+                onRevoked={keys.reload}
+              />
+            ))}
+          </DataTable>
         )
       )}
       {made ? (
@@ -71,7 +54,7 @@ export function ApiKeysSection({ slug, nameOf }: { slug: string; nameOf: NameOf 
           }}
         />
       )}
-    </section>
+    </SettingsSection>
   );
 }
 

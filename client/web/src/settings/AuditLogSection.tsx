@@ -4,6 +4,8 @@ import type { AuditEntryJson } from '../../../index.js';
 import { api } from '../app/api.js';
 import { focusById } from '../common/focus.js';
 import type { NameOf } from './name-of.js';
+import { DataTable } from '../common/DataTable.js';
+import { SettingsSection } from './SettingsSection.js';
 
 /**
  * The org's audit log, newest first, 50 at a time ("Show older" reads the next page), narrowed to
@@ -35,10 +37,7 @@ export function AuditLogSection({ slug, nameOf }: { slug: string; nameOf: NameOf
   }, [slug, action]);
 
   return (
-    <section className="stack settings-section" aria-labelledby="audit-title">
-      <h2 className="section-title" id="audit-title" tabIndex={-1}>
-        Audit log
-      </h2>
+    <SettingsSection id="audit-title" title="Audit log">
       <div className="row">
         <label className="check">
           Action
@@ -58,33 +57,21 @@ export function AuditLogSection({ slug, nameOf }: { slug: string; nameOf: NameOf
       {error && <p className="form-error">{error}</p>}
       {pages && pages.entries.length === 0 && <p className="hint">Nothing recorded{action ? ' of that action' : ''} yet.</p>}
       {pages && pages.entries.length > 0 && (
-        <div className="table-scroll">
-          <table className="data-table" aria-label="Audit log">
-            <thead>
-              <tr>
-                <th scope="col">When</th>
-                <th scope="col">Who</th>
-                <th scope="col">Action</th>
-                <th scope="col">Details</th>
-              </tr>
-            </thead>
-            <tbody>
-              {pages.entries.map((entry) => (
-                <tr key={entry.id}>
-                  <td>{new Date(entry.createdAt).toLocaleString()}</td>
-                  <td>
-                    {entry.actor.name}
-                    {entry.actor.kind === 'bot' && <span className="hint"> (API key)</span>}
-                  </td>
-                  <td>
-                    <code>{entry.action}</code>
-                  </td>
-                  <td>{detailsOf(entry, nameOf)}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label="Audit log" columns={['When', 'Who', 'Action', 'Details']}>
+          {pages.entries.map((entry) => (
+            <tr key={entry.id}>
+              <td>{new Date(entry.createdAt).toLocaleString()}</td>
+              <td>
+                {entry.actor.name}
+                {entry.actor.kind === 'bot' && <span className="hint"> (API key)</span>}
+              </td>
+              <td>
+                <code>{entry.action}</code>
+              </td>
+              <td>{detailsOf(entry, nameOf)}</td>
+            </tr>
+          ))}
+        </DataTable>
       )}
       {pages?.nextCursor && (
         <div className="row">
@@ -93,7 +80,7 @@ export function AuditLogSection({ slug, nameOf }: { slug: string; nameOf: NameOf
           </button>
         </div>
       )}
-    </section>
+    </SettingsSection>
   );
 }
 

@@ -7,16 +7,15 @@ import { ConfirmButton } from '../common/ConfirmButton.js';
 import { focusById } from '../common/focus.js';
 import { notify } from '../common/notices.js';
 import { ShownOnce } from './ShownOnce.js';
+import { DataTable } from '../common/DataTable.js';
+import { SettingsSection } from './SettingsSection.js';
 
 /** Addresses the org's board events are POSTed to, signed with a secret shown once; each with its latest deliveries. */
 export function WebhooksSection({ slug }: { slug: string }) {
   const hooks = useResource(`webhooks:${slug}`, () => api.webhooks(slug));
   const [secret, setSecret] = useState<string | null>(null);
   return (
-    <section className="stack settings-section" aria-labelledby="webhooks-title">
-      <h2 className="section-title" id="webhooks-title" tabIndex={-1}>
-        Webhooks
-      </h2>
+    <SettingsSection id="webhooks-title" title="Webhooks">
       <p className="hint">
         Every change on the organization&apos;s boards is sent to these addresses as it happens, signed with the webhook&apos;s secret (
         <code>x-taskflow-signature</code>); a failed delivery is tried again for about a day.
@@ -43,7 +42,7 @@ export function WebhooksSection({ slug }: { slug: string }) {
           }}
         />
       )}
-    </section>
+    </SettingsSection>
   );
 }
 
@@ -138,48 +137,33 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
       {deliveries.data.length === 0 ? (
         <p className="hint">Nothing sent yet: the next change on a board will be.</p>
       ) : (
-        <div className="table-scroll">
-          <table className="data-table" aria-label={`Deliveries to ${hook.url}`}>
-            <thead>
-              <tr>
-                <th scope="col">Event</th>
-                <th scope="col">Status</th>
-                <th scope="col">Tries</th>
-                <th scope="col">Last answer</th>
-                <th scope="col">
-                  <span className="visually-hidden">Actions</span>
-                </th>
-              </tr>
-            </thead>
-            <tbody>
-              {deliveries.data.map((delivery) => (
-                <tr key={delivery.id}>
-                  <td>
-                    {delivery.eventType} <span className="hint">{new Date(delivery.createdAt).toLocaleString()}</span>
-                  </td>
-                  <td>
-                    {delivery.status === 'pending' && delivery.nextAttemptAt && delivery.attempts > 0
-                      ? 'pending, to be tried again'
-                      : delivery.status}
-                  </td>
-                  <td>{delivery.attempts}</td>
-                  <td>{delivery.lastStatus !== null ? `HTTP ${delivery.lastStatus}` : (delivery.lastError ?? '—')}</td>
-                  <td>
-                    {delivery.status === 'failed' && (
-                      <button
-                        type="button"
-                        aria-label={`Send again the ${delivery.eventType} of ${new Date(delivery.createdAt).toLocaleString()}`}
-                        onClick={() => void retry(delivery)}
-                      >
-                        Send again
-                      </button>
-                    )}
-                  </td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-        </div>
+        <DataTable label={`Deliveries to ${hook.url}`} columns={['Event', 'Status', 'Tries', 'Last answer']} actions>
+          {deliveries.data.map((delivery) => (
+            <tr key={delivery.id}>
+              <td>
+                {delivery.eventType} <span className="hint">{new Date(delivery.createdAt).toLocaleString()}</span>
+              </td>
+              <td>
+                {delivery.status === 'pending' && delivery.nextAttemptAt && delivery.attempts > 0
+                  ? 'pending, to be tried again'
+                  : delivery.status}
+              </td>
+              <td>{delivery.attempts}</td>
+              <td>{delivery.lastStatus !== null ? `HTTP ${delivery.lastStatus}` : (delivery.lastError ?? '—')}</td>
+              <td>
+                {delivery.status === 'failed' && (
+                  <button
+                    type="button"
+                    aria-label={`Send again the ${delivery.eventType} of ${new Date(delivery.createdAt).toLocaleString()}`}
+                    onClick={() => void retry(delivery)}
+                  >
+                    Send again
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </DataTable>
       )}
     </div>
   );
