@@ -21,11 +21,13 @@ import { captureMail } from './support/governance.js';
 import { startServer } from './support/server.js';
 
 // A session in the browser: short-lived tokens refreshed, a refresh that fails for now, and the board on a phone.
+// The short tokens last 8 to 10 s: on a loaded machine a page can take seconds to come live, and a
+// refresh due before it had would test the machine, not the session.
 useAcmeBoard();
 
 describe('a short-lived token', () => {
   it('is refreshed before it ends; the board reconnects with the new one and stays live', async () => {
-    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '4s' });
+    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '8s' });
     const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
     expect(login.status).toBe(200);
     const tab = await signedInPage(browser, login.body.token);
@@ -39,11 +41,11 @@ describe('a short-lived token', () => {
       // Twice refreshed: by then the first token has expired, and so has the socket it opened.
       await expect
         .poll(async () => tokens.add((await tab.page.evaluate(() => localStorage.getItem('taskflow.token'))) ?? '').size, {
-          timeout: 15_000,
+          timeout: 25_000,
         })
         .toBeGreaterThanOrEqual(3);
       // The server ended the socket of the expired token; the page came back on a fresh one.
-      await expect.poll(() => board.recordedStates(), { timeout: 10_000 }).toEqual(expect.arrayContaining(['reconnecting', 'live']));
+      await expect.poll(() => board.recordedStates(), { timeout: 15_000 }).toEqual(expect.arrayContaining(['reconnecting', 'live']));
       await createTask('Renew the domain', 'To do');
       await board.cardIn('To do', 'Renew the domain').waitFor();
       await board.waitLive();
@@ -53,12 +55,12 @@ describe('a short-lived token', () => {
       await tab.context.close();
       await shortLived.close();
     }
-  });
+  }, 60_000);
 });
 
 describe('a refresh that fails for now', () => {
   it('is tried again soon, so an idle board stays signed in past its token', async () => {
-    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '6s' });
+    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '10s' });
     const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
     const tab = await signedInPage(browser, login.body.token);
     tabs.push(tab);
@@ -76,22 +78,22 @@ describe('a refresh that fails for now', () => {
       await board.recordStates();
       const stored = () => tab.page.evaluate(() => localStorage.getItem('taskflow.token'));
       const renewed = async () => ![null, login.body.token].includes(await stored());
-      await expect.poll(renewed, { timeout: 15_000 }).toBe(true);
+      await expect.poll(renewed, { timeout: 20_000 }).toBe(true);
       expect(refreshes).toBeGreaterThanOrEqual(2);
       // The first token ends: the server closes its socket, and the page comes back on the new one.
-      await expect.poll(() => board.recordedStates(), { timeout: 15_000 }).toEqual(expect.arrayContaining(['reconnecting', 'live']));
+      await expect.poll(() => board.recordedStates(), { timeout: 20_000 }).toEqual(expect.arrayContaining(['reconnecting', 'live']));
       await board.waitLive();
       expect(await tab.page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
     } finally {
       await tab.context.close();
       await shortLived.close();
     }
-  });
+  }, 60_000);
 });
 
 describe('a token that runs out while no refresh gets through', () => {
   it('signs the tab out once it has ended: the sign-in form, not a board offline for good', async () => {
-    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '6s' });
+    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '10s' });
     const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
     const tab = await signedInPage(browser, login.body.token);
     tabs.push(tab);
@@ -100,13 +102,13 @@ describe('a token that runs out while no refresh gets through', () => {
     try {
       await tab.page.goto(`${shortLived.url}${boardPath()}`);
       await new BoardPage(tab.page).waitLive();
-      await tab.page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 20_000 });
+      await tab.page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 25_000 });
       expect(await tab.page.evaluate(() => localStorage.getItem('taskflow.token'))).toBeNull();
     } finally {
       await tab.context.close();
       await shortLived.close();
     }
-  });
+  }, 60_000);
 });
 
 describe('on a phone', () => {
