@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../client/webhook-signature.js';
-import { ana, ben, dee, newBoard, node, open, org, useAcmeBoard } from './e2e/acme-board.js';
+import { ana, ben, dee, newBoard, node, open, org, patchTask, serverBoard, useAcmeBoard } from './e2e/acme-board.js';
 import { BoardPage } from './e2e/board-page.js';
 import { addMember, api, createOrg, registerUser } from './support/api.js';
 import { connect, nextEvent, request } from './support/sockets.js';
@@ -148,13 +148,13 @@ describe("an admin's settings", () => {
 });
 
 describe("a member's settings", () => {
-  it('offers a member only leaving, which takes them to their other org', async () => {
+  it('offers a member only the labels and leaving, which takes them to their other org', async () => {
     const gus = await registerUser(node.url, 'Gus');
     const own = await createOrg(node.url, gus);
     await addMember(node.url, org, gus, 'member');
     const { page } = await open(gus, settingsPath());
     await page.getByRole('heading', { name: 'Settings of Acme' }).waitFor();
-    expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['Leave Acme']);
+    expect(await page.getByRole('heading', { level: 2 }).allInnerTexts()).toEqual(['Labels', 'Leave Acme']);
 
     await page.getByRole('button', { name: 'Leave organization' }).click();
     await page.getByRole('button', { name: 'Really leave Acme' }).click();
@@ -249,5 +249,36 @@ describe('deleting an account', () => {
     const members = await api<{ user: { id: string } }[]>(node.url, 'GET', `/orgs/${org.slug}/members`, undefined, ana.token);
     expect(members.body.map((member) => member.user.id)).not.toContain(ivy.user.id);
     expect((await api(node.url, 'POST', '/auth/login', { email: ivy.email, password: 'correct horse battery' })).status).toBe(401);
+  });
+});
+
+describe("the org's labels", () => {
+  it('are renamed, recoloured, made and deleted by a member; the one deleted comes off its card', async () => {
+    const { tasks, project } = await newBoard('Labelled', ['Tag me']);
+    const made = await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'triage', color: '#d73a4a' }, ana.token);
+    expect(made.status).toBe(201);
+    await patchTask(tasks[0]!, { labelIds: [made.body.id] });
+    const labels = async () =>
+      (await api<{ id: string; name: string; color: string }[]>(node.url, 'GET', `/orgs/${org.slug}/labels`, undefined, ana.token)).body;
+    const { page } = await open(ben, settingsPath());
+
+    const row = page.getByRole('form', { name: 'Label triage' });
+    await row.getByLabel('Name of the label triage').fill('needs triage');
+    await row.getByLabel('Colour of the label triage').fill('#0e8a16');
+    await row.getByRole('button', { name: 'Save' }).click();
+    await expect
+      .poll(async () => (await labels()).find((label) => label.id === made.body.id))
+      .toMatchObject({ name: 'needs triage', color: '#0e8a16' });
+
+    await page.getByLabel('New label name').fill('blocked');
+    await page.getByRole('button', { name: 'Add label' }).click();
+    await expect.poll(async () => (await labels()).map((label) => label.name)).toContain('blocked');
+
+    const renamed = page.getByRole('form', { name: 'Label needs triage' });
+    await renamed.getByRole('button', { name: 'Delete the label needs triage' }).click();
+    await renamed.getByRole('button', { name: 'Really delete needs triage, from every card' }).click();
+    await expect.poll(async () => (await labels()).map((label) => label.name)).not.toContain('needs triage');
+    expect((await serverBoard(project.id)).tasks[0]?.labelIds).toEqual([]);
+    await expect.poll(() => focusedText(page)).toBe('Labels');
   });
 });

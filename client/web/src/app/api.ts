@@ -117,4 +117,7 @@ export const api = {
 
   labels: (slug: string) => call<LabelJson[]>('GET', `${org(slug)}/labels`),
   createLabel: (slug: string, input: { name: string; color: string }) => call<LabelJson>('POST', `${org(slug)}/labels`, input),
+  updateLabel: (slug: string, labelId: string, patch: { name?: string; color?: string }) =>
+    call<LabelJson>('PATCH', `${org(slug)}/labels/${labelId}`, patch),
+  deleteLabel: (slug: string, labelId: string) => call<void>('DELETE', `${org(slug)}/labels/${labelId}`),
 };

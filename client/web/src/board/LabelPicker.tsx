@@ -2,9 +2,7 @@ import { type KeyboardEvent, useState } from 'react';
 import type { LabelJson } from '../../../index.js';
 import { labelName } from '../../../../shared/shown-text.js';
 import { notify } from '../common/notices.js';
-import { chipColours } from './label-colours.js';
-
-const COLOURS = ['#d73a4a', '#0e8a16', '#1d76db', '#fbca04', '#5319e7', '#e99695', '#006b75'];
+import { chipColours, LABEL_COLOURS } from './label-colours.js';
 
 /** The org's labels as toggles, and a way to make a new one (picked at once; a name the org has already picks that label). */
 export function LabelPicker(props: {
@@ -28,7 +26,7 @@ export function LabelPicker(props: {
       return;
     }
     try {
-      const label = await props.onCreate({ name: text, color: COLOURS[labels.length % COLOURS.length]! });
+      const label = await props.onCreate({ name: text, color: LABEL_COLOURS[labels.length % LABEL_COLOURS.length]! });
       setName('');
       props.onChange([...selected, label.id]);
     } catch (failure) {

@@ -1,3 +1,6 @@
+/** The colours new labels take in turn. */
+export const LABEL_COLOURS = ['#d73a4a', '#0e8a16', '#1d76db', '#fbca04', '#5319e7', '#e99695', '#006b75'];
+
 /**
  * A label chip's colours: the label's own as the background, and black or white text, whichever
  * contrasts more with it (WCAG's relative luminance): white on a yellow label read at 1.55:1.

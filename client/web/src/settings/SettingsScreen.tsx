@@ -5,14 +5,15 @@ import { useResource } from '../app/use-resource.js';
 import { ScreenHeading } from '../common/ScreenHeading.js';
 import { ApiKeysSection } from './ApiKeysSection.js';
 import { AuditLogSection } from './AuditLogSection.js';
+import { LabelsSection } from './LabelsSection.js';
 import { DeleteOrgSection, LeaveOrgSection } from './LeavingSections.js';
 import type { NameOf } from './name-of.js';
 import { OrgNameForm } from './OrgNameForm.js';
 import { WebhooksSection } from './WebhooksSection.js';
 
 /**
- * An org's settings: its name, its bots' API keys, its webhooks and its audit log for admins; leaving it for
- * everyone; deleting it for its owners. What the server refuses (the last owner leaving, say) is
+ * An org's settings: its name, its bots' API keys, its webhooks and its audit log for admins; its
+ * labels for members (viewers see them); leaving it for everyone; deleting it for its owners. What the server refuses (the last owner leaving, say) is
  * said where it was asked.
  */
 export function SettingsScreen({
@@ -30,6 +31,7 @@ export function SettingsScreen({
     <section className="page">
       <ScreenHeading>{`Settings of ${membership.org.name}`}</ScreenHeading>
       {isAdmin && <AdminSections slug={slug} name={membership.org.name} reloadMe={reloadMe} />}
+      <LabelsSection slug={slug} canEdit={roleCan(membership.role, 'tasks:write')} />
       <LeaveOrgSection membership={membership} userId={userId} reloadMe={reloadMe} />
       {roleCan(membership.role, 'org:own') && <DeleteOrgSection membership={membership} reloadMe={reloadMe} />}
     </section>
