@@ -69,7 +69,7 @@ function LabelRow({ slug, label, onChanged }: { slug: string; label: LabelJson; 
   };
   return (
     <li>
-      <form className="row" onSubmit={form.submit(save)} aria-label={`Label ${label.name}`}>
+      <form className="row label-row" onSubmit={form.submit(save)} aria-label={`Label ${label.name}`}>
         <span className="label-chip" style={chipColours(color)}>
           {name || label.name}
         </span>
