@@ -17,6 +17,9 @@ export interface OrgJson {
   plan: Plan;
 }
 
+/** An org as a refusal or a list names it: what its members know it by. */
+export type OrgName = Pick<OrgJson, 'slug' | 'name'>;
+
 /** What admins and owners see of their org. */
 export interface OrgAdminJson extends OrgJson {
   settings: Record<string, unknown>;

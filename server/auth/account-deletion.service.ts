@@ -1,3 +1,4 @@
+import type { OrgName } from '../../shared/wire.js';
 import type { AppContext } from '../context.js';
 import { runPlain, sql } from '../db/sql-script.js';
 import { identityEm } from '../db/tenant.js';
@@ -35,7 +36,7 @@ export async function deleteAccount(ctx: AppContext, caller: Caller, password: s
   // Before anything changes: this password work can be refused (too much of it waiting, the caller gone).
   const unusable = await ctx.passwordTurns.hash(worker, newSecret());
 
-  const orgs = await runPlain<{ slug: string; name: string }>(
+  const orgs = await runPlain<OrgName>(
     ctx.orm,
     sql`select o.slug, o.name from memberships m join organizations o on o.id = m.org_id where m.user_id = ${userId}`,
   );
@@ -74,7 +75,7 @@ export async function deleteAccount(ctx: AppContext, caller: Caller, password: s
 }
 
 /** The refusal while the user is the last owner of these orgs. */
-function lastOwnerOf(orgs: { slug: string; name: string }[]): DomainError {
+function lastOwnerOf(orgs: OrgName[]): DomainError {
   const names = orgs.map((org) => org.name).join(', ');
   return conflict(`you are the last owner of ${names}: make someone else an owner, or delete it, first`, {
     orgs: orgs.map(({ slug, name }) => ({ slug, name })),

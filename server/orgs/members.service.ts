@@ -1,7 +1,7 @@
 import { LockMode } from '@mikro-orm/core';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { type Role, roleCan } from '../../shared/roles.js';
-import type { MemberJson } from '../../shared/wire.js';
+import type { MemberJson, OrgName } from '../../shared/wire.js';
 import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
 import type { AppContext } from '../context.js';
@@ -143,7 +143,7 @@ async function lockOwners(em: EntityManager): Promise<number> {
 }
 
 /** The orgs whose only owner is the user, by name: what keeps them from leaving all of their orgs. */
-export function lastOwnedOrgs(ctx: AppContext, userId: string): Promise<{ slug: string; name: string }[]> {
+export function lastOwnedOrgs(ctx: AppContext, userId: string): Promise<OrgName[]> {
   return runPlain(
     ctx.orm,
     sql`select o.slug, o.name from memberships m join organizations o on o.id = m.org_id

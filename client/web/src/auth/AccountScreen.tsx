@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import type { OrgName } from '../../../index.js';
 import { api, ApiError, type Me } from '../app/api.js';
 import { Link, paths } from '../app/router.js';
 import { session } from '../app/session.js';
@@ -72,7 +73,7 @@ export function AccountScreen({ me }: { me: Me }) {
  */
 function DeleteAccountForm() {
   const [password, setPassword] = useState('');
-  const [lastOwned, setLastOwned] = useState<{ slug: string; name: string }[]>([]);
+  const [lastOwned, setLastOwned] = useState<OrgName[]>([]);
   const form = useFormAction();
   const remove = async () => {
     setLastOwned([]);
