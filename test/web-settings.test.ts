@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { verifyWebhookSignature } from '../client/webhook-signature.js';
-import { ana, ben, dee, newBoard, node, open, org, patchTask, serverBoard, useAcmeBoard } from './e2e/acme-board.js';
+import { ana, ben, browser, cy, dee, newBoard, node, open, org, patchTask, serverBoard, tabs, useAcmeBoard } from './e2e/acme-board.js';
+import { signedInPage } from './e2e/browser.js';
 import { BoardPage } from './e2e/board-page.js';
 import { addMember, api, createOrg, registerUser } from './support/api.js';
 import { connect, nextEvent, request } from './support/sockets.js';
@@ -144,6 +145,21 @@ describe("an admin's settings", () => {
     await expect.poll(() => focusedText(page)).toBe('Leave organization'); // the question taken back, the focus on its button
     expect(new URL(page.url()).pathname).toBe(settingsPath());
     expect((await api(node.url, 'GET', `/orgs/${org.slug}`, undefined, ana.token)).status).toBe(200);
+  });
+});
+
+describe("another org's user", () => {
+  it("is shown that they cannot open this org's settings, and nothing of them is read", async () => {
+    const tab = await signedInPage(browser, cy.token);
+    tabs.push(tab);
+    const { page } = tab;
+    const asked: string[] = [];
+    page.on('request', (request) => asked.push(new URL(request.url()).pathname));
+    await page.goto(`${node.url}${settingsPath()}`);
+    await page.getByRole('alert').filter({ hasText: 'You cannot open this organization' }).waitFor();
+    expect(await page.getByRole('heading', { name: 'API keys' }).count()).toBe(0);
+    expect(asked).toContain('/api/v1/me'); // what it did read
+    expect(asked.filter((path) => path.startsWith(`/api/v1/orgs/${org.slug}`))).toEqual([]);
   });
 });
 

@@ -231,6 +231,15 @@ describe('a webhook', () => {
     await eventually(async () => expect((await deliveries(webhook.id))[0]?.status).toBe('failed'), 15_000);
     expect(hook.got.every((received) => signedBy(old, received))).toBe(true);
 
+    // A secret of the caller's choosing is refused: the body names nothing this route takes.
+    const chosen = await api(
+      node.url,
+      'POST',
+      `/orgs/${org.slug}/webhooks/${webhook.id}/rotate-secret`,
+      { secret: 'whsec_mine' },
+      owner.token,
+    );
+    expect({ status: chosen.status, code: chosen.body.error.code }).toEqual({ status: 400, code: 'VALIDATION_FAILED' });
     const rotated = await api(node.url, 'POST', `/orgs/${org.slug}/webhooks/${webhook.id}/rotate-secret`, undefined, owner.token);
     expect(rotated.status).toBe(200);
     expect(rotated.body.webhook).toEqual(webhook);
