@@ -122,7 +122,7 @@ describe('transports', () => {
     expect(await polling.text()).toMatch(/^0\{"sid":/);
   });
 
-  it("puts the security headers on socket.io's own answers, long-polling's and a WebSocket's upgrade", async () => {
+  it("puts the security headers on socket.io's own answers, long-polling's, a WebSocket's upgrade and its refusals", async () => {
     const expected = {
       'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
       'x-content-type-options': 'nosniff',
@@ -141,6 +141,16 @@ describe('transports', () => {
     );
     socket.close();
     expect(Object.fromEntries(Object.keys(expected).map((name) => [name, upgrade[name]]))).toEqual(expected);
+
+    // Its refusals too, which it writes itself: JSONP, a foreign origin, a version it does not speak.
+    const refusals = [
+      await fetch(`${node.url}/socket.io/?EIO=4&transport=polling&j=0`),
+      await fetch(`${node.url}/socket.io/?EIO=4&transport=polling`, { headers: { origin: 'https://evil.example' } }),
+      await fetch(`${node.url}/socket.io/?EIO=2&transport=polling`),
+    ];
+    expect(refusals.map((answer) => answer.status)).toEqual([403, 403, 400]);
+    for (const answer of refusals)
+      expect(Object.fromEntries(Object.keys(expected).map((name) => [name, answer.headers.get(name)]))).toEqual(expected);
   });
 });
 

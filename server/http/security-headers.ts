@@ -1,5 +1,6 @@
 import helmet from '@fastify/helmet';
 import type { FastifyInstance } from 'fastify';
+import type { Server as HttpServer } from 'node:http';
 import type { Server } from 'socket.io';
 
 /**
@@ -36,7 +37,16 @@ export const DATA_ANSWER_HEADERS = {
   'Referrer-Policy': 'no-referrer',
 };
 
-/** Adds `DATA_ANSWER_HEADERS` to every answer of socket.io's engine, which fastify never sees. */
-export function securityHeadersOnSockets(io: Server): void {
+/**
+ * Adds `DATA_ANSWER_HEADERS` to every answer of socket.io's engine, which fastify never sees: those
+ * it accepts (its `headers` event, a WebSocket's upgrade included) and those it refuses over HTTP
+ * (JSONP, a foreign origin, a bad version), which it writes with no event, so they are set on the
+ * answer before the engine takes the request. (A refused upgrade is a raw 400 on the TCP socket.)
+ */
+export function securityHeadersOnSockets(io: Server, httpServer: HttpServer): void {
   io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, DATA_ANSWER_HEADERS));
+  const enginePath = `${io.path().replace(/\/$/, '')}/`;
+  httpServer.prependListener('request', (request, answer) => {
+    if (request.url?.startsWith(enginePath)) for (const [name, value] of Object.entries(DATA_ANSWER_HEADERS)) answer.setHeader(name, value);
+  });
 }

@@ -37,7 +37,7 @@ export function createSocketServer(
       answer(null, originAllowed(request, options.publicUrl, options.corsOrigins) && !asksForJsonp(request)),
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
-  securityHeadersOnSockets(io);
+  securityHeadersOnSockets(io, httpServer);
   return io;
 }
 
