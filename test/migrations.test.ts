@@ -196,9 +196,11 @@ describe('a connecting role that may not create roles', () => {
   // exists already (the cluster's other databases made it), but it has no CREATEROLE.
   const role = `taskflow_test_owner_${randomUUID().replaceAll('-', '').slice(0, 8)}`;
   let owned: TestDatabase;
+  let notOwned: TestDatabase;
 
   beforeAll(async () => {
     owned = await createTestDatabase();
+    notOwned = await createTestDatabase();
     await admin(`create role ${role} login bypassrls`);
     await admin(`grant taskflow_app to ${role}`);
     await admin(`alter database ${owned.name} owner to ${role}`);
@@ -207,7 +209,23 @@ describe('a connecting role that may not create roles', () => {
 
   afterAll(async () => {
     await owned?.drop();
+    await notOwned?.drop();
     await admin(`drop role if exists ${role}`);
+  });
+
+  it("stops start-up with one line on a database whose schema it may not create tables in (PostgreSQL 15's default for a role that owns nothing)", async () => {
+    const url = new URL(notOwned.url);
+    url.username = role;
+    const opened = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+    try {
+      const refusal = await migrate(opened.orm, url.toString()).catch((error: unknown) => error);
+      expect(refusal).toBeInstanceOf(ConfigError);
+      expect((refusal as Error).message).toBe(
+        'the role of DATABASE_URL cannot migrate the database (permission denied for schema public): it must own the database and its public schema, or be a superuser (README, "The database role")',
+      );
+    } finally {
+      await opened.close();
+    }
   });
 
   it('migrates a new database, and its tenant work runs as taskflow_app', async () => {

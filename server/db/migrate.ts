@@ -18,15 +18,30 @@ const MIGRATIONS = 7_400;
  */
 export async function migrate(orm: Orm, databaseUrl: string | null, log?: MigrationLog): Promise<string[]> {
   await requireDatabase(orm, databaseUrl);
-  const ran = await withScriptConnection(orm, async (connection) => {
-    await connection.run(sql`select pg_advisory_lock(${MIGRATIONS}, 0)`);
-    try {
-      return await upWithinLockTimeouts(orm, log);
-    } finally {
-      await connection.run(sql`select pg_advisory_unlock(${MIGRATIONS}, 0)`);
-    }
-  });
-  return (ran ?? (await upWithinLockTimeouts(orm, log))).map((migration) => migration.name);
+  try {
+    const ran = await withScriptConnection(orm, async (connection) => {
+      await connection.run(sql`select pg_advisory_lock(${MIGRATIONS}, 0)`);
+      try {
+        return await upWithinLockTimeouts(orm, log);
+      } finally {
+        await connection.run(sql`select pg_advisory_unlock(${MIGRATIONS}, 0)`);
+      }
+    });
+    return (ran ?? (await upWithinLockTimeouts(orm, log))).map((migration) => migration.name);
+  } catch (error) {
+    if (sqlState(error) !== INSUFFICIENT_PRIVILEGE) throw error;
+    throw new ConfigError(
+      `the role of DATABASE_URL cannot migrate the database (${postgresMessage(error)}): it must own the database and its public schema, or be a superuser (README, "The database role")`,
+    );
+  }
+}
+
+/** PostgreSQL's SQLSTATE for a statement its role may not run. */
+const INSUFFICIENT_PRIVILEGE = '42501';
+
+/** PostgreSQL's own words, without the statement MikroORM puts before them (`<sql> - <message>`). */
+function postgresMessage(error: unknown): string {
+  return (error as Error).message.split('\n')[0]!.split(' - ').at(-1)!;
 }
 
 export interface MigrationLog {

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 
-/** Where `npm run build:web` writes the web board. */
+/** Where `npm run build:web` puts the web board (`scripts/web-build.ts`). */
 export const WEB_ROOT = fileURLToPath(new URL('../../client/web/dist', import.meta.url));
 
 /**
