@@ -19,6 +19,13 @@ export function webBuildIsStale(): boolean {
   return statSync(built).mtimeMs < sources;
 }
 
+const VITE = path.join(ROOT, 'node_modules/vite/bin/vite.js');
+
+/** Whether Vite, a devDependency, is installed: not after a production install (`npm ci --omit=dev`). */
+export function canBuildWeb(): boolean {
+  return existsSync(VITE);
+}
+
 /**
  * Builds the web board with Vite (in a child process, for a production bundle) into a folder of
  * its own, then swaps it in for `client/web/dist`, so a server that starts meanwhile never serves
@@ -30,10 +37,9 @@ export async function buildWeb(): Promise<void> {
   await rm(scratch, { recursive: true, force: true });
   await mkdir(scratch, { recursive: true });
   try {
-    const vite = path.join(ROOT, 'node_modules/vite/bin/vite.js');
     await promisify(execFile)(
       process.execPath,
-      [vite, 'build', '--config', 'client/web/vite.config.ts', '--outDir', next, '--logLevel', 'warn'],
+      [VITE, 'build', '--config', 'client/web/vite.config.ts', '--outDir', next, '--logLevel', 'warn'],
       { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, timeout: 120_000 },
     );
     if (existsSync(WEB_DIST)) await rename(WEB_DIST, path.join(scratch, 'old'));
