@@ -11,6 +11,7 @@ import {
   boardPath,
   browser,
   column,
+  createTask,
   dee,
   newBoard,
   node,
@@ -232,6 +233,28 @@ describe('a move the server refuses', () => {
   });
 });
 
+describe("the org's members and labels, when the board's first read of them fails", () => {
+  it('are read again, and the cards then show their assignee and labels', async () => {
+    const label = await api(node.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'blip', color: '#0e8a16' }, ana.token);
+    expect(label.status).toBe(201);
+    const made = await newBoard('Blip', []);
+    await createTask('Assigned and labelled', 'To do', { assigneeId: ben.user.id, labelIds: [label.body.id] }, made);
+    const tab = await signedInPage(browser, ana.token);
+    tabs.push(tab);
+    const failed = new Set<string>();
+    await tab.page.route(/\/api\/v1\/orgs\/[^/]+\/(members|labels)$/, (route) => {
+      const list = new URL(route.request().url()).pathname.split('/').at(-1)!;
+      if (failed.has(list)) return route.fallback();
+      failed.add(list);
+      return route.abort('internetdisconnected'); // a network blip as the board opens
+    });
+    await tab.page.goto(`${node.url}${made.path}`);
+
+    await tab.page.locator(`[aria-label*="assigned to ${ben.user.name}"][aria-label*="label blip"]`).waitFor();
+    expect([...failed].sort()).toEqual(['labels', 'members']);
+  });
+});
+
 describe('a card opened with the keyboard', () => {
   it('opens on Enter and stays open, with the focus in it; Escape closes it and gives the focus back', async () => {
     const { path } = await newBoard('Keys', ['Press Enter here']);
@@ -273,6 +296,27 @@ describe('a card dialog with unsaved changes', () => {
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     expect((await serverBoard(tasks[0]!.projectId)).tasks[0]?.description).toBeNull();
+  });
+});
+
+describe('a card a teammate deletes while its dialog has unsaved changes', () => {
+  it('keeps what the user typed on screen, to copy, and says why it cannot be saved', async () => {
+    const { path, tasks } = await newBoard('Lost words', ['Write it up']);
+    const { page } = await open(ana, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Write it up').click();
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    await dialog.getByLabel('Description').fill('two paragraphs of careful words');
+    const deleted = await api(node.url, 'DELETE', `/orgs/${org.slug}/tasks/${tasks[0]!.id}`, undefined, ben.token);
+    expect(deleted.status).toBe(204);
+
+    const gone = page.getByRole('dialog', { name: 'Card' });
+    await gone.getByRole('alert').filter({ hasText: 'your changes could not be saved. What you typed is below, to copy.' }).waitFor();
+    expect(await gone.getByLabel('Description').inputValue()).toBe('two paragraphs of careful words');
+    expect(await gone.getByLabel('Title').inputValue()).toBe('Write it up');
+    await gone.getByRole('button', { name: 'Close' }).click();
+    await gone.waitFor({ state: 'detached' });
   });
 });
 

@@ -69,12 +69,34 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
   }, [task, untouched, base]);
 
   if (!task || !base || !draft) {
+    // What the user typed is theirs to keep: shown to copy, since no card is left to save it to.
+    const typed = base && draft && !untouched ? draft : null;
     return (
       <dialog ref={dialog} className="card-dialog" aria-label="Card" onCancel={onClose}>
-        <p role="alert">This card was deleted.</p>
-        <button type="button" onClick={onClose}>
-          Close
-        </button>
+        <div className="stack">
+          <p role="alert">
+            {typed
+              ? 'This card was deleted (by a teammate, or by you elsewhere): your changes could not be saved. What you typed is below, to copy.'
+              : 'This card was deleted.'}
+          </p>
+          {typed && (
+            <>
+              <label>
+                Title
+                <input value={typed.title} readOnly />
+              </label>
+              <label>
+                Description
+                <textarea value={typed.description} readOnly rows={4} />
+              </label>
+            </>
+          )}
+          <footer className="row dialog-footer">
+            <button type="button" onClick={onClose}>
+              Close
+            </button>
+          </footer>
+        </div>
       </dialog>
     );
   }

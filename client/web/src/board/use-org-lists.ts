@@ -14,7 +14,9 @@ export interface OrgLists {
  * read again when a card names one the board does not know (made by a teammate since); likewise
  * members, for an assignee who joined while the connection was away. Each unknown id is asked
  * about once, so one that stays unknown does not read the list again and again. (The board screen
- * renders again at every change of the board, so the cards are looked at each time.)
+ * renders again at every change of the board, so the cards are looked at each time.) A read that
+ * failed (a network blip as the board opened) is tried again until it is had: without the lists
+ * the cards would show no assignee and no labels, as if they had none.
  */
 export function useOrgLists(client: TaskFlowClient | null, org: Membership['org'], userId: string, board: BoardState | null): OrgLists {
   const members = useResource(`members:${org.slug}`, () => api.members(org.slug));
@@ -31,6 +33,9 @@ export function useOrgLists(client: TaskFlowClient | null, org: Membership['org'
       }),
     [client, org.id, userId, reloadMembers],
   );
+
+  useRetryOnFailure(members);
+  useRetryOnFailure(labels);
 
   const tasks = board ? [...board.tasks.values()] : [];
   useReloadOnUnknown(
@@ -58,4 +63,20 @@ function useReloadOnUnknown<T>(list: Resource<T[]>, idOf: (item: T) => string, n
     for (const id of key.split(',')) asked.current.add(id);
     reload();
   }, [key, reload]);
+}
+
+/** The most a failed read waits before it is tried again; the first waits a second, each next twice as long. */
+const LONGEST_RETRY_MS = 30_000;
+
+function useRetryOnFailure(list: Resource<unknown>): void {
+  const failures = useRef(0);
+  const { error, loading, reload } = list;
+  useEffect(() => {
+    if (!error) {
+      if (!loading) failures.current = 0; // had
+      return;
+    }
+    const timer = setTimeout(reload, Math.min(LONGEST_RETRY_MS, 1000 * 2 ** failures.current++));
+    return () => clearTimeout(timer);
+  }, [error, loading, reload]);
 }
