@@ -20,6 +20,7 @@ import {
   patchTask,
   serverBoard,
   serverTask,
+  serverTitles,
   tabs,
   useAcmeBoard,
 } from './e2e/acme-board.js';
@@ -252,6 +253,35 @@ describe("the org's members and labels, when the board's first read of them fail
 
     await tab.page.locator(`[aria-label*="assigned to ${ben.user.name}"][aria-label*="label blip"]`).waitFor();
     expect([...failed].sort()).toEqual(['labels', 'members']);
+  });
+});
+
+describe('a card moved with the arrow keys', () => {
+  it('goes to the next column at the first press, left as right, from anywhere in its column', async () => {
+    const made = await newBoard('Sideways', []);
+    for (const title of ['One', 'Two', 'Three', 'Four', 'Five']) await createTask(title, 'In progress', {}, made);
+    const { page } = await open(ana, made.path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    const said = (text: string | RegExp) => board.announcement().filter({ hasText: text }).waitFor();
+
+    for (const [title, key, to] of [
+      ['Five', 'ArrowLeft', 'To do'], // the lowest card of the middle column
+      ['One', 'ArrowLeft', 'To do'], // its top card
+      ['Four', 'ArrowRight', 'Done'],
+    ] as const) {
+      await board.card(title).focus();
+      await page.keyboard.press('Space');
+      await said(`Picked up “${title}”`);
+      await page.locator('.card-overlay').waitFor();
+      await page.keyboard.press(key); // once
+      await said(new RegExp(`(in|over) column ${to}\\.`));
+      await page.keyboard.press('Space');
+      await said(`“${title}” was dropped on`);
+      await page.locator('.card-overlay').waitFor({ state: 'detached' });
+      await board.cardIn(to, title).waitFor();
+    }
+    expect(await serverTitles(made.project.id, made.columns.find((c) => c.name === 'In progress')!.id)).toEqual(['Two', 'Three']);
   });
 });
 

@@ -1,7 +1,9 @@
 import {
+  type ClientRect,
   type DragEndEvent,
   type DragOverEvent,
   type DragStartEvent,
+  type KeyboardCoordinateGetter,
   KeyboardSensor,
   MouseSensor,
   TouchSensor,
@@ -9,7 +11,7 @@ import {
   useSensor,
   useSensors,
 } from '@dnd-kit/core';
-import { arrayMove, sortableKeyboardCoordinates } from '@dnd-kit/sortable';
+import { arrayMove, hasSortableData, sortableKeyboardCoordinates } from '@dnd-kit/sortable';
 import { useState } from 'react';
 import { type ColumnView, containerOf, type Neighbours, neighboursIn, type Placement, placementOf } from './board-view.js';
 
@@ -28,8 +30,31 @@ export interface BoardDrag {
 // new dnd-kit context that re-renders every card.
 const MOUSE = { activationConstraint: { distance: 5 } }; // a click opens the card
 const TOUCH = { activationConstraint: { delay: 200, tolerance: 8 } }; // a tap opens it, a swipe scrolls
+/**
+ * Left and right take a dragged card to the next column that way, at the height it is at; up and
+ * down are dnd-kit's, along its column. (dnd-kit's own left took the card's own column, whose box
+ * starts left of the card, for the next one: the first press did nothing, or reordered the column.)
+ */
+const columnKeyboardCoordinates: KeyboardCoordinateGetter = (event, args) => {
+  const way = event.code === 'ArrowRight' ? 1 : event.code === 'ArrowLeft' ? -1 : 0;
+  if (way === 0) return sortableKeyboardCoordinates(event, args);
+  event.preventDefault();
+  const { collisionRect, droppableRects, droppableContainers } = args.context;
+  if (!collisionRect) return undefined;
+  const centre = collisionRect.left + collisionRect.width / 2;
+  let next: ClientRect | undefined;
+  for (const container of droppableContainers.getEnabled()) {
+    const rect = droppableRects.get(container.id);
+    if (!rect || hasSortableData(container)) continue; // cards: only the columns count here
+    const distance = way * (rect.left + rect.width / 2 - centre);
+    const nearer = next === undefined || distance < way * (next.left + next.width / 2 - centre);
+    if (distance > collisionRect.width / 2 && nearer) next = rect;
+  }
+  return next && { x: next.left + (next.width - collisionRect.width) / 2, y: collisionRect.top };
+};
+
 const KEYBOARD = {
-  coordinateGetter: sortableKeyboardCoordinates,
+  coordinateGetter: columnKeyboardCoordinates,
   keyboardCodes: { start: ['Space'], cancel: ['Escape'], end: ['Space'] }, // Enter opens the card
 };
 
