@@ -271,7 +271,7 @@ describe('members and invitations', () => {
     await roles.focus();
     for (const key of ['ArrowDown', 'ArrowDown', 'ArrowUp', 'ArrowUp', 'ArrowUp']) await page.keyboard.press(key);
     expect(await roles.inputValue()).toBe('viewer');
-    await page.getByRole('button', { name: 'Make Dee viewer' }).click();
+    await page.getByRole('button', { name: 'Apply: make Dee viewer' }).click();
     await page.getByRole('status').filter({ hasText: 'Dee is now viewer.' }).waitFor();
     await expect
       .poll(

@@ -2,6 +2,8 @@ import { useCallback, useEffect, useRef, useState } from 'react';
 import { type OrgEventJson, TaskFlowError } from '../../../index.js';
 import { AccountScreen } from '../auth/AccountScreen.js';
 import { AuthScreen } from '../auth/AuthScreen.js';
+import { invitationOfLink, takeRegisteredFromInvite } from '../auth/invite-link.js';
+import { InviteForAnotherScreen, InviteGoneNotice } from '../auth/InviteForAnotherScreen.js';
 import { ResetPasswordScreen } from '../auth/ResetPasswordScreen.js';
 import { BoardScreen } from '../board/BoardScreen.js';
 import { ErrorState } from '../common/ErrorState.js';
@@ -39,6 +41,10 @@ function SignedIn({ userId }: { userId: string }) {
   // user's own memberships change (see below).
   const [reread, setReread] = useState<{ userId: string; me: Me } | null>(null);
   const me = reread?.userId === userId ? reread.me : loaded.data;
+  // An invitation link opened while signed in as another account: its page, not the user's boards.
+  const invitedElsewhere = route.name === 'invite' && me ? inviteForAnother(me) : null;
+  // Made from an invitation link, the account is in no org: the invitation no longer stood.
+  const [inviteGone, setInviteGone] = useState(false);
   const client = useLiveClient(userId);
   const state = useConnectionState(client);
   const slug = 'slug' in route ? route.slug : null;
@@ -78,10 +84,11 @@ function SignedIn({ userId }: { userId: string }) {
 
   // Where "/" (and an accepted invitation) leads: the last org used, the first one, or creating one.
   useEffect(() => {
-    if (!me || (route.name !== 'home' && route.name !== 'invite')) return;
+    if (!me || (route.name !== 'home' && route.name !== 'invite') || invitedElsewhere) return;
+    if (route.name === 'invite' && me.memberships.length === 0 && takeRegisteredFromInvite()) setInviteGone(true);
     const last = me.memberships.find((m) => m.org.slug === localStorage.getItem(LAST_ORG)) ?? me.memberships[0];
     navigate(last ? paths.projects(last.org.slug) : paths.newOrg(), { replace: true });
-  }, [me, route.name]);
+  }, [me, route.name, invitedElsewhere]);
 
   if (loaded.error) return <ErrorState title="Could not load your account">{loaded.error.message}</ErrorState>;
   if (!me) return <p className="page hint">Loading…</p>;
@@ -90,7 +97,14 @@ function SignedIn({ userId }: { userId: string }) {
     <>
       <Header me={me} slug={slug && me.memberships.some((m) => m.org.slug === slug) ? slug : null} state={state} />
       <main className="app-main" id="main" tabIndex={-1}>
-        <Screen route={route} me={me} userId={userId} client={client} reloadMe={reloadMe} />
+        {invitedElsewhere ? (
+          <InviteForAnotherScreen me={me} email={invitedElsewhere} />
+        ) : (
+          <>
+            {inviteGone && route.name === 'new-org' && me.memberships.length === 0 && <InviteGoneNotice />}
+            <Screen route={route} me={me} userId={userId} client={client} reloadMe={reloadMe} />
+          </>
+        )}
       </main>
     </>
   );
@@ -127,6 +141,12 @@ function Screen({
   if (route.name === 'members') return <MembersScreen key={route.slug} membership={membership} userId={userId} client={client} />;
   if (route.name === 'settings') return <SettingsScreen key={route.slug} membership={membership} userId={userId} reloadMe={reloadMe} />;
   return <BoardScreen key={route.projectId} client={client} membership={membership} me={me} projectId={route.projectId} />;
+}
+
+/** The address an invitation link opened is for, when it is not the signed-in user's. */
+function inviteForAnother(me: Me): string | null {
+  const email = invitationOfLink()?.email;
+  return email && email.trim().toLowerCase() !== me.user.email.toLowerCase() ? email : null;
 }
 
 /** The user an org event's `data` is about: `{userId}` (role changed, removed) or `{member}` (added). */

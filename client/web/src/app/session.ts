@@ -1,6 +1,8 @@
 import { useSyncExternalStore } from 'react';
 
 const TOKEN_KEY = 'taskflow.token';
+/** Why the session last ended, when the user did not sign out themselves: for the sign-in form, and the other tabs. */
+const REASON_KEY = 'taskflow.signedOutReason';
 /**
  * Refresh once less than this share of the token's lifetime is left: at least a minute before it
  * ends, but never in the first half of its life.
@@ -14,6 +16,15 @@ const listeners = new Set<Listener>();
 let refreshing: Promise<string> | null = null;
 let timer: ReturnType<typeof setTimeout> | undefined;
 let expiry: ReturnType<typeof setTimeout> | undefined;
+
+/**
+ * Why this tab was signed out, when it was not the user's doing: `ended`, the server refused the
+ * session (a password changed, every session signed out, the account deleted, elsewhere);
+ * `expired`, the token ran out with no refresh through (the server away). Null after a sign-out of
+ * the user's own, and once signed in again.
+ */
+export type SignedOutReason = 'ended' | 'expired';
+let signedOutReason: SignedOutReason | null = null;
 
 function notify(): void {
   for (const listener of listeners) listener();
@@ -57,7 +68,7 @@ function schedule(): void {
   if (!token) return;
   refreshIn(Math.min(Math.max(msUntilRefresh(token), 1000), 2 ** 31 - 1));
   const c = claims(token);
-  if (c) expiry = setTimeout(() => session.ended(token), Math.min(Math.max(c.exp * 1000 - Date.now(), 0) + 100, 2 ** 31 - 1));
+  if (c) expiry = setTimeout(() => session.ended(token, 'expired'), Math.min(Math.max(c.exp * 1000 - Date.now(), 0) + 100, 2 ** 31 - 1));
 }
 
 /** Refreshes the token in `ms`, in place of any refresh planned before. */
@@ -85,12 +96,19 @@ export const session = {
   },
 
   signIn(token: string): void {
+    signedOutReason = null;
+    localStorage.removeItem(REASON_KEY);
     localStorage.setItem(TOKEN_KEY, token);
     schedule();
     notify();
   },
 
-  signOut(): void {
+  /** Signs out: the user's own doing, unless a `reason` says otherwise (the sign-in form then says why). */
+  signOut(reason: SignedOutReason | null = null): void {
+    signedOutReason = reason;
+    // Written before the token goes, so that another tab told of it reads why.
+    if (reason) localStorage.setItem(REASON_KEY, reason);
+    else localStorage.removeItem(REASON_KEY);
     localStorage.removeItem(TOKEN_KEY);
     clearTimeout(timer);
     clearTimeout(expiry);
@@ -98,11 +116,17 @@ export const session = {
   },
 
   /**
-   * The server refused `token` (401): signs out, unless the session holds another token by now (a
-   * refresh, or a password changed in this tab or another, whose answer came meanwhile).
+   * The server refused `token` (401), or it ran out unrefreshed (`expired`): signs out, unless the
+   * session holds another token by now (a refresh, or a password changed in this tab or another,
+   * whose answer came meanwhile).
    */
-  ended(token: string): void {
-    if (localStorage.getItem(TOKEN_KEY) === token) session.signOut();
+  ended(token: string, reason: SignedOutReason = 'ended'): void {
+    if (localStorage.getItem(TOKEN_KEY) === token) session.signOut(reason);
+  },
+
+  /** Why this tab was last signed out, if not by the user (see `SignedOutReason`). */
+  signedOutReason(): SignedOutReason | null {
+    return signedOutReason;
   },
 
   subscribe(listener: Listener): () => void {
@@ -149,10 +173,17 @@ export const session = {
 
 window.addEventListener('storage', (event) => {
   if (event.key !== TOKEN_KEY) return;
+  // Signed out in another tab: for the reason it was, or none when the user signed out there.
+  if (event.newValue === null) signedOutReason = readReason();
   schedule();
   notify();
 });
 schedule();
+
+function readReason(): SignedOutReason | null {
+  const stored = localStorage.getItem(REASON_KEY);
+  return stored === 'ended' || stored === 'expired' ? stored : null;
+}
 
 /** The id of the signed-in user (null: nobody), re-rendering on sign-in and sign-out, in this tab or another. */
 export function useSignedInUserId(): string | null {
@@ -160,4 +191,9 @@ export function useSignedInUserId(): string | null {
     const token = session.token();
     return token ? (claims(token)?.sub ?? null) : null;
   });
+}
+
+/** Why this tab was last signed out, if not by the user, re-rendering as it changes. */
+export function useSignedOutReason(): SignedOutReason | null {
+  return useSyncExternalStore(session.subscribe, session.signedOutReason);
 }

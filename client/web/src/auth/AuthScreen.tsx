@@ -1,22 +1,28 @@
 import { useState } from 'react';
 import { api } from '../app/api.js';
-import { session } from '../app/session.js';
+import { session, type SignedOutReason, useSignedOutReason } from '../app/session.js';
 import { FormError, useFormAction } from '../common/forms.js';
 import { ScreenHeading } from '../common/ScreenHeading.js';
+import { invitationOfLink, markRegisteredFromInvite } from './invite-link.js';
+
+/** Why the user is at the sign-in form, when they did not sign out themselves. */
+const SIGNED_OUT_BECAUSE: Record<SignedOutReason, string> = {
+  ended: 'You were signed out: your session was ended (the password was changed, or every session was signed out).',
+  expired: 'Your session expired: sign in again.',
+};
 
 /**
  * Sign in, create an account, or ask for a password-reset link. An invitation link
  * (`/invite#token=…&email=…`, in the fragment, which no server log sees; links mailed before
  * carried them in the query string) opens on "create account" with the invited email filled in:
  * registering accepts the invitation (and sends its token, which a server where accounts are made
- * by invitation asks for).
+ * by invitation asks for). Signed out by the server, or by a token that ran out, it says so.
  */
 export function AuthScreen() {
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  const query = new URLSearchParams(location.search);
-  const param = (name: string) => fragment.get(name) ?? query.get(name);
-  const invited = location.pathname === '/invite' ? param('email') : null;
-  const inviteToken = (invited && param('token')) || undefined;
+  const invitation = invitationOfLink();
+  const invited = invitation?.email ?? null;
+  const inviteToken = invitation?.token;
+  const signedOutBecause = useSignedOutReason();
   const [mode, setMode] = useState<'login' | 'register' | 'forgot'>(invited ? 'register' : 'login');
   const [email, setEmail] = useState(invited ?? '');
   const [password, setPassword] = useState('');
@@ -31,6 +37,9 @@ export function AuthScreen() {
 
   const signIn = async () => {
     const answer = mode === 'login' ? await api.login({ email, password }) : await api.register({ email, password, name, inviteToken });
+    // The page it lands on says so if the invitation no longer stood (the account is in no org);
+    // an account of another address is told the invitation is not its own.
+    if (mode === 'register' && invited?.toLowerCase() === email.trim().toLowerCase()) markRegisteredFromInvite();
     session.signIn(answer.token);
   };
 
@@ -41,6 +50,11 @@ export function AuthScreen() {
         <ScreenHeading level={2} id="auth-title">
           {mode === 'login' ? 'Sign in' : 'Create your account'}
         </ScreenHeading>
+        {signedOutBecause && (
+          <p className="auth-reason" role="status">
+            {SIGNED_OUT_BECAUSE[signedOutBecause]}
+          </p>
+        )}
         {invited && <p className="hint">Create an account with this email to accept your invitation.</p>}
         {mode === 'register' && (
           <label>

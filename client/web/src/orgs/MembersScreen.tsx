@@ -109,7 +109,7 @@ function MemberRow(props: { member: MemberJson; manage: boolean; grantable: Role
               ))}
             </select>
             {chosen !== member.role && (
-              <button type="button" aria-label={`Make ${name} ${chosen}`} onClick={() => props.onRole(chosen)}>
+              <button type="button" aria-label={`Apply: make ${name} ${chosen}`} onClick={() => props.onRole(chosen)}>
                 Apply
               </button>
             )}

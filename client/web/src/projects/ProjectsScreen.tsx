@@ -42,7 +42,11 @@ export function ProjectsScreen({ membership, client }: { membership: Membership;
       {projects.loading && !projects.data ? (
         <p className="hint">Loading…</p>
       ) : active.length === 0 ? (
-        <p className="hint">No projects yet{canCreate ? ': create the first one below.' : '.'}</p>
+        <p className="hint">
+          {archived.length > 0
+            ? `No active projects${canCreate ? ': create one below.' : '.'}`
+            : `No projects yet${canCreate ? ': create the first one below.' : '.'}`}
+        </p>
       ) : (
         <ul className="project-list" aria-label="Projects">
           {active.map((project) => (

@@ -84,10 +84,18 @@ export function AuditLogSection({ slug, nameOf }: { slug: string; nameOf: NameOf
   );
 }
 
-/** An entry's details in words: who it is about, where that is a person, then its recorded fields ("from member, to admin"). */
+/**
+ * An entry's details in words: who it is about, where that is a person other than who did it, then
+ * its recorded fields ("from member, to admin"). A member who left is not named twice ("left, was
+ * member"); an invitation's id says nothing to a reader, and is left out.
+ */
 function detailsOf(entry: AuditEntryJson, nameOf: NameOf): string {
-  const about = entry.entityType === 'user' && entry.entityId ? [nameOf(entry.entityId)] : [];
-  const fields = Object.entries(entry.details).map(([key, value]) => `${key} ${wordsOf(value)}`);
+  if (entry.action === 'member.left' && typeof entry.details.role === 'string') return `left, was ${entry.details.role}`;
+  const self = entry.actor.kind === 'user' && entry.entityId === entry.actor.id;
+  const about = entry.entityType === 'user' && entry.entityId && !self ? [nameOf(entry.entityId)] : [];
+  const fields = Object.entries(entry.details)
+    .filter(([key]) => key !== 'inviteId')
+    .map(([key, value]) => `${key} ${wordsOf(value)}`);
   return [...about, ...fields].join(' · ');
 }
 
