@@ -50,6 +50,8 @@ export class MutationQueue {
       acknowledged: (data: unknown) => void;
       /** A live connection that left a mutation unanswered for `ackTimeoutMs`. */
       broken: (socket: Socket) => void;
+      /** How many mutations are unacknowledged, each time that changes. */
+      resized: (size: number) => void;
     },
   ) {}
 
@@ -69,6 +71,7 @@ export class MutationQueue {
       );
     return new Promise<T>((resolve, reject) => {
       this.queue.push({ event, payload, resolve: resolve as (data: unknown) => void, reject, refused: { times: 0, internal: 0 } });
+      this.options.resized(this.queue.length);
       this.resume();
     });
   }
@@ -84,7 +87,9 @@ export class MutationQueue {
 
   /** Rejects everything still unacknowledged: whether it reached the server is unknown. */
   rejectAll(reason: Error): void {
-    for (const mutation of this.queue.splice(0)) mutation.reject(reason);
+    const rejected = this.queue.splice(0);
+    if (rejected.length > 0) this.options.resized(0);
+    for (const mutation of rejected) mutation.reject(reason);
   }
 
   private async run(): Promise<void> {
@@ -121,6 +126,7 @@ export class MutationQueue {
 
   private settle(mutation: PendingMutation, error: Error | null, data?: unknown): void {
     this.queue.shift();
+    this.options.resized(this.queue.length);
     if (error) return mutation.reject(error);
     this.options.acknowledged(data);
     mutation.resolve(data);

@@ -68,6 +68,12 @@ export type TaskFlowClientEvents = {
    */
   board: (board: BoardState, event?: BoardEvent) => void;
   presence: (projectId: string, viewers: Viewer[]) => void;
+  /**
+   * How many mutations are sent but not yet acknowledged (`unacknowledged`), each time that
+   * changes: those made while the connection is away wait for it, and are lost if the page or
+   * process goes first (a page can warn before it is left while any wait).
+   */
+  unacknowledged: (count: number) => void;
   org: (payload: Parameters<ServerToClientEvents['org:event']>[0]) => void;
   /**
    * The server revoked access: to an org (`removed`, `key_revoked`, `org_deleted`; the org's boards
@@ -155,6 +161,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
         if (event) this.receive(event);
       },
       broken: (socket) => socket.disconnect(),
+      resized: (size) => this.emit('unacknowledged', size),
     });
   }
 

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Page } from 'playwright-core';
+import type { Page, WebSocketRoute } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import { byPosition } from '../shared/positions.js';
 import type { TaskJson } from '../shared/wire.js';
@@ -282,6 +282,64 @@ describe('a card moved with the arrow keys', () => {
       await board.cardIn(to, title).waitFor();
     }
     expect(await serverTitles(made.project.id, made.columns.find((c) => c.name === 'In progress')!.id)).toEqual(['Two', 'Three']);
+  });
+});
+
+describe('work not yet sent or saved', () => {
+  it('is said to be waiting while the connection is away, and leaving the page asks first until it is sent', async () => {
+    const made = await newBoard('Offline', []);
+    const tab = await signedInPage(browser, ana.token);
+    tabs.push(tab);
+    // The connection, cut and refused while `away` (a network gone), then let through again.
+    let away = false;
+    const connections: WebSocketRoute[] = [];
+    await tab.context.routeWebSocket(/\/socket\.io\//, (ws) => {
+      if (away) return void ws.close();
+      ws.connectToServer();
+      connections.push(ws);
+    });
+    const { page } = tab;
+    await page.goto(`${node.url}${made.path}`);
+    const board = new BoardPage(page);
+    await board.waitLive();
+
+    away = true;
+    for (const ws of connections.splice(0)) await ws.close();
+    await expect.poll(() => board.state()).not.toBe('live');
+    await page.getByRole('button', { name: 'Add a card to To do' }).click();
+    await page.getByLabel('New card in To do').fill('Written on the train');
+    await page.getByLabel('New card in To do').press('Enter');
+    const waiting = page.getByRole('status').filter({ hasText: '1 change is waiting for the connection' });
+    await waiting.waitFor();
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => void dialog.dismiss().then(() => resolve(dialog.type()))),
+    );
+    await page.close({ runBeforeUnload: true });
+    expect(await asked).toBe('beforeunload'); // dismissed: the page stays
+
+    away = false;
+    await board.waitLive();
+    await board.cardIn('To do', 'Written on the train').waitFor();
+    await waiting.waitFor({ state: 'detached' });
+    expect((await serverBoard(made.project.id)).tasks.map((task) => task.title)).toEqual(['Written on the train']);
+    const closed = new Promise((resolve) => page.once('close', resolve));
+    await page.close({ runBeforeUnload: true }); // nothing waits now: no question, it closes
+    await closed;
+  });
+
+  it('in a card dialog: leaving the page asks first', async () => {
+    const { path } = await newBoard('Unsaved', ['Half done']);
+    const { page } = await open(ana, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Half done').click();
+    await page.getByRole('dialog', { name: 'Edit card' }).getByLabel('Description').fill('more to say');
+    const asked = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => void dialog.dismiss().then(() => resolve(dialog.type()))),
+    );
+    await page.close({ runBeforeUnload: true });
+    expect(await asked).toBe('beforeunload');
+    expect(await page.getByRole('dialog', { name: 'Edit card' }).getByLabel('Description').inputValue()).toBe('more to say');
   });
 });
 

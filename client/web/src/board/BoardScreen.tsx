@@ -3,12 +3,14 @@ import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ColumnJson, TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
 import { api, type Me, type Membership } from '../app/api.js';
+import { useConnectionState } from '../app/live.js';
 import { navigate, paths } from '../app/router.js';
 import { ErrorState } from '../common/ErrorState.js';
 import { notify } from '../common/notices.js';
 import { AddColumnForm } from './AddColumnForm.js';
 import { BoardActions } from './BoardActions.js';
 import { announcements } from './announcements.js';
+import { useLeaveGuard, useUnacknowledged } from './unsent-work.js';
 import { useTeammateChanges } from './teammate-changes.js';
 import { BoardColumn, type ColumnChanges } from './BoardColumn.js';
 import { boardView, type ColumnView, containerOf, type Neighbours, type PendingMove } from './board-view.js';
@@ -40,6 +42,9 @@ export function BoardScreen({
 }) {
   const { slug } = membership.org;
   const { board, revision, viewers, error, retry } = useBoard(client, projectId);
+  useLeaveGuard(client);
+  const connection = useConnectionState(client);
+  const unsent = useUnacknowledged(client);
   const { members, labels } = useOrgLists(client, membership.org, me.user.id, board);
   const [pending, setPending] = useState<PendingMove[]>([]);
   const [openTaskId, setOpenTaskId] = useState<string | null>(null);
@@ -213,6 +218,12 @@ export function BoardScreen({
         />
         <PresenceBar viewers={viewers} />
       </div>
+      {connection !== 'live' && unsent > 0 && (
+        <p className="hint warning board-unsent" role="status">
+          {unsent === 1 ? '1 change is' : `${unsent} changes are`} waiting for the connection: sent as soon as it is back. Keep this page
+          open until then.
+        </p>
+      )}
       <p className="visually-hidden" role="status" data-announce="teammates">
         {teammateChanges}
       </p>

@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { showsSomething } from '../../../../shared/shown-text.js';
 import { type LabelJson, type MemberJson, type TaskFlowClient, TaskFlowError, type TaskJson } from '../../../index.js';
+import { useConnectionState } from '../app/live.js';
 import { notify } from '../common/notices.js';
 import { FORMER_MEMBER } from './assignee.js';
 import { PRIORITIES } from './board-view.js';
@@ -8,6 +9,7 @@ import { type Conflict, ConflictView } from './ConflictView.js';
 import { LabelPicker } from './LabelPicker.js';
 import { deleteRefusal, editRefusal } from './refusals.js';
 import { type Draft, type DraftField, draftOf, patchOf, rebase } from './task-draft.js';
+import { useUnsavedForm } from './unsent-work.js';
 
 export interface CardDialogProps {
   client: TaskFlowClient;
@@ -67,6 +69,10 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
       setDraft(draftOf(task));
     }
   }, [task, untouched, base]);
+
+  const unsaved = !untouched && !busy; // a save in flight is told in a notice if it is refused
+  useUnsavedForm(unsaved && !readOnly);
+  const connection = useConnectionState(client);
 
   if (!task || !base || !draft) {
     // What the user typed is theirs to keep: shown to copy, since no card is left to save it to.
@@ -162,7 +168,6 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
     void save(base);
   };
   const changedMeanwhile = task.version !== base.version && !conflict;
-  const unsaved = !untouched && !busy; // a save in flight is told in a notice if it is refused
 
   return (
     <dialog
@@ -245,6 +250,11 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
           </label>
           <LabelPicker labels={labels} selected={draft.labelIds} onChange={(ids) => set('labelIds', ids)} onCreate={onCreateLabel} />
         </fieldset>
+        {busy && connection !== 'live' && (
+          <p className="hint warning" role="status">
+            Waiting for the connection: this is sent as soon as it is back.
+          </p>
+        )}
         {confirmDiscard && (
           <p className="hint warning" role="alert">
             Your changes are not saved. Press Escape again to discard them.
