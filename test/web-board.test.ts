@@ -302,6 +302,7 @@ describe('work not yet sent or saved', () => {
     await page.goto(`${node.url}${made.path}`);
     const board = new BoardPage(page);
     await board.waitLive();
+    await page.getByRole('button', { name: 'Add a card to To do' }).waitFor(); // the board joined and shown
 
     away = true;
     for (const ws of connections.splice(0)) await ws.close();
@@ -318,7 +319,8 @@ describe('work not yet sent or saved', () => {
     expect(await asked).toBe('beforeunload'); // dismissed: the page stays
 
     away = false;
-    await board.waitLive();
+    // The client's next try comes within its longest backoff (5 s) and the spread after a drop (2 s).
+    await page.locator('.connection[data-state="live"]').waitFor({ timeout: 25_000 });
     await board.cardIn('To do', 'Written on the train').waitFor();
     await waiting.waitFor({ state: 'detached' });
     expect((await serverBoard(made.project.id)).tasks.map((task) => task.title)).toEqual(['Written on the train']);

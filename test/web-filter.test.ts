@@ -77,3 +77,32 @@ describe('the card filter', () => {
     await expect.poll(() => shownIn(board, 'To do')).toEqual(['Mine A', 'Mine C', 'Not mine', 'Mine B']);
   });
 });
+
+describe('a card added while the board is filtered', () => {
+  it('is said to be added when the filter hides it, and each column counts what it shows of all it holds', async () => {
+    const { path } = await newBoard('Filtered adds', ['Write the spec', 'Order chairs']);
+    const { page } = await open(ben, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await page.getByLabel('Filter cards').fill('spec');
+    await expect.poll(() => shownIn(board, 'To do')).toEqual(['Write the spec']);
+    const todoCount = board.column('To do').locator('.column-header .count [aria-hidden="true"]');
+    await expect.poll(() => todoCount.innerText()).toBe('1 of 2');
+    expect(await board.column('To do').locator('.column-header .count .visually-hidden').innerText()).toBe('1 of 2 cards shown');
+
+    await page.getByRole('button', { name: 'Add a card to To do' }).click();
+    const input = page.getByLabel('New card in To do');
+    await input.fill('   ');
+    await input.press('Enter');
+    await board.column('To do').getByRole('alert').filter({ hasText: 'A card needs a title.' }).waitFor();
+    await input.fill('Unrelated task');
+    await input.press('Enter');
+    await page.getByText('“Unrelated task” was added: the filter hides it.').waitFor();
+    await expect.poll(() => todoCount.innerText()).toBe('1 of 3');
+    expect(await shownIn(board, 'To do')).toEqual(['Write the spec']);
+    await input.fill('Another spec');
+    await input.press('Enter');
+    await expect.poll(() => shownIn(board, 'To do')).toEqual(['Write the spec', 'Another spec']);
+    expect(await page.getByText('“Another spec” was added').count()).toBe(0); // shown: nothing to say
+  });
+});

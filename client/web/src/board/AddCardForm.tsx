@@ -5,6 +5,7 @@ import { showsSomething } from '../../../../shared/shown-text.js';
 export function AddCardForm({ columnName, onCreate }: { columnName: string; onCreate(title: string): Promise<void> }) {
   const [open, setOpen] = useState(false);
   const [title, setTitle] = useState('');
+  const [error, setError] = useState<string | null>(null);
   // Closed by the keyboard or Cancel, the focus goes back to "Add a card" (it fell to the page's start).
   const addButton = useRef<HTMLButtonElement>(null);
   const closed = useRef(false);
@@ -19,7 +20,7 @@ export function AddCardForm({ columnName, onCreate }: { columnName: string; onCr
   async function submit(event: FormEvent) {
     event.preventDefault();
     const text = title.trim();
-    if (!showsSomething(text)) return; // the server would refuse it, in its own words
+    if (!showsSomething(text)) return setError('A card needs a title.'); // the server would refuse it, in its own words
     setTitle('');
     await onCreate(text);
   }
@@ -38,9 +39,17 @@ export function AddCardForm({ columnName, onCreate }: { columnName: string; onCr
         placeholder="Card title"
         value={title}
         maxLength={500}
-        onChange={(e) => setTitle(e.target.value)}
+        onChange={(e) => {
+          setTitle(e.target.value);
+          setError(null);
+        }}
         onKeyDown={(e) => e.key === 'Escape' && close()}
       />
+      {error && (
+        <p className="form-error" role="alert">
+          {error}
+        </p>
+      )}
       <div className="row">
         <button type="submit" className="primary">
           Add

@@ -22,6 +22,8 @@ export interface ColumnProps {
   /** The board's columns in order, this one among them. */
   columns: ColumnJson[];
   tasks: TaskJson[];
+  /** While the board is filtered: how many cards the column holds, those the filter hides included. */
+  total: number | undefined;
   context: CardContext;
   /** Task id → the names of the teammates (not the user) who have its dialog open. */
   editors: Map<string, string>;
@@ -40,6 +42,7 @@ export const BoardColumn = memo(function BoardColumn({
   column,
   columns,
   tasks,
+  total,
   context,
   editors,
   readOnly,
@@ -70,7 +73,7 @@ export const BoardColumn = memo(function BoardColumn({
   };
   return (
     <section className={`column${column.isDone ? ' column-done' : ''}`} aria-label={column.name} data-column-id={column.id}>
-      <ColumnHeader column={column} count={tasks.length} actions={actions} />
+      <ColumnHeader column={column} count={tasks.length} total={total ?? tasks.length} actions={actions} />
       <SortableContext items={items} strategy={verticalListSortingStrategy}>
         <ul ref={setNodeRef} className={`card-list${isOver ? ' card-list-over' : ''}`}>
           {tasks.map((task) => (
@@ -82,7 +85,7 @@ export const BoardColumn = memo(function BoardColumn({
       {confirmDelete && !readOnly && (
         <DeleteColumnDialog
           column={column}
-          count={tasks.length}
+          count={total ?? tasks.length}
           columns={columns}
           onClose={closeDelete}
           onDelete={(moveTasksTo) => {
@@ -102,6 +105,7 @@ function sameColumnProps(a: ColumnProps, b: ColumnProps): boolean {
     a.column === b.column &&
     sameItems(a.columns, b.columns) &&
     a.tasks === b.tasks &&
+    a.total === b.total &&
     a.context === b.context &&
     a.editors === b.editors &&
     a.readOnly === b.readOnly &&

@@ -136,11 +136,14 @@ export function BoardScreen({
   }, [openTaskId]);
   const createTask = useCallback(
     async (columnId: string, title: string) => {
-      await client
-        ?.createTask({ projectId, columnId, title })
-        .catch((failure: Error) => notify(`Could not add the card: ${failure.message}`));
+      // A card the filter hides is said to be made: the form clears, and nothing else would show it.
+      const shown = isFiltering(filter) ? cardMatcher(filter, me.user.id, labelsById) : () => true;
+      await client?.createTask({ projectId, columnId, title }).then(
+        ({ task }) => shown(task) || notify(`“${task.title}” was added: the filter hides it.`, 'info'),
+        (failure: Error) => notify(`Could not add the card: ${failure.message}`),
+      );
     },
-    [client, projectId],
+    [client, projectId, filter, me.user.id, labelsById],
   );
   // Sent without waiting in a form: the board shows the change when the server's event comes,
   // and a refusal (the column deleted meanwhile, say) is told in a notice.
@@ -203,6 +206,8 @@ export function BoardScreen({
   };
 
   const orderedColumns = view.map((entry) => entry.column);
+  // While filtered, each column also says how many cards it holds in all.
+  const totals = isFiltering(filter) ? new Map(fullView.map((entry) => [entry.column.id, entry.tasks.length])) : null;
 
   return (
     <section className="board-page" aria-labelledby="board-title">
@@ -243,6 +248,7 @@ export function BoardScreen({
               column={column}
               columns={orderedColumns}
               tasks={placed?.get(column.id) ?? columnTasks}
+              total={totals?.get(column.id)}
               context={context}
               editors={editors}
               readOnly={readOnly}

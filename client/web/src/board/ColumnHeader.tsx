@@ -18,7 +18,18 @@ export interface ColumnActions {
  * with the focus on its first item, arrows go through the items, Escape closes it. Rename edits
  * the name in place: Enter saves, Escape cancels.
  */
-export function ColumnHeader({ column, count, actions }: { column: ColumnJson; count: number; actions: ColumnActions | null }) {
+export function ColumnHeader({
+  column,
+  count,
+  total,
+  actions,
+}: {
+  column: ColumnJson;
+  /** The cards shown; `total`, all of them (fewer shown while the board is filtered). */
+  count: number;
+  total: number;
+  actions: ColumnActions | null;
+}) {
   const [menuOpen, setMenuOpen] = useState(false);
   const [editing, setEditing] = useState(false);
   // A new name sent and not answered yet: shown meanwhile.
@@ -95,8 +106,10 @@ export function ColumnHeader({ column, count, actions }: { column: ColumnJson; c
       <h2>{name}</h2>
       <span className="column-header-end">
         <span className="count">
-          <span aria-hidden="true">{count}</span>
-          <span className="visually-hidden">{count === 1 ? '1 card' : `${count} cards`}</span>
+          <span aria-hidden="true">{count === total ? count : `${count} of ${total}`}</span>
+          <span className="visually-hidden">
+            {count === total ? (count === 1 ? '1 card' : `${count} cards`) : `${count} of ${total} ${total === 1 ? 'card' : 'cards'} shown`}
+          </span>
         </span>
         {actions && (
           <div className="column-actions" ref={wrapper}>
