@@ -94,6 +94,7 @@ export class BoardPage {
    * it over `onto` (another card) in steps and lifts it there.
    */
   async dragWithFinger(title: string, onto: string): Promise<void> {
+    await this.settled();
     const from = centre((await this.card(title).boundingBox())!);
     const to = centre((await this.card(onto).boundingBox())!);
     await this.withFinger(async (finger) => {
@@ -108,12 +109,22 @@ export class BoardPage {
 
   /** Swipes a finger sideways from a card's middle, at once (no hold), as one scrolls the columns. */
   async swipe(title: string, dx: number): Promise<void> {
+    await this.settled();
     const from = centre((await this.card(title).boundingBox())!);
     await this.withFinger(async (finger) => {
       await finger('touchStart', from);
       for (let step = 1; step <= 10; step++) await finger('touchMove', { x: from.x + (dx * step) / 10, y: from.y });
       await finger('touchEnd');
     });
+  }
+
+  /**
+   * Waits for the board's bar to be whole, the people on the board shown in it: on a phone the list
+   * takes a line of its own as it arrives, moving the cards down, and a finger put where a card was
+   * measured before then touches the gap between two.
+   */
+  private async settled(): Promise<void> {
+    await this.page.locator('.presence li').first().waitFor();
   }
 
   /** Touch input through Chromium's DevTools protocol: playwright's own touchscreen only taps. */
