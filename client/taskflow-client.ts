@@ -69,9 +69,9 @@ export type TaskFlowClientEvents = {
   board: (board: BoardState, event?: BoardEvent) => void;
   presence: (projectId: string, viewers: Viewer[]) => void;
   /**
-   * How many mutations are sent but not yet acknowledged (`unacknowledged`), each time that
-   * changes: those made while the connection is away wait for it, and are lost if the page or
-   * process goes first (a page can warn before it is left while any wait).
+   * How many mutations wait for the server's answer (`unacknowledged`), each time that changes:
+   * those made while the connection is away wait for it, and are lost if the page or process goes
+   * first (a page can warn before it is left while any wait).
    */
   unacknowledged: (count: number) => void;
   org: (payload: Parameters<ServerToClientEvents['org:event']>[0]) => void;
@@ -293,7 +293,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   moveColumn = (input: Omit<ColumnMovePayload, 'clientMutationId'>) => this.mutate<ColumnChangeData>('column:move', input);
   deleteColumn = (input: Omit<ColumnDeletePayload, 'clientMutationId'>) => this.mutate<ColumnChangeData>('column:delete', input);
 
-  /** Mutations sent but not yet acknowledged. */
+  /** Mutations waiting for the server's answer: sent, or to be sent once the connection is back. */
   get unacknowledged(): number {
     return this.mutations.size;
   }

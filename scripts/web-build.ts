@@ -42,8 +42,13 @@ export async function buildWeb(): Promise<void> {
       [VITE, 'build', '--config', 'client/web/vite.config.ts', '--outDir', next, '--logLevel', 'warn'],
       { cwd: ROOT, env: { ...process.env, NODE_ENV: 'production' }, timeout: 120_000 },
     );
-    if (existsSync(WEB_DIST)) await rename(WEB_DIST, path.join(scratch, 'old'));
-    await rename(next, WEB_DIST);
+    const old = path.join(scratch, 'old');
+    if (existsSync(WEB_DIST)) await rename(WEB_DIST, old);
+    // A new build that cannot take its place leaves the old one there, not gone with the scratch folder.
+    await rename(next, WEB_DIST).catch(async (error: unknown) => {
+      if (existsSync(old)) await rename(old, WEB_DIST);
+      throw error;
+    });
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }

@@ -221,7 +221,7 @@ describe('a connecting role that may not create roles', () => {
       const refusal = await migrate(opened.orm, url.toString()).catch((error: unknown) => error);
       expect(refusal).toBeInstanceOf(ConfigError);
       expect((refusal as Error).message).toBe(
-        'the role of DATABASE_URL cannot migrate the database (permission denied for schema public): it must own the database and its public schema, or be a superuser (README, "The database role")',
+        'the role of DATABASE_URL cannot migrate the database (permission denied for schema public): it must own the database and its public schema, or be a superuser, and a role that may not create roles needs taskflow_app made for it first (README, "The database role")',
       );
     } finally {
       await opened.close();

@@ -324,9 +324,12 @@ describe('work not yet sent or saved', () => {
     await board.cardIn('To do', 'Written on the train').waitFor();
     await waiting.waitFor({ state: 'detached' });
     expect((await serverBoard(made.project.id)).tasks.map((task) => task.title)).toEqual(['Written on the train']);
+    const questions: string[] = [];
+    page.on('dialog', (dialog) => void questions.push(dialog.type()));
     const closed = new Promise((resolve) => page.once('close', resolve));
     await page.close({ runBeforeUnload: true }); // nothing waits now: no question, it closes
     await closed;
+    expect(questions).toEqual([]);
   });
 
   it('in a card dialog: leaving the page asks first', async () => {

@@ -31,7 +31,7 @@ export async function migrate(orm: Orm, databaseUrl: string | null, log?: Migrat
   } catch (error) {
     if (sqlState(error) !== INSUFFICIENT_PRIVILEGE) throw error;
     throw new ConfigError(
-      `the role of DATABASE_URL cannot migrate the database (${postgresMessage(error)}): it must own the database and its public schema, or be a superuser (README, "The database role")`,
+      `the role of DATABASE_URL cannot migrate the database (${postgresMessage(error)}): it must own the database and its public schema, or be a superuser, and a role that may not create roles needs taskflow_app made for it first (README, "The database role")`,
     );
   }
 }
@@ -41,7 +41,12 @@ const INSUFFICIENT_PRIVILEGE = '42501';
 
 /** PostgreSQL's own words, without the statement MikroORM puts before them (`<sql> - <message>`). */
 function postgresMessage(error: unknown): string {
-  return (error as Error).message.split('\n')[0]!.split(' - ').at(-1)!;
+  let cause = error as { message?: unknown; cause?: unknown } | undefined;
+  while (cause?.cause && typeof (cause.cause as { code?: unknown }).code === 'string') cause = cause.cause as typeof cause;
+  return String(cause?.message ?? error)
+    .split('\n')[0]!
+    .split(' - ')
+    .at(-1)!;
 }
 
 export interface MigrationLog {

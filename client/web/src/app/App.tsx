@@ -14,6 +14,7 @@ import { MembersScreen } from '../orgs/MembersScreen.js';
 import { ProjectsScreen } from '../projects/ProjectsScreen.js';
 import { SettingsScreen } from '../settings/SettingsScreen.js';
 import { api, type Me } from './api.js';
+import { useLeaveGuard } from './leave-guard.js';
 import { useConnectionState, useLiveClient } from './live.js';
 import { Link, matchRoute, navigate, paths, type Route, usePath } from './router.js';
 import { useSignedInUserId } from './session.js';
@@ -46,6 +47,7 @@ function SignedIn({ userId }: { userId: string }) {
   // Made from an invitation link, the account is in no org: the invitation no longer stood.
   const [inviteGone, setInviteGone] = useState(false);
   const client = useLiveClient(userId);
+  useLeaveGuard(client);
   const state = useConnectionState(client);
   const slug = 'slug' in route ? route.slug : null;
   const reads = useRef(0);
@@ -85,7 +87,8 @@ function SignedIn({ userId }: { userId: string }) {
   // Where "/" (and an accepted invitation) leads: the last org used, the first one, or creating one.
   useEffect(() => {
     if (!me || (route.name !== 'home' && route.name !== 'invite') || invitedElsewhere) return;
-    if (route.name === 'invite' && me.memberships.length === 0 && takeRegisteredFromInvite()) setInviteGone(true);
+    const fromInvite = route.name === 'invite' && takeRegisteredFromInvite(); // taken either way: it speaks of this landing only
+    if (fromInvite && me.memberships.length === 0) setInviteGone(true);
     const last = me.memberships.find((m) => m.org.slug === localStorage.getItem(LAST_ORG)) ?? me.memberships[0];
     navigate(last ? paths.projects(last.org.slug) : paths.newOrg(), { replace: true });
   }, [me, route.name, invitedElsewhere]);

@@ -1,7 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import type { TaskFlowClient } from '../../../index.js';
 
-/** The card dialogs open with changes not yet saved, each by a token of its own. */
+/** The forms (card dialogs) holding changes not yet saved, each by a token of its own. */
 const unsavedForms = new Set<object>();
 
 /** Marks a form as holding unsaved changes while `unsaved` is true, so that leaving the page asks first. */
@@ -15,21 +15,11 @@ export function useUnsavedForm(unsaved: boolean): void {
   }, [unsaved]);
 }
 
-/** How many of the client's changes are not yet acknowledged, re-rendering as that changes. */
-export function useUnacknowledged(client: TaskFlowClient | null): number {
-  const [count, setCount] = useState(client?.unacknowledged ?? 0);
-  useEffect(() => {
-    if (!client) return;
-    setCount(client.unacknowledged);
-    return client.on('unacknowledged', setCount);
-  }, [client]);
-  return client ? count : 0;
-}
-
 /**
- * While a form holds unsaved changes, or changes wait to be sent (the connection away), closing
- * the tab, reloading or leaving the site asks first: those changes live only in this page, and go
- * with it. (Moving between the board's own pages keeps them: the client stays.)
+ * While a form holds unsaved changes, or changes wait for the server (the connection away), closing
+ * the tab, reloading or leaving the site asks first, on whatever page the user is: those changes
+ * live only in this page, and go with it. (Moving between the app's own pages keeps them: the
+ * client stays.)
  */
 export function useLeaveGuard(client: TaskFlowClient | null): void {
   useEffect(() => {

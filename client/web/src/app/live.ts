@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { type ConnectionState, TaskFlowClient } from '../../../index.js';
+import { type ConnectionState, TaskFlowClient, type TaskFlowClientEvents } from '../../../index.js';
 import { session } from './session.js';
 
 /**
@@ -23,11 +23,25 @@ export function useLiveClient(userId: string | null): TaskFlowClient | null {
 
 /** The client's connection state, re-rendering as it changes. */
 export function useConnectionState(client: TaskFlowClient | null): ConnectionState {
-  const [state, setState] = useState<ConnectionState>(client?.state ?? 'connecting');
+  return useClientValue(client, 'state', 'connecting');
+}
+
+/** How many of the client's changes wait for the server's answer, re-rendering as that changes. */
+export function useUnacknowledged(client: TaskFlowClient | null): number {
+  return useClientValue(client, 'unacknowledged', 0);
+}
+
+/** A value of the client's that its event of the same name tells each change of; `none` without a client. */
+function useClientValue<E extends 'state' | 'unacknowledged'>(
+  client: TaskFlowClient | null,
+  event: E,
+  none: TaskFlowClient[E],
+): TaskFlowClient[E] {
+  const [value, setValue] = useState<TaskFlowClient[E]>(client?.[event] ?? none);
   useEffect(() => {
     if (!client) return;
-    setState(client.state);
-    return client.on('state', setState);
-  }, [client]);
-  return client ? state : 'connecting';
+    setValue(client[event]);
+    return client.on(event, ((next: TaskFlowClient[E]) => setValue(next)) as TaskFlowClientEvents[E]);
+  }, [client, event]);
+  return client ? value : none;
 }

@@ -68,7 +68,7 @@ function schedule(): void {
   if (!token) return;
   refreshIn(Math.min(Math.max(msUntilRefresh(token), 1000), 2 ** 31 - 1));
   const c = claims(token);
-  if (c) expiry = setTimeout(() => session.ended(token, 'expired'), Math.min(Math.max(c.exp * 1000 - Date.now(), 0) + 100, 2 ** 31 - 1));
+  if (c) expiry = setTimeout(() => session.ended(token), Math.min(Math.max(c.exp * 1000 - Date.now(), 0) + 100, 2 ** 31 - 1));
 }
 
 /** Refreshes the token in `ms`, in place of any refresh planned before. */
@@ -116,12 +116,15 @@ export const session = {
   },
 
   /**
-   * The server refused `token` (401), or it ran out unrefreshed (`expired`): signs out, unless the
-   * session holds another token by now (a refresh, or a password changed in this tab or another,
+   * The server refused `token` (401), or it ran out unrefreshed: signs out, for the reason that its
+   * end has passed (`expired`) or not (`ended`), unless the session holds another token by now (a refresh, or a password changed in this tab or another,
    * whose answer came meanwhile).
    */
-  ended(token: string, reason: SignedOutReason = 'ended'): void {
-    if (localStorage.getItem(TOKEN_KEY) === token) session.signOut(reason);
+  ended(token: string): void {
+    if (localStorage.getItem(TOKEN_KEY) !== token) return;
+    // A token past its end is refused for that (by the server too, which may say so first), not for an ended session.
+    const expired = (claims(token)?.exp ?? Infinity) * 1000 <= Date.now();
+    session.signOut(expired ? 'expired' : 'ended');
   },
 
   /** Why this tab was last signed out, if not by the user (see `SignedOutReason`). */

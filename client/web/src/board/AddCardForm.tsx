@@ -20,7 +20,7 @@ export function AddCardForm({ columnName, onCreate }: { columnName: string; onCr
   async function submit(event: FormEvent) {
     event.preventDefault();
     const text = title.trim();
-    if (!showsSomething(text)) return setError('A card needs a title.'); // the server would refuse it, in its own words
+    if (!showsSomething(text)) return setError('A card needs a title.'); // spaces or invisible characters: nothing is sent
     setTitle('');
     await onCreate(text);
   }

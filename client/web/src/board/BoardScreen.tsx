@@ -3,14 +3,13 @@ import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ColumnJson, TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
 import { api, type Me, type Membership } from '../app/api.js';
-import { useConnectionState } from '../app/live.js';
+import { useConnectionState, useUnacknowledged } from '../app/live.js';
 import { navigate, paths } from '../app/router.js';
 import { ErrorState } from '../common/ErrorState.js';
 import { notify } from '../common/notices.js';
 import { AddColumnForm } from './AddColumnForm.js';
 import { BoardActions } from './BoardActions.js';
 import { announcements } from './announcements.js';
-import { useLeaveGuard, useUnacknowledged } from './unsent-work.js';
 import { useTeammateChanges } from './teammate-changes.js';
 import { BoardColumn, type ColumnChanges } from './BoardColumn.js';
 import { boardView, type ColumnView, containerOf, type Neighbours, type PendingMove } from './board-view.js';
@@ -42,7 +41,6 @@ export function BoardScreen({
 }) {
   const { slug } = membership.org;
   const { board, revision, viewers, error, retry } = useBoard(client, projectId);
-  useLeaveGuard(client);
   const connection = useConnectionState(client);
   const unsent = useUnacknowledged(client);
   const { members, labels } = useOrgLists(client, membership.org, me.user.id, board);
@@ -134,16 +132,19 @@ export function BoardScreen({
       document.getElementById('board-title')
     )?.focus();
   }, [openTaskId]);
+  // A card the filter hides as it is made is said to be made: the form clears, and nothing else would show it.
+  const shownByFilter = useRef<(task: TaskJson) => boolean>(() => true);
+  useLayoutEffect(() => {
+    shownByFilter.current = isFiltering(filter) ? cardMatcher(filter, me.user.id, labelsById) : () => true;
+  });
   const createTask = useCallback(
     async (columnId: string, title: string) => {
-      // A card the filter hides is said to be made: the form clears, and nothing else would show it.
-      const shown = isFiltering(filter) ? cardMatcher(filter, me.user.id, labelsById) : () => true;
       await client?.createTask({ projectId, columnId, title }).then(
-        ({ task }) => shown(task) || notify(`“${task.title}” was added: the filter hides it.`, 'info'),
+        ({ task }) => shownByFilter.current(task) || notify(`“${task.title}” was added: the filter hides it.`, 'info'),
         (failure: Error) => notify(`Could not add the card: ${failure.message}`),
       );
     },
-    [client, projectId, filter, me.user.id, labelsById],
+    [client, projectId],
   );
   // Sent without waiting in a form: the board shows the change when the server's event comes,
   // and a refusal (the column deleted meanwhile, say) is told in a notice.

@@ -1,6 +1,7 @@
 import { type FormEvent, useEffect, useId, useRef, useState } from 'react';
 import { showsSomething } from '../../../../shared/shown-text.js';
 import { type LabelJson, type MemberJson, type TaskFlowClient, TaskFlowError, type TaskJson } from '../../../index.js';
+import { useUnsavedForm } from '../app/leave-guard.js';
 import { useConnectionState } from '../app/live.js';
 import { notify } from '../common/notices.js';
 import { FORMER_MEMBER } from './assignee.js';
@@ -9,7 +10,6 @@ import { type Conflict, ConflictView } from './ConflictView.js';
 import { LabelPicker } from './LabelPicker.js';
 import { deleteRefusal, editRefusal } from './refusals.js';
 import { type Draft, type DraftField, draftOf, patchOf, rebase } from './task-draft.js';
-import { useUnsavedForm } from './unsent-work.js';
 
 export interface CardDialogProps {
   client: TaskFlowClient;
@@ -70,19 +70,20 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
     }
   }, [task, untouched, base]);
 
-  const unsaved = !untouched && !busy; // a save in flight is told in a notice if it is refused
+  const unsaved = base !== undefined && draft !== undefined && !untouched && !busy; // a save in flight is told in a notice if it is refused
   useUnsavedForm(unsaved && !readOnly);
   const connection = useConnectionState(client);
 
   if (!task || !base || !draft) {
     // What the user typed is theirs to keep: shown to copy, since no card is left to save it to.
-    const typed = base && draft && !untouched ? draft : null;
+    const changed = unsaved ? patchOf(draft, base) : {};
+    const typed = 'title' in changed || 'description' in changed ? draft : null;
     return (
       <dialog ref={dialog} className="card-dialog" aria-label="Card" onCancel={onClose}>
         <div className="stack">
           <p role="alert">
-            {typed
-              ? 'This card was deleted (by a teammate, or by you elsewhere): your changes could not be saved. What you typed is below, to copy.'
+            {unsaved
+              ? `This card was deleted (by a teammate, or by you elsewhere): your changes could not be saved.${typed ? ' What you typed is below, to copy.' : ''}`
               : 'This card was deleted.'}
           </p>
           {typed && (

@@ -1,6 +1,6 @@
 import { useEffect, useRef } from 'react';
 import type { BoardState, LabelJson, MemberJson, TaskFlowClient } from '../../../index.js';
-import { api, type Membership } from '../app/api.js';
+import { api, ApiError, type Membership } from '../app/api.js';
 import { type Resource, useResource } from '../app/use-resource.js';
 
 export interface OrgLists {
@@ -15,8 +15,8 @@ export interface OrgLists {
  * members, for an assignee who joined while the connection was away. Each unknown id is asked
  * about once, so one that stays unknown does not read the list again and again. (The board screen
  * renders again at every change of the board, so the cards are looked at each time.) A read that
- * failed (a network blip as the board opened) is tried again until it is had: without the lists
- * the cards would show no assignee and no labels, as if they had none.
+ * failed for now (the network, or the server's 5xx) is tried again until it is had: without the
+ * lists the cards would show no assignee and no labels, as if they had none.
  */
 export function useOrgLists(client: TaskFlowClient | null, org: Membership['org'], userId: string, board: BoardState | null): OrgLists {
   const members = useResource(`members:${org.slug}`, () => api.members(org.slug));
@@ -76,6 +76,7 @@ function useRetryOnFailure(list: Resource<unknown>): void {
       if (!loading) failures.current = 0; // had
       return;
     }
+    if (error instanceof ApiError && error.status < 500) return; // refused: asking again changes nothing
     const timer = setTimeout(reload, Math.min(LONGEST_RETRY_MS, 1000 * 2 ** failures.current++));
     return () => clearTimeout(timer);
   }, [error, loading, reload]);
