@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   ana,
-  ben,
+  benOnShortTokens,
   boardPath,
   browser,
   createTask,
@@ -27,17 +27,13 @@ useAcmeBoard();
 
 describe('a short-lived token', () => {
   it('is refreshed before it ends; the board reconnects with the new one and stays live', async () => {
-    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '8s' });
-    const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
-    expect(login.status).toBe(200);
-    const tab = await signedInPage(browser, login.body.token);
-    tabs.push(tab);
+    const { server: shortLived, token, tab, close } = await benOnShortTokens('8s');
     try {
       await tab.page.goto(`${shortLived.url}${boardPath()}`);
       const board = new BoardPage(tab.page);
       await board.waitLive();
       await board.recordStates();
-      const tokens = new Set<string>([login.body.token]);
+      const tokens = new Set<string>([token]);
       // Twice refreshed: by then the first token has expired, and so has the socket it opened.
       await expect
         .poll(async () => tokens.add((await tab.page.evaluate(() => localStorage.getItem('taskflow.token'))) ?? '').size, {
@@ -54,18 +50,14 @@ describe('a short-lived token', () => {
       expect(await tab.page.getByRole('alert').count()).toBe(0);
       expect(await tab.page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
     } finally {
-      await tab.context.close();
-      await shortLived.close();
+      await close();
     }
   }, 60_000);
 });
 
 describe('a refresh that fails for now', () => {
   it('is tried again soon, so an idle board stays signed in past its token', async () => {
-    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '10s' });
-    const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
-    const tab = await signedInPage(browser, login.body.token);
-    tabs.push(tab);
+    const { server: shortLived, token, tab, close } = await benOnShortTokens('10s');
     let refreshes = 0;
     // The first refresh meets a server that is restarting (a deploy); the next ones get through.
     await tab.page.route('**/api/v1/auth/refresh', (route) =>
@@ -79,7 +71,7 @@ describe('a refresh that fails for now', () => {
       await board.waitLive();
       await board.recordStates();
       const stored = () => tab.page.evaluate(() => localStorage.getItem('taskflow.token'));
-      const renewed = async () => ![null, login.body.token].includes(await stored());
+      const renewed = async () => ![null, token].includes(await stored());
       await expect.poll(renewed, { timeout: 20_000 }).toBe(true);
       expect(refreshes).toBeGreaterThanOrEqual(2);
       // The first token ends: the server closes its socket, and the page comes back on the new one.
@@ -87,18 +79,14 @@ describe('a refresh that fails for now', () => {
       await board.waitLive();
       expect(await tab.page.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
     } finally {
-      await tab.context.close();
-      await shortLived.close();
+      await close();
     }
   }, 60_000);
 });
 
 describe('a token that runs out while no refresh gets through', () => {
   it('signs the tab out once it has ended: the sign-in form, not a board offline for good', async () => {
-    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '10s' });
-    const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
-    const tab = await signedInPage(browser, login.body.token);
-    tabs.push(tab);
+    const { server: shortLived, tab, close } = await benOnShortTokens('10s');
     // The server is out of reach for every refresh (down past the token's end, say).
     await tab.page.route('**/api/v1/auth/refresh', (route) => route.abort('connectionrefused'));
     try {
@@ -107,8 +95,7 @@ describe('a token that runs out while no refresh gets through', () => {
       await tab.page.getByRole('button', { name: 'Sign in' }).waitFor({ timeout: 25_000 });
       expect(await tab.page.evaluate(() => localStorage.getItem('taskflow.token'))).toBeNull();
     } finally {
-      await tab.context.close();
-      await shortLived.close();
+      await close();
     }
   }, 60_000);
 });

@@ -1,10 +1,9 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { ana, ben, browser, db, node, open, org, tabs, useAcmeBoard } from './e2e/acme-board.js';
+import { ana, ben, benOnShortTokens, browser, node, open, org, tabs, useAcmeBoard } from './e2e/acme-board.js';
 import { BoardPage } from './e2e/board-page.js';
 import { signedInPage } from './e2e/browser.js';
 import { addMember, api, createOrg, createProject, registerUser } from './support/api.js';
-import { startServer } from './support/server.js';
 
 // What a usability walkthrough of the web board found: an invitation link opened while signed in
 // as someone else, one that no longer stands, a sign-out the user did not ask for, and words and
@@ -117,10 +116,7 @@ describe('signed out by what happened elsewhere', () => {
   });
 
   it('says the session expired, when the token ran out with the server out of reach', async () => {
-    const shortLived = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: '10s' });
-    const login = await api(shortLived.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
-    const tab = await signedInPage(browser, login.body.token);
-    tabs.push(tab);
+    const { server: shortLived, tab, close } = await benOnShortTokens('10s');
     await tab.page.route('**/api/v1/auth/refresh', (route) => route.abort('connectionrefused'));
     try {
       await tab.page.goto(`${shortLived.url}/orgs/${org.slug}`);
@@ -129,8 +125,7 @@ describe('signed out by what happened elsewhere', () => {
       await tab.page.getByRole('status').filter({ hasText: 'Your session expired: sign in again.' }).waitFor();
       expect(await tab.page.getByText('You were signed out').count()).toBe(0);
     } finally {
-      await tab.context.close();
-      await shortLived.close();
+      await close();
     }
   }, 60_000);
 });

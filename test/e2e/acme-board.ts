@@ -131,5 +131,22 @@ export async function open(
   return tab;
 }
 
+/**
+ * A node of Acme's database whose tokens last `ttl`, and a tab of Ben's signed in on it with a
+ * token of its own (`token`), for what happens as tokens end; `close` closes both.
+ */
+export async function benOnShortTokens(ttl: string) {
+  const server = await startServer({ DATABASE_URL: db.url, TOKEN_TTL: ttl });
+  const login = await api(server.url, 'POST', '/auth/login', { email: ben.email, password: 'correct horse battery' });
+  expect(login.status).toBe(200);
+  const tab = await signedInPage(browser, login.body.token);
+  tabs.push(tab);
+  const close = async () => {
+    await tab.context.close();
+    await server.close();
+  };
+  return { server, token: login.body.token as string, tab, close };
+}
+
 /** Launch's address in the web board. */
 export const boardPath = () => `/orgs/${org.slug}/projects/${project.id}`;
