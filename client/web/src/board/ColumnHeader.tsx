@@ -107,9 +107,7 @@ export function ColumnHeader({
       <span className="column-header-end">
         <span className="count">
           <span aria-hidden="true">{count === total ? count : `${count} of ${total}`}</span>
-          <span className="visually-hidden">
-            {count === total ? (count === 1 ? '1 card' : `${count} cards`) : `${count} of ${total} ${total === 1 ? 'card' : 'cards'} shown`}
-          </span>
+          <span className="visually-hidden">{count === total ? cards(count) : `${count} of ${cards(total)} shown`}</span>
         </span>
         {actions && (
           <div className="column-actions" ref={wrapper}>
@@ -211,3 +209,6 @@ function RenameForm({ name, onSave, onCancel }: { name: string; onSave(name: str
     </form>
   );
 }
+
+/** A number of cards in words: "1 card", "3 cards". */
+const cards = (n: number) => (n === 1 ? '1 card' : `${n} cards`);
