@@ -317,6 +317,15 @@ describe('work not yet sent or saved', () => {
     );
     await page.close({ runBeforeUnload: true });
     expect(await asked).toBe('beforeunload'); // dismissed: the page stays
+    // On another page of the app the change still waits, and leaving still asks.
+    await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Projects' }).click();
+    await page.getByRole('list', { name: 'Projects' }).waitFor();
+    const askedThere = new Promise<string>((resolve) =>
+      page.once('dialog', (dialog) => void dialog.dismiss().then(() => resolve(dialog.type()))),
+    );
+    await page.close({ runBeforeUnload: true });
+    expect(await askedThere).toBe('beforeunload');
+    await page.goBack(); // to the board, which comes back once the connection does
 
     away = false;
     // The client's next try comes within its longest backoff (5 s) and the spread after a drop (2 s).
