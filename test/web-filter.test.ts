@@ -106,3 +106,60 @@ describe('a card added while the board is filtered', () => {
     expect(await page.getByText('“Another spec” was added').count()).toBe(0); // shown: nothing to say
   });
 });
+
+describe("the board's address", () => {
+  const search = (page: Page) => new URL(page.url()).searchParams;
+
+  it('holds the filter and the open card: a reload shows them again, and a teammate opening the link sees the same', async () => {
+    const { path, tasks } = await newBoard('Links', ['Alpha one', 'Beta two', 'Alpha three']);
+    const { page } = await open(ben, path);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    const entries = await page.evaluate(() => history.length);
+    await page.getByLabel('Only my cards').check();
+    await expect.poll(() => search(page).get('mine')).toBe('1');
+    await page.getByLabel('Only my cards').uncheck();
+    await page.getByLabel('Filter cards').fill('alpha');
+    await expect.poll(() => search(page).get('q')).toBe('alpha');
+    expect(search(page).has('mine')).toBe(false);
+    await board.card('Alpha three').click();
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    await expect.poll(() => search(page).get('card')).toBe(tasks[2]!.id);
+
+    await page.reload();
+    await board.waitLive();
+    await expect(dialog.getByLabel('Title').inputValue()).resolves.toBe('Alpha three');
+    expect(await page.getByLabel('Filter cards').inputValue()).toBe('alpha');
+    expect(await shownIn(board, 'To do')).toEqual(['Alpha one', 'Alpha three']);
+
+    // The link, shared: Ana sees the same card open, over the same filter.
+    const link = page.url();
+    const anaTab = await open(ana, new URL(link).pathname + new URL(link).search);
+    const anaDialog = anaTab.page.getByRole('dialog', { name: 'Edit card' });
+    await expect(anaDialog.getByLabel('Title').inputValue()).resolves.toBe('Alpha three');
+    expect(await shownIn(new BoardPage(anaTab.page), 'To do')).toEqual(['Alpha one', 'Alpha three']);
+
+    // Closed, the card leaves the address; cleared, so does the filter. None of it made an entry for Back.
+    await page.keyboard.press('Escape');
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => search(page).has('card')).toBe(false);
+    await page.getByRole('button', { name: 'Clear filter' }).click();
+    await expect.poll(() => new URL(page.url()).search).toBe('');
+    expect(await page.evaluate(() => history.length)).toBe(entries);
+  });
+
+  it('naming a card that is not on the board opens no dialog, says so, and forgets it', async () => {
+    const { path, tasks } = await newBoard('Gone card', ['Stays', 'Goes']);
+    const other = await newBoard('Elsewhere', ['Not here']);
+    expect((await api(node.url, 'DELETE', `/orgs/${org.slug}/tasks/${tasks[1]!.id}`, undefined, ana.token)).status).toBe(204);
+    for (const id of [tasks[1]!.id, other.tasks[0]!.id]) {
+      const { page } = await open(ben, `${path}?card=${id}`);
+      const board = new BoardPage(page);
+      await board.waitLive();
+      await page.getByText('The card this link opens is not on this board: it was deleted, or is on another board.').waitFor();
+      await board.card('Stays').waitFor();
+      expect(await page.getByRole('dialog').count()).toBe(0);
+      await expect.poll(() => search(page).has('card')).toBe(false);
+    }
+  });
+});

@@ -12,8 +12,9 @@ import { BoardActions } from './BoardActions.js';
 import { announcements } from './announcements.js';
 import { useTeammateChanges } from './teammate-changes.js';
 import { BoardColumn, type ColumnChanges } from './BoardColumn.js';
+import { readBoardAddress, useBoardAddress } from './board-address.js';
 import { boardView, type ColumnView, containerOf, type Neighbours, type PendingMove } from './board-view.js';
-import { cardMatcher, filteredView, isFiltering, NO_FILTER } from './card-filter.js';
+import { cardMatcher, filteredView, isFiltering } from './card-filter.js';
 import { CardFilterBar } from './CardFilterBar.js';
 import { CardBody, type CardContext } from './CardBody.js';
 import { CardDialog } from './CardDialog.js';
@@ -45,7 +46,9 @@ export function BoardScreen({
   const unsent = useUnacknowledged(client);
   const { members, labels } = useOrgLists(client, membership.org, me.user.id, board);
   const [pending, setPending] = useState<PendingMove[]>([]);
-  const [openTaskId, setOpenTaskId] = useState<string | null>(null);
+  // The filter and the open card start as the page's address has them, and keep it in step.
+  const [address] = useState(readBoardAddress);
+  const [openTaskId, setOpenTaskId] = useState<string | null>(address.card);
   // Labels change with no board event: read afresh as a card opens, so its picker offers none deleted since.
   const { reload: reloadLabels } = labels;
   useEffect(() => {
@@ -56,7 +59,8 @@ export function BoardScreen({
   const fullView = useMemo(() => (board ? boardView(board, pending) : []), [board, revision, pending]);
   const tasks = useMemo(() => new Map(fullView.flatMap((entry) => entry.tasks.map((task) => [task.id, task] as const))), [fullView]);
   // What the board shows: every card, or those the filter keeps (`card-filter.ts`).
-  const [filter, setFilter] = useState(NO_FILTER);
+  const [filter, setFilter] = useState(address.filter);
+  useBoardAddress({ filter, card: openTaskId });
   const labelsById = useMemo(() => new Map((labels.data ?? []).map((label) => [label.id, label])), [labels.data]);
   const lastShown = useRef<ColumnView[] | null>(null);
   const view = useMemo(
@@ -70,7 +74,7 @@ export function BoardScreen({
   // A board of another of the user's orgs, opened under this one: show it under its own org.
   useEffect(() => {
     const owner = board && me.memberships.find((m) => m.org.id === board.project.orgId);
-    if (owner && owner.org.id !== membership.org.id) navigate(paths.board(owner.org.slug, projectId), { replace: true });
+    if (owner && owner.org.id !== membership.org.id) navigate(paths.board(owner.org.slug, projectId) + location.search, { replace: true });
   }, [board, me, membership, projectId]);
 
   // Moves the board now shows by itself need no overlay any more.
@@ -117,6 +121,18 @@ export function BoardScreen({
   const openColumn = useRef<string | undefined>(undefined);
   const openTask = openTaskId ? tasks.get(openTaskId) : undefined;
   if (openTask) openColumn.current = openTask.columnId;
+  // A card the address names that is not on the board as it loads (deleted, or never on it) opens
+  // no dialog: the user is told, and the address forgets it.
+  const linkedCard = useRef(address.card);
+  const linkedCardMissing = !!board && openTaskId !== null && openTaskId === linkedCard.current && !openTask;
+  useLayoutEffect(() => {
+    if (!board || linkedCard.current === null) return;
+    linkedCard.current = null;
+    if (linkedCardMissing) {
+      setOpenTaskId(null);
+      notify('The card this link opens is not on this board: it was deleted, or is on another board.', 'info');
+    }
+  }, [board, linkedCardMissing]);
   // As the dialog closes, the focus goes back to its card, for keyboard users; the card deleted, to
   // its column's first card or "Add a card" (it fell to the page's start). After the dialog has
   // gone: while it is open, the rest of the page takes no focus.
@@ -268,7 +284,7 @@ export function BoardScreen({
           ) : null}
         </DragOverlay>
       </DndContext>
-      {openTaskId && (
+      {openTaskId && !linkedCardMissing && (
         <CardDialog
           key={openTaskId}
           client={client}

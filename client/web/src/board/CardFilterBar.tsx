@@ -1,5 +1,6 @@
 import type { CardFilter } from './card-filter.js';
 import { isFiltering, NO_FILTER } from './card-filter.js';
+import { FILTER_MAX_LENGTH } from './board-address.js';
 
 /**
  * The board's filter: words to look for in cards, and "Only my cards". While it hides cards it says
@@ -24,7 +25,7 @@ export function CardFilterBar({
         aria-label="Filter cards"
         placeholder="Filter cards"
         value={filter.text}
-        maxLength={200}
+        maxLength={FILTER_MAX_LENGTH}
         onChange={(e) => onChange({ ...filter, text: e.target.value })}
       />
       <label className="check">
