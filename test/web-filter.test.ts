@@ -1,6 +1,7 @@
 import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
-import { ana, ben, createTask, newBoard, node, open, org, patchTask, serverTitles, useAcmeBoard } from './e2e/acme-board.js';
+import { ana, ben, browser, createTask, newBoard, node, open, org, patchTask, serverTitles, tabs, useAcmeBoard } from './e2e/acme-board.js';
+import { signedInPage } from './e2e/browser.js';
 import { BoardPage } from './e2e/board-page.js';
 import { api } from './support/api.js';
 
@@ -132,9 +133,13 @@ describe("the board's address", () => {
     expect(await page.getByLabel('Filter cards').inputValue()).toBe('alpha');
     expect(await shownIn(board, 'To do')).toEqual(['Alpha one', 'Alpha three']);
 
-    // The link, shared: Ana sees the same card open, over the same filter.
-    const link = page.url();
-    const anaTab = await open(ana, new URL(link).pathname + new URL(link).search);
+    // The link, shared: Ana, signed out in that browser, signs in and sees the same card open, over the same filter.
+    const anaTab = await signedInPage(browser, null);
+    tabs.push(anaTab);
+    await anaTab.page.goto(page.url());
+    await anaTab.page.getByLabel('Email').fill(ana.email);
+    await anaTab.page.getByLabel('Password').fill('correct horse battery');
+    await anaTab.page.getByRole('button', { name: 'Sign in' }).click();
     const anaDialog = anaTab.page.getByRole('dialog', { name: 'Edit card' });
     await expect(anaDialog.getByLabel('Title').inputValue()).resolves.toBe('Alpha three');
     expect(await shownIn(new BoardPage(anaTab.page), 'To do')).toEqual(['Alpha one', 'Alpha three']);
