@@ -113,7 +113,7 @@ describe("the board's address", () => {
 
   it('holds the filter and the open card: a reload shows them again, and a teammate opening the link sees the same', async () => {
     const { path, tasks } = await newBoard('Links', ['Alpha one', 'Beta two', 'Alpha three']);
-    const { page } = await open(ben, path);
+    const { page, context } = await open(ben, path);
     const board = new BoardPage(page);
     await board.waitLive();
     const entries = await page.evaluate(() => history.length);
@@ -126,6 +126,11 @@ describe("the board's address", () => {
     await board.card('Alpha three').click();
     const dialog = page.getByRole('dialog', { name: 'Edit card' });
     await expect.poll(() => search(page).get('card')).toBe(tasks[2]!.id);
+    // "Copy link" puts that address on the clipboard.
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: node.url });
+    await dialog.getByRole('button', { name: 'Copy link' }).click();
+    await page.getByText('The link to “Alpha three” was copied.').waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(page.url());
 
     await page.reload();
     await board.waitLive();

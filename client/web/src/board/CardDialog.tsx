@@ -185,6 +185,12 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
       <form onSubmit={submit} className="stack">
         <header className="dialog-header">
           <h2 id={`${id}-title`}>{readOnly ? task.title : 'Edit card'}</h2>
+          <span className="spacer" />
+          {canCopyLinks() && (
+            <button type="button" className="link-button" onClick={() => copyLink(task.title)}>
+              Copy link
+            </button>
+          )}
           <button type="button" className="icon-button" aria-label="Close" onClick={onClose}>
             ×
           </button>
@@ -288,5 +294,16 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
         )}
       </form>
     </dialog>
+  );
+}
+
+/** The clipboard is the browser's to give: on a page served over https or from localhost only. */
+const canCopyLinks = () => window.isSecureContext && !!navigator.clipboard;
+
+/** Copies the page's address, which names the open card (`board-address.ts`). */
+function copyLink(title: string): void {
+  navigator.clipboard.writeText(location.href).then(
+    () => notify(`The link to “${title}” was copied.`, 'info'),
+    () => notify('The link could not be copied: copy it from the address bar.'),
   );
 }
