@@ -29,7 +29,7 @@ import { acceptEmptyJsonBodies } from './http/json-body.js';
 import { loggedError } from './logged-error.js';
 import { loggedRequest } from './http/request-log.js';
 import { requestTimeouts } from './http/request-timeout.js';
-import { closeStalledAnswers } from './http/stalled-answers.js';
+import { answerInTurn, closeStalledAnswers } from './http/stalled-answers.js';
 import { securityHeaders } from './http/security-headers.js';
 import { InFlight } from './in-flight.js';
 import { Lanes, Turns } from './lanes.js';
@@ -135,6 +135,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const failures = new FailureLog(app.log);
   registerErrorHandling(app, failures);
   acceptEmptyJsonBodies(app);
+  answerInTurn(app);
   closeStalledAnswers(app, options.stalledAnswerMs);
   answerInTime(app, config.answerDeadline * 1000);
   if (config.trustProxy === false) warnOfUnnamedProxy(app);

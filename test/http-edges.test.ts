@@ -418,6 +418,56 @@ describe('an answer its client stops reading', () => {
     const whole = await api(stalling.url, 'GET', path.replace('/api/v1', ''), undefined, user.token);
     expect({ status: whole.status, cards: whole.body.tasks.length }).toEqual({ status: 200, cards: CARDS });
   }, 30_000);
+
+  it('takes up a request sent behind it on the same connection only once it has left, so a connection holds one answer', async () => {
+    const serverSides = new Map<number, net.Socket>();
+    const track = (socket: net.Socket) => serverSides.set(socket.remotePort!, socket);
+    stalling.server.app.server.on('connection', track);
+    const get = `GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.token}\r\n\r\n`;
+    let release: (() => Promise<void>) | undefined;
+    try {
+      const { port } = new URL(stalling.url);
+      const client = net.connect(Number(port), '127.0.0.1');
+      client.on('error', () => {});
+      await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+      client.write(get);
+      client.pause(); // and never reads
+      await eventually(() => expect(serverSides.get(client.localPort!)?.bytesWritten ?? 0).toBeGreaterThan(0));
+      const serverSide = serverSides.get(client.localPort!)!;
+      // Its answer on its way, the board's cards locked: a read of the board for a request taken
+      // up now would wait on the lock, where the test can see it.
+      release = await holdLock(db, 'lock table tasks in access exclusive mode');
+      client.write(get.repeat(5));
+      await new Promise<void>((resolve) => serverSide.once('close', () => resolve()));
+      expect(await lockWaiters(db)).toBe(0);
+      client.destroy();
+    } finally {
+      await release?.();
+      stalling.server.app.server.off('connection', track);
+    }
+  }, 30_000);
+
+  it('answers a client that reads them every request it sent in one go, in order', async () => {
+    const { port } = new URL(stalling.url);
+    const client = net.connect(Number(port), '127.0.0.1');
+    const asks = ['/api/v1/me', '/healthz', '/api/v1/me'].map(
+      (route) => `GET ${route} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.token}\r\n\r\n`,
+    );
+    let text = '';
+    client.setEncoding('utf8');
+    await new Promise<void>((resolve, reject) => {
+      client.on('error', reject);
+      client.on('data', (chunk: string) => {
+        text += chunk;
+        if ((text.match(/HTTP\/1\.1 /g) ?? []).length === 3 && text.endsWith('}')) resolve();
+      });
+      client.write(asks.join(''));
+    });
+    client.destroy();
+    const answers = text.split(/(?=HTTP\/1\.1 )/);
+    expect(answers.map((answer) => answer.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200']);
+    expect(answers.map((answer) => answer.includes('"status":"ok"'))).toEqual([false, true, false]);
+  });
 });
 
 describe('an answer whose client left before it was ready', () => {
