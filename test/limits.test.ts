@@ -236,6 +236,23 @@ describe('socket messages', () => {
     expect(await db.query(`select 1 from tasks where length(title) > 1000`)).toEqual([]);
   });
 
+  it('closes a long-polling session whose POST passes 1 MiB, as a WebSocket is closed, so that its client waits on no answer', async () => {
+    // A raw long-polling client, which keeps polling after the 413 (socket.io-client gives up the transport on its own).
+    const engine = `${node.url}/socket.io/?EIO=4&transport=polling`;
+    const opened = await (await fetch(engine)).text();
+    const session = `${engine}&sid=${JSON.parse(opened.slice(1)).sid}`;
+    const post = (body: string) => fetch(session, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+    expect((await post(`40${JSON.stringify({ token: alice.token })}`)).status).toBe(200);
+    expect(await (await fetch(session)).text()).toMatch(/^40\{"sid":/);
+
+    const create = { projectId: project.id, columnId: columns[0]!.id, title: 'x'.repeat(MiB + 10) };
+    expect((await post(`421${JSON.stringify(['task:create', create])}`)).status).toBe(413);
+    // The next poll is answered at once, ending with engine.io's close packet (`1`), not with a ping 25 s later.
+    const polled = await (await fetch(session, { signal: AbortSignal.timeout(10_000) })).text();
+    expect(polled.split('\x1e').at(-1)).toBe('1');
+    expect(await db.query(`select 1 from tasks where length(title) > 1000`)).toEqual([]);
+  });
+
   const uuid = '00000000-0000-4000-8000-000000000000';
   const garbage: Record<string, Array<[string, unknown]>> = {
     'board:join': [

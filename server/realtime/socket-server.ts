@@ -38,7 +38,27 @@ export function createSocketServer(
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
   securityHeadersOnSockets(io, httpServer);
+  closeOnOversizedPost(io, httpServer);
   return io;
+}
+
+/**
+ * A long-polling POST over `maxHttpBufferSize` is answered 413 by engine.io, which keeps the
+ * session: its client would wait on the refused message's ack for good. A socket whose message
+ * passes 1 MiB is closed (DESIGN §6), over long-polling as over WebSocket, so that its client
+ * knows the message went nowhere (the SDK sends what was not answered again once it reconnects).
+ */
+function closeOnOversizedPost(io: TaskFlowServer, httpServer: HttpServer): void {
+  const enginePath = `${io.path().replace(/\/$/, '')}/`;
+  httpServer.prependListener('request', (request, answer) => {
+    if (request.method !== 'POST' || !request.url?.startsWith(enginePath)) return;
+    answer.once('finish', () => {
+      if (answer.statusCode !== 413) return;
+      const session = new URL(request.url!, 'http://localhost').searchParams.get('sid');
+      // engine.io's documented `clients` (its typings call it protected): its connections by session id.
+      if (session) (io.engine as unknown as { clients: Record<string, { close(): void } | undefined> }).clients[session]?.close();
+    });
+  });
 }
 
 /**
