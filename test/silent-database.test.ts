@@ -100,4 +100,34 @@ describe('a database connection that goes silent', () => {
       await release();
     }
   }, 30_000);
+
+  it("ends its session where PostgreSQL holds it idle in its transaction, so the board's row it locked is free again for every node", async () => {
+    // A change takes the board's row, and its answer is lost on the way: PostgreSQL holds the
+    // session idle in its transaction, the row locked, the cut unheard on a half-open path.
+    const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
+    try {
+      const held = request(socket, 'column:create', { projectId: project.id, name: 'Lost answer' });
+      await eventually(async () => expect(await lockWaiters(db)).toBe(1));
+      proxy.silenceOpen();
+      await release();
+      expect(await held).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+    } finally {
+      await release();
+    }
+    // The session ended, well before PostgreSQL's own minute: another node may take the board's row at once.
+    await eventually(async () => {
+      const stranded = await db.query(
+        "select pid from pg_stat_activity where datname = current_database() and state like 'idle in transaction%'",
+      );
+      expect(stranded).toEqual([]);
+    }, RECOVERY_MS);
+    expect(await db.query('select id from projects where id = $1 for update nowait', [project.id])).toHaveLength(1);
+    await eventually(
+      async () =>
+        expect(await request(socket, 'column:create', { projectId: project.id, name: 'After the lost answer' })).toMatchObject({
+          ok: true,
+        }),
+      RECOVERY_MS,
+    );
+  }, 30_000);
 });

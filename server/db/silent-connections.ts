@@ -26,7 +26,8 @@ const STRIKES_TO_CUT = 2;
  * UNAVAILABLE), while PostgreSQL, asked on a session of its own, says that the connection's
  * session is not working on a statement: it is idle (the message or its answer was lost on the
  * way: a half-open connection after a failover, a frozen proxy), gone, or stuck writing to a
- * client that reads nothing. Found so on two checks in a row, the connection is cut: what waited
+ * client that reads nothing. Found so on two checks in a row, the connection is cut (and its
+ * session ended where PostgreSQL holds it idle in its transaction, locks and all): what waited
  * on it fails as with any broken connection (UNAVAILABLE, its outcome looked for in the log), and
  * the pool replaces it. Without this, TCP would hold such a connection for a quarter of an hour
  * or more, and its board's changes, its account's turns and its place in the pool with it.
@@ -73,6 +74,7 @@ export function watchSilentConnections(
       waiting.delete(connection);
       connection.connection?.stream.destroy();
       onCut(connection.processID, Date.now() - known.since);
+      await endIdleSession(client, connection.processID ?? 0, everyMs);
     }
   };
 
@@ -90,6 +92,30 @@ export function watchSilentConnections(
       return asks;
     },
   };
+}
+
+/**
+ * Ends the session of a connection just cut when PostgreSQL holds it idle in its transaction since
+ * before the last check: on a half-open path PostgreSQL never hears of the cut, and the session
+ * would keep its locks (a board's row, with every change of that board on every node waiting on
+ * it) until `idle_in_transaction_session_timeout`, a minute (the fault review: a board refused
+ * every change for 60 s). Only a session of this database and role, and never one at work.
+ */
+async function endIdleSession(client: LendingClient, pid: number, idleMs: number): Promise<void> {
+  const asker = (await client.acquireRawConnection().catch(() => null)) as pg.Client | null;
+  if (!asker) return;
+  try {
+    await asker.query(
+      `select pg_terminate_backend(pid) from pg_stat_activity
+        where pid = $1 and datname = current_database() and usename = current_user
+          and state like 'idle in transaction%' and state_change <= now() - make_interval(secs => $2 / 1000.0)`,
+      [pid, idleMs],
+    );
+  } catch {
+    // Not ended: its transaction ends at PostgreSQL's idle timeout, as before.
+  } finally {
+    await client.destroyRawConnection(asker).catch(() => {});
+  }
 }
 
 /**

@@ -9,8 +9,9 @@ export interface TcpProxy {
   /** From now on, drops what the service sends back on the open connections (answers lost on the way). */
   swallow(): void;
   /**
-   * From now on, drops what goes either way on the connections open now, which stay open; new
-   * ones are served: a half-open connection, as a failover or a frozen proxy leaves.
+   * From now on, drops what goes either way on the connections open now, which stay open, a close
+   * at one end unheard at the other; new ones are served: a half-open connection, as a failover or
+   * a frozen proxy leaves.
    */
   silenceOpen(): void;
   /** Serves connections again, on the same port; stalled ones are dropped. */
@@ -46,8 +47,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       socket.on('error', () => other.destroy());
       socket.on('close', () => {
         open.delete(socket);
+        // A half-open path carries no close either: the other end stays open until the proxy closes.
+        if (!silenced.has(socket)) other.destroy();
         silenced.delete(socket);
-        other.destroy();
       });
     }
   });
