@@ -137,7 +137,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   acceptEmptyJsonBodies(app);
   answerInTurn(app);
   closeStalledAnswers(app, options.stalledAnswerMs);
-  answerInTime(app, config.answerDeadline * 1000);
+  answerInTime(app, config.answerDeadline * 1000, failures);
   if (config.trustProxy === false) warnOfUnnamedProxy(app);
   const inFlight = new InFlight();
   const requests = countRequests(app, inFlight);

@@ -26,21 +26,32 @@ export class FailureLog {
       log.error({ err: thrown, ...where }, message);
       return error;
     }
+    const { code, message: cause } = (thrown ?? {}) as { code?: unknown; message?: unknown };
+    this.reportUnavailable(where, `${message}: answered UNAVAILABLE (${error.message})`, {
+      code,
+      message: typeof cause === 'string' ? withoutValues(cause) : cause,
+    });
+    return error;
+  }
+
+  /**
+   * Logs a request or socket event answered UNAVAILABLE at its deadline (`ANSWER_DEADLINE`), its
+   * work still waiting on the database: as a failure of the database is, one line at most every
+   * `OUTAGE_REPORT_MS` for them all.
+   */
+  answeredAtDeadline(where: Record<string, unknown>): void {
+    this.reportUnavailable(where, 'no answer in time: answered UNAVAILABLE at the answer deadline (its work still waits on the database)');
+  }
+
+  private reportUnavailable(where: Record<string, unknown>, message: string, cause?: Record<string, unknown>): void {
     this.unreported += 1;
     const now = Date.now();
-    if (now - this.lastReport >= OUTAGE_REPORT_MS) {
-      const { code, message: cause } = (thrown ?? {}) as { code?: unknown; message?: unknown };
-      this.log.warn(
-        {
-          ...where,
-          cause: { code, message: typeof cause === 'string' ? withoutValues(cause) : cause },
-          failedSinceLastReport: this.unreported,
-        },
-        `${message}: answered UNAVAILABLE (${error.message}); at most one such line every ${OUTAGE_REPORT_MS / 1000} s`,
-      );
-      this.lastReport = now;
-      this.unreported = 0;
-    }
-    return error;
+    if (now - this.lastReport < OUTAGE_REPORT_MS) return;
+    this.log.warn(
+      { ...where, ...(cause ? { cause } : {}), failedSinceLastReport: this.unreported },
+      `${message}; at most one such line every ${OUTAGE_REPORT_MS / 1000} s`,
+    );
+    this.lastReport = now;
+    this.unreported = 0;
   }
 }

@@ -52,6 +52,9 @@ describe('an event the database does not answer in time', () => {
       const answer = await request(writer, 'task:update', change);
       expect(answer).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
       expect(Date.now() - started).toBeGreaterThanOrEqual(1900);
+      // The operator hears of it, as of any answer the database failed (one line at most every 10 s).
+      const warned = logged.map((line) => JSON.parse(line)).filter((line) => line.msg.startsWith('no answer in time'));
+      expect(warned).toMatchObject([{ level: 40, event: 'task:update', failedSinceLastReport: 1 }]);
 
       // The writer too: its answer told it nothing of the change, so it hears it as the others do.
       const [broadcast, toWriter] = [watcher, writer].map((socket) => nextEvent(socket, 'board:event'));

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { WireError } from '../../shared/errors.js';
 import { NO_ANSWER_IN_TIME } from '../errors.js';
+import type { FailureLog } from '../failure-log.js';
 
 const answeredLate = new WeakSet<FastifyReply>();
 const BODY_NOT_IN_TIME: WireError = { code: 'UNAVAILABLE', message: 'the request body did not arrive in time; send it again' };
@@ -17,13 +18,14 @@ export const answeredAtDeadline = (reply: FastifyReply) => answeredLate.has(repl
  * client) is left to finish. The connection closes after the 503: the request's body may still be
  * arriving, and whatever came after on the connection would be read as more of it.
  */
-export function answerInTime(app: FastifyInstance, deadlineMs: number): void {
+export function answerInTime(app: FastifyInstance, deadlineMs: number, failures: FailureLog): void {
   app.addHook('onRequest', async (request, reply) => {
     const timer = setTimeout(() => {
       if (reply.sent) return;
       answeredLate.add(reply);
       // Its body still arriving, it waited on its client, not on the database.
       const error = request.raw.complete ? NO_ANSWER_IN_TIME : BODY_NOT_IN_TIME;
+      if (error === NO_ANSWER_IN_TIME) failures.answeredAtDeadline({ method: request.method, route: request.routeOptions.url });
       void reply.status(503).header('retry-after', '5').header('connection', 'close').send({ error });
       dropLateAnswer(reply);
     }, deadlineMs);

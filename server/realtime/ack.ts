@@ -120,6 +120,7 @@ export function serveEvents(
           timer = setTimeout(() => {
             expired = true;
             caller.socketId = undefined; // it learns of the change from no answer now
+            ctx.failures.answeredAtDeadline({ event });
             resolve({ ack: { ok: false, error: NO_ANSWER_IN_TIME } });
           }, deadlineMs);
         });
