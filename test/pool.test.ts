@@ -94,4 +94,42 @@ describe("one board's row held for long", () => {
     }
     expect((await Promise.all(moves)).map((answer) => (answer as { ok: boolean }).ok)).toEqual(Array(12).fill(true));
   });
+  it("keeps the node's connections while the tasks table is locked: changes of rows it has not looked up yet wait without holding them", async () => {
+    // Twelve changes of cards the node has not placed on their board yet, by three people, while
+    // a migration, say, holds the tasks table: finding each card's board reads that table.
+    const board = await createProject(node.url, org, 'Locked table');
+    const writers = await Promise.all(
+      ['dee', 'eli', 'fay'].map(async (name) => {
+        const user = await registerUser(node.url, name);
+        await addMember(node.url, org, user, 'member');
+        return connect(node.url, { token: user.token });
+      }),
+    );
+    const tasks = await Promise.all(
+      Array.from({ length: 12 }, (_, i) =>
+        ok(socket, 'task:create', { projectId: board.project.id, columnId: board.columns[0]!.id, title: `c${i}` }),
+      ),
+    );
+    const release = await holdLock(db, 'lock table tasks in access exclusive mode');
+    const changes = tasks.map(({ task }, i) =>
+      request(writers[i % 3]!, 'task:update', { taskId: task.id, patch: { title: `changed ${i}` } }),
+    );
+    try {
+      await eventually(async () => {
+        expect(node.server.ctx.inFlight.size).toBe(12);
+        expect(await lockWaiters(db)).toBeGreaterThanOrEqual(2); // two lookups at once, each waiting on the table
+      });
+      // Everyone else is still served: an account read, a handshake, the node ready.
+      const started = performance.now();
+      const me = await fetch(`${node.url}/api/v1/me`, { headers: { authorization: `Bearer ${alice.token}` } });
+      expect(me.status).toBe(200);
+      await connect(node.url, { token: alice.token });
+      expect(performance.now() - started).toBeLessThan(4_000); // not after the pool's 5-s wait for a connection
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(200);
+      expect(await lockWaiters(db)).toBeLessThanOrEqual(2);
+    } finally {
+      await release();
+    }
+    expect((await Promise.all(changes)).map((answer) => (answer as { ok: boolean }).ok)).toEqual(Array(12).fill(true));
+  });
 });

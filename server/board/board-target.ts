@@ -2,7 +2,11 @@ import { LRUCache } from 'lru-cache';
 import type { AppContext } from '../context.js';
 import { runPlain, type Sql, sql } from '../db/sql-script.js';
 import { notAMember, notFound } from '../errors.js';
+import { Lanes } from '../lanes.js';
 import type { BoardTarget } from './board-change.js';
+
+/** How many of a node's lookups read the database at once (`BoardLocator.lookups`). */
+const LOOKUPS_AT_ONCE = 2;
 
 /** Where a row lives: its org and board. Neither ever changes for a row, so it can be cached. */
 interface Location {
@@ -42,6 +46,16 @@ const DELETIONS: Partial<Record<Addressable, (id: string) => Sql>> = {
  */
 export class BoardLocator {
   private readonly known = new LRUCache<string, Location>({ max: 100_000 });
+  /** The lookups under way, by row: changes of one row that come together share its lookup. */
+  private readonly finding = new Map<string, Promise<Location | undefined>>();
+  /**
+   * Lookups read the database `LOOKUPS_AT_ONCE` at a time, the rest waiting without a connection:
+   * they come before a change takes its board's turn, so with the tasks table locked (a migration's
+   * `ALTER TABLE`, a `VACUUM FULL`) changes of new rows would each hold a pooled connection while
+   * they wait (the fault review: twelve changes of one board took all ten, and with them every
+   * tenant's logins and handshakes).
+   */
+  private readonly lookups = new Lanes(LOOKUPS_AT_ONCE);
 
   constructor(private readonly ctx: Pick<AppContext, 'orm'>) {}
 
@@ -57,12 +71,20 @@ export class BoardLocator {
 
   private async locate(what: Addressable, id: string): Promise<Location | undefined> {
     const key = `${what}:${id}`;
-    const cached = this.known.get(key);
+    const cached = this.known.get(key) ?? this.finding.get(key);
     if (cached) return cached;
-    const deleted = DELETIONS[what];
-    const location = (await this.read(LOOKUPS[what](id))) ?? (deleted && (await this.read(deleted(id))));
-    if (location) this.known.set(key, location);
-    return location;
+    const finding = this.lookups.run('lookups', async () => {
+      const deleted = DELETIONS[what];
+      const location = (await this.read(LOOKUPS[what](id))) ?? (deleted && (await this.read(deleted(id))));
+      if (location) this.known.set(key, location);
+      return location;
+    });
+    this.finding.set(key, finding);
+    try {
+      return await finding;
+    } finally {
+      this.finding.delete(key);
+    }
   }
 
   private async read(statement: Sql): Promise<Location | undefined> {
