@@ -99,7 +99,8 @@ export function watchSilentConnections(
  * before the last check: on a half-open path PostgreSQL never hears of the cut, and the session
  * would keep its locks (a board's row, with every change of that board on every node waiting on
  * it) until `idle_in_transaction_session_timeout`, a minute (the fault review: a board refused
- * every change for 60 s). Only a session of this database and role, and never one at work.
+ * every change for 60 s). Only a session of this server's (its database, role and application
+ * name), and never one at work.
  */
 async function endIdleSession(client: LendingClient, pid: number, idleMs: number): Promise<void> {
   const asker = (await client.acquireRawConnection().catch(() => null)) as pg.Client | null;
@@ -107,7 +108,7 @@ async function endIdleSession(client: LendingClient, pid: number, idleMs: number
   try {
     await asker.query(
       `select pg_terminate_backend(pid) from pg_stat_activity
-        where pid = $1 and datname = current_database() and usename = current_user
+        where pid = $1 and datname = current_database() and usename = current_user and application_name = 'taskflow'
           and state like 'idle in transaction%' and state_change <= now() - make_interval(secs => $2 / 1000.0)`,
       [pid, idleMs],
     );
