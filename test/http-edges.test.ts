@@ -367,6 +367,33 @@ describe('slow clients', () => {
   );
 });
 
+describe('the listeners an answer carries', () => {
+  it('do not pile up past what Node warns of: the page, its files and an API read are served without a warning', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning.name);
+    process.on('warning', onWarning);
+    try {
+      const page = await fetch(`${node.url}/`, { headers: { accept: 'text/html' } });
+      const files = [...(await page.text()).matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((match) => match[1]!);
+      expect(files.length).toBeGreaterThan(0);
+      for (const file of files) {
+        const served = await fetch(`${node.url}${file}`);
+        expect(served.status).toBe(200);
+        await served.arrayBuffer();
+      }
+      const boardPage = await fetch(`${node.url}/orgs/acme/projects/${randomUUID()}?card=${randomUUID()}`, {
+        headers: { accept: 'text/html' },
+      });
+      expect(boardPage.status).toBe(200); // the app's page, for a board's address
+      expect((await api(node.url, 'GET', '/me', undefined, alice.token)).status).toBe(200);
+      await new Promise((resolve) => setImmediate(resolve)); // a warning is emitted on the next tick
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((name) => name === 'MaxListenersExceededWarning')).toEqual([]);
+  });
+});
+
 describe('an answer its client stops reading', () => {
   // A board of 400 cards with 60 KB descriptions: a 24 MB answer, more than the kernel's buffers on
   // both ends hold, so the rest waits in the server's memory for as long as the connection is open.

@@ -1,3 +1,4 @@
+import type { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
@@ -35,8 +36,8 @@ export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSW
   });
 }
 
-/** Per connection: settles once the answer to its latest request is over (sent whole, or its connection closed). */
-const latestAnswer = new WeakMap<Socket, Promise<void>>();
+/** Per connection: the answer to its latest request. */
+const latestAnswer = new WeakMap<Socket, ServerResponse>();
 
 /**
  * Answers a connection's requests one at a time: a request sent before the answer to the one
@@ -44,15 +45,23 @@ const latestAnswer = new WeakMap<Socket, Promise<void>>();
  * requests for a big board in one packet and read none of the answers, each made and held in
  * memory at once (the attacker review: 10 connections of 20 such requests for a 7.8 MB board took
  * a node from 238 MB to 2.5 GB); now a connection holds one, until `closeStalledAnswers` closes it.
- * Browsers do not pipeline, so their requests never wait here.
+ * Browsers do not pipeline, so their requests never wait here, and no listener is added for them.
  */
 export function answerInTurn(app: FastifyInstance): void {
   app.addHook('onRequest', async (request, reply) => {
     const socket = request.raw.socket;
     const before = latestAnswer.get(socket);
-    latestAnswer.set(socket, new Promise((resolve) => reply.raw.once('close', () => resolve())));
-    if (!before) return;
-    await before;
+    latestAnswer.set(socket, reply.raw);
+    if (!before || before.writableFinished || socket.destroyed) return;
+    await new Promise<void>((resolve) => {
+      const go = () => {
+        before.off('finish', go);
+        socket.off('close', go);
+        resolve();
+      };
+      before.once('finish', go);
+      socket.once('close', go);
+    });
     // Its connection closed meanwhile (stalled, or its client gone): there is no one left to answer.
     if (socket.destroyed) reply.hijack();
   });
