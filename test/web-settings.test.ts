@@ -60,7 +60,7 @@ describe("an admin's settings", () => {
     await page.getByRole('button', { name: 'Done' }).click();
     expect(await shown.count()).toBe(0); // not shown again
     await expect.poll(() => focusedText(page)).toBe('API keys'); // the focus goes on from the section's heading
-    const row = page.getByRole('row', { name: /Release bot/ });
+    const row = page.getByRole('table', { name: 'API keys' }).getByRole('row', { name: /Release bot/ });
     expect(await row.innerText()).toMatch(/boards:read, tasks:write\s+Ana\s/); // made by
     const kicked = nextEvent(bot, 'access:revoked');
     // Asked twice: Escape takes the question back, with the focus on the first button again.
@@ -72,6 +72,9 @@ describe("an admin's settings", () => {
     await row.getByRole('button', { name: 'Really revoke Release bot' }).click();
     expect(await kicked).toMatchObject({ orgId: org.id, reason: 'key_revoked' });
     await expect.poll(() => row.innerText()).toContain('revoked');
+    // The audit log on the same page reads itself again: the revocation is its newest entry, with no Refresh.
+    const newest = page.getByRole('table', { name: 'Audit log' }).getByRole('row').nth(1);
+    await expect.poll(() => newest.innerText()).toMatch(/Ana\s+api_key\.revoked/);
     await expect(connect(node.url, { apiKey: key })).rejects.toThrow('UNAUTHORIZED');
     expect(await focusedText(page)).toBe('API keys');
   });

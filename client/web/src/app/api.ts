@@ -42,7 +42,23 @@ export async function call<T>(method: string, path: string, body?: unknown, { an
     if (response.status === 401 && token) session.ended(token);
     throw new ApiError(response.status, error?.code ?? 'INTERNAL', refusalText(error) ?? response.statusText, error?.details);
   }
+  if (method !== 'GET') toldChanged(path);
   return data as T;
+}
+
+const ORG_CHANGED = 'taskflow:org-changed';
+
+/** Tells the page that the user changed something of an org (its audit log has a new entry, say). */
+function toldChanged(path: string): void {
+  const slug = /^\/orgs\/([^/?]+)/.exec(path)?.[1];
+  if (slug) window.dispatchEvent(new CustomEvent(ORG_CHANGED, { detail: decodeURIComponent(slug) }));
+}
+
+/** Calls `listener` whenever the user changes something of the org `slug` from this page; answers how to stop. */
+export function onOrgChanged(slug: string, listener: () => void): () => void {
+  const heard = (event: Event) => (event as CustomEvent<string>).detail === slug && listener();
+  window.addEventListener(ORG_CHANGED, heard);
+  return () => window.removeEventListener(ORG_CHANGED, heard);
 }
 
 /** A refusal in words: a schema's refusal by what it found wrong ("url: an http:// or https:// URL, …"), not its generic message. */

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { AUDIT_ACTIONS } from '../../../../shared/wire.js';
 import type { AuditEntryJson } from '../../../index.js';
-import { api } from '../app/api.js';
+import { api, onOrgChanged } from '../app/api.js';
 import { focusById } from '../common/focus.js';
 import type { NameOf } from './name-of.js';
 import { DataTable } from '../common/DataTable.js';
@@ -33,7 +33,8 @@ export function AuditLogSection({ slug, nameOf }: { slug: string; nameOf: NameOf
   useEffect(() => {
     setPages(null);
     read();
-    // Read again from the newest whenever the action asked for changes.
+    // Read again from the newest whenever the action asked for changes, or the user changes something of the org on this page.
+    return onOrgChanged(slug, () => read());
   }, [slug, action]);
 
   return (
