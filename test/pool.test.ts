@@ -60,23 +60,29 @@ describe('the connection pool', () => {
   );
 });
 
+/** Members of the org, each on a socket of their own, and twelve cards of `board` (titled `${prefix}0`…) for them to change. */
+async function membersAndCards(names: string[], board: Awaited<ReturnType<typeof createProject>>, prefix: string) {
+  const sockets = await Promise.all(
+    names.map(async (name) => {
+      const user = await registerUser(node.url, name);
+      await addMember(node.url, org, user, 'member');
+      return connect(node.url, { token: user.token });
+    }),
+  );
+  const cards = await Promise.all(
+    Array.from({ length: 12 }, (_, i) =>
+      ok(socket, 'task:create', { projectId: board.project.id, columnId: board.columns[0]!.id, title: `${prefix}${i}` }),
+    ),
+  );
+  return [sockets, cards] as const;
+}
+
 describe("one board's row held for long", () => {
   it("keeps the node's other boards served: the board's changes wait their turn without holding connections", async () => {
     // Twelve moves by three people (four each run at once) on a board whose row another session
     // holds: more than the pool's ten connections, were each to wait for the row on one.
     const held = await createProject(node.url, org, 'Held');
-    const movers = await Promise.all(
-      ['ana', 'ben', 'cy'].map(async (name) => {
-        const user = await registerUser(node.url, name);
-        await addMember(node.url, org, user, 'member');
-        return connect(node.url, { token: user.token });
-      }),
-    );
-    const tasks = await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
-        ok(socket, 'task:create', { projectId: held.project.id, columnId: held.columns[0]!.id, title: `t${i}` }),
-      ),
-    );
+    const [movers, tasks] = await membersAndCards(['ana', 'ben', 'cy'], held, 't');
     const release = await holdLock(db, `select 1 from projects where id = '${held.project.id}' for update`);
     const moves = tasks.map(({ task }, i) => request(movers[i % 3]!, 'task:move', { taskId: task.id, columnId: held.columns[1]!.id }));
     try {
@@ -94,22 +100,12 @@ describe("one board's row held for long", () => {
     }
     expect((await Promise.all(moves)).map((answer) => (answer as { ok: boolean }).ok)).toEqual(Array(12).fill(true));
   });
+
   it("keeps the node's connections while the tasks table is locked: changes of rows it has not looked up yet wait without holding them", async () => {
     // Twelve changes of cards the node has not placed on their board yet, by three people, while
     // a migration, say, holds the tasks table: finding each card's board reads that table.
     const board = await createProject(node.url, org, 'Locked table');
-    const writers = await Promise.all(
-      ['dee', 'eli', 'fay'].map(async (name) => {
-        const user = await registerUser(node.url, name);
-        await addMember(node.url, org, user, 'member');
-        return connect(node.url, { token: user.token });
-      }),
-    );
-    const tasks = await Promise.all(
-      Array.from({ length: 12 }, (_, i) =>
-        ok(socket, 'task:create', { projectId: board.project.id, columnId: board.columns[0]!.id, title: `c${i}` }),
-      ),
-    );
+    const [writers, tasks] = await membersAndCards(['dee', 'eli', 'fay'], board, 'c');
     const release = await holdLock(db, 'lock table tasks in access exclusive mode');
     const changes = tasks.map(({ task }, i) =>
       request(writers[i % 3]!, 'task:update', { taskId: task.id, patch: { title: `changed ${i}` } }),

@@ -103,20 +103,14 @@ export function watchSilentConnections(
  * name), and never one at work.
  */
 async function endIdleSession(client: LendingClient, pid: number, idleMs: number): Promise<void> {
-  const asker = (await client.acquireRawConnection().catch(() => null)) as pg.Client | null;
-  if (!asker) return;
-  try {
-    await asker.query(
-      `select pg_terminate_backend(pid) from pg_stat_activity
-        where pid = $1 and datname = current_database() and usename = current_user and application_name = 'taskflow'
-          and state like 'idle in transaction%' and state_change <= now() - make_interval(secs => $2 / 1000.0)`,
-      [pid, idleMs],
-    );
-  } catch {
-    // Not ended: its transaction ends at PostgreSQL's idle timeout, as before.
-  } finally {
-    await client.destroyRawConnection(asker).catch(() => {});
-  }
+  // Not ended when PostgreSQL cannot be asked: its transaction ends at PostgreSQL's idle timeout, as before.
+  await askPostgreSql(
+    client,
+    `select pg_terminate_backend(pid) from pg_stat_activity
+      where pid = $1 and datname = current_database() and usename = current_user and application_name = 'taskflow'
+        and state like 'idle in transaction%' and state_change <= now() - make_interval(secs => $2 / 1000.0)`,
+    [pid, idleMs],
+  );
 }
 
 /**
@@ -124,15 +118,21 @@ async function endIdleSession(client: LendingClient, pid: number, idleMs: number
  * writing their answer to a client that does not read it; null when PostgreSQL cannot be asked.
  */
 async function sessionsAtWork(client: LendingClient, pids: number[]): Promise<Set<number> | null> {
+  const rows = await askPostgreSql<{ pid: number }>(
+    client,
+    `select pid from pg_stat_activity
+      where pid = any($1::int[]) and state = 'active' and wait_event is distinct from 'ClientWrite'`,
+    [pids],
+  );
+  return rows && new Set(rows.map((row) => row.pid));
+}
+
+/** Runs `query` on a session of its own, apart from the pool (whose connections may be the silent ones); null when PostgreSQL cannot be asked. */
+async function askPostgreSql<R extends pg.QueryResultRow>(client: LendingClient, query: string, values: unknown[]): Promise<R[] | null> {
   const asker = (await client.acquireRawConnection().catch(() => null)) as pg.Client | null;
   if (!asker) return null;
   try {
-    const { rows } = await asker.query<{ pid: number }>(
-      `select pid from pg_stat_activity
-        where pid = any($1::int[]) and state = 'active' and wait_event is distinct from 'ClientWrite'`,
-      [pids],
-    );
-    return new Set(rows.map((row) => row.pid));
+    return (await asker.query<R>(query, values)).rows;
   } catch {
     return null;
   } finally {

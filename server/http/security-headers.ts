@@ -45,8 +45,11 @@ export const DATA_ANSWER_HEADERS = {
  */
 export function securityHeadersOnSockets(io: Server, httpServer: HttpServer): void {
   io.engine.on('headers', (headers: Record<string, string>) => Object.assign(headers, DATA_ANSWER_HEADERS));
-  const enginePath = `${io.path().replace(/\/$/, '')}/`;
+  const enginePath = enginePathOf(io);
   httpServer.prependListener('request', (request, answer) => {
     if (request.url?.startsWith(enginePath)) for (const [name, value] of Object.entries(DATA_ANSWER_HEADERS)) answer.setHeader(name, value);
   });
 }
+
+/** The start of every URL socket.io's engine serves (`/socket.io/`), which fastify never sees. */
+export const enginePathOf = (io: Server) => `${io.path().replace(/\/$/, '')}/`;

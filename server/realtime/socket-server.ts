@@ -17,7 +17,7 @@ import { orgRoomsOf, principalRoom } from './rooms.js';
 import { dropSlowReaders } from './slow-readers.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { AccessOrders } from './access-orders.js';
-import { securityHeadersOnSockets } from '../http/security-headers.js';
+import { enginePathOf, securityHeadersOnSockets } from '../http/security-headers.js';
 import { originAllowed } from './allowed-origin.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
@@ -49,7 +49,7 @@ export function createSocketServer(
  * knows the message went nowhere (the SDK sends what was not answered again once it reconnects).
  */
 function closeOnOversizedPost(io: TaskFlowServer, httpServer: HttpServer): void {
-  const enginePath = `${io.path().replace(/\/$/, '')}/`;
+  const enginePath = enginePathOf(io);
   httpServer.prependListener('request', (request, answer) => {
     if (request.method !== 'POST' || !request.url?.startsWith(enginePath)) return;
     answer.once('finish', () => {
