@@ -21,6 +21,14 @@ import type { BoardEventJson, BoardSnapshot, ColumnJson, OrgEventJson, TaskJson,
 /** The largest message a socket may send (an event and its payload, as sent): a larger one closes the socket (DESIGN §6). */
 export const MAX_MESSAGE_BYTES = 1 << 20;
 
+/**
+ * The most values a socket message or an HTTP body may hold (members of objects and items of
+ * arrays, counted by their punctuation): one with more is answered VALIDATION_FAILED unread, as
+ * parsing it would hold up every tenant on the node (a message of distinct keys near 1 MiB took
+ * 100 ms to parse).
+ */
+export const MAX_MESSAGE_VALUES = 10_000;
+
 /** Every acknowledgement: exactly one of these, exactly once. */
 export type Ack<Data> = { ok: true; data: Data } | { ok: false; error: WireError };
 export type AckCallback<Data> = (answer: Ack<Data>) => void;

@@ -179,7 +179,7 @@ describe('HTTP bodies', () => {
   });
 
   it('names the first of many schema failures back, not all of them (a payload of unknown keys is not echoed whole)', async () => {
-    const keysOnly = Object.fromEntries(Array.from({ length: 20_000 }, (_, i) => [`unknown${i}`, 1]));
+    const keysOnly = Object.fromEntries(Array.from({ length: 4_000 }, (_, i) => [`unknown${i}`, 1]));
     const answer = await api(node.url, 'POST', '/orgs', { name: 'Echo', ...keysOnly }, alice.token);
     expect(answer.status).toBe(400);
     expect(answer.body.error.code).toBe('VALIDATION_FAILED');
@@ -188,6 +188,38 @@ describe('HTTP bodies', () => {
     const overSocket = await request(socket, 'task:update', { taskId: task.id, patch: { title: 'x' }, ...keysOnly });
     expect(overSocket).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     expect(JSON.stringify(overSocket).length).toBeLessThan(10_000);
+  });
+
+  it('refuses a body of more than 10,000 values unread, with 400 VALIDATION_FAILED, and writes nothing', async () => {
+    const json = { 'content-type': 'application/json', authorization: `Bearer ${alice.token}` };
+    const manyKeys = JSON.stringify({ name: 'Many keys', ...Object.fromEntries(Array.from({ length: 6_000 }, (_, i) => [`k${i}`, 1])) });
+    const manyItems = JSON.stringify({ columnId: columns[0]!.id, title: 'Many items', labelIds: Array(10_001).fill(0) });
+    for (const [path, body] of [
+      ['/api/v1/orgs', manyKeys],
+      [`/api/v1/orgs/${org.slug}/projects/${project.id}/tasks`, manyItems],
+      ['/api/v1/auth/login', manyKeys], // before any sign-in
+    ] as const) {
+      const answer = await raw('POST', path, body, json);
+      expect({ status: answer.status, error: answer.json.error }, path).toEqual({
+        status: 400,
+        error: { code: 'VALIDATION_FAILED', message: 'a message may hold at most 10,000 values (members of objects, items of arrays)' },
+      });
+    }
+    expect(await db.query(`select 1 from organizations where name = 'Many keys'`)).toEqual([]);
+    expect(await db.query(`select 1 from tasks where title = 'Many items'`)).toEqual([]);
+  });
+
+  it("counts no punctuation inside a body's strings: a description of 20,000 commas, colons, brackets and quotes is kept as written", async () => {
+    const description = ',:[{"\\}]'.repeat(2_500);
+    const created = await api(
+      node.url,
+      'POST',
+      `/orgs/${org.slug}/projects/${project.id}/tasks`,
+      { columnId: columns[0]!.id, title: 'Punctuated', description },
+      alice.token,
+    );
+    expect(created.status).toBe(201);
+    expect(await db.query('select description from tasks where id = $1', [created.body.task.id])).toEqual([{ description }]);
   });
 
   it('answers an unknown route with 404 NOT_FOUND in the error shape', async () => {
@@ -251,6 +283,52 @@ describe('socket messages', () => {
     const polled = await (await fetch(session, { signal: AbortSignal.timeout(10_000) })).text();
     expect(polled.split('\x1e').at(-1)).toBe('1');
     expect(await db.query(`select 1 from tasks where length(title) > 1000`)).toEqual([]);
+  });
+
+  it('answers an event of more than 10,000 values VALIDATION_FAILED, once and unread, and keeps the socket', async () => {
+    const from = lastSentId(ledger);
+    const manyKeys = {
+      taskId: task.id,
+      patch: { title: 'Many keys' },
+      ...Object.fromEntries(Array.from({ length: 6_000 }, (_, i) => [`k${i}`, 1])),
+    };
+    const tooMany = {
+      code: 'VALIDATION_FAILED',
+      message: 'a message may hold at most 10,000 values (members of objects, items of arrays)',
+    };
+    expect(await request(socket, 'task:update', manyKeys)).toEqual({ ok: false, error: tooMany });
+    const manyItems = { taskId: task.id, patch: { labelIds: Array(10_001).fill(0) } };
+    expect(await request(socket, 'task:update', manyItems)).toEqual({ ok: false, error: tooMany });
+    expect(await request(socket, 'no:such-event', manyKeys)).toEqual({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED', message: 'unknown event' },
+    });
+    expect(socket.connected).toBe(true);
+    await ok(socket, 'board:leave', { projectId: project.id });
+    expect(ackCounts(ledger, from).map((sent) => sent.acks)).toEqual([1, 1, 1, 1]);
+    expect(await db.query(`select 1 from tasks where title = 'Many keys'`)).toEqual([]);
+
+    // Punctuation inside strings is not counted.
+    const description = ',:[{"\\}]'.repeat(2_500);
+    const { task: saved } = await ok(socket, 'task:update', { taskId: task.id, patch: { description } });
+    expect(saved.description).toBe(description);
+  });
+
+  it('closes a connection whose handshake holds more than 10,000 values, before any sign-in is tried', async () => {
+    const engine = `${node.url}/socket.io/?EIO=4&transport=polling`;
+    const opened = await (await fetch(engine)).text();
+    const session = `${engine}&sid=${JSON.parse(opened.slice(1)).sid}`;
+    const auth = { token: alice.token, ...Object.fromEntries(Array.from({ length: 6_000 }, (_, i) => [`k${i}`, 1])) };
+    const posted = await fetch(session, {
+      method: 'POST',
+      body: `40${JSON.stringify(auth)}`,
+      headers: { 'content-type': 'text/plain;charset=UTF-8' },
+    });
+    expect(posted.status).toBe(200);
+    // The next poll ends with engine.io's close packet (`1`) and no socket.io CONNECT answer.
+    const polled = await (await fetch(session, { signal: AbortSignal.timeout(10_000) })).text();
+    expect(polled.split('\x1e').at(-1)).toBe('1');
+    expect(polled).not.toMatch(/40/);
   });
 
   const uuid = '00000000-0000-4000-8000-000000000000';

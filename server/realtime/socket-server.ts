@@ -1,7 +1,7 @@
 import type { IncomingMessage as HttpIncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
 import { Decoder } from 'socket.io-parser';
-import { MAX_MESSAGE_BYTES } from '../../shared/events.js';
+import { MAX_MESSAGE_BYTES, MAX_MESSAGE_VALUES } from '../../shared/events.js';
 import { authenticate } from '../auth/authenticate.js';
 import { boardHandlers } from '../board/board.handlers.js';
 import { columnHandlers } from '../columns/columns.handlers.js';
@@ -9,6 +9,7 @@ import type { AppContext } from '../context.js';
 import { DomainError, NO_ANSWER_IN_TIME } from '../errors.js';
 import { leavePresenceOnDisconnect, presenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
+import { holdsMoreValuesThan, TOO_MANY_VALUES } from '../json-values.js';
 import { RawJsonEncoder } from '../raw-json.js';
 import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
@@ -69,11 +70,26 @@ function closeOnOversizedPost(io: TaskFlowServer, httpServer: HttpServer): void 
  * announces one, or binary data, fails to decode, and socket.io closes its connection, as it does
  * a message over 1 MiB.
  */
-class JsonOnlyDecoder extends Decoder {
+class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
   constructor() {
     super({ maxAttachments: 0 });
   }
+
+  /**
+   * A packet's JSON, unless it holds more than `MAX_MESSAGE_VALUES` values: then it is not parsed
+   * (see `holdsMoreValuesThan`), and an event is handed on with `TOO_MANY_VALUES` as its payload,
+   * so that its ack is answered VALIDATION_FAILED; any other packet, or one whose event name cannot
+   * be read, fails to decode and its connection is closed.
+   */
+  override tryParse(json: string): unknown {
+    if (!holdsMoreValuesThan(json, MAX_MESSAGE_VALUES)) return super.tryParse(json);
+    const event = /^\[("(?:[^"\\]|\\.){1,100}")[,\]]/.exec(json.slice(0, 256))?.[1];
+    return event === undefined ? false : [JSON.parse(event) as string, TOO_MANY_VALUES];
+  }
 }
+
+/** socket.io-parser's decoder, with the method that parses a packet's JSON (private in its typings; `false` when it is not JSON). */
+type ParsingDecoder = new (options: { maxAttachments: number }) => Pick<Decoder, keyof Decoder> & { tryParse(json: string): unknown };
 
 function asksForJsonp(request: HttpIncomingMessage): boolean {
   return new URL(request.url ?? '/', 'http://localhost').searchParams.has('j');
