@@ -117,6 +117,7 @@ const envSchema = z.object({
     .default([]),
   SOCKET_RATE_LIMIT: wholeNumber(0).default(100),
   SOCKET_BACKLOG_LIMIT: wholeNumber(1).default(16),
+  NODE_BACKLOG_LIMIT: wholeNumber(1).default(256),
   ANSWER_DEADLINE: duration.default(20),
   BOARD_EVENT_RETENTION: wholeNumber(10).default(10_000),
   PRESENCE_REFRESH: duration.default(10),
@@ -154,6 +155,8 @@ export interface Config {
   socketRateLimit: number;
   /** How many megabytes may wait for one connection whose client does not read before it is dropped. */
   socketBacklogLimit: number;
+  /** How many megabytes the node may hold for all its connections' clients before it drops those holding the most. */
+  nodeBacklogLimit: number;
   /** How long, in seconds, a socket event, an HTTP request or a handshake may wait for its answer before it is answered UNAVAILABLE. */
   answerDeadline: number;
   /** How many of its latest events each board keeps, for replay, retries and merges. */
@@ -217,6 +220,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     registration: e.REGISTRATION,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
     socketBacklogLimit: e.SOCKET_BACKLOG_LIMIT,
+    nodeBacklogLimit: e.NODE_BACKLOG_LIMIT,
     answerDeadline: e.ANSWER_DEADLINE,
     eventRetention: e.BOARD_EVENT_RETENTION,
     presenceRefresh: e.PRESENCE_REFRESH,

@@ -95,10 +95,12 @@ describe('numbers in the environment', () => {
   const parse = (env: Record<string, string>) => loadConfig({ JWT_SECRET: TEST_JWT_SECRET, ...env });
 
   it('takes whole numbers written in digits', () => {
-    expect(parse({ PORT: '8080', SOCKET_RATE_LIMIT: '0', SOCKET_BACKLOG_LIMIT: '4', BOARD_EVENT_RETENTION: '500' })).toMatchObject({
+    const env = { PORT: '8080', SOCKET_RATE_LIMIT: '0', SOCKET_BACKLOG_LIMIT: '4', NODE_BACKLOG_LIMIT: '64', BOARD_EVENT_RETENTION: '500' };
+    expect(parse(env)).toMatchObject({
       port: 8080,
       socketRateLimit: 0,
       socketBacklogLimit: 4,
+      nodeBacklogLimit: 64,
       eventRetention: 500,
     });
   });
@@ -111,6 +113,7 @@ describe('numbers in the environment', () => {
     ['PORT', '70000', 'at most 65535'],
     ['SOCKET_RATE_LIMIT', '-1', 'a whole number, at least 0'],
     ['SOCKET_BACKLOG_LIMIT', '0', 'at least 1'],
+    ['NODE_BACKLOG_LIMIT', '0', 'at least 1'],
     ['BOARD_EVENT_RETENTION', 'lots', 'a whole number, at least 10'],
   ])('stops start-up on %s=%j, saying what it takes', (name, value, says) => {
     expect(() => parse({ [name]: value })).toThrow(new ConfigError(`invalid configuration: ${name}: ${says}`));

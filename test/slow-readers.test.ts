@@ -125,3 +125,56 @@ describe('a client that reads nothing of one answer bigger than SOCKET_BACKLOG_L
     expect(reader.connected).toBe(true);
   }, 30_000);
 });
+
+describe('many clients that read nothing, each under SOCKET_BACKLOG_LIMIT', () => {
+  const NODE_LIMIT_MIB = 8;
+  let shedding: RunningServer;
+
+  beforeAll(async () => {
+    shedding = await startServer({ DATABASE_URL: db.url, NODE_BACKLOG_LIMIT: String(NODE_LIMIT_MIB) });
+  });
+
+  afterAll(async () => {
+    closeAllSockets();
+    await shedding?.close();
+  });
+
+  /** What the node holds for its clients: the packets waiting for each connection, and what each TCP socket has not handed the kernel yet. */
+  function heldByNode(): number {
+    const connections = (shedding.server.io.engine as unknown as { clients: Record<string, HeldConnection> }).clients;
+    return Object.values(connections).reduce(
+      (sum, connection) =>
+        sum +
+        (connection.transport.socket?._socket?.writableLength ?? 0) +
+        connection.writeBuffer.reduce((size, packet) => size + (typeof packet.data === 'string' ? packet.data.length : 0), 0),
+      0,
+    );
+  }
+
+  it('are dropped, those holding the most first, once the node holds more than NODE_BACKLOG_LIMIT for its clients; one that reads is served whole', async () => {
+    const stalled = await Promise.all(Array.from({ length: 6 }, () => connect(shedding.url, { token: mallory.token })));
+    const dropped = stalled.map((socket) => {
+      const onServer = shedding.server.io.of('/').sockets.get(socket.id!)!;
+      return new Promise<string>((resolve) => onServer.once('disconnect', resolve));
+    });
+    for (const socket of stalled) {
+      stopReading(socket);
+      // Three snapshots of about 2 MB each: what waits behind the first is under SOCKET_BACKLOG_LIMIT (16 MiB).
+      for (let i = 0; i < 3; i++) socket.emit('board:join', { projectId }, () => {});
+    }
+
+    const reader = await connect(shedding.url, { token: alice.token });
+    for (let i = 0; i < 5; i++) {
+      const answer = await request(reader, 'board:join', { projectId });
+      expect(answer.ok && answer.data.tasks.length).toBe(100);
+    }
+    expect(await Promise.race(dropped)).toBe('forced close');
+    await expect.poll(heldByNode).toBeLessThanOrEqual(NODE_LIMIT_MIB * 2 ** 20);
+    expect(reader.connected).toBe(true);
+  }, 30_000);
+});
+
+interface HeldConnection {
+  transport: { socket?: { _socket?: { writableLength?: number } } };
+  writeBuffer: Array<{ data?: unknown }>;
+}

@@ -15,6 +15,7 @@ interface Connection {
 
 /** What the guard reads of a WebSocket's TCP socket: the bytes Node gave libuv, and those libuv still holds. */
 interface Tcp {
+  writableLength?: number;
   _bytesDispatched?: number;
   _handle?: { writeQueueSize?: number } | null;
 }
@@ -45,14 +46,6 @@ const takenAtHeartbeat = new WeakMap<Connection, number>();
  * answers the node's pings, 25 s apart, and a ping waits behind what it has not read.)
  */
 export function dropSlowReaders(io: TaskFlowServer, limitBytes: number, log: FastifyBaseLogger): void {
-  function drop(connection: Connection, why: string, details: Record<string, number>): void {
-    waitingBytes.delete(connection);
-    takenAtHeartbeat.delete(connection);
-    log.warn({ connection: connection.id, address: connection.remoteAddress, ...details }, why);
-    connection.close(true); // the waiting packets are discarded
-    connection.transport.socket?.terminate?.(); // and the batch being written: a closing handshake would wait for a reader that reads nothing
-  }
-
   function countWaiting(this: Connection, packet: { data?: unknown }): void {
     // On a writable transport a tick's first packet is written first, when the tick ends: not counted.
     const uncounted = this.transport.writable ? 1 : 0;
@@ -60,27 +53,99 @@ export function dropSlowReaders(io: TaskFlowServer, limitBytes: number, log: Fas
     const before = this.writeBuffer.length === uncounted ? 0 : (waitingBytes.get(this) ?? 0);
     const waiting = before + sizeOf(packet.data);
     waitingBytes.set(this, waiting);
-    if (waiting > limitBytes) drop(this, 'dropped a connection that stopped reading', { waitingBytes: waiting });
+    if (waiting > limitBytes) dropConnection(this, log, 'dropped a connection that stopped reading', { waitingBytes: waiting });
   }
 
   function checkReading(this: Connection): void {
-    const tcp = this.transport.socket?._socket;
-    const held = tcp?._handle?.writeQueueSize;
-    if (typeof held !== 'number' || typeof tcp?._bytesDispatched !== 'number' || held === 0) {
+    const held = heldByTcp(this);
+    const taken = takenByKernel(this);
+    if (held === 0 || taken === undefined) {
       takenAtHeartbeat.delete(this);
       return;
     }
-    const taken = tcp._bytesDispatched - held;
     const before = takenAtHeartbeat.get(this);
     takenAtHeartbeat.set(this, taken);
     if (before !== undefined && taken <= before)
-      drop(this, 'dropped a connection that read nothing between two heartbeats', { heldBytes: held });
+      dropConnection(this, log, 'dropped a connection that read nothing between two heartbeats', { heldBytes: held });
   }
 
   io.engine.on('connection', (connection: Connection & NodeJS.EventEmitter) => {
     connection.on('packetCreate', countWaiting);
     connection.on('heartbeat', checkReading);
   });
+}
+
+/**
+ * Drops the connections holding the most once the node as a whole holds more than
+ * `totalLimitBytes` for its clients: every `everyMs`, what waits for each connection and what its
+ * WebSocket's TCP socket still holds for the kernel are added up, and while the sum passes the
+ * limit the connection holding the most is dropped, those that took nothing since the sweep before
+ * first. `SOCKET_BACKLOG_LIMIT` bounds one connection, and the heartbeat check the time a reader of
+ * nothing is kept, but not how many such connections there are: 40 sockets of one account, each
+ * asking for three snapshots of a 7.8 MB board and reading none, held 1.76 GB until their
+ * heartbeats lapsed, and accounts are as many as sign-ups. A client dropped here sees a lost
+ * transport, as at `SOCKET_BACKLOG_LIMIT`.
+ */
+export function shedBacklogs(io: TaskFlowServer, totalLimitBytes: number, log: FastifyBaseLogger, everyMs = 1000): { stop(): void } {
+  const takenAtSweep = new WeakMap<Connection, number>();
+  const timer = setInterval(() => {
+    const holding: Array<{ connection: Connection; held: number; reading: boolean }> = [];
+    let total = 0;
+    // engine.io's documented `clients` (its typings call it protected): its connections by id.
+    const connections = (io.engine as unknown as { clients: Record<string, Connection> }).clients;
+    for (const connection of Object.values(connections)) {
+      const held = heldByTcp(connection) + sizeOfPackets(connection.writeBuffer);
+      const taken = takenByKernel(connection);
+      const reading = taken !== undefined && taken > (takenAtSweep.get(connection) ?? taken);
+      if (taken === undefined) takenAtSweep.delete(connection);
+      else takenAtSweep.set(connection, taken);
+      if (held === 0) continue;
+      total += held;
+      holding.push({ connection, held, reading });
+    }
+    if (total <= totalLimitBytes) return;
+    holding.sort((a, b) => Number(a.reading) - Number(b.reading) || b.held - a.held);
+    for (const { connection, held } of holding) {
+      if (total <= totalLimitBytes) break;
+      dropConnection(connection, log, 'dropped the connection holding the most while the node held more than NODE_BACKLOG_LIMIT', {
+        heldBytes: held,
+        nodeHeldBytes: total,
+      });
+      total -= held;
+    }
+  }, everyMs);
+  timer.unref();
+  return { stop: () => clearInterval(timer) };
+}
+
+function dropConnection(connection: Connection, log: FastifyBaseLogger, why: string, details: Record<string, number>): void {
+  waitingBytes.delete(connection);
+  takenAtHeartbeat.delete(connection);
+  log.warn({ connection: connection.id, address: connection.remoteAddress, ...details }, why);
+  connection.close(true); // the waiting packets are discarded
+  connection.transport.socket?.terminate?.(); // and the batch being written: a closing handshake would wait for a reader that reads nothing
+}
+
+/**
+ * The bytes a connection's WebSocket has written to its TCP socket that the kernel has not taken
+ * yet, whether libuv holds them or the stream in front of it (a write made while one is under
+ * way waits there): 0 over long-polling.
+ */
+function heldByTcp(connection: Connection): number {
+  return connection.transport.socket?._socket?.writableLength ?? 0;
+}
+
+/** How many bytes the kernel has taken from a connection's WebSocket, if it has one: those given libuv, less those libuv still holds. */
+function takenByKernel(connection: Connection): number | undefined {
+  const tcp = connection.transport.socket?._socket;
+  if (typeof tcp?._bytesDispatched !== 'number') return undefined;
+  return tcp._bytesDispatched - (tcp._handle?.writeQueueSize ?? 0);
+}
+
+function sizeOfPackets(packets: Array<{ data?: unknown }>): number {
+  let size = 0;
+  for (const packet of packets) size += sizeOf(packet.data);
+  return size;
 }
 
 function sizeOf(data: unknown): number {
