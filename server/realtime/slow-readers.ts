@@ -95,11 +95,12 @@ export function shedBacklogs(io: TaskFlowServer, totalLimitBytes: number, log: F
     const connections = (io.engine as unknown as { clients: Record<string, Connection> }).clients;
     for (const connection of Object.values(connections)) {
       const held = heldByTcp(connection) + sizeOfPackets(connection.writeBuffer);
+      if (held === 0) continue; // most connections, every second: nothing more to read of them
       const taken = takenByKernel(connection);
-      const reading = taken !== undefined && taken > (takenAtSweep.get(connection) ?? taken);
-      if (taken === undefined) takenAtSweep.delete(connection);
-      else takenAtSweep.set(connection, taken);
-      if (held === 0) continue;
+      const takenBefore = takenAtSweep.get(connection);
+      // Reading: the kernel took some since it was last seen holding bytes, or it is seen holding for the first time.
+      const reading = taken !== undefined && (takenBefore === undefined || taken > takenBefore);
+      if (taken !== undefined) takenAtSweep.set(connection, taken);
       total += held;
       holding.push({ connection, held, reading });
     }
