@@ -13,7 +13,7 @@ interface Connection {
   close(discard: boolean): void;
 }
 
-/** What the guard reads of a WebSocket's TCP socket: the bytes Node gave libuv, and those libuv still holds. */
+/** What the guard reads of a WebSocket's TCP socket: the bytes written to it that the kernel has not taken, those Node gave libuv, and those libuv still holds. */
 interface Tcp {
   writableLength?: number;
   _bytesDispatched?: number;

@@ -83,8 +83,9 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
    */
   override tryParse(json: string): unknown {
     if (!holdsMoreValuesThan(json, MAX_MESSAGE_VALUES)) return super.tryParse(json);
-    const event = /^\[("(?:[^"\\]|\\.){1,100}")[,\]]/.exec(json.slice(0, 256))?.[1];
-    return event === undefined ? false : [JSON.parse(event) as string, TOO_MANY_VALUES];
+    const quoted = /^\[("(?:[^"\\]|\\.){1,100}")[,\]]/.exec(json.slice(0, 256))?.[1];
+    const event = quoted === undefined ? false : super.tryParse(quoted);
+    return typeof event === 'string' ? [event, TOO_MANY_VALUES] : false;
   }
 }
 
