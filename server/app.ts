@@ -30,6 +30,7 @@ import { loggedError } from './logged-error.js';
 import { loggedRequest } from './http/request-log.js';
 import { requestTimeouts } from './http/request-timeout.js';
 import { answerInTurn, closeStalledAnswers } from './http/stalled-answers.js';
+import { shedBacklogs } from './node-backlog.js';
 import { securityHeaders } from './http/security-headers.js';
 import { InFlight } from './in-flight.js';
 import { Lanes, Turns } from './lanes.js';
@@ -136,7 +137,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   registerErrorHandling(app, failures);
   acceptEmptyJsonBodies(app);
   answerInTurn(app);
-  closeStalledAnswers(app, options.stalledAnswerMs);
+  const httpAnswers = closeStalledAnswers(app, options.stalledAnswerMs);
   answerInTime(app, config.answerDeadline * 1000, failures);
   if (config.trustProxy === false) warnOfUnnamedProxy(app);
   const inFlight = new InFlight();
@@ -148,6 +149,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, publicUrl: config.publicUrl, adapter: redis?.adapter });
+  const shedding = shedBacklogs(io, httpAnswers, config.nodeBacklogLimit * 2 ** 20, app.log);
   const mail = new MailOutbox(options.mailer ?? (config.smtp ? smtpMailer(config.smtp.url, config.smtp.from) : logMailer(app.log)));
   const writes = coalesceWrites(io, app.log);
   const presence = createPresence(io, app.log, {
@@ -270,6 +272,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       }
       presence.close();
       sockets.stop();
+      shedding.stop();
       await ctx.webhooks.stop(); // a try cut short is tried again once its lease runs out, here or on another node
       // What the stop carried through and turned away, for the operator of a rolling restart.
       const drained = { underWay, refused: inFlight.refused, drainMs: Date.now() - began, sockets: io.of('/').sockets.size };

@@ -498,6 +498,38 @@ describe('an answer its client stops reading', () => {
     expect(answers.map((answer) => answer.slice(0, 12))).toEqual(['HTTP/1.1 200', 'HTTP/1.1 200', 'HTTP/1.1 200']);
     expect(answers.map((answer) => answer.includes('"status":"ok"'))).toEqual([false, true, false]);
   });
+
+  it('drops such connections, those holding the most first, once the node holds more than NODE_BACKLOG_LIMIT, long before they stall', async () => {
+    // A node that would keep each for 30 s, and holds at most 16 MiB for its clients.
+    const shedding = await startServer({ DATABASE_URL: db.url, NODE_BACKLOG_LIMIT: '16' });
+    const serverSides: net.Socket[] = [];
+    const track = (socket: net.Socket) => serverSides.push(socket);
+    shedding.server.app.server.on('connection', track);
+    try {
+      const { port } = new URL(shedding.url);
+      const clients = await Promise.all(
+        Array.from({ length: 3 }, async () => {
+          const client = net.connect(Number(port), '127.0.0.1');
+          client.on('error', () => {}); // reset by the server, as it should be
+          await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+          client.write(`GET ${path} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${user.token}\r\n\r\n`);
+          client.pause(); // and never reads
+          return client;
+        }),
+      );
+      await eventually(() => expect(serverSides.filter((side) => side.destroyed)).not.toHaveLength(0));
+      // What the node still holds for them is within the limit.
+      await eventually(() =>
+        expect(serverSides.reduce((sum, side) => sum + (side.destroyed ? 0 : side.writableLength), 0)).toBeLessThanOrEqual(16 * 2 ** 20),
+      );
+      for (const client of clients) client.destroy();
+      const whole = await api(shedding.url, 'GET', path.replace('/api/v1', ''), undefined, user.token);
+      expect({ status: whole.status, cards: whole.body.tasks.length }).toEqual({ status: 200, cards: CARDS });
+    } finally {
+      shedding.server.app.server.off('connection', track);
+      await shedding.close();
+    }
+  }, 30_000);
 });
 
 describe('an answer whose client left before it was ready', () => {

@@ -12,12 +12,15 @@ export const STALLED_ANSWER_MS = 30_000;
  * never read, each answer held in memory for good (the limits review: 20 such requests for a
  * 16 MB board took a node from 213 MB to 1.4 GB). A slow reader keeps its connection as long as it
  * takes some of the answer every `stallMs`; sockets have `SOCKET_BACKLOG_LIMIT` for the same.
+ * Answers the answers being written, which `NODE_BACKLOG_LIMIT` counts (`shedBacklogs`).
  */
-export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSWER_MS): void {
+export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSWER_MS): ReadonlySet<ServerResponse> {
+  const beingWritten = new Set<ServerResponse>();
   app.addHook('onSend', async (request, reply, payload) => {
     // Its client gone before the answer was ready: nothing will take it, and no close is to come
     // that would stop a watch (which held the request and its connection for good).
     if (reply.raw.closed) return payload;
+    beingWritten.add(reply.raw);
     const socket = request.raw.socket;
     let before = waitingBytes(socket);
     const timer = setInterval(() => {
@@ -31,9 +34,13 @@ export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSW
       socket.destroy();
     }, stallMs);
     timer.unref();
-    reply.raw.once('close', () => clearInterval(timer));
+    reply.raw.once('close', () => {
+      clearInterval(timer);
+      beingWritten.delete(reply.raw);
+    });
     return payload;
   });
+  return beingWritten;
 }
 
 /** Per connection: the answer to its latest request. */

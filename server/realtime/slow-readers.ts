@@ -5,7 +5,7 @@ import type { TaskFlowServer } from './types.js';
  * What the guard reads of an engine.io connection: the packets waiting for its transport, which
  * stays unwritable while the last batch it was given has not reached the kernel.
  */
-interface Connection {
+export interface Connection {
   id: string;
   remoteAddress: string;
   transport: { writable: boolean; socket?: { terminate?: () => void; _socket?: Tcp } };
@@ -14,7 +14,7 @@ interface Connection {
 }
 
 /** What the guard reads of a WebSocket's TCP socket: the bytes written to it that the kernel has not taken, those Node gave libuv, and those libuv still holds. */
-interface Tcp {
+export interface Tcp {
   writableLength?: number;
   _bytesDispatched?: number;
   _handle?: { writeQueueSize?: number } | null;
@@ -58,7 +58,7 @@ export function dropSlowReaders(io: TaskFlowServer, limitBytes: number, log: Fas
 
   function checkReading(this: Connection): void {
     const held = heldByTcp(this);
-    const taken = takenByKernel(this);
+    const taken = takenByKernel(this.transport.socket?._socket);
     if (held === 0 || taken === undefined) {
       takenAtHeartbeat.delete(this);
       return;
@@ -75,56 +75,20 @@ export function dropSlowReaders(io: TaskFlowServer, limitBytes: number, log: Fas
   });
 }
 
-/**
- * Drops the connections holding the most once the node as a whole holds more than
- * `totalLimitBytes` for its clients: every `everyMs`, what waits for each connection and what its
- * WebSocket's TCP socket still holds for the kernel are added up, and while the sum passes the
- * limit the connection holding the most is dropped, those that took nothing since the sweep before
- * first. `SOCKET_BACKLOG_LIMIT` bounds one connection, and the heartbeat check the time a reader of
- * nothing is kept, but not how many such connections there are: 40 sockets of one account, each
- * asking for three snapshots of a 7.8 MB board and reading none, held 1.76 GB until their
- * heartbeats lapsed, and accounts are as many as sign-ups. A client dropped here sees a lost
- * transport, as at `SOCKET_BACKLOG_LIMIT`.
- */
-export function shedBacklogs(io: TaskFlowServer, totalLimitBytes: number, log: FastifyBaseLogger, everyMs = 1000): { stop(): void } {
-  const takenAtSweep = new WeakMap<Connection, number>();
-  const timer = setInterval(() => {
-    const holding: Array<{ connection: Connection; held: number; reading: boolean }> = [];
-    let total = 0;
-    // engine.io's documented `clients` (its typings call it protected): its connections by id.
-    const connections = (io.engine as unknown as { clients: Record<string, Connection> }).clients;
-    for (const connection of Object.values(connections)) {
-      const held = heldByTcp(connection) + sizeOfPackets(connection.writeBuffer);
-      if (held === 0) continue; // most connections, every second: nothing more to read of them
-      const taken = takenByKernel(connection);
-      const takenBefore = takenAtSweep.get(connection);
-      // Reading: the kernel took some since it was last seen holding bytes, or it is seen holding for the first time.
-      const reading = taken !== undefined && (takenBefore === undefined || taken > takenBefore);
-      if (taken !== undefined) takenAtSweep.set(connection, taken);
-      total += held;
-      holding.push({ connection, held, reading });
-    }
-    if (total <= totalLimitBytes) return;
-    holding.sort((a, b) => Number(a.reading) - Number(b.reading) || b.held - a.held);
-    for (const { connection, held } of holding) {
-      if (total <= totalLimitBytes) break;
-      dropConnection(connection, log, 'dropped the connection holding the most while the node held more than NODE_BACKLOG_LIMIT', {
-        heldBytes: held,
-        nodeHeldBytes: total,
-      });
-      total -= held;
-    }
-  }, everyMs);
-  timer.unref();
-  return { stop: () => clearInterval(timer) };
-}
-
-function dropConnection(connection: Connection, log: FastifyBaseLogger, why: string, details: Record<string, number>): void {
+/** Drops a connection at once, what waits for it and what its WebSocket is writing with it, and logs why. */
+export function dropConnection(connection: Connection, log: FastifyBaseLogger, why: string, details: Record<string, number>): void {
   waitingBytes.delete(connection);
   takenAtHeartbeat.delete(connection);
   log.warn({ connection: connection.id, address: connection.remoteAddress, ...details }, why);
   connection.close(true); // the waiting packets are discarded
   connection.transport.socket?.terminate?.(); // and the batch being written: a closing handshake would wait for a reader that reads nothing
+}
+
+/** What the node holds for a connection's client: the packets waiting for it, and what its WebSocket's TCP socket has not handed the kernel. */
+export function heldFor(connection: Connection): number {
+  let size = heldByTcp(connection);
+  for (const packet of connection.writeBuffer) size += sizeOf(packet.data);
+  return size;
 }
 
 /**
@@ -136,17 +100,10 @@ function heldByTcp(connection: Connection): number {
   return connection.transport.socket?._socket?.writableLength ?? 0;
 }
 
-/** How many bytes the kernel has taken from a connection's WebSocket, if it has one: those given libuv, less those libuv still holds. */
-function takenByKernel(connection: Connection): number | undefined {
-  const tcp = connection.transport.socket?._socket;
+/** How many bytes the kernel has taken from a TCP socket: those given libuv, less those libuv still holds. */
+export function takenByKernel(tcp: Tcp | undefined): number | undefined {
   if (typeof tcp?._bytesDispatched !== 'number') return undefined;
   return tcp._bytesDispatched - (tcp._handle?.writeQueueSize ?? 0);
-}
-
-function sizeOfPackets(packets: Array<{ data?: unknown }>): number {
-  let size = 0;
-  for (const packet of packets) size += sizeOf(packet.data);
-  return size;
 }
 
 function sizeOf(data: unknown): number {

@@ -15,7 +15,7 @@ import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
 import { createCredentialExpiry } from './credential-expiry.js';
 import { orgRoomsOf, principalRoom } from './rooms.js';
-import { dropSlowReaders, shedBacklogs } from './slow-readers.js';
+import { dropSlowReaders } from './slow-readers.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { AccessOrders } from './access-orders.js';
 import { enginePathOf, securityHeadersOnSockets } from '../http/security-headers.js';
@@ -116,7 +116,6 @@ const TOO_MANY_HANDSHAKES = { code: 'RATE_LIMITED' } as const;
 export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Presence, accessOrders: AccessOrders): { stop(): void } {
   const expiry = createCredentialExpiry(io);
   dropSlowReaders(io, ctx.config.socketBacklogLimit * 2 ** 20, ctx.log);
-  const shedding = shedBacklogs(io, ctx.config.nodeBacklogLimit * 2 ** 20, ctx.log);
   // Where each handshake under way began among this node's orders of access (see `AccessOrders`).
   const handshakeMarks = new WeakMap<TaskFlowSocket, number>();
   const handshakesOf = new WeakMap<TaskFlowSocket['conn'], { underWay: boolean; asked: number }>();
@@ -173,12 +172,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     leavePresenceOnDisconnect(presence, socket);
     serve(socket);
   });
-  return {
-    stop: () => {
-      expiry.stop();
-      shedding.stop();
-    },
-  };
+  return { stop: () => expiry.stop() };
 }
 
 /**
