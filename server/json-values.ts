@@ -1,5 +1,5 @@
 import { MAX_MESSAGE_VALUES } from '../shared/events.js';
-import { invalid } from './errors.js';
+import { DomainError, invalid } from './errors.js';
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -9,24 +9,23 @@ const OPEN_BRACE = 0x7b;
 const OPEN_BRACKET = 0x5b;
 
 /**
- * Whether the JSON text `json` holds more than `most` values, found without parsing it: its
- * punctuation outside strings is counted (`{`, `[`, `,` and `:`, about two per member of an
- * object and one per item of an array), and the count stops once past `most`.
+ * How many values the JSON text `json` holds, found without parsing it: its punctuation outside
+ * strings is counted (`{`, `[`, `,` and `:`, about two per member of an object and one per item
+ * of an array), up to `most + 1`, where the count stops.
  *
  * Parsing is what it spares: a message near 1 MiB of distinct keys costs `JSON.parse` about
  * 100 ms on a two-core machine, on the event loop every tenant shares, while this reads a message
  * of one long string in a fraction of a millisecond (`indexOf` finds the string's end). A text
  * that is not JSON is counted all the same; its parse then fails as before.
  */
-export function holdsMoreValuesThan(json: string, most: number): boolean {
-  if (json.length <= most) return false; // fewer characters than the bound: fewer values too
+export function countValues(json: string, most: number): number {
   let marks = 0;
   for (let at = 0; at < json.length; at++) {
     const char = json.charCodeAt(at);
     if (char === QUOTE) at = closingQuote(json, at);
-    else if ((char === COMMA || char === COLON || char === OPEN_BRACE || char === OPEN_BRACKET) && ++marks > most) return true;
+    else if ((char === COMMA || char === COLON || char === OPEN_BRACE || char === OPEN_BRACKET) && ++marks > most) return marks;
   }
-  return false;
+  return marks;
 }
 
 /** Where the string opened at `opening` ends: its first quote after it that an odd run of backslashes does not escape. */
@@ -46,5 +45,35 @@ export function tooManyValues() {
   return invalid(`a message may hold at most ${MAX_MESSAGE_VALUES.toLocaleString('en')} values (members of objects, items of arrays)`);
 }
 
+/** The refusal of a socket message that came with others holding more than `MAX_MESSAGE_VALUES` values in all: send it again in a moment. */
+export function tooManyValuesAtOnce() {
+  return new DomainError(
+    'RATE_LIMITED',
+    `a connection's messages read at once may hold at most ${MAX_MESSAGE_VALUES.toLocaleString('en')} values in all; send it again in a moment`,
+    { retryAfterMs: 1000 },
+  );
+}
+
 /** What a socket event's handler is given in place of a payload of too many values, which was never parsed: answered `tooManyValues()`. */
 export const TOO_MANY_VALUES: unique symbol = Symbol('too many values');
+
+/** In place of a payload that came with too many others at once, never parsed: answered `tooManyValuesAtOnce()`. */
+export const TOO_MANY_AT_ONCE: unique symbol = Symbol('too many values at once');
+
+let turn = 0;
+let turnEnding = false;
+
+/**
+ * A number that changes with each turn of the event loop, once the turn's I/O is done: what one
+ * read of a WebSocket, or one long-polling POST, is decoded within.
+ */
+export function currentTurn(): number {
+  if (!turnEnding) {
+    turnEnding = true;
+    setImmediate(() => {
+      turn += 1;
+      turnEnding = false;
+    });
+  }
+  return turn;
+}

@@ -1,10 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { holdsMoreValuesThan } from '../server/json-values.js';
+import { countValues } from '../server/json-values.js';
+
+const holdsMoreValuesThan = (json: string, most: number) => countValues(json, most) > most;
 
 const keys = (count: number, key: (i: number) => string) =>
   `{${Array.from({ length: count }, (_, i) => `${JSON.stringify(key(i))}:1`).join(',')}}`;
 
-describe('holdsMoreValuesThan', () => {
+describe('countValues', () => {
+  it('counts the punctuation outside strings, and stops one past the bound', () => {
+    expect(countValues('{"a":1,"b":[1,2]}', 100)).toBe(6);
+    expect(countValues('"a,b:{[}]"', 100)).toBe(0);
+    expect(countValues(`[${Array(1_000).fill(0).join(',')}]`, 100)).toBe(101);
+  });
+
   it('counts the members of objects and the items of arrays, and stops past the bound', () => {
     expect(
       holdsMoreValuesThan(

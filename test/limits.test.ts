@@ -314,6 +314,41 @@ describe('socket messages', () => {
     expect(saved.description).toBe(description);
   });
 
+  it("answers RATE_LIMITED, unread, the messages that would take a long-polling POST's values past 10,000 in all", async () => {
+    const engine = `${node.url}/socket.io/?EIO=4&transport=polling`;
+    const opened = await (await fetch(engine)).text();
+    const session = `${engine}&sid=${JSON.parse(opened.slice(1)).sid}`;
+    const post = (body: string) => fetch(session, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+    expect((await post(`40${JSON.stringify({ token: alice.token })}`)).status).toBe(200);
+    expect(await (await fetch(session)).text()).toMatch(/^40\{"sid":/);
+
+    // Three events of about 6,000 values each, in one POST: each under the limit, together over it.
+    const keys = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, 1]));
+    const update = (id: number) => `42${id}${JSON.stringify(['task:update', { taskId: task.id, patch: { title: 'x' }, ...keys }])}`;
+    expect((await post([1, 2, 3].map(update).join('\x1e'))).status).toBe(200);
+    const acks = new Map<number, { ok: boolean; error: { code: string; message: string } }>();
+    while (acks.size < 3) {
+      const polled = await (await fetch(session, { signal: AbortSignal.timeout(10_000) })).text();
+      for (const packet of polled.split('\x1e')) {
+        const ack = /^43(\d+)\[(.*)\]$/s.exec(packet);
+        if (ack) acks.set(Number(ack[1]), JSON.parse(ack[2]!));
+      }
+    }
+    expect(acks.get(1)).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.not.stringContaining('10,000') } });
+    for (const id of [2, 3])
+      expect(acks.get(id)).toMatchObject({
+        ok: false,
+        error: { code: 'RATE_LIMITED', message: expect.stringContaining('at most 10,000 values in all') },
+      });
+
+    // The next POST is read in a turn of its own.
+    expect((await post(`424${JSON.stringify(['task:update', { taskId: task.id, patch: { title: 'After the burst' } }])}`)).status).toBe(
+      200,
+    );
+    const answered = await (await fetch(session, { signal: AbortSignal.timeout(10_000) })).text();
+    expect(answered).toMatch(/^434\[\{"ok":true/);
+  });
+
   it('closes a connection whose handshake holds more than 10,000 values, before any sign-in is tried', async () => {
     const engine = `${node.url}/socket.io/?EIO=4&transport=polling`;
     const opened = await (await fetch(engine)).text();

@@ -159,8 +159,9 @@ describe('many clients that read nothing, each under SOCKET_BACKLOG_LIMIT', () =
     });
     for (const socket of stalled) {
       stopReading(socket);
-      // Three snapshots of about 2 MB each: what waits behind the first is under SOCKET_BACKLOG_LIMIT (16 MiB).
-      for (let i = 0; i < 3; i++) socket.emit('board:join', { projectId }, () => {});
+      // Six snapshots of about 2 MB each, past what the kernel's buffers take on loopback: what waits
+      // behind the first is under SOCKET_BACKLOG_LIMIT (16 MiB).
+      for (let i = 0; i < 6; i++) socket.emit('board:join', { projectId }, () => {});
     }
 
     const reader = await connect(shedding.url, { token: alice.token });

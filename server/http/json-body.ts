@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { MAX_MESSAGE_VALUES } from '../../shared/events.js';
 import { invalid } from '../errors.js';
-import { holdsMoreValuesThan, tooManyValues } from '../json-values.js';
+import { countValues, tooManyValues } from '../json-values.js';
 
 /** The charsets a body may declare: UTF-8, or ASCII, which is UTF-8 too. */
 const UTF8_COMPATIBLE = new Set(['utf-8', 'utf8', 'us-ascii', 'ascii']);
@@ -15,7 +15,7 @@ const utf8 = new TextDecoder('utf-8', { fatal: true });
  * needs a body still refuses its absence, through its schema. A body is UTF-8 (JSON's own encoding):
  * one in another charset, or with bytes that are not UTF-8, is refused, where decoding it anyway
  * would have stored U+FFFD in place of the client's letters. One of more than `MAX_MESSAGE_VALUES`
- * values is refused unread (`holdsMoreValuesThan`).
+ * values is refused unread (`countValues`).
  */
 export function acceptEmptyJsonBodies(app: FastifyInstance): void {
   const parse = app.getDefaultJsonParser('error', 'error');
@@ -30,7 +30,7 @@ export function acceptEmptyJsonBodies(app: FastifyInstance): void {
       return done(invalid('the body is not valid UTF-8'), undefined);
     }
     if (text === '') return done(null, undefined);
-    if (holdsMoreValuesThan(text, MAX_MESSAGE_VALUES)) return done(tooManyValues(), undefined);
+    if (countValues(text, MAX_MESSAGE_VALUES) > MAX_MESSAGE_VALUES) return done(tooManyValues(), undefined);
     parse(request, text, (error, value) => {
       // Fastify calls a refused `__proto__` "not valid JSON" too, which sends its author hunting for a typo.
       if (error && isJson(text)) done(invalid('a JSON body may not have a "__proto__" or "constructor.prototype" key'), undefined);

@@ -9,7 +9,7 @@ import type { AppContext } from '../context.js';
 import { DomainError, NO_ANSWER_IN_TIME } from '../errors.js';
 import { leavePresenceOnDisconnect, presenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
-import { holdsMoreValuesThan, TOO_MANY_VALUES } from '../json-values.js';
+import { countValues, currentTurn, TOO_MANY_AT_ONCE, TOO_MANY_VALUES } from '../json-values.js';
 import { RawJsonEncoder } from '../raw-json.js';
 import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
@@ -71,21 +71,39 @@ function closeOnOversizedPost(io: TaskFlowServer, httpServer: HttpServer): void 
  * a message over 1 MiB.
  */
 class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
+  /** The turn of the event loop this connection's messages were last read in, and the values they held in it. */
+  private turn = -1;
+  private valuesThisTurn = 0;
+
   constructor() {
     super({ maxAttachments: 0 });
   }
 
   /**
-   * A packet's JSON, unless it holds more than `MAX_MESSAGE_VALUES` values: then it is not parsed
-   * (see `holdsMoreValuesThan`), and an event is handed on with `TOO_MANY_VALUES` as its payload,
-   * so that its ack is answered VALIDATION_FAILED; any other packet, or one whose event name cannot
-   * be read, fails to decode and its connection is closed.
+   * A packet's JSON, counted before it is parsed (`countValues`). One of more than
+   * `MAX_MESSAGE_VALUES` values is not parsed, nor one that would take the connection's messages
+   * read in this turn of the event loop past that many in all (a long-polling POST carries many
+   * packets, each decoded at once): an event is handed on with `TOO_MANY_VALUES` or
+   * `TOO_MANY_AT_ONCE` as its payload, so that its ack is answered VALIDATION_FAILED or
+   * RATE_LIMITED; any other packet, or one whose event name cannot be read, fails to decode and
+   * its connection is closed.
    */
   override tryParse(json: string): unknown {
-    if (!holdsMoreValuesThan(json, MAX_MESSAGE_VALUES)) return super.tryParse(json);
+    const values = countValues(json, MAX_MESSAGE_VALUES);
+    const turn = currentTurn();
+    if (turn !== this.turn) {
+      this.turn = turn;
+      this.valuesThisTurn = 0;
+    }
+    const refused =
+      values > MAX_MESSAGE_VALUES ? TOO_MANY_VALUES : this.valuesThisTurn + values > MAX_MESSAGE_VALUES ? TOO_MANY_AT_ONCE : null;
+    if (refused === null) {
+      this.valuesThisTurn += values;
+      return super.tryParse(json);
+    }
     const quoted = /^\[("(?:[^"\\]|\\.){1,100}")[,\]]/.exec(json.slice(0, 256))?.[1];
     const event = quoted === undefined ? false : super.tryParse(quoted);
-    return typeof event === 'string' ? [event, TOO_MANY_VALUES] : false;
+    return typeof event === 'string' ? [event, refused] : false;
   }
 }
 
