@@ -248,6 +248,17 @@ describe('HTTP bodies', () => {
   });
 });
 
+/**
+ * A raw long-polling session with no socket yet: its address, and a POST of packets to it (a raw
+ * client keeps polling where socket.io-client would give up the transport on its own).
+ */
+async function openPolling(): Promise<{ session: string; post(body: string): Promise<Response> }> {
+  const engine = `${node.url}/socket.io/?EIO=4&transport=polling`;
+  const opened = await (await fetch(engine)).text();
+  const session = `${engine}&sid=${JSON.parse(opened.slice(1)).sid}`;
+  return { session, post: (body) => fetch(session, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } }) };
+}
+
 describe('socket messages', () => {
   it('closes a socket that sends a message over 1 MiB, while another socket keeps working', async () => {
     const big = await connect(node.url, { token: alice.token });
@@ -269,11 +280,7 @@ describe('socket messages', () => {
   });
 
   it('closes a long-polling session whose POST passes 1 MiB, as a WebSocket is closed, so that its client waits on no answer', async () => {
-    // A raw long-polling client, which keeps polling after the 413 (socket.io-client gives up the transport on its own).
-    const engine = `${node.url}/socket.io/?EIO=4&transport=polling`;
-    const opened = await (await fetch(engine)).text();
-    const session = `${engine}&sid=${JSON.parse(opened.slice(1)).sid}`;
-    const post = (body: string) => fetch(session, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+    const { session, post } = await openPolling();
     expect((await post(`40${JSON.stringify({ token: alice.token })}`)).status).toBe(200);
     expect(await (await fetch(session)).text()).toMatch(/^40\{"sid":/);
 
@@ -315,10 +322,7 @@ describe('socket messages', () => {
   });
 
   it("answers RATE_LIMITED, unread, the messages that would take a long-polling POST's values past 10,000 in all", async () => {
-    const engine = `${node.url}/socket.io/?EIO=4&transport=polling`;
-    const opened = await (await fetch(engine)).text();
-    const session = `${engine}&sid=${JSON.parse(opened.slice(1)).sid}`;
-    const post = (body: string) => fetch(session, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+    const { session, post } = await openPolling();
     expect((await post(`40${JSON.stringify({ token: alice.token })}`)).status).toBe(200);
     expect(await (await fetch(session)).text()).toMatch(/^40\{"sid":/);
 
@@ -350,16 +354,9 @@ describe('socket messages', () => {
   });
 
   it('closes a connection whose handshake holds more than 10,000 values, before any sign-in is tried', async () => {
-    const engine = `${node.url}/socket.io/?EIO=4&transport=polling`;
-    const opened = await (await fetch(engine)).text();
-    const session = `${engine}&sid=${JSON.parse(opened.slice(1)).sid}`;
+    const { session, post } = await openPolling();
     const auth = { token: alice.token, ...Object.fromEntries(Array.from({ length: 6_000 }, (_, i) => [`k${i}`, 1])) };
-    const posted = await fetch(session, {
-      method: 'POST',
-      body: `40${JSON.stringify(auth)}`,
-      headers: { 'content-type': 'text/plain;charset=UTF-8' },
-    });
-    expect(posted.status).toBe(200);
+    expect((await post(`40${JSON.stringify(auth)}`)).status).toBe(200);
     // The next poll ends with engine.io's close packet (`1`) and no socket.io CONNECT answer.
     const polled = await (await fetch(session, { signal: AbortSignal.timeout(10_000) })).text();
     expect(polled.split('\x1e').at(-1)).toBe('1');
