@@ -54,11 +54,13 @@ export function tooManyValuesAtOnce() {
   );
 }
 
-/** What a socket event's handler is given in place of a payload of too many values, which was never parsed: answered `tooManyValues()`. */
-export const TOO_MANY_VALUES: unique symbol = Symbol('too many values');
-
-/** In place of a payload that came with too many others at once, never parsed: answered `tooManyValuesAtOnce()`. */
-export const TOO_MANY_AT_ONCE: unique symbol = Symbol('too many values at once');
+/**
+ * What a socket event's handler is given in place of a payload refused unparsed (too many values,
+ * or too many at once): answered with its refusal. No payload from the wire is ever one.
+ */
+export class UnreadPayload {
+  constructor(readonly refusal: DomainError) {}
+}
 
 let turn = 0;
 let turnEnding = false;

@@ -4,7 +4,7 @@ import { overflowing } from '../account-lanes.js';
 import type { AppContext } from '../context.js';
 import { AccessLost, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
 import { shuttingDown } from '../in-flight.js';
-import { TOO_MANY_AT_ONCE, TOO_MANY_VALUES, tooManyValues, tooManyValuesAtOnce } from '../json-values.js';
+import { UnreadPayload } from '../json-values.js';
 import type { Wire } from '../raw-json.js';
 import type { Caller } from '../auth/caller.js';
 import { principalRoom } from './rooms.js';
@@ -79,8 +79,7 @@ export function serveEvents(
     caller: Caller,
   ): Promise<Answered> {
     try {
-      if (payload === TOO_MANY_VALUES) throw tooManyValues();
-      if (payload === TOO_MANY_AT_ONCE) throw tooManyValuesAtOnce();
+      if (payload instanceof UnreadPayload) throw payload.refusal;
       return { ack: { ok: true, data: await handler.run(socket, handler.schema.parse(payload), caller) } };
     } catch (thrown) {
       const error = ctx.failures.answer(thrown, { event }, 'socket event failed');

@@ -9,7 +9,7 @@ import type { AppContext } from '../context.js';
 import { DomainError, NO_ANSWER_IN_TIME } from '../errors.js';
 import { leavePresenceOnDisconnect, presenceHandlers } from '../presence/presence.handlers.js';
 import type { Presence } from '../presence/presence.js';
-import { countValues, currentTurn, TOO_MANY_AT_ONCE, TOO_MANY_VALUES } from '../json-values.js';
+import { countValues, currentTurn, tooManyValues, tooManyValuesAtOnce, UnreadPayload } from '../json-values.js';
 import { RawJsonEncoder } from '../raw-json.js';
 import { taskHandlers } from '../tasks/tasks.handlers.js';
 import { serveEvents } from './ack.js';
@@ -83,9 +83,9 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
    * A packet's JSON, counted before it is parsed (`countValues`). One of more than
    * `MAX_MESSAGE_VALUES` values is not parsed, nor one that would take the connection's messages
    * read in this turn of the event loop past that many in all (a long-polling POST carries many
-   * packets, each decoded at once): an event is handed on with `TOO_MANY_VALUES` or
-   * `TOO_MANY_AT_ONCE` as its payload, so that its ack is answered VALIDATION_FAILED or
-   * RATE_LIMITED; any other packet, or one whose event name cannot be read, fails to decode and
+   * packets, each decoded at once): an event is handed on with an `UnreadPayload` as its payload,
+   * so that its ack is answered VALIDATION_FAILED (`tooManyValues`) or RATE_LIMITED
+   * (`tooManyValuesAtOnce`); any other packet, or one whose event name cannot be read, fails to decode and
    * its connection is closed.
    */
   override tryParse(json: string): unknown {
@@ -96,14 +96,14 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
       this.valuesThisTurn = 0;
     }
     const refused =
-      values > MAX_MESSAGE_VALUES ? TOO_MANY_VALUES : this.valuesThisTurn + values > MAX_MESSAGE_VALUES ? TOO_MANY_AT_ONCE : null;
+      values > MAX_MESSAGE_VALUES ? tooManyValues() : this.valuesThisTurn + values > MAX_MESSAGE_VALUES ? tooManyValuesAtOnce() : null;
     if (refused === null) {
       this.valuesThisTurn += values;
       return super.tryParse(json);
     }
     const quoted = /^\[("(?:[^"\\]|\\.){1,100}")[,\]]/.exec(json.slice(0, 256))?.[1];
     const event = quoted === undefined ? false : super.tryParse(quoted);
-    return typeof event === 'string' ? [event, refused] : false;
+    return typeof event === 'string' ? [event, new UnreadPayload(refused)] : false;
   }
 }
 
