@@ -26,6 +26,7 @@ import { FailureLog } from './failure-log.js';
 import { answerClientError, answerFrameworkError, registerErrorHandling } from './http/errors.js';
 import { countRequests } from './http/in-flight.js';
 import { acceptEmptyJsonBodies } from './http/json-body.js';
+import { lingerAfterEarlyAnswers } from './http/lingering-close.js';
 import { loggedError } from './logged-error.js';
 import { loggedRequest } from './http/request-log.js';
 import { requestTimeouts } from './http/request-timeout.js';
@@ -136,6 +137,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const failures = new FailureLog(app.log);
   registerErrorHandling(app, failures);
   acceptEmptyJsonBodies(app);
+  lingerAfterEarlyAnswers(app);
   answerInTurn(app);
   const httpAnswers = closeStalledAnswers(app, options.stalledAnswerMs);
   answerInTime(app, config.answerDeadline * 1000, failures);
