@@ -139,7 +139,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   acceptEmptyJsonBodies(app);
   lingerAfterEarlyAnswers(app);
   answerInTurn(app);
-  const httpAnswers = closeStalledAnswers(app, options.stalledAnswerMs);
   answerInTime(app, config.answerDeadline * 1000, failures);
   if (config.trustProxy === false) warnOfUnnamedProxy(app);
   const inFlight = new InFlight();
@@ -151,6 +150,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, publicUrl: config.publicUrl, adapter: redis?.adapter });
+  // Once socket.io is attached: engine.io takes over the server's `request` listeners, and calls those
+  // there before it only for requests not its own, where the watch must see its long-polling answers too.
+  const httpAnswers = closeStalledAnswers(app, options.stalledAnswerMs);
   const shedding = shedBacklogs(io, httpAnswers, config.nodeBacklogLimit * 2 ** 20, app.log);
   const mail = new MailOutbox(options.mailer ?? (config.smtp ? smtpMailer(config.smtp.url, config.smtp.from) : logMailer(app.log)));
   const writes = coalesceWrites(io, app.log);

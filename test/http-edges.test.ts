@@ -405,6 +405,28 @@ describe('an answer its client stops reading', () => {
   let stalling: RunningServer;
   let user: TestUser;
   let path: string;
+  let projectId: string;
+
+  /**
+   * A long-polling session of `user` on `url` that joins the board and asks for the poll carrying
+   * the answer (the 24 MB snapshot) on a connection that never reads: the client's side, and the
+   * server's, once it has begun writing.
+   */
+  async function unreadPoll(url: string, serverSides: Map<number, net.Socket>): Promise<{ client: net.Socket; serverSide: net.Socket }> {
+    const engine = `${url}/socket.io/?EIO=4&transport=polling`;
+    const session = `${engine}&sid=${JSON.parse((await (await fetch(engine)).text()).slice(1)).sid}`;
+    const post = (body: string) => fetch(session, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } });
+    expect((await post(`40${JSON.stringify({ token: user.token })}`)).status).toBe(200);
+    expect(await (await fetch(session)).text()).toMatch(/^40\{"sid":/);
+    expect((await post(`421${JSON.stringify(['board:join', { projectId }])}`)).status).toBe(200);
+    const client = net.connect(Number(new URL(url).port), '127.0.0.1');
+    client.on('error', () => {}); // reset by the server, as it should be
+    await new Promise<void>((resolve) => client.once('connect', () => resolve()));
+    client.write(`GET ${new URL(session).pathname}${new URL(session).search} HTTP/1.1\r\nHost: x\r\n\r\n`);
+    client.pause(); // and never reads
+    await eventually(() => expect(serverSides.get(client.localPort!)?.bytesWritten ?? 0).toBeGreaterThan(0));
+    return { client, serverSide: serverSides.get(client.localPort!)! };
+  }
 
   beforeAll(async () => {
     stalling = await startServer({ DATABASE_URL: db.url, SOCKET_RATE_LIMIT: '0' }, { stalledAnswerMs: STALL_MS });
@@ -421,6 +443,7 @@ describe('an answer its client stops reading', () => {
       );
     socket.close();
     path = `/api/v1/orgs/${org.slug}/projects/${project.id}`;
+    projectId = project.id;
   }, 60_000);
 
   afterAll(async () => {
@@ -447,6 +470,19 @@ describe('an answer its client stops reading', () => {
     }
     const whole = await api(stalling.url, 'GET', path.replace('/api/v1', ''), undefined, user.token);
     expect({ status: whole.status, cards: whole.body.tasks.length }).toEqual({ status: 200, cards: CARDS });
+  }, 30_000);
+
+  it("closes a long-polling poll's connection whose client takes none of its answer, as any other answer's", async () => {
+    const serverSides = new Map<number, net.Socket>();
+    const track = (socket: net.Socket) => serverSides.set(socket.remotePort!, socket);
+    stalling.server.app.server.on('connection', track);
+    try {
+      const { client, serverSide } = await unreadPoll(stalling.url, serverSides);
+      await new Promise<void>((resolve) => serverSide.once('close', () => resolve()));
+      client.destroy();
+    } finally {
+      stalling.server.app.server.off('connection', track);
+    }
   }, 30_000);
 
   it('takes up a request sent behind it on the same connection only once it has left, so a connection holds one answer', async () => {
@@ -525,6 +561,22 @@ describe('an answer its client stops reading', () => {
       for (const client of clients) client.destroy();
       const whole = await api(shedding.url, 'GET', path.replace('/api/v1', ''), undefined, user.token);
       expect({ status: whole.status, cards: whole.body.tasks.length }).toEqual({ status: 200, cards: CARDS });
+    } finally {
+      shedding.server.app.server.off('connection', track);
+      await shedding.close();
+    }
+  }, 30_000);
+
+  it("counts long-polling answers too: a node over NODE_BACKLOG_LIMIT drops a poll's connection its client does not read", async () => {
+    const shedding = await startServer({ DATABASE_URL: db.url, NODE_BACKLOG_LIMIT: '4' });
+    const serverSides = new Map<number, net.Socket>();
+    const track = (socket: net.Socket) => serverSides.set(socket.remotePort!, socket);
+    shedding.server.app.server.on('connection', track);
+    try {
+      const { client, serverSide } = await unreadPoll(shedding.url, serverSides);
+      // More of the 24 MB answer waits in the node than it may hold for all: dropped within a sweep or two, where the stall takes 30 s.
+      await eventually(() => expect(serverSide.destroyed).toBe(true), 10_000);
+      client.destroy();
     } finally {
       shedding.server.app.server.off('connection', track);
       await shedding.close();

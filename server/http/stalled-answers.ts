@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyInstance } from 'fastify';
 
@@ -12,16 +12,16 @@ export const STALLED_ANSWER_MS = 30_000;
  * never read, each answer held in memory for good (the limits review: 20 such requests for a
  * 16 MB board took a node from 213 MB to 1.4 GB). A slow reader keeps its connection as long as it
  * takes some of the answer every `stallMs`; sockets have `SOCKET_BACKLOG_LIMIT` for the same.
- * Answers the answers being written, which `NODE_BACKLOG_LIMIT` counts (`shedBacklogs`).
+ * Every answer of the HTTP server is watched, engine.io's to long-polling clients too, which never
+ * pass through Fastify: a poll's answer, once written, is the HTTP connection's alone (30 polling
+ * sessions, each joining a 6 MB board and not reading the poll that carried it, held 495 MB of the
+ * node's memory until their clients went). Answers the answers under way, which
+ * `NODE_BACKLOG_LIMIT` counts (`shedBacklogs`).
  */
 export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSWER_MS): ReadonlySet<ServerResponse> {
-  const beingWritten = new Set<ServerResponse>();
-  app.addHook('onSend', async (request, reply, payload) => {
-    // Its client gone before the answer was ready: nothing will take it, and no close is to come
-    // that would stop a watch (which held the request and its connection for good).
-    if (reply.raw.closed) return payload;
-    beingWritten.add(reply.raw);
-    const socket = request.raw.socket;
+  const underWay = new Set<ServerResponse>();
+  function watch(request: IncomingMessage, answer: ServerResponse, socket: Socket): void {
+    underWay.add(answer);
     let before = waitingBytes(socket);
     const timer = setInterval(() => {
       const now = waitingBytes(socket);
@@ -30,17 +30,25 @@ export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSW
         return;
       }
       clearInterval(timer);
-      request.log.warn({ waitingBytes: now }, 'closed a connection whose client stopped reading its answer');
+      app.log.warn(
+        { url: request.url, address: socket.remoteAddress, waitingBytes: now },
+        'closed a connection whose client stopped reading its answer',
+      );
       socket.destroy();
     }, stallMs);
     timer.unref();
-    reply.raw.once('close', () => {
+    // Emitted once it has left, or its connection has closed.
+    answer.once('close', () => {
       clearInterval(timer);
-      beingWritten.delete(reply.raw);
+      underWay.delete(answer);
     });
-    return payload;
+  }
+  app.server.prependListener('request', (request: IncomingMessage, answer: ServerResponse) => {
+    // An answer queued behind another on its connection (pipelined) is watched once it has the connection.
+    if (answer.socket) watch(request, answer, answer.socket);
+    else answer.once('socket', (socket: Socket) => watch(request, answer, socket));
   });
-  return beingWritten;
+  return underWay;
 }
 
 /** Per connection: the answer to its latest request. */
