@@ -113,6 +113,35 @@ describe('socket handshakes on one connection', () => {
   });
 });
 
+describe('handshakes whose auth cannot be read', () => {
+  it.each([
+    ['a string', '"a bare token"'],
+    ['an array', '["a token"]'],
+    ['true', 'true'],
+    ['null', 'null'],
+  ])('answers an auth that is %s UNAUTHORIZED, and lets the connection try again', async (_, auth) => {
+    const { ws, next } = await rawConnection();
+    ws.send(`40${auth}`);
+    // Before: no answer, the connection closed, and socket.io-client trying the same again and again.
+    expect(await next()).toBe('44{"message":"UNAUTHORIZED"}');
+    ws.send(connectPacket({ token: alice.token }));
+    expect(await next()).toMatch(/^40\{"sid":/);
+  });
+
+  it('answers a client that passes its token as a bare string connect_error UNAUTHORIZED', async () => {
+    await expect(connect(node.url, alice.token as unknown as { token: string })).rejects.toThrow('UNAUTHORIZED');
+  });
+
+  it('answers an auth of more than 10,000 values VALIDATION_FAILED unread, before any sign-in is tried, and lets the connection try again', async () => {
+    const { ws, next } = await rawConnection();
+    ws.send(connectPacket({ token: alice.token, ...Object.fromEntries(Array.from({ length: 6_000 }, (_, i) => [`k${i}`, 1])) }));
+    // Before: the connection closed, with no answer.
+    expect(await next()).toBe('44{"message":"VALIDATION_FAILED"}');
+    ws.send(connectPacket({ token: alice.token }));
+    expect(await next()).toMatch(/^40\{"sid":/);
+  });
+});
+
 describe('transports', () => {
   it('refuses JSONP polling, which a page of any site could drive through script tags, and serves plain polling', async () => {
     const jsonp = await fetch(`${node.url}/socket.io/?EIO=4&transport=polling&j=0`);

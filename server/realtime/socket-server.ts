@@ -74,19 +74,32 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
   /** The turn of the event loop this connection's messages were last read in, and the values they held in it. */
   private turn = -1;
   private valuesThisTurn = 0;
+  /** Whether the packet being decoded is a handshake (CONNECT, type 0), whose payload is its `auth`. */
+  private handshake = false;
 
   constructor() {
     super({ maxAttachments: 0 });
+  }
+
+  override add(packet: unknown): void {
+    this.handshake = typeof packet === 'string' && packet.startsWith('0');
+    try {
+      super.add(packet);
+    } finally {
+      this.handshake = false;
+    }
   }
 
   /**
    * A packet's JSON, counted before it is parsed (`countValues`). One of more than
    * `MAX_MESSAGE_VALUES` values is not parsed, nor one that would take the connection's messages
    * read in this turn of the event loop past that many in all (a long-polling POST carries many
-   * packets, each decoded at once): an event is handed on with an `UnreadPayload` as its payload,
-   * so that its ack is answered VALIDATION_FAILED (`tooManyValues`) or RATE_LIMITED
-   * (`tooManyValuesAtOnce`); any other packet, or one whose event name cannot be read, fails to decode and
-   * its connection is closed.
+   * packets, each decoded at once): it is handed on as an `UnreadPayload`, so that an event's ack is
+   * answered VALIDATION_FAILED (`tooManyValues`) or RATE_LIMITED (`tooManyValuesAtOnce`), and a
+   * handshake's `connect_error` too; a packet of another kind, or an event whose name cannot be read,
+   * fails to decode and its connection is closed. A handshake's `auth` that is not an object (a bare
+   * token string, say) is a handshake with no credential, answered UNAUTHORIZED, where socket.io
+   * would close the connection unanswered and its client try again, and again.
    */
   override tryParse(json: string): unknown {
     const values = countValues(json, MAX_MESSAGE_VALUES);
@@ -99,16 +112,20 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
       values > MAX_MESSAGE_VALUES ? tooManyValues() : this.valuesThisTurn + values > MAX_MESSAGE_VALUES ? tooManyValuesAtOnce() : null;
     if (refused === null) {
       this.valuesThisTurn += values;
-      return super.tryParse(json);
+      const parsed = super.tryParse(json);
+      return this.handshake && (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) ? {} : parsed;
     }
+    if (this.handshake) return new UnreadPayload(refused);
     const quoted = /^\[("(?:[^"\\]|\\.){1,100}")[,\]]/.exec(json.slice(0, 256))?.[1];
     const event = quoted === undefined ? false : super.tryParse(quoted);
     return typeof event === 'string' ? [event, new UnreadPayload(refused)] : false;
   }
 }
 
-/** socket.io-parser's decoder, with the method that parses a packet's JSON (private in its typings; `false` when it is not JSON). */
-type ParsingDecoder = new (options: { maxAttachments: number }) => Pick<Decoder, keyof Decoder> & { tryParse(json: string): unknown };
+/** socket.io-parser's decoder, with the method that parses a packet's JSON (private in its typings; `false` when it is not JSON), and `add` as a method. */
+type ParsingDecoder = new (options: {
+  maxAttachments: number;
+}) => Omit<Decoder, 'add'> & { add(packet: unknown): void; tryParse(json: string): unknown };
 
 function asksForJsonp(request: HttpIncomingMessage): boolean {
   return new URL(request.url ?? '/', 'http://localhost').searchParams.has('j');
@@ -161,7 +178,9 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     });
     try {
       handshakeMarks.set(socket, accessOrders.mark());
-      const { principal, expiresAt, orgIds } = await Promise.race([authenticate(ctx, socket.handshake.auth ?? {}), late]);
+      const auth = socket.handshake.auth ?? {};
+      if (auth instanceof UnreadPayload) throw auth.refusal;
+      const { principal, expiresAt, orgIds } = await Promise.race([authenticate(ctx, auth), late]);
       socket.data = { principal, expiresAt, orgIds, editing: {}, running: 0 };
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
