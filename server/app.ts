@@ -40,7 +40,7 @@ import { PasswordTurns } from './auth/password-turns.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, MailOutbox, type Mailer } from './mail/mailer.js';
 import { smtpMailer } from './mail/smtp-mailer.js';
-import { healthRoutes } from './http/health.routes.js';
+import { databaseState, healthRoutes } from './http/health.routes.js';
 import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
@@ -200,19 +200,17 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const silentConnections = watchSilentConnections(database.orm, {
     afterMs: config.answerDeadline * 1000,
     everyMs: Math.min(SILENCE_CHECK_MS, (config.answerDeadline * 1000) / 2),
-    onCut: (pid, silentMs) =>
-      app.log.warn({ pid, silentMs }, 'cut a database connection that PostgreSQL had stopped answering (its session was idle or gone)'),
+    onCut: (backendPid, silentMs) =>
+      app.log.warn(
+        { backendPid, silentMs },
+        'cut a database connection that PostgreSQL had stopped answering (its session was idle or gone)',
+      ),
   });
   if (redis) sweepAfterOutages(io, ctx, redis);
 
   await app.register(
     healthRoutes({
-      database: async () => {
-        const [setting] = await database.orm.em
-          .getConnection()
-          .execute<Array<{ read_only: string }>>("select current_setting('transaction_read_only') as read_only");
-        return setting?.read_only === 'on' ? 'read-only' : 'ok';
-      },
+      database: () => databaseState(database.orm),
       ...(redis ? { redis: redis.ping } : {}),
     }),
   );

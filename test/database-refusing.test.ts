@@ -218,4 +218,40 @@ describe('a database that refuses a change for now', () => {
     await eventually(async () => expect((await fetch(`${node.url}/readyz`)).status).toBe(200), 10_000);
     expect((await ok(socket, 'task:update', { taskId, patch: { title: 'Writable again' } })).task.title).toBe('Writable again');
   });
+
+  it("drops from the pool a session that refused one of the ORM's writes as read-only", async () => {
+    const client = node.server.ctx.orm.em.getConnection().getKnex().client;
+    const connection = (await client.acquireConnection()) as { __knex__disposed?: unknown };
+    try {
+      await client.query(connection, { sql: 'set default_transaction_read_only = on', bindings: [] });
+      await expect(client.query(connection, { sql: 'update projects set seq = seq where false', bindings: [] })).rejects.toMatchObject({
+        code: '25006',
+      });
+      expect(connection.__knex__disposed).toBeDefined();
+    } finally {
+      await client.releaseConnection(connection);
+    }
+  });
+
+  it('serves writes again, and /readyz 200, once the database takes them, its sessions begun while it took none', async () => {
+    const setting = (on: boolean) =>
+      admin(`alter database ${db.name} ${on ? 'set default_transaction_read_only = on' : 'reset default_transaction_read_only'}`);
+    await setting(true);
+    try {
+      // Every session of the node's pool begins anew, read-only, as after a failover to a standby.
+      await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}' and pid <> pg_backend_pid()`);
+      expect(await request(socket, 'task:update', { taskId, patch: { title: 'Read-only' } })).toMatchObject({
+        ok: false,
+        error: { code: 'UNAVAILABLE' },
+      });
+      expect((await fetch(`${node.url}/readyz`)).status).toBe(503);
+    } finally {
+      await setting(false); // and its sessions left as they are
+    }
+    // Before: the pool kept its read-only sessions, every change UNAVAILABLE and /readyz 503 until a restart.
+    await eventually(async () => expect((await fetch(`${node.url}/readyz`)).status).toBe(200), 10_000);
+    await eventually(async () =>
+      expect(await request(socket, 'task:update', { taskId, patch: { title: 'Writable, its sessions new' } })).toMatchObject({ ok: true }),
+    );
+  });
 });

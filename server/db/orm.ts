@@ -9,6 +9,7 @@ import { migrationsList } from '../../migrations/index.js';
 import { type Config, ConfigError } from '../config.js';
 import { lockDataDir } from './data-dir-lock.js';
 import { entities } from './entities.js';
+import { dropReadOnlySessions } from './read-only-sessions.js';
 
 export type Orm = MikroORM;
 
@@ -109,6 +110,7 @@ export async function openDatabase(
 ): Promise<{ orm: Orm; close: () => Promise<void> }> {
   if (config.databaseUrl) {
     const orm = await MikroORM.init(ormOptions(config.databaseUrl, undefined, log));
+    dropReadOnlySessions(orm);
     return { orm, close: () => orm.close(true) };
   }
   const dir = path.join(config.dataDir, 'pgdata');

@@ -1,6 +1,7 @@
 import pg from 'pg';
 import type { Orm } from './orm.js';
 import { onPostgreSql, quotedLiteral } from './platform.js';
+import { dropIfReadOnly } from './read-only-sessions.js';
 import { lendingStopped } from './settle.js';
 
 export type SqlValue = string | number | boolean | null | Date | readonly string[] | Sql;
@@ -130,6 +131,8 @@ export interface ScriptConnection {
   run(...statements: Sql[]): Promise<Array<Array<Record<string, unknown>>>>;
   /** Whether other work waits for a connection of the pool, so that this one should be let go. */
   wanted(): boolean;
+  /** Lets this connection go from the pool once it is given back, where its session is not to be lent again. */
+  drop(reason: unknown): void;
 }
 
 interface RawPgClient {
@@ -206,10 +209,12 @@ export async function withScriptConnection<T>(orm: Orm, work: (connection: Scrip
     },
     // A pool already destroyed (a stop that outlasted its drain), or that stopped lending, wants its connections back too.
     wanted: () => lendingStopped(client) || (client.pool?.numPendingAcquires() ?? 1) > 0,
+    drop: (reason) => void (raw.__knex__disposed ??= reason),
   };
   try {
     return await work(connection);
   } catch (error) {
+    dropIfReadOnly(raw, error);
     await send(raw, 'rollback').catch((lost: unknown) => {
       raw.__knex__disposed ??= lost;
     });

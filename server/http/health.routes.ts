@@ -1,9 +1,28 @@
 import type { FastifyInstance } from 'fastify';
+import type { Orm } from '../db/orm.js';
+import { sql, withScriptConnection } from '../db/sql-script.js';
 
 export interface ReadinessChecks {
   /** 'read-only' while the database answers but takes no writes (a standby after a failover). */
   database(): Promise<'ok' | 'read-only'>;
   redis?(): Promise<void>;
+}
+
+const READ_ONLY = sql`select current_setting('transaction_read_only') as read_only`;
+
+/**
+ * Whether the database takes writes, asked on a pooled session. One that says it takes none is
+ * dropped from the pool: it may only remember how the database was when it began
+ * (`default_transaction_read_only`, `dropIfReadOnly`), so the next probe asks a session of now.
+ */
+export async function databaseState(orm: Orm): Promise<'ok' | 'read-only'> {
+  const onPostgreSql = await withScriptConnection(orm, async (connection) => {
+    const [[found]] = (await connection.run(READ_ONLY)) as [[{ read_only: string }]];
+    if (found.read_only === 'on') connection.drop('its session takes no writes');
+    return found.read_only;
+  });
+  const readOnly = onPostgreSql ?? (await orm.em.getConnection().execute<Array<{ read_only: string }>>(READ_ONLY.text))[0]?.read_only;
+  return readOnly === 'on' ? 'read-only' : 'ok';
 }
 
 /**
