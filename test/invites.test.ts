@@ -403,6 +403,41 @@ describe('registering with an invited email', () => {
   });
 });
 
+describe('an invitation left pending for an account that exists (a sign-up cut off before it accepted it)', () => {
+  /** The account, and its org's invitation written as a sign-up cut off between the two leaves them. */
+  async function leftPending(role: string) {
+    const email = newEmail('cut-off');
+    const user = await register(email);
+    await db.query(
+      `insert into invites (id, created_at, org_id, email, role, token_hash, expires_at)
+       values ($1, now(), $2, $3, $4, $5, now() + interval '1 day')`,
+      [randomUUID(), cast.org.id, email, role, createHash('sha256').update(randomUUID()).digest('hex')],
+    );
+    return { email, user };
+  }
+
+  it('is accepted when the account signs in', async () => {
+    const { email, user } = await leftPending('member');
+    const login = await api(node.url, 'POST', '/auth/login', { email, password: 'correct horse battery' });
+    expect(login.status).toBe(200);
+    // Before: no membership, the invitation pending for good, and nothing that would ever accept it.
+    expect(await membershipsOf(user.user.id)).toEqual([{ org_id: cast.org.id, role: 'member' }]);
+    expect((await inviteRows(email))[0]!.accepted_at).not.toBeNull();
+    const me = await api(node.url, 'GET', '/me', undefined, login.body.token);
+    expect(me.body.memberships).toEqual([{ org: expect.objectContaining({ id: cast.org.id }), role: 'member' }]);
+  });
+
+  it('is accepted, not left pending, when an admin adds the account by inviting it again', async () => {
+    const { email, user } = await leftPending('viewer');
+    const added = await invite(cast.org, email, 'member', cast.owner.token);
+    expect(added.status).toBe(201);
+    expect(await membershipsOf(user.user.id)).toEqual([{ org_id: cast.org.id, role: 'member' }]);
+    expect((await inviteRows(email))[0]!.accepted_at).not.toBeNull();
+    const list = await call(node.url, 'GET', `/orgs/${cast.org.slug}/invites`, { auth: cast.owner.token });
+    expect(list.body.map((i: { email: string }) => i.email)).not.toContain(email);
+  });
+});
+
 describe('an invitation racing the registration of its email', () => {
   it('makes the new account a member whichever commits first: the invitation sees the account, or the sign-up sees the invitation', async () => {
     const email = newEmail('racer');

@@ -81,9 +81,25 @@ export async function login(ctx: AppContext, input: { email: string; password: s
   }
   if (!user || !checked.valid) throw unauthorized('wrong email or password');
   await ctx.loginThrottle.succeeded(input.email, ip);
+  await acceptLeftInvites(ctx, user);
   // After the answer, in the address's and account's turns like any password work.
   if (checked.outdated) void rehash(ctx, { address: ip, account: input.email }, user, input.password);
   return { token: ctx.tokens.sign(user.id, user.sessionVersion), user: toUserJson(user) };
+}
+
+/**
+ * Accepts the invitations still pending for an account that signs in. A sign-up commits the
+ * account, then accepts its invitations, org by org: one cut off between the two (its node
+ * stopped, its database gone for a moment) left an account whose invitations nothing accepted, its
+ * client told to sign in (409 on the retry) to an account in none of its orgs (the fault review).
+ * The sign-in stands if this fails: the next one tries again.
+ */
+async function acceptLeftInvites(ctx: AppContext, user: IUser): Promise<void> {
+  try {
+    await acceptPendingInvites(ctx, { principal: principalOf(user, ctx.config.superAdminEmails) }, user);
+  } catch (error) {
+    ctx.log.warn({ err: error, userId: user.id }, 'could not accept the invitations pending for an account that signed in');
+  }
 }
 
 /**

@@ -38,6 +38,8 @@ export async function invite(ctx: AppContext, caller: Caller, slug: string, inpu
     if (user) {
       if (await em.count(Membership, { user: user.id })) throw conflict('already a member');
       const now = new Date();
+      // One left pending by a sign-up cut off before it accepted it (`acceptPendingInvites`) is answered by this.
+      for (const row of await em.find(Invite, { email, ...stillPending() }, { lockMode: LockMode.PESSIMISTIC_WRITE })) row.acceptedAt = now;
       const membership = em.create(Membership, { org, user, role: input.role, invitedAt: now, joinedAt: now });
       audit(em, org.id, caller, 'member.added', { type: 'user', id: user.id }, { role: input.role });
       const joinedAt = await stampJoining(em, org.id, user.id);
