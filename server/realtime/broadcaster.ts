@@ -8,8 +8,12 @@ import type { RevokeOrder, TaskFlowServer } from './types.js';
 export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders, clustered: boolean): Broadcaster {
   // Each node applies a revocation to its own sockets: the order reaches the others through the
   // adapter (and, should Redis lose it, every join and mutation re-checks the database anyway).
-  io.on('revoke', (order) => void accessOrders.revoke(order));
-  io.on('admit', (order) => accessOrders.admit(order));
+  io.on('revoke', (order) => {
+    if (fromANode(order)) void accessOrders.revoke(order);
+  });
+  io.on('admit', (order) => {
+    if (fromANode(order)) accessOrders.admit(order);
+  });
 
   return {
     boardEvent(orgId, event, exceptSocketId) {
@@ -41,6 +45,11 @@ export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders
     void accessOrders.revoke(order, forOneSocket);
     if (clustered && !forOneSocket) io.serverSideEmit('revoke', order);
   }
+}
+
+/** Whether an order that came through the adapter names the room it applies to: anything else on its channels is no node's. */
+function fromANode(order: unknown): boolean {
+  return typeof (order as { room?: unknown } | null)?.room === 'string';
 }
 
 function revokedRoom(who: RevokedParty, orgId: string): string {

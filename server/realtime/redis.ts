@@ -82,6 +82,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
         }),
     });
   }
+  dropUnreadableMessages(sub, log);
   return {
     adapter: createAdapter(pub, sub, { key: channelPrefix(pub) }),
     client: pub,
@@ -96,4 +97,30 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
       sub.disconnect();
     },
   };
+}
+
+/**
+ * What arrives on the adapter's channels is another node's message, or anyone's who can publish
+ * there (a neighbour misconfigured onto the same channels, a tool): one the adapter cannot read
+ * (its decoder throws in ioredis's data handler), or whose handling fails (an async handler's
+ * rejection nobody awaits), is logged and dropped. Either ended the process, on every node at once
+ * (the fault review: one `PUBLISH taskflow:db0#/# hello`).
+ */
+function dropUnreadableMessages(sub: Redis, log: FastifyBaseLogger): void {
+  const emit = sub.emit.bind(sub);
+  const dropped = (error: unknown, channel: unknown) =>
+    log.warn({ err: error, channel: String(channel) }, 'dropped a message on the redis channels that could not be read');
+  sub.emit = ((event: string | symbol, ...args: unknown[]) => {
+    if (event !== 'messageBuffer' && event !== 'pmessageBuffer') return emit(event, ...args);
+    const channel = event === 'pmessageBuffer' ? args[1] : args[0];
+    for (const listener of sub.rawListeners(event) as Array<(...args: unknown[]) => unknown>) {
+      try {
+        const handled = listener.apply(sub, args);
+        if (handled instanceof Promise) handled.catch((error: unknown) => dropped(error, channel));
+      } catch (error) {
+        dropped(error, channel);
+      }
+    }
+    return true;
+  }) as typeof sub.emit;
 }
