@@ -416,6 +416,22 @@ describe('an invitation left pending for an account that exists (a sign-up cut o
     return { email, user };
   }
 
+  /** The account made a member of the org directly (as an invitation written before the fix left it), and a way to leave another invitation pending. */
+  async function addedDirectly(email: string, userId: string) {
+    await db.query(
+      `insert into memberships (id, created_at, org_id, user_id, role, invited_at, joined_at) values ($1, now(), $2, $3, 'member', now(), now())`,
+      [randomUUID(), cast.org.id, userId],
+    );
+    return {
+      pendAgain: (role: string) =>
+        db.query(
+          `insert into invites (id, created_at, org_id, email, role, token_hash, expires_at)
+           values ($1, now(), $2, $3, $4, $5, now() + interval '1 day')`,
+          [randomUUID(), cast.org.id, email, role, createHash('sha256').update(randomUUID()).digest('hex')],
+        ),
+    };
+  }
+
   it('is accepted when the account signs in', async () => {
     const { email, user } = await leftPending('member');
     const login = await api(node.url, 'POST', '/auth/login', { email, password: 'correct horse battery' });
@@ -425,6 +441,21 @@ describe('an invitation left pending for an account that exists (a sign-up cut o
     expect((await inviteRows(email))[0]!.accepted_at).not.toBeNull();
     const me = await api(node.url, 'GET', '/me', undefined, login.body.token);
     expect(me.body.memberships).toEqual([{ org: expect.objectContaining({ id: cast.org.id }), role: 'member' }]);
+  });
+
+  it('is answered, not kept, when the account has been added meanwhile, and lets no removed member back in at sign-in', async () => {
+    const { email, user } = await leftPending('admin');
+    const added = await addedDirectly(email, user.user.id);
+    const login = () => api(node.url, 'POST', '/auth/login', { email, password: 'correct horse battery' });
+    expect((await login()).status).toBe(200);
+    expect(await membershipsOf(user.user.id)).toEqual([{ org_id: cast.org.id, role: 'member' }]);
+    expect((await inviteRows(email))[0]!.accepted_at).not.toBeNull();
+
+    // Another left pending the same way, then the member removed: the removal takes it with them.
+    await added.pendAgain('admin');
+    expect((await call(node.url, 'DELETE', `/orgs/${cast.org.slug}/members/${user.user.id}`, { auth: cast.owner.token })).status).toBe(204);
+    expect((await login()).status).toBe(200);
+    expect(await membershipsOf(user.user.id)).toEqual([]);
   });
 
   it('is accepted, not left pending, when an admin adds the account by inviting it again', async () => {

@@ -19,7 +19,9 @@ interface Disposable {
  * until it was restarted). Its next session reads the database as it is then.
  */
 export function dropIfReadOnly(connection: Disposable, error: unknown): void {
-  if (sqlState(error) === READ_ONLY_SQL_TRANSACTION) connection.__knex__disposed ??= error;
+  if (sqlState(error) === READ_ONLY_SQL_TRANSACTION)
+    connection.__knex__disposed ??=
+      'its session refused a write as read-only: dropped from the pool, for one that reads the database as it is now';
 }
 
 /** The same for every statement the ORM sends through knex. */

@@ -204,8 +204,14 @@ export async function withScriptConnection<T>(orm: Orm, work: (connection: Scrip
   const raw = (await client.acquireConnection()) as RawPgClient;
   const connection: ScriptConnection = {
     async run(...statements) {
-      const results = await send(raw, (await executable(raw, statements)).join(';\n'));
-      return results.map((each) => each.rows);
+      try {
+        const results = await send(raw, (await executable(raw, statements)).join(';\n'));
+        return results.map((each) => each.rows);
+      } catch (error) {
+        // Here, not where `work` fails: a board's queue answers its changes' failures without throwing.
+        dropIfReadOnly(raw, error);
+        throw error;
+      }
     },
     // A pool already destroyed (a stop that outlasted its drain), or that stopped lending, wants its connections back too.
     wanted: () => lendingStopped(client) || (client.pool?.numPendingAcquires() ?? 1) > 0,
@@ -214,7 +220,6 @@ export async function withScriptConnection<T>(orm: Orm, work: (connection: Scrip
   try {
     return await work(connection);
   } catch (error) {
-    dropIfReadOnly(raw, error);
     await send(raw, 'rollback').catch((lost: unknown) => {
       raw.__knex__disposed ??= lost;
     });

@@ -20,6 +20,7 @@ export const STALLED_ANSWER_MS = 30_000;
  */
 export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSWER_MS): ReadonlySet<ServerResponse> {
   const underWay = new Set<ServerResponse>();
+  /** Its path alone in the log: a query may carry a secret (an invitation's token, a polling session's id). */
   function watch(request: IncomingMessage, answer: ServerResponse, socket: Socket): void {
     underWay.add(answer);
     let before = waitingBytes(socket);
@@ -31,7 +32,7 @@ export function closeStalledAnswers(app: FastifyInstance, stallMs = STALLED_ANSW
       }
       clearInterval(timer);
       app.log.warn(
-        { url: request.url, address: socket.remoteAddress, waitingBytes: now },
+        { path: request.url?.split('?')[0], address: socket.remoteAddress, waitingBytes: now },
         'closed a connection whose client stopped reading its answer',
       );
       socket.destroy();

@@ -140,9 +140,11 @@ export async function acceptPendingInvites(ctx: AppContext, caller: Caller, user
         { email: user.email, ...stillPending() },
         { orderBy: NEWEST_FIRST, lockMode: LockMode.PESSIMISTIC_WRITE },
       );
-      if (invites.length === 0 || (await em.count(Membership, { user: user.id }))) return null;
+      if (invites.length === 0) return null;
       const now = new Date();
       for (const row of invites) row.acceptedAt = now;
+      // Already a member (added since): the invitations are answered, and must not stay pending for later.
+      if (await em.count(Membership, { user: user.id })) return null;
       const first = invites[0]!;
       const membership = em.create(Membership, {
         org: em.getReference(Organization, orgId),

@@ -7,6 +7,7 @@ import type { Caller } from '../auth/caller.js';
 import type { AppContext } from '../context.js';
 import { DomainError, forbidden, notFound } from '../errors.js';
 import type { Access } from './access.js';
+import { User } from '../users/user.entity.js';
 import { Invite } from './invite.entity.js';
 import { type IMembership, Membership } from './membership.entity.js';
 import { toMemberJson } from './org.json.js';
@@ -82,6 +83,13 @@ export async function removeMember(ctx: AppContext, caller: Caller, slug: string
     const action = leaving ? 'member.left' : 'member.removed';
     audit(em, org.id, caller, action, { type: 'user', id: membership.user.id }, { role: membership.role });
     await revokeInvitesBeyond(em, org.id, caller, membership.user.id, null);
+    // An invitation still pending for the account itself (a sign-up cut off before it accepted
+    // one) would let it back in at its next sign-in (`acceptPendingInvites`).
+    const { email } = await em.findOneOrFail(User, membership.user.id, { fields: ['email'] });
+    for (const row of await em.find(Invite, { email, acceptedAt: null })) {
+      em.remove(row);
+      audit(em, org.id, caller, 'invite.revoked', { type: 'invite', id: row.id }, { email, reason: 'its account left the org' });
+    }
     return { orgId: org.id, userId: membership.user.id };
   });
   // The id as stored: the user's private room, and what clients compare, are spelt with it.

@@ -9,10 +9,10 @@ export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders
   // Each node applies a revocation to its own sockets: the order reaches the others through the
   // adapter (and, should Redis lose it, every join and mutation re-checks the database anyway).
   io.on('revoke', (order) => {
-    if (fromANode(order)) void accessOrders.revoke(order);
+    if (namesARoom(order)) void accessOrders.revoke(order);
   });
   io.on('admit', (order) => {
-    if (fromANode(order)) accessOrders.admit(order);
+    if (namesARoom(order)) accessOrders.admit(order);
   });
 
   return {
@@ -47,8 +47,8 @@ export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders
   }
 }
 
-/** Whether an order that came through the adapter names the room it applies to: anything else on its channels is no node's. */
-function fromANode(order: unknown): boolean {
+/** Whether an order that came through the adapter has the shape of one, a room to apply it to: a shape check, not of who sent it. */
+function namesARoom(order: unknown): boolean {
   return typeof (order as { room?: unknown } | null)?.room === 'string';
 }
 

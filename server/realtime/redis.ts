@@ -104,12 +104,13 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
  * there (a neighbour misconfigured onto the same channels, a tool): one the adapter cannot read
  * (its decoder throws in ioredis's data handler), or whose handling fails (an async handler's
  * rejection nobody awaits), is logged and dropped. Either ended the process, on every node at once
- * (the fault review: one `PUBLISH taskflow:db0#/# hello`).
+ * (the fault review: one `PUBLISH taskflow:db0#/# hello`). A node's own message whose handling
+ * fails, a bug, is logged the same way, as an error.
  */
 function dropUnreadableMessages(sub: Redis, log: FastifyBaseLogger): void {
   const emit = sub.emit.bind(sub);
   const dropped = (error: unknown, channel: unknown) =>
-    log.warn({ err: error, channel: String(channel) }, 'dropped a message on the redis channels that could not be read');
+    log.error({ err: error, channel: String(channel) }, 'dropped a message on the redis channels that could not be read or handled');
   sub.emit = ((event: string | symbol, ...args: unknown[]) => {
     if (event !== 'messageBuffer' && event !== 'pmessageBuffer') return emit(event, ...args);
     const channel = event === 'pmessageBuffer' ? args[1] : args[0];

@@ -98,8 +98,8 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
    * answered VALIDATION_FAILED (`tooManyValues`) or RATE_LIMITED (`tooManyValuesAtOnce`), and a
    * handshake's `connect_error` too; a packet of another kind, or an event whose name cannot be read,
    * fails to decode and its connection is closed. A handshake's `auth` that is not an object (a bare
-   * token string, say) is a handshake with no credential, answered UNAUTHORIZED, where socket.io
-   * would close the connection unanswered and its client try again, and again.
+   * token string, say), or not JSON at all, is a handshake with no credential, answered UNAUTHORIZED,
+   * where socket.io would close the connection unanswered and its client try again, and again.
    */
   override tryParse(json: string): unknown {
     const values = countValues(json, MAX_MESSAGE_VALUES);
