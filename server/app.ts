@@ -165,7 +165,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   if (observed) countHttpRequests(app, observed.registry);
   let metricsServer: { url: string; close(): Promise<void> } | null = null;
   const accessOrders = new AccessOrders(io, presence);
-  const broadcaster = createBroadcaster(io, accessOrders, redis !== null);
+  const broadcaster = createBroadcaster(io, accessOrders, presence, redis !== null);
   const ctx: AppContext = {
     config,
     orm: database.orm,

@@ -27,6 +27,36 @@ type PresenceChanged = { projectId: string; viewers: Viewer[] };
 const names = (p: PresenceChanged) => p.viewers.map((v) => v.name).join();
 
 describe('presence across nodes', () => {
+  it('forgets what a viewer of the other node was editing of a card deleted on this one', async () => {
+    const aliceSocket = await connect(cluster.node1.url, { token: alice.token });
+    const bobSocket = await connect(cluster.node2.url, { token: bob.token });
+    try {
+      const { columns } = await ok(aliceSocket, 'board:join', { projectId: project.id });
+      const both = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p) === 'alice,bob');
+      await ok(bobSocket, 'board:join', { projectId: project.id });
+      await both;
+      const { task } = (await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: columns[0].id, title: 'Gone soon' })) as {
+        task: TaskJson;
+      };
+      const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) =>
+        p.viewers.some((v) => v.editingTaskId === task.id),
+      );
+      await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: task.id });
+      await editing;
+
+      const forgotten = nextEvent<PresenceChanged>(
+        aliceSocket,
+        'presence:changed',
+        (p) => names(p) === 'alice,bob' && p.viewers.every((v) => v.editingTaskId === undefined),
+      );
+      await ok(aliceSocket, 'task:delete', { taskId: task.id });
+      await forgotten;
+    } finally {
+      aliceSocket.disconnect();
+      bobSocket.disconnect();
+    }
+  });
+
   it('lists viewers of both nodes, shows who edits what, and drops the viewers of a node that dies', async () => {
     const aliceSocket = await connect(cluster.node1.url, { token: alice.token });
     const bobSocket = await connect(cluster.node2.url, { token: bob.token });

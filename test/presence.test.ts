@@ -16,6 +16,7 @@ let carol: TestUser;
 /** The owner of org B, who names org A's task on org B's board. */
 let mallory: TestUser;
 let project: ProjectJson;
+let columns: ColumnJson[];
 let task: TaskJson;
 /** A task of another board of the same org. */
 let otherBoardTask: TaskJson;
@@ -41,7 +42,7 @@ beforeAll(async () => {
   await addMember(node.url, org, bob, 'viewer');
   await addMember(node.url, org, carol, 'viewer');
   const board = await createProject(node.url, org);
-  project = board.project;
+  ({ project, columns } = board);
   task = await createTask(org, board, 'on the board');
   otherBoardTask = await createTask(org, await createProject(node.url, org, 'Other board'), 'on another board');
 
@@ -114,6 +115,33 @@ describe('presence', () => {
     const gone = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) => names(p).join() === 'alice');
     bobSocket.disconnect();
     await gone;
+  });
+
+  it('forgets what anyone was editing of a card once it is deleted, and tells the board', async () => {
+    const gone = await createTask(org, { project, columns }, 'to be deleted');
+    const aliceSocket = await connect(node.url, { token: alice.token });
+    const bobSocket = await connect(node.url, { token: bob.token });
+    try {
+      await ok(aliceSocket, 'board:join', { projectId: project.id });
+      await ok(bobSocket, 'board:join', { projectId: project.id });
+      const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) =>
+        p.viewers.some((v) => v.editingTaskId === gone.id),
+      );
+      await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: gone.id });
+      await editing;
+
+      // Before: the list went on naming the deleted card as bob's until bob's next update.
+      const forgotten = nextEvent<PresenceChanged>(
+        bobSocket,
+        'presence:changed',
+        (p) => names(p).join() === 'alice,bob' && p.viewers.every((v) => v.editingTaskId === undefined),
+      );
+      await ok(aliceSocket, 'task:delete', { taskId: gone.id });
+      await forgotten;
+    } finally {
+      aliceSocket.disconnect();
+      bobSocket.disconnect();
+    }
   });
 
   it('hears a socket come back after a rejoin whose replay fell back to the snapshot, then a leave', async () => {

@@ -7,6 +7,8 @@ import { PresenceSchedule } from './presence-schedule.js';
 export interface Presence {
   /** Something changed who is on this board room: send everyone there the new list, soon. */
   changed(room: string): void;
+  /** A task of this board room was deleted: no one is editing it any more, on any node. */
+  taskGone(room: string, taskId: string): void;
   close(): void;
 }
 
@@ -95,6 +97,24 @@ export function createPresence(
     budgetMs: BUDGET_MS,
   });
 
+  /** This node's sockets in `room` editing `taskId` edit nothing now; the list is sent if any did. */
+  function forgetEditing(room: string, taskId: string): void {
+    const projectId = room.match(PROJECT_ROOM)?.[1];
+    if (!projectId) return;
+    let forgot = false;
+    for (const id of io.of('/').adapter.rooms.get(room) ?? []) {
+      const editing = io.of('/').sockets.get(id)?.data.editing;
+      if (editing?.[projectId] !== taskId) continue;
+      editing[projectId] = undefined;
+      forgot = true;
+    }
+    if (forgot) schedule.touch(room);
+  }
+  if (clustered)
+    io.on('taskGone', (room, taskId) => {
+      if (typeof room === 'string' && typeof taskId === 'string') forgetEditing(room, taskId);
+    });
+
   // Only another node can die unseen: a single node hears every disconnect itself.
   const refresh = setInterval(() => {
     if (!clustered) return;
@@ -106,6 +126,10 @@ export function createPresence(
 
   return {
     changed: (room) => schedule.touch(room),
+    taskGone(room, taskId) {
+      forgetEditing(room, taskId);
+      if (clustered) io.serverSideEmit('taskGone', room, taskId);
+    },
     close() {
       clearInterval(refresh);
       schedule.close();

@@ -1,11 +1,12 @@
 import type { Broadcaster, RevokedParty } from '../context.js';
 import type { OrgEventJson } from '../../shared/wire.js';
+import type { Presence } from '../presence/presence.js';
 import type { AccessOrders } from './access-orders.js';
 import { keyRoom, orgRoom, projectRoom, userRoom } from './rooms.js';
 import type { RevokeOrder, TaskFlowServer } from './types.js';
 
 /** Emits committed facts to rooms, across every node through the adapter (`clustered`: the Redis one). */
-export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders, clustered: boolean): Broadcaster {
+export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders, presence: Presence, clustered: boolean): Broadcaster {
   // Each node applies a revocation to its own sockets: the order reaches the others through the
   // adapter (and, should Redis lose it, every join and mutation re-checks the database anyway).
   io.on('revoke', (order) => {
@@ -17,8 +18,10 @@ export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders
 
   return {
     boardEvent(orgId, event, exceptSocketId) {
-      const room = io.to(projectRoom(orgId, event.projectId));
-      (exceptSocketId ? room.except(exceptSocketId) : room).emit('board:event', event);
+      const room = projectRoom(orgId, event.projectId);
+      (exceptSocketId ? io.to(room).except(exceptSocketId) : io.to(room)).emit('board:event', event);
+      // A card deleted is edited by no one: the board's list no longer names it as someone's.
+      if (event.type === 'task.deleted') presence.taskGone(room, (event.data as { taskId: string }).taskId);
     },
     orgEvent(orgId, type, data) {
       io.to(orgRoom(orgId)).emit('org:event', { orgId, type, data } as OrgEventJson);

@@ -39,6 +39,8 @@ export interface InterServerEvents {
   sweep: () => void;
   /** A node sent a board room its presence list (`presence.ts`): what that room's sockets now hold. */
   presenceSent: (room: string, list: string) => void;
+  /** A task of a board room was deleted: what its sockets were editing of it is forgotten (`presence.ts`). */
+  taskGone: (room: string, taskId: string) => void;
 }
 
 export interface RevokeOrder {
