@@ -40,7 +40,7 @@ import { PasswordTurns } from './auth/password-turns.js';
 import { labelRoutes } from './labels/labels.routes.js';
 import { logMailer, MailOutbox, type Mailer } from './mail/mailer.js';
 import { smtpMailer } from './mail/smtp-mailer.js';
-import { databaseState, healthRoutes } from './http/health.routes.js';
+import { databaseCheck, healthRoutes } from './http/health.routes.js';
 import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
@@ -210,7 +210,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
 
   await app.register(
     healthRoutes({
-      database: () => databaseState(database.orm),
+      database: databaseCheck(database.orm),
       ...(redis ? { redis: redis.ping } : {}),
     }),
   );

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ProjectJson, TaskJson, Viewer } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
 import { startTwoNodes } from './support/processes.js';
-import { closeAllSockets, connect, nextEvent, ok } from './support/sockets.js';
+import { closeAllSockets, connect, markEditing, nextEvent, ok } from './support/sockets.js';
 import { useTwoNodes } from './support/two-nodes.js';
 
 // Presence on two server processes: who is on a board is seen across nodes, and a node that dies
@@ -38,11 +38,7 @@ describe('presence across nodes', () => {
       const { task } = (await ok(aliceSocket, 'task:create', { projectId: project.id, columnId: columns[0].id, title: 'Gone soon' })) as {
         task: TaskJson;
       };
-      const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) =>
-        p.viewers.some((v) => v.editingTaskId === task.id),
-      );
-      await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: task.id });
-      await editing;
+      await markEditing(aliceSocket, bobSocket, project.id, task.id);
 
       const forgotten = nextEvent<PresenceChanged>(
         aliceSocket,

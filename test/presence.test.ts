@@ -5,7 +5,7 @@ import type { ColumnJson, ProjectJson, TaskJson, Viewer } from '../shared/wire.j
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, nextEvent, ok, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, markEditing, nextEvent, ok, request } from './support/sockets.js';
 
 let db: TestDatabase;
 let node: RunningServer;
@@ -124,11 +124,7 @@ describe('presence', () => {
     try {
       await ok(aliceSocket, 'board:join', { projectId: project.id });
       await ok(bobSocket, 'board:join', { projectId: project.id });
-      const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) =>
-        p.viewers.some((v) => v.editingTaskId === gone.id),
-      );
-      await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: gone.id });
-      await editing;
+      await markEditing(aliceSocket, bobSocket, project.id, gone.id);
 
       // Before: the list went on naming the deleted card as bob's until bob's next update.
       const forgotten = nextEvent<PresenceChanged>(
@@ -253,11 +249,7 @@ describe('presence', () => {
       seen = recordLists(aliceSocket);
       await ok(aliceSocket, 'board:join', { projectId: project.id });
       await ok(bobSocket, 'board:join', { projectId: project.id });
-      const editing = nextEvent<PresenceChanged>(aliceSocket, 'presence:changed', (p) =>
-        p.viewers.some((v) => v.editingTaskId === task.id),
-      );
-      await ok(bobSocket, 'presence:update', { projectId: project.id, editingTaskId: task.id });
-      await editing;
+      await markEditing(aliceSocket, bobSocket, project.id, task.id);
     });
 
     /** What alice's board shows: bob still editing the board's task, and no list that named `refusedId`. */

@@ -12,24 +12,27 @@ const READ_ONLY = sql`select current_setting('transaction_read_only') as read_on
 
 /** How often a probe may drop the session that told it the database takes no writes: each drop costs a new session. */
 const DROP_EVERY_MS = 1000;
-let droppedAt = 0;
 
 /**
- * Whether the database takes writes, asked on a pooled session. One that says it takes none is
- * dropped from the pool, once a second at most: it may only remember how the database was when it
- * began (`default_transaction_read_only`, `dropIfReadOnly`), so a later probe asks a session of now.
+ * The readiness check of `orm`: whether the database takes writes, asked on a pooled session. One
+ * that says it takes none is dropped from the pool, once a second at most: it may only remember how
+ * the database was when it began (`default_transaction_read_only`, `dropIfReadOnly`), so a later
+ * probe asks a session of now.
  */
-export async function databaseState(orm: Orm): Promise<'ok' | 'read-only'> {
-  const setting = await withScriptConnection(orm, async (connection) => {
-    const [[found]] = (await connection.run(READ_ONLY)) as [[{ read_only: string }]];
-    if (found.read_only === 'on' && Date.now() - droppedAt >= DROP_EVERY_MS) {
-      droppedAt = Date.now();
-      connection.drop('its session takes no writes: dropped from the pool, for one that reads the database as it is now');
-    }
-    return found.read_only;
-  });
-  const readOnly = setting ?? (await orm.em.getConnection().execute<Array<{ read_only: string }>>(READ_ONLY.text))[0]?.read_only;
-  return readOnly === 'on' ? 'read-only' : 'ok';
+export function databaseCheck(orm: Orm): ReadinessChecks['database'] {
+  let droppedAt = 0;
+  return async () => {
+    const setting = await withScriptConnection(orm, async (connection) => {
+      const [[found]] = (await connection.run(READ_ONLY)) as [[{ read_only: string }]];
+      if (found.read_only === 'on' && Date.now() - droppedAt >= DROP_EVERY_MS) {
+        droppedAt = Date.now();
+        connection.drop('its session takes no writes: dropped from the pool, for one that reads the database as it is now');
+      }
+      return found.read_only;
+    });
+    const readOnly = setting ?? (await orm.em.getConnection().execute<Array<{ read_only: string }>>(READ_ONLY.text))[0]?.read_only;
+    return readOnly === 'on' ? 'read-only' : 'ok';
+  };
 }
 
 /**

@@ -92,3 +92,12 @@ export async function eventually(check: () => void | Promise<void>, ms = SETTLE_
     }
   }
 }
+
+/** `editor` says it edits `taskId` on the board `projectId`; resolves once `watcher` is sent a presence list that shows it. */
+export async function markEditing(watcher: ClientSocket, editor: ClientSocket, projectId: string, taskId: string): Promise<void> {
+  const shown = nextEvent<{ viewers: Array<{ editingTaskId?: string }> }>(watcher, 'presence:changed', (p) =>
+    p.viewers.some((v) => v.editingTaskId === taskId),
+  );
+  await ok(editor, 'presence:update', { projectId, editingTaskId: taskId });
+  await shown;
+}
