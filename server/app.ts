@@ -47,7 +47,7 @@ import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
 import { sweepAfterOutages } from './realtime/access-sweep.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
-import { connectRedis } from './realtime/redis.js';
+import { connectRedis, refuseMisconfiguredRedis } from './realtime/redis.js';
 import { WebhookDispatch } from './webhooks/webhook-dispatch.js';
 import { webhookRoutes } from './webhooks/webhooks.routes.js';
 import { AccessOrders } from './realtime/access-orders.js';
@@ -114,6 +114,7 @@ export interface BuildOptions {
 
 /** Builds the whole server without opening a port: tests build as many as they need. */
 export async function buildServer(config: Config, options: BuildOptions = {}): Promise<TaskFlow> {
+  if (config.redisUrl) await refuseMisconfiguredRedis(config.redisUrl);
   const app = Fastify({
     logger: {
       level: config.logLevel,
@@ -164,6 +165,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const observed = config.metricsPort === null ? null : createMetrics(io, database.orm, redis);
   if (observed) countHttpRequests(app, observed.registry);
   let metricsServer: { url: string; close(): Promise<void> } | null = null;
+  /** Whether the public port was had: a start stopped before it has no work to account for. */
+  let listening = false;
   const accessOrders = new AccessOrders(io, presence);
   const broadcaster = createBroadcaster(io, accessOrders, presence, redis !== null);
   const ctx: AppContext = {
@@ -246,12 +249,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       if (applied.length > 0) app.log.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
     },
     listen: async () => {
+      // The metrics port first: one it cannot have stops the start before the public port takes anyone.
+      if (observed) metricsServer = await serveMetrics(observed.registry, config.metricsHost, config.metricsPort!);
       const address = await app.listen({ port: config.port, host: config.host });
+      listening = true;
+      if (metricsServer) app.log.info({ url: metricsServer.url }, 'serving metrics');
       ctx.webhooks.start();
-      if (observed) {
-        metricsServer = await serveMetrics(observed.registry, config.metricsHost, config.metricsPort!);
-        app.log.info({ url: metricsServer.url }, 'serving metrics');
-      }
       if (isWildcardHost(new URL(config.publicUrl).hostname))
         app.log.warn(
           { publicUrl: config.publicUrl },
@@ -278,7 +281,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await ctx.webhooks.stop(); // a try cut short is tried again once its lease runs out, here or on another node
       // What the stop carried through and turned away, for the operator of a rolling restart.
       const drained = { underWay, refused: inFlight.refused, drainMs: Date.now() - began, sockets: io.of('/').sockets.size };
-      app.log.info(drained, 'work under way answered; closing the sockets');
+      if (listening) app.log.info(drained, 'work under way answered; closing the sockets');
       await closeConnections(io, CLOSE_MS);
       // io.close() waits for the HTTP server to close, which waits for its connections: app.close()
       // closes those left (keep-alive ones, say) rather than waiting for them to time out.

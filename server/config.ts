@@ -59,6 +59,22 @@ const originList = z.string().transform((text, ctx): string[] => {
   return origins;
 });
 
+/**
+ * A Redis URL; the number of its database, if any, at the end of its path (`redis://host:6379/2`).
+ * ioredis would take any other path as database `NaN` and stop the start with a stack trace.
+ */
+const redisUrl = urlOf('redis', 'rediss').refine((url) => /^\/?\d*$/.test(new URL(url).pathname), {
+  error: 'a database number, if any, at the end: redis://host:6379/2',
+});
+
+/** A mail's sender, as an address (`board@example.com`) or a name and one (`TaskFlow <board@example.com>`). */
+const mailbox = z.string().refine((text) => z.email().safeParse(/^[^<>]*<([^<>]+)>$/.exec(text.trim())?.[1] ?? text.trim()).success, {
+  error: 'an address, such as board@example.com or TaskFlow <board@example.com>',
+});
+
+/** PostgreSQL's largest `integer`: a board's `seq` and what is counted against it. */
+const INT4_MAX = 2_147_483_647;
+
 const PROXY_EXAMPLE = 'give true, or the proxy addresses and CIDR ranges (e.g. 10.0.0.5,10.1.0.0/16)';
 
 /**
@@ -102,8 +118,11 @@ const envSchema = z.object({
   HOST: z.string().default('127.0.0.1'),
   DATABASE_URL: urlOf('postgres', 'postgresql').optional(),
   DATA_DIR: z.string().default('./data'),
-  REDIS_URL: urlOf('redis', 'rediss').optional(),
-  JWT_SECRET: z.string().min(32, 'at least 32 characters').optional(),
+  REDIS_URL: redisUrl.optional(),
+  JWT_SECRET: z
+    .string()
+    .refine((secret) => secret.trim().length >= 32, { error: 'at least 32 characters, not counting spaces at either end' })
+    .optional(),
   TOKEN_TTL: duration.default(3600),
   CORS_ORIGINS: originList.optional(),
   SUPER_ADMIN_EMAILS: z
@@ -114,17 +133,18 @@ const envSchema = z.object({
         .map((s) => s.trim().toLowerCase())
         .filter(Boolean),
     )
+    .pipe(z.array(z.email({ error: (issue) => `${JSON.stringify(issue.input)} is not an email address` })))
     .default([]),
   SOCKET_RATE_LIMIT: wholeNumber(0).default(100),
   SOCKET_BACKLOG_LIMIT: wholeNumber(1).default(16),
   NODE_BACKLOG_LIMIT: wholeNumber(1).default(256),
   ANSWER_DEADLINE: duration.default(20),
-  BOARD_EVENT_RETENTION: wholeNumber(10).default(10_000),
+  BOARD_EVENT_RETENTION: wholeNumber(10, INT4_MAX).default(10_000),
   PRESENCE_REFRESH: duration.default(10),
   PUBLIC_URL: urlOf('http', 'https').optional(),
   REGISTRATION: z.enum(['open', 'invited']).default('open'),
   SMTP_URL: urlOf('smtp', 'smtps').optional(),
-  MAIL_FROM: z.string().min(3).optional(),
+  MAIL_FROM: mailbox.optional(),
   INVITE_TTL: duration.default(7 * 86400),
   TRUST_PROXY: trustProxy.default(false),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),

@@ -20,6 +20,8 @@ const LISTEN_ERRORS: Record<string, string> = {
   EADDRINUSE: 'another process is listening there',
   EACCES: 'this user may not listen on that port',
   EADDRNOTAVAIL: 'no interface of this machine has that address',
+  ENOTFOUND: 'no address is known by that name',
+  EAI_AGAIN: 'the name could not be looked up (the DNS did not answer)',
 };
 
 const config = await orExit(loadConfig);

@@ -4,12 +4,13 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BoardEventJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser } from './support/api.js';
 import { ADMIN_URL, createTestDatabase } from './support/database.js';
-import { describeChildren, freePort, type ServerProcess, startServerProcess } from './support/processes.js';
+import { describeChildren, freePort, type ServerProcess, startRedis, startServerProcess } from './support/processes.js';
 import { connect, eventually, ok } from './support/sockets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -315,6 +316,48 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
       'REDIS_URL',
     ],
     [
+      'a REDIS_URL whose database is not a number',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: 'redis://127.0.0.1:6379/abc' }),
+      'REDIS_URL',
+    ],
+    [
+      'a JWT_SECRET of spaces',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), JWT_SECRET: ' '.repeat(40) }),
+      'JWT_SECRET',
+    ],
+    // A board's seq is PostgreSQL's integer: a larger retention failed every change made the quick way.
+    [
+      'a BOARD_EVENT_RETENTION past an integer',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), BOARD_EVENT_RETENTION: '3000000000' }),
+      'BOARD_EVENT_RETENTION',
+    ],
+    [
+      'a MAIL_FROM that is not an address',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), SMTP_URL: 'smtp://127.0.0.1:25', MAIL_FROM: 'board' }),
+      'MAIL_FROM',
+    ],
+    [
+      'a SUPER_ADMIN_EMAILS entry that is not an address',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), SUPER_ADMIN_EMAILS: 'ops@example.com, ops' }),
+      'SUPER_ADMIN_EMAILS',
+    ],
+    // `.invalid` names never resolve (RFC 2606); before, the lookup's error ended the start with a stack.
+    [
+      'a HOST no address is known by',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), HOST: 'taskflow.invalid' }),
+      'HOST',
+    ],
+    [
+      'a METRICS_HOST no address is known by',
+      async () => ({
+        PORT: String(await freePort()),
+        DATA_DIR: newDataDir(),
+        METRICS_PORT: String(await freePort()),
+        METRICS_HOST: 'taskflow.invalid',
+      }),
+      'METRICS_HOST',
+    ],
+    [
       'a DATABASE_URL no PostgreSQL answers at',
       async () => ({
         PORT: String(await freePort()),
@@ -382,10 +425,34 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
       };
       const { code, stderr } = await runToExit(env);
       expect(code).toBe(1);
-      expect(stderr.trim()).toBe(`cannot listen on 127.0.0.1:${port} (METRICS_PORT): another process is listening there`);
+      expect(stderr.trim()).toBe(`cannot listen on 127.0.0.1:${port} (METRICS_PORT, METRICS_HOST): another process is listening there`);
     } finally {
       taken.close();
       await db.drop();
+    }
+  });
+
+  it('stops start-up with one line naming REDIS_URL when its Redis refuses it: a database it has not got, or no password where it wants one', async () => {
+    const redis = await startRedis();
+    try {
+      const refusal = async (url: string) => {
+        const { code, stderr } = await runToExit({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: url });
+        expect(code).toBe(1);
+        expect(stderr.trim().split('\n'), stderr).toHaveLength(1);
+        return stderr.trim();
+      };
+      // Before, ioredis logged the refused SELECT and the node ran on database 0, among another deployment's keys.
+      expect(await refusal(`${redis.url}/99`)).toBe(
+        `invalid configuration: REDIS_URL: the Redis at 127.0.0.1:${redis.port} refused it: ERR DB index is out of range`,
+      );
+      const admin = new Redis(redis.url);
+      await admin.config('SET', 'requirepass', 'the-password-it-wants');
+      admin.disconnect();
+      expect(await refusal(redis.url)).toMatch(
+        new RegExp(`^invalid configuration: REDIS_URL: the Redis at 127\\.0\\.0\\.1:${redis.port} refused it: NOAUTH `),
+      );
+    } finally {
+      await redis.stop();
     }
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsList } from '../migrations/index.js';
 import { createOrg, createProject, registerUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { admin, createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RedisProcess, startRedis, startServerProcess } from './support/processes.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
 import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
@@ -94,6 +94,34 @@ describe("the operator's log", () => {
     expect(logged('not ready')).toHaveLength(1);
     // Nor is each probe's request logged at info, as other requests are.
     expect(lines.filter((line) => line.req?.url === '/readyz')).toEqual([]);
+  }, 60_000);
+
+  it('names only what it checks in its readiness lines: no Redis for a node without one', async () => {
+    const alone = await createTestDatabase();
+    const own: Array<{ msg: string; database?: string; redis?: string }> = [];
+    const single = await startServer(
+      { DATABASE_URL: alone.url, LOG_LEVEL: 'info' },
+      { logStream: { write: (line) => own.push(JSON.parse(line)) } },
+    );
+    const readOnly = async (on: boolean) => {
+      await admin(`alter database ${alone.name} ${on ? 'set default_transaction_read_only = on' : 'reset default_transaction_read_only'}`);
+      await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${alone.name}' and pid <> pg_backend_pid()`);
+    };
+    try {
+      await readOnly(true);
+      await eventually(async () => expect((await fetch(`${single.url}/readyz`)).status).toBe(503), 10_000);
+      await readOnly(false);
+      await eventually(async () => expect((await fetch(`${single.url}/readyz`)).status).toBe(200), 10_000);
+      const readiness = own.filter((line) => ['not ready', 'ready again'].includes(line.msg));
+      // Before, a node without Redis said "redis: ok" here.
+      expect(readiness.map(({ msg, database, redis }) => ({ msg, database, redis }))).toEqual([
+        { msg: 'not ready', database: 'read-only', redis: undefined },
+        { msg: 'ready again', database: 'ok', redis: undefined },
+      ]);
+    } finally {
+      await single.close();
+      await alone.drop();
+    }
   }, 60_000);
 
   it('says once that requests come through a proxy TRUST_PROXY does not name', async () => {

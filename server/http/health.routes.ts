@@ -42,7 +42,7 @@ export function databaseCheck(orm: Orm): ReadinessChecks['database'] {
  * log lines a second per node, through an outage and out of it.
  */
 export function healthRoutes(checks: ReadinessChecks) {
-  let found = 'database ok, redis ok';
+  let last = JSON.stringify({ database: 'ok', ...(checks.redis ? { redis: 'ok' } : {}) });
   // Probes can overlap (a check waits up to 2 s): one that began before the latest one applied is stale.
   let begun = 0;
   let applied = 0;
@@ -57,14 +57,16 @@ export function healthRoutes(checks: ReadinessChecks) {
       const database = databaseCheck.status === 'fulfilled' ? databaseCheck.value : 'down';
       const redis = redisCheck.status === 'fulfilled' ? 'ok' : 'down';
       const ready = database === 'ok' && redis === 'ok';
-      const now = `database ${database}, redis ${redis}`;
-      if (probe > applied && now !== found) {
-        if (ready) app.log.info({ database, redis }, 'ready again');
-        else app.log.warn({ database, redis }, 'not ready');
-        found = now;
+      // What was checked: a node without Redis names none.
+      const found = { database, ...(checks.redis ? { redis } : {}) };
+      const now = JSON.stringify(found);
+      if (probe > applied && now !== last) {
+        if (ready) app.log.info(found, 'ready again');
+        else app.log.warn(found, 'not ready');
+        last = now;
       }
       applied = Math.max(applied, probe);
-      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', database, ...(checks.redis ? { redis } : {}) });
+      return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', ...found });
     });
   };
 }

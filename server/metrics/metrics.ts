@@ -175,7 +175,7 @@ export async function serveMetrics(registry: Registry, host: string, port: numbe
   });
   await new Promise<void>((resolve, reject) => {
     // Which setting to name, where start-up stops on it (`main.ts`).
-    server.once('error', (error) => reject(Object.assign(error, { listening: `${host}:${port} (METRICS_PORT)` })));
+    server.once('error', (error) => reject(Object.assign(error, { listening: `${host}:${port} (METRICS_PORT, METRICS_HOST)` })));
     server.listen(port, host, () => resolve());
   });
   const { address, family, port: bound } = server.address() as AddressInfo;

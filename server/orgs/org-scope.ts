@@ -37,9 +37,10 @@ export async function orgIdBySlug(ctx: AppContext, slug: string): Promise<string
  * role there (read from the database) holds `capability`; a non-member gets 403. An admin's
  * action (`HELD`) holds their membership until it commits (`inTenant`'s `held`): their removal
  * or demotion meanwhile waits for it and then finds what it did (an invitation they sent, to
- * revoke), or comes first and refuses it. Such a transaction that deadlocks with another runs
- * again, up to `DEADLOCK_TRIES` times in all: it was rolled back whole (of what `work` does
- * outside the database, only an invitation's mail allowance is taken again).
+ * revoke), or comes first and refuses it. A transaction that deadlocks with another (an owner
+ * leaving while other owners change each other, say) runs again, up to `DEADLOCK_TRIES` times in
+ * all: it was rolled back whole (of what `work` does outside the database, only an invitation's
+ * mail allowance is taken again).
  */
 export async function withOrg<T>(
   ctx: AppContext,
@@ -66,9 +67,9 @@ export async function withOrg<T>(
         held,
       );
     } catch (error) {
-      // Two admins acting on each other at once (removals, role changes), each holding their own
-      // standing: PostgreSQL ended the deadlock by rolling this one back, whole.
-      if (!held || tried === DEADLOCK_TRIES || sqlState(error) !== DEADLOCK) throw error;
+      // Owners and admins acting on each other at once (removals, role changes, leaving), each
+      // holding rows the other wants: PostgreSQL ended the deadlock by rolling this one back, whole.
+      if (tried === DEADLOCK_TRIES || sqlState(error) !== DEADLOCK) throw error;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { FastifyBaseLogger } from 'fastify';
-import { Redis } from 'ioredis';
+import { Redis, ReplyError } from 'ioredis';
+import { ConfigError } from '../config.js';
 
 export interface RedisLink {
   adapter: ReturnType<typeof createAdapter>;
@@ -23,6 +24,35 @@ export interface RedisLink {
  */
 function channelPrefix(client: Redis): string {
   return `taskflow:db${client.options.db ?? 0}`;
+}
+
+/** Refusals at sign-in that a setting causes: a password missing or wrong, a database the server has not got. */
+const REFUSED_SETTING = /^(NOAUTH|WRONGPASS|ERR (DB index|invalid password|AUTH|Client sent AUTH))/;
+
+/**
+ * Refuses to start on a `REDIS_URL` that its Redis refuses: a database number past those it has
+ * (ioredis only logs the refused `SELECT` and goes on in database 0, among another deployment's
+ * keys), or a password missing or wrong (every command would fail, read as an outage that never
+ * ends). A Redis out of reach is not refused: the node starts, and links once it comes (within
+ * the 2 s a connection attempt waits here).
+ */
+export async function refuseMisconfiguredRedis(url: string): Promise<void> {
+  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
+  let refused = null as Error | null; // set by the listener below
+  probe.on('error', (error: Error) => {
+    if (error instanceof ReplyError && REFUSED_SETTING.test(error.message)) refused ??= error;
+  });
+  try {
+    await probe.connect();
+    await probe.ping(); // answered after the SELECT that the connection made
+  } catch {
+    // out of reach, or refused (then `refused` says why)
+  } finally {
+    probe.disconnect();
+  }
+  if (refused) {
+    throw new ConfigError(`invalid configuration: REDIS_URL: the Redis at ${new URL(url).host} refused it: ${refused.message}`);
+  }
 }
 
 /** How long a command waits for Redis's answer. */
