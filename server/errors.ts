@@ -52,6 +52,10 @@ const UNAVAILABLE_CODES = new Set([
   '55000',
   // No connection slot left ("too many clients already", a role's or database's connection limit).
   '53300',
+  // A session PostgreSQL ended for idling inside a transaction (`idle_in_transaction_session_timeout`:
+  // a node frozen a minute mid-change, the rolling review) or idling at all (`idle_session_timeout`).
+  '25P03',
+  '57P05',
 ]);
 
 /** Whether an error means the database could not be reached, rather than a bug. */

@@ -139,6 +139,18 @@ describe('a database that takes no new connection in time', () => {
       await admin(`drop role ${role}`);
     }
   });
+
+  // A node frozen a minute mid-change (a paused VM, SIGSTOP) finds its session ended so when it
+  // resumes: the rolling review saw it logged as a bug, with its stack, and it would answer INTERNAL.
+  it('answers a session ended for idling in a transaction (SQLSTATE 25P03) as UNAVAILABLE', async () => {
+    const client = new pg.Client({ connectionString: db.url, options: '-c idle_in_transaction_session_timeout=100' });
+    const ended = new Promise<unknown>((resolve) => client.once('error', resolve));
+    await client.connect();
+    await client.query('begin');
+    const fatal = await ended; // PostgreSQL's FATAL, sent as it ends the session
+    expect(fatal).toMatchObject({ code: '25P03' });
+    expect(toWireError(fatal).error.code).toBe('UNAVAILABLE');
+  });
 });
 
 describe('a database that refuses a change for now', () => {
