@@ -63,14 +63,24 @@ const originList = z.string().transform((text, ctx): string[] => {
  * A Redis URL; the number of its database, if any, at the end of its path (`redis://host:6379/2`).
  * ioredis would take any other path as database `NaN` and stop the start with a stack trace.
  */
-const redisUrl = urlOf('redis', 'rediss').refine((url) => /^\/?\d*$/.test(new URL(url).pathname), {
-  error: 'a database number, if any, at the end: redis://host:6379/2',
-});
+const redisUrl = urlOf('redis', 'rediss').refine(
+  (url) => {
+    if (!URL.canParse(url)) return true; // refused as no URL already
+    const { pathname, searchParams } = new URL(url);
+    return /^\/?\d*$/.test(pathname) && /^\d*$/.test(searchParams.get('db') ?? '');
+  },
+  { error: 'a database number, if any, at the end: redis://host:6379/2' },
+);
 
-/** A mail's sender, as an address (`board@example.com`) or a name and one (`TaskFlow <board@example.com>`). */
-const mailbox = z.string().refine((text) => z.email().safeParse(/^[^<>]*<([^<>]+)>$/.exec(text.trim())?.[1] ?? text.trim()).success, {
-  error: 'an address, such as board@example.com or TaskFlow <board@example.com>',
-});
+/**
+ * A mail's sender, as an address (`board@example.com`) or a name and one (`TaskFlow
+ * <board@example.com>`): something@somewhere, as loosely as mail servers take it (`noreply@localhost`).
+ */
+const mailbox = z
+  .string()
+  .refine((text) => /^[^\s@<>]+@[^\s@<>]+$/.test(/^[^<>]*<([^<>]+)>$/.exec(text.trim())?.[1]?.trim() ?? text.trim()), {
+    error: 'an address, such as board@example.com or TaskFlow <board@example.com>',
+  });
 
 /** PostgreSQL's largest `integer`: a board's `seq` and what is counted against it. */
 const INT4_MAX = 2_147_483_647;

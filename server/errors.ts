@@ -54,6 +54,8 @@ const UNAVAILABLE_CODES = new Set([
   '53300',
   // A session PostgreSQL ended for idling inside a transaction (`idle_in_transaction_session_timeout`:
   // a node frozen a minute mid-change, the rolling review) or idling at all (`idle_session_timeout`).
+  // A transaction a bug left open that long ends so too, and is answered and logged as such.
+  // Its board's changes waiting behind it fail with it (`BoardQueue`), UNAVAILABLE, for their clients to retry.
   '25P03',
   '57P05',
 ]);

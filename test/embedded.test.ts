@@ -315,6 +315,12 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
       async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: 'http://127.0.0.1:6379' }),
       'REDIS_URL',
     ],
+    // `new URL` throws on it: a check of the database number that ran anyway ended the start with a stack.
+    [
+      'a REDIS_URL without its scheme',
+      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: '127.0.0.1:6379' }),
+      'REDIS_URL',
+    ],
     [
       'a REDIS_URL whose database is not a number',
       async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: 'redis://127.0.0.1:6379/abc' }),

@@ -285,7 +285,7 @@ describe('the last owner, under concurrency', () => {
 
   // The attacker review's race: the leave deadlocked with the others about one try in six and was answered 503.
   it('survives an owner leaving while the other owner demotes themself and is removed by them: each is answered, none 503', async () => {
-    for (let round = 0; round < 10; round++) {
+    for (let round = 0; round < 16; round++) {
       const first = await registerUser(node.url, 'first-owner');
       const org = await createOrg(node.url, first);
       const second = await joinAs(node.url, org, 'owner', 'second-owner');

@@ -112,12 +112,12 @@ describe("the operator's log", () => {
       await eventually(async () => expect((await fetch(`${single.url}/readyz`)).status).toBe(503), 10_000);
       await readOnly(false);
       await eventually(async () => expect((await fetch(`${single.url}/readyz`)).status).toBe(200), 10_000);
+      // A probe may also meet a session being ended (`database: down`) on the way: only what the lines name is asserted.
       const readiness = own.filter((line) => ['not ready', 'ready again'].includes(line.msg));
+      expect(readiness[0]).toMatchObject({ msg: 'not ready' });
+      expect(readiness.at(-1)).toMatchObject({ msg: 'ready again', database: 'ok' });
       // Before, a node without Redis said "redis: ok" here.
-      expect(readiness.map(({ msg, database, redis }) => ({ msg, database, redis }))).toEqual([
-        { msg: 'not ready', database: 'read-only', redis: undefined },
-        { msg: 'ready again', database: 'ok', redis: undefined },
-      ]);
+      expect(readiness.filter((line) => 'redis' in line)).toEqual([]);
     } finally {
       await single.close();
       await alone.drop();

@@ -76,29 +76,36 @@ export async function deleteLabel(ctx: AppContext, caller: Caller, slug: string,
 }
 
 async function deleteLabelLogging(ctx: AppContext, caller: Caller, slug: string, labelId: string, taken: TakenSeqs): Promise<void> {
-  await withOrg(ctx, caller.principal, slug, 'tasks:write', async ({ em, org }) => {
-    // An unknown label waits for no lock (each such wait would hold a connection of the pool).
-    if (!(await em.count(Label, { id: labelId }))) throw notFound('label');
-    // A change to a task locks its board (`seq`), then the label its new link names. Taking every
-    // board of the org first, then the label, in that order, means a change adding this label
-    // either committed before (its task is among the links read below) or waits for the commit
-    // and finds the label gone (VALIDATION_FAILED).
-    await em.execute(...sql`select 1 from projects where org_id = ${org.id} order by id for no key update`.bound());
-    // Read again once the boards are had, as a board change does (`commitInTurn`): an author
-    // removed or demoted while this waited for a busy board is refused.
-    authorize(await standingNow(em, org.id, caller.principal), caller.principal, org.id, 'tasks:write', notAMember);
-    const label = await em.findOne(Label, { id: labelId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!label) throw notFound('label');
-    const request = changeRequest(caller, { orgId: org.id, projectId: null, outsider: notAMember, what: 'label' }, 'task.updated');
-    const shared = eventOf(request, '', 0, null); // each event's board, seq and data come from the database
-    taken.orgId = org.id;
-    for (const event of await takeLabelOffTasks(em, org.id, labelId, shared, ctx.config.eventRetention)) {
-      ctx.eventOrder.taken(org.id, event.projectId, event.seq);
-      taken.events.push(event);
-    }
-    em.remove(label);
-    await em.flush();
-  });
+  await withOrg(
+    ctx,
+    caller.principal,
+    slug,
+    'tasks:write',
+    async ({ em, org }) => {
+      // An unknown label waits for no lock (each such wait would hold a connection of the pool).
+      if (!(await em.count(Label, { id: labelId }))) throw notFound('label');
+      // A change to a task locks its board (`seq`), then the label its new link names. Taking every
+      // board of the org first, then the label, in that order, means a change adding this label
+      // either committed before (its task is among the links read below) or waits for the commit
+      // and finds the label gone (VALIDATION_FAILED).
+      await em.execute(...sql`select 1 from projects where org_id = ${org.id} order by id for no key update`.bound());
+      // Read again once the boards are had, as a board change does (`commitInTurn`): an author
+      // removed or demoted while this waited for a busy board is refused.
+      authorize(await standingNow(em, org.id, caller.principal), caller.principal, org.id, 'tasks:write', notAMember);
+      const label = await em.findOne(Label, { id: labelId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!label) throw notFound('label');
+      const request = changeRequest(caller, { orgId: org.id, projectId: null, outsider: notAMember, what: 'label' }, 'task.updated');
+      const shared = eventOf(request, '', 0, null); // each event's board, seq and data come from the database
+      taken.orgId = org.id;
+      for (const event of await takeLabelOffTasks(em, org.id, labelId, shared, ctx.config.eventRetention)) {
+        ctx.eventOrder.taken(org.id, event.projectId, event.seq);
+        taken.events.push(event);
+      }
+      em.remove(label);
+      await em.flush();
+    },
+    { once: true }, // its seqs are taken in `eventOrder` as it goes: a second try would leave the first's behind
+  );
 }
 
 /** The events a label's deletion logged, each from when its seq was taken, and their org. */

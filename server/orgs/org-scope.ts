@@ -15,7 +15,7 @@ import { type IOrganization, Organization } from './organization.entity.js';
  */
 const HELD = new Set<Capability>(['members:manage', 'org:admin']);
 
-/** How often an admin's action runs in all when PostgreSQL ends a deadlock with it (`withOrg`). */
+/** How often an org's transaction runs in all when PostgreSQL ends a deadlock with it (`withOrg`). */
 const DEADLOCK_TRIES = 3;
 
 export interface OrgScope {
@@ -40,7 +40,8 @@ export async function orgIdBySlug(ctx: AppContext, slug: string): Promise<string
  * revoke), or comes first and refuses it. A transaction that deadlocks with another (an owner
  * leaving while other owners change each other, say) runs again, up to `DEADLOCK_TRIES` times in
  * all: it was rolled back whole (of what `work` does outside the database, only an invitation's
- * mail allowance is taken again).
+ * mail allowance is taken again). Work that tells others of what it wrote before it commits
+ * (a label's deletion takes its boards' seqs in `eventOrder`) asks for one try (`once`).
  */
 export async function withOrg<T>(
   ctx: AppContext,
@@ -48,6 +49,7 @@ export async function withOrg<T>(
   slug: string,
   capability: Capability,
   work: (scope: OrgScope) => Promise<T>,
+  { once = false }: { once?: boolean } = {},
 ): Promise<T> {
   const orgId = await orgIdBySlug(ctx, slug);
   const held = HELD.has(capability);
@@ -69,7 +71,7 @@ export async function withOrg<T>(
     } catch (error) {
       // Owners and admins acting on each other at once (removals, role changes, leaving), each
       // holding rows the other wants: PostgreSQL ended the deadlock by rolling this one back, whole.
-      if (tried === DEADLOCK_TRIES || sqlState(error) !== DEADLOCK) throw error;
+      if (once || tried === DEADLOCK_TRIES || sqlState(error) !== DEADLOCK) throw error;
     }
   }
 }

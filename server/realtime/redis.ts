@@ -1,5 +1,6 @@
 import { createAdapter } from '@socket.io/redis-adapter';
 import type { FastifyBaseLogger } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis, ReplyError } from 'ioredis';
 import { ConfigError } from '../config.js';
 
@@ -26,33 +27,55 @@ function channelPrefix(client: Redis): string {
   return `taskflow:db${client.options.db ?? 0}`;
 }
 
-/** Refusals at sign-in that a setting causes: a password missing or wrong, a database the server has not got. */
-const REFUSED_SETTING = /^(NOAUTH|WRONGPASS|ERR (DB index|invalid password|AUTH|Client sent AUTH))/;
+/**
+ * Redis's refusals that a setting causes: a password missing or wrong, a database it has not got,
+ * a Redis in protected mode that takes no one from outside.
+ */
+const REFUSED_SETTING = /^(NOAUTH|WRONGPASS|DENIED|ERR (DB index|invalid password))/;
+
+/** The longest the check of `REDIS_URL` holds up a start. */
+const CHECK_MS = 3000;
 
 /**
  * Refuses to start on a `REDIS_URL` that its Redis refuses: a database number past those it has
  * (ioredis only logs the refused `SELECT` and goes on in database 0, among another deployment's
  * keys), or a password missing or wrong (every command would fail, read as an outage that never
- * ends). A Redis out of reach is not refused: the node starts, and links once it comes (within
- * the 2 s a connection attempt waits here).
+ * ends). A Redis out of reach, or one that does not answer (frozen, still loading its data), is not
+ * refused: the node starts after `CHECK_MS` at most, and links once Redis answers.
  */
 export async function refuseMisconfiguredRedis(url: string): Promise<void> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: 2000 });
-  let refused = null as Error | null; // set by the listener below
-  probe.on('error', (error: Error) => {
-    if (error instanceof ReplyError && REFUSED_SETTING.test(error.message)) refused ??= error;
+  const probe = new Redis(url, {
+    lazyConnect: true,
+    enableReadyCheck: false, // a Redis loading its data would hold the start until it had loaded
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+    connectTimeout: CHECK_MS,
+    commandTimeout: CHECK_MS,
+    connectionName: 'taskflow-check',
   });
-  try {
-    await probe.connect();
-    await probe.ping(); // answered after the SELECT that the connection made
-  } catch {
-    // out of reach, or refused (then `refused` says why)
-  } finally {
-    probe.disconnect();
-  }
-  if (refused) {
-    throw new ConfigError(`invalid configuration: REDIS_URL: the Redis at ${new URL(url).host} refused it: ${refused.message}`);
-  }
+  const isRefusal = (error: unknown) => error instanceof ReplyError && REFUSED_SETTING.test((error as Error).message);
+  // A refused AUTH is told as an `error` event, as ioredis closes the connection under the commands.
+  let refused: unknown = null;
+  probe.on('error', (error: unknown) => {
+    if (isRefusal(error)) refused ??= error;
+  });
+  // Selected by a command of this check's own, whose refusal is its answer: the connection's own
+  // SELECT reports one only as an `error` event, after the commands behind it may have been answered.
+  const database = probe.options.db ?? 0;
+  probe.options.db = 0;
+  const failed = probe
+    .connect()
+    .then(() => probe.select(database)) // a password missing or refused fails it too
+    .then(
+      () => null,
+      (error: unknown) => error,
+    );
+  const answer = await Promise.race([failed, sleep(CHECK_MS, null, { ref: false })]);
+  probe.disconnect();
+  if (isRefusal(answer)) refused ??= answer;
+  // Out of reach, or not answering in time, is not this check's to judge.
+  if (refused)
+    throw new ConfigError(`invalid configuration: REDIS_URL: the Redis at ${new URL(url).host} refused it: ${(refused as Error).message}`);
 }
 
 /** How long a command waits for Redis's answer. */
