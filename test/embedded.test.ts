@@ -10,7 +10,15 @@ import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { BoardEventJson } from '../shared/wire.js';
 import { api, createOrg, createProject, registerUser } from './support/api.js';
 import { ADMIN_URL, createTestDatabase } from './support/database.js';
-import { describeChildren, freePort, type ServerProcess, startRedis, startServerProcess } from './support/processes.js';
+import {
+  describeChildren,
+  freePort,
+  httpStatus,
+  type ServerProcess,
+  spawnChild,
+  startRedis,
+  startServerProcess,
+} from './support/processes.js';
 import { connect, eventually, ok } from './support/sockets.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -438,7 +446,7 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
     }
   });
 
-  it('stops start-up with one line naming REDIS_URL when its Redis refuses it: a database it has not got, or no password where it wants one', async () => {
+  it('stops start-up with one line naming REDIS_URL when its Redis refuses it: a database it has not got, no password where it wants one, or a wrong one', async () => {
     const redis = await startRedis();
     try {
       const refusal = async (url: string) => {
@@ -457,10 +465,41 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
       expect(await refusal(redis.url)).toMatch(
         new RegExp(`^invalid configuration: REDIS_URL: the Redis at 127\\.0\\.0\\.1:${redis.port} refused it: NOAUTH `),
       );
+      const wrong = await refusal(redis.url.replace('//', '//:not-the-password@'));
+      expect(wrong).toMatch(
+        new RegExp(`^invalid configuration: REDIS_URL: the Redis at 127\\.0\\.0\\.1:${redis.port} refused it: WRONGPASS `),
+      );
+      expect(wrong).not.toContain('not-the-password');
     } finally {
       await redis.stop();
     }
   });
+
+  it('starts on a REDIS_URL whose server takes the connection and never answers: serving within seconds, not ready', async () => {
+    const silent = createServer(() => undefined); // takes connections, says nothing (a frozen Redis)
+    const redisPort = await freePort();
+    await new Promise<void>((resolve) => silent.listen(redisPort, '127.0.0.1', resolve));
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}`;
+    try {
+      const env = {
+        HOST: '127.0.0.1',
+        PORT: String(port),
+        DATA_DIR: newDataDir(),
+        REDIS_URL: `redis://127.0.0.1:${redisPort}`,
+        LOG_LEVEL: 'warn',
+      };
+      const child = spawnChild('silent-redis', process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+        env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', ...env },
+      });
+      running = Object.assign(child, { url, port });
+      // A first check of REDIS_URL that waited for an answer held the start for good.
+      await eventually(async () => expect(await httpStatus(`${url}/healthz`)).toBe(200), 30_000);
+      expect(await httpStatus(`${url}/readyz`)).toBe(503);
+    } finally {
+      silent.close();
+    }
+  }, 60_000);
 
   it('stops start-up when DATABASE_URL names a database that does not exist, and does not create it', async () => {
     const missing = `taskflow_test_missing_${Date.now().toString(36)}`;
