@@ -278,6 +278,9 @@ async function runToExit(env: Record<string, string>, ms = 60_000): Promise<{ co
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 
+/** The environment of a start on the embedded database, on a free port, with `vars` besides. */
+const embedded = (vars: Record<string, string>) => async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), ...vars });
+
 // Each starts the server's process (up to 60 s on a loaded machine), which must stop on its own.
 describe('invalid configuration', { timeout: 90_000 }, () => {
   const cases: Array<[string, () => Promise<Record<string, string>>, string]> = [
@@ -288,28 +291,12 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
       async () => ({ PORT: String(await freePort()), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' }),
       'JWT_SECRET',
     ],
-    [
-      'a JWT_SECRET that is too short',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), JWT_SECRET: 'short' }),
-      'JWT_SECRET',
-    ],
-    ['TOKEN_TTL=soon', async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), TOKEN_TTL: 'soon' }), 'TOKEN_TTL'],
-    [
-      'a TOKEN_TTL past ten years',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), TOKEN_TTL: '99999999d' }),
-      'TOKEN_TTL',
-    ],
+    ['a JWT_SECRET that is too short', embedded({ JWT_SECRET: 'short' }), 'JWT_SECRET'],
+    ['TOKEN_TTL=soon', embedded({ TOKEN_TTL: 'soon' }), 'TOKEN_TTL'],
+    ['a TOKEN_TTL past ten years', embedded({ TOKEN_TTL: '99999999d' }), 'TOKEN_TTL'],
     // No deadline at all would answer every request UNAVAILABLE.
-    [
-      'ANSWER_DEADLINE=0',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), ANSWER_DEADLINE: '0' }),
-      'ANSWER_DEADLINE',
-    ],
-    [
-      'SMTP_URL without MAIL_FROM',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), SMTP_URL: 'smtp://127.0.0.1:25' }),
-      'MAIL_FROM',
-    ],
+    ['ANSWER_DEADLINE=0', embedded({ ANSWER_DEADLINE: '0' }), 'ANSWER_DEADLINE'],
+    ['SMTP_URL without MAIL_FROM', embedded({ SMTP_URL: 'smtp://127.0.0.1:25' }), 'MAIL_FROM'],
     [
       'METRICS_PORT the same as PORT',
       async () => {
@@ -318,57 +305,20 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
       },
       'METRICS_PORT',
     ],
-    [
-      'a REDIS_URL that is not redis://',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: 'http://127.0.0.1:6379' }),
-      'REDIS_URL',
-    ],
+    ['a REDIS_URL that is not redis://', embedded({ REDIS_URL: 'http://127.0.0.1:6379' }), 'REDIS_URL'],
     // `new URL` throws on it: a check of the database number that ran anyway ended the start with a stack.
-    [
-      'a REDIS_URL without its scheme',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: '127.0.0.1:6379' }),
-      'REDIS_URL',
-    ],
-    [
-      'a REDIS_URL whose database is not a number',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), REDIS_URL: 'redis://127.0.0.1:6379/abc' }),
-      'REDIS_URL',
-    ],
-    [
-      'a JWT_SECRET of spaces',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), JWT_SECRET: ' '.repeat(40) }),
-      'JWT_SECRET',
-    ],
+    ['a REDIS_URL without its scheme', embedded({ REDIS_URL: '127.0.0.1:6379' }), 'REDIS_URL'],
+    ['a REDIS_URL whose database is not a number', embedded({ REDIS_URL: 'redis://127.0.0.1:6379/abc' }), 'REDIS_URL'],
+    ['a JWT_SECRET of spaces', embedded({ JWT_SECRET: ' '.repeat(40) }), 'JWT_SECRET'],
     // A board's seq is PostgreSQL's integer: a larger retention failed every change made the quick way.
-    [
-      'a BOARD_EVENT_RETENTION past an integer',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), BOARD_EVENT_RETENTION: '3000000000' }),
-      'BOARD_EVENT_RETENTION',
-    ],
-    [
-      'a MAIL_FROM that is not an address',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), SMTP_URL: 'smtp://127.0.0.1:25', MAIL_FROM: 'board' }),
-      'MAIL_FROM',
-    ],
-    [
-      'a SUPER_ADMIN_EMAILS entry that is not an address',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), SUPER_ADMIN_EMAILS: 'ops@example.com, ops' }),
-      'SUPER_ADMIN_EMAILS',
-    ],
+    ['a BOARD_EVENT_RETENTION past an integer', embedded({ BOARD_EVENT_RETENTION: '3000000000' }), 'BOARD_EVENT_RETENTION'],
+    ['a MAIL_FROM that is not an address', embedded({ SMTP_URL: 'smtp://127.0.0.1:25', MAIL_FROM: 'board' }), 'MAIL_FROM'],
+    ['a SUPER_ADMIN_EMAILS entry that is not an address', embedded({ SUPER_ADMIN_EMAILS: 'ops@example.com, ops' }), 'SUPER_ADMIN_EMAILS'],
     // `.invalid` names never resolve (RFC 2606); before, the lookup's error ended the start with a stack.
-    [
-      'a HOST no address is known by',
-      async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), HOST: 'taskflow.invalid' }),
-      'HOST',
-    ],
+    ['a HOST no address is known by', embedded({ HOST: 'taskflow.invalid' }), 'HOST'],
     [
       'a METRICS_HOST no address is known by',
-      async () => ({
-        PORT: String(await freePort()),
-        DATA_DIR: newDataDir(),
-        METRICS_PORT: String(await freePort()),
-        METRICS_HOST: 'taskflow.invalid',
-      }),
+      async () => ({ ...(await embedded({ METRICS_HOST: 'taskflow.invalid' })()), METRICS_PORT: String(await freePort()) }), // two free ports
       'METRICS_HOST',
     ],
     [
