@@ -42,7 +42,9 @@ export function databaseCheck(orm: Orm): ReadinessChecks['database'] {
  * log lines a second per node, through an outage and out of it.
  */
 export function healthRoutes(checks: ReadinessChecks) {
-  let last = JSON.stringify({ database: 'ok', ...(checks.redis ? { redis: 'ok' } : {}) });
+  // What was checked: a node without Redis names none.
+  const named = (database: string, redis: string) => ({ database, ...(checks.redis ? { redis } : {}) });
+  let last = JSON.stringify(named('ok', 'ok'));
   // Probes can overlap (a check waits up to 2 s): one that began before the latest one applied is stale.
   let begun = 0;
   let applied = 0;
@@ -57,8 +59,7 @@ export function healthRoutes(checks: ReadinessChecks) {
       const database = databaseCheck.status === 'fulfilled' ? databaseCheck.value : 'down';
       const redis = redisCheck.status === 'fulfilled' ? 'ok' : 'down';
       const ready = database === 'ok' && redis === 'ok';
-      // What was checked: a node without Redis names none.
-      const found = { database, ...(checks.redis ? { redis } : {}) };
+      const found = named(database, redis);
       const now = JSON.stringify(found);
       if (probe > applied && now !== last) {
         if (ready) app.log.info(found, 'ready again');

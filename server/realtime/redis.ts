@@ -53,9 +53,9 @@ export async function refuseMisconfiguredRedis(url: string): Promise<void> {
     commandTimeout: CHECK_MS,
     connectionName: 'taskflow-check',
   });
-  const isRefusal = (error: unknown) => error instanceof ReplyError && REFUSED_SETTING.test((error as Error).message);
+  const isRefusal = (error: unknown): error is Error => error instanceof ReplyError && REFUSED_SETTING.test((error as Error).message);
   // A refused AUTH is told as an `error` event, as ioredis closes the connection under the commands.
-  let refused: unknown = null;
+  let refused = null as Error | null;
   probe.on('error', (error: unknown) => {
     if (isRefusal(error)) refused ??= error;
   });
@@ -74,8 +74,7 @@ export async function refuseMisconfiguredRedis(url: string): Promise<void> {
   probe.disconnect();
   if (isRefusal(answer)) refused ??= answer;
   // Out of reach, or not answering in time, is not this check's to judge.
-  if (refused)
-    throw new ConfigError(`invalid configuration: REDIS_URL: the Redis at ${new URL(url).host} refused it: ${(refused as Error).message}`);
+  if (refused) throw new ConfigError(`invalid configuration: REDIS_URL: the Redis at ${new URL(url).host} refused it: ${refused.message}`);
 }
 
 /** How long a command waits for Redis's answer. */
