@@ -289,6 +289,30 @@ describe('a plain field update on PostgreSQL', () => {
     expect(await orgRowLock()).toBe(before);
   });
 
+  it("logs each event under an id that begins with its time, so the log's key grows at its end", async () => {
+    const task = await newTask('Time-ordered');
+    await ok(socket, 'task:update', { taskId: task.id, patch: { title: 'Time-ordered, quick' } });
+    await ok(socket, 'task:update', { taskId: task.id, patch: { title: 'Time-ordered, merged' }, baseVersion: task.version });
+    await ok(socket, 'task:move', { taskId: task.id, columnId: columns[1]!.id });
+    await ok(socket, 'task:delete', { taskId: task.id, clientMutationId: 'time-ordered-delete' });
+    const events = await db.query<{ id: string; type: string }>(
+      `select id::text, type from board_events where project_id = $1 order by seq desc limit 5`,
+      [project.id],
+    );
+    expect(events.map((event) => event.type).reverse()).toEqual([
+      'task.created',
+      'task.updated',
+      'task.updated',
+      'task.moved',
+      'task.deleted',
+    ]);
+    // Version 7: the first 48 bits are the millisecond of the id's making, so a later event's id never sorts before.
+    for (const { id } of events) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    const times = events.map((event) => event.id.slice(0, 13)).reverse();
+    expect(times).toEqual([...times].sort());
+    expect(Math.abs(Date.now() - parseInt(times[0]!.replace('-', ''), 16))).toBeLessThan(60_000);
+  });
+
   it("refuses another org's user and key among a board's changes sent together, as if the task did not exist", async () => {
     const task = await newTask('Ours');
     const mallory = await registerUser(node.url, 'mallory');
