@@ -184,6 +184,8 @@ export const createWebhookBody = z.strictObject({
 export const webhookDeliveriesQuery = z.strictObject({
   status: z.enum(['pending', 'delivered', 'failed']).optional(),
   limit: pageLimit,
+  /** A delivery of the page before: the page after it, in the log's order (older). */
+  before: id.optional(),
 });
 
 export const auditLogQuery = z.strictObject({

@@ -178,6 +178,46 @@ describe('a webhook', () => {
     expect((await deliveries(webhook.id)).map((d) => d.eventType)).toEqual(['task.moved']);
   });
 
+  it('pages through its log with `before`, each delivery once and in the order of the whole log, a status filter too', async () => {
+    const boards = [await createProject(node.url, org, 'Paged one'), await createProject(node.url, org, 'Paged two')];
+    const hook = await receiver();
+    const { webhook } = await createWebhook(hook.url);
+    const socket = await connect(node.url, { token: owner.token });
+    // Twelve events on two boards at once: a queue round makes their deliveries in one statement, at one time.
+    await Promise.all(
+      boards.flatMap(({ project, columns }) =>
+        Array.from({ length: 6 }, (_, i) =>
+          ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: `Paged ${i}` }),
+        ),
+      ),
+    );
+    await eventually(async () => expect((await deliveries(webhook.id, '?status=delivered')).length).toBe(12), 10_000);
+    const whole = await deliveries(webhook.id);
+    expect(new Set(whole.map((delivery) => delivery.createdAt)).size).toBeLessThan(whole.length);
+
+    const paged = async (status = '') => {
+      const pages: WebhookDeliveryJson[][] = [];
+      let before = '';
+      for (;;) {
+        const page = await deliveries(webhook.id, `?limit=5${status}${before}`);
+        if (page.length === 0) return pages;
+        pages.push(page);
+        before = `&before=${page.at(-1)!.id}`;
+      }
+    };
+    const pages = await paged();
+    expect(pages.map((page) => page.length)).toEqual([5, 5, 2]);
+    expect(pages.flat()).toEqual(whole);
+    expect((await paged('&status=delivered')).flat()).toEqual(whole);
+    expect(await paged('&status=failed')).toEqual([]);
+
+    const other = await createWebhook(hook.url);
+    const refused = (query: string) =>
+      api(node.url, 'GET', `/orgs/${org.slug}/webhooks/${other.webhook.id}/deliveries${query}`, undefined, owner.token);
+    expect((await refused(`?before=${whole[0]!.id}`)).body.error).toEqual({ code: 'NOT_FOUND', message: 'delivery not found' });
+    expect((await refused('?before=the-newest')).status).toBe(400);
+  });
+
   it('is tried again after the delay when its receiver fails, and fails for good after the last try, until retried by hand', async () => {
     const { project, columns } = await createProject(node.url, org, 'Flaky receivers');
     let flakyAnswers = 0;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { LockMode } from '@mikro-orm/core';
+import { type FilterQuery, LockMode, raw } from '@mikro-orm/core';
 import type { BoardEventType, WebhookDeliveryJson, WebhookJson } from '../../shared/wire.js';
 import { audit } from '../audit/audit.service.js';
 import type { Caller } from '../auth/caller.js';
@@ -109,15 +109,26 @@ export function listDeliveries(
   caller: Caller,
   slug: string,
   webhookId: string,
-  query: { status?: IWebhookDelivery['status']; limit: number },
+  query: { status?: IWebhookDelivery['status']; limit: number; before?: string },
 ): Promise<WebhookDeliveryJson[]> {
   return withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em }) => {
     if (!(await em.findOne(Webhook, { id: webhookId }))) throw notFound('webhook');
-    const deliveries = await em.find(
-      WebhookDelivery,
-      { webhook: webhookId, ...(query.status ? { status: query.status } : {}) },
-      { orderBy: { createdAt: 'desc', seq: 'desc' }, limit: query.limit },
-    );
+    const where: FilterQuery<IWebhookDelivery> = { webhook: webhookId, ...(query.status ? { status: query.status } : {}) };
+    if (query.before) {
+      if (!(await em.findOne(WebhookDelivery, { id: query.before, webhook: webhookId }))) throw notFound('delivery');
+      // After `before` in the log's order, compared as stored: a delivery's time has microseconds, which a JS Date drops.
+      Object.assign(where, {
+        [raw(
+          (alias) =>
+            `(${alias}.created_at, ${alias}.seq, ${alias}.project_id) < (select created_at, seq, project_id from webhook_deliveries where id = ?)`,
+          [query.before],
+        )]: [],
+      });
+    }
+    const deliveries = await em.find(WebhookDelivery, where, {
+      orderBy: { createdAt: 'desc', seq: 'desc', projectId: 'desc' },
+      limit: query.limit,
+    });
     return deliveries.map(toDeliveryJson);
   });
 }
