@@ -79,7 +79,7 @@ describe("an admin's settings", () => {
     expect(await focusedText(page)).toBe('API keys');
   });
 
-  it('adds a webhook whose secret, shown once, signs what its receiver gets, lists and sends again a failed delivery, and replaces the secret', async () => {
+  it('adds a webhook whose secret, shown once, signs what its receiver gets, lists and sends again a failed delivery, replaces the secret, and shows older deliveries a page at a time', async () => {
     let status = 500;
     const hook = await receiver(() => status);
     const { page } = await open(ana, settingsPath());
@@ -120,6 +120,21 @@ describe("an admin's settings", () => {
     await expect.poll(() => hook.got.some((request) => request.body.includes('Signed anew'))).toBe(true);
     const resigned = hook.got.find((request) => request.body.includes('Signed anew'))!;
     expect([fresh, secret].map((key) => verifyWebhookSignature(key, resigned.signature, resigned.body))).toEqual([true, false]);
+
+    // Twenty more: the log shows its latest page, and the older deliveries a page at a time.
+    await newBoard(
+      'Hooked, busy',
+      Array.from({ length: 20 }, (_, i) => `Busy ${i}`),
+    );
+    const rows = deliveries.getByRole('row');
+    const older = page.getByRole('button', { name: `Older deliveries to ${hook.url}` });
+    await expect
+      .poll(async () => (await page.getByRole('button', { name: `Refresh the deliveries to ${hook.url}` }).click(), rows.count()))
+      .toBe(21);
+    await older.click();
+    await expect.poll(() => rows.count()).toBe(23); // the header, then the 22 deliveries, each once
+    expect((await rows.allInnerTexts()).slice(1).every((text) => text.startsWith('task.created'))).toBe(true);
+    expect(await older.count()).toBe(0); // the last page was not a full one
   });
 
   it('renames an org, and deletes it for its owner only once its slug is typed', async () => {

@@ -82,6 +82,9 @@ export type InviteOutcome = { member: MemberJson } | { invite: InviteJson };
 const ANONYMOUS = { anonymous: true };
 const org = (slug: string) => `/orgs/${encodeURIComponent(slug)}`;
 
+/** How many of a webhook's deliveries a page of its log shows. */
+export const DELIVERIES_PAGE = 20;
+
 /** The routes of DESIGN §6 the web board uses. */
 export const api = {
   register: (input: { email: string; password: string; name: string; inviteToken?: string }) =>
@@ -123,8 +126,12 @@ export const api = {
   rotateWebhookSecret: (slug: string, webhookId: string) =>
     call<{ webhook: WebhookJson; secret: string }>('POST', `${org(slug)}/webhooks/${webhookId}/rotate-secret`),
   deleteWebhook: (slug: string, webhookId: string) => call<void>('DELETE', `${org(slug)}/webhooks/${webhookId}`),
-  deliveries: (slug: string, webhookId: string) =>
-    call<WebhookDeliveryJson[]>('GET', `${org(slug)}/webhooks/${webhookId}/deliveries?limit=20`),
+  /** A page of the webhook's deliveries, newest first: the latest, or those after `before` (the last of a page). */
+  deliveries: (slug: string, webhookId: string, before?: string) =>
+    call<WebhookDeliveryJson[]>(
+      'GET',
+      `${org(slug)}/webhooks/${webhookId}/deliveries?limit=${DELIVERIES_PAGE}${before ? `&before=${before}` : ''}`,
+    ),
   retryDelivery: (slug: string, webhookId: string, deliveryId: string) =>
     call<WebhookDeliveryJson>('POST', `${org(slug)}/webhooks/${webhookId}/deliveries/${deliveryId}/retry`),
 

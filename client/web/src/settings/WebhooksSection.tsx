@@ -1,6 +1,6 @@
-import { useState } from 'react';
+import { useRef, useState } from 'react';
 import type { WebhookDeliveryJson, WebhookJson } from '../../../index.js';
-import { api } from '../app/api.js';
+import { api, DELIVERIES_PAGE } from '../app/api.js';
 import { useResource } from '../app/use-resource.js';
 import { FormError, useFormAction } from '../common/forms.js';
 import { ConfirmButton } from '../common/ConfirmButton.js';
@@ -107,16 +107,39 @@ function WebhookItem({ hook, slug, onDeleted }: { hook: WebhookJson; slug: strin
   );
 }
 
-/** The webhook's 20 latest deliveries, newest first; a failed one can be sent again. */
+/** The webhook's latest deliveries, newest first, and older ones a page at a time; a failed one can be sent again. */
 function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
   const deliveries = useResource(`deliveries:${hook.id}`, () => api.deliveries(slug, hook.id));
+  // Pages after the latest, asked for one at a time; read afresh with the latest (Refresh, a retry).
+  const [olderPages, setOlderPages] = useState<WebhookDeliveryJson[][]>([]);
+  const [askingOlder, setAskingOlder] = useState(false);
+  const readings = useRef(0); // which reading of the latest an older page was asked for in
+  const reload = () => {
+    readings.current += 1;
+    setOlderPages([]);
+    deliveries.reload();
+  };
   const retry = async (delivery: WebhookDeliveryJson) => {
     try {
       await api.retryDelivery(slug, hook.id, delivery.id);
-      deliveries.reload();
+      reload();
       focusById(`refresh-deliveries-${hook.id}`); // its button is gone
     } catch (failure) {
       notify(`Could not send the delivery again: ${(failure as Error).message}`);
+    }
+  };
+  const shown = [...(deliveries.data ?? []), ...olderPages.flat()];
+  const lastPage = olderPages.at(-1) ?? deliveries.data ?? [];
+  const showOlder = async () => {
+    const reading = readings.current;
+    setAskingOlder(true);
+    try {
+      const page = await api.deliveries(slug, hook.id, shown.at(-1)!.id);
+      if (reading === readings.current) setOlderPages((pages) => [...pages, page]);
+    } catch (failure) {
+      notify(`Could not load older deliveries: ${(failure as Error).message}`);
+    } finally {
+      setAskingOlder(false);
     }
   };
   if (deliveries.error) return <p className="form-error">Could not load the deliveries: {deliveries.error.message}</p>;
@@ -129,7 +152,7 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
           id={`refresh-deliveries-${hook.id}`}
           className="link-button"
           aria-label={`Refresh the deliveries to ${hook.url}`}
-          onClick={deliveries.reload}
+          onClick={reload}
         >
           Refresh
         </button>
@@ -138,7 +161,7 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
         <p className="hint">Nothing sent yet: the next change on a board will be.</p>
       ) : (
         <DataTable label={`Deliveries to ${hook.url}`} columns={['Event', 'Status', 'Tries', 'Last answer']} actions>
-          {deliveries.data.map((delivery) => (
+          {shown.map((delivery) => (
             <tr key={delivery.id}>
               <td>
                 {delivery.eventType} <span className="hint">{new Date(delivery.createdAt).toLocaleString()}</span>
@@ -164,6 +187,19 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
             </tr>
           ))}
         </DataTable>
+      )}
+      {lastPage.length === DELIVERIES_PAGE && (
+        <div className="row">
+          <button
+            type="button"
+            className="link-button"
+            aria-label={`Older deliveries to ${hook.url}`}
+            disabled={askingOlder}
+            onClick={() => void showOlder()}
+          >
+            Older deliveries
+          </button>
+        </div>
       )}
     </div>
   );
