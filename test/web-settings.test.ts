@@ -116,25 +116,34 @@ describe("an admin's settings", () => {
     const fresh = await page.getByRole('textbox', { name: 'New signing secret' }).inputValue();
     expect(fresh).toMatch(/^whsec_/);
     expect(fresh).not.toBe(secret);
+    status = 500;
     await newBoard('Hooked again', ['Signed anew']);
     await expect.poll(() => hook.got.some((request) => request.body.includes('Signed anew'))).toBe(true);
     const resigned = hook.got.find((request) => request.body.includes('Signed anew'))!;
     expect([fresh, secret].map((key) => verifyWebhookSignature(key, resigned.signature, resigned.body))).toEqual([true, false]);
+    const rows = deliveries.getByRole('row');
+    const refresh = async () => (await page.getByRole('button', { name: `Refresh the deliveries to ${hook.url}` }).click(), rows);
+    await expect.poll(async () => (await refresh()).nth(1).innerText()).toMatch(/failed\s+1\s+HTTP 500/);
+    status = 200;
 
     // Twenty more: the log shows its latest page, and the older deliveries a page at a time.
     await newBoard(
       'Hooked, busy',
       Array.from({ length: 20 }, (_, i) => `Busy ${i}`),
     );
-    const rows = deliveries.getByRole('row');
     const older = page.getByRole('button', { name: `Older deliveries to ${hook.url}` });
-    await expect
-      .poll(async () => (await page.getByRole('button', { name: `Refresh the deliveries to ${hook.url}` }).click(), rows.count()))
-      .toBe(21);
+    await expect.poll(async () => (await refresh()).count()).toBe(21);
     await older.click();
     await expect.poll(() => rows.count()).toBe(23); // the header, then the 22 deliveries, each once
     expect((await rows.allInnerTexts()).slice(1).every((text) => text.startsWith('task.created'))).toBe(true);
     expect(await older.count()).toBe(0); // the last page was not a full one
+    // The failed one, on the older page, sent again from there: it stays in its place, and the older page too.
+    const failed = rows.nth(21);
+    expect(await failed.innerText()).toMatch(/failed\s+1\s+HTTP 500/);
+    await failed.getByRole('button', { name: 'Send again' }).click();
+    await expect.poll(() => failed.innerText()).toMatch(/^task\.created.*\spending\s+0\s/s);
+    expect(await rows.count()).toBe(23);
+    await expect.poll(() => hook.got.filter((request) => request.body.includes('Signed anew')).length).toBe(2);
   });
 
   it('renames an org, and deletes it for its owner only once its slug is typed', async () => {

@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react';
+import { useState } from 'react';
 import type { WebhookDeliveryJson, WebhookJson } from '../../../index.js';
 import { api, DELIVERIES_PAGE } from '../app/api.js';
 import { useResource } from '../app/use-resource.js';
@@ -110,32 +110,36 @@ function WebhookItem({ hook, slug, onDeleted }: { hook: WebhookJson; slug: strin
 /** The webhook's latest deliveries, newest first, and older ones a page at a time; a failed one can be sent again. */
 function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
   const deliveries = useResource(`deliveries:${hook.id}`, () => api.deliveries(slug, hook.id));
-  // Pages after the latest, asked for one at a time; read afresh with the latest (Refresh, a retry).
-  const [olderPages, setOlderPages] = useState<WebhookDeliveryJson[][]>([]);
+  const latest = deliveries.data;
+  // Older pages go with the reading of the latest page they follow on from (`after`): a Refresh
+  // drops them, and a page asked for before it is not added after it.
+  const [older, setOlder] = useState<{ after: WebhookDeliveryJson[]; pages: WebhookDeliveryJson[][] } | null>(null);
   const [askingOlder, setAskingOlder] = useState(false);
-  const readings = useRef(0); // which reading of the latest an older page was asked for in
+  // Deliveries sent again from here, as the server answered, shown in their place until a Refresh.
+  const [retried, setRetried] = useState<ReadonlyMap<string, WebhookDeliveryJson>>(new Map());
+  const olderPages = older && older.after === latest ? older.pages : [];
+  const shown = [...(latest ?? []), ...olderPages.flat()].map((delivery) => retried.get(delivery.id) ?? delivery);
+  const lastPage = olderPages.at(-1) ?? latest ?? [];
   const reload = () => {
-    readings.current += 1;
-    setOlderPages([]);
+    setOlder(null);
+    setRetried(new Map());
     deliveries.reload();
   };
   const retry = async (delivery: WebhookDeliveryJson) => {
     try {
-      await api.retryDelivery(slug, hook.id, delivery.id);
-      reload();
+      const again = await api.retryDelivery(slug, hook.id, delivery.id);
+      setRetried((map) => new Map(map).set(again.id, again));
       focusById(`refresh-deliveries-${hook.id}`); // its button is gone
     } catch (failure) {
       notify(`Could not send the delivery again: ${(failure as Error).message}`);
     }
   };
-  const shown = [...(deliveries.data ?? []), ...olderPages.flat()];
-  const lastPage = olderPages.at(-1) ?? deliveries.data ?? [];
   const showOlder = async () => {
-    const reading = readings.current;
+    if (!latest) return;
     setAskingOlder(true);
     try {
       const page = await api.deliveries(slug, hook.id, shown.at(-1)!.id);
-      if (reading === readings.current) setOlderPages((pages) => [...pages, page]);
+      setOlder((current) => ({ after: latest, pages: [...(current?.after === latest ? current.pages : []), page] }));
     } catch (failure) {
       notify(`Could not load older deliveries: ${(failure as Error).message}`);
     } finally {
@@ -194,7 +198,7 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
             type="button"
             className="link-button"
             aria-label={`Older deliveries to ${hook.url}`}
-            disabled={askingOlder}
+            disabled={askingOlder || deliveries.loading}
             onClick={() => void showOlder()}
           >
             Older deliveries
