@@ -306,7 +306,7 @@ describe('a plain field update on PostgreSQL', () => {
       'task.moved',
       'task.deleted',
     ]);
-    // Version 7: the first 48 bits are the millisecond of the id's making, so a later event's id never sorts before.
+    // Version 7: the first 48 bits are the millisecond of the id's making, which on one node's clock never goes back.
     for (const { id } of events) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
     const times = events.map((event) => event.id.slice(0, 13)).reverse();
     expect(times).toEqual([...times].sort());

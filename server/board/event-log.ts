@@ -105,10 +105,10 @@ export function eventInsert(
   orgId: string,
   event: BoardEventJson,
   made?: { seq: Sql; data: Sql; from: Sql; id?: Sql; projectId?: Sql },
-  id: string = newEventId(),
+  id?: string,
 ): Sql {
   return sql`insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
-     select ${made?.id ?? sql`${id}::uuid`}, ${event.at}::timestamptz, ${orgId}::uuid, ${made?.projectId ?? sql`${event.projectId}::uuid`},
+     select ${made?.id ?? sql`${id ?? newEventId()}::uuid`}, ${event.at}::timestamptz, ${orgId}::uuid, ${made?.projectId ?? sql`${event.projectId}::uuid`},
        ${made?.seq ?? sql`${event.seq}::int`}, ${event.type}::varchar, ${JSON.stringify(event.actor)}::jsonb,
        ${made?.data ?? sql`${JSON.stringify(event.data)}::jsonb`}, ${event.clientMutationId}::varchar
      ${made ? sql`from ${made.from}` : sql``}`;

@@ -103,7 +103,7 @@ export function deleteWebhook(ctx: AppContext, caller: Caller, slug: string, web
   });
 }
 
-/** A webhook's deliveries, newest first (`status` picks one kind). */
+/** A webhook's deliveries, newest first (`status` picks one kind), `limit` of them, after the delivery `before` where given. */
 export function listDeliveries(
   ctx: AppContext,
   caller: Caller,
@@ -115,13 +115,13 @@ export function listDeliveries(
     if (!(await em.findOne(Webhook, { id: webhookId }))) throw notFound('webhook');
     const where: FilterQuery<IWebhookDelivery> = { webhook: webhookId, ...(query.status ? { status: query.status } : {}) };
     if (query.before) {
-      if (!(await em.findOne(WebhookDelivery, { id: query.before, webhook: webhookId }))) throw notFound('delivery');
+      if (!(await em.findOne(WebhookDelivery, { id: query.before, webhook: webhookId }, { fields: ['id'] }))) throw notFound('delivery');
       // After `before` in the log's order, compared as stored: a delivery's time has microseconds, which a JS Date drops.
       Object.assign(where, {
         [raw(
           (alias) =>
-            `(${alias}.created_at, ${alias}.seq, ${alias}.project_id) < (select created_at, seq, project_id from webhook_deliveries where id = ?)`,
-          [query.before],
+            `(${alias}.created_at, ${alias}.seq, ${alias}.project_id) < (select created_at, seq, project_id from webhook_deliveries where id = ? and webhook_id = ?)`,
+          [query.before, webhookId],
         )]: [],
       });
     }
