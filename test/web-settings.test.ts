@@ -131,12 +131,13 @@ describe("an admin's settings", () => {
       'Hooked, busy',
       Array.from({ length: 20 }, (_, i) => `Busy ${i}`),
     );
-    const older = page.getByRole('button', { name: `Older deliveries to ${hook.url}` });
+    const older = page.getByRole('button', { name: `Show older deliveries to ${hook.url}` });
     await expect.poll(async () => (await refresh()).count()).toBe(21);
     await older.click();
     await expect.poll(() => rows.count()).toBe(23); // the header, then the 22 deliveries, each once
     expect((await rows.allInnerTexts()).slice(1).every((text) => text.startsWith('task.created'))).toBe(true);
     expect(await older.count()).toBe(0); // the last page was not a full one
+    await expect.poll(() => page.evaluate(() => document.activeElement?.id)).toMatch(/^refresh-deliveries-/); // the focus goes on from Refresh
     // The failed one, on the older page, sent again from there: it stays in its place, and the older page too.
     const failed = rows.nth(21);
     expect(await failed.innerText()).toMatch(/failed\s+1\s+HTTP 500/);

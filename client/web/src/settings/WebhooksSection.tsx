@@ -140,6 +140,7 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
     try {
       const page = await api.deliveries(slug, hook.id, shown.at(-1)!.id);
       setOlder((current) => ({ after: latest, pages: [...(current?.after === latest ? current.pages : []), page] }));
+      if (page.length < DELIVERIES_PAGE) focusById(`refresh-deliveries-${hook.id}`); // "Show older" goes with the last page
     } catch (failure) {
       notify(`Could not load older deliveries: ${(failure as Error).message}`);
     } finally {
@@ -197,11 +198,11 @@ function Deliveries({ slug, hook }: { slug: string; hook: WebhookJson }) {
           <button
             type="button"
             className="link-button"
-            aria-label={`Older deliveries to ${hook.url}`}
+            aria-label={`Show older deliveries to ${hook.url}`}
             disabled={askingOlder || deliveries.loading}
             onClick={() => void showOlder()}
           >
-            Older deliveries
+            Show older
           </button>
         </div>
       )}
