@@ -289,8 +289,10 @@ describe('a plain field update on PostgreSQL', () => {
     expect(await orgRowLock()).toBe(before);
   });
 
-  it("logs each event under an id that begins with its time, so the log's key grows at its end", async () => {
+  it('logs each event, and makes each task, under an id that begins with its time, so their keys grow at their end', async () => {
     const task = await newTask('Time-ordered');
+    const version7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+    expect(task.id).toMatch(version7);
     await ok(socket, 'task:update', { taskId: task.id, patch: { title: 'Time-ordered, quick' } });
     await ok(socket, 'task:update', { taskId: task.id, patch: { title: 'Time-ordered, merged' }, baseVersion: task.version });
     await ok(socket, 'task:move', { taskId: task.id, columnId: columns[1]!.id });
@@ -307,7 +309,7 @@ describe('a plain field update on PostgreSQL', () => {
       'task.deleted',
     ]);
     // Version 7: the first 48 bits are the millisecond of the id's making, which on one node's clock never goes back.
-    for (const { id } of events) expect(id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    for (const { id } of events) expect(id).toMatch(version7);
     const times = events.map((event) => event.id.slice(0, 13)).reverse();
     expect(times).toEqual([...times].sort());
     expect(Math.abs(Date.now() - parseInt(times[0]!.replace('-', ''), 16))).toBeLessThan(60_000);

@@ -8,10 +8,11 @@ import type { Orm } from '../db/orm.js';
 import { sql } from '../db/sql-script.js';
 import { inTenant, standingNow } from '../db/tenant.js';
 import { DomainError, isUnavailable, notFound } from '../errors.js';
+import { timeOrderedId } from '../db/time-ordered-id.js';
 import { authorize } from '../orgs/access.js';
 import type { Logged } from './board-event-order.js';
 import { toBoardEventJson } from './board-event.json.js';
-import { eventOf, keepSeq, logStatements, newEventId } from './event-log.js';
+import { eventOf, keepSeq, logStatements } from './event-log.js';
 import { loggedEvent, noopRecord, retryAnswer } from './retried-change.js';
 import { type QuickChange, quickBoardChange, quickChangeData } from './quick-board-change.js';
 import type { Addressable } from './board-target.js';
@@ -147,7 +148,7 @@ async function commitInTurn(
   const { principal, target, clientMutationId } = request;
   let taken: number | null = null; // the board's seq this change took, until it settles
   let result: BoardChangeResult | null = null;
-  const eventId = newEventId(); // the row of its event, should the answer be lost (`unsureOf`)
+  const eventId = timeOrderedId(); // the row of its event, should the answer be lost (`unsureOf`)
   // Broadcast once committed, in the board's seq order on this node (`BoardEventOrder`); once.
   const settle = () => {
     if (taken === null) return;

@@ -1,32 +1,8 @@
-import { randomFillSync } from 'node:crypto';
-import { v7 as timeOrderedUuid } from 'uuid';
 import type { BoardEventJson } from '../../shared/wire.js';
 import { actorOf } from '../auth/principal.js';
 import { type Sql, sql } from '../db/sql-script.js';
+import { timeOrderedId } from '../db/time-ordered-id.js';
 import type { BoardChangeRequest } from './board-change.js';
-
-// Random bytes for `RANDOM_IDS` ids at a time: the library's own source of them asks the system
-// for 16 bytes an id, 4.7 µs a call here, against 0.3 µs an id from this pool.
-const RANDOM_IDS = 256;
-const random = Buffer.alloc(16 * RANDOM_IDS);
-let randomTaken = RANDOM_IDS;
-
-/**
- * A new row id for the event log: a UUID that begins with the millisecond of its making (version
- * 7), so that new events' primary-key entries go to the right-hand end of the index. With random
- * ids each insert wrote to a page of the index of its own, which after a checkpoint costs a whole
- * page image in the write-ahead log: on a log of a million events, 2.1–2.7 KB of WAL an event
- * against 0.65–0.89 KB (bench/FINDINGS.md, "Event ids"), and on a log larger than memory a read
- * from disk. Ids made in SQL by one statement for many boards (a label's removal) stay random:
- * they are few.
- */
-export function newEventId(): string {
-  if (randomTaken === RANDOM_IDS) {
-    randomFillSync(random);
-    randomTaken = 0;
-  }
-  return timeOrderedUuid({ random: random.subarray(16 * randomTaken, 16 * ++randomTaken) });
-}
 
 /**
  * The board's `seq` as this transaction last took it (`keepSeq`) or read it (`lockBoardSeq`), for
@@ -91,7 +67,7 @@ export function eventOf(request: BoardChangeRequest, projectId: string, seq: num
 }
 
 /** The statements that log an event (as row `id`): its insert, and the pruning when it is due (see `pruneEvents`). */
-export function logStatements(orgId: string, event: BoardEventJson, retention: number, id: string = newEventId()): Sql[] {
+export function logStatements(orgId: string, event: BoardEventJson, retention: number, id: string = timeOrderedId()): Sql[] {
   const append = eventInsert(orgId, event, undefined, id);
   return event.seq % pruningInterval(retention) === 0 ? [append, pruneEvents(event.projectId, retention)] : [append];
 }
@@ -108,7 +84,7 @@ export function eventInsert(
   id?: string,
 ): Sql {
   return sql`insert into board_events (id, created_at, org_id, project_id, seq, type, actor, payload, client_mutation_id)
-     select ${made?.id ?? sql`${id ?? newEventId()}::uuid`}, ${event.at}::timestamptz, ${orgId}::uuid, ${made?.projectId ?? sql`${event.projectId}::uuid`},
+     select ${made?.id ?? sql`${id ?? timeOrderedId()}::uuid`}, ${event.at}::timestamptz, ${orgId}::uuid, ${made?.projectId ?? sql`${event.projectId}::uuid`},
        ${made?.seq ?? sql`${event.seq}::int`}, ${event.type}::varchar, ${JSON.stringify(event.actor)}::jsonb,
        ${made?.data ?? sql`${JSON.stringify(event.data)}::jsonb`}, ${event.clientMutationId}::varchar
      ${made ? sql`from ${made.from}` : sql``}`;

@@ -1,9 +1,10 @@
 import type { AppContext } from '../context.js';
 import { isUnavailable } from '../errors.js';
+import { timeOrderedId } from '../db/time-ordered-id.js';
 import { type Sql, sql } from '../db/sql-script.js';
 import { enterBoardTenant, holds } from '../db/tenant.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
-import { BOARD_SEQ, eventInsert, eventOf, keepSeq, lockBoardSeq, mutationSeen, newEventId, storeBoardSeq } from './event-log.js';
+import { BOARD_SEQ, eventInsert, eventOf, keepSeq, lockBoardSeq, mutationSeen, storeBoardSeq } from './event-log.js';
 
 /** A board change that one statement makes, for `quickBoardChange`. */
 export interface QuickChange {
@@ -44,7 +45,7 @@ export async function quickBoardChange(
   const allowed = sql`${BOARD_SEQ} is not null and ${holds(principal, target.orgId, request.capability ?? 'tasks:write')}`;
   const mayWrite = clientMutationId ? sql`${allowed} and not exists (${mutationSeen(projectId, clientMutationId)})` : allowed;
   const pending = eventOf(request, projectId, 0, null); // its seq and data come from the database
-  const eventId = newEventId(); // its row, should the answer be lost (`unsureOf`)
+  const eventId = timeOrderedId(); // its row, should the answer be lost (`unsureOf`)
   const board = {
     before: [enterBoardTenant(target.orgId), lockBoardSeq(projectId)],
     after: [storeBoardSeq(projectId, ctx.config.eventRetention)],
