@@ -132,6 +132,15 @@ describe("an admin's settings", () => {
       Array.from({ length: 20 }, (_, i) => `Busy ${i}`),
     );
     const older = page.getByRole('button', { name: `Show older deliveries to ${hook.url}` });
+    // All 22 queued first (a queue round may take the twenty in two goes), then read from the page.
+    const webhooks = (await api(node.url, 'GET', `/orgs/${org.slug}/webhooks`, undefined, ana.token)).body as Array<{
+      id: string;
+      url: string;
+    }>;
+    const webhookId = webhooks.find((made) => made.url === hook.url)!.id;
+    const queued = async () =>
+      (await api(node.url, 'GET', `/orgs/${org.slug}/webhooks/${webhookId}/deliveries?limit=50`, undefined, ana.token)).body.length;
+    await expect.poll(queued).toBe(22);
     await expect.poll(async () => (await refresh()).count()).toBe(21);
     await older.click();
     await expect.poll(() => rows.count()).toBe(23); // the header, then the 22 deliveries, each once
