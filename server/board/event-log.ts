@@ -67,7 +67,7 @@ export function eventOf(request: BoardChangeRequest, projectId: string, seq: num
 }
 
 /** The statements that log an event (as row `id`): its insert, and the pruning when it is due (see `pruneEvents`). */
-export function logStatements(orgId: string, event: BoardEventJson, retention: number, id: string = timeOrderedId()): Sql[] {
+export function logStatements(orgId: string, event: BoardEventJson, retention: number, id?: string): Sql[] {
   const append = eventInsert(orgId, event, undefined, id);
   return event.seq % pruningInterval(retention) === 0 ? [append, pruneEvents(event.projectId, retention)] : [append];
 }

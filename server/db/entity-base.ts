@@ -1,14 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { p } from '@mikro-orm/core';
+import { timeOrderedId } from './time-ordered-id.js';
+
+/** A UUID primary key, made by `make` when the row is. */
+const uuidKey = (make: () => string) => p.uuid().primary().onCreate(make);
 
 /** The columns every entity starts with: a UUID id and its creation time. */
 export const baseProperties = {
-  id: p
-    .uuid()
-    .primary()
-    .onCreate(() => randomUUID()),
+  id: uuidKey(() => randomUUID()),
   createdAt: p.datetime().onCreate(() => new Date()),
 };
+
+/** The same, for the rows made most (tasks), with an id that begins with its time (`timeOrderedId`). */
+export const timeOrderedBaseProperties = { ...baseProperties, id: uuidKey(() => timeOrderedId()) };
 
 /**
  * The `tenant` filter: on by default, and strict, since a query that runs without the `orgId`

@@ -16,7 +16,7 @@ let randomTaken = RANDOM_IDS;
  * a million events, 2.1–2.7 KB of WAL an event against 0.65–0.89 KB; on a million tasks, 4.3–4.9
  * KB a task against 1–1.5 KB (bench/FINDINGS.md, "Event and task ids"). The millisecond never
  * goes back on one node's clock; ids of one millisecond are in no order. Other rows keep random
- * ids (`baseProperties`), as do ids made in SQL.
+ * ids (`baseProperties`; `timeOrderedBaseProperties` for these), as do ids made in SQL.
  */
 export function timeOrderedId(): string {
   if (randomTaken === RANDOM_IDS) {

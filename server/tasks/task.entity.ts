@@ -1,6 +1,5 @@
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
-import { baseProperties, tenantFilter } from '../db/entity-base.js';
-import { timeOrderedId } from '../db/time-ordered-id.js';
+import { tenantFilter, timeOrderedBaseProperties } from '../db/entity-base.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
@@ -26,12 +25,8 @@ export const Task = defineEntity({
     { name: 'tasks_project_id_id_index', properties: ['project', 'id'] },
   ],
   properties: {
-    ...baseProperties,
     // A task's id begins with its time, so new tasks go to the end of the indexes that end with it.
-    id: p
-      .uuid()
-      .primary()
-      .onCreate(() => timeOrderedId()),
+    ...timeOrderedBaseProperties,
     // No foreign key to the org, as for board events (see there): the task goes with its board.
     org: () => p.manyToOne(Organization).createForeignKeyConstraint(false),
     project: () => p.manyToOne(Project).deleteRule('cascade'),
