@@ -195,6 +195,28 @@ describe('TRUST_PROXY', () => {
     );
     expect(login.status).toBe(200);
   }, 120_000);
+
+  it("keeps an account's owner signing in while another address guesses its password, and bounds guesses spread over many", async () => {
+    const owner = await registerUser(proxied.url, 'guessed');
+    const signIn = (password: string, address: string) =>
+      post(proxied.url, '/auth/login', { email: owner.email, password }, { 'x-forwarded-for': address });
+    const guessFrom = async (address: string, guesses: number) => {
+      const answers: number[] = [];
+      for (let i = 0; i < guesses; i++) answers.push((await signIn(`guess ${i}`, address)).status);
+      return answers;
+    };
+
+    // One address: ten wrong guesses, then it is refused whatever it sends, the right password too.
+    expect(await guessFrom('203.0.113.20', 10)).toEqual(Array(10).fill(401));
+    expect((await signIn('correct horse battery', '203.0.113.20')).status).toBe(429);
+    // The owner, elsewhere, is not kept out.
+    expect((await signIn('correct horse battery', '198.51.100.20')).status).toBe(200);
+
+    // Ten addresses of ten guesses each use up the account's hundred: then every address is refused.
+    const spread = await Promise.all(Array.from({ length: 10 }, (_, i) => guessFrom(`203.0.113.${100 + i}`, 10)));
+    expect(spread.flat()).toEqual(Array(100).fill(401));
+    expect((await signIn('correct horse battery', '198.51.100.21')).status).toBe(429);
+  }, 180_000);
 });
 
 interface RawAnswer {

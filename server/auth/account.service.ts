@@ -113,7 +113,7 @@ export async function resetPassword(ctx: AppContext, input: { token: string; pas
   const session = passwordHash && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, passwordHash));
   if (!session) throw forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
   // Whoever locked the account with wrong passwords does not keep its owner out once they reset it.
-  await ctx.loginThrottle.forgive(session.user.email);
+  await ctx.loginThrottle.forgive(session.user.email, client.ip);
   return session;
 }
 
