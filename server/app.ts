@@ -45,7 +45,8 @@ import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
-import { sweepAfterOutages } from './realtime/access-sweep.js';
+import { sweepAfterOutages, sweepLostAccess } from './realtime/access-sweep.js';
+import { relayAccessOrders } from './realtime/access-relay.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis, refuseMisconfiguredRedis } from './realtime/redis.js';
 import { WebhookDispatch } from './webhooks/webhook-dispatch.js';
@@ -168,7 +169,15 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   /** Whether the public port was had: a start stopped before it has no work to account for. */
   let listening = false;
   const accessOrders = new AccessOrders(io, presence);
-  const broadcaster = createBroadcaster(io, accessOrders, presence, redis !== null);
+  // Nodes on one Redis tell each other of changes of access, through Redis and the database.
+  const accessRelay = redis
+    ? relayAccessOrders(io, accessOrders, {
+        databaseUrl: config.databaseUrl,
+        log: app.log,
+        onDatabaseGap: () => void sweepLostAccess(io, ctx),
+      })
+    : null;
+  const broadcaster = createBroadcaster(io, accessOrders, presence, accessRelay);
   const ctx: AppContext = {
     config,
     orm: database.orm,
@@ -292,6 +301,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await Promise.race([ctx.eventOrder.lookOnceMore(), sleep(LOOK_MS, undefined, { ref: false })]);
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       await settleDatabase({ waitMs: SETTLE_MS, cancelMs: SETTLE_MS });
+      await accessRelay?.close();
       await redis?.close();
       silentConnections.stop();
       await database.close();

@@ -9,8 +9,9 @@ import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok,
 import { useTwoNodes } from './support/two-nodes.js';
 
 // Revocation across two `server/main.ts` processes on one Redis of the test's own (DESIGN §7): the
-// kick travels through Redis and arrives within a second; and when Redis is down and the kick
-// cannot travel, the database re-check on every join and mutation still refuses.
+// kick travels through Redis and arrives within a second; while Redis is down it travels through
+// PostgreSQL (`LISTEN`/`NOTIFY`); and a kick lost both ways (a removal made in SQL stands for one)
+// is still carried by the database re-check on every join and mutation.
 /** How soon after the revoking request is answered its `access:revoked` must reach the other node. */
 const KICK_WITHIN_MS = 1000;
 /** What a socket is told when the re-check finds no membership: sockets say NOT_FOUND, routes FORBIDDEN. */
@@ -146,6 +147,10 @@ async function boardRows(): Promise<unknown> {
 const membership = (user: TestUser) =>
   cluster.db.query('select role from memberships where org_id = $1 and user_id = $2', [org.id, user.user.id]);
 
+/** Removes `user` from the org in SQL: a removal whose kick reaches no node, as one lost on both ways would. */
+const removeUnheard = (user: TestUser) =>
+  cluster.db.query('delete from memberships where user_id = $1 and org_id = $2', [user.user.id, org.id]);
+
 describe('revocation through Redis', () => {
   it('kicks a member removed on node 1 out of the org on node 2 within a second; later events skip them; joins and mutations are refused', async () => {
     const alice1 = await session(n1(), as(alice), boardA, boardB);
@@ -242,7 +247,7 @@ describe('revocation through Redis', () => {
   });
 });
 
-describe('revocation while Redis is down (the database re-check carries it)', () => {
+describe('revocation while Redis is down (the database carries it)', () => {
   let alice1: ClientSocket;
   let carol2: ClientSocket;
   let dave2: ClientSocket;
@@ -252,6 +257,14 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
   let botKeyId: string;
   let gina: TestUser;
   let gina2: ClientSocket;
+  let ivan: TestUser;
+  let ivan2: ClientSocket;
+  let jill: TestUser;
+  let jill2: ClientSocket;
+  let kate: TestUser;
+  let kate2: ClientSocket;
+  let lena: TestUser;
+  let lena2: ClientSocket;
 
   beforeAll(async () => {
     const created = await api(
@@ -268,11 +281,12 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
     erin2 = await session(n2(), as(erin), boardA);
     frank2 = await session(n2(), as(frank), boardA);
     bot2 = await session(n2(), { apiKey: created.body.key }, boardA);
-    gina = await registerUser(n1(), 'gina');
-    await addMember(n1(), org, gina, 'member');
-    gina2 = await session(n2(), as(gina), boardA);
+    [gina, ivan, jill, kate, lena] = await Promise.all(['gina', 'ivan', 'jill', 'kate', 'lena'].map((name) => registerUser(n1(), name)));
+    for (const user of [gina, ivan, jill, lena]) await addMember(n1(), org, user, 'member');
+    [gina2, ivan2, jill2, lena2] = await Promise.all([gina, ivan, jill, lena].map((user) => session(n2(), as(user), boardA)));
+    kate2 = await session(n2(), as(kate)); // in no org yet
     // Cross-node delivery works before the outage: these sockets are in the board's room on node 2.
-    await changeSeenBy(alice1, boardA, 'before the outage', carol2, dave2, erin2, frank2, bot2, gina2);
+    await changeSeenBy(alice1, boardA, 'before the outage', carol2, dave2, erin2, frank2, bot2, gina2, ivan2, jill2, lena2);
 
     await cluster.redis.kill();
     for (const node of [cluster.node1, cluster.node2])
@@ -284,20 +298,19 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
     if (cluster.redis && !cluster.redis.running()) cluster.redis = await startRedis(cluster.redis.port);
   });
 
-  it('refuses a member removed on node 1 every join and mutation on node 2, and the database is unchanged', async () => {
+  it('refuses a member whose kick was lost every join and mutation on node 2, and the database is unchanged', async () => {
     // Node 2 still serves dave during the outage: the refusals below are his removal's, not the outage's.
     const daves = await createTask(dave2, boardA, 'by dave before his removal');
     const daveSeen = recordAll(dave2);
 
-    const removal = await api(n1(), 'DELETE', `/orgs/${org.slug}/members/${dave.user.id}`, undefined, alice.token);
-    expect(removal.status).toBe(204);
+    await removeUnheard(dave);
     expect(await membership(dave)).toEqual([]);
 
     const rows = await boardRows();
     const codes = await attemptEverything(dave2, boardA, daves.task, boardB);
     for (const [attempt, code] of Object.entries(codes)) expect(REFUSED, attempt).toContain(code);
     expect(await boardRows()).toEqual(rows);
-    // The kick could not travel: the database refused him, and that refusal revoked his socket (once).
+    // No kick reached node 2: the database refused him, and that refusal revoked his socket (once).
     expect(daveSeen.filter((e) => e.event === 'access:revoked').map((e) => e.payload)).toEqual([{ orgId: org.id, reason: 'removed' }]);
   });
 
@@ -324,10 +337,9 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
     expect((await ok(erin2, 'board:join', { projectId: boardA.project.id })).tasks.map((t: TaskJson) => t.id)).toContain(erins.task.id);
   });
 
-  it('refuses a bot whose key is revoked on node 1 every join and mutation on node 2', async () => {
+  it('refuses a bot whose key was revoked, its kick lost, every join and mutation on node 2', async () => {
     const bots = await createTask(bot2, boardA, 'by the bot before its key was revoked');
-    const revocation = await api(n1(), 'DELETE', `/orgs/${org.slug}/api-keys/${botKeyId}`, undefined, alice.token);
-    expect(revocation.status).toBe(204);
+    await cluster.db.query('update api_keys set revoked_at = now() where id = $1', [botKeyId]);
 
     const rows = await boardRows();
     const codes = await attemptEverything(bot2, boardA, bots.task, boardB);
@@ -338,8 +350,7 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
 
   it('stops sending the org’s events to a removed member’s socket once the re-check has refused it', async () => {
     const frankSeen = recordAll(frank2);
-    const removal = await api(n1(), 'DELETE', `/orgs/${org.slug}/members/${frank.user.id}`, undefined, alice.token);
-    expect(removal.status).toBe(204);
+    await removeUnheard(frank);
     // The join re-check is where node 2 learns that frank is gone.
     expect(REFUSED).toContain(refusalCode(await request(frank2, 'board:join', { projectId: boardA.project.id })));
     const learnedAt = frankSeen.length;
@@ -364,6 +375,53 @@ describe('revocation while Redis is down (the database re-check carries it)', ()
       leaked.map((e) => `${e.event} ${e.payload?.type ?? ''}`),
       'events of the org delivered after the database refused frank',
     ).toEqual([]);
+  });
+
+  it('kicks a member removed on node 1 out of the org on node 2 through the database: later events there skip them, though they send nothing', async () => {
+    const ivanSeen = recordAll(ivan2);
+    const kicked = nextEvent(ivan2, 'access:revoked');
+    const removal = await api(n1(), 'DELETE', `/orgs/${org.slug}/members/${ivan.user.id}`, undefined, alice.token);
+    expect(removal.status).toBe(204);
+    expect(await kicked).toEqual({ orgId: org.id, reason: 'removed' });
+    const kickedAt = ivanSeen.length;
+
+    await changeSeenBy(carol2, boardA, 'made on node 2 after ivan was kicked', erin2);
+    await barrier(ivan2);
+    expect(ivanSeen.filter((e) => e.event === 'access:revoked')).toHaveLength(1);
+    const leaked = ofOrg(ivanSeen.slice(kickedAt), org.id, [boardA.project.id, boardB.project.id]);
+    expect(leaked.map((e) => `${e.event} ${e.payload?.type ?? ''}`)).toEqual([]);
+  });
+
+  it('closes on node 2 the socket of a session its user ended on node 1', async () => {
+    const ended = nextEvent(jill2, 'access:revoked');
+    const closed = new Promise((resolve) => jill2.once('disconnect', resolve));
+    const signOut = await api(n1(), 'POST', '/auth/sign-out-others', {}, jill.token);
+    expect(signOut.status).toBe(200);
+    expect(await ended).toEqual({ orgId: null, reason: 'signed_out' });
+    await closed;
+  });
+
+  it("lets a user added to the org on node 1 hear its events on node 2's socket", async () => {
+    const heard = recordAll(kate2);
+    await addMember(n1(), org, kate, 'member');
+    // The admission travels on its own: a project made on node 2 after it reaches her there.
+    await eventually(async () => {
+      const made = await api(n2(), 'POST', `/orgs/${org.slug}/projects`, { name: `heard by kate ${randomUUID()}` }, alice.token);
+      expect(made.status).toBe(201);
+      await barrier(kate2);
+      expect(heard.filter((e) => e.event === 'org:event' && e.payload.type === 'project.created').length).toBeGreaterThan(0);
+    });
+  });
+
+  it("re-checks a node's sockets once its link to the database for access changes is back: a kick lost meanwhile still lands", async () => {
+    const kicked = nextEvent(lena2, 'access:revoked');
+    await removeUnheard(lena);
+    // Both nodes' listening connections cut: each links again within a second, then re-checks its sockets.
+    const cut = await cluster.db.query(
+      `select pg_terminate_backend(pid) as cut from pg_stat_activity where application_name = 'taskflow-access' and datname = current_database()`,
+    );
+    expect(cut).toHaveLength(2);
+    expect(await kicked).toEqual({ orgId: org.id, reason: 'removed' });
   });
 
   // The last of this block: it brings Redis back.

@@ -30,7 +30,7 @@ export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: Re
  * Re-reads from the database what each local socket may still see, and revokes the rest: an idle
  * socket must not keep hearing an org it no longer belongs to, nor a session its user ended.
  */
-async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<void> {
+export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<void> {
   try {
     const sockets = await io.local.fetchSockets();
     // The orgs each socket belonged to at connect, and those it joined since (an invitation
@@ -73,6 +73,6 @@ async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<voi
       }
     }
   } catch (error) {
-    ctx.log.warn({ err: error }, 'could not re-check socket access after the Redis outage');
+    ctx.log.warn({ err: error }, 'could not re-check socket access after an outage');
   }
 }

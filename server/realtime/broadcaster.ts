@@ -2,20 +2,20 @@ import type { Broadcaster, RevokedParty } from '../context.js';
 import type { OrgEventJson } from '../../shared/wire.js';
 import type { Presence } from '../presence/presence.js';
 import type { AccessOrders } from './access-orders.js';
+import type { AccessRelay } from './access-relay.js';
 import { keyRoom, orgRoom, projectRoom, userRoom } from './rooms.js';
 import type { RevokeOrder, TaskFlowServer } from './types.js';
 
-/** Emits committed facts to rooms, across every node through the adapter (`clustered`: the Redis one). */
-export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders, presence: Presence, clustered: boolean): Broadcaster {
-  // Each node applies a revocation to its own sockets: the order reaches the others through the
-  // adapter (and, should Redis lose it, every join and mutation re-checks the database anyway).
-  io.on('revoke', (order) => {
-    if (namesARoom(order)) void accessOrders.revoke(order);
-  });
-  io.on('admit', (order) => {
-    if (namesARoom(order)) accessOrders.admit(order);
-  });
-
+/**
+ * Emits committed facts to rooms, across every node through the adapter; changes of access are
+ * applied to this node's sockets, and `relay` (null on a node alone) tells the other nodes.
+ */
+export function createBroadcaster(
+  io: TaskFlowServer,
+  accessOrders: AccessOrders,
+  presence: Presence,
+  relay: AccessRelay | null,
+): Broadcaster {
   return {
     boardEvent(orgId, event, exceptSocketId) {
       const room = projectRoom(orgId, event.projectId);
@@ -33,7 +33,7 @@ export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders
       const order = { room: userRoom(userId), admitTo: orgId };
       accessOrders.admit(order);
       io.in(order.room).socketsJoin(orgRoom(orgId));
-      if (clustered) io.serverSideEmit('admit', order);
+      relay?.send('admit', order);
     },
     revoke(who, orgId, reason) {
       send({ room: revokedRoom(who, orgId), orgId, reason }, 'socketId' in who);
@@ -46,13 +46,8 @@ export function createBroadcaster(io: TaskFlowServer, accessOrders: AccessOrders
 
   function send(order: RevokeOrder, forOneSocket: boolean): void {
     void accessOrders.revoke(order, forOneSocket);
-    if (clustered && !forOneSocket) io.serverSideEmit('revoke', order);
+    if (!forOneSocket) relay?.send('revoke', order);
   }
-}
-
-/** Whether an order that came through the adapter has the shape of one, a room to apply it to: a shape check, not of who sent it. */
-function namesARoom(order: unknown): boolean {
-  return typeof (order as { room?: unknown } | null)?.room === 'string';
 }
 
 function revokedRoom(who: RevokedParty, orgId: string): string {
