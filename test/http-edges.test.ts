@@ -217,6 +217,18 @@ describe('TRUST_PROXY', () => {
     expect(spread.flat()).toEqual(Array(100).fill(401));
     expect((await signIn('correct horse battery', '198.51.100.21')).status).toBe(429);
   }, 180_000);
+
+  it('counts an IPv6 client by its /64 network, which one host may hold whole, not by each address in it', async () => {
+    const owner = await registerUser(proxied.url, 'guessed-v6');
+    const signIn = (password: string, address: string) =>
+      post(proxied.url, '/auth/login', { email: owner.email, password }, { 'x-forwarded-for': address });
+    const guesses: number[] = [];
+    for (let i = 1; i <= 10; i++) guesses.push((await signIn(`guess ${i}`, `2001:db8:1:2::${i.toString(16)}`)).status);
+    expect(guesses).toEqual(Array(10).fill(401));
+    // Another address of the same network is the same guesser; the owner on another network is not.
+    expect((await signIn('correct horse battery', '2001:db8:1:2:ffff:ffff:ffff:ffff')).status).toBe(429);
+    expect((await signIn('correct horse battery', '2001:db8:1:3::1')).status).toBe(200);
+  }, 120_000);
 });
 
 interface RawAnswer {

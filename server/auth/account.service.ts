@@ -22,7 +22,7 @@ export async function confirmPassword(ctx: AppContext, caller: Principal, passwo
   const { userId, sessionVersion } = requireUser(caller);
   const user = await identityEm(ctx.orm).findOne(User, { id: userId, sessionVersion });
   if (!user) throw sessionEnded();
-  const { ip } = client;
+  const ip = client.address;
   await ctx.loginThrottle.attempt(user.email, ip);
   const worker = { address: ip, account: user.email, stillWanted: client.stillWanted };
   let valid: boolean;
@@ -109,11 +109,12 @@ export async function requestPasswordReset(ctx: AppContext, email: string, ip: s
 export async function resetPassword(ctx: AppContext, input: { token: string; password: string }, client: RequestClient): Promise<Session> {
   const link = sql`password_reset_hash = ${hashSecret(input.token)} and password_reset_expires_at > now()`;
   const [found] = await runPlain<{ id: string }>(ctx.orm, sql`select id from users where ${link}`);
-  const passwordHash = found && (await ctx.passwordTurns.hash({ address: client.ip, stillWanted: client.stillWanted }, input.password));
+  const passwordHash =
+    found && (await ctx.passwordTurns.hash({ address: client.address, stillWanted: client.stillWanted }, input.password));
   const session = passwordHash && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, passwordHash));
   if (!session) throw forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
   // Whoever locked the account with wrong passwords does not keep its owner out once they reset it.
-  await ctx.loginThrottle.forgive(session.user.email, client.ip);
+  await ctx.loginThrottle.forgive(session.user.email, client.address);
   return session;
 }
 

@@ -38,7 +38,10 @@ export async function register(
   const user = em.create(User, {
     email,
     name: input.name,
-    passwordHash: await ctx.passwordTurns.hash({ address: client.ip, account: email, stillWanted: client.stillWanted }, input.password),
+    passwordHash: await ctx.passwordTurns.hash(
+      { address: client.address, account: email, stillWanted: client.stillWanted },
+      input.password,
+    ),
     avatarUrl: null,
     // Not from SUPER_ADMIN_EMAILS: the list is read at every authentication (`principalOf`), so
     // that taking an address off it takes the rights away. The flag is for grants made on purpose.
@@ -67,7 +70,7 @@ async function mayRegister(ctx: AppContext, email: string, inviteToken: string |
 
 /** Signs in. Failures are throttled per account and per IP; an unknown email costs and reads the same as a wrong password. */
 export async function login(ctx: AppContext, input: { email: string; password: string }, client: RequestClient): Promise<Session> {
-  const { ip } = client;
+  const ip = client.address;
   await ctx.loginThrottle.attempt(input.email, ip);
   const worker = { address: ip, account: input.email, stillWanted: client.stillWanted };
   let user: IUser | null;

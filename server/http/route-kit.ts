@@ -1,3 +1,4 @@
+import ipaddr from 'ipaddr.js';
 import { isIP } from 'node:net';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { entityId } from '../../shared/schemas.js';
@@ -68,7 +69,8 @@ export function callerOf(request: FastifyRequest, scopeOrgId?: string): Caller {
 
 /** Where a request came from: its address (`clientIp`), and whether it still waits for the answer (none sent yet, a 503 at the deadline say, and its connection open). */
 export interface RequestClient {
-  ip: string;
+  /** Who limits and turns count the client as (failed logins, password work, reset mails): `limitedAddress` of its IP. */
+  address: string;
   stillWanted: StillWanted;
 }
 
@@ -104,7 +106,23 @@ export async function unlessGivenUp<T>(reply: FastifyReply, work: Promise<T>): P
 }
 
 export function requestClient(request: FastifyRequest, reply: FastifyReply): RequestClient {
-  return { ip: clientIp(request), stillWanted: () => !reply.sent && !answeredAtDeadline(reply) && !request.raw.socket.destroyed };
+  return {
+    address: limitedAddress(clientIp(request)),
+    stillWanted: () => !reply.sent && !answeredAtDeadline(reply) && !request.raw.socket.destroyed,
+  };
+}
+
+/**
+ * What a limit counts an address by: an IPv4 address itself (one written inside IPv6 too,
+ * `::ffff:203.0.113.7`), an IPv6 one by its /64 network, which one host is commonly given whole,
+ * so that each of its addresses is not a client of its own.
+ */
+export function limitedAddress(ip: string): string {
+  if (!ipaddr.isValid(ip)) return ip;
+  const address = ipaddr.process(ip);
+  if (address.kind() === 'ipv4') return address.toString();
+  const network = (address as ipaddr.IPv6).parts.slice(0, 4).map((part) => part.toString(16));
+  return `${network.join(':')}::/64`;
 }
 
 /**

@@ -1,79 +1,69 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { AccessOrders } from './access-orders.js';
-import type { AccessOrder, AdmitOrder, RevokeOrder, TaskFlowServer } from './types.js';
+import type { AdmitOrder, RevokeOrder, TaskFlowServer } from './types.js';
 
-/** The PostgreSQL channel access orders travel on (NOTIFY's channels are per database). */
+/** The PostgreSQL channel revocations travel on (NOTIFY's channels are per database). */
 const CHANNEL = 'taskflow_access';
-/** How long an order's id is remembered, so that its second copy is not applied. */
-const REMEMBER_MS = 60_000;
-/** The waits before linking again to PostgreSQL, doubling up to the last. */
-const RELINK_MS = { first: 1000, most: 30_000 };
-
-export type AccessOrderKind = 'revoke' | 'admit';
+/** The waits before linking again to PostgreSQL, doubling up to the last; a link that held for `steadyMs` starts again from the first. */
+const RELINK = { firstMs: 1000, mostMs: 30_000, steadyMs: 30_000 };
+/** How often the listening connection is asked for an answer, and how long it has to give one. */
+const HEARTBEAT = { everyMs: 10_000, answerMs: 3000 };
+/** How long a stop waits for the listening connection to close before cutting it. */
+const CLOSE_MS = 1000;
 
 export interface AccessRelay {
-  /** Tells the other nodes of an order this node has applied to its own sockets. */
-  send(kind: AccessOrderKind, order: AccessOrder): void;
+  /** Tells the other nodes of a revocation this node has applied to its own sockets. */
+  revoke(order: RevokeOrder): void;
+  /** Tells the other nodes of an admission this node has applied to its own sockets. */
+  admit(order: AdmitOrder): void;
   close(): Promise<void>;
 }
 
 /**
- * Carries changes of access (revocations, admissions) between nodes two ways: through the
- * adapter (Redis), and through PostgreSQL (`LISTEN`/`NOTIFY`, with `databaseUrl`), where every
- * such change commits. A kick published while Redis is down, or while one node's link to it is
- * broken, was lost, and a member removed then kept hearing the org's events on another node until
- * the link returned (the access sweep); now it arrives through the database. Each order goes both
- * ways with an id, and is applied once, whichever copy comes first: a late copy of an admission
- * applied after the revocation that followed it would let the member back in.
+ * Carries changes of access between nodes. Admissions go through the adapter (Redis) alone;
+ * revocations (a member removed, a key revoked, an org deleted, sessions ended) also through
+ * PostgreSQL (`LISTEN`/`NOTIFY`, with `databaseUrl`), where every such change commits. A kick
+ * published while Redis is down, or while one node's link to it is broken, was lost, and a member
+ * removed then kept hearing the org's events on another node until the link returned (the access
+ * sweep); now it arrives through the database.
  *
- * What travels through PostgreSQL while this node's link to it is down is lost to it: once the
- * link is back, `onDatabaseGap` re-checks this node's sockets (the access sweep).
+ * A revocation may so arrive twice, and is applied each time (applying one again changes nothing).
+ * None is dropped as a copy: Redis carries a node's admissions and revocations in the order they
+ * were made, so whatever the database brought early, the last order Redis brings for a member is
+ * the one that stands (an admission delayed in Redis is followed there by the revocation after it).
+ *
+ * What travels through PostgreSQL while a node's link to it is down is lost to that node, and what
+ * a node sends meanwhile is lost to all: once its link is back, every node re-checks its sockets
+ * (`onDatabaseGap`, the access sweep), as after a Redis outage.
  */
 export function relayAccessOrders(
   io: TaskFlowServer,
   accessOrders: AccessOrders,
   options: { databaseUrl: string | null; log: FastifyBaseLogger; onDatabaseGap: () => void },
 ): AccessRelay {
-  const node = randomUUID();
-  let sent = 0;
-  const seen = new Map<string, number>(); // order id → when it was first seen
-  const apply = (kind: unknown, order: unknown) => {
-    if (!namesARoom(order)) return;
-    const { id } = order as { id?: unknown };
-    if (typeof id === 'string') {
-      const now = Date.now();
-      for (const [known, at] of seen) {
-        if (at >= now - REMEMBER_MS) break; // the rest came later
-        seen.delete(known);
-      }
-      if (seen.has(id)) return;
-      seen.set(id, now);
-    }
-    if (kind === 'revoke') void accessOrders.revoke(order as RevokeOrder);
-    else if (kind === 'admit') accessOrders.admit(order as AdmitOrder);
+  const revoke = (order: unknown) => {
+    if (namesARoom(order)) void accessOrders.revoke(order as RevokeOrder);
   };
-  io.on('revoke', (order) => apply('revoke', order));
-  io.on('admit', (order) => apply('admit', order));
+  io.on('revoke', revoke);
+  io.on('admit', (order) => {
+    if (namesARoom(order)) accessOrders.admit(order);
+  });
   const database = options.databaseUrl
-    ? listenToDatabase(
-        options.databaseUrl,
-        options.log,
-        (payload) => {
-          const message = parsed(payload);
-          if (message) apply(message.kind, message.order);
-        },
-        options.onDatabaseGap,
-      )
+    ? listenToDatabase(options.databaseUrl, options.log, (message) => {
+        if (message.kind === 'revoke') revoke(message.order);
+        else if (message.kind === 'sweep') options.onDatabaseGap();
+      })
     : null;
 
   return {
-    send(kind, order) {
-      const relayed = { ...order, id: `${node}:${++sent}` };
-      seen.set(relayed.id, Date.now()); // this node's own copy, back through PostgreSQL
-      io.serverSideEmit(kind, relayed as RevokeOrder & AdmitOrder); // the order of its kind
-      database?.notify(JSON.stringify({ kind, order: relayed }));
+    revoke(order) {
+      io.serverSideEmit('revoke', order);
+      database?.notify({ kind: 'revoke', order });
+    },
+    admit(order) {
+      io.serverSideEmit('admit', order);
     },
     close: async () => database?.close(),
   };
@@ -84,48 +74,53 @@ function namesARoom(order: unknown): boolean {
   return typeof (order as { room?: unknown } | null)?.room === 'string';
 }
 
-function parsed(payload: string): { kind: unknown; order: unknown } | null {
+/** What travels on `CHANNEL`: a revocation, or a node's link that is back, asking every node to re-check its sockets. */
+type ChannelMessage = { kind: 'revoke'; order: RevokeOrder } | { kind: 'sweep' };
+
+function parsed(payload: string): { kind?: unknown; order?: unknown } | null {
   try {
-    const message = JSON.parse(payload) as { kind?: unknown; order?: unknown } | null;
-    return typeof message === 'object' && message !== null ? { kind: message.kind, order: message.order } : null;
+    const message = JSON.parse(payload) as unknown;
+    return typeof message === 'object' && message !== null ? message : null;
   } catch {
     return null;
   }
 }
 
-/** How often the listening connection is asked for an answer, and how long it has to give one. */
-const HEARTBEAT = { everyMs: 10_000, answerMs: 3000 };
-
 /**
- * A connection of its own that listens on `CHANNEL` and sends this node's orders on it, linked
- * again after it breaks or stops answering (1 s, 2 s, 4 s … apart, at most 30 s); `onGap` runs each
- * time it links after a failure, since what was sent meanwhile did not reach it. An order sent
- * while it is down is not kept for later: a late admission could undo the revocation after it, and
- * the other nodes had it through Redis, or re-check on their next read.
+ * A connection of its own that listens on `CHANNEL` and sends this node's revocations on it,
+ * linked again after it breaks or stops answering (1 s, 2 s, 4 s … apart, at most 30 s). Once it
+ * links after a failure, it asks every node, this one too, to re-check its sockets: what was sent
+ * meanwhile did not reach this node, and what this node sent did not leave it. A revocation is not
+ * kept to be sent later: the sweep carries it.
  */
-function listenToDatabase(url: string, log: FastifyBaseLogger, onPayload: (payload: string) => void, onGap: () => void) {
+function listenToDatabase(url: string, log: FastifyBaseLogger, onMessage: (message: { kind?: unknown; order?: unknown }) => void) {
   let linked: pg.Client | null = null;
-  let failed = false; // since the last link: what was sent meanwhile is lost to this node
+  let failed = false; // since the last link
   let closed = false;
-  let relinkMs = RELINK_MS.first;
+  let relinkMs = RELINK.firstMs;
   let relink: NodeJS.Timeout | null = null;
+  let steady: NodeJS.Timeout | null = null;
 
   const gone = new WeakSet<pg.Client>();
   const lost = (client: pg.Client, error?: unknown) => {
     if (gone.has(client)) return;
     gone.add(client);
     if (linked === client) linked = null;
+    if (steady) clearTimeout(steady);
     client.removeAllListeners('notification');
     client.end().catch(() => {});
     if (closed || relink) return;
-    if (!failed) log.warn({ err: error }, 'the link to PostgreSQL for changes of access broke; linking again');
+    if (!failed) log.warn({ err: error }, 'the link to PostgreSQL for revocations broke; linking again');
     failed = true;
     relink = setTimeout(() => {
       relink = null;
       void link();
     }, relinkMs);
-    relinkMs = Math.min(relinkMs * 2, RELINK_MS.most);
+    relinkMs = Math.min(relinkMs * 2, RELINK.mostMs);
   };
+
+  const send = (client: pg.Client, message: ChannelMessage) =>
+    client.query('select pg_notify($1, $2)', [CHANNEL, JSON.stringify(message)]).catch((error: unknown) => lost(client, error));
 
   const link = async () => {
     const client = new pg.Client({
@@ -135,11 +130,13 @@ function listenToDatabase(url: string, log: FastifyBaseLogger, onPayload: (paylo
       keepAlive: true,
       keepAliveInitialDelayMillis: 10_000,
       application_name: 'taskflow-access',
+      options: '-c idle_session_timeout=0',
     });
     client.on('error', (error) => lost(client, error));
     client.on('end', () => lost(client, new Error('the connection ended')));
     client.on('notification', ({ channel, payload }) => {
-      if (channel === CHANNEL && payload) onPayload(payload);
+      const message = channel === CHANNEL && payload ? parsed(payload) : null;
+      if (message) onMessage(message);
     });
     try {
       await client.connect();
@@ -150,10 +147,11 @@ function listenToDatabase(url: string, log: FastifyBaseLogger, onPayload: (paylo
     }
     if (closed) return void client.end().catch(() => {});
     linked = client;
-    relinkMs = RELINK_MS.first;
+    // A link that breaks soon after it is made (a server that ends new sessions) is made again ever later, not every second.
+    steady = setTimeout(() => (relinkMs = RELINK.firstMs), RELINK.steadyMs).unref();
     if (failed) {
-      log.info('the link to PostgreSQL for changes of access is back');
-      onGap();
+      log.info('the link to PostgreSQL for revocations is back; every node re-checks its sockets');
+      void send(client, { kind: 'sweep' }); // reaches this node too
     }
     failed = false;
   };
@@ -165,16 +163,20 @@ function listenToDatabase(url: string, log: FastifyBaseLogger, onPayload: (paylo
   }, HEARTBEAT.everyMs).unref();
 
   return {
-    notify(payload: string) {
-      linked?.query('select pg_notify($1, $2)', [CHANNEL, payload]).catch((error: unknown) => {
-        log.debug({ err: error }, 'a change of access could not be sent through PostgreSQL');
-      });
+    notify(message: ChannelMessage) {
+      if (linked) void send(linked, message);
+      else failed = true; // sent by no one: the sweep once linked carries it
     },
     async close() {
       closed = true;
       clearInterval(heartbeat);
       if (relink) clearTimeout(relink);
-      await linked?.end().catch(() => {});
+      if (steady) clearTimeout(steady);
+      const client = linked;
+      if (!client) return;
+      // A server gone unseen would hold `end()` until TCP gives up: cut after a moment.
+      await Promise.race([client.end().catch(() => {}), sleep(CLOSE_MS, undefined, { ref: false })]);
+      (client as unknown as { connection?: { stream?: { destroy(): void } } }).connection?.stream?.destroy();
     },
   };
 }

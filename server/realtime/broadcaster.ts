@@ -33,7 +33,7 @@ export function createBroadcaster(
       const order = { room: userRoom(userId), admitTo: orgId };
       accessOrders.admit(order);
       io.in(order.room).socketsJoin(orgRoom(orgId));
-      relay?.send('admit', order);
+      relay?.admit(order);
     },
     revoke(who, orgId, reason) {
       send({ room: revokedRoom(who, orgId), orgId, reason }, 'socketId' in who);
@@ -46,7 +46,7 @@ export function createBroadcaster(
 
   function send(order: RevokeOrder, forOneSocket: boolean): void {
     void accessOrders.revoke(order, forOneSocket);
-    if (!forOneSocket) relay?.send('revoke', order);
+    if (!forOneSocket) relay?.revoke(order);
   }
 }
 

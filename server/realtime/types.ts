@@ -51,16 +51,12 @@ export interface RevokeOrder {
   reason: AccessRevokedReason;
   /** For ended sessions: the user's session version now; sockets signed in with it are spared. */
   sessionVersion?: number;
-  /** Set as it is sent to the other nodes, which apply it once, however many ways it comes (`relayAccessOrders`). */
-  id?: string;
 }
 
 /** A user's sockets (`room`, the user's) join an org's room (`admitTo`): they were made its member. */
 export interface AdmitOrder {
   room: string;
   admitTo: string;
-  /** As a revocation's. */
-  id?: string;
 }
 
 export type AccessOrder = RevokeOrder | AdmitOrder;
