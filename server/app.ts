@@ -173,6 +173,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   const accessRelay = redis
     ? relayAccessOrders(io, accessOrders, {
         databaseUrl: config.databaseUrl,
+        secret: config.jwtSecret,
         log: app.log,
         onDatabaseGap: () => void sweepLostAccess(io, ctx),
       })

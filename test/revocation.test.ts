@@ -1,7 +1,8 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signedAccessMessage } from '../server/realtime/access-relay.js';
 import type { Ack } from '../shared/events.js';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
@@ -20,7 +21,9 @@ const REFUSED = ['FORBIDDEN', 'NOT_FOUND'];
 
 type Board = { project: ProjectJson; columns: ColumnJson[] };
 
-const cluster = useTwoNodes();
+/** The nodes' JWT_SECRET, which also signs what they send each other through the database. */
+const SECRET = randomBytes(32).toString('hex');
+const cluster = useTwoNodes({ JWT_SECRET: SECRET });
 let org: TestOrg;
 let otherOrg: TestOrg;
 let alice: TestUser;
@@ -421,11 +424,20 @@ describe('revocation while Redis is down (the database carries it)', () => {
     await closed;
   });
 
-  it('re-checks its sockets when asked to on the database channel: a kick lost on the way still lands', async () => {
+  it('re-checks its sockets when asked to on the database channel, and takes no order there that its nodes did not sign', async () => {
+    const carolSeen = recordAll(carol2);
     const kicked = nextEvent(lena2, 'access:revoked');
     await removeUnheard(lena);
-    await cluster.db.query(`select pg_notify('taskflow_access', '{"kind":"sweep"}')`);
+    const notify = (payload: string) => cluster.db.query(`select pg_notify('taskflow_access', $1)`, [payload]);
+    // Anyone who may connect to the database may send on its channels: a forged kick of carol, unsigned and signed with another secret.
+    const forged = { kind: 'revoke', order: { room: `org:${org.id}`, orgId: org.id, reason: 'removed' } } as const;
+    await notify(JSON.stringify(forged));
+    await notify(signedAccessMessage('not the secret', forged));
+    await notify(signedAccessMessage(SECRET, { kind: 'sweep' }));
     expect(await kicked).toEqual({ orgId: org.id, reason: 'removed' });
+    // A notification is handled in the order it came: a forged kick taken would have reached carol first.
+    await barrier(carol2);
+    expect(carolSeen.filter((e) => e.event === 'access:revoked')).toEqual([]);
   });
 
   it('links again once its listening connection is cut, and asks every node to re-check its sockets', async () => {
@@ -436,7 +448,7 @@ describe('revocation while Redis is down (the database carries it)', () => {
       await listener.query('listen taskflow_access');
       const asked = new Promise((resolve) =>
         listener.on('notification', ({ payload }) => {
-          if (payload === '{"kind":"sweep"}') resolve(payload);
+          if (payload === signedAccessMessage(SECRET, { kind: 'sweep' })) resolve(payload);
         }),
       );
       const kicked = nextEvent(mona2, 'access:revoked');

@@ -1,4 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { AccessOrders } from './access-orders.js';
@@ -41,7 +42,7 @@ export interface AccessRelay {
 export function relayAccessOrders(
   io: TaskFlowServer,
   accessOrders: AccessOrders,
-  options: { databaseUrl: string | null; log: FastifyBaseLogger; onDatabaseGap: () => void },
+  options: { databaseUrl: string | null; secret: string; log: FastifyBaseLogger; onDatabaseGap: () => void },
 ): AccessRelay {
   const revoke = (order: unknown) => {
     if (namesARoom(order)) void accessOrders.revoke(order as RevokeOrder);
@@ -51,7 +52,7 @@ export function relayAccessOrders(
     if (namesARoom(order)) accessOrders.admit(order);
   });
   const database = options.databaseUrl
-    ? listenToDatabase(options.databaseUrl, options.log, (message) => {
+    ? listenToDatabase(options.databaseUrl, options.secret, options.log, (message) => {
         if (message.kind === 'revoke') revoke(message.order);
         else if (message.kind === 'sweep') options.onDatabaseGap();
       })
@@ -75,15 +76,35 @@ function namesARoom(order: unknown): boolean {
 }
 
 /** What travels on `CHANNEL`: a revocation, or a node's link that is back, asking every node to re-check its sockets. */
-type ChannelMessage = { kind: 'revoke'; order: RevokeOrder } | { kind: 'sweep' };
+export type AccessMessage = { kind: 'revoke'; order: RevokeOrder } | { kind: 'sweep' };
 
-function parsed(payload: string): { kind?: unknown; order?: unknown } | null {
+/**
+ * A message as it travels on `CHANNEL`: its JSON after its HMAC under a key made from the nodes'
+ * `JWT_SECRET`. Any role that may connect to the database may send on a channel of it (another
+ * application's, on a shared server), and an order it made up would kick members off their boards.
+ */
+export function signedAccessMessage(secret: string, message: AccessMessage): string {
+  const json = JSON.stringify(message);
+  return `${mac(secret, json)}.${json}`;
+}
+
+/** The message `payload` carries, if it is signed with `secret`; else null. */
+function readAccessMessage(secret: string, payload: string): { kind?: unknown; order?: unknown } | null {
+  const dot = payload.indexOf('.');
+  const [given, json] = [Buffer.from(payload.slice(0, dot)), payload.slice(dot + 1)];
+  const expected = Buffer.from(mac(secret, json));
+  if (dot < 0 || given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
   try {
-    const message = JSON.parse(payload) as unknown;
+    const message = JSON.parse(json) as unknown;
     return typeof message === 'object' && message !== null ? message : null;
   } catch {
     return null;
   }
+}
+
+function mac(secret: string, json: string): string {
+  const key = createHmac('sha256', secret).update('taskflow access channel').digest();
+  return createHmac('sha256', key).update(json).digest('base64url');
 }
 
 /**
@@ -93,7 +114,12 @@ function parsed(payload: string): { kind?: unknown; order?: unknown } | null {
  * meanwhile did not reach this node, and what this node sent did not leave it. A revocation is not
  * kept to be sent later: the sweep carries it.
  */
-function listenToDatabase(url: string, log: FastifyBaseLogger, onMessage: (message: { kind?: unknown; order?: unknown }) => void) {
+function listenToDatabase(
+  url: string,
+  secret: string,
+  log: FastifyBaseLogger,
+  onMessage: (message: { kind?: unknown; order?: unknown }) => void,
+) {
   let linked: pg.Client | null = null;
   let failed = false; // since the last link
   let closed = false;
@@ -119,8 +145,10 @@ function listenToDatabase(url: string, log: FastifyBaseLogger, onMessage: (messa
     relinkMs = Math.min(relinkMs * 2, RELINK.mostMs);
   };
 
-  const send = (client: pg.Client, message: ChannelMessage) =>
-    client.query('select pg_notify($1, $2)', [CHANNEL, JSON.stringify(message)]).catch((error: unknown) => lost(client, error));
+  const send = (client: pg.Client, message: AccessMessage) =>
+    client
+      .query('select pg_notify($1, $2)', [CHANNEL, signedAccessMessage(secret, message)])
+      .catch((error: unknown) => lost(client, error));
 
   const link = async () => {
     const client = new pg.Client({
@@ -135,7 +163,7 @@ function listenToDatabase(url: string, log: FastifyBaseLogger, onMessage: (messa
     client.on('error', (error) => lost(client, error));
     client.on('end', () => lost(client, new Error('the connection ended')));
     client.on('notification', ({ channel, payload }) => {
-      const message = channel === CHANNEL && payload ? parsed(payload) : null;
+      const message = channel === CHANNEL && payload ? readAccessMessage(secret, payload) : null;
       if (message) onMessage(message);
     });
     try {
@@ -163,7 +191,7 @@ function listenToDatabase(url: string, log: FastifyBaseLogger, onMessage: (messa
   }, HEARTBEAT.everyMs).unref();
 
   return {
-    notify(message: ChannelMessage) {
+    notify(message: AccessMessage) {
       if (linked) void send(linked, message);
       else failed = true; // sent by no one: the sweep once linked carries it
     },
