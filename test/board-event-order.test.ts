@@ -57,6 +57,40 @@ describe("a board's events on one node", () => {
     ]);
   });
 
+  it('wait for a quick change under way, whose seq may come before the one a general change takes meanwhile', () => {
+    const { events, sent } = order();
+    const answered = events.quickBegun(ORG, 'a'); // a plain update's message: it takes 95 and commits, its answer not read yet
+    events.taken(ORG, 'a', 96); // a move, waiting on the board's row, takes the next seq the moment 95 commits
+    events.settled(ORG, 'a', 96, outgoing('a', 96)); // and commits first
+    events.send(outgoing('b', 3)); // another board does not wait
+    expect(sent).toEqual([['b', 3]]);
+    events.send(outgoing('a', 95)); // the update's answer is read at last
+    answered();
+    expect(sent).toEqual([
+      ['b', 3],
+      ['a', 95],
+      ['a', 96],
+    ]);
+  });
+
+  it("hold a general change's event only for the quick changes begun before it took its seq, until each is answered or declined", () => {
+    const { events, sent } = order();
+    events.taken(ORG, 'a', 4);
+    const later = events.quickBegun(ORG, 'a'); // its seq can only come after 4, whose change holds the board's row
+    events.settled(ORG, 'a', 4, outgoing('a', 4));
+    expect(sent).toEqual([['a', 4]]);
+    const declined = events.quickBegun(ORG, 'a');
+    events.taken(ORG, 'a', 5);
+    events.settled(ORG, 'a', 5, outgoing('a', 5));
+    expect(sent).toEqual([['a', 4]]); // 5 waits: the quick change begun before it took 5 may hold an earlier seq
+    declined(); // it wrote nothing (the general path takes it over)
+    later();
+    expect(sent).toEqual([
+      ['a', 4],
+      ['a', 5],
+    ]);
+  });
+
   it('let the later ones go when the open change writes nothing, and a seq it gave back may be taken again', () => {
     const { events, sent } = order();
     events.taken(ORG, 'a', 4);

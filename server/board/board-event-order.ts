@@ -18,6 +18,11 @@ interface Board {
   open: Map<number, { holders: number; since: number }>;
   /** Committed events waiting for an open `seq` before theirs. */
   held: Outgoing[];
+  /**
+   * The quick changes under way (`quickBegun`), whose `seq` is known only once answered; `holdsFrom`:
+   * the first `seq` a general change took meanwhile, which theirs may come before.
+   */
+  quick: Set<{ holdsFrom: number; since: number }>;
   /** When the oldest open `seq` that holds events back stops doing so. */
   timer?: NodeJS.Timeout;
 }
@@ -48,8 +53,13 @@ export type FindLogged = (orgId: string, projectId: string, clientMutationId: st
  * change on the general path learns its `seq` first and commits several round trips later, and the
  * change that took the next `seq` the moment it committed (a quick one, in one message) could be
  * answered and broadcast while the first was still finishing. So a change that has taken a `seq`
- * and not settled keeps the board's later events waiting, on this node. Events of other nodes come
- * through the adapter, in their own time: clients order by `seq` (DESIGN §7).
+ * and not settled keeps the board's later events waiting, on this node. The other way round too: a
+ * quick change whose message took a `seq` and committed, its answer not read yet, while a general
+ * change took the next one the moment it committed, settled, and went out first (one run of
+ * `board-order.test.ts` in a loaded CI saw 94, 96, 95). A quick change does not know its `seq`
+ * until answered, so from `quickBegun` on, the `seq` a general change takes and those after it
+ * wait for it. Events of other nodes come through the adapter, in their own time: clients order by
+ * `seq` (DESIGN §7).
  */
 export class BoardEventOrder {
   private readonly boards = new Map<string, Board>();
@@ -70,11 +80,37 @@ export class BoardEventOrder {
 
   /** A change of the board took `seq` and has not committed yet: the board's later events wait for it. */
   taken(orgId: string, projectId: string, seq: number): void {
-    const key = boardKey(orgId, projectId);
-    const board = this.boards.get(key) ?? { open: new Map(), held: [] };
-    this.boards.set(key, board);
+    const board = this.board(boardKey(orgId, projectId));
     const open = board.open.get(seq);
     board.open.set(seq, { holders: (open?.holders ?? 0) + 1, since: open?.since ?? Date.now() });
+    // A quick change under way may have taken an earlier seq, committed, and not be answered yet.
+    for (const quick of board.quick) {
+      if (seq >= quick.holdsFrom) continue;
+      quick.holdsFrom = seq;
+      quick.since ||= Date.now();
+    }
+  }
+
+  /**
+   * A quick change of the board is about to be sent, and will learn its `seq` from the answer:
+   * until the returned function is called (once its event went to `send`, or it failed), a `seq`
+   * a general change takes meanwhile, and those after it, wait for it.
+   */
+  quickBegun(orgId: string, projectId: string): () => void {
+    const key = boardKey(orgId, projectId);
+    const board = this.board(key);
+    const quick = { holdsFrom: Infinity, since: 0 };
+    board.quick.add(quick);
+    return () => {
+      board.quick.delete(quick);
+      this.flush(key, board);
+    };
+  }
+
+  private board(key: string): Board {
+    const board = this.boards.get(key) ?? { open: new Map(), held: [], quick: new Set() };
+    this.boards.set(key, board);
+    return board;
   }
 
   /** The change that took `seq` committed `outgoing`, or wrote nothing (null): it goes out, and what waited for it. */
@@ -198,13 +234,18 @@ export class BoardEventOrder {
       firstOpen = Math.min(firstOpen, seq);
       expires = Math.min(expires, since + MOST_HOLD_MS);
     }
+    for (const { holdsFrom, since } of board.quick) {
+      if (holdsFrom === Infinity || now - since >= MOST_HOLD_MS) continue;
+      firstOpen = Math.min(firstOpen, holdsFrom);
+      expires = Math.min(expires, since + MOST_HOLD_MS);
+    }
     board.held.sort((a, b) => a.event.seq - b.event.seq);
     let sent = 0;
     while (sent < board.held.length && board.held[sent]!.event.seq < firstOpen) this.emit(board.held[sent++]!);
     board.held.splice(0, sent);
     clearTimeout(board.timer);
     board.timer = board.held.length > 0 ? setTimeout(() => this.flush(key, board), expires - now).unref() : undefined;
-    if (board.open.size === 0 && board.held.length === 0) this.boards.delete(key);
+    if (board.open.size === 0 && board.held.length === 0 && board.quick.size === 0) this.boards.delete(key);
   }
 
   private emit({ orgId, event, exceptSocketId }: Outgoing): void {

@@ -50,21 +50,26 @@ export async function quickBoardChange(
     before: [enterBoardTenant(target.orgId), lockBoardSeq(projectId)],
     after: [storeBoardSeq(projectId, ctx.config.eventRetention)],
   };
-  const rows = await ctx.boardQueue
-    .run(`${target.orgId}/${projectId}`, board, [
-      sql`with change as (${change.statement(projectId, mayWrite)}),
-          logged as (${eventInsert(target.orgId, pending, { seq: sql`${BOARD_SEQ} + 1`, data: sql`change.data::jsonb`, from: sql`change` }, eventId)} returning seq)
-        select change.data, logged.seq, ${keepSeq(sql`logged.seq`)} from change, logged`,
-    ])
-    .catch((error: unknown) => {
-      // The message may have committed with its answer lost: its event is looked for and sent out.
-      if (clientMutationId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId, eventId);
-      throw error;
-    });
-  if (!rows) return null;
-  const logged = rows[0]![0];
-  if (!logged) return 'declined';
-  const event = { ...pending, seq: Number(logged.seq), data: logged.data };
-  ctx.eventOrder.send({ orgId: target.orgId, event, exceptSocketId: request.sender.socketId });
-  return { event };
+  const answered = ctx.eventOrder.quickBegun(target.orgId, projectId); // before its message can take a seq
+  try {
+    const rows = await ctx.boardQueue
+      .run(`${target.orgId}/${projectId}`, board, [
+        sql`with change as (${change.statement(projectId, mayWrite)}),
+            logged as (${eventInsert(target.orgId, pending, { seq: sql`${BOARD_SEQ} + 1`, data: sql`change.data::jsonb`, from: sql`change` }, eventId)} returning seq)
+          select change.data, logged.seq, ${keepSeq(sql`logged.seq`)} from change, logged`,
+      ])
+      .catch((error: unknown) => {
+        // The message may have committed with its answer lost: its event is looked for and sent out.
+        if (clientMutationId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId, eventId);
+        throw error;
+      });
+    if (!rows) return null;
+    const logged = rows[0]![0];
+    if (!logged) return 'declined';
+    const event = { ...pending, seq: Number(logged.seq), data: logged.data };
+    ctx.eventOrder.send({ orgId: target.orgId, event, exceptSocketId: request.sender.socketId });
+    return { event };
+  } finally {
+    answered();
+  }
 }
