@@ -57,14 +57,18 @@ describe("a board's events on one node", () => {
     ]);
   });
 
-  it('wait for a quick change under way, whose seq may come before the one a general change takes meanwhile', () => {
+  it('wait for a quick change sent and not answered, whose seq may come before the one another change takes meanwhile', () => {
     const { events, sent } = order();
-    const answered = events.quickBegun(ORG, 'a'); // a plain update's message: it takes 95 and commits, its answer not read yet
+    const answered = events.quickSent(ORG, 'a'); // a plain update's message: it takes 95 and commits, its answer not read yet
     events.taken(ORG, 'a', 96); // a move, waiting on the board's row, takes the next seq the moment 95 commits
     events.settled(ORG, 'a', 96, outgoing('a', 96)); // and commits first
     events.send(outgoing('b', 3)); // another board does not wait
     expect(sent).toEqual([['b', 3]]);
     events.send(outgoing('a', 95)); // the update's answer is read at last
+    expect(sent).toEqual([
+      ['b', 3],
+      ['a', 95],
+    ]);
     answered();
     expect(sent).toEqual([
       ['b', 3],
@@ -73,22 +77,34 @@ describe("a board's events on one node", () => {
     ]);
   });
 
-  it("hold a general change's event only for the quick changes begun before it took its seq, until each is answered or declined", () => {
+  it('hold a seq only for the quick changes sent before it was taken, until each is answered or declined', () => {
     const { events, sent } = order();
     events.taken(ORG, 'a', 4);
-    const later = events.quickBegun(ORG, 'a'); // its seq can only come after 4, whose change holds the board's row
+    const later = events.quickSent(ORG, 'a'); // its seq can only come after 4, whose change holds the board's row
     events.settled(ORG, 'a', 4, outgoing('a', 4));
     expect(sent).toEqual([['a', 4]]);
-    const declined = events.quickBegun(ORG, 'a');
-    events.taken(ORG, 'a', 5);
+    const declined = events.quickSent(ORG, 'a');
+    events.taken(ORG, 'a', 5); // both quick changes were sent before 5 was taken: either may hold an earlier seq
     events.settled(ORG, 'a', 5, outgoing('a', 5));
-    expect(sent).toEqual([['a', 4]]); // 5 waits: the quick change begun before it took 5 may hold an earlier seq
     declined(); // it wrote nothing (the general path takes it over)
+    expect(sent).toEqual([['a', 4]]);
     later();
     expect(sent).toEqual([
       ['a', 4],
       ['a', 5],
     ]);
+  });
+
+  it('hold a seq for a quick change five seconds at most', () => {
+    vi.useFakeTimers();
+    const { events, sent } = order();
+    events.quickSent(ORG, 'a'); // never answered: its connection went silent
+    events.taken(ORG, 'a', 2);
+    events.settled(ORG, 'a', 2, outgoing('a', 2));
+    vi.advanceTimersByTime(4999);
+    expect(sent).toEqual([]);
+    vi.advanceTimersByTime(1);
+    expect(sent).toEqual([['a', 2]]);
   });
 
   it('let the later ones go when the open change writes nothing, and a seq it gave back may be taken again', () => {

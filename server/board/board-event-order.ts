@@ -19,8 +19,8 @@ interface Board {
   /** Committed events waiting for an open `seq` before theirs. */
   held: Outgoing[];
   /**
-   * The quick changes under way (`quickBegun`), whose `seq` is known only once answered; `holdsFrom`:
-   * the first `seq` a general change took meanwhile, which theirs may come before.
+   * The quick changes sent and not answered yet (`quickSent`), whose `seq` is known only once
+   * answered; `holdsFrom`: the first `seq` another change took meanwhile, which theirs may come before.
    */
   quick: Set<{ holdsFrom: number; since: number }>;
   /** When the oldest open `seq` that holds events back stops doing so. */
@@ -57,9 +57,9 @@ export type FindLogged = (orgId: string, projectId: string, clientMutationId: st
  * quick change whose message took a `seq` and committed, its answer not read yet, while a general
  * change took the next one the moment it committed, settled, and went out first (one run of
  * `board-order.test.ts` in a loaded CI saw 94, 96, 95). A quick change does not know its `seq`
- * until answered, so from `quickBegun` on, the `seq` a general change takes and those after it
- * wait for it. Events of other nodes come through the adapter, in their own time: clients order by
- * `seq` (DESIGN §7).
+ * until answered, so once its message is sent (`quickSent`), a `seq` another change takes and
+ * those after it wait for its answer (five seconds at most, as above). Events of other nodes come
+ * through the adapter, in their own time: clients order by `seq` (DESIGN §7).
  */
 export class BoardEventOrder {
   private readonly boards = new Map<string, Board>();
@@ -92,11 +92,11 @@ export class BoardEventOrder {
   }
 
   /**
-   * A quick change of the board is about to be sent, and will learn its `seq` from the answer:
-   * until the returned function is called (once its event went to `send`, or it failed), a `seq`
-   * a general change takes meanwhile, and those after it, wait for it.
+   * A quick change of the board is being sent, and will learn its `seq` from the answer: until the
+   * returned function is called (once its event went to `send`, or it failed), a `seq` another
+   * change takes meanwhile, and those after it, wait for it.
    */
-  quickBegun(orgId: string, projectId: string): () => void {
+  quickSent(orgId: string, projectId: string): () => void {
     const key = boardKey(orgId, projectId);
     const board = this.board(key);
     const quick = { holdsFrom: Infinity, since: 0 };

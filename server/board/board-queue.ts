@@ -13,6 +13,8 @@ export interface BoardScript {
 interface Waiting {
   script: BoardScript;
   statements: Sql[];
+  /** Called once, as the first message that carries the change is sent. */
+  sending?: () => void;
   resolve: (rows: Rows[] | null) => void;
   reject: (error: unknown) => void;
 }
@@ -45,11 +47,12 @@ export class BoardQueue {
   /**
    * Runs `statements` in a message of the board's turn, between the script's: the rows of each of
    * `statements`; null on the embedded database, where nothing is sent. The script must be the
-   * same for every change of `board` (a message runs its first change's).
+   * same for every change of `board` (a message runs its first change's). `sending` is called once,
+   * as the first message that carries them is sent, before PostgreSQL can have run any of them.
    */
-  run(board: string, script: BoardScript, statements: Sql[]): Promise<Rows[] | null> {
+  run(board: string, script: BoardScript, statements: Sql[], sending?: () => void): Promise<Rows[] | null> {
     return new Promise((resolve, reject) => {
-      const change = { script, statements, resolve, reject };
+      const change: Waiting = { script, statements, resolve, reject, sending };
       const waiting = this.boards.get(board);
       if (waiting) waiting.push(change);
       else {
@@ -139,6 +142,10 @@ export class BoardQueue {
 /** The changes in one message, between their board's script (the first change's). */
 function message(db: ScriptConnection, changes: Waiting[]): Promise<Rows[]> {
   const { before, after } = changes[0]!.script;
+  for (const change of changes) {
+    change.sending?.();
+    change.sending = undefined;
+  }
   return db.run(...before, ...changes.flatMap((change) => change.statements), ...after);
 }
 

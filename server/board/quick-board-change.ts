@@ -50,14 +50,21 @@ export async function quickBoardChange(
     before: [enterBoardTenant(target.orgId), lockBoardSeq(projectId)],
     after: [storeBoardSeq(projectId, ctx.config.eventRetention)],
   };
-  const answered = ctx.eventOrder.quickBegun(target.orgId, projectId); // before its message can take a seq
+  // Told to the board's order as its message is sent, before it can take a seq, until answered.
+  let answered: (() => void) | undefined;
+  const sending = () => (answered = ctx.eventOrder.quickSent(target.orgId, projectId));
   try {
     const rows = await ctx.boardQueue
-      .run(`${target.orgId}/${projectId}`, board, [
-        sql`with change as (${change.statement(projectId, mayWrite)}),
+      .run(
+        `${target.orgId}/${projectId}`,
+        board,
+        [
+          sql`with change as (${change.statement(projectId, mayWrite)}),
             logged as (${eventInsert(target.orgId, pending, { seq: sql`${BOARD_SEQ} + 1`, data: sql`change.data::jsonb`, from: sql`change` }, eventId)} returning seq)
           select change.data, logged.seq, ${keepSeq(sql`logged.seq`)} from change, logged`,
-      ])
+        ],
+        sending,
+      )
       .catch((error: unknown) => {
         // The message may have committed with its answer lost: its event is looked for and sent out.
         if (clientMutationId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId, eventId);
@@ -70,6 +77,6 @@ export async function quickBoardChange(
     ctx.eventOrder.send({ orgId: target.orgId, event, exceptSocketId: request.sender.socketId });
     return { event };
   } finally {
-    answered();
+    answered?.();
   }
 }
