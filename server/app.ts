@@ -45,7 +45,7 @@ import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
-import { sweepAfterOutages, sweepLostAccess } from './realtime/access-sweep.js';
+import { isMember, sweepAfterOutages, sweepLostAccess } from './realtime/access-sweep.js';
 import { relayAccessOrders } from './realtime/access-relay.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis, refuseMisconfiguredRedis } from './realtime/redis.js';
@@ -175,6 +175,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         databaseUrl: config.databaseUrl,
         secret: config.jwtSecret,
         log: app.log,
+        isMember: (userId, orgId) => isMember(database.orm, userId, orgId),
         onDatabaseGap: () => void sweepLostAccess(io, ctx),
       })
     : null;

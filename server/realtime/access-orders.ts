@@ -22,6 +22,8 @@ export class AccessOrders {
   private recent: Array<{ n: number; at: number; order: AccessOrder }> = [];
   private applied = 0;
   private forgottenUpTo = 0;
+  /** How many revocations this node has applied: one checked admission that saw none meanwhile may be applied (`relayAccessOrders`). */
+  revocations = 0;
 
   constructor(
     private readonly io: TaskFlowServer,
@@ -39,6 +41,7 @@ export class AccessOrders {
    * socket (`forOneSocket`: an access sweep's) is not remembered: no socket to come can be in it.
    */
   async revoke(order: RevokeOrder, forOneSocket = false): Promise<void> {
+    this.revocations += 1;
     if (!forOneSocket) this.remember(order);
     for (const socket of await this.io.local.in(order.room).fetchSockets()) revokeSocket(socket, order, this.presence);
   }

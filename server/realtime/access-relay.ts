@@ -3,9 +3,10 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { AccessOrders } from './access-orders.js';
+import { userOfRoom } from './rooms.js';
 import type { AdmitOrder, RevokeOrder, TaskFlowServer } from './types.js';
 
-/** The PostgreSQL channel revocations travel on (NOTIFY's channels are per database). */
+/** The PostgreSQL channel changes of access travel on (NOTIFY's channels are per database). */
 const CHANNEL = 'taskflow_access';
 /** The waits before linking again to PostgreSQL, doubling up to the last; a link that held for `steadyMs` starts again from the first. */
 const RELINK = { firstMs: 1000, mostMs: 30_000, steadyMs: 30_000 };
@@ -23,17 +24,19 @@ export interface AccessRelay {
 }
 
 /**
- * Carries changes of access between nodes. Admissions go through the adapter (Redis) alone;
- * revocations (a member removed, a key revoked, an org deleted, sessions ended) also through
- * PostgreSQL (`LISTEN`/`NOTIFY`, with `databaseUrl`), where every such change commits. A kick
- * published while Redis is down, or while one node's link to it is broken, was lost, and a member
- * removed then kept hearing the org's events on another node until the link returned (the access
- * sweep); now it arrives through the database.
+ * Carries changes of access between nodes, through the adapter (Redis) and through PostgreSQL
+ * (`LISTEN`/`NOTIFY`, with `databaseUrl`), where every such change commits. A kick published
+ * while Redis is down, or while one node's link to it is broken, was lost, and a member removed
+ * then kept hearing the org's events on another node until the link returned (the access sweep);
+ * now it arrives through the database. So does an admission (a member added), whose sockets on
+ * other nodes did not hear the org until they reconnected.
  *
- * A revocation may so arrive twice, and is applied each time (applying one again changes nothing).
- * None is dropped as a copy: Redis carries a node's admissions and revocations in the order they
- * were made, so whatever the database brought early, the last order Redis brings for a member is
- * the one that stands (an admission delayed in Redis is followed there by the revocation after it).
+ * A revocation may so arrive twice, and is applied each time (applying one again changes
+ * nothing). An admission's Redis copy is applied as it comes: Redis carries a node's admissions
+ * and revocations in the order they were made, so the last order it brings for a member stands.
+ * Its database copy may come before or after the Redis copies, so it is applied only if the
+ * membership is still in the database (`isMember`) and no revocation reached this node while that
+ * was read: a late copy must not let back in a member removed since.
  *
  * What travels through PostgreSQL while a node's link to it is down is lost to that node, and what
  * a node sends meanwhile is lost to all: once its link is back, every node re-checks its sockets
@@ -42,10 +45,24 @@ export interface AccessRelay {
 export function relayAccessOrders(
   io: TaskFlowServer,
   accessOrders: AccessOrders,
-  options: { databaseUrl: string | null; secret: string; log: FastifyBaseLogger; onDatabaseGap: () => void },
+  options: {
+    databaseUrl: string | null;
+    secret: string;
+    log: FastifyBaseLogger;
+    isMember: (userId: string, orgId: string) => Promise<boolean>;
+    onDatabaseGap: () => void;
+  },
 ): AccessRelay {
   const revoke = (order: unknown) => {
     if (namesARoom(order)) void accessOrders.revoke(order as RevokeOrder);
+  };
+  const admitChecked = async (order: unknown) => {
+    const { room, admitTo } = (order ?? {}) as { room?: unknown; admitTo?: unknown };
+    const userId = typeof room === 'string' ? userOfRoom(room) : undefined;
+    if (!userId || typeof admitTo !== 'string') return;
+    const revocations = accessOrders.revocations;
+    const member = await options.isMember(userId, admitTo).catch(() => false);
+    if (member && accessOrders.revocations === revocations) accessOrders.admit({ room: room as string, admitTo });
   };
   io.on('revoke', revoke);
   io.on('admit', (order) => {
@@ -54,6 +71,7 @@ export function relayAccessOrders(
   const database = options.databaseUrl
     ? listenToDatabase(options.databaseUrl, options.secret, options.log, (message) => {
         if (message.kind === 'revoke') revoke(message.order);
+        else if (message.kind === 'admit') void admitChecked(message.order);
         else if (message.kind === 'sweep') options.onDatabaseGap();
       })
     : null;
@@ -65,6 +83,7 @@ export function relayAccessOrders(
     },
     admit(order) {
       io.serverSideEmit('admit', order);
+      database?.notify({ kind: 'admit', order });
     },
     close: async () => database?.close(),
   };
@@ -75,8 +94,8 @@ function namesARoom(order: unknown): boolean {
   return typeof (order as { room?: unknown } | null)?.room === 'string';
 }
 
-/** What travels on `CHANNEL`: a revocation, or a node's link that is back, asking every node to re-check its sockets. */
-export type AccessMessage = { kind: 'revoke'; order: RevokeOrder } | { kind: 'sweep' };
+/** What travels on `CHANNEL`: a revocation, an admission, or a node's link that is back, asking every node to re-check its sockets. */
+export type AccessMessage = { kind: 'revoke'; order: RevokeOrder } | { kind: 'admit'; order: AdmitOrder } | { kind: 'sweep' };
 
 /**
  * A message as it travels on `CHANNEL`: its JSON after its HMAC under a key made from the nodes'
@@ -108,11 +127,12 @@ function mac(secret: string, json: string): string {
 }
 
 /**
- * A connection of its own that listens on `CHANNEL` and sends this node's revocations on it,
+ * A connection of its own that listens on `CHANNEL` and sends this node's changes of access on it,
  * linked again after it breaks or stops answering (1 s, 2 s, 4 s … apart, at most 30 s). Once it
  * links after a failure, it asks every node, this one too, to re-check its sockets: what was sent
  * meanwhile did not reach this node, and what this node sent did not leave it. A revocation is not
- * kept to be sent later: the sweep carries it.
+ * kept to be sent later: the sweep carries a revocation, and the other nodes' sockets hear an
+ * admission when they reconnect, if not through Redis.
  */
 function listenToDatabase(
   url: string,
@@ -136,7 +156,7 @@ function listenToDatabase(
     client.removeAllListeners('notification');
     client.end().catch(() => {});
     if (closed || relink) return;
-    if (!failed) log.warn({ err: error }, 'the link to PostgreSQL for revocations broke; linking again');
+    if (!failed) log.warn({ err: error }, 'the link to PostgreSQL for changes of access broke; linking again');
     failed = true;
     relink = setTimeout(() => {
       relink = null;
@@ -178,7 +198,7 @@ function listenToDatabase(
     // A link that breaks soon after it is made (a server that ends new sessions) is made again ever later, not every second.
     steady = setTimeout(() => (relinkMs = RELINK.firstMs), RELINK.steadyMs).unref();
     if (failed) {
-      log.info('the link to PostgreSQL for revocations is back; every node re-checks its sockets');
+      log.info('the link to PostgreSQL for changes of access is back; every node re-checks its sockets');
       void send(client, { kind: 'sweep' }); // reaches this node too
     }
     failed = false;

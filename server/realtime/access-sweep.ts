@@ -1,4 +1,5 @@
 import type { AppContext } from '../context.js';
+import type { Orm } from '../db/orm.js';
 import { sql } from '../db/sql-script.js';
 import { LIVE_KEY } from '../db/tenant.js';
 import type { RedisLink } from './redis.js';
@@ -75,4 +76,14 @@ export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Prom
   } catch (error) {
     ctx.log.warn({ err: error }, 'could not re-check socket access after an outage');
   }
+}
+
+/** Whether the user is a member of the org now, as the database says. */
+export async function isMember(orm: Orm, userId: string, orgId: string): Promise<boolean> {
+  const rows = await orm.em
+    .getConnection()
+    .execute<Array<{ member: number }>>(
+      ...sql`select 1 as member from memberships where user_id = ${userId}::uuid and org_id = ${orgId}::uuid`.bound(),
+    );
+  return rows.length > 0;
 }

@@ -9,6 +9,8 @@ export function boardOfRoom(room: string): { orgId: string; projectId: string } 
   return org === 'org' && project === 'project' && orgId && projectId && rest.length === 0 ? { orgId, projectId } : undefined;
 }
 export const userRoom = (userId: string) => `user:${userId}`;
+/** The user whose private room this is, if it is a user's. */
+export const userOfRoom = (room: string): string | undefined => (room.startsWith('user:') ? room.slice('user:'.length) : undefined);
 export const keyRoom = (keyId: string) => `key:${keyId}`;
 
 /** The private room of a principal's sockets: the user's, or the API key's. */
