@@ -56,14 +56,6 @@ export function relayAccessOrders(
   const revoke = (order: unknown) => {
     if (namesARoom(order)) void accessOrders.revoke(order as RevokeOrder);
   };
-  const admitChecked = async (order: unknown) => {
-    const { room, admitTo } = (order ?? {}) as { room?: unknown; admitTo?: unknown };
-    const userId = typeof room === 'string' ? userOfRoom(room) : undefined;
-    if (!userId || typeof admitTo !== 'string') return;
-    const revocations = accessOrders.revocations;
-    const member = await options.isMember(userId, admitTo).catch(() => false);
-    if (member && accessOrders.revocations === revocations) accessOrders.admit({ room: room as string, admitTo });
-  };
   io.on('revoke', revoke);
   io.on('admit', (order) => {
     if (namesARoom(order)) accessOrders.admit(order);
@@ -71,7 +63,7 @@ export function relayAccessOrders(
   const database = options.databaseUrl
     ? listenToDatabase(options.databaseUrl, options.secret, options.log, (message) => {
         if (message.kind === 'revoke') revoke(message.order);
-        else if (message.kind === 'admit') void admitChecked(message.order);
+        else if (message.kind === 'admit') void admitIfMember(accessOrders, options.isMember, message.order, options.log);
         else if (message.kind === 'sweep') options.onDatabaseGap();
       })
     : null;
@@ -87,6 +79,41 @@ export function relayAccessOrders(
     },
     close: async () => database?.close(),
   };
+}
+
+/** How many times an admission's membership is read while revocations keep coming in. */
+const ADMISSION_READS = 3;
+
+/**
+ * Applies an admission that came through the database if the membership still stands there, read
+ * while no revocation reached this node (a read that began after one sees its removal); read again
+ * if one did. True once applied.
+ */
+export async function admitIfMember(
+  accessOrders: Pick<AccessOrders, 'revocations' | 'admit'>,
+  isMember: (userId: string, orgId: string) => Promise<boolean>,
+  order: unknown,
+  log: Pick<FastifyBaseLogger, 'debug'>,
+): Promise<boolean> {
+  const { room, admitTo } = (order ?? {}) as { room?: unknown; admitTo?: unknown };
+  const userId = typeof room === 'string' ? userOfRoom(room) : undefined;
+  if (!userId || typeof admitTo !== 'string') return false;
+  for (let read = 0; read < ADMISSION_READS; read += 1) {
+    const revocations = accessOrders.revocations;
+    let member: boolean;
+    try {
+      member = await isMember(userId, admitTo);
+    } catch (error) {
+      log.debug({ err: error }, 'an admission that came through PostgreSQL could not be checked');
+      return false;
+    }
+    if (!member) return false;
+    if (accessOrders.revocations === revocations) {
+      accessOrders.admit({ room: room as string, admitTo });
+      return true;
+    }
+  }
+  return false;
 }
 
 /** Whether an order that came from another node has the shape of one, a room to apply it to: a shape check, not of who sent it. */

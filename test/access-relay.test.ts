@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import { admitIfMember } from '../server/realtime/access-relay.js';
+import type { AdmitOrder } from '../server/realtime/types.js';
+
+// An admission that came through the database is applied only while the membership stands, read
+// with no revocation reaching the node meanwhile (end to end, with two nodes: revocation.test.ts).
+const ORDER = { room: 'user:u1', admitTo: 'o1' };
+const quiet = { debug: () => {} };
+
+function node() {
+  const admitted: AdmitOrder[] = [];
+  return { revocations: 0, admit: (order: AdmitOrder) => void admitted.push(order), admitted };
+}
+
+describe('an admission that came through the database', () => {
+  it('is applied while the membership stands', async () => {
+    const orders = node();
+    const asked: string[] = [];
+    const isMember = async (userId: string, orgId: string) => (asked.push(`${userId} ${orgId}`), true);
+    expect(await admitIfMember(orders, isMember, ORDER, quiet)).toBe(true);
+    expect(asked).toEqual(['u1 o1']);
+    expect(orders.admitted).toEqual([ORDER]);
+  });
+
+  it('is not applied for one who is no member, nor when the membership cannot be read, nor for what names no user', async () => {
+    const orders = node();
+    expect(await admitIfMember(orders, async () => false, ORDER, quiet)).toBe(false);
+    const gone = async (): Promise<boolean> => {
+      throw new Error('the database is away');
+    };
+    expect(await admitIfMember(orders, gone, ORDER, quiet)).toBe(false);
+    expect(await admitIfMember(orders, async () => true, { room: 'key:k1', admitTo: 'o1' }, quiet)).toBe(false);
+    expect(await admitIfMember(orders, async () => true, { room: 'user:u1' }, quiet)).toBe(false);
+    expect(orders.admitted).toEqual([]);
+  });
+
+  it('reads the membership again when a revocation reached the node while it was read', async () => {
+    const orders = node();
+    let reads = 0;
+    // The first read began before a removal that committed meanwhile and whose kick came during it.
+    const isMember = async () => {
+      reads += 1;
+      if (reads === 1) orders.revocations += 1;
+      return true;
+    };
+    expect(await admitIfMember(orders, isMember, ORDER, quiet)).toBe(true);
+    expect(reads).toBe(2);
+
+    const removed = node();
+    let removedReads = 0;
+    const readsRemoval = async () => {
+      removedReads += 1;
+      if (removedReads === 1) removed.revocations += 1;
+      return removedReads === 1; // the read after the kick sees the removal
+    };
+    expect(await admitIfMember(removed, readsRemoval, ORDER, quiet)).toBe(false);
+    expect(removed.admitted).toEqual([]);
+  });
+
+  it('gives up while revocations keep coming during every read', async () => {
+    const orders = node();
+    let reads = 0;
+    const isMember = async () => {
+      reads += 1;
+      orders.revocations += 1;
+      return true;
+    };
+    expect(await admitIfMember(orders, isMember, ORDER, quiet)).toBe(false);
+    expect(reads).toBe(3);
+    expect(orders.admitted).toEqual([]);
+  });
+});
