@@ -276,33 +276,29 @@ describe('revocation while Redis is down (the database carries it)', () => {
   let bot2b: ClientSocket;
   let botKeyIdB: string;
 
-  beforeAll(async () => {
+  /** A bot's key of the org, made on node 1, and its socket on node 2, joined to board A. */
+  async function botOnNode2(name: string): Promise<{ keyId: string; socket: ClientSocket }> {
     const created = await api(
       n1(),
       'POST',
       `/orgs/${org.slug}/api-keys`,
-      { name: 'outage bot', permissions: ['boards:read', 'tasks:write'] },
+      { name, permissions: ['boards:read', 'tasks:write'] },
       alice.token,
     );
-    botKeyId = created.body.apiKey.id;
+    return { keyId: created.body.apiKey.id, socket: await session(n2(), { apiKey: created.body.key }, boardA) };
+  }
+
+  beforeAll(async () => {
+    ({ keyId: botKeyId, socket: bot2 } = await botOnNode2('outage bot'));
+    ({ keyId: botKeyIdB, socket: bot2b } = await botOnNode2('outage bot B'));
     alice1 = await session(n1(), as(alice), boardA);
     carol2 = await session(n2(), as(carol), boardA);
     dave2 = await session(n2(), as(dave), boardA);
     erin2 = await session(n2(), as(erin), boardA);
     frank2 = await session(n2(), as(frank), boardA);
-    bot2 = await session(n2(), { apiKey: created.body.key }, boardA);
     [gina, ivan, jill, lena, mona] = await Promise.all(['gina', 'ivan', 'jill', 'lena', 'mona'].map((name) => registerUser(n1(), name)));
     for (const user of [gina, ivan, jill, lena, mona]) await addMember(n1(), org, user, 'member');
     [gina2, ivan2, jill2, lena2, mona2] = await Promise.all([gina, ivan, jill, lena, mona].map((user) => session(n2(), as(user), boardA)));
-    const createdB = await api(
-      n1(),
-      'POST',
-      `/orgs/${org.slug}/api-keys`,
-      { name: 'outage bot B', permissions: ['boards:read', 'tasks:write'] },
-      alice.token,
-    );
-    botKeyIdB = createdB.body.apiKey.id;
-    bot2b = await session(n2(), { apiKey: createdB.body.key }, boardA);
     [kate, nora] = await Promise.all(['kate', 'nora'].map((name) => registerUser(n1(), name)));
     [kate2, nora2] = await Promise.all([kate, nora].map((user) => session(n2(), as(user)))); // in no org yet
     // Cross-node delivery works before the outage: these sockets are in the board's room on node 2.
