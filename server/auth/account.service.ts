@@ -22,19 +22,19 @@ export async function confirmPassword(ctx: AppContext, caller: Principal, passwo
   const { userId, sessionVersion } = requireUser(caller);
   const user = await identityEm(ctx.orm).findOne(User, { id: userId, sessionVersion });
   if (!user) throw sessionEnded();
-  const ip = client.address;
-  await ctx.loginThrottle.attempt(user.email, ip);
-  const worker = { address: ip, account: user.email, stillWanted: client.stillWanted };
+  const { address } = client;
+  await ctx.loginThrottle.attempt(user.email, address);
+  const worker = { address, account: user.email, stillWanted: client.stillWanted };
   let valid: boolean;
   try {
     ({ valid } = await ctx.passwordTurns.verify(worker, user.passwordHash, password));
   } catch (error) {
-    await ctx.loginThrottle.undo(user.email, ip);
+    await ctx.loginThrottle.undo(user.email, address);
     throw error;
   }
   // Not 401: the caller's session is fine, only the password they typed is not.
   if (!valid) throw forbidden('the current password is wrong');
-  await ctx.loginThrottle.succeeded(user.email, ip);
+  await ctx.loginThrottle.succeeded(user.email, address);
   return { user, worker };
 }
 

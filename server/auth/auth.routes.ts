@@ -9,7 +9,7 @@ import {
   resetPasswordBody,
 } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
-import { authenticated, callerOf, clientIp, limitedAddress, OUTSIDE_LANE, requestClient, unlessGivenUp } from '../http/route-kit.js';
+import { authenticated, callerOf, OUTSIDE_LANE, requestClient, unlessGivenUp } from '../http/route-kit.js';
 import { deleteAccount } from './account-deletion.service.js';
 import { changePassword, requestPasswordReset, resetPassword, signOutOthers } from './account.service.js';
 import { login, me, register } from './auth.service.js';
@@ -26,7 +26,7 @@ export function authRoutes(ctx: AppContext) {
       unlessGivenUp(reply, login(ctx, loginBody.parse(request.body), requestClient(request, reply))),
     );
     app.post('/auth/password-reset', async (request, reply) => {
-      await requestPasswordReset(ctx, passwordResetBody.parse(request.body).email, limitedAddress(clientIp(request)));
+      await requestPasswordReset(ctx, passwordResetBody.parse(request.body).email, requestClient(request, reply).address);
       return reply.status(202).send({});
     });
     app.post('/auth/password-reset/confirm', async (request, reply) =>

@@ -70,23 +70,23 @@ async function mayRegister(ctx: AppContext, email: string, inviteToken: string |
 
 /** Signs in. Failures are throttled per account and per IP; an unknown email costs and reads the same as a wrong password. */
 export async function login(ctx: AppContext, input: { email: string; password: string }, client: RequestClient): Promise<Session> {
-  const ip = client.address;
-  await ctx.loginThrottle.attempt(input.email, ip);
-  const worker = { address: ip, account: input.email, stillWanted: client.stillWanted };
+  const { address } = client;
+  await ctx.loginThrottle.attempt(input.email, address);
+  const worker = { address, account: input.email, stillWanted: client.stillWanted };
   let user: IUser | null;
   let checked: Verified;
   try {
     user = await identityEm(ctx.orm).findOne(User, { email: input.email.toLowerCase() });
     checked = await ctx.passwordTurns.verify(worker, user?.passwordHash ?? null, input.password);
   } catch (error) {
-    await ctx.loginThrottle.undo(input.email, ip);
+    await ctx.loginThrottle.undo(input.email, address);
     throw error;
   }
   if (!user || !checked.valid) throw unauthorized('wrong email or password');
-  await ctx.loginThrottle.succeeded(input.email, ip);
+  await ctx.loginThrottle.succeeded(input.email, address);
   await acceptLeftInvites(ctx, user);
   // After the answer, in the address's and account's turns like any password work.
-  if (checked.outdated) void rehash(ctx, { address: ip, account: input.email }, user, input.password);
+  if (checked.outdated) void rehash(ctx, { address, account: input.email }, user, input.password);
   return { token: ctx.tokens.sign(user.id, user.sessionVersion), user: toUserJson(user) };
 }
 

@@ -117,7 +117,7 @@ export function requestClient(request: FastifyRequest, reply: FastifyReply): Req
  * `::ffff:203.0.113.7`), an IPv6 one by its /64 network, which one host is commonly given whole,
  * so that each of its addresses is not a client of its own.
  */
-export function limitedAddress(ip: string): string {
+function limitedAddress(ip: string): string {
   if (!ipaddr.isValid(ip)) return ip;
   const address = ipaddr.process(ip);
   if (address.kind() === 'ipv4') return address.toString();
