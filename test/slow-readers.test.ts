@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
 import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -85,6 +86,32 @@ describe('a client that stops reading', () => {
 
     expect(await dropped).toBe('forced close');
   });
+});
+
+describe('a client that floods WebSocket pings and reads none of the pongs', () => {
+  // ws answers each ping with a pong by itself, below socket.io: no rate limit counts them, and
+  // the backlog limits see them only in the node's sweep. Since ws 8.23 a connection with 60 pongs
+  // still waiting for its client is cut.
+  const MAX_PINGS = 400_000; // 50 MB of pings: far past what loopback's kernel buffers take of the pongs
+
+  it('is cut once 60 pongs wait for it, long before the node-wide limit', async () => {
+    const flooder = await connect(node.url, { token: mallory.token });
+    const onServer = node.server.io.of('/').sockets.get(flooder.id!)!;
+    let cut = false;
+    const closed = new Promise<string>((resolve) => onServer.once('disconnect', (why) => resolve(((cut = true), why))));
+    const ws = (flooder.io.engine.transport as unknown as { ws: WebSocket }).ws;
+    stopReading(flooder);
+    const ping = Buffer.alloc(125); // the largest a control frame may carry
+    let sent = 0;
+    while (!cut && sent < MAX_PINGS && ws.readyState === ws.OPEN) {
+      for (let i = 0; i < 1000; i++) ws.ping(ping);
+      sent += 1000;
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    const allWritten = new Promise<string>((resolve) => ws.ping(ping, true, () => resolve('every ping written, connection kept')));
+    expect(await Promise.race([closed, allWritten])).toBe('transport close');
+    expect(sent).toBeLessThan(MAX_PINGS);
+  }, 30_000);
 });
 
 describe('a client that reads nothing of one answer bigger than SOCKET_BACKLOG_LIMIT', () => {
