@@ -179,6 +179,30 @@ describe('a key without boards:read', () => {
     expect(heardByBlind).toEqual([]);
   });
 
+  it('deletes an empty column, but not one whose tasks the answer would show it', async () => {
+    const blind = await createKey(node.url, cast.org, ['tasks:write'], { name: 'blind' });
+    const bot = await connect(node.url, { apiKey: blind.key });
+    const {
+      project: board,
+      columns: [full, destination, empty],
+    } = await createProject(node.url, cast.org, 'Confidential');
+    const owner = await connect(node.url, { token: cast.owner.token });
+    await ok(owner, 'task:create', { projectId: board.id, columnId: full!.id, title: 'Salary of Bob', description: 'confidential' });
+    const before = await orgRows(db, cast.org.id);
+
+    const refused = await request(bot, 'column:delete', { columnId: full!.id, moveTasksTo: destination!.id });
+    expect(refused).toEqual({ ok: false, error: { code: 'FORBIDDEN', message: expect.stringContaining('lacks boards:read') } });
+    expect(JSON.stringify(refused)).not.toContain('Salary');
+    expect(await orgRows(db, cast.org.id)).toEqual(before);
+
+    const deleted = await ok(bot, 'column:delete', { columnId: empty!.id });
+    expect(deleted.event).toMatchObject({ type: 'column.deleted', data: { column: { id: empty!.id }, tasks: [] } });
+    // A key that reads the board is shown what its deletion moved.
+    const reader = await connect(node.url, { apiKey: writeKey.key });
+    const moved = await ok(reader, 'column:delete', { columnId: full!.id, moveTasksTo: destination!.id });
+    expect(moved.event.data.tasks.map((task: { title: string }) => task.title)).toEqual(['Salary of Bob']);
+  });
+
   it('is still told when its org is deleted, and closed', async () => {
     const doomed = await createOrg(node.url, cast.outsider);
     const blind = await createKey(node.url, doomed, ['tasks:write'], { name: 'blind' });

@@ -30,6 +30,14 @@ export function actorOf(principal: Principal): Actor {
     : { kind: 'bot', id: principal.keyId, name: principal.name };
 }
 
+/**
+ * Whether what the org's boards hold may be shown to the principal: every member's role reads
+ * them; a bot needs its key's `boards:read`.
+ */
+export function readsBoards(principal: Principal): boolean {
+  return principal.kind === 'user' || principal.permissions.includes('boards:read');
+}
+
 /** The user behind a principal, for what only people may do (sign-in, orgs, members). */
 export function requireUser(principal: Principal): UserPrincipal {
   if (principal.kind !== 'user') throw forbidden('an API key cannot do this');

@@ -4,7 +4,7 @@ import type { ColumnEventData, ColumnField, ColumnJson, TaskJson } from '../../s
 import { type BoardChangeResult, changeBoard } from '../board/board-change.js';
 import { positionIn } from '../board/positions.js';
 import type { AppContext } from '../context.js';
-import { conflict, invalid } from '../errors.js';
+import { conflict, forbidden, invalid } from '../errors.js';
 import { Organization } from '../orgs/organization.entity.js';
 import { Column } from '../projects/column.entity.js';
 import { Project } from '../projects/project.entity.js';
@@ -12,6 +12,7 @@ import { toColumnJson } from '../projects/project.json.js';
 import { moveAllTasks, tasksIn } from './column-emptying.js';
 import { findColumn } from './find-column.js';
 import type { Caller } from '../auth/caller.js';
+import { readsBoards } from '../auth/principal.js';
 
 const onBoard = (projectId: string) => ({ table: 'board_columns', scope: 'project_id', scopeId: projectId }) as const;
 
@@ -83,7 +84,7 @@ export async function moveColumn(ctx: AppContext, caller: Caller, input: ColumnM
 /**
  * Deletes a column. One that holds tasks is deleted only with `moveTasksTo`: its tasks go, in
  * their order, to the end of that column (taking or losing `completedAt` as it is done or not),
- * and the event lists them as they stand after the move.
+ * and the event lists them as they stand after the move; so only by someone who may read them.
  */
 export async function deleteColumn(ctx: AppContext, caller: Caller, input: ColumnDeletePayload): Promise<ColumnChangeData> {
   const result = await changeBoard(
@@ -99,6 +100,10 @@ export async function deleteColumn(ctx: AppContext, caller: Caller, input: Colum
       if (input.moveTasksTo === column.id) throw invalid('moveTasksTo must be another column');
       const destination = input.moveTasksTo ? await findColumn(em, projectId, input.moveTasksTo, 'moveTasksTo column') : null;
       const count = await tasksIn(em, projectId, column);
+      // The answer's event lists the tasks it moved, title and all: not for a key that may not read them.
+      if (count > 0 && !readsBoards(caller.principal)) {
+        throw forbidden('the column holds tasks, which the answer would show: the API key lacks boards:read');
+      }
       if (count > 0 && !destination) {
         throw conflict(`the column holds ${count} task(s); name moveTasksTo, another column of the board, to delete it`);
       }

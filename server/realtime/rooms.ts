@@ -1,4 +1,4 @@
-import type { Principal } from '../auth/principal.js';
+import { type Principal, readsBoards } from '../auth/principal.js';
 
 /** Room names, chosen by the server only (DESIGN §7). */
 export const orgRoom = (orgId: string) => `org:${orgId}`;
@@ -21,8 +21,7 @@ export const principalRoom = (principal: Principal) => (principal.kind === 'user
  * `boards:read`, since the events name the org's projects and members.
  */
 export function orgRoomsOf(principal: Principal, orgIds: string[]): string[] {
-  const hears = principal.kind === 'user' || principal.permissions.includes('boards:read');
-  return hears ? orgIds.map(orgRoom) : [];
+  return readsBoards(principal) ? orgIds.map(orgRoom) : [];
 }
 
 /** The orgs whose rooms (the org's, or a board's in it) are among `rooms`. */
