@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { admitIfMember } from '../server/realtime/access-relay.js';
+import { accessMessageReader, admitIfMember, signedAccessMessage } from '../server/realtime/access-relay.js';
 import type { AdmitOrder } from '../server/realtime/types.js';
 
 // An admission that came through the database is applied only while the membership stands, read
@@ -68,5 +68,38 @@ describe('an admission that came through the database', () => {
     expect(await admitIfMember(orders, isMember, ORDER, quiet)).toBe(false);
     expect(reads).toBe(3);
     expect(orders.admitted).toEqual([]);
+  });
+});
+
+describe('a message on the database channel', () => {
+  const KICK = { kind: 'revoke', order: { room: 'user:u1', orgId: 'o1', reason: 'removed' } } as const;
+  const T = Date.UTC(2026, 11, 7, 12);
+
+  it('is taken once, when signed with the secret: sent again (a recording), it is refused', () => {
+    const read = accessMessageReader('secret', () => T);
+    const payload = signedAccessMessage('secret', KICK, { sentAt: T - 1000, id: 'a' });
+    expect(read(payload)).toMatchObject(KICK);
+    expect(read(payload)).toBeNull();
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T - 500, id: 'b' }))).toMatchObject(KICK);
+    expect(read(signedAccessMessage('another secret', KICK, { sentAt: T, id: 'c' }))).toBeNull();
+    expect(read(JSON.stringify({ ...KICK, sentAt: T, id: 'd' }))).toBeNull();
+  });
+
+  it('is refused when sent more than a minute before it is read, or after', () => {
+    const read = accessMessageReader('secret', () => T);
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T - 60_001, id: 'old' }))).toBeNull();
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T + 60_001, id: 'ahead' }))).toBeNull();
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T - 60_000, id: 'just in time' }))).toMatchObject(KICK);
+  });
+
+  it('is forgotten once too old to be taken anyway, and still refused then', () => {
+    let now = T;
+    const read = accessMessageReader('secret', () => now);
+    const payload = signedAccessMessage('secret', KICK, { sentAt: T, id: 'a' });
+    expect(read(payload)).not.toBeNull();
+    now = T + 60_000;
+    expect(read(payload)).toBeNull(); // seen
+    now = T + 60_001;
+    expect(read(payload)).toBeNull(); // old
   });
 });

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import pg from 'pg';
 import type { Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signedAccessMessage } from '../server/realtime/access-relay.js';
+import { accessMessageReader, signedAccessMessage } from '../server/realtime/access-relay.js';
 import type { Ack } from '../shared/events.js';
 import type { BoardEventJson, ColumnJson, ProjectJson, TaskEventData, TaskJson } from '../shared/wire.js';
 import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
@@ -269,6 +269,10 @@ describe('revocation while Redis is down (the database carries it)', () => {
   let lena2: ClientSocket;
   let mona: TestUser;
   let mona2: ClientSocket;
+  let olga: TestUser;
+  let olga2: ClientSocket;
+  let pia: TestUser;
+  let pia2: ClientSocket;
   let kate: TestUser;
   let kate2: ClientSocket;
   let nora: TestUser;
@@ -296,13 +300,34 @@ describe('revocation while Redis is down (the database carries it)', () => {
     dave2 = await session(n2(), as(dave), boardA);
     erin2 = await session(n2(), as(erin), boardA);
     frank2 = await session(n2(), as(frank), boardA);
-    [gina, ivan, jill, lena, mona] = await Promise.all(['gina', 'ivan', 'jill', 'lena', 'mona'].map((name) => registerUser(n1(), name)));
-    for (const user of [gina, ivan, jill, lena, mona]) await addMember(n1(), org, user, 'member');
-    [gina2, ivan2, jill2, lena2, mona2] = await Promise.all([gina, ivan, jill, lena, mona].map((user) => session(n2(), as(user), boardA)));
+    [gina, ivan, jill, lena, mona, olga, pia] = await Promise.all(
+      ['gina', 'ivan', 'jill', 'lena', 'mona', 'olga', 'pia'].map((name) => registerUser(n1(), name)),
+    );
+    for (const user of [gina, ivan, jill, lena, mona, olga, pia]) await addMember(n1(), org, user, 'member');
+    [gina2, ivan2, jill2, lena2, mona2, olga2, pia2] = await Promise.all(
+      [gina, ivan, jill, lena, mona, olga, pia].map((user) => session(n2(), as(user), boardA)),
+    );
     [kate, nora] = await Promise.all(['kate', 'nora'].map((name) => registerUser(n1(), name)));
     [kate2, nora2] = await Promise.all([kate, nora].map((user) => session(n2(), as(user)))); // in no org yet
     // Cross-node delivery works before the outage: these sockets are in the board's room on node 2.
-    await changeSeenBy(alice1, boardA, 'before the outage', carol2, dave2, erin2, frank2, bot2, gina2, ivan2, jill2, lena2, mona2, bot2b);
+    await changeSeenBy(
+      alice1,
+      boardA,
+      'before the outage',
+      carol2,
+      dave2,
+      erin2,
+      frank2,
+      bot2,
+      gina2,
+      ivan2,
+      jill2,
+      lena2,
+      mona2,
+      olga2,
+      pia2,
+      bot2b,
+    );
 
     await cluster.redis.kill();
     for (const node of [cluster.node1, cluster.node2])
@@ -442,15 +467,62 @@ describe('revocation while Redis is down (the database carries it)', () => {
     expect(carolSeen.filter((e) => e.event === 'access:revoked')).toEqual([]);
   });
 
+  it('takes an order on the database channel once, and none sent long ago: a kick recorded there and sent again leaves a member let back in be', async () => {
+    const listener = new pg.Client({ connectionString: cluster.db.url });
+    listener.on('error', () => {});
+    await listener.connect();
+    try {
+      await listener.query('listen taskflow_access');
+      // Anyone who may listen on the channel may record a kick as it goes by.
+      const read = accessMessageReader(SECRET);
+      const recorded = new Promise<string>((resolve) =>
+        listener.on('notification', ({ payload }) => {
+          const order = payload ? (read(payload)?.order as { room?: string } | undefined) : undefined;
+          if (order?.room === `user:${olga.user.id}`) resolve(payload!);
+        }),
+      );
+      const olgaSeen = recordAll(olga2);
+      const kicked = nextEvent(olga2, 'access:revoked');
+      expect((await api(n1(), 'DELETE', `/orgs/${org.slug}/members/${olga.user.id}`, undefined, alice.token)).status).toBe(204);
+      expect(await kicked).toEqual({ orgId: org.id, reason: 'removed' });
+      const kick = await recorded;
+
+      // Let back in: her socket on node 2 hears the org again.
+      await addMember(n1(), org, olga, 'member');
+      const heardByOlga = () => olgaSeen.filter((e) => e.event === 'org:event' && e.payload.type === 'project.created');
+      await eventually(async () => {
+        const made = await api(n2(), 'POST', `/orgs/${org.slug}/projects`, { name: `heard by olga ${randomUUID()}` }, alice.token);
+        expect(made.status).toBe(201);
+        await barrier(olga2);
+        expect(heardByOlga().length).toBeGreaterThan(0);
+      });
+
+      const notify = (payload: string) => cluster.db.query(`select pg_notify('taskflow_access', $1)`, [payload]);
+      await notify(kick);
+      const olgasKick = JSON.parse(kick.slice(kick.indexOf('.') + 1));
+      await notify(signedAccessMessage(SECRET, olgasKick, { sentAt: Date.now() - 10 * 60_000, id: randomUUID() }));
+      // A sweep sent after them kicks pia, removed unheard: by then node 2 has handled both.
+      const piaKicked = nextEvent(pia2, 'access:revoked');
+      await removeUnheard(pia);
+      await notify(signedAccessMessage(SECRET, { kind: 'sweep' }));
+      expect(await piaKicked).toEqual({ orgId: org.id, reason: 'removed' });
+      await barrier(olga2);
+      expect(olgaSeen.filter((e) => e.event === 'access:revoked')).toHaveLength(1);
+    } finally {
+      await listener.end();
+    }
+  });
+
   it('links again once its listening connection is cut, and asks every node to re-check its sockets', async () => {
     const listener = new pg.Client({ connectionString: cluster.db.url });
     listener.on('error', () => {});
     await listener.connect();
     try {
       await listener.query('listen taskflow_access');
+      const read = accessMessageReader(SECRET);
       const asked = new Promise((resolve) =>
         listener.on('notification', ({ payload }) => {
-          if (payload === signedAccessMessage(SECRET, { kind: 'sweep' })) resolve(payload);
+          if (payload && read(payload)?.kind === 'sweep') resolve(payload);
         }),
       );
       const kicked = nextEvent(mona2, 'access:revoked');

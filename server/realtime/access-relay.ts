@@ -1,5 +1,5 @@
 import type { FastifyBaseLogger } from 'fastify';
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { AccessOrders } from './access-orders.js';
@@ -124,18 +124,54 @@ function namesARoom(order: unknown): boolean {
 /** What travels on `CHANNEL`: a revocation, an admission, or a node's link that is back, asking every node to re-check its sockets. */
 export type AccessMessage = { kind: 'revoke'; order: RevokeOrder } | { kind: 'admit'; order: AdmitOrder } | { kind: 'sweep' };
 
+/** When a message was sent, by its sender's clock, and an id of its own: signed with it, so that it is taken once. */
+export interface AccessMessageStamp {
+  sentAt: number;
+  id: string;
+}
+
 /**
- * A message as it travels on `CHANNEL`: its JSON after its HMAC under a key made from the nodes'
- * `JWT_SECRET`. Any role that may connect to the database may send on a channel of it (another
- * application's, on a shared server), and an order it made up would kick members off their boards.
+ * How long after it was sent a message on `CHANNEL` is taken, its sender's clock read against its
+ * reader's (so the nodes' clocks must agree within it). Anyone who may listen there may record a
+ * message and send it again: later than this it is refused as old, sooner as one seen before.
  */
-export function signedAccessMessage(secret: string, message: AccessMessage): string {
-  const json = JSON.stringify(message);
+const MESSAGE_MS = 60_000;
+
+/**
+ * A message as it travels on `CHANNEL`: its JSON, stamped, after its HMAC under a key made from the
+ * nodes' `JWT_SECRET`. Any role that may connect to the database may send on a channel of it
+ * (another application's, on a shared server), and an order it made up, or one it recorded and
+ * sent again (a member's kick, after they were let back in), would kick members off their boards.
+ */
+export function signedAccessMessage(
+  secret: string,
+  message: AccessMessage,
+  stamp: AccessMessageStamp = { sentAt: Date.now(), id: randomBytes(12).toString('base64url') },
+): string {
+  const json = JSON.stringify({ ...message, ...stamp });
   return `${mac(secret, json)}.${json}`;
 }
 
-/** The message `payload` carries, if it is signed with `secret`; else null. */
-function readAccessMessage(secret: string, payload: string): { kind?: unknown; order?: unknown } | null {
+/**
+ * Reads what arrives on `CHANNEL`: the message a payload carries if it is signed with `secret`,
+ * was sent within `MESSAGE_MS` of `now()` and was not read before; else null.
+ */
+export function accessMessageReader(secret: string, now: () => number = Date.now) {
+  const seen = new Map<string, number>(); // each message taken, by id: when it was sent, until it is too old to be taken anyway
+  return (payload: string): { kind?: unknown; order?: unknown } | null => {
+    const message = signedJson(secret, payload) as
+      ({ kind?: unknown; order?: unknown } & Partial<Record<keyof AccessMessageStamp, unknown>>) | null;
+    if (!message || typeof message.sentAt !== 'number' || typeof message.id !== 'string') return null;
+    const at = now();
+    for (const [id, sentAt] of seen) if (at - sentAt > MESSAGE_MS) seen.delete(id);
+    if (Math.abs(at - message.sentAt) > MESSAGE_MS || seen.has(message.id)) return null;
+    seen.set(message.id, message.sentAt);
+    return message;
+  };
+}
+
+/** The JSON object `payload` carries, if it is signed with `secret`; else null. */
+function signedJson(secret: string, payload: string): object | null {
   const dot = payload.indexOf('.');
   const [given, json] = [Buffer.from(payload.slice(0, dot)), payload.slice(dot + 1)];
   const expected = Buffer.from(mac(secret, json));
@@ -167,6 +203,7 @@ function listenToDatabase(
   log: FastifyBaseLogger,
   onMessage: (message: { kind?: unknown; order?: unknown }) => void,
 ) {
+  const read = accessMessageReader(secret);
   let linked: pg.Client | null = null;
   let failed = false; // since the last link
   let closed = false;
@@ -210,7 +247,7 @@ function listenToDatabase(
     client.on('error', (error) => lost(client, error));
     client.on('end', () => lost(client, new Error('the connection ended')));
     client.on('notification', ({ channel, payload }) => {
-      const message = channel === CHANNEL && payload ? readAccessMessage(secret, payload) : null;
+      const message = channel === CHANNEL && payload ? read(payload) : null;
       if (message) onMessage(message);
     });
     try {
