@@ -45,7 +45,7 @@ import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
-import { isMember, sweepAfterOutages, sweepLostAccess } from './realtime/access-sweep.js';
+import { isMember, type OutageSweeps, sweepAfterOutages } from './realtime/access-sweep.js';
 import { relayAccessOrders } from './realtime/access-relay.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis, refuseMisconfiguredRedis } from './realtime/redis.js';
@@ -169,6 +169,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   /** Whether the public port was had: a start stopped before it has no work to account for. */
   let listening = false;
   const accessOrders = new AccessOrders(io, presence);
+  let sweeps: OutageSweeps | null = null;
   // Nodes on one Redis tell each other of changes of access, through Redis and the database.
   const accessRelay = redis
     ? relayAccessOrders(io, accessOrders, {
@@ -176,7 +177,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         secret: config.jwtSecret,
         log: app.log,
         isMember: (userId, orgId) => isMember(database.orm, userId, orgId),
-        onDatabaseGap: () => void sweepLostAccess(io, ctx),
+        onDatabaseGap: () => sweeps?.accessLost(),
       })
     : null;
   const broadcaster = createBroadcaster(io, accessOrders, presence, accessRelay);
@@ -220,7 +221,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         'cut a database connection that PostgreSQL had stopped answering (its session was idle or gone)',
       ),
   });
-  if (redis) sweepAfterOutages(io, ctx, redis);
+  if (redis) sweeps = sweepAfterOutages(io, ctx, redis);
 
   await app.register(
     healthRoutes({
@@ -289,6 +290,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       presence.close();
       sockets.stop();
       shedding.stop();
+      sweeps?.stop();
       await ctx.webhooks.stop(); // a try cut short is tried again once its lease runs out, here or on another node
       // What the stop carried through and turned away, for the operator of a rolling restart.
       const drained = { underWay, refused: inFlight.refused, drainMs: Date.now() - began, sockets: io.of('/').sockets.size };

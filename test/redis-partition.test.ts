@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ColumnJson, ProjectJson } from '../shared/wire.js';
 import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { admin, createTestDatabase, type TestDatabase } from './support/database.js';
 import { httpStatus, type RedisProcess, startRedis } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
 import { type ClientSocket, closeAllSockets, connect, eventually, nextEvent, ok } from './support/sockets.js';
@@ -18,13 +18,22 @@ let alice: TestUser;
 let gina: TestUser;
 let org: TestOrg;
 let board: { project: ProjectJson; columns: ColumnJson[] };
+/** What node 1 logged, from debug lines up, and node 2, from warnings up. */
+const node1Log: string[] = [];
+const node2Log: string[] = [];
 
 beforeAll(async () => {
   db = await createTestDatabase();
   redis = await startRedis();
   proxy = await startTcpProxy(redis.port);
-  node1 = await startServer({ DATABASE_URL: db.url, REDIS_URL: `redis://127.0.0.1:${proxy.port}` });
-  node2 = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url });
+  node1 = await startServer(
+    { DATABASE_URL: db.url, REDIS_URL: `redis://127.0.0.1:${proxy.port}`, LOG_LEVEL: 'debug' },
+    { logStream: { write: (line) => void node1Log.push(line) } },
+  );
+  node2 = await startServer(
+    { DATABASE_URL: db.url, REDIS_URL: redis.url, LOG_LEVEL: 'warn' },
+    { logStream: { write: (line) => void node2Log.push(line) } },
+  );
   [alice, gina] = await Promise.all([registerUser(node1.url, 'alice'), registerUser(node1.url, 'gina')]);
   org = await createOrg(node1.url, alice);
   await addMember(node1.url, org, gina, 'member');
@@ -157,4 +166,38 @@ describe('the catch-up after the link returns', () => {
     await ok(newcomer2, 'board:leave', { projectId: secretive.project.id }); // after anything that pass sent her
     expect(heardByNewcomer).toEqual([]);
   }, 40_000);
+});
+
+describe('the catch-up when the database is away as the link returns', () => {
+  it("is tried again until the database answers: the other nodes' viewers get the lost event then", async () => {
+    const quiet = await createProject(node1.url, org);
+    const [alice1, gina2] = await Promise.all([connect(node1.url, { token: alice.token }), connect(node2.url, { token: gina.token })]);
+    await addMember(node1.url, org, gina, 'member').catch(() => {}); // a member again, whatever the tests before did
+    await ok(gina2, 'board:join', { projectId: quiet.project.id });
+
+    await proxy.cut();
+    await eventually(async () => expect(await httpStatus(`${node1.url}/readyz`)).toBe(503), 10_000);
+    const publishing = node1Log.length;
+    const sent = await ok(alice1, 'task:create', {
+      projectId: quiet.project.id,
+      columnId: quiet.columns[0]!.id,
+      title: 'sent while cut off',
+    });
+    // Its publish failed, rather than waiting to go out when the link returns.
+    await eventually(() => expect(node1Log.slice(publishing).join('')).toMatch(/"command":"publish".*redis command failed/));
+    const refuse = (refused: boolean) => admin(`alter database ${db.name} allow_connections ${!refused}`);
+    await refuse(true);
+    await admin(`select pg_terminate_backend(pid) from pg_stat_activity where datname = '${db.name}'`);
+    try {
+      const heard = nextEvent(gina2, 'board:event', (event) => event.projectId === quiet.project.id, 30_000);
+      const tried = node2Log.length;
+      await proxy.restore();
+      // Node 2 was asked to catch up, and could not read the board.
+      await eventually(() => expect(node2Log.slice(tried).join('')).toContain("could not send the boards' latest events"), 20_000);
+      await refuse(false);
+      expect(await heard).toEqual(sent.event);
+    } finally {
+      await refuse(false);
+    }
+  }, 60_000);
 });

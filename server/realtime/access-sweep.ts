@@ -7,31 +7,88 @@ import { createOutageCatchUp } from './outage-catch-up.js';
 import { orgsOfRooms } from './rooms.js';
 import type { TaskFlowServer } from './types.js';
 
+/** The sweeps a node runs after outages, until each is done. */
+export interface OutageSweeps {
+  /** Re-checks this node's sockets: changes of access sent through the database may have been lost. */
+  accessLost(): void;
+  stop(): void;
+}
+
 /**
  * After a Redis outage, a kick (member removed, key revoked, org deleted, sessions ended) or a board event may
  * have been lost on its way between nodes. When a node's link to Redis returns, it re-checks its
  * own sockets, then sends them their boards' latest events (`createOutageCatchUp`), and asks
  * every other node to do the same: only this node's link may have broken, and then the others
- * saw no outage, though what was sent from here never reached them.
+ * saw no outage, though what was sent from here never reached them. Both read the database: one
+ * that fails (the database away as Redis returns) is run again until it is done (`untilDone`),
+ * or a board event lost in the outage would reach the other nodes' viewers only with the board's
+ * next change.
  */
-export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: RedisLink): void {
+export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: RedisLink): OutageSweeps {
   const catchUp = createOutageCatchUp(io, ctx);
-  const sweep = async () => {
-    await sweepLostAccess(io, ctx);
-    await catchUp();
-  };
-  io.on('sweep', () => void sweep());
+  const sweep = untilDone(async () => {
+    const rechecked = await sweepLostAccess(io, ctx);
+    return (await catchUp()) && rechecked;
+  });
+  const accessLost = untilDone(() => sweepLostAccess(io, ctx));
+  io.on('sweep', sweep.run);
   redis.onRecovered(() => {
-    void sweep();
+    sweep.run();
     io.serverSideEmit('sweep');
   });
+  return {
+    accessLost: accessLost.run,
+    stop() {
+      sweep.stop();
+      accessLost.stop();
+    },
+  };
+}
+
+/** The waits before running a sweep that failed again, doubling up to the last. */
+const RETRY = { firstMs: 1000, mostMs: 30_000 };
+
+/**
+ * Runs `work` (true once done) when asked, and while it fails, again 1 s, 2 s, 4 s … apart (at most
+ * 30 s). Asked while it runs, it runs once more after, for what changed meanwhile; asked while it
+ * waits to run again, it runs at once. Never two at once.
+ */
+function untilDone(work: () => Promise<boolean>): { run(): void; stop(): void } {
+  let running = false;
+  let again = false;
+  let stopped = false;
+  let waitMs = RETRY.firstMs;
+  let retry: NodeJS.Timeout | null = null;
+  const run = async (): Promise<void> => {
+    if (stopped) return;
+    if (running) return void (again = true);
+    if (retry) clearTimeout(retry);
+    retry = null;
+    running = true;
+    again = false;
+    const done = await work().finally(() => (running = false));
+    if (again || stopped) return run();
+    if (done) waitMs = RETRY.firstMs;
+    else {
+      retry = setTimeout(() => void run(), waitMs).unref();
+      waitMs = Math.min(waitMs * 2, RETRY.mostMs);
+    }
+  };
+  return {
+    run: () => void run(),
+    stop() {
+      stopped = true;
+      if (retry) clearTimeout(retry);
+    },
+  };
 }
 
 /**
  * Re-reads from the database what each local socket may still see, and revokes the rest: an idle
  * socket must not keep hearing an org it no longer belongs to, nor a session its user ended.
+ * False when the database could not be read.
  */
-export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<void> {
+export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<boolean> {
   try {
     const sockets = await io.local.fetchSockets();
     // The orgs each socket belonged to at connect, and those it joined since (an invitation
@@ -73,8 +130,10 @@ export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Prom
         }
       }
     }
+    return true;
   } catch (error) {
-    ctx.log.warn({ err: error }, 'could not re-check socket access after an outage');
+    ctx.log.warn({ err: error }, 'could not re-check socket access after an outage; trying again');
+    return false;
   }
 }
 

@@ -13,11 +13,12 @@ import type { TaskFlowServer, TaskFlowSocket } from './types.js';
  * at or below its snapshot's `seq`. A socket whose user or key came into the org after the event
  * is not sent it, as a replay would not show it (`latestEvents`): it has the board from a
  * snapshot taken since. A board whose latest event this node already re-sent is not sent it
- * again, and runs queue one behind the other so they can tell.
+ * again, and runs queue one behind the other so they can tell. False when an org's boards could
+ * not be read (the database away): a run after sends them.
  */
-export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => Promise<void> {
+export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => Promise<boolean> {
   let resent = new Map<string, number>();
-  let queue = Promise.resolve();
+  let queue = Promise.resolve(true);
 
   const catchUp = async () => {
     const boardsByOrg = new Map<string, string[]>();
@@ -29,6 +30,8 @@ export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => 
       else boardsByOrg.set(board.orgId, [board.projectId]);
     }
     const sent = new Map<string, number>();
+    let failed = 0;
+    let firstError: unknown;
     for (const [orgId, projectIds] of boardsByOrg) {
       try {
         const sockets = new Map(projectIds.map((projectId) => [projectId, socketsIn(io, projectRoom(orgId, projectId))]));
@@ -45,10 +48,14 @@ export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => 
             if (seeing.has(actorOf(socket.data.principal).id)) socket.emit('board:event', event);
         }
       } catch (error) {
-        ctx.log.warn({ err: error, orgId }, "could not send the boards' latest events after the Redis outage");
+        firstError ??= error;
+        failed += 1;
       }
     }
     resent = sent;
+    if (failed === 0) return true;
+    ctx.log.warn({ err: firstError, orgs: failed }, "could not send the boards' latest events after the Redis outage; trying again");
+    return false;
   };
 
   return () => (queue = queue.then(catchUp));
