@@ -52,4 +52,4 @@ export function securityHeadersOnSockets(io: Server, httpServer: HttpServer): vo
 }
 
 /** The start of every URL socket.io's engine serves (`/socket.io/`), which fastify never sees. */
-export const enginePathOf = (io: Server) => `${io.path().replace(/\/$/, '')}/`;
+const enginePathOf = (io: Server) => `${io.path().replace(/\/$/, '')}/`;

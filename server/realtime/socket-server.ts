@@ -18,7 +18,7 @@ import { orgRoomsOf, principalRoom } from './rooms.js';
 import { dropSlowReaders } from './slow-readers.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { AccessOrders } from './access-orders.js';
-import { enginePathOf, securityHeadersOnSockets } from '../http/security-headers.js';
+import { securityHeadersOnSockets } from '../http/security-headers.js';
 import { originAllowed } from './allowed-origin.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
@@ -27,6 +27,8 @@ export function createSocketServer(
   options: { corsOrigins: string[] | null; publicUrl: string; adapter?: ServerOptions['adapter'] },
 ): TaskFlowServer {
   const io: TaskFlowServer = new Server(httpServer, {
+    // A message over it closes its connection (DESIGN §6), a WebSocket's and, since engine.io
+    // 6.6.13, a long-polling session whose POST passes it (answered 413): its client waits on no ack.
     maxHttpBufferSize: MAX_MESSAGE_BYTES,
     serveClient: false,
     parser: { Encoder: RawJsonEncoder, Decoder: JsonOnlyDecoder },
@@ -39,27 +41,7 @@ export function createSocketServer(
     ...(options.adapter ? { adapter: options.adapter } : {}),
   });
   securityHeadersOnSockets(io, httpServer);
-  closeOnOversizedPost(io, httpServer);
   return io;
-}
-
-/**
- * A long-polling POST over `maxHttpBufferSize` is answered 413 by engine.io, which keeps the
- * session: its client would wait on the refused message's ack for good. A socket whose message
- * passes 1 MiB is closed (DESIGN §6), over long-polling as over WebSocket, so that its client
- * knows the message went nowhere (the SDK sends what was not answered again once it reconnects).
- */
-function closeOnOversizedPost(io: TaskFlowServer, httpServer: HttpServer): void {
-  const enginePath = enginePathOf(io);
-  httpServer.prependListener('request', (request, answer) => {
-    if (request.method !== 'POST' || !request.url?.startsWith(enginePath)) return;
-    answer.once('finish', () => {
-      if (answer.statusCode !== 413) return;
-      const session = new URL(request.url!, 'http://localhost').searchParams.get('sid');
-      // engine.io's documented `clients` (its typings call it protected): its connections by session id.
-      if (session) (io.engine as unknown as { clients: Record<string, { close(): void } | undefined> }).clients[session]?.close();
-    });
-  });
 }
 
 /**
