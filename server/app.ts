@@ -169,6 +169,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   /** Whether the public port was had: a start stopped before it has no work to account for. */
   let listening = false;
   const accessOrders = new AccessOrders(io, presence);
+  // Made once the context is (below); the relay's first call of `onDatabaseGap` comes only after a
+  // link of its broke, long after this function has returned.
   let sweeps: OutageSweeps | null = null;
   // Nodes on one Redis tell each other of changes of access, through Redis and the database.
   const accessRelay = redis

@@ -89,6 +89,11 @@ export const DEADLOCK = '40P01';
  */
 const TRY_AGAIN_CODES = new Set([DEADLOCK, '40001', '57014', '55P03', '25006', '53100']);
 
+/** Whether a later try may get past `error`: the database away, or refusing for now (what is answered UNAVAILABLE); not a bug. */
+export function passesLater(error: unknown): boolean {
+  return toWireError(error).error.code === 'UNAVAILABLE';
+}
+
 /** The PostgreSQL error behind a MikroORM `DriverException`, or the error itself. */
 function driverCause(error: unknown): unknown {
   return error instanceof DriverException ? ((error as { cause?: unknown }).cause ?? error) : error;

@@ -1,4 +1,6 @@
+import type { FastifyBaseLogger } from 'fastify';
 import type { AppContext } from '../context.js';
+import { passesLater } from '../errors.js';
 import type { Orm } from '../db/orm.js';
 import { sql } from '../db/sql-script.js';
 import { LIVE_KEY } from '../db/tenant.js';
@@ -26,11 +28,12 @@ export interface OutageSweeps {
  */
 export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: RedisLink): OutageSweeps {
   const catchUp = createOutageCatchUp(io, ctx);
-  const sweep = untilDone(async () => {
+  const sweep = untilDone(ctx.log, async () => {
     const rechecked = await sweepLostAccess(io, ctx);
     return (await catchUp()) && rechecked;
   });
-  const accessLost = untilDone(() => sweepLostAccess(io, ctx));
+  // Apart from the sweep above, with which it may run at once: a socket revoked twice is revoked once.
+  const accessLost = untilDone(ctx.log, () => sweepLostAccess(io, ctx));
   io.on('sweep', sweep.run);
   redis.onRecovered(() => {
     sweep.run();
@@ -49,11 +52,12 @@ export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: Re
 const RETRY = { firstMs: 1000, mostMs: 30_000 };
 
 /**
- * Runs `work` (true once done) when asked, and while it fails, again 1 s, 2 s, 4 s … apart (at most
- * 30 s). Asked while it runs, it runs once more after, for what changed meanwhile; asked while it
- * waits to run again, it runs at once. Never two at once.
+ * Runs `work` when asked, and while it answers false (the database away), again 1 s, 2 s, 4 s …
+ * apart (at most 30 s). Asked while it runs, it runs once more after, for what changed meanwhile;
+ * asked while it waits to run again, it runs at once. Never two runs of one `untilDone` at once. A
+ * `work` that throws (a bug) is logged and not run again until asked.
  */
-function untilDone(work: () => Promise<boolean>): { run(): void; stop(): void } {
+function untilDone(log: FastifyBaseLogger, work: () => Promise<boolean>): { run(): void; stop(): void } {
   let running = false;
   let again = false;
   let stopped = false;
@@ -66,7 +70,12 @@ function untilDone(work: () => Promise<boolean>): { run(): void; stop(): void } 
     retry = null;
     running = true;
     again = false;
-    const done = await work().finally(() => (running = false));
+    const done = await work()
+      .catch((error: unknown) => {
+        log.error({ err: error }, 'a sweep after an outage failed');
+        return true;
+      })
+      .finally(() => (running = false));
     if (again || stopped) return run();
     if (done) waitMs = RETRY.firstMs;
     else {
@@ -86,7 +95,7 @@ function untilDone(work: () => Promise<boolean>): { run(): void; stop(): void } 
 /**
  * Re-reads from the database what each local socket may still see, and revokes the rest: an idle
  * socket must not keep hearing an org it no longer belongs to, nor a session its user ended.
- * False when the database could not be read.
+ * False when the database could not be read (away, or refusing for now).
  */
 export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<boolean> {
   try {
@@ -132,6 +141,10 @@ export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Prom
     }
     return true;
   } catch (error) {
+    if (!passesLater(error)) {
+      ctx.log.error({ err: error }, 'could not re-check socket access after an outage');
+      return true; // a bug: tried again when asked again, not every 30 s
+    }
     ctx.log.warn({ err: error }, 'could not re-check socket access after an outage; trying again');
     return false;
   }

@@ -1,6 +1,7 @@
 import { actorOf } from '../auth/principal.js';
 import { latestEvents } from '../board/board-read.js';
 import type { AppContext } from '../context.js';
+import { passesLater } from '../errors.js';
 import { boardOfRoom, projectRoom } from './rooms.js';
 import type { TaskFlowServer, TaskFlowSocket } from './types.js';
 
@@ -13,14 +14,13 @@ import type { TaskFlowServer, TaskFlowSocket } from './types.js';
  * at or below its snapshot's `seq`. A socket whose user or key came into the org after the event
  * is not sent it, as a replay would not show it (`latestEvents`): it has the board from a
  * snapshot taken since. A board whose latest event this node already re-sent is not sent it
- * again, and runs queue one behind the other so they can tell. False when an org's boards could
- * not be read (the database away): a run after sends them.
+ * again: call it one run at a time, so that runs can tell. False when an org's boards could not be
+ * read (the database away, or refusing for now): a run after sends them.
  */
 export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => Promise<boolean> {
   let resent = new Map<string, number>();
-  let queue = Promise.resolve(true);
 
-  const catchUp = async () => {
+  return async () => {
     const boardsByOrg = new Map<string, string[]>();
     for (const room of io.of('/').adapter.rooms.keys()) {
       const board = boardOfRoom(room);
@@ -30,7 +30,7 @@ export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => 
       else boardsByOrg.set(board.orgId, [board.projectId]);
     }
     const sent = new Map<string, number>();
-    let failed = 0;
+    const failed: string[] = [];
     let firstError: unknown;
     for (const [orgId, projectIds] of boardsByOrg) {
       try {
@@ -48,17 +48,23 @@ export function createOutageCatchUp(io: TaskFlowServer, ctx: AppContext): () => 
             if (seeing.has(actorOf(socket.data.principal).id)) socket.emit('board:event', event);
         }
       } catch (error) {
+        if (!passesLater(error)) {
+          ctx.log.error({ err: error, orgId }, "could not send the boards' latest events after the Redis outage");
+          continue;
+        }
         firstError ??= error;
-        failed += 1;
+        failed.push(orgId);
       }
     }
     resent = sent;
-    if (failed === 0) return true;
-    ctx.log.warn({ err: firstError, orgs: failed }, "could not send the boards' latest events after the Redis outage; trying again");
+    if (failed.length === 0) return true;
+    const orgIds = failed.slice(0, 10);
+    ctx.log.warn(
+      { err: firstError, orgs: failed.length, orgIds },
+      "could not send the boards' latest events after the Redis outage; trying again",
+    );
     return false;
   };
-
-  return () => (queue = queue.then(catchUp));
 }
 
 /** This node's sockets in `room`. */
