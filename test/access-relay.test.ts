@@ -74,32 +74,50 @@ describe('an admission that came through the database', () => {
 describe('a message on the database channel', () => {
   const KICK = { kind: 'revoke', order: { room: 'user:u1', orgId: 'o1', reason: 'removed' } } as const;
   const T = Date.UTC(2026, 11, 7, 12);
+  /** A reader made at `T`, on a clock `later` ms past it. */
+  function readerAt(options: { seen?: Map<string, number>; outOfTime?: (aheadMs: number) => void } = {}) {
+    const clock = { later: 0 };
+    const read = accessMessageReader('secret', { now: () => T + clock.later, ...options });
+    return { read, clock };
+  }
 
   it('is taken once, when signed with the secret: sent again (a recording), it is refused', () => {
-    const read = accessMessageReader('secret', () => T);
-    const payload = signedAccessMessage('secret', KICK, { sentAt: T - 1000, id: 'a' });
+    const { read, clock } = readerAt();
+    clock.later = 2000;
+    const payload = signedAccessMessage('secret', KICK, { sentAt: T + 1000, id: 'a' });
     expect(read(payload)).toMatchObject(KICK);
     expect(read(payload)).toBeNull();
-    expect(read(signedAccessMessage('secret', KICK, { sentAt: T - 500, id: 'b' }))).toMatchObject(KICK);
-    expect(read(signedAccessMessage('another secret', KICK, { sentAt: T, id: 'c' }))).toBeNull();
-    expect(read(JSON.stringify({ ...KICK, sentAt: T, id: 'd' }))).toBeNull();
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T + 1500, id: 'b' }))).toMatchObject(KICK);
+    expect(read(signedAccessMessage('another secret', KICK, { sentAt: T + 1500, id: 'c' }))).toBeNull();
+    expect(read(JSON.stringify({ ...KICK, sentAt: T + 1500, id: 'd' }))).toBeNull();
   });
 
-  it('is refused when sent more than a minute before it is read, or after', () => {
-    const read = accessMessageReader('secret', () => T);
-    expect(read(signedAccessMessage('secret', KICK, { sentAt: T - 60_001, id: 'old' }))).toBeNull();
-    expect(read(signedAccessMessage('secret', KICK, { sentAt: T + 60_001, id: 'ahead' }))).toBeNull();
-    expect(read(signedAccessMessage('secret', KICK, { sentAt: T - 60_000, id: 'just in time' }))).toMatchObject(KICK);
+  it('is refused when sent before the reader was made: a node that starts has seen none of them', () => {
+    const { read } = readerAt();
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T - 1, id: 'before' }))).toBeNull();
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T, id: 'since' }))).toMatchObject(KICK);
+  });
+
+  it('is refused, and told of, when sent more than a minute before it is read, or after', () => {
+    const told: number[] = [];
+    const { read, clock } = readerAt({ outOfTime: (aheadMs) => void told.push(aheadMs) });
+    clock.later = 120_000;
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T + 59_999, id: 'old' }))).toBeNull();
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T + 180_001, id: 'ahead' }))).toBeNull();
+    expect(read(signedAccessMessage('secret', KICK, { sentAt: T + 60_000, id: 'just in time' }))).toMatchObject(KICK);
+    expect(told).toEqual([-60_001, 60_001]);
   });
 
   it('is forgotten once too old to be taken anyway, and still refused then', () => {
-    let now = T;
-    const read = accessMessageReader('secret', () => now);
+    const seen = new Map<string, number>();
+    const { read, clock } = readerAt({ seen });
     const payload = signedAccessMessage('secret', KICK, { sentAt: T, id: 'a' });
     expect(read(payload)).not.toBeNull();
-    now = T + 60_000;
+    clock.later = 60_000;
     expect(read(payload)).toBeNull(); // seen
-    now = T + 60_001;
+    expect(seen.size).toBe(1);
+    clock.later = 60_001;
     expect(read(payload)).toBeNull(); // old
+    expect(seen.size).toBe(0);
   });
 });

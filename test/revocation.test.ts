@@ -477,8 +477,8 @@ describe('revocation while Redis is down (the database carries it)', () => {
       const read = accessMessageReader(SECRET);
       const recorded = new Promise<string>((resolve) =>
         listener.on('notification', ({ payload }) => {
-          const order = payload ? (read(payload)?.order as { room?: string } | undefined) : undefined;
-          if (order?.room === `user:${olga.user.id}`) resolve(payload!);
+          const message = payload ? read(payload) : null;
+          if (message?.kind === 'revoke' && (message.order as { room?: string }).room === `user:${olga.user.id}`) resolve(payload!);
         }),
       );
       const olgaSeen = recordAll(olga2);

@@ -1,4 +1,4 @@
-import type { ApiKeyPermission } from '../../shared/roles.js';
+import { type ApiKeyPermission, KEY_PERMISSION } from '../../shared/roles.js';
 import type { Actor } from '../../shared/wire.js';
 import { forbidden } from '../errors.js';
 
@@ -32,10 +32,11 @@ export function actorOf(principal: Principal): Actor {
 
 /**
  * Whether what the org's boards hold may be shown to the principal: every member's role reads
- * them; a bot needs its key's `boards:read`.
+ * them; a bot needs its key's `boards:read`. The permissions its credential carries are the key's:
+ * no route changes a key's.
  */
 export function readsBoards(principal: Principal): boolean {
-  return principal.kind === 'user' || principal.permissions.includes('boards:read');
+  return principal.kind === 'user' || principal.permissions.includes(KEY_PERMISSION['board:read']!);
 }
 
 /** The user behind a principal, for what only people may do (sign-in, orgs, members). */

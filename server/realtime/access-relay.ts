@@ -153,18 +153,29 @@ export function signedAccessMessage(
 }
 
 /**
- * Reads what arrives on `CHANNEL`: the message a payload carries if it is signed with `secret`,
- * was sent within `MESSAGE_MS` of `now()` and was not read before; else null.
+ * Reads what arrives on `CHANNEL`: the message a payload carries if it is signed with `secret`, was
+ * sent within `MESSAGE_MS` of `now()`, not before the reader was made (`NOTIFY` reaches only those
+ * listening: none was sent to it then), and was not read before; else null. `outOfTime` hears of a
+ * signed message sent more than `MESSAGE_MS` away from now: a clock apart, or a recording.
  */
-export function accessMessageReader(secret: string, now: () => number = Date.now) {
-  const seen = new Map<string, number>(); // each message taken, by id: when it was sent, until it is too old to be taken anyway
+export function accessMessageReader(
+  secret: string,
+  options: { now?: () => number; seen?: Map<string, number>; outOfTime?: (aheadMs: number) => void } = {},
+) {
+  const now = options.now ?? Date.now;
+  const since = now();
+  const seen = options.seen ?? new Map<string, number>(); // each message taken, by id: when it was sent, until it is too old to be taken anyway
   return (payload: string): { kind?: unknown; order?: unknown } | null => {
     const message = signedJson(secret, payload) as
       ({ kind?: unknown; order?: unknown } & Partial<Record<keyof AccessMessageStamp, unknown>>) | null;
     if (!message || typeof message.sentAt !== 'number' || typeof message.id !== 'string') return null;
     const at = now();
     for (const [id, sentAt] of seen) if (at - sentAt > MESSAGE_MS) seen.delete(id);
-    if (Math.abs(at - message.sentAt) > MESSAGE_MS || seen.has(message.id)) return null;
+    if (Math.abs(at - message.sentAt) > MESSAGE_MS) {
+      options.outOfTime?.(message.sentAt - at);
+      return null;
+    }
+    if (message.sentAt < since || seen.has(message.id)) return null;
     seen.set(message.id, message.sentAt);
     return message;
   };
@@ -203,7 +214,17 @@ function listenToDatabase(
   log: FastifyBaseLogger,
   onMessage: (message: { kind?: unknown; order?: unknown }) => void,
 ) {
-  const read = accessMessageReader(secret);
+  let warnedAt = -Infinity;
+  const read = accessMessageReader(secret, {
+    outOfTime: (aheadMs) => {
+      if (Date.now() - warnedAt < MESSAGE_MS) return;
+      warnedAt = Date.now();
+      log.warn(
+        { aheadMs },
+        `refused a signed change of access on ${CHANNEL} sent over a minute from this node's clock: are the nodes' clocks apart? (or was it recorded and sent again?)`,
+      );
+    },
+  });
   let linked: pg.Client | null = null;
   let failed = false; // since the last link
   let closed = false;
