@@ -3,7 +3,7 @@ import type { WebSocket } from 'ws';
 import { addMember, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RunningServer, startServer } from './support/server.js';
-import { type ClientSocket, closeAllSockets, connect, ok, request } from './support/sockets.js';
+import { type ClientSocket, closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
 
 // A client that stops reading must not make the node hold everything it is sent. The node here
 // drops a connection once more than 1 MB waits for it; the board's snapshot is about 2 MB, so
@@ -88,30 +88,53 @@ describe('a client that stops reading', () => {
   });
 });
 
-describe('a client that floods WebSocket pings and reads none of the pongs', () => {
-  // ws answers each ping with a pong by itself, below socket.io: no rate limit counts them, and
-  // the backlog limits see them only in the node's sweep. Since ws 8.23 a connection with 60 pongs
-  // still waiting for its client is cut.
+describe('a client that sends WebSocket pings', () => {
+  // ws answers each ping with a pong by itself, below socket.io: no rate limit counts them, and the
+  // backlog limits see them only in the node's sweep. Since ws 8.23 a connection with 60 pongs not
+  // yet written is cut. Pings go 20 a turn here, under that however they are read.
+  const PER_TURN = 20;
   const MAX_PINGS = 400_000; // 50 MB of pings: far past what loopback's kernel buffers take of the pongs
+  const ping = Buffer.alloc(125); // the largest a control frame may carry
 
-  it('is cut once 60 pongs wait for it, long before the node-wide limit', async () => {
+  function wsOf(socket: ClientSocket): WebSocket {
+    return (socket.io.engine.transport as unknown as { ws: WebSocket }).ws;
+  }
+
+  it('is answered, and kept, while it reads its pongs', async () => {
+    const pinger = await connect(node.url, { token: mallory.token });
+    const ws = wsOf(pinger);
+    let pongs = 0;
+    ws.on('pong', () => (pongs += 1));
+    for (let sent = 0; sent < 2000; sent += PER_TURN) {
+      for (let i = 0; i < PER_TURN; i++) ws.ping(ping);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await eventually(() => expect(pongs).toBe(2000));
+    expect(pinger.connected).toBe(true);
+  });
+
+  it('is cut once it reads none of them, long before the node-wide limit', async () => {
     const flooder = await connect(node.url, { token: mallory.token });
     const onServer = node.server.io.of('/').sockets.get(flooder.id!)!;
     let cut = false;
     const closed = new Promise<string>((resolve) => onServer.once('disconnect', (why) => resolve(((cut = true), why))));
-    const ws = (flooder.io.engine.transport as unknown as { ws: WebSocket }).ws;
+    const ws = wsOf(flooder);
     stopReading(flooder);
-    const ping = Buffer.alloc(125); // the largest a control frame may carry
     let sent = 0;
     while (!cut && sent < MAX_PINGS && ws.readyState === ws.OPEN) {
-      for (let i = 0; i < 1000; i++) ws.ping(ping);
-      sent += 1000;
+      for (let i = 0; i < PER_TURN; i++) ws.ping(ping);
+      sent += PER_TURN;
       await new Promise((resolve) => setImmediate(resolve));
     }
-    const allWritten = new Promise<string>((resolve) => ws.ping(ping, true, () => resolve('every ping written, connection kept')));
+    // Every ping written with the connection kept is the failure; one the client could not write waits for the cut.
+    const allWritten = new Promise<string>((resolve) =>
+      ws.ping(ping, true, (error) => {
+        if (!error) resolve('every ping written, connection kept');
+      }),
+    );
     expect(await Promise.race([closed, allWritten])).toBe('transport close');
     expect(sent).toBeLessThan(MAX_PINGS);
-  }, 30_000);
+  }, 60_000);
 });
 
 describe('a client that reads nothing of one answer bigger than SOCKET_BACKLOG_LIMIT', () => {
