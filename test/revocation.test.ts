@@ -151,6 +151,33 @@ async function boardRows(): Promise<unknown> {
 const membership = (user: TestUser) =>
   cluster.db.query('select role from memberships where org_id = $1 and user_id = $2', [org.id, user.user.id]);
 
+/**
+ * A listener on the nodes' channel for changes of access, as anyone who may connect to the database
+ * can be: `heard(match)` resolves with the payload of the first message read there that matches.
+ */
+async function listenOnAccessChannel() {
+  const listener = new pg.Client({ connectionString: cluster.db.url });
+  listener.on('error', () => {});
+  await listener.connect();
+  await listener.query('listen taskflow_access');
+  const read = accessMessageReader(SECRET);
+  const waiting = new Set<{ match: (message: { kind?: unknown; order?: unknown }) => boolean; resolve: (payload: string) => void }>();
+  listener.on('notification', ({ payload }) => {
+    const message = payload ? read(payload) : null;
+    if (!message) return;
+    for (const waiter of waiting) {
+      if (!waiter.match(message)) continue;
+      waiting.delete(waiter);
+      waiter.resolve(payload!);
+    }
+  });
+  return {
+    heard: (match: (message: { kind?: unknown; order?: unknown }) => boolean) =>
+      new Promise<string>((resolve) => waiting.add({ match, resolve })),
+    end: () => listener.end(),
+  };
+}
+
 /** Removes `user` from the org in SQL: a removal whose kick reaches no node, as one lost on both ways would. */
 const removeUnheard = (user: TestUser) =>
   cluster.db.query('delete from memberships where user_id = $1 and org_id = $2', [user.user.id, org.id]);
@@ -468,18 +495,11 @@ describe('revocation while Redis is down (the database carries it)', () => {
   });
 
   it('takes an order on the database channel once, and none sent long ago: a kick recorded there and sent again leaves a member let back in be', async () => {
-    const listener = new pg.Client({ connectionString: cluster.db.url });
-    listener.on('error', () => {});
-    await listener.connect();
+    const channel = await listenOnAccessChannel();
     try {
-      await listener.query('listen taskflow_access');
       // Anyone who may listen on the channel may record a kick as it goes by.
-      const read = accessMessageReader(SECRET);
-      const recorded = new Promise<string>((resolve) =>
-        listener.on('notification', ({ payload }) => {
-          const message = payload ? read(payload) : null;
-          if (message?.kind === 'revoke' && (message.order as { room?: string }).room === `user:${olga.user.id}`) resolve(payload!);
-        }),
+      const recorded = channel.heard(
+        (message) => message.kind === 'revoke' && (message.order as { room?: string }).room === `user:${olga.user.id}`,
       );
       const olgaSeen = recordAll(olga2);
       const kicked = nextEvent(olga2, 'access:revoked');
@@ -509,22 +529,14 @@ describe('revocation while Redis is down (the database carries it)', () => {
       await barrier(olga2);
       expect(olgaSeen.filter((e) => e.event === 'access:revoked')).toHaveLength(1);
     } finally {
-      await listener.end();
+      await channel.end();
     }
   });
 
   it('links again once its listening connection is cut, and asks every node to re-check its sockets', async () => {
-    const listener = new pg.Client({ connectionString: cluster.db.url });
-    listener.on('error', () => {});
-    await listener.connect();
+    const channel = await listenOnAccessChannel();
     try {
-      await listener.query('listen taskflow_access');
-      const read = accessMessageReader(SECRET);
-      const asked = new Promise((resolve) =>
-        listener.on('notification', ({ payload }) => {
-          if (payload && read(payload)?.kind === 'sweep') resolve(payload);
-        }),
-      );
+      const asked = channel.heard((message) => message.kind === 'sweep');
       const kicked = nextEvent(mona2, 'access:revoked');
       await removeUnheard(mona);
       const listening = `select pid from pg_stat_activity where application_name = 'taskflow-access' and datname = current_database()`;
@@ -533,7 +545,7 @@ describe('revocation while Redis is down (the database carries it)', () => {
       expect(await kicked).toEqual({ orgId: org.id, reason: 'removed' });
       await eventually(async () => expect(await cluster.db.query(listening)).toHaveLength(2));
     } finally {
-      await listener.end();
+      await channel.end();
     }
   });
 
