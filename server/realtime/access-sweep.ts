@@ -97,7 +97,7 @@ function untilDone(log: FastifyBaseLogger, work: () => Promise<boolean>): { run(
  * socket must not keep hearing an org it no longer belongs to, nor a session its user ended.
  * False when the database could not be read (away, or refusing for now).
  */
-export async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<boolean> {
+async function sweepLostAccess(io: TaskFlowServer, ctx: AppContext): Promise<boolean> {
   try {
     const sockets = await io.local.fetchSockets();
     // The orgs each socket belonged to at connect, and those it joined since (an invitation
