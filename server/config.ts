@@ -146,6 +146,10 @@ const envSchema = z.object({
     .pipe(z.array(z.email({ error: (issue) => `${JSON.stringify(issue.input)} is not an email address` })))
     .default([]),
   SOCKET_RATE_LIMIT: wholeNumber(0).default(100),
+  // A message of 1 MiB, the most one may hold, is then read in under 16 s, within a ping's timeout (20 s).
+  SOCKET_READ_LIMIT: wholeNumber(0)
+    .refine((kib) => kib === 0 || kib >= 64, '0 (off), or at least 64')
+    .default(1024),
   SOCKET_BACKLOG_LIMIT: wholeNumber(1).default(16),
   NODE_BACKLOG_LIMIT: wholeNumber(1).default(256),
   ANSWER_DEADLINE: duration.default(20),
@@ -183,6 +187,8 @@ export interface Config {
   registration: 'open' | 'invited';
   /** Events per second per socket; 0 turns the limit off. */
   socketRateLimit: number;
+  /** Kilobytes a second an account's sockets may send the node, in bursts of twice that; 0 turns the limit off. */
+  socketReadLimit: number;
   /** How many megabytes may wait for one connection whose client does not read before it is dropped. */
   socketBacklogLimit: number;
   /** How many megabytes the node may hold for all its connections' clients before it drops those holding the most. */
@@ -249,6 +255,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     superAdminEmails: e.SUPER_ADMIN_EMAILS,
     registration: e.REGISTRATION,
     socketRateLimit: e.SOCKET_RATE_LIMIT,
+    socketReadLimit: e.SOCKET_READ_LIMIT,
     socketBacklogLimit: e.SOCKET_BACKLOG_LIMIT,
     nodeBacklogLimit: e.NODE_BACKLOG_LIMIT,
     answerDeadline: e.ANSWER_DEADLINE,

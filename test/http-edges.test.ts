@@ -95,10 +95,18 @@ describe('numbers in the environment', () => {
   const parse = (env: Record<string, string>) => loadConfig({ JWT_SECRET: TEST_JWT_SECRET, ...env });
 
   it('takes whole numbers written in digits', () => {
-    const env = { PORT: '8080', SOCKET_RATE_LIMIT: '0', SOCKET_BACKLOG_LIMIT: '4', NODE_BACKLOG_LIMIT: '64', BOARD_EVENT_RETENTION: '500' };
+    const env = {
+      PORT: '8080',
+      SOCKET_RATE_LIMIT: '0',
+      SOCKET_READ_LIMIT: '64',
+      SOCKET_BACKLOG_LIMIT: '4',
+      NODE_BACKLOG_LIMIT: '64',
+      BOARD_EVENT_RETENTION: '500',
+    };
     expect(parse(env)).toMatchObject({
       port: 8080,
       socketRateLimit: 0,
+      socketReadLimit: 64,
       socketBacklogLimit: 4,
       nodeBacklogLimit: 64,
       eventRetention: 500,
@@ -112,6 +120,7 @@ describe('numbers in the environment', () => {
     ['PORT', ' 80', 'a whole number from 0 to 65535'],
     ['PORT', '70000', 'at most 65535'],
     ['SOCKET_RATE_LIMIT', '-1', 'a whole number, at least 0'],
+    ['SOCKET_READ_LIMIT', '63', '0 (off), or at least 64'],
     ['SOCKET_BACKLOG_LIMIT', '0', 'at least 1'],
     ['NODE_BACKLOG_LIMIT', '0', 'at least 1'],
     ['BOARD_EVENT_RETENTION', 'lots', 'a whole number from 10 to 2147483647'],

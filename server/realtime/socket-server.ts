@@ -16,6 +16,7 @@ import { serveEvents } from './ack.js';
 import { createCredentialExpiry } from './credential-expiry.js';
 import { orgRoomsOf, principalRoom } from './rooms.js';
 import { dropSlowReaders } from './slow-readers.js';
+import { limitSocketReads } from './socket-read-limit.js';
 import { createSocketRateLimit } from './socket-rate-limit.js';
 import type { AccessOrders } from './access-orders.js';
 import { securityHeadersOnSockets } from '../http/security-headers.js';
@@ -174,6 +175,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     }
   });
   const rateLimit = createSocketRateLimit(ctx.config.socketRateLimit, ctx.metrics);
+  const readLimit = limitSocketReads(io, ctx.config.socketReadLimit * 1024);
   const serve = serveEvents(ctx, {
     ...boardHandlers(ctx, presence),
     ...presenceHandlers(ctx, presence),
@@ -182,6 +184,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   });
   io.on('connection', (socket) => {
     rateLimit?.(socket);
+    readLimit?.(socket);
     void socket.join([principalRoom(socket.data.principal), ...orgRoomsOf(socket.data.principal, socket.data.orgIds)]);
     // A removal, revocation or admission applied while its handshake read the orgs found it in no room yet.
     const mark = handshakeMarks.get(socket)!;

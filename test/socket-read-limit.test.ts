@@ -1,0 +1,98 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TaskJson } from '../shared/wire.js';
+import { createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { type RunningServer, startServer } from './support/server.js';
+import { type ClientSocket, closeAllSockets, connect, ok, request } from './support/sockets.js';
+
+/** KiB a second each account's sockets may send the node, the least it may be: a burst of 128 KiB, then 64 KiB a second. */
+const KIB_PER_SECOND = 64;
+const DESCRIPTION = 16_000;
+
+let db: TestDatabase;
+let node: RunningServer;
+
+beforeAll(async () => {
+  db = await createTestDatabase();
+  node = await startServer({ DATABASE_URL: db.url, SOCKET_READ_LIMIT: String(KIB_PER_SECOND) });
+});
+
+afterAll(async () => {
+  closeAllSockets();
+  await node?.close();
+  await db?.drop();
+});
+
+/** A user with a board of one column, and a card on it for each of `cards`. */
+async function boardOf(user: TestUser, cards: number): Promise<{ socket: ClientSocket; tasks: TaskJson[] }> {
+  const org = await createOrg(node.url, user);
+  const { project, columns } = await createProject(node.url, org);
+  const socket = await connect(node.url, { token: user.token });
+  const tasks: TaskJson[] = [];
+  for (let i = 0; i < cards; i++)
+    tasks.push((await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: `card ${i}` })).task);
+  return { socket, tasks };
+}
+
+/**
+ * Sends `count` updates of `task`'s description, each about `DESCRIPTION` bytes, one after the other:
+ * each goes when the one before is answered, so each is a read of its own (a node reads on past
+ * the limit by what one read of a connection holds). Answers their answers.
+ */
+async function updatesInTurn(socket: ClientSocket, task: TaskJson, count: number, afterEach: (i: number) => unknown = () => {}) {
+  const answers = [];
+  for (let i = 0; i < count; i++) {
+    answers.push(
+      await request(socket, 'task:update', { taskId: task.id, patch: { description: `${i}`.padEnd(DESCRIPTION, '.') } }, 30_000),
+    );
+    await afterEach(i);
+  }
+  return answers;
+}
+
+describe('the bytes an account sends a node', () => {
+  it('are read no faster than SOCKET_READ_LIMIT over all its sockets, WebSocket and long-polling, and every change is answered and kept', async () => {
+    const alice = await registerUser(node.url, 'alice');
+    const { socket: webSocket, tasks } = await boardOf(alice, 2);
+    const polling = await connect(node.url, { token: alice.token }, { transports: ['polling'] });
+    const perSocket = 8;
+
+    const started = performance.now();
+    const answers = await Promise.all([updatesInTurn(webSocket, tasks[0]!, perSocket), updatesInTurn(polling, tasks[1]!, perSocket)]);
+    const seconds = (performance.now() - started) / 1000;
+
+    expect(answers.flat().every((answer) => answer.ok)).toBe(true);
+    // A burst of twice the limit, then the limit, each connection reading one message past it.
+    const sent = 2 * perSocket * DESCRIPTION;
+    const unthrottled = 2 * KIB_PER_SECOND * 1024 + 2 * DESCRIPTION;
+    expect(seconds).toBeGreaterThan((sent - unthrottled) / (KIB_PER_SECOND * 1024));
+    const snapshot = await ok(webSocket, 'board:join', { projectId: tasks[0]!.projectId });
+    for (const sentTo of tasks)
+      expect(snapshot.tasks.find((task: TaskJson) => task.id === sentTo.id).description).toBe(`${perSocket - 1}`.padEnd(DESCRIPTION, '.'));
+  });
+
+  it("are the account's own: another account's sockets are read at once while one is held", async () => {
+    const bob = await registerUser(node.url, 'bob');
+    const carol = await registerUser(node.url, 'carol');
+    const bobs = await boardOf(bob, 1);
+    const carols = await boardOf(carol, 1);
+
+    const order: string[] = [];
+    let carolsTurn: Promise<number> = Promise.resolve(0);
+    // Once bob has sent his burst's worth (128 KiB), each of his updates waits for the refill
+    // (about 250 ms for 16 KB); carol's seven, from a burst of her own, are read meanwhile. Were
+    // the budget the node's, hers would wait as his do: 1.7 s at least.
+    await updatesInTurn(bobs.socket, bobs.tasks[0]!, 10, (i) => {
+      order.push(`bob ${i}`);
+      if (i !== 8) return;
+      const started = performance.now();
+      carolsTurn = updatesInTurn(carols.socket, carols.tasks[0]!, 7).then(() => {
+        order.push('carol, 7 times');
+        return performance.now() - started;
+      });
+    });
+
+    expect(order.indexOf('carol, 7 times')).toBe(order.indexOf('bob 8') + 1);
+    expect(await carolsTurn).toBeLessThan(1000);
+  });
+});
