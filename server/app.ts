@@ -156,6 +156,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   // there before it only for requests not its own, where the watch must see its long-polling answers too.
   const httpAnswers = closeStalledAnswers(app, options.stalledAnswerMs);
   const shedding = shedBacklogs(io, httpAnswers, config.nodeBacklogLimit * 2 ** 20, app.log);
+  if (!options.mailer && !config.smtp)
+    app.log.warn('no SMTP_URL: invitations and password-reset links are written to this log (at info), not mailed');
   const mail = new MailOutbox(options.mailer ?? (config.smtp ? smtpMailer(config.smtp.url, config.smtp.from) : logMailer(app.log)));
   const writes = coalesceWrites(io, app.log);
   const presence = createPresence(io, app.log, {

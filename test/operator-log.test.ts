@@ -124,6 +124,11 @@ describe("the operator's log", () => {
     }
   }, 60_000);
 
+  it('says at the start that mail is only written to the log, with no SMTP_URL', () => {
+    const warning = lines.filter((line) => line.msg.includes('SMTP_URL'));
+    expect(warning).toEqual([expect.objectContaining({ level: 40, msg: expect.stringContaining('not mailed') })]);
+  });
+
   it('says once that requests come through a proxy TRUST_PROXY does not name', async () => {
     const warning = (line: { msg: string }) => line.msg.includes('X-Forwarded-For') && line.msg.includes('TRUST_PROXY');
     expect(lines.filter(warning)).toEqual([]);

@@ -245,7 +245,7 @@ describe('a viewer', () => {
 });
 
 describe('members and invitations', () => {
-  it('lets an admin invite someone, see the invitation, and change a role, applied only once chosen', async () => {
+  it('lets an admin invite someone, see the invitation until it is taken, and change a role, applied only once chosen', async () => {
     const { page } = await open(ana, boardPath());
     await new BoardPage(page).waitLive();
     await page.getByRole('navigation', { name: 'Sections' }).getByRole('link', { name: 'Members' }).click();
@@ -285,6 +285,16 @@ describe('members and invitations', () => {
     expect(dees.map((entry: { details: unknown }) => entry.details)).toEqual([{ from: 'member', to: 'viewer' }]);
     const invites = await api(node.url, 'GET', `/orgs/${org.slug}/invites`, undefined, ana.token);
     expect(invites.body.map((invite: { email: string }) => invite.email)).toContain(newcomer);
+
+    // The newcomer signs up: they join the list of members, and leave the pending invitations, live.
+    const signedUp = await api(node.url, 'POST', '/auth/register', {
+      email: newcomer,
+      password: 'correct horse battery',
+      name: 'Newcomer',
+    });
+    expect(signedUp.status).toBe(201);
+    await page.getByLabel('Role of Newcomer').waitFor();
+    await page.getByRole('list', { name: 'Pending invitations' }).getByText(newcomer).waitFor({ state: 'detached' });
     await page.goBack();
     await new BoardPage(page).waitLive();
   });

@@ -130,6 +130,17 @@ describe('on a phone', () => {
     await page.getByRole('dialog', { name: 'Edit card' }).getByLabel('Title').waitFor();
   });
 
+  it('keeps the tables of the members and settings pages to their own box, the page no wider than the phone', async () => {
+    const key = await api(node.url, 'POST', `/orgs/${org.slug}/api-keys`, { name: 'Phone bot', permissions: ['tasks:write'] }, ana.token);
+    expect(key.status).toBe(201);
+    for (const screen of ['members', 'settings']) {
+      const { page } = await open(ana, `/orgs/${org.slug}/${screen}`, PHONE);
+      await page.locator('table.data-table').first().waitFor();
+      const widths = await page.evaluate(() => ({ page: document.documentElement.scrollWidth, phone: innerWidth }));
+      expect(widths.page, screen).toBeLessThanOrEqual(widths.phone);
+    }
+  });
+
   it('scrolls the columns, not the card, with a finger that moves at once', async () => {
     const { path, project: phone, columns: phoneColumns } = await newBoard('Swipe', ['Alpha', 'Bravo']);
     const { page } = await open(ana, path, PHONE, TOUCH);

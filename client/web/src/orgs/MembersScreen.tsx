@@ -24,7 +24,10 @@ export function MembersScreen({ membership, userId, client }: { membership: Memb
   useEffect(
     () =>
       client?.on('org', (event) => {
-        if (event.orgId === orgId && event.type.startsWith('member.')) reload();
+        if (event.orgId !== orgId || !event.type.startsWith('member.')) return;
+        reload();
+        // Someone who joins by an invitation's link takes it off the pending list.
+        if (event.type === 'member.added') setInvitesVersion((n) => n + 1);
       }),
     [client, orgId, reload],
   );

@@ -14,6 +14,7 @@ export function PendingInvites({ slug, version }: { slug: string; version: numbe
       invites.reload();
     } catch (failure) {
       notify(`Could not withdraw the invitation: ${(failure as Error).message}`);
+      invites.reload(); // accepted or withdrawn meanwhile, it is no longer pending
     }
   }
 

@@ -18,7 +18,7 @@ export function WebhooksSection({ slug }: { slug: string }) {
     <SettingsSection id="webhooks-title" title="Webhooks">
       <p className="hint">
         Every change on the organization&apos;s boards is sent to these addresses as it happens, signed with the webhook&apos;s secret (
-        <code>x-taskflow-signature</code>); a failed delivery is tried again for about a day.
+        <code>x-taskflow-signature</code>); a failed delivery is tried again, over about an hour with the server&apos;s default settings.
       </p>
       {hooks.error ? (
         <p className="form-error">Could not load the webhooks: {hooks.error.message}</p>
