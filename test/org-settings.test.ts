@@ -66,15 +66,12 @@ describe('reading the org', () => {
     expect(read.body).toEqual(answer.body.org);
   });
 
-  it("makes an org's slug, when none is given, of its name's letters without their accents", async () => {
-    for (const [name, start] of [
-      ['Zürich Labs', 'zurich-labs-'],
-      ['Crème Brûlée', 'creme-brulee-'],
-      ['東京', 'org-'],
-    ]) {
-      const answer = await api(node.url, 'POST', '/orgs', { name }, cast.outsider.token);
-      expect({ name, slug: answer.body.org.slug }).toEqual({ name, slug: expect.stringMatching(new RegExp(`^${start}[0-9a-f]{6}$`)) });
-    }
+  it("makes an org's slug, when none is given, of its name's letters without their accents, and a few random ones when that is taken", async () => {
+    const slugOf = async (name: string) => (await api(node.url, 'POST', '/orgs', { name }, cast.outsider.token)).body.org.slug;
+    expect(await slugOf('Zürich Labs')).toBe('zurich-labs');
+    expect(await slugOf('Zürich Labs')).toMatch(/^zurich-labs-[0-9a-f]{6}$/);
+    expect(await slugOf('Crème Brûlée')).toBe('creme-brulee');
+    expect(await slugOf('東京')).toMatch(/^org(-[0-9a-f]{6})?$/); // no letter to keep: `org`, taken by then or not
   });
 
   it('shows members, viewers and bots {id, slug, name, plan}, and admins and owners also settings and billing email', async () => {

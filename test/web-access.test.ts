@@ -314,8 +314,11 @@ describe('organizations and projects', () => {
     expect(new URL(page.url()).pathname).toBe(`/orgs/${cyOrg.slug}`);
     await page.keyboard.press('Enter');
     await page.getByLabel('Name').fill('Cy Labs');
+    // The address it will have is shown as the name is typed.
+    expect(await page.locator('#org-address-hint strong').innerText()).toBe('cy-labs');
     await page.getByRole('button', { name: 'Create organization' }).click();
     await page.getByRole('heading', { name: 'Cy Labs' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/orgs/cy-labs');
     await page.getByLabel('Project name').fill('Roadmap');
     await page.getByRole('button', { name: 'Create project' }).click();
     const board = new BoardPage(page);

@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { slugOfName } from '../../shared/slugs.js';
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
 import { type Role, roleCan } from '../../shared/roles.js';
 import type { OrgAdminJson, OrgJson, Plan } from '../../shared/wire.js';
@@ -16,29 +17,37 @@ import { toOrgAdminJson, toOrgJson } from './org.json.js';
 import { withOrg } from './org-scope.js';
 import { Organization } from './organization.entity.js';
 
-/** Creates an org with the caller as its owner and billing contact. Without a slug, one is made from the name. */
+/**
+ * Creates an org with the caller as its owner and billing contact. Without a slug, one is made
+ * from the name (`Acme Platform` is `acme-platform`), with a few random letters after it when
+ * that is taken.
+ */
 export async function createOrg(
   ctx: AppContext,
   caller: Caller,
   input: { name: string; slug?: string },
 ): Promise<{ org: OrgAdminJson; role: Role }> {
   const principal = requireUser(caller.principal);
-  const orgId = randomUUID();
-  const slug = input.slug ?? `${slugify(input.name)}-${randomBytes(3).toString('hex')}`;
-  try {
-    const org = await inTenant(ctx.orm, orgId, async (em) => {
+  const made = (slug: string) => {
+    const orgId = randomUUID();
+    return inTenant(ctx.orm, orgId, async (em) => {
       const owner = await em.findOneOrFail(User, principal.userId);
       const org = em.create(Organization, { id: orgId, name: input.name, slug, billingEmail: owner.email });
       em.create(Membership, { org, user: owner, role: 'owner', joinedAt: new Date(), invitedAt: null });
       audit(em, orgId, caller, 'org.created', { type: 'org', id: orgId }, { name: input.name, slug });
       return org;
     });
-    ctx.broadcaster.joinOrg(principal.userId, orgId);
-    return { org: toOrgAdminJson(org), role: 'owner' }; // its owner sees what an admin does (DESIGN §3)
-  } catch (error) {
-    if (error instanceof UniqueConstraintViolationException) throw conflict('that slug is taken');
-    throw error;
-  }
+  };
+  const slugTaken = (error: unknown) => error instanceof UniqueConstraintViolationException;
+  const org = await made(input.slug ?? slugOfName(input.name)).catch(async (error) => {
+    if (!slugTaken(error)) throw error;
+    if (input.slug) throw conflict('that slug is taken');
+    return made(`${slugOfName(input.name)}-${randomBytes(3).toString('hex')}`).catch((again) => {
+      throw slugTaken(again) ? conflict('that slug is taken') : again;
+    });
+  });
+  ctx.broadcaster.joinOrg(principal.userId, org.id);
+  return { org: toOrgAdminJson(org), role: 'owner' }; // its owner sees what an admin does (DESIGN §3)
 }
 
 /** The org; admins and owners also see its settings and billing email. */
@@ -100,15 +109,4 @@ export async function deleteOrg(ctx: AppContext, caller: Caller, slug: string): 
   ctx.broadcaster.revoke({ org: true }, orgId, 'org_deleted');
   // A bot without `boards:read` is not in the org's room: its key's room reaches it.
   for (const keyId of keyIds) ctx.broadcaster.revoke({ keyId }, orgId, 'org_deleted');
-}
-
-function slugify(name: string): string {
-  const slug = name
-    .toLowerCase()
-    .normalize('NFKD')
-    .replace(/\p{M}/gu, '') // the accents NFKD took off their letters: Zürich is zurich, not zu-rich
-    .replace(/[^a-z0-9]+/g, '-')
-    .replace(/^-+|-+$/g, '')
-    .slice(0, 50);
-  return slug || 'org';
 }

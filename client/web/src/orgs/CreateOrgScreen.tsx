@@ -1,4 +1,5 @@
 import { useState } from 'react';
+import { slugOfName } from '../../../../shared/slugs.js';
 import { api } from '../app/api.js';
 import { navigate, paths } from '../app/router.js';
 import { FormError, useFormAction } from '../common/forms.js';
@@ -26,15 +27,20 @@ export function CreateOrgScreen({ onCreated, first }: { onCreated: () => Promise
           <input value={name} onChange={(e) => setName(e.target.value)} required maxLength={200} placeholder="Acme" />
         </label>
         <label>
-          Address (optional)
+          Address in links (optional)
           <input
             value={slug}
             onChange={(e) => setSlug(e.target.value.toLowerCase())}
             pattern="[a-z0-9](?:[a-z0-9\-]{0,62}[a-z0-9])?"
             title="lowercase letters, digits and dashes"
             placeholder="acme"
+            aria-describedby="org-address-hint"
           />
         </label>
+        <p className="hint" id="org-address-hint">
+          Its pages will be at /orgs/<strong>{slug || slugOfName(name)}</strong>
+          {!slug && ', made from the name (with a few letters after it, should another organization have it)'}.
+        </p>
         <FormError error={form.error} />
         <button type="submit" className="primary" disabled={form.busy}>
           Create organization
