@@ -27,7 +27,7 @@ import { addMember, api, registerUser } from './support/api.js';
 useAcmeBoard();
 
 describe('a membership changed while the page is open', () => {
-  it("makes a member's open board read-only when lowered to viewer, and editable again when raised back", async () => {
+  it("makes a member's open board read-only when lowered to viewer, saying so, and editable again when raised back", async () => {
     const { path, project: roles } = await newBoard('Roles', ['Read me']);
     const { page } = await open(ben, path);
     const board = new BoardPage(page);
@@ -40,6 +40,11 @@ describe('a membership changed while the page is open', () => {
     try {
       await setRole(ben, 'viewer');
       await expect.poll(() => addCard.count()).toBe(0);
+      // and says why
+      await page
+        .getByRole('status')
+        .filter({ hasText: 'Your role in Acme is now viewer: you can read its boards, not change them.' })
+        .waitFor();
       expect(await page.getByLabel('New column name').count()).toBe(0);
       expect(await columnActions.count()).toBe(0);
       expect(await board.card('Read me').getAttribute('aria-roledescription')).toBeNull(); // no longer draggable

@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'react';
+import type { Role } from '../../../../shared/roles.js';
 import { type OrgEventJson, TaskFlowError } from '../../../index.js';
 import { AccountScreen } from '../auth/AccountScreen.js';
 import { AuthScreen } from '../auth/AuthScreen.js';
@@ -7,6 +8,7 @@ import { InviteForAnotherScreen, InviteGoneNotice } from '../auth/InviteForAnoth
 import { ResetPasswordScreen } from '../auth/ResetPasswordScreen.js';
 import { BoardScreen } from '../board/BoardScreen.js';
 import { ErrorState } from '../common/ErrorState.js';
+import { notify } from '../common/notices.js';
 import { Notices } from '../common/NoticeList.js';
 import { Header } from '../layout/Header.js';
 import { CreateOrgScreen } from '../orgs/CreateOrgScreen.js';
@@ -64,13 +66,20 @@ function SignedIn({ userId }: { userId: string }) {
     return shown;
   }, [userId]);
 
+  const nameOfOrg = useRef((orgId: string) => orgId);
+  nameOfOrg.current = (orgId) => me?.memberships.find((membership) => membership.org.id === orgId)?.org.name ?? 'an organization';
+
   // The user's role decides what every screen offers (a viewer's board is read-only), and their
   // orgs fill the switcher: both are read again when an admin changes them, while the page is open.
   useEffect(() => {
     if (!client) return;
     const again = () => void reloadMe().catch(() => undefined); // what is shown stays until a read succeeds
     const offs = [
-      client.on('org', (event) => memberIdOf(event) === userId && again()),
+      client.on('org', (event) => {
+        if (memberIdOf(event) !== userId) return;
+        again();
+        if (event.type === 'member.role_changed') notify(roleNotice(nameOfOrg.current(event.orgId), event.data.role), 'info');
+      }),
       // Removed from an org: the kick may come before the org's `member.removed`, which then never reaches us.
       // Sessions ended (a password changed, here or elsewhere): the read signs out a token that was ended.
       client.on('revoked', ({ orgId, reason }) => (orgId || reason === 'signed_out') && again()),
@@ -154,6 +163,12 @@ function inviteForAnother(me: Me): string | null {
 
 /** The user an org event's `data` is about: `{userId}` (role changed, removed) or `{member}` (added). */
 /** The member an org event is about: added, removed or given another role. */
+/** What the user is told when an admin changes their role: what it now lets them do, where it narrows. */
+function roleNotice(orgName: string, role: Role): string {
+  const now = `Your role in ${orgName} is now ${role}`;
+  return role === 'viewer' ? `${now}: you can read its boards, not change them.` : `${now}.`;
+}
+
 function memberIdOf(event: OrgEventJson): string | undefined {
   if (event.type === 'member.added') return event.data.member.user.id;
   if (event.type === 'member.removed' || event.type === 'member.role_changed') return event.data.userId;
