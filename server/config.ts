@@ -146,7 +146,8 @@ const envSchema = z.object({
     .pipe(z.array(z.email({ error: (issue) => `${JSON.stringify(issue.input)} is not an email address` })))
     .default([]),
   SOCKET_RATE_LIMIT: wholeNumber(0).default(100),
-  // A message of 1 MiB, the most one may hold, is then read in under 16 s, within a ping's timeout (20 s).
+  // A message of 1 MiB, the most one may hold, is then paid for in under 16 s, within a ping's timeout (20 s):
+  // one connection that sends one is not dropped for it (several at once may be, README).
   SOCKET_READ_LIMIT: wholeNumber(0)
     .refine((kib) => kib === 0 || kib >= 64, '0 (off), or at least 64')
     .default(1024),

@@ -95,4 +95,46 @@ describe('the bytes an account sends a node', () => {
     expect(order.indexOf('carol, 7 times')).toBe(order.indexOf('bob 8') + 1);
     expect(await carolsTurn).toBeLessThan(1000);
   });
+
+  it.each([['WebSocket', 'websocket'] as const, ['long-polling', 'polling'] as const])(
+    'are counted a packet at a time too, so that a flood of empty packets over %s is held as bytes are',
+    async (_, transport) => {
+      const dora = await registerUser(node.url, 'dora');
+      const { socket: board, tasks } = await boardOf(dora, 1);
+      board.close();
+      const socket = await connect(node.url, { token: dora.token }, { transports: [transport] });
+      // 3,000 noops: 3,000 packets of no data, about 3 KB on the wire, 192 KB as counted: a burst,
+      // and a second's worth more (0.93 s), before what comes after them is read. The node may read
+      // on past them in what it has read already (the leave, here): the update, sent once the leave
+      // is answered, is not.
+      const engine = socket.io.engine as unknown as { _sendPacket(type: string): void };
+      const started = performance.now();
+      for (let i = 0; i < 3000; i++) engine._sendPacket('noop');
+      await ok(socket, 'board:leave', { projectId: tasks[0]!.projectId });
+      await ok(socket, 'task:update', { taskId: tasks[0]!.id, patch: { title: 'after the flood' } });
+      expect(performance.now() - started).toBeGreaterThan(800);
+    },
+  );
+});
+
+describe('a node stopping', () => {
+  it('reads the connections it holds paused again, so that their close handshakes are read, and stops at once', async () => {
+    const stopping = await startServer({ DATABASE_URL: db.url, SOCKET_READ_LIMIT: String(KIB_PER_SECOND) });
+    const erin = await registerUser(stopping.url, 'erin');
+    const org = await createOrg(stopping.url, erin);
+    const { project } = await createProject(stopping.url, org);
+    // Three sockets, each sending an event of 1 MB (refused, too long a name, once read): the
+    // account owes 40 s of reading, and what each sends next waits unread.
+    const sockets = await Promise.all([1, 2, 3].map(() => connect(stopping.url, { token: erin.token })));
+    const big = (socket: ClientSocket) =>
+      request(socket, 'column:create', { projectId: project.id, name: ''.padEnd(1_000_000, '.') }, 30_000);
+    await Promise.all(sockets.map(big));
+    const unread = sockets.map((socket) => big(socket).catch(() => undefined)); // answered as the node stops, or cut off
+    const disconnected = sockets.map((socket) => new Promise((resolve) => socket.once('disconnect', resolve)));
+
+    const started = performance.now();
+    await stopping.close();
+    expect(performance.now() - started).toBeLessThan(10_000); // it waited 30 s for the close handshake, and gave up
+    await Promise.all([...disconnected, ...unread]);
+  });
 });

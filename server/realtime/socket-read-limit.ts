@@ -18,55 +18,92 @@ interface PausableWebSocket {
 }
 
 /**
+ * What a packet costs beside its bytes: reading and handing on a packet, however small, costs the
+ * node about what 30 bytes of one do (a long-polling POST of 500,000 empty packets took 300 ms of a
+ * core, where 1 MB in one message takes 10–20 ms), so a flood of empty ones (noops, pongs) is
+ * counted too.
+ */
+export const PACKET_COST = 64;
+
+/** The limit of one node: `track` takes each socket in, `stop` lets every connection be read again. */
+export interface SocketReadLimit {
+  track(socket: TaskFlowSocket): void;
+  /** Reads every connection on, and holds none from now on: the node is stopping, and must read its clients' close handshakes. */
+  stop(): void;
+}
+
+/**
  * Limits the bytes each account's sockets send the node to `bytesPerSecond` on average, in bursts
  * of up to twice that: a token bucket per account (user or API key), shared by its sockets on the
- * node, a token a byte. Nothing is refused: while the account is over, the node reads no more of
- * its connections, a WebSocket's (paused) nor a long-polling session's next POST (held before its
- * body is read), until the bucket is no longer overdrawn; what the client sent waits in its own
- * buffers, and is answered in its turn. What it bounds is the node's CPU: each byte costs the node
- * its reading, decoding and parsing however little the message holds (a message near 1 MiB,
- * 10–20 ms of a core), and the event limit counts messages, so one socket could take a core.
+ * node, a token a byte, and `PACKET_COST` more a packet. Nothing is refused: while the account is
+ * over, the node reads no more of its connections, a WebSocket's (paused) nor a long-polling
+ * session's next POST (held before its body is read), until the bucket is no longer overdrawn;
+ * what the client sent waits in its own buffers, and is answered in its turn. What it bounds is
+ * the node's CPU: each byte costs the node its reading, decoding and parsing however little the
+ * message holds (a message near 1 MiB, 10–20 ms of a core), and the event limit counts messages,
+ * so one socket could take a core.
  *
  * A connection reads on past the limit by what it had read already: a WebSocket's last read (64
  * KiB, or the rest of one message), a POST. An account's bucket outlives its last socket until it
- * would have refilled, so that reconnecting starts no fresh burst. `bytesPerSecond` 0 turns the
- * limit off.
+ * would have refilled, so that reconnecting starts no fresh burst. A socket disconnected by the
+ * node is read on, so that its close handshake is. `bytesPerSecond` 0 turns the limit off.
  */
-export function limitSocketReads(io: TaskFlowServer, bytesPerSecond: number): ((socket: TaskFlowSocket) => void) | null {
+export function limitSocketReads(io: TaskFlowServer, bytesPerSecond: number): SocketReadLimit | null {
   if (bytesPerSecond <= 0) return null;
   const budgets = new Map<string, ReadBudget>();
   const budgetOfSession = new Map<string, ReadBudget>();
+  /** What waits for its budget to be paid: a paused WebSocket's resumption, a held POST's reading. */
+  const waiting = new Set<() => void>();
+  let stopped = false;
+
+  const whenPaid = (budget: ReadBudget, then: () => void): void => {
+    if (stopped || budget.msToPay() === 0) return then();
+    waiting.add(then);
+    setTimeout(() => waiting.delete(then) && whenPaid(budget, then), budget.msToPay()).unref();
+  };
 
   io.engine.use((request: IncomingMessage & { _query?: Record<string, string> }, _response: ServerResponse, next: () => void) => {
     const budget = request.method === 'POST' ? budgetOfSession.get(request._query?.sid ?? '') : undefined;
     if (budget === undefined) return next();
-    budget.whenPaid(next);
+    whenPaid(budget, next);
   });
 
-  return (socket) => {
+  const track = (socket: TaskFlowSocket) => {
     const account = principalRoom(socket.data.principal);
     const budget = budgets.get(account) ?? new ReadBudget(bytesPerSecond);
     budgets.set(account, budget);
     budget.sockets += 1;
     const connection = socket.conn as unknown as Connection;
     budgetOfSession.set(connection.id, budget);
+    let resume: (() => void) | null = null;
     const spend = (packet: { data?: unknown }) => {
-      budget.spend(sizeOf(packet.data));
+      budget.spend(PACKET_COST + sizeOf(packet.data));
       const webSocket = connection.transport.name === 'websocket' ? connection.transport.socket : undefined;
-      if (webSocket && !webSocket.isPaused && budget.owes()) {
-        webSocket.pause();
-        budget.whenPaid(() => webSocket.resume());
-      }
+      if (stopped || !webSocket || resume || budget.msToPay() === 0) return;
+      webSocket.pause();
+      resume = () => {
+        resume = null;
+        webSocket.resume();
+      };
+      whenPaid(budget, resume);
     };
     connection.on('packet', spend);
     socket.once('disconnect', () => {
       connection.off('packet', spend);
+      if (resume && waiting.delete(resume)) resume();
       budgetOfSession.delete(connection.id);
       budget.sockets -= 1;
       if (budget.sockets === 0)
         setTimeout(() => budget.sockets === 0 && budgets.get(account) === budget && budgets.delete(account), budget.msToFill()).unref();
     });
   };
+
+  const stop = () => {
+    stopped = true;
+    for (const then of waiting) then();
+    waiting.clear();
+  };
+  return { track, stop };
 }
 
 /** A token bucket of `2 × perSecond` bytes that refills at `perSecond` a second, and may be overdrawn. */
@@ -84,15 +121,10 @@ class ReadBudget {
     this.tokens -= bytes;
   }
 
-  owes(): boolean {
+  /** How long until the bucket is no longer overdrawn: 0 if it is not. */
+  msToPay(): number {
     this.refill();
-    return this.tokens < 0;
-  }
-
-  /** Calls `then` once the bucket is no longer overdrawn: at once if it is not. */
-  whenPaid(then: () => void): void {
-    if (!this.owes()) return then();
-    setTimeout(() => this.whenPaid(then), Math.ceil((-this.tokens * 1000) / this.perSecond)).unref();
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.perSecond);
   }
 
   msToFill(): number {

@@ -184,7 +184,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
   });
   io.on('connection', (socket) => {
     rateLimit?.(socket);
-    readLimit?.(socket);
+    readLimit?.track(socket);
     void socket.join([principalRoom(socket.data.principal), ...orgRoomsOf(socket.data.principal, socket.data.orgIds)]);
     // A removal, revocation or admission applied while its handshake read the orgs found it in no room yet.
     const mark = handshakeMarks.get(socket)!;
@@ -194,7 +194,12 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     leavePresenceOnDisconnect(presence, socket);
     serve(socket);
   });
-  return { stop: () => expiry.stop() };
+  return {
+    stop: () => {
+      expiry.stop();
+      readLimit?.stop();
+    },
+  };
 }
 
 /**
