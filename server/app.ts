@@ -156,8 +156,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   // there before it only for requests not its own, where the watch must see its long-polling answers too.
   const httpAnswers = closeStalledAnswers(app, options.stalledAnswerMs);
   const shedding = shedBacklogs(io, httpAnswers, config.nodeBacklogLimit * 2 ** 20, app.log);
-  if (!options.mailer && !config.smtp)
-    app.log.warn('no SMTP_URL: invitations and password-reset links are written to this log (at info), not mailed');
   const mail = new MailOutbox(options.mailer ?? (config.smtp ? smtpMailer(config.smtp.url, config.smtp.from) : logMailer(app.log)));
   const writes = coalesceWrites(io, app.log);
   const presence = createPresence(io, app.log, {
@@ -265,12 +263,15 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       if (applied.length > 0) app.log.info({ migrations: applied }, `applied ${applied.length} migration(s)`);
     },
     listen: async () => {
+      accessRelay?.start();
       // The metrics port first: one it cannot have stops the start before the public port takes anyone.
       if (observed) metricsServer = await serveMetrics(observed.registry, config.metricsHost, config.metricsPort!);
       const address = await app.listen({ port: config.port, host: config.host });
       listening = true;
       if (metricsServer) app.log.info({ url: metricsServer.url }, 'serving metrics');
       ctx.webhooks.start();
+      if (!options.mailer && !config.smtp)
+        app.log.warn('no SMTP_URL: invitations and password-reset links are written to this log (at info), not mailed');
       if (isWildcardHost(new URL(config.publicUrl).hostname))
         app.log.warn(
           { publicUrl: config.publicUrl },

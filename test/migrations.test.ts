@@ -246,6 +246,53 @@ describe('a connecting role that may not create roles', () => {
   });
 });
 
+describe('a connecting role short of what its work needs', () => {
+  // Each owns its database and schema, so migrates: one does not bypass RLS (its org reads came
+  // back empty), the other was not granted taskflow_app (a dump restored under a new role).
+  const suffix = randomUUID().replaceAll('-', '').slice(0, 8);
+  const roles = { bound: `taskflow_test_bound_${suffix}`, ungranted: `taskflow_test_ungranted_${suffix}` };
+  const databases: TestDatabase[] = [];
+
+  afterAll(async () => {
+    for (const database of databases) await database.drop();
+    for (const role of Object.values(roles)) await admin(`drop role if exists ${role}`);
+  });
+
+  async function migrateAs(role: string): Promise<unknown> {
+    const database = await createTestDatabase();
+    databases.push(database);
+    await admin(`alter database ${database.name} owner to ${role}`);
+    await database.query(`alter schema public owner to ${role}`);
+    const url = new URL(database.url);
+    url.username = role;
+    const opened = await openDatabase({ databaseUrl: url.toString(), dataDir: '' });
+    try {
+      return await migrate(opened.orm, url.toString()).catch((error: unknown) => error);
+    } finally {
+      await opened.close();
+    }
+  }
+
+  it('stops start-up with one line when the role does not bypass row-level security', async () => {
+    await admin(`create role ${roles.bound} login`);
+    await admin(`grant taskflow_app to ${roles.bound}`);
+    const refusal = await migrateAs(roles.bound);
+    expect(refusal).toBeInstanceOf(ConfigError);
+    expect((refusal as Error).message).toBe(
+      `the role of DATABASE_URL (${roles.bound}) must be one that bypasses row-level security: ALTER ROLE "${roles.bound}" BYPASSRLS (README, "The database role")`,
+    );
+  });
+
+  it('stops start-up with one line, once migrated, when the role may not set role taskflow_app', async () => {
+    await admin(`create role ${roles.ungranted} login bypassrls`);
+    const refusal = await migrateAs(roles.ungranted);
+    expect(refusal).toBeInstanceOf(ConfigError);
+    expect((refusal as Error).message).toBe(
+      `the role of DATABASE_URL (${roles.ungranted}) must be one that may set role taskflow_app: GRANT taskflow_app TO "${roles.ungranted}" (README, "The database role")`,
+    );
+  });
+});
+
 describe('a migration whose tables another session holds (an old node still writing, a long transaction)', () => {
   let held: TestDatabase;
   let opened: { orm: Orm; close: () => Promise<void> } | undefined;

@@ -13,11 +13,19 @@ const MIGRATIONS = 7_400;
  * first deployment, or a deploy that brings a migration) queue on an advisory lock, held by a
  * connection of their own while the migrator runs, and each after the first finds nothing
  * pending. Without it they ran the same migrations at once, and all but one died on a duplicate
- * table. The embedded database needs no lock: one process holds its data folder. Answers the
- * names of the migrations this node applied.
+ * table. The embedded database needs no lock: one process holds its data folder. The role of
+ * DATABASE_URL is checked before and after (`requireRole`). Answers the names of the migrations
+ * this node applied.
  */
 export async function migrate(orm: Orm, databaseUrl: string | null, log?: MigrationLog): Promise<string[]> {
   await requireDatabase(orm, databaseUrl);
+  await requireRole(orm, 'bypasses row-level security');
+  const applied = await migrateInTurn(orm, log);
+  await requireRole(orm, 'may set role taskflow_app'); // the migrations make the role, and grant it where they may
+  return applied;
+}
+
+async function migrateInTurn(orm: Orm, log?: MigrationLog): Promise<string[]> {
   try {
     const ran = await withScriptConnection(orm, async (connection) => {
       await connection.run(sql`select pg_advisory_lock(${MIGRATIONS}, 0)`);
@@ -34,6 +42,25 @@ export async function migrate(orm: Orm, databaseUrl: string | null, log?: Migrat
       `the role of DATABASE_URL cannot migrate the database (${postgresMessage(error)}): it must own the database and its public schema, or be a superuser, and a role that may not create roles needs taskflow_app made for it first (README, "The database role")`,
     );
   }
+}
+
+/**
+ * Stops start-up with one line when the role of DATABASE_URL lacks what its work needs beyond the
+ * migrations (README, "The database role"): the reads outside any tenant (sign-in, `/me`, an org's
+ * slug) bypass row-level security, and tenant work sets the role `taskflow_app`. A node that could
+ * do neither started and answered ready all the same: without the first, a new org was invisible
+ * to its owner (its memberships read empty); without the second, every tenant request failed, 500.
+ */
+async function requireRole(orm: Orm, what: 'bypasses row-level security' | 'may set role taskflow_app'): Promise<void> {
+  const query =
+    what === 'bypasses row-level security'
+      ? `select current_user as name, rolsuper or rolbypassrls as may from pg_roles where rolname = current_user`
+      : `select current_user as name, pg_has_role(current_user, 'taskflow_app', 'MEMBER') as may`;
+  const [role] = await orm.em.getConnection().execute<Array<{ name: string; may: boolean }>>(query);
+  if (role?.may) return;
+  const name = `"${role?.name}"`;
+  const remedy = what === 'bypasses row-level security' ? `ALTER ROLE ${name} BYPASSRLS` : `GRANT taskflow_app TO ${name}`;
+  throw new ConfigError(`the role of DATABASE_URL (${role?.name}) must be one that ${what}: ${remedy} (README, "The database role")`);
 }
 
 /** PostgreSQL's SQLSTATE for a statement its role may not run. */

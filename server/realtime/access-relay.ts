@@ -20,6 +20,11 @@ export interface AccessRelay {
   revoke(order: RevokeOrder): void;
   /** Tells the other nodes of an admission this node has applied to its own sockets. */
   admit(order: AdmitOrder): void;
+  /**
+   * Links to PostgreSQL, once the node has migrated: a database that cannot be opened is then
+   * told in start-up's one line, not first in a warning of the link's.
+   */
+  start(): void;
   close(): Promise<void>;
 }
 
@@ -77,6 +82,7 @@ export function relayAccessOrders(
       io.serverSideEmit('admit', order);
       database?.notify({ kind: 'admit', order });
     },
+    start: () => database?.start(),
     close: async () => database?.close(),
   };
 }
@@ -202,7 +208,7 @@ function mac(secret: string, json: string): string {
 
 /**
  * A connection of its own that listens on `CHANNEL` and sends this node's changes of access on it,
- * linked again after it breaks or stops answering (1 s, 2 s, 4 s … apart, at most 30 s). Once it
+ * linked from `start`, and again after it breaks or stops answering (1 s, 2 s, 4 s … apart, at most 30 s). Once it
  * links after a failure, it asks every node, this one too, to re-check its sockets: what was sent
  * meanwhile did not reach this node, and what this node sent did not leave it. A revocation is not
  * kept to be sent later: the sweep carries a revocation, and the other nodes' sockets hear an
@@ -288,7 +294,7 @@ function listenToDatabase(
     }
     failed = false;
   };
-  void link();
+  let started = false;
   // A connection whose server went away unseen (a host gone, a failover) would hear nothing for as long as TCP takes to tell.
   const heartbeat = setInterval(() => {
     const client = linked;
@@ -296,6 +302,11 @@ function listenToDatabase(
   }, HEARTBEAT.everyMs).unref();
 
   return {
+    start() {
+      if (started) return;
+      started = true;
+      void link();
+    },
     notify(message: AccessMessage) {
       if (linked) void send(linked, message);
       else failed = true; // sent by no one: the sweep once linked carries it
