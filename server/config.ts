@@ -188,7 +188,7 @@ export interface Config {
   registration: 'open' | 'invited';
   /** Events per second per socket; 0 turns the limit off. */
   socketRateLimit: number;
-  /** Kilobytes a second an account's sockets may send the node, in bursts of twice that; 0 turns the limit off. */
+  /** KiB a second an account's connections may send the node, in bursts of twice that; 0 turns the limit off. */
   socketReadLimit: number;
   /** How many megabytes may wait for one connection whose client does not read before it is dropped. */
   socketBacklogLimit: number;

@@ -72,6 +72,8 @@ describe('reading the org', () => {
     expect(await slugOf('Zürich Labs')).toMatch(/^zurich-labs-[0-9a-f]{6}$/);
     expect(await slugOf('Crème Brûlée')).toBe('creme-brulee');
     expect(await slugOf('東京')).toMatch(/^org(-[0-9a-f]{6})?$/); // no letter to keep: `org`, taken by then or not
+    expect(await slugOf('New')).toBe('new-org'); // `/orgs/new` is the web board's form for a new org
+    expect(await slugOf(`${'a'.repeat(49)} b`)).toBe('a'.repeat(49)); // cut at 50, and no dash left at its end
   });
 
   it('shows members, viewers and bots {id, slug, name, plan}, and admins and owners also settings and billing email', async () => {

@@ -291,7 +291,13 @@ describe('members and invitations', () => {
     const invites = await api(node.url, 'GET', `/orgs/${org.slug}/invites`, undefined, ana.token);
     expect(invites.body.map((invite: { email: string }) => invite.email)).toContain(newcomer);
 
-    // The newcomer signs up: they join the list of members, and leave the pending invitations, live.
+    // The newcomer signs up: they join the list of members, and leave the pending invitations, live,
+    // where another invitation stays.
+    const later = `later-${Date.now()}@example.test`;
+    await form.getByLabel('Email').fill(later);
+    await form.getByRole('button', { name: 'Invite' }).click();
+    const pending = page.getByRole('list', { name: 'Pending invitations' });
+    await pending.getByText(later).waitFor();
     const signedUp = await api(node.url, 'POST', '/auth/register', {
       email: newcomer,
       password: 'correct horse battery',
@@ -299,7 +305,8 @@ describe('members and invitations', () => {
     });
     expect(signedUp.status).toBe(201);
     await page.getByLabel('Role of Newcomer').waitFor();
-    await page.getByRole('list', { name: 'Pending invitations' }).getByText(newcomer).waitFor({ state: 'detached' });
+    await pending.getByText(newcomer).waitFor({ state: 'detached' });
+    expect(await pending.getByText(later).isVisible()).toBe(true);
     await page.goBack();
     await new BoardPage(page).waitLive();
   });

@@ -14,14 +14,14 @@ const MIGRATIONS = 7_400;
  * connection of their own while the migrator runs, and each after the first finds nothing
  * pending. Without it they ran the same migrations at once, and all but one died on a duplicate
  * table. The embedded database needs no lock: one process holds its data folder. The role of
- * DATABASE_URL is checked before and after (`requireRole`). Answers the names of the migrations
+ * DATABASE_URL is checked before and after (`requireRowLevelBypass`, `requireTenantRole`). Answers the names of the migrations
  * this node applied.
  */
 export async function migrate(orm: Orm, databaseUrl: string | null, log?: MigrationLog): Promise<string[]> {
   await requireDatabase(orm, databaseUrl);
-  await requireRole(orm, 'bypasses row-level security');
+  await requireRowLevelBypass(orm);
   const applied = await migrateInTurn(orm, log);
-  await requireRole(orm, 'may set role taskflow_app'); // the migrations make the role, and grant it where they may
+  await requireTenantRole(orm); // the migrations make the role, and grant it where they may
   return applied;
 }
 
@@ -51,17 +51,44 @@ async function migrateInTurn(orm: Orm, log?: MigrationLog): Promise<string[]> {
  * do neither started and answered ready all the same: without the first, a new org was invisible
  * to its owner (its memberships read empty); without the second, every tenant request failed, 500.
  */
-async function requireRole(orm: Orm, what: 'bypasses row-level security' | 'may set role taskflow_app'): Promise<void> {
-  const query =
-    what === 'bypasses row-level security'
-      ? `select current_user as name, rolsuper or rolbypassrls as may from pg_roles where rolname = current_user`
-      : `select current_user as name, pg_has_role(current_user, 'taskflow_app', 'MEMBER') as may`;
-  const [role] = await orm.em.getConnection().execute<Array<{ name: string; may: boolean }>>(query);
-  if (role?.may) return;
-  const name = `"${role?.name}"`;
-  const remedy = what === 'bypasses row-level security' ? `ALTER ROLE ${name} BYPASSRLS` : `GRANT taskflow_app TO ${name}`;
-  throw new ConfigError(`the role of DATABASE_URL (${role?.name}) must be one that ${what}: ${remedy} (README, "The database role")`);
+async function requireRowLevelBypass(orm: Orm): Promise<void> {
+  const [role] = await orm.em
+    .getConnection()
+    .execute<Array<{ name: string; bypasses: boolean }>>(
+      `select current_user as name, rolsuper or rolbypassrls as bypasses from pg_roles where rolname = current_user`,
+    );
+  if (!role?.bypasses) throw roleRefusal(role?.name, 'bypasses row-level security', `ALTER ROLE "${role?.name}" BYPASSRLS`);
 }
+
+/** See `requireRowLevelBypass`. Tried, not looked up: a membership granted without PostgreSQL 16's SET option passes `pg_has_role`. */
+async function requireTenantRole(orm: Orm): Promise<void> {
+  const refused = await orm.em
+    .fork()
+    .transactional((em) => em.execute('set local role taskflow_app'))
+    .then(
+      () => null,
+      (error: unknown) => {
+        const code = sqlState(error);
+        if (code === INSUFFICIENT_PRIVILEGE || code === UNDEFINED_OBJECT) return code;
+        throw error;
+      },
+    );
+  if (refused === null) return;
+  const [{ name } = { name: undefined }] = await orm.em.getConnection().execute<Array<{ name: string }>>('select current_user as name');
+  const grant = `GRANT taskflow_app TO "${name}"`;
+  throw roleRefusal(
+    name,
+    'may set role taskflow_app',
+    refused === UNDEFINED_OBJECT ? `CREATE ROLE taskflow_app NOLOGIN NOINHERIT, then ${grant}` : grant,
+  );
+}
+
+function roleRefusal(name: string | undefined, what: string, remedy: string): ConfigError {
+  return new ConfigError(`the role of DATABASE_URL (${name}) must be one that ${what}: ${remedy} (README, "The database role")`);
+}
+
+/** PostgreSQL's SQLSTATE for a role (or other object) that does not exist. */
+const UNDEFINED_OBJECT = '42704';
 
 /** PostgreSQL's SQLSTATE for a statement its role may not run. */
 const INSUFFICIENT_PRIVILEGE = '42501';

@@ -19,7 +19,7 @@ import { Organization } from './organization.entity.js';
 
 /**
  * Creates an org with the caller as its owner and billing contact. Without a slug, one is made
- * from the name (`Acme Platform` is `acme-platform`), with a few random letters after it when
+ * from the name (`Acme Platform` is `acme-platform`), with six random hex digits after it when
  * that is taken.
  */
 export async function createOrg(

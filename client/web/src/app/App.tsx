@@ -161,14 +161,13 @@ function inviteForAnother(me: Me): string | null {
   return email && email.trim().toLowerCase() !== me.user.email.toLowerCase() ? email : null;
 }
 
-/** The user an org event's `data` is about: `{userId}` (role changed, removed) or `{member}` (added). */
-/** The member an org event is about: added, removed or given another role. */
 /** What the user is told when an admin changes their role: what it now lets them do, where it narrows. */
 function roleNotice(orgName: string, role: Role): string {
   const now = `Your role in ${orgName} is now ${role}`;
   return role === 'viewer' ? `${now}: you can read its boards, not change them.` : `${now}.`;
 }
 
+/** The user an org event's `data` is about: `{userId}` (role changed, removed) or `{member}` (added). */
 function memberIdOf(event: OrgEventJson): string | undefined {
   if (event.type === 'member.added') return event.data.member.user.id;
   if (event.type === 'member.removed' || event.type === 'member.role_changed') return event.data.userId;

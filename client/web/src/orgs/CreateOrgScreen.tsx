@@ -39,7 +39,7 @@ export function CreateOrgScreen({ onCreated, first }: { onCreated: () => Promise
         </label>
         <p className="hint" id="org-address-hint">
           Its pages will be at /orgs/<strong>{slug || slugOfName(name)}</strong>
-          {!slug && ', made from the name (with a few letters after it, should another organization have it)'}.
+          {!slug && ', made from the name (with six letters and digits after it, should another organization have it)'}.
         </p>
         <FormError error={form.error} />
         <button type="submit" className="primary" disabled={form.busy}>

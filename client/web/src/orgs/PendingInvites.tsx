@@ -1,10 +1,18 @@
+import { useEffect } from 'react';
 import { api } from '../app/api.js';
 import { useResource } from '../app/use-resource.js';
 import { notify } from '../common/notices.js';
 
-/** Invitations not yet accepted; an admin may withdraw one. */
+/**
+ * Invitations not yet accepted; an admin may withdraw one. Read again, in place, when `version`
+ * moves (one sent, or one taken: its member joined).
+ */
 export function PendingInvites({ slug, version }: { slug: string; version: number }) {
-  const invites = useResource(`invites:${slug}:${version}`, () => api.invites(slug));
+  const invites = useResource(`invites:${slug}`, () => api.invites(slug));
+  const { reload } = invites;
+  useEffect(() => {
+    if (version > 0) reload();
+  }, [version, reload]);
   const list = invites.data ?? [];
   if (list.length === 0) return null;
 
