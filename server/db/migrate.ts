@@ -4,6 +4,7 @@ import { ConfigError } from '../config.js';
 import { sqlState } from '../errors.js';
 import { type Orm, requireDatabase } from './orm.js';
 import { sql, withScriptConnection } from './sql-script.js';
+import { enterTenant } from './tenant.js';
 
 /** The class of the advisory lock that migrations run under, apart from any other advisory lock. */
 const MIGRATIONS = 7_400;
@@ -60,11 +61,14 @@ async function requireRowLevelBypass(orm: Orm): Promise<void> {
   if (!role?.bypasses) throw roleRefusal(role?.name, 'bypasses row-level security', `ALTER ROLE "${role?.name}" BYPASSRLS`);
 }
 
-/** See `requireRowLevelBypass`. Tried, not looked up: a membership granted without PostgreSQL 16's SET option passes `pg_has_role`. */
+/**
+ * See `requireRowLevelBypass`. Tried, as tenant work enters it (`enterTenant`, an org of none), not
+ * looked up: a membership granted without PostgreSQL 16's SET option passes `pg_has_role`.
+ */
 async function requireTenantRole(orm: Orm): Promise<void> {
   const refused = await orm.em
     .fork()
-    .transactional((em) => em.execute('set local role taskflow_app'))
+    .transactional((em) => em.execute(...enterTenant(NO_ORG).bound()))
     .then(
       () => null,
       (error: unknown) => {
@@ -86,6 +90,9 @@ async function requireTenantRole(orm: Orm): Promise<void> {
 function roleRefusal(name: string | undefined, what: string, remedy: string): ConfigError {
   return new ConfigError(`the role of DATABASE_URL (${name}) must be one that ${what}: ${remedy} (README, "The database role")`);
 }
+
+/** The org the tenant role's check enters: none has this id. */
+const NO_ORG = '00000000-0000-0000-0000-000000000000';
 
 /** PostgreSQL's SQLSTATE for a role (or other object) that does not exist. */
 const UNDEFINED_OBJECT = '42704';

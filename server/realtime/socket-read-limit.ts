@@ -87,9 +87,9 @@ export function limitSocketReads(io: TaskFlowServer, bytesPerSecond: number): So
     const charged = { budget: new ReadBudget(bytesPerSecond), account: null as string | null, readOn };
     connections.set(connection.id, charged);
     connection.on('packet', (packet) => {
-      charged.budget.spend(PACKET_COST + sizeOf(packet.data));
+      const owedMs = charged.budget.spend(PACKET_COST + sizeOf(packet.data));
       const webSocket = connection.transport.name === 'websocket' ? connection.transport.socket : undefined;
-      if (stopped || !webSocket || resume || connection.readyState !== 'open' || charged.budget.msToPay() === 0) return;
+      if (owedMs === 0 || stopped || !webSocket || resume || connection.readyState !== 'open') return;
       webSocket.pause();
       resume = () => {
         resume = null;
@@ -138,14 +138,20 @@ class ReadBudget {
     this.tokens = 2 * perSecond;
   }
 
-  spend(bytes: number): void {
+  /** Takes `bytes` from the bucket; answers `msToPay` after. */
+  spend(bytes: number): number {
     this.refill();
     this.tokens -= bytes;
+    return this.owedMs();
   }
 
   /** How long until the bucket is no longer overdrawn: 0 if it is not. */
   msToPay(): number {
     this.refill();
+    return this.owedMs();
+  }
+
+  private owedMs(): number {
     return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / this.perSecond);
   }
 
