@@ -59,6 +59,11 @@ export class MutationQueue {
     return this.queue.length;
   }
 
+  /** The payloads of the unacknowledged mutations of `event`, in the order they were made. */
+  payloadsOf(event: MutationEvent): object[] {
+    return this.queue.filter((mutation) => mutation.event === event).map((mutation) => ({ ...mutation.payload }));
+  }
+
   add<T>(event: MutationEvent, input: object): Promise<T> {
     const payload = { ...input, clientMutationId: randomId() };
     // The server closes a socket that sends it: sent, it would be sent again on every connection, for good.

@@ -298,6 +298,16 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     return this.mutations.size;
   }
 
+  /**
+   * The cards of a board being created: its `task:create`s not yet acknowledged, in the order they
+   * were made (each with its `clientMutationId`). The board state holds a card once the server has
+   * answered; until then, a user interface can show these as on their way (`unacknowledged` tells
+   * each change).
+   */
+  tasksBeingCreated(projectId: string): TaskCreatePayload[] {
+    return (this.mutations.payloadsOf('task:create') as TaskCreatePayload[]).filter((payload) => payload.projectId === projectId);
+  }
+
   /** Disconnects for good: a pending `connect()` and every unacknowledged mutation reject with DISCONNECTED. */
   close(): void {
     this.shutdown(new TaskFlowError({ code: 'DISCONNECTED', message: 'the client was closed' }));

@@ -66,6 +66,29 @@ describe('the order of mutations', () => {
     expect(board.tasks.get(task.id)).toMatchObject({ title: 'rename 30', columnId: columns[2]!.id });
   });
 
+  it('tells the cards of a board being created until the server has answered them', async () => {
+    const { client, board } = await live(nodeA.url);
+    const other = await createProject(nodeA.url, org);
+    for (const socket of nodeA.server.io.of('/').sockets.values()) socket.disconnect(true);
+    await stateOf(client, 'reconnecting');
+    const made = [
+      client.createTask({ projectId: project.id, columnId: columns[0]!.id, title: 'on the train' }),
+      client.createTask({ projectId: other.project.id, columnId: other.columns[0]!.id, title: 'another board' }),
+      client.createTask({ projectId: project.id, columnId: columns[1]!.id, title: 'and in a tunnel' }),
+    ];
+    const beingCreated = client.tasksBeingCreated(project.id);
+    expect(beingCreated).toEqual([
+      { projectId: project.id, columnId: columns[0]!.id, title: 'on the train', clientMutationId: expect.any(String) },
+      { projectId: project.id, columnId: columns[1]!.id, title: 'and in a tunnel', clientMutationId: expect.any(String) },
+    ]);
+    const [onTheTrain, , inATunnel] = await Promise.all(made);
+    expect(client.tasksBeingCreated(project.id)).toEqual([]);
+    expect([onTheTrain!.event!.clientMutationId, inATunnel!.event!.clientMutationId]).toEqual(
+      beingCreated.map((task) => task.clientMutationId),
+    );
+    expect(board.tasks.get(onTheTrain!.task.id)).toMatchObject({ title: 'on the train' });
+  });
+
   it('lands two quick moves of one card in the order they were made', async () => {
     const { client } = await live(nodeA.url);
     for (let round = 0; round < 10; round++) {

@@ -334,6 +334,9 @@ describe('work not yet sent or saved', () => {
     await page.getByLabel('New card in To do').press('Enter');
     const waiting = page.getByRole('status').filter({ hasText: '1 change is waiting for the connection' });
     await waiting.waitFor();
+    // The card shows at the foot of its column as on its way (nothing else would show it till then).
+    const onItsWay = board.column('To do').getByRole('listitem', { name: 'Written on the train, being added' });
+    await onItsWay.waitFor();
     const asked = new Promise<string>((resolve) =>
       page.once('dialog', (dialog) => void dialog.dismiss().then(() => resolve(dialog.type()))),
     );
@@ -354,6 +357,8 @@ describe('work not yet sent or saved', () => {
     await page.locator('.connection[data-state="live"]').waitFor({ timeout: 25_000 });
     await board.cardIn('To do', 'Written on the train').waitFor();
     await waiting.waitFor({ state: 'detached' });
+    await onItsWay.waitFor({ state: 'detached' });
+    await expect(board.column('To do').getByText('Written on the train', { exact: true }).count()).resolves.toBe(1);
     expect((await serverBoard(made.project.id)).tasks.map((task) => task.title)).toEqual(['Written on the train']);
     const questions: string[] = [];
     page.on('dialog', (dialog) => void questions.push(dialog.type()));

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { type ConnectionState, TaskFlowClient, type TaskFlowClientEvents } from '../../../index.js';
+import { type ConnectionState, TaskFlowClient, type TaskFlowClientEvents, type TaskCreatePayload } from '../../../index.js';
 import { session } from './session.js';
 
 /**
@@ -29,6 +29,26 @@ export function useConnectionState(client: TaskFlowClient | null): ConnectionSta
 /** How many of the client's changes wait for the server's answer, re-rendering as that changes. */
 export function useUnacknowledged(client: TaskFlowClient | null): number {
   return useClientValue(client, 'unacknowledged', 0);
+}
+
+/**
+ * The cards of a board this page made that the server has not answered yet, by column, in the
+ * order they were made: read afresh at each change of the client's unacknowledged mutations.
+ */
+export function useTasksBeingCreated(client: TaskFlowClient | null, projectId: string): Map<string, TaskCreatePayload[]> {
+  const [tasks, setTasks] = useState(() => beingCreated(client, projectId));
+  useEffect(() => {
+    const read = () => setTasks(beingCreated(client, projectId));
+    read();
+    return client?.on('unacknowledged', read);
+  }, [client, projectId]);
+  return tasks;
+}
+
+function beingCreated(client: TaskFlowClient | null, projectId: string): Map<string, TaskCreatePayload[]> {
+  const columns = new Map<string, TaskCreatePayload[]>();
+  for (const task of client?.tasksBeingCreated(projectId) ?? []) columns.set(task.columnId, [...(columns.get(task.columnId) ?? []), task]);
+  return columns;
 }
 
 /** A value of the client's that its event of the same name tells each change of; `none` without a client. */

@@ -1,7 +1,7 @@
 import { useDroppable } from '@dnd-kit/core';
 import { SortableContext, verticalListSortingStrategy } from '@dnd-kit/sortable';
 import { memo, useMemo, useState } from 'react';
-import type { ColumnJson, TaskJson } from '../../../index.js';
+import type { ColumnJson, TaskCreatePayload, TaskJson } from '../../../index.js';
 import { AddCardForm } from './AddCardForm.js';
 import type { CardContext } from './CardBody.js';
 import { sameItems } from './board-view.js';
@@ -17,11 +17,16 @@ export interface ColumnChanges {
   remove(column: ColumnJson, moveTasksTo: string | undefined): Promise<void>;
 }
 
+/** A column's `beingCreated` when none is: the same array each time, so the column need not re-render. */
+export const NONE_BEING_CREATED: TaskCreatePayload[] = [];
+
 export interface ColumnProps {
   column: ColumnJson;
   /** The board's columns in order, this one among them. */
   columns: ColumnJson[];
   tasks: TaskJson[];
+  /** Cards added here that the server has not answered yet (the connection away, say), shown at the foot as on their way. */
+  beingCreated: TaskCreatePayload[];
   /** While the board is filtered: how many cards the column holds, those the filter hides included. */
   total: number | undefined;
   context: CardContext;
@@ -42,6 +47,7 @@ export const BoardColumn = memo(function BoardColumn({
   column,
   columns,
   tasks,
+  beingCreated,
   total,
   context,
   editors,
@@ -79,6 +85,12 @@ export const BoardColumn = memo(function BoardColumn({
           {tasks.map((task) => (
             <TaskCard key={task.id} task={task} context={context} editing={editors.get(task.id)} readOnly={readOnly} onOpen={onOpen} />
           ))}
+          {beingCreated.map((task) => (
+            <li key={task.clientMutationId} className="card-being-created" aria-label={`${task.title}, being added`}>
+              <span className="card-title">{task.title}</span>
+              <span className="card-being-created-note">Adding…</span>
+            </li>
+          ))}
         </ul>
       </SortableContext>
       {!readOnly && <AddCardForm columnName={column.name} onCreate={(title) => onCreate(column.id, title)} />}
@@ -105,6 +117,7 @@ function sameColumnProps(a: ColumnProps, b: ColumnProps): boolean {
     a.column === b.column &&
     sameItems(a.columns, b.columns) &&
     a.tasks === b.tasks &&
+    a.beingCreated === b.beingCreated &&
     a.total === b.total &&
     a.context === b.context &&
     a.editors === b.editors &&

@@ -3,7 +3,7 @@ import { closestCorners, DndContext, DragOverlay } from '@dnd-kit/core';
 import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import type { ColumnJson, TaskFlowClient, TaskJson, Viewer } from '../../../index.js';
 import { api, type Me, type Membership } from '../app/api.js';
-import { useConnectionState, useUnacknowledged } from '../app/live.js';
+import { useConnectionState, useTasksBeingCreated, useUnacknowledged } from '../app/live.js';
 import { navigate, paths } from '../app/router.js';
 import { ErrorState } from '../common/ErrorState.js';
 import { notify } from '../common/notices.js';
@@ -11,7 +11,7 @@ import { AddColumnForm } from './AddColumnForm.js';
 import { BoardActions } from './BoardActions.js';
 import { announcements } from './announcements.js';
 import { useTeammateChanges } from './teammate-changes.js';
-import { BoardColumn, type ColumnChanges } from './BoardColumn.js';
+import { BoardColumn, type ColumnChanges, NONE_BEING_CREATED } from './BoardColumn.js';
 import { readBoardAddress, useBoardAddress } from './board-address.js';
 import { boardView, type ColumnView, containerOf, type Neighbours, type PendingMove } from './board-view.js';
 import { cardMatcher, filteredView, isFiltering } from './card-filter.js';
@@ -44,6 +44,7 @@ export function BoardScreen({
   const { board, revision, viewers, error, retry } = useBoard(client, projectId);
   const connection = useConnectionState(client);
   const unsent = useUnacknowledged(client);
+  const beingCreated = useTasksBeingCreated(client, projectId);
   const { members, labels } = useOrgLists(client, membership.org, me.user.id, board);
   const [pending, setPending] = useState<PendingMove[]>([]);
   // The filter and the open card start as the page's address has them, and keep it in step.
@@ -265,6 +266,7 @@ export function BoardScreen({
               column={column}
               columns={orderedColumns}
               tasks={placed?.get(column.id) ?? columnTasks}
+              beingCreated={beingCreated.get(column.id) ?? NONE_BEING_CREATED}
               total={totals?.get(column.id)}
               context={context}
               editors={editors}
