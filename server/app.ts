@@ -46,6 +46,7 @@ import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
 import { isMember, type OutageSweeps, sweepAfterOutages } from './realtime/access-sweep.js';
+import { checkSharedSecret } from './realtime/shared-secret-check.js';
 import { relayAccessOrders } from './realtime/access-relay.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis, refuseMisconfiguredRedis } from './realtime/redis.js';
@@ -182,6 +183,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         onDatabaseGap: () => sweeps?.accessLost(),
       })
     : null;
+  const sharedSecret = redis ? checkSharedSecret(redis.client, config.jwtSecret, app.log) : null;
   const broadcaster = createBroadcaster(io, accessOrders, presence, accessRelay);
   const ctx: AppContext = {
     config,
@@ -270,6 +272,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       listening = true;
       if (metricsServer) app.log.info({ url: metricsServer.url }, 'serving metrics');
       ctx.webhooks.start();
+      sharedSecret?.start();
       if (!options.mailer && !config.smtp)
         app.log.warn('no SMTP_URL: invitations and password-reset links are written to this log (at info), not mailed');
       if (isWildcardHost(new URL(config.publicUrl).hostname))
@@ -311,6 +314,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       await settleDatabase({ waitMs: SETTLE_MS, cancelMs: SETTLE_MS });
       await accessRelay?.close();
+      await sharedSecret?.stop();
       await redis?.close();
       silentConnections.stop();
       await database.close();

@@ -54,6 +54,41 @@ describe("the operator's log", () => {
     expect(applied!.migrations).toEqual(migrationsList.map((migration) => migration.name));
   });
 
+  it('says how many nodes on its Redis share its JWT_SECRET, and warns of one that signs with another', async () => {
+    type Line = { level: number; msg: string; nodes?: number; unlike?: number };
+    const aboutSecret = (log: Line[]) => log.filter((line) => line.msg.includes('JWT_SECRET'));
+    const started = async (env: Record<string, string>) => {
+      const log: Line[] = [];
+      const started = await startServer(
+        { DATABASE_URL: db.url, REDIS_URL: redis.url, LOG_LEVEL: 'info', ...env },
+        { logStream: { write: (line) => log.push(JSON.parse(line)) } },
+      );
+      return { log, close: () => started.close() };
+    };
+    const alike = (nodes: number) => [
+      expect.objectContaining({ level: 30, nodes, msg: expect.stringContaining('all sign tokens with this') }),
+    ];
+    await expect.poll(() => aboutSecret(lines)).toEqual(alike(1));
+
+    const same = await started({});
+    await expect.poll(() => aboutSecret(same.log)).toEqual(alike(2));
+    const other = await started({ JWT_SECRET: 'another-secret-that-is-long-enough-for-hs256-9876543210' });
+    await expect
+      .poll(() => aboutSecret(other.log))
+      .toEqual([
+        expect.objectContaining({ level: 40, nodes: 3, unlike: 2, msg: expect.stringContaining('set the same JWT_SECRET on every node') }),
+      ]);
+    // A stopped node's mark goes with it: a node started next finds the two left, alike.
+    await other.close();
+    await same.close();
+    const next = await started({});
+    try {
+      await expect.poll(() => aboutSecret(next.log)).toEqual(alike(2));
+    } finally {
+      await next.close();
+    }
+  }, 60_000);
+
   it('says that a stop is done, after saying that it began and how many sockets it closes', async () => {
     const stopping = await startServerProcess('stopping', { DATABASE_URL: db.url, JWT_SECRET: TEST_JWT_SECRET, LOG_LEVEL: 'info' });
     const user = await registerUser(stopping.url, 'leaving');
