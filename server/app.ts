@@ -46,7 +46,7 @@ import { orgRoutes } from './orgs/orgs.routes.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
 import { isMember, type OutageSweeps, sweepAfterOutages } from './realtime/access-sweep.js';
-import { checkSharedSecret } from './realtime/shared-secret-check.js';
+import { checkNodesAlike } from './realtime/alike-nodes.js';
 import { relayAccessOrders } from './realtime/access-relay.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
 import { connectRedis, refuseMisconfiguredRedis } from './realtime/redis.js';
@@ -58,6 +58,7 @@ import { coalesceWrites } from './realtime/coalesced-writes.js';
 import { acceptSockets, closeConnections, createSocketServer } from './realtime/socket-server.js';
 import type { TaskFlowServer } from './realtime/types.js';
 import { taskRoutes } from './tasks/tasks.routes.js';
+import { buildId } from './build-id.js';
 import { countHttpRequests, createMetrics, NO_METRICS, serveMetrics } from './metrics/metrics.js';
 
 export interface TaskFlow {
@@ -112,6 +113,8 @@ export interface BuildOptions {
   drainMs?: number;
   /** For tests only: where the log goes (standard output otherwise). */
   logStream?: { write(line: string): void };
+  /** For tests only: the build the node says it runs (`buildId()`, a hash of its sources, otherwise). */
+  build?: string;
 }
 
 /** Builds the whole server without opening a port: tests build as many as they need. */
@@ -150,6 +153,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'] });
   await securityHeaders(app);
   const tokens = await registerTokens(app, config.jwtSecret, config.tokenTtl);
+  const build = options.build ?? (await buildId());
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, publicUrl: config.publicUrl, adapter: redis?.adapter });
@@ -164,7 +168,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     clustered: redis !== null,
     writeNow: writes.writeNow,
   });
-  const observed = config.metricsPort === null ? null : createMetrics(io, database.orm, redis);
+  const observed = config.metricsPort === null ? null : createMetrics(io, database.orm, redis, build);
   if (observed) countHttpRequests(app, observed.registry);
   let metricsServer: { url: string; close(): Promise<void> } | null = null;
   /** Whether the public port was had: a start stopped before it has no work to account for. */
@@ -183,7 +187,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         onDatabaseGap: () => sweeps?.accessLost(),
       })
     : null;
-  const sharedSecret = redis ? checkSharedSecret(redis.client, config.jwtSecret, app.log) : null;
+  const alikeNodes = redis ? checkNodesAlike(redis.client, { jwtSecret: config.jwtSecret, build }, app.log) : null;
   const broadcaster = createBroadcaster(io, accessOrders, presence, accessRelay);
   const ctx: AppContext = {
     config,
@@ -270,9 +274,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       if (observed) metricsServer = await serveMetrics(observed.registry, config.metricsHost, config.metricsPort!);
       const address = await app.listen({ port: config.port, host: config.host });
       listening = true;
+      app.log.info({ build }, 'serving this build');
       if (metricsServer) app.log.info({ url: metricsServer.url }, 'serving metrics');
       ctx.webhooks.start();
-      sharedSecret?.start();
+      alikeNodes?.start();
       if (!options.mailer && !config.smtp)
         app.log.warn('no SMTP_URL: invitations and password-reset links are written to this log (at info), not mailed');
       if (isWildcardHost(new URL(config.publicUrl).hostname))
@@ -314,7 +319,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       await settleDatabase({ waitMs: SETTLE_MS, cancelMs: SETTLE_MS });
       await accessRelay?.close();
-      await sharedSecret?.stop();
+      await alikeNodes?.stop();
       await redis?.close();
       silentConnections.stop();
       await database.close();

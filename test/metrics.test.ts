@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createOrg, createProject, registerUser } from './support/api.js';
 import { createTestDatabase, type TestDatabase } from './support/database.js';
 import { freePort, type RedisProcess, startRedis } from './support/processes.js';
+import { buildId } from '../server/build-id.js';
 import { loadConfig } from '../server/config.js';
 import { type RunningServer, startServer, TEST_JWT_SECRET } from './support/server.js';
 import { closeAllSockets, connect, eventually, ok, request } from './support/sockets.js';
@@ -38,6 +39,10 @@ function sample(text: string, series: string): number | undefined {
 }
 
 describe('the metrics port', () => {
+  it('names the build the node runs', async () => {
+    expect(sample(await scrape(), `taskflow_build_info{build="${await buildId()}"}`)).toBe(1);
+  });
+
   it("counts socket events by event and outcome, HTTP requests by route pattern and status, and the sockets, naming no tenant's anything", async () => {
     const ana = await registerUser(node.url, 'ana-metrics');
     const org = await createOrg(node.url, ana);

@@ -1,5 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { migrationsList } from '../migrations/index.js';
+import { buildId, hashSources } from '../server/build-id.js';
 import { createOrg, createProject, registerUser } from './support/api.js';
 import { admin, createTestDatabase, type TestDatabase } from './support/database.js';
 import { type RedisProcess, startRedis, startServerProcess } from './support/processes.js';
@@ -14,6 +18,7 @@ let node: RunningServer;
 const lines: Array<{
   level: number;
   msg: string;
+  build?: string;
   migrations?: string[];
   redis?: string;
   req?: { url: string };
@@ -54,36 +59,79 @@ describe("the operator's log", () => {
     expect(applied!.migrations).toEqual(migrationsList.map((migration) => migration.name));
   });
 
-  it('says how many nodes on its Redis share its JWT_SECRET, and warns of one that signs with another', async () => {
-    type Line = { level: number; msg: string; nodes?: number; unlike?: number };
-    const aboutSecret = (log: Line[]) => log.filter((line) => line.msg.includes('JWT_SECRET'));
-    const started = async (env: Record<string, string>) => {
+  it('says which build it serves: a hash of its sources, the same for a copy of them and another for any change', async () => {
+    const [serving, ...more] = logged('serving this build');
+    expect(more).toEqual([]);
+    expect(serving).toEqual(expect.objectContaining({ level: 30, build: await buildId() }));
+    const copy = async (change: (root: string) => Promise<void>) => {
+      const root = await mkdtemp(join(tmpdir(), 'taskflow-build-'));
+      try {
+        await mkdir(join(root, 'server'));
+        await writeFile(join(root, 'server', 'main.ts'), 'main');
+        await writeFile(join(root, 'package.json'), '{}');
+        await change(root);
+        return await hashSources(root);
+      } finally {
+        await rm(root, { recursive: true });
+      }
+    };
+    const asMade = await copy(async () => undefined);
+    expect(asMade).toMatch(/^[0-9a-f]{12}$/);
+    // What a build makes of its sources (the web board's dist, the installed modules) is not the build.
+    expect(
+      await copy((root) =>
+        mkdir(join(root, 'client', 'web', 'dist'), { recursive: true }).then(() =>
+          writeFile(join(root, 'client', 'web', 'dist', 'index.js'), 'x'),
+        ),
+      ),
+    ).toBe(asMade);
+    expect(await copy((root) => writeFile(join(root, 'server', 'main.ts'), 'main2'))).not.toBe(asMade);
+    expect(await copy((root) => writeFile(join(root, 'shared.ts'), 'not a source'))).toBe(asMade);
+    expect(await copy((root) => writeFile(join(root, 'server', 'other.ts'), ''))).not.toBe(asMade);
+  });
+
+  it('says how many nodes on its Redis are alike, and warns of one that signs with another JWT_SECRET or runs another build', async () => {
+    type Line = { level: number; msg: string; nodes?: number; unlike?: number; build?: string; others?: string[] };
+    const aboutNodes = (log: Line[]) => log.filter((line) => line.msg.includes('nodes on this Redis') || line.msg.includes('another node'));
+    const started = async (env: Record<string, string>, build?: string) => {
       const log: Line[] = [];
       const started = await startServer(
         { DATABASE_URL: db.url, REDIS_URL: redis.url, LOG_LEVEL: 'info', ...env },
-        { logStream: { write: (line) => log.push(JSON.parse(line)) } },
+        { logStream: { write: (line) => log.push(JSON.parse(line)) }, ...(build ? { build } : {}) },
       );
       return { log, close: () => started.close() };
     };
-    const alike = (nodes: number) => [
-      expect.objectContaining({ level: 30, nodes, msg: expect.stringContaining('all sign tokens with this') }),
-    ];
-    await expect.poll(() => aboutSecret(lines)).toEqual(alike(1));
+    const build = logged('serving this build')[0]!.build!;
+    const alike = (nodes: number) => [expect.objectContaining({ level: 30, nodes, build, msg: expect.stringContaining('run this build') })];
+    await expect.poll(() => aboutNodes(lines)).toEqual(alike(1));
 
     const same = await started({});
-    await expect.poll(() => aboutSecret(same.log)).toEqual(alike(2));
-    const other = await started({ JWT_SECRET: 'another-secret-that-is-long-enough-for-hs256-9876543210' });
+    await expect.poll(() => aboutNodes(same.log)).toEqual(alike(2));
+    const otherSecret = await started({ JWT_SECRET: 'another-secret-that-is-long-enough-for-hs256-9876543210' });
     await expect
-      .poll(() => aboutSecret(other.log))
+      .poll(() => aboutNodes(otherSecret.log))
       .toEqual([
         expect.objectContaining({ level: 40, nodes: 3, unlike: 2, msg: expect.stringContaining('set the same JWT_SECRET on every node') }),
       ]);
+    await otherSecret.close();
+    const otherBuild = await started({}, '0123456789ab');
+    await expect
+      .poll(() => aboutNodes(otherBuild.log))
+      .toEqual([
+        expect.objectContaining({
+          level: 40,
+          nodes: 3,
+          build: '0123456789ab',
+          others: [build],
+          msg: expect.stringContaining('another build'),
+        }),
+      ]);
     // A stopped node's mark goes with it: a node started next finds the two left, alike.
-    await other.close();
+    await otherBuild.close();
     await same.close();
     const next = await started({});
     try {
-      await expect.poll(() => aboutSecret(next.log)).toEqual(alike(2));
+      await expect.poll(() => aboutNodes(next.log)).toEqual(alike(2));
     } finally {
       await next.close();
     }

@@ -49,10 +49,21 @@ export const NO_METRICS: Metrics = { socketEvent: () => undefined, webhookTry: (
 const ANSWER_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30];
 
 /** A registry for one node: the process's own metrics (CPU, memory, event loop, GC) and TaskFlow's. */
-export function createMetrics(io: TaskFlowServer, orm: Orm, redis: RedisLink | null): { metrics: Metrics; registry: Registry } {
+export function createMetrics(
+  io: TaskFlowServer,
+  orm: Orm,
+  redis: RedisLink | null,
+  build: string,
+): { metrics: Metrics; registry: Registry } {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const registers = [registry];
+  new Gauge({
+    name: 'taskflow_build_info',
+    help: 'The build this node runs (`build`: a hash of its sources), always 1',
+    labelNames: ['build'],
+    registers,
+  }).set({ build }, 1);
   const socketEvents = new Counter({
     name: 'taskflow_socket_events_total',
     help: 'Socket events answered, by event and outcome (ok, or the error code)',
