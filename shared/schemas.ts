@@ -106,9 +106,11 @@ export const deleteAccountBody = z.strictObject({ password: text().max(200) });
 export const passwordResetBody = z.strictObject({
   email: email(),
 });
-export const resetPasswordBody = z.strictObject({
+export const resetLinkBody = z.strictObject({
   /** The token of the mailed link. */
   token: text().min(1).max(200),
+});
+export const resetPasswordBody = resetLinkBody.extend({
   password: newPassword,
 });
 export const createOrgBody = z.strictObject({

@@ -27,6 +27,7 @@ afterAll(async () => {
 
 const askReset = (email: string) => api(node.url, 'POST', '/auth/password-reset', { email });
 const confirm = (token: string, password: string) => api(node.url, 'POST', '/auth/password-reset/confirm', { token, password });
+const check = (token: string) => api(node.url, 'POST', '/auth/password-reset/check', { token });
 const login = (email: string, password: string) => api(node.url, 'POST', '/auth/login', { email, password });
 const mailsTo = (email: string) => capture.mails.filter((mail) => mail.to === email.toLowerCase());
 
@@ -94,6 +95,27 @@ describe('a password reset', () => {
     await db.query(`update users set password_reset_expires_at = now() - interval '1 second' where id = $1`, [other.user.id]);
     expect((await confirm(second, 'too late for this one')).status).toBe(403);
     expect((await login(other.email, PASSWORD)).status).toBe(200);
+  });
+
+  it('tells whether a link works before a password is typed: 204 while it does, and as the confirm would once used, replaced or expired', async () => {
+    const checked = await registerUser(node.url, 'checked');
+    await askReset(checked.email);
+    const first = linkToken(checked.email);
+    expect(await check(first)).toEqual({ status: 204, body: null });
+    expect(await check(first)).toEqual({ status: 204, body: null }); // asking spends nothing
+    await askReset(checked.email);
+    const second = linkToken(checked.email);
+    const replaced = await check(first);
+    expect(replaced).toEqual({ status: 403, body: (await confirm(first, 'a password I will remember')).body });
+    expect(replaced.body.error.message).toContain('ask for a new one');
+    expect((await check(second)).status).toBe(204);
+    expect((await confirm(second, 'a password I will remember')).status).toBe(200);
+    expect((await check(second)).status).toBe(403);
+    expect((await check('x'.repeat(43))).status).toBe(403);
+    for (const body of [{}, { token: '' }, { token: second, password: 'a long enough password' }]) {
+      const refused = await api(node.url, 'POST', '/auth/password-reset/check', body);
+      expect(refused).toMatchObject({ status: 400, body: { error: { code: 'VALIDATION_FAILED' } } });
+    }
   });
 
   it('mails an address at most three times an hour, with the same answer after', async () => {

@@ -212,6 +212,10 @@ describe('a forgotten password', () => {
       const login = (password: string) => api(mailing.url, 'POST', '/auth/login', { email: forgetful.email, password });
       expect((await login('correct horse battery')).status).toBe(401);
       expect((await login('remembered at last')).status).toBe(200);
+      // The link, used, says so as its page opens, before any password is typed.
+      await page.goto(`${mailing.url}${link.pathname}${link.hash}`);
+      await page.getByRole('heading', { name: 'This link no longer works' }).waitFor();
+      expect(await page.getByLabel('New password', { exact: true }).count()).toBe(0);
     } finally {
       await tab.context.close();
       await mailing.close();

@@ -107,16 +107,31 @@ export async function requestPasswordReset(ctx: AppContext, email: string, ip: s
  * new password is hashed, so a made-up token costs no hash.
  */
 export async function resetPassword(ctx: AppContext, input: { token: string; password: string }, client: RequestClient): Promise<Session> {
-  const link = sql`password_reset_hash = ${hashSecret(input.token)} and password_reset_expires_at > now()`;
+  const link = liveResetLink(input.token);
   const [found] = await runPlain<{ id: string }>(ctx.orm, sql`select id from users where ${link}`);
   const passwordHash =
     found && (await ctx.passwordTurns.hash({ address: client.address, stillWanted: client.stillWanted }, input.password));
   const session = passwordHash && (await endSessions(ctx, sql`id = ${found.id} and ${link}`, passwordHash));
-  if (!session) throw forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
+  if (!session) throw deadResetLink();
   // Whoever locked the account with wrong passwords does not keep its owner out once they reset it.
   await ctx.loginThrottle.forgive(session.user.email, client.address);
   return session;
 }
+
+/**
+ * Whether a reset link still works (its page asks as it opens, so that a used or expired one is
+ * told before a new password is typed): FORBIDDEN as `resetPassword` answers it if not. Tells only
+ * what holding the link tells anyway, and costs no hash.
+ */
+export async function checkResetLink(ctx: AppContext, token: string): Promise<void> {
+  const [found] = await runPlain<{ id: string }>(ctx.orm, sql`select id from users where ${liveResetLink(token)}`);
+  if (!found) throw deadResetLink();
+}
+
+/** The account whose latest reset link has `token`, while the link works. */
+const liveResetLink = (token: string) => sql`password_reset_hash = ${hashSecret(token)} and password_reset_expires_at > now()`;
+
+const deadResetLink = () => forbidden('this link is used, replaced by a later one, or expired: ask for a new one');
 
 /**
  * In one statement, for the user `which` names: raises their session version (every token signed

@@ -6,12 +6,13 @@ import {
   noBody,
   passwordResetBody,
   registerBody,
+  resetLinkBody,
   resetPasswordBody,
 } from '../../shared/schemas.js';
 import type { AppContext } from '../context.js';
 import { authenticated, callerOf, OUTSIDE_LANE, requestClient, unlessGivenUp } from '../http/route-kit.js';
 import { deleteAccount } from './account-deletion.service.js';
-import { changePassword, requestPasswordReset, resetPassword, signOutOthers } from './account.service.js';
+import { changePassword, checkResetLink, requestPasswordReset, resetPassword, signOutOthers } from './account.service.js';
 import { login, me, register } from './auth.service.js';
 import { requireUser } from './principal.js';
 
@@ -28,6 +29,10 @@ export function authRoutes(ctx: AppContext) {
     app.post('/auth/password-reset', async (request, reply) => {
       await requestPasswordReset(ctx, passwordResetBody.parse(request.body).email, requestClient(request, reply).address);
       return reply.status(202).send({});
+    });
+    app.post('/auth/password-reset/check', async (request, reply) => {
+      await checkResetLink(ctx, resetLinkBody.parse(request.body).token);
+      return reply.status(204).send();
     });
     app.post('/auth/password-reset/confirm', async (request, reply) =>
       unlessGivenUp(reply, resetPassword(ctx, resetPasswordBody.parse(request.body), requestClient(request, reply))),

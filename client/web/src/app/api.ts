@@ -96,6 +96,7 @@ export const api = {
   deleteAccount: (password: string) => call<void>('DELETE', '/me', { password }),
   signOutOthers: () => call<{ token: string }>('POST', '/auth/sign-out-others'),
   requestPasswordReset: (email: string) => call<object>('POST', '/auth/password-reset', { email }, ANONYMOUS),
+  checkResetLink: (token: string) => call<void>('POST', '/auth/password-reset/check', { token }, ANONYMOUS),
   resetPassword: (input: { token: string; password: string }) =>
     call<{ token: string; user: UserJson }>('POST', '/auth/password-reset/confirm', input, ANONYMOUS),
   createOrg: (input: { name: string; slug?: string }) => call<{ org: OrgJson; role: Role }>('POST', '/orgs', input),
