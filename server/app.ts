@@ -43,6 +43,7 @@ import { smtpMailer } from './mail/smtp-mailer.js';
 import { databaseCheck, healthRoutes } from './http/health.routes.js';
 import { webRoutes } from './http/web.routes.js';
 import { orgRoutes } from './orgs/orgs.routes.js';
+import { expireNoopRecords } from './board/retried-change.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
 import { isMember, type OutageSweeps, sweepAfterOutages } from './realtime/access-sweep.js';
@@ -187,6 +188,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         onDatabaseGap: () => sweeps?.accessLost(),
       })
     : null;
+  const noopExpiry = expireNoopRecords(database.orm, app.log);
   const alikeNodes = redis ? checkNodesAlike(redis.client, { jwtSecret: config.jwtSecret, build }, app.log) : null;
   const broadcaster = createBroadcaster(io, accessOrders, presence, accessRelay);
   const ctx: AppContext = {
@@ -278,6 +280,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       if (metricsServer) app.log.info({ url: metricsServer.url }, 'serving metrics');
       ctx.webhooks.start();
       alikeNodes?.start();
+      noopExpiry.start();
       if (!options.mailer && !config.smtp)
         app.log.warn('no SMTP_URL: invitations and password-reset links are written to this log (at info), not mailed');
       if (isWildcardHost(new URL(config.publicUrl).hostname))
@@ -304,6 +307,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       sockets.stop();
       shedding.stop();
       sweeps?.stop();
+      await noopExpiry.stop();
       await ctx.webhooks.stop(); // a try cut short is tried again once its lease runs out, here or on another node
       // What the stop carried through and turned away, for the operator of a rolling restart.
       const drained = { underWay, refused: inFlight.refused, drainMs: Date.now() - began, sockets: io.of('/').sockets.size };

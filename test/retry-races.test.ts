@@ -233,3 +233,22 @@ describe('a clientMutationId reused by its sender for the same kind of change el
     expect(await boardSeq()).toBe(seq);
   });
 });
+
+describe('the records of changes that changed nothing', () => {
+  it('are dropped after a day on every board, an archived one too, by each node as it starts and every hour after', async () => {
+    const task = await createTask('kept as is');
+    const change = (clientMutationId: string) => ({ taskId: task.id, patch: { title: 'kept as is' }, clientMutationId });
+    await ok(alice1, 'task:update', change('noop-old'));
+    await ok(alice1, 'task:update', change('noop-young'));
+    await db.query(`update board_noop_mutations set created_at = now() - interval '25 hours' where client_mutation_id = 'noop-old'`);
+    // Archived, the board makes no more no-ops: before, nothing dropped its last ones.
+    await db.query(`update projects set status = 'archived' where id = $1`, [project.id]);
+    try {
+      nodes.push(await startServer({ DATABASE_URL: db.url }));
+      await eventually(async () => expect(await noopRecords('noop-old')).toEqual([]));
+      expect(await noopRecords('noop-young')).toEqual([{ type: 'task.updated' }]);
+    } finally {
+      await db.query(`update projects set status = 'active' where id = $1`, [project.id]);
+    }
+  });
+});

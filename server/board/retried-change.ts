@@ -1,7 +1,9 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { FastifyBaseLogger } from 'fastify';
 import type { Actor, BoardEventType } from '../../shared/wire.js';
 import { actorOf, type Principal } from '../auth/principal.js';
-import { type Sql, sql } from '../db/sql-script.js';
+import type { Orm } from '../db/orm.js';
+import { runPlain, type Sql, sql } from '../db/sql-script.js';
 import { conflict } from '../errors.js';
 import type { BoardChangeRequest, BoardChangeResult } from './board-change.js';
 import { BoardEvent } from './board-event.entity.js';
@@ -64,6 +66,51 @@ export function noopRecord(request: BoardChangeRequest, projectId: string, answe
     values (gen_random_uuid(), now(), ${request.target.orgId}, ${projectId}, ${request.clientMutationId!}, ${request.type},
       ${JSON.stringify(answer)}::jsonb, ${JSON.stringify(actorOf(request.principal))}::jsonb)
     on conflict (project_id, client_mutation_id) do nothing`;
+}
+
+/** How many expired no-op records one statement of `expireNoopRecords` drops, and how often a node runs it. */
+const EXPIRY_BATCH = 1000;
+const EXPIRY_EVERY_MS = 60 * 60 * 1000;
+
+/**
+ * Drops the no-op records older than `NOOP_KEPT` on every board, in batches, at a node's start and
+ * every hour after: a board's own no-ops drop its expired ones (`noopRecord`), but a board archived,
+ * or one that makes no more, would keep its last ones for good. Outside any tenant (the connecting
+ * role), as upkeep of every tenant's rows; a failure (the database away) waits for the next round.
+ */
+export function expireNoopRecords(orm: Orm, log: FastifyBaseLogger) {
+  let timer: NodeJS.Timeout | null = null;
+  let running: Promise<void> = Promise.resolve();
+  const expire = async () => {
+    let expired: Array<{ id: string }>;
+    do {
+      // Read first, and deleted only when there are some: a delete would wait for (and be waited
+      // for by) any lock on the table, also with nothing to delete.
+      expired = await runPlain<{ id: string }>(
+        orm,
+        sql`select id from board_noop_mutations where created_at < now() - ${NOOP_KEPT}::interval limit ${EXPIRY_BATCH}`,
+      );
+      if (expired.length > 0)
+        await runPlain(orm, sql`delete from board_noop_mutations where id = any(${expired.map((row) => row.id)}::text[]::uuid[])`);
+    } while (expired.length === EXPIRY_BATCH && timer);
+  };
+  const run = () => {
+    running = expire().catch((error: unknown) =>
+      log.warn({ err: error }, 'expired no-op records could not be dropped; tried again in an hour'),
+    );
+  };
+  return {
+    start(): void {
+      timer = setInterval(run, EXPIRY_EVERY_MS).unref();
+      run();
+    },
+    /** Stops the rounds, once the one under way is done. */
+    async stop(): Promise<void> {
+      if (timer) clearInterval(timer);
+      timer = null;
+      await running;
+    },
+  };
 }
 
 /** Whether the board already has an event or a no-op record for this `clientMutationId` (a plain read: most have none). */
