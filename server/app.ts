@@ -154,7 +154,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   if (config.corsOrigins) await app.register(cors, { origin: config.corsOrigins, methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'] });
   await securityHeaders(app);
   const tokens = await registerTokens(app, config.jwtSecret, config.tokenTtl);
-  const build = options.build ?? (await buildId());
+  const build =
+    options.build ??
+    (await buildId().catch((error: unknown) => {
+      app.log.warn({ err: error }, 'the build id could not be read from the sources: this node tells its build as "unknown"');
+      return 'unknown';
+    }));
 
   const redis = config.redisUrl ? connectRedis(config.redisUrl, app.log) : null;
   const io = createSocketServer(app.server, { corsOrigins: config.corsOrigins, publicUrl: config.publicUrl, adapter: redis?.adapter });
@@ -297,6 +302,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       const mailDeadline = began + MAIL_MS;
       const underWay = inFlight.size;
       requests.turnAwayArriving();
+      // Its mark goes first: the nodes of a new build, started once this one is told to stop, do not meet it.
+      await alikeNodes?.stop();
       if (!(await inFlight.drain(options.drainMs ?? DRAIN_MS))) {
         // What is still unanswered waits on the database (a lock held elsewhere, say): cancelled,
         // it is answered UNAVAILABLE, which the client retries elsewhere, before its connection closes.
@@ -323,7 +330,6 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       await settleDatabase({ waitMs: SETTLE_MS, cancelMs: SETTLE_MS });
       await accessRelay?.close();
-      await alikeNodes?.stop();
       await redis?.close();
       silentConnections.stop();
       await database.close();

@@ -62,7 +62,8 @@ describe("the operator's log", () => {
   it('says which build it serves: a hash of its sources, the same for a copy of them and another for any change', async () => {
     const [serving, ...more] = logged('serving this build');
     expect(more).toEqual([]);
-    expect(serving).toEqual(expect.objectContaining({ level: 30, build: await buildId() }));
+    expect(serving).toEqual(expect.objectContaining({ level: 30, build: expect.stringMatching(/^[0-9a-f]{12}$/) }));
+    expect(serving!.build).toBe(await buildId());
     const copy = async (change: (root: string) => Promise<void>) => {
       const root = await mkdtemp(join(tmpdir(), 'taskflow-build-'));
       try {
@@ -87,6 +88,19 @@ describe("the operator's log", () => {
     ).toBe(asMade);
     expect(await copy((root) => writeFile(join(root, 'server', 'main.ts'), 'main2'))).not.toBe(asMade);
     expect(await copy((root) => writeFile(join(root, 'shared.ts'), 'not a source'))).toBe(asMade);
+    // Nor is what is not code: docs, editors' leftovers, a database folder put among the sources; nor Windows' line ends.
+    expect(await copy((root) => writeFile(join(root, 'server', 'README.md'), 'docs'))).toBe(asMade);
+    expect(await copy((root) => writeFile(join(root, 'server', '.main.ts.swp'), 'x'))).toBe(asMade);
+    expect(
+      await copy((root) =>
+        mkdir(join(root, 'server', 'data', 'base'), { recursive: true }).then(() =>
+          writeFile(join(root, 'server', 'data', 'base', '1259'), 'x'),
+        ),
+      ),
+    ).toBe(asMade);
+    expect(await copy((root) => writeFile(join(root, 'server', 'main.ts'), 'main\r\n'))).toBe(
+      await copy((root) => writeFile(join(root, 'server', 'main.ts'), 'main\n')),
+    );
     expect(await copy((root) => writeFile(join(root, 'server', 'other.ts'), ''))).not.toBe(asMade);
   });
 

@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { FastifyBaseLogger } from 'fastify';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Actor, BoardEventType } from '../../shared/wire.js';
 import { actorOf, type Principal } from '../auth/principal.js';
 import type { Orm } from '../db/orm.js';
@@ -49,19 +50,19 @@ export function loggedEvent(em: EntityManager, projectId: string, clientMutation
   return em.findOne(BoardEvent, { project: projectId, clientMutationId });
 }
 
-/** How long the record of a change that changed nothing is kept, for its retries. */
-const NOOP_KEPT = '1 day';
+/** A record of a change that changed nothing past the day it is kept for, for its retries. */
+const NOOP_EXPIRED = sql`created_at < now() - '1 day'::interval`;
 
 /**
  * For a change with a `clientMutationId` that changed nothing, in its own transaction, with the
  * board's row still locked: gives back the `seq` it took (it logs no event, and `seq` keeps no
- * gap), records the id and its answer, and drops the board's records older than `NOOP_KEPT`. A
+ * gap), records the id and its answer, and drops the board's expired records (`NOOP_EXPIRED`). A
  * retry, on any node, waits for the lock and then finds the record; written after the lock was let
  * go, a retry could run the change afresh in between and undo someone else's change.
  */
 export function noopRecord(request: BoardChangeRequest, projectId: string, answer: unknown): Sql {
   return sql`with given_back as (update projects set seq = seq - 1 where id = ${projectId}),
-      expired as (delete from board_noop_mutations where project_id = ${projectId} and created_at < now() - ${NOOP_KEPT}::interval)
+      expired as (delete from board_noop_mutations where project_id = ${projectId} and ${NOOP_EXPIRED})
     insert into board_noop_mutations (id, created_at, org_id, project_id, client_mutation_id, type, answer, actor)
     values (gen_random_uuid(), now(), ${request.target.orgId}, ${projectId}, ${request.clientMutationId!}, ${request.type},
       ${JSON.stringify(answer)}::jsonb, ${JSON.stringify(actorOf(request.principal))}::jsonb)
@@ -71,12 +72,17 @@ export function noopRecord(request: BoardChangeRequest, projectId: string, answe
 /** How many expired no-op records one statement of `expireNoopRecords` drops, and how often a node runs it. */
 const EXPIRY_BATCH = 1000;
 const EXPIRY_EVERY_MS = 60 * 60 * 1000;
+/** How long a stop waits for the round under way. */
+const EXPIRY_STOP_MS = 1000;
 
 /**
- * Drops the no-op records older than `NOOP_KEPT` on every board, in batches, at a node's start and
- * every hour after: a board's own no-ops drop its expired ones (`noopRecord`), but a board archived,
- * or one that makes no more, would keep its last ones for good. Outside any tenant (the connecting
- * role), as upkeep of every tenant's rows; a failure (the database away) waits for the next round.
+ * Drops the expired no-op records (`NOOP_EXPIRED`) of every board, in batches, at a node's start
+ * and every hour after: a board's own no-ops drop its expired ones (`noopRecord`), but a board
+ * archived, or one that makes no more, would keep its last ones for good. Outside any tenant (the
+ * connecting role), as upkeep of every tenant's rows. The rows are read first, and deleted only
+ * when there are some, skipping any a change holds: a delete takes a lock on the table that
+ * `lock table … in share mode` (and stronger) would hold up, even with nothing to delete. A
+ * failure (the database away) waits for the next round.
  */
 export function expireNoopRecords(orm: Orm, log: FastifyBaseLogger) {
   let timer: NodeJS.Timeout | null = null;
@@ -84,31 +90,31 @@ export function expireNoopRecords(orm: Orm, log: FastifyBaseLogger) {
   const expire = async () => {
     let expired: Array<{ id: string }>;
     do {
-      // Read first, and deleted only when there are some: a delete would wait for (and be waited
-      // for by) any lock on the table, also with nothing to delete.
-      expired = await runPlain<{ id: string }>(
-        orm,
-        sql`select id from board_noop_mutations where created_at < now() - ${NOOP_KEPT}::interval limit ${EXPIRY_BATCH}`,
-      );
+      expired = await runPlain<{ id: string }>(orm, sql`select id from board_noop_mutations where ${NOOP_EXPIRED} limit ${EXPIRY_BATCH}`);
       if (expired.length > 0)
-        await runPlain(orm, sql`delete from board_noop_mutations where id = any(${expired.map((row) => row.id)}::text[]::uuid[])`);
+        await runPlain(
+          orm,
+          sql`delete from board_noop_mutations where id in (
+                select id from board_noop_mutations where id = any(${expired.map((row) => row.id)}::text[]::uuid[]) and ${NOOP_EXPIRED}
+                for update skip locked)`,
+        );
     } while (expired.length === EXPIRY_BATCH && timer);
   };
   const run = () => {
-    running = expire().catch((error: unknown) =>
-      log.warn({ err: error }, 'expired no-op records could not be dropped; tried again in an hour'),
-    );
+    running = expire().catch((error: unknown) => {
+      if (timer) log.warn({ err: error }, 'expired no-op records could not be dropped; tried again in an hour');
+    });
   };
   return {
     start(): void {
       timer = setInterval(run, EXPIRY_EVERY_MS).unref();
       run();
     },
-    /** Stops the rounds, once the one under way is done. */
+    /** Stops the rounds; waits for the one under way `EXPIRY_STOP_MS` at most (what the stop then cancels is not logged). */
     async stop(): Promise<void> {
       if (timer) clearInterval(timer);
       timer = null;
-      await running;
+      await Promise.race([running, sleep(EXPIRY_STOP_MS, undefined, { ref: false })]);
     },
   };
 }

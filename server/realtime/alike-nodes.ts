@@ -8,6 +8,11 @@ const KEY = 'taskflow:node-marks';
 const EVERY_MS = 20_000;
 /** How long a node's mark counts after it last renewed it: a node killed without its stop drops out then. */
 const KEPT_MS = 60_000;
+/**
+ * How long after that a mark is taken out of the hash by another node: well past, so that a mark
+ * renewed meanwhile (or by a node whose clock is some seconds apart) is not taken.
+ */
+const DROPPED_MS = 10 * 60_000;
 
 interface Mark {
   secret: string;
@@ -20,8 +25,8 @@ interface Mark {
  *   the load balancer sends a client here or there) and the changes of access they send;
  * - the same build: builds are not made to run beside each other (what nodes tell each other may
  *   differ between them), so an upgrade stops the old nodes before the new start.
- * Each node keeps its mark in Redis (its build, and an HMAC of a fixed text with its secret, which
- * tells nothing of the secret), renewed every `EVERY_MS`, and reads the others': each secret or
+ * Each node keeps its mark in Redis (its build, and an HMAC of a fixed text with its secret, from which
+ * the secret cannot be read back: it could only test guesses of a weak one, as any token it signs can), renewed every `EVERY_MS`, and reads the others': each secret or
  * build not its own is warned of once; the first round says how many nodes are alike. Redis away
  * is no one's concern here: the next round tries again.
  */
@@ -40,13 +45,13 @@ export function checkNodesAlike(redis: Redis, own: { jwtSecret: string; build: s
     await redis
       .multi()
       .hset(KEY, node, `${mark.secret} ${mark.build} ${now + KEPT_MS}`)
-      .pexpire(KEY, KEPT_MS)
+      .pexpire(KEY, KEPT_MS + DROPPED_MS)
       .exec();
     const marks: Mark[] = []; // of the nodes whose mark still counts, this one's among them
     for (const [other, value] of Object.entries(await redis.hgetall(KEY))) {
       const [secret = '', build = '', until] = value.split(' ');
       if (Number(until) >= now) marks.push({ secret, build });
-      else await redis.hdel(KEY, other);
+      else if (Number(until) < now - DROPPED_MS) await redis.hdel(KEY, other);
     }
     const unlike = (of: keyof Mark) => marks.filter((other) => other[of] !== mark[of]).map((other) => other[of]);
     const secrets = unlike('secret');
