@@ -87,18 +87,9 @@ const EXPIRY_STOP_MS = 1000;
 export function expireNoopRecords(orm: Orm, log: FastifyBaseLogger) {
   let timer: NodeJS.Timeout | null = null;
   let running: Promise<void> = Promise.resolve();
+  // A full batch dropped: there may be more. Rows skipped (held by a change) wait for the next round.
   const expire = async () => {
-    let expired: Array<{ id: string }>;
-    do {
-      expired = await runPlain<{ id: string }>(orm, sql`select id from board_noop_mutations where ${NOOP_EXPIRED} limit ${EXPIRY_BATCH}`);
-      if (expired.length > 0)
-        await runPlain(
-          orm,
-          sql`delete from board_noop_mutations where id in (
-                select id from board_noop_mutations where id = any(${expired.map((row) => row.id)}::text[]::uuid[]) and ${NOOP_EXPIRED}
-                for update skip locked)`,
-        );
-    } while (expired.length === EXPIRY_BATCH && timer);
+    while ((await dropExpiredBatch(orm)) === EXPIRY_BATCH && timer);
   };
   const run = () => {
     running = expire().catch((error: unknown) => {
@@ -117,6 +108,20 @@ export function expireNoopRecords(orm: Orm, log: FastifyBaseLogger) {
       await Promise.race([running, sleep(EXPIRY_STOP_MS, undefined, { ref: false })]);
     },
   };
+}
+
+/** Drops up to `EXPIRY_BATCH` expired no-op records, skipping any a change holds; answers how many it dropped. */
+async function dropExpiredBatch(orm: Orm): Promise<number> {
+  const expired = await runPlain<{ id: string }>(orm, sql`select id from board_noop_mutations where ${NOOP_EXPIRED} limit ${EXPIRY_BATCH}`);
+  if (expired.length === 0) return 0;
+  const dropped = await runPlain(
+    orm,
+    sql`delete from board_noop_mutations where id in (
+          select id from board_noop_mutations where id = any(${expired.map((row) => row.id)}::text[]::uuid[]) and ${NOOP_EXPIRED}
+          for update skip locked)
+        returning id`,
+  );
+  return dropped.length;
 }
 
 /** Whether the board already has an event or a no-op record for this `clientMutationId` (a plain read: most have none). */

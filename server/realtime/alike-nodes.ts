@@ -25,10 +25,11 @@ interface Mark {
  *   the load balancer sends a client here or there) and the changes of access they send;
  * - the same build: builds are not made to run beside each other (what nodes tell each other may
  *   differ between them), so an upgrade stops the old nodes before the new start.
- * Each node keeps its mark in Redis (its build, and an HMAC of a fixed text with its secret, from which
- * the secret cannot be read back: it could only test guesses of a weak one, as any token it signs can), renewed every `EVERY_MS`, and reads the others': each secret or
- * build not its own is warned of once; the first round says how many nodes are alike. Redis away
- * is no one's concern here: the next round tries again.
+ * Each node keeps its mark in Redis (its build, and an HMAC of a fixed text with its secret, from
+ * which the secret cannot be read back: it could only test guesses of a weak one, as any token it
+ * signs can), renewed every `EVERY_MS`, and reads the others': each secret or build not its own is
+ * warned of once; the first round says how many nodes are alike. Redis away is no one's concern
+ * here: the next round tries again.
  */
 export function checkNodesAlike(redis: Redis, own: { jwtSecret: string; build: string }, log: FastifyBaseLogger) {
   const node = randomUUID();
