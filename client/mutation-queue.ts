@@ -13,6 +13,8 @@ interface PendingMutation {
   reject(error: Error): void;
   /** Answered refusals worth another try, in a row, and how many of them were INTERNAL. */
   refused: Refused;
+  /** How many times it was refused UNAUTHORIZED, each answered by a new connection (`MAX_UNAUTHORIZED`). */
+  unauthorized: number;
 }
 
 export interface Refused {
@@ -22,6 +24,14 @@ export interface Refused {
 
 /** An INTERNAL answer is tried again this often, then reported: the try that answered it wrote nothing. */
 const MAX_INTERNAL = 3;
+
+/**
+ * An UNAUTHORIZED answer (the credential expired, or its session was ended, as the change came) is
+ * sent again on a new connection, whose handshake asks for the credentials afresh, this often at
+ * most: a token provider's fresh token then carries it, and credentials refused for good close
+ * the client, which rejects it with why.
+ */
+const MAX_UNAUTHORIZED = 3;
 
 /**
  * Mutations until the server acknowledges them, sent one at a time in the order they were made
@@ -34,12 +44,15 @@ const MAX_INTERNAL = 3;
  * arrives. On a live connection the answer is awaited, never asked for again on a timer: the
  * server answers every event, `UNAVAILABLE` at its deadline at the latest. A connection with no
  * answer after `ackTimeoutMs` counts as broken (`broken`): the client drops it and sends the
- * mutation again on the next one. Any other refusal rejects its promise with a TaskFlowError.
+ * mutation again on the next one. So does an UNAUTHORIZED answer (`MAX_UNAUTHORIZED`). Any other
+ * refusal rejects its promise with a TaskFlowError.
  */
 export class MutationQueue {
   private readonly queue: PendingMutation[] = [];
   private running = false;
   private again = false;
+  /** Ends the wait after a refusal at once (`rejectAll`), so that a closed client holds no timer. */
+  private endWait?: () => void;
 
   constructor(
     private readonly options: {
@@ -75,7 +88,14 @@ export class MutationQueue {
         }),
       );
     return new Promise<T>((resolve, reject) => {
-      this.queue.push({ event, payload, resolve: resolve as (data: unknown) => void, reject, refused: { times: 0, internal: 0 } });
+      this.queue.push({
+        event,
+        payload,
+        resolve: resolve as (data: unknown) => void,
+        reject,
+        refused: { times: 0, internal: 0 },
+        unauthorized: 0,
+      });
       this.options.resized(this.queue.length);
       this.resume();
     });
@@ -93,6 +113,7 @@ export class MutationQueue {
   /** Rejects everything still unacknowledged: whether it reached the server is unknown. */
   rejectAll(reason: Error): void {
     const rejected = this.queue.splice(0);
+    this.endWait?.();
     if (rejected.length > 0) this.options.resized(0);
     for (const mutation of rejected) mutation.reject(reason);
   }
@@ -123,10 +144,26 @@ export class MutationQueue {
       this.settle(mutation, null, answer.data);
       return true;
     }
+    if (answer.error.code === 'UNAUTHORIZED' && (mutation.unauthorized += 1) <= MAX_UNAUTHORIZED) {
+      if (socket.connected) this.options.broken(socket); // the server closes it too; the next one signs in afresh
+      return false;
+    }
     const wait = afterRefusal(mutation.refused, answer.error);
     if (wait === null) this.settle(mutation, new TaskFlowError(answer.error));
-    else await new Promise((resolve) => setTimeout(resolve, wait));
+    else await this.pause(wait);
     return true;
+  }
+
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.endWait = undefined;
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.endWait = done;
+    });
   }
 
   private settle(mutation: PendingMutation, error: Error | null, data?: unknown): void {

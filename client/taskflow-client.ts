@@ -99,6 +99,9 @@ const MAX_REFUSED_TOKENS = 5;
 /** `board:join` refusals that mean the board is not this client's to see any more. */
 const BOARD_GONE: ReadonlySet<string> = new Set(['FORBIDDEN', 'NOT_FOUND']);
 
+/** A live connection that dropped sooner than this counts as a failed attempt (the next waits longer). */
+const LASTED_MS = 10_000;
+
 /** Board requests (joins, leaves, presence) under way at once: the events of one account the server runs at once. */
 const BOARD_REQUESTS_AT_ONCE = 4;
 
@@ -123,6 +126,13 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   private readonly mutations: MutationQueue;
   private readonly presence = new Map<string, string | null>();
   private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
+  /** Access revocations heard (`access:revoked` naming an org), and the count at each org's latest. */
+  private revocations = 0;
+  private readonly orgRevocations = new Map<string, number>();
+  /** Ends each wait after a RATE_LIMITED board request at once (`close()`): a closed client holds no timer. */
+  private readonly limitedPauses = new Set<() => void>();
+  /** Boards whose gap resyncs failed, and how many times in a row (`watchGap`). */
+  private readonly gapResyncsFailed = new Map<string, number>();
   private readonly boardTurns = new Turns(BOARD_REQUESTS_AT_ONCE);
   /** Events for boards whose first `board:join` is still unanswered. */
   private readonly joining = new Map<string, BoardEventJson[]>();
@@ -245,6 +255,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     await this.whenLive();
     const early: BoardEventJson[] = [];
     this.joining.set(projectId, early);
+    const revocationsBefore = this.revocations;
     let answer: AckData<'board:join'>;
     try {
       answer = await this.inTurn(() => this.request('board:join', { projectId }));
@@ -252,6 +263,10 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       if (this.joining.get(projectId) === early) this.joining.delete(projectId);
     }
     if ('events' in answer) throw new Error('unexpected replay for a first join');
+    // The org's access revoked as the board was read (the two may come in one read): the board
+    // would be kept up to date no more, as a board held then would have been dropped.
+    if ((this.orgRevocations.get(answer.project.orgId) ?? 0) > revocationsBefore)
+      throw new TaskFlowError({ code: 'FORBIDDEN', message: "access to the board's org was revoked as it was joined" });
     const board = new BoardState(answer);
     for (const event of early) board.receive(event);
     if (!current()) {
@@ -348,6 +363,9 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     let refusedInARow = 0;
     while (!this.closed) {
       const socket = this.open(this.urls[this.urlIndex]!);
+      // Listened for from the start: a server that drops the connection as it lets it in may send
+      // both in one read, and the disconnect then comes before the code after the handshake runs.
+      const disconnected = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
       const refusal = await new Promise<Error | null>((resolve) => {
         // A handshake left unanswered past `ackTimeoutMs` (a node frozen in it) is a failed attempt.
         const timer = setTimeout(() => settle(new Error('no answer to the handshake in time')), this.ackTimeoutMs);
@@ -383,16 +401,19 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
         continue;
       }
       refusedInARow = 0;
-      const disconnected = new Promise<void>((resolve) => socket.once('disconnect', () => resolve()));
       const wentLive = await this.resync(socket);
+      const liveAt = Date.now();
       await disconnected;
       if (this.closed) return;
       this.setState('reconnecting');
       this.moveToAnotherNode();
-      // A connection that never got back in sync counts as a failure, so a node that keeps
-      // refusing the resync is not asked again at once.
-      failures = wentLive ? 1 : failures + 1;
-      await (wentLive ? this.wait(Math.random() * (this.options.reconnectSpreadMs ?? 2000)) : this.pause(failures));
+      // A connection that never got back in sync, or that dropped soon after it did, counts as a
+      // failure, so that a node that keeps refusing the resync, or lets clients in and drops them,
+      // is not asked again at once, nor made to send every board afresh every second.
+      const lasted = wentLive && Date.now() - liveAt >= LASTED_MS;
+      failures = lasted ? 1 : failures + 1;
+      const spread = wentLive ? Math.random() * (this.options.reconnectSpreadMs ?? 2000) : 0;
+      await (lasted ? this.wait(spread) : this.pause(failures, spread));
     }
   }
 
@@ -405,7 +426,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       ...this.options.socketOptions,
       auth: (callback) => {
         if ('apiKey' in credentials) return callback({ apiKey: credentials.apiKey });
-        Promise.resolve(typeof credentials.token === 'function' ? credentials.token() : credentials.token).then(
+        // A provider that throws counts as one that rejects: a refused token, not an uncaught exception.
+        new Promise<string>((resolve) => resolve(typeof credentials.token === 'function' ? credentials.token() : credentials.token)).then(
           (token) => callback({ token }),
           () => callback({ token: '' }),
         );
@@ -415,7 +437,10 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     socket.on('presence:changed', ({ projectId, viewers }) => this.emit('presence', projectId, viewers));
     socket.on('org:event', (payload) => this.emit('org', payload));
     socket.on('access:revoked', (payload) => {
-      if (payload.orgId) for (const [id, board] of this.held) if (board.project.orgId === payload.orgId) this.dropBoard(id);
+      if (payload.orgId) {
+        this.orgRevocations.set(payload.orgId, (this.revocations += 1));
+        for (const [id, board] of this.held) if (board.project.orgId === payload.orgId) this.dropBoard(id);
+      }
       this.emit('revoked', payload);
     });
     this.socket = socket;
@@ -468,6 +493,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       return;
     }
     if (this.held.get(projectId) !== board) return; // left or dropped meanwhile
+    this.gapResyncsFailed.delete(projectId);
     const applied = board.sync(answer);
     if (applied === 'snapshot') this.emit('board', board);
     else for (const event of applied) this.emit('board', board, event as BoardEvent);
@@ -491,17 +517,31 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
         return await send();
       } catch (error) {
         if (!(error instanceof TaskFlowError && error.code === 'RATE_LIMITED') || this.closed) throw error;
-        await new Promise((resolve) => setTimeout(resolve, retryAfterMs(error)));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, retryAfterMs(error));
+          const pauses = this.limitedPauses;
+          function done() {
+            clearTimeout(timer);
+            pauses.delete(done);
+            resolve();
+          }
+          pauses.add(done);
+        });
       }
     }
   }
 
+  /**
+   * Stops keeping a board. Its joins still count (`joins`): each screen that joined it leaves it
+   * as it closes, and such a late leave must not end a later join of the board, made once access
+   * came back.
+   */
   private dropBoard(projectId: string): void {
     this.held.delete(projectId);
-    this.joins.delete(projectId);
     this.presence.delete(projectId);
     clearTimeout(this.gapTimers.get(projectId));
     this.gapTimers.delete(projectId);
+    this.gapResyncsFailed.delete(projectId);
   }
 
   /** The credentials were refused for good: close, and tell whoever waits why. */
@@ -519,13 +559,15 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     this.firstConnect = undefined;
     for (const timer of this.gapTimers.values()) clearTimeout(timer);
     this.gapTimers.clear();
+    this.gapResyncsFailed.clear();
+    for (const end of [...this.limitedPauses]) end(); // their requests then find the client closed
     this.mutations.rejectAll(reason);
   }
 
-  /** Waits before the next connect attempt, with jitter; `close()` ends the wait at once. */
-  private pause(failures: number): Promise<void> {
+  /** Waits before the next connect attempt, with jitter, `atLeast` ms at least; `close()` ends the wait at once. */
+  private pause(failures: number, atLeast = 0): Promise<void> {
     const ceiling = Math.min(this.options.maxBackoffMs ?? 5000, 100 * 2 ** Math.min(failures, 10));
-    return this.wait(ceiling / 2 + Math.random() * (ceiling / 2));
+    return this.wait(Math.max(atLeast, ceiling / 2 + Math.random() * (ceiling / 2)));
   }
 
   /** Waits `ms`; `close()` ends the wait at once. */
@@ -566,23 +608,31 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   /**
    * An event that waits too long for an earlier one means the earlier one was lost: resync. While
    * the client resyncs, the board may have been rejoined already, so it is watched again until the
-   * client is live; while it reconnects, the reconnect's resync rejoins it anyway.
+   * client is live; while it reconnects, the reconnect's resync rejoins it anyway. A resync that
+   * fails (the server's database away, say) is tried again after a pause that doubles each time,
+   * as a reconnect's is, up to `maxBackoffMs`, so that the server is not asked every `gapGraceMs`.
    */
   private watchGap(projectId: string): void {
     if (this.gapTimers.has(projectId)) return;
+    const grace = this.options.gapGraceMs ?? 300;
+    const failed = this.gapResyncsFailed.get(projectId) ?? 0;
+    const wait = failed === 0 ? grace : Math.min(this.options.maxBackoffMs ?? 5000, grace * 2 ** failed);
     const timer = setTimeout(() => {
       this.gapTimers.delete(projectId);
       if (!this.held.get(projectId)?.gap) return;
       if (this.state === 'resyncing') return this.watchGap(projectId);
       if (this.state !== 'live') return;
+      const board = this.held.get(projectId);
       this.resyncBoard(projectId).then(
         () => undefined,
         (error: Error) => {
           this.emit('error', error);
-          if (this.held.get(projectId)?.gap) this.watchGap(projectId); // try again; a reconnect resyncs too
+          if (this.held.get(projectId) !== board) return; // left or dropped meanwhile
+          this.gapResyncsFailed.set(projectId, (this.gapResyncsFailed.get(projectId) ?? 0) + 1);
+          if (board?.gap) this.watchGap(projectId); // try again; a reconnect resyncs too
         },
       );
-    }, this.options.gapGraceMs ?? 300);
+    }, wait);
     this.gapTimers.set(projectId, timer);
   }
 

@@ -282,6 +282,41 @@ describe('a token provider', () => {
   });
 });
 
+describe('a change refused UNAUTHORIZED', () => {
+  it('is sent again on a new connection, signed in afresh by the token provider, and lands once', async () => {
+    // The node answers the first creation as it does one that comes as the session ends (a
+    // password changed in this tab, whose provider holds the new token), and closes the socket.
+    const node = await startServer({ DATABASE_URL: db.url });
+    let refused = 0;
+    node.server.io.use((socket, next) => {
+      socket.use(([event, , answer], next) => {
+        if (event !== 'task:create' || refused > 0) return next();
+        refused += 1;
+        (answer as (ack: unknown) => void)({
+          ok: false,
+          error: { code: 'UNAUTHORIZED', message: 'this session was ended: sign in again' },
+        });
+        socket.disconnect(true);
+      });
+      next();
+    });
+    try {
+      let asked = 0;
+      const { client, states } = openClient(node.url, { token: () => ((asked += 1), alice.token) }, { reconnectSpreadMs: 0 });
+      await client.connect();
+      const title = `sent again after UNAUTHORIZED ${randomUUID()}`;
+      const { task } = await client.createTask({ projectId: project.id, columnId: todo(), title });
+      expect(task.title).toBe(title);
+      expect(refused).toBe(1);
+      expect(asked).toBe(2);
+      expect(states).toEqual(['connecting', 'resyncing', 'live', 'reconnecting', 'resyncing', 'live']);
+      expect(await rowsTitled(title)).toBe(1);
+    } finally {
+      await node.close();
+    }
+  });
+});
+
 describe('a fixed token', () => {
   it('that expires ends the client closed with UNAUTHORIZED, and what was unacknowledged rejects', async () => {
     const { body } = await api(nodeT.url, 'POST', '/auth/login', { email: alice.email, password: PASSWORD });
@@ -361,6 +396,75 @@ describe('gaps', () => {
     expect(client.boards.get(project.id)).toBe(board);
     await client.leaveBoard(project.id);
     expect(client.boards.has(project.id)).toBe(false);
+  });
+
+  it("stays on a board joined again after it was dropped: a screen's leave from before the drop does not undo the later join", async () => {
+    const erin = await registerUser(nodeA.url, 'erin');
+    await addMember(nodeA.url, org, erin, 'member');
+    const { client } = openClient(nodeA.url, { token: erin.token });
+    await client.connect();
+    await client.joinBoard(project.id); // the first screen
+    expect((await api(nodeA.url, 'DELETE', `/orgs/${org.slug}/members/${erin.user.id}`, undefined, alice.token)).status).toBe(204);
+    await eventually(() => expect(client.boards.has(project.id)).toBe(false));
+    await addMember(nodeA.url, org, erin, 'member');
+    const board = await client.joinBoard(project.id); // a second screen, once access came back
+    await client.leaveBoard(project.id); // the first screen closes
+    const { task } = (
+      await api(
+        nodeA.url,
+        'POST',
+        `/orgs/${org.slug}/projects/${project.id}/tasks`,
+        { columnId: todo(), title: 'seen after a drop' },
+        bob.token,
+      )
+    ).body;
+    await eventually(() => expect(board.tasks.get(task.id)).toEqual(task));
+    expect(client.boards.get(project.id)).toBe(board);
+    await client.leaveBoard(project.id); // the second screen closes
+    expect(client.boards.has(project.id)).toBe(false);
+  });
+
+  it("tries a gap's failing resync again after pauses that double, not every gapGraceMs, and closes the gap once it is answered", async () => {
+    const node = await startServer({ DATABASE_URL: db.url });
+    // The node refuses a rejoin from a seq while `refusing`, as it does with its database away.
+    let refusing = true;
+    const refusals: number[] = [];
+    // Its own handlers answer every event: this one goes first, put in place before they are.
+    node.server.io.use((socket, next) => {
+      socket.use(([event, payload, answer], next) => {
+        if (!(refusing && event === 'board:join' && (payload as { sinceSeq?: number }).sinceSeq !== undefined)) return next();
+        refusals.push(performance.now());
+        (answer as (ack: unknown) => void)({ ok: false, error: { code: 'UNAVAILABLE', message: 'the database is away' } });
+      });
+      next();
+    });
+    try {
+      const { client, board } = await live(node.url, alice, { gapGraceMs: 100, maxBackoffMs: 1000 });
+      const errors: unknown[] = [];
+      client.on('error', (error) => errors.push(error));
+      // Node A has no way to tell the node's sockets: Alice misses x, and her own ack names the seq after it.
+      const x = (
+        await api(nodeA.url, 'POST', `/orgs/${org.slug}/projects/${project.id}/tasks`, { columnId: todo(), title: 'x, missed' }, bob.token)
+      ).body;
+      await client.createTask({ projectId: project.id, columnId: todo(), title: 'y, her own' });
+      expect(board.gap).toBe(true);
+      await eventually(() => expect(refusals.length).toBeGreaterThanOrEqual(4), 10_000);
+      refusing = false;
+      const pauses = refusals.slice(1, 4).map((at, i) => at - refusals[i]!);
+      // 100 ms, then twice that after each failure: 200, 400, 800 (at most `maxBackoffMs`).
+      expect(pauses[0]).toBeGreaterThanOrEqual(190);
+      expect(pauses[1]).toBeGreaterThanOrEqual(390);
+      expect(pauses[2]).toBeGreaterThanOrEqual(790);
+      await eventually(() => {
+        expect(board.gap).toBe(false);
+        expect(board.tasks.get(x.task.id)).toEqual(x.task);
+      }, 10_000);
+      expect(errors.length).toBe(refusals.length);
+      expect(errors).toContainEqual(expect.objectContaining({ code: 'UNAVAILABLE' }));
+      expect(client.state).toBe('live');
+    } finally {
+      await node.close();
+    }
   });
 
   it('keeps no board left before its join was answered, on the client or on the server', async () => {
@@ -605,6 +709,92 @@ describe('retries', () => {
       { seq: event!.seq },
     ]);
     expect([...board.tasks.values()].filter((t) => t.title === title)).toEqual([task]);
+  });
+});
+
+describe('a connection dropped as it is let in', () => {
+  it('is a lost connection: the client goes on to the next node instead of resyncing for good', async () => {
+    // The node's answer to the handshake and its disconnect reach the client in one read.
+    const trap = await startServer({ DATABASE_URL: db.url });
+    try {
+      trap.server.io.on('connection', (socket) => socket.disconnect(true));
+      const { client, states } = openClient([trap.url, nodeB.url], { token: alice.token }, { maxBackoffMs: 100, reconnectSpreadMs: 0 });
+      await client.connect();
+      expect(states).toEqual(['connecting', 'resyncing', 'reconnecting', 'resyncing', 'live']);
+    } finally {
+      await trap.close();
+    }
+  });
+});
+
+describe('a node that drops its clients soon after it lets them in', () => {
+  it('is asked again after pauses that double, not at once', async () => {
+    const trap = await startServer({ DATABASE_URL: db.url });
+    const arrivals: number[] = [];
+    const drops: number[] = [];
+    try {
+      trap.server.io.on('connection', (socket) => {
+        arrivals.push(performance.now());
+        setTimeout(() => {
+          drops.push(performance.now());
+          socket.disconnect(true);
+        }, 50);
+      });
+      const { client } = openClient(trap.url, { token: alice.token }, { reconnectSpreadMs: 0, maxBackoffMs: 5000 });
+      await client.connect();
+      await eventually(() => expect(arrivals.length).toBeGreaterThanOrEqual(4), 15_000);
+      const pauses = arrivals.slice(1, 4).map((at, i) => at - drops[i]!);
+      // Each drop a failed attempt: waits of at least 100, 200, 400 ms (half of a ceiling that doubles).
+      expect(pauses[0]).toBeGreaterThanOrEqual(90);
+      expect(pauses[1]).toBeGreaterThanOrEqual(190);
+      expect(pauses[2]).toBeGreaterThanOrEqual(390);
+    } finally {
+      await trap.close();
+    }
+  });
+});
+
+describe('a first join whose answer comes with a revocation of its org', () => {
+  it('rejects FORBIDDEN, and the board is not kept as if it were up to date', async () => {
+    // The node sends `access:revoked` right after the join's answer: the two reach the client in one read.
+    const node = await startServer({ DATABASE_URL: db.url });
+    node.server.io.use((socket, next) => {
+      socket.use((packet, next) => {
+        const answer = packet.at(-1) as (ack: unknown) => void;
+        if (packet[0] === 'board:join')
+          packet[packet.length - 1] = (ack: unknown) => {
+            answer(ack);
+            socket.emit('access:revoked', { orgId: org.id, reason: 'removed' });
+          };
+        next();
+      });
+      next();
+    });
+    try {
+      const { client } = openClient(node.url, { token: alice.token });
+      await client.connect();
+      await expect(client.joinBoard(project.id)).rejects.toMatchObject({ name: 'TaskFlowError', code: 'FORBIDDEN' });
+      expect(client.boards.has(project.id)).toBe(false);
+    } finally {
+      await node.close();
+    }
+  });
+});
+
+describe('a token provider that throws', () => {
+  it('counts as one whose token was refused: the client says so and goes on with the next token', async () => {
+    let asked = 0;
+    const provider = () => {
+      if ((asked += 1) === 1) throw new Error('could not refresh');
+      return alice.token;
+    };
+    const { client, states } = openClient(nodeA.url, { token: provider }, { maxBackoffMs: 100 });
+    const errors: unknown[] = [];
+    client.on('error', (error) => errors.push(error));
+    await client.connect();
+    expect(asked).toBe(2);
+    expect(errors).toEqual([expect.objectContaining({ code: 'UNAUTHORIZED' })]);
+    expect(states.at(-1)).toBe('live');
   });
 });
 
