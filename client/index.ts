@@ -15,6 +15,7 @@ export type {
 } from '../shared/schemas.js';
 export { BoardState } from './board-state.js';
 export { type TaskConflict, TaskFlowError } from './errors.js';
+export type { UnacknowledgedChange } from './mutation-queue.js';
 export {
   type ConnectionState,
   type Credentials,

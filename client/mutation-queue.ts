@@ -6,11 +6,19 @@ import { namedDelayMs, TaskFlowError } from './errors.js';
 export type MutationEvent =
   'task:create' | 'task:update' | 'task:move' | 'task:delete' | 'column:create' | 'column:update' | 'column:move' | 'column:delete';
 
-interface PendingMutation {
-  event: MutationEvent;
-  payload: { clientMutationId: string };
+/**
+ * A mutation not yet acknowledged, handed over by a client that closes (`handOver`) to another of
+ * the same user or key (`sendAgain`): its event and payload, `clientMutationId` included, and how
+ * to settle the promise it was made with.
+ */
+export interface UnacknowledgedChange {
+  readonly event: MutationEvent;
+  readonly payload: { clientMutationId: string };
   resolve(data: unknown): void;
   reject(error: Error): void;
+}
+
+interface PendingMutation extends UnacknowledgedChange {
   /** Answered refusals worth another try, in a row, and how many of them were INTERNAL. */
   refused: Refused;
   /** How many times it was refused UNAUTHORIZED, each answered by a new connection (`MAX_UNAUTHORIZED`). */
@@ -75,6 +83,22 @@ export class MutationQueue {
   /** The payloads of the unacknowledged mutations of `event`, in the order they were made. */
   payloadsOf(event: MutationEvent): object[] {
     return this.queue.filter((mutation) => mutation.event === event).map((mutation) => ({ ...mutation.payload }));
+  }
+
+  /** Takes every unacknowledged mutation out, in order and unsettled, for another queue (`adopt`). */
+  handOver(): UnacknowledgedChange[] {
+    const taken = this.queue.splice(0);
+    this.endWait?.();
+    if (taken.length > 0) this.options.resized(0);
+    return taken.map(({ event, payload, resolve, reject }) => ({ event, payload, resolve, reject }));
+  }
+
+  /** Sends mutations another queue handed over (`handOver`), after those this one holds, with their own ids. */
+  adopt(changes: UnacknowledgedChange[]): void {
+    if (changes.length === 0) return;
+    for (const change of changes) this.queue.push({ ...change, refused: { times: 0, internal: 0 }, unauthorized: 0 });
+    this.options.resized(this.queue.length);
+    this.resume();
   }
 
   add<T>(event: MutationEvent, input: object): Promise<T> {

@@ -21,7 +21,7 @@ import type { BoardEvent, BoardEventJson, Viewer } from '../shared/wire.js';
 import { BoardState } from './board-state.js';
 import { Emitter } from './emitter.js';
 import { TaskFlowError } from './errors.js';
-import { type MutationEvent, MutationQueue } from './mutation-queue.js';
+import { type MutationEvent, MutationQueue, type UnacknowledgedChange } from './mutation-queue.js';
 import { Turns } from './turns.js';
 
 /** A user's token (or a function that returns a fresh one, asked at every connect), or a bot's API key. */
@@ -321,6 +321,25 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    */
   tasksBeingCreated(projectId: string): TaskCreatePayload[] {
     return (this.mutations.payloadsOf('task:create') as TaskCreatePayload[]).filter((payload) => payload.projectId === projectId);
+  }
+
+  /**
+   * Takes the mutations not yet acknowledged out of this client, in the order they were made, their
+   * promises unsettled, for another client of the same user or key to send (`sendAgain`): a page
+   * signed out while changes waited, say, whose user signs in again. Close this one after.
+   */
+  handOver(): UnacknowledgedChange[] {
+    return this.mutations.handOver();
+  }
+
+  /**
+   * Sends mutations another client handed over (`handOver`), after those this one holds, each with
+   * its own `clientMutationId` (one that reached the server already is answered its result, not
+   * applied again), and settles the promises they were made with by their answers.
+   */
+  sendAgain(changes: UnacknowledgedChange[]): void {
+    if (this.closedBy) for (const change of changes) change.reject(this.closedBy);
+    else this.mutations.adopt(changes);
   }
 
   /** Disconnects for good: a pending `connect()` and every unacknowledged mutation reject with DISCONNECTED. */

@@ -17,8 +17,8 @@ const NOT_STORABLE = 'must not contain a NUL character or half of a surrogate pa
 /** A string PostgreSQL can store (`storable`). */
 const text = () => z.string().refine(storable, NOT_STORABLE);
 const SHOWS_NOTHING = 'must have a character that shows, not only spaces or invisible ones';
-/** A title or a name: trimmed, not empty, and not made only of characters that show nothing. */
-const shownText = (most: number) => text().trim().min(1).max(most).refine(showsSomething, SHOWS_NOTHING);
+/** A title or a name: trimmed, and not empty nor made only of characters that show nothing (one issue for either). */
+const shownText = (most: number) => text().trim().max(most).refine(showsSomething, SHOWS_NOTHING);
 /** The most levels of nesting a JSON value of a body may have. */
 const MOST_JSON_DEPTH = 32;
 /**
@@ -299,7 +299,7 @@ export type ColumnMovePayload = z.infer<typeof columnMovePayload>;
 export type ColumnDeletePayload = z.infer<typeof columnDeletePayload>;
 export const createLabelBody = z.strictObject({
   // At most 100 characters as stored (`labelName`): a few letters grow in that form.
-  name: text().trim().min(1).refine(showsSomething, SHOWS_NOTHING).transform(labelName).pipe(z.string().max(100)),
+  name: text().trim().refine(showsSomething, SHOWS_NOTHING).transform(labelName).pipe(z.string().max(100)),
   color: text().regex(/^#[0-9a-fA-F]{6}$/, 'a colour such as #d73a4a'),
 });
 export const updateLabelBody = createLabelBody.partial().refine((body) => Object.keys(body).length > 0, 'the body names no field');

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Socket } from 'socket.io-client';
 import { type TaskFlowClient, TaskFlowError } from '../client/index.js';
@@ -87,6 +88,37 @@ describe('the order of mutations', () => {
       beingCreated.map((task) => task.clientMutationId),
     );
     expect(board.tasks.get(onTheTrain!.task.id)).toMatchObject({ title: 'on the train' });
+  });
+
+  it("hands what a closing client has not sent to another of the same user, whose answers settle the first one's promises", async () => {
+    // What the web board does when its session ends while the connection is away, and the user signs in again.
+    const away = await startServer({ DATABASE_URL: db.url });
+    const { client: first } = openClient(away.url, { token: alice.token });
+    await first.connect();
+    await away.close();
+    await stateOf(first, 'reconnecting');
+    const title = `handed over ${randomUUID()}`;
+    const created = first.createTask({ projectId: project.id, columnId: columns[0]!.id, title });
+    const beingCreated = first.tasksBeingCreated(project.id);
+    const handed = first.handOver();
+    first.close();
+    expect(first.unacknowledged).toBe(0);
+    expect(handed.map((change) => [change.event, change.payload.clientMutationId])).toEqual([
+      ['task:create', beingCreated[0]!.clientMutationId],
+    ]);
+
+    const { client: second, board } = await live(nodeA.url);
+    second.sendAgain(handed);
+    const { task, event } = await created;
+    expect(event!.clientMutationId).toBe(beingCreated[0]!.clientMutationId);
+    expect(board.tasks.get(task.id)).toMatchObject({ title });
+    expect(await db.query('select id from tasks where title = $1', [title])).toEqual([{ id: task.id }]);
+    // Sent again by a third (its answer lost, say), it is answered the same, applied once.
+    const third = openClient(nodeA.url, { token: alice.token }).client;
+    await third.connect();
+    const again = new Promise((resolve, reject) => third.sendAgain([{ ...handed[0]!, resolve, reject }]));
+    await expect(again).resolves.toMatchObject({ task: { id: task.id }, event: { seq: event!.seq } });
+    expect(await db.query('select id from tasks where title = $1', [title])).toEqual([{ id: task.id }]);
   });
 
   it('lands two quick moves of one card in the order they were made', async () => {

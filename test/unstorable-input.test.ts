@@ -122,9 +122,9 @@ describe('titles and names that show nothing', () => {
     expect(await boardState()).toEqual(before);
   });
 
-  it('refuses them in HTTP bodies with 400: a project, an org, a key, a label, an account', async () => {
+  it('refuses them in HTTP bodies with 400, saying so once for the field, as for an empty one: a project, an org, a key, a label, an account', async () => {
     const orgBefore = (await api(node.url, 'GET', `/orgs/${org.slug}`, undefined, org.owner.token)).body;
-    for (const nothing of INVISIBLE) {
+    for (const nothing of ['', '   ', ...INVISIBLE]) {
       const bodies: Array<[string, string, unknown]> = [
         ['POST', `/orgs/${org.slug}/projects`, { name: nothing }],
         ['PATCH', `/orgs/${org.slug}/projects/${project.id}`, { name: nothing }],
@@ -135,9 +135,13 @@ describe('titles and names that show nothing', () => {
       ];
       for (const [method, path, body] of bodies) {
         const answer = await api(node.url, method, path, body, org.owner.token);
-        expect({ status: answer.status, code: answer.body.error?.code }, `${method} ${path} ${JSON.stringify(nothing)}`).toEqual({
+        expect(
+          { status: answer.status, code: answer.body.error?.code, details: answer.body.error?.details },
+          `${method} ${path} ${JSON.stringify(nothing)}`,
+        ).toEqual({
           status: 400,
           code: 'VALIDATION_FAILED',
+          details: [{ path: 'name', message: 'must have a character that shows, not only spaces or invisible ones' }],
         });
       }
     }

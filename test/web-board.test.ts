@@ -232,6 +232,29 @@ describe('a move the server refuses', () => {
     expect((await serverTask('Kick-off meeting'))?.columnId).toBe(column('Done').id);
     await new BoardPage(anaTab.page).cardIn('Done', 'Kick-off meeting').waitFor();
   });
+
+  it('of a card a teammate deleted meanwhile says so by its title, and not that the card is back', async () => {
+    const { path, project: deleting } = await newBoard('Deleting', ['Gone soon', 'Stays']);
+    const tab = await signedInPage(browser, dee.token);
+    tabs.push(tab);
+    const moves = new HeldFrames(['task:move']);
+    await tab.context.routeWebSocket(/\/socket\.io\//, (ws) => moves.route(ws));
+    await tab.page.goto(`${node.url}${path}`);
+    const board = new BoardPage(tab.page);
+    await board.waitLive();
+    await board.cardIn('To do', 'Gone soon').waitFor();
+
+    await board.moveWithKeyboard('Gone soon', 'ArrowRight', 'In progress');
+    await moves.held; // the server has not seen the move yet
+    const gone = (await serverBoard(deleting.id)).tasks.find((task) => task.title === 'Gone soon')!;
+    expect((await api(node.url, 'DELETE', `/orgs/${org.slug}/tasks/${gone.id}`, undefined, ana.token)).status).toBe(204);
+    await board.card('Gone soon').waitFor({ state: 'detached' });
+    moves.release();
+    const notice = tab.page.getByRole('alert').filter({ hasText: 'Move of “Gone soon” refused' });
+    await notice.waitFor();
+    expect(await notice.textContent()).toContain('Move of “Gone soon” refused: it was deleted meanwhile.');
+    expect(await notice.textContent()).not.toContain('back where it was');
+  });
 });
 
 describe("the org's members and labels, when the board's first read of them fails", () => {
@@ -385,7 +408,7 @@ describe('work not yet sent or saved', () => {
 });
 
 describe('a card opened with the keyboard', () => {
-  it('opens on Enter and stays open, with the focus in it; Escape closes it and gives the focus back', async () => {
+  it('opens on Enter and stays open, with the focus in its title; Escape closes it and gives the focus back', async () => {
     const { path } = await newBoard('Keys', ['Press Enter here']);
     const { page } = await open(ana, path);
     const board = new BoardPage(page);
@@ -395,6 +418,8 @@ describe('a card opened with the keyboard', () => {
     const dialog = page.getByRole('dialog', { name: 'Edit card' });
     await dialog.waitFor();
     expect(await page.evaluate(() => document.activeElement?.closest('dialog')?.open)).toBe(true);
+    // Typing goes to the title (the browser's own pick was "Copy link", which each Space pressed).
+    await expect.poll(() => page.evaluate(() => document.activeElement?.closest('label')?.textContent)).toMatch(/^Title/);
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     await expect.poll(() => page.evaluate(() => (document.activeElement as HTMLElement | null)?.innerText)).toContain('Press Enter here');

@@ -45,6 +45,9 @@ describe('managing columns', () => {
     await input.press('Enter');
     await page.getByRole('alert').filter({ hasText: 'A column needs a name.' }).waitFor();
     expect(await input.getAttribute('aria-invalid')).toBe('true');
+    await input.fill('\u200b\u00ad'); // invisible characters only: no name either, said in the form
+    await input.press('Enter');
+    await page.getByRole('alert').filter({ hasText: 'A column needs a name.' }).waitFor();
     await input.fill('Backlog');
     await input.press('Enter');
     await board.column('Backlog').waitFor();

@@ -1,7 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import {
   ana,
+  ben,
   benOnShortTokens,
+  column,
   boardPath,
   browser,
   createTask,
@@ -10,6 +12,7 @@ import {
   node,
   open,
   org,
+  project,
   serverTitles,
   tabs,
   useAcmeBoard,
@@ -98,6 +101,40 @@ describe('a token that runs out while no refresh gets through', () => {
       await close();
     }
   }, 60_000);
+});
+
+describe('a session that runs out while the connection is away', () => {
+  it('keeps the changes made meanwhile through the sign-in form, and sends them once the same user signs in again', async () => {
+    const { server: shortLived, tab, close } = await benOnShortTokens('10s');
+    const { page } = tab;
+    try {
+      await page.goto(`${shortLived.url}${boardPath()}`);
+      const board = new BoardPage(page);
+      await board.waitLive();
+      await page.getByRole('button', { name: 'Add a card to To do' }).waitFor(); // the board joined and shown
+      await tab.context.setOffline(true);
+      await page.locator('.connection[data-state="reconnecting"]').waitFor();
+      await page.getByRole('button', { name: 'Add a card to To do' }).click();
+      await page.getByLabel('New card in To do').fill('Written as the session ran out');
+      await page.getByLabel('New card in To do').press('Enter');
+      await board.column('To do').getByRole('listitem', { name: 'Written as the session ran out, being added' }).waitFor();
+
+      // The token ends with no refresh through: the sign-in form, which says the change still waits.
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 25_000 });
+      await page.getByRole('status').filter({ hasText: '1 change you made is not saved yet' }).waitFor();
+      await tab.context.setOffline(false);
+      await page.getByLabel('Email').fill(ben.email);
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await board.cardIn('To do', 'Written as the session ran out').waitFor({ timeout: 20_000 });
+      expect(
+        (await serverTitles(project.id, column('To do').id)).filter((title) => title === 'Written as the session ran out'),
+      ).toHaveLength(1);
+      expect(await page.getByRole('alert').count()).toBe(0);
+    } finally {
+      await close();
+    }
+  }, 90_000);
 });
 
 describe('on a phone', () => {

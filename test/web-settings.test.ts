@@ -229,6 +229,13 @@ describe("a board's actions", () => {
     await bens.getByLabel('Board name').fill('   ');
     await bens.getByLabel('Board name').press('Enter');
     expect(await bens.getByLabel('Board name').isVisible()).toBe(true); // no name is no rename: the form stays
+    await bens.getByLabel('Board name').fill('\u200b\u200b'); // shows nothing, which only the server tells
+    await bens.getByLabel('Board name').press('Enter');
+    await bens
+      .getByRole('alert')
+      .filter({ hasText: /^Could not rename the board: Name: must have a character that shows, not only spaces or invisible ones/ })
+      .waitFor();
+    await bens.getByRole('button', { name: 'Rename board' }).click();
     await bens.getByLabel('Board name').fill('Main quest');
     await bens.getByLabel('Board name').press('Enter');
     await dees.getByRole('heading', { name: 'Main quest', level: 1 }).waitFor();

@@ -35,7 +35,8 @@ export async function createWebhook(
   const url = new URL(input.url);
   if (url.href.length > MOST_URL_LENGTH) throw invalid(`url: at most ${MOST_URL_LENGTH} characters, once escaped`);
   const refused = ctx.config.webhookAllowPrivate ? null : privateHostReason(url);
-  if (refused) throw invalid(`a webhook must reach the internet: ${refused} (WEBHOOK_ALLOW_PRIVATE allows it)`);
+  if (refused)
+    throw invalid(`a webhook must reach the internet: ${refused} (whoever runs the server can allow it with WEBHOOK_ALLOW_PRIVATE)`);
   const made = await withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em, org }) => {
     // Two admins at once cannot pass the limit together: the org's webhooks are made one at a time.
     await em.execute(...sql`select pg_advisory_xact_lock(${WEBHOOKS_OF_ORG}, hashtext(${org.id}))`.bound());

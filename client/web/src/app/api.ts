@@ -12,6 +12,7 @@ import type {
   WebhookDeliveryJson,
   WebhookJson,
 } from '../../../index.js';
+import { refusalText } from '../common/refusal-text.js';
 import { session } from './session.js';
 
 /** An HTTP refusal, with the code of DESIGN §6. */
@@ -59,14 +60,6 @@ export function onOrgChanged(slug: string, listener: () => void): () => void {
   const heard = (event: Event) => (event as CustomEvent<string>).detail === slug && listener();
   window.addEventListener(ORG_CHANGED, heard);
   return () => window.removeEventListener(ORG_CHANGED, heard);
-}
-
-/** A refusal in words: a schema's refusal by what it found wrong ("url: an http:// or https:// URL, …"), not its generic message. */
-function refusalText(error: { code?: string; message?: string; details?: unknown } | undefined): string | undefined {
-  if (error?.code !== 'VALIDATION_FAILED' || !Array.isArray(error.details)) return error?.message;
-  const issues = (error.details as { path?: string; message?: string }[]).filter((issue) => issue.message);
-  if (issues.length === 0) return error.message;
-  return issues.map((issue) => (issue.path ? `${issue.path}: ${issue.message}` : issue.message)).join('; ');
 }
 
 export interface Membership {

@@ -1,19 +1,23 @@
 import { useEffect, useState } from 'react';
 import { type ConnectionState, TaskFlowClient, type TaskFlowClientEvents, type TaskCreatePayload } from '../../../index.js';
+import { carryChanges, takeCarriedChanges } from './carried-changes.js';
 import { session } from './session.js';
 
 /**
  * One live connection per signed-in user: a TaskFlowClient on this page's origin whose token comes
- * from the session at every connect (refreshed when near expiry). Closed on sign-out.
+ * from the session at every connect (refreshed when near expiry). Closed on sign-out, its changes
+ * still unacknowledged kept for the user's next sign-in in this page (`carried-changes.ts`).
  */
 export function useLiveClient(userId: string | null): TaskFlowClient | null {
   const [client, setClient] = useState<TaskFlowClient | null>(null);
   useEffect(() => {
     if (!userId) return;
     const live = new TaskFlowClient({ url: window.location.origin, credentials: { token: () => session.freshToken() } });
+    live.sendAgain(takeCarriedChanges(userId)); // their screens' own handlers hear how each goes
     setClient(live);
     live.connect().catch(() => undefined); // the connection state says how it goes
     return () => {
+      carryChanges(userId, live.handOver());
       live.close();
       setClient(null);
     };

@@ -1,5 +1,6 @@
 import { useState } from 'react';
 import { api } from '../app/api.js';
+import { useCarriedChangeCount } from '../app/carried-changes.js';
 import { session, type SignedOutReason, useSignedOutReason } from '../app/session.js';
 import { FormError, useFormAction } from '../common/forms.js';
 import { ScreenHeading } from '../common/ScreenHeading.js';
@@ -23,6 +24,7 @@ export function AuthScreen() {
   const invited = invitation?.email ?? null;
   const inviteToken = invitation?.token;
   const signedOutBecause = useSignedOutReason();
+  const waiting = useCarriedChangeCount();
   const [mode, setMode] = useState<'login' | 'register' | 'forgot'>(invited ? 'register' : 'login');
   const [email, setEmail] = useState(invited ?? '');
   const [password, setPassword] = useState('');
@@ -53,6 +55,12 @@ export function AuthScreen() {
         {signedOutBecause && (
           <p className="auth-reason" role="status">
             {SIGNED_OUT_BECAUSE[signedOutBecause]}
+          </p>
+        )}
+        {waiting > 0 && (
+          <p className="auth-reason" role="status">
+            {waiting === 1 ? '1 change you made is' : `${waiting} changes you made are`} not saved yet: they are sent once you sign in
+            again, as the same account, in this tab.
           </p>
         )}
         {invited && <p className="hint">Create an account with this email to accept your invitation.</p>}

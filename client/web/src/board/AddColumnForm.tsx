@@ -1,4 +1,5 @@
 import { type FormEvent, useState } from 'react';
+import { showsSomething } from '../../../../shared/shown-text.js';
 
 /** A new column at the end of the board. */
 export function AddColumnForm({ onCreate }: { onCreate(name: string): Promise<void> }) {
@@ -6,7 +7,7 @@ export function AddColumnForm({ onCreate }: { onCreate(name: string): Promise<vo
   async function submit(event: FormEvent) {
     event.preventDefault();
     const text = name.trim();
-    if (!text) return;
+    if (!showsSomething(text)) return; // spaces or invisible characters: nothing is sent
     setName('');
     await onCreate(text);
   }

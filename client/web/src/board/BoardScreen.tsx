@@ -19,7 +19,7 @@ import { CardFilterBar } from './CardFilterBar.js';
 import { CardBody, type CardContext } from './CardBody.js';
 import { CardDialog } from './CardDialog.js';
 import { PresenceBar } from './PresenceBar.js';
-import { columnRefusal, moveRefusal } from './refusals.js';
+import { columnRefusal, moveRefusal, refusalOf } from './refusals.js';
 import { isDenied, useBoard } from './use-board.js';
 import { useBoardDrag } from './use-board-drag.js';
 import { useOrgLists } from './use-org-lists.js';
@@ -92,18 +92,20 @@ export function BoardScreen({
 
   const move = (taskId: string, columnId: string, neighbours: Neighbours) => {
     if (!client) return;
-    const title = board?.tasks.get(taskId)?.title ?? 'the card';
+    const title = board?.tasks.get(taskId)?.title ?? titleAtDragStart.current ?? 'the card';
     const key = `move-${++moveCount}`;
     setPending((list) => [...list, { key, taskId, columnId, ...neighbours }]);
     client.moveTask({ taskId, columnId, ...neighbours }).then(
       ({ task }) => setPending((list) => list.map((m) => (m.key === key ? { ...m, settledVersion: task.version } : m))),
       (failure: Error) => {
         setPending((list) => list.filter((m) => m.key !== key));
-        notify(moveRefusal(title, failure));
+        notify(moveRefusal(title, failure, !client.boards.get(projectId)?.tasks.has(taskId)));
       },
     );
   };
   const drag = useBoardDrag(view, move);
+  // The title of the card picked up, for the notice should it be deleted before it is dropped.
+  const titleAtDragStart = useRef<string | undefined>(undefined);
   const dragAtStart = useRef(false); // for the drag's announcements
 
   // Stable between renders, so that columns and cards a change did not touch skip re-rendering.
@@ -158,7 +160,7 @@ export function BoardScreen({
     async (columnId: string, title: string) => {
       await client?.createTask({ projectId, columnId, title }).then(
         ({ task }) => shownByFilter.current(task) || notify(`“${task.title}” was added: the filter hides it.`, 'info'),
-        (failure: Error) => notify(`Could not add the card: ${failure.message}`),
+        (failure: Error) => notify(`Could not add the card: ${refusalOf(failure)}`),
       );
     },
     [client, projectId],
@@ -220,7 +222,7 @@ export function BoardScreen({
   const active = drag.activeId ? tasks.get(drag.activeId) : undefined;
   const columnOf = (taskId: string) => (drag.placement ? containerOf(drag.placement, taskId) : tasks.get(taskId)?.columnId);
   const createColumn = async (name: string) => {
-    await client.createColumn({ projectId, name }).catch((failure: Error) => notify(`Could not add the column: ${failure.message}`));
+    await client.createColumn({ projectId, name }).catch((failure: Error) => notify(`Could not add the column: ${refusalOf(failure)}`));
   };
 
   const orderedColumns = view.map((entry) => entry.column);
@@ -253,7 +255,10 @@ export function BoardScreen({
       <DndContext
         sensors={drag.sensors}
         collisionDetection={closestCorners}
-        onDragStart={drag.onDragStart}
+        onDragStart={(event) => {
+          titleAtDragStart.current = tasks.get(String(event.active.id))?.title;
+          drag.onDragStart(event);
+        }}
         onDragOver={drag.onDragOver}
         onDragEnd={drag.onDragEnd}
         onDragCancel={drag.onDragCancel}

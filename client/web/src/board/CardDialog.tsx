@@ -48,9 +48,13 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
   // Whether the dialog is still shown: an answer that comes after it closed has no form to go to.
   const shown = useRef(true);
 
+  // Opened to edit, the focus is in its title, so that typing goes there (the browser's own pick,
+  // the first button, was "Copy link": each Space copied the link again).
+  const titleInput = useRef<HTMLInputElement>(null);
   useEffect(() => {
     shown.current = true;
     dialog.current?.showModal();
+    if (!readOnly) titleInput.current?.focus();
     return () => void (shown.current = false);
   }, []);
 
@@ -221,7 +225,7 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
         <fieldset disabled={readOnly || busy} className="stack">
           <label>
             Title
-            <input value={draft.title} onChange={(e) => set('title', e.target.value)} required maxLength={500} />
+            <input ref={titleInput} value={draft.title} onChange={(e) => set('title', e.target.value)} required maxLength={500} />
           </label>
           <label>
             Description

@@ -1,5 +1,6 @@
 import { type FormEvent, type KeyboardEvent, useEffect, useId, useRef, useState } from 'react';
 import type { ColumnJson } from '../../../index.js';
+import { showsSomething } from '../../../../shared/shown-text.js';
 
 /** What a member can do to a column, from its header's menu; each resolves once the server has answered. */
 export interface ColumnActions {
@@ -162,7 +163,7 @@ function MenuItem({ children, disabled, danger, onClick }: { children: string; d
   );
 }
 
-/** The column's name in place, as a form: Enter saves, Escape (or Cancel) keeps the old one; an empty name is refused. */
+/** The column's name in place, as a form: Enter saves, Escape (or Cancel) keeps the old one; a name that shows nothing is refused. */
 function RenameForm({ name, onSave, onCancel }: { name: string; onSave(name: string): void; onCancel(): void }) {
   const [text, setText] = useState(name);
   const [error, setError] = useState<string | null>(null);
@@ -170,7 +171,7 @@ function RenameForm({ name, onSave, onCancel }: { name: string; onSave(name: str
   const submit = (event: FormEvent) => {
     event.preventDefault();
     const trimmed = text.trim();
-    if (!trimmed) return setError('A column needs a name.');
+    if (!showsSomething(trimmed)) return setError('A column needs a name.'); // spaces or invisible characters
     onSave(trimmed);
   };
   return (

@@ -1,0 +1,51 @@
+import { useSyncExternalStore } from 'react';
+import { TaskFlowError, type UnacknowledgedChange } from '../../../index.js';
+
+/**
+ * Changes the page's client left unacknowledged as it closed (the session ran out while the
+ * connection was away, say), kept for the same user's next client in this page: signed in again,
+ * it sends them, with their own `clientMutationId`s, and the screens that made them hear how each
+ * went (a refusal's notice, say). Someone else signing in drops them. They live
+ * in this page only: leaving it meanwhile asks first, as it does while changes wait.
+ */
+let carried: { userId: string; changes: UnacknowledgedChange[] } | null = null;
+const listeners = new Set<() => void>();
+
+function set(next: typeof carried): void {
+  carried = next;
+  for (const listener of listeners) listener();
+}
+
+/** Keeps `changes` for `userId`'s next client (after any kept before, in order). */
+export function carryChanges(userId: string, changes: UnacknowledgedChange[]): void {
+  if (changes.length === 0) return;
+  set({ userId, changes: carried?.userId === userId ? [...carried.changes, ...changes] : changes });
+}
+
+/** The changes kept for `userId`, now theirs to send; none for anyone else, whose sign-in drops them (refused DISCONNECTED). */
+export function takeCarriedChanges(userId: string): UnacknowledgedChange[] {
+  const kept = carried;
+  if (!kept) return [];
+  set(null);
+  if (kept.userId === userId) return kept.changes;
+  const dropped = new TaskFlowError({ code: 'DISCONNECTED', message: 'another account signed in before it was sent' });
+  for (const change of kept.changes) change.reject(dropped);
+  return [];
+}
+
+/** How many changes wait for their user to sign in again, re-rendering as that changes. */
+export function useCarriedChangeCount(): number {
+  return useSyncExternalStore(
+    (listener) => {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    () => carried?.changes.length ?? 0,
+  );
+}
+
+window.addEventListener('beforeunload', (event) => {
+  if (!carried) return;
+  event.preventDefault();
+  event.returnValue = ''; // what older browsers need to ask
+});
