@@ -59,7 +59,7 @@ export class MutationQueue {
   private readonly queue: PendingMutation[] = [];
   private running = false;
   private again = false;
-  /** Ends the wait after a refusal at once (`rejectAll`), so that a closed client holds no timer. */
+  /** Ends the wait after a refusal at once (`rejectAll`, `handOver`), so that a closed client holds no timer. */
   private endWait?: () => void;
 
   constructor(
@@ -69,7 +69,7 @@ export class MutationQueue {
       socket: () => Socket | null;
       /** Runs with each acknowledged answer, before its promise resolves. */
       acknowledged: (data: unknown) => void;
-      /** A live connection that left a mutation unanswered for `ackTimeoutMs`. */
+      /** A live connection to drop: it left a mutation unanswered for `ackTimeoutMs`, or refused one UNAUTHORIZED. */
       broken: (socket: Socket) => void;
       /** How many mutations are unacknowledged, each time that changes. */
       resized: (size: number) => void;

@@ -87,7 +87,8 @@ export type TaskFlowClientEvents = {
   /**
    * Something went wrong out of any caller's sight: a resync that failed (the client reconnects),
    * a board dropped because the server no longer shows it to this client (a `TaskFlowError`
-   * FORBIDDEN or NOT_FOUND, e.g. after a removal from the org while disconnected), or a token
+   * FORBIDDEN or NOT_FOUND, e.g. after a removal from the org while disconnected; its joins still
+   * count, each to be left with `leaveBoard`), or a token
    * from the provider that was refused (UNAUTHORIZED; after five in a row the client closes).
    */
   error: (error: Error) => void;
@@ -212,7 +213,9 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * joined until it is left twice. A board left before its join was answered is not kept: that
    * join answers the board as it was read, not kept in sync, and a join after the leave asks the
    * server afresh. A leave refused RATE_LIMITED is sent again after the delay it names, unless the
-   * board was joined again meanwhile.
+   * board was joined again meanwhile. A board dropped (`error` FORBIDDEN or NOT_FOUND, or access
+   * revoked) still counts its joins: leave it once for each, as with a board held, or a later join
+   * of it is never left.
    */
   async leaveBoard(projectId: string): Promise<void> {
     if (this.leftOnce(projectId) > 0) return;
@@ -632,19 +635,20 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * as a reconnect's is, up to `maxBackoffMs`, so that the server is not asked every `gapGraceMs`.
    */
   private watchGap(projectId: string): void {
-    if (this.gapTimers.has(projectId)) return;
+    if (this.gapTimers.has(projectId) || this.closed) return;
     const grace = this.options.gapGraceMs ?? 300;
     const failed = this.gapResyncsFailed.get(projectId) ?? 0;
     const wait = failed === 0 ? grace : Math.min(this.options.maxBackoffMs ?? 5000, grace * 2 ** failed);
     const timer = setTimeout(() => {
       this.gapTimers.delete(projectId);
-      if (!this.held.get(projectId)?.gap) return;
+      if (!this.held.get(projectId)?.gap) return void this.gapResyncsFailed.delete(projectId); // the event came after all
       if (this.state === 'resyncing') return this.watchGap(projectId);
       if (this.state !== 'live') return;
       const board = this.held.get(projectId);
       this.resyncBoard(projectId).then(
         () => undefined,
         (error: Error) => {
+          if (this.closed) return; // closed meanwhile: nothing to tell, nor to try again
           this.emit('error', error);
           if (this.held.get(projectId) !== board) return; // left or dropped meanwhile
           this.gapResyncsFailed.set(projectId, (this.gapResyncsFailed.get(projectId) ?? 0) + 1);

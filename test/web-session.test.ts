@@ -105,7 +105,9 @@ describe('a token that runs out while no refresh gets through', () => {
 
 describe('a session that runs out while the connection is away', () => {
   it('keeps the changes made meanwhile through the sign-in form, and sends them once the same user signs in again', async () => {
-    const { server: shortLived, tab, close } = await benOnShortTokens('10s');
+    // 30 s: the page refreshes a token at half its life, and offline from then on it runs out
+    // 15 to 30 s later, time enough for a loaded machine to add the card before it does.
+    const { server: shortLived, tab, close } = await benOnShortTokens('30s');
     const { page } = tab;
     try {
       await page.goto(`${shortLived.url}${boardPath()}`);
@@ -120,7 +122,7 @@ describe('a session that runs out while the connection is away', () => {
       await board.column('To do').getByRole('listitem', { name: 'Written as the session ran out, being added' }).waitFor();
 
       // The token ends with no refresh through: the sign-in form, which says the change still waits.
-      await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 25_000 });
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 45_000 });
       await page.getByRole('status').filter({ hasText: '1 change you made is not saved yet' }).waitFor();
       await tab.context.setOffline(false);
       await page.getByLabel('Email').fill(ben.email);
@@ -134,7 +136,44 @@ describe('a session that runs out while the connection is away', () => {
     } finally {
       await close();
     }
-  }, 90_000);
+  }, 120_000);
+
+  it("are not kept through a sign-out of the user's own: the next sign-in in the tab sends nothing", async () => {
+    const { server: other, tab, close } = await benOnShortTokens('1h');
+    const { page } = tab;
+    try {
+      await page.goto(`${other.url}${boardPath()}`);
+      const board = new BoardPage(page);
+      await board.waitLive();
+      await page.getByRole('button', { name: 'Add a card to To do' }).waitFor(); // the board joined and shown
+      await tab.context.setOffline(true);
+      await page.locator('.connection[data-state="reconnecting"]').waitFor();
+      await page.getByRole('button', { name: 'Add a card to To do' }).click();
+      await page.getByLabel('New card in To do').fill('Written before signing out');
+      await page.getByLabel('New card in To do').press('Enter');
+      await board.column('To do').getByRole('listitem', { name: 'Written before signing out, being added' }).waitFor();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+      await page.getByRole('alert').filter({ hasText: 'Could not add the card: you signed out before it was sent' }).waitFor();
+      expect(await page.getByRole('status').filter({ hasText: 'not saved yet' }).count()).toBe(0);
+      await tab.context.setOffline(false);
+      await page.getByLabel('Email').fill(ben.email);
+      await page.getByLabel('Password').fill('correct horse battery');
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await board.waitLive();
+      // A change made now goes after any the tab still held: once it has landed, so would they have.
+      await page.getByRole('button', { name: 'Add a card to To do' }).click();
+      await page.getByLabel('New card in To do').fill('Written after signing in again');
+      await page.getByLabel('New card in To do').press('Enter');
+      await board.cardIn('To do', 'Written after signing in again').waitFor();
+      const titles = await serverTitles(project.id, column('To do').id);
+      expect(titles).toContain('Written after signing in again');
+      expect(titles).not.toContain('Written before signing out');
+      expect(await board.card('Written before signing out').count()).toBe(0);
+    } finally {
+      await close();
+    }
+  }, 60_000);
 });
 
 describe('on a phone', () => {

@@ -1,9 +1,10 @@
 import { useSyncExternalStore } from 'react';
-import { TaskFlowError, type UnacknowledgedChange } from '../../../index.js';
+import type { UnacknowledgedChange } from '../../../index.js';
 
 /**
- * Changes the page's client left unacknowledged as it closed (the session ran out while the
- * connection was away, say), kept for the same user's next client in this page: signed in again,
+ * Changes the page's client left unacknowledged as it closed, signed out not by the user (the
+ * session ran out while the connection was away, say; a sign-out of the user's own rejects them,
+ * each told), kept for the same user's next client in this page: signed in again,
  * it sends them, with their own `clientMutationId`s, and the screens that made them hear how each
  * went (a refusal's notice, say). Someone else signing in drops them. They live
  * in this page only: leaving it meanwhile asks first, as it does while changes wait.
@@ -16,21 +17,22 @@ function set(next: typeof carried): void {
   for (const listener of listeners) listener();
 }
 
-/** Keeps `changes` for `userId`'s next client (after any kept before, in order). */
+/** Keeps `changes` for `userId`'s next client (after any kept before for them, in order; another's are dropped). */
 export function carryChanges(userId: string, changes: UnacknowledgedChange[]): void {
   if (changes.length === 0) return;
   set({ userId, changes: carried?.userId === userId ? [...carried.changes, ...changes] : changes });
 }
 
-/** The changes kept for `userId`, now theirs to send; none for anyone else, whose sign-in drops them (refused DISCONNECTED). */
+/**
+ * The changes kept for `userId`, now theirs to send; none for anyone else, whose sign-in drops
+ * them. Dropped, their promises are left unsettled: the screens that made them are gone, and
+ * their notices would show the other account's cards to whoever signed in.
+ */
 export function takeCarriedChanges(userId: string): UnacknowledgedChange[] {
   const kept = carried;
   if (!kept) return [];
   set(null);
-  if (kept.userId === userId) return kept.changes;
-  const dropped = new TaskFlowError({ code: 'DISCONNECTED', message: 'another account signed in before it was sent' });
-  for (const change of kept.changes) change.reject(dropped);
-  return [];
+  return kept.userId === userId ? kept.changes : [];
 }
 
 /** How many changes wait for their user to sign in again, re-rendering as that changes. */

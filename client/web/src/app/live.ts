@@ -5,8 +5,9 @@ import { session } from './session.js';
 
 /**
  * One live connection per signed-in user: a TaskFlowClient on this page's origin whose token comes
- * from the session at every connect (refreshed when near expiry). Closed on sign-out, its changes
- * still unacknowledged kept for the user's next sign-in in this page (`carried-changes.ts`).
+ * from the session at every connect (refreshed when near expiry). Closed on sign-out; when that was
+ * not the user's doing (the session ended, or its token ran out), its changes still unacknowledged
+ * are kept for the user's next sign-in in this page (`carried-changes.ts`).
  */
 export function useLiveClient(userId: string | null): TaskFlowClient | null {
   const [client, setClient] = useState<TaskFlowClient | null>(null);
@@ -17,7 +18,8 @@ export function useLiveClient(userId: string | null): TaskFlowClient | null {
     setClient(live);
     live.connect().catch(() => undefined); // the connection state says how it goes
     return () => {
-      carryChanges(userId, live.handOver());
+      // Signed out by the server or by a token that ran out, not by the user: what waits is kept.
+      if (session.signedOutReason()) carryChanges(userId, live.handOver());
       live.close();
       setClient(null);
     };

@@ -99,7 +99,7 @@ export function BoardScreen({
       ({ task }) => setPending((list) => list.map((m) => (m.key === key ? { ...m, settledVersion: task.version } : m))),
       (failure: Error) => {
         setPending((list) => list.filter((m) => m.key !== key));
-        notify(moveRefusal(title, failure, !client.boards.get(projectId)?.tasks.has(taskId)));
+        notify(moveRefusal(title, failure, client.boards.get(projectId)?.tasks.has(taskId)));
       },
     );
   };

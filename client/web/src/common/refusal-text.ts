@@ -6,16 +6,18 @@
 export function refusalText(error: { code?: string; message?: string; details?: unknown } | undefined): string | undefined {
   if (error?.code !== 'VALIDATION_FAILED' || !Array.isArray(error.details)) return error?.message;
   const byField = new Map<string, string>();
-  for (const issue of error.details as { path?: unknown; message?: unknown }[]) {
-    const field = typeof issue.path === 'string' ? issue.path : '';
-    if (typeof issue.message === 'string' && issue.message && !byField.has(field)) byField.set(field, issue.message);
+  for (const issue of error.details as unknown[]) {
+    if (typeof issue !== 'object' || issue === null) continue;
+    const { path, message } = issue as { path?: unknown; message?: unknown };
+    const field = typeof path === 'string' && path ? fieldName(path) : '';
+    if (typeof message === 'string' && message && !byField.has(field)) byField.set(field, message);
   }
   if (byField.size === 0) return error.message;
-  return [...byField].map(([field, message]) => (field ? `${fieldName(field)}: ${message}` : message)).join('; ');
+  return [...byField].map(([field, message]) => (field ? `${field}: ${message}` : message)).join('; ');
 }
 
-/** A field's path as a person reads it: `patch.title` is "Title", `name` "Name". */
+/** A field's path as a person reads it: `patch.title` is "Title", `name` "Name", `permissions.0` "Permissions". */
 function fieldName(path: string): string {
-  const last = path.split('.').at(-1) ?? path;
-  return last.charAt(0).toUpperCase() + last.slice(1);
+  const name = path.split('.').findLast((part) => !/^\d+$/.test(part)) ?? path;
+  return name.charAt(0).toUpperCase() + name.slice(1);
 }
