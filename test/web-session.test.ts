@@ -1,3 +1,4 @@
+import type { Page } from 'playwright-core';
 import { describe, expect, it } from 'vitest';
 import {
   ana,
@@ -18,7 +19,7 @@ import {
   useAcmeBoard,
 } from './e2e/acme-board.js';
 import { BoardPage } from './e2e/board-page.js';
-import { signedInPage } from './e2e/browser.js';
+import { type SignedInPage, signedInPage } from './e2e/browser.js';
 import { addMember, api, registerUser } from './support/api.js';
 import { captureMail } from './support/governance.js';
 import { startServer } from './support/server.js';
@@ -104,30 +105,49 @@ describe('a token that runs out while no refresh gets through', () => {
 });
 
 describe('a session that runs out while the connection is away', () => {
+  /** Opens Launch on `url` in Ben's `tab`, takes the tab offline and adds a card there, shown as being added. */
+  async function addCardOffline(tab: SignedInPage, url: string, title: string): Promise<BoardPage> {
+    const { page } = tab;
+    await page.goto(`${url}${boardPath()}`);
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await page.getByRole('button', { name: 'Add a card to To do' }).waitFor(); // the board joined and shown
+    await tab.context.setOffline(true);
+    await page.locator('.connection[data-state="reconnecting"]').waitFor();
+    await addCard(page, title);
+    await board
+      .column('To do')
+      .getByRole('listitem', { name: `${title}, being added` })
+      .waitFor();
+    return board;
+  }
+
+  async function addCard(page: Page, title: string): Promise<void> {
+    await page.getByRole('button', { name: 'Add a card to To do' }).click();
+    await page.getByLabel('New card in To do').fill(title);
+    await page.getByLabel('New card in To do').press('Enter');
+  }
+
+  /** Signs Ben in again through the form, online. */
+  async function signInAgain(tab: SignedInPage): Promise<void> {
+    await tab.context.setOffline(false);
+    await tab.page.getByLabel('Email').fill(ben.email);
+    await tab.page.getByLabel('Password').fill('correct horse battery');
+    await tab.page.getByRole('button', { name: 'Sign in' }).click();
+  }
+
   it('keeps the changes made meanwhile through the sign-in form, and sends them once the same user signs in again', async () => {
     // 30 s: the page refreshes a token at half its life, and offline from then on it runs out
     // 15 to 30 s later, time enough for a loaded machine to add the card before it does.
     const { server: shortLived, tab, close } = await benOnShortTokens('30s');
     const { page } = tab;
     try {
-      await page.goto(`${shortLived.url}${boardPath()}`);
-      const board = new BoardPage(page);
-      await board.waitLive();
-      await page.getByRole('button', { name: 'Add a card to To do' }).waitFor(); // the board joined and shown
-      await tab.context.setOffline(true);
-      await page.locator('.connection[data-state="reconnecting"]').waitFor();
-      await page.getByRole('button', { name: 'Add a card to To do' }).click();
-      await page.getByLabel('New card in To do').fill('Written as the session ran out');
-      await page.getByLabel('New card in To do').press('Enter');
-      await board.column('To do').getByRole('listitem', { name: 'Written as the session ran out, being added' }).waitFor();
+      const board = await addCardOffline(tab, shortLived.url, 'Written as the session ran out');
 
       // The token ends with no refresh through: the sign-in form, which says the change still waits.
       await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 45_000 });
       await page.getByRole('status').filter({ hasText: '1 change you made is not saved yet' }).waitFor();
-      await tab.context.setOffline(false);
-      await page.getByLabel('Email').fill(ben.email);
-      await page.getByLabel('Password').fill('correct horse battery');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await signInAgain(tab);
       await board.cardIn('To do', 'Written as the session ran out').waitFor({ timeout: 20_000 });
       expect(
         (await serverTitles(project.id, column('To do').id)).filter((title) => title === 'Written as the session ran out'),
@@ -142,29 +162,15 @@ describe('a session that runs out while the connection is away', () => {
     const { server: other, tab, close } = await benOnShortTokens('1h');
     const { page } = tab;
     try {
-      await page.goto(`${other.url}${boardPath()}`);
-      const board = new BoardPage(page);
-      await board.waitLive();
-      await page.getByRole('button', { name: 'Add a card to To do' }).waitFor(); // the board joined and shown
-      await tab.context.setOffline(true);
-      await page.locator('.connection[data-state="reconnecting"]').waitFor();
-      await page.getByRole('button', { name: 'Add a card to To do' }).click();
-      await page.getByLabel('New card in To do').fill('Written before signing out');
-      await page.getByLabel('New card in To do').press('Enter');
-      await board.column('To do').getByRole('listitem', { name: 'Written before signing out, being added' }).waitFor();
+      const board = await addCardOffline(tab, other.url, 'Written before signing out');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.getByRole('heading', { name: 'Sign in' }).waitFor();
       await page.getByRole('alert').filter({ hasText: 'Could not add the card: you signed out before it was sent' }).waitFor();
       expect(await page.getByRole('status').filter({ hasText: 'not saved yet' }).count()).toBe(0);
-      await tab.context.setOffline(false);
-      await page.getByLabel('Email').fill(ben.email);
-      await page.getByLabel('Password').fill('correct horse battery');
-      await page.getByRole('button', { name: 'Sign in' }).click();
+      await signInAgain(tab);
       await board.waitLive();
       // A change made now goes after any the tab still held: once it has landed, so would they have.
-      await page.getByRole('button', { name: 'Add a card to To do' }).click();
-      await page.getByLabel('New card in To do').fill('Written after signing in again');
-      await page.getByLabel('New card in To do').press('Enter');
+      await addCard(page, 'Written after signing in again');
       await board.cardIn('To do', 'Written after signing in again').waitFor();
       const titles = await serverTitles(project.id, column('To do').id);
       expect(titles).toContain('Written after signing in again');
