@@ -240,6 +240,8 @@ describe('a viewer', () => {
     await board.card('Read only').click(); // playwright would wait for an aria-disabled element to be enabled
     const dialog = page.getByRole('dialog', { name: 'Read only' });
     await dialog.waitFor();
+    // The focus is on its heading, which says the card's title, not on "Copy link", which a Space would press.
+    await expect.poll(() => page.evaluate(() => document.activeElement?.textContent)).toBe('Read only');
     await page.keyboard.press('Escape');
     await dialog.waitFor({ state: 'detached' });
     // Leaving the board is said on the same socket after anything the dialog said.

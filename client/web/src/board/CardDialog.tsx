@@ -48,13 +48,15 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
   // Whether the dialog is still shown: an answer that comes after it closed has no form to go to.
   const shown = useRef(true);
 
-  // Opened to edit, the focus is in its title, so that typing goes there (the browser's own pick,
-  // the first button, was "Copy link": each Space copied the link again).
+  // Opened to edit, the focus is in its title, so that typing goes there; to read, on its heading,
+  // which a screen reader then says (the browser's own pick, the first button, was "Copy link":
+  // each Space copied the link again).
   const titleInput = useRef<HTMLInputElement>(null);
+  const heading = useRef<HTMLHeadingElement>(null);
   useEffect(() => {
     shown.current = true;
     dialog.current?.showModal();
-    if (!readOnly) titleInput.current?.focus();
+    (readOnly ? heading.current : titleInput.current)?.focus();
     return () => void (shown.current = false);
   }, []);
 
@@ -188,7 +190,9 @@ export function CardDialog({ client, projectId, task, members, labels, readOnly,
     >
       <form onSubmit={submit} className="stack">
         <header className="dialog-header">
-          <h2 id={`${id}-title`}>{readOnly ? task.title : 'Edit card'}</h2>
+          <h2 id={`${id}-title`} ref={heading} tabIndex={-1}>
+            {readOnly ? task.title : 'Edit card'}
+          </h2>
           <span className="spacer" />
           {canCopyLinks() && (
             <button type="button" className="link-button" onClick={() => copyLink(task.title)}>
