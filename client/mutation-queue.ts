@@ -2,6 +2,7 @@ import type { Socket } from 'socket.io-client';
 import { type Ack, MAX_MESSAGE_BYTES } from '../shared/events.js';
 import type { WireError } from '../shared/errors.js';
 import { namedDelayMs, TaskFlowError } from './errors.js';
+import { Pauses } from './pauses.js';
 
 export type MutationEvent =
   'task:create' | 'task:update' | 'task:move' | 'task:delete' | 'column:create' | 'column:update' | 'column:move' | 'column:delete';
@@ -59,8 +60,8 @@ export class MutationQueue {
   private readonly queue: PendingMutation[] = [];
   private running = false;
   private again = false;
-  /** Ends the wait after a refusal at once (`rejectAll`, `handOver`), so that a closed client holds no timer. */
-  private endWait?: () => void;
+  /** The wait after a refusal, ended at once by `rejectAll` and `handOver`. */
+  private readonly pauses = new Pauses();
 
   constructor(
     private readonly options: {
@@ -88,7 +89,7 @@ export class MutationQueue {
   /** Takes every unacknowledged mutation out, in order and unsettled, for another queue (`adopt`). */
   handOver(): UnacknowledgedChange[] {
     const taken = this.queue.splice(0);
-    this.endWait?.();
+    this.pauses.endAll();
     if (taken.length > 0) this.options.resized(0);
     return taken.map(({ event, payload, resolve, reject }) => ({ event, payload, resolve, reject }));
   }
@@ -137,7 +138,7 @@ export class MutationQueue {
   /** Rejects everything still unacknowledged: whether it reached the server is unknown. */
   rejectAll(reason: Error): void {
     const rejected = this.queue.splice(0);
-    this.endWait?.();
+    this.pauses.endAll();
     if (rejected.length > 0) this.options.resized(0);
     for (const mutation of rejected) mutation.reject(reason);
   }
@@ -174,20 +175,8 @@ export class MutationQueue {
     }
     const wait = afterRefusal(mutation.refused, answer.error);
     if (wait === null) this.settle(mutation, new TaskFlowError(answer.error));
-    else await this.pause(wait);
+    else await this.pauses.wait(wait);
     return true;
-  }
-
-  private pause(ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
-        clearTimeout(timer);
-        this.endWait = undefined;
-        resolve();
-      };
-      const timer = setTimeout(done, ms);
-      this.endWait = done;
-    });
   }
 
   private settle(mutation: PendingMutation, error: Error | null, data?: unknown): void {

@@ -22,6 +22,7 @@ import { BoardState } from './board-state.js';
 import { Emitter } from './emitter.js';
 import { TaskFlowError } from './errors.js';
 import { type MutationEvent, MutationQueue, type UnacknowledgedChange } from './mutation-queue.js';
+import { Pauses } from './pauses.js';
 import { Turns } from './turns.js';
 
 /** A user's token (or a function that returns a fresh one, asked at every connect), or a bot's API key. */
@@ -130,8 +131,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   /** Access revocations heard (`access:revoked` naming an org), and the count at each org's latest. */
   private revocations = 0;
   private readonly orgRevocations = new Map<string, number>();
-  /** Ends each wait after a RATE_LIMITED board request at once (`close()`): a closed client holds no timer. */
-  private readonly limitedPauses = new Set<() => void>();
+  /** The waits after RATE_LIMITED board requests, ended at once by `close()`. */
+  private readonly limitedPauses = new Pauses();
   /** Boards whose gap resyncs failed, and how many times in a row (`watchGap`). */
   private readonly gapResyncsFailed = new Map<string, number>();
   private readonly boardTurns = new Turns(BOARD_REQUESTS_AT_ONCE);
@@ -539,16 +540,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
         return await send();
       } catch (error) {
         if (!(error instanceof TaskFlowError && error.code === 'RATE_LIMITED') || this.closed) throw error;
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(done, retryAfterMs(error));
-          const pauses = this.limitedPauses;
-          function done() {
-            clearTimeout(timer);
-            pauses.delete(done);
-            resolve();
-          }
-          pauses.add(done);
-        });
+        await this.limitedPauses.wait(retryAfterMs(error));
       }
     }
   }
@@ -582,7 +574,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     for (const timer of this.gapTimers.values()) clearTimeout(timer);
     this.gapTimers.clear();
     this.gapResyncsFailed.clear();
-    for (const end of [...this.limitedPauses]) end(); // their requests then find the client closed
+    this.limitedPauses.endAll(); // their requests then find the client closed
     this.mutations.rejectAll(reason);
   }
 

@@ -1,5 +1,6 @@
 import { useSyncExternalStore } from 'react';
 import type { UnacknowledgedChange } from '../../../index.js';
+import { askBeforeLeavingWhile } from './leave-guard.js';
 
 /**
  * Changes the page's client left unacknowledged as it closed, signed out not by the user (the
@@ -46,8 +47,4 @@ export function useCarriedChangeCount(): number {
   );
 }
 
-window.addEventListener('beforeunload', (event) => {
-  if (!carried) return;
-  event.preventDefault();
-  event.returnValue = ''; // what older browsers need to ask
-});
+askBeforeLeavingWhile(() => carried !== null);

@@ -22,13 +22,20 @@ export function useUnsavedForm(unsaved: boolean): void {
  * client stays.)
  */
 export function useLeaveGuard(client: TaskFlowClient | null): void {
-  useEffect(() => {
-    const ask = (event: BeforeUnloadEvent) => {
-      if (unsavedForms.size === 0 && !client?.unacknowledged) return;
-      event.preventDefault();
-      event.returnValue = ''; // what older browsers need to ask
-    };
-    window.addEventListener('beforeunload', ask);
-    return () => window.removeEventListener('beforeunload', ask);
-  }, [client]);
+  useEffect(() => askBeforeLeavingWhile(() => unsavedForms.size > 0 || !!client?.unacknowledged), [client]);
 }
+
+/** What makes closing the tab, reloading or leaving the site ask first: each a check of its own. */
+const reasonsToStay = new Set<() => boolean>();
+
+/** Makes leaving the page ask first while `holds()` is true; answers how to stop. */
+export function askBeforeLeavingWhile(holds: () => boolean): () => void {
+  reasonsToStay.add(holds);
+  return () => void reasonsToStay.delete(holds);
+}
+
+window.addEventListener('beforeunload', (event) => {
+  if (![...reasonsToStay].some((holds) => holds())) return;
+  event.preventDefault();
+  event.returnValue = ''; // what older browsers need to ask
+});
