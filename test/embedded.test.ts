@@ -20,6 +20,7 @@ import {
   startServerProcess,
 } from './support/processes.js';
 import { connect, eventually, ok } from './support/sockets.js';
+import { ConfigError, loadConfig } from '../server/config.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const dataDirs: string[] = [];
@@ -281,47 +282,66 @@ async function runToExit(env: Record<string, string>, ms = 60_000): Promise<{ co
 
 const SECRET = 'a-secret-of-at-least-thirty-two-characters';
 
-/** The environment of a start on the embedded database, on a free port, with `vars` besides. */
-const embedded = (vars: Record<string, string>) => async () => ({ PORT: String(await freePort()), DATA_DIR: newDataDir(), ...vars });
+/** An embedded start's variables, in a new DATA_DIR, with `vars` besides. */
+const embedded = (vars: Record<string, string>) => ({ DATA_DIR: newDataDir(), ...vars });
 
-// Each starts the server's process (up to 60 s on a loaded machine), which must stop on its own.
+/** The refusal `loadConfig` (start-up's first step) throws for `env`, or null if it takes it. */
+function refusalOf(env: Record<string, string>): ConfigError | null {
+  try {
+    loadConfig(env);
+    return null;
+  } catch (error) {
+    if (error instanceof ConfigError) return error;
+    throw error;
+  }
+}
+
 describe('invalid configuration', { timeout: 90_000 }, () => {
-  const cases: Array<[string, () => Promise<Record<string, string>>, string]> = [
-    ['PORT=abc', async () => ({ PORT: 'abc', DATA_DIR: newDataDir() }), 'PORT'],
-    ['PORT out of range', async () => ({ PORT: '70000', DATA_DIR: newDataDir() }), 'PORT'],
-    [
-      'DATABASE_URL without JWT_SECRET',
-      async () => ({ PORT: String(await freePort()), DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' }),
-      'JWT_SECRET',
-    ],
-    ['a JWT_SECRET that is too short', embedded({ JWT_SECRET: 'short' }), 'JWT_SECRET'],
-    ['TOKEN_TTL=soon', embedded({ TOKEN_TTL: 'soon' }), 'TOKEN_TTL'],
-    ['a TOKEN_TTL past ten years', embedded({ TOKEN_TTL: '99999999d' }), 'TOKEN_TTL'],
+  // What the environment says on its face is refused by `loadConfig` before anything starts, so
+  // it is checked here in this process; the start's own way with a refusal (one line on stderr,
+  // a non-zero exit) is checked once below for those, and for each refusal met later on.
+  const refusedOnItsFace: Array<[string, () => Record<string, string>, string]> = [
+    ['PORT=abc', () => embedded({ PORT: 'abc' }), 'PORT'],
+    ['PORT out of range', () => embedded({ PORT: '70000' }), 'PORT'],
+    ['DATABASE_URL without JWT_SECRET', () => ({ DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/postgres' }), 'JWT_SECRET'],
+    ['a JWT_SECRET that is too short', () => embedded({ JWT_SECRET: 'short' }), 'JWT_SECRET'],
+    ['TOKEN_TTL=soon', () => embedded({ TOKEN_TTL: 'soon' }), 'TOKEN_TTL'],
+    ['a TOKEN_TTL past ten years', () => embedded({ TOKEN_TTL: '99999999d' }), 'TOKEN_TTL'],
     // No deadline at all would answer every request UNAVAILABLE.
-    ['ANSWER_DEADLINE=0', embedded({ ANSWER_DEADLINE: '0' }), 'ANSWER_DEADLINE'],
-    ['SMTP_URL without MAIL_FROM', embedded({ SMTP_URL: 'smtp://127.0.0.1:25' }), 'MAIL_FROM'],
-    [
-      'METRICS_PORT the same as PORT',
-      async () => {
-        const port = String(await freePort());
-        return { PORT: port, METRICS_PORT: port, DATA_DIR: newDataDir() };
-      },
-      'METRICS_PORT',
-    ],
-    ['a REDIS_URL that is not redis://', embedded({ REDIS_URL: 'http://127.0.0.1:6379' }), 'REDIS_URL'],
+    ['ANSWER_DEADLINE=0', () => embedded({ ANSWER_DEADLINE: '0' }), 'ANSWER_DEADLINE'],
+    ['SMTP_URL without MAIL_FROM', () => embedded({ SMTP_URL: 'smtp://127.0.0.1:25' }), 'MAIL_FROM'],
+    ['METRICS_PORT the same as PORT', () => embedded({ PORT: '3456', METRICS_PORT: '3456' }), 'METRICS_PORT'],
+    ['a REDIS_URL that is not redis://', () => embedded({ REDIS_URL: 'http://127.0.0.1:6379' }), 'REDIS_URL'],
     // `new URL` throws on it: a check of the database number that ran anyway ended the start with a stack.
-    ['a REDIS_URL without its scheme', embedded({ REDIS_URL: '127.0.0.1:6379' }), 'REDIS_URL'],
-    ['a REDIS_URL whose database is not a number', embedded({ REDIS_URL: 'redis://127.0.0.1:6379/abc' }), 'REDIS_URL'],
-    ['a JWT_SECRET of spaces', embedded({ JWT_SECRET: ' '.repeat(40) }), 'JWT_SECRET'],
+    ['a REDIS_URL without its scheme', () => embedded({ REDIS_URL: '127.0.0.1:6379' }), 'REDIS_URL'],
+    ['a REDIS_URL whose database is not a number', () => embedded({ REDIS_URL: 'redis://127.0.0.1:6379/abc' }), 'REDIS_URL'],
+    ['a JWT_SECRET of spaces', () => embedded({ JWT_SECRET: ' '.repeat(40) }), 'JWT_SECRET'],
     // A board's seq is PostgreSQL's integer: a larger retention failed every change made the quick way.
-    ['a BOARD_EVENT_RETENTION past an integer', embedded({ BOARD_EVENT_RETENTION: '3000000000' }), 'BOARD_EVENT_RETENTION'],
-    ['a MAIL_FROM that is not an address', embedded({ SMTP_URL: 'smtp://127.0.0.1:25', MAIL_FROM: 'board' }), 'MAIL_FROM'],
-    ['a SUPER_ADMIN_EMAILS entry that is not an address', embedded({ SUPER_ADMIN_EMAILS: 'ops@example.com, ops' }), 'SUPER_ADMIN_EMAILS'],
+    ['a BOARD_EVENT_RETENTION past an integer', () => embedded({ BOARD_EVENT_RETENTION: '3000000000' }), 'BOARD_EVENT_RETENTION'],
+    ['a MAIL_FROM that is not an address', () => embedded({ SMTP_URL: 'smtp://127.0.0.1:25', MAIL_FROM: 'board' }), 'MAIL_FROM'],
+    [
+      'a SUPER_ADMIN_EMAILS entry that is not an address',
+      () => embedded({ SUPER_ADMIN_EMAILS: 'ops@example.com, ops' }),
+      'SUPER_ADMIN_EMAILS',
+    ],
+  ];
+
+  for (const [name, env, variable] of refusedOnItsFace) {
+    it(`refuses ${name} in one line naming ${variable}`, () => {
+      const refusal = refusalOf(env());
+      expect(refusal?.message).toContain(variable);
+      expect(refusal?.message).not.toContain('\n');
+    });
+  }
+
+  // Each starts the server's process (up to 60 s on a loaded machine), which must stop on its own.
+  const refusedByTheStart: Array<[string, () => Promise<Record<string, string>>, string]> = [
+    ['PORT=abc', async () => embedded({ PORT: 'abc' }), 'PORT'],
     // `.invalid` names never resolve (RFC 2606); before, the lookup's error ended the start with a stack.
-    ['a HOST no address is known by', embedded({ HOST: 'taskflow.invalid' }), 'HOST'],
+    ['a HOST no address is known by', async () => embedded({ PORT: String(await freePort()), HOST: 'taskflow.invalid' }), 'HOST'],
     [
       'a METRICS_HOST no address is known by',
-      async () => ({ ...(await embedded({ METRICS_HOST: 'taskflow.invalid' })()), METRICS_PORT: String(await freePort()) }), // two free ports
+      async () => embedded({ PORT: String(await freePort()), METRICS_PORT: String(await freePort()), METRICS_HOST: 'taskflow.invalid' }),
       'METRICS_HOST',
     ],
     [
@@ -335,7 +355,7 @@ describe('invalid configuration', { timeout: 90_000 }, () => {
     ],
   ];
 
-  for (const [name, env, variable] of cases) {
+  for (const [name, env, variable] of refusedByTheStart) {
     it(`stops start-up with ${name}: a non-zero exit and one line on stderr naming ${variable}`, async () => {
       const { code, stderr } = await runToExit(await env());
       expect(code).not.toBe(0);
