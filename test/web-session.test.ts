@@ -20,7 +20,7 @@ import {
 } from './e2e/acme-board.js';
 import { BoardPage } from './e2e/board-page.js';
 import { type SignedInPage, signedInPage } from './e2e/browser.js';
-import { addMember, api, registerUser } from './support/api.js';
+import { addMember, api, registerUser, type TestUser } from './support/api.js';
 import { captureMail } from './support/governance.js';
 import { startServer } from './support/server.js';
 
@@ -104,7 +104,7 @@ describe('a token that runs out while no refresh gets through', () => {
   }, 60_000);
 });
 
-describe('a session that runs out while the connection is away', () => {
+describe('changes made while the connection is away, as the session ends', () => {
   /** Opens Launch on `url` in Ben's `tab`, takes the tab offline and adds a card there, shown as being added. */
   async function addCardOffline(tab: SignedInPage, url: string, title: string): Promise<BoardPage> {
     const { page } = tab;
@@ -128,10 +128,10 @@ describe('a session that runs out while the connection is away', () => {
     await page.getByLabel('New card in To do').press('Enter');
   }
 
-  /** Signs Ben in again through the form, online. */
-  async function signInAgain(tab: SignedInPage): Promise<void> {
+  /** Signs `who` (Ben unless told) in through the tab's form, online. */
+  async function signInAgain(tab: SignedInPage, who: TestUser = ben): Promise<void> {
     await tab.context.setOffline(false);
-    await tab.page.getByLabel('Email').fill(ben.email);
+    await tab.page.getByLabel('Email').fill(who.email);
     await tab.page.getByLabel('Password').fill('correct horse battery');
     await tab.page.getByRole('button', { name: 'Sign in' }).click();
   }
@@ -180,6 +180,33 @@ describe('a session that runs out while the connection is away', () => {
       await close();
     }
   }, 60_000);
+
+  it('are dropped, untold, when another account signs in at the tab: not sent as theirs', async () => {
+    const leaver = await registerUser(node.url, 'leaver');
+    await addMember(node.url, org, leaver, 'member');
+    const login = await api(node.url, 'POST', '/auth/login', { email: leaver.email, password: 'correct horse battery' });
+    const tab = await signedInPage(browser, login.body.token);
+    tabs.push(tab);
+    const { page } = tab;
+    const board = await addCardOffline(tab, node.url, 'Written by the one who left');
+    // The session is ended meanwhile from elsewhere (a password changed): back online, the tab is signed out, the change kept.
+    expect((await api(node.url, 'POST', '/auth/sign-out-others', undefined, leaver.token)).status).toBe(200);
+    await tab.context.setOffline(false);
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 20_000 });
+    await page.getByRole('status').filter({ hasText: '1 change you made is not saved yet' }).waitFor();
+
+    await signInAgain(tab, ana);
+    await board.waitLive();
+    // A change made now goes after any the tab still held: once it has landed, so would they have.
+    await addCard(page, 'Written by the next one');
+    await board.cardIn('To do', 'Written by the next one').waitFor();
+    const titles = await serverTitles(project.id, column('To do').id);
+    expect(titles).toContain('Written by the next one');
+    expect(titles).not.toContain('Written by the one who left');
+    expect(await board.card('Written by the one who left').count()).toBe(0);
+    expect(await page.getByRole('alert').count()).toBe(0);
+    expect(await page.getByRole('status').filter({ hasText: 'not saved yet' }).count()).toBe(0);
+  });
 });
 
 describe('on a phone', () => {
