@@ -451,6 +451,42 @@ describe('a card dialog with unsaved changes', () => {
     await dialog.waitFor({ state: 'detached' });
     expect((await serverBoard(tasks[0]!.projectId)).tasks[0]?.description).toBeNull();
   });
+
+  it("asks before the browser's Back drops them: kept, the dialog stays as it was; let go, the page goes back", async () => {
+    await newBoard('Backwards', ['Go back']);
+    const { page } = await open(ana, `/orgs/${org.slug}`);
+    await page.getByRole('link', { name: 'Backwards' }).click();
+    const board = new BoardPage(page);
+    await board.waitLive();
+    await board.card('Go back').click();
+    const dialog = page.getByRole('dialog', { name: 'Edit card' });
+    await dialog.getByLabel('Description').fill('words of my own');
+    const cardAddress = page.url();
+    const questions: string[] = [];
+    const answering = (yes: boolean) =>
+      page.once('dialog', (question) => {
+        questions.push(question.message());
+        void (yes ? question.accept() : question.dismiss());
+      });
+
+    answering(false);
+    await page.goBack();
+    await expect.poll(() => page.url()).toBe(cardAddress);
+    expect(questions).toEqual(['Leave this page? Your changes to the card are not saved.']);
+    expect(await dialog.getByLabel('Description').inputValue()).toBe('words of my own');
+
+    answering(true);
+    await page.goBack();
+    await page.getByRole('link', { name: 'Backwards' }).waitFor();
+    expect(await dialog.count()).toBe(0);
+    expect(questions).toHaveLength(2);
+    // Forward opens the card again, as its address says; with nothing typed, Back asks nothing.
+    await page.goForward();
+    await dialog.waitFor();
+    await page.goBack();
+    await page.getByRole('link', { name: 'Backwards' }).waitFor();
+    expect(questions).toHaveLength(2);
+  });
 });
 
 describe('a card a teammate deletes while its dialog has unsaved changes', () => {

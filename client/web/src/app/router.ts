@@ -2,13 +2,45 @@ import { type AnchorHTMLAttributes, createElement, type MouseEvent, useSyncExter
 
 const NAVIGATED = 'taskflow:navigated';
 
+/** Where the page shown is in the tab's history, counted from the app's first page (kept in each entry's state). */
+let position: number = positionOf(history.state);
+
+function positionOf(state: unknown): number {
+  return (state as { position?: number } | null)?.position ?? 0;
+}
+
 /** Changes the page without a reload (the server answers every page with the same app). */
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   if (to === location.pathname + location.search) return;
-  if (options.replace) history.replaceState(null, '', to);
-  else history.pushState(null, '', to);
+  if (options.replace) history.replaceState({ position }, '', to);
+  else history.pushState({ position: ++position }, '', to);
   window.dispatchEvent(new Event(NAVIGATED));
 }
+
+/** Whether the browser's Back or Forward may leave the page shown; asked as it is pressed. */
+let mayLeave = (): boolean => true;
+
+/** Sets the question the browser's Back and Forward ask first; answered no, the page stays as it was. */
+export function askBeforeHistoryMoves(ask: () => boolean): void {
+  mayLeave = ask;
+}
+
+// Registered as the module loads, before any screen follows the address: a move answered no is
+// stopped here, where no screen sees it, and undone (`returningTo`: the entry it goes back to).
+let returningTo: number | null = null;
+window.addEventListener('popstate', (event) => {
+  const to = positionOf(history.state);
+  const returned = to === returningTo;
+  returningTo = null;
+  if (returned) return void event.stopImmediatePropagation();
+  if (to === position || mayLeave()) {
+    position = to;
+    return;
+  }
+  event.stopImmediatePropagation();
+  returningTo = position;
+  history.go(position - to);
+});
 
 function subscribe(listener: () => void): () => void {
   window.addEventListener('popstate', listener);
