@@ -18,6 +18,7 @@ let node2: RunningServer;
 let alice: TestUser;
 let bob: TestUser;
 let project: ProjectJson;
+let columnId: string;
 let task: TaskJson;
 
 beforeAll(async () => {
@@ -31,10 +32,11 @@ beforeAll(async () => {
   [alice, bob] = await Promise.all([registerUser(node2.url, 'alice'), registerUser(node2.url, 'bob')]);
   const org = await createOrg(node2.url, alice);
   await addMember(node2.url, org, bob, 'member');
-  let columns;
-  ({ project, columns } = await createProject(node2.url, org));
+  const made = await createProject(node2.url, org);
+  project = made.project;
+  columnId = made.columns[0]!.id;
   const socket = await connect(node2.url, { token: alice.token });
-  ({ task } = await ok(socket, 'task:create', { projectId: project.id, columnId: columns[0]!.id, title: 'Before' }));
+  ({ task } = await ok(socket, 'task:create', { projectId: project.id, columnId, title: 'Before' }));
 }, 60_000);
 
 afterAll(async () => {
@@ -59,17 +61,27 @@ async function viewerAndSender() {
  * change waits on the board's row inside PostgreSQL, commits, and its answer never comes back, as
  * the node's connection breaks; the node answers UNAVAILABLE.
  */
-async function commitWithAnswerLost(sender: ClientSocket, change: { clientMutationId: string }): Promise<void> {
+async function commitWithAnswerLost(
+  sender: ClientSocket,
+  change: { taskId: string; patch: { title: string }; clientMutationId?: string },
+): Promise<number> {
   const release = await holdLock(db, `select 1 from projects where id = '${project.id}' for update`);
   const firstTry = request(sender, 'task:update', change);
   await eventually(async () => expect(await lockWaiters(db)).toBe(1));
   proxy.swallow();
   await release();
-  await eventually(async () =>
-    expect(await db.query('select seq from board_events where client_mutation_id = $1', [change.clientMutationId])).toHaveLength(1),
-  );
+  const seq = await committedSeq(change.patch.title);
   await proxy.cut();
   expect(await firstTry).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+  return seq;
+}
+
+/** The `seq` of the board's one event that gave a card `title`, once it has committed. */
+async function committedSeq(title: string): Promise<number> {
+  const logged = () =>
+    db.query<{ seq: number }>(`select seq from board_events where project_id = $1 and payload->'task'->>'title' = $2`, [project.id, title]);
+  await eventually(async () => expect(await logged()).toHaveLength(1));
+  return (await logged())[0]!.seq;
 }
 
 describe('a change whose answer was lost, retried on another node', () => {
@@ -140,5 +152,44 @@ describe('a change whose answer was lost, retried on another node', () => {
       await (closing ?? stopped.close());
       await proxy.restore();
     }
+  }, 40_000);
+});
+
+// Without a `clientMutationId` no retry can ask for the change: the node that lost the answer
+// must find it in the log itself, by the row it would have written.
+describe('a change without a clientMutationId whose answer was lost', () => {
+  /** Waits until node 1 is done looking in the log, then until an event of its own reaches `viewer`: what it sent before has come. */
+  async function afterNode1sLook(sender: ClientSocket, viewer: ClientSocket): Promise<void> {
+    await eventually(() => expect(node1.server.ctx.eventOrder.lookingFor).toBe(0), 20_000);
+    const after = await ok(sender, 'task:update', { taskId: task.id, patch: { title: `After the look ${Math.random()}` } });
+    await nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === after.event.seq);
+  }
+
+  it('reaches every viewer, once, made in one message (a card renamed)', async () => {
+    const { viewer, heard, sender } = await viewerAndSender();
+    const title = 'Renamed, the answer lost, no id';
+    const seq = await commitWithAnswerLost(sender, { taskId: task.id, patch: { title } });
+
+    const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
+    await proxy.restore();
+    expect(await delivered).toMatchObject({ seq, type: 'task.updated', clientMutationId: null, data: { task: { title } } });
+    await afterNode1sLook(sender, viewer);
+    expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
+  }, 40_000);
+
+  it('reaches every viewer, once, made in a transaction of several round trips (a card added)', async () => {
+    const { viewer, heard, sender } = await viewerAndSender();
+    const title = 'Added, the answer lost, no id';
+    proxy.swallowFrom(/board_events/, /\bcommit\b/i); // the answer to the commit of the transaction that logged its event
+    const firstTry = request(sender, 'task:create', { projectId: project.id, columnId, title });
+    const seq = await committedSeq(title);
+    await proxy.cut();
+    expect(await firstTry).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
+
+    const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
+    await proxy.restore();
+    expect(await delivered).toMatchObject({ seq, type: 'task.created', clientMutationId: null, data: { task: { title } } });
+    await afterNode1sLook(sender, viewer);
+    expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
   }, 40_000);
 });

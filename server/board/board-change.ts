@@ -10,7 +10,8 @@ import { inTenant, standingNow } from '../db/tenant.js';
 import { DomainError, isUnavailable, notFound } from '../errors.js';
 import { timeOrderedId } from '../db/time-ordered-id.js';
 import { authorize } from '../orgs/access.js';
-import type { Logged } from './board-event-order.js';
+import type { Logged, LostChange } from './board-event-order.js';
+import { BoardEvent } from './board-event.entity.js';
 import { toBoardEventJson } from './board-event.json.js';
 import { eventOf, keepSeq, logStatements } from './event-log.js';
 import { loggedEvent, noopRecord, retryAnswer } from './retried-change.js';
@@ -202,8 +203,7 @@ async function commitInTurn(
     return result;
   } catch (error) {
     if (!(error instanceof Abandon)) {
-      if (clientMutationId && target.projectId && isUnavailable(error))
-        ctx.eventOrder.unsureOf(target.orgId, target.projectId, clientMutationId, eventId);
+      if (target.projectId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, target.projectId, clientMutationId, eventId);
       throw error;
     }
     const earlier = error.result.event; // a retry's answer, from the log
@@ -227,10 +227,13 @@ export async function takeNextSeq(em: EntityManager, projectId: string): Promise
   return { seq: row.seq, archived: row.status !== 'active' };
 }
 
-/** The event a change with `clientMutationId` logged on the board, and its row id, if it committed (`BoardEventOrder`'s lost answers). */
-export async function findLogged(orm: Orm, orgId: string, projectId: string, clientMutationId: string): Promise<Logged | null> {
+/** The event a change logged on the board, and its row id, if it committed (`BoardEventOrder`'s lost answers). */
+export async function findLogged(orm: Orm, orgId: string, projectId: string, change: LostChange): Promise<Logged | null> {
   return inTenant(orm, orgId, async (em) => {
-    const logged = await loggedEvent(em, projectId, clientMutationId);
+    const logged =
+      'clientMutationId' in change
+        ? await loggedEvent(em, projectId, change.clientMutationId)
+        : await em.findOne(BoardEvent, { id: change.eventId, project: projectId });
     return logged ? { id: logged.id, event: toBoardEventJson(logged) } : null;
   });
 }

@@ -44,8 +44,14 @@ export interface Logged {
   event: BoardEventJson;
 }
 
-/** The event a change with `clientMutationId` logged on the board, if it committed; throws while the database is away. */
-export type FindLogged = (orgId: string, projectId: string, clientMutationId: string) => Promise<Logged | null>;
+/**
+ * The event a change logged on the board, if it committed: by its `clientMutationId`, whichever of
+ * its tries wrote it, or, without one, by the row id of its only try. Throws while the database is away.
+ */
+export type FindLogged = (orgId: string, projectId: string, change: LostChange) => Promise<Logged | null>;
+
+/** A change whose answer was lost, as it is looked for in the log (`FindLogged`). */
+export type LostChange = { clientMutationId: string } | { eventId: string };
 
 /**
  * Sends the board events this node commits out in `seq` order. PostgreSQL hands a board's `seq`
@@ -64,9 +70,9 @@ export type FindLogged = (orgId: string, projectId: string, clientMutationId: st
 export class BoardEventOrder {
   private readonly boards = new Map<string, Board>();
   /**
-   * The changes this node answered UNAVAILABLE lately, by board and `clientMutationId`, with the
-   * row ids their failed tries would have logged their event as: one of them may have committed
-   * with its answer lost, and then no one broadcast it.
+   * The changes this node answered UNAVAILABLE lately, by board and `clientMutationId` (or, for
+   * one without, its row id), with the row ids their failed tries would have logged their event
+   * as: one of them may have committed with its answer lost, and then no one broadcast it.
    */
   private readonly unsure = new LRUCache<string, Set<string>>({ max: 10_000 });
   /** The keys of `unsure` whose log is being looked at (`lookFor`), with their change: one look per change. */
@@ -148,19 +154,19 @@ export class BoardEventOrder {
   }
 
   /**
-   * A try of a change with `clientMutationId` failed as the database went away: whether it
-   * committed, as row `eventId`, is unknown. A retry on this node finds out (`retried`); but the
+   * A try of a change failed as the database went away: whether it committed, as row `eventId`,
+   * is unknown. A retry with its `clientMutationId` on this node finds out (`retried`); but the
    * client may retry on another node, which answers from the log and broadcasts nothing, or never
-   * retry. So this node also looks in the log itself, as soon as the database answers again, and
-   * sends the event out if one of its failed tries wrote it. (One that a later, answered try
-   * wrote was broadcast then.)
+   * retry (nor can it, without a `clientMutationId`: a try again is another change). So this node
+   * also looks in the log itself, as soon as the database answers again, and sends the event out
+   * if one of its failed tries wrote it. (One that a later, answered try wrote was broadcast then.)
    */
-  unsureOf(orgId: string, projectId: string, clientMutationId: string, eventId: string): void {
-    const key = `${projectId}:${clientMutationId}`;
+  unsureOf(orgId: string, projectId: string, clientMutationId: string | undefined, eventId: string): void {
+    const key = clientMutationId ? `${projectId}:${clientMutationId}` : `${projectId}#${eventId}`;
     const tries = this.unsure.get(key) ?? new Set<string>();
     this.unsure.set(key, tries.add(eventId));
     if (this.looking.has(key)) return;
-    const change = { orgId, projectId, clientMutationId };
+    const change = { orgId, projectId, lost: clientMutationId ? { clientMutationId } : { eventId } };
     this.looking.set(key, change);
     void this.lookFor(key, change).finally(() => this.looking.delete(key));
   }
@@ -193,10 +199,10 @@ export class BoardEventOrder {
   }
 
   /** Looks in the log once for the change of `key`: true once there is nothing more to look for; throws while the database is away. */
-  private async lookOnce(key: string, { orgId, projectId, clientMutationId }: UnsureChange): Promise<boolean> {
+  private async lookOnce(key: string, { orgId, projectId, lost }: UnsureChange): Promise<boolean> {
     const asked = this.unsure.get(key)?.size;
     if (asked === undefined) return true; // a retry on this node settled it, or it was forgotten
-    const logged = await this.findLogged(orgId, projectId, clientMutationId);
+    const logged = await this.findLogged(orgId, projectId, lost);
     const tries = this.unsure.get(key);
     if (!tries) return true;
     if (logged) {
@@ -257,7 +263,7 @@ export class BoardEventOrder {
 interface UnsureChange {
   orgId: string;
   projectId: string;
-  clientMutationId: string;
+  lost: LostChange;
 }
 
 function boardKey(orgId: string, projectId: string): string {

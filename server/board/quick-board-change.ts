@@ -67,7 +67,7 @@ export async function quickBoardChange(
       )
       .catch((error: unknown) => {
         // The message may have committed with its answer lost: its event is looked for and sent out.
-        if (clientMutationId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId, eventId);
+        if (isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId, eventId);
         throw error;
       });
     if (!rows) return null;

@@ -9,6 +9,11 @@ export interface TcpProxy {
   /** From now on, drops what the service sends back on the open connections (answers lost on the way). */
   swallow(): void;
   /**
+   * `swallow`s from the moment a connection sends a message that matches `then` after one that
+   * matched `first`: the answer to a transaction's commit lost, say, once it has written a row of `first`'s table.
+   */
+  swallowFrom(first: RegExp, then: RegExp): void;
+  /**
    * From now on, drops what goes either way on the connections open now, which stay open, a close
    * at one end unheard at the other; new ones are served: a half-open connection, as a failover or
    * a frozen proxy leaves.
@@ -25,6 +30,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const stalled = new Set<Socket>();
   let stalling = false;
   let swallowing = false;
+  let swallowingFrom: { first: RegExp; then: RegExp; after: WeakSet<Socket> } | null = null;
   const silenced = new Set<Socket>();
   const server: Server = createServer((client) => {
     if (stalling) {
@@ -34,6 +40,11 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     }
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
     client.on('data', (message: Buffer) => {
+      if (swallowingFrom) {
+        const text = message.toString('latin1');
+        if (swallowingFrom.after.has(client) && swallowingFrom.then.test(text)) [swallowing, swallowingFrom] = [true, null];
+        else if (swallowingFrom.first.test(text)) swallowingFrom.after.add(client);
+      }
       if (!silenced.has(client)) upstream.write(message);
     });
     upstream.on('data', (answer: Buffer) => {
@@ -58,6 +69,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const port = (server.address() as { port: number }).port;
   const dropStalled = () => {
     stalling = swallowing = false;
+    swallowingFrom = null;
     for (const socket of stalled) socket.destroy();
     stalled.clear();
   };
@@ -76,6 +88,9 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     },
     swallow: () => {
       swallowing = true;
+    },
+    swallowFrom: (first, then) => {
+      swallowingFrom = { first, then, after: new WeakSet() };
     },
     silenceOpen: () => {
       for (const socket of open) silenced.add(socket);
