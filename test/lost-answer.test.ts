@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BoardEventJson, ProjectJson, TaskJson } from '../shared/wire.js';
-import { addMember, createOrg, createProject, registerUser, type TestUser } from './support/api.js';
+import { addMember, api, createOrg, createProject, registerUser, type TestOrg, type TestUser } from './support/api.js';
 import { createTestDatabase, holdLock, lockWaiters, type TestDatabase } from './support/database.js';
 import { type RedisProcess, startRedis } from './support/processes.js';
 import { type RunningServer, startServer } from './support/server.js';
@@ -17,6 +17,7 @@ let node1: RunningServer;
 let node2: RunningServer;
 let alice: TestUser;
 let bob: TestUser;
+let org: TestOrg;
 let project: ProjectJson;
 let columnId: string;
 let task: TaskJson;
@@ -30,7 +31,7 @@ beforeAll(async () => {
   node1 = await startServer({ DATABASE_URL: throughProxy.toString(), REDIS_URL: redis.url });
   node2 = await startServer({ DATABASE_URL: db.url, REDIS_URL: redis.url });
   [alice, bob] = await Promise.all([registerUser(node2.url, 'alice'), registerUser(node2.url, 'bob')]);
-  const org = await createOrg(node2.url, alice);
+  org = await createOrg(node2.url, alice);
   await addMember(node2.url, org, bob, 'member');
   const made = await createProject(node2.url, org);
   project = made.project;
@@ -189,6 +190,28 @@ describe('a change without a clientMutationId whose answer was lost', () => {
     const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
     await proxy.restore();
     expect(await delivered).toMatchObject({ seq, type: 'task.created', clientMutationId: null, data: { task: { title } } });
+    await afterNode1sLook(sender, viewer);
+    expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
+  }, 40_000);
+
+  it("reaches every viewer, once, when it is a label's deletion: each card that carried it, told", async () => {
+    const { viewer, heard } = await viewerAndSender();
+    const made = await api(node2.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'lost in transit', color: '#d73a4a' }, alice.token);
+    const labelled = await api(node2.url, 'PATCH', `/orgs/${org.slug}/tasks/${task.id}`, { labelIds: [made.body.id] }, alice.token);
+    expect(labelled.status).toBe(200);
+    await nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === labelled.body.event.seq);
+
+    proxy.swallowFrom(/board_events/, /\bcommit\b/i);
+    const firstTry = api(node1.url, 'DELETE', `/orgs/${org.slug}/labels/${made.body.id}`, undefined, alice.token);
+    await eventually(async () => expect(await db.query('select 1 from labels where id = $1', [made.body.id])).toHaveLength(0));
+    await proxy.cut();
+    expect((await firstTry).status).toBe(503);
+    const seq = labelled.body.event.seq + 1;
+
+    const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
+    await proxy.restore();
+    expect(await delivered).toMatchObject({ type: 'task.updated', data: { task: { id: task.id, labelIds: [] }, changed: ['labelIds'] } });
+    const sender = await connect(node1.url, { token: alice.token });
     await afterNode1sLook(sender, viewer);
     expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
   }, 40_000);

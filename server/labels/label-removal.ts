@@ -1,5 +1,6 @@
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { BoardEventJson } from '../../shared/wire.js';
+import type { Logged } from '../board/board-event-order.js';
 import { eventInsert, pruneEvents } from '../board/event-log.js';
 import { sql } from '../db/sql-script.js';
 import { TASK_JSON } from '../tasks/task-row.js';
@@ -12,7 +13,7 @@ import { TASK_JSON } from '../tasks/task-row.js';
  * the board's next seqs, the board's `seq` written once; each board's log is then pruned as it
  * would have been after each event. `shared` gives what the events have in common (type, actor,
  * time). The caller holds the rows of every board of the org locked. Answers the events, in
- * each board's `seq` order.
+ * each board's `seq` order, with the ids of their rows.
  */
 export async function takeLabelOffTasks(
   em: EntityManager,
@@ -20,7 +21,7 @@ export async function takeLabelOffTasks(
   labelId: string,
   shared: BoardEventJson,
   retention: number,
-): Promise<BoardEventJson[]> {
+): Promise<Logged[]> {
   const [unlabelled] = await em.execute<Array<{ ids: string }>>(
     ...sql`with unlinked as (delete from task_labels where label_id = ${labelId} and org_id = ${orgId} returning task_id),
          bumped as (update tasks t set version = t.version + 1, updated_at = ${shared.at}::timestamptz
@@ -29,7 +30,7 @@ export async function takeLabelOffTasks(
   );
   if (!unlabelled || unlabelled.ids === '{}') return [];
   // Each board's tasks numbered from 1 (`n`, of `k`), and the board's seq moved past them all.
-  const logged = await em.execute<Array<{ project_id: string; seq: number; payload: unknown }>>(
+  const logged = await em.execute<Array<{ id: string; project_id: string; seq: number; payload: unknown }>>(
     ...sql`with unlabelled as (
            select id, project_id, row_number() over (partition by project_id order by id) as n, count(*) over (partition by project_id) as k
              from tasks where id = any(${unlabelled.ids}::uuid[]) and org_id = ${orgId}),
@@ -43,12 +44,12 @@ export async function takeLabelOffTasks(
          data: sql`json_build_object('task', ${TASK_JSON}, 'changed', json_build_array('labelIds'))::jsonb`,
          from: sql`unlabelled u join boards on boards.id = u.project_id join tasks t on t.id = u.id`,
        })}
-       returning project_id, seq, payload`.bound(),
+       returning id, project_id, seq, payload`.bound(),
   );
   const events = logged
-    .map((row): BoardEventJson => ({ ...shared, projectId: row.project_id, seq: row.seq, data: row.payload }))
-    .sort((a, b) => a.projectId.localeCompare(b.projectId) || a.seq - b.seq);
-  for (const [projectId, { first, last }] of seqRanges(events)) {
+    .map((row): Logged => ({ id: row.id, event: { ...shared, projectId: row.project_id, seq: row.seq, data: row.payload } }))
+    .sort((a, b) => a.event.projectId.localeCompare(b.event.projectId) || a.event.seq - b.event.seq);
+  for (const [projectId, { first, last }] of seqRanges(events.map(({ event }) => event))) {
     await em.execute(...pruneEvents(projectId, retention, { first: sql`${first}::int`, last: sql`${last}::int` }).bound());
   }
   return events;

@@ -1,13 +1,14 @@
 import { LockMode, UniqueConstraintViolationException } from '@mikro-orm/core';
-import type { BoardEventJson, LabelJson } from '../../shared/wire.js';
+import type { LabelJson } from '../../shared/wire.js';
 import type { Caller } from '../auth/caller.js';
 import { changeRequest } from '../board/board-change.js';
+import type { Logged } from '../board/board-event-order.js';
 import { eventOf } from '../board/event-log.js';
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { standingNow } from '../db/tenant.js';
 import { authorize } from '../orgs/access.js';
-import { conflict, notAMember, notFound } from '../errors.js';
+import { conflict, isUnavailable, notAMember, notFound } from '../errors.js';
 import { withOrg } from '../orgs/org-scope.js';
 import { type ILabel, Label } from './label.entity.js';
 import { takeLabelOffTasks } from './label-removal.js';
@@ -62,10 +63,15 @@ export async function deleteLabel(ctx: AppContext, caller: Caller, slug: string,
   try {
     await deleteLabelLogging(ctx, caller, slug, labelId, taken);
     committed = true;
+  } catch (error) {
+    // The commit may have gone through with its answer lost: each event is looked for in the log, and sent out if there.
+    if (taken.orgId && isUnavailable(error))
+      for (const { id, event } of taken.events) ctx.eventOrder.unsureOf(taken.orgId, event.projectId, undefined, id);
+    throw error;
   } finally {
     const { orgId, events } = taken;
     if (orgId) {
-      const settled = events.map((event) => ({
+      const settled = events.map(({ event }) => ({
         projectId: event.projectId,
         seq: event.seq,
         outgoing: committed ? { orgId, event } : null,
@@ -97,9 +103,9 @@ async function deleteLabelLogging(ctx: AppContext, caller: Caller, slug: string,
       const request = changeRequest(caller, { orgId: org.id, projectId: null, outsider: notAMember, what: 'label' }, 'task.updated');
       const shared = eventOf(request, '', 0, null); // each event's board, seq and data come from the database
       taken.orgId = org.id;
-      for (const event of await takeLabelOffTasks(em, org.id, labelId, shared, ctx.config.eventRetention)) {
-        ctx.eventOrder.taken(org.id, event.projectId, event.seq);
-        taken.events.push(event);
+      for (const logged of await takeLabelOffTasks(em, org.id, labelId, shared, ctx.config.eventRetention)) {
+        ctx.eventOrder.taken(org.id, logged.event.projectId, logged.event.seq);
+        taken.events.push(logged);
       }
       em.remove(label);
       await em.flush();
@@ -108,10 +114,10 @@ async function deleteLabelLogging(ctx: AppContext, caller: Caller, slug: string,
   );
 }
 
-/** The events a label's deletion logged, each from when its seq was taken, and their org. */
+/** The events a label's deletion logged (with their rows' ids), each from when its seq was taken, and their org. */
 interface TakenSeqs {
   orgId: string | null;
-  events: BoardEventJson[];
+  events: Logged[];
 }
 
 async function uniqueName<T>(work: () => Promise<T>): Promise<T> {
