@@ -159,23 +159,30 @@ describe('a change whose answer was lost, retried on another node', () => {
 // Without a `clientMutationId` no retry can ask for the change: the node that lost the answer
 // must find it in the log itself, by the row it would have written.
 describe('a change without a clientMutationId whose answer was lost', () => {
-  /** Waits until node 1 is done looking in the log, then until an event of its own reaches `viewer`: what it sent before has come. */
-  async function afterNode1sLook(sender: ClientSocket, viewer: ClientSocket): Promise<void> {
+  /**
+   * Lets node 1 reach the database again, and answers event `seq` as `viewer` hears it, once
+   * node 1 is done looking in the log and an event of its own has reached `viewer` after it: heard once.
+   */
+  async function heardOnceAfterTheLook(viewer: ClientSocket, heard: BoardEventJson[], sender: ClientSocket, seq: number) {
+    const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
+    await proxy.restore();
+    const event = await delivered;
     await eventually(() => expect(node1.server.ctx.eventOrder.lookingFor).toBe(0), 20_000);
     const after = await ok(sender, 'task:update', { taskId: task.id, patch: { title: `After the look ${Math.random()}` } });
-    await nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === after.event.seq);
+    await nextEvent<BoardEventJson>(viewer, 'board:event', (e) => e.seq === after.event.seq);
+    expect(heard.filter((e) => e.seq === seq)).toHaveLength(1);
+    return event;
   }
 
   it('reaches every viewer, once, made in one message (a card renamed)', async () => {
     const { viewer, heard, sender } = await viewerAndSender();
     const title = 'Renamed, the answer lost, no id';
     const seq = await commitWithAnswerLost(sender, { taskId: task.id, patch: { title } });
-
-    const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
-    await proxy.restore();
-    expect(await delivered).toMatchObject({ seq, type: 'task.updated', clientMutationId: null, data: { task: { title } } });
-    await afterNode1sLook(sender, viewer);
-    expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
+    expect(await heardOnceAfterTheLook(viewer, heard, sender, seq)).toMatchObject({
+      type: 'task.updated',
+      clientMutationId: null,
+      data: { task: { title } },
+    });
   }, 40_000);
 
   it('reaches every viewer, once, made in a transaction of several round trips (a card added)', async () => {
@@ -186,16 +193,15 @@ describe('a change without a clientMutationId whose answer was lost', () => {
     const seq = await committedSeq(title);
     await proxy.cut();
     expect(await firstTry).toMatchObject({ ok: false, error: { code: 'UNAVAILABLE' } });
-
-    const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
-    await proxy.restore();
-    expect(await delivered).toMatchObject({ seq, type: 'task.created', clientMutationId: null, data: { task: { title } } });
-    await afterNode1sLook(sender, viewer);
-    expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
+    expect(await heardOnceAfterTheLook(viewer, heard, sender, seq)).toMatchObject({
+      type: 'task.created',
+      clientMutationId: null,
+      data: { task: { title } },
+    });
   }, 40_000);
 
   it("reaches every viewer, once, when it is a label's deletion: each card that carried it, told", async () => {
-    const { viewer, heard } = await viewerAndSender();
+    const { viewer, heard, sender } = await viewerAndSender();
     const made = await api(node2.url, 'POST', `/orgs/${org.slug}/labels`, { name: 'lost in transit', color: '#d73a4a' }, alice.token);
     const labelled = await api(node2.url, 'PATCH', `/orgs/${org.slug}/tasks/${task.id}`, { labelIds: [made.body.id] }, alice.token);
     expect(labelled.status).toBe(200);
@@ -207,12 +213,9 @@ describe('a change without a clientMutationId whose answer was lost', () => {
     await proxy.cut();
     expect((await firstTry).status).toBe(503);
     const seq = labelled.body.event.seq + 1;
-
-    const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
-    await proxy.restore();
-    expect(await delivered).toMatchObject({ type: 'task.updated', data: { task: { id: task.id, labelIds: [] }, changed: ['labelIds'] } });
-    const sender = await connect(node1.url, { token: alice.token });
-    await afterNode1sLook(sender, viewer);
-    expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
+    expect(await heardOnceAfterTheLook(viewer, heard, sender, seq)).toMatchObject({
+      type: 'task.updated',
+      data: { task: { id: task.id, labelIds: [] }, changed: ['labelIds'] },
+    });
   }, 40_000);
 });
