@@ -128,6 +128,19 @@ describe('changes made while the connection is away, as the session ends', () =>
     await page.getByLabel('New card in To do').press('Enter');
   }
 
+  /**
+   * Adds a card `title` now, which goes after any change the tab still held: once it has landed,
+   * so would they have; the card `dropped` was not among them.
+   */
+  async function expectLandedWithout(board: BoardPage, title: string, dropped: string): Promise<void> {
+    await addCard(board.page, title);
+    await board.cardIn('To do', title).waitFor();
+    const titles = await serverTitles(project.id, column('To do').id);
+    expect(titles).toContain(title);
+    expect(titles).not.toContain(dropped);
+    expect(await board.card(dropped).count()).toBe(0);
+  }
+
   /** Signs `who` (Ben unless told) in through the tab's form, online. */
   async function signInAgain(tab: SignedInPage, who: TestUser = ben): Promise<void> {
     await tab.context.setOffline(false);
@@ -169,13 +182,7 @@ describe('changes made while the connection is away, as the session ends', () =>
       expect(await page.getByRole('status').filter({ hasText: 'not saved yet' }).count()).toBe(0);
       await signInAgain(tab);
       await board.waitLive();
-      // A change made now goes after any the tab still held: once it has landed, so would they have.
-      await addCard(page, 'Written after signing in again');
-      await board.cardIn('To do', 'Written after signing in again').waitFor();
-      const titles = await serverTitles(project.id, column('To do').id);
-      expect(titles).toContain('Written after signing in again');
-      expect(titles).not.toContain('Written before signing out');
-      expect(await board.card('Written before signing out').count()).toBe(0);
+      await expectLandedWithout(board, 'Written after signing in again', 'Written before signing out');
     } finally {
       await close();
     }
@@ -197,13 +204,7 @@ describe('changes made while the connection is away, as the session ends', () =>
 
     await signInAgain(tab, ana);
     await board.waitLive();
-    // A change made now goes after any the tab still held: once it has landed, so would they have.
-    await addCard(page, 'Written by the next one');
-    await board.cardIn('To do', 'Written by the next one').waitFor();
-    const titles = await serverTitles(project.id, column('To do').id);
-    expect(titles).toContain('Written by the next one');
-    expect(titles).not.toContain('Written by the one who left');
-    expect(await board.card('Written by the one who left').count()).toBe(0);
+    await expectLandedWithout(board, 'Written by the next one', 'Written by the one who left');
     expect(await page.getByRole('alert').count()).toBe(0);
     expect(await page.getByRole('status').filter({ hasText: 'not saved yet' }).count()).toBe(0);
   });
