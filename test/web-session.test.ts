@@ -189,11 +189,7 @@ describe('changes made while the connection is away, as the session ends', () =>
   }, 60_000);
 
   it('are dropped, untold, when another account signs in at the tab: not sent as theirs', async () => {
-    const leaver = await registerUser(node.url, 'leaver');
-    await addMember(node.url, org, leaver, 'member');
-    const login = await api(node.url, 'POST', '/auth/login', { email: leaver.email, password: 'correct horse battery' });
-    const tab = await signedInPage(browser, login.body.token);
-    tabs.push(tab);
+    const { user: leaver, tab } = await memberInATabOfTheirOwn('leaver');
     const { page } = tab;
     const board = await addCardOffline(tab, node.url, 'Written by the one who left');
     // The session is ended meanwhile from elsewhere (a password changed): back online, the tab is signed out, the change kept.
@@ -365,11 +361,7 @@ describe('the account page', () => {
   });
 
   it('signs out a tab that was offline while its session was ended, once it reconnects', async () => {
-    const traveller = await registerUser(node.url, 'traveller');
-    await addMember(node.url, org, traveller, 'member');
-    const login = await api(node.url, 'POST', '/auth/login', { email: traveller.email, password: 'correct horse battery' });
-    const tablet = await signedInPage(browser, login.body.token);
-    tabs.push(tablet);
+    const { user: traveller, tab: tablet } = await memberInATabOfTheirOwn('traveller');
     await tablet.page.goto(`${node.url}${boardPath()}`);
     const board = new BoardPage(tablet.page);
     await board.waitLive();
@@ -381,3 +373,13 @@ describe('the account page', () => {
     await tablet.page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 20_000 });
   });
 });
+
+/** A new member of Acme, signed in again in a tab: a session apart from `user.token`'s, which can end it. */
+async function memberInATabOfTheirOwn(name: string): Promise<{ user: TestUser; tab: SignedInPage }> {
+  const user = await registerUser(node.url, name);
+  await addMember(node.url, org, user, 'member');
+  const login = await api(node.url, 'POST', '/auth/login', { email: user.email, password: 'correct horse battery' });
+  const tab = await signedInPage(browser, login.body.token);
+  tabs.push(tab);
+  return { user, tab };
+}
