@@ -2,44 +2,43 @@ import { type AnchorHTMLAttributes, createElement, type MouseEvent, useSyncExter
 
 const NAVIGATED = 'taskflow:navigated';
 
-/** Where the page shown is in the tab's history, counted from the app's first page (kept in each entry's state). */
-let position: number = positionOf(history.state);
-
-function positionOf(state: unknown): number {
-  return (state as { position?: number } | null)?.position ?? 0;
-}
+/** The address of the page shown: put back when the browser's Back or Forward away from it is refused. */
+let shown = location.href;
 
 /** Changes the page without a reload (the server answers every page with the same app). */
 export function navigate(to: string, options: { replace?: boolean } = {}): void {
   if (to === location.pathname + location.search) return;
-  if (options.replace) history.replaceState({ position }, '', to);
-  else history.pushState({ position: ++position }, '', to);
+  if (options.replace) history.replaceState(null, '', to);
+  else history.pushState(null, '', to);
+  shown = location.href;
   window.dispatchEvent(new Event(NAVIGATED));
+}
+
+/** Changes the page's address where it stands (its query, say), adding nothing to the tab's history. */
+export function replaceAddress(to: string): void {
+  history.replaceState(history.state, '', to);
+  shown = location.href;
 }
 
 /** Whether the browser's Back or Forward may leave the page shown; asked as it is pressed. */
 let mayLeave = (): boolean => true;
 
-/** Sets the question the browser's Back and Forward ask first; answered no, the page stays as it was. */
+/** Sets the question the browser's Back and Forward ask before they leave the page shown; answered no, it stays as it was. */
 export function askBeforeHistoryMoves(ask: () => boolean): void {
   mayLeave = ask;
 }
 
-// Registered as the module loads, before any screen follows the address: a move answered no is
-// stopped here, where no screen sees it, and undone (`returningTo`: the entry it goes back to).
-let returningTo: number | null = null;
+// Registered as the module loads, before any screen follows the address. A move within the page
+// (a `#` link's entry) asks nothing. One refused is stopped here, where no screen sees it, and the
+// page's address is put back at once, as a new entry: the page is never left, not even for a
+// moment (a Forward the user had is lost with it).
 window.addEventListener('popstate', (event) => {
-  const to = positionOf(history.state);
-  const returned = to === returningTo;
-  returningTo = null;
-  if (returned) return void event.stopImmediatePropagation();
-  if (to === position || mayLeave()) {
-    position = to;
+  if (new URL(shown).pathname === location.pathname || mayLeave()) {
+    shown = location.href;
     return;
   }
   event.stopImmediatePropagation();
-  returningTo = position;
-  history.go(position - to);
+  history.pushState(null, '', shown);
 });
 
 function subscribe(listener: () => void): () => void {

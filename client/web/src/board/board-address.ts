@@ -1,4 +1,5 @@
 import { useEffect } from 'react';
+import { replaceAddress } from '../app/router.js';
 import type { CardFilter } from './card-filter.js';
 
 /**
@@ -39,6 +40,6 @@ export function useBoardAddress({ filter, card }: BoardAddress): void {
   const { text, mine } = filter;
   useEffect(() => {
     const search = boardSearch({ filter: { text, mine }, card });
-    if (search !== location.search) history.replaceState(history.state, '', location.pathname + search + location.hash);
+    if (search !== location.search) replaceAddress(location.pathname + search + location.hash);
   }, [text, mine, card]);
 }
