@@ -46,7 +46,7 @@ import { orgRoutes } from './orgs/orgs.routes.js';
 import { expireNoopRecords } from './board/retried-change.js';
 import { createPresence } from './presence/presence.js';
 import { projectRoutes } from './projects/projects.routes.js';
-import { isMember, type OutageSweeps, sweepAfterOutages } from './realtime/access-sweep.js';
+import { accessSweep, isMember, type Sweep, sweepAfterOutages } from './realtime/access-sweep.js';
 import { checkNodesAlike } from './realtime/alike-nodes.js';
 import { relayAccessOrders } from './realtime/access-relay.js';
 import { createBroadcaster } from './realtime/broadcaster.js';
@@ -181,8 +181,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
   let listening = false;
   const accessOrders = new AccessOrders(io, presence);
   // Made once the context is (below); the relay's first call of `onDatabaseGap` comes only after a
-  // link of its broke, long after this function has returned.
-  let sweeps: OutageSweeps | null = null;
+  // link of its broke, and a change of access fails only once requests are taken, long after this function has returned.
+  let sweepAccess: Sweep | null = null;
+  let sweepAfterOutage: Sweep | null = null;
   // Nodes on one Redis tell each other of changes of access, through Redis and the database.
   const accessRelay = redis
     ? relayAccessOrders(io, accessOrders, {
@@ -190,12 +191,12 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         secret: config.jwtSecret,
         log: app.log,
         isMember: (userId, orgId) => isMember(database.orm, userId, orgId),
-        onDatabaseGap: () => sweeps?.accessLost(),
+        onDatabaseGap: () => sweepAccess?.run(),
       })
     : null;
   const noopExpiry = expireNoopRecords(database.orm, app.log);
   const alikeNodes = redis ? checkNodesAlike(redis.client, { jwtSecret: config.jwtSecret, build }, app.log) : null;
-  const broadcaster = createBroadcaster(io, accessOrders, presence, accessRelay);
+  const broadcaster = createBroadcaster(io, accessOrders, presence, accessRelay, () => sweepAccess?.run());
   const ctx: AppContext = {
     config,
     orm: database.orm,
@@ -212,9 +213,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     passwordTurns: new PasswordTurns(),
     boardTurns: new Lanes(1),
     arrivals: new Turns(POOL_SIZE / 2),
-    eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, clientMutationId) =>
-      findLogged(database.orm, orgId, projectId, clientMutationId),
-    ),
+    eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, change) => findLogged(database.orm, orgId, projectId, change)),
     runningChanges: new RunningChanges(),
     senderOrder: new SenderOrder(),
     inFlight,
@@ -236,7 +235,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         'cut a database connection that PostgreSQL had stopped answering (its session was idle or gone)',
       ),
   });
-  if (redis) sweeps = sweepAfterOutages(io, ctx, redis);
+  sweepAccess = accessSweep(io, ctx);
+  if (redis) sweepAfterOutage = sweepAfterOutages(io, ctx, redis);
 
   await app.register(
     healthRoutes({
@@ -313,7 +313,8 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       presence.close();
       sockets.stop();
       shedding.stop();
-      sweeps?.stop();
+      sweepAccess.stop();
+      sweepAfterOutage?.stop();
       await noopExpiry.stop();
       await ctx.webhooks.stop(); // a try cut short is tried again once its lease runs out, here or on another node
       // What the stop carried through and turned away, for the operator of a rolling restart.

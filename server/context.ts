@@ -39,6 +39,12 @@ export interface Broadcaster {
    * are sent `access:revoked` (`signed_out`, no org) on every node, and closed.
    */
   endSessions(who: { userId: string } | { socketId: string }, sessionVersion: number): void;
+  /**
+   * A change of access (a revocation, ended sessions) failed as the database went away: it may
+   * have committed with its answer lost, and then no one announced it. Every node re-checks its
+   * sockets' access (the access sweep) once the database answers.
+   */
+  accessUnsure(): void;
 }
 
 export type RevokedParty = { userId: string } | { keyId: string } | { org: true } | { socketId: string };

@@ -10,6 +10,7 @@ import { withOrg } from '../orgs/org-scope.js';
 import { userRef } from '../users/user-ref.js';
 import { generateKey } from './api-key-secret.js';
 import { ApiKey, type IApiKey } from './api-key.entity.js';
+import { commitAccessChange } from '../realtime/access-change.js';
 
 /** Creates a bot key for the org; the key itself is in this answer and never again. */
 export function createApiKey(
@@ -58,15 +59,17 @@ export function listApiKeys(ctx: AppContext, caller: Caller, slug: string): Prom
  * the key's row, so one is logged.
  */
 export async function revokeApiKey(ctx: AppContext, caller: Caller, slug: string, keyId: string): Promise<void> {
-  const orgId = await withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em, org }) => {
-    const apiKey = await em.findOne(ApiKey, { id: keyId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
-    if (!apiKey) throw notFound('API key');
-    if (!apiKey.revokedAt) {
-      apiKey.revokedAt = new Date();
-      audit(em, org.id, caller, 'api_key.revoked', { type: 'api_key', id: apiKey.id }, { name: apiKey.name });
-    }
-    return org.id;
-  });
+  const orgId = await commitAccessChange(ctx, () =>
+    withOrg(ctx, caller.principal, slug, 'org:admin', async ({ em, org }) => {
+      const apiKey = await em.findOne(ApiKey, { id: keyId }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!apiKey) throw notFound('API key');
+      if (!apiKey.revokedAt) {
+        apiKey.revokedAt = new Date();
+        audit(em, org.id, caller, 'api_key.revoked', { type: 'api_key', id: apiKey.id }, { name: apiKey.name });
+      }
+      return org.id;
+    }),
+  );
   ctx.broadcaster.revoke({ keyId }, orgId, 'key_revoked');
 }
 

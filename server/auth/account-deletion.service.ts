@@ -10,6 +10,7 @@ import { newSecret } from '../secret-hash.js';
 import { confirmPassword } from './account.service.js';
 import type { Caller } from './caller.js';
 import { requireUser } from './principal.js';
+import { commitAccessChange } from '../realtime/access-change.js';
 
 /** What a deleted account's row is called from then on. */
 const DELETED_USER_NAME = 'Deleted user';
@@ -51,20 +52,22 @@ export async function deleteAccount(ctx: AppContext, caller: Caller, password: s
     }
   }
 
-  const erased = await identityEm(ctx.orm).transactional(async (em) => {
-    // An invitation of the address, which looks for its account under this lock, waits for the
-    // erasure, then finds no account; one that found it first has made its member, seen below.
-    await lockInvitationsOf(em, user.email);
-    const [row] = await em.execute<{ session_version: number }[]>(
-      ...sql`update users set email = 'deleted:' || id, name = ${DELETED_USER_NAME}, avatar_url = null,
+  const erased = await commitAccessChange(ctx, () =>
+    identityEm(ctx.orm).transactional(async (em) => {
+      // An invitation of the address, which looks for its account under this lock, waits for the
+      // erasure, then finds no account; one that found it first has made its member, seen below.
+      await lockInvitationsOf(em, user.email);
+      const [row] = await em.execute<{ session_version: number }[]>(
+        ...sql`update users set email = 'deleted:' || id, name = ${DELETED_USER_NAME}, avatar_url = null,
                email_verified = false, is_super_admin = false, password_hash = ${unusable},
                password_reset_hash = null, password_reset_expires_at = null, session_version = session_version + 1
              where id = ${userId} and session_version = ${sessionVersion}
                and not exists (select 1 from memberships where user_id = ${userId})
              returning session_version`.bound(),
-    );
-    return row;
-  });
+      );
+      return row;
+    }),
+  );
   if (!erased) {
     const [stands] = await runPlain(ctx.orm, sql`select 1 from users where id = ${userId} and session_version = ${sessionVersion}`);
     if (!stands) throw sessionEnded();

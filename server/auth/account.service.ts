@@ -8,6 +8,7 @@ import { User } from '../users/user.entity.js';
 import { toUserJson } from '../users/user.json.js';
 import type { Session } from './auth.service.js';
 import { requireUser, type Principal } from './principal.js';
+import { commitAccessChange } from '../realtime/access-change.js';
 
 /** How long a password-reset link works. */
 const RESET_LINK_TTL_SECONDS = 60 * 60;
@@ -140,12 +141,14 @@ const deadResetLink = () => forbidden('this link is used, replaced by a later on
  * before are closed on every node. Answers a session of the new version; null if no user matched.
  */
 async function endSessions(ctx: AppContext, which: Sql, passwordHash: string | null): Promise<Session | null> {
-  const [user] = await runPlain<{ id: string; email: string; name: string; avatar_url: string | null; session_version: number }>(
-    ctx.orm,
-    sql`update users set session_version = session_version + 1, password_hash = coalesce(${passwordHash}, password_hash),
+  const [user] = await commitAccessChange(ctx, () =>
+    runPlain<{ id: string; email: string; name: string; avatar_url: string | null; session_version: number }>(
+      ctx.orm,
+      sql`update users set session_version = session_version + 1, password_hash = coalesce(${passwordHash}, password_hash),
            password_reset_hash = case when ${passwordHash}::text is null then password_reset_hash end,
            password_reset_expires_at = case when ${passwordHash}::text is null then password_reset_expires_at end
          where ${which} returning id, email, name, avatar_url, session_version`,
+    ),
   );
   if (!user) return null;
   ctx.broadcaster.endSessions({ userId: user.id }, user.session_version);

@@ -14,6 +14,7 @@ import { toMemberJson } from './org.json.js';
 import { withOrg } from './org-scope.js';
 import { isoTime, runPlain, sql } from '../db/sql-script.js';
 import { type Raw, rawJson } from '../raw-json.js';
+import { commitAccessChange } from '../realtime/access-change.js';
 
 /**
  * The org's members, oldest first, their JSON written by the database in one statement: read
@@ -75,23 +76,25 @@ export async function changeRole(ctx: AppContext, caller: Caller, slug: string, 
  */
 export async function removeMember(ctx: AppContext, caller: Caller, slug: string, userId: string): Promise<void> {
   const leaving = caller.principal.kind === 'user' && caller.principal.userId === userId; // path ids come in lower case (`pathId`)
-  const removed = await withOrg(ctx, caller.principal, slug, leaving ? 'board:read' : 'members:manage', async ({ em, org, access }) => {
-    const membership = await lockMember(em, userId);
-    if (!leaving) requireOwnerFor(access, membership.role);
-    if (membership.role === 'owner') await refuseLastOwner(em, leaving ? 'leave' : 'removed');
-    em.remove(membership);
-    const action = leaving ? 'member.left' : 'member.removed';
-    audit(em, org.id, caller, action, { type: 'user', id: membership.user.id }, { role: membership.role });
-    await revokeInvitesBeyond(em, org.id, caller, membership.user.id, null);
-    // An invitation still pending for the account itself (a sign-up cut off before it accepted
-    // one) would let it back in at its next sign-in (`acceptPendingInvites`).
-    const { email } = await em.findOneOrFail(User, membership.user.id, { fields: ['email'] });
-    for (const row of await em.find(Invite, { email, acceptedAt: null })) {
-      em.remove(row);
-      audit(em, org.id, caller, 'invite.revoked', { type: 'invite', id: row.id }, { email, reason: 'its account left the org' });
-    }
-    return { orgId: org.id, userId: membership.user.id };
-  });
+  const removed = await commitAccessChange(ctx, () =>
+    withOrg(ctx, caller.principal, slug, leaving ? 'board:read' : 'members:manage', async ({ em, org, access }) => {
+      const membership = await lockMember(em, userId);
+      if (!leaving) requireOwnerFor(access, membership.role);
+      if (membership.role === 'owner') await refuseLastOwner(em, leaving ? 'leave' : 'removed');
+      em.remove(membership);
+      const action = leaving ? 'member.left' : 'member.removed';
+      audit(em, org.id, caller, action, { type: 'user', id: membership.user.id }, { role: membership.role });
+      await revokeInvitesBeyond(em, org.id, caller, membership.user.id, null);
+      // An invitation still pending for the account itself (a sign-up cut off before it accepted
+      // one) would let it back in at its next sign-in (`acceptPendingInvites`).
+      const { email } = await em.findOneOrFail(User, membership.user.id, { fields: ['email'] });
+      for (const row of await em.find(Invite, { email, acceptedAt: null })) {
+        em.remove(row);
+        audit(em, org.id, caller, 'invite.revoked', { type: 'invite', id: row.id }, { email, reason: 'its account left the org' });
+      }
+      return { orgId: org.id, userId: membership.user.id };
+    }),
+  );
   // The id as stored: the user's private room, and what clients compare, are spelt with it.
   ctx.broadcaster.revoke({ userId: removed.userId }, removed.orgId, 'removed');
   ctx.broadcaster.orgEvent(removed.orgId, 'member.removed', { userId: removed.userId });

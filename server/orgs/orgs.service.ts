@@ -16,6 +16,7 @@ import { Membership } from './membership.entity.js';
 import { toOrgAdminJson, toOrgJson } from './org.json.js';
 import { withOrg } from './org-scope.js';
 import { Organization } from './organization.entity.js';
+import { commitAccessChange } from '../realtime/access-change.js';
 
 /**
  * Creates an org with the caller as its owner and billing contact. Without a slug, one is made
@@ -90,21 +91,23 @@ export function updateOrg(ctx: AppContext, caller: Caller, slug: string, changes
  * every socket in the org loses its rooms and is sent `access:revoked` (`org_deleted`).
  */
 export async function deleteOrg(ctx: AppContext, caller: Caller, slug: string): Promise<void> {
-  const { orgId, keyIds } = await withOrg(ctx, caller.principal, slug, 'org:own', async ({ em, org }) => {
-    // Boards first, then the org, the order a board's writers lock them in (the board's `seq`,
-    // then the org's row for their rows' foreign keys): the other way round, the cascade waits for
-    // a board that a writer holds while the writer waits for the org, and PostgreSQL breaks the
-    // deadlock by failing one of them.
-    await em.find(Project, { org: org.id }, { fields: ['id'], orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
-    // Then the memberships, which an admin's action holds until it commits (`withOrg`), and which
-    // the cascade would lock last, once it held the org's row, that action's writes need for
-    // their foreign keys: waited for here, the action commits first.
-    await em.find(Membership, { org: org.id }, { fields: ['id'], orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
-    const keys = await em.find(ApiKey, { org: org.id }, { fields: ['id'] });
-    // A deletion that waited for another one above finds the org gone, as one a moment later would.
-    if ((await em.nativeDelete(Organization, { id: org.id })) === 0) throw notFound('organization');
-    return { orgId: org.id, keyIds: keys.map((key) => key.id) };
-  });
+  const { orgId, keyIds } = await commitAccessChange(ctx, () =>
+    withOrg(ctx, caller.principal, slug, 'org:own', async ({ em, org }) => {
+      // Boards first, then the org, the order a board's writers lock them in (the board's `seq`,
+      // then the org's row for their rows' foreign keys): the other way round, the cascade waits for
+      // a board that a writer holds while the writer waits for the org, and PostgreSQL breaks the
+      // deadlock by failing one of them.
+      await em.find(Project, { org: org.id }, { fields: ['id'], orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
+      // Then the memberships, which an admin's action holds until it commits (`withOrg`), and which
+      // the cascade would lock last, once it held the org's row, that action's writes need for
+      // their foreign keys: waited for here, the action commits first.
+      await em.find(Membership, { org: org.id }, { fields: ['id'], orderBy: { id: 'asc' }, lockMode: LockMode.PESSIMISTIC_WRITE });
+      const keys = await em.find(ApiKey, { org: org.id }, { fields: ['id'] });
+      // A deletion that waited for another one above finds the org gone, as one a moment later would.
+      if ((await em.nativeDelete(Organization, { id: org.id })) === 0) throw notFound('organization');
+      return { orgId: org.id, keyIds: keys.map((key) => key.id) };
+    }),
+  );
   ctx.log.info({ audit: { action: 'org.deleted', orgId, slug, actor: caller.principal, ip: caller.ip } }, 'organization deleted');
   ctx.broadcaster.revoke({ org: true }, orgId, 'org_deleted');
   // A bot without `boards:read` is not in the org's room: its key's room reaches it.

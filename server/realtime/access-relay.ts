@@ -20,6 +20,8 @@ export interface AccessRelay {
   revoke(order: RevokeOrder): void;
   /** Tells the other nodes of an admission this node has applied to its own sockets. */
   admit(order: AdmitOrder): void;
+  /** Asks every node, this one too, to re-check its sockets' access (`onDatabaseGap`, the access sweep). */
+  sweep(): void;
   /**
    * Links to PostgreSQL, once the node has migrated: a database that cannot be opened is then
    * told in start-up's one line, not first in a warning of the link's.
@@ -81,6 +83,11 @@ export function relayAccessOrders(
     admit(order) {
       io.serverSideEmit('admit', order);
       database?.notify({ kind: 'admit', order });
+    },
+    sweep() {
+      if (database) return database.notify({ kind: 'sweep' }); // reaches this node too, once linked
+      options.onDatabaseGap();
+      io.serverSideEmit('sweep'); // the other nodes' sweep after an outage, which re-checks access first
     },
     start: () => database?.start(),
     close: async () => database?.close(),

@@ -9,11 +9,20 @@ import { createOutageCatchUp } from './outage-catch-up.js';
 import { orgsOfRooms } from './rooms.js';
 import type { TaskFlowServer } from './types.js';
 
-/** The sweeps a node runs after outages, until each is done. */
-export interface OutageSweeps {
-  /** Re-checks this node's sockets: changes of access sent through the database may have been lost. */
-  accessLost(): void;
+/** A sweep a node runs when asked, and again until it is done. */
+export interface Sweep {
+  run(): void;
   stop(): void;
+}
+
+/**
+ * Re-checks this node's sockets' access, when asked: a change of access may have gone unannounced
+ * to them (one sent through the database while this node's link to it was down, or one whose
+ * commit's answer was lost, `Broadcaster.accessUnsure`). Apart from the sweep after a Redis
+ * outage, with which it may run at once: a socket revoked twice is revoked once.
+ */
+export function accessSweep(io: TaskFlowServer, ctx: AppContext): Sweep {
+  return untilDone(ctx.log, () => sweepLostAccess(io, ctx));
 }
 
 /**
@@ -26,26 +35,18 @@ export interface OutageSweeps {
  * or a board event lost in the outage would reach the other nodes' viewers only with the board's
  * next change.
  */
-export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: RedisLink): OutageSweeps {
+export function sweepAfterOutages(io: TaskFlowServer, ctx: AppContext, redis: RedisLink): Sweep {
   const catchUp = createOutageCatchUp(io, ctx);
   const sweep = untilDone(ctx.log, async () => {
     const rechecked = await sweepLostAccess(io, ctx);
     return (await catchUp()) && rechecked;
   });
-  // Apart from the sweep above, with which it may run at once: a socket revoked twice is revoked once.
-  const accessLost = untilDone(ctx.log, () => sweepLostAccess(io, ctx));
   io.on('sweep', sweep.run);
   redis.onRecovered(() => {
     sweep.run();
     io.serverSideEmit('sweep');
   });
-  return {
-    accessLost: accessLost.run,
-    stop() {
-      sweep.stop();
-      accessLost.stop();
-    },
-  };
+  return sweep;
 }
 
 /** The waits before running a sweep that failed again, doubling up to the last. */
@@ -57,7 +58,7 @@ const RETRY = { firstMs: 1000, mostMs: 30_000 };
  * asked while it waits to run again, it runs at once. Never two runs of one `untilDone` at once. A
  * `work` that throws (a bug) is logged and not run again until asked.
  */
-function untilDone(log: FastifyBaseLogger, work: () => Promise<boolean>): { run(): void; stop(): void } {
+function untilDone(log: FastifyBaseLogger, work: () => Promise<boolean>): Sweep {
   let running = false;
   let again = false;
   let stopped = false;

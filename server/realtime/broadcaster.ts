@@ -15,6 +15,8 @@ export function createBroadcaster(
   accessOrders: AccessOrders,
   presence: Presence,
   relay: AccessRelay | null,
+  /** The access sweep of this node (`accessSweep`). */
+  sweepHere: () => void,
 ): Broadcaster {
   return {
     boardEvent(orgId, event, exceptSocketId) {
@@ -41,6 +43,10 @@ export function createBroadcaster(
     endSessions(who, sessionVersion) {
       const room = 'userId' in who ? userRoom(who.userId) : who.socketId;
       send({ room, orgId: null, reason: 'signed_out', sessionVersion }, 'socketId' in who);
+    },
+    accessUnsure() {
+      if (relay) relay.sweep();
+      else sweepHere();
     },
   };
 

@@ -14,6 +14,12 @@ export interface TcpProxy {
    */
   swallowFrom(first: RegExp, then: RegExp): void;
   /**
+   * Breaks the one connection that sends a message matching `then` after one that matched
+   * `first`, once that message has gone on: the service takes it (a commit, say), its answer is
+   * lost, and the other connections go on.
+   */
+  breakAfter(first: RegExp, then: RegExp): void;
+  /**
    * From now on, drops what goes either way on the connections open now, which stay open, a close
    * at one end unheard at the other; new ones are served: a half-open connection, as a failover or
    * a frozen proxy leaves.
@@ -30,7 +36,8 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const stalled = new Set<Socket>();
   let stalling = false;
   let swallowing = false;
-  let swallowingFrom: { first: RegExp; then: RegExp; after: WeakSet<Socket> } | null = null;
+  // The message watched for, and what then happens (`swallowFrom`, `breakAfter`).
+  let watching: { first: RegExp; then: RegExp; after: WeakSet<Socket>; act: 'swallow' | 'break' } | null = null;
   const silenced = new Set<Socket>();
   const server: Server = createServer((client) => {
     if (stalling) {
@@ -40,15 +47,24 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
     }
     const upstream = createConnection({ host: '127.0.0.1', port: targetPort });
     client.on('data', (message: Buffer) => {
-      if (swallowingFrom) {
+      if (watching) {
         const text = message.toString('latin1');
-        if (swallowingFrom.after.has(client) && swallowingFrom.then.test(text)) [swallowing, swallowingFrom] = [true, null];
-        else if (swallowingFrom.first.test(text)) swallowingFrom.after.add(client);
+        if (watching.after.has(client) && watching.then.test(text)) {
+          const { act } = watching;
+          watching = null;
+          if (act === 'break') {
+            silenced.add(client); // its close is not passed on: the message goes on whole first
+            upstream.end(message);
+            client.destroy();
+            return;
+          }
+          swallowing = true;
+        } else if (watching.first.test(text)) watching.after.add(client);
       }
       if (!silenced.has(client)) upstream.write(message);
     });
     upstream.on('data', (answer: Buffer) => {
-      if (!swallowing && !silenced.has(client)) client.write(answer);
+      if (!swallowing && !silenced.has(client) && !client.destroyed) client.write(answer);
     });
     for (const [socket, other] of [
       [client, upstream],
@@ -69,7 +85,7 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
   const port = (server.address() as { port: number }).port;
   const dropStalled = () => {
     stalling = swallowing = false;
-    swallowingFrom = null;
+    watching = null;
     for (const socket of stalled) socket.destroy();
     stalled.clear();
   };
@@ -90,7 +106,10 @@ export async function startTcpProxy(targetPort: number): Promise<TcpProxy> {
       swallowing = true;
     },
     swallowFrom: (first, then) => {
-      swallowingFrom = { first, then, after: new WeakSet() };
+      watching = { first, then, after: new WeakSet(), act: 'swallow' };
+    },
+    breakAfter: (first, then) => {
+      watching = { first, then, after: new WeakSet(), act: 'break' };
     },
     silenceOpen: () => {
       for (const socket of open) silenced.add(socket);
