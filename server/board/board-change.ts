@@ -203,7 +203,8 @@ async function commitInTurn(
     return result;
   } catch (error) {
     if (!(error instanceof Abandon)) {
-      if (target.projectId && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, target.projectId, clientMutationId, eventId);
+      // Once it has taken a seq, it may have committed with its answer lost (before, nothing it sent was written).
+      if (taken !== null && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, target.projectId!, clientMutationId, eventId);
       throw error;
     }
     const earlier = error.result.event; // a retry's answer, from the log

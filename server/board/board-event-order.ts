@@ -165,8 +165,25 @@ export class BoardEventOrder {
     const key = clientMutationId ? `${projectId}:${clientMutationId}` : `${projectId}#${eventId}`;
     const tries = this.unsure.get(key) ?? new Set<string>();
     this.unsure.set(key, tries.add(eventId));
+    this.lookForLost(key, { orgId, projectId, lost: clientMutationId ? { clientMutationId } : { eventId } });
+  }
+
+  /**
+   * `unsureOf` for one change that logged `events` on the org's boards in one transaction (a
+   * label's deletion), each with the id of its row: they committed all or none, so one is looked
+   * for, the last (a change that logs more than a board keeps prunes its own first ones), and
+   * all go out if it is there. One entry, however many events.
+   */
+  unsureOfAll(orgId: string, events: Logged[]): void {
+    const last = events.at(-1);
+    if (!last) return;
+    const key = `${last.event.projectId}#${last.id}`;
+    this.unsure.set(key, new Set([last.id]));
+    this.lookForLost(key, { orgId, projectId: last.event.projectId, lost: { eventId: last.id }, events: events.map(({ event }) => event) });
+  }
+
+  private lookForLost(key: string, change: UnsureChange): void {
     if (this.looking.has(key)) return;
-    const change = { orgId, projectId, lost: clientMutationId ? { clientMutationId } : { eventId } };
     this.looking.set(key, change);
     void this.lookFor(key, change).finally(() => this.looking.delete(key));
   }
@@ -199,14 +216,14 @@ export class BoardEventOrder {
   }
 
   /** Looks in the log once for the change of `key`: true once there is nothing more to look for; throws while the database is away. */
-  private async lookOnce(key: string, { orgId, projectId, lost }: UnsureChange): Promise<boolean> {
+  private async lookOnce(key: string, { orgId, projectId, lost, events }: UnsureChange): Promise<boolean> {
     const asked = this.unsure.get(key)?.size;
     if (asked === undefined) return true; // a retry on this node settled it, or it was forgotten
     const logged = await this.findLogged(orgId, projectId, lost);
     const tries = this.unsure.get(key);
     if (!tries) return true;
     if (logged) {
-      this.settleUnsure(key, logged, { orgId, event: logged.event });
+      this.settleUnsure(key, logged, ...(events ?? [logged.event]).map((event) => ({ orgId, event })));
       return true;
     }
     const noneCommitted = tries.size === asked; // else another try failed while this look ran: look again, for it
@@ -224,11 +241,11 @@ export class BoardEventOrder {
     if (this.unsure.has(key)) this.settleUnsure(key, { id: loggedId, event: outgoing.event }, outgoing);
   }
 
-  /** The change is in the log as `logged`: sent out if a try this node lost wrote it; then nothing more to look for. */
-  private settleUnsure(key: string, logged: Logged, outgoing: Outgoing): void {
+  /** The change is in the log as `logged`: its events sent out if a try this node lost wrote it; then nothing more to look for. */
+  private settleUnsure(key: string, logged: Logged, ...outgoing: Outgoing[]): void {
     const lost = this.unsure.get(key)?.has(logged.id);
     this.unsure.delete(key);
-    if (lost) this.send(outgoing);
+    if (lost) for (const each of outgoing) this.send(each);
   }
 
   private flush(key: string, board: Board): void {
@@ -264,6 +281,8 @@ interface UnsureChange {
   orgId: string;
   projectId: string;
   lost: LostChange;
+  /** The events it logged in all, when more than the one looked for (`unsureOfAll`): sent out with it. */
+  events?: BoardEventJson[];
 }
 
 function boardKey(orgId: string, projectId: string): string {

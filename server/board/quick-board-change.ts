@@ -66,8 +66,8 @@ export async function quickBoardChange(
         sending,
       )
       .catch((error: unknown) => {
-        // The message may have committed with its answer lost: its event is looked for and sent out.
-        if (isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId, eventId);
+        // The message, once sent, may have committed with its answer lost: its event is looked for and sent out.
+        if (answered && isUnavailable(error)) ctx.eventOrder.unsureOf(target.orgId, projectId, clientMutationId, eventId);
         throw error;
       });
     if (!rows) return null;

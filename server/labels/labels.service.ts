@@ -64,9 +64,8 @@ export async function deleteLabel(ctx: AppContext, caller: Caller, slug: string,
     await deleteLabelLogging(ctx, caller, slug, labelId, taken);
     committed = true;
   } catch (error) {
-    // The commit may have gone through with its answer lost: each event is looked for in the log, and sent out if there.
-    if (taken.orgId && isUnavailable(error))
-      for (const { id, event } of taken.events) ctx.eventOrder.unsureOf(taken.orgId, event.projectId, undefined, id);
+    // The commit may have gone through with its answer lost: its events are looked for in the log, and sent out if there.
+    if (taken.orgId && isUnavailable(error)) ctx.eventOrder.unsureOfAll(taken.orgId, taken.events);
     throw error;
   } finally {
     const { orgId, events } = taken;
