@@ -189,18 +189,18 @@ describe('changes made while the connection is away, as the session ends', () =>
   }, 60_000);
 
   it('are dropped, untold, when another account signs in at the tab: not sent as theirs', async () => {
-    const { user: leaver, tab } = await memberInATabOfTheirOwn('leaver');
+    const { user: signedOut, tab } = await memberInATabOfTheirOwn('signed-out');
     const { page } = tab;
-    const board = await addCardOffline(tab, node.url, 'Written by the one who left');
+    const board = await addCardOffline(tab, node.url, 'Written as the session ended');
     // The session is ended meanwhile from elsewhere (a password changed): back online, the tab is signed out, the change kept.
-    expect((await api(node.url, 'POST', '/auth/sign-out-others', undefined, leaver.token)).status).toBe(200);
+    expect((await api(node.url, 'POST', '/auth/sign-out-others', undefined, signedOut.token)).status).toBe(200);
     await tab.context.setOffline(false);
     await page.getByRole('heading', { name: 'Sign in' }).waitFor({ timeout: 20_000 });
     await page.getByRole('status').filter({ hasText: '1 change you made is not saved yet' }).waitFor();
 
     await signInAgain(tab, ana);
     await board.waitLive();
-    await expectLandedWithout(board, 'Written by the next one', 'Written by the one who left');
+    await expectLandedWithout(board, 'Written by the next one', 'Written as the session ended');
     expect(await page.getByRole('alert').count()).toBe(0);
     expect(await page.getByRole('status').filter({ hasText: 'not saved yet' }).count()).toBe(0);
   });
