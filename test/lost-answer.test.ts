@@ -224,16 +224,33 @@ describe('a change without a clientMutationId whose answer was lost', () => {
 // commit whose answer was lost. Only the connection that carried the commit breaks (one killed, say):
 // the node's link for changes of access stays up, and so would not set off a sweep of its own.
 describe('a change of access whose answer was lost', () => {
-  it("still closes the org to the member it removed: every node re-checks its sockets' access", async () => {
-    const { viewer } = await viewerAndSender();
+  /** Removes Bob through `node`, whose connection breaks as the removal commits; answers once `viewer`, Bob's, has been told. */
+  async function removeBobWithAnswerLost(node: RunningServer, viewer: ClientSocket): Promise<void> {
     const revoked = nextEvent<{ orgId: string; reason: string }>(viewer, 'access:revoked', () => true, 20_000);
     proxy.breakAfter(/delete from "?memberships/i, /\bcommit\b/i);
-    const removal = await api(node1.url, 'DELETE', `/orgs/${org.slug}/members/${bob.user.id}`, undefined, alice.token);
+    const removal = await api(node.url, 'DELETE', `/orgs/${org.slug}/members/${bob.user.id}`, undefined, alice.token);
     expect(removal.status).toBe(503);
     expect(await db.query('select 1 from memberships where user_id = $1', [bob.user.id])).toHaveLength(0);
-
     // Sent as the removed member's sockets leave the org's rooms (`revocation.test.ts`).
     expect(await revoked).toEqual({ orgId: org.id, reason: 'removed' });
     await addMember(node2.url, org, bob, 'member'); // for any test after
+  }
+
+  it("still closes the org to the member it removed: every node re-checks its sockets' access", async () => {
+    const { viewer } = await viewerAndSender();
+    await removeBobWithAnswerLost(node1, viewer);
+  }, 40_000);
+
+  it('does so on a node alone too (no Redis)', async () => {
+    const throughProxy = new URL(db.url);
+    throughProxy.port = String(proxy.port);
+    const alone = await startServer({ DATABASE_URL: throughProxy.toString() });
+    try {
+      const viewer = await connect(alone.url, { token: bob.token });
+      await ok(viewer, 'board:join', { projectId: project.id });
+      await removeBobWithAnswerLost(alone, viewer);
+    } finally {
+      await alone.close();
+    }
   }, 40_000);
 });
