@@ -1,18 +1,18 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { BoardEventJson } from '../shared/wire.js';
-import { BoardEventOrder } from '../server/board/board-event-order.js';
+import { BoardEventOrder, type FindLogged, type LostChange } from '../server/board/board-event-order.js';
 import type { Broadcaster } from '../server/context.js';
 
 // The order in which one node sends a board's events out, given the order in which its changes
 // take their seq and settle. (The same end to end, with real sockets: board-order.test.ts.)
 const ORG = 'org';
 
-function order() {
+function order(findLogged?: FindLogged) {
   const sent: Array<[string, number]> = [];
   const broadcaster = {
     boardEvent: (_orgId: string, event: BoardEventJson) => sent.push([event.projectId, event.seq]),
   } as unknown as Broadcaster;
-  return { events: new BoardEventOrder(broadcaster), sent };
+  return { events: new BoardEventOrder(broadcaster, findLogged), sent };
 }
 
 const outgoing = (projectId: string, seq: number) => ({
@@ -185,6 +185,24 @@ describe("a board's events on one node", () => {
       ['a', 30],
       ['a', 29],
       ['a', 31],
+    ]);
+  });
+
+  it('look for a change that logged many events, all or none, as one change: by its last row, all sent once found', async () => {
+    const looked: LostChange[] = [];
+    const logged = [outgoing('a', 7), outgoing('a', 8), outgoing('b', 3)].map(({ event }, i) => ({ id: `row-${i}`, event }));
+    const { events, sent } = order(async (_orgId, _projectId, change) => {
+      looked.push(change);
+      return logged.at(-1)!;
+    });
+    events.unsureOfAll(ORG, logged); // a label's deletion, its commit's answer lost
+    expect(events.lookingFor).toBe(1);
+    await events.lookOnceMore();
+    expect(looked).toEqual([{ eventId: 'row-2' }]);
+    expect(sent).toEqual([
+      ['a', 7],
+      ['a', 8],
+      ['b', 3],
     ]);
   });
 });
