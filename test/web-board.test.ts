@@ -474,7 +474,8 @@ describe('a card dialog with unsaved changes', () => {
     await page.goBack(); // within the page: nothing to ask
     await page.goBack();
     await expect.poll(() => questions).toEqual(['Leave this page? Your changes to the card are not saved.']);
-    expect(new URL(page.url()).pathname).toBe(boardPath);
+    // Put back once the question is answered, which the page learns a moment after it was asked.
+    await expect.poll(() => new URL(page.url()).pathname).toBe(boardPath);
     expect(await dialog.getByLabel('Description').inputValue()).toBe('words of my own');
 
     await page.goBack(); // answered yes
