@@ -107,6 +107,21 @@ const LASTED_MS = 10_000;
 /** Board requests (joins, leaves, presence) under way at once: the events of one account the server runs at once. */
 const BOARD_REQUESTS_AT_ONCE = 4;
 
+/** Why a client whose address names a socket.io namespace the server has not ends (`NOT_FOUND`). */
+function noServerAt(url: string): TaskFlowError {
+  let instead = '';
+  try {
+    const { origin } = new URL(url);
+    if (origin !== 'null') instead = ` (${origin})`;
+  } catch {
+    // an address socket.io completes (no scheme, or a path alone): named as it was given
+  }
+  return new TaskFlowError({
+    code: 'NOT_FOUND',
+    message: `no TaskFlow socket server at ${url}: give the server's address without a path${instead}; socket.io reads a path as a namespace`,
+  });
+}
+
 /** The delay a RATE_LIMITED answer names (at most 5 s), or a second. */
 function retryAfterMs(error: TaskFlowError): number {
   return Math.min(error.retryAfterMs ?? 1000, 5000);
@@ -410,10 +425,17 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       }
       if (refusal) {
         socket.close();
+        // A path in the address (the HTTP API's `/api/v1`, say) is a namespace to socket.io, which
+        // the server has not: no later attempt can go otherwise, so the client ends at once.
+        if (refusal.message === 'Invalid namespace') return this.fail(noServerAt(this.urls[this.urlIndex]!));
         if (refusal.message === 'UNAUTHORIZED') {
           // A fixed credential is refused for good; a token provider may still find a good one:
           // each refusal is told, and after a few in a row the client gives up.
-          const refused = new TaskFlowError({ code: 'UNAUTHORIZED', message: 'the credentials were refused' });
+          const why = (refusal as Error & { data?: { message?: unknown } }).data?.message;
+          const refused = new TaskFlowError({
+            code: 'UNAUTHORIZED',
+            message: typeof why === 'string' ? `the credentials were refused: ${why}` : 'the credentials were refused',
+          });
           const provider = typeof (this.options.credentials as { token?: unknown }).token === 'function';
           if (!provider || (refusedInARow += 1) >= MAX_REFUSED_TOKENS) return this.fail(refused);
           this.emit('error', refused);

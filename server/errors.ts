@@ -151,7 +151,10 @@ export function toWireError(error: unknown): { error: WireError; unexpected: boo
     const details = error.issues
       .slice(0, MOST_ISSUES)
       .map((issue) => ({ path: issue.path.join('.').slice(0, MOST_ISSUE_TEXT), message: issue.message.slice(0, MOST_ISSUE_TEXT) }));
-    return { error: { code: 'VALIDATION_FAILED', message: 'the payload does not match the schema', details }, unexpected: false };
+    return {
+      error: { code: 'VALIDATION_FAILED', message: schemaRefusalMessage(details, error.issues.length), details },
+      unexpected: false,
+    };
   }
   if (error instanceof UniqueConstraintViolationException) {
     return { error: { code: 'CONFLICT', message: 'that already exists' }, unexpected: false };
@@ -164,6 +167,17 @@ export function toWireError(error: unknown): { error: WireError; unexpected: boo
   if (isTryAgain(error))
     return { error: { code: 'UNAVAILABLE', message: 'the database refused the change for now; try again' }, unexpected: true };
   return { error: { code: 'INTERNAL', message: 'internal error' }, unexpected: true };
+}
+
+/**
+ * A schema's refusal in one line that names what to mend first, for a client that logs only the
+ * message ("the payload does not match the schema: projectId: Invalid UUID (and 1 more in details)").
+ */
+function schemaRefusalMessage(issues: { path: string; message: string }[], count: number): string {
+  const first = issues[0];
+  if (!first) return 'the payload does not match the schema';
+  const more = count > 1 ? ` (and ${count - 1} more in details)` : '';
+  return `the payload does not match the schema: ${first.path ? `${first.path}: ` : ''}${first.message}${more}`;
 }
 
 /** The answer to a socket event or HTTP request still waiting at `ANSWER_DEADLINE`. */

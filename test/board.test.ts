@@ -324,6 +324,24 @@ describe('a task change on a shared board', () => {
     }
     expect((await db.query('select title, version from tasks where id = $1', [task.id]))[0]).toEqual({ title: 'Strict', version: 1 });
   });
+
+  it("names what to mend first in a refusal's message, for a client that logs only the message, alike over HTTP", async () => {
+    const task = await create('Named');
+    expect(await request(aliceSocket, 'task:update', { taskId: 'not-a-uuid', patch: { title: 'x' } })).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED', message: 'the payload does not match the schema: taskId: Invalid UUID' },
+    });
+    const twoWrong = await request(aliceSocket, 'task:update', { taskId: task.id, patch: { title: 'x' }, orgId: org.id, version: 3 });
+    expect(twoWrong).toMatchObject({
+      ok: false,
+      error: { code: 'VALIDATION_FAILED', message: 'the payload does not match the schema: Unrecognized keys: "orgId", "version"' },
+    });
+    const overHttp = await api(node.url, 'PATCH', `/orgs/${org.slug}/tasks/${task.id}`, { priority: 'soon' }, alice.token);
+    expect(overHttp.status).toBe(400);
+    expect(overHttp.body.error.message).toBe(
+      'the payload does not match the schema: priority: Invalid input: expected number, received string',
+    );
+  });
 });
 
 describe("a board's snapshot", () => {

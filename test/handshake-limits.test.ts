@@ -57,6 +57,8 @@ async function rawConnection(): Promise<{ ws: WebSocket; packets: string[]; clos
 }
 
 const connectPacket = (auth: object) => `40${JSON.stringify(auth)}`;
+/** A `connect_error` packet's code (its `message`), or null for a packet of another kind. */
+const refusalCode = (packet: string): string | null => (packet.startsWith('44') ? JSON.parse(packet.slice(2)).message : null);
 const UNKNOWN_KEY = { apiKey: `tfk_AAAAAAAAAAAA_${'x'.repeat(43)}` };
 const socketsOf = (user: TestUser) =>
   [...node.server.io.of('/').sockets.values()].filter((s) => s.data.principal?.kind === 'user' && s.data.principal.userId === user.user.id);
@@ -68,8 +70,9 @@ describe('socket handshakes on one connection', () => {
     await closed;
     // Before: 200 answers UNAUTHORIZED, each after a read of api_keys, and the connection open for more.
     expect(packets.filter((packet) => packet.includes('UNAUTHORIZED')).length).toBeLessThanOrEqual(1);
-    expect(packets.every((packet) => /^44\{"message":"(UNAUTHORIZED|RATE_LIMITED)"\}$/.test(packet))).toBe(true);
-    expect(packets).toContain('44{"message":"RATE_LIMITED"}'); // the second, refused while the first was under way
+    const codes = packets.map(refusalCode);
+    expect(codes.every((code) => code === 'UNAUTHORIZED' || code === 'RATE_LIMITED')).toBe(true);
+    expect(codes).toContain('RATE_LIMITED'); // the second, refused while the first was under way
   });
 
   it('gives a connection that sends CONNECT again before it is answered no socket at all', async () => {
@@ -123,7 +126,7 @@ describe('handshakes whose auth cannot be read', () => {
     const { ws, next } = await rawConnection();
     ws.send(`40${auth}`);
     // Before: no answer, the connection closed, and socket.io-client trying the same again and again.
-    expect(await next()).toBe('44{"message":"UNAUTHORIZED"}');
+    expect(refusalCode(await next())).toBe('UNAUTHORIZED');
     ws.send(connectPacket({ token: alice.token }));
     expect(await next()).toMatch(/^40\{"sid":/);
   });
@@ -136,7 +139,7 @@ describe('handshakes whose auth cannot be read', () => {
     const { ws, next } = await rawConnection();
     ws.send(connectPacket({ token: alice.token, ...Object.fromEntries(Array.from({ length: 6_000 }, (_, i) => [`k${i}`, 1])) }));
     // Before: the connection closed, with no answer.
-    expect(await next()).toBe('44{"message":"VALIDATION_FAILED"}');
+    expect(refusalCode(await next())).toBe('VALIDATION_FAILED');
     ws.send(connectPacket({ token: alice.token }));
     expect(await next()).toMatch(/^40\{"sid":/);
   });

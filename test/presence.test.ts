@@ -202,7 +202,7 @@ describe('presence', () => {
   it('refuses presence on a board the socket has not joined', async () => {
     const socket = await connect(node.url, { token: bob.token });
     const refused = await request(socket, 'presence:update', { projectId: project.id, editingTaskId: null });
-    expect(refused).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+    expect(refused).toMatchObject({ ok: false, error: { code: 'NOT_FOUND', message: 'board not joined: send board:join first' } });
   });
 
   it('writes a list within the time its schedule measures, so that a join storm stays within the budget', async () => {

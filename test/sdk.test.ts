@@ -217,7 +217,21 @@ describe('refusals', () => {
 
   it('rejects connect() with UNAUTHORIZED for a refused fixed token, and ends closed', async () => {
     const { client, states } = openClient(nodeA.url, { token: 'not-a-token' });
-    await expect(client.connect()).rejects.toMatchObject({ name: 'TaskFlowError', code: 'UNAUTHORIZED' });
+    await expect(client.connect()).rejects.toMatchObject({
+      name: 'TaskFlowError',
+      code: 'UNAUTHORIZED',
+      message: 'the credentials were refused: invalid or expired token',
+    });
+    expect(states).toEqual(['connecting', 'closed']);
+  });
+
+  it("rejects connect() with NOT_FOUND at once for an address with a path (the HTTP API's), which no attempt could reach, and ends closed", async () => {
+    const { client, states } = openClient(`${nodeA.url}/api/v1`, { token: alice.token });
+    await expect(client.connect()).rejects.toMatchObject({
+      name: 'TaskFlowError',
+      code: 'NOT_FOUND',
+      message: `no TaskFlow socket server at ${nodeA.url}/api/v1: give the server's address without a path (${nodeA.url}); socket.io reads a path as a namespace`,
+    });
     expect(states).toEqual(['connecting', 'closed']);
   });
 });

@@ -106,6 +106,32 @@ describe('bad tokens', () => {
   });
 });
 
+describe('why a credential was refused', () => {
+  const expired = () => signHs256({ sub: alice.user.id, iat: now() - 7200, exp: now() - 3600 });
+
+  it.each([
+    ['no credential at all', () => ({}), 'no credential: connect with auth { token } (a user) or { apiKey } (a bot)'],
+    [
+      'the token with its "Bearer " as in HTTP',
+      () => ({ token: `Bearer ${alice.token}` }),
+      'invalid token: send the token alone, without "Bearer "',
+    ],
+    ['a token past its exp', () => ({ token: expired() }), 'the token has expired: sign in again'],
+    ['a token and an API key', () => ({ token: alice.token, apiKey: 'tfk_whatever' }), 'send a token or an API key, not both'],
+  ])("says it in the handshake's connect_error data for %s, its message still the code", async (_, auth, why) => {
+    const refused = await connect(node.url, auth()).then(
+      () => null,
+      (error: Error & { data?: unknown }) => ({ message: error.message, data: error.data }),
+    );
+    expect(refused).toEqual({ message: 'UNAUTHORIZED', data: { code: 'UNAUTHORIZED', message: why } });
+  });
+
+  it('says an expired token has expired over HTTP too', async () => {
+    const answer = await api(node.url, 'GET', '/me', undefined, expired());
+    expect(answer.body).toEqual({ error: { code: 'UNAUTHORIZED', message: 'the token has expired: sign in again' } });
+  });
+});
+
 describe('good tokens', () => {
   it('accepts a hand-signed token with the right secret (so the refusals above are not a signing mistake)', async () => {
     const token = signHs256({ sub: alice.user.id, iat: now(), exp: now() + 3600 });

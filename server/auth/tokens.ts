@@ -34,8 +34,8 @@ export async function registerTokens(app: FastifyInstance, secret: string, ttlSe
       let claims: Partial<TokenClaims>;
       try {
         claims = app.jwt.verify<Partial<TokenClaims>>(token);
-      } catch {
-        throw unauthorized('invalid or expired token');
+      } catch (error) {
+        throw unauthorized(unreadTokenMessage(token, error));
       }
       // A well-signed token names a user by id; any other subject is refused here, before it reaches a query.
       if (!entityId.safeParse(claims.sub).success || typeof claims.exp !== 'number') throw unauthorized('invalid token');
@@ -44,4 +44,11 @@ export async function registerTokens(app: FastifyInstance, secret: string, ttlSe
       return { sub: claims.sub!, exp: claims.exp, ver };
     },
   };
+}
+
+/** Why a token was not taken, in words its holder can act on: it tells nothing the token does not. */
+function unreadTokenMessage(token: string, error: unknown): string {
+  if ((error as { code?: unknown }).code === 'FAST_JWT_EXPIRED') return 'the token has expired: sign in again';
+  if (/^bearer\s/i.test(token)) return 'invalid token: send the token alone, without "Bearer "';
+  return 'invalid or expired token';
 }

@@ -3,7 +3,7 @@ import type { Principal } from '../auth/principal.js';
 import type { AppContext } from '../context.js';
 import { sql } from '../db/sql-script.js';
 import { readInTenant } from '../db/tenant.js';
-import { notFound } from '../errors.js';
+import { DomainError, notFound } from '../errors.js';
 import { Lanes } from '../lanes.js';
 import { authorize } from '../orgs/access.js';
 import { type HandlerTable, on } from '../realtime/ack.js';
@@ -44,6 +44,9 @@ async function checkTaskOnBoard(
   });
 }
 
+/** Presence is said on a board the socket joined (`board:join`), and only there. */
+const notJoined = () => new DomainError('NOT_FOUND', 'board not joined: send board:join first');
+
 export function presenceHandlers(ctx: Pick<AppContext, 'orm'>, presence: Presence): HandlerTable {
   // A socket's updates land in the order it sent them: one that waits on the database must not
   // overwrite a later one that needed no read (editing a task, then editing nothing).
@@ -51,11 +54,11 @@ export function presenceHandlers(ctx: Pick<AppContext, 'orm'>, presence: Presenc
   return on('presence:update', presenceUpdatePayload, (socket, { projectId, editingTaskId }) =>
     inOrder.run(socket.id, async () => {
       const room = joinedRoom(socket, projectId);
-      if (!room) throw notFound('joined board');
+      if (!room) throw notJoined();
       if (editingTaskId) {
         await checkTaskOnBoard(ctx, socket.data.principal, room, projectId, editingTaskId);
         // The socket may have left the board (or been removed from it) while the check ran.
-        if (joinedRoom(socket, projectId) !== room) throw notFound('joined board');
+        if (joinedRoom(socket, projectId) !== room) throw notJoined();
       }
       socket.data.editing[projectId] = editingTaskId ?? undefined;
       presence.changed(room);

@@ -2,6 +2,7 @@ import type { IncomingMessage as HttpIncomingMessage, Server as HttpServer } fro
 import { Server, type ServerOptions } from 'socket.io';
 import { Decoder } from 'socket.io-parser';
 import { MAX_MESSAGE_BYTES, MAX_MESSAGE_VALUES } from '../../shared/events.js';
+import type { WireError } from '../../shared/errors.js';
 import { authenticate } from '../auth/authenticate.js';
 import { boardHandlers } from '../board/board.handlers.js';
 import { columnHandlers } from '../columns/columns.handlers.js';
@@ -123,7 +124,19 @@ function asksForJsonp(request: HttpIncomingMessage): boolean {
  * node's memory from 217 to 901 MB).
  */
 export const HANDSHAKES_PER_CONNECTION = 3;
-const TOO_MANY_HANDSHAKES = { code: 'RATE_LIMITED' } as const;
+const TOO_MANY_HANDSHAKES: WireError = {
+  code: 'RATE_LIMITED',
+  message: `one handshake at a time, and ${HANDSHAKES_PER_CONNECTION} a connection`,
+};
+
+/**
+ * A handshake's refusal: its `message` is the code (DESIGN §7: `connect_error` `UNAUTHORIZED`), and
+ * its `data` the whole answer, as an HTTP request would get it, so that a client can tell what to
+ * mend ("send a token or an API key, not both").
+ */
+function handshakeRefusal(answer: WireError): Error & { data: WireError } {
+  return Object.assign(new Error(answer.code), { data: answer });
+}
 
 /**
  * Accepts sockets: the handshake (a valid token or key, else `connect_error` UNAUTHORIZED; a
@@ -144,7 +157,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
     if (handshakes.underWay || handshakes.asked >= HANDSHAKES_PER_CONNECTION) {
       // No client of ours asks twice at once, nor this often: the connection is closed, the
       // handshake under way with it, once the refusal (sent on the next tick) is written.
-      next(new Error(TOO_MANY_HANDSHAKES.code));
+      next(handshakeRefusal(TOO_MANY_HANDSHAKES));
       setImmediate(() => connection.close());
       return;
     }
@@ -168,7 +181,7 @@ export function acceptSockets(io: TaskFlowServer, ctx: AppContext, presence: Pre
       socket.handshake.auth = {}; // the credential is spent: keep no copy per socket
       next();
     } catch (thrown) {
-      next(new Error(ctx.failures.answer(thrown, {}, 'socket handshake failed').code));
+      next(handshakeRefusal(ctx.failures.answer(thrown, {}, 'socket handshake failed')));
     } finally {
       handshakes.underWay = false;
       clearTimeout(timer);
