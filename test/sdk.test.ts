@@ -220,7 +220,7 @@ describe('refusals', () => {
     await expect(client.connect()).rejects.toMatchObject({
       name: 'TaskFlowError',
       code: 'UNAUTHORIZED',
-      message: 'the credentials were refused: invalid or expired token',
+      message: 'the credentials were refused: invalid token',
     });
     expect(states).toEqual(['connecting', 'closed']);
   });

@@ -50,5 +50,5 @@ export async function registerTokens(app: FastifyInstance, secret: string, ttlSe
 function unreadTokenMessage(token: string, error: unknown): string {
   if ((error as { code?: unknown }).code === 'FAST_JWT_EXPIRED') return 'the token has expired: sign in again';
   if (/^bearer\s/i.test(token)) return 'invalid token: send the token alone, without "Bearer "';
-  return 'invalid or expired token';
+  return 'invalid token';
 }
