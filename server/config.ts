@@ -18,6 +18,16 @@ const duration = z
   })
   .pipe(z.number().min(1, 'at least 1 second').max(LONGEST_DURATION, 'at most 3650d'));
 
+/**
+ * A duration the node waits out with a timer: at most 24 days. Node's timers wait at most
+ * 2^31 - 1 ms (24.8 days) and fire a longer one at once, so an `ANSWER_DEADLINE` of 30d answered
+ * every request 503 at once, and a `PRESENCE_REFRESH` of 30d refreshed every millisecond.
+ */
+const timerDuration = duration.pipe(z.number().max(24 * 86400, 'at most 24d'));
+
+/** PostgreSQL's largest `integer` (a board's `seq`, and what is counted against it), and the most any whole-number setting takes. */
+const INT4_MAX = 2_147_483_647;
+
 /** A URL whose scheme is one of `schemes`. */
 const urlOf = (...schemes: string[]) =>
   z.url({
@@ -25,18 +35,13 @@ const urlOf = (...schemes: string[]) =>
     error: `a URL starting ${schemes.map((scheme) => `${scheme}://`).join(' or ')}`,
   });
 
-/** A whole number written in digits, at least `min` (and at most `max`). */
-const wholeNumber = (min: number, max?: number) =>
+/** A whole number written in digits, from `min` to `max`. */
+const wholeNumber = (min: number, max = INT4_MAX) =>
   z
     .string()
-    .regex(/^\d+$/, max === undefined ? `a whole number, at least ${min}` : `a whole number from ${min} to ${max}`)
+    .regex(/^\d+$/, `a whole number from ${min} to ${max}`)
     .transform(Number)
-    .pipe(
-      z
-        .number()
-        .min(min, `at least ${min}`)
-        .max(max ?? Number.MAX_SAFE_INTEGER, `at most ${max}`),
-    );
+    .pipe(z.number().min(min, `at least ${min}`).max(max, `at most ${max}`));
 
 /**
  * Origins, as a browser sends them (`https://app.example.com`): CORS compares them as text, so
@@ -81,9 +86,6 @@ const mailbox = z
   .refine((text) => /^[^\s@<>]+@[^\s@<>]+$/.test(/^[^<>]*<([^<>]+)>$/.exec(text.trim())?.[1]?.trim() ?? text.trim()), {
     error: 'an address, such as board@example.com or TaskFlow <board@example.com>',
   });
-
-/** PostgreSQL's largest `integer`: a board's `seq` and what is counted against it. */
-const INT4_MAX = 2_147_483_647;
 
 const PROXY_EXAMPLE = 'give true, or the proxy addresses and CIDR ranges (e.g. 10.0.0.5,10.1.0.0/16)';
 
@@ -153,9 +155,9 @@ const envSchema = z.object({
     .default(1024),
   SOCKET_BACKLOG_LIMIT: wholeNumber(1).default(16),
   NODE_BACKLOG_LIMIT: wholeNumber(1).default(256),
-  ANSWER_DEADLINE: duration.default(20),
-  BOARD_EVENT_RETENTION: wholeNumber(10, INT4_MAX).default(10_000),
-  PRESENCE_REFRESH: duration.default(10),
+  ANSWER_DEADLINE: timerDuration.default(20),
+  BOARD_EVENT_RETENTION: wholeNumber(10).default(10_000),
+  PRESENCE_REFRESH: timerDuration.default(10),
   PUBLIC_URL: urlOf('http', 'https').optional(),
   REGISTRATION: z.enum(['open', 'invited']).default('open'),
   SMTP_URL: urlOf('smtp', 'smtps').optional(),

@@ -119,11 +119,36 @@ describe('numbers in the environment', () => {
     ['PORT', '1e3', 'a whole number from 0 to 65535'],
     ['PORT', ' 80', 'a whole number from 0 to 65535'],
     ['PORT', '70000', 'at most 65535'],
-    ['SOCKET_RATE_LIMIT', '-1', 'a whole number, at least 0'],
+    ['SOCKET_RATE_LIMIT', '-1', 'a whole number from 0 to 2147483647'],
+    ['SOCKET_RATE_LIMIT', '99999999999999999999', 'at most 2147483647'],
     ['SOCKET_READ_LIMIT', '63', '0 (off), or at least 64'],
     ['SOCKET_BACKLOG_LIMIT', '0', 'at least 1'],
     ['NODE_BACKLOG_LIMIT', '0', 'at least 1'],
     ['BOARD_EVENT_RETENTION', 'lots', 'a whole number from 10 to 2147483647'],
+  ])('stops start-up on %s=%j, saying what it takes', (name, value, says) => {
+    expect(() => parse({ [name]: value })).toThrow(new ConfigError(`invalid configuration: ${name}: ${says}`));
+  });
+});
+
+describe('durations in the environment', () => {
+  const parse = (env: Record<string, string>) => loadConfig({ JWT_SECRET: TEST_JWT_SECRET, ...env });
+
+  it('takes up to ten years where a date is reckoned, and up to 24 days where the node waits with a timer', () => {
+    expect(parse({ TOKEN_TTL: '3650d', INVITE_TTL: '3650d', ANSWER_DEADLINE: '24d', PRESENCE_REFRESH: '24d' })).toMatchObject({
+      tokenTtl: 3650 * 86400,
+      inviteTtl: 3650 * 86400,
+      answerDeadline: 24 * 86400,
+      presenceRefresh: 24 * 86400,
+    });
+  });
+
+  // Node fires a timer longer than 2^31 - 1 ms (24.8 days) at once: a deadline of 30d answered every
+  // request 503 at once, and a presence refresh of 30d ran every millisecond (the operator review).
+  it.each([
+    ['ANSWER_DEADLINE', '25d', 'at most 24d'],
+    ['PRESENCE_REFRESH', '3650d', 'at most 24d'],
+    ['TOKEN_TTL', '3651d', 'at most 3650d'],
+    ['ANSWER_DEADLINE', '0', 'at least 1 second'],
   ])('stops start-up on %s=%j, saying what it takes', (name, value, says) => {
     expect(() => parse({ [name]: value })).toThrow(new ConfigError(`invalid configuration: ${name}: ${says}`));
   });

@@ -58,6 +58,9 @@ describe('the metrics port', () => {
     expect(await request(socket, madeUp, {})).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED' } });
     expect((await api(node.url, 'GET', `/orgs/${org.slug}/projects/${project.id}`, undefined, ana.token)).status).toBe(200);
     expect((await api(node.url, 'GET', `/orgs/no-such-org-${org.slug}`, undefined, ana.token)).status).toBe(404);
+    // Paths no route has, under the API and beside the web board's files (which the board's catch-all answers).
+    for (const path of [`/api/v1/no-such-route/${org.slug}`, `/no-such-file-${org.slug}.js`])
+      expect((await fetch(`${node.url}${path}`)).status).toBe(404);
 
     const text = await scrape();
     expect(sample(text, 'taskflow_socket_events_total{event="board:join",outcome="ok"}')).toBe(1);
@@ -74,6 +77,7 @@ describe('the metrics port', () => {
     expect(sample(text, 'taskflow_http_requests_total{method="GET",route="/api/v1/orgs/:slug/projects/:projectId",status="200"}')).toBe(1);
     expect(sample(text, 'taskflow_http_requests_total{method="GET",route="/api/v1/orgs/:slug",status="404"}')).toBe(1);
     expect(sample(text, 'taskflow_http_request_seconds_count{method="POST",route="/api/v1/auth/register"}')).toBe(1);
+    expect(sample(text, 'taskflow_http_requests_total{method="GET",route="unmatched",status="404"}')).toBe(2);
     expect(text).toMatch(/^process_cpu_user_seconds_total \d/m);
     expect(text).toMatch(/^nodejs_eventloop_lag_seconds \d/m);
     for (const secret of [org.slug, org.id, project.id, task.id, ana.user.id, ana.email, 'Secret launch plans', 'Globex', madeUp])

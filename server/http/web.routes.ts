@@ -7,6 +7,9 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 /** Where `npm run build:web` puts the web board (`scripts/web-build.ts`). */
 export const WEB_ROOT = fileURLToPath(new URL('../../client/web/dist', import.meta.url));
 
+/** The route of the board's pages and files: a 404 from it is a path no route has (`countHttpRequests`: `unmatched`). */
+export const WEB_CATCH_ALL = '/*';
+
 /**
  * Serves the web board at `/` when it has been built: its files, and `index.html` for any other
  * page a browser asks for (the board routes on the client). The API and socket.io keep their paths.
@@ -20,7 +23,7 @@ export function webRoutes(root = WEB_ROOT) {
       return;
     }
     await app.register(fastifyStatic, { root, wildcard: false, index: 'index.html', cacheControl: false, setHeaders: cacheFor });
-    app.get('/*', (request, reply) => {
+    app.get(WEB_CATCH_ALL, (request, reply) => {
       const wantsPage = (request.headers.accept ?? '').includes('text/html'); // a GET, or the HEAD Fastify makes of it
       const ours = request.url.startsWith('/api/') || request.url.startsWith('/socket.io/');
       const built = ours ? null : builtFile(root, (request.params as { '*': string })['*']);

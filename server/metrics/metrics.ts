@@ -7,6 +7,7 @@ import type { Orm } from '../db/orm.js';
 import type { LendingClient } from '../db/settle.js';
 import type { RedisLink } from '../realtime/redis.js';
 import type { TaskFlowServer } from '../realtime/types.js';
+import { WEB_CATCH_ALL } from '../http/web.routes.js';
 
 /**
  * What a node counts for Prometheus. Nothing of any tenant's is in a label (no org, board, user,
@@ -159,7 +160,9 @@ export function countHttpRequests(app: FastifyInstance, registry: Registry): voi
   });
   app.addHook('onResponse', async (request, reply) => {
     // The pattern, never the path: ids and slugs stay out, and so does any path a client makes up.
-    const route = request.routeOptions.url ?? 'unmatched';
+    // The web board's catch-all answers 404 for a path no route has, as Fastify's own not-found does.
+    const pattern = request.routeOptions.url;
+    const route = pattern === undefined || (pattern === WEB_CATCH_ALL && reply.statusCode === 404) ? 'unmatched' : pattern;
     const method = KNOWN_METHODS.has(request.method) ? request.method : 'other';
     requests.inc({ method, route, status: String(reply.statusCode) });
     seconds.observe({ method, route }, reply.elapsedTime / 1000);
