@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { buildServer } from './app.js';
 import { ConfigError, loadConfig } from './config.js';
 
@@ -41,6 +42,20 @@ await orExit(async () => {
 
 /** The longest a stop may take before the process exits regardless. */
 const STOP_WITHIN_MS = 30_000;
+/**
+ * How long the log's last lines get to be written, or to fail, before the process exits. The log
+ * goes to stdout a line at a time, each write finishing a moment later (pino's sonic-boom, async);
+ * lines still queued at exit are written then, synchronously, and where whoever read stdout has
+ * gone (a log shipper that died, `| head`) that write fails EPIPE and is tried again every 100 ms
+ * for ever (sonic-boom's `flushSync`): the process never ended (the operator review). Given this
+ * moment, the first failed write comes back, and the logger then drops its lines instead.
+ */
+const LOG_SETTLE_MS = 250;
+
+async function exitAfterLog(code: number): Promise<never> {
+  await sleep(LOG_SETTLE_MS);
+  process.exit(code);
+}
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, async () => {
@@ -51,15 +66,15 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     // long (a peer that never answers, a statement stuck on a lock) does not keep the process.
     setTimeout(() => {
       server.app.log.error('shutdown timed out; exiting');
-      process.exit(1);
+      void exitAfterLog(1);
     }, STOP_WITHIN_MS).unref();
     try {
       await server.close();
     } catch (error) {
       server.app.log.error({ err: error }, 'the stop failed');
-      process.exit(1);
+      await exitAfterLog(1);
     }
     server.app.log.info('stopped');
-    process.exit(0);
+    await exitAfterLog(0);
   });
 }

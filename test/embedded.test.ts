@@ -3,6 +3,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, 
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import pg from 'pg';
@@ -207,6 +208,17 @@ describe('the embedded mode (no DATABASE_URL, no REDIS_URL)', () => {
     const me = await api(running.url, 'GET', '/me', undefined, alice.token);
     expect(me.body.memberships).toEqual([{ org: { id: org.id, slug: org.slug, name: `Org ${org.slug}` }, role: 'owner' }]);
   }, 240_000); // three starts of the embedded database, each given 90 s on a loaded machine
+
+  // Whoever read the node's stdout (a log shipper that died, `npm start | head`) is gone when it is
+  // told to stop, so its last log lines fail EPIPE. Before, the logger wrote them again every 100 ms
+  // for ever as the process exited, and it never did (the operator review).
+  it('stops on SIGTERM when whoever read its log has gone', async () => {
+    running = await startServerProcess('embedded-log-reader-gone', { DATA_DIR: newDataDir(), LOG_LEVEL: 'info' }, 90_000);
+    running.process.stdout!.destroy();
+    running.process.kill('SIGTERM');
+    const ended = await Promise.race([running.exited, sleep(20_000).then(() => 'still running 20 s after SIGTERM')]);
+    expect(ended, running.output()).toBe(0);
+  }, 120_000); // a start of the embedded database, given 90 s
 
   it('takes over the folder of a server that was killed', async () => {
     const dataDir = newDataDir();
