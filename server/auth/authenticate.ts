@@ -24,7 +24,8 @@ export async function authenticate(ctx: AppContext, credential: Credential): Pro
   // (A field left null is none, as a client that fills its unused one with null sends.)
   const sent = (value: unknown) => value !== undefined && value !== null;
   if (sent(credential.token) && sent(credential.apiKey)) throw unauthorized('send a token or an API key, not both');
-  if (!sent(credential.token) && !sent(credential.apiKey)) throw unauthorized('no credential: connect with auth { token } (a user) or { apiKey } (a bot)');
+  if (!sent(credential.token) && !sent(credential.apiKey))
+    throw unauthorized('no credential: connect with auth { token } (a user) or { apiKey } (a bot)');
   const apiKey =
     credential.apiKey ?? (typeof credential.token === 'string' && credential.token.startsWith('tfk_') ? credential.token : undefined);
   if (apiKey === undefined) return authenticateToken(ctx, credential.token);
