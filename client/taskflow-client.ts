@@ -107,19 +107,34 @@ const LASTED_MS = 10_000;
 /** Board requests (joins, leaves, presence) under way at once: the events of one account the server runs at once. */
 const BOARD_REQUESTS_AT_ONCE = 4;
 
-/** Why a client whose address names a socket.io namespace the server has not ends (`NOT_FOUND`). */
+/**
+ * Why an address cannot reach the server (`NOT_FOUND`): it has a path (the HTTP API's `/api/v1`,
+ * say), which socket.io reads as a namespace, and the server has none but its root. Named by its
+ * origin and path only: what else it holds (a password, a query) stays out of the message.
+ */
 function noServerAt(url: string): TaskFlowError {
+  let where = 'that address';
   let instead = '';
   try {
-    const { origin } = new URL(url);
-    if (origin !== 'null') instead = ` (${origin})`;
+    const { origin, pathname } = new URL(url);
+    if (origin !== 'null') [where, instead] = [`${origin}${pathname}`, ` (${origin})`];
   } catch {
-    // an address socket.io completes (no scheme, or a path alone): named as it was given
+    // an address socket.io completes (a path alone, in a page): named by its path, as the page's origin reads it
   }
   return new TaskFlowError({
     code: 'NOT_FOUND',
-    message: `no TaskFlow socket server at ${url}: give the server's address without a path${instead}; socket.io reads a path as a namespace`,
+    message: `no TaskFlow socket server at ${where}: give the server's address without a path${instead}; socket.io reads a path as a namespace`,
   });
+}
+
+/** Whether an address names a path past its origin's root (one socket.io-client would complete, a path alone, is judged by the server). */
+function hasPath(url: string): boolean {
+  try {
+    const { origin, pathname } = new URL(url);
+    return origin !== 'null' && pathname !== '/' && pathname !== '';
+  } catch {
+    return false;
+  }
 }
 
 /** The delay a RATE_LIMITED answer names (at most 5 s), or a second. */
@@ -179,6 +194,10 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   constructor(private readonly options: TaskFlowClientOptions) {
     super();
     this.urls = Array.isArray(options.url) ? options.url : [options.url];
+    // Refused here, before any attempt: one such node among several would otherwise end a client
+    // that was live on the others, whenever a reconnect happened to pick it.
+    const withPath = this.urls.find(hasPath);
+    if (withPath !== undefined) throw noServerAt(withPath);
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
     this.mutations = new MutationQueue({
       ackTimeoutMs: this.ackTimeoutMs,
@@ -425,8 +444,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       }
       if (refusal) {
         socket.close();
-        // A path in the address (the HTTP API's `/api/v1`, say) is a namespace to socket.io, which
-        // the server has not: no later attempt can go otherwise, so the client ends at once.
+        // An address socket.io completed (a path alone, in a page) whose path is a namespace the
+        // server has not: no later attempt can go otherwise, so the client ends at once.
         if (refusal.message === 'Invalid namespace') return this.fail(noServerAt(this.urls[this.urlIndex]!));
         if (refusal.message === 'UNAUTHORIZED') {
           // A fixed credential is refused for good; a token provider may still find a good one:

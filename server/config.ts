@@ -7,23 +7,27 @@ import { z } from 'zod';
 /** The longest duration any setting takes: ten years, in seconds. */
 const LONGEST_DURATION = 3650 * 86400;
 
-/** Durations like `1h`, `15m`, `30s`, `7d`, or plain seconds: at least a second (none means "never"), at most ten years. */
-const duration = z
-  .string()
-  .regex(/^\d+\s*[smhd]?$/, 'a duration such as 3600, 30s, 15m, 1h or 7d')
-  .transform((text) => {
-    const unit = text.at(-1)!;
-    const factor = { s: 1, m: 60, h: 3600, d: 86400 }[unit] ?? 1;
-    return Number.parseInt(text, 10) * factor;
-  })
-  .pipe(z.number().min(1, 'at least 1 second').max(LONGEST_DURATION, 'at most 3650d'));
+/** Durations like `1h`, `15m`, `30s`, `7d`, or plain seconds: at least a second (none means "never"), at most `longest` seconds. */
+const durationUpTo = (longest: number, said: string) =>
+  z
+    .string()
+    .regex(/^\d+\s*[smhd]?$/, 'a duration such as 3600, 30s, 15m, 1h or 7d')
+    .transform((text) => {
+      const unit = text.at(-1)!;
+      const factor = { s: 1, m: 60, h: 3600, d: 86400 }[unit] ?? 1;
+      return Number.parseInt(text, 10) * factor;
+    })
+    .pipe(z.number().min(1, 'at least 1 second').max(longest, `at most ${said}`));
+
+/** A duration reckoned as a date (a token's or an invitation's end): at most ten years. */
+const duration = durationUpTo(LONGEST_DURATION, '3650d');
 
 /**
  * A duration the node waits out with a timer: at most 24 days. Node's timers wait at most
  * 2^31 - 1 ms (24.8 days) and fire a longer one at once, so an `ANSWER_DEADLINE` of 30d answered
  * every request 503 at once, and a `PRESENCE_REFRESH` of 30d refreshed every millisecond.
  */
-const timerDuration = duration.pipe(z.number().max(24 * 86400, 'at most 24d'));
+const timerDuration = durationUpTo(24 * 86400, '24d');
 
 /** PostgreSQL's largest `integer` (a board's `seq`, and what is counted against it), and the most any whole-number setting takes. */
 const INT4_MAX = 2_147_483_647;

@@ -171,12 +171,12 @@ export function toWireError(error: unknown): { error: WireError; unexpected: boo
 
 /**
  * A schema's refusal in one line that names what to mend first, for a client that logs only the
- * message ("the payload does not match the schema: projectId: Invalid UUID (and 1 more in details)").
+ * message ("the payload does not match the schema: projectId: Invalid UUID (and 1 more)"); `details` lists them.
  */
 function schemaRefusalMessage(issues: { path: string; message: string }[], count: number): string {
   const first = issues[0];
   if (!first) return 'the payload does not match the schema';
-  const more = count > 1 ? ` (and ${count - 1} more in details)` : '';
+  const more = count > 1 ? ` (and ${count - 1} more)` : '';
   return `the payload does not match the schema: ${first.path ? `${first.path}: ` : ''}${first.message}${more}`;
 }
 

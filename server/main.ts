@@ -47,8 +47,11 @@ const STOP_WITHIN_MS = 30_000;
  * goes to stdout a line at a time, each write finishing a moment later (pino's sonic-boom, async);
  * lines still queued at exit are written then, synchronously, and where whoever read stdout has
  * gone (a log shipper that died, `| head`) that write fails EPIPE and is tried again every 100 ms
- * for ever (sonic-boom's `flushSync`): the process never ended (the operator review). Given this
- * moment, the first failed write comes back, and the logger then drops its lines instead.
+ * for ever (sonic-boom's `flushSync`): the process never ended (the operator review). Once a write
+ * has failed EPIPE, pino drops every line after it. The logger tells of no write under way (its
+ * `flush` answers at once), so this is a margin of time, not a signal: a quarter of a second of
+ * the event loop, in which the answer to the write under way (its I/O long done, the answer
+ * waiting for the loop, which the stop kept busy) comes back first.
  */
 const LOG_SETTLE_MS = 250;
 
@@ -56,6 +59,7 @@ async function exitAfterLog(code: number): Promise<never> {
   await sleep(LOG_SETTLE_MS);
   process.exit(code);
 }
+
 let stopping = false;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.on(signal, async () => {

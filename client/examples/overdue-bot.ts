@@ -145,7 +145,12 @@ async function main(): Promise<void> {
   const apiKey = process.env.TASKFLOW_API_KEY;
   if (!apiKey) exit(2, `TASKFLOW_API_KEY is not set\n${USAGE}`);
 
-  const client = new TaskFlowClient({ url: opts.url, credentials: { apiKey } });
+  let client: TaskFlowClient;
+  try {
+    client = new TaskFlowClient({ url: opts.url, credentials: { apiKey } });
+  } catch (error) {
+    exit(2, `[overdue-bot] ${(error as Error).message}`); // an address no attempt could reach (one with a path)
+  }
   client.on('state', (state) => {
     log(`connection: ${state}`);
     // Closed by the client itself (its key refused while it was away, say), not by the bot, which
