@@ -16,10 +16,5 @@ export type {
 export { BoardState } from './board-state.js';
 export { type TaskConflict, TaskFlowError } from './errors.js';
 export type { UnacknowledgedChange } from './mutation-queue.js';
-export {
-  type ConnectionState,
-  type Credentials,
-  TaskFlowClient,
-  type TaskFlowClientEvents,
-  type TaskFlowClientOptions,
-} from './taskflow-client.js';
+export type { ConnectionState, Credentials, TaskFlowClientEvents, TaskFlowClientOptions } from './client-options.js';
+export { TaskFlowClient } from './taskflow-client.js';

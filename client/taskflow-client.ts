@@ -1,6 +1,7 @@
-import { io, type ManagerOptions, type Socket, type SocketOptions } from 'socket.io-client';
+import { io, type Socket } from 'socket.io-client';
 import type {
   Ack,
+  AckData,
   ClientToServerEvents,
   ColumnChangeData,
   ServerToClientEvents,
@@ -17,125 +18,25 @@ import type {
   TaskMovePayload,
   TaskUpdatePayload,
 } from '../shared/schemas.js';
-import type { BoardEvent, BoardEventJson, Viewer } from '../shared/wire.js';
-import { BoardState } from './board-state.js';
+import type { BoardEventJson } from '../shared/wire.js';
+import type { BoardState } from './board-state.js';
+import { hasPath, noServerAt } from './addresses.js';
+import type { ConnectionState, TaskFlowClientEvents, TaskFlowClientOptions } from './client-options.js';
 import { Emitter } from './emitter.js';
 import { TaskFlowError } from './errors.js';
+import { JoinedBoards } from './joined-boards.js';
 import { type MutationEvent, MutationQueue, type UnacknowledgedChange } from './mutation-queue.js';
 import { Pauses } from './pauses.js';
 import { Turns } from './turns.js';
 
-/** A user's token (or a function that returns a fresh one, asked at every connect), or a bot's API key. */
-export type Credentials = { token: string | (() => string | Promise<string>) } | { apiKey: string };
-
-export interface TaskFlowClientOptions {
-  /**
-   * The server, or several nodes of it: the client connects to the first, and after a disconnect
-   * tries another one, picked at random, so that a stopped node's clients spread over the rest.
-   */
-  url: string | string[];
-  credentials: Credentials;
-  /**
-   * How long to wait for the server's answer, to a mutation or to a connection's handshake (30 s
-   * by default; the server answers within its `ANSWER_DEADLINE`, 20 s by default). A connection
-   * that leaves an answer out longer counts as broken: the client drops it, reconnects (to another
-   * node) and sends what is unacknowledged again, with the same `clientMutationId`.
-   */
-  ackTimeoutMs?: number;
-  /** How long an event may wait for an earlier one before the board is resynced. */
-  gapGraceMs?: number;
-  /** The longest pause between reconnect attempts. */
-  maxBackoffMs?: number;
-  /**
-   * How long the first attempt after a live connection dropped may wait, picked at random up to
-   * this (2 s by default): a stopped node's clients then come back spread over that time, not
-   * all in the same half second, which stalled the node they landed on for everyone there.
-   */
-  reconnectSpreadMs?: number;
-  socketOptions?: Partial<ManagerOptions & SocketOptions>;
-}
-
-/** `live`: connected and in sync; `reconnecting`: the connection is gone; `resyncing`: catching up. */
-export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'resyncing' | 'closed';
-
-export type TaskFlowClientEvents = {
-  state: (state: ConnectionState) => void;
-  /**
-   * A board changed: once for each event applied to it (this client's own or another's), in `seq`
-   * order, each once, also for those caught up after a reconnect or a gap; `board` is the board
-   * as it stands then, which may hold later events already. With no event when the board was read
-   * afresh: as it was joined, or as a resync found it when the server's log no longer held every
-   * event missed (a long absence): look at the whole board then.
-   */
-  board: (board: BoardState, event?: BoardEvent) => void;
-  presence: (projectId: string, viewers: Viewer[]) => void;
-  /**
-   * How many mutations wait for the server's answer (`unacknowledged`), each time that changes:
-   * those made while the connection is away wait for it, and are lost if the page or process goes
-   * first (a page can warn before it is left while any wait).
-   */
-  unacknowledged: (count: number) => void;
-  org: (payload: Parameters<ServerToClientEvents['org:event']>[0]) => void;
-  /**
-   * The server revoked access: to an org (`removed`, `key_revoked`, `org_deleted`; the org's boards
-   * are dropped), or the credential expired (`token_expired`, no org; with a token provider the
-   * client reconnects with a fresh token by itself, so this is no loss of access), or the user's
-   * sessions were ended (`signed_out`, no org: a password changed or reset, or the other sessions
-   * signed out; the client reconnects with the provider's token, which the server refuses if it
-   * was one of the ended sessions').
-   */
-  revoked: (payload: Parameters<ServerToClientEvents['access:revoked']>[0]) => void;
-  /**
-   * Something went wrong out of any caller's sight: a resync that failed (the client reconnects),
-   * a board dropped because the server no longer shows it to this client (a `TaskFlowError`
-   * FORBIDDEN or NOT_FOUND, e.g. after a removal from the org while disconnected; its joins still
-   * count, each to be left with `leaveBoard`), or a token
-   * from the provider that was refused (UNAUTHORIZED; after five in a row the client closes).
-   */
-  error: (error: Error) => void;
-};
-
 /** A token provider whose tokens are refused this often in a row ends the client (closed, UNAUTHORIZED). */
 const MAX_REFUSED_TOKENS = 5;
-
-/** `board:join` refusals that mean the board is not this client's to see any more. */
-const BOARD_GONE: ReadonlySet<string> = new Set(['FORBIDDEN', 'NOT_FOUND']);
 
 /** A live connection that dropped sooner than this counts as a failed attempt (the next waits longer). */
 const LASTED_MS = 10_000;
 
 /** Board requests (joins, leaves, presence) under way at once: the events of one account the server runs at once. */
 const BOARD_REQUESTS_AT_ONCE = 4;
-
-/**
- * Why an address cannot reach the server (`NOT_FOUND`): it has a path (the HTTP API's `/api/v1`,
- * say), which socket.io reads as a namespace, and the server has none but its root. Named by its
- * origin and path only: what else it holds (a password, a query) stays out of the message.
- */
-function noServerAt(url: string): TaskFlowError {
-  let where = 'that address';
-  let instead = '';
-  try {
-    const { origin, pathname } = new URL(url);
-    if (origin !== 'null') [where, instead] = [`${origin}${pathname}`, ` (${origin})`];
-  } catch {
-    // an address socket.io completes (a path alone, in a page): named by its path, as the page's origin reads it
-  }
-  return new TaskFlowError({
-    code: 'NOT_FOUND',
-    message: `no TaskFlow socket server at ${where}: give the server's address without a path${instead}; socket.io reads a path as a namespace`,
-  });
-}
-
-/** Whether an address names a path past its origin's root (one socket.io-client would complete, a path alone, is judged by the server). */
-function hasPath(url: string): boolean {
-  try {
-    const { origin, pathname } = new URL(url);
-    return origin !== 'null' && pathname !== '/' && pathname !== '';
-  } catch {
-    return false;
-  }
-}
 
 /** The delay a RATE_LIMITED answer names (at most 5 s), or a second. */
 function retryAfterMs(error: TaskFlowError): number {
@@ -151,27 +52,13 @@ type TypedSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
  */
 export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   private current: ConnectionState = 'connecting';
-  /** The boards joined and kept in sync, by project id. */
-  private readonly held = new Map<string, BoardState>();
   private readonly urls: string[];
   private readonly ackTimeoutMs: number;
   private readonly mutations: MutationQueue;
-  private readonly presence = new Map<string, string | null>();
-  private readonly gapTimers = new Map<string, ReturnType<typeof setTimeout>>();
-  /** Access revocations heard (`access:revoked` naming an org), and the count at each org's latest. */
-  private revocations = 0;
-  private readonly orgRevocations = new Map<string, number>();
+  private readonly joined: JoinedBoards;
   /** The waits after RATE_LIMITED board requests, ended at once by `close()`. */
   private readonly limitedPauses = new Pauses();
-  /** Boards whose gap resyncs failed, and how many times in a row (`watchGap`). */
-  private readonly gapResyncsFailed = new Map<string, number>();
   private readonly boardTurns = new Turns(BOARD_REQUESTS_AT_ONCE);
-  /** Events for boards whose first `board:join` is still unanswered. */
-  private readonly joining = new Map<string, BoardEventJson[]>();
-  /** The first joins still under way, which later joins of the same board wait for. */
-  private readonly firstJoins = new Map<string, Promise<BoardState>>();
-  /** How many times each board was joined and not left (`leaveBoard`). */
-  private readonly joins = new Map<string, number>();
   private socket: TypedSocket | null = null;
   private urlIndex = 0;
   /** Why the client closed: `close()`, or credentials refused for good; what it answers from then on. */
@@ -188,7 +75,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   /** The boards joined and kept in sync, by project id. */
   get boards(): ReadonlyMap<string, BoardState> {
-    return this.held;
+    return this.joined.held;
   }
 
   constructor(private readonly options: TaskFlowClientOptions) {
@@ -204,10 +91,20 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       socket: () => (this.state === 'live' ? (this.socket as unknown as Socket | null) : null),
       acknowledged: (data) => {
         const event = (data as { event?: BoardEventJson | null }).event;
-        if (event) this.receive(event);
+        if (event) this.joined.receive(event);
       },
       broken: (socket) => socket.disconnect(),
       resized: (size) => this.emit('unacknowledged', size),
+    });
+    this.joined = new JoinedBoards({
+      inTurn: (send) => this.inTurn(send),
+      request: (event, payload) => this.request(event, payload),
+      whenLive: () => this.whenLive(),
+      state: () => this.state,
+      changed: (...change) => this.emit('board', ...change),
+      failed: (error) => this.emit('error', error),
+      gapGraceMs: options.gapGraceMs ?? 300,
+      maxBackoffMs: options.maxBackoffMs ?? 5000,
     });
   }
 
@@ -233,13 +130,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    */
   async joinBoard(projectId: string): Promise<BoardState> {
     if (this.closedBy) throw this.closedBy;
-    this.joins.set(projectId, (this.joins.get(projectId) ?? 0) + 1);
-    try {
-      return await this.join(projectId);
-    } catch (error) {
-      this.leftOnce(projectId);
-      throw error;
-    }
+    return this.joined.join(projectId);
   }
 
   /**
@@ -252,75 +143,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * revoked) still counts its joins: leave it once for each, as with a board held, or a later join
    * of it is never left.
    */
-  async leaveBoard(projectId: string): Promise<void> {
-    if (this.leftOnce(projectId) > 0) return;
-    this.dropBoard(projectId);
-    this.firstJoins.delete(projectId);
-    await this.inTurn(async () => {
-      if (!this.joins.has(projectId)) await this.request('board:leave', { projectId });
-    });
-  }
-
-  /** Counts one join of the board as left; answers how many are left standing. */
-  private leftOnce(projectId: string): number {
-    const standing = Math.max(0, (this.joins.get(projectId) ?? 0) - 1);
-    if (standing === 0) this.joins.delete(projectId);
-    else this.joins.set(projectId, standing);
-    return standing;
-  }
-
-  /**
-   * The board, joined once however many screens ask: a board already held, or being joined, is
-   * answered with the same `BoardState`, which this client keeps in sync. (A second join that
-   * replaced it left the first screen's copy behind, and could miss an event that came between
-   * the second snapshot's read and its answer.)
-   */
-  private join(projectId: string): Promise<BoardState> {
-    const held = this.held.get(projectId);
-    if (held) return Promise.resolve(held);
-    let joining = this.firstJoins.get(projectId);
-    if (!joining) {
-      const attempt: Promise<BoardState> = this.firstJoin(projectId, () => this.firstJoins.get(projectId) === attempt).finally(() => {
-        if (this.firstJoins.get(projectId) === attempt) this.firstJoins.delete(projectId);
-      });
-      this.firstJoins.set(projectId, (joining = attempt));
-    }
-    return joining;
-  }
-
-  /** `current`: whether the board was not left since this join began (`leaveBoard`). */
-  private async firstJoin(projectId: string, current: () => boolean): Promise<BoardState> {
-    await this.whenLive();
-    const early: BoardEventJson[] = [];
-    this.joining.set(projectId, early);
-    const revocationsBefore = this.revocations;
-    let answer: AckData<'board:join'>;
-    try {
-      answer = await this.inTurn(() => this.request('board:join', { projectId }));
-    } finally {
-      if (this.joining.get(projectId) === early) this.joining.delete(projectId);
-    }
-    if ('events' in answer) throw new Error('unexpected replay for a first join');
-    // The org's access revoked as the board was read (the two may come in one read): the board
-    // would be kept up to date no more, as a board held then would have been dropped.
-    if ((this.orgRevocations.get(answer.project.orgId) ?? 0) > revocationsBefore)
-      throw new TaskFlowError({ code: 'FORBIDDEN', message: "access to the board's org was revoked as it was joined" });
-    const board = new BoardState(answer);
-    for (const event of early) board.receive(event);
-    if (!current()) {
-      // Left while this join was under way. Should its leave have reached the server first (it
-      // was sent while offline, or this join waited out a RATE_LIMITED refusal), the socket stands
-      // in the room now: leave again, in turn and through refusals, unless the board was joined
-      // anew since, whose own join came after the leave.
-      void this.inTurn(async () => {
-        if (!this.joins.has(projectId)) await this.request('board:leave', { projectId });
-      }).catch(() => undefined);
-      return board;
-    }
-    this.held.set(projectId, board);
-    this.emit('board', board);
-    if (board.gap) this.watchGap(projectId);
-    return board;
+  leaveBoard(projectId: string): Promise<void> {
+    return this.joined.leave(projectId);
   }
 
   /**
@@ -328,13 +152,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * reconnect. On a board it has not joined (or has left) it does nothing. One refused
    * RATE_LIMITED is sent again after the delay it names, unless a later one was set meanwhile.
    */
-  async setPresence(projectId: string, editingTaskId: string | null): Promise<void> {
-    if (!this.held.has(projectId)) return;
-    this.presence.set(projectId, editingTaskId);
-    await this.inTurn(async () => {
-      if (this.held.has(projectId) && this.presence.get(projectId) === editingTaskId)
-        await this.request('presence:update', { projectId, editingTaskId });
-    });
+  setPresence(projectId: string, editingTaskId: string | null): Promise<void> {
+    return this.joined.setPresence(projectId, editingTaskId);
   }
 
   createTask = (input: Omit<TaskCreatePayload, 'clientMutationId'>) => this.mutate<TaskChangeData>('task:create', input);
@@ -497,14 +316,11 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
         );
       },
     });
-    socket.on('board:event', (event) => this.receive(event));
+    socket.on('board:event', (event) => this.joined.receive(event));
     socket.on('presence:changed', ({ projectId, viewers }) => this.emit('presence', projectId, viewers));
     socket.on('org:event', (payload) => this.emit('org', payload));
     socket.on('access:revoked', (payload) => {
-      if (payload.orgId) {
-        this.orgRevocations.set(payload.orgId, (this.revocations += 1));
-        for (const [id, board] of this.held) if (board.project.orgId === payload.orgId) this.dropBoard(id);
-      }
+      if (payload.orgId) this.joined.revokeOrg(payload.orgId);
       this.emit('revoked', payload);
     });
     this.socket = socket;
@@ -517,50 +333,21 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    */
   private async resync(socket: TypedSocket): Promise<boolean> {
     this.setState('resyncing');
-    const rejoined = await Promise.allSettled([...this.held.keys()].map((projectId) => this.resyncBoard(projectId)));
-    const failure = rejoined.find((result) => result.status === 'rejected');
+    const failure = await this.joined.resync();
     if (this.closed) return false;
     if (failure) {
-      this.emit('error', (failure as PromiseRejectedResult).reason as Error);
+      this.emit('error', failure);
       if (socket.connected) socket.disconnect(); // try again on a fresh connection
       return false;
     }
     if (!socket.connected) return false;
-    for (const projectId of this.presence.keys())
-      void this.inTurn(async () => {
-        if (this.socket !== socket || !this.presence.has(projectId)) return; // reconnected since, or left
-        await this.request('presence:update', { projectId, editingTaskId: this.presence.get(projectId) ?? null });
-      }).catch(() => undefined); // a reconnect says it again
+    this.joined.sayPresenceAgain(() => this.socket === socket);
 
     this.setState('live');
     this.firstConnect?.resolve();
     this.firstConnect = undefined;
     this.mutations.resume();
     return true;
-  }
-
-  /**
-   * Catches a board up from its last `seq`. A board the server no longer shows this client (it
-   * was removed from the org, or the board is gone) is dropped, with an `error`, instead of
-   * failing every reconnect from then on.
-   */
-  private async resyncBoard(projectId: string): Promise<void> {
-    const board = this.held.get(projectId);
-    if (!board) return;
-    let answer: AckData<'board:join'>;
-    try {
-      answer = await this.inTurn(() => this.request('board:join', { projectId, sinceSeq: board.seq }));
-    } catch (error) {
-      if (!(error instanceof TaskFlowError) || !BOARD_GONE.has(error.code)) throw error;
-      this.dropBoard(projectId);
-      this.emit('error', error);
-      return;
-    }
-    if (this.held.get(projectId) !== board) return; // left or dropped meanwhile
-    this.gapResyncsFailed.delete(projectId);
-    const applied = board.sync(answer);
-    if (applied === 'snapshot') this.emit('board', board);
-    else for (const event of applied) this.emit('board', board, event as BoardEvent);
   }
 
   /**
@@ -586,19 +373,6 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     }
   }
 
-  /**
-   * Stops keeping a board. Its joins still count (`joins`): each screen that joined it leaves it
-   * as it closes, and such a late leave must not end a later join of the board, made once access
-   * came back.
-   */
-  private dropBoard(projectId: string): void {
-    this.held.delete(projectId);
-    this.presence.delete(projectId);
-    clearTimeout(this.gapTimers.get(projectId));
-    this.gapTimers.delete(projectId);
-    this.gapResyncsFailed.delete(projectId);
-  }
-
   /** The credentials were refused for good: close, and tell whoever waits why. */
   private fail(error: TaskFlowError): void {
     this.shutdown(error);
@@ -612,9 +386,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     this.wake?.();
     this.firstConnect?.reject(reason);
     this.firstConnect = undefined;
-    for (const timer of this.gapTimers.values()) clearTimeout(timer);
-    this.gapTimers.clear();
-    this.gapResyncsFailed.clear();
+    this.joined.stop();
     this.limitedPauses.endAll(); // their requests then find the client closed
     this.mutations.rejectAll(reason);
   }
@@ -648,50 +420,6 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     this.emit('state', state);
   }
 
-  // --- boards -------------------------------------------------------------------------------
-
-  private receive(event: BoardEventJson): void {
-    const board = this.held.get(event.projectId);
-    if (!board) {
-      this.joining.get(event.projectId)?.push(event);
-      return;
-    }
-    for (const applied of board.receive(event)) this.emit('board', board, applied as BoardEvent);
-    if (board.gap) this.watchGap(event.projectId);
-  }
-
-  /**
-   * An event that waits too long for an earlier one means the earlier one was lost: resync. While
-   * the client resyncs, the board may have been rejoined already, so it is watched again until the
-   * client is live; while it reconnects, the reconnect's resync rejoins it anyway. A resync that
-   * fails (the server's database away, say) is tried again after a pause that doubles each time,
-   * as a reconnect's is, up to `maxBackoffMs`, so that the server is not asked every `gapGraceMs`.
-   */
-  private watchGap(projectId: string): void {
-    if (this.gapTimers.has(projectId) || this.closed) return;
-    const grace = this.options.gapGraceMs ?? 300;
-    const failed = this.gapResyncsFailed.get(projectId) ?? 0;
-    const wait = failed === 0 ? grace : Math.min(this.options.maxBackoffMs ?? 5000, grace * 2 ** failed);
-    const timer = setTimeout(() => {
-      this.gapTimers.delete(projectId);
-      if (!this.held.get(projectId)?.gap) return void this.gapResyncsFailed.delete(projectId); // the event came after all
-      if (this.state === 'resyncing') return this.watchGap(projectId);
-      if (this.state !== 'live') return;
-      const board = this.held.get(projectId);
-      this.resyncBoard(projectId).then(
-        () => undefined,
-        (error: Error) => {
-          if (this.closed) return; // closed meanwhile: nothing to tell, nor to try again
-          this.emit('error', error);
-          if (this.held.get(projectId) !== board) return; // left or dropped meanwhile
-          this.gapResyncsFailed.set(projectId, (this.gapResyncsFailed.get(projectId) ?? 0) + 1);
-          if (board?.gap) this.watchGap(projectId); // try again; a reconnect resyncs too
-        },
-      );
-    }, wait);
-    this.gapTimers.set(projectId, timer);
-  }
-
   // --- requests and mutations ---------------------------------------------------------------
 
   private async request<E extends keyof ClientToServerEvents>(
@@ -718,7 +446,3 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     return this.mutations.add<T>(event, input);
   }
 }
-
-type AckData<E extends keyof ClientToServerEvents> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void
-  ? D
-  : never;

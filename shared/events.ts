@@ -72,3 +72,6 @@ export interface ServerToClientEvents {
 
 /** The event names a client may send. */
 export type ClientEventName = keyof ClientToServerEvents;
+
+/** The data of an event's `ok` answer. */
+export type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;

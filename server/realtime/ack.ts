@@ -1,5 +1,5 @@
 import type { ZodType } from 'zod';
-import type { AccessRevokedReason, Ack, ClientEventName, ClientToServerEvents } from '../../shared/events.js';
+import type { AccessRevokedReason, Ack, AckData, ClientEventName } from '../../shared/events.js';
 import { overflowing } from '../account-lanes.js';
 import type { AppContext } from '../context.js';
 import { AccessLost, NO_ANSWER_IN_TIME, toWireError } from '../errors.js';
@@ -15,8 +15,6 @@ import type { LocalSocket, TaskFlowSocket } from './types.js';
 const UNKNOWN_EVENT = { code: 'VALIDATION_FAILED', message: 'unknown event' } as const;
 /** An event that comes while its socket closes (`closeOnceAnswered`): the SDK sends it again once reconnected. */
 const CLOSING = { code: 'UNAVAILABLE', message: 'this connection is closing; send it again once reconnected' } as const;
-
-type AckData<E extends ClientEventName> = Parameters<ClientToServerEvents[E]>[1] extends (answer: Ack<infer D>) => void ? D : never;
 
 /** A handler's answer, and the org its socket turned out to have lost (see `answer`). */
 interface Answered {
