@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { accessMessageReader, admitIfMember, signedAccessMessage } from '../server/realtime/access-relay.js';
+import { accessMessageReader, signedAccessMessage } from '../server/realtime/access-messages.js';
+import { admitIfMember } from '../server/realtime/access-relay.js';
 import type { AdmitOrder } from '../server/realtime/types.js';
 
 // An admission that came through the database is applied only while the membership stands, read
