@@ -259,6 +259,21 @@ async function openPolling(): Promise<{ session: string; post(body: string): Pro
   return { session, post: (body) => fetch(session, { method: 'POST', body, headers: { 'content-type': 'text/plain;charset=UTF-8' } }) };
 }
 
+type PolledAck = { ok: boolean; error: { code: string; message: string } };
+
+/** Polls a long-polling session until `count` acks have come, by their ids. */
+async function pollAcks(session: string, count: number): Promise<Map<number, PolledAck>> {
+  const acks = new Map<number, PolledAck>();
+  while (acks.size < count) {
+    const polled = await (await fetch(session, { signal: AbortSignal.timeout(10_000) })).text();
+    for (const packet of polled.split('\x1e')) {
+      const ack = /^43(\d+)\[(.*)\]$/s.exec(packet);
+      if (ack) acks.set(Number(ack[1]), JSON.parse(ack[2]!));
+    }
+  }
+  return acks;
+}
+
 describe('socket messages', () => {
   it('closes a socket that sends a message over 1 MiB, while another socket keeps working', async () => {
     const big = await connect(node.url, { token: alice.token });
@@ -330,14 +345,7 @@ describe('socket messages', () => {
     const keys = Object.fromEntries(Array.from({ length: 3_000 }, (_, i) => [`k${i}`, 1]));
     const update = (id: number) => `42${id}${JSON.stringify(['task:update', { taskId: task.id, patch: { title: 'x' }, ...keys }])}`;
     expect((await post([1, 2, 3].map(update).join('\x1e'))).status).toBe(200);
-    const acks = new Map<number, { ok: boolean; error: { code: string; message: string } }>();
-    while (acks.size < 3) {
-      const polled = await (await fetch(session, { signal: AbortSignal.timeout(10_000) })).text();
-      for (const packet of polled.split('\x1e')) {
-        const ack = /^43(\d+)\[(.*)\]$/s.exec(packet);
-        if (ack) acks.set(Number(ack[1]), JSON.parse(ack[2]!));
-      }
-    }
+    const acks = await pollAcks(session, 3);
     expect(acks.get(1)).toMatchObject({ ok: false, error: { code: 'VALIDATION_FAILED', message: expect.not.stringContaining('10,000') } });
     for (const id of [2, 3])
       expect(acks.get(id)).toMatchObject({
@@ -351,6 +359,22 @@ describe('socket messages', () => {
     );
     const answered = await (await fetch(session, { signal: AbortSignal.timeout(10_000) })).text();
     expect(answered).toMatch(/^434\[\{"ok":true/);
+  });
+
+  it('answers an event socket.io would refuse (a name it keeps for itself, no name, one not a string) `unknown event`, and keeps the connection', async () => {
+    const { session, post } = await openPolling();
+    expect((await post(`40${JSON.stringify({ token: alice.token })}`)).status).toBe(200);
+    expect(await (await fetch(session)).text()).toMatch(/^40\{"sid":/);
+
+    const unreadable = ['["connect",{}]', '["disconnect"]', '["newListener",{}]', '[null,{}]', '[]', '{}', '[{"name":"board:leave"}]'];
+    expect((await post(unreadable.map((json, i) => `42${i + 1}${json}`).join('\x1e'))).status).toBe(200);
+    const acks = await pollAcks(session, unreadable.length);
+    expect([...acks.entries()].sort(([a], [b]) => a - b)).toEqual(
+      unreadable.map((_, i) => [i + 1, { ok: false, error: { code: 'VALIDATION_FAILED', message: 'unknown event' } }]),
+    );
+
+    expect((await post(`4299${JSON.stringify(['board:leave', { projectId: project.id }])}`)).status).toBe(200);
+    expect(await pollAcks(session, 1)).toEqual(new Map([[99, { ok: true, data: {} }]]));
   });
 
   it('answers a handshake of more than 10,000 values over long-polling VALIDATION_FAILED, before any sign-in is tried', async () => {

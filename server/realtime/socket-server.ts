@@ -1,6 +1,6 @@
 import type { IncomingMessage as HttpIncomingMessage, Server as HttpServer } from 'node:http';
 import { Server, type ServerOptions } from 'socket.io';
-import { Decoder } from 'socket.io-parser';
+import { Decoder, PacketType } from 'socket.io-parser';
 import { MAX_MESSAGE_BYTES, MAX_MESSAGE_VALUES } from '../../shared/events.js';
 import type { WireError } from '../../shared/errors.js';
 import { authenticate } from '../auth/authenticate.js';
@@ -60,6 +60,8 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
   private valuesThisTurn = 0;
   /** Whether the packet being decoded is a handshake (CONNECT, type 0), whose payload is its `auth`. */
   private handshake = false;
+  /** Whether the packet being decoded is an event (EVENT, type 2), whose ack must be answered. */
+  private event = false;
 
   constructor() {
     super({ maxAttachments: 0 });
@@ -67,10 +69,11 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
 
   override add(packet: unknown): void {
     this.handshake = typeof packet === 'string' && packet.startsWith('0');
+    this.event = typeof packet === 'string' && packet.startsWith('2');
     try {
       super.add(packet);
     } finally {
-      this.handshake = false;
+      this.handshake = this.event = false;
     }
   }
 
@@ -81,7 +84,10 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
    * packets, each decoded at once): it is handed on as an `UnreadPayload`, so that an event's ack is
    * answered VALIDATION_FAILED (`tooManyValues`) or RATE_LIMITED (`tooManyValuesAtOnce`), and a
    * handshake's `connect_error` too; a packet of another kind, or an event whose name cannot be read,
-   * fails to decode and its connection is closed. A handshake's `auth` that is not an object (a bare
+   * fails to decode and its connection is closed. An event whose JSON socket.io would refuse (a name
+   * it keeps for itself, such as `connect` or `disconnect`, a name that is not a string, no name) is
+   * handed on under a name no handler has, so that its ack is answered `unknown event`, as any
+   * other name's is, rather than its connection closed unanswered. A handshake's `auth` that is not an object (a bare
    * token string, say), or not JSON at all, is a handshake with no credential, answered UNAUTHORIZED,
    * where socket.io would close the connection unanswered and its client try again, and again.
    */
@@ -97,13 +103,24 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
     if (refused === null) {
       this.valuesThisTurn += values;
       const parsed = super.tryParse(json);
-      return this.handshake && (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) ? {} : parsed;
+      if (this.handshake) return typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) ? {} : parsed;
+      return this.event && parsed !== false && !(Decoder as unknown as PayloadCheck).isPayloadValid(PacketType.EVENT, parsed)
+        ? [UNREADABLE_EVENT_NAME]
+        : parsed;
     }
     if (this.handshake) return new UnreadPayload(refused);
     const quoted = /^\[("(?:[^"\\]|\\.){1,100}")[,\]]/.exec(json.slice(0, 256))?.[1];
     const event = quoted === undefined ? false : super.tryParse(quoted);
     return typeof event === 'string' ? [event, new UnreadPayload(refused)] : false;
   }
+}
+
+/** Where an event's name socket.io would refuse is put (`JsonOnlyDecoder.tryParse`): no handler has it. */
+const UNREADABLE_EVENT_NAME = ' unreadable event name';
+
+/** socket.io-parser's check of a packet's JSON (private in its typings): an event's must be an array, its name a string of its own or a number. */
+interface PayloadCheck {
+  isPayloadValid(type: PacketType, payload: unknown): boolean;
 }
 
 /** socket.io-parser's decoder, with the method that parses a packet's JSON (private in its typings; `false` when it is not JSON), and `add` as a method. */
