@@ -4,36 +4,49 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { TaskFlowSocket } from './types.js';
 
 /**
+ * A flood is refused at more than this many times the socket's rate, on average: the SDK's paced
+ * rejoins after a reconnect (four board requests at a time, each sent again after the delay its
+ * refusal names) are refused at most four times as often as the rate lets one through.
+ */
+const FLOOD_TIMES_THE_RATE = 10;
+/** For this long, before its socket is disconnected: what came at once, a bot's thousand creates, say, is all answered. */
+const FLOOD_SECONDS = 5;
+
+/**
  * Limits each socket to `perSecond` events a second on average, in bursts of up to twice that,
  * as DESIGN's `SOCKET_RATE_LIMIT` says: a token bucket of 2 × `perSecond` tokens that refills at
  * `perSecond` a second, one token an event. (rate-limiter-flexible, used for the HTTP limits,
  * counts in fixed windows, which let a full window's worth through at the end of one window and
  * again at the start of the next: four times the rate at once.) An event over the limit is
- * answered RATE_LIMITED; a socket that keeps sending through a whole burst's worth of refusals
- * in a row (none let through) is disconnected, once the events it sent before are answered. A
- * steady flood, one event let through whenever a token refills, is answered and kept: the SDK's
- * paced rejoins are one (README, Abuse). `perSecond` 0 turns the limit
- * off. What one account's many sockets can take from the node is bounded by its lane instead
- * (`Lanes`).
+ * answered RATE_LIMITED. A sustained flood is disconnected, once the events it sent before are
+ * answered: refusals have a bucket of their own, of `FLOOD_SECONDS` × `FLOOD_TIMES_THE_RATE` ×
+ * `perSecond`, refilled at `FLOOD_TIMES_THE_RATE` × `perSecond` a second, and the refusal that
+ * finds it empty disconnects the socket. A burst sent at once is answered whole, each event
+ * ok or RATE_LIMITED, up to some fifty times the rate; a steady flood under ten times the rate is answered
+ * and kept. `perSecond` 0 turns the limit off. What one account's many sockets can take from the
+ * node is bounded by its lane instead (`Lanes`).
  */
 export function createSocketRateLimit(perSecond: number, metrics: Metrics): ((socket: TaskFlowSocket) => void) | null {
   if (perSecond <= 0) return null;
   const burst = perSecond * 2;
+  const floodRate = perSecond * FLOOD_TIMES_THE_RATE;
+  const floodAllowance = floodRate * FLOOD_SECONDS;
   return (socket) => {
     let tokens = burst;
+    let refusals = floodAllowance;
     let filledAt = performance.now();
-    let refusedInARow = 0;
     socket.use((packet, next) => {
       const now = performance.now();
-      tokens = Math.min(burst, tokens + ((now - filledAt) * perSecond) / 1000);
+      const seconds = (now - filledAt) / 1000;
+      tokens = Math.min(burst, tokens + seconds * perSecond);
+      refusals = Math.min(floodAllowance, refusals + seconds * floodRate);
       filledAt = now;
       if (tokens >= 1) {
         tokens -= 1;
-        refusedInARow = 0;
         next();
         return;
       }
-      refusedInARow += 1;
+      refusals -= 1;
       const ack = packet.at(-1);
       const error: WireError = {
         code: 'RATE_LIMITED',
@@ -44,7 +57,7 @@ export function createSocketRateLimit(perSecond: number, metrics: Metrics): ((so
         ack({ ok: false, error });
         metrics.socketEvent(packet[0], error.code, 0);
       }
-      if (refusedInARow > burst) closeOnceAnswered(socket, () => socket.disconnect(true));
+      if (refusals < 0) closeOnceAnswered(socket, () => socket.disconnect(true));
     });
   };
 }
