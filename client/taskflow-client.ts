@@ -354,8 +354,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
    * A board request (a join, a leave, a presence) in its turn: at most `BOARD_REQUESTS_AT_ONCE`
    * under way, as the server runs an account's events, and one refused RATE_LIMITED sent again
    * after the delay it names, keeping its turn meanwhile. However many boards are joined or left
-   * at once (after a reconnect, or by the app), the socket is then never refused more than a few
-   * times in a row, which the server would answer by dropping it.
+   * at once (after a reconnect, or by the app), the socket is then refused about four times as often
+   * as the rate lets one through, under the ten times past which the server drops a socket.
    */
   private inTurn<T>(send: () => Promise<T>): Promise<T> {
     return this.boardTurns.run(() => this.evenIfLimited(send));

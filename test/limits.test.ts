@@ -366,7 +366,12 @@ describe('socket messages', () => {
     expect((await post(`40${JSON.stringify({ token: alice.token })}`)).status).toBe(200);
     expect(await (await fetch(session)).text()).toMatch(/^40\{"sid":/);
 
-    const unreadable = ['["connect",{}]', '["disconnect"]', '["newListener",{}]', '[null,{}]', '[]', '{}', '[{"name":"board:leave"}]'];
+    const manyKeys = JSON.stringify(Object.fromEntries(Array.from({ length: 12_000 }, (_, i) => [`k${i}`, 1])));
+    const unreadable = [
+      ...['["connect",{}]', '["disconnect"]', '["newListener",{}]', '[null,{}]', '[]', '{}', '[{"name":"board:leave"}]', '{not json'],
+      // More than 10,000 values: refused unread, by its name.
+      ...[`["connect",${manyKeys}]`, `[null,${manyKeys}]`],
+    ];
     expect((await post(unreadable.map((json, i) => `42${i + 1}${json}`).join('\x1e'))).status).toBe(200);
     const acks = await pollAcks(session, unreadable.length);
     expect([...acks.entries()].sort(([a], [b]) => a - b)).toEqual(

@@ -4,12 +4,15 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { TaskFlowSocket } from './types.js';
 
 /**
- * A flood is refused at more than this many times the socket's rate, on average: the SDK's paced
- * rejoins after a reconnect (four board requests at a time, each sent again after the delay its
- * refusal names) are refused at most four times as often as the rate lets one through.
+ * The refusal rate past which a flood uses up its allowance: the SDK's paced rejoins after a
+ * reconnect (four board requests at a time, each sent again after the delay its refusal names)
+ * are refused about four times as often as the rate lets one through, five with a mutation beside.
  */
 const FLOOD_TIMES_THE_RATE = 10;
-/** For this long, before its socket is disconnected: what came at once, a bot's thousand creates, say, is all answered. */
+/**
+ * The allowance, in seconds of refusals at that rate: what comes at once (a bot's thousand creates,
+ * say) is all answered, and a flood refused at R times the rate lasts 5 × 10 / (R − 10) seconds.
+ */
 const FLOOD_SECONDS = 5;
 
 /**
@@ -21,9 +24,9 @@ const FLOOD_SECONDS = 5;
  * answered RATE_LIMITED. A sustained flood is disconnected, once the events it sent before are
  * answered: refusals have a bucket of their own, of `FLOOD_SECONDS` × `FLOOD_TIMES_THE_RATE` ×
  * `perSecond`, refilled at `FLOOD_TIMES_THE_RATE` × `perSecond` a second, and the refusal that
- * finds it empty disconnects the socket. A burst sent at once is answered whole, each event
- * ok or RATE_LIMITED, up to some fifty times the rate; a steady flood under ten times the rate is answered
- * and kept. `perSecond` 0 turns the limit off. What one account's many sockets can take from the
+ * finds it empty disconnects the socket. A burst sent at once is answered whole, each event ok or
+ * RATE_LIMITED, up to some fifty times the rate; a steady flood refused under ten times the rate
+ * is answered and kept. `perSecond` 0 turns the limit off. What one account's many sockets can take from the
  * node is bounded by its lane instead (`Lanes`).
  */
 export function createSocketRateLimit(perSecond: number, metrics: Metrics): ((socket: TaskFlowSocket) => void) | null {

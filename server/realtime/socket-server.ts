@@ -83,13 +83,11 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
    * read in this turn of the event loop past that many in all (a long-polling POST carries many
    * packets, each decoded at once): it is handed on as an `UnreadPayload`, so that an event's ack is
    * answered VALIDATION_FAILED (`tooManyValues`) or RATE_LIMITED (`tooManyValuesAtOnce`), and a
-   * handshake's `connect_error` too; a packet of another kind, or an event whose name cannot be read,
-   * fails to decode and its connection is closed. An event whose JSON socket.io would refuse (a name
-   * it keeps for itself, such as `connect` or `disconnect`, a name that is not a string, no name) is
-   * handed on under a name no handler has, so that its ack is answered `unknown event`, as any
-   * other name's is, rather than its connection closed unanswered. A handshake's `auth` that is not an object (a bare
-   * token string, say), or not JSON at all, is a handshake with no credential, answered UNAUTHORIZED,
-   * where socket.io would close the connection unanswered and its client try again, and again.
+   * handshake's `connect_error` too (a packet of another kind fails to decode and its connection is
+   * closed). An event socket.io would refuse (`asEvent`) is answered `unknown event`. A handshake's
+   * `auth` that is not an object (a bare token string, say), or not JSON at all, is a handshake with
+   * no credential, answered UNAUTHORIZED, where socket.io would close the connection unanswered and
+   * its client try again, and again.
    */
   override tryParse(json: string): unknown {
     const values = countValues(json, MAX_MESSAGE_VALUES);
@@ -104,14 +102,23 @@ class JsonOnlyDecoder extends (Decoder as unknown as ParsingDecoder) {
       this.valuesThisTurn += values;
       const parsed = super.tryParse(json);
       if (this.handshake) return typeof parsed !== 'object' || parsed === null || Array.isArray(parsed) ? {} : parsed;
-      return this.event && parsed !== false && !(Decoder as unknown as PayloadCheck).isPayloadValid(PacketType.EVENT, parsed)
-        ? [UNREADABLE_EVENT_NAME]
-        : parsed;
+      return this.asEvent(parsed);
     }
     if (this.handshake) return new UnreadPayload(refused);
     const quoted = /^\[("(?:[^"\\]|\\.){1,100}")[,\]]/.exec(json.slice(0, 256))?.[1];
     const event = quoted === undefined ? false : super.tryParse(quoted);
-    return typeof event === 'string' ? [event, new UnreadPayload(refused)] : false;
+    return this.asEvent([event, new UnreadPayload(refused)]);
+  }
+
+  /**
+   * An event's JSON as socket.io takes it. One it would refuse (a name it keeps for itself, such as
+   * `connect` or `disconnect`, a name that is not a string, no name, not JSON) is handed on under a
+   * name no handler has, so that its ack is answered `unknown event`, as any other name's is,
+   * where socket.io would close the connection with the ack unanswered.
+   */
+  private asEvent(parsed: unknown): unknown {
+    if (!this.event || (Decoder as unknown as PayloadCheck).isPayloadValid(PacketType.EVENT, parsed)) return parsed;
+    return [UNREADABLE_EVENT_NAME];
   }
 }
 
