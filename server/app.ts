@@ -11,6 +11,7 @@ import { SenderOrder } from './board/sender-order.js';
 import { createInviteMailLimit } from './orgs/invite-mail-limit.js';
 import { findLogged } from './board/board-change.js';
 import { BoardEventOrder } from './board/board-event-order.js';
+import { lostAnswersIn } from './board/lost-answers.js';
 import { BoardLocator } from './board/board-target.js';
 import { registerTokens } from './auth/tokens.js';
 import { createResetMailLimit } from './auth/reset-mail-limit.js';
@@ -213,7 +214,11 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     passwordTurns: new PasswordTurns(),
     boardTurns: new Lanes(1),
     arrivals: new Turns(POOL_SIZE / 2),
-    eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, change) => findLogged(database.orm, orgId, projectId, change)),
+    eventOrder: new BoardEventOrder(
+      broadcaster,
+      (orgId, projectId, change) => findLogged(database.orm, orgId, projectId, change),
+      redis ? lostAnswersIn(redis.client) : null,
+    ),
     runningChanges: new RunningChanges(),
     senderOrder: new SenderOrder(),
     inFlight,
