@@ -193,6 +193,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
         log: app.log,
         isMember: (userId, orgId) => isMember(database.orm, userId, orgId),
         onDatabaseGap: () => sweepAccess?.run(),
+        onCatchUp: () => sweepAfterOutage?.run(),
       })
     : null;
   const noopExpiry = expireNoopRecords(database.orm, app.log);
@@ -335,6 +336,9 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await Promise.race([ctx.eventOrder.lookOnceMore(), sleep(LOOK_MS, undefined, { ref: false })]);
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       await settleDatabase({ waitMs: SETTLE_MS, cancelMs: SETTLE_MS });
+      // What it published while its link to Redis was down or silent reached no other node, and no
+      // return of that link will now ask them to catch up: PostgreSQL carries the ask.
+      if (redis && !(await redis.publishedAll())) await accessRelay?.catchUp();
       await accessRelay?.close();
       await redis?.close();
       silentConnections.stop();

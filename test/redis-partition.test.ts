@@ -140,6 +140,26 @@ describe('a board event lost while one link to Redis was broken', () => {
       { name: 'board:event', payload: ownLatest },
     ]);
   }, 40_000);
+
+  it("reaches the other nodes' viewers when the node whose link went silent stops before it returns", async () => {
+    const silent = await startTcpProxy(redis.port);
+    const stopping = await startServer({ DATABASE_URL: db.url, REDIS_URL: `redis://127.0.0.1:${silent.port}` });
+    let closing: Promise<void> | undefined;
+    try {
+      const viewer = await connect(node2.url, { token: alice.token });
+      await ok(viewer, 'board:join', { projectId: board.project.id });
+      const sender = await connect(stopping.url, { token: alice.token });
+      const heard = nextEvent<{ seq: number }>(viewer, 'board:event', (event) => event.seq > 0, 20_000);
+      silent.silenceOpen(); // its link to Redis stays open, and carries nothing either way
+      const { event } = await created(sender, 'sent into a silent link');
+      // A deploy stops it before the link returns: the other nodes are asked through PostgreSQL.
+      await (closing = stopping.close());
+      expect(await heard).toEqual(event);
+    } finally {
+      await (closing ?? stopping.close());
+      await silent.close();
+    }
+  }, 40_000);
 });
 
 describe('the catch-up after the link returns', () => {

@@ -2,11 +2,12 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { AdmitOrder, RevokeOrder } from './types.js';
 
 /**
- * The messages of access changes that nodes send each other on PostgreSQL's channel
- * (`access-relay.ts`): a revocation, an admission, or a node's link that is back, asking every
- * node to re-check its sockets.
+ * The messages that nodes send each other on PostgreSQL's channel (`access-relay.ts`): a
+ * revocation, an admission, a node's link that is back, asking every node to re-check its sockets,
+ * or a node stopping whose board events Redis may have lost, asking the others to catch up.
  */
-export type AccessMessage = { kind: 'revoke'; order: RevokeOrder } | { kind: 'admit'; order: AdmitOrder } | { kind: 'sweep' };
+export type AccessMessage =
+  { kind: 'revoke'; order: RevokeOrder } | { kind: 'admit'; order: AdmitOrder } | { kind: 'sweep' } | { kind: 'catch-up' };
 
 /** When a message was sent, by its sender's clock, and an id of its own: signed with it, so that it is taken once. */
 export interface AccessMessageStamp {

@@ -23,6 +23,11 @@ export interface AccessRelay {
   /** Asks every node, this one too, to re-check its sockets' access (`onDatabaseGap`, the access sweep). */
   sweep(): void;
   /**
+   * Asks the other nodes, through PostgreSQL, to send their sockets their boards' latest events
+   * (`onCatchUp`): for a node that stops with board events Redis may not have carried.
+   */
+  catchUp(): Promise<void>;
+  /**
    * Links to PostgreSQL, once the node has migrated: a database that cannot be opened is then
    * told in start-up's one line, not first in a warning of the link's.
    */
@@ -58,6 +63,7 @@ export function relayAccessOrders(
     log: FastifyBaseLogger;
     isMember: (userId: string, orgId: string) => Promise<boolean>;
     onDatabaseGap: () => void;
+    onCatchUp: () => void;
   },
 ): AccessRelay {
   const revoke = (order: unknown) => {
@@ -72,23 +78,25 @@ export function relayAccessOrders(
         if (message.kind === 'revoke') revoke(message.order);
         else if (message.kind === 'admit') void admitIfMember(accessOrders, options.isMember, message.order, options.log);
         else if (message.kind === 'sweep') options.onDatabaseGap();
+        else if (message.kind === 'catch-up') options.onCatchUp();
       })
     : null;
 
   return {
     revoke(order) {
       io.serverSideEmit('revoke', order);
-      database?.notify({ kind: 'revoke', order });
+      void database?.notify({ kind: 'revoke', order });
     },
     admit(order) {
       io.serverSideEmit('admit', order);
-      database?.notify({ kind: 'admit', order });
+      void database?.notify({ kind: 'admit', order });
     },
     sweep() {
-      if (database) return database.notify({ kind: 'sweep' }); // reaches this node too, once linked
+      if (database) return void database.notify({ kind: 'sweep' }); // reaches this node too, once linked
       options.onDatabaseGap();
       io.serverSideEmit('sweep'); // the other nodes' sweep after an outage, which re-checks access first
     },
+    catchUp: async () => database?.notify({ kind: 'catch-up' }),
     start: () => database?.start(),
     close: async () => database?.close(),
   };
@@ -235,8 +243,9 @@ function listenToDatabase(
       started = true;
       void link();
     },
-    notify(message: AccessMessage) {
-      if (linked) void send(linked, message);
+    /** Sends `message`; resolves once PostgreSQL has it, or the link broke. */
+    async notify(message: AccessMessage): Promise<void> {
+      if (linked) await send(linked, message);
       else failed = true; // sent by no one: the sweep once linked carries it
     },
     async close() {

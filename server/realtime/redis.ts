@@ -12,6 +12,11 @@ export interface RedisLink {
   ping(): Promise<void>;
   /** Whether each client's link is up now (for the metrics). */
   linked(): { publisher: boolean; subscriber: boolean };
+  /**
+   * Whether everything this node published reached Redis: no publish failed since the link was
+   * last back, and Redis answers now (within a second, so that one still on its way is in).
+   */
+  publishedAll(): Promise<boolean>;
   /** Runs `callback` each time Redis answers again after an outage. */
   onRecovered(callback: () => void): void;
   close(): Promise<void>;
@@ -98,6 +103,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
   // The clients whose link closed since it was last ready: what was published meanwhile may be
   // lost to them. The outage is over once none is left, and the recovery runs once for it.
   const lost = new Set<string>();
+  let publishFailed = false; // since the link was last back
   for (const [name, client] of [
     ['publisher', pub],
     ['subscriber', sub],
@@ -112,6 +118,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
     });
     client.on('ready', () => {
       if (!lost.delete(name) || lost.size > 0) return;
+      publishFailed = false; // the recovery below asks every node to catch up
       log.info('redis is back');
       warned = false;
       for (const callback of recovered) callback();
@@ -130,6 +137,7 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
       [command]: (...args: unknown[]) =>
         original(...args).catch((error: Error) => {
           log.debug({ err: error, command }, 'redis command failed');
+          if (command === 'publish') publishFailed = true;
           return 0;
         }),
     });
@@ -143,6 +151,13 @@ export function connectRedis(url: string, log: FastifyBaseLogger): RedisLink {
       if (sub.status !== 'ready') throw new Error(`redis subscriber ${sub.status}`);
     },
     linked: () => ({ publisher: pub.status === 'ready', subscriber: sub.status === 'ready' }),
+    publishedAll: () =>
+      publishFailed
+        ? Promise.resolve(false)
+        : pub.ping().then(
+            () => !publishFailed,
+            () => false,
+          ),
     onRecovered: (callback) => recovered.push(callback),
     close: async () => {
       pub.disconnect();
