@@ -11,7 +11,6 @@ import { SenderOrder } from './board/sender-order.js';
 import { createInviteMailLimit } from './orgs/invite-mail-limit.js';
 import { findLogged } from './board/board-change.js';
 import { BoardEventOrder } from './board/board-event-order.js';
-import { lostAnswersIn } from './board/lost-answers.js';
 import { BoardLocator } from './board/board-target.js';
 import { registerTokens } from './auth/tokens.js';
 import { createResetMailLimit } from './auth/reset-mail-limit.js';
@@ -215,11 +214,7 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
     passwordTurns: new PasswordTurns(),
     boardTurns: new Lanes(1),
     arrivals: new Turns(POOL_SIZE / 2),
-    eventOrder: new BoardEventOrder(
-      broadcaster,
-      (orgId, projectId, change) => findLogged(database.orm, orgId, projectId, change),
-      redis ? lostAnswersIn(redis.client) : null,
-    ),
+    eventOrder: new BoardEventOrder(broadcaster, (orgId, projectId, change) => findLogged(database.orm, orgId, projectId, change)),
     runningChanges: new RunningChanges(),
     senderOrder: new SenderOrder(),
     inFlight,
@@ -336,9 +331,10 @@ export async function buildServer(config: Config, options: BuildOptions = {}): P
       await Promise.race([ctx.eventOrder.lookOnceMore(), sleep(LOOK_MS, undefined, { ref: false })]);
       // Work answered at its deadline may still commit: broadcast while Redis is open, or cancelled.
       await settleDatabase({ waitMs: SETTLE_MS, cancelMs: SETTLE_MS });
-      // What it published while its link to Redis was down or silent reached no other node, and no
-      // return of that link will now ask them to catch up: PostgreSQL carries the ask.
-      if (redis && !(await redis.publishedAll())) await accessRelay?.catchUp();
+      // A change it could not find in the log (the database away from it), or what it published
+      // while its link to Redis was down or silent, may have reached no other node, and no look or
+      // return of the link here will now: the others send their sockets their boards' latest events.
+      if (redis && (ctx.eventOrder.unsettled > 0 || !(await redis.publishedAll()))) await accessRelay?.catchUp();
       await accessRelay?.close();
       await redis?.close();
       silentConnections.stop();

@@ -2,7 +2,6 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { BoardEventJson } from '../../shared/wire.js';
 import type { Broadcaster } from '../context.js';
-import { LOST_ANSWER_MS, type LostAnswers } from './lost-answers.js';
 
 /** A committed board event on its way out, and the socket that learns of it from its ack instead. */
 export interface Outgoing {
@@ -35,7 +34,8 @@ interface Board {
  */
 const MOST_HOLD_MS = 5000;
 
-/** The longest wait between looks in the log for a change whose answer was lost (for `LOST_ANSWER_MS` in all). */
+/** How long this node keeps looking in the log for a change whose answer was lost, and the longest wait between looks. */
+const LOOK_FOR_LOST_MS = 10 * 60_000;
 const MOST_BETWEEN_LOOKS_MS = 30_000;
 
 /** An event in the log, with the id of its row (which tells which try of a change wrote it). */
@@ -72,11 +72,9 @@ export class BoardEventOrder {
   /**
    * The changes this node answered UNAVAILABLE lately, by board and `clientMutationId` (or, for
    * one without, its row id), with the row ids their failed tries would have logged their event
-   * as: one of them may have committed with its answer lost, and then no one broadcast it. Each
-   * try's claim, where the other nodes were told of it (`LostAnswers`), says whether this node is
-   * the one to send it; null, where there is no other node to tell, nor a retry to answer there.
+   * as: one of them may have committed with its answer lost, and then no one broadcast it.
    */
-  private readonly unsure = new LRUCache<string, Map<string, Claim | null>>({ max: 10_000 });
+  private readonly unsure = new LRUCache<string, Set<string>>({ max: 10_000 });
   /** The keys of `unsure` whose log is being looked at (`lookFor`), with their change: one look per change. */
   private readonly looking = new Map<string, UnsureChange>();
 
@@ -84,8 +82,6 @@ export class BoardEventOrder {
     private readonly broadcaster: Broadcaster,
     /** Where lost answers are looked for (`unsureOf`); by default nowhere. */
     private readonly findLogged: FindLogged = async () => null,
-    /** Where the other nodes are told of them, with Redis. */
-    private readonly lostAnswers: LostAnswers | null = null,
   ) {}
 
   /** A change of the board took `seq` and has not committed yet: the board's later events wait for it. */
@@ -159,17 +155,16 @@ export class BoardEventOrder {
 
   /**
    * A try of a change failed as the database went away: whether it committed, as row `eventId`,
-   * is unknown. A retry with its `clientMutationId` finds out (`retried`), on this node or, told of
-   * the try, on another; but the client may never retry (nor can it, without a
-   * `clientMutationId`: a try again is another change). So this node also looks in the log itself,
-   * as soon as the database answers again, and sends the event out if one of its failed tries
-   * wrote it, unless a retry on another node did. (One that a later, answered try wrote was
-   * broadcast then.)
+   * is unknown. A retry with its `clientMutationId` on this node finds out (`retried`); but the
+   * client may retry on another node, which answers from the log and broadcasts nothing, or never
+   * retry (nor can it, without a `clientMutationId`: a try again is another change). So this node
+   * also looks in the log itself, as soon as the database answers again, and sends the event out
+   * if one of its failed tries wrote it. (One that a later, answered try wrote was broadcast then.)
    */
   unsureOf(orgId: string, projectId: string, clientMutationId: string | undefined, eventId: string): void {
     const key = clientMutationId ? `${projectId}:${clientMutationId}` : `${projectId}#${eventId}`;
-    const tries = this.unsure.get(key) ?? new Map<string, Claim | null>();
-    this.unsure.set(key, tries.set(eventId, clientMutationId ? this.tellOthers(projectId, clientMutationId, eventId) : null));
+    const tries = this.unsure.get(key) ?? new Set<string>();
+    this.unsure.set(key, tries.add(eventId));
     this.lookForLost(key, { orgId, projectId, lost: clientMutationId ? { clientMutationId } : { eventId } });
   }
 
@@ -183,7 +178,7 @@ export class BoardEventOrder {
     const last = events.at(-1);
     if (!last) return;
     const key = `${last.event.projectId}#${last.id}`;
-    this.unsure.set(key, new Map([[last.id, null]]));
+    this.unsure.set(key, new Set([last.id]));
     this.lookForLost(key, { orgId, projectId: last.event.projectId, lost: { eventId: last.id }, events: events.map(({ event }) => event) });
   }
 
@@ -196,7 +191,7 @@ export class BoardEventOrder {
   /**
    * For a stop, while the database and Redis are still open: one look more in the log for each
    * change whose answer this node lost, sending out those that committed. The looks it would have
-   * gone on with end with the node: a retry on another node sends out what they would have found.
+   * gone on with end with the node, and a retry on another node broadcasts nothing.
    */
   async lookOnceMore(): Promise<void> {
     await Promise.all([...this.looking].map(([key, change]) => this.lookOnce(key, change).catch(() => {})));
@@ -207,8 +202,13 @@ export class BoardEventOrder {
     return this.looking.size;
   }
 
+  /** How many changes whose answer this node lost it has not yet found in the log, nor found absent. */
+  get unsettled(): number {
+    return this.unsure.size;
+  }
+
   private async lookFor(key: string, change: UnsureChange): Promise<void> {
-    const until = Date.now() + LOST_ANSWER_MS;
+    const until = Date.now() + LOOK_FOR_LOST_MS;
     for (let wait = 1000; Date.now() < until; wait = Math.min(wait * 2, MOST_BETWEEN_LOOKS_MS)) {
       await sleep(wait, undefined, { ref: false });
       try {
@@ -228,7 +228,7 @@ export class BoardEventOrder {
     const tries = this.unsure.get(key);
     if (!tries) return true;
     if (logged) {
-      await this.settleUnsure(key, logged, ...(events ?? [logged.event]).map((event) => ({ orgId, event })));
+      this.settleUnsure(key, logged, ...(events ?? [logged.event]).map((event) => ({ orgId, event })));
       return true;
     }
     const noneCommitted = tries.size === asked; // else another try failed while this look ran: look again, for it
@@ -237,39 +237,20 @@ export class BoardEventOrder {
   }
 
   /**
-   * A retry was answered with `outgoing`, from the log, where its event is row `loggedId`: if a
-   * node answered the try that wrote it UNAVAILABLE, that try committed with its answer lost and
-   * was never broadcast, so it goes out now: from this node, if it was this one's try, or if it was
-   * another's that this node claims first. (A change an answered try wrote was broadcast then.)
+   * A retry was answered with `outgoing`, from the log, where its event is row `loggedId`: if
+   * this node answered the try that wrote it UNAVAILABLE, that try committed with its answer lost
+   * and was never broadcast, so it goes out now. (A change an answered try wrote was broadcast then.)
    */
   retried(outgoing: Outgoing, loggedId: string): void {
-    const { projectId, clientMutationId } = outgoing.event;
-    const key = `${projectId}:${clientMutationId}`;
-    if (this.unsure.has(key)) void this.settleUnsure(key, { id: loggedId, event: outgoing.event }, outgoing);
-    else if (this.lostAnswers && clientMutationId)
-      void this.lostAnswers.claim(projectId, clientMutationId, loggedId).then((mine) => {
-        if (mine) this.send(outgoing);
-      });
+    const key = `${outgoing.event.projectId}:${outgoing.event.clientMutationId}`;
+    if (this.unsure.has(key)) this.settleUnsure(key, { id: loggedId, event: outgoing.event }, outgoing);
   }
 
-  /**
-   * The change is in the log as `logged`: its events sent out if a try this node lost wrote it,
-   * and no other node claimed it first; then nothing more to look for.
-   */
-  private async settleUnsure(key: string, logged: Logged, ...outgoing: Outgoing[]): Promise<void> {
-    const claim = this.unsure.get(key)?.get(logged.id);
+  /** The change is in the log as `logged`: its events sent out if a try this node lost wrote it; then nothing more to look for. */
+  private settleUnsure(key: string, logged: Logged, ...outgoing: Outgoing[]): void {
+    const lost = this.unsure.get(key)?.has(logged.id);
     this.unsure.delete(key);
-    if (claim === undefined || (claim !== null && !(await claim()))) return;
-    for (const each of outgoing) this.send(each);
-  }
-
-  /** Tells the other nodes of a try whose answer this node lost; answers its claim. */
-  private tellOthers(projectId: string, clientMutationId: string, eventId: string): Claim | null {
-    const lostAnswers = this.lostAnswers;
-    if (!lostAnswers) return null;
-    const told = lostAnswers.tell(projectId, clientMutationId, eventId);
-    // Untold (Redis away), no other node can claim it; unanswered, the claim is this node's too.
-    return async () => !(await told) || (await lostAnswers.claim(projectId, clientMutationId, eventId)) !== false;
+    if (lost) for (const each of outgoing) this.send(each);
   }
 
   private flush(key: string, board: Board): void {
@@ -299,9 +280,6 @@ export class BoardEventOrder {
     this.broadcaster.boardEvent(orgId, event, exceptSocketId);
   }
 }
-
-/** Whether this node is the one to send the event of a try whose answer it lost (`LostAnswers`). */
-type Claim = () => Promise<boolean>;
 
 /** A change whose answer this node lost. */
 interface UnsureChange {

@@ -23,8 +23,9 @@ export interface AccessRelay {
   /** Asks every node, this one too, to re-check its sockets' access (`onDatabaseGap`, the access sweep). */
   sweep(): void;
   /**
-   * Asks the other nodes, through PostgreSQL, to send their sockets their boards' latest events
-   * (`onCatchUp`): for a node that stops with board events Redis may not have carried.
+   * Asks every node, through Redis and PostgreSQL, to run its sweep after an outage (`onCatchUp`:
+   * re-check its sockets' access, send them their boards' latest events): for a node that stops
+   * with board events that may have reached no one.
    */
   catchUp(): Promise<void>;
   /**
@@ -96,7 +97,10 @@ export function relayAccessOrders(
       options.onDatabaseGap();
       io.serverSideEmit('sweep'); // the other nodes' sweep after an outage, which re-checks access first
     },
-    catchUp: async () => database?.notify({ kind: 'catch-up' }),
+    async catchUp() {
+      io.serverSideEmit('sweep'); // where this node's link to Redis holds
+      await database?.notify({ kind: 'catch-up' }); // where it does not
+    },
     start: () => database?.start(),
     close: async () => database?.close(),
   };
