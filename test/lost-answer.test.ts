@@ -125,51 +125,37 @@ describe('a change whose answer was lost, retried on another node', () => {
   }, 40_000);
 
   it('reaches every viewer, once, when the node that lost the answer is stopped before it looked', async () => {
-    const throughProxy = new URL(db.url);
-    throughProxy.port = String(proxy.port);
-    const stopped = await startServer({ DATABASE_URL: throughProxy.toString(), REDIS_URL: redis.url });
-    let closing: Promise<void> | undefined;
-    try {
-      const { viewer, heard } = await viewerAndSender();
-      const sender = await connect(stopped.url, { token: alice.token });
-      const change = { taskId: task.id, patch: { title: 'Answer lost, node stopped' }, clientMutationId: 'lost-then-stopped' };
-
-      await commitWithAnswerLost(sender, change);
-      await proxy.restore();
-
-      // A deploy stops the node before its look in the log has found the change; the client retries elsewhere.
-      expect(stopped.server.ctx.eventOrder.lookingFor).toBe(1);
-      const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.clientMutationId === change.clientMutationId);
-      await (closing = stopped.close());
-      // Published while the stopping node still had Redis: it comes, though it may land after the
-      // close has returned (node 2 and the viewer's socket are further hops). Had the node closed
-      // Redis first, it would never come, and the wait would fail; the retry goes out only after.
-      const { seq } = await delivered;
-      const retrier = await connect(node2.url, { token: alice.token });
-      expect((await ok(retrier, 'task:update', change)).event.seq).toBe(seq);
-      await ok(viewer, 'board:leave', { projectId: project.id }); // after anything else on its way
-      expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
-    } finally {
-      await (closing ?? stopped.close());
-      await proxy.restore();
-    }
+    // A deploy stops the node before its look in the log has found the change, the database back:
+    // its last look sends it out while it still has Redis. It comes, though it may land after the
+    // close has returned (node 2 and the viewer's socket are further hops). Had the node closed
+    // Redis first, it would never come, and the wait would fail; the retry goes out only after.
+    await lostThenStopped({ taskId: task.id, patch: { title: 'Answer lost, node stopped' }, clientMutationId: 'lost-then-stopped' }, true);
   }, 40_000);
 
   it('reaches every viewer, once, when the node that lost the answer stopped unable to look: the other nodes catch up', async () => {
+    // The database is still away from the node as it stops: its last look finds nothing, and it
+    // asks the other nodes, through Redis, to send their sockets their boards' latest events.
+    const change = { taskId: task.id, patch: { title: 'Answer lost, node stopped unable to look' }, clientMutationId: 'lost-unlooked' };
+    await lostThenStopped(change, false);
+  }, 60_000);
+
+  /**
+   * A node of its own, reaching PostgreSQL through the proxy, loses the answer to `change`'s
+   * commit and is stopped, the database back for it first or not (`databaseBack`); the change
+   * must reach Bob's viewer on node 2 once, and its retry there answer it from the log.
+   */
+  async function lostThenStopped(change: { taskId: string; patch: { title: string }; clientMutationId: string }, databaseBack: boolean) {
     const throughProxy = new URL(db.url);
     throughProxy.port = String(proxy.port);
-    const stopped = await startServer({ DATABASE_URL: throughProxy.toString(), REDIS_URL: redis.url });
+    const stopping = await startServer({ DATABASE_URL: throughProxy.toString(), REDIS_URL: redis.url });
     let closing: Promise<void> | undefined;
     try {
       const { viewer, heard } = await viewerAndSender();
-      const sender = await connect(stopped.url, { token: alice.token });
-      const change = { taskId: task.id, patch: { title: 'Answer lost, node stopped unable to look' }, clientMutationId: 'lost-unlooked' };
-
-      const seq = await commitWithAnswerLost(sender, change);
-      // A deploy stops the node while the database is still away from it: its last look finds
-      // nothing, and it asks the other nodes, through Redis, to send their sockets their boards' latest events.
+      const seq = await commitWithAnswerLost(await connect(stopping.url, { token: alice.token }), change);
+      if (databaseBack) await proxy.restore();
+      expect(stopping.server.ctx.eventOrder.lookingFor).toBe(1);
       const delivered = nextEvent<BoardEventJson>(viewer, 'board:event', (event) => event.seq === seq, 20_000);
-      await (closing = stopped.close());
+      await (closing = stopping.close());
       expect(await delivered).toMatchObject({ clientMutationId: change.clientMutationId });
 
       const retrier = await connect(node2.url, { token: alice.token });
@@ -177,10 +163,10 @@ describe('a change whose answer was lost, retried on another node', () => {
       await ok(viewer, 'board:leave', { projectId: project.id }); // after anything else on its way
       expect(heard.filter((event) => event.seq === seq)).toHaveLength(1);
     } finally {
-      await (closing ?? stopped.close());
+      await (closing ?? stopping.close());
       await proxy.restore();
     }
-  }, 60_000);
+  }
 });
 
 // Without a `clientMutationId` no retry can ask for the change: the node that lost the answer
