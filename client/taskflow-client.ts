@@ -54,6 +54,8 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
   private current: ConnectionState = 'connecting';
   private readonly urls: string[];
   private readonly ackTimeoutMs: number;
+  /** The longest pause between reconnect attempts, and between a board's gap resyncs that failed. */
+  private readonly maxBackoffMs: number;
   private readonly mutations: MutationQueue;
   private readonly joined: JoinedBoards;
   /** The waits after RATE_LIMITED board requests, ended at once by `close()`. */
@@ -86,6 +88,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
     const withPath = this.urls.find(hasPath);
     if (withPath !== undefined) throw noServerAt(withPath);
     this.ackTimeoutMs = options.ackTimeoutMs ?? 30_000;
+    this.maxBackoffMs = options.maxBackoffMs ?? 5000;
     this.mutations = new MutationQueue({
       ackTimeoutMs: this.ackTimeoutMs,
       socket: () => (this.state === 'live' ? (this.socket as unknown as Socket | null) : null),
@@ -104,7 +107,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
       changed: (...change) => this.emit('board', ...change),
       failed: (error) => this.emit('error', error),
       gapGraceMs: options.gapGraceMs ?? 300,
-      maxBackoffMs: options.maxBackoffMs ?? 5000,
+      maxBackoffMs: this.maxBackoffMs,
     });
   }
 
@@ -393,7 +396,7 @@ export class TaskFlowClient extends Emitter<TaskFlowClientEvents> {
 
   /** Waits before the next connect attempt, with jitter, `atLeast` ms at least; `close()` ends the wait at once. */
   private pause(failures: number, atLeast = 0): Promise<void> {
-    const ceiling = Math.min(this.options.maxBackoffMs ?? 5000, 100 * 2 ** Math.min(failures, 10));
+    const ceiling = Math.min(this.maxBackoffMs, 100 * 2 ** Math.min(failures, 10));
     return this.wait(Math.max(atLeast, ceiling / 2 + Math.random() * (ceiling / 2)));
   }
 
