@@ -103,7 +103,11 @@ describe('a database that takes no new connection in time', () => {
       const socket2 = await connect(stalledNode.url, { token: org.owner.token });
       const pool = stalledNode.server.ctx.orm.em.getConnection().getKnex().client;
       proxy.stall();
-      const held = await Promise.all(Array.from({ length: pool.pool.numFree() }, () => pool.acquireConnection()));
+      // Every connection the pool has or is making, taken as each is free: one that the node's own
+      // work still used as the free ones were taken served the read once let go (one CI run: 200).
+      const { pool: tarn } = pool;
+      const existing = tarn.numFree() + tarn.numUsed() + tarn.numPendingCreates();
+      const held = await Promise.all(Array.from({ length: existing }, () => pool.acquireConnection()));
       try {
         const [read, update] = await Promise.all([
           api(stalledNode.url, 'GET', `/orgs/${org.slug}/projects`, undefined, org.owner.token),
